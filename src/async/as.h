@@ -1,0 +1,179 @@
+/* The engine: one libuv loop carrying many process sessions.
+ *
+ * This header is the engine's interface to src/hcs. It does not include
+ * <uv.h>: every libuv type stays inside src/async. All calls below are
+ * loop-thread calls unless marked otherwise; they return 0 or -errno.
+ */
+#ifndef HCS_ASYNC_AS_H
+#define HCS_ASYNC_AS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Allocation seam. as_alloc_init() installs it into libuv; it runs once per
+ * process (pthread_once) and before any other libuv call the engine makes.
+ */
+void as_alloc_init(void);
+void *as_malloc(size_t size);
+void *as_calloc(size_t n, size_t size);
+void *as_realloc(void *p, size_t size);
+void as_free(void *p);
+char *as_strdup(const char *s);
+
+/* Buffer pool: size classes from 1 KiB to 64 KiB, freed buffers are kept
+ * for reuse up to a bound per class. Loop-thread only.
+ */
+typedef struct as_bufpool_s as_bufpool_t;
+typedef struct as_bufpool_stats_s {
+  size_t in_use;     /* bytes handed out and not yet returned */
+  size_t high_water; /* largest in_use seen */
+  size_t cached;     /* bytes kept on free lists */
+  uint64_t allocs;   /* buffers handed out */
+  uint64_t reuses;   /* of which came from a free list */
+} as_bufpool_stats_t;
+
+enum { AS_BUF_MAX = 64 * 1024 };
+
+int as_bufpool_new(as_bufpool_t **out);
+void as_bufpool_free(as_bufpool_t *pool);
+/* Returns a buffer of at least size bytes (size <= AS_BUF_MAX), or NULL on
+ * ENOMEM. as_bufpool_cap() tells its real capacity. */
+void *as_bufpool_get(as_bufpool_t *pool, size_t size);
+void as_bufpool_put(as_bufpool_t *pool, void *buf);
+size_t as_bufpool_cap(const void *buf);
+void as_bufpool_stats(const as_bufpool_t *pool, as_bufpool_stats_t *st);
+
+/* The loop. */
+typedef struct as_loop_s as_loop_t;
+
+/* Creates a loop. With uv_loop NULL the engine owns a new libuv loop;
+ * otherwise it attaches to the embedder's uv_loop_t (passed as void * so
+ * that callers need not see <uv.h>), which must outlive the as_loop_t. */
+int as_loop_new(as_loop_t **out, void *uv_loop);
+/* Runs the loop until as_loop_stop() or until nothing is left to do when
+ * once is 0; with once set, runs one non-blocking iteration. */
+int as_loop_run(as_loop_t *loop, int once);
+void as_loop_stop(as_loop_t *loop);
+/* With on set, an idle loop keeps running (waiting for posts) instead of
+ * returning from as_loop_run. */
+void as_loop_keepalive(as_loop_t *loop, int on);
+/* Frees the loop. Every session must have been released. Runs the loop
+ * until the engine's own handles are closed. */
+void as_loop_free(as_loop_t *loop);
+as_bufpool_t *as_loop_pool(as_loop_t *loop);
+void *as_loop_uv(as_loop_t *loop);
+uint64_t as_loop_now(as_loop_t *loop);
+/* Number of sessions alive on the loop. */
+size_t as_loop_sessions(const as_loop_t *loop);
+
+/* Cross-thread posting. as_loop_post may be called from any thread: fn runs
+ * once on the loop thread, in order of posting. Returns -ESHUTDOWN once the
+ * loop is being freed. */
+typedef void (*as_post_cb)(as_loop_t *loop, void *data);
+int as_loop_post(as_loop_t *loop, as_post_cb fn, void *data);
+/* 1 when the calling thread is the one running the loop. */
+int as_loop_on_thread(const as_loop_t *loop);
+
+/* Sessions: one process and its stdio. */
+typedef struct as_session_s as_session_t;
+
+enum as_stream {
+  AS_STDIN = 0,
+  AS_STDOUT = 1,
+  AS_STDERR = 2,
+};
+
+enum as_stdio_mode {
+  AS_STDIO_NULL = 0, /* /dev/null in the child */
+  AS_STDIO_PIPE,     /* a pipe the engine pumps (or hands out, AS_FDS) */
+  AS_STDIO_FD,       /* the caller's fd, dup'ed into the child */
+};
+
+enum as_flags {
+  AS_PTY = 1u << 0, /* console: stdin/stdout on a pty, stderr merged */
+  AS_FDS = 1u << 1, /* hand the caller's pipe ends out instead of pumping */
+};
+
+enum { AS_EXIT_EXEC_FAILED = 32767, AS_DRAIN_DEFAULT_MS = 2000 };
+
+typedef struct as_result_s {
+  int exit_code; /* 0-255, 128+signal, or AS_EXIT_EXEC_FAILED */
+  int signal;    /* the signal that killed it, else 0 */
+  int exec_errno; /* errno of the failed exec, else 0 */
+  int output_cut; /* output still open after the drain timeout */
+  uint64_t exit_ms; /* loop time of the exit, ms */
+} as_result_t;
+
+typedef struct as_session_cbs_s {
+  /* Output: buf holds len bytes of stream (AS_STDOUT or AS_STDERR; AS_STDOUT
+   * for a console), lent for the call unless as_session_hold() keeps it.
+   * len == 0 means EOF. */
+  void (*data_cb)(as_session_t *s, int stream, char *buf, size_t len,
+                  void *data);
+  /* The process exited (output may still be arriving). */
+  void (*exit_cb)(as_session_t *s, const as_result_t *r, void *data);
+  /* The session is complete: exited and every output stream at EOF, or the
+   * drain timeout passed (r->output_cut). Runs exactly once for a spawned
+   * session. */
+  void (*done_cb)(as_session_t *s, const as_result_t *r, void *data);
+} as_session_cbs_t;
+
+typedef struct as_spawn_opts_s {
+  const char *file;   /* program: a path, or a name searched in PATH */
+  char *const *argv;  /* NULL-terminated; argv[0] defaults to file */
+  char *const *envp;  /* NULL: the engine's environ */
+  const char *cwd;    /* NULL: inherit */
+  unsigned flags;     /* enum as_flags */
+  int stdio[3];       /* enum as_stdio_mode per stream (ignored with AS_PTY) */
+  int stdio_fd[3];    /* the fd for AS_STDIO_FD */
+  uint16_t rows, cols; /* console size, 0 = leave the kernel's */
+  size_t stream_cap;  /* bytes an output stream may hold; 0 = 1 MiB */
+  uint32_t drain_ms;  /* after exit; 0 = AS_DRAIN_DEFAULT_MS */
+  as_session_cbs_t cbs;
+  void *data;
+} as_spawn_opts_t;
+
+/* Starts a process. On success *out holds one reference that the caller
+ * drops with as_session_unref(); callbacks run on the loop, never inside
+ * this call. On failure nothing was started and no callback runs. A
+ * program that cannot be executed is not a failure here: the session
+ * completes with AS_EXIT_EXEC_FAILED and r->exec_errno. */
+int as_session_spawn(as_loop_t *loop, const as_spawn_opts_t *opts,
+                     as_session_t **out);
+void as_session_ref(as_session_t *s);
+/* Dropping the last reference of a running session detaches it: the engine
+ * keeps pumping and reaping it but calls no callback; its output is
+ * discarded. */
+void as_session_unref(as_session_t *s);
+
+pid_t as_session_pid(const as_session_t *s);
+void *as_session_data(const as_session_t *s);
+/* 1 and the result once the process has exited / the session completed. */
+int as_session_exited(const as_session_t *s, as_result_t *r);
+int as_session_done(const as_session_t *s, as_result_t *r);
+/* With AS_FDS: takes the caller's end of stream (AS_STDIN etc.); the caller
+ * owns it (close-on-exec set). -EBADF when there is none or it was taken. */
+int as_session_take_fd(as_session_t *s, int stream);
+
+/* Queues len bytes for stdin; buf is lent until cb runs (status 0, or
+ * -EPIPE/-ECANCELED when the bytes could not all be written). */
+typedef void (*as_write_cb)(as_session_t *s, int status, void *data);
+int as_session_write(as_session_t *s, const void *buf, size_t len,
+                     as_write_cb cb, void *data);
+/* Closes stdin once every queued byte has been written (a console gets its
+ * EOF character instead). Idempotent. */
+int as_session_close_stdin(as_session_t *s);
+/* Sends sig through the pidfd. 0 after the process has exited (nothing is
+ * signalled): idempotent. */
+int as_session_kill(as_session_t *s, int sig);
+/* Resizes the console; -ENOTTY without one. */
+int as_session_resize(as_session_t *s, uint16_t rows, uint16_t cols);
+/* Keeps the buffer of the data_cb under way; it then counts against the
+ * stream's cap until as_session_release(). */
+void as_session_hold(as_session_t *s, int stream, char *buf);
+void as_session_release(as_session_t *s, int stream, char *buf);
+/* Bytes of stream held by the consumer. */
+size_t as_session_held(const as_session_t *s, int stream);
+
+#endif

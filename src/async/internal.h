@@ -1,0 +1,76 @@
+/* Engine internals shared between the files of src/async. */
+#ifndef HCS_ASYNC_INTERNAL_H
+#define HCS_ASYNC_INTERNAL_H
+
+#include "async/as.h"
+
+#include <signal.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* spawn.c: process creation, the one place that knows clone3, clone and
+ * pidfd_open. */
+typedef struct as__child_s {
+  const char *file;  /* contains '/' or is searched in path */
+  const char *path;  /* PATH to search; NULL when file has a '/' */
+  char *const *argv;
+  char *const *envp;
+  const char *cwd;   /* NULL: inherit */
+  int fd[3];         /* placed at 0, 1, 2 */
+  int ctty;          /* setsid() and make fd 0 the controlling terminal */
+} as__child_t;
+
+typedef struct as__spawn_stack_s {
+  void *base;  /* mmap'ed, a guard page at the bottom */
+  size_t size;
+} as__spawn_stack_t;
+
+int as__spawn_stack_init(as__spawn_stack_t *st);
+void as__spawn_stack_free(as__spawn_stack_t *st);
+/* Starts the child. The engine thread stops until the child has executed
+ * its program or failed to (CLONE_VFORK). On return 0, *pid and *pidfd
+ * (close-on-exec) name the child and *exec_errno is 0, or the errno of the
+ * failed exec (the child then exited and waits to be reaped). */
+int as__spawn(const as__child_t *c, as__spawn_stack_t *st, pid_t *pid,
+              int *pidfd, int *exec_errno);
+/* Reaps a child whose pidfd polled readable. Returns 1 and the wait status
+ * when it had exited, 0 when it is still running, -errno otherwise. */
+int as__reap(int pidfd, pid_t pid, int *status);
+int as__pidfd_kill(int pidfd, int sig);
+
+/* pty.c: console pairs. */
+int as__pty_open(int *master, int *slave, uint16_t rows, uint16_t cols);
+int as__pty_resize(int master, uint16_t rows, uint16_t cols);
+
+/* watch.c: the engine's epoll set. */
+typedef struct as__watch_s as__watch_t;
+typedef void (*as__watch_cb)(as__watch_t *w, uint32_t events);
+struct as__watch_s {
+  int fd; /* -1 when closed */
+  uint32_t events;
+  as__watch_cb cb;
+};
+int as__watch_set_init(int *epfd);
+int as__watch_add(int epfd, as__watch_t *w, int fd, uint32_t events,
+                  as__watch_cb cb);
+/* events 0 keeps the registration but reports nothing. */
+int as__watch_mod(int epfd, as__watch_t *w, uint32_t events);
+/* Closes the fd; shared says another fd refers to the same file. */
+void as__watch_close(int epfd, as__watch_t *w, int shared);
+void as__watch_dispatch(int epfd);
+
+/* loop.c */
+typedef struct as__list_s {
+  struct as__list_s *prev, *next;
+} as__list_t;
+
+void as__loop_session_add(as_loop_t *loop, as__list_t *node);
+void as__loop_session_del(as_loop_t *loop, as__list_t *node);
+as__spawn_stack_t *as__loop_stack(as_loop_t *loop);
+int as__loop_devnull(as_loop_t *loop);
+int as__loop_epfd(as_loop_t *loop);
+/* A session starts (+1) or completes (-1); active sessions keep the loop
+ * running. */
+void as__loop_active(as_loop_t *loop, int delta);
+
+#endif

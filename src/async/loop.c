@@ -1,0 +1,266 @@
+/* The loop: a libuv loop plus what every session on it shares (the buffer
+ * pool, the spawn stack, /dev/null) and a queue for calls posted from other
+ * threads. */
+#include "async/internal.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <uv.h>
+
+typedef struct post_s {
+  struct post_s *next;
+  as_post_cb fn;
+  void *data;
+} post_t;
+
+struct as_loop_s {
+  uv_loop_t *uv;
+  uv_loop_t own_uv;
+  int owns_uv;
+  uv_async_t wake;
+  pthread_mutex_t lock; /* guards posts and closing */
+  post_t *post_head, *post_tail;
+  int closing;
+  pthread_t runner;
+  int running;
+  as_bufpool_t *pool;
+  as__spawn_stack_t stack;
+  int devnull;
+  int epfd;
+  uv_poll_t epoll_poll; /* the engine's epoll set, as one fd of libuv's */
+  as__list_t sessions;
+  size_t nsessions;
+  size_t nactive; /* sessions not yet complete: they keep the loop alive */
+};
+
+static void wake_cb(uv_async_t *h) {
+  as_loop_t *loop = h->data;
+  pthread_mutex_lock(&loop->lock);
+  post_t *p = loop->post_head;
+  loop->post_head = loop->post_tail = NULL;
+  pthread_mutex_unlock(&loop->lock);
+  while (p != NULL) {
+    post_t *next = p->next;
+    p->fn(loop, p->data);
+    as_free(p);
+    p = next;
+  }
+}
+
+static void epoll_cb(uv_poll_t *p, int status, int events) {
+  as_loop_t *loop = p->data;
+  (void)status;
+  (void)events;
+  as__watch_dispatch(loop->epfd);
+}
+
+/* A write to a pipe whose reader is gone must fail with EPIPE, not kill
+ * the host: SIGPIPE is ignored process-wide unless the embedder installed
+ * a handler, as libuv-based runtimes do. Children get it back at its
+ * default (spawn.c). */
+static void ignore_sigpipe(void) {
+  struct sigaction sa;
+  if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) {
+    signal(SIGPIPE, SIG_IGN);
+  }
+}
+
+int as_loop_new(as_loop_t **out, void *uv_loop) {
+  static pthread_once_t sigpipe_once = PTHREAD_ONCE_INIT;
+  as_alloc_init();
+  pthread_once(&sigpipe_once, ignore_sigpipe);
+  as_loop_t *loop = as_calloc(1, sizeof(*loop));
+  if (loop == NULL) {
+    return -ENOMEM;
+  }
+  int err;
+  loop->sessions.prev = loop->sessions.next = &loop->sessions;
+  loop->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (loop->devnull < 0) {
+    err = -errno;
+    goto free_loop;
+  }
+  err = as__watch_set_init(&loop->epfd);
+  if (err != 0) {
+    goto close_devnull;
+  }
+  err = as__spawn_stack_init(&loop->stack);
+  if (err != 0) {
+    goto close_epfd;
+  }
+  err = as_bufpool_new(&loop->pool);
+  if (err != 0) {
+    goto free_stack;
+  }
+  if (uv_loop == NULL) {
+    err = uv_loop_init(&loop->own_uv);
+    if (err != 0) {
+      goto free_pool;
+    }
+    loop->uv = &loop->own_uv;
+    loop->owns_uv = 1;
+  } else {
+    loop->uv = uv_loop;
+  }
+  pthread_mutex_init(&loop->lock, NULL);
+  err = uv_async_init(loop->uv, &loop->wake, wake_cb);
+  if (err != 0) {
+    goto close_uv;
+  }
+  loop->wake.data = loop;
+  /* The wake handle alone does not keep the loop alive. */
+  uv_unref((uv_handle_t *)&loop->wake);
+  err = uv_poll_init(loop->uv, &loop->epoll_poll, loop->epfd);
+  if (err != 0) {
+    goto close_wake;
+  }
+  loop->epoll_poll.data = loop;
+  err = uv_poll_start(&loop->epoll_poll, UV_READABLE, epoll_cb);
+  if (err != 0) {
+    goto close_poll;
+  }
+  /* Live sessions keep the loop alive (as__loop_session_add), not the set. */
+  uv_unref((uv_handle_t *)&loop->epoll_poll);
+  *out = loop;
+  return 0;
+
+close_poll:
+  uv_close((uv_handle_t *)&loop->epoll_poll, NULL);
+close_wake:
+  uv_close((uv_handle_t *)&loop->wake, NULL);
+  uv_run(loop->uv, UV_RUN_NOWAIT);
+close_uv:
+  pthread_mutex_destroy(&loop->lock);
+  if (loop->owns_uv) {
+    uv_loop_close(&loop->own_uv);
+  }
+free_pool:
+  as_bufpool_free(loop->pool);
+free_stack:
+  as__spawn_stack_free(&loop->stack);
+close_epfd:
+  close(loop->epfd);
+close_devnull:
+  close(loop->devnull);
+free_loop:
+  as_free(loop);
+  return err;
+}
+
+int as_loop_run(as_loop_t *loop, int once) {
+  pthread_t prev = loop->runner;
+  int was_running = loop->running;
+  loop->runner = pthread_self();
+  loop->running = 1;
+  int r = uv_run(loop->uv, once ? UV_RUN_NOWAIT : UV_RUN_DEFAULT);
+  loop->runner = prev;
+  loop->running = was_running;
+  return r;
+}
+
+void as_loop_stop(as_loop_t *loop) { uv_stop(loop->uv); }
+
+void as_loop_keepalive(as_loop_t *loop, int on) {
+  if (on) {
+    uv_ref((uv_handle_t *)&loop->wake);
+  } else {
+    uv_unref((uv_handle_t *)&loop->wake);
+  }
+}
+
+void as_loop_free(as_loop_t *loop) {
+  if (loop == NULL) {
+    return;
+  }
+  assert(loop->nsessions == 0);
+  pthread_mutex_lock(&loop->lock);
+  loop->closing = 1;
+  pthread_mutex_unlock(&loop->lock);
+  /* Posts that raced with closing still run, so no poster waits forever. */
+  wake_cb(&loop->wake);
+  uv_close((uv_handle_t *)&loop->wake, NULL);
+  uv_close((uv_handle_t *)&loop->epoll_poll, NULL);
+  uv_run(loop->uv, UV_RUN_DEFAULT);
+  if (loop->owns_uv) {
+    (void)uv_loop_close(loop->uv);
+  }
+  pthread_mutex_destroy(&loop->lock);
+  as_bufpool_free(loop->pool);
+  as__spawn_stack_free(&loop->stack);
+  close(loop->epfd);
+  close(loop->devnull);
+  as_free(loop);
+}
+
+int as_loop_post(as_loop_t *loop, as_post_cb fn, void *data) {
+  post_t *p = as_malloc(sizeof(*p));
+  if (p == NULL) {
+    return -ENOMEM;
+  }
+  p->next = NULL;
+  p->fn = fn;
+  p->data = data;
+  pthread_mutex_lock(&loop->lock);
+  if (loop->closing) {
+    pthread_mutex_unlock(&loop->lock);
+    as_free(p);
+    return -ESHUTDOWN;
+  }
+  if (loop->post_tail != NULL) {
+    loop->post_tail->next = p;
+  } else {
+    loop->post_head = p;
+  }
+  loop->post_tail = p;
+  /* Sent under the lock so that as_loop_free cannot close the handle
+   * between the enqueue and the send. */
+  uv_async_send(&loop->wake);
+  pthread_mutex_unlock(&loop->lock);
+  return 0;
+}
+
+int as_loop_on_thread(const as_loop_t *loop) {
+  return loop->running && pthread_equal(loop->runner, pthread_self());
+}
+
+as_bufpool_t *as_loop_pool(as_loop_t *loop) { return loop->pool; }
+
+void *as_loop_uv(as_loop_t *loop) { return loop->uv; }
+
+uint64_t as_loop_now(as_loop_t *loop) { return uv_now(loop->uv); }
+
+size_t as_loop_sessions(const as_loop_t *loop) { return loop->nsessions; }
+
+void as__loop_session_add(as_loop_t *loop, as__list_t *node) {
+  node->next = &loop->sessions;
+  node->prev = loop->sessions.prev;
+  node->prev->next = node;
+  loop->sessions.prev = node;
+  loop->nsessions++;
+}
+
+void as__loop_session_del(as_loop_t *loop, as__list_t *node) {
+  node->prev->next = node->next;
+  node->next->prev = node->prev;
+  node->prev = node->next = node;
+  loop->nsessions--;
+}
+
+as__spawn_stack_t *as__loop_stack(as_loop_t *loop) { return &loop->stack; }
+
+int as__loop_devnull(as_loop_t *loop) { return loop->devnull; }
+
+int as__loop_epfd(as_loop_t *loop) { return loop->epfd; }
+
+void as__loop_active(as_loop_t *loop, int delta) {
+  if (delta > 0 && loop->nactive++ == 0) {
+    uv_ref((uv_handle_t *)&loop->epoll_poll);
+  } else if (delta < 0 && --loop->nactive == 0) {
+    uv_unref((uv_handle_t *)&loop->epoll_poll);
+  }
+}

@@ -1,0 +1,267 @@
+/* Pumps: output readers with a cap, and the stdin writer queue.
+ *
+ * Readers read straight into pool buffers and lend them to the data_cb; a
+ * consumer that cannot finish with the bytes in the call holds the buffer,
+ * and once the held bytes of a stream reach its cap the engine stops
+ * reading it, so the child blocks in write() until buffers come back.
+ * Each wake-up reads and writes a bounded amount, so one busy stream cannot
+ * starve the others on the loop. */
+#include "async/session_int.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stddef.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+enum {
+  READS_PER_WAKE = 4,
+  WRITE_BYTES_PER_WAKE = 1024 * 1024,
+};
+
+/* VEOF (^D), the end-of-file character of every console's line discipline:
+ * what closing stdin means on a console, whose master cannot be closed
+ * without hanging the session up. */
+static const char console_eof = 4;
+
+#define CONTAINER(ptr, type, member)                                          \
+  ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
+
+/* A console's streams are dups of one master: their registrations must be
+ * removed explicitly. */
+static int shared_fd(const as_session_t *s) { return (s->flags & AS_PTY) != 0; }
+
+int as__out_open(const as_session_t *s) {
+  return s->out[0].w.fd >= 0 || s->out[1].w.fd >= 0;
+}
+
+static void out_deliver(as_session_t *s, as__out_t *o, char *buf, size_t n) {
+  s->cb_buf = buf;
+  s->cb_held = 0;
+  if (s->cbs.data_cb != NULL) {
+    s->cbs.data_cb(s, o->stream, buf, n, s->data);
+  }
+  s->cb_buf = NULL;
+  if (!s->cb_held) {
+    as_bufpool_put(as_loop_pool(s->loop), buf);
+    return;
+  }
+  o->held += as_bufpool_cap(buf);
+  if (o->held >= s->cap && o->w.fd >= 0 && !o->paused) {
+    o->paused = 1;
+    (void)as__watch_mod(as__loop_epfd(s->loop), &o->w, 0);
+  }
+}
+
+static void out_eof(as_session_t *s, as__out_t *o) {
+  as__watch_close(as__loop_epfd(s->loop), &o->w, shared_fd(s));
+  if (s->cbs.data_cb != NULL) {
+    s->cbs.data_cb(s, o->stream, NULL, 0, s->data);
+  }
+}
+
+static void read_cb(as__watch_t *w, uint32_t events) {
+  as__out_t *o = CONTAINER(w, as__out_t, w);
+  as_session_t *s = o->s;
+  as_bufpool_t *pool = as_loop_pool(s->loop);
+  (void)events;
+  as__sref(s);
+  for (int i = 0; i < READS_PER_WAKE && o->w.fd >= 0 && !o->paused; i++) {
+    char *buf = as_bufpool_get(pool, AS_BUF_MAX);
+    if (buf == NULL) {
+      break; /* ENOMEM: the fd stays readable, so the next wake retries */
+    }
+    ssize_t n = read(o->w.fd, buf, AS_BUF_MAX);
+    if (n > 0) {
+      out_deliver(s, o, buf, (size_t)n);
+      if (n < AS_BUF_MAX) {
+        break;
+      }
+      continue;
+    }
+    int err = n < 0 ? errno : 0;
+    as_bufpool_put(pool, buf);
+    if (err == EINTR) {
+      continue;
+    }
+    if (err == EAGAIN) {
+      break;
+    }
+    /* 0 is EOF; EIO is how a console master says the last slave closed;
+     * any other error ends the stream too. */
+    out_eof(s, o);
+  }
+  as__session_maybe_done(s);
+  as__sunref(s);
+}
+
+static void wreq_done(as_session_t *s, as__wreq_t *r, int status) {
+  if (r->cb != NULL) {
+    r->cb(s, status, r->data);
+  }
+  as_free(r);
+}
+
+static void in_close(as_session_t *s, int status) {
+  as__in_t *in = &s->in;
+  as__watch_close(as__loop_epfd(s->loop), &in->w, shared_fd(s));
+  while (in->head != NULL) {
+    as__wreq_t *r = in->head;
+    in->head = r->next;
+    wreq_done(s, r, status);
+  }
+  in->tail = NULL;
+}
+
+static void write_cb(as__watch_t *w, uint32_t events) {
+  as__in_t *in = CONTAINER(w, as__in_t, w);
+  as_session_t *s = in->s;
+  size_t budget = WRITE_BYTES_PER_WAKE;
+  (void)events;
+  as__sref(s);
+  while (in->head != NULL && budget > 0) {
+    as__wreq_t *r = in->head;
+    size_t want = r->len - r->off;
+    ssize_t n = write(in->w.fd, r->buf + r->off, want < budget ? want : budget);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0 && errno == EAGAIN) {
+      break;
+    }
+    if (n < 0) {
+      in_close(s, -errno);
+      break;
+    }
+    r->off += (size_t)n;
+    budget -= (size_t)n;
+    if (r->off == r->len) {
+      in->head = r->next;
+      if (in->head == NULL) {
+        in->tail = NULL;
+      }
+      wreq_done(s, r, 0);
+    }
+  }
+  if (in->w.fd >= 0 && in->head == NULL) {
+    if (in->close_asked) {
+      in_close(s, 0);
+    } else {
+      (void)as__watch_mod(as__loop_epfd(s->loop), &in->w, 0);
+    }
+  }
+  as__sunref(s);
+}
+
+int as__pump_start(as_session_t *s) {
+  int epfd = as__loop_epfd(s->loop);
+  for (int i = 0; i < 2; i++) {
+    as__out_t *o = &s->out[i];
+    if (o->w.fd >= 0) {
+      int err = as__watch_add(epfd, &o->w, o->w.fd, EPOLLIN, read_cb);
+      if (err != 0) {
+        return err;
+      }
+    }
+  }
+  if (s->in.w.fd >= 0) {
+    /* Registered silent: it asks for EPOLLOUT only while bytes wait. */
+    return as__watch_add(epfd, &s->in.w, s->in.w.fd, 0, write_cb);
+  }
+  return 0;
+}
+
+void as__pump_close(as_session_t *s) {
+  int epfd = as__loop_epfd(s->loop);
+  for (int i = 0; i < 2; i++) {
+    as__watch_close(epfd, &s->out[i].w, shared_fd(s));
+  }
+  in_close(s, -ECANCELED);
+}
+
+static int in_queue(as_session_t *s, const void *buf, size_t len,
+                    as_write_cb cb, void *data) {
+  as__in_t *in = &s->in;
+  as__wreq_t *r = as_malloc(sizeof(*r));
+  if (r == NULL) {
+    return -ENOMEM;
+  }
+  int err = as__watch_mod(as__loop_epfd(s->loop), &in->w, EPOLLOUT);
+  if (err != 0) {
+    as_free(r);
+    return err;
+  }
+  r->next = NULL;
+  r->buf = buf;
+  r->len = len;
+  r->off = 0;
+  r->cb = cb;
+  r->data = data;
+  if (in->tail != NULL) {
+    in->tail->next = r;
+  } else {
+    in->head = r;
+  }
+  in->tail = r;
+  return 0;
+}
+
+int as_session_write(as_session_t *s, const void *buf, size_t len,
+                     as_write_cb cb, void *data) {
+  if (s->in.w.fd < 0) {
+    return s->flags & AS_FDS ? -EBADF : -EPIPE;
+  }
+  if (s->in.close_asked) {
+    return -EPIPE;
+  }
+  if (buf == NULL && len != 0) {
+    return -EINVAL;
+  }
+  return in_queue(s, buf, len, cb, data);
+}
+
+int as_session_close_stdin(as_session_t *s) {
+  as__in_t *in = &s->in;
+  if (in->w.fd < 0 || in->close_asked) {
+    return 0;
+  }
+  if (s->flags & AS_PTY) {
+    int err = in_queue(s, &console_eof, 1, NULL, NULL);
+    if (err != 0) {
+      return err;
+    }
+  }
+  in->close_asked = 1;
+  if (in->head == NULL) {
+    in_close(s, 0);
+  }
+  return 0;
+}
+
+void as_session_hold(as_session_t *s, int stream, char *buf) {
+  (void)stream;
+  assert(buf != NULL && buf == s->cb_buf && !s->cb_held);
+  s->cb_held = 1;
+  as__sref(s);
+}
+
+void as_session_release(as_session_t *s, int stream, char *buf) {
+  assert(stream == AS_STDOUT || stream == AS_STDERR);
+  as__out_t *o = &s->out[stream - AS_STDOUT];
+  size_t cap = as_bufpool_cap(buf);
+  assert(o->held >= cap);
+  o->held -= cap;
+  as_bufpool_put(as_loop_pool(s->loop), buf);
+  if (o->paused && o->held < s->cap) {
+    o->paused = 0;
+    (void)as__watch_mod(as__loop_epfd(s->loop), &o->w, EPOLLIN);
+  }
+  as__sunref(s);
+}
+
+size_t as_session_held(const as_session_t *s, int stream) {
+  if (stream != AS_STDOUT && stream != AS_STDERR) {
+    return 0;
+  }
+  return s->out[stream - AS_STDOUT].held;
+}

@@ -1,0 +1,399 @@
+/* Sessions: spawn, exit through the pidfd, completion, teardown.
+ *
+ * A session is complete when its process has exited and every output
+ * stream has reached EOF, or when the drain timer that starts at exit runs
+ * out first (a grandchild may hold a pipe open); the result then says the
+ * output was cut. The engine holds its own reference until the session is
+ * complete and all its handles are closed, so the caller may drop its
+ * reference at any time, from any callback. */
+#include "async/session_int.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static const char default_path[] =
+    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+static void session_free(as_session_t *s) {
+  as__loop_session_del(s->loop, &s->node);
+  for (int i = 0; i < 3; i++) {
+    if (s->fds[i] >= 0) {
+      close(s->fds[i]);
+    }
+  }
+  if (s->pty_master >= 0) {
+    close(s->pty_master);
+  }
+  as__watch_close(as__loop_epfd(s->loop), &s->exit_w, 0);
+  as_free(s);
+}
+
+void as__sref(as_session_t *s) { s->refs++; }
+
+void as__sunref(as_session_t *s) {
+  assert(s->refs > 0);
+  if (--s->refs == 0) {
+    session_free(s);
+  }
+}
+
+void as_session_ref(as_session_t *s) {
+  s->user_refs++;
+  s->refs++;
+}
+
+void as_session_unref(as_session_t *s) {
+  assert(s->user_refs > 0);
+  if (--s->user_refs == 0) {
+    /* Detached: the engine still drains and reaps, but calls nobody. */
+    memset(&s->cbs, 0, sizeof(s->cbs));
+  }
+  as__sunref(s);
+}
+
+static void timer_closed(uv_handle_t *h) { as__sunref(h->data); }
+
+static void session_finish(as_session_t *s, int cut) {
+  s->done = 1;
+  s->result.output_cut = cut;
+  as__loop_active(s->loop, -1);
+  as__pump_close(s);
+  /* The engine's reference goes in the close callback, a later loop
+   * iteration: whatever still points at this session in the current one
+   * (a batch of epoll events) stays valid. */
+  uv_close((uv_handle_t *)&s->timer, timer_closed);
+  if (s->cbs.done_cb != NULL) {
+    s->cbs.done_cb(s, &s->result, s->data);
+  }
+}
+
+void as__session_maybe_done(as_session_t *s) {
+  if (s->exited && !s->done && !as__out_open(s)) {
+    session_finish(s, 0);
+  }
+}
+
+static void drain_cb(uv_timer_t *t) {
+  as_session_t *s = t->data;
+  if (!s->done) {
+    session_finish(s, 1);
+  }
+}
+
+static void set_result(as_session_t *s, int status) {
+  as_result_t *r = &s->result;
+  r->exit_ms = as_loop_now(s->loop);
+  if (r->exec_errno != 0) {
+    r->exit_code = AS_EXIT_EXEC_FAILED;
+  } else if (WIFSIGNALED(status)) {
+    r->signal = WTERMSIG(status);
+    r->exit_code = 128 + r->signal;
+  } else {
+    r->exit_code = WEXITSTATUS(status);
+  }
+}
+
+static void exit_cb(as__watch_t *w, uint32_t events) {
+  as_session_t *s = (as_session_t *)((char *)w - offsetof(as_session_t, exit_w));
+  (void)events;
+  int wstatus = 0;
+  int r = as__reap(w->fd, s->pid, &wstatus);
+  if (r == 0) {
+    return; /* spurious wake-up: still running */
+  }
+  if (r < 0) {
+    /* Only a wait with __WALL elsewhere in the process, reaping our child
+     * behind our back, gets here; report a kill so the session completes. */
+    wstatus = SIGKILL;
+  }
+  /* Reaped: the pidfd can name nothing any more, so it goes now. */
+  as__watch_close(as__loop_epfd(s->loop), w, 0);
+  s->exited = 1;
+  set_result(s, wstatus);
+  as__sref(s);
+  if (s->cbs.exit_cb != NULL) {
+    s->cbs.exit_cb(s, &s->result, s->data);
+  }
+  as__session_maybe_done(s);
+  if (!s->done) {
+    uv_timer_start(&s->timer, drain_cb, s->drain_ms, 0);
+  }
+  as__sunref(s);
+}
+
+/* Finds PATH in envp (the child's environment decides where its program is
+ * searched, as docker and runc do). */
+static const char *env_path(char *const *envp) {
+  for (; *envp != NULL; envp++) {
+    if (strncmp(*envp, "PATH=", 5) == 0) {
+      return *envp + 5;
+    }
+  }
+  return default_path;
+}
+
+static int set_nonblock(int fd) {
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+    return -errno;
+  }
+  return 0;
+}
+
+/* Makes the pair of one stream: child[i] goes to the child, mine[i] stays. */
+static int make_stdio(as_session_t *s, const as_spawn_opts_t *o, int child[3],
+                      int mine[3]) {
+  if (o->flags & AS_PTY) {
+    int m, sl;
+    int err = as__pty_open(&m, &sl, o->rows, o->cols);
+    if (err != 0) {
+      return err;
+    }
+    child[0] = child[1] = child[2] = sl;
+    s->pty_master = m;
+    return 0;
+  }
+  for (int i = 0; i < 3; i++) {
+    int mode = o->stdio[i];
+    if (mode == AS_STDIO_NULL) {
+      child[i] = as__loop_devnull(s->loop);
+    } else if (mode == AS_STDIO_FD) {
+      if (o->stdio_fd[i] < 0) {
+        return -EBADF;
+      }
+      child[i] = o->stdio_fd[i];
+    } else if (mode == AS_STDIO_PIPE) {
+      int p[2];
+      if (pipe2(p, O_CLOEXEC) != 0) {
+        return -errno;
+      }
+      child[i] = i == AS_STDIN ? p[0] : p[1];
+      mine[i] = i == AS_STDIN ? p[1] : p[0];
+    } else {
+      return -EINVAL;
+    }
+  }
+  return 0;
+}
+
+static void close_child_ends(const as_spawn_opts_t *o, int child[3]) {
+  if (o->flags & AS_PTY) {
+    if (child[0] >= 0) {
+      close(child[0]);
+    }
+    return;
+  }
+  for (int i = 0; i < 3; i++) {
+    if (o->stdio[i] == AS_STDIO_PIPE && child[i] >= 0) {
+      close(child[i]);
+    }
+  }
+}
+
+/* Gives the parent's ends their roles: handed out (AS_FDS) or pumped. */
+static int place_parent_ends(as_session_t *s, const as_spawn_opts_t *o,
+                             int mine[3]) {
+  if (o->flags & AS_PTY) {
+    int a = fcntl(s->pty_master, F_DUPFD_CLOEXEC, 0);
+    int b = fcntl(s->pty_master, F_DUPFD_CLOEXEC, 0);
+    if (a < 0 || b < 0) {
+      int err = -errno;
+      if (a >= 0) {
+        close(a);
+      }
+      return err;
+    }
+    mine[AS_STDIN] = a;
+    mine[AS_STDOUT] = b;
+  }
+  if (o->flags & AS_FDS) {
+    for (int i = 0; i < 3; i++) {
+      s->fds[i] = mine[i];
+      mine[i] = -1;
+    }
+    return 0;
+  }
+  for (int i = 0; i < 3; i++) {
+    if (mine[i] >= 0) {
+      int err = set_nonblock(mine[i]);
+      if (err != 0) {
+        return err;
+      }
+    }
+  }
+  /* The watches are registered by as__pump_start; until then the fds sit
+   * in the watch structs unregistered. */
+  s->in.w.fd = mine[AS_STDIN];
+  s->out[0].w.fd = mine[AS_STDOUT];
+  s->out[1].w.fd = mine[AS_STDERR];
+  mine[0] = mine[1] = mine[2] = -1;
+  return 0;
+}
+
+static as_session_t *session_new(as_loop_t *loop, const as_spawn_opts_t *o) {
+  as_session_t *s = as_calloc(1, sizeof(*s));
+  if (s == NULL) {
+    return NULL;
+  }
+  s->loop = loop;
+  s->refs = 2; /* the caller's and the engine's */
+  s->user_refs = 1;
+  s->flags = o->flags;
+  s->exit_w.fd = -1;
+  s->pty_master = -1;
+  s->in.w.fd = -1;
+  for (int i = 0; i < 3; i++) {
+    s->fds[i] = -1;
+  }
+  s->in.s = s;
+  for (int i = 0; i < 2; i++) {
+    s->out[i].w.fd = -1;
+    s->out[i].s = s;
+    s->out[i].stream = AS_STDOUT + i;
+  }
+  s->cap = o->stream_cap != 0 ? o->stream_cap : 1024 * 1024;
+  s->drain_ms = o->drain_ms != 0 ? o->drain_ms : AS_DRAIN_DEFAULT_MS;
+  s->cbs = o->cbs;
+  s->data = o->data;
+  s->node.prev = s->node.next = &s->node;
+  return s;
+}
+
+static void close_mine(int mine[3]) {
+  for (int i = 0; i < 3; i++) {
+    if (mine[i] >= 0) {
+      close(mine[i]);
+      mine[i] = -1;
+    }
+  }
+}
+
+/* A failure after the child started: it is killed and reaped here, so no
+ * process or zombie outlives the failed call, and no callback runs. */
+static void abort_spawned(as_session_t *s, int pidfd) {
+  int status;
+  (void)as__pidfd_kill(pidfd, SIGKILL);
+  (void)waitpid(s->pid, &status, __WALL);
+  close(pidfd);
+  s->exit_w.fd = -1;
+  for (int i = 0; i < 2; i++) {
+    if (s->out[i].w.fd >= 0) {
+      as__watch_close(as__loop_epfd(s->loop), &s->out[i].w, 1);
+    }
+  }
+  if (s->in.w.fd >= 0) {
+    as__watch_close(as__loop_epfd(s->loop), &s->in.w, 1);
+  }
+  session_free(s);
+}
+
+int as_session_spawn(as_loop_t *loop, const as_spawn_opts_t *o,
+                     as_session_t **out) {
+  if (o == NULL || o->file == NULL || o->file[0] == '\0' || out == NULL) {
+    return -EINVAL;
+  }
+  as_session_t *s = session_new(loop, o);
+  if (s == NULL) {
+    return -ENOMEM;
+  }
+  int child[3] = {-1, -1, -1}, mine[3] = {-1, -1, -1};
+  char *default_argv[2] = {(char *)o->file, NULL};
+  char *const *envp = o->envp != NULL ? o->envp : environ;
+  as__child_t c = {
+      .file = o->file,
+      .path = strchr(o->file, '/') != NULL ? NULL : env_path(envp),
+      .argv = o->argv != NULL ? o->argv : default_argv,
+      .envp = envp,
+      .cwd = o->cwd,
+      .ctty = (o->flags & AS_PTY) != 0,
+  };
+  int pidfd = -1;
+  int err = make_stdio(s, o, child, mine);
+  if (err == 0) {
+    memcpy(c.fd, child, sizeof(c.fd));
+    err = as__spawn(&c, as__loop_stack(loop), &s->pid, &pidfd,
+                    &s->result.exec_errno);
+  }
+  close_child_ends(o, child);
+  if (err != 0) {
+    close_mine(mine);
+    if (s->pty_master >= 0) {
+      close(s->pty_master);
+    }
+    as_free(s);
+    return err;
+  }
+  as__loop_session_add(loop, &s->node);
+  err = place_parent_ends(s, o, mine);
+  if (err == 0) {
+    err = as__watch_add(as__loop_epfd(loop), &s->exit_w, pidfd, EPOLLIN,
+                        exit_cb);
+  }
+  if (err == 0) {
+    err = as__pump_start(s);
+  }
+  if (err != 0) {
+    close_mine(mine);
+    abort_spawned(s, pidfd);
+    return err;
+  }
+  uv_timer_init(as_loop_uv(loop), &s->timer);
+  s->timer.data = s;
+  as__loop_active(loop, +1);
+  *out = s;
+  return 0;
+}
+
+pid_t as_session_pid(const as_session_t *s) { return s->pid; }
+
+void *as_session_data(const as_session_t *s) { return s->data; }
+
+int as_session_exited(const as_session_t *s, as_result_t *r) {
+  if (s->exited && r != NULL) {
+    *r = s->result;
+  }
+  return s->exited;
+}
+
+int as_session_done(const as_session_t *s, as_result_t *r) {
+  if (s->done && r != NULL) {
+    *r = s->result;
+  }
+  return s->done;
+}
+
+int as_session_take_fd(as_session_t *s, int stream) {
+  if (stream < 0 || stream > 2 || s->fds[stream] < 0) {
+    return -EBADF;
+  }
+  int fd = s->fds[stream];
+  s->fds[stream] = -1;
+  return fd;
+}
+
+int as_session_kill(as_session_t *s, int sig) {
+  if (s->exited) {
+    return 0;
+  }
+  int err = as__pidfd_kill(s->exit_w.fd, sig);
+  /* ESRCH: it exited and the exit is not yet reaped; still a no-op. */
+  return err == -ESRCH ? 0 : err;
+}
+
+int as_session_resize(as_session_t *s, uint16_t rows, uint16_t cols) {
+  if (s->pty_master < 0) {
+    return -ENOTTY;
+  }
+  if (rows == 0 || cols == 0) {
+    return -EINVAL;
+  }
+  return as__pty_resize(s->pty_master, rows, cols);
+}

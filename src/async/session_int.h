@@ -1,0 +1,68 @@
+/* The session object, shared by session.c (spawn, exit, completion) and
+ * pump.c (output readers and the stdin writer). */
+#ifndef HCS_ASYNC_SESSION_INT_H
+#define HCS_ASYNC_SESSION_INT_H
+
+#include "async/internal.h"
+
+#include <uv.h>
+
+typedef struct as_session_s as_session_t;
+
+typedef struct as__wreq_s {
+  struct as__wreq_s *next;
+  const char *buf;
+  size_t len, off;
+  as_write_cb cb;
+  void *data;
+} as__wreq_t;
+
+typedef struct as__out_s {
+  as__watch_t w; /* w.fd is -1 once at EOF and closed */
+  as_session_t *s;
+  int stream;    /* AS_STDOUT or AS_STDERR */
+  int paused;    /* at the cap: not reading */
+  size_t held;   /* bytes of buffers the consumer holds */
+} as__out_t;
+
+typedef struct as__in_s {
+  as__watch_t w; /* w.fd is -1 once closed */
+  as_session_t *s;
+  int close_asked;
+  as__wreq_t *head, *tail;
+} as__in_t;
+
+struct as_session_s {
+  as__list_t node;
+  as_loop_t *loop;
+  unsigned refs;      /* all: the caller's, held buffers', the engine's */
+  unsigned user_refs; /* the caller's */
+  unsigned flags;
+  int exited, done, freeing;
+  pid_t pid;
+  as__watch_t exit_w; /* the pidfd, closed once reaped */
+  int pty_master;     /* kept for resize; -1 without a console */
+  int fds[3];         /* AS_FDS: the caller's ends not yet taken */
+  uv_timer_t timer;   /* drain timer; its close callback frees */
+  as__out_t out[2];   /* stdout, stderr */
+  as__in_t in;
+  char *cb_buf;       /* the buffer lent to the data_cb under way */
+  int cb_held;        /* the consumer took it */
+  size_t cap;
+  uint32_t drain_ms;
+  as_result_t result;
+  as_session_cbs_t cbs;
+  void *data;
+};
+
+/* session.c */
+void as__sref(as_session_t *s);
+void as__sunref(as_session_t *s);
+void as__session_maybe_done(as_session_t *s);
+/* pump.c */
+int as__pump_start(as_session_t *s);
+/* Closes every stream; queued stdin writes complete with -ECANCELED. */
+void as__pump_close(as_session_t *s);
+int as__out_open(const as_session_t *s);
+
+#endif

@@ -1,0 +1,360 @@
+/* Process creation. The child shares the engine's memory and the engine
+ * thread is suspended until the child has called execve (CLONE_VM |
+ * CLONE_VFORK, as posix_spawn does): no page tables are copied, so a spawn
+ * costs the same in a 10 MiB engine as in a 10 GiB one. The child runs on
+ * its own stack and, between clone and exec, makes raw system calls only.
+ *
+ * clone3 (Linux 5.3) gives the pidfd atomically with the child; where it is
+ * refused (ENOSYS on old kernels, EPERM or ENOSYS under seccomp filters that
+ * predate it) glibc's clone() plus pidfd_open() take over. The child
+ * terminates with no signal to its parent (exit_signal 0): waitpid(-1) in
+ * the embedding program cannot steal it, and only a wait with __WALL, which
+ * the engine does on the pidfd, reaps it. */
+#include "async/internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+
+/* The kernel's sigset is 64 bits on every architecture Linux runs on. */
+enum { STACK_SIZE = 64 * 1024, CHILD_ERRFD = 3, KSIGSET_SIZE = 8 };
+
+/* One-time kernel feature probe (a documented global): set when clone3 was
+ * refused once, so later spawns go straight to the fallback. */
+static volatile int clone3_refused;
+
+typedef struct child_ctx_s {
+  const as__child_t *c;
+  const sigset_t *mask; /* the engine thread's mask, restored before exec */
+  int errfd;
+} child_ctx_t;
+
+#if defined(__x86_64__)
+/* clone3 with a new stack cannot return into C: the child would unwind a
+ * frame that belongs to the suspended parent. This stub calls fn(arg) on
+ * the new stack in the child and exits with its result; in the parent it
+ * returns the syscall's result (pid or -errno). r8/r9 survive the syscall
+ * in both; rcx and r11 do not. */
+long as__clone3_call(struct clone_args *args, size_t size, int (*fn)(void *),
+                     void *arg);
+__asm__(".text\n"
+        ".globl as__clone3_call\n"
+        ".hidden as__clone3_call\n"
+        ".type as__clone3_call,@function\n"
+        "as__clone3_call:\n"
+        "  movq %rcx, %r8\n"
+        "  movq %rdx, %r9\n"
+        "  movl $435, %eax\n"
+        "  syscall\n"
+        "  testq %rax, %rax\n"
+        "  jnz 1f\n"
+        "  xorl %ebp, %ebp\n"
+        "  movq %r8, %rdi\n"
+        "  callq *%r9\n"
+        "  movl %eax, %edi\n"
+        "  movl $60, %eax\n"
+        "  syscall\n"
+        "  hlt\n"
+        "1:\n"
+        "  ret\n"
+        ".size as__clone3_call, .-as__clone3_call\n");
+#define HAVE_CLONE3_CALL 1
+#endif
+
+int as__spawn_stack_init(as__spawn_stack_t *st) {
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  size_t size = STACK_SIZE + page;
+  void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (p == MAP_FAILED) {
+    return -errno;
+  }
+  if (mprotect(p, page, PROT_NONE) != 0) {
+    int err = -errno;
+    munmap(p, size);
+    return err;
+  }
+  st->base = p;
+  st->size = size;
+  return 0;
+}
+
+void as__spawn_stack_free(as__spawn_stack_t *st) {
+  if (st->base != NULL) {
+    munmap(st->base, st->size);
+    st->base = NULL;
+  }
+}
+
+/* Everything from here to child_main runs in the child: raw syscalls only,
+ * no allocation, no locks, no sanitizer runtime. */
+#define CHILD_FN __attribute__((no_sanitize("address", "undefined")))
+
+CHILD_FN static long child_sys(long nr, long a, long b, long c) {
+  return syscall(nr, a, b, c);
+}
+
+CHILD_FN static void child_fail(int errfd, int err) {
+  (void)child_sys(SYS_write, errfd, (long)&err, sizeof(err));
+  syscall(SYS_exit_group, 127);
+}
+
+CHILD_FN static size_t child_strlen(const char *s) {
+  size_t n = 0;
+  while (s[n] != '\0') {
+    n++;
+  }
+  return n;
+}
+
+/* execvpe's search, without allocation: EACCES from any candidate wins over
+ * ENOENT; errors that say the file exists but is unusable stop the search. */
+CHILD_FN static int child_exec_path(const as__child_t *c) {
+  char buf[4096];
+  size_t flen = child_strlen(c->file);
+  int seen_eacces = 0;
+  const char *p = c->path;
+  for (;;) {
+    const char *end = p;
+    while (*end != '\0' && *end != ':') {
+      end++;
+    }
+    size_t dlen = (size_t)(end - p);
+    if (dlen + flen + 2 <= sizeof(buf)) {
+      size_t n = 0;
+      for (size_t i = 0; i < dlen; i++) {
+        buf[n++] = p[i];
+      }
+      if (dlen == 0) {
+        buf[n++] = '.';
+      }
+      buf[n++] = '/';
+      for (size_t i = 0; i <= flen; i++) {
+        buf[n++] = c->file[i];
+      }
+      (void)child_sys(SYS_execve, (long)buf, (long)c->argv, (long)c->envp);
+      int err = errno;
+      if (err == EACCES) {
+        seen_eacces = 1;
+      } else if (err != ENOENT && err != ENOTDIR && err != ESTALE &&
+                 err != ENODEV && err != ETIMEDOUT) {
+        return err;
+      }
+    }
+    if (*end == '\0') {
+      break;
+    }
+    p = end + 1;
+  }
+  return seen_eacces ? EACCES : ENOENT;
+}
+
+CHILD_FN static int child_main(void *arg) {
+  const child_ctx_t *ctx = arg;
+  const as__child_t *c = ctx->c;
+  int fd[3] = {c->fd[0], c->fd[1], c->fd[2]};
+  int errfd = ctx->errfd;
+
+  /* Handlers of the engine's process must not run here, in its memory:
+   * reset every caught signal to its default before unblocking. */
+  for (int sig = 1; sig < NSIG; sig++) {
+    /* The kernel's struct sigaction, not glibc's: the handler comes first
+     * on every architecture, and all zeroes means SIG_DFL. */
+    unsigned long ksa[8] = {0};
+    if (sig == SIGKILL || sig == SIGSTOP ||
+        syscall(SYS_rt_sigaction, sig, NULL, ksa, KSIGSET_SIZE) != 0) {
+      continue;
+    }
+    /* SIGPIPE is ignored by the engine (as_loop_new), not by the program. */
+    if (ksa[0] != (unsigned long)SIG_DFL &&
+        (ksa[0] != (unsigned long)SIG_IGN || sig == SIGPIPE)) {
+      unsigned long dfl[8] = {0};
+      (void)syscall(SYS_rt_sigaction, sig, dfl, NULL, KSIGSET_SIZE);
+    }
+  }
+
+  /* Lift every source fd and the error pipe above 3 so that placing one
+   * cannot overwrite another. */
+  for (int i = 0; i < 3; i++) {
+    if (fd[i] <= CHILD_ERRFD && fd[i] != i) {
+      fd[i] = (int)child_sys(SYS_fcntl, fd[i], F_DUPFD_CLOEXEC, 4);
+      if (fd[i] < 0) {
+        child_fail(errfd, errno);
+      }
+    }
+  }
+  if (errfd != CHILD_ERRFD) {
+    long r = child_sys(SYS_fcntl, errfd, F_DUPFD_CLOEXEC, 4);
+    if (r < 0) {
+      syscall(SYS_exit_group, 127);
+    }
+    errfd = (int)r;
+    if (syscall(SYS_dup3, errfd, CHILD_ERRFD, O_CLOEXEC) < 0) {
+      syscall(SYS_exit_group, 127);
+    }
+    errfd = CHILD_ERRFD;
+  }
+  for (int i = 0; i < 3; i++) {
+    long r = fd[i] == i ? child_sys(SYS_fcntl, i, F_SETFD, 0)
+                        : child_sys(SYS_dup2, fd[i], i, 0);
+    if (r < 0) {
+      child_fail(errfd, errno);
+    }
+  }
+  /* Nothing but 0, 1, 2 and the error pipe (close-on-exec) survives. On a
+   * kernel before 5.9 close_range is missing; every engine fd is
+   * close-on-exec from birth, so the loss is fds other code leaked. */
+  (void)child_sys(SYS_close_range, CHILD_ERRFD + 1, ~0U, 0);
+
+  if (c->ctty) {
+    if (child_sys(SYS_setsid, 0, 0, 0) < 0 ||
+        child_sys(SYS_ioctl, 0, TIOCSCTTY, 0) < 0) {
+      child_fail(errfd, errno);
+    }
+  }
+  if (c->cwd != NULL && child_sys(SYS_chdir, (long)c->cwd, 0, 0) < 0) {
+    child_fail(errfd, errno);
+  }
+  if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, ctx->mask, NULL, KSIGSET_SIZE) <
+      0) {
+    child_fail(errfd, errno);
+  }
+  int err;
+  if (c->path == NULL) {
+    (void)child_sys(SYS_execve, (long)c->file, (long)c->argv, (long)c->envp);
+    err = errno;
+  } else {
+    err = child_exec_path(c);
+  }
+  child_fail(errfd, err);
+  return 127;
+}
+
+static int clone_child(child_ctx_t *ctx, as__spawn_stack_t *st, pid_t *pid,
+                       int *pidfd) {
+  char *top = (char *)st->base + st->size;
+  int fd = -1;
+#ifdef HAVE_CLONE3_CALL
+  if (!clone3_refused) {
+    struct clone_args args;
+    memset(&args, 0, sizeof(args));
+    args.flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD;
+    args.pidfd = (uint64_t)(uintptr_t)&fd;
+    args.exit_signal = 0;
+    args.stack = (uint64_t)(uintptr_t)st->base;
+    args.stack_size = st->size;
+    long r = as__clone3_call(&args, sizeof(args), child_main, ctx);
+    if (r > 0) {
+      *pid = (pid_t)r;
+      *pidfd = fd;
+      return 0;
+    }
+    if (r != -ENOSYS && r != -EPERM) {
+      return (int)r;
+    }
+    clone3_refused = 1;
+  }
+#endif
+  int r = clone(child_main, top, CLONE_VM | CLONE_VFORK, ctx);
+  if (r < 0) {
+    return -errno;
+  }
+  *pid = r;
+  /* The child has exec'ed or exited and is unreaped, so its pid cannot have
+   * been reused yet: pidfd_open names exactly this child. */
+  long f = syscall(SYS_pidfd_open, r, 0);
+  if (f < 0) {
+    int err = -errno;
+    int status;
+    (void)kill(r, SIGKILL);
+    (void)waitpid(r, &status, __WALL);
+    return err;
+  }
+  *pidfd = (int)f;
+  return 0;
+}
+
+int as__spawn(const as__child_t *c, as__spawn_stack_t *st, pid_t *pid,
+              int *pidfd, int *exec_errno) {
+  int ep[2];
+  if (pipe2(ep, O_CLOEXEC) != 0) {
+    return -errno;
+  }
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  child_ctx_t ctx = {.c = c, .mask = &old, .errfd = ep[1]};
+  int r = clone_child(&ctx, st, pid, pidfd);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  close(ep[1]);
+  if (r != 0) {
+    close(ep[0]);
+    return r;
+  }
+  /* CLONE_VFORK: the child has exec'ed (the pipe is closed) or written its
+   * errno and exited, so this read does not block. */
+  int err = 0;
+  ssize_t n;
+  do {
+    n = read(ep[0], &err, sizeof(err));
+  } while (n < 0 && errno == EINTR);
+  close(ep[0]);
+  *exec_errno = n == (ssize_t)sizeof(err) ? err : 0;
+  return 0;
+}
+
+int as__reap(int pidfd, pid_t pid, int *status) {
+  siginfo_t si;
+  memset(&si, 0, sizeof(si));
+  int r = waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si,
+                 WEXITED | WNOHANG | __WALL);
+  if (r != 0 && errno == EINVAL) {
+    /* Before Linux 5.4 waitid knows no P_PIDFD; the pid is still ours
+     * because only this call reaps it. */
+    r = waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | __WALL);
+  }
+  if (r != 0) {
+    return -errno;
+  }
+  if (si.si_pid == 0) {
+    return 0;
+  }
+  if (si.si_code == CLD_EXITED) {
+    *status = W_EXITCODE(si.si_status, 0);
+  } else {
+    *status = si.si_status & 0x7f;
+  }
+  return 1;
+}
+
+int as__pidfd_kill(int pidfd, int sig) {
+  if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) != 0) {
+    return -errno;
+  }
+  return 0;
+}
