@@ -26,8 +26,8 @@ static pthread_once_t alloc_once = PTHREAD_ONCE_INIT;
 static void alloc_install(void) {
   /* uv_replace_allocator must precede every other libuv call in the
    * process; it only fails on NULL arguments. */
-  if (uv_replace_allocator(seam_malloc, seam_realloc, seam_calloc,
-                           seam_free) != 0) {
+  if (uv_replace_allocator(seam_malloc, seam_realloc, seam_calloc, seam_free) !=
+      0) {
     abort(); /* impossible: all four functions are non-NULL */
   }
 }

@@ -58,12 +58,14 @@ void as_loop_stop(as_loop_t *loop);
 /* With on set, an idle loop keeps running (waiting for posts) instead of
  * returning from as_loop_run. */
 void as_loop_keepalive(as_loop_t *loop, int on);
-/* Frees the loop. Every session must have been released. Runs the loop
- * until the engine's own handles are closed. */
+/* Frees the loop. Every session must have been released (its callbacks
+ * may still be due: the loop runs here until they are done). */
 void as_loop_free(as_loop_t *loop);
 as_bufpool_t *as_loop_pool(as_loop_t *loop);
 void *as_loop_uv(as_loop_t *loop);
 uint64_t as_loop_now(as_loop_t *loop);
+/* Sends sig to every session's process that has not exited. */
+void as_loop_kill_all(as_loop_t *loop, int sig);
 /* Number of sessions alive on the loop. */
 size_t as_loop_sessions(const as_loop_t *loop);
 
@@ -98,10 +100,10 @@ enum as_flags {
 enum { AS_EXIT_EXEC_FAILED = 32767, AS_DRAIN_DEFAULT_MS = 2000 };
 
 typedef struct as_result_s {
-  int exit_code; /* 0-255, 128+signal, or AS_EXIT_EXEC_FAILED */
-  int signal;    /* the signal that killed it, else 0 */
-  int exec_errno; /* errno of the failed exec, else 0 */
-  int output_cut; /* output still open after the drain timeout */
+  int exit_code;    /* 0-255, 128+signal, or AS_EXIT_EXEC_FAILED */
+  int signal;       /* the signal that killed it, else 0 */
+  int exec_errno;   /* errno of the failed exec, else 0 */
+  int output_cut;   /* output still open after the drain timeout */
   uint64_t exit_ms; /* loop time of the exit, ms */
 } as_result_t;
 
@@ -120,18 +122,19 @@ typedef struct as_session_cbs_s {
 } as_session_cbs_t;
 
 typedef struct as_spawn_opts_s {
-  const char *file;   /* program: a path, or a name searched in PATH */
-  char *const *argv;  /* NULL-terminated; argv[0] defaults to file */
-  char *const *envp;  /* NULL: the engine's environ */
-  const char *cwd;    /* NULL: inherit */
-  unsigned flags;     /* enum as_flags */
-  int stdio[3];       /* enum as_stdio_mode per stream (ignored with AS_PTY) */
-  int stdio_fd[3];    /* the fd for AS_STDIO_FD */
+  const char *file;    /* program: a path, or a name searched in PATH */
+  char *const *argv;   /* NULL-terminated; argv[0] defaults to file */
+  char *const *envp;   /* NULL: the engine's environ */
+  const char *cwd;     /* NULL: inherit */
+  unsigned flags;      /* enum as_flags */
+  int stdio[3];        /* enum as_stdio_mode per stream (ignored with AS_PTY) */
+  int stdio_fd[3];     /* the fd for AS_STDIO_FD */
   uint16_t rows, cols; /* console size, 0 = leave the kernel's */
-  size_t stream_cap;  /* bytes an output stream may hold; 0 = 1 MiB */
-  uint32_t drain_ms;  /* after exit; 0 = AS_DRAIN_DEFAULT_MS */
+  size_t stream_cap;   /* bytes an output stream may hold; 0 = 1 MiB */
+  uint32_t drain_ms;   /* after exit; 0 = AS_DRAIN_DEFAULT_MS */
   as_session_cbs_t cbs;
   void *data;
+  size_t extra_size; /* bytes allocated with the session for its owner */
 } as_spawn_opts_t;
 
 /* Starts a process. On success *out holds one reference that the caller
@@ -149,6 +152,8 @@ void as_session_unref(as_session_t *s);
 
 pid_t as_session_pid(const as_session_t *s);
 void *as_session_data(const as_session_t *s);
+/* The opts->extra_size bytes (zeroed) that live as long as the session. */
+void *as_session_extra(as_session_t *s);
 /* 1 and the result once the process has exited / the session completed. */
 int as_session_exited(const as_session_t *s, as_result_t *r);
 int as_session_done(const as_session_t *s, as_result_t *r);

@@ -11,17 +11,17 @@
 /* spawn.c: process creation, the one place that knows clone3, clone and
  * pidfd_open. */
 typedef struct as__child_s {
-  const char *file;  /* contains '/' or is searched in path */
-  const char *path;  /* PATH to search; NULL when file has a '/' */
+  const char *file; /* contains '/' or is searched in path */
+  const char *path; /* PATH to search; NULL when file has a '/' */
   char *const *argv;
   char *const *envp;
-  const char *cwd;   /* NULL: inherit */
-  int fd[3];         /* placed at 0, 1, 2 */
-  int ctty;          /* setsid() and make fd 0 the controlling terminal */
+  const char *cwd; /* NULL: inherit */
+  int fd[3];       /* placed at 0, 1, 2 */
+  int ctty;        /* setsid() and make fd 0 the controlling terminal */
 } as__child_t;
 
 typedef struct as__spawn_stack_s {
-  void *base;  /* mmap'ed, a guard page at the bottom */
+  void *base; /* mmap'ed, a guard page at the bottom */
   size_t size;
 } as__spawn_stack_t;
 
@@ -69,6 +69,7 @@ void as__loop_session_del(as_loop_t *loop, as__list_t *node);
 as__spawn_stack_t *as__loop_stack(as_loop_t *loop);
 int as__loop_devnull(as_loop_t *loop);
 int as__loop_epfd(as_loop_t *loop);
+as__list_t *as__loop_sessions(as_loop_t *loop);
 /* A session starts (+1) or completes (-1); active sessions keep the loop
  * running. */
 void as__loop_active(as_loop_t *loop, int delta);

@@ -177,7 +177,6 @@ void as_loop_free(as_loop_t *loop) {
   if (loop == NULL) {
     return;
   }
-  assert(loop->nsessions == 0);
   pthread_mutex_lock(&loop->lock);
   loop->closing = 1;
   pthread_mutex_unlock(&loop->lock);
@@ -186,6 +185,9 @@ void as_loop_free(as_loop_t *loop) {
   uv_close((uv_handle_t *)&loop->wake, NULL);
   uv_close((uv_handle_t *)&loop->epoll_poll, NULL);
   uv_run(loop->uv, UV_RUN_DEFAULT);
+  /* Every session was released before, and its last handle closed in the
+   * run above. */
+  assert(loop->nsessions == 0);
   if (loop->owns_uv) {
     (void)uv_loop_close(loop->uv);
   }
@@ -264,3 +266,5 @@ void as__loop_active(as_loop_t *loop, int delta) {
     uv_unref((uv_handle_t *)&loop->epoll_poll);
   }
 }
+
+as__list_t *as__loop_sessions(as_loop_t *loop) { return &loop->sessions; }

@@ -24,7 +24,7 @@ enum {
  * without hanging the session up. */
 static const char console_eof = 4;
 
-#define CONTAINER(ptr, type, member)                                          \
+#define CONTAINER(ptr, type, member)                                           \
   ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 /* A console's streams are dups of one master: their registrations must be
@@ -240,6 +240,7 @@ int as_session_close_stdin(as_session_t *s) {
 
 void as_session_hold(as_session_t *s, int stream, char *buf) {
   (void)stream;
+  (void)buf;
   assert(buf != NULL && buf == s->cb_buf && !s->cb_held);
   s->cb_held = 1;
   as__sref(s);

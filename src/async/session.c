@@ -102,7 +102,8 @@ static void set_result(as_session_t *s, int status) {
 }
 
 static void exit_cb(as__watch_t *w, uint32_t events) {
-  as_session_t *s = (as_session_t *)((char *)w - offsetof(as_session_t, exit_w));
+  as_session_t *s =
+      (as_session_t *)((char *)w - offsetof(as_session_t, exit_w));
   (void)events;
   int wstatus = 0;
   int r = as__reap(w->fd, s->pid, &wstatus);
@@ -239,7 +240,7 @@ static int place_parent_ends(as_session_t *s, const as_spawn_opts_t *o,
 }
 
 static as_session_t *session_new(as_loop_t *loop, const as_spawn_opts_t *o) {
-  as_session_t *s = as_calloc(1, sizeof(*s));
+  as_session_t *s = as_calloc(1, sizeof(*s) + o->extra_size);
   if (s == NULL) {
     return NULL;
   }
@@ -334,8 +335,8 @@ int as_session_spawn(as_loop_t *loop, const as_spawn_opts_t *o,
   as__loop_session_add(loop, &s->node);
   err = place_parent_ends(s, o, mine);
   if (err == 0) {
-    err = as__watch_add(as__loop_epfd(loop), &s->exit_w, pidfd, EPOLLIN,
-                        exit_cb);
+    err =
+        as__watch_add(as__loop_epfd(loop), &s->exit_w, pidfd, EPOLLIN, exit_cb);
   }
   if (err == 0) {
     err = as__pump_start(s);
@@ -355,6 +356,8 @@ int as_session_spawn(as_loop_t *loop, const as_spawn_opts_t *o,
 pid_t as_session_pid(const as_session_t *s) { return s->pid; }
 
 void *as_session_data(const as_session_t *s) { return s->data; }
+
+void *as_session_extra(as_session_t *s) { return s->extra; }
 
 int as_session_exited(const as_session_t *s, as_result_t *r) {
   if (s->exited && r != NULL) {
@@ -396,4 +399,13 @@ int as_session_resize(as_session_t *s, uint16_t rows, uint16_t cols) {
     return -EINVAL;
   }
   return as__pty_resize(s->pty_master, rows, cols);
+}
+
+void as_loop_kill_all(as_loop_t *loop, int sig) {
+  as__list_t *head = as__loop_sessions(loop);
+  for (as__list_t *n = head->next; n != head; n = n->next) {
+    as_session_t *s =
+        (as_session_t *)(void *)((char *)n - offsetof(as_session_t, node));
+    (void)as_session_kill(s, sig);
+  }
 }

@@ -5,6 +5,7 @@
 
 #include "async/internal.h"
 
+#include <stddef.h>
 #include <uv.h>
 
 typedef struct as_session_s as_session_t;
@@ -20,9 +21,9 @@ typedef struct as__wreq_s {
 typedef struct as__out_s {
   as__watch_t w; /* w.fd is -1 once at EOF and closed */
   as_session_t *s;
-  int stream;    /* AS_STDOUT or AS_STDERR */
-  int paused;    /* at the cap: not reading */
-  size_t held;   /* bytes of buffers the consumer holds */
+  int stream;  /* AS_STDOUT or AS_STDERR */
+  int paused;  /* at the cap: not reading */
+  size_t held; /* bytes of buffers the consumer holds */
 } as__out_t;
 
 typedef struct as__in_s {
@@ -46,13 +47,14 @@ struct as_session_s {
   uv_timer_t timer;   /* drain timer; its close callback frees */
   as__out_t out[2];   /* stdout, stderr */
   as__in_t in;
-  char *cb_buf;       /* the buffer lent to the data_cb under way */
-  int cb_held;        /* the consumer took it */
+  char *cb_buf; /* the buffer lent to the data_cb under way */
+  int cb_held;  /* the consumer took it */
   size_t cap;
   uint32_t drain_ms;
   as_result_t result;
   as_session_cbs_t cbs;
   void *data;
+  max_align_t extra[]; /* the owner's extra_size bytes */
 };
 
 /* session.c */

@@ -50,7 +50,6 @@ static volatile int clone3_refused;
 
 typedef struct child_ctx_s {
   const as__child_t *c;
-  const sigset_t *mask; /* the engine thread's mask, restored before exec */
   int errfd;
 } child_ctx_t;
 
@@ -240,8 +239,10 @@ CHILD_FN static int child_main(void *arg) {
   if (c->cwd != NULL && child_sys(SYS_chdir, (long)c->cwd, 0, 0) < 0) {
     child_fail(errfd, errno);
   }
-  if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, ctx->mask, NULL, KSIGSET_SIZE) <
-      0) {
+  /* A program starts with no signal blocked, whatever the engine thread
+   * blocks, as runc and docker give it. */
+  unsigned long none = 0;
+  if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, KSIGSET_SIZE) < 0) {
     child_fail(errfd, errno);
   }
   int err;
@@ -308,7 +309,7 @@ int as__spawn(const as__child_t *c, as__spawn_stack_t *st, pid_t *pid,
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  child_ctx_t ctx = {.c = c, .mask = &old, .errfd = ep[1]};
+  child_ctx_t ctx = {.c = c, .errfd = ep[1]};
   int r = clone_child(&ctx, st, pid, pidfd);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   close(ep[1]);
@@ -331,8 +332,8 @@ int as__spawn(const as__child_t *c, as__spawn_stack_t *st, pid_t *pid,
 int as__reap(int pidfd, pid_t pid, int *status) {
   siginfo_t si;
   memset(&si, 0, sizeof(si));
-  int r = waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si,
-                 WEXITED | WNOHANG | __WALL);
+  int r =
+      waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED | WNOHANG | __WALL);
   if (r != 0 && errno == EINVAL) {
     /* Before Linux 5.4 waitid knows no P_PIDFD; the pid is still ours
      * because only this call reaps it. */

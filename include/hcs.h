@@ -1,0 +1,299 @@
+/* hcs: the Host Compute Service API on Linux.
+ *
+ * Two faces:
+ * - the hcsshim-shaped synchronous calls (hcs_CreateComputeSystem,
+ *   hcs_CreateProcessInComputeSystem, ...). They may be called from any
+ *   thread: each posts its work to the engine thread and waits for the
+ *   answer. Called from the engine thread itself (inside a callback), a
+ *   call that would have to wait fails with HCS_WSAEINVAL instead of
+ *   deadlocking.
+ * - the asynchronous session API (hcs_session_*), for embedders that run
+ *   on the engine's loop: every hcs_session_* call must be made on the
+ *   engine thread (from a callback, or from a function given to hcs_post),
+ *   and every callback runs there.
+ *
+ * Results: the synchronous calls return an hcs_result_t from the Windows
+ * code space the HCS used (HCS_OK, HCS_WSAEINVAL, ...). When a call fails
+ * and err is not NULL, *err receives an error object that the caller owns
+ * and frees with hcs_error_free(); on success *err is set to NULL. The
+ * session calls return 0 or a negative errno, as libuv does.
+ *
+ * Process-wide effects: hcs_open() ignores SIGPIPE in the process when its
+ * disposition is the default (a write to a closed pipe then fails with
+ * EPIPE instead of killing the host); programs started by hcs get SIGPIPE
+ * back at its default. Nothing else global is changed.
+ */
+#ifndef HCS_H
+#define HCS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HCS_API __attribute__((visibility("default")))
+
+/* Result codes. */
+typedef uint32_t hcs_result_t;
+
+enum {
+  HCS_OK = 0,
+  HCS_ERROR_OUTOFMEMORY = 14,
+  HCS_ERROR_GEN_FAILURE = 31,   /* an operation failed; the error says why */
+  HCS_ERROR_NOT_SUPPORTED = 50, /* hcs does not do this (e.g. HvPartition) */
+  HCS_ERROR_CALL_NOT_IMPLEMENTED = 120,  /* machinery not built yet */
+  HCS_ERROR_ALREADY_EXISTS = 183,        /* duplicate id */
+  HCS_ERROR_SHUTDOWN_IN_PROGRESS = 1115, /* accepted: already stopping */
+  HCS_ERROR_NOT_FOUND = 1168,            /* unknown system id or process id */
+  HCS_ERROR_TIMEOUT = 1460, /* a wait timed out; the object lives on */
+  HCS_WSAEINVAL = 10022,    /* bad argument, or the object's state forbids */
+};
+
+enum {
+  HCS_WAIT_ERR_EXEC_FAILED = 32767, /* exit code of a program not started */
+};
+
+#define HCS_TIMEOUT_INFINITE 0xFFFFFFFFu
+
+/* The seed's own names. Define HCS_NO_SEED_NAMES to leave them out. */
+#ifndef HCS_NO_SEED_NAMES
+#define WaitErrExecFailed HCS_WAIT_ERR_EXEC_FAILED
+#define ERROR_GEN_FAILURE HCS_ERROR_GEN_FAILURE
+#define ERROR_SHUTDOWN_IN_PROGRESS HCS_ERROR_SHUTDOWN_IN_PROGRESS
+#define WSAEINVAL HCS_WSAEINVAL
+#define TimeoutInfinite HCS_TIMEOUT_INFINITE
+#endif
+
+/* Errors: the HcsError equivalent. */
+typedef struct hcs_error_s hcs_error_t;
+
+/* The result code. */
+HCS_API hcs_result_t hcs_error_code(const hcs_error_t *e);
+/* The operation, e.g. "hcs::CreateProcessInComputeSystem". */
+HCS_API const char *hcs_error_op(const hcs_error_t *e);
+/* The object: "id=ID" or "id=ID pid=N"; "" when none. */
+HCS_API const char *hcs_error_object(const hcs_error_t *e);
+/* What went wrong, in words (names the field, syscall or path at fault). */
+HCS_API const char *hcs_error_cause(const hcs_error_t *e);
+/* The errno behind it, or 0. */
+HCS_API int hcs_error_errno(const hcs_error_t *e);
+/* The HcsError text: "<op> failed: <cause> (0x<code>) <object>". The
+ * string belongs to e. */
+HCS_API const char *hcs_error_message(const hcs_error_t *e);
+/* The error as a JSON object {"Operation","Code","Object","Cause","Errno",
+ * "Message"}; the caller frees it with hcs_free(). NULL on ENOMEM. */
+HCS_API char *hcs_error_json(const hcs_error_t *e);
+/* Frees e; NULL is accepted. */
+HCS_API void hcs_error_free(hcs_error_t *e);
+/* Frees memory that an hcs call handed to the caller. */
+HCS_API void hcs_free(void *p);
+
+/* The service: the engine thread, its loop and the compute systems. */
+typedef struct hcs_s hcs_t;
+
+typedef struct hcs_options_s {
+  /* Run the engine on a thread of its own (the usual case). With false,
+   * the caller runs the loop with hcs_run() on a thread of its choosing,
+   * and that thread is the engine thread. */
+  bool no_thread;
+  /* An embedder's uv_loop_t to run on (implies no_thread); NULL for a
+   * loop of hcs's own. */
+  void *uv_loop;
+} hcs_options_t;
+
+/* Starts a service. opts may be NULL for the defaults. On success the
+ * caller owns *out and ends it with hcs_close(). */
+HCS_API hcs_result_t hcs_open(hcs_t **out, const hcs_options_t *opts,
+                              hcs_error_t **err);
+/* Terminates every process still running, waits for them, stops the
+ * engine thread and frees the service. Not from the engine thread. NULL is
+ * accepted. */
+HCS_API void hcs_close(hcs_t *hcs);
+/* With no_thread: runs the loop on the calling thread until no session is
+ * active (once false), or one non-blocking round (once true). Returns 0. */
+HCS_API int hcs_run(hcs_t *hcs, bool once);
+/* Runs fn(hcs, data) once on the engine thread. Any thread. 0, or
+ * -ESHUTDOWN when the service is closing, -ENOMEM. */
+HCS_API int hcs_post(hcs_t *hcs, void (*fn)(hcs_t *hcs, void *data),
+                     void *data);
+
+/* Compute systems. ids are 1 to 128 characters of [A-Za-z0-9_.-], not
+ * starting with '.' or '-'.
+ *
+ * Configuration JSON: {"SystemType": "Container", "IsDummy": true, ...}.
+ * In this release only systems without isolation (IsDummy: true) run:
+ * their processes run directly on the host. Other configurations answer
+ * HCS_ERROR_CALL_NOT_IMPLEMENTED. */
+HCS_API hcs_result_t hcs_CreateComputeSystem(hcs_t *hcs, const char *id,
+                                             const char *configuration,
+                                             hcs_error_t **err);
+/* Created -> Running. A second start: HCS_WSAEINVAL. */
+HCS_API hcs_result_t hcs_StartComputeSystem(hcs_t *hcs, const char *id,
+                                            hcs_error_t **err);
+/* Asks every process of the system to stop (SIGTERM) and waits up to
+ * timeout ms; the system is Stopped once they are all gone, else the call
+ * answers HCS_ERROR_TIMEOUT and the system keeps running. A shutdown
+ * while another is pending: HCS_ERROR_SHUTDOWN_IN_PROGRESS. On a stopped
+ * system: HCS_WSAEINVAL, nothing signalled. context is recorded text. */
+HCS_API hcs_result_t hcs_ShutdownComputeSystem(hcs_t *hcs, const char *id,
+                                               uint32_t timeout,
+                                               const char *context,
+                                               hcs_error_t **err);
+/* Kills every process of the system and waits up to timeout ms for them
+ * to be gone (HCS_ERROR_TIMEOUT otherwise). On a stopped system:
+ * HCS_WSAEINVAL, nothing signalled. */
+HCS_API hcs_result_t hcs_TerminateComputeSystem(hcs_t *hcs, const char *id,
+                                                uint32_t timeout,
+                                                const char *context,
+                                                hcs_error_t **err);
+/* hcs: forgets a system that is Created or Stopped, with its process
+ * records. A running one: HCS_WSAEINVAL. */
+HCS_API hcs_result_t hcs_DeleteComputeSystem(hcs_t *hcs, const char *id,
+                                             hcs_error_t **err);
+
+/* Processes. */
+typedef struct hcs_process_params_s {
+  const char *application_name;  /* program; NULL: argv[0] */
+  const char *command_line;      /* split by the Windows rules into argv */
+  const char *const *args;       /* hcs: NULL-terminated argv; wins */
+  const char *working_directory; /* NULL: the service's */
+  /* NULL-terminated "NAME=value" strings; NULL: the service's environment */
+  const char *const *environment;
+  bool emulate_console;     /* a pty: stdin/stdout on it, stderr merged */
+  uint16_t console_size[2]; /* [height, width]; 0: the kernel's default */
+  /* hcs: the engine's per-process tunables; 0 for the defaults. */
+  uint32_t drain_timeout_ms;
+} hcs_process_params_t;
+
+/* Starts a process in a running system. On success *pid names it (as the
+ * system sees it), and each requested stream's caller end is returned in
+ * *stdin_fd / *stdout_fd / *stderr_fd: the caller owns these fds
+ * (close-on-exec, blocking) and reads them to EOF or closes them. An
+ * unrequested stream is /dev/null in the process and its fd is -1. With a
+ * console, stdin and stdout are two fds of the pty master and stderr is
+ * -1. A program that cannot be executed still gives a pid: its wait
+ * answers HCS_WAIT_ERR_EXEC_FAILED with the errno in the result. Unknown
+ * id: HCS_ERROR_NOT_FOUND; system not running: HCS_WSAEINVAL. */
+HCS_API hcs_result_t hcs_CreateProcessInComputeSystem(
+    hcs_t *hcs, const char *id, bool use_stdin, bool use_stdout,
+    bool use_stderr, const hcs_process_params_t *params, uint32_t *pid,
+    int *stdin_fd, int *stdout_fd, int *stderr_fd, hcs_error_t **err);
+
+typedef struct hcs_process_result_s {
+  int32_t exit_code;  /* 0-255, 128+signal, or HCS_WAIT_ERR_EXEC_FAILED */
+  int32_t signal;     /* the signal that killed it, else 0 */
+  int32_t exec_errno; /* why the program could not be started, else 0 */
+  bool output_cut;    /* hcs pumped output that was still open at the end */
+} hcs_process_result_t;
+
+/* Waits up to timeout ms (HCS_TIMEOUT_INFINITE: no limit) for the process
+ * to exit. On HCS_OK, *exit_code is set and the record is released: the
+ * pid is unknown to later calls (HCS_ERROR_NOT_FOUND), so it can never
+ * name a stranger. HCS_ERROR_TIMEOUT leaves the process running and
+ * waitable again. exit_code may be NULL. */
+HCS_API hcs_result_t hcs_WaitForProcessInComputeSystem(
+    hcs_t *hcs, const char *id, uint32_t pid, uint32_t timeout,
+    int32_t *exit_code, hcs_error_t **err);
+/* The same, with the whole result. */
+HCS_API hcs_result_t hcs_WaitForProcessResult(hcs_t *hcs, const char *id,
+                                              uint32_t pid, uint32_t timeout,
+                                              hcs_process_result_t *result,
+                                              hcs_error_t **err);
+/* Kills the process (SIGKILL through its pidfd). After it exited: HCS_OK,
+ * nothing signalled. Idempotent. */
+HCS_API hcs_result_t hcs_TerminateProcessInComputeSystem(hcs_t *hcs,
+                                                         const char *id,
+                                                         uint32_t pid,
+                                                         hcs_error_t **err);
+/* Resizes the console of the process, at any time while it has one. A
+ * process without a console: HCS_WSAEINVAL. */
+HCS_API hcs_result_t hcs_ResizeConsoleInComputeSystem(
+    hcs_t *hcs, const char *id, uint32_t pid, uint16_t height, uint16_t width,
+    hcs_error_t **err);
+
+/* Asynchronous sessions on the engine's loop. Every call here and every
+ * callback is on the engine thread. */
+typedef struct hcs_session_s hcs_session_t;
+
+enum {
+  HCS_STDIN = 0,
+  HCS_STDOUT = 1,
+  HCS_STDERR = 2,
+};
+
+typedef struct hcs_session_callbacks_s {
+  /* len bytes of stream (HCS_STDOUT, HCS_STDERR; HCS_STDOUT for a
+   * console) in buf, lent for the call unless hcs_session_hold() keeps
+   * it. len 0: that stream is at EOF. */
+  void (*data)(hcs_session_t *s, int stream, char *buf, size_t len, void *data);
+  /* The process exited; output may still be arriving. */
+  void (*exit)(hcs_session_t *s, const hcs_process_result_t *r, void *data);
+  /* The session is complete: exited and all output at EOF, or the drain
+   * timeout after exit passed (r->output_cut). Exactly once. */
+  void (*done)(hcs_session_t *s, const hcs_process_result_t *r, void *data);
+} hcs_session_callbacks_t;
+
+typedef struct hcs_session_options_s {
+  const char *const *argv; /* NULL-terminated; argv[0] is the program */
+  const char *file;        /* program when not argv[0]; NULL: argv[0] */
+  const char *const *envp; /* NULL: the service's environment */
+  const char *cwd;         /* NULL: inherit */
+  bool use_stdin, use_stdout, use_stderr; /* else /dev/null */
+  bool console;                           /* a pty; stderr merged */
+  uint16_t rows, cols;       /* console size before the program starts */
+  size_t stream_cap;         /* bytes held per stream before reading stops;
+                                0: 1 MiB */
+  uint32_t drain_timeout_ms; /* 0: 2000 */
+  hcs_session_callbacks_t cb;
+  void *data;
+} hcs_session_options_t;
+
+/* Starts a process on the host. On success *out holds a reference the
+ * caller drops with hcs_session_unref(); callbacks run later, never inside
+ * this call. Errors: -EINVAL (no argv), -EMFILE/-ENFILE, -ENOMEM, -EAGAIN
+ * (process limit). A program that cannot be executed is not an error here:
+ * the session completes with HCS_WAIT_ERR_EXEC_FAILED. */
+HCS_API int hcs_session_start(hcs_t *hcs, const hcs_session_options_t *opts,
+                              hcs_session_t **out);
+/* Dropping the last reference detaches a running session: it is still
+ * drained and reaped, and no callback runs any more. */
+HCS_API void hcs_session_ref(hcs_session_t *s);
+HCS_API void hcs_session_unref(hcs_session_t *s);
+HCS_API int hcs_session_pid(const hcs_session_t *s);
+/* Queues len bytes for stdin; buf is lent until cb runs with 0, or a
+ * negative errno (-EPIPE: the reader went away; -ECANCELED: the session
+ * ended first). -EPIPE at once when stdin is closed or was not asked. */
+HCS_API int hcs_session_write(hcs_session_t *s, const void *buf, size_t len,
+                              void (*cb)(hcs_session_t *s, int status,
+                                         void *data),
+                              void *data);
+/* Closes stdin after every queued byte is written (a console gets ^D).
+ * Idempotent. */
+HCS_API int hcs_session_close_stdin(hcs_session_t *s);
+/* Sends sig through the pidfd; 0 and nothing sent once it exited. */
+HCS_API int hcs_session_kill(hcs_session_t *s, int sig);
+/* -ENOTTY without a console. */
+HCS_API int hcs_session_resize(hcs_session_t *s, uint16_t rows, uint16_t cols);
+/* Inside the data callback: keep buf beyond the call. Held bytes count
+ * against the stream's cap; at the cap hcs stops reading the stream (the
+ * process blocks in write) until hcs_session_release() returns buffers. */
+HCS_API void hcs_session_hold(hcs_session_t *s, int stream, char *buf);
+HCS_API void hcs_session_release(hcs_session_t *s, int stream, char *buf);
+
+/* Engine statistics, for harnesses. Engine thread. */
+typedef struct hcs_stats_s {
+  size_t sessions;       /* alive (not yet freed) */
+  size_t buf_in_use;     /* pool bytes handed out */
+  size_t buf_high_water; /* most pool bytes out at once */
+  size_t buf_cached;     /* pool bytes kept for reuse */
+} hcs_stats_t;
+HCS_API void hcs_stats(hcs_t *hcs, hcs_stats_t *st);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

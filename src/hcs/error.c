@@ -1,0 +1,143 @@
+/* HCS error objects: the operation, the object, the cause, the errno and
+ * the result code, rendered as the HcsError text or as JSON. */
+#include "hcs/internal.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct hcs_error_s {
+  hcs_result_t code;
+  int errnum;
+  char *op;
+  char *object;
+  char *cause;
+  char *message;
+};
+
+/* An error object that could not be allocated: callers still get a code,
+ * and a static object whose fields say so (never freed). */
+static hcs_error_t oom_error = {
+    .code = HCS_ERROR_OUTOFMEMORY,
+    .errnum = ENOMEM,
+    .op = "hcs",
+    .object = "",
+    .cause = "out of memory",
+    .message = "hcs failed: out of memory (0xe)",
+};
+
+static void error_free_fields(hcs_error_t *e) {
+  as_free(e->op);
+  as_free(e->object);
+  as_free(e->cause);
+  as_free(e->message);
+}
+
+static char *vformat(const char *fmt, va_list ap) {
+  va_list aq;
+  va_copy(aq, ap);
+  int n = vsnprintf(NULL, 0, fmt, aq);
+  va_end(aq);
+  if (n < 0) {
+    return NULL;
+  }
+  char *s = as_malloc((size_t)n + 1);
+  if (s != NULL) {
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+  }
+  return s;
+}
+
+static char *format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *format(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *s = vformat(fmt, ap);
+  va_end(ap);
+  return s;
+}
+
+hcs_result_t hcs__fail(hcs_error_t **err, hcs_result_t code, const char *op,
+                       const char *object, int errnum, const char *fmt, ...) {
+  if (err == NULL) {
+    return code;
+  }
+  as_alloc_init();
+  hcs_error_t *e = as_calloc(1, sizeof(*e));
+  if (e == NULL) {
+    *err = &oom_error;
+    return code;
+  }
+  e->code = code;
+  e->errnum = errnum;
+  va_list ap;
+  va_start(ap, fmt);
+  e->cause = vformat(fmt, ap);
+  va_end(ap);
+  e->op = as_strdup(op);
+  e->object = as_strdup(object != NULL ? object : "");
+  if (e->cause != NULL && e->op != NULL && e->object != NULL) {
+    e->message =
+        format("%s failed: %s (0x%x)%s%s", e->op, e->cause, (unsigned)code,
+               e->object[0] != '\0' ? " " : "", e->object);
+  }
+  if (e->message == NULL) {
+    error_free_fields(e);
+    as_free(e);
+    *err = &oom_error;
+    return code;
+  }
+  *err = e;
+  return code;
+}
+
+hcs_result_t hcs__ok(hcs_error_t **err) {
+  if (err != NULL) {
+    *err = NULL;
+  }
+  return HCS_OK;
+}
+
+hcs_result_t hcs_error_code(const hcs_error_t *e) { return e->code; }
+
+const char *hcs_error_op(const hcs_error_t *e) { return e->op; }
+
+const char *hcs_error_object(const hcs_error_t *e) { return e->object; }
+
+const char *hcs_error_cause(const hcs_error_t *e) { return e->cause; }
+
+int hcs_error_errno(const hcs_error_t *e) { return e->errnum; }
+
+const char *hcs_error_message(const hcs_error_t *e) { return e->message; }
+
+char *hcs_error_json(const hcs_error_t *e) {
+  json_t *o =
+      json_pack("{s:s, s:I, s:s, s:s, s:i, s:s}", "Operation", e->op, "Code",
+                (json_int_t)e->code, "Object", e->object, "Cause", e->cause,
+                "Errno", e->errnum, "Message", e->message);
+  if (o == NULL) {
+    return NULL;
+  }
+  char *text = json_dumps(o, JSON_COMPACT);
+  json_decref(o);
+  if (text == NULL) {
+    return NULL;
+  }
+  /* jansson allocates with its own allocator; hand out seam memory so that
+   * hcs_free() frees everything hcs returns. */
+  char *copy = as_strdup(text);
+  free(text);
+  return copy;
+}
+
+void hcs_error_free(hcs_error_t *e) {
+  if (e == NULL || e == &oom_error) {
+    return;
+  }
+  error_free_fields(e);
+  as_free(e);
+}
+
+void hcs_free(void *p) { as_free(p); }

@@ -1,0 +1,226 @@
+/* The service: an engine loop, usually on a thread of its own, and the
+ * marshalling of synchronous calls onto it. */
+#include "hcs/internal.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+as_loop_t *hcs__loop(hcs_t *hcs) { return hcs->loop; }
+
+int hcs__on_engine(hcs_t *hcs) { return as_loop_on_thread(hcs->loop); }
+
+static void *engine_main(void *arg) {
+  hcs_t *hcs = arg;
+  as_loop_run(hcs->loop, 0);
+  return NULL;
+}
+
+hcs_result_t hcs_open(hcs_t **out, const hcs_options_t *opts,
+                      hcs_error_t **err) {
+  static const char op[] = "hcs::Open";
+  hcs_options_t defaults = {0};
+  if (opts == NULL) {
+    opts = &defaults;
+  }
+  if (out == NULL) {
+    return hcs__fail(err, HCS_WSAEINVAL, op, NULL, EINVAL, "out is NULL");
+  }
+  hcs_t *hcs;
+  as_alloc_init();
+  hcs = as_calloc(1, sizeof(*hcs));
+  if (hcs == NULL) {
+    return hcs__fail(err, HCS_ERROR_OUTOFMEMORY, op, NULL, ENOMEM,
+                     "allocating the service");
+  }
+  int r = as_loop_new(&hcs->loop, opts->uv_loop);
+  if (r != 0) {
+    as_free(hcs);
+    return hcs__fail(err, HCS_ERROR_GEN_FAILURE, op, NULL, -r,
+                     "creating the engine loop: %s", strerror(-r));
+  }
+  if (!opts->no_thread && opts->uv_loop == NULL) {
+    as_loop_keepalive(hcs->loop, 1);
+    r = pthread_create(&hcs->thread, NULL, engine_main, hcs);
+    if (r != 0) {
+      as_loop_free(hcs->loop);
+      as_free(hcs);
+      return hcs__fail(err, HCS_ERROR_GEN_FAILURE, op, NULL, r,
+                       "starting the engine thread: %s", strerror(r));
+    }
+    hcs->threaded = 1;
+  }
+  *out = hcs;
+  return hcs__ok(err);
+}
+
+int hcs_run(hcs_t *hcs, bool once) { return as_loop_run(hcs->loop, once); }
+
+typedef struct post_s {
+  hcs_t *hcs;
+  void (*fn)(hcs_t *hcs, void *data);
+  void *data;
+} post_t;
+
+static void post_tramp(as_loop_t *loop, void *data) {
+  post_t p = *(post_t *)data;
+  (void)loop;
+  as_free(data);
+  p.fn(p.hcs, p.data);
+}
+
+int hcs_post(hcs_t *hcs, void (*fn)(hcs_t *hcs, void *data), void *data) {
+  post_t *p = as_malloc(sizeof(*p));
+  if (p == NULL) {
+    return -ENOMEM;
+  }
+  p->hcs = hcs;
+  p->fn = fn;
+  p->data = data;
+  int r = as_loop_post(hcs->loop, post_tramp, p);
+  if (r != 0) {
+    as_free(p);
+  }
+  return r;
+}
+
+/* Calls. */
+typedef struct call_post_s {
+  hcs_t *hcs;
+  hcs__call_t *call;
+  hcs__call_fn fn;
+} call_post_t;
+
+static void call_tramp(as_loop_t *loop, void *data) {
+  call_post_t *cp = data;
+  (void)loop;
+  cp->fn(cp->hcs, cp->call);
+}
+
+void hcs__call_done(hcs__call_t *call, hcs_result_t result, hcs_error_t *err) {
+  pthread_mutex_lock(&call->lock);
+  if (call->finished) {
+    pthread_mutex_unlock(&call->lock);
+    hcs_error_free(err);
+    return;
+  }
+  call->result = result;
+  call->err = err;
+  call->finished = 1;
+  pthread_cond_signal(&call->cond);
+  pthread_mutex_unlock(&call->lock);
+}
+
+static void deadline_in(struct timespec *ts, uint32_t ms) {
+  clock_gettime(CLOCK_MONOTONIC, ts);
+  ts->tv_sec += ms / 1000;
+  ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+  if (ts->tv_nsec >= 1000000000L) {
+    ts->tv_sec++;
+    ts->tv_nsec -= 1000000000L;
+  }
+}
+
+hcs_result_t hcs__call_timed(hcs_t *hcs, hcs__call_fn fn, void *args,
+                             uint32_t timeout, hcs__call_fn cancel,
+                             hcs_error_t **err) {
+  hcs__call_t call;
+  memset(&call, 0, sizeof(call));
+  call.fn = fn;
+  call.args = args;
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_mutex_init(&call.lock, NULL);
+  pthread_cond_init(&call.cond, &ca);
+  pthread_condattr_destroy(&ca);
+  if (hcs__on_engine(hcs)) {
+    fn(hcs, &call);
+    if (!call.finished && cancel != NULL) {
+      cancel(hcs, &call);
+    }
+  } else {
+    call_post_t cp = {.hcs = hcs, .call = &call, .fn = fn};
+    int r = as_loop_post(hcs->loop, call_tramp, &cp);
+    if (r != 0) {
+      call.finished = 1;
+      call.result = hcs__fail(&call.err, HCS_ERROR_GEN_FAILURE, "hcs", NULL, -r,
+                              "the service is closing");
+    }
+    struct timespec deadline;
+    deadline_in(&deadline, timeout);
+    pthread_mutex_lock(&call.lock);
+    int timed_out = 0;
+    while (!call.finished && !timed_out) {
+      if (timeout == HCS_TIMEOUT_INFINITE || cancel == NULL) {
+        pthread_cond_wait(&call.cond, &call.lock);
+      } else {
+        timed_out = pthread_cond_timedwait(&call.cond, &call.lock, &deadline) ==
+                    ETIMEDOUT;
+      }
+    }
+    if (!call.finished) {
+      /* The engine may still finish it first; cancel only finishes a call
+       * that nothing else finished, and we wait for whichever did. */
+      call_post_t cc = {.hcs = hcs, .call = &call, .fn = cancel};
+      pthread_mutex_unlock(&call.lock);
+      r = as_loop_post(hcs->loop, call_tramp, &cc);
+      pthread_mutex_lock(&call.lock);
+      while (r == 0 && !call.finished) {
+        pthread_cond_wait(&call.cond, &call.lock);
+      }
+    }
+    pthread_mutex_unlock(&call.lock);
+  }
+  pthread_cond_destroy(&call.cond);
+  pthread_mutex_destroy(&call.lock);
+  if (err != NULL) {
+    *err = call.err;
+  } else {
+    hcs_error_free(call.err);
+  }
+  return call.result;
+}
+
+hcs_result_t hcs__call(hcs_t *hcs, hcs__call_fn fn, void *args,
+                       hcs_error_t **err) {
+  return hcs__call_timed(hcs, fn, args, HCS_TIMEOUT_INFINITE, NULL, err);
+}
+
+static void kill_all(hcs_t *hcs, hcs__call_t *call) {
+  hcs__systems_terminate_all(hcs);
+  as_loop_kill_all(hcs->loop, SIGKILL);
+  as_loop_keepalive(hcs->loop, 0);
+  as_loop_stop(hcs->loop);
+  hcs__call_done(call, HCS_OK, NULL);
+}
+
+void hcs_close(hcs_t *hcs) {
+  if (hcs == NULL) {
+    return;
+  }
+  if (hcs->threaded) {
+    (void)hcs__call(hcs, kill_all, NULL, NULL);
+    pthread_join(hcs->thread, NULL);
+  } else {
+    hcs__systems_terminate_all(hcs);
+    as_loop_kill_all(hcs->loop, SIGKILL);
+  }
+  /* The engine thread is gone: this thread runs the loop from here on,
+   * until every killed process is reaped and its session complete. */
+  as_loop_run(hcs->loop, 0);
+  hcs__systems_free(hcs);
+  as_loop_free(hcs->loop);
+  as_free(hcs);
+}
+
+void hcs_stats(hcs_t *hcs, hcs_stats_t *st) {
+  as_bufpool_stats_t ps;
+  as_bufpool_stats(as_loop_pool(hcs->loop), &ps);
+  st->sessions = as_loop_sessions(hcs->loop);
+  st->buf_in_use = ps.in_use;
+  st->buf_high_water = ps.high_water;
+  st->buf_cached = ps.cached;
+}

@@ -1,0 +1,411 @@
+/* Compute systems: the registry, states, and shutdown/terminate. This
+ * release runs systems without isolation (IsDummy), whose processes run on
+ * the host; the machinery of isolated systems is a later issue's. */
+#include "hcs/system.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+int hcs__id_valid(const char *id) {
+  if (id == NULL || id[0] == '\0' || id[0] == '.' || id[0] == '-') {
+    return 0;
+  }
+  size_t n = 0;
+  for (const char *p = id; *p != '\0'; p++, n++) {
+    char c = *p;
+    if (n >= 128 ||
+        !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+          (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-')) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
+hcs__system_t *hcs__system_find(hcs_t *hcs, const char *id) {
+  for (hcs__system_t *s = hcs->systems; s != NULL; s = s->next) {
+    if (strcmp(s->id, id) == 0) {
+      return s;
+    }
+  }
+  return NULL;
+}
+
+/* Looks a system up for operation op, filling *err on failure. */
+hcs_result_t hcs__system_get(hcs_t *hcs, const char *op, const char *id,
+                             hcs__system_t **out, hcs_error_t **err) {
+  if (!hcs__id_valid(id)) {
+    return hcs__fail(err, HCS_WSAEINVAL, op, NULL, EINVAL,
+                     "invalid compute system id: 1-128 of [A-Za-z0-9_.-], "
+                     "not starting with '.' or '-'");
+  }
+  hcs__system_t *s = hcs__system_find(hcs, id);
+  if (s == NULL) {
+    char obj[160];
+    snprintf(obj, sizeof(obj), "id=%s", id);
+    return hcs__fail(err, HCS_ERROR_NOT_FOUND, op, obj, ENOENT,
+                     "no such compute system");
+  }
+  *out = s;
+  return HCS_OK;
+}
+
+static const char *const known_fields[] = {"SystemType",
+                                           "Name",
+                                           "Owner",
+                                           "IsDummy",
+                                           "VolumePath",
+                                           "IgnoreFlushesDuringBoot",
+                                           "LayerFolderPath",
+                                           "Layers",
+                                           "HostName",
+                                           "MappedDirectories",
+                                           "SandboxPath",
+                                           "HvPartition",
+                                           "EndpointList",
+                                           "ProcessorWeight",
+                                           "ProcessorMaximum",
+                                           "ProcessorCount",
+                                           "MemoryMaximumInMB",
+                                           "StorageIOPSMaximum",
+                                           "StorageBandwidthMaximum",
+                                           "StorageSandboxSize",
+                                           "DNSSearchList",
+                                           "AllowUnqualifiedDNSQuery",
+                                           "Credentials",
+                                           "Servicing",
+                                           NULL};
+
+static int field_known(const char *name) {
+  for (const char *const *f = known_fields; *f != NULL; f++) {
+    if (strcmp(*f, name) == 0) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
+typedef struct create_args_s {
+  const char *id;
+  const char *config;
+} create_args_t;
+
+/* Checks the configuration; on success *dummy tells whether the system
+ * asks for no isolation. */
+static hcs_result_t parse_config(const char *config, const char *obj,
+                                 int *dummy, hcs_error_t **err) {
+  static const char op[] = "hcs::CreateComputeSystem";
+  json_error_t je;
+  json_t *root = json_loads(config, JSON_REJECT_DUPLICATES, &je);
+  if (root == NULL) {
+    return hcs__fail(err, HCS_WSAEINVAL, op, obj, EINVAL,
+                     "configuration is not JSON: %s at line %d column %d",
+                     je.text, je.line, je.column);
+  }
+  hcs_result_t r = HCS_OK;
+  const char *key;
+  json_t *v;
+  if (!json_is_object(root)) {
+    r = hcs__fail(err, HCS_WSAEINVAL, op, obj, EINVAL,
+                  "configuration must be a JSON object");
+    goto out;
+  }
+  json_object_foreach(root, key, v) {
+    if (!field_known(key)) {
+      r = hcs__fail(err, HCS_WSAEINVAL, op, obj, EINVAL,
+                    "configuration: unknown field \"%s\"", key);
+      goto out;
+    }
+  }
+  v = json_object_get(root, "SystemType");
+  if (!json_is_string(v) || strcmp(json_string_value(v), "Container") != 0) {
+    r = hcs__fail(err, HCS_WSAEINVAL, op, obj, EINVAL,
+                  "configuration: \"SystemType\" must be the string "
+                  "\"Container\"");
+    goto out;
+  }
+  v = json_object_get(root, "HvPartition");
+  if (v != NULL && !json_is_boolean(v)) {
+    r = hcs__fail(err, HCS_WSAEINVAL, op, obj, EINVAL,
+                  "configuration: \"HvPartition\" must be a boolean");
+    goto out;
+  }
+  if (json_is_true(v)) {
+    r = hcs__fail(err, HCS_ERROR_NOT_SUPPORTED, op, obj, ENOTSUP,
+                  "configuration: \"HvPartition\": Hyper-V isolation does "
+                  "not exist on Linux");
+    goto out;
+  }
+  v = json_object_get(root, "IsDummy");
+  if (v != NULL && !json_is_boolean(v)) {
+    r = hcs__fail(err, HCS_WSAEINVAL, op, obj, EINVAL,
+                  "configuration: \"IsDummy\" must be a boolean");
+    goto out;
+  }
+  *dummy = json_is_true(v);
+  if (!*dummy) {
+    r = hcs__fail(err, HCS_ERROR_CALL_NOT_IMPLEMENTED, op, obj, ENOSYS,
+                  "isolated compute systems (namespaces, layers) are not "
+                  "implemented yet; only \"IsDummy\": true systems run");
+  }
+out:
+  json_decref(root);
+  return r;
+}
+
+static void create_fn(hcs_t *hcs, hcs__call_t *call) {
+  static const char op[] = "hcs::CreateComputeSystem";
+  const create_args_t *a = call->args;
+  hcs_error_t *err = NULL;
+  hcs_result_t r;
+  char obj[160];
+  if (!hcs__id_valid(a->id)) {
+    r = hcs__fail(&err, HCS_WSAEINVAL, op, NULL, EINVAL,
+                  "invalid compute system id: 1-128 of [A-Za-z0-9_.-], not "
+                  "starting with '.' or '-'");
+    hcs__call_done(call, r, err);
+    return;
+  }
+  snprintf(obj, sizeof(obj), "id=%s", a->id);
+  if (hcs__system_find(hcs, a->id) != NULL) {
+    r = hcs__fail(&err, HCS_ERROR_ALREADY_EXISTS, op, obj, EEXIST,
+                  "a compute system with this id exists");
+    hcs__call_done(call, r, err);
+    return;
+  }
+  int dummy = 0;
+  r = parse_config(a->config, obj, &dummy, &err);
+  if (r != HCS_OK) {
+    hcs__call_done(call, r, err);
+    return;
+  }
+  hcs__system_t *s = as_calloc(1, sizeof(*s));
+  if (s == NULL || (s->id = as_strdup(a->id)) == NULL) {
+    as_free(s);
+    r = hcs__fail(&err, HCS_ERROR_OUTOFMEMORY, op, obj, ENOMEM,
+                  "allocating the system");
+    hcs__call_done(call, r, err);
+    return;
+  }
+  s->hcs = hcs;
+  s->state = HCS__SYS_CREATED;
+  s->next = hcs->systems;
+  hcs->systems = s;
+  hcs__call_done(call, HCS_OK, NULL);
+}
+
+hcs_result_t hcs_CreateComputeSystem(hcs_t *hcs, const char *id,
+                                     const char *configuration,
+                                     hcs_error_t **err) {
+  if (hcs == NULL || configuration == NULL) {
+    return hcs__fail(err, HCS_WSAEINVAL, "hcs::CreateComputeSystem", NULL,
+                     EINVAL, "%s is NULL",
+                     hcs == NULL ? "hcs" : "configuration");
+  }
+  create_args_t a = {.id = id, .config = configuration};
+  return hcs__call(hcs, create_fn, &a, err);
+}
+
+typedef struct stop_args_s {
+  const char *id;
+  const char *context;
+  int kill;
+} stop_args_t;
+
+static void start_fn(hcs_t *hcs, hcs__call_t *call) {
+  static const char op[] = "hcs::StartComputeSystem";
+  hcs_error_t *err = NULL;
+  hcs__system_t *s;
+  hcs_result_t r = hcs__system_get(hcs, op, call->args, &s, &err);
+  if (r == HCS_OK && s->state != HCS__SYS_CREATED) {
+    char obj[160];
+    snprintf(obj, sizeof(obj), "id=%s", s->id);
+    r = hcs__fail(&err, HCS_WSAEINVAL, op, obj, EINVAL,
+                  "the system is %s, not created",
+                  s->state == HCS__SYS_RUNNING ? "running" : "stopped");
+  }
+  if (r == HCS_OK) {
+    s->state = HCS__SYS_RUNNING;
+  }
+  hcs__call_done(call, r, err);
+}
+
+hcs_result_t hcs_StartComputeSystem(hcs_t *hcs, const char *id,
+                                    hcs_error_t **err) {
+  if (hcs == NULL) {
+    return hcs__fail(err, HCS_WSAEINVAL, "hcs::StartComputeSystem", NULL,
+                     EINVAL, "hcs is NULL");
+  }
+  return hcs__call(hcs, start_fn, (void *)id, err);
+}
+
+/* Finishes the calls waiting for the system to empty. */
+void hcs__system_check_stopped(hcs__system_t *s) {
+  if (s->nrunning != 0 || s->state != HCS__SYS_RUNNING || !s->stopping) {
+    return;
+  }
+  s->state = HCS__SYS_STOPPED;
+  s->stopping = 0;
+  while (s->stop_waiters != NULL) {
+    hcs__waiter_t *w = s->stop_waiters;
+    s->stop_waiters = w->next;
+    hcs__call_done(w->call, HCS_OK, NULL);
+    as_free(w);
+  }
+}
+
+static void stop_fn(hcs_t *hcs, hcs__call_t *call) {
+  const stop_args_t *a = call->args;
+  const char *op =
+      a->kill ? "hcs::TerminateComputeSystem" : "hcs::ShutdownComputeSystem";
+  hcs_error_t *err = NULL;
+  hcs__system_t *s;
+  hcs_result_t r = hcs__system_get(hcs, op, a->id, &s, &err);
+  if (r != HCS_OK) {
+    hcs__call_done(call, r, err);
+    return;
+  }
+  char obj[160];
+  snprintf(obj, sizeof(obj), "id=%s", s->id);
+  if (s->state != HCS__SYS_RUNNING) {
+    r = hcs__fail(&err, HCS_WSAEINVAL, op, obj, EINVAL, "the system is %s%s%s",
+                  s->state == HCS__SYS_CREATED ? "not started" : "stopped",
+                  a->context != NULL ? "; context: " : "",
+                  a->context != NULL ? a->context : "");
+    hcs__call_done(call, r, err);
+    return;
+  }
+  if (s->stopping && !a->kill) {
+    r = hcs__fail(&err, HCS_ERROR_SHUTDOWN_IN_PROGRESS, op, obj, EINPROGRESS,
+                  "a shutdown of this system is under way");
+    hcs__call_done(call, r, err);
+    return;
+  }
+  hcs__waiter_t *w = as_calloc(1, sizeof(*w));
+  if (w == NULL) {
+    r = hcs__fail(&err, HCS_ERROR_OUTOFMEMORY, op, obj, ENOMEM, "waiter");
+    hcs__call_done(call, r, err);
+    return;
+  }
+  s->stopping = 1;
+  w->call = call;
+  w->next = s->stop_waiters;
+  s->stop_waiters = w;
+  hcs__system_signal_all(s, a->kill ? SIGKILL : SIGTERM);
+  hcs__system_check_stopped(s);
+}
+
+/* The deadline passed: the call answers HCS_ERROR_TIMEOUT. A shutdown
+ * stays pending (a later one answers SHUTDOWN_IN_PROGRESS) and the caller
+ * may terminate. */
+static void stop_cancel(hcs_t *hcs, hcs__call_t *call) {
+  const stop_args_t *a = call->args;
+  hcs__system_t *s = hcs__system_find(hcs, a->id);
+  for (hcs__waiter_t **pw = s != NULL ? &s->stop_waiters : NULL;
+       pw != NULL && *pw != NULL; pw = &(*pw)->next) {
+    if ((*pw)->call == call) {
+      hcs__waiter_t *w = *pw;
+      *pw = w->next;
+      as_free(w);
+      break;
+    }
+  }
+  hcs_error_t *err = NULL;
+  char obj[160];
+  snprintf(obj, sizeof(obj), "id=%s", a->id);
+  hcs_result_t r = hcs__fail(
+      &err, HCS_ERROR_TIMEOUT,
+      a->kill ? "hcs::TerminateComputeSystem" : "hcs::ShutdownComputeSystem",
+      obj, ETIMEDOUT, "processes still running at the deadline");
+  hcs__call_done(call, r, err);
+}
+
+static hcs_result_t stop_call(hcs_t *hcs, const char *id, uint32_t timeout,
+                              const char *context, int kill,
+                              hcs_error_t **err) {
+  if (hcs == NULL) {
+    return hcs__fail(err, HCS_WSAEINVAL,
+                     kill ? "hcs::TerminateComputeSystem"
+                          : "hcs::ShutdownComputeSystem",
+                     NULL, EINVAL, "hcs is NULL");
+  }
+  stop_args_t a = {.id = id, .context = context, .kill = kill};
+  if (hcs__on_engine(hcs)) {
+    timeout = 0;
+  }
+  return hcs__call_timed(hcs, stop_fn, &a, timeout, stop_cancel, err);
+}
+
+hcs_result_t hcs_ShutdownComputeSystem(hcs_t *hcs, const char *id,
+                                       uint32_t timeout, const char *context,
+                                       hcs_error_t **err) {
+  return stop_call(hcs, id, timeout, context, 0, err);
+}
+
+hcs_result_t hcs_TerminateComputeSystem(hcs_t *hcs, const char *id,
+                                        uint32_t timeout, const char *context,
+                                        hcs_error_t **err) {
+  return stop_call(hcs, id, timeout, context, 1, err);
+}
+
+static void system_free(hcs__system_t *s) {
+  hcs__system_procs_free(s);
+  as_free(s->id);
+  as_free(s);
+}
+
+static void delete_fn(hcs_t *hcs, hcs__call_t *call) {
+  static const char op[] = "hcs::DeleteComputeSystem";
+  hcs_error_t *err = NULL;
+  hcs__system_t *s;
+  hcs_result_t r = hcs__system_get(hcs, op, call->args, &s, &err);
+  if (r == HCS_OK && s->state == HCS__SYS_RUNNING) {
+    char obj[160];
+    snprintf(obj, sizeof(obj), "id=%s", s->id);
+    r = hcs__fail(&err, HCS_WSAEINVAL, op, obj, EBUSY,
+                  "the system is running: shut it down or terminate it "
+                  "first");
+  }
+  if (r == HCS_OK) {
+    for (hcs__system_t **ps = &hcs->systems; *ps != NULL; ps = &(*ps)->next) {
+      if (*ps == s) {
+        *ps = s->next;
+        break;
+      }
+    }
+    system_free(s);
+  }
+  hcs__call_done(call, r, err);
+}
+
+hcs_result_t hcs_DeleteComputeSystem(hcs_t *hcs, const char *id,
+                                     hcs_error_t **err) {
+  if (hcs == NULL) {
+    return hcs__fail(err, HCS_WSAEINVAL, "hcs::DeleteComputeSystem", NULL,
+                     EINVAL, "hcs is NULL");
+  }
+  return hcs__call(hcs, delete_fn, (void *)id, err);
+}
+
+void hcs__systems_terminate_all(hcs_t *hcs) {
+  for (hcs__system_t *s = hcs->systems; s != NULL; s = s->next) {
+    hcs__system_signal_all(s, SIGKILL);
+  }
+}
+
+void hcs__systems_free(hcs_t *hcs) {
+  while (hcs->systems != NULL) {
+    hcs__system_t *s = hcs->systems;
+    hcs->systems = s->next;
+    /* Nobody waits any more: the service is closing. */
+    while (s->stop_waiters != NULL) {
+      hcs__waiter_t *w = s->stop_waiters;
+      s->stop_waiters = w->next;
+      as_free(w);
+    }
+    system_free(s);
+  }
+}

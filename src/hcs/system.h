@@ -1,0 +1,42 @@
+/* Compute systems and their process records. */
+#ifndef HCS_HCS_SYSTEM_H
+#define HCS_HCS_SYSTEM_H
+
+#include "hcs/internal.h"
+
+#include <stdio.h>
+
+enum {
+  HCS__SYS_CREATED,
+  HCS__SYS_RUNNING,
+  HCS__SYS_STOPPED,
+};
+
+typedef struct hcs__waiter_s {
+  struct hcs__waiter_s *next;
+  hcs__call_t *call;
+} hcs__waiter_t;
+
+typedef struct hcs__proc_s hcs__proc_t;
+
+struct hcs__system_s {
+  hcs__system_t *next;
+  hcs_t *hcs;
+  char *id;
+  int state;
+  int stopping;                /* shutdown or terminate under way */
+  hcs__waiter_t *stop_waiters; /* calls waiting for nrunning == 0 */
+  hcs__proc_t **buckets;       /* process records by pid */
+  size_t nbuckets, nprocs;
+  size_t nrunning; /* records whose process has not exited */
+};
+
+hcs__system_t *hcs__system_find(hcs_t *hcs, const char *id);
+hcs_result_t hcs__system_get(hcs_t *hcs, const char *op, const char *id,
+                             hcs__system_t **out, hcs_error_t **err);
+void hcs__system_check_stopped(hcs__system_t *s);
+/* process.c */
+void hcs__system_signal_all(hcs__system_t *s, int sig);
+void hcs__system_procs_free(hcs__system_t *s);
+
+#endif
