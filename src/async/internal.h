@@ -60,6 +60,15 @@ void as__watch_close(int epfd, as__watch_t *w, int shared);
 void as__watch_dispatch(int epfd);
 
 /* loop.c */
+/* Deferred calls: run from the loop in a later phase of the same
+ * iteration, so that a call can complete its callback "later" without a
+ * system call (a write that went through at once, say). */
+typedef struct as__defer_s {
+  struct as__defer_s *next;
+  void (*fn)(struct as__defer_s *d);
+} as__defer_t;
+void as__loop_defer(as_loop_t *loop, as__defer_t *d);
+
 typedef struct as__list_s {
   struct as__list_s *prev, *next;
 } as__list_t;

@@ -33,6 +33,8 @@ struct as_loop_s {
   int devnull;
   int epfd;
   uv_poll_t epoll_poll; /* the engine's epoll set, as one fd of libuv's */
+  uv_idle_t defer_idle; /* runs deferred calls; started while any wait */
+  as__defer_t *defer_head, *defer_tail;
   as__list_t sessions;
   size_t nsessions;
   size_t nactive; /* sessions not yet complete: they keep the loop alive */
@@ -68,6 +70,30 @@ static void ignore_sigpipe(void) {
   if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) {
     signal(SIGPIPE, SIG_IGN);
   }
+}
+
+static void defer_cb(uv_idle_t *h) {
+  as_loop_t *loop = h->data;
+  as__defer_t *d = loop->defer_head;
+  loop->defer_head = loop->defer_tail = NULL;
+  uv_idle_stop(h);
+  /* Calls deferred while these run wait for the next round. */
+  while (d != NULL) {
+    as__defer_t *next = d->next;
+    d->fn(d);
+    d = next;
+  }
+}
+
+void as__loop_defer(as_loop_t *loop, as__defer_t *d) {
+  d->next = NULL;
+  if (loop->defer_tail != NULL) {
+    loop->defer_tail->next = d;
+  } else {
+    loop->defer_head = d;
+    uv_idle_start(&loop->defer_idle, defer_cb);
+  }
+  loop->defer_tail = d;
 }
 
 int as_loop_new(as_loop_t **out, void *uv_loop) {
@@ -124,8 +150,10 @@ int as_loop_new(as_loop_t **out, void *uv_loop) {
   if (err != 0) {
     goto close_poll;
   }
-  /* Live sessions keep the loop alive (as__loop_session_add), not the set. */
+  /* Live sessions keep the loop alive (as__loop_active), not the set. */
   uv_unref((uv_handle_t *)&loop->epoll_poll);
+  uv_idle_init(loop->uv, &loop->defer_idle);
+  loop->defer_idle.data = loop;
   *out = loop;
   return 0;
 
@@ -184,6 +212,8 @@ void as_loop_free(as_loop_t *loop) {
   wake_cb(&loop->wake);
   uv_close((uv_handle_t *)&loop->wake, NULL);
   uv_close((uv_handle_t *)&loop->epoll_poll, NULL);
+  uv_run(loop->uv, UV_RUN_DEFAULT);
+  uv_close((uv_handle_t *)&loop->defer_idle, NULL);
   uv_run(loop->uv, UV_RUN_DEFAULT);
   /* Every session was released before, and its last handle closed in the
    * run above. */

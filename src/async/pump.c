@@ -179,6 +179,13 @@ void as__pump_close(as_session_t *s) {
   in_close(s, -ECANCELED);
 }
 
+static void wreq_deferred(as__defer_t *d) {
+  as__wreq_t *r = (as__wreq_t *)(void *)d;
+  as_session_t *s = r->s;
+  wreq_done(s, r, 0);
+  as__sunref(s);
+}
+
 static int in_queue(as_session_t *s, const void *buf, size_t len,
                     as_write_cb cb, void *data) {
   as__in_t *in = &s->in;
@@ -186,17 +193,38 @@ static int in_queue(as_session_t *s, const void *buf, size_t len,
   if (r == NULL) {
     return -ENOMEM;
   }
-  int err = as__watch_mod(as__loop_epfd(s->loop), &in->w, EPOLLOUT);
-  if (err != 0) {
-    as_free(r);
-    return err;
-  }
+  r->s = s;
   r->next = NULL;
   r->buf = buf;
   r->len = len;
   r->off = 0;
   r->cb = cb;
   r->data = data;
+  if (in->head == NULL) {
+    /* Nothing queued: try the write now, as libuv's uv_write does; the
+     * common case (the pipe has room) then costs one write() and no
+     * epoll change. The callback still runs later, from the loop. */
+    ssize_t n;
+    do {
+      n = write(in->w.fd, buf, len);
+    } while (n < 0 && errno == EINTR);
+    if (n >= 0) {
+      r->off = (size_t)n;
+    }
+    if (r->off == len) {
+      as__sref(s);
+      r->defer.fn = wreq_deferred;
+      as__loop_defer(s->loop, &r->defer);
+      return 0;
+    }
+    /* EAGAIN or a partial write: the rest waits for EPOLLOUT. Other errors
+     * (EPIPE) show there too, and complete the request with them. */
+  }
+  int err = as__watch_mod(as__loop_epfd(s->loop), &in->w, EPOLLOUT);
+  if (err != 0) {
+    as_free(r);
+    return err;
+  }
   if (in->tail != NULL) {
     in->tail->next = r;
   } else {

@@ -11,6 +11,8 @@
 typedef struct as_session_s as_session_t;
 
 typedef struct as__wreq_s {
+  as__defer_t defer; /* completion of a write that went through at once */
+  as_session_t *s;
   struct as__wreq_s *next;
   const char *buf;
   size_t len, off;
