@@ -37,6 +37,11 @@ int as__spawn(const as__child_t *c, as__spawn_stack_t *st, pid_t *pid,
  * when it had exited, 0 when it is still running, -errno otherwise. */
 int as__reap(int pidfd, pid_t pid, int *status);
 int as__pidfd_kill(int pidfd, int sig);
+/* For tests: with on 0, spawns take the fallback (clone + pidfd_open) as on
+ * a kernel that refuses clone3; as__spawn_clone3_used tells which path the
+ * next spawn takes. */
+void as__spawn_use_clone3(int on);
+int as__spawn_clone3_used(void);
 
 /* pty.c: console pairs. */
 int as__pty_open(int *master, int *slave, uint16_t rows, uint16_t cols);

@@ -85,6 +85,16 @@ __asm__(".text\n"
 #define HAVE_CLONE3_CALL 1
 #endif
 
+void as__spawn_use_clone3(int on) { clone3_refused = !on; }
+
+int as__spawn_clone3_used(void) {
+#ifdef HAVE_CLONE3_CALL
+  return !clone3_refused;
+#else
+  return 0;
+#endif
+}
+
 int as__spawn_stack_init(as__spawn_stack_t *st) {
   size_t page = (size_t)sysconf(_SC_PAGESIZE);
   size_t size = STACK_SIZE + page;
