@@ -283,6 +283,33 @@ HCS_API int hcs_session_resize(hcs_session_t *s, uint16_t rows, uint16_t cols);
 HCS_API void hcs_session_hold(hcs_session_t *s, int stream, char *buf);
 HCS_API void hcs_session_release(hcs_session_t *s, int stream, char *buf);
 
+/* GUIDs: 16 bytes in the Windows layout (hcsshim's GUID [16]byte): the
+ * first three fields (4, 2 and 2 bytes) little-endian, then 8 bytes in
+ * order. Pure functions, any thread. */
+typedef struct hcs_guid_s {
+  uint8_t b[16];
+} hcs_guid_t;
+
+#define HCS_GUID_STRLEN 37 /* 36 characters and the NUL */
+
+/* NewGUID(source): deterministic, the first 16 bytes of SHA-1(source)
+ * (NULL hashes as ""). */
+HCS_API hcs_guid_t hcs_NewGUID(const char *source);
+/* NameToGuid(name): the same GUID for the same name on every host and
+ * release. The Windows derivation is not public; hcs gives the RFC 4122
+ * version-5 (SHA-1) GUID of the name's UTF-8 bytes under the namespace
+ * c2b7ea9e-3f1d-4a5c-8e6b-9d0f4a2c1b7e, fixed forever, so that its
+ * ToString is the RFC text of that UUID. Errors: HCS_WSAEINVAL for NULL. */
+HCS_API hcs_result_t hcs_NameToGuid(const char *name, hcs_guid_t *out,
+                                    hcs_error_t **err);
+/* ToString: "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", lower-case, the first
+ * three fields byte-reversed from storage as Windows prints them. */
+HCS_API void hcs_guid_ToString(const hcs_guid_t *g, char out[HCS_GUID_STRLEN]);
+/* The inverse of ToString (either case, braces allowed). HCS_WSAEINVAL
+ * naming the text when it is not a GUID. */
+HCS_API hcs_result_t hcs_guid_parse(const char *text, hcs_guid_t *out,
+                                    hcs_error_t **err);
+
 /* Engine statistics, for harnesses. Engine thread. */
 typedef struct hcs_stats_s {
   size_t sessions;       /* alive (not yet freed) */
