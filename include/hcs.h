@@ -164,9 +164,24 @@ typedef struct hcs_process_params_s {
   const char *const *environment;
   bool emulate_console;     /* a pty: stdin/stdout on it, stderr merged */
   uint16_t console_size[2]; /* [height, width]; 0: the kernel's default */
+  const char *user; /* hcs: "uid[:gid]" or a name; NULL: the caller's */
   /* hcs: the engine's per-process tunables; 0 for the defaults. */
   uint32_t drain_timeout_ms;
 } hcs_process_params_t;
+
+/* CreateProcessParams as JSON: {"ApplicationName", "CommandLine",
+ * "WorkingDirectory", "Environment": {"NAME": "value"}, "EmulateConsole",
+ * "ConsoleSize": [height, width]} and the hcs extensions "Args": [...],
+ * "User" (accepted; applies to isolated systems), "DrainTimeoutMs".
+ * Strict: an unknown field, a wrong type or an out-of-range number is
+ * HCS_WSAEINVAL naming the field, and nothing is returned. *out is the
+ * caller's, freed with hcs_process_params_free(). Any thread. */
+HCS_API hcs_result_t hcs_process_params_from_json(const char *json,
+                                                  hcs_process_params_t **out,
+                                                  hcs_error_t **err);
+HCS_API void hcs_process_params_free(hcs_process_params_t *p);
+/* The JSON text of p (hcs_free), in the form from_json reads back. */
+HCS_API char *hcs_process_params_json(const hcs_process_params_t *p);
 
 /* Starts a process in a running system. On success *pid names it (as the
  * system sees it), and each requested stream's caller end is returned in
@@ -282,6 +297,151 @@ HCS_API int hcs_session_resize(hcs_session_t *s, uint16_t rows, uint16_t cols);
  * process blocks in write) until hcs_session_release() returns buffers. */
 HCS_API void hcs_session_hold(hcs_session_t *s, int stream, char *buf);
 HCS_API void hcs_session_release(hcs_session_t *s, int stream, char *buf);
+
+/* Layers. A layer lives in info->home_dir/<id>; ids follow the rules of
+ * system ids. parent_layer_paths lists the parents' folders nearest first,
+ * base last, NULL-terminated (NULL for none). These calls do disk work on
+ * the calling thread and may be called from any thread but the engine's.
+ * In this release the layer machinery is not built yet: after validating
+ * their arguments (HCS_WSAEINVAL naming the field), the calls answer
+ * HCS_ERROR_CALL_NOT_IMPLEMENTED. */
+typedef struct hcs_driver_info_s {
+  int flavour;          /* HCS_FLAVOUR_DIFF (0, full copies) or
+                           HCS_FLAVOUR_FILTER (1, overlayfs) */
+  const char *home_dir; /* absolute path of the layer store */
+} hcs_driver_info_t;
+
+enum { HCS_FLAVOUR_DIFF = 0, HCS_FLAVOUR_FILTER = 1 };
+
+/* Makes the layer's storage available / releases it. */
+HCS_API hcs_result_t hcs_ActivateLayer(const hcs_driver_info_t *info,
+                                       const char *id, hcs_error_t **err);
+HCS_API hcs_result_t hcs_DeactivateLayer(const hcs_driver_info_t *info,
+                                         const char *id, hcs_error_t **err);
+/* Commits read-write layer src_id's changes as read-only layer dst_id. */
+HCS_API hcs_result_t hcs_CopyLayer(const hcs_driver_info_t *info,
+                                   const char *src_id, const char *dst_id,
+                                   const char *const *parent_layer_paths,
+                                   hcs_error_t **err);
+/* A new, empty read-only layer on parent (NULL or "" for a base). */
+HCS_API hcs_result_t hcs_CreateLayer(const hcs_driver_info_t *info,
+                                     const char *id, const char *parent,
+                                     hcs_error_t **err);
+/* A new read-write layer over the chain. */
+HCS_API hcs_result_t hcs_CreateSandboxLayer(
+    const hcs_driver_info_t *info, const char *id, const char *parent_id,
+    const char *const *parent_layer_paths, hcs_error_t **err);
+/* Removes the layer's files and folder. */
+HCS_API hcs_result_t hcs_DestroyLayer(const hcs_driver_info_t *info,
+                                      const char *id, hcs_error_t **err);
+/* Creates folder and writes the transport format into it (layer.tar, an
+ * OCI layer tar with whiteouts, and layer.json). */
+HCS_API hcs_result_t hcs_ExportLayer(const hcs_driver_info_t *info,
+                                     const char *id, const char *folder,
+                                     const char *const *parent_layer_paths,
+                                     hcs_error_t **err);
+/* Creates layer id from a transport folder; the parents must exist. */
+HCS_API hcs_result_t hcs_ImportLayer(const hcs_driver_info_t *info,
+                                     const char *id, const char *folder,
+                                     const char *const *parent_layer_paths,
+                                     hcs_error_t **err);
+/* Where the merged view (prepared) or the layer folder is. *path is the
+ * caller's, freed with hcs_free(). */
+HCS_API hcs_result_t hcs_GetLayerMountPath(const hcs_driver_info_t *info,
+                                           const char *id, char **path,
+                                           hcs_error_t **err);
+/* JSON {"Images":[{"Name","Version","Path","Size","CreatedTime"}]} of the
+ * base images in the store of info; *json is the caller's (hcs_free). */
+HCS_API hcs_result_t hcs_GetSharedBaseImages(const hcs_driver_info_t *info,
+                                             char **json, hcs_error_t **err);
+/* *exists: whether the store knows the layer. */
+HCS_API hcs_result_t hcs_LayerExists(const hcs_driver_info_t *info,
+                                     const char *id, bool *exists,
+                                     hcs_error_t **err);
+/* Mounts / unmounts the merged view of a read-write layer. */
+HCS_API hcs_result_t hcs_PrepareLayer(const hcs_driver_info_t *info,
+                                      const char *id,
+                                      const char *const *parent_layer_paths,
+                                      hcs_error_t **err);
+HCS_API hcs_result_t hcs_UnprepareLayer(const hcs_driver_info_t *info,
+                                        const char *id, hcs_error_t **err);
+
+/* HNS: networks and endpoints. A request takes a method ("GET", "POST",
+ * "DELETE"), a path (an id, or "" to list or create) and a JSON body (the
+ * object to create, for POST; NULL or "" otherwise), as the HNS service
+ * does. Objects come back as structs the caller frees. In this release the
+ * network machinery is not built yet: after validating the request
+ * (HCS_WSAEINVAL naming the field), the calls answer
+ * HCS_ERROR_CALL_NOT_IMPLEMENTED. Any thread but the engine's. */
+typedef struct hcs_subnet_s {
+  char *address_prefix;  /* "10.0.0.0/24" */
+  char *gateway_address; /* "10.0.0.1" */
+} hcs_subnet_t;
+
+typedef struct hcs_mac_pool_s {
+  char *start_mac_address; /* "00-15-5D-00-00-00" */
+  char *end_mac_address;
+} hcs_mac_pool_t;
+
+typedef struct hcs_nat_policy_s {
+  char *protocol; /* "tcp" or "udp" */
+  uint16_t internal_port, external_port;
+} hcs_nat_policy_t;
+
+typedef struct hcs_qos_policy_s {
+  uint64_t maximum_outgoing_bandwidth_in_bytes;
+} hcs_qos_policy_t;
+
+typedef struct hcs_hns_network_s {
+  char *id, *name;
+  char *type;     /* "nat", "transparent", "l2bridge", "l2tunnel", ... */
+  char *policies; /* raw JSON array, or NULL */
+  hcs_mac_pool_t *mac_pools;
+  size_t n_mac_pools;
+  hcs_subnet_t *subnets;
+  size_t n_subnets;
+  char *dns_suffix, *dns_server_list; /* or NULL */
+} hcs_hns_network_t;
+
+typedef struct hcs_hns_endpoint_s {
+  char *id, *name;
+  char *virtual_network, *virtual_network_name;
+  char *policies; /* raw JSON array, or NULL */
+  char *mac_address, *ip_address, *gateway_address; /* or NULL */
+  uint8_t prefix_length;                            /* 0: not given */
+  char *dns_server_list, *dns_suffix;               /* or NULL */
+  /* Decoded from policies: */
+  hcs_nat_policy_t *nat_policies;
+  size_t n_nat_policies;
+  hcs_qos_policy_t *qos_policy; /* or NULL */
+} hcs_hns_endpoint_t;
+
+/* Acts on "/networks/" + path. GET with a path and POST give one network
+ * in *out (caller frees with hcs_hns_network_free); DELETE gives NULL. */
+HCS_API hcs_result_t hcs_HNSNetworkRequest(hcs_t *hcs, const char *method,
+                                           const char *path,
+                                           const char *request,
+                                           hcs_hns_network_t **out,
+                                           hcs_error_t **err);
+/* GET "/networks/" + path: every network (path "") in *out, *n of them
+ * (hcs_hns_networks_free). */
+HCS_API hcs_result_t hcs_HNSListNetworkRequest(hcs_t *hcs, const char *method,
+                                               const char *path,
+                                               const char *request,
+                                               hcs_hns_network_t **out,
+                                               size_t *n, hcs_error_t **err);
+/* Acts on "/endpoints/" + path, like hcs_HNSNetworkRequest. */
+HCS_API hcs_result_t hcs_HNSEndpointRequest(hcs_t *hcs, const char *method,
+                                            const char *path,
+                                            const char *request,
+                                            hcs_hns_endpoint_t **out,
+                                            hcs_error_t **err);
+HCS_API void hcs_hns_network_free(hcs_hns_network_t *n);
+HCS_API void hcs_hns_networks_free(hcs_hns_network_t *v, size_t n);
+HCS_API void hcs_hns_endpoint_free(hcs_hns_endpoint_t *e);
+/* The HNS JSON text of an object; the caller frees it with hcs_free(). */
+HCS_API char *hcs_hns_network_json(const hcs_hns_network_t *n);
+HCS_API char *hcs_hns_endpoint_json(const hcs_hns_endpoint_t *e);
 
 /* GUIDs: 16 bytes in the Windows layout (hcsshim's GUID [16]byte): the
  * first three fields (4, 2 and 2 bytes) little-endian, then 8 bytes in
