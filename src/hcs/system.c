@@ -3,8 +3,9 @@
  * the host; the machinery of isolated systems is a later issue's. */
 #include "hcs/system.h"
 
+#include "hcs/config.h"
+
 #include <errno.h>
-#include <jansson.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,41 +54,6 @@ hcs_result_t hcs__system_get(hcs_t *hcs, const char *op, const char *id,
   return HCS_OK;
 }
 
-static const char *const known_fields[] = {"SystemType",
-                                           "Name",
-                                           "Owner",
-                                           "IsDummy",
-                                           "VolumePath",
-                                           "IgnoreFlushesDuringBoot",
-                                           "LayerFolderPath",
-                                           "Layers",
-                                           "HostName",
-                                           "MappedDirectories",
-                                           "SandboxPath",
-                                           "HvPartition",
-                                           "EndpointList",
-                                           "ProcessorWeight",
-                                           "ProcessorMaximum",
-                                           "ProcessorCount",
-                                           "MemoryMaximumInMB",
-                                           "StorageIOPSMaximum",
-                                           "StorageBandwidthMaximum",
-                                           "StorageSandboxSize",
-                                           "DNSSearchList",
-                                           "AllowUnqualifiedDNSQuery",
-                                           "Credentials",
-                                           "Servicing",
-                                           NULL};
-
-static int field_known(const char *name) {
-  for (const char *const *f = known_fields; *f != NULL; f++) {
-    if (strcmp(*f, name) == 0) {
-      return 1;
-    }
-  }
-  return 0;
-}
-
 typedef struct create_args_s {
   const char *id;
   const char *config;
@@ -98,61 +64,21 @@ typedef struct create_args_s {
 static hcs_result_t parse_config(const char *config, const char *obj,
                                  int *dummy, hcs_error_t **err) {
   static const char op[] = "hcs::CreateComputeSystem";
-  json_error_t je;
-  json_t *root = json_loads(config, JSON_REJECT_DUPLICATES, &je);
-  if (root == NULL) {
-    return hcs__fail(err, HCS_WSAEINVAL, op, obj, EINVAL,
-                     "configuration is not JSON: %s at line %d column %d",
-                     je.text, je.line, je.column);
+  hcs__config_t cfg;
+  hcs_result_t r = hcs__config_parse(config, &cfg, obj, err);
+  if (r != HCS_OK) {
+    return r;
   }
-  hcs_result_t r = HCS_OK;
-  const char *key;
-  json_t *v;
-  if (!json_is_object(root)) {
-    r = hcs__fail(err, HCS_WSAEINVAL, op, obj, EINVAL,
-                  "configuration must be a JSON object");
-    goto out;
-  }
-  json_object_foreach(root, key, v) {
-    if (!field_known(key)) {
-      r = hcs__fail(err, HCS_WSAEINVAL, op, obj, EINVAL,
-                    "configuration: unknown field \"%s\"", key);
-      goto out;
-    }
-  }
-  v = json_object_get(root, "SystemType");
-  if (!json_is_string(v) || strcmp(json_string_value(v), "Container") != 0) {
-    r = hcs__fail(err, HCS_WSAEINVAL, op, obj, EINVAL,
-                  "configuration: \"SystemType\" must be the string "
-                  "\"Container\"");
-    goto out;
-  }
-  v = json_object_get(root, "HvPartition");
-  if (v != NULL && !json_is_boolean(v)) {
-    r = hcs__fail(err, HCS_WSAEINVAL, op, obj, EINVAL,
-                  "configuration: \"HvPartition\" must be a boolean");
-    goto out;
-  }
-  if (json_is_true(v)) {
+  *dummy = cfg.is_dummy;
+  if (cfg.hv_partition) {
     r = hcs__fail(err, HCS_ERROR_NOT_SUPPORTED, op, obj, ENOTSUP,
-                  "configuration: \"HvPartition\": Hyper-V isolation does "
-                  "not exist on Linux");
-    goto out;
-  }
-  v = json_object_get(root, "IsDummy");
-  if (v != NULL && !json_is_boolean(v)) {
-    r = hcs__fail(err, HCS_WSAEINVAL, op, obj, EINVAL,
-                  "configuration: \"IsDummy\" must be a boolean");
-    goto out;
-  }
-  *dummy = json_is_true(v);
-  if (!*dummy) {
+                  "HvPartition: Hyper-V isolation does not exist on Linux");
+  } else if (!cfg.is_dummy) {
     r = hcs__fail(err, HCS_ERROR_CALL_NOT_IMPLEMENTED, op, obj, ENOSYS,
                   "isolated compute systems (namespaces, layers) are not "
                   "implemented yet; only \"IsDummy\": true systems run");
   }
-out:
-  json_decref(root);
+  hcs__config_free(&cfg);
   return r;
 }
 

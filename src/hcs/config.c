@@ -1,0 +1,309 @@
+/* The JSON documents: the compute-system configuration and
+ * CreateProcessParams, described as schema tables (schema.h). */
+#include "hcs/config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OFF(type, field) offsetof(type, field)
+#define STR(type, json, field)                                                 \
+  { json, HCS__F_STR, OFF(type, field), 0, 0, 0, 0, NULL }
+#define BOOL(type, json, field)                                                \
+  { json, HCS__F_BOOL, OFF(type, field), 0, 0, 0, 0, NULL }
+#define INT(type, json, field, lo, hi)                                         \
+  { json, HCS__F_INT, OFF(type, field), 0, lo, hi, 0, NULL }
+
+static const hcs__field_t layer_fields[] = {
+    {"ID", HCS__F_STR, OFF(hcs__layer_ref_t, id), 0, 0, 0, 1, NULL},
+    {"Path", HCS__F_STR, OFF(hcs__layer_ref_t, path), 0, 0, 0, 1, NULL},
+    {NULL, 0, 0, 0, 0, 0, 0, NULL}};
+static const hcs__schema_t layer_schema = {
+    layer_fields, sizeof(hcs__layer_ref_t), OFF(hcs__layer_ref_t, present)};
+
+static const hcs__field_t mapped_fields[] = {
+    {"HostPath", HCS__F_STR, OFF(hcs__mapped_dir_t, host_path), 0, 0, 0, 1,
+     NULL},
+    {"ContainerPath", HCS__F_STR, OFF(hcs__mapped_dir_t, container_path), 0, 0,
+     0, 1, NULL},
+    BOOL(hcs__mapped_dir_t, "ReadOnly", read_only),
+    {NULL, 0, 0, 0, 0, 0, 0, NULL}};
+static const hcs__schema_t mapped_schema = {
+    mapped_fields, sizeof(hcs__mapped_dir_t), OFF(hcs__mapped_dir_t, present)};
+
+#define ID_MAX 4294967295LL
+static const hcs__field_t idmap_fields[] = {
+    {"ContainerID", HCS__F_INT, OFF(hcs__id_map_t, container_id), 0, 0, ID_MAX,
+     1, NULL},
+    {"HostID", HCS__F_INT, OFF(hcs__id_map_t, host_id), 0, 0, ID_MAX, 1, NULL},
+    {"Size", HCS__F_INT, OFF(hcs__id_map_t, size), 0, 1, ID_MAX, 1, NULL},
+    {NULL, 0, 0, 0, 0, 0, 0, NULL}};
+static const hcs__schema_t idmap_schema = {idmap_fields, sizeof(hcs__id_map_t),
+                                           OFF(hcs__id_map_t, present)};
+
+#define C hcs__config_t
+#define BIG 4503599627370496LL /* 2^52: beyond any real limit */
+static const hcs__field_t config_fields[] = {
+    {"SystemType", HCS__F_STR, OFF(C, system_type), 0, 0, 0, 1, NULL},
+    STR(C, "Name", name),
+    STR(C, "Owner", owner),
+    BOOL(C, "IsDummy", is_dummy),
+    STR(C, "VolumePath", volume_path),
+    BOOL(C, "IgnoreFlushesDuringBoot", ignore_flushes),
+    STR(C, "LayerFolderPath", layer_folder_path),
+    {"Layers", HCS__F_OBJARR, OFF(C, layers), OFF(C, n_layers), 0, 0, 0,
+     &layer_schema},
+    STR(C, "HostName", host_name),
+    {"MappedDirectories", HCS__F_OBJARR, OFF(C, mapped_dirs),
+     OFF(C, n_mapped_dirs), 0, 0, 0, &mapped_schema},
+    STR(C, "SandboxPath", sandbox_path),
+    BOOL(C, "HvPartition", hv_partition),
+    {"EndpointList", HCS__F_STRARR, OFF(C, endpoint_list), 0, 0, 0, 0, NULL},
+    INT(C, "ProcessorWeight", processor_weight, 0, 10000),
+    INT(C, "ProcessorMaximum", processor_maximum, 0, 10000),
+    INT(C, "ProcessorCount", processor_count, 0, 4096),
+    INT(C, "MemoryMaximumInMB", memory_maximum_mb, 0, BIG),
+    INT(C, "StorageIOPSMaximum", storage_iops_maximum, 0, BIG),
+    INT(C, "StorageBandwidthMaximum", storage_bandwidth_maximum, 0, BIG),
+    INT(C, "StorageSandboxSize", storage_sandbox_size, 0, BIG),
+    STR(C, "DNSSearchList", dns_search_list),
+    BOOL(C, "AllowUnqualifiedDNSQuery", allow_unqualified_dns),
+    STR(C, "Credentials", credentials),
+    BOOL(C, "Servicing", servicing),
+    INT(C, "PidsMaximum", pids_maximum, 0, 4194304),
+    {"Environment", HCS__F_ENVMAP, OFF(C, environment), 0, 0, 0, 0, NULL},
+    {"UidMap", HCS__F_OBJARR, OFF(C, uid_map), OFF(C, n_uid_map), 0, 0, 0,
+     &idmap_schema},
+    {"GidMap", HCS__F_OBJARR, OFF(C, gid_map), OFF(C, n_gid_map), 0, 0, 0,
+     &idmap_schema},
+    {NULL, 0, 0, 0, 0, 0, 0, NULL}};
+#undef C
+
+const hcs__schema_t hcs__config_schema = {config_fields, sizeof(hcs__config_t),
+                                          OFF(hcs__config_t, present)};
+
+static const char create_op[] = "hcs::CreateComputeSystem";
+
+/* RFC 1123 host names, within the 64 bytes the uts namespace holds. */
+static int hostname_ok(const char *h) {
+  size_t n = strlen(h), label = 0;
+  if (n == 0 || n > 64) {
+    return 0;
+  }
+  for (size_t i = 0; i < n; i++) {
+    char c = h[i];
+    if (c == '.') {
+      if (label == 0 || h[i - 1] == '-') {
+        return 0;
+      }
+      label = 0;
+      continue;
+    }
+    int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                (c >= '0' && c <= '9');
+    if (!alnum && !(c == '-' && label > 0)) {
+      return 0;
+    }
+    if (++label > 63) {
+      return 0;
+    }
+  }
+  return h[n - 1] != '-' && h[n - 1] != '.';
+}
+
+static hcs_result_t check_paths(const hcs__config_t *cfg, const char *object,
+                                hcs_error_t **err) {
+  for (size_t i = 0; i < cfg->n_mapped_dirs; i++) {
+    const hcs__mapped_dir_t *m = &cfg->mapped_dirs[i];
+    const char *which = m->host_path[0] != '/'        ? "HostPath"
+                        : m->container_path[0] != '/' ? "ContainerPath"
+                                                      : NULL;
+    if (which != NULL) {
+      return hcs__fail(err, HCS_WSAEINVAL, create_op, object, EINVAL,
+                       "MappedDirectories[%zu].%s: must be an absolute path", i,
+                       which);
+    }
+  }
+  for (size_t i = 0; i < cfg->n_layers; i++) {
+    if (cfg->layers[i].path[0] != '/') {
+      return hcs__fail(err, HCS_WSAEINVAL, create_op, object, EINVAL,
+                       "Layers[%zu].Path: must be an absolute path", i);
+    }
+  }
+  return HCS_OK;
+}
+
+hcs_result_t hcs__config_parse(const char *text, hcs__config_t *cfg,
+                               const char *object, hcs_error_t **err) {
+  memset(cfg, 0, sizeof(*cfg));
+  hcs_result_t r = hcs__schema_parse_text(&hcs__config_schema, text, cfg,
+                                          create_op, object, err);
+  if (r == HCS_OK && strcmp(cfg->system_type, "Container") != 0) {
+    r = hcs__fail(err, HCS_WSAEINVAL, create_op, object, EINVAL,
+                  "SystemType: must be \"Container\", not \"%.64s\"",
+                  cfg->system_type);
+  }
+  if (r == HCS_OK && cfg->host_name != NULL && !hostname_ok(cfg->host_name)) {
+    r = hcs__fail(err, HCS_WSAEINVAL, create_op, object, EINVAL,
+                  "HostName: \"%.80s\" is not a host name (RFC 1123, at most "
+                  "64 bytes)",
+                  cfg->host_name);
+  }
+  if (r == HCS_OK) {
+    r = check_paths(cfg, object, err);
+  }
+  if (r != HCS_OK) {
+    hcs__config_free(cfg);
+  }
+  return r;
+}
+
+void hcs__config_free(hcs__config_t *cfg) {
+  hcs__schema_free(&hcs__config_schema, cfg);
+  memset(cfg, 0, sizeof(*cfg));
+}
+
+static char *dump_text(const hcs__schema_t *sc, const void *doc) {
+  json_t *o = hcs__schema_dump(sc, doc);
+  if (o == NULL) {
+    return NULL;
+  }
+  char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+  json_decref(o);
+  char *copy = text != NULL ? as_strdup(text) : NULL;
+  free(text);
+  return copy;
+}
+
+char *hcs__config_json(const hcs__config_t *cfg) {
+  return dump_text(&hcs__config_schema, cfg);
+}
+
+/* CreateProcessParams. */
+typedef struct params_doc_s {
+  uint64_t present;
+  char *application_name, *command_line, *working_directory, *user;
+  char **environment, **args;
+  int emulate_console;
+  int64_t console_size[2];
+  size_t n_console_size;
+  int64_t drain_timeout_ms;
+} params_doc_t;
+
+#define P params_doc_t
+static const hcs__field_t params_fields[] = {
+    STR(P, "ApplicationName", application_name),
+    STR(P, "CommandLine", command_line),
+    STR(P, "WorkingDirectory", working_directory),
+    {"Environment", HCS__F_ENVMAP, OFF(P, environment), 0, 0, 0, 0, NULL},
+    BOOL(P, "EmulateConsole", emulate_console),
+    {"ConsoleSize", HCS__F_INTARR, OFF(P, console_size), OFF(P, n_console_size),
+     2, 65535, 0, NULL},
+    {"Args", HCS__F_STRARR, OFF(P, args), 0, 0, 0, 0, NULL},
+    STR(P, "User", user),
+    INT(P, "DrainTimeoutMs", drain_timeout_ms, 0, 86400000),
+    {NULL, 0, 0, 0, 0, 0, 0, NULL}};
+#undef P
+static const hcs__schema_t params_schema = {params_fields, sizeof(params_doc_t),
+                                            OFF(params_doc_t, present)};
+
+/* The public struct and the document that owns its strings, in one
+ * allocation. */
+typedef struct params_owned_s {
+  hcs_process_params_t pub;
+  params_doc_t doc;
+} params_owned_t;
+
+hcs_result_t hcs_process_params_from_json(const char *json,
+                                          hcs_process_params_t **out,
+                                          hcs_error_t **err) {
+  static const char op[] = "hcs::CreateProcessParams";
+  if (out == NULL) {
+    return hcs__fail(err, HCS_WSAEINVAL, op, NULL, EINVAL, "out is NULL");
+  }
+  *out = NULL;
+  as_alloc_init();
+  params_owned_t *o = as_calloc(1, sizeof(*o));
+  if (o == NULL) {
+    return hcs__fail(err, HCS_ERROR_OUTOFMEMORY, op, NULL, ENOMEM,
+                     "allocating the parameters");
+  }
+  hcs_result_t r =
+      hcs__schema_parse_text(&params_schema, json, &o->doc, op, NULL, err);
+  if (r != HCS_OK) {
+    hcs__schema_free(&params_schema, &o->doc);
+    as_free(o);
+    return r;
+  }
+  params_doc_t *d = &o->doc;
+  hcs_process_params_t *p = &o->pub;
+  p->application_name = d->application_name;
+  p->command_line = d->command_line;
+  p->args = (const char *const *)d->args;
+  p->working_directory = d->working_directory;
+  p->environment = (const char *const *)d->environment;
+  p->emulate_console = d->emulate_console != 0;
+  p->console_size[0] = (uint16_t)d->console_size[0];
+  p->console_size[1] = (uint16_t)d->console_size[1];
+  p->user = d->user;
+  p->drain_timeout_ms = (uint32_t)d->drain_timeout_ms;
+  *out = p;
+  return hcs__ok(err);
+}
+
+void hcs_process_params_free(hcs_process_params_t *p) {
+  if (p == NULL) {
+    return;
+  }
+  params_owned_t *o = (params_owned_t *)(void *)p;
+  hcs__schema_free(&params_schema, &o->doc);
+  as_free(o);
+}
+
+/* Fills a document that borrows p's strings (never freed through it). */
+static void doc_of(const hcs_process_params_t *p, params_doc_t *d) {
+  memset(d, 0, sizeof(*d));
+  const char *strs[] = {p->application_name, p->command_line,
+                        p->working_directory, NULL};
+  d->application_name = (char *)p->application_name;
+  d->command_line = (char *)p->command_line;
+  d->working_directory = (char *)p->working_directory;
+  for (int i = 0; i < 3; i++) {
+    if (strs[i] != NULL) {
+      d->present |= UINT64_C(1) << i; /* fields 0-2 of params_fields */
+    }
+  }
+  if (p->environment != NULL) {
+    d->environment = (char **)p->environment;
+    d->present |= UINT64_C(1) << 3;
+  }
+  d->emulate_console = p->emulate_console;
+  d->present |= UINT64_C(1) << 4;
+  if (p->console_size[0] != 0 || p->console_size[1] != 0) {
+    d->console_size[0] = p->console_size[0];
+    d->console_size[1] = p->console_size[1];
+    d->n_console_size = 2;
+    d->present |= UINT64_C(1) << 5;
+  }
+  if (p->args != NULL) {
+    d->args = (char **)p->args;
+    d->present |= UINT64_C(1) << 6;
+  }
+  if (p->user != NULL) {
+    d->user = (char *)p->user;
+    d->present |= UINT64_C(1) << 7;
+  }
+  if (p->drain_timeout_ms != 0) {
+    d->drain_timeout_ms = p->drain_timeout_ms;
+    d->present |= UINT64_C(1) << 8;
+  }
+}
+
+char *hcs_process_params_json(const hcs_process_params_t *p) {
+  if (p == NULL) {
+    return NULL;
+  }
+  params_doc_t d;
+  doc_of(p, &d);
+  return dump_text(&params_schema, &d);
+}
