@@ -30,6 +30,7 @@ struct hcs__call_s {
   pthread_mutex_t lock;
   pthread_cond_t cond;
   int finished;
+  int cancel_ran;
 };
 /* Runs fn on the engine thread and waits; on the engine thread itself, runs
  * it inline and requires that it finish inline. */

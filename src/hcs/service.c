@@ -99,6 +99,19 @@ static void call_tramp(as_loop_t *loop, void *data) {
   cp->fn(cp->hcs, cp->call);
 }
 
+/* Runs the cancel function, then says so: the waiting caller may not
+ * return (its stack holds the post) before this ran. */
+static void cancel_tramp(as_loop_t *loop, void *data) {
+  call_post_t *cp = data;
+  hcs__call_t *call = cp->call;
+  (void)loop;
+  cp->fn(cp->hcs, call);
+  pthread_mutex_lock(&call->lock);
+  call->cancel_ran = 1;
+  pthread_cond_signal(&call->cond);
+  pthread_mutex_unlock(&call->lock);
+}
+
 void hcs__call_done(hcs__call_t *call, hcs_result_t result, hcs_error_t *err) {
   pthread_mutex_lock(&call->lock);
   if (call->finished) {
@@ -166,9 +179,9 @@ hcs_result_t hcs__call_timed(hcs_t *hcs, hcs__call_fn fn, void *args,
        * that nothing else finished, and we wait for whichever did. */
       call_post_t cc = {.hcs = hcs, .call = &call, .fn = cancel};
       pthread_mutex_unlock(&call.lock);
-      r = as_loop_post(hcs->loop, call_tramp, &cc);
+      r = as_loop_post(hcs->loop, cancel_tramp, &cc);
       pthread_mutex_lock(&call.lock);
-      while (r == 0 && !call.finished) {
+      while (r == 0 && !call.cancel_ran) {
         pthread_cond_wait(&call.cond, &call.lock);
       }
     }
