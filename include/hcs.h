@@ -102,6 +102,10 @@ typedef struct hcs_options_s {
   /* An embedder's uv_loop_t to run on (implies no_thread); NULL for a
    * loop of hcs's own. */
   void *uv_loop;
+  /* A directory where compute-system records are kept (created 0700 if
+   * missing), so that another hcs_open on it finds them again; NULL keeps
+   * them in memory only. The hcs command uses /run/hcs. */
+  const char *state_dir;
 } hcs_options_t;
 
 /* Starts a service. opts may be NULL for the defaults. On success the
@@ -154,6 +158,15 @@ HCS_API hcs_result_t hcs_TerminateComputeSystem(hcs_t *hcs, const char *id,
 HCS_API hcs_result_t hcs_DeleteComputeSystem(hcs_t *hcs, const char *id,
                                              hcs_error_t **err);
 
+/* hcs: the systems as JSON, {"Systems":[{"Id","Name","State",
+ * "IsDummy","Processes"}]}; *json is the caller's (hcs_free). */
+HCS_API hcs_result_t hcs_ListComputeSystems(hcs_t *hcs, char **json,
+                                            hcs_error_t **err);
+/* hcs: one system as JSON, {"Id","Name","State","IsDummy","Processes",
+ * "Configuration"}; unknown id: HCS_ERROR_NOT_FOUND. */
+HCS_API hcs_result_t hcs_InspectComputeSystem(hcs_t *hcs, const char *id,
+                                              char **json, hcs_error_t **err);
+
 /* Processes. */
 typedef struct hcs_process_params_s {
   const char *application_name;  /* program; NULL: argv[0] */
@@ -164,7 +177,7 @@ typedef struct hcs_process_params_s {
   const char *const *environment;
   bool emulate_console;     /* a pty: stdin/stdout on it, stderr merged */
   uint16_t console_size[2]; /* [height, width]; 0: the kernel's default */
-  const char *user; /* hcs: "uid[:gid]" or a name; NULL: the caller's */
+  const char *user;         /* hcs: "uid[:gid]" or a name; NULL: the caller's */
   /* hcs: the engine's per-process tunables; 0 for the defaults. */
   uint32_t drain_timeout_ms;
 } hcs_process_params_t;

@@ -55,6 +55,7 @@ struct hcs_s {
   pthread_t thread;
   int threaded;
   hcs__system_t *systems; /* engine thread only */
+  char *state_dir;        /* NULL: records in memory only */
 };
 
 int hcs__id_valid(const char *id);

@@ -1,6 +1,6 @@
 /* The service: an engine loop, usually on a thread of its own, and the
  * marshalling of synchronous calls onto it. */
-#include "hcs/internal.h"
+#include "hcs/system.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -35,8 +35,23 @@ hcs_result_t hcs_open(hcs_t **out, const hcs_options_t *opts,
     return hcs__fail(err, HCS_ERROR_OUTOFMEMORY, op, NULL, ENOMEM,
                      "allocating the service");
   }
+  if (opts->state_dir != NULL) {
+    hcs->state_dir = as_strdup(opts->state_dir);
+    hcs_result_t lr = hcs->state_dir == NULL
+                          ? hcs__fail(err, HCS_ERROR_OUTOFMEMORY, op, NULL,
+                                      ENOMEM, "state_dir")
+                          : hcs__state_load(hcs, err);
+    if (lr != HCS_OK) {
+      hcs__systems_free(hcs);
+      as_free(hcs->state_dir);
+      as_free(hcs);
+      return lr;
+    }
+  }
   int r = as_loop_new(&hcs->loop, opts->uv_loop);
   if (r != 0) {
+    hcs__systems_free(hcs);
+    as_free(hcs->state_dir);
     as_free(hcs);
     return hcs__fail(err, HCS_ERROR_GEN_FAILURE, op, NULL, -r,
                      "creating the engine loop: %s", strerror(-r));
@@ -46,6 +61,8 @@ hcs_result_t hcs_open(hcs_t **out, const hcs_options_t *opts,
     r = pthread_create(&hcs->thread, NULL, engine_main, hcs);
     if (r != 0) {
       as_loop_free(hcs->loop);
+      hcs__systems_free(hcs);
+      as_free(hcs->state_dir);
       as_free(hcs);
       return hcs__fail(err, HCS_ERROR_GEN_FAILURE, op, NULL, r,
                        "starting the engine thread: %s", strerror(r));
@@ -226,6 +243,7 @@ void hcs_close(hcs_t *hcs) {
   as_loop_run(hcs->loop, 0);
   hcs__systems_free(hcs);
   as_loop_free(hcs->loop);
+  as_free(hcs->state_dir);
   as_free(hcs);
 }
 

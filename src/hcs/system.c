@@ -5,6 +5,8 @@
 
 #include "hcs/config.h"
 
+#include <jansson.h>
+
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -59,10 +61,11 @@ typedef struct create_args_s {
   const char *config;
 } create_args_t;
 
-/* Checks the configuration; on success *dummy tells whether the system
- * asks for no isolation. */
+/* Checks the configuration; on success fills *dummy, and *text (the
+ * normalized configuration) and *name, which the caller frees. */
 static hcs_result_t parse_config(const char *config, const char *obj,
-                                 int *dummy, hcs_error_t **err) {
+                                 const char *id, int *dummy, char **text,
+                                 char **name, hcs_error_t **err) {
   static const char op[] = "hcs::CreateComputeSystem";
   hcs__config_t cfg;
   hcs_result_t r = hcs__config_parse(config, &cfg, obj, err);
@@ -78,8 +81,42 @@ static hcs_result_t parse_config(const char *config, const char *obj,
                   "isolated compute systems (namespaces, layers) are not "
                   "implemented yet; only \"IsDummy\": true systems run");
   }
+  if (r == HCS_OK) {
+    *text = hcs__config_json(&cfg);
+    *name = as_strdup(cfg.name != NULL ? cfg.name : id);
+    if (*text == NULL || *name == NULL) {
+      as_free(*text);
+      as_free(*name);
+      r = hcs__fail(err, HCS_ERROR_OUTOFMEMORY, op, obj, ENOMEM,
+                    "configuration text");
+    }
+  }
   hcs__config_free(&cfg);
   return r;
+}
+
+hcs__system_t *hcs__system_new(hcs_t *hcs, const char *id, const char *name,
+                               const char *config, int is_dummy, int state) {
+  hcs__system_t *s = as_calloc(1, sizeof(*s));
+  if (s == NULL) {
+    return NULL;
+  }
+  s->id = as_strdup(id);
+  s->name = as_strdup(name);
+  s->config = as_strdup(config);
+  if (s->id == NULL || s->name == NULL || s->config == NULL) {
+    as_free(s->id);
+    as_free(s->name);
+    as_free(s->config);
+    as_free(s);
+    return NULL;
+  }
+  s->hcs = hcs;
+  s->is_dummy = is_dummy;
+  s->state = state;
+  s->next = hcs->systems;
+  hcs->systems = s;
+  return s;
 }
 
 static void create_fn(hcs_t *hcs, hcs__call_t *call) {
@@ -103,23 +140,23 @@ static void create_fn(hcs_t *hcs, hcs__call_t *call) {
     return;
   }
   int dummy = 0;
-  r = parse_config(a->config, obj, &dummy, &err);
+  char *text = NULL, *name = NULL;
+  r = parse_config(a->config, obj, a->id, &dummy, &text, &name, &err);
   if (r != HCS_OK) {
     hcs__call_done(call, r, err);
     return;
   }
-  hcs__system_t *s = as_calloc(1, sizeof(*s));
-  if (s == NULL || (s->id = as_strdup(a->id)) == NULL) {
-    as_free(s);
+  hcs__system_t *s =
+      hcs__system_new(hcs, a->id, name, text, dummy, HCS__SYS_CREATED);
+  as_free(text);
+  as_free(name);
+  if (s == NULL) {
     r = hcs__fail(&err, HCS_ERROR_OUTOFMEMORY, op, obj, ENOMEM,
                   "allocating the system");
     hcs__call_done(call, r, err);
     return;
   }
-  s->hcs = hcs;
-  s->state = HCS__SYS_CREATED;
-  s->next = hcs->systems;
-  hcs->systems = s;
+  hcs__state_save(s);
   hcs__call_done(call, HCS_OK, NULL);
 }
 
@@ -155,6 +192,7 @@ static void start_fn(hcs_t *hcs, hcs__call_t *call) {
   }
   if (r == HCS_OK) {
     s->state = HCS__SYS_RUNNING;
+    hcs__state_save(s);
   }
   hcs__call_done(call, r, err);
 }
@@ -175,6 +213,7 @@ void hcs__system_check_stopped(hcs__system_t *s) {
   }
   s->state = HCS__SYS_STOPPED;
   s->stopping = 0;
+  hcs__state_save(s);
   while (s->stop_waiters != NULL) {
     hcs__waiter_t *w = s->stop_waiters;
     s->stop_waiters = w->next;
@@ -279,6 +318,8 @@ hcs_result_t hcs_TerminateComputeSystem(hcs_t *hcs, const char *id,
 
 static void system_free(hcs__system_t *s) {
   hcs__system_procs_free(s);
+  as_free(s->name);
+  as_free(s->config);
   as_free(s->id);
   as_free(s);
 }
@@ -302,6 +343,7 @@ static void delete_fn(hcs_t *hcs, hcs__call_t *call) {
         break;
       }
     }
+    hcs__state_remove(s);
     system_free(s);
   }
   hcs__call_done(call, r, err);
@@ -334,4 +376,77 @@ void hcs__systems_free(hcs_t *hcs) {
     }
     system_free(s);
   }
+}
+
+static json_t *system_json(const hcs__system_t *s, int with_config) {
+  json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:I}", "Id", s->id, "Name",
+                        s->name, "State", hcs__state_name(s->state), "IsDummy",
+                        s->is_dummy, "Processes", (json_int_t)s->nrunning);
+  if (o != NULL && with_config) {
+    json_object_set_new(o, "Configuration", json_loads(s->config, 0, NULL));
+  }
+  return o;
+}
+
+/* Hands a JSON value to the caller as seam memory. */
+static hcs_result_t give_json(json_t *v, char **out, const char *op,
+                              hcs_error_t **err) {
+  char *text = v != NULL ? json_dumps(v, JSON_INDENT(2)) : NULL;
+  json_decref(v);
+  *out = text != NULL ? as_strdup(text) : NULL;
+  free(text);
+  if (*out == NULL) {
+    return hcs__fail(err, HCS_ERROR_OUTOFMEMORY, op, NULL, ENOMEM,
+                     "rendering JSON");
+  }
+  return hcs__ok(err);
+}
+
+typedef struct json_args_s {
+  const char *id;
+  char **out;
+} json_args_t;
+
+static void list_fn(hcs_t *hcs, hcs__call_t *call) {
+  json_args_t *a = call->args;
+  json_t *arr = json_array();
+  for (hcs__system_t *s = hcs->systems; arr != NULL && s != NULL; s = s->next) {
+    json_array_append_new(arr, system_json(s, 0));
+  }
+  hcs_error_t *err = NULL;
+  hcs_result_t r = give_json(json_pack("{s:o*}", "Systems", arr), a->out,
+                             "hcs::ListComputeSystems", &err);
+  hcs__call_done(call, r, err);
+}
+
+static void inspect_fn(hcs_t *hcs, hcs__call_t *call) {
+  static const char op[] = "hcs::InspectComputeSystem";
+  json_args_t *a = call->args;
+  hcs_error_t *err = NULL;
+  hcs__system_t *s;
+  hcs_result_t r = hcs__system_get(hcs, op, a->id, &s, &err);
+  if (r == HCS_OK) {
+    r = give_json(system_json(s, 1), a->out, op, &err);
+  }
+  hcs__call_done(call, r, err);
+}
+
+hcs_result_t hcs_ListComputeSystems(hcs_t *hcs, char **json,
+                                    hcs_error_t **err) {
+  if (hcs == NULL || json == NULL) {
+    return hcs__fail(err, HCS_WSAEINVAL, "hcs::ListComputeSystems", NULL,
+                     EINVAL, "%s is NULL", hcs == NULL ? "hcs" : "json");
+  }
+  json_args_t a = {.out = json};
+  return hcs__call(hcs, list_fn, &a, err);
+}
+
+hcs_result_t hcs_InspectComputeSystem(hcs_t *hcs, const char *id, char **json,
+                                      hcs_error_t **err) {
+  if (hcs == NULL || json == NULL) {
+    return hcs__fail(err, HCS_WSAEINVAL, "hcs::InspectComputeSystem", NULL,
+                     EINVAL, "%s is NULL", hcs == NULL ? "hcs" : "json");
+  }
+  json_args_t a = {.id = id, .out = json};
+  return hcs__call(hcs, inspect_fn, &a, err);
 }

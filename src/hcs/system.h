@@ -23,6 +23,9 @@ struct hcs__system_s {
   hcs__system_t *next;
   hcs_t *hcs;
   char *id;
+  char *name;
+  char *config; /* the configuration, normalized JSON */
+  int is_dummy;
   int state;
   int stopping;                /* shutdown or terminate under way */
   hcs__waiter_t *stop_waiters; /* calls waiting for nrunning == 0 */
@@ -35,6 +38,13 @@ hcs__system_t *hcs__system_find(hcs_t *hcs, const char *id);
 hcs_result_t hcs__system_get(hcs_t *hcs, const char *op, const char *id,
                              hcs__system_t **out, hcs_error_t **err);
 void hcs__system_check_stopped(hcs__system_t *s);
+/* state.c: records of systems under hcs->state_dir. */
+void hcs__state_save(hcs__system_t *s);
+void hcs__state_remove(hcs__system_t *s);
+hcs_result_t hcs__state_load(hcs_t *hcs, hcs_error_t **err);
+const char *hcs__state_name(int state);
+hcs__system_t *hcs__system_new(hcs_t *hcs, const char *id, const char *name,
+                               const char *config, int is_dummy, int state);
 /* process.c */
 void hcs__system_signal_all(hcs__system_t *s, int sig);
 void hcs__system_procs_free(hcs__system_t *s);
