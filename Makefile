@@ -20,7 +20,7 @@ FIND_SOURCES = find $(FORMAT_DIRS) -type f \( -name '*.c' -o -name '*.h' \) -pri
 ASAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-.PHONY: deps build run test format format-check test-build test-asan clean
+.PHONY: deps build run test format format-check test-build test-asan fuzz clean
 
 deps:
 	@bash scripts/deps.sh
@@ -44,6 +44,7 @@ test: deps
 	$(MAKE) format-check
 	$(MAKE) test-build
 	$(MAKE) test-asan
+	$(MAKE) fuzz
 
 format-check: deps
 	@if [ -z "$(FORMAT_DIRS)" ]; then echo "format-check: no sources"; exit 0; fi; \
@@ -63,9 +64,27 @@ test-asan: deps
 	cmake --build $(ASAN_DIR) -j$(JOBS)
 	$(ASAN_ENV) ctest --test-dir $(ASAN_DIR) --output-on-failure
 
+# Every fuzz target for FUZZ_SECONDS, from its seed corpus in
+# tests/fuzz/corpus/NAME; new inputs go to a scratch directory, not the repo.
+FUZZ_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 20
+fuzz: deps
+	cmake -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
+		-DHCS_WERROR=ON -DHCS_FUZZ=ON
+	cmake --build $(FUZZ_DIR) -j$(JOBS)
+	@for t in $(FUZZ_DIR)/fuzz/fuzz_*; do \
+		name=$$(basename $$t); name=$${name#fuzz_}; \
+		scratch=$$(mktemp -d); \
+		echo "+ $$t -max_total_time=$(FUZZ_SECONDS) tests/fuzz/corpus/$$name"; \
+		$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+			$$scratch tests/fuzz/corpus/$$name > $$scratch.log 2>&1 \
+			|| { tail -40 $$scratch.log; rm -rf $$scratch $$scratch.log; exit 1; }; \
+		tail -1 $$scratch.log; rm -rf $$scratch $$scratch.log; \
+	done
+
 format: deps
 	@if [ -z "$(FORMAT_DIRS)" ]; then exit 0; fi; \
 	$(FIND_SOURCES) | xargs -0 -r $(CLANG_FORMAT) --style=file -i
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)

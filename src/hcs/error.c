@@ -35,6 +35,8 @@ static void error_free_fields(hcs_error_t *e) {
   as_free(e->message);
 }
 
+static char *vformat(const char *fmt, va_list ap)
+    __attribute__((format(printf, 1, 0)));
 static char *vformat(const char *fmt, va_list ap) {
   va_list aq;
   va_copy(aq, ap);
