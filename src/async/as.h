@@ -130,8 +130,11 @@ typedef struct as_spawn_opts_s {
   int stdio[3];        /* enum as_stdio_mode per stream (ignored with AS_PTY) */
   int stdio_fd[3];     /* the fd for AS_STDIO_FD */
   uint16_t rows, cols; /* console size, 0 = leave the kernel's */
-  size_t stream_cap;   /* bytes an output stream may hold; 0 = 1 MiB */
-  uint32_t drain_ms;   /* after exit; 0 = AS_DRAIN_DEFAULT_MS */
+  int set_ids;         /* run as uid/gid (no supplementary groups) */
+  uid_t uid;
+  gid_t gid;
+  size_t stream_cap; /* bytes an output stream may hold; 0 = 1 MiB */
+  uint32_t drain_ms; /* after exit; 0 = AS_DRAIN_DEFAULT_MS */
   as_session_cbs_t cbs;
   void *data;
   size_t extra_size; /* bytes allocated with the session for its owner */

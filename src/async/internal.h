@@ -18,6 +18,9 @@ typedef struct as__child_s {
   const char *cwd; /* NULL: inherit */
   int fd[3];       /* placed at 0, 1, 2 */
   int ctty;        /* setsid() and make fd 0 the controlling terminal */
+  int set_ids;     /* drop to uid/gid, with no supplementary groups */
+  uid_t uid;
+  gid_t gid;
 } as__child_t;
 
 typedef struct as__spawn_stack_s {

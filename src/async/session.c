@@ -315,6 +315,9 @@ int as_session_spawn(as_loop_t *loop, const as_spawn_opts_t *o,
       .envp = envp,
       .cwd = o->cwd,
       .ctty = (o->flags & AS_PTY) != 0,
+      .set_ids = o->set_ids,
+      .uid = o->uid,
+      .gid = o->gid,
   };
   int pidfd = -1;
   int err = make_stdio(s, o, child, mine);

@@ -246,6 +246,13 @@ CHILD_FN static int child_main(void *arg) {
       child_fail(errfd, errno);
     }
   }
+  /* Groups before the uid: once the uid is dropped, setgroups is
+   * refused. */
+  if (c->set_ids && (child_sys(SYS_setgroups, 0, 0, 0) < 0 ||
+                     child_sys(SYS_setresgid, c->gid, c->gid, c->gid) < 0 ||
+                     child_sys(SYS_setresuid, c->uid, c->uid, c->uid) < 0)) {
+    child_fail(errfd, errno);
+  }
   if (c->cwd != NULL && child_sys(SYS_chdir, (long)c->cwd, 0, 0) < 0) {
     child_fail(errfd, errno);
   }

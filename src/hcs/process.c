@@ -7,6 +7,8 @@
 #include "hcs/system.h"
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,6 +186,17 @@ static hcs_result_t spawn_proc(hcs__system_t *sys, create_args_t *a,
   o.rows = pp->console_size[0];
   o.cols = pp->console_size[1];
   o.drain_ms = pp->drain_timeout_ms;
+  if (pp->user != NULL && pp->user[0] != '\0') {
+    int e = hcs__parse_user(pp->user, &o.uid, &o.gid);
+    if (e != 0) {
+      as_free(p);
+      return hcs__fail(err, HCS_WSAEINVAL, op, obj, -e, "User: \"%.64s\" %s",
+                       pp->user,
+                       e == -ENOENT ? "names no user or group on the host"
+                                    : "must be uid[:gid] or name[:group]");
+    }
+    o.set_ids = 1;
+  }
   o.cbs.done_cb = proc_done_cb;
   o.data = p;
   int r = as_session_spawn(hcs__loop(sys->hcs), &o, &p->s);
@@ -495,4 +508,61 @@ size_t hcs__systems_running_processes(hcs_t *hcs) {
     n += s->nrunning;
   }
   return n;
+}
+
+/* User: "uid", "uid:gid", "name" or "name:group". A name is looked up in
+ * the host's databases (a dummy system runs on the host). */
+static int lookup_id(const char *s, int group, unsigned long *out) {
+  char *end;
+  errno = 0;
+  unsigned long v = strtoul(s, &end, 10);
+  if (*s != '\0' && *end == '\0' && errno == 0 && v < 0xFFFFFFFFul) {
+    *out = v;
+    return 0;
+  }
+  char buf[4096];
+  if (group) {
+    struct group gr, *res = NULL;
+    if (getgrnam_r(s, &gr, buf, sizeof(buf), &res) != 0 || res == NULL) {
+      return -ENOENT;
+    }
+    *out = gr.gr_gid;
+  } else {
+    struct passwd pw, *res = NULL;
+    if (getpwnam_r(s, &pw, buf, sizeof(buf), &res) != 0 || res == NULL) {
+      return -ENOENT;
+    }
+    *out = pw.pw_uid;
+  }
+  return 0;
+}
+
+int hcs__parse_user(const char *user, uid_t *uid, gid_t *gid) {
+  char name[256];
+  const char *colon = strchr(user, ':');
+  size_t n = colon != NULL ? (size_t)(colon - user) : strlen(user);
+  if (n == 0 || n >= sizeof(name) || (colon != NULL && colon[1] == '\0')) {
+    return -EINVAL;
+  }
+  memcpy(name, user, n);
+  name[n] = '\0';
+  unsigned long u, g;
+  if (lookup_id(name, 0, &u) != 0) {
+    return -ENOENT;
+  }
+  if (colon != NULL) {
+    if (lookup_id(colon + 1, 1, &g) != 0) {
+      return -ENOENT;
+    }
+  } else {
+    /* No group: the user's primary group, or the uid's number. */
+    char buf[4096];
+    struct passwd pw, *res = NULL;
+    g = getpwuid_r((uid_t)u, &pw, buf, sizeof(buf), &res) == 0 && res
+            ? pw.pw_gid
+            : u;
+  }
+  *uid = (uid_t)u;
+  *gid = (gid_t)g;
+  return 0;
 }

@@ -46,6 +46,8 @@ const char *hcs__state_name(int state);
 hcs__system_t *hcs__system_new(hcs_t *hcs, const char *id, const char *name,
                                const char *config, int is_dummy, int state);
 /* process.c */
+/* User: "uid[:gid]" or "name[:group]" to ids; -EINVAL, -ENOENT. */
+int hcs__parse_user(const char *user, uid_t *uid, gid_t *gid);
 void hcs__system_signal_all(hcs__system_t *s, int sig);
 void hcs__system_procs_free(hcs__system_t *s);
 
