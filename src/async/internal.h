@@ -39,7 +39,11 @@ int as__spawn(const as__child_t *c, as__spawn_stack_t *st, pid_t *pid,
 /* Reaps a child whose pidfd polled readable. Returns 1 and the wait status
  * when it had exited, 0 when it is still running, -errno otherwise. */
 int as__reap(int pidfd, pid_t pid, int *status);
-int as__pidfd_kill(int pidfd, int sig);
+/* Signals an unreaped child: through its pidfd, or by pid where the kernel
+ * has no pidfds (pidfd -1). */
+int as__child_kill(int pidfd, pid_t pid, int sig);
+/* On spawn, *pidfd may be -1: the kernel has no pidfds; the child then
+ * signals its exit with SIGCHLD and is watched by pid (as__loop_pid_*). */
 /* For tests: with on 0, spawns take the fallback (clone + pidfd_open) as on
  * a kernel that refuses clone3; as__spawn_clone3_used tells which path the
  * next spawn takes. */
@@ -76,6 +80,15 @@ typedef struct as__defer_s {
   void (*fn)(struct as__defer_s *d);
 } as__defer_t;
 void as__loop_defer(as_loop_t *loop, as__defer_t *d);
+
+/* Children without a pidfd: on each SIGCHLD every watched pid's cb runs
+ * (it reaps with WNOHANG). A scan, but only on kernels without pidfds. */
+typedef struct as__pidw_s {
+  struct as__pidw_s *prev, *next;
+  void (*cb)(struct as__pidw_s *w);
+} as__pidw_t;
+void as__loop_pid_watch(as_loop_t *loop, as__pidw_t *w);
+void as__loop_pid_unwatch(as_loop_t *loop, as__pidw_t *w);
 
 typedef struct as__list_s {
   struct as__list_s *prev, *next;

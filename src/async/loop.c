@@ -35,6 +35,9 @@ struct as_loop_s {
   uv_poll_t epoll_poll; /* the engine's epoll set, as one fd of libuv's */
   uv_idle_t defer_idle; /* runs deferred calls; started while any wait */
   as__defer_t *defer_head, *defer_tail;
+  uv_signal_t sigchld; /* only for children without a pidfd */
+  int sigchld_init;
+  as__pidw_t pids; /* list head */
   as__list_t sessions;
   size_t nsessions;
   size_t nactive; /* sessions not yet complete: they keep the loop alive */
@@ -96,6 +99,44 @@ void as__loop_defer(as_loop_t *loop, as__defer_t *d) {
   loop->defer_tail = d;
 }
 
+static void sigchld_cb(uv_signal_t *h, int sig) {
+  as_loop_t *loop = h->data;
+  (void)sig;
+  for (as__pidw_t *w = loop->pids.next; w != &loop->pids;) {
+    as__pidw_t *next = w->next; /* cb may unwatch w */
+    w->cb(w);
+    w = next;
+  }
+}
+
+void as__loop_pid_watch(as_loop_t *loop, as__pidw_t *w) {
+  if (!loop->sigchld_init) {
+    uv_signal_init(loop->uv, &loop->sigchld);
+    loop->sigchld.data = loop;
+    loop->sigchld_init = 1;
+  }
+  if (loop->pids.next == &loop->pids) {
+    uv_signal_start(&loop->sigchld, sigchld_cb, SIGCHLD);
+    uv_unref((uv_handle_t *)&loop->sigchld);
+  }
+  w->next = &loop->pids;
+  w->prev = loop->pids.prev;
+  w->prev->next = w;
+  loop->pids.prev = w;
+}
+
+void as__loop_pid_unwatch(as_loop_t *loop, as__pidw_t *w) {
+  if (w->next == NULL || w->next == w) {
+    return;
+  }
+  w->prev->next = w->next;
+  w->next->prev = w->prev;
+  w->next = w->prev = w;
+  if (loop->pids.next == &loop->pids) {
+    uv_signal_stop(&loop->sigchld);
+  }
+}
+
 int as_loop_new(as_loop_t **out, void *uv_loop) {
   static pthread_once_t sigpipe_once = PTHREAD_ONCE_INIT;
   as_alloc_init();
@@ -106,6 +147,7 @@ int as_loop_new(as_loop_t **out, void *uv_loop) {
   }
   int err;
   loop->sessions.prev = loop->sessions.next = &loop->sessions;
+  loop->pids.prev = loop->pids.next = &loop->pids;
   loop->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
   if (loop->devnull < 0) {
     err = -errno;
@@ -214,6 +256,9 @@ void as_loop_free(as_loop_t *loop) {
   uv_close((uv_handle_t *)&loop->epoll_poll, NULL);
   uv_run(loop->uv, UV_RUN_DEFAULT);
   uv_close((uv_handle_t *)&loop->defer_idle, NULL);
+  if (loop->sigchld_init) {
+    uv_close((uv_handle_t *)&loop->sigchld, NULL);
+  }
   uv_run(loop->uv, UV_RUN_DEFAULT);
   /* Every session was released before, and its last handle closed in the
    * run above. */

@@ -101,12 +101,11 @@ static void set_result(as_session_t *s, int status) {
   }
 }
 
-static void exit_cb(as__watch_t *w, uint32_t events) {
-  as_session_t *s =
-      (as_session_t *)((char *)w - offsetof(as_session_t, exit_w));
-  (void)events;
+/* The child may have exited: reap it, and on exit report and arm the
+ * drain timer. */
+static void check_exit(as_session_t *s) {
   int wstatus = 0;
-  int r = as__reap(w->fd, s->pid, &wstatus);
+  int r = as__reap(s->exit_w.fd, s->pid, &wstatus);
   if (r == 0) {
     return; /* spurious wake-up: still running */
   }
@@ -116,7 +115,8 @@ static void exit_cb(as__watch_t *w, uint32_t events) {
     wstatus = SIGKILL;
   }
   /* Reaped: the pidfd can name nothing any more, so it goes now. */
-  as__watch_close(as__loop_epfd(s->loop), w, 0);
+  as__watch_close(as__loop_epfd(s->loop), &s->exit_w, 0);
+  as__loop_pid_unwatch(s->loop, &s->pidw);
   s->exited = 1;
   set_result(s, wstatus);
   as__sref(s);
@@ -128,6 +128,44 @@ static void exit_cb(as__watch_t *w, uint32_t events) {
     uv_timer_start(&s->timer, drain_cb, s->drain_ms, 0);
   }
   as__sunref(s);
+}
+
+static void exit_cb(as__watch_t *w, uint32_t events) {
+  (void)events;
+  check_exit((as_session_t *)((char *)w - offsetof(as_session_t, exit_w)));
+}
+
+static void pid_exit_cb(as__pidw_t *w) {
+  as_session_t *s = (as_session_t *)((char *)w - offsetof(as_session_t, pidw));
+  if (!s->exited) {
+    check_exit(s);
+  }
+}
+
+/* The first check of a pid-watched child: it may have exited before the
+ * SIGCHLD watch began. */
+static void pid_first_check(as__defer_t *d) {
+  as_session_t *s =
+      (as_session_t *)((char *)d - offsetof(as_session_t, pid_check));
+  if (!s->exited) {
+    check_exit(s);
+  }
+  as__sunref(s);
+}
+
+/* Watches the exit: the pidfd in the epoll set, or, without pidfds, the
+ * pid on SIGCHLD. */
+static int watch_exit(as_session_t *s, int pidfd) {
+  if (pidfd >= 0) {
+    return as__watch_add(as__loop_epfd(s->loop), &s->exit_w, pidfd, EPOLLIN,
+                         exit_cb);
+  }
+  s->pidw.cb = pid_exit_cb;
+  as__loop_pid_watch(s->loop, &s->pidw);
+  as__sref(s);
+  s->pid_check.fn = pid_first_check;
+  as__loop_defer(s->loop, &s->pid_check);
+  return 0;
 }
 
 /* Finds PATH in envp (the child's environment decides where its program is
@@ -281,10 +319,13 @@ static void close_mine(int mine[3]) {
  * process or zombie outlives the failed call, and no callback runs. */
 static void abort_spawned(as_session_t *s, int pidfd) {
   int status;
-  (void)as__pidfd_kill(pidfd, SIGKILL);
+  (void)as__child_kill(pidfd, s->pid, SIGKILL);
   (void)waitpid(s->pid, &status, __WALL);
-  close(pidfd);
+  if (pidfd >= 0) {
+    close(pidfd);
+  }
   s->exit_w.fd = -1;
+  as__loop_pid_unwatch(s->loop, &s->pidw);
   for (int i = 0; i < 2; i++) {
     if (s->out[i].w.fd >= 0) {
       as__watch_close(as__loop_epfd(s->loop), &s->out[i].w, 1);
@@ -338,11 +379,12 @@ int as_session_spawn(as_loop_t *loop, const as_spawn_opts_t *o,
   as__loop_session_add(loop, &s->node);
   err = place_parent_ends(s, o, mine);
   if (err == 0) {
-    err =
-        as__watch_add(as__loop_epfd(loop), &s->exit_w, pidfd, EPOLLIN, exit_cb);
-  }
-  if (err == 0) {
     err = as__pump_start(s);
+  }
+  /* Last: without pidfds it cannot fail, and it defers a call that needs
+   * the session alive, which the failure path could not wait for. */
+  if (err == 0) {
+    err = watch_exit(s, pidfd);
   }
   if (err != 0) {
     close_mine(mine);
@@ -389,7 +431,7 @@ int as_session_kill(as_session_t *s, int sig) {
   if (s->exited) {
     return 0;
   }
-  int err = as__pidfd_kill(s->exit_w.fd, sig);
+  int err = as__child_kill(s->exit_w.fd, s->pid, sig);
   /* ESRCH: it exited and the exit is not yet reaped; still a no-op. */
   return err == -ESRCH ? 0 : err;
 }

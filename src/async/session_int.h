@@ -44,10 +44,12 @@ struct as_session_s {
   int exited, done, freeing;
   pid_t pid;
   as__watch_t exit_w; /* the pidfd, closed once reaped */
-  int pty_master;     /* kept for resize; -1 without a console */
-  int fds[3];         /* AS_FDS: the caller's ends not yet taken */
-  uv_timer_t timer;   /* drain timer; its close callback frees */
-  as__out_t out[2];   /* stdout, stderr */
+  as__pidw_t pidw;    /* without pidfds: the pid, watched on SIGCHLD */
+  as__defer_t pid_check;
+  int pty_master;   /* kept for resize; -1 without a console */
+  int fds[3];       /* AS_FDS: the caller's ends not yet taken */
+  uv_timer_t timer; /* drain timer; its close callback frees */
+  as__out_t out[2]; /* stdout, stderr */
   as__in_t in;
   char *cb_buf; /* the buffer lent to the data_cb under way */
   int cb_held;  /* the consumer took it */

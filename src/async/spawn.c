@@ -273,6 +273,21 @@ CHILD_FN static int child_main(void *arg) {
   return 127;
 }
 
+/* One-time kernel feature probe (a documented global): 1 when pidfd_open
+ * works, 0 when the kernel (or valgrind) does not know it, -1 unknown. */
+static volatile int pidfd_works = -1;
+
+static int pidfd_available(void) {
+  if (pidfd_works < 0) {
+    long fd = syscall(SYS_pidfd_open, getpid(), 0);
+    pidfd_works = fd >= 0 || errno != ENOSYS;
+    if (fd >= 0) {
+      close((int)fd);
+    }
+  }
+  return pidfd_works;
+}
+
 static int clone_child(child_ctx_t *ctx, as__spawn_stack_t *st, pid_t *pid,
                        int *pidfd) {
   char *top = (char *)st->base + st->size;
@@ -298,6 +313,18 @@ static int clone_child(child_ctx_t *ctx, as__spawn_stack_t *st, pid_t *pid,
     clone3_refused = 1;
   }
 #endif
+  if (!pidfd_available()) {
+    /* No pidfd at all (before Linux 5.3, or valgrind 3.19, which knows
+     * neither clone3 nor pidfd_open): the child reports its exit with
+     * SIGCHLD and the engine reaps it by pid (loop.c). */
+    int r = clone(child_main, top, CLONE_VM | CLONE_VFORK | SIGCHLD, ctx);
+    if (r < 0) {
+      return -errno;
+    }
+    *pid = r;
+    *pidfd = -1;
+    return 0;
+  }
   int r = clone(child_main, top, CLONE_VM | CLONE_VFORK, ctx);
   if (r < 0) {
     return -errno;
@@ -349,8 +376,11 @@ int as__spawn(const as__child_t *c, as__spawn_stack_t *st, pid_t *pid,
 int as__reap(int pidfd, pid_t pid, int *status) {
   siginfo_t si;
   memset(&si, 0, sizeof(si));
-  int r =
-      waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED | WNOHANG | __WALL);
+  int r = -1;
+  errno = EINVAL;
+  if (pidfd >= 0) {
+    r = waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED | WNOHANG | __WALL);
+  }
   if (r != 0 && errno == EINVAL) {
     /* Before Linux 5.4 waitid knows no P_PIDFD; the pid is still ours
      * because only this call reaps it. */
@@ -370,9 +400,10 @@ int as__reap(int pidfd, pid_t pid, int *status) {
   return 1;
 }
 
-int as__pidfd_kill(int pidfd, int sig) {
-  if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) != 0) {
-    return -errno;
-  }
-  return 0;
+int as__child_kill(int pidfd, pid_t pid, int sig) {
+  /* Without a pidfd the pid is safe to signal only because the caller has
+   * not reaped the child yet, so the pid cannot have been reused. */
+  long r = pidfd >= 0 ? syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0)
+                      : kill(pid, sig);
+  return r != 0 ? -errno : 0;
 }
