@@ -133,6 +133,16 @@ typedef struct as_spawn_opts_s {
   int set_ids;         /* run as uid/gid (no supplementary groups) */
   uid_t uid;
   gid_t gid;
+  /* Joining a container: the namespaces (CLONE_NEW* flags) of the process
+   * behind ns_pidfd, and the cgroups whose cgroup.procs files are open for
+   * writing in cgroup_fds. The fds stay the caller's. */
+  int ns_pidfd;
+  unsigned ns_flags;
+  const int *cgroup_fds;
+  size_t n_cgroup_fds;
+  int set_caps; /* keep only the capabilities whose bits are set in caps */
+  uint64_t caps;
+  int no_new_privs;
   size_t stream_cap; /* bytes an output stream may hold; 0 = 1 MiB */
   uint32_t drain_ms; /* after exit; 0 = AS_DRAIN_DEFAULT_MS */
   as_session_cbs_t cbs;
@@ -154,6 +164,9 @@ void as_session_ref(as_session_t *s);
 void as_session_unref(as_session_t *s);
 
 pid_t as_session_pid(const as_session_t *s);
+/* The pid as the process's own pid namespace sees it (the same as
+ * as_session_pid unless it joined a container). */
+pid_t as_session_ns_pid(const as_session_t *s);
 void *as_session_data(const as_session_t *s);
 /* The opts->extra_size bytes (zeroed) that live as long as the session. */
 void *as_session_extra(as_session_t *s);

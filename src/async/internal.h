@@ -21,6 +21,15 @@ typedef struct as__child_s {
   int set_ids;     /* drop to uid/gid, with no supplementary groups */
   uid_t uid;
   gid_t gid;
+  /* Joining a container: */
+  int ns_pidfd;          /* a process whose namespaces to join */
+  unsigned ns_flags;     /* CLONE_NEW* to join; 0: none */
+  int own_pidns;         /* the engine thread's active pid namespace */
+  const int *cgroup_fds; /* cgroup.procs files open for writing */
+  size_t n_cgroup_fds;
+  int set_caps; /* keep only caps (a bit per capability) */
+  uint64_t caps;
+  int no_new_privs;
 } as__child_t;
 
 typedef struct as__spawn_stack_s {
@@ -35,7 +44,7 @@ void as__spawn_stack_free(as__spawn_stack_t *st);
  * (close-on-exec) name the child and *exec_errno is 0, or the errno of the
  * failed exec (the child then exited and waits to be reaped). */
 int as__spawn(const as__child_t *c, as__spawn_stack_t *st, pid_t *pid,
-              int *pidfd, int *exec_errno);
+              int *pidfd, int *exec_errno, pid_t *ns_pid);
 /* Reaps a child whose pidfd polled readable. Returns 1 and the wait status
  * when it had exited, 0 when it is still running, -errno otherwise. */
 int as__reap(int pidfd, pid_t pid, int *status);
@@ -97,6 +106,8 @@ typedef struct as__list_s {
 void as__loop_session_add(as_loop_t *loop, as__list_t *node);
 void as__loop_session_del(as_loop_t *loop, as__list_t *node);
 as__spawn_stack_t *as__loop_stack(as_loop_t *loop);
+/* The fd of the engine's own pid namespace, opened on first use; -errno. */
+int as__loop_own_pidns(as_loop_t *loop);
 int as__loop_devnull(as_loop_t *loop);
 int as__loop_epfd(as_loop_t *loop);
 as__list_t *as__loop_sessions(as_loop_t *loop);

@@ -31,6 +31,7 @@ struct as_loop_s {
   as_bufpool_t *pool;
   as__spawn_stack_t stack;
   int devnull;
+  int own_pidns; /* -1 until a spawn into a container needs it */
   int epfd;
   uv_poll_t epoll_poll; /* the engine's epoll set, as one fd of libuv's */
   uv_idle_t defer_idle; /* runs deferred calls; started while any wait */
@@ -148,6 +149,7 @@ int as_loop_new(as_loop_t **out, void *uv_loop) {
   int err;
   loop->sessions.prev = loop->sessions.next = &loop->sessions;
   loop->pids.prev = loop->pids.next = &loop->pids;
+  loop->own_pidns = -1;
   loop->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
   if (loop->devnull < 0) {
     err = -errno;
@@ -271,6 +273,9 @@ void as_loop_free(as_loop_t *loop) {
   as__spawn_stack_free(&loop->stack);
   close(loop->epfd);
   close(loop->devnull);
+  if (loop->own_pidns >= 0) {
+    close(loop->own_pidns);
+  }
   as_free(loop);
 }
 
@@ -343,3 +348,15 @@ void as__loop_active(as_loop_t *loop, int delta) {
 }
 
 as__list_t *as__loop_sessions(as_loop_t *loop) { return &loop->sessions; }
+
+int as__loop_own_pidns(as_loop_t *loop) {
+  if (loop->own_pidns < 0) {
+    /* The active namespace, not pid_for_children: the one to go back to. */
+    int fd = open("/proc/thread-self/ns/pid", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      return -errno;
+    }
+    loop->own_pidns = fd;
+  }
+  return loop->own_pidns;
+}

@@ -11,6 +11,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -359,13 +360,28 @@ int as_session_spawn(as_loop_t *loop, const as_spawn_opts_t *o,
       .set_ids = o->set_ids,
       .uid = o->uid,
       .gid = o->gid,
+      .ns_pidfd = o->ns_pidfd,
+      .ns_flags = o->ns_flags,
+      .own_pidns = -1,
+      .cgroup_fds = o->cgroup_fds,
+      .n_cgroup_fds = o->n_cgroup_fds,
+      .set_caps = o->set_caps,
+      .caps = o->caps,
+      .no_new_privs = o->no_new_privs,
   };
+  if (o->ns_flags & CLONE_NEWPID) {
+    c.own_pidns = as__loop_own_pidns(loop);
+    if (c.own_pidns < 0) {
+      as_free(s);
+      return c.own_pidns;
+    }
+  }
   int pidfd = -1;
   int err = make_stdio(s, o, child, mine);
   if (err == 0) {
     memcpy(c.fd, child, sizeof(c.fd));
     err = as__spawn(&c, as__loop_stack(loop), &s->pid, &pidfd,
-                    &s->result.exec_errno);
+                    &s->result.exec_errno, &s->ns_pid);
   }
   close_child_ends(o, child);
   if (err != 0) {
@@ -399,6 +415,8 @@ int as_session_spawn(as_loop_t *loop, const as_spawn_opts_t *o,
 }
 
 pid_t as_session_pid(const as_session_t *s) { return s->pid; }
+
+pid_t as_session_ns_pid(const as_session_t *s) { return s->ns_pid; }
 
 void *as_session_data(const as_session_t *s) { return s->data; }
 

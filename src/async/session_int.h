@@ -43,6 +43,7 @@ struct as_session_s {
   unsigned flags;
   int exited, done, freeing;
   pid_t pid;
+  pid_t ns_pid;
   as__watch_t exit_w; /* the pidfd, closed once reaped */
   as__pidw_t pidw;    /* without pidfds: the pid, watched on SIGCHLD */
   as__defer_t pid_check;

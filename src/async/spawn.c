@@ -14,13 +14,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -51,6 +54,7 @@ static volatile int clone3_refused;
 typedef struct child_ctx_s {
   const as__child_t *c;
   int errfd;
+  pid_t ns_pid; /* written by the child: its pid in its own namespace */
 } child_ctx_t;
 
 #if defined(__x86_64__)
@@ -183,8 +187,60 @@ CHILD_FN static int child_exec_path(const as__child_t *c) {
   return seen_eacces ? EACCES : ENOENT;
 }
 
+/* Joins the cgroups (writing 0 to a cgroup.procs moves the writer) and the
+ * namespaces of a container. Runs before the fd shuffle: the fds named
+ * here are the engine's. The pid namespace was chosen by the parent
+ * (pid_for_children), since setns cannot move the caller itself. */
+CHILD_FN static int child_join(const as__child_t *c) {
+  for (size_t i = 0; i < c->n_cgroup_fds; i++) {
+    if (child_sys(SYS_write, c->cgroup_fds[i], (long)"0", 1) != 1) {
+      return errno;
+    }
+  }
+  unsigned others = c->ns_flags & ~(unsigned)CLONE_NEWPID;
+  if (others != 0 && child_sys(SYS_setns, c->ns_pidfd, (long)others, 0) != 0) {
+    return errno;
+  }
+  return 0;
+}
+
+/* Keeps only the capabilities in c->caps: the bounding set first (it needs
+ * CAP_SETPCAP, which the drop may remove), the ambient set, then the
+ * process's own sets. Capabilities the kernel knows beyond our headers are
+ * dropped too: the loop ends where PR_CAPBSET_DROP says EINVAL. */
+CHILD_FN static int child_caps(const as__child_t *c) {
+  for (long cap = 0; cap < 64; cap++) {
+    if ((c->caps >> cap) & 1) {
+      continue;
+    }
+    if (child_sys(SYS_prctl, PR_CAPBSET_DROP, cap, 0) != 0) {
+      if (errno == EINVAL) {
+        break;
+      }
+      return errno;
+    }
+  }
+  if (syscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) !=
+          0 &&
+      errno != EINVAL) {
+    return errno;
+  }
+  return 0;
+}
+
+CHILD_FN static int child_capset(const as__child_t *c) {
+  struct __user_cap_header_struct hdr = {.version =
+                                             _LINUX_CAPABILITY_VERSION_3};
+  struct __user_cap_data_struct data[2];
+  for (int i = 0; i < 2; i++) {
+    uint32_t v = (uint32_t)(c->caps >> (32 * i));
+    data[i].effective = data[i].permitted = data[i].inheritable = v;
+  }
+  return child_sys(SYS_capset, (long)&hdr, (long)data, 0) != 0 ? errno : 0;
+}
+
 CHILD_FN static int child_main(void *arg) {
-  const child_ctx_t *ctx = arg;
+  child_ctx_t *ctx = arg;
   const as__child_t *c = ctx->c;
   int fd[3] = {c->fd[0], c->fd[1], c->fd[2]};
   int errfd = ctx->errfd;
@@ -204,6 +260,20 @@ CHILD_FN static int child_main(void *arg) {
         (ksa[0] != (unsigned long)SIG_IGN || sig == SIGPIPE)) {
       unsigned long dfl[8] = {0};
       (void)syscall(SYS_rt_sigaction, sig, dfl, NULL, KSIGSET_SIZE);
+    }
+  }
+
+  ctx->ns_pid = (pid_t)syscall(SYS_getpid);
+  if (c->n_cgroup_fds != 0 || c->ns_flags != 0) {
+    int err = child_join(c);
+    if (err != 0) {
+      child_fail(errfd, err);
+    }
+  }
+  if (c->set_caps) {
+    int err = child_caps(c);
+    if (err != 0) {
+      child_fail(errfd, err);
     }
   }
 
@@ -251,6 +321,18 @@ CHILD_FN static int child_main(void *arg) {
   if (c->set_ids && (child_sys(SYS_setgroups, 0, 0, 0) < 0 ||
                      child_sys(SYS_setresgid, c->gid, c->gid, c->gid) < 0 ||
                      child_sys(SYS_setresuid, c->uid, c->uid, c->uid) < 0)) {
+    child_fail(errfd, errno);
+  }
+  /* After the uid change: a root process keeps exactly c->caps, and one
+   * that became another user has none left to keep. */
+  if (c->set_caps && (!c->set_ids || c->uid == 0)) {
+    int err = child_capset(c);
+    if (err != 0) {
+      child_fail(errfd, err);
+    }
+  }
+  if (c->no_new_privs &&
+      syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
     child_fail(errfd, errno);
   }
   if (c->cwd != NULL && child_sys(SYS_chdir, (long)c->cwd, 0, 0) < 0) {
@@ -344,18 +426,41 @@ static int clone_child(child_ctx_t *ctx, as__spawn_stack_t *st, pid_t *pid,
   return 0;
 }
 
+/* The pid namespace of a child is its parent thread's pid_for_children:
+ * the engine thread moves it into the container's for the clone, and back
+ * to its own active one after. */
+static int enter_pidns(const as__child_t *c) {
+  if (!(c->ns_flags & CLONE_NEWPID)) {
+    return 0;
+  }
+  return setns(c->ns_pidfd, CLONE_NEWPID) != 0 ? -errno : 0;
+}
+
+static void leave_pidns(const as__child_t *c) {
+  if ((c->ns_flags & CLONE_NEWPID) && setns(c->own_pidns, CLONE_NEWPID) != 0) {
+    abort(); /* impossible: a thread may always return to its active ns */
+  }
+}
+
 int as__spawn(const as__child_t *c, as__spawn_stack_t *st, pid_t *pid,
-              int *pidfd, int *exec_errno) {
+              int *pidfd, int *exec_errno, pid_t *ns_pid) {
   int ep[2];
   if (pipe2(ep, O_CLOEXEC) != 0) {
     return -errno;
+  }
+  int r = enter_pidns(c);
+  if (r != 0) {
+    close(ep[0]);
+    close(ep[1]);
+    return r;
   }
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
   child_ctx_t ctx = {.c = c, .errfd = ep[1]};
-  int r = clone_child(&ctx, st, pid, pidfd);
+  r = clone_child(&ctx, st, pid, pidfd);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
+  leave_pidns(c);
   close(ep[1]);
   if (r != 0) {
     close(ep[0]);
@@ -370,6 +475,9 @@ int as__spawn(const as__child_t *c, as__spawn_stack_t *st, pid_t *pid,
   } while (n < 0 && errno == EINTR);
   close(ep[0]);
   *exec_errno = n == (ssize_t)sizeof(err) ? err : 0;
+  if (ns_pid != NULL) {
+    *ns_pid = ctx.ns_pid;
+  }
   return 0;
 }
 
