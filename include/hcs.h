@@ -215,6 +215,7 @@ typedef struct hcs_process_result_s {
   int32_t signal;     /* the signal that killed it, else 0 */
   int32_t exec_errno; /* why the program could not be started, else 0 */
   bool output_cut;    /* hcs pumped output that was still open at the end */
+  bool oom_killed;    /* killed by the system's memory limit */
 } hcs_process_result_t;
 
 /* Waits up to timeout ms (HCS_TIMEOUT_INFINITE: no limit) for the process

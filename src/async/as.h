@@ -143,6 +143,14 @@ typedef struct as_spawn_opts_s {
   int set_caps; /* keep only the capabilities whose bits are set in caps */
   uint64_t caps;
   int no_new_privs;
+  /* Instead of a program: a child (a fork, in new namespaces clone_flags)
+   * that runs child_fn(child_arg, ready_fd); see as__spawn_fn. The session
+   * then has no stdio and file/argv are ignored; a failed setup completes
+   * it with AS_EXIT_EXEC_FAILED and the errno. The call blocks until the
+   * setup is done. */
+  int (*child_fn)(void *arg, int ready_fd);
+  void *child_arg;
+  unsigned clone_flags;
   size_t stream_cap; /* bytes an output stream may hold; 0 = 1 MiB */
   uint32_t drain_ms; /* after exit; 0 = AS_DRAIN_DEFAULT_MS */
   as_session_cbs_t cbs;
@@ -167,6 +175,11 @@ pid_t as_session_pid(const as_session_t *s);
 /* The pid as the process's own pid namespace sees it (the same as
  * as_session_pid unless it joined a container). */
 pid_t as_session_ns_pid(const as_session_t *s);
+/* The pidfd while the process is unreaped, else -1. Stays the session's. */
+int as_session_pidfd(const as_session_t *s);
+/* Known from the spawn on: the errno of a failed exec (or child_fn setup),
+ * else 0. */
+int as_session_exec_errno(const as_session_t *s);
 void *as_session_data(const as_session_t *s);
 /* The opts->extra_size bytes (zeroed) that live as long as the session. */
 void *as_session_extra(as_session_t *s);

@@ -45,6 +45,13 @@ void as__spawn_stack_free(as__spawn_stack_t *st);
  * failed exec (the child then exited and waits to be reaped). */
 int as__spawn(const as__child_t *c, as__spawn_stack_t *st, pid_t *pid,
               int *pidfd, int *exec_errno, pid_t *ns_pid);
+/* Starts a child that runs fn(arg, ready_fd) in new namespaces (flags:
+ * CLONE_NEW*), as a fork: its own copy of memory, a single thread, every
+ * signal blocked. fn closes ready_fd once set up and never returns then;
+ * if it returns, a positive result is the errno of its failed setup. The
+ * call returns when fn is set up or failed (*setup_errno). */
+int as__spawn_fn(int (*fn)(void *arg, int ready_fd), void *arg, unsigned flags,
+                 pid_t *pid, int *pidfd, int *setup_errno);
 /* Reaps a child whose pidfd polled readable. Returns 1 and the wait status
  * when it had exited, 0 when it is still running, -errno otherwise. */
 int as__reap(int pidfd, pid_t pid, int *status);

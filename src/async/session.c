@@ -340,7 +340,8 @@ static void abort_spawned(as_session_t *s, int pidfd) {
 
 int as_session_spawn(as_loop_t *loop, const as_spawn_opts_t *o,
                      as_session_t **out) {
-  if (o == NULL || o->file == NULL || o->file[0] == '\0' || out == NULL) {
+  if (o == NULL || out == NULL ||
+      (o->child_fn == NULL && (o->file == NULL || o->file[0] == '\0'))) {
     return -EINVAL;
   }
   as_session_t *s = session_new(loop, o);
@@ -352,7 +353,8 @@ int as_session_spawn(as_loop_t *loop, const as_spawn_opts_t *o,
   char *const *envp = o->envp != NULL ? o->envp : environ;
   as__child_t c = {
       .file = o->file,
-      .path = strchr(o->file, '/') != NULL ? NULL : env_path(envp),
+      .path = o->file == NULL || strchr(o->file, '/') != NULL ? NULL
+                                                              : env_path(envp),
       .argv = o->argv != NULL ? o->argv : default_argv,
       .envp = envp,
       .cwd = o->cwd,
@@ -377,11 +379,18 @@ int as_session_spawn(as_loop_t *loop, const as_spawn_opts_t *o,
     }
   }
   int pidfd = -1;
-  int err = make_stdio(s, o, child, mine);
-  if (err == 0) {
-    memcpy(c.fd, child, sizeof(c.fd));
-    err = as__spawn(&c, as__loop_stack(loop), &s->pid, &pidfd,
-                    &s->result.exec_errno, &s->ns_pid);
+  int err = 0;
+  if (o->child_fn != NULL) {
+    err = as__spawn_fn(o->child_fn, o->child_arg, o->clone_flags, &s->pid,
+                       &pidfd, &s->result.exec_errno);
+    s->ns_pid = 1;
+  } else {
+    err = make_stdio(s, o, child, mine);
+    if (err == 0) {
+      memcpy(c.fd, child, sizeof(c.fd));
+      err = as__spawn(&c, as__loop_stack(loop), &s->pid, &pidfd,
+                      &s->result.exec_errno, &s->ns_pid);
+    }
   }
   close_child_ends(o, child);
   if (err != 0) {
@@ -417,6 +426,14 @@ int as_session_spawn(as_loop_t *loop, const as_spawn_opts_t *o,
 pid_t as_session_pid(const as_session_t *s) { return s->pid; }
 
 pid_t as_session_ns_pid(const as_session_t *s) { return s->ns_pid; }
+
+int as_session_exec_errno(const as_session_t *s) {
+  return s->result.exec_errno;
+}
+
+int as_session_pidfd(const as_session_t *s) {
+  return s->exited ? -1 : s->exit_w.fd;
+}
 
 void *as_session_data(const as_session_t *s) { return s->data; }
 

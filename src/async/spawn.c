@@ -515,3 +515,57 @@ int as__child_kill(int pidfd, pid_t pid, int sig) {
                       : kill(pid, sig);
   return r != 0 ? -errno : 0;
 }
+
+int as__spawn_fn(int (*fn)(void *arg, int ready_fd), void *arg, unsigned flags,
+                 pid_t *pid, int *pidfd, int *setup_errno) {
+  int ep[2];
+  if (pipe2(ep, O_CLOEXEC) != 0) {
+    return -errno;
+  }
+  /* The child starts with every signal blocked; fn sets its own mask. */
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  int fd = -1;
+  struct clone_args args;
+  memset(&args, 0, sizeof(args));
+  args.flags = flags | CLONE_PIDFD;
+  args.pidfd = (uint64_t)(uintptr_t)&fd;
+  args.exit_signal = 0;
+  /* Without CLONE_VM this is a fork: the child has its own copy of this
+   * stack and may return from the system call into C. */
+  long r = syscall(SYS_clone3, &args, sizeof(args));
+  if (r < 0 && (errno == ENOSYS || errno == EPERM)) {
+    r = syscall(SYS_clone, (long)flags, NULL, NULL, NULL, NULL);
+    if (r > 0) {
+      fd = (int)syscall(SYS_pidfd_open, r, 0);
+    }
+  }
+  if (r == 0) {
+    close(ep[0]);
+    int err = fn(arg, ep[1]);
+    if (err > 0) {
+      (void)write(ep[1], &err, sizeof(err));
+    }
+    _exit(127);
+  }
+  int err = r < 0 ? -errno : 0;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  close(ep[1]);
+  if (err != 0) {
+    close(ep[0]);
+    return err;
+  }
+  *pid = (pid_t)r;
+  *pidfd = fd;
+  /* Blocks until fn has finished its setup (it closes ready_fd) or failed:
+   * a compute system's start, not the exec hot path. */
+  int e = 0;
+  ssize_t n;
+  do {
+    n = read(ep[0], &e, sizeof(e));
+  } while (n < 0 && errno == EINTR);
+  close(ep[0]);
+  *setup_errno = n == (ssize_t)sizeof(e) ? e : 0;
+  return 0;
+}

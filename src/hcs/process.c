@@ -4,6 +4,7 @@
  * stranger. The caller gets its ends of the pipes as fds; the engine
  * watches only the exit. */
 #include "hcs/cmdline.h"
+#include "hcs/container.h"
 #include "hcs/system.h"
 
 #include <errno.h>
@@ -103,6 +104,7 @@ static void to_result(const as_result_t *r, hcs_process_result_t *out) {
   out->signal = r->signal;
   out->exec_errno = r->exec_errno;
   out->output_cut = r->output_cut != 0;
+  out->oom_killed = false;
 }
 
 /* Hands the result to every waiter; the first to get it releases the
@@ -128,6 +130,8 @@ static void proc_done_cb(as_session_t *s, const as_result_t *r, void *data) {
   hcs__system_t *sys = p->sys;
   (void)s;
   to_result(r, &p->result);
+  p->result.oom_killed =
+      r->signal == SIGKILL && sys->ct != NULL && hcs__container_take_oom(sys);
   p->done = 1;
   sys->nrunning--;
   proc_deliver(p);
@@ -186,7 +190,14 @@ static hcs_result_t spawn_proc(hcs__system_t *sys, create_args_t *a,
   o.rows = pp->console_size[0];
   o.cols = pp->console_size[1];
   o.drain_ms = pp->drain_timeout_ms;
-  if (pp->user != NULL && pp->user[0] != '\0') {
+  if (sys->ct != NULL) {
+    const char *why = "";
+    int e = hcs__container_exec_opts(sys, &o, pp->user, &why);
+    if (e != 0) {
+      as_free(p);
+      return hcs__fail(err, HCS_WSAEINVAL, op, obj, -e, "%s", why);
+    }
+  } else if (pp->user != NULL && pp->user[0] != '\0') {
     int e = hcs__parse_user(pp->user, &o.uid, &o.gid);
     if (e != 0) {
       as_free(p);
@@ -206,7 +217,7 @@ static hcs_result_t spawn_proc(hcs__system_t *sys, create_args_t *a,
                      "starting \"%s\": %s", o.file, strerror(-r));
   }
   p->sys = sys;
-  p->pid = (uint32_t)as_session_pid(p->s);
+  p->pid = (uint32_t)as_session_ns_pid(p->s);
   p->console = pp->emulate_console;
   hcs__proc_t **b = bucket(sys, p->pid);
   p->hnext = *b;
@@ -564,5 +575,77 @@ int hcs__parse_user(const char *user, uid_t *uid, gid_t *gid) {
   }
   *uid = (uid_t)u;
   *gid = (gid_t)g;
+  return 0;
+}
+
+/* Looks name up in the colon-separated database file (passwd or group)
+ * under root: the third field is the id, the fourth (passwd) the group. */
+static int db_lookup(const char *root, const char *db, const char *name,
+                     unsigned long *id, unsigned long *gid) {
+  char path[512];
+  snprintf(path, sizeof(path), "%s/etc/%s", root, db);
+  FILE *f = fopen(path, "re");
+  if (f == NULL) {
+    return -ENOENT;
+  }
+  char line[1024];
+  size_t n = strlen(name);
+  int found = -ENOENT;
+  while (found != 0 && fgets(line, sizeof(line), f) != NULL) {
+    if (strncmp(line, name, n) != 0 || line[n] != ':') {
+      continue;
+    }
+    char *p = strchr(line + n + 1, ':'); /* past the password */
+    if (p == NULL) {
+      continue;
+    }
+    *id = strtoul(p + 1, &p, 10);
+    if (gid != NULL && *p == ':') {
+      *gid = strtoul(p + 1, NULL, 10);
+    }
+    found = 0;
+  }
+  fclose(f);
+  return found;
+}
+
+static int number(const char *s, unsigned long *out) {
+  char *end;
+  errno = 0;
+  unsigned long v = strtoul(s, &end, 10);
+  if (*s == '\0' || *end != '\0' || errno != 0 || v >= 0xFFFFFFFFul) {
+    return -EINVAL;
+  }
+  *out = v;
+  return 0;
+}
+
+int hcs__parse_user_in(const char *root, const char *user, uid_t *uid,
+                       gid_t *gid) {
+  char name[256];
+  const char *colon = strchr(user, ':');
+  size_t n = colon != NULL ? (size_t)(colon - user) : strlen(user);
+  if (n == 0 || n >= sizeof(name) || (colon != NULL && colon[1] == '\0')) {
+    return -EINVAL;
+  }
+  memcpy(name, user, n);
+  name[n] = '\0';
+  unsigned long u = 0, g = 0;
+  int have_g = 0;
+  if (number(name, &u) != 0) {
+    if (db_lookup(root, "passwd", name, &u, &g) != 0) {
+      return -ENOENT;
+    }
+    have_g = 1;
+  }
+  if (colon != NULL) {
+    if (number(colon + 1, &g) != 0 &&
+        db_lookup(root, "group", colon + 1, &g, NULL) != 0) {
+      return -ENOENT;
+    }
+    have_g = 1;
+  }
+  *uid = (uid_t)u;
+  *gid = (gid_t)(have_g ? g : u);
   return 0;
 }

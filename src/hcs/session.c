@@ -19,6 +19,7 @@ static void to_result(const as_result_t *r, hcs_process_result_t *out) {
   out->signal = r->signal;
   out->exec_errno = r->exec_errno;
   out->output_cut = r->output_cut != 0;
+  out->oom_killed = false;
 }
 
 static void pub_data(as_session_t *s, int stream, char *buf, size_t len,

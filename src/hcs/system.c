@@ -4,6 +4,7 @@
 #include "hcs/system.h"
 
 #include "hcs/config.h"
+#include "hcs/container.h"
 
 #include <jansson.h>
 
@@ -11,6 +12,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int hcs__id_valid(const char *id) {
   if (id == NULL || id[0] == '\0' || id[0] == '.' || id[0] == '-') {
@@ -76,10 +78,18 @@ static hcs_result_t parse_config(const char *config, const char *obj,
   if (cfg.hv_partition) {
     r = hcs__fail(err, HCS_ERROR_NOT_SUPPORTED, op, obj, ENOTSUP,
                   "HvPartition: Hyper-V isolation does not exist on Linux");
-  } else if (!cfg.is_dummy) {
+  } else if (!cfg.is_dummy && cfg.volume_path == NULL && cfg.n_layers == 0) {
+    r = hcs__fail(err, HCS_WSAEINVAL, op, obj, EINVAL,
+                  "a system with isolation needs a root: VolumePath (a "
+                  "directory) or Layers");
+  } else if (!cfg.is_dummy && cfg.endpoint_list != NULL &&
+             cfg.endpoint_list[0] != NULL) {
     r = hcs__fail(err, HCS_ERROR_CALL_NOT_IMPLEMENTED, op, obj, ENOSYS,
-                  "isolated compute systems (namespaces, layers) are not "
-                  "implemented yet; only \"IsDummy\": true systems run");
+                  "EndpointList: networks (HNS) are not implemented yet");
+  } else if (!cfg.is_dummy && geteuid() != 0) {
+    r = hcs__fail(err, HCS_ERROR_NOT_SUPPORTED, op, obj, EPERM,
+                  "a system with isolation needs root (namespaces, mounts, "
+                  "cgroups)");
   }
   if (r == HCS_OK) {
     *text = hcs__config_json(&cfg);
@@ -190,6 +200,9 @@ static void start_fn(hcs_t *hcs, hcs__call_t *call) {
                   "the system is %s, not created",
                   s->state == HCS__SYS_RUNNING ? "running" : "stopped");
   }
+  if (r == HCS_OK && !s->is_dummy) {
+    r = hcs__container_start(s, &err);
+  }
   if (r == HCS_OK) {
     s->state = HCS__SYS_RUNNING;
     hcs__state_save(s);
@@ -259,7 +272,15 @@ static void stop_fn(hcs_t *hcs, hcs__call_t *call) {
   w->call = call;
   w->next = s->stop_waiters;
   s->stop_waiters = w;
-  hcs__system_signal_all(s, a->kill ? SIGKILL : SIGTERM);
+  if (s->ct != NULL) {
+    /* init stops (SIGTERM) or takes down (SIGKILL) the whole namespace. */
+    hcs__container_signal(s, a->kill ? SIGKILL : SIGTERM);
+    if (a->kill) {
+      hcs__system_signal_all(s, SIGKILL);
+    }
+  } else {
+    hcs__system_signal_all(s, a->kill ? SIGKILL : SIGTERM);
+  }
   hcs__system_check_stopped(s);
 }
 
@@ -318,6 +339,7 @@ hcs_result_t hcs_TerminateComputeSystem(hcs_t *hcs, const char *id,
 
 static void system_free(hcs__system_t *s) {
   hcs__system_procs_free(s);
+  hcs__container_free(s);
   as_free(s->name);
   as_free(s->config);
   as_free(s->id);
@@ -361,6 +383,7 @@ hcs_result_t hcs_DeleteComputeSystem(hcs_t *hcs, const char *id,
 void hcs__systems_terminate_all(hcs_t *hcs) {
   for (hcs__system_t *s = hcs->systems; s != NULL; s = s->next) {
     hcs__system_signal_all(s, SIGKILL);
+    hcs__container_signal(s, SIGKILL);
   }
 }
 

@@ -31,7 +31,8 @@ struct hcs__system_s {
   hcs__waiter_t *stop_waiters; /* calls waiting for nrunning == 0 */
   hcs__proc_t **buckets;       /* process records by pid */
   size_t nbuckets, nprocs;
-  size_t nrunning; /* records whose process has not exited */
+  size_t nrunning; /* records whose process has not exited, and init */
+  struct hcs__container_s *ct; /* NULL for a system without isolation */
 };
 
 hcs__system_t *hcs__system_find(hcs_t *hcs, const char *id);
@@ -48,6 +49,9 @@ hcs__system_t *hcs__system_new(hcs_t *hcs, const char *id, const char *name,
 /* process.c */
 /* User: "uid[:gid]" or "name[:group]" to ids; -EINVAL, -ENOENT. */
 int hcs__parse_user(const char *user, uid_t *uid, gid_t *gid);
+/* The same, with names looked up in root's /etc/passwd and /etc/group. */
+int hcs__parse_user_in(const char *root, const char *user, uid_t *uid,
+                       gid_t *gid);
 void hcs__system_signal_all(hcs__system_t *s, int sig);
 void hcs__system_procs_free(hcs__system_t *s);
 

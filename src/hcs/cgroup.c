@@ -1,0 +1,295 @@
+/* Cgroups v1 and v2 behind the interface of cgroup.h. */
+#include "hcs/cgroup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+
+static const char root[] = "/sys/fs/cgroup";
+/* v1 controllers a system joins, when the machine mounts them. */
+static const char *const v1_ctrls[] = {"memory",  "pids",  "cpu", "cpuacct",
+                                       "freezer", "blkio", NULL};
+
+static int is_v2(void) {
+  struct statfs sf;
+  return statfs(root, &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC;
+}
+
+static int write_file(const char *dir, const char *file, const char *val) {
+  char path[1024];
+  snprintf(path, sizeof(path), "%s/%s", dir, file);
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return -errno;
+  }
+  ssize_t n = write(fd, val, strlen(val));
+  int err = n < 0 ? -errno : 0;
+  close(fd);
+  return err;
+}
+
+static int read_file(const char *dir, const char *file, char *buf, size_t n) {
+  char path[1024];
+  snprintf(path, sizeof(path), "%s/%s", dir, file);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return -errno;
+  }
+  ssize_t r = read(fd, buf, n - 1);
+  close(fd);
+  if (r < 0) {
+    return -errno;
+  }
+  buf[r] = '\0';
+  return 0;
+}
+
+static void group_dir(const hcs__cgroup_t *cg, const char *ctrl, char *buf,
+                      size_t n) {
+  if (cg->v2) {
+    snprintf(buf, n, "%s/hcs/%s", root, cg->id);
+  } else {
+    snprintf(buf, n, "%s/%s/hcs/%s", root, ctrl != NULL ? ctrl : "", cg->id);
+  }
+}
+
+static int mkdir_p2(const char *parent, const char *dir) {
+  if (mkdir(parent, 0755) != 0 && errno != EEXIST) {
+    return -errno;
+  }
+  if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+    return -errno;
+  }
+  return 0;
+}
+
+static int open_procs(hcs__cgroup_t *cg, const char *dir) {
+  char path[1024];
+  snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return -errno;
+  }
+  cg->procs[cg->nprocs++] = fd;
+  return 0;
+}
+
+typedef struct knob_s {
+  const char *ctrl; /* v1 controller */
+  const char *file;
+  char val[64];
+} knob_t;
+
+/* The limit files to write, in the version's names. */
+static int knobs_of(const hcs__cgroup_t *cg, const hcs__cgroup_limits_t *l,
+                    knob_t *k) {
+  int n = 0;
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  const long period = 100000;
+  long quota = 0;
+  if (l->cpu_max > 0) {
+    quota = period * ncpu * l->cpu_max / 10000;
+  } else if (l->cpu_count > 0 && l->cpu_count < ncpu) {
+    quota = period * l->cpu_count;
+  }
+  if (quota > 0 && quota < 1000) {
+    quota = 1000; /* the kernel's floor for a quota */
+  }
+  if (l->memory_bytes > 0) {
+    k[n] =
+        (knob_t){"memory", cg->v2 ? "memory.max" : "memory.limit_in_bytes", ""};
+    snprintf(k[n++].val, sizeof(k[0].val), "%lld", (long long)l->memory_bytes);
+    if (cg->v2) {
+      /* Without swap the limit is the limit, as on v1 without memsw. */
+      k[n] = (knob_t){"memory", "memory.swap.max", "0"};
+      n++;
+    }
+  }
+  if (l->pids > 0) {
+    k[n] = (knob_t){"pids", "pids.max", ""};
+    snprintf(k[n++].val, sizeof(k[0].val), "%lld", (long long)l->pids);
+  }
+  if (l->cpu_weight > 0) {
+    /* v1 shares run 2-262144 (1024 default); v2 weight 1-10000 (100). */
+    long long v =
+        cg->v2 ? l->cpu_weight : 2 + (long long)l->cpu_weight * 262142 / 10000;
+    k[n] = (knob_t){"cpu", cg->v2 ? "cpu.weight" : "cpu.shares", ""};
+    snprintf(k[n++].val, sizeof(k[0].val), "%lld", v);
+  }
+  if (quota > 0) {
+    if (cg->v2) {
+      k[n] = (knob_t){"cpu", "cpu.max", ""};
+      snprintf(k[n++].val, sizeof(k[0].val), "%ld %ld", quota, period);
+    } else {
+      k[n] = (knob_t){"cpu", "cpu.cfs_period_us", ""};
+      snprintf(k[n++].val, sizeof(k[0].val), "%ld", period);
+      k[n] = (knob_t){"cpu", "cpu.cfs_quota_us", ""};
+      snprintf(k[n++].val, sizeof(k[0].val), "%ld", quota);
+    }
+  }
+  return n;
+}
+
+static uint64_t read_oom(const hcs__cgroup_t *cg) {
+  char dir[512], buf[1024];
+  group_dir(cg, "memory", dir, sizeof(dir));
+  if (read_file(dir, cg->v2 ? "memory.events" : "memory.oom_control", buf,
+                sizeof(buf)) != 0) {
+    return 0;
+  }
+  const char *p = strstr(buf, "oom_kill ");
+  return p != NULL ? strtoull(p + 9, NULL, 10) : 0;
+}
+
+static int create_v2(hcs__cgroup_t *cg, const char **why) {
+  char parent[512], dir[512];
+  snprintf(parent, sizeof(parent), "%s/hcs", root);
+  group_dir(cg, NULL, dir, sizeof(dir));
+  int err = mkdir_p2(parent, dir);
+  if (err != 0) {
+    *why = dir;
+    return err;
+  }
+  /* Controllers must be enabled from the root down to the parent. */
+  (void)write_file(root, "cgroup.subtree_control", "+memory +pids +cpu");
+  (void)write_file(parent, "cgroup.subtree_control", "+memory +pids +cpu");
+  return open_procs(cg, dir);
+}
+
+static int create_v1(hcs__cgroup_t *cg, const char **why) {
+  for (const char *const *c = v1_ctrls; *c != NULL; c++) {
+    char base[256], parent[512], dir[512];
+    snprintf(base, sizeof(base), "%s/%s", root, *c);
+    if (access(base, F_OK) != 0) {
+      continue; /* not mounted here */
+    }
+    snprintf(parent, sizeof(parent), "%s/hcs", base);
+    group_dir(cg, *c, dir, sizeof(dir));
+    int err = mkdir_p2(parent, dir);
+    if (err == 0) {
+      err = open_procs(cg, dir);
+    }
+    if (err != 0) {
+      *why = *c;
+      return err;
+    }
+  }
+  return 0;
+}
+
+int hcs__cgroup_create(hcs__cgroup_t *cg, const char *id,
+                       const hcs__cgroup_limits_t *lim, const char **why) {
+  memset(cg, 0, sizeof(*cg));
+  for (int i = 0; i < HCS__CG_MAX_PROCS; i++) {
+    cg->procs[i] = -1;
+  }
+  cg->v2 = is_v2();
+  snprintf(cg->id, sizeof(cg->id), "%s", id);
+  int err = cg->v2 ? create_v2(cg, why) : create_v1(cg, why);
+  knob_t k[8];
+  int n = err == 0 ? knobs_of(cg, lim, k) : 0;
+  for (int i = 0; i < n && err == 0; i++) {
+    char dir[512];
+    group_dir(cg, k[i].ctrl, dir, sizeof(dir));
+    err = write_file(dir, k[i].file, k[i].val);
+    if (err == -ENOENT && strcmp(k[i].file, "memory.swap.max") == 0) {
+      err = 0; /* no swap accounting on this kernel */
+    }
+    if (err != 0) {
+      *why = k[i].file;
+    }
+  }
+  if (err != 0) {
+    hcs__cgroup_destroy(cg);
+    return err;
+  }
+  cg->oom_base = read_oom(cg);
+  return 0;
+}
+
+uint64_t hcs__cgroup_oom_kills(const hcs__cgroup_t *cg) {
+  return read_oom(cg) - cg->oom_base;
+}
+
+/* Calls fn for each pid listed in the group of ctrl. */
+static int each_pid(const hcs__cgroup_t *cg, const char *ctrl,
+                    void (*fn)(pid_t pid)) {
+  char dir[512], path[1024];
+  group_dir(cg, ctrl, dir, sizeof(dir));
+  snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+  FILE *f = fopen(path, "re");
+  if (f == NULL) {
+    return -errno;
+  }
+  int n = 0;
+  long pid;
+  while (fscanf(f, "%ld", &pid) == 1) {
+    if (fn != NULL) {
+      fn((pid_t)pid);
+    }
+    n++;
+  }
+  fclose(f);
+  return n;
+}
+
+/* v1 cgroups have no kill file: a pid read from cgroup.procs belongs to a
+ * member of the frozen group, which cannot exit and be replaced while it
+ * is frozen, so the kill cannot hit a stranger. */
+static void kill_pid(pid_t pid) { (void)kill(pid, SIGKILL); }
+
+void hcs__cgroup_kill(hcs__cgroup_t *cg) {
+  char dir[512];
+  if (cg->v2) {
+    group_dir(cg, NULL, dir, sizeof(dir));
+    if (write_file(dir, "cgroup.kill", "1") == 0) {
+      return;
+    }
+  }
+  const char *ctrl = cg->v2 ? NULL : "pids";
+  group_dir(cg, "freezer", dir, sizeof(dir));
+  int frozen = !cg->v2 && write_file(dir, "freezer.state", "FROZEN") == 0;
+  for (int round = 0; round < 100 && each_pid(cg, ctrl, kill_pid) > 0;
+       round++) {
+  }
+  if (frozen) {
+    (void)write_file(dir, "freezer.state", "THAWED");
+  }
+}
+
+int hcs__cgroup_count(const hcs__cgroup_t *cg) {
+  return each_pid(cg, cg->v2 ? NULL : "pids", NULL);
+}
+
+void hcs__cgroup_destroy(hcs__cgroup_t *cg) {
+  for (int i = 0; i < cg->nprocs; i++) {
+    close(cg->procs[i]);
+    cg->procs[i] = -1;
+  }
+  cg->nprocs = 0;
+  if (cg->id[0] == '\0') {
+    return;
+  }
+  if (cg->v2) {
+    char dir[512];
+    group_dir(cg, NULL, dir, sizeof(dir));
+    (void)rmdir(dir);
+  } else {
+    for (const char *const *c = v1_ctrls; *c != NULL; c++) {
+      char dir[512];
+      group_dir(cg, *c, dir, sizeof(dir));
+      (void)rmdir(dir);
+    }
+  }
+  cg->id[0] = '\0';
+}

@@ -1,0 +1,42 @@
+/* Cgroups of compute systems: the one place that knows cgroup v1 and v2.
+ * A system's group is hcs/<id> in every controller hierarchy it uses (v1)
+ * or in the unified hierarchy (v2). */
+#ifndef HCS_HCS_CGROUP_H
+#define HCS_HCS_CGROUP_H
+
+#include <stdint.h>
+
+enum { HCS__CG_MAX_PROCS = 8 };
+
+typedef struct hcs__cgroup_limits_s {
+  int64_t memory_bytes; /* 0: none */
+  int64_t pids;         /* 0: none */
+  int64_t cpu_weight;   /* 1-10000 (ProcessorWeight); 0: default */
+  int64_t cpu_max;      /* 1-10000 of the machine (ProcessorMaximum); 0 */
+  int64_t cpu_count;    /* ProcessorCount; 0: all */
+} hcs__cgroup_limits_t;
+
+typedef struct hcs__cgroup_s {
+  int v2;
+  char id[160];
+  int procs[HCS__CG_MAX_PROCS]; /* cgroup.procs of each group, O_WRONLY */
+  int nprocs;
+  uint64_t oom_base; /* oom kills counted before the system started */
+} hcs__cgroup_t;
+
+/* Creates (or reuses) the groups and applies the limits. *why names the
+ * file at fault on failure. 0 or -errno. */
+int hcs__cgroup_create(hcs__cgroup_t *cg, const char *id,
+                       const hcs__cgroup_limits_t *lim, const char **why);
+/* Kills every process in the groups (cgroup.kill on v2; SIGKILL to each
+ * listed pid on v1, repeated until empty, under the freezer when it is
+ * there). */
+void hcs__cgroup_kill(hcs__cgroup_t *cg);
+/* OOM kills in the system's memory group since it was created. */
+uint64_t hcs__cgroup_oom_kills(const hcs__cgroup_t *cg);
+/* Number of processes left in the groups (0 once empty), -errno. */
+int hcs__cgroup_count(const hcs__cgroup_t *cg);
+/* Closes the fds and removes the groups (they must be empty). */
+void hcs__cgroup_destroy(hcs__cgroup_t *cg);
+
+#endif

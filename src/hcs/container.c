@@ -1,0 +1,540 @@
+/* Containers: a compute system with isolation. Its init is a fork of the
+ * engine that enters new pid, mount, uts and ipc namespaces, builds the
+ * root (overlay of the layers, or the volume), mounts /proc and a minimal
+ * /dev, pivots into it and then reaps orphans until told to stop. Processes
+ * started later join its namespaces and cgroups from the engine's spawn
+ * path (no runtime binary per exec). */
+#include "hcs/container.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef RESOLVE_NO_SYMLINKS
+#define RESOLVE_NO_SYMLINKS 0x04
+#define RESOLVE_BENEATH 0x08
+#endif
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+
+struct open_how_s {
+  uint64_t flags, mode, resolve;
+};
+
+/* The capabilities a container's processes keep: Docker's default set. */
+#define CAP(n) (UINT64_C(1) << (n))
+static const uint64_t default_caps =
+    CAP(CAP_CHOWN) | CAP(CAP_DAC_OVERRIDE) | CAP(CAP_FSETID) | CAP(CAP_FOWNER) |
+    CAP(CAP_MKNOD) | CAP(CAP_NET_RAW) | CAP(CAP_SETGID) | CAP(CAP_SETUID) |
+    CAP(CAP_SETFCAP) | CAP(CAP_SETPCAP) | CAP(CAP_NET_BIND_SERVICE) |
+    CAP(CAP_SYS_CHROOT) | CAP(CAP_KILL) | CAP(CAP_AUDIT_WRITE);
+
+static const unsigned ns_flags =
+    CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
+
+/* ---- in the init child: a fork, single-threaded, before pivot_root ---- */
+
+/* Opens dir `path` under root, making missing components, refusing a
+ * symlink anywhere on the way: a hostile image cannot send a mount to the
+ * host. O_PATH fd or -errno. */
+static int open_dir_in(int rootfd, const char *path) {
+  int dir = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
+  const char *p = path;
+  while (dir >= 0 && *p != '\0') {
+    while (*p == '/') {
+      p++;
+    }
+    if (*p == '\0') {
+      break;
+    }
+    char comp[256];
+    size_t n = 0;
+    while (p[n] != '\0' && p[n] != '/' && n < sizeof(comp) - 1) {
+      comp[n] = p[n];
+      n++;
+    }
+    comp[n] = '\0';
+    p += n;
+    if (strcmp(comp, "..") == 0 || strcmp(comp, ".") == 0) {
+      close(dir);
+      return -EINVAL;
+    }
+    (void)mkdirat(dir, comp, 0755);
+    struct open_how_s how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+                             .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH};
+    int next = (int)syscall(SYS_openat2, dir, comp, &how, sizeof(how));
+    int err = errno;
+    close(dir);
+    if (next < 0) {
+      return -err;
+    }
+    dir = next;
+  }
+  return dir < 0 ? -errno : dir;
+}
+
+static int fd_path(char *buf, size_t n, int fd) {
+  return snprintf(buf, n, "/proc/self/fd/%d", fd) < (int)n ? 0 : -ENAMETOOLONG;
+}
+
+/* Mounts onto the directory fd names (not a path an image could bend). */
+static int mount_on(int fd, const char *src, const char *type,
+                    unsigned long flags, const char *data) {
+  char target[64];
+  fd_path(target, sizeof(target), fd);
+  return mount(src, target, type, flags, data) != 0 ? -errno : 0;
+}
+
+static int mount_root(const hcs__container_t *ct) {
+  const hcs__config_t *cfg = &ct->cfg;
+  if (cfg->volume_path != NULL) {
+    return mount(cfg->volume_path, ct->root_mnt, NULL, MS_BIND | MS_REC,
+                 NULL) != 0
+               ? -errno
+               : 0;
+  }
+  /* An overlay: the layers nearest first; the sandbox layer (when given)
+   * holds the upper and work directories. */
+  char opts[3072];
+  size_t n = (size_t)snprintf(opts, sizeof(opts), "lowerdir=");
+  for (size_t i = 0; i < cfg->n_layers && n < sizeof(opts); i++) {
+    n += (size_t)snprintf(opts + n, sizeof(opts) - n, "%s%s", i > 0 ? ":" : "",
+                          cfg->layers[i].path);
+  }
+  if (cfg->layer_folder_path != NULL && n < sizeof(opts)) {
+    char up[600], work[600];
+    snprintf(up, sizeof(up), "%s/upper", cfg->layer_folder_path);
+    snprintf(work, sizeof(work), "%s/work", cfg->layer_folder_path);
+    (void)mkdir(up, 0755);
+    (void)mkdir(work, 0700);
+    n += (size_t)snprintf(opts + n, sizeof(opts) - n, ",upperdir=%s,workdir=%s",
+                          up, work);
+  }
+  if (n >= sizeof(opts)) {
+    return -ENAMETOOLONG;
+  }
+  if (cfg->layer_folder_path == NULL && cfg->n_layers == 1) {
+    /* One read-only layer: overlay wants two lowers, a bind does it. */
+    int err = mount(cfg->layers[0].path, ct->root_mnt, NULL, MS_BIND, NULL);
+    return err != 0 ? -errno : 0;
+  }
+  return mount("overlay", ct->root_mnt, "overlay", 0, opts) != 0 ? -errno : 0;
+}
+
+static int bind_mapped(int rootfd, const hcs__mapped_dir_t *m) {
+  struct stat st;
+  if (stat(m->host_path, &st) != 0) {
+    return -errno;
+  }
+  int fd = open_dir_in(rootfd, m->container_path);
+  if (fd < 0) {
+    return fd;
+  }
+  int err = mount_on(fd, m->host_path, NULL, MS_BIND | MS_REC, NULL);
+  close(fd);
+  if (err == 0 && m->read_only) {
+    /* The fd named the directory under the mount; reopen to name the
+     * mount's root, then remount it read-only. */
+    fd = open_dir_in(rootfd, m->container_path);
+    if (fd < 0) {
+      return fd;
+    }
+    err = mount_on(fd, NULL, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL);
+    close(fd);
+  }
+  return err;
+}
+
+static int make_dev(int rootfd) {
+  int fd = open_dir_in(rootfd, "dev");
+  if (fd < 0) {
+    return fd;
+  }
+  int err = mount_on(fd, "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME,
+                     "mode=755,size=65536k");
+  close(fd);
+  if (err != 0) {
+    return err;
+  }
+  int dev = open_dir_in(rootfd, "dev");
+  if (dev < 0) {
+    return dev;
+  }
+  /* The O_PATH fd cannot create files: a real directory fd for that. */
+  char path[64];
+  fd_path(path, sizeof(path), dev);
+  int d = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  close(dev);
+  if (d < 0) {
+    return -errno;
+  }
+  static const struct {
+    const char *name;
+    unsigned maj, min;
+  } nodes[] = {{"null", 1, 3},   {"zero", 1, 5},    {"full", 1, 7},
+               {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
+  umask(0);
+  for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]) && err == 0; i++) {
+    if (mknodat(d, nodes[i].name, S_IFCHR | 0666,
+                makedev(nodes[i].maj, nodes[i].min)) != 0) {
+      err = -errno;
+    }
+  }
+  if (err == 0 && (mkdirat(d, "pts", 0755) != 0 || mkdirat(d, "shm", 01777))) {
+    err = -errno;
+  }
+  int pts = err == 0 ? open_dir_in(d, "pts") : err;
+  if (pts >= 0) {
+    err = mount_on(pts, "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
+                   "newinstance,ptmxmode=0666,mode=0620");
+    close(pts);
+  } else {
+    err = pts;
+  }
+  int shm = err == 0 ? open_dir_in(d, "shm") : err;
+  if (shm >= 0) {
+    err = mount_on(shm, "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                   "mode=1777,size=65536k");
+    close(shm);
+  } else if (err == 0) {
+    err = shm;
+  }
+  static const char *const links[][2] = {{"pts/ptmx", "ptmx"},
+                                         {"/proc/self/fd", "fd"},
+                                         {"/proc/self/fd/0", "stdin"},
+                                         {"/proc/self/fd/1", "stdout"},
+                                         {"/proc/self/fd/2", "stderr"}};
+  for (size_t i = 0; i < sizeof(links) / sizeof(links[0]) && err == 0; i++) {
+    if (symlinkat(links[i][0], d, links[i][1]) != 0) {
+      err = -errno;
+    }
+  }
+  umask(022);
+  close(d);
+  return err;
+}
+
+/* After pivot_root "/" is the container's: /proc must be a real directory
+ * of the image (a symlink there is refused, not followed). */
+static int mount_proc(void) {
+  int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) {
+    return -errno;
+  }
+  int fd = open_dir_in(root, "proc");
+  close(root);
+  if (fd < 0) {
+    return fd;
+  }
+  /* The old /proc went with the old root, so no /proc/self/fd path: mount
+   * onto "." from inside the checked directory instead. */
+  int err = fchdir(fd) != 0 ||
+                    mount("proc", ".", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                          NULL) != 0 ||
+                    chdir("/") != 0
+                ? -errno
+                : 0;
+  close(fd);
+  return err;
+}
+
+static int enter_root(const hcs__container_t *ct) {
+  if (chdir(ct->root_mnt) != 0 || syscall(SYS_pivot_root, ".", ".") != 0 ||
+      umount2(".", MNT_DETACH) != 0 || chdir("/") != 0) {
+    return -errno;
+  }
+  return 0;
+}
+
+static void noop_handler(int sig) { (void)sig; }
+
+/* pid 1: reaps orphans; on SIGTERM (or INT, HUP, PWR) asks every process
+ * to stop and exits once none is left. The kernel drops signals from the
+ * parent namespace for which an init has no handler, so the ones it
+ * waits for get a handler that is never run (they stay blocked). */
+__attribute__((noreturn)) static void init_loop(void) {
+  static const int sigs[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGPWR};
+  sigset_t all;
+  sigfillset(&all);
+  for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = noop_handler;
+    sigaction(sigs[i], &sa, NULL);
+  }
+  int stopping = 0;
+  for (;;) {
+    siginfo_t si;
+    struct timespec tick = {0, 20 * 1000 * 1000};
+    int sig = sigtimedwait(&all, &si, stopping ? &tick : NULL);
+    while (waitpid(-1, NULL, WNOHANG | __WALL) > 0) {
+    }
+    if (!stopping && sig > 0 && sig != SIGCHLD) {
+      stopping = 1;
+      (void)kill(-1, SIGTERM);
+    }
+    if (stopping && kill(-1, 0) != 0 && errno == ESRCH) {
+      _exit(0);
+    }
+  }
+}
+
+static int init_main(void *arg, int ready_fd) {
+  hcs__container_t *ct = arg;
+  for (int i = 0; i < ct->cg.nprocs; i++) {
+    if (write(ct->cg.procs[i], "0", 1) != 1) {
+      return errno;
+    }
+  }
+  int err = 0;
+  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
+    return errno;
+  }
+  err = mount_root(ct);
+  int rootfd =
+      err == 0 ? open(ct->root_mnt, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+  if (err == 0 && rootfd < 0) {
+    err = -errno;
+  }
+  for (size_t i = 0; err == 0 && i < ct->cfg.n_mapped_dirs; i++) {
+    err = bind_mapped(rootfd, &ct->cfg.mapped_dirs[i]);
+  }
+  if (err == 0) {
+    err = make_dev(rootfd);
+  }
+  const char *host = ct->cfg.host_name;
+  if (err == 0 && host != NULL && sethostname(host, strlen(host)) != 0) {
+    err = -errno;
+  }
+  if (err == 0) {
+    err = enter_root(ct);
+  }
+  if (err == 0) {
+    err = mount_proc();
+  }
+  if (err != 0) {
+    return -err;
+  }
+  /* Nothing of the host stays open in pid 1. */
+  int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  for (int fd = 0; fd < 3 && null >= 0; fd++) {
+    dup2(null, fd);
+  }
+  if (dup3(ready_fd, 3, O_CLOEXEC) < 0) {
+    return errno;
+  }
+  syscall(SYS_close_range, 4, ~0U, 0);
+  setsid();
+  prctl(PR_SET_NAME, "hcs-init", 0, 0, 0);
+  close(3); /* ready: the engine goes on */
+  init_loop();
+}
+
+/* ---- in the engine ---- */
+
+static void init_done_cb(as_session_t *is, const as_result_t *r, void *data) {
+  hcs__system_t *s = data;
+  hcs__container_t *ct = s->ct;
+  (void)is;
+  (void)r;
+  ct->init_done = 1;
+  /* pid 1 is gone, so the kernel killed its namespace; the cgroup may
+   * still hold processes that left it. */
+  hcs__cgroup_kill(&ct->cg);
+  s->nrunning--;
+  if (s->state == HCS__SYS_RUNNING) {
+    s->stopping = 1;
+  }
+  hcs__system_check_stopped(s);
+}
+
+static hcs_result_t start_fail(hcs__system_t *s, hcs_error_t **err, int e,
+                               const char *what) {
+  char obj[160];
+  snprintf(obj, sizeof(obj), "id=%s", s->id);
+  hcs__container_free(s);
+  return hcs__fail(err, HCS_ERROR_GEN_FAILURE, "hcs::StartComputeSystem", obj,
+                   e, "%s: %s", what, strerror(e));
+}
+
+/* PATH and HOSTNAME as Docker gives them, then the configuration's own
+ * Environment (which may replace them). */
+static char **default_env(const hcs__config_t *cfg, const char *id) {
+  size_t n = 0;
+  while (cfg->environment != NULL && cfg->environment[n] != NULL) {
+    n++;
+  }
+  char **env = as_calloc(n + 3, sizeof(char *));
+  if (env == NULL) {
+    return NULL;
+  }
+  char host[128];
+  snprintf(host, sizeof(host), "HOSTNAME=%s",
+           cfg->host_name != NULL ? cfg->host_name : id);
+  const char *base[] = {
+      "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+      host};
+  size_t k = 0;
+  for (size_t i = 0; i < 2; i++) {
+    size_t klen = (size_t)(strchr(base[i], '=') - base[i]) + 1;
+    int overridden = 0;
+    for (size_t j = 0; j < n; j++) {
+      overridden |= strncmp(cfg->environment[j], base[i], klen) == 0;
+    }
+    if (!overridden && (env[k++] = as_strdup(base[i])) == NULL) {
+      return env; /* partial: the caller frees it */
+    }
+  }
+  for (size_t j = 0; j < n; j++) {
+    if ((env[k++] = as_strdup(cfg->environment[j])) == NULL) {
+      return env;
+    }
+  }
+  return env;
+}
+
+hcs_result_t hcs__container_start(hcs__system_t *s, hcs_error_t **err) {
+  hcs__container_t *ct = as_calloc(1, sizeof(*ct));
+  if (ct == NULL) {
+    return start_fail(s, err, ENOMEM, "allocating the container");
+  }
+  s->ct = ct;
+  if (hcs__config_parse(s->config, &ct->cfg, NULL, err) != HCS_OK) {
+    return start_fail(s, err, EINVAL, "configuration");
+  }
+  ct->env = default_env(&ct->cfg, s->id);
+  if (ct->env == NULL) {
+    return start_fail(s, err, ENOMEM, "environment");
+  }
+  const char *run = s->hcs->state_dir != NULL ? s->hcs->state_dir : "/run/hcs";
+  (void)mkdir(run, 0700);
+  snprintf(ct->root_mnt, sizeof(ct->root_mnt), "%s/%s.root", run, s->id);
+  if (mkdir(ct->root_mnt, 0700) != 0 && errno != EEXIST) {
+    return start_fail(s, err, errno, ct->root_mnt);
+  }
+  hcs__cgroup_limits_t lim = {
+      .memory_bytes = ct->cfg.memory_maximum_mb * 1024 * 1024,
+      .pids = ct->cfg.pids_maximum,
+      .cpu_weight = ct->cfg.processor_weight,
+      .cpu_max = ct->cfg.processor_maximum,
+      .cpu_count = ct->cfg.processor_count,
+  };
+  const char *why = NULL;
+  int e = hcs__cgroup_create(&ct->cg, s->id, &lim, &why);
+  if (e != 0) {
+    return start_fail(s, err, -e, why != NULL ? why : "cgroup");
+  }
+  as_spawn_opts_t o;
+  memset(&o, 0, sizeof(o));
+  o.child_fn = init_main;
+  o.child_arg = ct;
+  o.clone_flags = ns_flags;
+  o.cbs.done_cb = init_done_cb;
+  o.data = s;
+  e = as_session_spawn(hcs__loop(s->hcs), &o, &ct->init);
+  if (e != 0) {
+    return start_fail(s, err, -e, "starting init");
+  }
+  e = as_session_exec_errno(ct->init);
+  if (e != 0) {
+    /* The setup failed in the child; its session completes on its own,
+     * calling nobody once it is unreferenced. */
+    return start_fail(s, err, e, "setting up the root and namespaces");
+  }
+  ct->init_pid = as_session_pid(ct->init);
+  s->nrunning++;
+  return HCS_OK;
+}
+
+int hcs__container_exec_opts(hcs__system_t *s, as_spawn_opts_t *o,
+                             const char *user, const char **why) {
+  hcs__container_t *ct = s->ct;
+  int pidfd = ct->init_done ? -1 : as_session_pidfd(ct->init);
+  if (pidfd < 0) {
+    *why = "the system's init has exited";
+    return -ESRCH;
+  }
+  o->ns_pidfd = pidfd;
+  o->ns_flags = ns_flags;
+  o->cgroup_fds = ct->cg.procs;
+  o->n_cgroup_fds = (size_t)ct->cg.nprocs;
+  o->set_caps = 1;
+  o->caps = default_caps;
+  o->no_new_privs = 1;
+  if (o->cwd == NULL) {
+    o->cwd = "/";
+  }
+  if (o->envp == NULL) {
+    o->envp = ct->env;
+  }
+  if (user != NULL && user[0] != '\0') {
+    /* Names are the container's: read through init's root. */
+    char root[64];
+    snprintf(root, sizeof(root), "/proc/%d/root", (int)ct->init_pid);
+    int err = hcs__parse_user_in(root, user, &o->uid, &o->gid);
+    if (err != 0) {
+      *why = err == -ENOENT ? "User: names no user or group in the system"
+                            : "User: must be uid[:gid] or name[:group]";
+      return err;
+    }
+    o->set_ids = 1;
+  }
+  return 0;
+}
+
+void hcs__container_signal(hcs__system_t *s, int sig) {
+  hcs__container_t *ct = s->ct;
+  if (ct == NULL || ct->init == NULL) {
+    return;
+  }
+  (void)as_session_kill(ct->init, sig);
+  if (sig == SIGKILL) {
+    hcs__cgroup_kill(&ct->cg);
+  }
+}
+
+int hcs__container_take_oom(hcs__system_t *s) {
+  hcs__container_t *ct = s->ct;
+  if (ct == NULL) {
+    return 0;
+  }
+  uint64_t n = hcs__cgroup_oom_kills(&ct->cg);
+  if (n > ct->oom_seen) {
+    ct->oom_seen = n;
+    return 1;
+  }
+  return 0;
+}
+
+void hcs__container_free(hcs__system_t *s) {
+  hcs__container_t *ct = s->ct;
+  if (ct == NULL) {
+    return;
+  }
+  if (ct->init != NULL) {
+    as_session_unref(ct->init);
+  }
+  hcs__cgroup_destroy(&ct->cg);
+  if (ct->root_mnt[0] != '\0') {
+    (void)rmdir(ct->root_mnt);
+  }
+  hcs__config_free(&ct->cfg);
+  for (char **e = ct->env; e != NULL && *e != NULL; e++) {
+    as_free(*e);
+  }
+  as_free(ct->env);
+  as_free(ct);
+  s->ct = NULL;
+}

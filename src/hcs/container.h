@@ -1,0 +1,35 @@
+/* Compute systems with isolation: Linux containers. */
+#ifndef HCS_HCS_CONTAINER_H
+#define HCS_HCS_CONTAINER_H
+
+#include "hcs/cgroup.h"
+#include "hcs/config.h"
+#include "hcs/system.h"
+
+typedef struct hcs__container_s {
+  hcs__config_t cfg;
+  hcs__cgroup_t cg;
+  as_session_t *init; /* pid 1 of the system */
+  pid_t init_pid;     /* on the host */
+  int init_done;
+  char root_mnt[512]; /* where the init child mounts the root */
+  uint64_t oom_seen;  /* OOM kills already blamed on a process */
+  char **env;         /* the default environment of its processes */
+} hcs__container_t;
+
+/* Builds the cgroups and starts init in new namespaces with the root, the
+ * mapped directories, /proc, /dev and the host name in place. */
+hcs_result_t hcs__container_start(hcs__system_t *s, hcs_error_t **err);
+/* Completes the engine options of a process to run in the container:
+ * namespaces, cgroups, capabilities, no_new_privs, working directory,
+ * environment defaults, user. On failure returns -errno with *why set. */
+int hcs__container_exec_opts(hcs__system_t *s, as_spawn_opts_t *o,
+                             const char *user, const char **why);
+/* Shutdown (SIGTERM to init, which stops everything) or terminate
+ * (SIGKILL to init, and to the whole cgroup). */
+void hcs__container_signal(hcs__system_t *s, int sig);
+/* 1 when an OOM kill happened in the system and is not yet blamed. */
+int hcs__container_take_oom(hcs__system_t *s);
+void hcs__container_free(hcs__system_t *s);
+
+#endif
