@@ -165,6 +165,16 @@ typedef struct as_spawn_opts_s {
  * completes with AS_EXIT_EXEC_FAILED and r->exec_errno. */
 int as_session_spawn(as_loop_t *loop, const as_spawn_opts_t *opts,
                      as_session_t **out);
+/* Watches a running process that is not (or no longer known as) a child
+ * of this engine, e.g. a compute system's init found again after a
+ * restart: only exit_cb/done_cb of opts (and data) are used. Its exit
+ * status is known only if it is still our child; otherwise the result
+ * says SIGKILL. */
+int as_session_adopt(as_loop_t *loop, pid_t pid, const as_spawn_opts_t *opts,
+                     as_session_t **out);
+/* Stops watching the process, leaves it running, drops the caller's
+ * reference: no callback runs after this. */
+void as_session_abandon(as_session_t *s);
 void as_session_ref(as_session_t *s);
 /* Dropping the last reference of a running session detaches it: the engine
  * keeps pumping and reaping it but calls no callback; its output is

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -488,4 +489,49 @@ void as_loop_kill_all(as_loop_t *loop, int sig) {
         (as_session_t *)(void *)((char *)n - offsetof(as_session_t, node));
     (void)as_session_kill(s, sig);
   }
+}
+
+int as_session_adopt(as_loop_t *loop, pid_t pid, const as_spawn_opts_t *o,
+                     as_session_t **out) {
+  /* pidfd_open names the process only while the pid is not reused; the
+   * caller checks that the pidfd still names its process (start time). */
+  int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (pidfd < 0) {
+    return -errno;
+  }
+  as_session_t *s = session_new(loop, o);
+  if (s == NULL) {
+    close(pidfd);
+    return -ENOMEM;
+  }
+  s->pid = pid;
+  s->ns_pid = pid;
+  as__loop_session_add(loop, &s->node);
+  int err = watch_exit(s, pidfd);
+  if (err != 0) {
+    close(pidfd);
+    as__loop_session_del(loop, &s->node);
+    as_free(s);
+    return err;
+  }
+  uv_timer_init(as_loop_uv(loop), &s->timer);
+  s->timer.data = s;
+  as__loop_active(loop, +1);
+  *out = s;
+  return 0;
+}
+
+void as_session_abandon(as_session_t *s) {
+  if (s->done) {
+    as_session_unref(s);
+    return;
+  }
+  /* No callback runs any more, the process is left running, and it is no
+   * longer watched: a child of ours is reaped by whoever inherits it. */
+  memset(&s->cbs, 0, sizeof(s->cbs));
+  as__watch_close(as__loop_epfd(s->loop), &s->exit_w, 0);
+  as__loop_pid_unwatch(s->loop, &s->pidw);
+  s->exited = 1;
+  session_finish(s, 1);
+  as_session_unref(s);
 }

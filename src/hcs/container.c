@@ -405,36 +405,20 @@ static char **default_env(const hcs__config_t *cfg, const char *id) {
   return env;
 }
 
+static int container_prepare(hcs__system_t *s, const char **why);
+
 hcs_result_t hcs__container_start(hcs__system_t *s, hcs_error_t **err) {
-  hcs__container_t *ct = as_calloc(1, sizeof(*ct));
-  if (ct == NULL) {
-    return start_fail(s, err, ENOMEM, "allocating the container");
+  const char *why = NULL;
+  int e = container_prepare(s, &why);
+  if (e != 0) {
+    return start_fail(s, err, -e, why != NULL ? why : "preparing");
   }
-  s->ct = ct;
-  if (hcs__config_parse(s->config, &ct->cfg, NULL, err) != HCS_OK) {
-    return start_fail(s, err, EINVAL, "configuration");
-  }
-  ct->env = default_env(&ct->cfg, s->id);
-  if (ct->env == NULL) {
-    return start_fail(s, err, ENOMEM, "environment");
-  }
+  hcs__container_t *ct = s->ct;
   const char *run = s->hcs->state_dir != NULL ? s->hcs->state_dir : "/run/hcs";
   (void)mkdir(run, 0700);
   snprintf(ct->root_mnt, sizeof(ct->root_mnt), "%s/%s.root", run, s->id);
   if (mkdir(ct->root_mnt, 0700) != 0 && errno != EEXIST) {
     return start_fail(s, err, errno, ct->root_mnt);
-  }
-  hcs__cgroup_limits_t lim = {
-      .memory_bytes = ct->cfg.memory_maximum_mb * 1024 * 1024,
-      .pids = ct->cfg.pids_maximum,
-      .cpu_weight = ct->cfg.processor_weight,
-      .cpu_max = ct->cfg.processor_maximum,
-      .cpu_count = ct->cfg.processor_count,
-  };
-  const char *why = NULL;
-  int e = hcs__cgroup_create(&ct->cg, s->id, &lim, &why);
-  if (e != 0) {
-    return start_fail(s, err, -e, why != NULL ? why : "cgroup");
   }
   as_spawn_opts_t o;
   memset(&o, 0, sizeof(o));
@@ -454,8 +438,107 @@ hcs_result_t hcs__container_start(hcs__system_t *s, hcs_error_t **err) {
     return start_fail(s, err, e, "setting up the root and namespaces");
   }
   ct->init_pid = as_session_pid(ct->init);
+  s->init_pid = ct->init_pid;
+  s->init_start = hcs__proc_start_time(ct->init_pid);
   s->nrunning++;
   return HCS_OK;
+}
+
+unsigned long long hcs__proc_start_time(pid_t pid) {
+  char path[64], buf[1024];
+  snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return 0;
+  }
+  ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  if (n <= 0) {
+    return 0;
+  }
+  buf[n] = '\0';
+  /* Fields after the command name, which may hold spaces and ')'. */
+  char *p = strrchr(buf, ')');
+  for (int field = 2; p != NULL && field < 22; field++) {
+    p = strchr(p + 1, ' ');
+  }
+  return p != NULL ? strtoull(p + 1, NULL, 10) : 0;
+}
+
+/* Prepares the parts of a container that live in this process: its
+ * configuration, environment and cgroups (created again or reused). */
+static int container_prepare(hcs__system_t *s, const char **why) {
+  hcs__container_t *ct = as_calloc(1, sizeof(*ct));
+  if (ct == NULL) {
+    return -ENOMEM;
+  }
+  s->ct = ct;
+  if (hcs__config_parse(s->config, &ct->cfg, NULL, NULL) != HCS_OK) {
+    *why = "configuration";
+    return -EINVAL;
+  }
+  ct->env = default_env(&ct->cfg, s->id);
+  if (ct->env == NULL) {
+    return -ENOMEM;
+  }
+  hcs__cgroup_limits_t lim = {
+      .memory_bytes = ct->cfg.memory_maximum_mb * 1024 * 1024,
+      .pids = ct->cfg.pids_maximum,
+      .cpu_weight = ct->cfg.processor_weight,
+      .cpu_max = ct->cfg.processor_maximum,
+      .cpu_count = ct->cfg.processor_count,
+  };
+  return hcs__cgroup_create(&ct->cg, s->id, &lim, why);
+}
+
+/* A record says the system runs: adopt its init if the pid still names
+ * the same process (same start time), else the record was stale. */
+static void reattach_one(hcs__system_t *s) {
+  const char *why = NULL;
+  int ok = s->init_pid > 0 && container_prepare(s, &why) == 0;
+  hcs__container_t *ct = s->ct;
+  if (ok) {
+    as_spawn_opts_t o;
+    memset(&o, 0, sizeof(o));
+    o.cbs.done_cb = init_done_cb;
+    o.data = s;
+    ok = as_session_adopt(hcs__loop(s->hcs), s->init_pid, &o, &ct->init) == 0;
+  }
+  /* Checked after the pidfd exists: from here the pid cannot be reused. */
+  if (ok && hcs__proc_start_time(s->init_pid) != s->init_start) {
+    as_session_abandon(ct->init);
+    ct->init = NULL;
+    ok = 0;
+  }
+  if (!ok) {
+    if (ct != NULL) {
+      hcs__cgroup_kill(&ct->cg);
+    }
+    hcs__container_free(s);
+    s->state = HCS__SYS_STOPPED;
+    s->init_pid = 0;
+    hcs__state_save(s);
+    return;
+  }
+  ct->init_pid = s->init_pid;
+  s->nrunning++;
+}
+
+void hcs__systems_reattach(hcs_t *hcs) {
+  for (hcs__system_t *s = hcs->systems; s != NULL; s = s->next) {
+    if (!s->is_dummy && s->state == HCS__SYS_RUNNING && s->ct == NULL) {
+      reattach_one(s);
+    }
+  }
+}
+
+void hcs__container_release(hcs__system_t *s) {
+  hcs__container_t *ct = s->ct;
+  if (ct != NULL && ct->init != NULL && !ct->init_done) {
+    as_session_abandon(ct->init);
+    ct->init = NULL;
+    s->nrunning--;
+  }
 }
 
 int hcs__container_exec_opts(hcs__system_t *s, as_spawn_opts_t *o,
@@ -523,11 +606,14 @@ void hcs__container_free(hcs__system_t *s) {
   if (ct == NULL) {
     return;
   }
+  int running = ct->init != NULL && !ct->init_done;
   if (ct->init != NULL) {
     as_session_unref(ct->init);
   }
   hcs__cgroup_destroy(&ct->cg);
-  if (ct->root_mnt[0] != '\0') {
+  /* The directory is the root's mount point in the system's own mount
+   * namespace: removing it while the system runs would detach its root. */
+  if (ct->root_mnt[0] != '\0' && !running) {
     (void)rmdir(ct->root_mnt);
   }
   hcs__config_free(&ct->cfg);

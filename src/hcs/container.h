@@ -31,5 +31,8 @@ void hcs__container_signal(hcs__system_t *s, int sig);
 /* 1 when an OOM kill happened in the system and is not yet blamed. */
 int hcs__container_take_oom(hcs__system_t *s);
 void hcs__container_free(hcs__system_t *s);
+/* Lets go of a running system's init without stopping it (the service is
+ * closing and the system's record lets the next one find it again). */
+void hcs__container_release(hcs__system_t *s);
 
 #endif

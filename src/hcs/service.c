@@ -35,7 +35,14 @@ hcs_result_t hcs_open(hcs_t **out, const hcs_options_t *opts,
     return hcs__fail(err, HCS_ERROR_OUTOFMEMORY, op, NULL, ENOMEM,
                      "allocating the service");
   }
+  int r = as_loop_new(&hcs->loop, opts->uv_loop);
+  if (r != 0) {
+    as_free(hcs);
+    return hcs__fail(err, HCS_ERROR_GEN_FAILURE, op, NULL, -r,
+                     "creating the engine loop: %s", strerror(-r));
+  }
   if (opts->state_dir != NULL) {
+    /* Before the engine thread exists: this thread is the loop's for now. */
     hcs->state_dir = as_strdup(opts->state_dir);
     hcs_result_t lr = hcs->state_dir == NULL
                           ? hcs__fail(err, HCS_ERROR_OUTOFMEMORY, op, NULL,
@@ -43,18 +50,12 @@ hcs_result_t hcs_open(hcs_t **out, const hcs_options_t *opts,
                           : hcs__state_load(hcs, err);
     if (lr != HCS_OK) {
       hcs__systems_free(hcs);
+      as_loop_free(hcs->loop);
       as_free(hcs->state_dir);
       as_free(hcs);
       return lr;
     }
-  }
-  int r = as_loop_new(&hcs->loop, opts->uv_loop);
-  if (r != 0) {
-    hcs__systems_free(hcs);
-    as_free(hcs->state_dir);
-    as_free(hcs);
-    return hcs__fail(err, HCS_ERROR_GEN_FAILURE, op, NULL, -r,
-                     "creating the engine loop: %s", strerror(-r));
+    hcs__systems_reattach(hcs);
   }
   if (!opts->no_thread && opts->uv_loop == NULL) {
     as_loop_keepalive(hcs->loop, 1);

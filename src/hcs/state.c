@@ -41,6 +41,11 @@ void hcs__state_save(hcs__system_t *s) {
   json_t *cfg = json_loads(s->config, 0, NULL);
   json_t *o = json_pack("{s:s, s:s, s:o*}", "Id", s->id, "State",
                         hcs__state_name(s->state), "Configuration", cfg);
+  if (o != NULL && s->init_pid > 0 && s->state == HCS__SYS_RUNNING) {
+    json_object_set_new(o, "Init",
+                        json_pack("{s:i, s:I}", "Pid", (int)s->init_pid,
+                                  "StartTime", (json_int_t)s->init_start));
+  }
   char *text = o != NULL ? json_dumps(o, JSON_INDENT(2)) : NULL;
   json_decref(o);
   if (text == NULL) {
@@ -89,9 +94,17 @@ static void load_one(hcs_t *hcs, const char *file) {
   json_t *name = json_object_get(cfg, "Name");
   char *text = json_dumps(cfg, JSON_COMPACT | JSON_SORT_KEYS);
   if (text != NULL) {
-    (void)hcs__system_new(hcs, id,
-                          json_is_string(name) ? json_string_value(name) : id,
-                          text, json_is_true(dummy), state_of(state));
+    hcs__system_t *s = hcs__system_new(
+        hcs, id, json_is_string(name) ? json_string_value(name) : id, text,
+        json_is_true(dummy), state_of(state));
+    json_t *init = json_object_get(o, "Init");
+    json_int_t pid = 0, start = 0;
+    if (s != NULL && init != NULL &&
+        json_unpack(init, "{s:I, s:I}", "Pid", &pid, "StartTime", &start) ==
+            0) {
+      s->init_pid = (pid_t)pid;
+      s->init_start = (unsigned long long)start;
+    }
   }
   free(text);
   json_decref(o);

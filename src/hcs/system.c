@@ -383,7 +383,12 @@ hcs_result_t hcs_DeleteComputeSystem(hcs_t *hcs, const char *id,
 void hcs__systems_terminate_all(hcs_t *hcs) {
   for (hcs__system_t *s = hcs->systems; s != NULL; s = s->next) {
     hcs__system_signal_all(s, SIGKILL);
-    hcs__container_signal(s, SIGKILL);
+    if (hcs->state_dir != NULL) {
+      /* Its record lets the next service on this directory find it. */
+      hcs__container_release(s);
+    } else {
+      hcs__container_signal(s, SIGKILL);
+    }
   }
 }
 

@@ -32,7 +32,9 @@ struct hcs__system_s {
   hcs__proc_t **buckets;       /* process records by pid */
   size_t nbuckets, nprocs;
   size_t nrunning; /* records whose process has not exited, and init */
-  struct hcs__container_s *ct; /* NULL for a system without isolation */
+  struct hcs__container_s *ct;   /* NULL for a system without isolation */
+  pid_t init_pid;                /* from a record: init to find again */
+  unsigned long long init_start; /* its start time (clock ticks) */
 };
 
 hcs__system_t *hcs__system_find(hcs_t *hcs, const char *id);
@@ -46,6 +48,10 @@ hcs_result_t hcs__state_load(hcs_t *hcs, hcs_error_t **err);
 const char *hcs__state_name(int state);
 hcs__system_t *hcs__system_new(hcs_t *hcs, const char *id, const char *name,
                                const char *config, int is_dummy, int state);
+/* container.c: finds the running systems of the records again. */
+void hcs__systems_reattach(hcs_t *hcs);
+/* The start time of pid (/proc/PID/stat field 22), 0 when gone. */
+unsigned long long hcs__proc_start_time(pid_t pid);
 /* process.c */
 /* User: "uid[:gid]" or "name[:group]" to ids; -EINVAL, -ENOENT. */
 int hcs__parse_user(const char *user, uid_t *uid, gid_t *gid);
