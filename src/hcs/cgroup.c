@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef CGROUP2_SUPER_MAGIC
@@ -17,6 +18,7 @@
 
 static const char root[] = "/sys/fs/cgroup";
 /* v1 controllers a system joins, when the machine mounts them. */
+static const char *const v2_one[] = {"", NULL};
 static const char *const v1_ctrls[] = {"memory",  "pids",  "cpu", "cpuacct",
                                        "freezer", "blkio", NULL};
 
@@ -280,15 +282,14 @@ void hcs__cgroup_destroy(hcs__cgroup_t *cg) {
   if (cg->id[0] == '\0') {
     return;
   }
-  if (cg->v2) {
+  for (const char *const *c = cg->v2 ? v2_one : v1_ctrls; *c != NULL; c++) {
     char dir[512];
-    group_dir(cg, NULL, dir, sizeof(dir));
-    (void)rmdir(dir);
-  } else {
-    for (const char *const *c = v1_ctrls; *c != NULL; c++) {
-      char dir[512];
-      group_dir(cg, *c, dir, sizeof(dir));
-      (void)rmdir(dir);
+    group_dir(cg, *c, dir, sizeof(dir));
+    /* A member that was just killed may take a moment to leave: a few
+     * short tries, on the rare path where a system stopped with it. */
+    for (int i = 0; i < 50 && rmdir(dir) != 0 && errno == EBUSY; i++) {
+      struct timespec ts = {0, 2 * 1000 * 1000};
+      nanosleep(&ts, NULL);
     }
   }
   cg->id[0] = '\0';

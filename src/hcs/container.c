@@ -488,7 +488,19 @@ static int container_prepare(hcs__system_t *s, const char **why) {
       .cpu_max = ct->cfg.processor_maximum,
       .cpu_count = ct->cfg.processor_count,
   };
-  return hcs__cgroup_create(&ct->cg, s->id, &lim, why);
+  /* The group's name is unique per service: a service with a state
+   * directory is known by its hash (so a restart finds the same groups),
+   * one without by its pid. Another service's system of the same id never
+   * shares a group. */
+  char name[160];
+  if (s->hcs->state_dir != NULL) {
+    hcs_guid_t g = hcs_NewGUID(s->hcs->state_dir);
+    snprintf(name, sizeof(name), "%02x%02x%02x%02x-%s", g.b[0], g.b[1], g.b[2],
+             g.b[3], s->id);
+  } else {
+    snprintf(name, sizeof(name), "p%d-%s", (int)getpid(), s->id);
+  }
+  return hcs__cgroup_create(&ct->cg, name, &lim, why);
 }
 
 /* A record says the system runs: adopt its init if the pid still names

@@ -413,6 +413,11 @@ static json_t *system_json(const hcs__system_t *s, int with_config) {
   if (o != NULL && with_config) {
     json_object_set_new(o, "Configuration", json_loads(s->config, 0, NULL));
   }
+  if (o != NULL && with_config && s->ct != NULL) {
+    char cg[200];
+    snprintf(cg, sizeof(cg), "hcs/%s", s->ct->cg.id);
+    json_object_set_new(o, "Cgroup", json_string(cg));
+  }
   return o;
 }
 

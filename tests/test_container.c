@@ -1,0 +1,463 @@
+/* Compute systems with isolation, driven through the public API as root:
+ * each test builds a busybox root, starts a system on it and checks the
+ * effect from inside (what its processes see) and from outside (the
+ * host's files, the engine's results). */
+/* Paths here are built from a short mkdtemp base; gcc cannot see that. */
+#pragma GCC diagnostic ignored "-Wformat-truncation"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <hcs.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char base[256]; /* a scratch directory per test */
+
+static const char *const applets[] = {
+    "sh",   "ls",    "cat",   "echo", "hostname", "ps", "touch",
+    "id",   "grep",  "sleep", "seq",  "wc",       "tr", "head",
+    "true", "mkdir", "rm",    "kill", "dd",       "ln", NULL};
+
+static void need_root(void) {
+  if (geteuid() != 0) {
+    cr_skip_test("compute systems with isolation need root");
+  }
+}
+
+static void copy_file(const char *from, const char *to, mode_t mode) {
+  int in = open(from, O_RDONLY | O_CLOEXEC);
+  cr_assert_geq(in, 0, "open %s: %s", from, strerror(errno));
+  int out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  cr_assert_geq(out, 0, "create %s: %s", to, strerror(errno));
+  char buf[65536];
+  ssize_t n;
+  while ((n = read(in, buf, sizeof(buf))) > 0) {
+    cr_assert_eq(write(out, buf, (size_t)n), n);
+  }
+  close(in);
+  close(out);
+}
+
+static void put(const char *path, const char *text) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  cr_assert_geq(fd, 0, "create %s", path);
+  cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+  close(fd);
+}
+
+/* base/root: busybox and its applets, /etc/passwd and group, the fd
+ * lister helper. */
+static void make_root(const char *root) {
+  char p[1024], q[1024];
+  mkdir(root, 0755);
+  snprintf(p, sizeof(p), "%s/bin", root);
+  mkdir(p, 0755);
+  snprintf(p, sizeof(p), "%s/etc", root);
+  mkdir(p, 0755);
+  snprintf(p, sizeof(p), "%s/tmp", root);
+  mkdir(p, 01777);
+  snprintf(p, sizeof(p), "%s/bin/busybox", root);
+  copy_file("/bin/busybox", p, 0755);
+  snprintf(p, sizeof(p), "%s/bin/fdlist", root);
+  copy_file(HCS_TEST_HELPERS_DIR "/fdlist", p, 0755);
+  for (const char *const *a = applets; *a != NULL; a++) {
+    snprintf(q, sizeof(q), "%s/bin/%s", root, *a);
+    cr_assert_eq(symlink("busybox", q), 0);
+  }
+  snprintf(p, sizeof(p), "%s/etc/passwd", root);
+  put(p, "root:x:0:0:root:/:/bin/sh\nuser:x:1000:1000::/:/bin/sh\n");
+  snprintf(p, sizeof(p), "%s/etc/group", root);
+  put(p, "root:x:0:\nusers:x:1000:\n");
+}
+
+static void setup(void) {
+  need_root();
+  snprintf(base, sizeof(base), "/tmp/hcs-ct-XXXXXX");
+  cr_assert_not_null(mkdtemp(base));
+  char root[1024];
+  snprintf(root, sizeof(root), "%s/root", base);
+  make_root(root);
+}
+
+static void teardown(void) {
+  if (base[0] != '\0') {
+    char cmd[1200];
+    /* Mount points live only in the systems' namespaces, gone by now. */
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
+    (void)system(cmd);
+  }
+}
+
+TestSuite(container, .init = setup, .fini = teardown, .timeout = 120);
+
+static hcs_t *open_hcs(const char *state_dir) {
+  hcs_t *h;
+  hcs_options_t o = {.state_dir = state_dir};
+  hcs_error_t *err = NULL;
+  cr_assert_eq(hcs_open(&h, &o, &err), HCS_OK, "%s",
+               err ? hcs_error_message(err) : "");
+  return h;
+}
+
+/* Creates and starts system id on base/root with extra configuration
+ * fields (a JSON fragment starting with a comma, or ""). */
+static void start_system(hcs_t *h, const char *id, const char *extra) {
+  char cfg[8192];
+  snprintf(cfg, sizeof(cfg),
+           "{\"SystemType\":\"Container\",\"VolumePath\":\"%s/root\","
+           "\"HostName\":\"box-%s\"%s}",
+           base, id, extra);
+  hcs_error_t *err = NULL;
+  cr_assert_eq(hcs_CreateComputeSystem(h, id, cfg, &err), HCS_OK, "%s",
+               err ? hcs_error_message(err) : "");
+  cr_assert_eq(hcs_StartComputeSystem(h, id, &err), HCS_OK, "%s",
+               err ? hcs_error_message(err) : "");
+}
+
+typedef struct out_s {
+  char text[16384];
+  hcs_process_result_t r;
+  uint32_t pid;
+} out_t;
+
+/* Runs `sh -c cmd` in the system, collecting stdout and stderr. */
+static void run_in(hcs_t *h, const char *id, const char *cmd, const char *user,
+                   out_t *o) {
+  const char *args[] = {"sh", "-c", cmd, NULL};
+  hcs_process_params_t pp;
+  memset(&pp, 0, sizeof(pp));
+  pp.args = args;
+  pp.user = user;
+  int out = -1, errfd = -1;
+  hcs_error_t *err = NULL;
+  cr_assert_eq(hcs_CreateProcessInComputeSystem(h, id, false, true, true, &pp,
+                                                &o->pid, NULL, &out, &errfd,
+                                                &err),
+               HCS_OK, "%s", err ? hcs_error_message(err) : "");
+  size_t got = 0;
+  for (int fd = out; fd >= 0; fd = fd == out ? errfd : -1) {
+    ssize_t n;
+    while ((n = read(fd, o->text + got, sizeof(o->text) - 1 - got)) > 0) {
+      got += (size_t)n;
+    }
+    close(fd);
+  }
+  o->text[got] = '\0';
+  cr_assert_eq(hcs_WaitForProcessResult(h, id, o->pid, 60000, &o->r, &err),
+               HCS_OK, "%s", err ? hcs_error_message(err) : "");
+}
+
+static void stop_system(hcs_t *h, const char *id) {
+  cr_assert_eq(hcs_TerminateComputeSystem(h, id, 10000, NULL, NULL), HCS_OK);
+  cr_assert_eq(hcs_DeleteComputeSystem(h, id, NULL), HCS_OK);
+}
+
+Test(container, hostname_pid1_and_process_list) {
+  hcs_t *h = open_hcs(NULL);
+  start_system(h, "ns", "");
+  out_t o;
+  run_in(h, "ns", "hostname; echo $$; ps -o pid,comm | wc -l; cat /proc/1/comm",
+         NULL, &o);
+  cr_assert_eq(o.r.exit_code, 0, "%s", o.text);
+  char host[64];
+  int pid = 0, lines = 0;
+  char comm[64];
+  cr_assert_eq(sscanf(o.text, "%63s %d %d %63s", host, &pid, &lines, comm), 4,
+               "%s", o.text);
+  cr_assert_str_eq(host, "box-ns");
+  cr_assert_eq((uint32_t)pid, o.pid, "the pid given is the system's own");
+  cr_assert_lt(pid, 100, "a private pid namespace numbers from 1");
+  /* header, init, sh, ps, wc: nothing of the host */
+  cr_assert_leq(lines, 5, "%s", o.text);
+  cr_assert_str_eq(comm, "hcs-init");
+  stop_system(h, "ns");
+  hcs_close(h);
+}
+
+Test(container, mapped_directories) {
+  hcs_t *h = open_hcs(NULL);
+  char rw[1024], ro[1024], extra[2048], path[1200];
+  snprintf(rw, sizeof(rw), "%s/rw", base);
+  snprintf(ro, sizeof(ro), "%s/ro", base);
+  mkdir(rw, 0755);
+  mkdir(ro, 0755);
+  snprintf(extra, sizeof(extra),
+           ",\"MappedDirectories\":[{\"HostPath\":\"%s\",\"ContainerPath\":"
+           "\"/data/rw\"},{\"HostPath\":\"%s\",\"ContainerPath\":\"/data/"
+           "ro\",\"ReadOnly\":true}]",
+           rw, ro);
+  start_system(h, "md", extra);
+  out_t o;
+  run_in(h, "md", "echo written > /data/rw/file && cat /data/rw/file", NULL,
+         &o);
+  cr_assert_eq(o.r.exit_code, 0, "%s", o.text);
+  snprintf(path, sizeof(path), "%s/file", rw);
+  char buf[64] = {0};
+  int fd = open(path, O_RDONLY);
+  cr_assert_geq(fd, 0, "the write did not reach the host");
+  cr_assert_gt(read(fd, buf, sizeof(buf) - 1), 0);
+  close(fd);
+  cr_assert_str_eq(buf, "written\n");
+  run_in(h, "md", "touch /data/ro/nope", NULL, &o);
+  cr_assert_neq(o.r.exit_code, 0, "a read-only mapping took a write");
+  cr_assert_not_null(strstr(o.text, "Read-only"), "%s", o.text);
+  snprintf(path, sizeof(path), "%s/nope", ro);
+  cr_assert_neq(access(path, F_OK), 0);
+  stop_system(h, "md");
+  hcs_close(h);
+}
+
+Test(container, memory_limit_kills_and_reports) {
+  hcs_t *h = open_hcs(NULL);
+  start_system(h, "mem", ",\"MemoryMaximumInMB\":32");
+  out_t o;
+  run_in(h, "mem", "x=aaaaaaaaaaaaaaaa; while true; do x=$x$x; done", NULL, &o);
+  cr_assert_eq(o.r.exit_code, 137, "%s", o.text);
+  cr_assert_eq(o.r.signal, 9);
+  cr_assert(o.r.oom_killed, "the kill was not reported as the OOM killer's");
+  /* The system survives its hog. */
+  run_in(h, "mem", "echo alive", NULL, &o);
+  cr_assert_str_eq(o.text, "alive\n");
+  cr_assert(!o.r.oom_killed);
+  stop_system(h, "mem");
+  hcs_close(h);
+}
+
+Test(container, pids_limit_stops_a_fork_bomb) {
+  hcs_t *h = open_hcs(NULL);
+  start_system(h, "pids", ",\"PidsMaximum\":16");
+  out_t o;
+  /* The shell may die of its failed forks; the sleeps it made stay. */
+  run_in(h, "pids",
+         "for i in $(seq 64); do sleep 30 >/dev/null 2>&1 & done 2>/dev/null",
+         NULL, &o);
+  /* Counted from the host: the system cannot fork even to count. */
+  char *json = NULL;
+  cr_assert_eq(hcs_InspectComputeSystem(h, "pids", &json, NULL), HCS_OK);
+  json_t *j = json_loads(json, 0, NULL);
+  const char *cg = json_string_value(json_object_get(j, "Cgroup"));
+  cr_assert_not_null(cg, "%s", json);
+  char files[2][1024];
+  snprintf(files[0], sizeof(files[0]), "/sys/fs/cgroup/pids/%s/pids.current",
+           cg);
+  snprintf(files[1], sizeof(files[1]), "/sys/fs/cgroup/%s/pids.current", cg);
+  json_decref(j);
+  hcs_free(json);
+  int procs = -1;
+  for (int i = 0; i < 2 && procs < 0; i++) {
+    FILE *f = fopen(files[i], "re");
+    if (f != NULL) {
+      cr_assert_eq(fscanf(f, "%d", &procs), 1);
+      fclose(f);
+    }
+  }
+  cr_assert_gt(procs, 8, "the sleeps did not start: %d", procs);
+  cr_assert_leq(procs, 16, "more processes than the limit: %d", procs);
+  /* The host is unharmed: it still starts processes. */
+  cr_assert_eq(system("true"), 0);
+  stop_system(h, "pids");
+  hcs_close(h);
+}
+
+Test(container, fds_capabilities_and_privileges) {
+  hcs_t *h = open_hcs(NULL);
+  start_system(h, "caps", "");
+  out_t o;
+  run_in(h, "caps", "/bin/fdlist", NULL, &o);
+  cr_assert_str_eq(o.text, "0\n1\n2\n", "fds leaked into the system: %s",
+                   o.text);
+  run_in(h, "caps", "grep -E '^(CapEff|CapBnd|NoNewPrivs)' /proc/self/status",
+         NULL, &o);
+  cr_assert_not_null(strstr(o.text, "CapEff:\t00000000a80425fb"), "%s", o.text);
+  cr_assert_not_null(strstr(o.text, "CapBnd:\t00000000a80425fb"), "%s", o.text);
+  cr_assert_not_null(strstr(o.text, "NoNewPrivs:\t1"), "%s", o.text);
+  run_in(h, "caps", "id -u; id -g; grep CapEff /proc/self/status", "user", &o);
+  cr_assert_str_eq(o.text, "1000\n1000\nCapEff:\t0000000000000000\n");
+  stop_system(h, "caps");
+  hcs_close(h);
+}
+
+Test(container, image_symlinks_do_not_reach_the_host) {
+  hcs_t *h = open_hcs(NULL);
+  char victim[1024], link[1024], dev[1024];
+  snprintf(victim, sizeof(victim), "%s/victim", base);
+  put(victim, "untouched\n");
+  /* /dev/null in the image points at a host file: the system's /dev is
+   * its own tmpfs, so writes go to the real null device. */
+  snprintf(dev, sizeof(dev), "%s/root/dev", base);
+  mkdir(dev, 0755);
+  snprintf(link, sizeof(link), "%s/root/dev/null", base);
+  cr_assert_eq(symlink(victim, link), 0);
+  start_system(h, "sl", "");
+  out_t o;
+  run_in(h, "sl", "echo overwritten > /dev/null; ls -l /dev/null", NULL, &o);
+  cr_assert_eq(o.r.exit_code, 0, "%s", o.text);
+  cr_assert_eq(o.text[0], 'c', "not a character device: %s", o.text);
+  stop_system(h, "sl");
+  char buf[64] = {0};
+  int fd = open(victim, O_RDONLY);
+  cr_assert_gt(read(fd, buf, sizeof(buf) - 1), 0);
+  close(fd);
+  cr_assert_str_eq(buf, "untouched\n");
+  /* /proc as a symlink to a host directory: refused, nothing mounted. */
+  char proc[1024], target[1024];
+  snprintf(proc, sizeof(proc), "%s/root/proc", base);
+  rmdir(proc);
+  snprintf(target, sizeof(target), "%s/target", base);
+  mkdir(target, 0755);
+  cr_assert_eq(symlink(target, proc), 0);
+  char cfg[2048];
+  snprintf(cfg, sizeof(cfg),
+           "{\"SystemType\":\"Container\",\"VolumePath\":\"%s/root\"}", base);
+  cr_assert_eq(hcs_CreateComputeSystem(h, "sp", cfg, NULL), HCS_OK);
+  hcs_error_t *err = NULL;
+  cr_assert_eq(hcs_StartComputeSystem(h, "sp", &err), HCS_ERROR_GEN_FAILURE);
+  hcs_error_free(err);
+  char sub[1200];
+  snprintf(sub, sizeof(sub), "%s/self", target);
+  cr_assert_neq(access(sub, F_OK), 0, "proc was mounted on the host");
+  cr_assert_eq(hcs_DeleteComputeSystem(h, "sp", NULL), HCS_OK);
+  hcs_close(h);
+}
+
+Test(container, shutdown_with_and_without_timeout) {
+  hcs_t *h = open_hcs(NULL);
+  start_system(h, "sd", "");
+  out_t o;
+  run_in(h, "sd", "sleep 1000 >/dev/null 2>&1 &", NULL, &o);
+  cr_assert_eq(hcs_ShutdownComputeSystem(h, "sd", 10000, "test", NULL), HCS_OK);
+  hcs_error_t *err = NULL;
+  cr_assert_eq(hcs_ShutdownComputeSystem(h, "sd", 1000, NULL, &err),
+               HCS_WSAEINVAL, "a stopped system");
+  hcs_error_free(err);
+  cr_assert_eq(hcs_TerminateComputeSystem(h, "sd", 1000, NULL, NULL),
+               HCS_WSAEINVAL, "terminate after exit signals nothing");
+  cr_assert_eq(hcs_DeleteComputeSystem(h, "sd", NULL), HCS_OK);
+
+  /* A process that ignores SIGTERM: the shutdown times out, a second one
+   * is already in progress, terminate ends it. */
+  start_system(h, "st", "");
+  run_in(h, "st", "trap '' TERM; sleep 1000 >/dev/null 2>&1 &", NULL, &o);
+  /* It says when its trap is set, so the shutdown cannot beat it. */
+  const char *args[] = {
+      "sh", "-c", "trap '' TERM; echo ready; while true; do sleep 1; done",
+      NULL};
+  hcs_process_params_t pp;
+  memset(&pp, 0, sizeof(pp));
+  pp.args = args;
+  uint32_t pid;
+  int ready = -1;
+  cr_assert_eq(hcs_CreateProcessInComputeSystem(h, "st", false, true, false,
+                                                &pp, &pid, NULL, &ready, NULL,
+                                                NULL),
+               HCS_OK);
+  char word[8] = {0};
+  cr_assert_eq(read(ready, word, 6), 6);
+  cr_assert_str_eq(word, "ready\n");
+  close(ready);
+  cr_assert_eq(hcs_ShutdownComputeSystem(h, "st", 300, NULL, &err),
+               HCS_ERROR_TIMEOUT);
+  hcs_error_free(err);
+  cr_assert_eq(hcs_ShutdownComputeSystem(h, "st", 300, NULL, &err),
+               HCS_ERROR_SHUTDOWN_IN_PROGRESS);
+  hcs_error_free(err);
+  cr_assert_eq(hcs_TerminateComputeSystem(h, "st", 10000, NULL, NULL), HCS_OK);
+  int32_t code;
+  cr_assert_eq(
+      hcs_WaitForProcessInComputeSystem(h, "st", pid, 5000, &code, NULL),
+      HCS_OK);
+  cr_assert_eq(code, 137, "code %d", code);
+  cr_assert_eq(hcs_DeleteComputeSystem(h, "st", NULL), HCS_OK);
+  hcs_close(h);
+}
+
+Test(container, restart_and_reattach) {
+  char state[1024];
+  snprintf(state, sizeof(state), "%s/state", base);
+  hcs_t *h = open_hcs(state);
+  start_system(h, "ra", "");
+  out_t o;
+  run_in(h, "ra", "sleep 1000 >/dev/null 2>&1 & echo $!", NULL, &o);
+  int sleeper = atoi(o.text);
+  hcs_close(h); /* the system keeps running */
+
+  h = open_hcs(state);
+  char *json = NULL;
+  cr_assert_eq(hcs_InspectComputeSystem(h, "ra", &json, NULL), HCS_OK);
+  json_t *j = json_loads(json, 0, NULL);
+  cr_assert_str_eq(json_string_value(json_object_get(j, "State")), "Running",
+                   "%s", json);
+  json_decref(j);
+  hcs_free(json);
+  run_in(h, "ra", "kill -0 $0 && echo still", NULL, &o);
+  (void)sleeper;
+  char cmd[64];
+  snprintf(cmd, sizeof(cmd), "kill -0 %d && echo still", sleeper);
+  run_in(h, "ra", cmd, NULL, &o);
+  cr_assert_str_eq(o.text, "still\n", "the system's processes were lost");
+  cr_assert_eq(hcs_TerminateComputeSystem(h, "ra", 10000, NULL, NULL), HCS_OK);
+  hcs_close(h);
+
+  /* A record whose init is gone is found stale and stopped. */
+  h = open_hcs(state);
+  cr_assert_eq(hcs_InspectComputeSystem(h, "ra", &json, NULL), HCS_OK);
+  j = json_loads(json, 0, NULL);
+  cr_assert_str_eq(json_string_value(json_object_get(j, "State")), "Stopped",
+                   "%s", json);
+  json_decref(j);
+  hcs_free(json);
+  cr_assert_eq(hcs_DeleteComputeSystem(h, "ra", NULL), HCS_OK);
+  hcs_close(h);
+}
+
+typedef struct many_s {
+  hcs_t *h;
+  int ok;
+  uint32_t pids[10];
+} many_t;
+
+static void *exec_ten(void *arg) {
+  many_t *m = arg;
+  for (int i = 0; i < 10; i++) {
+    const char *args[] = {"true", NULL};
+    hcs_process_params_t pp;
+    memset(&pp, 0, sizeof(pp));
+    pp.args = args;
+    int32_t code = -1;
+    if (hcs_CreateProcessInComputeSystem(m->h, "many", false, false, false, &pp,
+                                         &m->pids[i], NULL, NULL, NULL,
+                                         NULL) == HCS_OK &&
+        hcs_WaitForProcessInComputeSystem(m->h, "many", m->pids[i], 30000,
+                                          &code, NULL) == HCS_OK &&
+        code == 0) {
+      m->ok++;
+    }
+  }
+  return NULL;
+}
+
+Test(container, hundred_concurrent_execs) {
+  hcs_t *h = open_hcs(NULL);
+  start_system(h, "many", "");
+  many_t m[10];
+  pthread_t t[10];
+  for (int i = 0; i < 10; i++) {
+    m[i] = (many_t){.h = h};
+    cr_assert_eq(pthread_create(&t[i], NULL, exec_ten, &m[i]), 0);
+  }
+  int ok = 0;
+  for (int i = 0; i < 10; i++) {
+    pthread_join(t[i], NULL);
+    ok += m[i].ok;
+  }
+  cr_assert_eq(ok, 100);
+  stop_system(h, "many");
+  hcs_close(h);
+}
