@@ -35,6 +35,12 @@ typedef struct as__child_s {
 typedef struct as__spawn_stack_s {
   void *base; /* mmap'ed, a guard page at the bottom */
   size_t size;
+  /* Low fd numbers reserved at loop start (on /dev/null) through which a
+   * child that shares the engine's fd table takes its stdio and error
+   * pipe; see spawn.c. slot_top is one past the highest. */
+  int slot[4];
+  int slot_top;
+  int null_fd; /* /dev/null, to empty the slots */
 } as__spawn_stack_t;
 
 int as__spawn_stack_init(as__spawn_stack_t *st);

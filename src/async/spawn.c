@@ -45,16 +45,31 @@
 #endif
 
 /* The kernel's sigset is 64 bits on every architecture Linux runs on. */
-enum { STACK_SIZE = 64 * 1024, CHILD_ERRFD = 3, KSIGSET_SIZE = 8 };
+enum {
+  STACK_SIZE = 64 * 1024,
+  CHILD_ERRFD = 3,
+  KSIGSET_SIZE = 8,
+  UNSHARE_REFUSED = -1, /* not an errno: close_range cannot unshare */
+};
+
+#ifndef CLOSE_RANGE_UNSHARE
+#define CLOSE_RANGE_UNSHARE (1U << 1)
+#endif
 
 /* One-time kernel feature probe (a documented global): set when clone3 was
  * refused once, so later spawns go straight to the fallback. */
 static volatile int clone3_refused;
+/* Likewise: set when close_range refused CLOSE_RANGE_UNSHARE (Linux < 5.9),
+ * so children get a copy of the fd table from clone instead. */
+static volatile int unshare_refused;
 
 typedef struct child_ctx_s {
   const as__child_t *c;
   int errfd;
-  pid_t ns_pid; /* written by the child: its pid in its own namespace */
+  int shared_top; /* > 0: the fd table is the engine's until unshared,
+                     keeping only the fds below shared_top (the slots) */
+  int slot[3];    /* with shared_top: where the stdio sources are */
+  pid_t ns_pid;   /* written by the child: its pid in its own namespace */
 } child_ctx_t;
 
 #if defined(__x86_64__)
@@ -100,6 +115,25 @@ int as__spawn_clone3_used(void) {
 }
 
 int as__spawn_stack_init(as__spawn_stack_t *st) {
+  st->slot_top = 0;
+  st->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (st->null_fd < 0) {
+    return -errno;
+  }
+  for (int i = 0; i < 4; i++) {
+    st->slot[i] = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (st->slot[i] < 0) {
+      int err = -errno;
+      while (--i >= 0) {
+        close(st->slot[i]);
+      }
+      close(st->null_fd);
+      return err;
+    }
+    if (st->slot[i] + 1 > st->slot_top) {
+      st->slot_top = st->slot[i] + 1;
+    }
+  }
   size_t page = (size_t)sysconf(_SC_PAGESIZE);
   size_t size = STACK_SIZE + page;
   void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
@@ -110,6 +144,10 @@ int as__spawn_stack_init(as__spawn_stack_t *st) {
   if (mprotect(p, page, PROT_NONE) != 0) {
     int err = -errno;
     munmap(p, size);
+    for (int i = 0; i < 4; i++) {
+      close(st->slot[i]);
+    }
+    close(st->null_fd);
     return err;
   }
   st->base = p;
@@ -118,6 +156,13 @@ int as__spawn_stack_init(as__spawn_stack_t *st) {
 }
 
 void as__spawn_stack_free(as__spawn_stack_t *st) {
+  for (int i = 0; i < 4 && st->slot_top > 0; i++) {
+    close(st->slot[i]);
+  }
+  if (st->slot_top > 0) {
+    close(st->null_fd);
+  }
+  st->slot_top = 0;
   if (st->base != NULL) {
     munmap(st->base, st->size);
     st->base = NULL;
@@ -270,6 +315,18 @@ CHILD_FN static int child_main(void *arg) {
       child_fail(errfd, err);
     }
   }
+  if (ctx->shared_top > 0) {
+    /* Our own table at last, holding only the low fds: the copy costs the
+     * slots, not the thousands of fds a busy engine has open (Linux 5.9;
+     * the sentinel tells the engine to stop asking). */
+    if (child_sys(SYS_close_range, ctx->shared_top, ~0U, CLOSE_RANGE_UNSHARE) !=
+        0) {
+      child_fail(errfd, UNSHARE_REFUSED);
+    }
+    fd[0] = ctx->slot[0];
+    fd[1] = ctx->slot[1];
+    fd[2] = ctx->slot[2];
+  }
   if (c->set_caps) {
     int err = child_caps(c);
     if (err != 0) {
@@ -378,7 +435,8 @@ static int clone_child(child_ctx_t *ctx, as__spawn_stack_t *st, pid_t *pid,
   if (!clone3_refused) {
     struct clone_args args;
     memset(&args, 0, sizeof(args));
-    args.flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD;
+    args.flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD |
+                 (ctx->shared_top > 0 ? CLONE_FILES : 0);
     args.pidfd = (uint64_t)(uintptr_t)&fd;
     args.exit_signal = 0;
     args.stack = (uint64_t)(uintptr_t)st->base;
@@ -458,7 +516,30 @@ int as__spawn(const as__child_t *c, as__spawn_stack_t *st, pid_t *pid,
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
   child_ctx_t ctx = {.c = c, .errfd = ep[1]};
+  int shared = !unshare_refused && !clone3_refused && st->slot_top > 0;
+  if (shared) {
+    /* The child shares this fd table until it unshares it, keeping only
+     * the fds below slot_top: its stdio and error pipe go there. dup3
+     * keeps them close-on-exec for other threads' children meanwhile. */
+    for (int i = 0; i < 3; i++) {
+      if (dup3(c->fd[i], st->slot[i], O_CLOEXEC) < 0) {
+        shared = 0;
+      }
+    }
+    if (shared && dup3(ep[1], st->slot[3], O_CLOEXEC) >= 0) {
+      ctx.errfd = st->slot[3];
+      ctx.shared_top = st->slot_top;
+      memcpy(ctx.slot, st->slot, sizeof(ctx.slot));
+    }
+  }
   r = clone_child(&ctx, st, pid, pidfd);
+  if (ctx.shared_top > 0) {
+    /* The slots let go of the child's pipes, or the engine would hold
+     * their write ends open and never see EOF. */
+    for (int i = 0; i < 4; i++) {
+      (void)dup3(st->null_fd, st->slot[i], O_CLOEXEC);
+    }
+  }
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   leave_pidns(c);
   close(ep[1]);
@@ -475,6 +556,17 @@ int as__spawn(const as__child_t *c, as__spawn_stack_t *st, pid_t *pid,
   } while (n < 0 && errno == EINTR);
   close(ep[0]);
   *exec_errno = n == (ssize_t)sizeof(err) ? err : 0;
+  if (*exec_errno == UNSHARE_REFUSED) {
+    /* The child did nothing else: reap it and try again with a copied
+     * table. */
+    int status;
+    (void)waitpid(*pid, &status, __WALL);
+    if (*pidfd >= 0) {
+      close(*pidfd);
+    }
+    unshare_refused = 1;
+    return as__spawn(c, st, pid, pidfd, exec_errno, ns_pid);
+  }
   if (ns_pid != NULL) {
     *ns_pid = ctx.ns_pid;
   }
