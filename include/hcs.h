@@ -112,9 +112,11 @@ typedef struct hcs_options_s {
  * caller owns *out and ends it with hcs_close(). */
 HCS_API hcs_result_t hcs_open(hcs_t **out, const hcs_options_t *opts,
                               hcs_error_t **err);
-/* Terminates every process still running, waits for them, stops the
- * engine thread and frees the service. Not from the engine thread. NULL is
- * accepted. */
+/* Terminates every process still running and every container (unless the
+ * service has a state_dir: containers then keep running for the next
+ * service), waits for them, stops the engine thread and frees the service.
+ * Every hcs_session_t must have been released. Not from the engine
+ * thread. NULL is accepted. */
 HCS_API void hcs_close(hcs_t *hcs);
 /* With no_thread: runs the loop on the calling thread until no session is
  * active (once false), or one non-blocking round (once true). Returns 0. */
@@ -127,10 +129,34 @@ HCS_API int hcs_post(hcs_t *hcs, void (*fn)(hcs_t *hcs, void *data),
 /* Compute systems. ids are 1 to 128 characters of [A-Za-z0-9_.-], not
  * starting with '.' or '-'.
  *
- * Configuration JSON: {"SystemType": "Container", "IsDummy": true, ...}.
- * In this release only systems without isolation (IsDummy: true) run:
- * their processes run directly on the host. Other configurations answer
- * HCS_ERROR_CALL_NOT_IMPLEMENTED. */
+ * Configuration JSON: the ContainerConfig Docker sent (SystemType
+ * "Container" required; shared/spec/hcs-api.md lists the fields), checked
+ * strictly: an unknown field, a wrong type or an out-of-range number is
+ * HCS_WSAEINVAL naming the field. The hcs extensions: "PidsMaximum" (a
+ * pids limit), "Environment" ({"NAME": "value"}, the default environment
+ * of the system's processes), "UidMap"/"GidMap" ([{ContainerID, HostID,
+ * Size}], accepted and recorded).
+ *
+ * - "IsDummy": true: no isolation; processes run directly on the host.
+ * - otherwise (root only, else HCS_ERROR_NOT_SUPPORTED) a Linux container:
+ *   its own pid, mount, uts and ipc namespaces; a root from "VolumePath"
+ *   (a directory, bound) or from "Layers" (an overlay, nearest first, with
+ *   upper and work directories in "LayerFolderPath" when given; one layer
+ *   without a sandbox is bound read-only); "MappedDirectories" bound
+ *   (ReadOnly honoured; no symlink is followed on the container side);
+ *   a fresh /proc, a private /dev (null, zero, full, random, urandom, tty,
+ *   devpts with ptmx, shm); "HostName"; limits from MemoryMaximumInMB,
+ *   PidsMaximum, ProcessorWeight, ProcessorMaximum, ProcessorCount in its
+ *   own cgroup (v1 or v2); pid 1 is hcs's init, which reaps orphans and on
+ *   shutdown asks every process to stop. Its processes keep Docker's
+ *   default capabilities, run with no_new_privs, and see only fds 0-2.
+ *   "EndpointList" (networks) answers HCS_ERROR_CALL_NOT_IMPLEMENTED.
+ *   "HvPartition": true answers HCS_ERROR_NOT_SUPPORTED.
+ *
+ * With hcs_options_t.state_dir, a record per system is kept there; a
+ * container keeps running when the service closes, and the next service
+ * on the same directory finds it again (its init is checked by pid and
+ * start time; a stale record becomes Stopped). */
 HCS_API hcs_result_t hcs_CreateComputeSystem(hcs_t *hcs, const char *id,
                                              const char *configuration,
                                              hcs_error_t **err);
