@@ -325,8 +325,10 @@ HCS_API int hcs_session_write(hcs_session_t *s, const void *buf, size_t len,
                               void (*cb)(hcs_session_t *s, int status,
                                          void *data),
                               void *data);
-/* Closes stdin after every queued byte is written (a console gets ^D).
- * Idempotent. */
+/* Closes stdin after every queued byte is written. A console cannot be
+ * closed: it gets ^D, which a program in canonical mode reads as EOF only
+ * at the start of a line (after a partial line it just delivers that
+ * line). Idempotent. */
 HCS_API int hcs_session_close_stdin(hcs_session_t *s);
 /* Sends sig through the pidfd; 0 and nothing sent once it exited. */
 HCS_API int hcs_session_kill(hcs_session_t *s, int sig);
