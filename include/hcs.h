@@ -199,11 +199,17 @@ typedef struct hcs_process_params_s {
   const char *command_line;      /* split by the Windows rules into argv */
   const char *const *args;       /* hcs: NULL-terminated argv; wins */
   const char *working_directory; /* NULL: the service's */
-  /* NULL-terminated "NAME=value" strings; NULL: the service's environment */
+  /* NULL-terminated "NAME=value" strings; NULL: the service's environment
+   * on the host, the system's default (PATH, HOSTNAME, its Environment) in
+   * a container */
   const char *const *environment;
   bool emulate_console;     /* a pty: stdin/stdout on it, stderr merged */
   uint16_t console_size[2]; /* [height, width]; 0: the kernel's default */
-  const char *user;         /* hcs: "uid[:gid]" or a name; NULL: the caller's */
+  /* hcs: "uid[:gid]" or "name[:group]" (names from the host's databases
+   * on a system without isolation, from the container's /etc/passwd and
+   * /etc/group otherwise); NULL: root in a container, the caller's on the
+   * host. */
+  const char *user;
   /* hcs: the engine's per-process tunables; 0 for the defaults. */
   uint32_t drain_timeout_ms;
 } hcs_process_params_t;
