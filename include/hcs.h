@@ -58,6 +58,14 @@ enum {
 
 #define HCS_TIMEOUT_INFINITE 0xFFFFFFFFu
 
+/* Where a process that could not be started failed. */
+enum {
+  HCS_EXEC_STAGE_PROGRAM = 0, /* executing the program (or finding it) */
+  HCS_EXEC_STAGE_CWD = 1,     /* entering the working directory */
+  HCS_EXEC_STAGE_USER = 2,    /* taking the user's uid and gid */
+  HCS_EXEC_STAGE_SETUP = 3,   /* stdio, console, namespaces, limits */
+};
+
 /* The seed's own names. Define HCS_NO_SEED_NAMES to leave them out. */
 #ifndef HCS_NO_SEED_NAMES
 #define WaitErrExecFailed HCS_WAIT_ERR_EXEC_FAILED
@@ -246,6 +254,7 @@ typedef struct hcs_process_result_s {
   int32_t exit_code;  /* 0-255, 128+signal, or HCS_WAIT_ERR_EXEC_FAILED */
   int32_t signal;     /* the signal that killed it, else 0 */
   int32_t exec_errno; /* why the program could not be started, else 0 */
+  int32_t exec_stage; /* with exec_errno: HCS_EXEC_STAGE_*, what failed */
   bool output_cut;    /* hcs pumped output that was still open at the end */
   bool oom_killed;    /* killed by the system's memory limit */
 } hcs_process_result_t;

@@ -3,7 +3,9 @@
  * effect from inside (what its processes see) and from outside (the
  * host's files, the engine's results). */
 /* Paths here are built from a short mkdtemp base; gcc cannot see that. */
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wformat-truncation"
+#endif
 
 #include <criterion/criterion.h>
 #include <errno.h>

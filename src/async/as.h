@@ -99,10 +99,19 @@ enum as_flags {
 
 enum { AS_EXIT_EXEC_FAILED = 32767, AS_DRAIN_DEFAULT_MS = 2000 };
 
+/* Where a process that could not be started failed (hcs.h mirrors it). */
+enum as_stage {
+  AS_STAGE_EXEC = 0,  /* execve of the program (or its PATH search) */
+  AS_STAGE_CWD = 1,   /* chdir to the working directory */
+  AS_STAGE_USER = 2,  /* taking the uid and gid */
+  AS_STAGE_SETUP = 3, /* stdio, console, namespaces, cgroups, caps */
+};
+
 typedef struct as_result_s {
   int exit_code;    /* 0-255, 128+signal, or AS_EXIT_EXEC_FAILED */
   int signal;       /* the signal that killed it, else 0 */
   int exec_errno;   /* errno of the failed exec, else 0 */
+  int exec_stage;   /* with exec_errno: enum as_stage, what failed */
   int output_cut;   /* output still open after the drain timeout */
   uint64_t exit_ms; /* loop time of the exit, ms */
 } as_result_t;

@@ -50,7 +50,7 @@ void as__spawn_stack_free(as__spawn_stack_t *st);
  * (close-on-exec) name the child and *exec_errno is 0, or the errno of the
  * failed exec (the child then exited and waits to be reaped). */
 int as__spawn(const as__child_t *c, as__spawn_stack_t *st, pid_t *pid,
-              int *pidfd, int *exec_errno, pid_t *ns_pid);
+              int *pidfd, int *exec_errno, int *exec_stage, pid_t *ns_pid);
 /* Starts a child that runs fn(arg, ready_fd) in new namespaces (flags:
  * CLONE_NEW*), as a fork: its own copy of memory, a single thread, every
  * signal blocked. fn closes ready_fd once set up and never returns then;

@@ -390,7 +390,7 @@ int as_session_spawn(as_loop_t *loop, const as_spawn_opts_t *o,
     if (err == 0) {
       memcpy(c.fd, child, sizeof(c.fd));
       err = as__spawn(&c, as__loop_stack(loop), &s->pid, &pidfd,
-                      &s->result.exec_errno, &s->ns_pid);
+                      &s->result.exec_errno, &s->result.exec_stage, &s->ns_pid);
     }
   }
   close_child_ends(o, child);

@@ -177,8 +177,10 @@ CHILD_FN static long child_sys(long nr, long a, long b, long c) {
   return syscall(nr, a, b, c);
 }
 
-CHILD_FN static void child_fail(int errfd, int err) {
-  (void)child_sys(SYS_write, errfd, (long)&err, sizeof(err));
+/* Reports what failed: the errno and the stage (enum as_stage). */
+CHILD_FN static void child_fail(int errfd, int err, int stage) {
+  int msg[2] = {err, stage};
+  (void)child_sys(SYS_write, errfd, (long)msg, sizeof(msg));
   syscall(SYS_exit_group, 127);
 }
 
@@ -312,7 +314,7 @@ CHILD_FN static int child_main(void *arg) {
   if (c->n_cgroup_fds != 0 || c->ns_flags != 0) {
     int err = child_join(c);
     if (err != 0) {
-      child_fail(errfd, err);
+      child_fail(errfd, err, AS_STAGE_SETUP);
     }
   }
   if (ctx->shared_top > 0) {
@@ -321,7 +323,7 @@ CHILD_FN static int child_main(void *arg) {
      * the sentinel tells the engine to stop asking). */
     if (child_sys(SYS_close_range, ctx->shared_top, ~0U, CLOSE_RANGE_UNSHARE) !=
         0) {
-      child_fail(errfd, UNSHARE_REFUSED);
+      child_fail(errfd, UNSHARE_REFUSED, AS_STAGE_SETUP);
     }
     fd[0] = ctx->slot[0];
     fd[1] = ctx->slot[1];
@@ -330,7 +332,7 @@ CHILD_FN static int child_main(void *arg) {
   if (c->set_caps) {
     int err = child_caps(c);
     if (err != 0) {
-      child_fail(errfd, err);
+      child_fail(errfd, err, AS_STAGE_SETUP);
     }
   }
 
@@ -340,7 +342,7 @@ CHILD_FN static int child_main(void *arg) {
     if (fd[i] <= CHILD_ERRFD && fd[i] != i) {
       fd[i] = (int)child_sys(SYS_fcntl, fd[i], F_DUPFD_CLOEXEC, 4);
       if (fd[i] < 0) {
-        child_fail(errfd, errno);
+        child_fail(errfd, errno, AS_STAGE_SETUP);
       }
     }
   }
@@ -359,7 +361,7 @@ CHILD_FN static int child_main(void *arg) {
     long r = fd[i] == i ? child_sys(SYS_fcntl, i, F_SETFD, 0)
                         : child_sys(SYS_dup2, fd[i], i, 0);
     if (r < 0) {
-      child_fail(errfd, errno);
+      child_fail(errfd, errno, AS_STAGE_SETUP);
     }
   }
   /* Nothing but 0, 1, 2 and the error pipe (close-on-exec) survives. On a
@@ -370,7 +372,7 @@ CHILD_FN static int child_main(void *arg) {
   if (c->ctty) {
     if (child_sys(SYS_setsid, 0, 0, 0) < 0 ||
         child_sys(SYS_ioctl, 0, TIOCSCTTY, 0) < 0) {
-      child_fail(errfd, errno);
+      child_fail(errfd, errno, AS_STAGE_SETUP);
     }
   }
   /* Groups before the uid: once the uid is dropped, setgroups is
@@ -378,28 +380,28 @@ CHILD_FN static int child_main(void *arg) {
   if (c->set_ids && (child_sys(SYS_setgroups, 0, 0, 0) < 0 ||
                      child_sys(SYS_setresgid, c->gid, c->gid, c->gid) < 0 ||
                      child_sys(SYS_setresuid, c->uid, c->uid, c->uid) < 0)) {
-    child_fail(errfd, errno);
+    child_fail(errfd, errno, AS_STAGE_USER);
   }
   /* After the uid change: a root process keeps exactly c->caps, and one
    * that became another user has none left to keep. */
   if (c->set_caps && (!c->set_ids || c->uid == 0)) {
     int err = child_capset(c);
     if (err != 0) {
-      child_fail(errfd, err);
+      child_fail(errfd, err, AS_STAGE_SETUP);
     }
   }
   if (c->no_new_privs &&
       syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
-    child_fail(errfd, errno);
+    child_fail(errfd, errno, AS_STAGE_SETUP);
   }
   if (c->cwd != NULL && child_sys(SYS_chdir, (long)c->cwd, 0, 0) < 0) {
-    child_fail(errfd, errno);
+    child_fail(errfd, errno, AS_STAGE_CWD);
   }
   /* A program starts with no signal blocked, whatever the engine thread
    * blocks, as runc and docker give it. */
   unsigned long none = 0;
   if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, KSIGSET_SIZE) < 0) {
-    child_fail(errfd, errno);
+    child_fail(errfd, errno, AS_STAGE_SETUP);
   }
   int err;
   if (c->path == NULL) {
@@ -408,7 +410,7 @@ CHILD_FN static int child_main(void *arg) {
   } else {
     err = child_exec_path(c);
   }
-  child_fail(errfd, err);
+  child_fail(errfd, err, AS_STAGE_EXEC);
   return 127;
 }
 
@@ -501,7 +503,7 @@ static void leave_pidns(const as__child_t *c) {
 }
 
 int as__spawn(const as__child_t *c, as__spawn_stack_t *st, pid_t *pid,
-              int *pidfd, int *exec_errno, pid_t *ns_pid) {
+              int *pidfd, int *exec_errno, int *exec_stage, pid_t *ns_pid) {
   int ep[2];
   if (pipe2(ep, O_CLOEXEC) != 0) {
     return -errno;
@@ -549,13 +551,14 @@ int as__spawn(const as__child_t *c, as__spawn_stack_t *st, pid_t *pid,
   }
   /* CLONE_VFORK: the child has exec'ed (the pipe is closed) or written its
    * errno and exited, so this read does not block. */
-  int err = 0;
+  int msg[2] = {0, 0};
   ssize_t n;
   do {
-    n = read(ep[0], &err, sizeof(err));
+    n = read(ep[0], msg, sizeof(msg));
   } while (n < 0 && errno == EINTR);
   close(ep[0]);
-  *exec_errno = n == (ssize_t)sizeof(err) ? err : 0;
+  *exec_errno = n == (ssize_t)sizeof(msg) ? msg[0] : 0;
+  *exec_stage = n == (ssize_t)sizeof(msg) ? msg[1] : 0;
   if (*exec_errno == UNSHARE_REFUSED) {
     /* The child did nothing else: reap it and try again with a copied
      * table. */
@@ -565,7 +568,7 @@ int as__spawn(const as__child_t *c, as__spawn_stack_t *st, pid_t *pid,
       close(*pidfd);
     }
     unshare_refused = 1;
-    return as__spawn(c, st, pid, pidfd, exec_errno, ns_pid);
+    return as__spawn(c, st, pid, pidfd, exec_errno, exec_stage, ns_pid);
   }
   if (ns_pid != NULL) {
     *ns_pid = ctx.ns_pid;

@@ -16,8 +16,8 @@
 
 enum {
   CLI_OK = 0,
-  CLI_FAILED = 1, /* the hcs call failed */
-  CLI_USAGE = 2,  /* the command line was wrong */
+  CLI_FAILED = 1,            /* the hcs call failed */
+  CLI_USAGE = 2,             /* the command line was wrong */
   CLI_EXEC_HCS_FAILED = 125, /* hcs run/exec: hcs failed, or usage */
 };
 
@@ -36,10 +36,10 @@ int cli_guid(const cli_ctx_t *ctx, int argc, char **argv);
 
 /* common.c */
 
-/* getopt_long from the start of argv (argv[0] is the subcommand's name),
- * with the messages prefixed by prog. Returns the option, -1 after the
- * last one, or '?' once the mistake is printed. shorts must not start
- * with ':' ('+' is allowed). */
+/* getopt_long with the messages prefixed by prog (argv[0] is only the
+ * subcommand's name); set optind to 0 before the first call. Returns the
+ * option, -1 after the last one, or '?' once the mistake is printed.
+ * shorts must not start with ':' ('+' is allowed). */
 int cli_getopt(int argc, char **argv, const char *prog, const char *shorts,
                const struct option *longs);
 /* Prints "prog: <the HcsError text>" on stderr and frees err. */
@@ -75,10 +75,10 @@ void cli_strv_free(cli_strv_t *sv);
 typedef struct cli_proc_opts_s {
   bool tty, interactive;
   const char *cwd;
-  long timeout_ms;       /* -1: none */
-  cli_strv_t sets;       /* the -e NAME=value, in order */
-  const char *params;    /* exec --params FILE, or NULL */
-  int first;             /* argv index of CMD, or argc when none */
+  long timeout_ms;    /* -1: none */
+  cli_strv_t sets;    /* the -e NAME=value, in order */
+  const char *params; /* exec --params FILE, or NULL */
+  int first;          /* argv index of CMD, or argc when none */
 } cli_proc_opts_t;
 
 /* Parses [-t] [-i] [-e K=V]... [-w DIR] [--timeout MS] (and --params FILE

@@ -61,6 +61,43 @@ static char *format(const char *fmt, ...) {
   return s;
 }
 
+/* Length of the valid UTF-8 sequence at p (RFC 3629: no overlong forms,
+ * no surrogates, nothing above U+10FFFF), or 0. */
+static size_t utf8_len(const unsigned char *p) {
+  if (p[0] < 0x80) {
+    return 1;
+  }
+  size_t n = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
+  if (n == 0 || p[0] > 0xf4) {
+    return 0;
+  }
+  for (size_t i = 1; i < n; i++) {
+    if ((p[i] & 0xc0) != 0x80) {
+      return 0;
+    }
+  }
+  if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f) ||
+      (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f)) {
+    return 0;
+  }
+  return n;
+}
+
+/* Makes s valid UTF-8 in place, each stray byte becoming '?': causes quote
+ * callers' bytes (and a %.64s may cut a character in two), and the error
+ * must still render as JSON. */
+static void utf8_scrub(char *s) {
+  unsigned char *p = (unsigned char *)s;
+  while (p != NULL && *p != '\0') {
+    size_t n = utf8_len(p);
+    if (n == 0) {
+      *p++ = '?';
+    } else {
+      p += n;
+    }
+  }
+}
+
 hcs_result_t hcs__fail(hcs_error_t **err, hcs_result_t code, const char *op,
                        const char *object, int errnum, const char *fmt, ...) {
   if (err == NULL) {
@@ -80,6 +117,8 @@ hcs_result_t hcs__fail(hcs_error_t **err, hcs_result_t code, const char *op,
   va_end(ap);
   e->op = as_strdup(op);
   e->object = as_strdup(object != NULL ? object : "");
+  utf8_scrub(e->cause);
+  utf8_scrub(e->object);
   if (e->cause != NULL && e->op != NULL && e->object != NULL) {
     e->message =
         format("%s failed: %s (0x%x)%s%s", e->op, e->cause, (unsigned)code,

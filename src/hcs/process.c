@@ -103,6 +103,7 @@ static void to_result(const as_result_t *r, hcs_process_result_t *out) {
   out->exit_code = r->exit_code;
   out->signal = r->signal;
   out->exec_errno = r->exec_errno;
+  out->exec_stage = r->exec_stage;
   out->output_cut = r->output_cut != 0;
   out->oom_killed = false;
 }

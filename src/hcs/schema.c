@@ -366,12 +366,11 @@ static json_t *dump_field(const hcs__field_t *f, const void *dst) {
     json_t *o = json_object();
     for (char *const *p = *AT_C(dst, f->off, strv_t); o && p && *p; p++) {
       const char *eq = strchr(*p, '=');
-      char key[256];
       size_t n = eq != NULL ? (size_t)(eq - *p) : strlen(*p);
-      if (n < sizeof(key)) {
-        memcpy(key, *p, n);
-        key[n] = '\0';
-        json_object_set_new(o, key, json_string(eq != NULL ? eq + 1 : ""));
+      if (json_object_setn_new(o, *p, n,
+                               json_string(eq != NULL ? eq + 1 : "")) != 0) {
+        json_decref(o);
+        return NULL;
       }
     }
     return o;
