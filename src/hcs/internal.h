@@ -47,6 +47,9 @@ void hcs__call_done(hcs__call_t *call, hcs_result_t result, hcs_error_t *err);
 as_loop_t *hcs__loop(hcs_t *hcs);
 int hcs__on_engine(hcs_t *hcs);
 
+/* session.c: an engine result in the public shape (oom_killed false). */
+void hcs__to_result(const as_result_t *r, hcs_process_result_t *out);
+
 /* system.c */
 typedef struct hcs__system_s hcs__system_t;
 

@@ -99,15 +99,6 @@ static void proc_free(hcs__proc_t *p) {
   as_free(p);
 }
 
-static void to_result(const as_result_t *r, hcs_process_result_t *out) {
-  out->exit_code = r->exit_code;
-  out->signal = r->signal;
-  out->exec_errno = r->exec_errno;
-  out->exec_stage = r->exec_stage;
-  out->output_cut = r->output_cut != 0;
-  out->oom_killed = false;
-}
-
 /* Hands the result to every waiter; the first to get it releases the
  * record. */
 static void proc_deliver(hcs__proc_t *p) {
@@ -130,7 +121,7 @@ static void proc_done_cb(as_session_t *s, const as_result_t *r, void *data) {
   hcs__proc_t *p = data;
   hcs__system_t *sys = p->sys;
   (void)s;
-  to_result(r, &p->result);
+  hcs__to_result(r, &p->result);
   p->result.oom_killed =
       r->signal == SIGKILL && sys->ct != NULL && hcs__container_take_oom(sys);
   p->done = 1;

@@ -14,7 +14,7 @@ typedef struct pub_s {
 #define TO_AS(s) ((as_session_t *)(void *)(s))
 #define TO_PUB(s) ((hcs_session_t *)(void *)(s))
 
-static void to_result(const as_result_t *r, hcs_process_result_t *out) {
+void hcs__to_result(const as_result_t *r, hcs_process_result_t *out) {
   out->exit_code = r->exit_code;
   out->signal = r->signal;
   out->exec_errno = r->exec_errno;
@@ -37,7 +37,7 @@ static void pub_exit(as_session_t *s, const as_result_t *r, void *data) {
   (void)data;
   if (p->cb.exit != NULL) {
     hcs_process_result_t res;
-    to_result(r, &res);
+    hcs__to_result(r, &res);
     p->cb.exit(TO_PUB(s), &res, p->data);
   }
 }
@@ -47,7 +47,7 @@ static void pub_done(as_session_t *s, const as_result_t *r, void *data) {
   (void)data;
   if (p->cb.done != NULL) {
     hcs_process_result_t res;
-    to_result(r, &res);
+    hcs__to_result(r, &res);
     p->cb.done(TO_PUB(s), &res, p->data);
   }
 }
