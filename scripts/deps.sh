@@ -17,6 +17,7 @@ PACKAGES=(
   libcriterion-dev
   valgrind
   busybox-static
+  libarchive-dev
 )
 
 missing=()
