@@ -463,3 +463,42 @@ Test(container, hundred_concurrent_execs) {
   stop_system(h, "many");
   hcs_close(h);
 }
+
+Test(container, console_is_the_systems_own_pty) {
+  hcs_t *h = open_hcs(NULL);
+  start_system(h, "tty", "");
+  const char *args[] = {"sh", "-c", "stty size; tty", NULL};
+  hcs_process_params_t pp;
+  memset(&pp, 0, sizeof(pp));
+  pp.args = args;
+  pp.emulate_console = true;
+  pp.console_size[0] = 31;
+  pp.console_size[1] = 97;
+  uint32_t pid;
+  int in = -1, out = -1;
+  hcs_error_t *err = NULL;
+  cr_assert_eq(hcs_CreateProcessInComputeSystem(h, "tty", true, true, false,
+                                                &pp, &pid, &in, &out, NULL,
+                                                &err),
+               HCS_OK, "%s", err ? hcs_error_message(err) : "");
+  char text[256];
+  size_t got = 0;
+  ssize_t n;
+  /* A console master reads EIO once the last slave closes: that is EOF. */
+  while ((n = read(out, text + got, sizeof(text) - 1 - got)) > 0) {
+    got += (size_t)n;
+  }
+  text[got] = '\0';
+  close(in);
+  close(out);
+  int32_t code;
+  cr_assert_eq(
+      hcs_WaitForProcessInComputeSystem(h, "tty", pid, 10000, &code, NULL),
+      HCS_OK);
+  cr_assert_eq(code, 0, "%s", text);
+  cr_assert_not_null(strstr(text, "31 97"), "%s", text);
+  /* Its own devpts: the name resolves inside the system. */
+  cr_assert_not_null(strstr(text, "/dev/pts/0"), "%s", text);
+  stop_system(h, "tty");
+  hcs_close(h);
+}

@@ -139,6 +139,7 @@ typedef struct as_spawn_opts_s {
   int stdio[3];        /* enum as_stdio_mode per stream (ignored with AS_PTY) */
   int stdio_fd[3];     /* the fd for AS_STDIO_FD */
   uint16_t rows, cols; /* console size, 0 = leave the kernel's */
+  const char *ptmx;    /* AS_PTY: the ptmx to open; NULL: /dev/ptmx */
   int set_ids;         /* run as uid/gid (no supplementary groups) */
   uid_t uid;
   gid_t gid;

@@ -73,7 +73,10 @@ void as__spawn_use_clone3(int on);
 int as__spawn_clone3_used(void);
 
 /* pty.c: console pairs. */
-int as__pty_open(int *master, int *slave, uint16_t rows, uint16_t cols);
+/* ptmx: the multiplexer to open (a container's devpts), NULL for the
+ * host's. */
+int as__pty_open(int *master, int *slave, uint16_t rows, uint16_t cols,
+                 const char *ptmx);
 int as__pty_resize(int master, uint16_t rows, uint16_t cols);
 
 /* watch.c: the engine's epoll set. */

@@ -8,8 +8,10 @@
 #include <termios.h>
 #include <unistd.h>
 
-int as__pty_open(int *master, int *slave, uint16_t rows, uint16_t cols) {
-  int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+int as__pty_open(int *master, int *slave, uint16_t rows, uint16_t cols,
+                 const char *ptmx) {
+  int m = ptmx != NULL ? open(ptmx, O_RDWR | O_NOCTTY | O_CLOEXEC)
+                       : posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (m < 0) {
     return -errno;
   }

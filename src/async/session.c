@@ -194,7 +194,7 @@ static int make_stdio(as_session_t *s, const as_spawn_opts_t *o, int child[3],
                       int mine[3]) {
   if (o->flags & AS_PTY) {
     int m, sl;
-    int err = as__pty_open(&m, &sl, o->rows, o->cols);
+    int err = as__pty_open(&m, &sl, o->rows, o->cols, o->ptmx);
     if (err != 0) {
       return err;
     }

@@ -360,6 +360,24 @@ static void init_done_cb(as_session_t *is, const as_result_t *r, void *data) {
   hcs__system_check_stopped(s);
 }
 
+/* Pins the container's devpts multiplexer while only init runs there (no
+ * process of the container could have swapped it yet); each console then
+ * reopens that inode, whatever the container later does to its /dev. */
+static void open_ptmx(hcs__container_t *ct) {
+  char path[64];
+  struct stat st;
+  snprintf(path, sizeof(path), "/proc/%d/root/dev/pts/ptmx", (int)ct->init_pid);
+  ct->ptmx_fd = open(path, O_PATH | O_CLOEXEC | O_NOFOLLOW);
+  if (ct->ptmx_fd >= 0 &&
+      (fstat(ct->ptmx_fd, &st) != 0 || !S_ISCHR(st.st_mode))) {
+    close(ct->ptmx_fd);
+    ct->ptmx_fd = -1;
+  }
+  if (ct->ptmx_fd >= 0) {
+    snprintf(ct->ptmx, sizeof(ct->ptmx), "/proc/self/fd/%d", ct->ptmx_fd);
+  }
+}
+
 static hcs_result_t start_fail(hcs__system_t *s, hcs_error_t **err, int e,
                                const char *what) {
   char obj[160];
@@ -438,6 +456,7 @@ hcs_result_t hcs__container_start(hcs__system_t *s, hcs_error_t **err) {
     return start_fail(s, err, e, "setting up the root and namespaces");
   }
   ct->init_pid = as_session_pid(ct->init);
+  open_ptmx(ct);
   s->init_pid = ct->init_pid;
   s->init_start = hcs__proc_start_time(ct->init_pid);
   s->nrunning++;
@@ -472,6 +491,7 @@ static int container_prepare(hcs__system_t *s, const char **why) {
   if (ct == NULL) {
     return -ENOMEM;
   }
+  ct->ptmx_fd = -1;
   s->ct = ct;
   if (hcs__config_parse(s->config, &ct->cfg, NULL, NULL) != HCS_OK) {
     *why = "configuration";
@@ -533,6 +553,7 @@ static void reattach_one(hcs__system_t *s) {
     return;
   }
   ct->init_pid = s->init_pid;
+  open_ptmx(ct);
   s->nrunning++;
 }
 
@@ -573,6 +594,9 @@ int hcs__container_exec_opts(hcs__system_t *s, as_spawn_opts_t *o,
   }
   if (o->envp == NULL) {
     o->envp = ct->env;
+  }
+  if (ct->ptmx_fd >= 0) {
+    o->ptmx = ct->ptmx;
   }
   if (user != NULL && user[0] != '\0') {
     /* Names are the container's: read through init's root. */
@@ -619,6 +643,9 @@ void hcs__container_free(hcs__system_t *s) {
     return;
   }
   int running = ct->init != NULL && !ct->init_done;
+  if (ct->ptmx_fd >= 0) {
+    close(ct->ptmx_fd);
+  }
   if (ct->init != NULL) {
     as_session_unref(ct->init);
   }

@@ -15,6 +15,9 @@ typedef struct hcs__container_s {
   char root_mnt[512]; /* where the init child mounts the root */
   uint64_t oom_seen;  /* OOM kills already blamed on a process */
   char **env;         /* the default environment of its processes */
+  int ptmx_fd;        /* O_PATH: its devpts multiplexer, so consoles are
+                         its own /dev/pts/N; -1 if missing */
+  char ptmx[32];      /* "/proc/self/fd/N" naming ptmx_fd */
 } hcs__container_t;
 
 /* Builds the cgroups and starts init in new namespaces with the root, the
