@@ -36,9 +36,9 @@ typedef struct as__spawn_stack_s {
   void *base; /* mmap'ed, a guard page at the bottom */
   size_t size;
   /* Low fd numbers reserved at loop start (on /dev/null) through which a
-   * child that shares the engine's fd table takes its stdio and error
-   * pipe; see spawn.c. slot_top is one past the highest. */
-  int slot[4];
+   * child that shares the engine's fd table takes its stdio; see spawn.c.
+   * slot_top is one past the highest. */
+  int slot[3];
   int slot_top;
   int null_fd; /* /dev/null, to empty the slots */
 } as__spawn_stack_t;

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -181,12 +182,11 @@ static const char *env_path(char *const *envp) {
   return default_path;
 }
 
+/* One ioctl, not F_GETFL + F_SETFL: the engine's ends are its own, with no
+ * other status flags to keep. */
 static int set_nonblock(int fd) {
-  int fl = fcntl(fd, F_GETFL);
-  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
-    return -errno;
-  }
-  return 0;
+  int on = 1;
+  return ioctl(fd, FIONBIO, &on) != 0 ? -errno : 0;
 }
 
 /* Makes the pair of one stream: child[i] goes to the child, mine[i] stays. */
