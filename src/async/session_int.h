@@ -25,6 +25,7 @@ typedef struct as__out_s {
   as_session_t *s;
   int stream;  /* AS_STDOUT or AS_STDERR */
   int paused;  /* at the cap: not reading */
+  int grown;   /* its pipe was enlarged once it proved bulky */
   size_t held; /* bytes of buffers the consumer holds */
 } as__out_t;
 

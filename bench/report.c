@@ -1,0 +1,665 @@
+/* Reports: the terminal tables, the targets with their ratios, the JSON
+ * document and the SVG plot (written by hand: no plotting dependency). */
+#include "bench.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+enum { MAX_TARGETS = 16, MAX_XS = 16 };
+
+typedef struct machine_s {
+  long nproc;
+  char cpu[128];
+  char kernel[128];
+} machine_t;
+
+static void machine_get(machine_t *m) {
+  memset(m, 0, sizeof(*m));
+  m->nproc = sysconf(_SC_NPROCESSORS_ONLN);
+  snprintf(m->cpu, sizeof(m->cpu), "unknown");
+  FILE *f = fopen("/proc/cpuinfo", "re");
+  if (f != NULL) {
+    char line[256];
+    while (fgets(line, sizeof(line), f) != NULL) {
+      char *colon = strchr(line, ':');
+      if (strncmp(line, "model name", 10) == 0 && colon != NULL) {
+        snprintf(m->cpu, sizeof(m->cpu), "%s", colon + 2);
+        m->cpu[strcspn(m->cpu, "\n")] = '\0';
+        break;
+      }
+    }
+    fclose(f);
+  }
+  struct utsname u;
+  if (uname(&u) == 0) {
+    snprintf(m->kernel, sizeof(m->kernel), "%s", u.release);
+  }
+}
+
+void report_header(const report_t *rp) {
+  machine_t m;
+  machine_get(&m);
+  printf("hcs-bench (%s): %ld cores, %s, Linux %s\n", rp->mode, m.nproc, m.cpu,
+         m.kernel);
+  printf("command: %s\n", rp->command);
+  if (rp->ballast_mib > 0) {
+    printf("the host holds %llu MiB resident (--ballast)\n",
+           (unsigned long long)rp->ballast_mib);
+  }
+  printf("each row: the %s of %u rounds (N per round; idle: 1 round), "
+         "contenders interleaved;\nspread: (max - min) / reported over the "
+         "rounds; x limit, x libuv: this row's figure over theirs\n",
+         rp->pick, rp->rounds);
+  fflush(stdout);
+}
+
+static const result_t *find(const report_t *rp, scenario_t sc, uint64_t c,
+                            contender_t ct) {
+  for (size_t i = 0; i < rp->n; i++) {
+    const result_t *r = &rp->res[i];
+    if (r->sc == (int)sc && r->c == c && r->ct == (int)ct && !r->skipped) {
+      return r;
+    }
+  }
+  return NULL;
+}
+
+static double figure(const result_t *r) { return result_figure(r); }
+
+static void ratio_str(char *buf, size_t size, const report_t *rp,
+                      const result_t *r, contender_t base) {
+  const result_t *b = find(rp, (scenario_t)r->sc, r->c, base);
+  if (b == NULL || figure(b) <= 0 || r->err != 0 || b->err != 0) {
+    snprintf(buf, size, "-");
+    return;
+  }
+  snprintf(buf, size, "%.2f", figure(r) / figure(b));
+}
+
+static bool row_ok(const result_t *r) {
+  return r->err == 0 && r->failed == 0 && r->completed == r->n &&
+         r->bytes == r->bytes_expected;
+}
+
+static void print_title(scenario_t sc) {
+  static const char *const title[SC_COUNT] = {
+      "spawn: nop, stdout piped and read to EOF, every session waited",
+      "echo: C echoer sessions, one message in flight each",
+      "bulk: C blaster streams, the cell's bytes split between them",
+      "idle: N idler sessions (stdin, stdout, stderr piped) held open",
+      "pty: console sessions, blaster output, a resize every 4 chunks",
+      "exec: execs into one running compute system"};
+  printf("\n%s\n", title[sc]);
+}
+
+/* The spread of the figure over the rounds, in percent of the median. */
+static void spread_str(char *buf, size_t size, const result_t *r) {
+  double f = figure(r);
+  if (r->rounds < 2 || f <= 0) {
+    snprintf(buf, size, "-");
+    return;
+  }
+  snprintf(buf, size, "%.0f%%", (r->fig_max - r->fig_min) / f * 100);
+}
+
+static void print_header(scenario_t sc) {
+  switch (sc) {
+  case SC_SPAWN:
+  case SC_PTY:
+    printf("%6s %7s  %-8s %7s %11s %6s %8s %8s %8s %8s %9s %8s\n", "C", "N",
+           "who", "done", "sessions/s", "spread", "x limit", "x libuv",
+           "p50 ms", "p99 ms", "CPU us/s", "host us");
+    break;
+  case SC_ECHO:
+    printf("%6s %7s  %-8s %7s %11s %6s %8s %8s %8s %8s %9s %8s\n", "C", "msgs",
+           "who", "done", "trips/s", "spread", "x limit", "x libuv", "p50 us",
+           "p99 us", "CPU us/rt", "host us");
+    break;
+  case SC_BULK:
+    printf("%6s %7s  %-8s %7s %11s %6s %8s %8s %8s %8s %9s\n", "C", "MiB",
+           "who", "done", "GB/s", "spread", "x limit", "x libuv", "p50 ms",
+           "p99 ms", "CPU s/GB");
+    break;
+  case SC_IDLE:
+    printf("%6s %7s  %-8s %7s %11s %8s %8s %8s\n", "N", "", "who", "done",
+           "RSS B/sess", "pool B", "fds/sess", "x libuv");
+    break;
+  default:
+    break;
+  }
+}
+
+static void print_row(const report_t *rp, const result_t *r) {
+  char xl[16], xu[16], done[24], sp[16];
+  spread_str(sp, sizeof(sp), r);
+  ratio_str(xl, sizeof(xl), rp, r, CT_LIMIT);
+  ratio_str(xu, sizeof(xu), rp, r, CT_UV);
+  snprintf(done, sizeof(done), "%llu%s", (unsigned long long)r->completed,
+           row_ok(r) ? "" : "!");
+  double per_unit =
+      r->units > 0
+          ? r->cpu_us * (double)(r->completed + r->failed) / (double)r->units
+          : 0;
+  double host_unit = r->units > 0
+                         ? r->cpu_self_us * (double)(r->completed + r->failed) /
+                               (double)r->units
+                         : 0;
+  switch (r->sc) {
+  case SC_SPAWN:
+  case SC_PTY:
+    printf("%6llu %7llu  %-8s %7s %11.0f %6s %8s %8s %8.2f %8.2f %9.0f "
+           "%8.0f\n",
+           (unsigned long long)r->c, (unsigned long long)r->n, r->name, done,
+           r->rate, sp, xl, xu, r->p50_us / 1e3, r->p99_us / 1e3, r->cpu_us,
+           r->cpu_self_us);
+    break;
+  case SC_ECHO:
+    printf("%6llu %7llu  %-8s %7s %11.0f %6s %8s %8s %8.1f %8.1f %9.1f "
+           "%8.1f\n",
+           (unsigned long long)r->c, (unsigned long long)r->msgs, r->name, done,
+           r->rate, sp, xl, xu, r->p50_us, r->p99_us, per_unit, host_unit);
+    break;
+  case SC_BULK: {
+    double cpu_s = r->cpu_us * (double)(r->completed + r->failed) / 1e6;
+    double gb = (double)r->bytes / 1e9;
+    printf("%6llu %7llu  %-8s %7s %11.2f %6s %8s %8s %8.1f %8.1f %9.2f\n",
+           (unsigned long long)r->c,
+           (unsigned long long)(r->bytes_expected >> 20), r->name, done,
+           r->gbps, sp, xl, xu, r->p50_us / 1e3, r->p99_us / 1e3,
+           gb > 0 ? cpu_s / gb : 0);
+    break;
+  }
+  case SC_IDLE:
+    printf("%6llu %7s  %-8s %7s %11.0f %8.0f %8.2f %8s\n",
+           (unsigned long long)r->n, "", r->name, done, r->mem_per_session,
+           r->pool_per_session, r->fds_per_session, xu);
+    break;
+  default:
+    printf("%6s %7s  %-8s %s\n", "-", "-", r->name, r->note);
+    break;
+  }
+}
+
+void report_table(const report_t *rp, scenario_t sc) {
+  print_title(sc);
+  print_header(sc);
+  for (size_t i = 0; i < rp->n; i++) {
+    if (rp->res[i].sc == (int)sc) {
+      print_row(rp, &rp->res[i]);
+    }
+  }
+  for (size_t i = 0; i < rp->n; i++) {
+    const result_t *r = &rp->res[i];
+    if (r->sc != (int)sc || r->skipped || r->note[0] == '\0') {
+      continue;
+    }
+    bool seen = false;
+    for (size_t j = 0; j < i && !seen; j++) {
+      seen = rp->res[j].sc == (int)sc && strcmp(rp->res[j].note, r->note) == 0;
+    }
+    if (!seen) {
+      printf("  note (%s, C=%llu): %s\n", r->name, (unsigned long long)r->c,
+             r->note);
+    }
+  }
+  fflush(stdout);
+}
+
+typedef struct target_s {
+  char name[48];
+  char goal[48];
+  char measured[96];
+  double ratio;
+  const char *status; /* PASS, MISS, NOT RUN, SKIPPED */
+} target_t;
+
+static void target_ratio(target_t *t, const result_t *a, const result_t *b,
+                         double goal, bool at_least, const char *what) {
+  if (a == NULL || b == NULL || a->err != 0 || b->err != 0 || figure(b) <= 0) {
+    t->status = "NOT RUN";
+    snprintf(t->measured, sizeof(t->measured), "cell not run");
+    return;
+  }
+  double va = strcmp(what, "p99") == 0 ? a->p99_us : figure(a);
+  double vb = strcmp(what, "p99") == 0 ? b->p99_us : figure(b);
+  t->ratio = vb > 0 ? va / vb : 0;
+  bool pass = at_least ? t->ratio >= goal : t->ratio <= goal;
+  t->status = pass && row_ok(a) && row_ok(b) ? "PASS" : "MISS";
+  if (strcmp(what, "p99") == 0) {
+    snprintf(t->measured, sizeof(t->measured), "%s %.0f us vs %s %.0f us",
+             a->name, va, b->name, vb);
+  } else if (a->sc == SC_BULK) {
+    snprintf(t->measured, sizeof(t->measured), "%s %.2f vs %s %.2f GB/s",
+             a->name, va, b->name, vb);
+  } else {
+    snprintf(t->measured, sizeof(t->measured), "%s %.0f vs %s %.0f /s", a->name,
+             va, b->name, vb);
+  }
+}
+
+static size_t eval_targets(const report_t *rp, target_t *t) {
+  size_t n = 0;
+  static const struct {
+    scenario_t sc;
+    uint64_t c;
+    contender_t base;
+    double goal;
+    bool at_least;
+    const char *what;
+    const char *name;
+    const char *goal_text;
+  } spec[] = {
+      {SC_SPAWN, 64, CT_LIMIT, 0.8, true, "rate", "spawn C=64",
+       ">= 0.8x limit"},
+      {SC_SPAWN, 1024, CT_UV, 3, true, "rate", "spawn C=1024", ">= 3x libuv"},
+      {SC_SPAWN, 4096, CT_UV, 3, true, "rate", "spawn C=4096", ">= 3x libuv"},
+      {SC_BULK, 1, CT_LIMIT, 0.9, true, "rate", "bulk 1 stream",
+       ">= 0.9x limit"},
+      {SC_BULK, 64, CT_LIMIT, 0.9, true, "rate", "bulk 64 streams",
+       ">= 0.9x limit"},
+      {SC_ECHO, 1024, CT_UV, 1.5, false, "p99", "echo p99 C=1024",
+       "<= 1.5x libuv"},
+  };
+  for (size_t i = 0; i < sizeof(spec) / sizeof(spec[0]); i++) {
+    target_t *x = &t[n++];
+    memset(x, 0, sizeof(*x));
+    snprintf(x->name, sizeof(x->name), "%s", spec[i].name);
+    snprintf(x->goal, sizeof(x->goal), "%s", spec[i].goal_text);
+    target_ratio(x, find(rp, spec[i].sc, spec[i].c, CT_HCS),
+                 find(rp, spec[i].sc, spec[i].c, spec[i].base), spec[i].goal,
+                 spec[i].at_least, spec[i].what);
+  }
+  /* idle: an absolute budget, and below libuv. */
+  const result_t *h = NULL, *u = NULL;
+  for (size_t i = 0; i < rp->n; i++) {
+    const result_t *r = &rp->res[i];
+    if (r->sc == SC_IDLE && r->ct == CT_HCS && !r->skipped) {
+      h = r;
+    } else if (r->sc == SC_IDLE && r->ct == CT_UV && !r->skipped) {
+      u = r;
+    }
+  }
+  target_t *x = &t[n++];
+  memset(x, 0, sizeof(*x));
+  snprintf(x->name, sizeof(x->name), "idle memory N=%llu",
+           h != NULL ? (unsigned long long)h->n : 10000ull);
+  snprintf(x->goal, sizeof(x->goal), "<= 4096 B/session");
+  if (h == NULL || h->err != 0) {
+    x->status = "NOT RUN";
+    snprintf(x->measured, sizeof(x->measured), "cell not run");
+  } else {
+    x->ratio = h->mem_per_session / 4096.0;
+    x->status = h->mem_per_session <= 4096 && row_ok(h) ? "PASS" : "MISS";
+    snprintf(x->measured, sizeof(x->measured), "hcs %.0f B/session",
+             h->mem_per_session);
+  }
+  x = &t[n++];
+  memset(x, 0, sizeof(*x));
+  snprintf(x->name, sizeof(x->name), "idle memory vs libuv");
+  snprintf(x->goal, sizeof(x->goal), "< 1x libuv");
+  if (h == NULL || u == NULL || h->err != 0 || u->err != 0 ||
+      u->mem_per_session <= 0) {
+    x->status = "NOT RUN";
+    snprintf(x->measured, sizeof(x->measured), "cell not run");
+  } else {
+    x->ratio = h->mem_per_session / u->mem_per_session;
+    x->status = x->ratio < 1 && row_ok(h) && row_ok(u) ? "PASS" : "MISS";
+    snprintf(x->measured, sizeof(x->measured), "hcs %.0f vs libuv %.0f B",
+             h->mem_per_session, u->mem_per_session);
+  }
+  x = &t[n++];
+  memset(x, 0, sizeof(*x));
+  snprintf(x->name, sizeof(x->name), "exec vs crun exec");
+  snprintf(x->goal, sizeof(x->goal), ">= 20x rate, <= 1/20 p50");
+  snprintf(x->measured, sizeof(x->measured),
+           "needs isolated compute systems (issue 5)");
+  x->status = "SKIPPED";
+  return n;
+}
+
+void report_targets(const report_t *rp) {
+  target_t t[MAX_TARGETS];
+  size_t n = eval_targets(rp, t);
+  printf("\ntargets (ratio = hcs over the baseline, within this run)\n");
+  printf("%-22s %-26s %7s  %-8s %s\n", "target", "goal", "ratio", "status",
+         "measured");
+  for (size_t i = 0; i < n; i++) {
+    char ratio[16] = "-";
+    if (t[i].ratio > 0) {
+      snprintf(ratio, sizeof(ratio), "%.2f", t[i].ratio);
+    }
+    printf("%-22s %-26s %7s  %-8s %s\n", t[i].name, t[i].goal, ratio,
+           t[i].status, t[i].measured);
+  }
+  fflush(stdout);
+}
+
+static json_t *result_json(const result_t *r) {
+  json_t *o = json_object();
+  json_object_set_new(o, "scenario", json_string(bench_sc_name(r->sc)));
+  json_object_set_new(o, "contender", json_string(r->name));
+  json_object_set_new(o, "skipped", json_boolean(r->skipped));
+  json_object_set_new(o, "note", json_string(r->note));
+  if (r->skipped) {
+    return o;
+  }
+  json_object_set_new(
+      o, "error", r->err != 0 ? json_string(strerror(-r->err)) : json_null());
+  json_object_set_new(o, "concurrency", json_integer((json_int_t)r->c));
+  json_object_set_new(o, "requested", json_integer((json_int_t)r->n));
+  json_object_set_new(o, "completed", json_integer((json_int_t)r->completed));
+  json_object_set_new(o, "failed", json_integer((json_int_t)r->failed));
+  json_object_set_new(o, "bytes", json_integer((json_int_t)r->bytes));
+  json_object_set_new(o, "bytes_expected",
+                      json_integer((json_int_t)r->bytes_expected));
+  json_object_set_new(o, "units", json_integer((json_int_t)r->units));
+  json_object_set_new(o, "unit",
+                      json_string(r->sc == SC_ECHO ? "round trip" : "session"));
+  json_object_set_new(o, "rounds", json_integer(r->rounds));
+  json_object_set_new(o, "figure_min", json_real(r->fig_min));
+  json_object_set_new(o, "figure_max", json_real(r->fig_max));
+  json_object_set_new(o, "wall_s", json_real(r->wall_s));
+  json_object_set_new(o, "rate_per_s", json_real(r->rate));
+  json_object_set_new(o, "gb_per_s", json_real(r->gbps));
+  json_object_set_new(o, "p50_us", json_real(r->p50_us));
+  json_object_set_new(o, "p99_us", json_real(r->p99_us));
+  json_object_set_new(o, "cpu_us_per_session", json_real(r->cpu_us));
+  json_object_set_new(o, "host_cpu_us_per_session", json_real(r->cpu_self_us));
+  if (r->sc == SC_ECHO) {
+    json_object_set_new(o, "msgs_per_session", json_integer(r->msgs));
+    json_object_set_new(o, "msg_bytes", json_integer(r->msg_len));
+  }
+  if (r->sc == SC_BULK || r->sc == SC_PTY) {
+    json_object_set_new(o, "bytes_per_session",
+                        json_integer((json_int_t)r->bytes_per_session));
+  }
+  if (r->sc == SC_PTY) {
+    json_object_set_new(o, "resizes", json_integer((json_int_t)r->resizes));
+  }
+  if (r->sc == SC_IDLE) {
+    json_object_set_new(o, "rss_bytes_per_session",
+                        json_real(r->mem_per_session));
+    json_object_set_new(o, "pool_bytes_per_session",
+                        json_real(r->pool_per_session));
+    json_object_set_new(o, "fds_per_session", json_real(r->fds_per_session));
+  }
+  return o;
+}
+
+int report_json(const report_t *rp, const char *path) {
+  machine_t m;
+  machine_get(&m);
+  json_t *root = json_object();
+  json_t *mach = json_object();
+  json_object_set_new(mach, "nproc", json_integer(m.nproc));
+  json_object_set_new(mach, "cpu", json_string(m.cpu));
+  json_object_set_new(mach, "kernel", json_string(m.kernel));
+  json_object_set_new(root, "tool", json_string("hcs-bench"));
+  json_object_set_new(root, "mode", json_string(rp->mode));
+  json_object_set_new(root, "command", json_string(rp->command));
+  json_object_set_new(root, "rounds", json_integer(rp->rounds));
+  json_object_set_new(root, "pick", json_string(rp->pick));
+  json_object_set_new(root, "ballast_mib",
+                      json_integer((json_int_t)rp->ballast_mib));
+  json_object_set_new(root, "machine", mach);
+  json_t *scs = json_array();
+  for (int sc = 0; sc < SC_COUNT; sc++) {
+    for (size_t i = 0; i < rp->n; i++) {
+      if (rp->res[i].sc == sc) {
+        json_array_append_new(scs, json_string(bench_sc_name(sc)));
+        break;
+      }
+    }
+  }
+  json_object_set_new(root, "scenarios", scs);
+  json_t *arr = json_array();
+  for (size_t i = 0; i < rp->n; i++) {
+    json_array_append_new(arr, result_json(&rp->res[i]));
+  }
+  json_object_set_new(root, "results", arr);
+  target_t t[MAX_TARGETS];
+  size_t nt = eval_targets(rp, t);
+  json_t *tj = json_array();
+  for (size_t i = 0; i < nt; i++) {
+    json_t *o = json_object();
+    json_object_set_new(o, "target", json_string(t[i].name));
+    json_object_set_new(o, "goal", json_string(t[i].goal));
+    json_object_set_new(o, "measured", json_string(t[i].measured));
+    json_object_set_new(o, "ratio",
+                        t[i].ratio > 0 ? json_real(t[i].ratio) : json_null());
+    json_object_set_new(o, "status", json_string(t[i].status));
+    json_array_append_new(tj, o);
+  }
+  json_object_set_new(root, "targets", tj);
+  int r = json_dump_file(root, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  json_decref(root);
+  if (r != 0 && errno == 0) {
+    errno = EIO;
+  }
+  return r;
+}
+
+/* SVG: one panel per scenario with a rate, x the concurrency (evenly
+ * spaced, labelled), y from zero; idle as bars of bytes per session. */
+typedef struct panel_s {
+  scenario_t sc;
+  const char *ylabel;
+} panel_t;
+
+static const char *const colour[CT_COUNT] = {"#d62728", "#1f77b4", "#555555"};
+
+static double nice_max(double v) {
+  if (v <= 0) {
+    return 1;
+  }
+  double p = pow(10, floor(log10(v)));
+  double steps[] = {1, 2, 2.5, 5, 10};
+  for (size_t i = 0; i < 5; i++) {
+    if (steps[i] * p >= v) {
+      return steps[i] * p;
+    }
+  }
+  return 10 * p;
+}
+
+static void tick_str(char *buf, size_t size, double v) {
+  if (v >= 1e6) {
+    snprintf(buf, size, "%gM", v / 1e6);
+  } else if (v >= 1e4) {
+    snprintf(buf, size, "%gk", v / 1e3);
+  } else {
+    snprintf(buf, size, "%g", v);
+  }
+}
+
+/* Text inside the SVG: the command line may hold any character. */
+static void xml_puts(FILE *f, const char *s) {
+  for (; *s != '\0'; s++) {
+    switch (*s) {
+    case '<':
+      fputs("&lt;", f);
+      break;
+    case '>':
+      fputs("&gt;", f);
+      break;
+    case '&':
+      fputs("&amp;", f);
+      break;
+    case '"':
+      fputs("&quot;", f);
+      break;
+    default:
+      fputc(*s, f);
+    }
+  }
+}
+
+static size_t panel_xs(const report_t *rp, scenario_t sc, uint64_t *xs) {
+  size_t n = 0;
+  for (size_t i = 0; i < rp->n; i++) {
+    const result_t *r = &rp->res[i];
+    if (r->sc != (int)sc || r->skipped) {
+      continue;
+    }
+    size_t j = 0;
+    while (j < n && xs[j] != r->c) {
+      j++;
+    }
+    if (j == n && n < MAX_XS) {
+      xs[n++] = r->c;
+    }
+  }
+  for (size_t i = 1; i < n; i++) {
+    for (size_t j = i; j > 0 && xs[j - 1] > xs[j]; j--) {
+      uint64_t t = xs[j];
+      xs[j] = xs[j - 1];
+      xs[j - 1] = t;
+    }
+  }
+  return n;
+}
+
+static void svg_panel(FILE *f, const report_t *rp, const panel_t *p, double ox,
+                      double oy) {
+  const double w = 380, h = 220, l = 70, top = 30;
+  uint64_t xs[MAX_XS];
+  size_t nx = panel_xs(rp, p->sc, xs);
+  double ymax = 0;
+  for (size_t i = 0; i < rp->n; i++) {
+    const result_t *r = &rp->res[i];
+    double top_of = r->fig_max > figure(r) ? r->fig_max : figure(r);
+    if (r->sc == (int)p->sc && !r->skipped && r->err == 0 && top_of > ymax) {
+      ymax = top_of;
+    }
+  }
+  ymax = nice_max(ymax * 1.05);
+  fprintf(f, "<g transform=\"translate(%.0f,%.0f)\">\n", ox, oy);
+  fprintf(f,
+          "<text x=\"%.0f\" y=\"18\" font-weight=\"bold\">%s</text>\n"
+          "<text x=\"12\" y=\"%.0f\" transform=\"rotate(-90 12 %.0f)\" "
+          "text-anchor=\"middle\">%s</text>\n",
+          l, bench_sc_name(p->sc), top + h / 2, top + h / 2, p->ylabel);
+  fprintf(f,
+          "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" "
+          "fill=\"none\" stroke=\"#999\"/>\n",
+          l, top, w, h);
+  for (int k = 0; k <= 4; k++) {
+    double y = top + h - h * k / 4;
+    char tick[32];
+    tick_str(tick, sizeof(tick), ymax * k / 4);
+    fprintf(f,
+            "<line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.1f\" y2=\"%.1f\" "
+            "stroke=\"#eee\"/><text x=\"%.0f\" y=\"%.1f\" "
+            "text-anchor=\"end\">%s</text>\n",
+            l, l + w, y, y, l - 4, y + 4, tick);
+  }
+  double step = nx > 0 ? w / (double)nx : w;
+  for (size_t i = 0; i < nx; i++) {
+    fprintf(
+        f, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%llu</text>\n",
+        l + step * ((double)i + 0.5), top + h + 16, (unsigned long long)xs[i]);
+  }
+  fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">%s</text>\n",
+          l + w / 2, top + h + 32,
+          p->sc == SC_IDLE ? "sessions"
+                           : (p->sc == SC_BULK ? "streams" : "concurrency"));
+  for (int ct = 0; ct < CT_COUNT; ct++) {
+    char pts[2048] = "";
+    size_t off = 0;
+    for (size_t i = 0; i < nx; i++) {
+      const result_t *r = find(rp, p->sc, xs[i], (contender_t)ct);
+      if (r == NULL || r->err != 0) {
+        continue;
+      }
+      double x = l + step * ((double)i + 0.5);
+      double y = top + h - h * figure(r) / ymax;
+      if (p->sc == SC_IDLE) {
+        double bw = step / 5;
+        fprintf(f,
+                "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+                "fill=\"%s\"/>\n",
+                x + bw * (ct - 1.5), y, bw, top + h - y, colour[ct]);
+        continue;
+      }
+      if (r->rounds > 1 && r->fig_max > r->fig_min) {
+        /* The range over the rounds: how far this machine's noise went. */
+        fprintf(f,
+                "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" "
+                "stroke=\"%s\" stroke-width=\"1\" opacity=\"0.6\"/>\n",
+                x + (ct - 1) * 3.0, x + (ct - 1) * 3.0,
+                top + h - h * r->fig_min / ymax,
+                top + h - h * r->fig_max / ymax, colour[ct]);
+      }
+      fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", x,
+              y, colour[ct]);
+      if (off < sizeof(pts) - 32) {
+        off +=
+            (size_t)snprintf(pts + off, sizeof(pts) - off, "%.1f,%.1f ", x, y);
+      }
+    }
+    if (off > 0) {
+      fprintf(f,
+              "<polyline points=\"%s\" fill=\"none\" stroke=\"%s\" "
+              "stroke-width=\"2\"%s/>\n",
+              pts, colour[ct],
+              ct == CT_LIMIT ? " stroke-dasharray=\"5,3\"" : "");
+    }
+  }
+  fprintf(f, "</g>\n");
+}
+
+int report_svg(const report_t *rp, const char *path) {
+  static const panel_t panels[] = {{SC_SPAWN, "sessions/s"},
+                                   {SC_ECHO, "round trips/s"},
+                                   {SC_BULK, "GB/s"},
+                                   {SC_PTY, "sessions/s"},
+                                   {SC_IDLE, "RSS bytes/session"}};
+  size_t np = 0;
+  const panel_t *use[5];
+  for (size_t i = 0; i < 5; i++) {
+    uint64_t xs[MAX_XS];
+    if (panel_xs(rp, panels[i].sc, xs) > 0) {
+      use[np++] = &panels[i];
+    }
+  }
+  FILE *f = fopen(path, "we");
+  if (f == NULL) {
+    return -1;
+  }
+  const double pw = 470, ph = 290;
+  double width = 2 * pw + 20;
+  double height = 86 + ph * (double)((np + 1) / 2);
+  machine_t m;
+  machine_get(&m);
+  fprintf(f,
+          "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" "
+          "height=\"%.0f\" font-family=\"sans-serif\" font-size=\"12\">\n"
+          "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
+          "<text x=\"10\" y=\"20\" font-size=\"14\">",
+          width, height);
+  xml_puts(f, rp->command);
+  fprintf(f, "</text>\n<text x=\"10\" y=\"38\">%ld cores, ", m.nproc);
+  xml_puts(f, m.cpu);
+  fprintf(f, ", Linux ");
+  xml_puts(f, m.kernel);
+  fprintf(f, "; dots: the %s of %u rounds, bars: their range</text>\n",
+          rp->pick, rp->rounds);
+  for (int ct = 0; ct < CT_COUNT; ct++) {
+    fprintf(f,
+            "<rect x=\"%d\" y=\"48\" width=\"12\" height=\"12\" "
+            "fill=\"%s\"/><text x=\"%d\" y=\"59\">%s</text>\n",
+            10 + ct * 90, colour[ct], 26 + ct * 90,
+            bench_ct_name((contender_t)ct));
+  }
+  for (size_t i = 0; i < np; i++) {
+    svg_panel(f, rp, use[i], 10 + pw * (double)(i % 2),
+              72 + ph * (double)(i / 2));
+  }
+  fprintf(f, "</svg>\n");
+  return fclose(f) == 0 ? 0 : -1;
+}

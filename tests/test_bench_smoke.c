@@ -1,0 +1,197 @@
+/* hcs-bench --smoke: every scenario runs with tiny N against every
+ * contender, and its JSON says so completely: each scenario present, each
+ * contender's sessions all completed with exit 0, every byte delivered, the
+ * exec scenario skipped with its reason. The binary is the one built next
+ * to this test (../hcs-bench from /proc/self/exe). */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static const char *const scenarios[] = {"spawn", "echo", "bulk",
+                                        "idle",  "pty",  "exec"};
+static const char *const contenders[] = {"hcs", "libuv", "limit"};
+
+static void bench_path(char *out, size_t size) {
+  char self[PATH_MAX + 16];
+  ssize_t n = readlink("/proc/self/exe", self, PATH_MAX - 1);
+  cr_assert_gt(n, 0, "readlink /proc/self/exe: %s", strerror(errno));
+  self[n] = '\0';
+  char *slash = strrchr(self, '/');
+  cr_assert_not_null(slash);
+  strcpy(slash, "/../hcs-bench");
+  cr_assert_lt(strlen(self), size, "path too long: %s", self);
+  memcpy(out, self, strlen(self) + 1);
+}
+
+/* Runs hcs-bench --smoke --json json, its stdout to log; the exit status. */
+static int run_smoke(const char *bench, const char *json, const char *log) {
+  char *argv[] = {(char *)bench, "--smoke", "--json", (char *)json, NULL};
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC,
+                                   0600);
+  pid_t pid;
+  int err = posix_spawn(&pid, bench, &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  cr_assert_eq(err, 0, "posix_spawn %s: %s", bench, strerror(err));
+  int status;
+  while (waitpid(pid, &status, 0) < 0) {
+    cr_assert_eq(errno, EINTR, "waitpid: %s", strerror(errno));
+  }
+  return status;
+}
+
+static void print_file(const char *path) {
+  FILE *f = fopen(path, "re");
+  if (f == NULL) {
+    return;
+  }
+  char line[512];
+  while (fgets(line, sizeof(line), f) != NULL) {
+    fputs(line, stderr);
+  }
+  fclose(f);
+}
+
+static json_t *find_result(json_t *results, const char *sc, const char *ct,
+                           int *count) {
+  json_t *found = NULL;
+  size_t i;
+  json_t *r;
+  *count = 0;
+  json_array_foreach(results, i, r) {
+    const char *s = json_string_value(json_object_get(r, "scenario"));
+    const char *c = json_string_value(json_object_get(r, "contender"));
+    if (s != NULL && c != NULL && strcmp(s, sc) == 0 && strcmp(c, ct) == 0) {
+      found = r;
+      (*count)++;
+    }
+  }
+  return found;
+}
+
+static json_int_t int_field(json_t *r, const char *key, const char *what) {
+  json_t *v = json_object_get(r, key);
+  cr_assert(json_is_integer(v), "%s: no integer \"%s\"", what, key);
+  return json_integer_value(v);
+}
+
+/* Every cell of scenario sc that contender ct ran: all its sessions done
+ * with exit 0 and every byte delivered. */
+static void check_runs(json_t *results, const char *sc, const char *ct) {
+  char what[64];
+  snprintf(what, sizeof(what), "%s/%s", sc, ct);
+  int count;
+  cr_assert_not_null(find_result(results, sc, ct, &count),
+                     "%s: missing from the JSON", what);
+  size_t i;
+  json_t *e;
+  json_array_foreach(results, i, e) {
+    const char *s = json_string_value(json_object_get(e, "scenario"));
+    const char *c = json_string_value(json_object_get(e, "contender"));
+    if (strcmp(s, sc) != 0 || strcmp(c, ct) != 0) {
+      continue;
+    }
+    cr_assert(json_is_false(json_object_get(e, "skipped")), "%s: skipped: %s",
+              what, json_string_value(json_object_get(e, "note")));
+    cr_expect(json_is_null(json_object_get(e, "error")), "%s: error %s (%s)",
+              what, json_string_value(json_object_get(e, "error")),
+              json_string_value(json_object_get(e, "note")));
+    long long conc = (long long)int_field(e, "concurrency", what);
+    json_int_t requested = int_field(e, "requested", what);
+    json_int_t completed = int_field(e, "completed", what);
+    json_int_t bytes = int_field(e, "bytes", what);
+    json_int_t expected = int_field(e, "bytes_expected", what);
+    cr_expect_gt(requested, 0, "%s C=%lld: no sessions requested", what, conc);
+    cr_expect_eq(completed, requested, "%s C=%lld: %lld of %lld completed",
+                 what, conc, (long long)completed, (long long)requested);
+    cr_expect_eq(int_field(e, "failed", what), 0, "%s C=%lld: failures", what,
+                 conc);
+    cr_expect_eq(bytes, expected, "%s C=%lld: %lld of %lld bytes delivered",
+                 what, conc, (long long)bytes, (long long)expected);
+    if (strcmp(sc, "echo") == 0 || strcmp(sc, "bulk") == 0 ||
+        strcmp(sc, "pty") == 0) {
+      cr_expect_gt(expected, 0, "%s: a scenario that moves no bytes", what);
+    }
+    if (strcmp(sc, "pty") == 0) {
+      cr_expect_gt(int_field(e, "resizes", what), 0, "%s: no resize", what);
+    }
+    if (strcmp(sc, "idle") == 0) {
+      double fds = json_real_value(json_object_get(e, "fds_per_session"));
+      cr_expect_geq(fds, 3.0, "%s: %.2f fds per session", what, fds);
+    }
+  }
+}
+
+Test(bench_smoke, every_scenario_complete, .timeout = 300) {
+  char bench[PATH_MAX];
+  bench_path(bench, sizeof(bench));
+  struct stat st;
+  if (stat(bench, &st) != 0) {
+    cr_skip_test("%s: %s (the bench is not built in this tree)", bench,
+                 strerror(errno));
+  }
+  char json[] = "/tmp/hcs-bench-smoke-XXXXXX";
+  int fd = mkstemp(json);
+  cr_assert_geq(fd, 0, "mkstemp: %s", strerror(errno));
+  close(fd);
+  char log[] = "/tmp/hcs-bench-smoke-log-XXXXXX";
+  fd = mkstemp(log);
+  cr_assert_geq(fd, 0, "mkstemp: %s", strerror(errno));
+  close(fd);
+
+  int status = run_smoke(bench, json, log);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    print_file(log);
+  }
+  cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+            "hcs-bench --smoke: status 0x%x", status);
+
+  json_error_t jerr;
+  json_t *root = json_load_file(json, 0, &jerr);
+  unlink(json);
+  unlink(log);
+  cr_assert_not_null(root, "the JSON does not parse: %s (line %d)", jerr.text,
+                     jerr.line);
+  json_t *results = json_object_get(root, "results");
+  cr_assert(json_is_array(results), "no results array");
+  json_t *listed = json_object_get(root, "scenarios");
+  cr_assert(json_is_array(listed), "no scenarios array");
+  for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
+    bool seen = false;
+    size_t k;
+    json_t *v;
+    json_array_foreach(listed, k, v) {
+      seen = seen || strcmp(json_string_value(v), scenarios[i]) == 0;
+    }
+    cr_expect(seen, "scenario %s missing", scenarios[i]);
+  }
+  for (size_t i = 0; i + 1 < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
+    for (size_t j = 0; j < sizeof(contenders) / sizeof(contenders[0]); j++) {
+      check_runs(results, scenarios[i], contenders[j]);
+    }
+  }
+  int count;
+  json_t *exec = find_result(results, "exec", "hcs", &count);
+  cr_assert_not_null(exec, "exec: no entry");
+  cr_expect(json_is_true(json_object_get(exec, "skipped")),
+            "exec: should be skipped until compute systems isolate");
+  const char *note = json_string_value(json_object_get(exec, "note"));
+  cr_expect(note != NULL && strstr(note, "issue 5") != NULL,
+            "exec: the note should name issue 5: %s", note);
+  json_t *targets = json_object_get(root, "targets");
+  cr_expect(json_is_array(targets) && json_array_size(targets) > 0,
+            "no targets");
+  json_decref(root);
+}
