@@ -41,15 +41,19 @@ typedef uint32_t hcs_result_t;
 
 enum {
   HCS_OK = 0,
+  HCS_ERROR_INVALID_DATA = 13, /* a layer tar refused (hostile, too big) */
   HCS_ERROR_OUTOFMEMORY = 14,
   HCS_ERROR_GEN_FAILURE = 31,   /* an operation failed; the error says why */
   HCS_ERROR_NOT_SUPPORTED = 50, /* hcs does not do this (e.g. HvPartition) */
-  HCS_ERROR_CALL_NOT_IMPLEMENTED = 120,  /* machinery not built yet */
-  HCS_ERROR_ALREADY_EXISTS = 183,        /* duplicate id */
+  HCS_ERROR_CALL_NOT_IMPLEMENTED = 120, /* machinery not built yet */
+  HCS_ERROR_BUSY = 170,                 /* the layer is in use */
+  HCS_ERROR_ALREADY_EXISTS = 183,       /* duplicate id */
+  HCS_ERROR_NO_MORE_ITEMS = 259, /* (hcs) a pool (addresses, MACs) is used up */
   HCS_ERROR_SHUTDOWN_IN_PROGRESS = 1115, /* accepted: already stopping */
-  HCS_ERROR_NOT_FOUND = 1168,            /* unknown system id or process id */
-  HCS_ERROR_TIMEOUT = 1460, /* a wait timed out; the object lives on */
-  HCS_WSAEINVAL = 10022,    /* bad argument, or the object's state forbids */
+  HCS_ERROR_NOT_FOUND = 1168, /* unknown system, process or layer id */
+  HCS_ERROR_CANCELLED = 1223, /* a progress callback asked to stop */
+  HCS_ERROR_TIMEOUT = 1460,   /* a wait timed out; the object lives on */
+  HCS_WSAEINVAL = 10022,      /* bad argument, or the object's state forbids */
 };
 
 enum {
@@ -357,11 +361,47 @@ HCS_API void hcs_session_release(hcs_session_t *s, int stream, char *buf);
 
 /* Layers. A layer lives in info->home_dir/<id>; ids follow the rules of
  * system ids. parent_layer_paths lists the parents' folders nearest first,
- * base last, NULL-terminated (NULL for none). These calls do disk work on
- * the calling thread and may be called from any thread but the engine's.
- * In this release the layer machinery is not built yet: after validating
- * their arguments (HCS_WSAEINVAL naming the field), the calls answer
- * HCS_ERROR_CALL_NOT_IMPLEMENTED. */
+ * base last, NULL-terminated (NULL for none). A parent is a layer folder
+ * of any store (its files are in <path>/diff) or a plain directory (used
+ * as it is). These calls do disk work on the calling thread and may be
+ * called from any thread but the engine's. The calls on one store take a
+ * lock on its home (flock): short changes hold it exclusively, the long
+ * reads of export and copy hold it shared.
+ *
+ * What is on disk (the home and a layer folder are made 0700; the calls
+ * that make layers create a missing home and its parents, 0755):
+ * - <id>/layer.json: {"Id", "Parent" (the parent's id, "" for a base),
+ *   "Kind" ("ro" or "sandbox"), "Flavour", "Created" (RFC 3339, UTC),
+ *   "Base" (listed by GetSharedBaseImages), "Name", "Version"}, and for a
+ *   sandbox "Parents", the parent_layer_paths it was made over.
+ * - HCS_FLAVOUR_FILTER (1, overlayfs): a read-only layer keeps only its
+ *   own changes in <id>/diff, as overlayfs keeps them: a deletion is a
+ *   0/0 character device, an opaque directory has the extended attribute
+ *   trusted.overlay.opaque "y". A sandbox has upper/ and work/ (these are
+ *   what a compute system's "LayerFolderPath" names) and merged/, where
+ *   PrepareLayer mounts the overlay of the parents' diffs and upper.
+ * - HCS_FLAVOUR_DIFF (0, full copies, for file systems where overlayfs
+ *   cannot stack): every layer, sandboxes too, keeps a full copy of its
+ *   chain in <id>/diff, marked by an empty file <id>/full; preparing only
+ *   counts.
+ * New layers take info->flavour; a layer keeps the flavour it was made
+ * with, and the calls on it follow that one (a copy takes its source's).
+ * Chains may mix flavours: a full copy ends the chain below it. Layers are
+ * made under a temporary name (".tmp-<id>-*") and renamed into place
+ * whole, and removed by renaming them away first (".destroy-<id>-*"): a
+ * host that dies in the middle may leave such folders, which are no
+ * layers (ids never start with '.') and may be removed.
+ *
+ * Errors common to these calls: HCS_WSAEINVAL for an argument (the field
+ * named) or a call the layer's kind forbids; HCS_ERROR_NOT_FOUND for a
+ * layer, parent or transport folder that is not there;
+ * HCS_ERROR_ALREADY_EXISTS for an id taken; HCS_ERROR_BUSY when
+ * DestroyLayer meets a layer in use; HCS_ERROR_INVALID_DATA for a transport
+ * folder ImportLayer refuses; HCS_ERROR_CANCELLED when a progress callback
+ * stopped the call; HCS_ERROR_GEN_FAILURE when a system call failed (the cause
+ * names it, the path and the errno). Trees nested deeper than
+ * HCS_LAYER_MAX_DEPTH directories are refused (import) or fail (copy, export)
+ * with ELOOP. */
 typedef struct hcs_driver_info_s {
   int flavour;          /* HCS_FLAVOUR_DIFF (0, full copies) or
                            HCS_FLAVOUR_FILTER (1, overlayfs) */
@@ -370,66 +410,251 @@ typedef struct hcs_driver_info_s {
 
 enum { HCS_FLAVOUR_DIFF = 0, HCS_FLAVOUR_FILTER = 1 };
 
-/* Makes the layer's storage available / releases it. */
+#define HCS_LAYER_MAX_DEPTH 256
+
+/* Makes the layer's storage available / releases it: a flag in the layer
+ * folder (the file "active"), nothing mounted. Unknown layer:
+ * HCS_ERROR_NOT_FOUND. */
 HCS_API hcs_result_t hcs_ActivateLayer(const hcs_driver_info_t *info,
                                        const char *id, hcs_error_t **err);
 HCS_API hcs_result_t hcs_DeactivateLayer(const hcs_driver_info_t *info,
                                          const char *id, hcs_error_t **err);
-/* Commits read-write layer src_id's changes as read-only layer dst_id. */
+/* Commits sandbox layer src_id's changes as a new read-only layer dst_id
+ * on src_id's parent: its upper (flavour 1: modes, owners, extended
+ * attributes, symlinks, hard links, whiteouts and opaque directories as
+ * they are) or its full copy (flavour 0) becomes dst_id's diff. A
+ * read-only src_id is copied as it is. parent_layer_paths is accepted and
+ * not needed. The sandbox may be prepared; what changes in it during the
+ * copy may or may not be in dst_id. */
 HCS_API hcs_result_t hcs_CopyLayer(const hcs_driver_info_t *info,
                                    const char *src_id, const char *dst_id,
                                    const char *const *parent_layer_paths,
                                    hcs_error_t **err);
-/* A new, empty read-only layer on parent (NULL or "" for a base). */
+/* A new, empty read-only layer on parent, a layer of the same store (NULL
+ * or "" for a base). Flavour 0 copies the parent's chain into it. */
 HCS_API hcs_result_t hcs_CreateLayer(const hcs_driver_info_t *info,
                                      const char *id, const char *parent,
                                      hcs_error_t **err);
-/* A new read-write layer over the chain. */
+/* A new sandbox (read-write) layer over the chain parent_layer_paths
+ * (each must be a directory; NULL: over nothing), recorded as its
+ * "Parents"; parent_id (may be NULL or "") is recorded as its "Parent".
+ * Flavour 1 makes upper/, work/ and merged/; flavour 0 copies the chain. */
 HCS_API hcs_result_t hcs_CreateSandboxLayer(
     const hcs_driver_info_t *info, const char *id, const char *parent_id,
     const char *const *parent_layer_paths, hcs_error_t **err);
-/* Removes the layer's files and folder. */
+/* Removes the layer's files and folder. Refused with HCS_ERROR_BUSY (the
+ * folder untouched) while the layer is prepared or its merged/ is a mount
+ * point, or while another layer of the store names it as "Parent" or
+ * among its "Parents". The removal does not follow symlinks and does not
+ * cross into another mount. */
 HCS_API hcs_result_t hcs_DestroyLayer(const hcs_driver_info_t *info,
                                       const char *id, hcs_error_t **err);
-/* Creates folder and writes the transport format into it (layer.tar, an
- * OCI layer tar with whiteouts, and layer.json). */
+/* Creates folder (its parent must exist; an existing directory is
+ * reused) and writes the transport format into it: layer.tar, an OCI
+ * layer tar (pax, entries in name order, so that equal layers give equal
+ * tars) with whiteouts (".wh.NAME" for a deletion, ".wh..wh..opq" for an
+ * opaque directory), and layer.json {"Id", "Parents" (the ids or paths of
+ * parent_layer_paths), "Digest" ("sha256:" and the tar's hex digest),
+ * "Size" (the tar's bytes)}. A read-only layer exports its diff, a
+ * sandbox its upper; a flavour-0 layer exports its differences from its
+ * parent chain (parent_layer_paths, else its recorded parents). Extended
+ * attributes: user.* and security.capability travel; ACLs and others do
+ * not. */
 HCS_API hcs_result_t hcs_ExportLayer(const hcs_driver_info_t *info,
                                      const char *id, const char *folder,
                                      const char *const *parent_layer_paths,
                                      hcs_error_t **err);
-/* Creates layer id from a transport folder; the parents must exist. */
+/* Creates read-only layer id from a transport folder: folder/layer.tar (a
+ * tar, compressed or not) and, when present, folder/layer.json, whose
+ * "Digest" is checked. parent_layer_paths are its parents, which must
+ * exist ("Parent" is the nearest one's id); flavour 0 copies their chain
+ * and applies the tar to it. Owners, modes, user.* and
+ * security.capability attributes, modification times, hard links,
+ * symlinks, FIFOs and the devices null, zero, full, random, urandom, tty,
+ * console and ptmx are restored; whiteouts become overlay's markers; a
+ * directory the tar names no entry for is made 0755, owned by root.
+ * Nothing is ever written outside the layer: the import fails, naming the
+ * entry, with HCS_ERROR_INVALID_DATA and leaves no layer behind when an
+ * entry's name is absolute (a leading "/" is refused, not stripped), has a
+ * ".." component (or a "." one after the start), or goes through a
+ * symlink or a non-directory; when a hard link's target is not an earlier
+ * entry of the tar inside the layer; when a relative symlink climbs above
+ * the layer's root (absolute targets are normal in images and resolve
+ * inside the container: accepted); for whiteouts named ".", ".." or
+ * ".wh." alone, or a ".wh." name used as a directory; for devices outside
+ * the set above, block devices and sockets; past the limits (see
+ * hcs_layer_options_t). The defaults are the same as with
+ * hcs_layer_import(info, ..., NULL, err). */
 HCS_API hcs_result_t hcs_ImportLayer(const hcs_driver_info_t *info,
                                      const char *id, const char *folder,
                                      const char *const *parent_layer_paths,
                                      hcs_error_t **err);
-/* Where the merged view (prepared) or the layer folder is. *path is the
+/* Where the merged view of a prepared sandbox is (flavour 1: <id>/merged,
+ * flavour 0: <id>/diff), otherwise the layer folder. *path is the
  * caller's, freed with hcs_free(). */
 HCS_API hcs_result_t hcs_GetLayerMountPath(const hcs_driver_info_t *info,
                                            const char *id, char **path,
                                            hcs_error_t **err);
 /* JSON {"Images":[{"Name","Version","Path","Size","CreatedTime"}]} of the
- * base images in the store of info; *json is the caller's (hcs_free). */
+ * layers of the store whose layer.json says "Base": true (such as the
+ * built-in busybox image, see hcs_default_image_home()), in id order; Size
+ * is the bytes of its regular files, CreatedTime its "Created". A missing
+ * home has none. *json is the caller's (hcs_free). */
 HCS_API hcs_result_t hcs_GetSharedBaseImages(const hcs_driver_info_t *info,
                                              char **json, hcs_error_t **err);
-/* *exists: whether the store knows the layer. */
+/* *exists: whether the store knows the layer (its layer.json is there). A
+ * missing home knows none. */
 HCS_API hcs_result_t hcs_LayerExists(const hcs_driver_info_t *info,
                                      const char *id, bool *exists,
                                      hcs_error_t **err);
-/* Mounts / unmounts the merged view of a read-write layer. */
+/* Mounts the merged view of a sandbox layer (flavour 1: an overlay of the
+ * parents' diffs, parent_layer_paths or else the recorded "Parents", with
+ * upper and work, on <id>/merged, in the caller's mount namespace). A
+ * second prepare only counts (the count is the file "prepared" of the
+ * layer folder); flavour 0 only counts. A read-only layer:
+ * HCS_WSAEINVAL. */
 HCS_API hcs_result_t hcs_PrepareLayer(const hcs_driver_info_t *info,
                                       const char *id,
                                       const char *const *parent_layer_paths,
                                       hcs_error_t **err);
+/* Counts a prepare down and unmounts the view at zero (lazily when it is
+ * still in use). A layer not prepared: HCS_WSAEINVAL. */
 HCS_API hcs_result_t hcs_UnprepareLayer(const hcs_driver_info_t *info,
                                         const char *id, hcs_error_t **err);
+
+/* hcs: the long layer calls with limits and progress. */
+typedef struct hcs_layer_progress_s {
+  /* import: bytes of layer.tar read; export and copy: bytes of files */
+  uint64_t bytes;
+  uint64_t total_bytes;   /* what bytes will reach; 0 when unknown */
+  uint64_t entries;       /* files, directories, links, ... done */
+  uint64_t total_entries; /* 0 when unknown (import) */
+  bool done;              /* the last report of a call that succeeded */
+} hcs_layer_progress_t;
+
+#define HCS_LAYER_MAX_BYTES_DEFAULT (UINT64_C(64) << 30) /* 64 GiB */
+#define HCS_LAYER_MAX_ENTRIES_DEFAULT UINT64_C(4000000)
+
+typedef struct hcs_layer_options_s {
+  /* Import: the file bytes (the sizes the tar's entries declare, sparse
+   * holes included) and the entries it may hold; 0 for the defaults
+   * above. Past them: HCS_ERROR_INVALID_DATA, errno EFBIG. */
+  uint64_t max_bytes;
+  uint64_t max_entries;
+  /* Called on the calling thread at the start, at most every 50 ms while
+   * the call works, and with done set at its successful end. p is lent
+   * for the call. Returning non-zero stops the call: it answers
+   * HCS_ERROR_CANCELLED and leaves nothing behind. NULL: no reports. */
+  int (*progress)(const hcs_layer_progress_t *p, void *data);
+  void *data;
+} hcs_layer_options_t;
+
+/* ImportLayer, ExportLayer and CopyLayer with options (NULL: the
+ * defaults, no progress). */
+HCS_API hcs_result_t hcs_layer_import(const hcs_driver_info_t *info,
+                                      const char *id, const char *folder,
+                                      const char *const *parent_layer_paths,
+                                      const hcs_layer_options_t *opts,
+                                      hcs_error_t **err);
+HCS_API hcs_result_t hcs_layer_export(const hcs_driver_info_t *info,
+                                      const char *id, const char *folder,
+                                      const char *const *parent_layer_paths,
+                                      const hcs_layer_options_t *opts,
+                                      hcs_error_t **err);
+HCS_API hcs_result_t hcs_layer_copy(const hcs_driver_info_t *info,
+                                    const char *src_id, const char *dst_id,
+                                    const char *const *parent_layer_paths,
+                                    const hcs_layer_options_t *opts,
+                                    hcs_error_t **err);
+
+/* The same on the engine's thread pool, for callers on the engine thread
+ * (from a callback, or from a function given to hcs_post) that must not
+ * block it. The arguments are copied. On 0, done(result, err, data) runs
+ * exactly once on the engine thread, never inside this call, with the
+ * call's result and error (err is the callback's to free; NULL on
+ * HCS_OK); opts->progress runs on the pool thread, and is the way to stop
+ * the call early. A service closing waits for a call that started. The
+ * arguments are checked by the call, so their faults come to done.
+ * -EINVAL (not on the engine thread; hcs, info or done NULL), -ENOMEM:
+ * done never runs. */
+typedef void (*hcs_layer_done_cb)(hcs_result_t result, hcs_error_t *err,
+                                  void *data);
+HCS_API int hcs_layer_import_start(hcs_t *hcs, const hcs_driver_info_t *info,
+                                   const char *id, const char *folder,
+                                   const char *const *parent_layer_paths,
+                                   const hcs_layer_options_t *opts,
+                                   hcs_layer_done_cb done, void *data);
+HCS_API int hcs_layer_export_start(hcs_t *hcs, const hcs_driver_info_t *info,
+                                   const char *id, const char *folder,
+                                   const char *const *parent_layer_paths,
+                                   const hcs_layer_options_t *opts,
+                                   hcs_layer_done_cb done, void *data);
+HCS_API int hcs_layer_copy_start(hcs_t *hcs, const hcs_driver_info_t *info,
+                                 const char *src_id, const char *dst_id,
+                                 const char *const *parent_layer_paths,
+                                 const hcs_layer_options_t *opts,
+                                 hcs_layer_done_cb done, void *data);
+
+/* The layer store built with hcs (an absolute path of the build tree, the
+ * compile definition HCS_DEFAULT_IMAGE_HOME), holding the base image
+ * HCS_DEFAULT_IMAGE: Debian's static busybox in bin/ with a relative
+ * symlink per applet, /etc/passwd (root, nobody), /etc/group, /tmp
+ * (1777), and /proc, /dev and /sys to mount on. Its layer.json says
+ * "Base": true, "Name": "busybox" and busybox's version. A flavour-free
+ * base: both flavours build on it. The string is static. Any thread. */
+#define HCS_DEFAULT_IMAGE "busybox"
+HCS_API const char *hcs_default_image_home(void);
 
 /* HNS: networks and endpoints. A request takes a method ("GET", "POST",
  * "DELETE"), a path (an id, or "" to list or create) and a JSON body (the
  * object to create, for POST; NULL or "" otherwise), as the HNS service
- * does. Objects come back as structs the caller frees. In this release the
- * network machinery is not built yet: after validating the request
- * (HCS_WSAEINVAL naming the field), the calls answer
- * HCS_ERROR_CALL_NOT_IMPLEMENTED. Any thread but the engine's. */
+ * does. Objects come back as structs the caller frees.
+ *
+ * On Linux (hcs): a network is a bridge named "hcs" + 8 hex digits of
+ * hcs_NewGUID(network id), with each subnet's GatewayAddress on it (the
+ * subnet's first host address when not given). Type "nat" adds, in an
+ * nftables table of its own ("table ip <bridge>"), masquerading for its
+ * subnets and its endpoints' port mappings, and turns IPv4 forwarding on;
+ * Type "internal" is the same without NAT (endpoints reach each other and
+ * the host). Other types are HCS_ERROR_NOT_SUPPORTED, as are network
+ * Policies. A network needs at least one subnet of /30 or wider, none
+ * overlapping another network's or a route of the host.
+ * An endpoint gets an address of its network's subnets and a MAC of its
+ * MacPools (the lowest free ones; without MacPools, 02-15 followed by the
+ * address), or the ones it asks for when they are inside and free; a veth
+ * pair "hcsv<8 hex>" (a port of the bridge) / "hcsp<8 hex>", whose second
+ * end a compute system naming the endpoint in its EndpointList takes into
+ * its network namespace as eth0, eth1, ... with the address, MAC, default
+ * route and DNS settings. PrefixLength and GatewayAddress, when given,
+ * must be the subnet's; the answer fills them, VirtualNetwork(Name), and
+ * the network's DNS settings unless the endpoint has its own. A NAT policy
+ * maps a host port (tcp or udp, one mapping per host port and protocol)
+ * to the endpoint's port, for traffic addressed to any address of the
+ * host, 127.0.0.1 included; only on "nat" networks. A QOS policy caps the
+ * endpoint's egress at MaximumOutgoingBandwidthInBytes per second (a tbf
+ * qdisc on its end, counting Ethernet frames). An Id not given is a new
+ * random GUID; a Name not given is the Id. A GUID id is kept in the form
+ * hcs_guid_ToString prints and found in any form hcs_guid_parse reads.
+ *
+ * Errors: HCS_WSAEINVAL for a malformed request (naming the field) or one
+ * that cannot apply (overlapping subnets, an address or MAC outside its
+ * pool or in use, a host port mapped already, deleting a network that
+ * still has endpoints or an endpoint attached to a running system);
+ * HCS_ERROR_NOT_FOUND for an unknown id or network name;
+ * HCS_ERROR_ALREADY_EXISTS for a duplicate id or network name;
+ * HCS_ERROR_NO_MORE_ITEMS when the addresses or MACs are used up;
+ * HCS_ERROR_GEN_FAILURE when the kernel refused (the error says what and
+ * its errno). A refused request changes nothing.
+ *
+ * State: with a state_dir, networks and endpoints are kept as JSON files
+ * in state_dir/hns, and hcs_open on it finds them again and makes again
+ * what the kernel lost (after a reboot, or a system that died holding an
+ * endpoint). Without one they live in memory and hcs_close takes their
+ * bridges, pairs and tables down. Needs root (CAP_NET_ADMIN).
+ *
+ * Threads: any thread but the engine's; the calls wait for the kernel's
+ * answers (milliseconds) on the calling thread, one at a time per
+ * service. */
 typedef struct hcs_subnet_s {
   char *address_prefix;  /* "10.0.0.0/24" */
   char *gateway_address; /* "10.0.0.1" */
@@ -481,7 +706,8 @@ HCS_API hcs_result_t hcs_HNSNetworkRequest(hcs_t *hcs, const char *method,
                                            hcs_hns_network_t **out,
                                            hcs_error_t **err);
 /* GET "/networks/" + path: every network (path "") in *out, *n of them
- * (hcs_hns_networks_free). */
+ * (hcs_hns_networks_free; *out is NULL when there are none), or the one
+ * network of id path. */
 HCS_API hcs_result_t hcs_HNSListNetworkRequest(hcs_t *hcs, const char *method,
                                                const char *path,
                                                const char *request,

@@ -18,6 +18,8 @@ PACKAGES=(
   valgrind
   busybox-static
   libarchive-dev
+  libmnl-dev
+  libnftables-dev
 )
 
 missing=()

@@ -71,8 +71,7 @@ static void check_rec(const rec_t *rec, int i) {
   if (kind == OWN || kind == SHARED_OUT) {
     cr_assert_str_eq(rec->out, empty_sum, "session %d", i);
   }
-  cr_assert_eq(rec->r.exit_code, 0, "session %d: exit %d", i,
-               rec->r.exit_code);
+  cr_assert_eq(rec->r.exit_code, 0, "session %d: exit %d", i, rec->r.exit_code);
   cr_assert_eq(rec->r.signal, 0);
 }
 

@@ -1,7 +1,9 @@
 /* HNS as API surface: the strict network and endpoint documents (round
  * trips, one refusal per class of bad input with the field path named),
- * the request rules (methods, paths, bodies) and the honest
- * "not implemented" answer behind a valid request. */
+ * the request rules (methods, paths, bodies), and valid requests that
+ * reach the service and are answered there without touching the kernel
+ * (unknown ids, unsupported types). Requests that build networks are
+ * test_hns_net.c's and test_hns_traffic.c's. */
 #include "hcs/hns_json.h"
 
 #include <criterion/criterion.h>
@@ -583,23 +585,24 @@ static void expect_request_refused(kind_t k, const char *method,
   cr_assert_eq(request(k, method, path, body, NULL), HCS_WSAEINVAL);
 }
 
-static void expect_request_not_built(kind_t k, const char *method,
-                                     const char *path, const char *body,
-                                     const char *object) {
+/* A valid request answered by the service with code: the object named,
+ * the cause holding needle, nothing handed back. */
+static void expect_request_answered(kind_t k, const char *method,
+                                    const char *path, const char *body,
+                                    const char *object, hcs_result_t code,
+                                    const char *needle) {
   hcs_error_t *err = NULL;
   hcs_result_t r = request(k, method, path, body, &err);
-  cr_assert_eq(r, HCS_ERROR_CALL_NOT_IMPLEMENTED, "%s %s \"%s\": %u %s",
-               req_ops[k], method, path ? path : "(null)", (unsigned)r,
+  cr_assert_eq(r, code, "%s %s \"%s\": %u %s", req_ops[k], method,
+               path ? path : "(null)", (unsigned)r,
                err != NULL ? hcs_error_cause(err) : "");
-  cr_assert_eq(hcs_error_code(err), HCS_ERROR_CALL_NOT_IMPLEMENTED);
-  cr_assert_eq(hcs_error_errno(err), ENOSYS);
+  cr_assert_eq(hcs_error_code(err), code);
   cr_assert_str_eq(hcs_error_op(err), req_ops[k]);
   cr_assert_str_eq(hcs_error_object(err), object);
-  cr_assert_not_null(
-      strstr(hcs_error_cause(err), "networks (issue 7) are not built yet"));
+  cr_assert_not_null(strstr(hcs_error_cause(err), needle),
+                     "cause \"%s\" lacks \"%s\"", hcs_error_cause(err), needle);
   hcs_error_free(err);
-  cr_assert_eq(request(k, method, path, body, NULL),
-               HCS_ERROR_CALL_NOT_IMPLEMENTED);
+  cr_assert_eq(request(k, method, path, body, NULL), code);
 }
 
 static const char net_body[] =
@@ -611,21 +614,40 @@ static const char ep_body[] =
 
 TestSuite(hns_request, .init = svc_open, .fini = svc_close);
 
-Test(hns_request, valid_requests_answer_not_implemented) {
+Test(hns_request, valid_requests_reach_the_service) {
   const char guid[] = "{5F0C1A3E-1B2C-4D5E-8F90-A1B2C3D4E5F6}";
-  expect_request_not_built(NETWORK, "GET", "net1", NULL, "id=net1");
-  expect_request_not_built(NETWORK, "GET", guid, "",
-                           "id={5F0C1A3E-1B2C-"
-                           "4D5E-8F90-A1B2C3D4E5F6}");
-  expect_request_not_built(NETWORK, "POST", "", net_body, "");
-  expect_request_not_built(NETWORK, "POST", NULL, net_body, "");
-  expect_request_not_built(NETWORK, "DELETE", "net1", NULL, "id=net1");
-  expect_request_not_built(LIST, "GET", "", NULL, "");
-  expect_request_not_built(LIST, "GET", NULL, "", "");
-  expect_request_not_built(LIST, "GET", "net1", NULL, "id=net1");
-  expect_request_not_built(ENDPOINT, "GET", "ep1", NULL, "id=ep1");
-  expect_request_not_built(ENDPOINT, "POST", "", ep_body, "");
-  expect_request_not_built(ENDPOINT, "DELETE", "ep1", "", "id=ep1");
+  const hcs_result_t nf = HCS_ERROR_NOT_FOUND;
+  expect_request_answered(NETWORK, "GET", "net1", NULL, "id=net1", nf,
+                          "no network has id net1");
+  expect_request_answered(NETWORK, "GET", guid, "",
+                          "id={5F0C1A3E-1B2C-4D5E-8F90-A1B2C3D4E5F6}", nf,
+                          "no network has id");
+  expect_request_answered(
+      NETWORK, "POST", "",
+      "{\"Type\":\"l2bridge\",\"Subnets\":[{\"AddressPrefix\":"
+      "\"172.20.0.0/16\"}]}",
+      "", HCS_ERROR_NOT_SUPPORTED, "Type: \"l2bridge\" networks are not");
+  expect_request_answered(NETWORK, "POST", NULL, "{\"Type\":\"nat\"}", "",
+                          HCS_WSAEINVAL, "Subnets: a network needs a subnet");
+  expect_request_answered(NETWORK, "DELETE", "net1", NULL, "id=net1", nf,
+                          "no network has id net1");
+  expect_request_answered(LIST, "GET", "net1", NULL, "id=net1", nf,
+                          "no network has id net1");
+  expect_request_answered(ENDPOINT, "GET", "ep1", NULL, "id=ep1", nf,
+                          "no endpoint has id ep1");
+  expect_request_answered(ENDPOINT, "POST", "", ep_body, "", nf,
+                          "VirtualNetworkName: no network is named \"nat\"");
+  expect_request_answered(ENDPOINT, "DELETE", "ep1", "", "id=ep1", nf,
+                          "no endpoint has id ep1");
+  /* An empty service lists nothing. */
+  hcs_hns_network_t *v = (hcs_hns_network_t *)&v;
+  size_t n = 7;
+  cr_assert_eq(hcs_HNSListNetworkRequest(svc, "GET", "", NULL, &v, &n, NULL),
+               HCS_OK);
+  cr_assert_null(v);
+  cr_assert_eq(n, 0);
+  cr_assert_eq(hcs_HNSListNetworkRequest(svc, "GET", NULL, "", &v, &n, NULL),
+               HCS_OK);
 }
 
 Test(hns_request, methods_are_get_post_delete_exactly) {

@@ -77,6 +77,16 @@ int as_loop_post(as_loop_t *loop, as_post_cb fn, void *data);
 /* 1 when the calling thread is the one running the loop. */
 int as_loop_on_thread(const as_loop_t *loop);
 
+/* Work on libuv's thread pool. work(data) runs on a pool thread; then
+ * done(loop, status, data) runs once on the loop thread, never inside
+ * this call: status 0, or -ECANCELED when the loop ended before work
+ * started (work then never ran). A pending job keeps the loop alive, so
+ * as_loop_free waits for it. Loop thread; 0 or -ENOMEM. */
+typedef void (*as_work_fn)(void *data);
+typedef void (*as_work_done_cb)(as_loop_t *loop, int status, void *data);
+int as_loop_work(as_loop_t *loop, as_work_fn work, as_work_done_cb done,
+                 void *data);
+
 /* Sessions: one process and its stdio. */
 typedef struct as_session_s as_session_t;
 

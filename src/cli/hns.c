@@ -22,8 +22,15 @@ static void hns_usage(FILE *f) {
              "JSON array\n"
              "\n"
              "Examples: hcs hns GET ID; hcs hns --list GET \"\";\n"
-             "          hcs hns POST \"\" '{\"Name\":\"n\",\"Type\":\"nat\"}'; "
-             "hcs hns DELETE ID\n"
+             "  hcs hns POST \"\" '{\"Name\":\"n\",\"Type\":\"nat\",\n"
+             "    \"Subnets\":[{\"AddressPrefix\":\"10.88.0.0/24\"}]}';\n"
+             "  hcs hns --endpoints POST \"\" '{\"VirtualNetworkName\":\"n\",\n"
+             "    \"Policies\":[{\"Type\":\"NAT\",\"Protocol\":\"tcp\","
+             "\"InternalPort\":80,\"ExternalPort\":8080}]}';\n"
+             "  hcs hns --endpoints DELETE ID; hcs hns DELETE ID\n"
+             "Networks and endpoints live on in the state directory for the "
+             "next hcs. Making\n"
+             "them needs root (bridges, veth pairs, nftables).\n"
              "Exit status: 0 done, 1 the call failed, 2 usage error.\n");
 }
 

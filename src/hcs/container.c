@@ -6,8 +6,12 @@
  * path (no runtime binary per exec). */
 #include "hcs/container.h"
 
+#include "hcs/hns_attach.h"
+#include "hcs/layerstore.h"
+
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/capability.h>
 #include <sched.h>
 #include <signal.h>
@@ -105,18 +109,37 @@ static int mount_root(const hcs__container_t *ct) {
                ? -errno
                : 0;
   }
-  /* An overlay: the layers nearest first; the sandbox layer (when given)
-   * holds the upper and work directories. */
+  /* An overlay: the layers nearest first (a layer folder of the store
+   * gives its diff; a full copy of the diff driver ends the chain); the
+   * sandbox layer, when given, holds the upper and work directories, or is
+   * itself the full copy to bind. */
+  char up[PATH_MAX], work[PATH_MAX], dir[PATH_MAX];
+  if (cfg->layer_folder_path != NULL) {
+    int full =
+        hcs__layer_sandbox_dirs(cfg->layer_folder_path, up, work, sizeof(up));
+    if (full < 0) {
+      return full;
+    }
+    if (full == 1) {
+      return mount(up, ct->root_mnt, NULL, MS_BIND, NULL) != 0 ? -errno : 0;
+    }
+  }
   char opts[3072];
   size_t n = (size_t)snprintf(opts, sizeof(opts), "lowerdir=");
+  size_t used = 0;
   for (size_t i = 0; i < cfg->n_layers && n < sizeof(opts); i++) {
+    int r = hcs__layer_lowerdir(cfg->layers[i].path, dir, sizeof(dir));
+    if (r < 0) {
+      return r;
+    }
     n += (size_t)snprintf(opts + n, sizeof(opts) - n, "%s%s", i > 0 ? ":" : "",
-                          cfg->layers[i].path);
+                          dir);
+    used++;
+    if (r == 1) {
+      break;
+    }
   }
   if (cfg->layer_folder_path != NULL && n < sizeof(opts)) {
-    char up[600], work[600];
-    snprintf(up, sizeof(up), "%s/upper", cfg->layer_folder_path);
-    snprintf(work, sizeof(work), "%s/work", cfg->layer_folder_path);
     (void)mkdir(up, 0755);
     (void)mkdir(work, 0700);
     n += (size_t)snprintf(opts + n, sizeof(opts) - n, ",upperdir=%s,workdir=%s",
@@ -125,10 +148,13 @@ static int mount_root(const hcs__container_t *ct) {
   if (n >= sizeof(opts)) {
     return -ENAMETOOLONG;
   }
-  if (cfg->layer_folder_path == NULL && cfg->n_layers == 1) {
+  if (cfg->layer_folder_path == NULL && used == 1) {
     /* One read-only layer: overlay wants two lowers, a bind does it. */
-    int err = mount(cfg->layers[0].path, ct->root_mnt, NULL, MS_BIND, NULL);
-    return err != 0 ? -errno : 0;
+    int r = hcs__layer_lowerdir(cfg->layers[0].path, dir, sizeof(dir));
+    if (r < 0) {
+      return r;
+    }
+    return mount(dir, ct->root_mnt, NULL, MS_BIND, NULL) != 0 ? -errno : 0;
   }
   return mount("overlay", ct->root_mnt, "overlay", 0, opts) != 0 ? -errno : 0;
 }
@@ -344,12 +370,22 @@ static int init_main(void *arg, int ready_fd) {
 
 /* ---- in the engine ---- */
 
+/* Gives the endpoints back to the host's side, ready for another system. */
+static void detach_endpoints(hcs__system_t *s) {
+  hcs__container_t *ct = s->ct;
+  for (size_t i = 0; i < ct->n_attached; i++) {
+    hcs__hns_detach(s->hcs, ct->cfg.endpoint_list[i]);
+  }
+  ct->n_attached = 0;
+}
+
 static void init_done_cb(as_session_t *is, const as_result_t *r, void *data) {
   hcs__system_t *s = data;
   hcs__container_t *ct = s->ct;
   (void)is;
   (void)r;
   ct->init_done = 1;
+  detach_endpoints(s);
   /* pid 1 is gone, so the kernel killed its namespace; the cgroup may
    * still hold processes that left it. */
   hcs__cgroup_kill(&ct->cg);
@@ -425,6 +461,44 @@ static char **default_env(const hcs__config_t *cfg, const char *id) {
 
 static int container_prepare(hcs__system_t *s, const char **why);
 
+/* Moves each endpoint of EndpointList into init's network namespace as
+ * eth0, eth1, ... and writes the first one's DNS settings into the
+ * system's /etc/resolv.conf. */
+static int attach_endpoints(hcs__system_t *s, char *why, size_t n) {
+  hcs__container_t *ct = s->ct;
+  char **eps = ct->cfg.endpoint_list;
+  char dns[1024] = "";
+  for (size_t i = 0; eps != NULL && eps[i] != NULL; i++) {
+    char ifname[32];
+    snprintf(ifname, sizeof(ifname), "eth%u", (unsigned)(i % 1000));
+    char detail[200] = "";
+    int e = hcs__hns_attach(s->hcs, eps[i], ct->init_pid, ifname, detail,
+                            sizeof(detail));
+    if (e != 0) {
+      snprintf(why, n, "EndpointList[%zu] %s: %s", i, eps[i], detail);
+      return e;
+    }
+    ct->n_attached = i + 1;
+    if (dns[0] == '\0') {
+      (void)hcs__hns_resolv_conf(s->hcs, eps[i], dns, sizeof(dns));
+    }
+  }
+  if (dns[0] != '\0') {
+    /* Through init's root: the system's own /etc, whatever its root is. A
+     * symlink there is not followed. */
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/root/etc/resolv.conf",
+             (int)ct->init_pid);
+    int fd =
+        open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+      (void)!write(fd, dns, strlen(dns));
+      close(fd);
+    }
+  }
+  return 0;
+}
+
 hcs_result_t hcs__container_start(hcs__system_t *s, hcs_error_t **err) {
   const char *why = NULL;
   int e = container_prepare(s, &why);
@@ -442,7 +516,7 @@ hcs_result_t hcs__container_start(hcs__system_t *s, hcs_error_t **err) {
   memset(&o, 0, sizeof(o));
   o.child_fn = init_main;
   o.child_arg = ct;
-  o.clone_flags = ns_flags;
+  o.clone_flags = ct->ns;
   o.cbs.done_cb = init_done_cb;
   o.data = s;
   e = as_session_spawn(hcs__loop(s->hcs), &o, &ct->init);
@@ -457,6 +531,14 @@ hcs_result_t hcs__container_start(hcs__system_t *s, hcs_error_t **err) {
   }
   ct->init_pid = as_session_pid(ct->init);
   open_ptmx(ct);
+  char attach_why[256] = "";
+  e = attach_endpoints(s, attach_why, sizeof(attach_why));
+  if (e != 0) {
+    /* init runs: stop it before letting go, or it would run on alone. */
+    (void)as_session_kill(ct->init, SIGKILL);
+    detach_endpoints(s);
+    return start_fail(s, err, -e, attach_why);
+  }
   s->init_pid = ct->init_pid;
   s->init_start = hcs__proc_start_time(ct->init_pid);
   s->nrunning++;
@@ -500,6 +582,10 @@ static int container_prepare(hcs__system_t *s, const char **why) {
   ct->env = default_env(&ct->cfg, s->id);
   if (ct->env == NULL) {
     return -ENOMEM;
+  }
+  ct->ns = ns_flags;
+  if (ct->cfg.endpoint_list != NULL && ct->cfg.endpoint_list[0] != NULL) {
+    ct->ns |= CLONE_NEWNET; /* its own network: the endpoints' */
   }
   hcs__cgroup_limits_t lim = {
       .memory_bytes = ct->cfg.memory_maximum_mb * 1024 * 1024,
@@ -583,7 +669,7 @@ int hcs__container_exec_opts(hcs__system_t *s, as_spawn_opts_t *o,
     return -ESRCH;
   }
   o->ns_pidfd = pidfd;
-  o->ns_flags = ns_flags;
+  o->ns_flags = ct->ns;
   o->cgroup_fds = ct->cg.procs;
   o->n_cgroup_fds = (size_t)ct->cg.nprocs;
   o->set_caps = 1;

@@ -18,6 +18,8 @@ typedef struct hcs__container_s {
   int ptmx_fd;        /* O_PATH: its devpts multiplexer, so consoles are
                          its own /dev/pts/N; -1 if missing */
   char ptmx[32];      /* "/proc/self/fd/N" naming ptmx_fd */
+  unsigned ns;        /* its namespaces: CLONE_NEW* */
+  size_t n_attached;  /* endpoints of EndpointList moved into its net ns */
 } hcs__container_t;
 
 /* Builds the cgroups and starts init in new namespaces with the root, the

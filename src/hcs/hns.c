@@ -1,10 +1,12 @@
 /* HNS requests on networks and endpoints, as hcsshim's HNSNetworkRequest,
  * HNSListNetworkRequest and HNSEndpointRequest take them: a method, a path
  * and a JSON body. Every request is validated in full here (the body with
- * the strict parsers of hns_json.c); the machinery behind them (bridges,
- * veth pairs, address allocation) is issue 7's, so a valid request answers
- * HCS_ERROR_CALL_NOT_IMPLEMENTED and never pretends to succeed. */
+ * the strict parsers of hns_json.c) before the service's lock is taken;
+ * the objects behind them live in hns_store.c, hns_net.c and hns_ep.c.
+ * The calls run on the caller's thread: netlink and nftables answers are
+ * waited for, which the engine thread must never do. */
 #include "hcs/hns_json.h"
+#include "hcs/hns_store.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -28,9 +30,14 @@ typedef struct hns_req_s {
   const char *body;     /* NULL or "": none */
   const char *null_out; /* "out: is NULL" when an out-param is NULL */
   char object[160];     /* "id=PATH" once PATH is a valid id, else "" */
+  /* The parsed POST body, until a create takes it. */
+  hcs_hns_network_t *net_body;
+  hcs_hns_endpoint_t *ep_body;
+  /* Where the answer goes. */
+  hcs_hns_network_t **net_out;
+  size_t *n_out;
+  hcs_hns_endpoint_t **ep_out;
 } hns_req_t;
-
-static const char not_built[] = "HNS networks (issue 7) are not built yet";
 
 static int method_parse(const char *m, hns_method_t *out) {
   static const char *const names[] = {"GET", "POST", "DELETE"};
@@ -92,33 +99,115 @@ static const char *request_problem(hns_req_t *q) {
   return why != NULL ? why : q->null_out;
 }
 
-/* Parses a POST body and checks what creating the object needs beyond
- * what a stored object has. */
-static hcs_result_t body_check(const hns_req_t *q, hcs_error_t **err) {
+/* Parses a POST body (kept in q) and checks what creating the object
+ * needs beyond what a stored object has. */
+static hcs_result_t body_check(hns_req_t *q, hcs_error_t **err) {
   const char *missing = NULL;
   hcs_result_t r;
   if (q->kind == HNS_ENDPOINT) {
-    hcs_hns_endpoint_t *e = NULL;
-    r = hcs__hns_endpoint_parse(q->body, q->op, q->object, &e, err);
-    if (r == HCS_OK && e->virtual_network == NULL &&
-        e->virtual_network_name == NULL) {
+    r = hcs__hns_endpoint_parse(q->body, q->op, q->object, &q->ep_body, err);
+    if (r == HCS_OK && q->ep_body->virtual_network == NULL &&
+        q->ep_body->virtual_network_name == NULL) {
       missing = "VirtualNetwork: required to create an endpoint (or "
                 "VirtualNetworkName)";
     }
-    hcs_hns_endpoint_free(e);
   } else {
-    hcs_hns_network_t *n = NULL;
-    r = hcs__hns_network_parse(q->body, q->op, q->object, &n, err);
-    if (r == HCS_OK && n->type == NULL) {
+    r = hcs__hns_network_parse(q->body, q->op, q->object, &q->net_body, err);
+    if (r == HCS_OK && q->net_body->type == NULL) {
       missing = "Type: required to create a network";
     }
-    hcs_hns_network_free(n);
   }
   if (missing != NULL) {
     return hcs__fail(err, HCS_WSAEINVAL, q->op, q->object, EINVAL, "%s",
                      missing);
   }
   return r;
+}
+
+static hcs_result_t not_found(const hns_req_t *q, const char *what,
+                              hcs_error_t **err) {
+  return hcs__fail(err, HCS_ERROR_NOT_FOUND, q->op, q->object, ENOENT,
+                   "no %s has id %s", what, q->path);
+}
+
+static hcs_result_t copy_failed(const hns_req_t *q, hcs_error_t **err) {
+  return hcs__fail(err, HCS_ERROR_OUTOFMEMORY, q->op, q->object, ENOMEM,
+                   "out of memory copying the answer");
+}
+
+static hcs_result_t networks_list(hns_req_t *q, hcs__hns_t *h,
+                                  hcs_error_t **err) {
+  hcs__hns_net_t *one = NULL;
+  if (q->path[0] != '\0' && (one = hcs__hns_net_find(h, q->path)) == NULL) {
+    return not_found(q, "network", err);
+  }
+  size_t n = one != NULL ? 1 : h->n_nets;
+  if (n == 0) {
+    return HCS_OK;
+  }
+  hcs_hns_network_t *v = as_calloc(n, sizeof(*v));
+  if (v == NULL) {
+    return copy_failed(q, err);
+  }
+  for (size_t i = 0; i < n; i++) {
+    hcs_hns_network_t *c =
+        hcs__hns_network_copy(one != NULL ? one->pub : h->nets[i]->pub);
+    if (c == NULL) {
+      hcs_hns_networks_free(v, i);
+      return copy_failed(q, err);
+    }
+    v[i] = *c;
+    as_free(c);
+  }
+  *q->net_out = v;
+  *q->n_out = n;
+  return HCS_OK;
+}
+
+static hcs_result_t network_request(hns_req_t *q, hcs__hns_t *h,
+                                    hcs_error_t **err) {
+  if (q->method == HNS_POST) {
+    hcs_hns_network_t *body = q->net_body;
+    q->net_body = NULL;
+    return hcs__hns_net_create(h, q->op, body, q->net_out, err);
+  }
+  hcs__hns_net_t *net = hcs__hns_net_find(h, q->path);
+  if (net == NULL) {
+    return not_found(q, "network", err);
+  }
+  if (q->method == HNS_DELETE) {
+    return hcs__hns_net_delete(h, q->op, q->object, net, err);
+  }
+  *q->net_out = hcs__hns_network_copy(net->pub);
+  return *q->net_out != NULL ? HCS_OK : copy_failed(q, err);
+}
+
+static hcs_result_t endpoint_request(hns_req_t *q, hcs__hns_t *h,
+                                     hcs_error_t **err) {
+  if (q->method == HNS_POST) {
+    hcs_hns_endpoint_t *body = q->ep_body;
+    q->ep_body = NULL;
+    return hcs__hns_ep_create(h, q->op, body, q->ep_out, err);
+  }
+  hcs__hns_ep_t *ep = hcs__hns_ep_find(h, q->path);
+  if (ep == NULL) {
+    return not_found(q, "endpoint", err);
+  }
+  if (q->method == HNS_DELETE) {
+    return hcs__hns_ep_delete(h, q->op, q->object, ep, err);
+  }
+  *q->ep_out = hcs__hns_endpoint_copy(ep->pub);
+  return *q->ep_out != NULL ? HCS_OK : copy_failed(q, err);
+}
+
+static hcs_result_t dispatch(hns_req_t *q, hcs_error_t **err) {
+  hcs__hns_t *h = q->hcs->hns;
+  pthread_mutex_lock(&h->lock);
+  hcs_result_t r = q->kind == HNS_NETWORKS  ? networks_list(q, h, err)
+                   : q->kind == HNS_NETWORK ? network_request(q, h, err)
+                                            : endpoint_request(q, h, err);
+  pthread_mutex_unlock(&h->lock);
+  return r == HCS_OK ? hcs__ok(err) : r;
 }
 
 static hcs_result_t hns_request(hns_req_t *q, hcs_error_t **err) {
@@ -133,14 +222,13 @@ static hcs_result_t hns_request(hns_req_t *q, hcs_error_t **err) {
   if (why != NULL) {
     return hcs__fail(err, HCS_WSAEINVAL, q->op, q->object, EINVAL, "%s", why);
   }
-  if (q->method == HNS_POST) {
-    hcs_result_t r = body_check(q, err);
-    if (r != HCS_OK) {
-      return r;
-    }
+  hcs_result_t r = q->method == HNS_POST ? body_check(q, err) : HCS_OK;
+  if (r == HCS_OK) {
+    r = dispatch(q, err);
   }
-  return hcs__fail(err, HCS_ERROR_CALL_NOT_IMPLEMENTED, q->op, q->object,
-                   ENOSYS, "%s", not_built);
+  hcs_hns_network_free(q->net_body);
+  hcs_hns_endpoint_free(q->ep_body);
+  return r;
 }
 
 hcs_result_t hcs_HNSNetworkRequest(hcs_t *hcs, const char *method,
@@ -155,7 +243,8 @@ hcs_result_t hcs_HNSNetworkRequest(hcs_t *hcs, const char *method,
                  .method_text = method,
                  .path = path,
                  .body = request,
-                 .null_out = out == NULL ? "out: is NULL" : NULL};
+                 .null_out = out == NULL ? "out: is NULL" : NULL,
+                 .net_out = out};
   return hns_request(&q, err);
 }
 
@@ -177,7 +266,9 @@ hcs_result_t hcs_HNSListNetworkRequest(hcs_t *hcs, const char *method,
                  .body = request,
                  .null_out = out == NULL ? "out: is NULL"
                              : n == NULL ? "n: is NULL"
-                                         : NULL};
+                                         : NULL,
+                 .net_out = out,
+                 .n_out = n};
   return hns_request(&q, err);
 }
 
@@ -194,6 +285,7 @@ hcs_result_t hcs_HNSEndpointRequest(hcs_t *hcs, const char *method,
                  .method_text = method,
                  .path = path,
                  .body = request,
-                 .null_out = out == NULL ? "out: is NULL" : NULL};
+                 .null_out = out == NULL ? "out: is NULL" : NULL,
+                 .ep_out = out};
   return hns_request(&q, err);
 }

@@ -6,6 +6,7 @@
  * public struct, so that a refusal hands nothing back. */
 #include "hcs/hns_json.h"
 
+#include "hcs/ipam.h"
 #include "hcs/schema.h"
 
 #include <arpa/inet.h>
@@ -168,78 +169,6 @@ int hcs__hns_id_valid(const char *s) {
          (s != NULL && hcs_guid_parse(s, &g, NULL) == HCS_OK);
 }
 
-/* An IPv4 address in dotted-quad form, as a host-order number. */
-static int ipv4_parse(const char *s, uint32_t *out) {
-  struct in_addr a;
-  if (inet_pton(AF_INET, s, &a) != 1) {
-    return 0;
-  }
-  *out = ntohl(a.s_addr);
-  return 1;
-}
-
-static uint32_t mask_of(unsigned len) {
-  return len == 0 ? 0 : UINT32_MAX << (32 - len);
-}
-
-/* "a.b.c.d/n", n 0-32 without leading zeros, no host bits set. Returns
- * NULL or what is wrong. */
-static const char *prefix_parse(const char *s, uint32_t *net, unsigned *len) {
-  static const char syntax[] = "is not an IPv4 prefix (a.b.c.d/n, n 0-32)";
-  const char *slash = strchr(s, '/');
-  char addr[INET_ADDRSTRLEN];
-  if (slash == NULL || (size_t)(slash - s) >= sizeof(addr)) {
-    return syntax;
-  }
-  memcpy(addr, s, (size_t)(slash - s));
-  addr[slash - s] = '\0';
-  const char *d = slash + 1;
-  size_t nd = strlen(d);
-  if (!ipv4_parse(addr, net) || nd == 0 || nd > 2 ||
-      strspn(d, "0123456789") != nd || (nd == 2 && d[0] == '0')) {
-    return syntax;
-  }
-  *len = (unsigned)strtoul(d, NULL, 10);
-  if (*len > 32) {
-    return syntax;
-  }
-  if ((*net & ~mask_of(*len)) != 0) {
-    return "has host bits set";
-  }
-  return NULL;
-}
-
-static int hex_digit(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  c = (char)tolower((unsigned char)c);
-  return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* "00-15-5D-0A-0B-0C" or "00:15:5d:0a:0b:0c" (one separator throughout,
- * either case), unicast and not all zeros: an address a veth can carry. */
-static int mac_parse(const char *s, uint64_t *out) {
-  if (strlen(s) != 17 || (s[2] != '-' && s[2] != ':')) {
-    return 0;
-  }
-  uint64_t v = 0;
-  for (int i = 0; i < 6; i++) {
-    const char *p = s + 3 * i;
-    int hi = hex_digit(p[0]), lo = hex_digit(p[1]);
-    if (hi < 0 || lo < 0 || (i < 5 && p[2] != s[2])) {
-      return 0;
-    }
-    v = v << 8 | (uint64_t)(hi << 4 | lo);
-  }
-  /* The group bit is the low bit of the first octet. */
-  if (v == 0 || (v >> 40 & 1) != 0) {
-    return 0;
-  }
-  *out = v;
-  return 1;
-}
-
 /* Checks each comma-separated item of s with item_ok. */
 static int list_ok(const char *s, int (*item_ok)(const char *item, size_t n)) {
   for (;;) {
@@ -327,14 +256,15 @@ static const char *type_problem(const char *s) {
 
 static const char *mac_problem(const char *s) {
   uint64_t v;
-  return mac_parse(s, &v) ? NULL
-                          : "is not a unicast MAC address (00-15-5D-00-00-01 "
-                            "or 00:15:5d:00:00:01)";
+  return hcs__mac_parse(s, &v)
+             ? NULL
+             : "is not a unicast MAC address (00-15-5D-00-00-01 "
+               "or 00:15:5d:00:00:01)";
 }
 
 static const char *ipv4_problem(const char *s) {
   uint32_t v;
-  return ipv4_parse(s, &v) ? NULL : "is not an IPv4 address";
+  return hcs__ipv4_parse(s, &v) ? NULL : "is not an IPv4 address";
 }
 
 static const char *servers_problem(const char *s) {
@@ -554,9 +484,9 @@ static hcs_result_t policies_check(const ctx_t *c, const char *raw,
 
 static hcs_result_t mac_check(const ctx_t *c, size_t i, const char *which,
                               const char *v, uint64_t *out) {
-  return mac_parse(v, out) ? HCS_OK
-                           : bad(c, "MacPools[%zu].%s: \"%.32s\" %s", i, which,
-                                 v, mac_problem(v));
+  return hcs__mac_parse(v, out) ? HCS_OK
+                                : bad(c, "MacPools[%zu].%s: \"%.32s\" %s", i,
+                                      which, v, mac_problem(v));
 }
 
 static hcs_result_t mac_pools_check(const ctx_t *c, const mac_pool_doc_t *p,
@@ -588,14 +518,14 @@ static hcs_result_t subnets_check(const ctx_t *c, const subnet_doc_t *s,
     return bad(c, "Subnets: at most %d subnets", MAX_SUBNETS);
   }
   for (size_t i = 0; i < n; i++) {
-    const char *why = prefix_parse(s[i].prefix, &nets[i], &lens[i]);
+    const char *why = hcs__ipv4_prefix_parse(s[i].prefix, &nets[i], &lens[i]);
     if (why != NULL) {
       return bad(c, "Subnets[%zu].AddressPrefix: \"%.64s\" %s", i, s[i].prefix,
                  why);
     }
     for (size_t j = 0; j < i; j++) {
       unsigned len = lens[i] < lens[j] ? lens[i] : lens[j];
-      if (((nets[i] ^ nets[j]) & mask_of(len)) == 0) {
+      if (((nets[i] ^ nets[j]) & hcs__ipv4_mask(len)) == 0) {
         return bad(c,
                    "Subnets[%zu].AddressPrefix: \"%s\" overlaps "
                    "Subnets[%zu] \"%s\"",
@@ -606,13 +536,13 @@ static hcs_result_t subnets_check(const ctx_t *c, const subnet_doc_t *s,
     if (s[i].gateway == NULL) {
       continue;
     }
-    if (!ipv4_parse(s[i].gateway, &gw)) {
+    if (!hcs__ipv4_parse(s[i].gateway, &gw)) {
       return bad(c,
                  "Subnets[%zu].GatewayAddress: \"%.64s\" is not an IPv4 "
                  "address",
                  i, s[i].gateway);
     }
-    if ((gw & mask_of(lens[i])) != nets[i]) {
+    if ((gw & hcs__ipv4_mask(lens[i])) != nets[i]) {
       return bad(c, "Subnets[%zu].GatewayAddress: \"%s\" is outside %s", i,
                  s[i].gateway, s[i].prefix);
     }
@@ -696,14 +626,15 @@ static hcs_result_t endpoint_gateway_check(const ctx_t *c,
                                            const endpoint_doc_t *d) {
   uint32_t ip, gw;
   if (d->ip_address == NULL || d->gateway_address == NULL ||
-      !ipv4_parse(d->ip_address, &ip) || !ipv4_parse(d->gateway_address, &gw)) {
+      !hcs__ipv4_parse(d->ip_address, &ip) ||
+      !hcs__ipv4_parse(d->gateway_address, &gw)) {
     return HCS_OK;
   }
   if (ip == gw) {
     return bad(c, "GatewayAddress: \"%s\" is the endpoint's own IPAddress",
                d->gateway_address);
   }
-  if (((ip ^ gw) & mask_of((unsigned)d->prefix_length)) != 0) {
+  if (((ip ^ gw) & hcs__ipv4_mask((unsigned)d->prefix_length)) != 0) {
     return bad(c, "GatewayAddress: \"%s\" is outside %s/%d", d->gateway_address,
                d->ip_address, (int)d->prefix_length);
   }

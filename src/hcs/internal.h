@@ -59,6 +59,7 @@ struct hcs_s {
   int threaded;
   hcs__system_t *systems; /* engine thread only */
   char *state_dir;        /* NULL: records in memory only */
+  struct hcs__hns_s *hns; /* networks and endpoints (hns_store.h) */
 };
 
 int hcs__id_valid(const char *id);

@@ -1,9 +1,8 @@
 /* Layers: the layer-store calls of the HCS (ActivateLayer ...
- * UnprepareLayer), their arguments validated in full. The store itself
- * (folders, overlay mounts, import and export) is issue 6's; until it
- * lands, a call with valid arguments answers HCS_ERROR_CALL_NOT_IMPLEMENTED
- * and never pretends to succeed. */
-#include "hcs/internal.h"
+ * UnprepareLayer) and their hcs extensions. Each validates its arguments
+ * in full, then hands the store (layerstore.c, layerimport.c,
+ * layerexport.c) a context naming the call for its errors. */
+#include "hcs/layerstore.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -23,8 +22,6 @@ typedef struct layer_args_s {
   const char *const *parents;
   const char *null_out; /* the name of an out-parameter that is NULL */
 } layer_args_t;
-
-static const char not_built[] = "the layer store (issue 6) is not built yet";
 
 typedef struct why_s {
   char text[512];
@@ -137,46 +134,85 @@ static int paths_bad(why_t *w, const layer_args_t *a) {
   return 0;
 }
 
-/* Validates a call's arguments in their order, then answers. */
-static hcs_result_t layer_call(const layer_args_t *a,
-                               const hcs_driver_info_t *info,
-                               hcs_error_t **err) {
-  char object[160] = "";
+/* Validates a call's arguments in their order and readies its context. */
+static hcs_result_t layer_begin(const layer_args_t *a,
+                                const hcs_driver_info_t *info,
+                                const hcs_layer_options_t *opts, hcs__lctx_t *c,
+                                hcs_error_t **err) {
+  memset(c, 0, sizeof(*c));
+  c->op = a->op;
+  c->err = err;
+  c->homefd = -1;
   if (a->id_name != NULL && hcs__id_valid(a->id)) {
-    snprintf(object, sizeof(object), "id=%s", a->id);
+    snprintf(c->object, sizeof(c->object), "id=%s", a->id);
   }
   why_t w;
   if (info_bad(&w, info) || ids_bad(&w, a) || paths_bad(&w, a) ||
       (a->null_out != NULL && say(&w, "%s: is NULL", a->null_out))) {
-    return hcs__fail(err, HCS_WSAEINVAL, a->op, object, EINVAL, "%s", w.text);
+    return hcs__fail(err, HCS_WSAEINVAL, a->op, c->object, EINVAL, "%s",
+                     w.text);
   }
-  return hcs__fail(err, HCS_ERROR_CALL_NOT_IMPLEMENTED, a->op, object, ENOSYS,
-                   "%s", not_built);
+  c->home = info->home_dir;
+  c->flavour = info->flavour;
+  c->max_bytes = HCS_LAYER_MAX_BYTES_DEFAULT;
+  c->max_entries = HCS_LAYER_MAX_ENTRIES_DEFAULT;
+  if (opts != NULL) {
+    c->max_bytes = opts->max_bytes != 0 ? opts->max_bytes : c->max_bytes;
+    c->max_entries =
+        opts->max_entries != 0 ? opts->max_entries : c->max_entries;
+    c->progress.cb = opts->progress;
+    c->progress.data = opts->data;
+  }
+  return HCS_OK;
+}
+
+static hcs_result_t layer_end(hcs__lctx_t *c, hcs_result_t r) {
+  hcs__home_close(c);
+  if (r == HCS_OK) {
+    c->progress.p.done = true;
+    (void)hcs__progress_add(&c->progress, 0, 0, true);
+    return hcs__ok(c->err);
+  }
+  return r;
 }
 
 hcs_result_t hcs_ActivateLayer(const hcs_driver_info_t *info, const char *id,
                                hcs_error_t **err) {
   layer_args_t a = {.op = "hcs::ActivateLayer", .id_name = "id", .id = id};
-  return layer_call(&a, info, err);
+  hcs__lctx_t c;
+  hcs_result_t r = layer_begin(&a, info, NULL, &c, err);
+  return layer_end(&c, r != HCS_OK ? r : hcs__lstore_activate(&c, id, true));
 }
 
 hcs_result_t hcs_DeactivateLayer(const hcs_driver_info_t *info, const char *id,
                                  hcs_error_t **err) {
   layer_args_t a = {.op = "hcs::DeactivateLayer", .id_name = "id", .id = id};
-  return layer_call(&a, info, err);
+  hcs__lctx_t c;
+  hcs_result_t r = layer_begin(&a, info, NULL, &c, err);
+  return layer_end(&c, r != HCS_OK ? r : hcs__lstore_activate(&c, id, false));
 }
 
-hcs_result_t hcs_CopyLayer(const hcs_driver_info_t *info, const char *src_id,
-                           const char *dst_id,
-                           const char *const *parent_layer_paths,
-                           hcs_error_t **err) {
+hcs_result_t hcs_layer_copy(const hcs_driver_info_t *info, const char *src_id,
+                            const char *dst_id,
+                            const char *const *parent_layer_paths,
+                            const hcs_layer_options_t *opts,
+                            hcs_error_t **err) {
   layer_args_t a = {.op = "hcs::CopyLayer",
                     .id_name = "src_id",
                     .id = src_id,
                     .other_name = "dst_id",
                     .other = dst_id,
                     .parents = parent_layer_paths};
-  return layer_call(&a, info, err);
+  hcs__lctx_t c;
+  hcs_result_t r = layer_begin(&a, info, opts, &c, err);
+  return layer_end(&c, r != HCS_OK ? r : hcs__lstore_copy(&c, src_id, dst_id));
+}
+
+hcs_result_t hcs_CopyLayer(const hcs_driver_info_t *info, const char *src_id,
+                           const char *dst_id,
+                           const char *const *parent_layer_paths,
+                           hcs_error_t **err) {
+  return hcs_layer_copy(info, src_id, dst_id, parent_layer_paths, NULL, err);
 }
 
 hcs_result_t hcs_CreateLayer(const hcs_driver_info_t *info, const char *id,
@@ -187,7 +223,9 @@ hcs_result_t hcs_CreateLayer(const hcs_driver_info_t *info, const char *id,
                     .other_name = "parent",
                     .other = parent,
                     .other_optional = true};
-  return layer_call(&a, info, err);
+  hcs__lctx_t c;
+  hcs_result_t r = layer_begin(&a, info, NULL, &c, err);
+  return layer_end(&c, r != HCS_OK ? r : hcs__lstore_create(&c, id, parent));
 }
 
 hcs_result_t hcs_CreateSandboxLayer(const hcs_driver_info_t *info,
@@ -201,39 +239,72 @@ hcs_result_t hcs_CreateSandboxLayer(const hcs_driver_info_t *info,
                     .other = parent_id,
                     .other_optional = true,
                     .parents = parent_layer_paths};
-  return layer_call(&a, info, err);
+  hcs__lctx_t c;
+  hcs_result_t r = layer_begin(&a, info, NULL, &c, err);
+  if (r == HCS_OK) {
+    r = hcs__lstore_create_sandbox(&c, id, parent_id, parent_layer_paths);
+  }
+  return layer_end(&c, r);
 }
 
 hcs_result_t hcs_DestroyLayer(const hcs_driver_info_t *info, const char *id,
                               hcs_error_t **err) {
   layer_args_t a = {.op = "hcs::DestroyLayer", .id_name = "id", .id = id};
-  return layer_call(&a, info, err);
+  hcs__lctx_t c;
+  hcs_result_t r = layer_begin(&a, info, NULL, &c, err);
+  return layer_end(&c, r != HCS_OK ? r : hcs__lstore_destroy(&c, id));
 }
 
-hcs_result_t hcs_ExportLayer(const hcs_driver_info_t *info, const char *id,
-                             const char *folder,
-                             const char *const *parent_layer_paths,
-                             hcs_error_t **err) {
+hcs_result_t hcs_layer_export(const hcs_driver_info_t *info, const char *id,
+                              const char *folder,
+                              const char *const *parent_layer_paths,
+                              const hcs_layer_options_t *opts,
+                              hcs_error_t **err) {
   layer_args_t a = {.op = "hcs::ExportLayer",
                     .id_name = "id",
                     .id = id,
                     .folder_name = "folder",
                     .folder = folder,
                     .parents = parent_layer_paths};
-  return layer_call(&a, info, err);
+  hcs__lctx_t c;
+  hcs_result_t r = layer_begin(&a, info, opts, &c, err);
+  if (r == HCS_OK) {
+    r = hcs__lstore_export(&c, id, folder, parent_layer_paths);
+  }
+  return layer_end(&c, r);
 }
 
-hcs_result_t hcs_ImportLayer(const hcs_driver_info_t *info, const char *id,
+hcs_result_t hcs_ExportLayer(const hcs_driver_info_t *info, const char *id,
                              const char *folder,
                              const char *const *parent_layer_paths,
                              hcs_error_t **err) {
+  return hcs_layer_export(info, id, folder, parent_layer_paths, NULL, err);
+}
+
+hcs_result_t hcs_layer_import(const hcs_driver_info_t *info, const char *id,
+                              const char *folder,
+                              const char *const *parent_layer_paths,
+                              const hcs_layer_options_t *opts,
+                              hcs_error_t **err) {
   layer_args_t a = {.op = "hcs::ImportLayer",
                     .id_name = "id",
                     .id = id,
                     .folder_name = "folder",
                     .folder = folder,
                     .parents = parent_layer_paths};
-  return layer_call(&a, info, err);
+  hcs__lctx_t c;
+  hcs_result_t r = layer_begin(&a, info, opts, &c, err);
+  if (r == HCS_OK) {
+    r = hcs__lstore_import(&c, id, folder, parent_layer_paths);
+  }
+  return layer_end(&c, r);
+}
+
+hcs_result_t hcs_ImportLayer(const hcs_driver_info_t *info, const char *id,
+                             const char *folder,
+                             const char *const *parent_layer_paths,
+                             hcs_error_t **err) {
+  return hcs_layer_import(info, id, folder, parent_layer_paths, NULL, err);
 }
 
 hcs_result_t hcs_GetLayerMountPath(const hcs_driver_info_t *info,
@@ -246,7 +317,9 @@ hcs_result_t hcs_GetLayerMountPath(const hcs_driver_info_t *info,
                     .id_name = "id",
                     .id = id,
                     .null_out = path == NULL ? "path" : NULL};
-  return layer_call(&a, info, err);
+  hcs__lctx_t c;
+  hcs_result_t r = layer_begin(&a, info, NULL, &c, err);
+  return layer_end(&c, r != HCS_OK ? r : hcs__lstore_mount_path(&c, id, path));
 }
 
 hcs_result_t hcs_GetSharedBaseImages(const hcs_driver_info_t *info, char **json,
@@ -256,7 +329,9 @@ hcs_result_t hcs_GetSharedBaseImages(const hcs_driver_info_t *info, char **json,
   }
   layer_args_t a = {.op = "hcs::GetSharedBaseImages",
                     .null_out = json == NULL ? "json" : NULL};
-  return layer_call(&a, info, err);
+  hcs__lctx_t c;
+  hcs_result_t r = layer_begin(&a, info, NULL, &c, err);
+  return layer_end(&c, r != HCS_OK ? r : hcs__lstore_base_images(&c, json));
 }
 
 hcs_result_t hcs_LayerExists(const hcs_driver_info_t *info, const char *id,
@@ -268,7 +343,9 @@ hcs_result_t hcs_LayerExists(const hcs_driver_info_t *info, const char *id,
                     .id_name = "id",
                     .id = id,
                     .null_out = exists == NULL ? "exists" : NULL};
-  return layer_call(&a, info, err);
+  hcs__lctx_t c;
+  hcs_result_t r = layer_begin(&a, info, NULL, &c, err);
+  return layer_end(&c, r != HCS_OK ? r : hcs__lstore_exists(&c, id, exists));
 }
 
 hcs_result_t hcs_PrepareLayer(const hcs_driver_info_t *info, const char *id,
@@ -278,11 +355,18 @@ hcs_result_t hcs_PrepareLayer(const hcs_driver_info_t *info, const char *id,
                     .id_name = "id",
                     .id = id,
                     .parents = parent_layer_paths};
-  return layer_call(&a, info, err);
+  hcs__lctx_t c;
+  hcs_result_t r = layer_begin(&a, info, NULL, &c, err);
+  if (r == HCS_OK) {
+    r = hcs__lstore_prepare(&c, id, parent_layer_paths);
+  }
+  return layer_end(&c, r);
 }
 
 hcs_result_t hcs_UnprepareLayer(const hcs_driver_info_t *info, const char *id,
                                 hcs_error_t **err) {
   layer_args_t a = {.op = "hcs::UnprepareLayer", .id_name = "id", .id = id};
-  return layer_call(&a, info, err);
+  hcs__lctx_t c;
+  hcs_result_t r = layer_begin(&a, info, NULL, &c, err);
+  return layer_end(&c, r != HCS_OK ? r : hcs__lstore_unprepare(&c, id));
 }

@@ -1,5 +1,6 @@
 /* The service: an engine loop, usually on a thread of its own, and the
  * marshalling of synchronous calls onto it. */
+#include "hcs/hns_store.h"
 #include "hcs/system.h"
 
 #include <errno.h>
@@ -57,12 +58,21 @@ hcs_result_t hcs_open(hcs_t **out, const hcs_options_t *opts,
     }
     hcs__systems_reattach(hcs);
   }
+  hcs_result_t hr = hcs__hns_open(hcs, err);
+  if (hr != HCS_OK) {
+    hcs__systems_free(hcs);
+    as_loop_free(hcs->loop);
+    as_free(hcs->state_dir);
+    as_free(hcs);
+    return hr;
+  }
   if (!opts->no_thread && opts->uv_loop == NULL) {
     as_loop_keepalive(hcs->loop, 1);
     r = pthread_create(&hcs->thread, NULL, engine_main, hcs);
     if (r != 0) {
       as_loop_free(hcs->loop);
       hcs__systems_free(hcs);
+      hcs__hns_close(hcs);
       as_free(hcs->state_dir);
       as_free(hcs);
       return hcs__fail(err, HCS_ERROR_GEN_FAILURE, op, NULL, r,
@@ -244,6 +254,7 @@ void hcs_close(hcs_t *hcs) {
   as_loop_run(hcs->loop, 0);
   hcs__systems_free(hcs);
   as_loop_free(hcs->loop);
+  hcs__hns_close(hcs);
   as_free(hcs->state_dir);
   as_free(hcs);
 }

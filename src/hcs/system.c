@@ -82,10 +82,11 @@ static hcs_result_t parse_config(const char *config, const char *obj,
     r = hcs__fail(err, HCS_WSAEINVAL, op, obj, EINVAL,
                   "a system with isolation needs a root: VolumePath (a "
                   "directory) or Layers");
-  } else if (!cfg.is_dummy && cfg.endpoint_list != NULL &&
+  } else if (cfg.is_dummy && cfg.endpoint_list != NULL &&
              cfg.endpoint_list[0] != NULL) {
-    r = hcs__fail(err, HCS_ERROR_CALL_NOT_IMPLEMENTED, op, obj, ENOSYS,
-                  "EndpointList: networks (HNS) are not implemented yet");
+    r = hcs__fail(err, HCS_WSAEINVAL, op, obj, EINVAL,
+                  "EndpointList: a system without isolation has the host's "
+                  "network");
   } else if (!cfg.is_dummy && geteuid() != 0) {
     r = hcs__fail(err, HCS_ERROR_NOT_SUPPORTED, op, obj, EPERM,
                   "a system with isolation needs root (namespaces, mounts, "
