@@ -300,7 +300,7 @@ Test(process, configuration_errors) {
   expect_config_error(h,
                       "{\"SystemType\":\"Container\",\"VolumePath\":\"/tmp\","
                       "\"EndpointList\":[\"e1\"]}",
-                      HCS_ERROR_CALL_NOT_IMPLEMENTED, "EndpointList");
+                      HCS_WSAEINVAL, "EndpointList[0]: no endpoint");
   th_expect_fail(hcs_CreateComputeSystem(h, "cfg", NULL, &err), err,
                  HCS_WSAEINVAL);
   finish(h, fds0);

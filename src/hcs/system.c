@@ -5,6 +5,7 @@
 
 #include "hcs/config.h"
 #include "hcs/container.h"
+#include "hcs/hns_attach.h"
 
 #include <jansson.h>
 
@@ -65,9 +66,9 @@ typedef struct create_args_s {
 
 /* Checks the configuration; on success fills *dummy, and *text (the
  * normalized configuration) and *name, which the caller frees. */
-static hcs_result_t parse_config(const char *config, const char *obj,
-                                 const char *id, int *dummy, char **text,
-                                 char **name, hcs_error_t **err) {
+static hcs_result_t parse_config(hcs_t *hcs, const char *config,
+                                 const char *obj, const char *id, int *dummy,
+                                 char **text, char **name, hcs_error_t **err) {
   static const char op[] = "hcs::CreateComputeSystem";
   hcs__config_t cfg;
   hcs_result_t r = hcs__config_parse(config, &cfg, obj, err);
@@ -91,6 +92,16 @@ static hcs_result_t parse_config(const char *config, const char *obj,
     r = hcs__fail(err, HCS_ERROR_NOT_SUPPORTED, op, obj, EPERM,
                   "a system with isolation needs root (namespaces, mounts, "
                   "cgroups)");
+  }
+  for (size_t i = 0; r == HCS_OK && !cfg.is_dummy && cfg.endpoint_list &&
+                     cfg.endpoint_list[i] != NULL;
+       i++) {
+    if (!hcs__hns_endpoint_known(hcs, cfg.endpoint_list[i])) {
+      r = hcs__fail(err, HCS_WSAEINVAL, op, obj, ENOENT,
+                    "EndpointList[%zu]: no endpoint \"%.64s\" (create it "
+                    "with HNSEndpointRequest first)",
+                    i, cfg.endpoint_list[i]);
+    }
   }
   if (r == HCS_OK) {
     *text = hcs__config_json(&cfg);
@@ -152,7 +163,7 @@ static void create_fn(hcs_t *hcs, hcs__call_t *call) {
   }
   int dummy = 0;
   char *text = NULL, *name = NULL;
-  r = parse_config(a->config, obj, a->id, &dummy, &text, &name, &err);
+  r = parse_config(hcs, a->config, obj, a->id, &dummy, &text, &name, &err);
   if (r != HCS_OK) {
     hcs__call_done(call, r, err);
     return;
