@@ -70,6 +70,10 @@ typedef struct child_ctx_s {
   const as__child_t *c;
   volatile int fail_errno; /* set by the child before it exits */
   volatile int fail_stage;
+  /* On the fallback (glibc clone) path also a close-on-exec pipe: memory
+   * written by the child is not always the engine's there (valgrind runs
+   * a CLONE_VM|CLONE_VFORK child as a fork). -1 on the clone3 path. */
+  int errfd;
   int shared_top; /* > 0: the fd table is the engine's until unshared,
                      keeping only the fds below shared_top (the slots) */
   int slot[3];    /* with shared_top: where the stdio sources are */
@@ -185,6 +189,10 @@ CHILD_FN static long child_sys(long nr, long a, long b, long c) {
 CHILD_FN static void child_fail(child_ctx_t *ctx, int err, int stage) {
   ctx->fail_stage = stage;
   ctx->fail_errno = err;
+  if (ctx->errfd >= 0) {
+    int msg[2] = {err, stage};
+    (void)child_sys(SYS_write, ctx->errfd, (long)msg, sizeof(msg));
+  }
   syscall(SYS_exit_group, 127);
 }
 
@@ -339,8 +347,8 @@ CHILD_FN static int child_main(void *arg) {
     }
   }
 
-  /* Lift every source fd above 2 so that placing one cannot overwrite
-   * another. */
+  /* Lift every source fd (and the error pipe) above 2 so that placing one
+   * cannot overwrite another. */
   for (int i = 0; i < 3; i++) {
     if (fd[i] <= 2 && fd[i] != i) {
       fd[i] = (int)child_sys(SYS_fcntl, fd[i], F_DUPFD_CLOEXEC, 3);
@@ -349,6 +357,9 @@ CHILD_FN static int child_main(void *arg) {
       }
     }
   }
+  if (ctx->errfd >= 0 && ctx->errfd <= 2) {
+    ctx->errfd = (int)child_sys(SYS_fcntl, ctx->errfd, F_DUPFD_CLOEXEC, 3);
+  }
   for (int i = 0; i < 3; i++) {
     long r = fd[i] == i ? child_sys(SYS_fcntl, i, F_SETFD, 0)
                         : child_sys(SYS_dup2, fd[i], i, 0);
@@ -356,10 +367,18 @@ CHILD_FN static int child_main(void *arg) {
       child_fail(ctx, errno, AS_STAGE_SETUP);
     }
   }
-  /* Nothing but 0, 1 and 2 survives. On a kernel before 5.9 close_range
-   * is missing; every engine fd is close-on-exec from birth, so the loss
-   * is fds other code leaked. */
-  (void)child_sys(SYS_close_range, 3, ~0U, 0);
+  /* Nothing but 0, 1 and 2 (and the error pipe at 3, close-on-exec)
+   * survives. On a kernel before 5.9 close_range is missing; every engine
+   * fd is close-on-exec from birth, so the loss is fds other code leaked. */
+  int keep = 3;
+  if (ctx->errfd >= 0) {
+    if (ctx->errfd != 3 && syscall(SYS_dup3, ctx->errfd, 3, O_CLOEXEC) < 0) {
+      child_fail(ctx, errno, AS_STAGE_SETUP);
+    }
+    ctx->errfd = 3;
+    keep = 4;
+  }
+  (void)child_sys(SYS_close_range, keep, ~0U, 0);
 
   if (c->ctty) {
     if (child_sys(SYS_setsid, 0, 0, 0) < 0 ||
@@ -421,6 +440,8 @@ static int pidfd_available(void) {
   return pidfd_works;
 }
 
+static int clone_fallback(child_ctx_t *ctx, char *top, pid_t *pid, int *pidfd);
+
 static int clone_child(child_ctx_t *ctx, as__spawn_stack_t *st, pid_t *pid,
                        int *pidfd) {
   char *top = (char *)st->base + st->size;
@@ -447,6 +468,29 @@ static int clone_child(child_ctx_t *ctx, as__spawn_stack_t *st, pid_t *pid,
     clone3_refused = 1;
   }
 #endif
+  /* The fallback child gets a copy of the fd table from clone: it takes
+   * its stdio from where it is, not through the slots. */
+  ctx->shared_top = 0;
+  int ep[2];
+  if (pipe2(ep, O_CLOEXEC) != 0) {
+    return -errno;
+  }
+  ctx->errfd = ep[1];
+  int r = clone_fallback(ctx, top, pid, pidfd);
+  close(ep[1]);
+  ctx->errfd = -1;
+  int msg[2];
+  ssize_t n = r == 0 ? read(ep[0], msg, sizeof(msg)) : 0;
+  close(ep[0]);
+  if (n == (ssize_t)sizeof(msg)) {
+    ctx->fail_errno = msg[0];
+    ctx->fail_stage = msg[1];
+  }
+  return r;
+}
+
+/* glibc's clone, then pidfd_open; or, with no pidfds at all, SIGCHLD. */
+static int clone_fallback(child_ctx_t *ctx, char *top, pid_t *pid, int *pidfd) {
   if (!pidfd_available()) {
     /* No pidfd at all (before Linux 5.3, or valgrind 3.19, which knows
      * neither clone3 nor pidfd_open): the child reports its exit with
@@ -503,7 +547,7 @@ int as__spawn(const as__child_t *c, as__spawn_stack_t *st, pid_t *pid,
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  child_ctx_t ctx = {.c = c};
+  child_ctx_t ctx = {.c = c, .errfd = -1};
   int shared = !unshare_refused && !clone3_refused && st->slot_top > 0;
   for (int i = 0; i < 3 && shared; i++) {
     /* The child shares this fd table until it unshares it, keeping only
