@@ -1,6 +1,7 @@
 /* hcs-bench: the pieces shared by the harness (hcs-bench.c), the scenario
- * logic (work.c), the three contenders (drv_hcs.c, drv_uv.c, drv_limit.c)
- * and the reports (report.c).
+ * logic (work.c), the contenders (drv_hcs.c, drv_uv.c, drv_limit.c; for
+ * exec, drv_exec.c on the systems exec_env.c runs) and the reports
+ * (report.c).
  *
  * A cell is one scenario at one concurrency. Each contender runs the cell
  * with the same programs, the same pipes and the same per-session logic
@@ -9,6 +10,7 @@
 #ifndef HCS_BENCH_BENCH_H
 #define HCS_BENCH_BENCH_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -23,7 +25,18 @@ typedef enum scenario {
   SC_COUNT
 } scenario_t;
 
-typedef enum contender { CT_HCS, CT_UV, CT_LIMIT, CT_COUNT } contender_t;
+/* hcs, libuv and limit race in every scenario but exec; exec races hcs
+ * against crun exec and runc exec. */
+typedef enum contender {
+  CT_HCS,
+  CT_UV,
+  CT_LIMIT,
+  CT_CRUN,
+  CT_RUNC,
+  CT_COUNT
+} contender_t;
+
+typedef struct exec_env_s exec_env_t;
 
 /* What one session does; the same for every contender. */
 typedef struct work_s {
@@ -36,6 +49,7 @@ typedef struct work_s {
   uint32_t msgs;         /* echo: round trips per session */
   uint64_t bytes;        /* bulk, pty: bytes each session writes */
   uint32_t resize_every; /* pty: output chunks between two resizes */
+  exec_env_t *env;       /* exec: the running systems; argv inside them */
 } work_t;
 
 /* Per-session state, embedded in each driver's session record. */
@@ -126,6 +140,8 @@ void bench_slab_free(void *p, size_t size);
 int bench_pty_open(int *master, int *slave, uint16_t rows, uint16_t cols);
 const char *bench_sc_name(scenario_t sc);
 const char *bench_ct_name(contender_t ct);
+/* Whether contender ct races in scenario sc. */
+bool bench_ct_in(scenario_t sc, contender_t ct);
 /* The message the echo scenario sends (w->msg_len bytes). */
 const char *work_msg(const work_t *w);
 
@@ -157,6 +173,43 @@ void work_idle_up(run_t *r, size_t pool_bytes);
 int drv_hcs_run(run_t *r);
 int drv_uv_run(run_t *r);
 int drv_limit_run(run_t *r);
+/* exec: r->w->c threads, each making one exec at a time into the
+ * contender's running system (CT_HCS, CT_CRUN or CT_RUNC). */
+int drv_exec_run(run_t *r, contender_t ct);
+
+/* exec_env.c: the exec scenario's systems, set up once for every exec
+ * cell: a busybox root in a temporary directory, an hcs compute system on
+ * it, and a crun and a runc container on the same root. */
+struct exec_env_s {
+  char dir[64];      /* the temporary directory, removed at the end */
+  char rootfs[128];  /* dir/rootfs */
+  const char *prog;  /* the program every exec runs, inside the root */
+  bool up[CT_COUNT]; /* the contender's system is running */
+  /* A failure setting the contender up (negative errno): reported as its
+   * error. Not up and no error: skipped, note says why. */
+  int err[CT_COUNT];
+  char note[CT_COUNT][160];
+  struct hcs_s *hcs; /* the service the system runs on */
+  char hcs_id[64];
+  struct {
+    char bin[256];   /* absolute path of the runtime */
+    char state[128]; /* its --root */
+    char id[64];
+  } rt[2];                    /* crun, runc: index ct - CT_CRUN */
+  struct sigaction old_sa[3]; /* SIGINT, SIGTERM, SIGHUP before open */
+};
+/* Sets up the contenders want[] asks for, as far as it can: one that
+ * cannot run has up false, and err or a note saying why (not root, the
+ * runtime not installed, a failure). nop is the host path of the program
+ * copied into the root. Always to be closed. */
+void exec_env_open(exec_env_t *e, const char *nop, const bool *want);
+/* Deletes the containers and the system, removes the directory. Returns
+ * the signal that interrupted the run meanwhile (see below), or 0. */
+int exec_env_close(exec_env_t *e);
+/* While the systems are up, SIGINT, SIGTERM and SIGHUP only set a flag:
+ * the signal, or 0. The exec drivers start no more execs once it is set,
+ * so that the harness can remove the systems and then exit. */
+int exec_env_interrupted(void);
 
 /* report.c */
 typedef struct report_s {

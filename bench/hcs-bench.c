@@ -1,6 +1,7 @@
 /* hcs-bench: races hcs against the tightest kernel loop ("limit") and
- * plain libuv on the same workloads, in one run on one machine, and
- * reports rates, latencies, CPU and memory with the ratios between them.
+ * plain libuv on the same workloads, and exec into a running container
+ * against crun exec and runc exec, in one run on one machine, and reports
+ * rates, latencies, CPU and memory with the ratios between them.
  *
  * Each idle cell runs in a fresh copy of this program (re-executed with
  * --worker-idle), so that memory an earlier contender freed and the
@@ -47,7 +48,8 @@ typedef struct config_s {
   bool sc_on[SC_COUNT];
   bool ct_on[CT_COUNT];
   uint64_t spawn_c[MAX_C], echo_c[MAX_C], bulk_c[MAX_C], pty_c[MAX_C];
-  size_t n_spawn_c, n_echo_c, n_bulk_c, n_pty_c;
+  uint64_t exec_c[MAX_C];
+  size_t n_spawn_c, n_echo_c, n_bulk_c, n_pty_c, n_exec_c;
   uint64_t spawn_n;    /* 0: per C, see spawn_n_for */
   uint64_t echo_total; /* round trips per cell, spread over the sessions */
   uint32_t msgs;       /* 0: echo_total / C */
@@ -55,6 +57,8 @@ typedef struct config_s {
   uint64_t bulk_total; /* bytes per bulk cell, spread over the streams */
   uint64_t idle_n;
   uint64_t pty_n, pty_bytes;
+  uint64_t exec_n;       /* execs per exec cell, whatever its C */
+  unsigned exec_hcs_mul; /* hcs makes this many times exec_n */
   uint32_t resize_every;
   unsigned rounds;      /* each cell runs this many times per contender */
   bool pick_best;       /* report the best round, else the median one */
@@ -70,7 +74,9 @@ static void usage(FILE *f) {
       "  --smoke            every scenario with tiny N (CI)\n"
       "  --full             the big matrix (C up to 4096)\n"
       "  --scenario LIST    spawn,echo,bulk,idle,pty,exec (default all)\n"
-      "  --contenders LIST  hcs,libuv,limit (default all)\n"
+      "  --contenders LIST  hcs,libuv,limit,crun,runc (default all; crun\n"
+      "                     and runc race in exec only, libuv and limit\n"
+      "                     everywhere else)\n"
       "  -c LIST            concurrency for spawn, echo and pty\n"
       "  --streams LIST     bulk streams (default 1,64)\n"
       "  -n N               sessions per spawn cell\n"
@@ -80,6 +86,10 @@ static void usage(FILE *f) {
       "  --idle N           idle sessions (default 10000)\n"
       "  --pty-n N          console sessions per pty cell\n"
       "  --pty-bytes B      bytes each console session writes\n"
+      "  --exec-c LIST      exec concurrency (threads making execs)\n"
+      "  --exec-n N         execs per exec cell (crun and runc; hcs makes\n"
+      "                     8x as many, else its rounds are too short to\n"
+      "                     time)\n"
       "  --rounds R         runs per cell and contender, median "
       "reported (default 3)\n"
       "  --ballast MIB      hold MIB of resident memory in the host, as an\n"
@@ -128,11 +138,11 @@ static int parse_names(const char *s, bool *on, int count,
 }
 
 static const char *sc_name_i(int i) { return bench_sc_name((scenario_t)i); }
+/* The contenders as --contenders and --worker-idle name them. */
 static const char *ct_name_i(int i) {
-  if (i == CT_UV) {
-    return "libuv";
-  }
-  return bench_ct_name((contender_t)i);
+  static const char *const names[CT_COUNT] = {"hcs", "libuv", "limit", "crun",
+                                              "runc"};
+  return i >= 0 && i < CT_COUNT ? names[i] : "?";
 }
 
 static void set_list(uint64_t *dst, size_t *n, const uint64_t *src,
@@ -147,6 +157,9 @@ static void config_defaults(config_t *cf, const char *mode) {
   static const uint64_t streams[] = {1, 64};
   static const uint64_t smoke_c[] = {1, 4};
   static const uint64_t pty_def[] = {1, 64};
+  static const uint64_t exec_def[] = {1, 8};
+  static const uint64_t exec_full[] = {1, 8, 32};
+  static const uint64_t exec_smoke[] = {1, 2};
   memset(cf, 0, sizeof(*cf));
   cf->mode = mode;
   for (int i = 0; i < SC_COUNT; i++) {
@@ -167,6 +180,9 @@ static void config_defaults(config_t *cf, const char *mode) {
     set_list(cf->echo_c, &cf->n_echo_c, smoke_c, 2);
     set_list(cf->bulk_c, &cf->n_bulk_c, smoke_c, 2);
     set_list(cf->pty_c, &cf->n_pty_c, smoke_c, 2);
+    set_list(cf->exec_c, &cf->n_exec_c, exec_smoke, 2);
+    cf->exec_n = 2;
+    cf->exec_hcs_mul = 1;
     cf->spawn_n = 8;
     cf->echo_total = 32;
     cf->bulk_total = 256 * 1024;
@@ -185,6 +201,11 @@ static void config_defaults(config_t *cf, const char *mode) {
   cf->idle_n = 10000;
   cf->pty_n = full ? 4096 : 1024;
   cf->pty_bytes = 256 * 1024;
+  /* runc exec takes tens of ms here: a few seconds per contender. */
+  set_list(cf->exec_c, &cf->n_exec_c, full ? exec_full : exec_def,
+           full ? 3 : 2);
+  cf->exec_n = full ? 1000 : 250;
+  cf->exec_hcs_mul = 8;
 }
 
 /* Sessions per spawn cell: enough for a few seconds per contender. */
@@ -253,6 +274,11 @@ static int parse_args(config_t *cf, int argc, char **argv) {
       ok = parse_list(v, &cf->pty_n, 1) == 1;
     } else if (strcmp(a, "--pty-bytes") == 0) {
       ok = parse_list(v, &cf->pty_bytes, 1) == 1;
+    } else if (strcmp(a, "--exec-c") == 0) {
+      cf->n_exec_c = parse_list(v, cf->exec_c, MAX_C);
+      ok = cf->n_exec_c > 0;
+    } else if (strcmp(a, "--exec-n") == 0) {
+      ok = parse_list(v, &cf->exec_n, 1) == 1;
     } else if (strcmp(a, "--ballast") == 0) {
       ok = parse_list(v, &cf->ballast_mib, 1) == 1;
     } else if (strcmp(a, "--pick") == 0) {
@@ -314,8 +340,11 @@ static size_t build_cells(const config_t *cf, cell_t *cells) {
       cells[n++] = (cell_t){SC_PTY, c, sessions, 0, cf->pty_bytes};
     }
   }
-  if (cf->sc_on[SC_EXEC] && n < MAX_CELLS) {
-    cells[n++] = (cell_t){SC_EXEC, 0, 0, 0, 0};
+  if (cf->sc_on[SC_EXEC]) {
+    for (size_t i = 0; i < cf->n_exec_c && n < MAX_CELLS; i++) {
+      uint64_t c = cf->exec_c[i];
+      cells[n++] = (cell_t){SC_EXEC, c, cf->exec_n < c ? c : cf->exec_n, 0, 0};
+    }
   }
   return n;
 }
@@ -345,7 +374,7 @@ static int find_progs(const char *dir, prog_paths_t *p) {
 }
 
 static void make_work(const config_t *cf, const cell_t *cell, prog_paths_t *pp,
-                      work_t *w) {
+                      exec_env_t *env, work_t *w) {
   memset(w, 0, sizeof(*w));
   w->sc = cell->sc;
   w->n = cell->n;
@@ -354,6 +383,7 @@ static void make_work(const config_t *cf, const cell_t *cell, prog_paths_t *pp,
   w->msgs = cell->msgs;
   w->bytes = cell->bytes;
   w->resize_every = cf->resize_every;
+  w->env = env;
   switch (cell->sc) {
   case SC_SPAWN:
     w->argv[0] = pp->nop;
@@ -375,6 +405,9 @@ static void make_work(const config_t *cf, const cell_t *cell, prog_paths_t *pp,
     w->use_stdin = true;
     w->use_stderr = true;
     break;
+  case SC_EXEC:
+    w->argv[0] = env != NULL ? env->prog : NULL;
+    break;
   default:
     break;
   }
@@ -388,7 +421,9 @@ static int run_contender(contender_t ct, const work_t *w, result_t *res,
     res->err = err;
     return err;
   }
-  if (ct == CT_HCS) {
+  if (w->sc == SC_EXEC) {
+    err = drv_exec_run(&r, ct);
+  } else if (ct == CT_HCS) {
     err = drv_hcs_run(&r);
   } else if (ct == CT_UV) {
     err = drv_uv_run(&r);
@@ -419,7 +454,7 @@ static int worker_idle(const char *ct_name, const char *n_str,
   config_defaults(&cf, "default");
   cell_t cell = {SC_IDLE, n, n, 0, 0};
   work_t w;
-  make_work(&cf, &cell, &pp, &w);
+  make_work(&cf, &cell, &pp, NULL, &w);
   result_t res;
   (void)run_contender((contender_t)ct, &w, &res, NULL);
   const char *p = (const char *)&res;
@@ -499,7 +534,7 @@ static int run_idle_worker(contender_t ct, uint64_t n, const char *progs,
 /* The round of a cell: its share of the sessions, messages or bytes. */
 static cell_t round_cell(const cell_t *cell, unsigned rounds) {
   cell_t r = *cell;
-  if (cell->sc == SC_SPAWN || cell->sc == SC_PTY) {
+  if (cell->sc == SC_SPAWN || cell->sc == SC_PTY || cell->sc == SC_EXEC) {
     r.n = cell->n / rounds > cell->c ? cell->n / rounds : cell->c;
   } else if (cell->sc == SC_ECHO) {
     r.msgs = cell->msgs / rounds > 0 ? cell->msgs / rounds : 1;
@@ -542,23 +577,51 @@ static void pick_round(result_t *rounds, unsigned n, bool best, result_t *out) {
   out->fig_max = result_figure(&rounds[idx[n - 1]]);
 }
 
+static void skip_result(result_t *res, scenario_t sc, contender_t ct,
+                        uint64_t c, const char *note) {
+  memset(res, 0, sizeof(*res));
+  res->sc = sc;
+  res->ct = ct;
+  res->c = c;
+  res->skipped = 1;
+  snprintf(res->name, sizeof(res->name), "%s", bench_ct_name(ct));
+  snprintf(res->note, sizeof(res->note), "%s", note);
+}
+
+/* An exec contender whose system is not running: skipped (not root, the
+ * runtime not installed), or failed when setting it up went wrong. */
+static void exec_unavailable(result_t *res, const cell_t *cell, contender_t ct,
+                             const exec_env_t *env) {
+  skip_result(res, cell->sc, ct, cell->c, env->note[ct]);
+  if (env->err[ct] != 0) {
+    res->skipped = 0;
+    res->err = env->err[ct];
+    res->n = cell->n;
+  }
+}
+
 /* Runs every contender on the cell, in rounds whose order rotates, so that
- * a burst of noise on this shared machine hits one round of each. */
+ * a burst of noise on this shared machine hits one round of each. The
+ * rows come out in contender order. */
 static size_t run_cell(const config_t *cf, const cell_t *cell, prog_paths_t *pp,
-                       bool progress, const char *idle_note, result_t *out) {
+                       exec_env_t *env, bool progress, const char *idle_note,
+                       result_t *out) {
   unsigned rounds = cell->sc == SC_IDLE ? 1 : cf->rounds;
   contender_t order[CT_COUNT];
+  bool in[CT_COUNT] = {false}, runs[CT_COUNT] = {false};
   size_t nct = 0;
   for (int ct = 0; ct < CT_COUNT; ct++) {
-    if (cf->ct_on[ct]) {
+    in[ct] = cf->ct_on[ct] && bench_ct_in(cell->sc, (contender_t)ct);
+    runs[ct] = in[ct] && (cell->sc != SC_EXEC || env->up[ct]);
+    if (runs[ct]) {
       order[nct++] = (contender_t)ct;
     }
   }
   result_t per[MAX_ROUNDS][CT_COUNT];
   cell_t rc = round_cell(cell, rounds);
   work_t w;
-  make_work(cf, &rc, pp, &w);
-  for (unsigned r = 0; r < rounds; r++) {
+  make_work(cf, &rc, pp, env, &w);
+  for (unsigned r = 0; r < rounds && nct > 0; r++) {
     for (size_t k = 0; k < nct; k++) {
       contender_t ct = order[(k + r) % nct];
       result_t *res = &per[r][ct];
@@ -566,6 +629,12 @@ static size_t run_cell(const config_t *cf, const cell_t *cell, prog_paths_t *pp,
       snprintf(label, sizeof(label), "[%s C=%llu %s %u/%u]",
                bench_sc_name(w.sc), (unsigned long long)w.c, ct_name_i(ct),
                r + 1, rounds);
+      if (cell->sc == SC_EXEC && ct == CT_HCS) {
+        work_t wh = w;
+        wh.n *= cf->exec_hcs_mul;
+        (void)run_contender(ct, &wh, res, progress ? label : NULL);
+        continue;
+      }
       if (cell->sc != SC_IDLE) {
         (void)run_contender(ct, &w, res, progress ? label : NULL);
         continue;
@@ -583,59 +652,17 @@ static size_t run_cell(const config_t *cf, const cell_t *cell, prog_paths_t *pp,
       }
     }
   }
-  for (size_t k = 0; k < nct; k++) {
-    result_t col[MAX_ROUNDS];
-    for (unsigned r = 0; r < rounds; r++) {
-      col[r] = per[r][order[k]];
+  size_t n = 0;
+  for (int ct = 0; ct < CT_COUNT; ct++) {
+    if (runs[ct]) {
+      result_t col[MAX_ROUNDS];
+      for (unsigned r = 0; r < rounds; r++) {
+        col[r] = per[r][ct];
+      }
+      pick_round(col, rounds, cf->pick_best, &out[n++]);
+    } else if (in[ct]) {
+      exec_unavailable(&out[n++], &rc, (contender_t)ct, env);
     }
-    pick_round(col, rounds, cf->pick_best, &out[k]);
-  }
-  return nct;
-}
-
-static void skip_result(result_t *res, scenario_t sc, contender_t ct,
-                        const char *name, const char *note) {
-  memset(res, 0, sizeof(*res));
-  res->sc = sc;
-  res->ct = ct;
-  res->skipped = 1;
-  snprintf(res->name, sizeof(res->name), "%s", name);
-  snprintf(res->note, sizeof(res->note), "%s", note);
-}
-
-static bool tool_installed(const char *name) {
-  const char *path = getenv("PATH");
-  char buf[PATH_MAX];
-  if (path == NULL) {
-    path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-  }
-  while (*path != '\0') {
-    const char *end = strchr(path, ':');
-    size_t len = end != NULL ? (size_t)(end - path) : strlen(path);
-    snprintf(buf, sizeof(buf), "%.*s/%s", (int)len, path, name);
-    if (access(buf, X_OK) == 0) {
-      return true;
-    }
-    path += len + (end != NULL);
-  }
-  return false;
-}
-
-static size_t run_exec_cell(result_t *out) {
-  char note[160];
-  skip_result(&out[0], SC_EXEC, CT_HCS, "hcs",
-              "skipped: needs isolated compute systems (issue 5)");
-  size_t n = 1;
-  static const char *const tools[] = {"crun", "runc"};
-  for (size_t i = 0; i < 2; i++) {
-    char name[16];
-    snprintf(name, sizeof(name), "%s exec", tools[i]);
-    snprintf(note, sizeof(note), "%s",
-             tool_installed(tools[i])
-                 ? "installed; skipped with the exec scenario (issue 5)"
-                 : "not installed; skipped");
-    skip_result(&out[n], SC_EXEC, CT_LIMIT, name, note);
-    n++;
   }
   return n;
 }
@@ -733,17 +760,37 @@ int main(int argc, char **argv) {
                  .pick = cf.pick_best ? "best" : "median",
                  .ballast_mib = cf.ballast_mib};
   report_header(&rp);
+  /* The exec cells share one set of running systems, made before the
+   * first of them and removed after the last. */
+  exec_env_t env;
+  bool env_open = false;
   for (size_t i = 0; i < ncells; i++) {
     const cell_t *cell = &cells[i];
-    if (cell->sc == SC_EXEC) {
-      nres += run_exec_cell(&res[nres]);
-    } else {
-      nres += run_cell(&cf, cell, &pp, progress, idle_note, &res[nres]);
+    if (cell->sc == SC_EXEC && !env_open) {
+      if (progress) {
+        fprintf(stderr, "\r\033[K[exec] starting the containers");
+      }
+      exec_env_open(&env, pp.nop, cf.ct_on);
+      env_open = true;
+      if (progress) {
+        fprintf(stderr, "\r\033[K");
+      }
     }
+    nres += run_cell(&cf, cell, &pp, env_open ? &env : NULL, progress,
+                     idle_note, &res[nres]);
     rp.n = nres;
     if (i + 1 == ncells || cells[i + 1].sc != cell->sc) {
       report_table(&rp, cell->sc);
     }
+    if (env_open && exec_env_interrupted() != 0) {
+      break;
+    }
+  }
+  int sig = env_open ? exec_env_close(&env) : 0;
+  if (sig != 0) {
+    /* The systems are gone: now die of the signal, as asked. */
+    fprintf(stderr, "hcs-bench: interrupted (%s)\n", strsignal(sig));
+    raise(sig);
   }
   rp.n = nres;
   report_targets(&rp);

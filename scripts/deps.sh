@@ -20,6 +20,8 @@ PACKAGES=(
   libarchive-dev
   libmnl-dev
   libnftables-dev
+  crun # hcs-bench exec baselines
+  runc
 )
 
 missing=()

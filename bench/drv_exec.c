@@ -1,0 +1,269 @@
+/* The exec contenders: r->w->c threads, each making one exec at a time
+ * into its contender's running system (exec_env.c) and waiting for it.
+ * - hcs: hcs_CreateProcessInComputeSystem with stdout piped, the pipe
+ *   read to EOF, hcs_WaitForProcessResult: the synchronous calls, which
+ *   any thread may make; the engine joins the system's namespaces and
+ *   cgroup itself, with no runtime binary started per exec.
+ * - crun exec, runc exec: the runtime spawned (posix_spawn) with stdout
+ *   and stderr on one pipe, the pipe read to EOF, waitpid.
+ * An exec's latency runs from the create (or the spawn) to the return of
+ * the wait. Output is counted: nop writes nothing, so any byte is a
+ * message from the runtime, kept for the note. */
+#include "bench.h"
+
+#include <hcs.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+typedef struct xctx_s {
+  run_t *run;
+  contender_t ct;
+  exec_env_t *env;
+  char *rt_argv[7];       /* crun, runc: RT --root STATE exec ID PROG */
+  posix_spawnattr_t attr; /* crun, runc: SIGPIPE back to its default */
+  pthread_mutex_t mu;     /* the run's bookkeeping and stop */
+  bool stop;              /* a create or spawn failed: start no more */
+} xctx_t;
+
+/* What one exec gave. */
+typedef struct xres_s {
+  int exit_code;
+  uint64_t bytes;
+  int err;        /* the exec could not be made (negative errno) */
+  char text[120]; /* the first output, or why it failed */
+} xres_t;
+
+/* Reads fd to EOF, keeping the first bytes in o->text. */
+static void drain(int fd, xres_t *o) {
+  char buf[4096];
+  size_t kept = 0;
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      break;
+    }
+    if (o->bytes == 0 && kept == 0) {
+      kept = (size_t)n < sizeof(o->text) - 1 ? (size_t)n : sizeof(o->text) - 1;
+      memcpy(o->text, buf, kept);
+      o->text[kept] = '\0';
+      o->text[strcspn(o->text, "\n")] = '\0';
+    }
+    o->bytes += (uint64_t)n;
+  }
+  close(fd);
+}
+
+static void hcs_failed(xres_t *o, const char *what, hcs_error_t *herr) {
+  int en = hcs_error_errno(herr);
+  o->err = -(en != 0 ? en : EIO);
+  snprintf(o->text, sizeof(o->text), "%s: %s", what,
+           herr != NULL ? hcs_error_message(herr) : "failed");
+  hcs_error_free(herr);
+}
+
+static void exec_hcs(xctx_t *x, xres_t *o) {
+  const exec_env_t *e = x->env;
+  const char *args[] = {e->prog, NULL};
+  hcs_process_params_t pp;
+  memset(&pp, 0, sizeof(pp));
+  pp.args = args;
+  uint32_t pid;
+  int out = -1;
+  hcs_error_t *herr = NULL;
+  if (hcs_CreateProcessInComputeSystem(e->hcs, e->hcs_id, false, true, false,
+                                       &pp, &pid, NULL, &out, NULL,
+                                       &herr) != HCS_OK) {
+    hcs_failed(o, "create", herr);
+    return;
+  }
+  drain(out, o);
+  hcs_process_result_t res;
+  if (hcs_WaitForProcessResult(e->hcs, e->hcs_id, pid, HCS_TIMEOUT_INFINITE,
+                               &res, &herr) != HCS_OK) {
+    hcs_failed(o, "wait", herr);
+    return;
+  }
+  o->exit_code = res.exit_code;
+}
+
+static void exec_runtime(xctx_t *x, xres_t *o) {
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) != 0) {
+    o->err = -errno;
+    snprintf(o->text, sizeof(o->text), "pipe2: %s", strerror(errno));
+    return;
+  }
+  posix_spawn_file_actions_t fa;
+  int err = posix_spawn_file_actions_init(&fa);
+  if (err == 0) {
+    err = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  }
+  if (err == 0) {
+    err = posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+  }
+  if (err == 0) {
+    err = posix_spawn_file_actions_adddup2(&fa, p[1], 2);
+  }
+  pid_t pid = -1;
+  if (err == 0) {
+    err = posix_spawn(&pid, x->rt_argv[0], &fa, &x->attr, x->rt_argv, environ);
+  }
+  posix_spawn_file_actions_destroy(&fa);
+  close(p[1]);
+  if (err != 0) {
+    close(p[0]);
+    o->err = -err;
+    snprintf(o->text, sizeof(o->text), "posix_spawn %s: %s", x->rt_argv[0],
+             strerror(err));
+    return;
+  }
+  drain(p[0], o);
+  int status;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) {
+      o->err = -errno;
+      snprintf(o->text, sizeof(o->text), "waitpid: %s", strerror(errno));
+      return;
+    }
+  }
+  o->exit_code =
+      WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* Books one exec's result (with x->mu held). */
+static void book(xctx_t *x, sess_t *s, const xres_t *o) {
+  run_t *r = x->run;
+  if (o->err != 0) {
+    /* Not started, or lost: the row shows fewer completed than asked. */
+    if (r->res->err == 0) {
+      r->res->err = o->err;
+      snprintf(r->res->note, sizeof(r->res->note), "%s", o->text);
+    }
+    x->stop = true;
+    return;
+  }
+  r->res->bytes += o->bytes;
+  if ((o->exit_code != 0 || o->bytes != 0) && r->res->note[0] == '\0') {
+    snprintf(r->res->note, sizeof(r->res->note), "exit code %d: %s",
+             o->exit_code, o->text);
+  }
+  work_end(r, s, o->exit_code);
+}
+
+static void *worker(void *arg) {
+  xctx_t *x = arg;
+  run_t *r = x->run;
+  for (;;) {
+    sess_t s;
+    pthread_mutex_lock(&x->mu);
+    bool go = !x->stop && !exec_env_interrupted() && r->started < r->w->n;
+    if (go) {
+      work_begin(r, &s);
+    }
+    pthread_mutex_unlock(&x->mu);
+    if (!go) {
+      return NULL;
+    }
+    xres_t o;
+    memset(&o, 0, sizeof(o));
+    if (x->ct == CT_HCS) {
+      exec_hcs(x, &o);
+    } else {
+      exec_runtime(x, &o);
+    }
+    pthread_mutex_lock(&x->mu);
+    book(x, &s, &o);
+    pthread_mutex_unlock(&x->mu);
+  }
+}
+
+static int ctx_init(xctx_t *x, run_t *r, contender_t ct) {
+  memset(x, 0, sizeof(*x));
+  x->run = r;
+  x->ct = ct;
+  x->env = r->w->env;
+  if (ct != CT_HCS) {
+    int k = ct - CT_CRUN;
+    char **a = x->rt_argv;
+    a[0] = x->env->rt[k].bin;
+    a[1] = "--root";
+    a[2] = x->env->rt[k].state;
+    a[3] = "exec";
+    a[4] = x->env->rt[k].id;
+    a[5] = (char *)x->env->prog;
+    a[6] = NULL;
+  }
+  /* hcs_open ignored SIGPIPE in this process; a runtime must not inherit
+   * that (hcs gives its own processes the default back). */
+  sigset_t dfl;
+  sigemptyset(&dfl);
+  sigaddset(&dfl, SIGPIPE);
+  int err = posix_spawnattr_init(&x->attr);
+  if (err == 0) {
+    err = posix_spawnattr_setsigdefault(&x->attr, &dfl);
+  }
+  if (err == 0) {
+    err = posix_spawnattr_setflags(&x->attr, POSIX_SPAWN_SETSIGDEF);
+  }
+  if (err == 0) {
+    err = pthread_mutex_init(&x->mu, NULL);
+  }
+  if (err != 0) {
+    posix_spawnattr_destroy(&x->attr);
+  }
+  return -err;
+}
+
+int drv_exec_run(run_t *r, contender_t ct) {
+  exec_env_t *e = r->w->env;
+  if (e == NULL || !e->up[ct]) {
+    run_fail(r, -ENODEV, "the contender's system is not running");
+    return r->res->err;
+  }
+  xctx_t x;
+  int err = ctx_init(&x, r, ct);
+  if (err != 0) {
+    run_fail(r, err, "setting up the exec threads");
+    return err;
+  }
+  pthread_t *t = calloc(r->w->c > 0 ? r->w->c : 1, sizeof(*t));
+  uint64_t nt = 0;
+  if (t == NULL) {
+    run_fail(r, -ENOMEM, "the exec threads");
+  }
+  while (t != NULL && nt < r->w->c) {
+    err = pthread_create(&t[nt], NULL, worker, &x);
+    if (err != 0) {
+      pthread_mutex_lock(&x.mu);
+      run_fail(r, -err, "pthread_create");
+      x.stop = true;
+      pthread_mutex_unlock(&x.mu);
+      break;
+    }
+    nt++;
+  }
+  for (uint64_t i = 0; i < nt; i++) {
+    pthread_join(t[i], NULL);
+  }
+  free(t);
+  pthread_mutex_destroy(&x.mu);
+  posix_spawnattr_destroy(&x.attr);
+  if (r->res->note[0] == '\0' && e->note[ct][0] != '\0') {
+    snprintf(r->res->note, sizeof(r->res->note), "%s", e->note[ct]);
+  }
+  return r->res->err;
+}
