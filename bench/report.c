@@ -94,8 +94,7 @@ static void print_title(scenario_t sc) {
       "bulk: C blaster streams, the cell's bytes split between them",
       "idle: N idler sessions (stdin, stdout, stderr piped) held open",
       "pty: console sessions, blaster output, a resize every 4 chunks",
-      "exec: nop exec'd into one running container, stdout piped and read "
-      "to EOF, each waited"};
+      "exec: nop exec'd into one running container, stdout to EOF, waited"};
   printf("\n%s\n", title[sc]);
 }
 
