@@ -9,26 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
-typedef struct ctx_s {
-  const char *op, *object;
-  hcs_error_t **err;
-} ctx_t;
-
-static hcs_result_t refuse(const ctx_t *c, hcs_result_t code, int errnum,
-                           const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static hcs_result_t refuse(const ctx_t *c, hcs_result_t code, int errnum,
-                           const char *fmt, ...) {
-  char why[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(why, sizeof(why), fmt, ap);
-  va_end(ap);
-  return hcs__fail(c->err, code, c->op, c->object, errnum, "%s", why);
-}
-
-static hcs_result_t oom(const ctx_t *c) {
-  return refuse(c, HCS_ERROR_OUTOFMEMORY, ENOMEM, "out of memory");
+static hcs_result_t oom(const hcs__hns_ctx_t *c) {
+  return hcs__hns_refuse(c, HCS_ERROR_OUTOFMEMORY, ENOMEM, "out of memory");
 }
 
 /* Replaces *slot with a copy of text. */
@@ -42,45 +24,47 @@ static int set_text(char **slot, const char *text) {
   return 0;
 }
 
-static hcs_result_t network_of(const ctx_t *c, hcs__hns_t *h,
+static hcs_result_t network_of(const hcs__hns_ctx_t *c, hcs__hns_t *h,
                                const hcs_hns_endpoint_t *e,
                                hcs__hns_net_t **out) {
   hcs__hns_net_t *net = NULL;
   if (e->virtual_network != NULL) {
     net = hcs__hns_net_find(h, e->virtual_network);
     if (net == NULL) {
-      return refuse(c, HCS_ERROR_NOT_FOUND, ENOENT,
-                    "VirtualNetwork: no network has id %s", e->virtual_network);
+      return hcs__hns_refuse(c, HCS_ERROR_NOT_FOUND, ENOENT,
+                             "VirtualNetwork: no network has id %s",
+                             e->virtual_network);
     }
     if (e->virtual_network_name != NULL &&
         strcmp(e->virtual_network_name, net->pub->name) != 0) {
-      return refuse(c, HCS_WSAEINVAL, EINVAL,
-                    "VirtualNetworkName: \"%s\" is not the name of network "
-                    "%s (\"%s\")",
-                    e->virtual_network_name, net->pub->id, net->pub->name);
+      return hcs__hns_refuse(
+          c, HCS_WSAEINVAL, EINVAL,
+          "VirtualNetworkName: \"%s\" is not the name of network "
+          "%s (\"%s\")",
+          e->virtual_network_name, net->pub->id, net->pub->name);
     }
   } else if ((net = hcs__hns_net_find_name(h, e->virtual_network_name)) ==
              NULL) {
-    return refuse(c, HCS_ERROR_NOT_FOUND, ENOENT,
-                  "VirtualNetworkName: no network is named \"%s\"",
-                  e->virtual_network_name);
+    return hcs__hns_refuse(c, HCS_ERROR_NOT_FOUND, ENOENT,
+                           "VirtualNetworkName: no network is named \"%s\"",
+                           e->virtual_network_name);
   }
   *out = net;
   return HCS_OK;
 }
 
-static hcs_result_t identity(const ctx_t *c, hcs__hns_t *h,
+static hcs_result_t identity(const hcs__hns_ctx_t *c, hcs__hns_t *h,
                              hcs_hns_endpoint_t *e) {
   char id[HCS__HNS_ID_MAX];
   if (e->id != NULL) {
     hcs__hns_id_canon(e->id, id);
     if (hcs__hns_ep_find(h, id) != NULL) {
-      return refuse(c, HCS_ERROR_ALREADY_EXISTS, EEXIST,
-                    "Id: an endpoint with id %s exists", id);
+      return hcs__hns_refuse(c, HCS_ERROR_ALREADY_EXISTS, EEXIST,
+                             "Id: an endpoint with id %s exists", id);
     }
   } else if (hcs__hns_id_new(id) != 0) {
-    return refuse(c, HCS_ERROR_GEN_FAILURE, errno, "getrandom: %s",
-                  strerror(errno));
+    return hcs__hns_refuse(c, HCS_ERROR_GEN_FAILURE, errno, "getrandom: %s",
+                           strerror(errno));
   }
   if (set_text(&e->id, id) != 0 ||
       (e->name == NULL && set_text(&e->name, id) != 0)) {
@@ -91,7 +75,7 @@ static hcs_result_t identity(const ctx_t *c, hcs__hns_t *h,
 
 /* The endpoint's address: the one asked for, checked, or the lowest free
  * one; *which is its subnet. */
-static hcs_result_t address(const ctx_t *c, hcs__hns_t *h,
+static hcs_result_t address(const hcs__hns_ctx_t *c, hcs__hns_t *h,
                             const hcs__hns_net_t *net, hcs_hns_endpoint_t *e,
                             uint32_t *ip, size_t *which) {
   uint32_t *used = as_calloc(h->n_eps + 1, sizeof(*used));
@@ -109,11 +93,12 @@ static hcs_result_t address(const ctx_t *c, hcs__hns_t *h,
   if (want == NULL) {
     if (hcs__ipam_ip_pick(net->subnets, net->n_subnets, used, n, ip, which) !=
         0) {
-      r = refuse(c, HCS_ERROR_NO_MORE_ITEMS, ENOSPC,
-                 "IPAddress: every address of network \"%s\" (%s%s) is taken "
-                 "(%zu endpoints)",
-                 net->pub->name, net->pub->subnets[0].address_prefix,
-                 net->n_subnets > 1 ? ", ..." : "", n);
+      r = hcs__hns_refuse(
+          c, HCS_ERROR_NO_MORE_ITEMS, ENOSPC,
+          "IPAddress: every address of network \"%s\" (%s%s) is taken "
+          "(%zu endpoints)",
+          net->pub->name, net->pub->subnets[0].address_prefix,
+          net->n_subnets > 1 ? ", ..." : "", n);
     }
     as_free(used);
     return r;
@@ -127,29 +112,31 @@ static hcs_result_t address(const ctx_t *c, hcs__hns_t *h,
     }
   }
   if (*which == net->n_subnets) {
-    r = refuse(c, HCS_WSAEINVAL, EINVAL,
-               "IPAddress: \"%s\" is outside the subnets of network \"%s\" "
-               "(%s%s)",
-               want, net->pub->name, net->pub->subnets[0].address_prefix,
-               net->n_subnets > 1 ? ", ..." : "");
+    r = hcs__hns_refuse(
+        c, HCS_WSAEINVAL, EINVAL,
+        "IPAddress: \"%s\" is outside the subnets of network \"%s\" "
+        "(%s%s)",
+        want, net->pub->name, net->pub->subnets[0].address_prefix,
+        net->n_subnets > 1 ? ", ..." : "");
   } else if (!hcs__ipam_usable(&net->subnets[*which], *ip)) {
-    r = refuse(c, HCS_WSAEINVAL, EINVAL,
-               "IPAddress: \"%s\" is the network, broadcast or gateway "
-               "address of %s",
-               want, net->pub->subnets[*which].address_prefix);
+    r = hcs__hns_refuse(
+        c, HCS_WSAEINVAL, EINVAL,
+        "IPAddress: \"%s\" is the network, broadcast or gateway "
+        "address of %s",
+        want, net->pub->subnets[*which].address_prefix);
   }
   for (size_t i = 0; r == HCS_OK && i < h->n_eps; i++) {
     if (h->eps[i]->net == net && h->eps[i]->ip == *ip) {
-      r = refuse(c, HCS_WSAEINVAL, EADDRINUSE,
-                 "IPAddress: \"%s\" is in use by endpoint %s", want,
-                 h->eps[i]->pub->id);
+      r = hcs__hns_refuse(c, HCS_WSAEINVAL, EADDRINUSE,
+                          "IPAddress: \"%s\" is in use by endpoint %s", want,
+                          h->eps[i]->pub->id);
     }
   }
   as_free(used);
   return r;
 }
 
-static hcs_result_t mac(const ctx_t *c, hcs__hns_t *h,
+static hcs_result_t mac(const hcs__hns_ctx_t *c, hcs__hns_t *h,
                         const hcs__hns_net_t *net, const hcs_hns_endpoint_t *e,
                         uint32_t ip, uint64_t *out) {
   uint64_t *used = as_calloc(h->n_eps + 1, sizeof(*used));
@@ -163,10 +150,11 @@ static hcs_result_t mac(const ctx_t *c, hcs__hns_t *h,
   if (e->mac_address == NULL && net->n_pools > 0) {
     if (hcs__ipam_mac_pick(net->pools, net->n_pools, used, h->n_eps, out) !=
         0) {
-      r = refuse(c, HCS_ERROR_NO_MORE_ITEMS, ENOSPC,
-                 "MacAddress: every MAC of the MacPools of network \"%s\" is "
-                 "taken",
-                 net->pub->name);
+      r = hcs__hns_refuse(
+          c, HCS_ERROR_NO_MORE_ITEMS, ENOSPC,
+          "MacAddress: every MAC of the MacPools of network \"%s\" is "
+          "taken",
+          net->pub->name);
     }
     as_free(used);
     return r;
@@ -181,17 +169,18 @@ static hcs_result_t mac(const ctx_t *c, hcs__hns_t *h,
     in_pool |= *out >= net->pools[i].first && *out <= net->pools[i].last;
   }
   if (!in_pool) {
-    r = refuse(c, HCS_WSAEINVAL, EINVAL,
-               "MacAddress: \"%s\" is outside the MacPools of network \"%s\"",
-               e->mac_address, net->pub->name);
+    r = hcs__hns_refuse(
+        c, HCS_WSAEINVAL, EINVAL,
+        "MacAddress: \"%s\" is outside the MacPools of network \"%s\"",
+        e->mac_address, net->pub->name);
   }
   for (size_t i = 0; r == HCS_OK && i < h->n_eps; i++) {
     if (used[i] == *out) {
       char text[HCS__MAC_STRLEN];
       hcs__mac_format(*out, text);
-      r = refuse(c, HCS_WSAEINVAL, EADDRINUSE,
-                 "MacAddress: %s is in use by endpoint %s", text,
-                 h->eps[i]->pub->id);
+      r = hcs__hns_refuse(c, HCS_WSAEINVAL, EADDRINUSE,
+                          "MacAddress: %s is in use by endpoint %s", text,
+                          h->eps[i]->pub->id);
     }
   }
   as_free(used);
@@ -200,14 +189,14 @@ static hcs_result_t mac(const ctx_t *c, hcs__hns_t *h,
 
 /* Host ports are the host's: one mapping per port and protocol across
  * every network. */
-static hcs_result_t ports(const ctx_t *c, hcs__hns_t *h,
+static hcs_result_t ports(const hcs__hns_ctx_t *c, hcs__hns_t *h,
                           const hcs__hns_net_t *net,
                           const hcs_hns_endpoint_t *e) {
   if (e->n_nat_policies > 0 && !net->nat) {
-    return refuse(c, HCS_WSAEINVAL, EINVAL,
-                  "Policies: NAT port mappings need a network of Type "
-                  "\"nat\"; \"%s\" is \"%s\"",
-                  net->pub->name, net->pub->type);
+    return hcs__hns_refuse(c, HCS_WSAEINVAL, EINVAL,
+                           "Policies: NAT port mappings need a network of Type "
+                           "\"nat\"; \"%s\" is \"%s\"",
+                           net->pub->name, net->pub->type);
   }
   for (size_t i = 0; i < e->n_nat_policies; i++) {
     const hcs_nat_policy_t *p = &e->nat_policies[i];
@@ -216,10 +205,11 @@ static hcs_result_t ports(const ctx_t *c, hcs__hns_t *h,
       for (size_t k = 0; k < o->n_nat_policies; k++) {
         if (o->nat_policies[k].external_port == p->external_port &&
             strcmp(o->nat_policies[k].protocol, p->protocol) == 0) {
-          return refuse(c, HCS_WSAEINVAL, EADDRINUSE,
-                        "Policies: host port %s/%u is mapped already, to "
-                        "endpoint %s",
-                        p->protocol, p->external_port, o->id);
+          return hcs__hns_refuse(
+              c, HCS_WSAEINVAL, EADDRINUSE,
+              "Policies: host port %s/%u is mapped already, to "
+              "endpoint %s",
+              p->protocol, p->external_port, o->id);
         }
       }
     }
@@ -229,23 +219,25 @@ static hcs_result_t ports(const ctx_t *c, hcs__hns_t *h,
 
 /* What the answer shows: the address, MAC, prefix and gateway it got, its
  * network by id and name, the network's DNS settings unless its own. */
-static hcs_result_t fill(const ctx_t *c, const hcs__hns_net_t *net,
+static hcs_result_t fill(const hcs__hns_ctx_t *c, const hcs__hns_net_t *net,
                          hcs_hns_endpoint_t *e, uint32_t ip, size_t which,
                          uint64_t m) {
   const hcs__ipam_subnet_t *s = &net->subnets[which];
   const hcs_subnet_t *ps = &net->pub->subnets[which];
   if (e->prefix_length != 0 && e->prefix_length != s->len) {
-    return refuse(c, HCS_WSAEINVAL, EINVAL,
-                  "PrefixLength: %u is not that of the endpoint's subnet %s",
-                  e->prefix_length, ps->address_prefix);
+    return hcs__hns_refuse(
+        c, HCS_WSAEINVAL, EINVAL,
+        "PrefixLength: %u is not that of the endpoint's subnet %s",
+        e->prefix_length, ps->address_prefix);
   }
   uint32_t gw = 0;
   if (e->gateway_address != NULL &&
       (!hcs__ipv4_parse(e->gateway_address, &gw) || gw != s->gateway)) {
-    return refuse(c, HCS_WSAEINVAL, EINVAL,
-                  "GatewayAddress: \"%s\" is not the gateway of subnet %s "
-                  "(%s)",
-                  e->gateway_address, ps->address_prefix, ps->gateway_address);
+    return hcs__hns_refuse(
+        c, HCS_WSAEINVAL, EINVAL,
+        "GatewayAddress: \"%s\" is not the gateway of subnet %s "
+        "(%s)",
+        e->gateway_address, ps->address_prefix, ps->gateway_address);
   }
   char ipt[HCS__IPV4_STRLEN], mact[HCS__MAC_STRLEN];
   hcs__ipv4_format(ip, ipt);
@@ -340,7 +332,7 @@ static int realize(hcs__hns_t *h, hcs__hns_ep_t *ep, char *why, size_t n) {
 hcs_result_t hcs__hns_ep_create(hcs__hns_t *h, const char *op,
                                 hcs_hns_endpoint_t *req,
                                 hcs_hns_endpoint_t **out, hcs_error_t **err) {
-  const ctx_t c = {.op = op, .object = "", .err = err};
+  const hcs__hns_ctx_t c = {.op = op, .object = "", .err = err};
   hcs__hns_net_t *net = NULL;
   uint32_t ip = 0;
   uint64_t m = 0;
@@ -357,7 +349,7 @@ hcs_result_t hcs__hns_ep_create(hcs__hns_t *h, const char *op,
   }
   char object[HCS__HNS_ID_MAX + 4];
   snprintf(object, sizeof(object), "id=%s", req->id);
-  const ctx_t ci = {.op = op, .object = object, .err = err};
+  const hcs__hns_ctx_t ci = {.op = op, .object = object, .err = err};
   hcs__hns_ep_t *ep = hcs__hns_ep_new(req, net);
   if (ep == NULL) {
     hcs_hns_endpoint_free(req);
@@ -367,13 +359,13 @@ hcs_result_t hcs__hns_ep_create(hcs__hns_t *h, const char *op,
   int e = realize(h, ep, why, sizeof(why));
   if (e != 0) {
     hcs__hns_ep_free(ep);
-    return refuse(
+    return hcs__hns_refuse(
         &ci, e == -EEXIST ? HCS_ERROR_ALREADY_EXISTS : HCS_ERROR_GEN_FAILURE,
         -e, "%s", why);
   }
   if ((*out = hcs__hns_endpoint_copy(ep->pub)) == NULL) {
-    return refuse(&ci, HCS_ERROR_OUTOFMEMORY, ENOMEM,
-                  "out of memory (the endpoint was created)");
+    return hcs__hns_refuse(&ci, HCS_ERROR_OUTOFMEMORY, ENOMEM,
+                           "out of memory (the endpoint was created)");
   }
   return HCS_OK;
 }
@@ -381,30 +373,32 @@ hcs_result_t hcs__hns_ep_create(hcs__hns_t *h, const char *op,
 hcs_result_t hcs__hns_ep_delete(hcs__hns_t *h, const char *op,
                                 const char *object, hcs__hns_ep_t *ep,
                                 hcs_error_t **err) {
-  const ctx_t c = {.op = op, .object = object, .err = err};
+  const hcs__hns_ctx_t c = {.op = op, .object = object, .err = err};
   hcs__nl_t *nl = NULL;
   int r = hcs__nl_open(&nl);
   if (r != 0) {
-    return refuse(&c, HCS_ERROR_GEN_FAILURE, -r, "rtnetlink socket: %s",
-                  strerror(-r));
+    return hcs__hns_refuse(&c, HCS_ERROR_GEN_FAILURE, -r,
+                           "rtnetlink socket: %s", strerror(-r));
   }
   if (ep->attached != 0 && hcs__nl_ifindex(nl, ep->host_if) > 0) {
     hcs__nl_close(nl);
     if (ep->attached > 0) {
-      return refuse(&c, HCS_WSAEINVAL, EBUSY,
-                    "endpoint is attached to a compute system (pid %d): "
-                    "terminate the system first",
-                    (int)ep->attached);
+      return hcs__hns_refuse(
+          &c, HCS_WSAEINVAL, EBUSY,
+          "endpoint is attached to a compute system (pid %d): "
+          "terminate the system first",
+          (int)ep->attached);
     }
-    return refuse(&c, HCS_WSAEINVAL, EBUSY,
-                  "endpoint is attached to a compute system: terminate the "
-                  "system first");
+    return hcs__hns_refuse(
+        &c, HCS_WSAEINVAL, EBUSY,
+        "endpoint is attached to a compute system: terminate the "
+        "system first");
   }
   r = hcs__nl_link_del(nl, ep->host_if);
   hcs__nl_close(nl);
   if (r != 0 && r != -ENODEV) {
-    return refuse(&c, HCS_ERROR_GEN_FAILURE, -r, "deleting link %s: %s",
-                  ep->host_if, strerror(-r));
+    return hcs__hns_refuse(&c, HCS_ERROR_GEN_FAILURE, -r,
+                           "deleting link %s: %s", ep->host_if, strerror(-r));
   }
   hcs__hns_ep_take(h, ep);
   hcs__hns_ep_forget(h, ep);

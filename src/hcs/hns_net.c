@@ -14,74 +14,63 @@
 #include <string.h>
 #include <strings.h>
 
-typedef struct ctx_s {
-  const char *op, *object;
-  hcs_error_t **err;
-} ctx_t;
-
-static hcs_result_t refuse(const ctx_t *c, hcs_result_t code, int errnum,
-                           const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static hcs_result_t refuse(const ctx_t *c, hcs_result_t code, int errnum,
-                           const char *fmt, ...) {
-  char why[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(why, sizeof(why), fmt, ap);
-  va_end(ap);
-  return hcs__fail(c->err, code, c->op, c->object, errnum, "%s", why);
-}
-
-static hcs_result_t type_check(const ctx_t *c, hcs_hns_network_t *n) {
+static hcs_result_t type_check(const hcs__hns_ctx_t *c, hcs_hns_network_t *n) {
   for (char *p = n->type; *p != '\0'; p++) {
     *p = (char)tolower((unsigned char)*p);
   }
   if (strcmp(n->type, "nat") != 0 && strcmp(n->type, "internal") != 0) {
-    return refuse(c, HCS_ERROR_NOT_SUPPORTED, ENOTSUP,
-                  "Type: \"%s\" networks are not supported by hcs on Linux "
-                  "(\"nat\" and \"internal\" are)",
-                  n->type);
+    return hcs__hns_refuse(
+        c, HCS_ERROR_NOT_SUPPORTED, ENOTSUP,
+        "Type: \"%s\" networks are not supported by hcs on Linux "
+        "(\"nat\" and \"internal\" are)",
+        n->type);
   }
   if (n->policies != NULL && strcmp(n->policies, "[]") != 0) {
-    return refuse(c, HCS_ERROR_NOT_SUPPORTED, ENOTSUP,
-                  "Policies: hcs applies no network policies (endpoint "
-                  "policies NAT and QOS are supported)");
+    return hcs__hns_refuse(
+        c, HCS_ERROR_NOT_SUPPORTED, ENOTSUP,
+        "Policies: hcs applies no network policies (endpoint "
+        "policies NAT and QOS are supported)");
   }
   return HCS_OK;
 }
 
 /* Fills each missing gateway with the subnet's first host address. */
-static hcs_result_t subnets_check(const ctx_t *c, hcs_hns_network_t *n) {
+static hcs_result_t subnets_check(const hcs__hns_ctx_t *c,
+                                  hcs_hns_network_t *n) {
   if (n->n_subnets == 0) {
-    return refuse(c, HCS_WSAEINVAL, EINVAL,
-                  "Subnets: a network needs a subnet (AddressPrefix) to give "
-                  "its endpoints addresses");
+    return hcs__hns_refuse(
+        c, HCS_WSAEINVAL, EINVAL,
+        "Subnets: a network needs a subnet (AddressPrefix) to give "
+        "its endpoints addresses");
   }
   for (size_t i = 0; i < n->n_subnets; i++) {
     hcs_subnet_t *s = &n->subnets[i];
     hcs__ipam_subnet_t sub = {0};
     (void)hcs__ipv4_prefix_parse(s->address_prefix, &sub.net, &sub.len);
     if (sub.len > 30) {
-      return refuse(c, HCS_WSAEINVAL, EINVAL,
-                    "Subnets[%zu].AddressPrefix: \"%s\" leaves no room for a "
-                    "gateway and endpoints (/30 or wider)",
-                    i, s->address_prefix);
+      return hcs__hns_refuse(
+          c, HCS_WSAEINVAL, EINVAL,
+          "Subnets[%zu].AddressPrefix: \"%s\" leaves no room for a "
+          "gateway and endpoints (/30 or wider)",
+          i, s->address_prefix);
     }
     uint32_t gw = hcs__ipam_first_host(sub.net, sub.len);
     if (s->gateway_address == NULL) {
       char text[HCS__IPV4_STRLEN];
       hcs__ipv4_format(gw, text);
       if ((s->gateway_address = as_strdup(text)) == NULL) {
-        return refuse(c, HCS_ERROR_OUTOFMEMORY, ENOMEM, "out of memory");
+        return hcs__hns_refuse(c, HCS_ERROR_OUTOFMEMORY, ENOMEM,
+                               "out of memory");
       }
     }
     (void)hcs__ipv4_parse(s->gateway_address, &gw);
     /* sub.gateway is 0 here: usable() then judges the address alone. */
     if (!hcs__ipam_usable(&sub, gw)) {
-      return refuse(c, HCS_WSAEINVAL, EINVAL,
-                    "Subnets[%zu].GatewayAddress: \"%s\" is the network or "
-                    "broadcast address of %s",
-                    i, s->gateway_address, s->address_prefix);
+      return hcs__hns_refuse(
+          c, HCS_WSAEINVAL, EINVAL,
+          "Subnets[%zu].GatewayAddress: \"%s\" is the network or "
+          "broadcast address of %s",
+          i, s->gateway_address, s->address_prefix);
     }
   }
   return HCS_OK;
@@ -89,7 +78,7 @@ static hcs_result_t subnets_check(const ctx_t *c, hcs_hns_network_t *n) {
 
 /* The subnets may not overlap another network's, nor a route the host
  * has (its own links, a VPN): the bridge's route would fight it. */
-static hcs_result_t overlap_check(const ctx_t *c, hcs__hns_t *h,
+static hcs_result_t overlap_check(const hcs__hns_ctx_t *c, hcs__hns_t *h,
                                   const hcs__hns_net_t *net) {
   hcs__nl_t *nl = NULL;
   int r = hcs__nl_open(&nl);
@@ -102,11 +91,12 @@ static hcs_result_t overlap_check(const ctx_t *c, hcs__hns_t *h,
         if (hcs__ipv4_overlap(s->net, s->len, o->subnets[k].net,
                               o->subnets[k].len)) {
           hcs__nl_close(nl);
-          return refuse(c, HCS_WSAEINVAL, EINVAL,
-                        "Subnets[%zu].AddressPrefix: \"%s\" overlaps %s of "
-                        "network \"%s\" (%s)",
-                        i, prefix, o->pub->subnets[k].address_prefix,
-                        o->pub->name, o->pub->id);
+          return hcs__hns_refuse(
+              c, HCS_WSAEINVAL, EINVAL,
+              "Subnets[%zu].AddressPrefix: \"%s\" overlaps %s of "
+              "network \"%s\" (%s)",
+              i, prefix, o->pub->subnets[k].address_prefix, o->pub->name,
+              o->pub->id);
         }
       }
     }
@@ -114,31 +104,32 @@ static hcs_result_t overlap_check(const ctx_t *c, hcs__hns_t *h,
     r = r == 0 ? hcs__nl_route_overlap(nl, s->net, s->len, dev) : r;
     if (r == 1) {
       hcs__nl_close(nl);
-      return refuse(c, HCS_WSAEINVAL, EEXIST,
-                    "Subnets[%zu].AddressPrefix: \"%s\" overlaps a route of "
-                    "the host (through %s)",
-                    i, prefix, dev[0] != '\0' ? dev : "another link");
+      return hcs__hns_refuse(
+          c, HCS_WSAEINVAL, EEXIST,
+          "Subnets[%zu].AddressPrefix: \"%s\" overlaps a route of "
+          "the host (through %s)",
+          i, prefix, dev[0] != '\0' ? dev : "another link");
     }
   }
   hcs__nl_close(nl);
-  return r < 0
-             ? refuse(c, HCS_ERROR_GEN_FAILURE, -r,
-                      "reading the host's routes (rtnetlink): %s", strerror(-r))
-             : HCS_OK;
+  return r < 0 ? hcs__hns_refuse(c, HCS_ERROR_GEN_FAILURE, -r,
+                                 "reading the host's routes (rtnetlink): %s",
+                                 strerror(-r))
+               : HCS_OK;
 }
 
-static hcs_result_t identity_check(const ctx_t *c, hcs__hns_t *h,
+static hcs_result_t identity_check(const hcs__hns_ctx_t *c, hcs__hns_t *h,
                                    hcs_hns_network_t *n) {
   char id[HCS__HNS_ID_MAX];
   if (n->id != NULL) {
     hcs__hns_id_canon(n->id, id);
     if (hcs__hns_net_find(h, id) != NULL) {
-      return refuse(c, HCS_ERROR_ALREADY_EXISTS, EEXIST,
-                    "Id: a network with id %s exists", id);
+      return hcs__hns_refuse(c, HCS_ERROR_ALREADY_EXISTS, EEXIST,
+                             "Id: a network with id %s exists", id);
     }
   } else if (hcs__hns_id_new(id) != 0) {
-    return refuse(c, HCS_ERROR_GEN_FAILURE, errno, "getrandom: %s",
-                  strerror(errno));
+    return hcs__hns_refuse(c, HCS_ERROR_GEN_FAILURE, errno, "getrandom: %s",
+                           strerror(errno));
   }
   as_free(n->id);
   n->id = as_strdup(id);
@@ -146,13 +137,13 @@ static hcs_result_t identity_check(const ctx_t *c, hcs__hns_t *h,
     n->name = as_strdup(id);
   }
   if (n->id == NULL || n->name == NULL) {
-    return refuse(c, HCS_ERROR_OUTOFMEMORY, ENOMEM, "out of memory");
+    return hcs__hns_refuse(c, HCS_ERROR_OUTOFMEMORY, ENOMEM, "out of memory");
   }
   const hcs__hns_net_t *same = hcs__hns_net_find_name(h, n->name);
   if (same != NULL) {
-    return refuse(c, HCS_ERROR_ALREADY_EXISTS, EEXIST,
-                  "Name: a network named \"%s\" exists (%s)", n->name,
-                  same->pub->id);
+    return hcs__hns_refuse(c, HCS_ERROR_ALREADY_EXISTS, EEXIST,
+                           "Name: a network named \"%s\" exists (%s)", n->name,
+                           same->pub->id);
   }
   return HCS_OK;
 }
@@ -244,7 +235,7 @@ int hcs__hns_net_unrealize(hcs__hns_net_t *net, char *why, size_t whylen) {
 hcs_result_t hcs__hns_net_create(hcs__hns_t *h, const char *op,
                                  hcs_hns_network_t *req,
                                  hcs_hns_network_t **out, hcs_error_t **err) {
-  const ctx_t c = {.op = op, .object = "", .err = err};
+  const hcs__hns_ctx_t c = {.op = op, .object = "", .err = err};
   hcs_result_t r = type_check(&c, req);
   r = r == HCS_OK ? subnets_check(&c, req) : r;
   r = r == HCS_OK ? identity_check(&c, h, req) : r;
@@ -254,11 +245,11 @@ hcs_result_t hcs__hns_net_create(hcs__hns_t *h, const char *op,
   }
   char object[HCS__HNS_ID_MAX + 4];
   snprintf(object, sizeof(object), "id=%s", req->id);
-  const ctx_t ci = {.op = op, .object = object, .err = err};
+  const hcs__hns_ctx_t ci = {.op = op, .object = object, .err = err};
   hcs__hns_net_t *net = hcs__hns_net_new(req);
   if (net == NULL) {
     hcs_hns_network_free(req);
-    return refuse(&ci, HCS_ERROR_OUTOFMEMORY, ENOMEM, "out of memory");
+    return hcs__hns_refuse(&ci, HCS_ERROR_OUTOFMEMORY, ENOMEM, "out of memory");
   }
   r = overlap_check(&ci, h, net);
   if (r != HCS_OK) {
@@ -281,13 +272,13 @@ hcs_result_t hcs__hns_net_create(hcs__hns_t *h, const char *op,
       (void)hcs__hns_net_unrealize(net, ignored, sizeof(ignored));
     }
     hcs__hns_net_free(net);
-    return refuse(
+    return hcs__hns_refuse(
         &ci, e == -EEXIST ? HCS_ERROR_ALREADY_EXISTS : HCS_ERROR_GEN_FAILURE,
         -e, "%s", why);
   }
   if ((*out = hcs__hns_network_copy(net->pub)) == NULL) {
-    return refuse(&ci, HCS_ERROR_OUTOFMEMORY, ENOMEM,
-                  "out of memory (the network was created)");
+    return hcs__hns_refuse(&ci, HCS_ERROR_OUTOFMEMORY, ENOMEM,
+                           "out of memory (the network was created)");
   }
   return HCS_OK;
 }
@@ -295,7 +286,7 @@ hcs_result_t hcs__hns_net_create(hcs__hns_t *h, const char *op,
 hcs_result_t hcs__hns_net_delete(hcs__hns_t *h, const char *op,
                                  const char *object, hcs__hns_net_t *net,
                                  hcs_error_t **err) {
-  const ctx_t c = {.op = op, .object = object, .err = err};
+  const hcs__hns_ctx_t c = {.op = op, .object = object, .err = err};
   if (net->n_endpoints > 0) {
     const char *first = "";
     for (size_t i = 0; i < h->n_eps; i++) {
@@ -304,16 +295,17 @@ hcs_result_t hcs__hns_net_delete(hcs__hns_t *h, const char *op,
         break;
       }
     }
-    return refuse(&c, HCS_WSAEINVAL, EBUSY,
-                  "network \"%s\" still has %zu endpoint(s) (%s%s): delete "
-                  "them first",
-                  net->pub->name, net->n_endpoints, first,
-                  net->n_endpoints > 1 ? ", ..." : "");
+    return hcs__hns_refuse(
+        &c, HCS_WSAEINVAL, EBUSY,
+        "network \"%s\" still has %zu endpoint(s) (%s%s): delete "
+        "them first",
+        net->pub->name, net->n_endpoints, first,
+        net->n_endpoints > 1 ? ", ..." : "");
   }
   char why[384];
   int e = hcs__hns_net_unrealize(net, why, sizeof(why));
   if (e != 0) {
-    return refuse(&c, HCS_ERROR_GEN_FAILURE, -e, "%s", why);
+    return hcs__hns_refuse(&c, HCS_ERROR_GEN_FAILURE, -e, "%s", why);
   }
   hcs__hns_net_forget(h, net);
   hcs__hns_net_take(h, net);

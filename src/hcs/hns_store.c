@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -487,4 +488,14 @@ void hcs__hns_close(hcs_t *hcs) {
   }
   hns_free(h);
   hcs->hns = NULL;
+}
+
+hcs_result_t hcs__hns_refuse(const hcs__hns_ctx_t *c, hcs_result_t code,
+                             int errnum, const char *fmt, ...) {
+  char why[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(why, sizeof(why), fmt, ap);
+  va_end(ap);
+  return hcs__fail(c->err, code, c->op, c->object, errnum, "%s", why);
 }

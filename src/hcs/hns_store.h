@@ -125,4 +125,16 @@ hcs_result_t hcs__hns_ep_delete(hcs__hns_t *h, const char *op,
 int hcs__hns_ep_pair(hcs__nl_t *nl, hcs__hns_ep_t *ep, char *why,
                      size_t whylen);
 
+/* The operation and object a request's refusals name (hns_ep.c,
+ * hns_net.c). */
+typedef struct hcs__hns_ctx_s {
+  const char *op, *object;
+  hcs_error_t **err;
+} hcs__hns_ctx_t;
+
+/* Fails the request with code, errnum and a formatted cause. */
+hcs_result_t hcs__hns_refuse(const hcs__hns_ctx_t *c, hcs_result_t code,
+                             int errnum, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 #endif
