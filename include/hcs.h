@@ -359,6 +359,138 @@ HCS_API int hcs_session_resize(hcs_session_t *s, uint16_t rows, uint16_t cols);
 HCS_API void hcs_session_hold(hcs_session_t *s, int stream, char *buf);
 HCS_API void hcs_session_release(hcs_session_t *s, int stream, char *buf);
 
+/* Processes in a compute system as pumped sessions: the async face of
+ * hcs_CreateProcessInComputeSystem, for daemons that stream a process's
+ * stdio themselves (hcsd). The process is defined by params exactly as
+ * for the sync call (argv, environment, working directory, user, console
+ * and its size) and counts as one of the system's processes (shutdown and
+ * terminate reach it; the system's records know it); its streams are the
+ * engine's pumps, with cb, hold/release and the drain contract of
+ * hcs_session_start. stream_cap and drain_timeout_ms as in
+ * hcs_session_options_t (0: defaults). Engine thread only. On HCS_OK
+ * *out holds a reference the caller drops with hcs_session_unref(); the
+ * callbacks run later, never inside this call. Errors as
+ * hcs_CreateProcessInComputeSystem: HCS_ERROR_NOT_FOUND (unknown id),
+ * HCS_WSAEINVAL (system not running, empty command line, bad User),
+ * HCS_ERROR_GEN_FAILURE (a system call failed). A program that cannot be
+ * executed is not an error here: the session completes with
+ * HCS_WAIT_ERR_EXEC_FAILED and exec_errno. */
+typedef struct hcs_session_in_s {
+  bool use_stdin, use_stdout, use_stderr;
+  size_t stream_cap;
+  hcs_session_callbacks_t cb;
+  void *data;
+} hcs_session_in_t;
+HCS_API hcs_result_t hcs_session_start_in(hcs_t *hcs, const char *id,
+                                          const hcs_process_params_t *params,
+                                          const hcs_session_in_t *opts,
+                                          hcs_session_t **out,
+                                          hcs_error_t **err);
+
+/* Work, timers and sockets on the engine's loop, for daemons that serve
+ * their clients on the engine thread (hcsd). Engine thread only, unless a
+ * call says otherwise. Calls returning int give 0 or a negative errno. */
+
+/* Runs work(data) on the engine's thread pool (the synchronous hcs calls
+ * may be made there), then done(hcs, status, data) on the engine thread:
+ * status 0, or -ECANCELED when the service closed before work started
+ * (work then never ran). Never calls done inside this call. -ENOMEM. */
+HCS_API int hcs_work(hcs_t *hcs, void (*work)(void *data),
+                     void (*done)(hcs_t *hcs, int status, void *data),
+                     void *data);
+
+/* Timers: caller-owned, re-armable. */
+typedef struct hcs_timer_s hcs_timer_t;
+/* A stopped timer; *out is the caller's, ended with hcs_timer_free(). */
+HCS_API int hcs_timer_new(hcs_t *hcs, hcs_timer_t **out);
+/* Calls cb(t, data) once, ms milliseconds from now; re-arming replaces the
+ * previous deadline and callback. */
+HCS_API void hcs_timer_arm(hcs_timer_t *t, uint64_t ms,
+                           void (*cb)(hcs_timer_t *t, void *data), void *data);
+/* Stops the timer if armed. Idempotent. */
+HCS_API void hcs_timer_disarm(hcs_timer_t *t);
+/* Disarms and frees t (its memory goes once the loop lets go of it); NULL
+ * is accepted. May be called from the timer's own callback. */
+HCS_API void hcs_timer_free(hcs_timer_t *t);
+
+/* Stream sockets. A connection reads into the engine's pool buffers and
+ * writes from the caller's memory without copying; reading stops while the
+ * caller holds too much (hcs_conn_hold) or pauses, so a peer that sends
+ * faster than the caller consumes is throttled by the kernel, and a peer
+ * that does not read stalls only the writes queued for it. */
+typedef struct hcs_listener_s hcs_listener_t;
+typedef struct hcs_conn_s hcs_conn_t;
+
+/* Listens on a unix stream socket at path (a socket file already there is
+ * replaced; any other file there is -EEXIST), made with the given mode
+ * (e.g. 0660) and, when gid is not -1, that group. accept(l, c, data) runs
+ * on the engine thread for each new connection; c is the callee's: it
+ * calls hcs_conn_start() to read and hcs_conn_close() at the end. A
+ * listener keeps hcs_run() running until it is closed. Errors: -errno of
+ * socket/bind/listen/chmod/chown, -ENAMETOOLONG for a path longer than
+ * sun_path. */
+HCS_API int hcs_listen_unix(hcs_t *hcs, const char *path, unsigned mode,
+                            int gid,
+                            void (*accept)(hcs_listener_t *l, hcs_conn_t *c,
+                                           void *data),
+                            void *data, hcs_listener_t **out);
+/* Stops accepting, closes the socket and removes its file; connections
+ * already accepted stay. Frees l; NULL is accepted. */
+HCS_API void hcs_listener_close(hcs_listener_t *l);
+
+typedef struct hcs_conn_callbacks_s {
+  /* len bytes arrived in buf, lent for the call unless hcs_conn_hold()
+   * keeps it. len 0: the peer shut down its writing side (EOF). Writing
+   * still works; the connection is not gone. */
+  void (*data)(hcs_conn_t *c, char *buf, size_t len, void *data);
+  /* The peer is gone: closed both ways, reset, or a write failed (status
+   * -errno, -EPIPE for a plain close). No data callback follows; queued
+   * and later writes complete with -EPIPE. Runs once; the owner still
+   * calls hcs_conn_close(). */
+  void (*gone)(hcs_conn_t *c, int status, void *data);
+} hcs_conn_callbacks_t;
+
+/* Starts reading with cb (copied) and data. */
+HCS_API void hcs_conn_start(hcs_conn_t *c, const hcs_conn_callbacks_t *cb,
+                            void *data);
+/* Pauses (true) or resumes reading. A paused connection still reports
+ * gone. Idempotent. */
+HCS_API void hcs_conn_pause(hcs_conn_t *c, bool paused);
+/* Inside the data callback: keep buf beyond the call; hcs_conn_release()
+ * returns it. While more than 1 MiB is held, reading stops. */
+HCS_API void hcs_conn_hold(hcs_conn_t *c, char *buf);
+HCS_API void hcs_conn_release(hcs_conn_t *c, char *buf);
+
+typedef struct hcs_iov_s {
+  const void *base;
+  size_t len;
+} hcs_iov_t;
+#define HCS_CONN_IOV_MAX 16
+/* Queues the n pieces (1 to HCS_CONN_IOV_MAX), written in order after
+ * everything queued before. With cb, the memory is lent until cb(c,
+ * status, data) runs (never inside this call): 0 once every byte was
+ * written, -EPIPE or -ECONNRESET when the peer went away, -ECANCELED when
+ * the connection was closed first. With cb NULL the bytes are copied.
+ * -EPIPE at once after the peer is gone or after hcs_conn_shutdown();
+ * -EINVAL for a bad n. */
+HCS_API int hcs_conn_write(hcs_conn_t *c, const hcs_iov_t *iov, int n,
+                           void (*cb)(hcs_conn_t *c, int status, void *data),
+                           void *data);
+/* Bytes queued and not yet written. */
+HCS_API size_t hcs_conn_queued(const hcs_conn_t *c);
+/* Shuts the writing side (SHUT_WR) once every queued byte is written.
+ * Idempotent. */
+HCS_API void hcs_conn_shutdown(hcs_conn_t *c);
+/* The peer's credentials (SO_PEERCRED); any pointer may be NULL. */
+HCS_API int hcs_conn_peer(const hcs_conn_t *c, int *pid, unsigned *uid,
+                          unsigned *gid);
+/* Closes the connection at once: pending writes complete with -ECANCELED
+ * (their callbacks run inside this call) and no other callback runs
+ * after. Buffers still held stay valid until each is given back with
+ * hcs_conn_release(c, buf), which stays callable for them; c's memory
+ * goes with the last one. Frees c otherwise; NULL is accepted. */
+HCS_API void hcs_conn_close(hcs_conn_t *c);
+
 /* Layers. A layer lives in info->home_dir/<id>; ids follow the rules of
  * system ids. parent_layer_paths lists the parents' folders nearest first,
  * base last, NULL-terminated (NULL for none). A parent is a layer folder
