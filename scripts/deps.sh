@@ -20,6 +20,8 @@ PACKAGES=(
   libarchive-dev
   libmnl-dev
   libnftables-dev
+  libhttp-parser-dev # hcsd
+  tmux               # hcsd's terminal tests
   crun # hcs-bench exec baselines
   runc
 )

@@ -1,0 +1,62 @@
+/* hcsd's image store: Docker images over hcs layer stores.
+ *
+ * Images live in a directory of hcsd's (images.json with ids, tags and
+ * configs; the layers in a layer store under it). The built-in busybox
+ * image (hcs_default_image_home()) is always there as
+ * docker.io/library/busybox:latest. Every call is blocking (disk work) and
+ * thread-safe (a mutex inside): hcsd calls them from hcs_work() threads,
+ * never from the engine thread. */
+#ifndef HCSD_IMAGES_H
+#define HCSD_IMAGES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct hcsd_images_s hcsd_images_t;
+
+/* An image resolved for a container. Strings and arrays are owned by the
+ * struct (hcsd_image_free). Arrays are NULL-terminated; NULL when the
+ * image config has no such field. */
+typedef struct hcsd_image_s {
+  char *id;      /* "sha256:<64 hex>" */
+  char *name;    /* the normalised reference that matched, or NULL */
+  char **layers; /* layer folders, nearest first (ContainerConfig.Layers,
+                    parents for hcs_CreateSandboxLayer); at least one */
+  char **cmd;
+  char **entrypoint;
+  char **env;        /* "K=V" */
+  char *working_dir; /* NULL or "" */
+  char *user;        /* NULL or "" */
+  char *stop_signal; /* NULL or e.g. "SIGTERM" */
+} hcsd_image_t;
+
+/* Opens (creating, 0700) the store in dir. On failure returns -1 and
+ * *errmsg (free()) says why. */
+int hcsd_images_open(const char *dir, hcsd_images_t **out, char **errmsg);
+void hcsd_images_close(hcsd_images_t *im);
+
+/* Loads a `docker save` archive (both layouts of shared/spec/docker-api.md
+ * section 8; compressed layers sniffed) read from fd to its end. For each
+ * message, emit(line, arg) gets one JSON object text without the newline:
+ * progress lines when !quiet, {"stream":"Loaded image: NAME\n"} per tag,
+ * {"stream":"Loaded image ID: sha256:...\n"} when untagged, and on
+ * failure {"errorDetail":{"message":M},"error":M}. Returns 0, or -1 after
+ * emitting the error. Nothing half-loaded stays. */
+int hcsd_images_load(hcsd_images_t *im, int fd, bool quiet,
+                     void (*emit)(const char *line, void *arg), void *arg);
+
+/* Resolves ref as docker does: "busybox", "busybox:1", "library/busybox",
+ * "docker.io/library/busybox:latest", "sha256:<hex>", "<hex>" or a unique
+ * id prefix. 0, or -ENOENT, -ENOMEM. */
+int hcsd_images_resolve(hcsd_images_t *im, const char *ref,
+                        hcsd_image_t **out);
+void hcsd_image_free(hcsd_image_t *img);
+
+/* GET /images/json: the JSON array text (free()). */
+char *hcsd_images_list_json(hcsd_images_t *im);
+/* GET /images/{ref}/json: the JSON object text (free()), NULL when ref
+ * resolves to no image. */
+char *hcsd_images_inspect_json(hcsd_images_t *im, const char *ref);
+size_t hcsd_images_count(hcsd_images_t *im);
+
+#endif

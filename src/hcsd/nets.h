@@ -1,0 +1,49 @@
+/* hcsd's networks: Docker networks over hcs's HNS calls.
+ *
+ * "bridge" (the default, also what "default" resolves to) is an HNS NAT
+ * network hcsd creates on first use; "host" means no network namespace of
+ * its own; "none" is refused at start. Every call is blocking (it makes
+ * the synchronous hcs_HNS* calls) and thread-safe: hcsd calls them from
+ * hcs_work() threads, never from the engine thread.
+ *
+ * Calls that answer an HTTP request return its status and set *reply to
+ * the body text (free()): the JSON for a success, {"message":"..."} as
+ * Docker words it for a failure, NULL when the status has no body. */
+#ifndef HCSD_NETS_H
+#define HCSD_NETS_H
+
+#include <hcs.h>
+
+typedef struct hcsd_nets_s hcsd_nets_t;
+
+/* dir: hcsd's directory for its network records (names, labels, created
+ * times, the Docker ids of the HNS networks). -1 and *errmsg on failure. */
+int hcsd_nets_open(hcs_t *hcs, const char *dir, hcsd_nets_t **out,
+                   char **errmsg);
+void hcsd_nets_close(hcsd_nets_t *n);
+
+/* POST /networks/create with the request body: 201 {"Id","Warning":""};
+ * 409 for a name in use; 400 for bad JSON or options. */
+int hcsd_nets_create(hcsd_nets_t *n, const char *body, char **reply);
+/* GET /networks: 200 and the array. */
+int hcsd_nets_list(hcsd_nets_t *n, char **reply);
+/* GET /networks/{name or id or unique id prefix}: 200 or 404. */
+int hcsd_nets_inspect(hcsd_nets_t *n, const char *ref, char **reply);
+/* DELETE /networks/{ref}: 204, 404, 403 for a predefined network or one
+ * with endpoints attached. */
+int hcsd_nets_remove(hcsd_nets_t *n, const char *ref, char **reply);
+
+/* At container start: mode is HostConfig.NetworkMode ("", "default",
+ * "bridge", "host", a name or an id). Returns 0 with *endpoint_id (the
+ * HNS endpoint id for ContainerConfig.EndpointList, free()) or NULL for
+ * "host", and *settings the JSON object for
+ * NetworkSettings.Networks[*name] (free()), *name the network's name
+ * (free()). Else an HTTP status (500 with *errmsg "network n1 not
+ * found", or why it failed). */
+int hcsd_nets_attach(hcsd_nets_t *n, const char *mode,
+                     const char *container_id, char **endpoint_id,
+                     char **name, char **settings, char **errmsg);
+/* Deletes the endpoint made by attach. Idempotent; 0 or -errno. */
+int hcsd_nets_detach(hcsd_nets_t *n, const char *endpoint_id);
+
+#endif
