@@ -866,3 +866,173 @@ Test(process, close_kills_running) {
   }
   cr_assert_eq(th_fd_count(), fds0, "fds leaked");
 }
+
+/* hcs_session_start_in: a pumped process of a system, on the engine
+ * thread. Its output arrives through the session callbacks, stdin through
+ * hcs_session_write, the system's records count it while it runs, and
+ * terminating the system reaches it. */
+typedef struct pumped_s {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  hcs_t *h;
+  const char *id;
+  const char *const *args;
+  bool use_stdin;
+  const char *input;
+  hcs_result_t start;
+  uint32_t err_code;
+  th_buf_t out[3];
+  int eofs;
+  bool done;
+  hcs_process_result_t result;
+  hcs_session_t *s;
+} pumped_t;
+
+static void pumped_data(hcs_session_t *s, int stream, char *buf, size_t len,
+                        void *data) {
+  pumped_t *t = data;
+  (void)s;
+  pthread_mutex_lock(&t->mu);
+  if (len == 0) {
+    t->eofs++;
+  } else {
+    th_buf_add(&t->out[stream], buf, len);
+  }
+  pthread_mutex_unlock(&t->mu);
+}
+
+static void pumped_done(hcs_session_t *s, const hcs_process_result_t *r,
+                        void *data) {
+  pumped_t *t = data;
+  pthread_mutex_lock(&t->mu);
+  t->result = *r;
+  t->done = true;
+  t->s = NULL;
+  pthread_cond_broadcast(&t->cv);
+  pthread_mutex_unlock(&t->mu);
+  hcs_session_unref(s);
+}
+
+static void pumped_start(hcs_t *h, void *data) {
+  pumped_t *t = data;
+  hcs_process_params_t p = params_args(t->args);
+  hcs_session_in_t o = {.use_stdin = t->use_stdin,
+                        .use_stdout = true,
+                        .use_stderr = true,
+                        .cb = {.data = pumped_data, .done = pumped_done},
+                        .data = t};
+  hcs_error_t *err = NULL;
+  hcs_session_t *s = NULL;
+  hcs_result_t r = hcs_session_start_in(h, t->id, &p, &o, &s, &err);
+  t->err_code = err != NULL ? hcs_error_code(err) : 0;
+  hcs_error_free(err);
+  if (r == HCS_OK && t->input != NULL) {
+    cr_assert_eq(hcs_session_write(s, t->input, strlen(t->input), NULL, NULL),
+                 0);
+    cr_assert_eq(hcs_session_close_stdin(s), 0);
+  }
+  pthread_mutex_lock(&t->mu);
+  t->start = r;
+  t->s = s;
+  pthread_cond_broadcast(&t->cv);
+  pthread_mutex_unlock(&t->mu);
+}
+
+static void pumped_wait(pumped_t *t, bool for_done) {
+  int64_t deadline = th_now_ms() + 20000;
+  pthread_mutex_lock(&t->mu);
+  while (for_done ? !t->done : t->start == (hcs_result_t)-1) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 10 * 1000 * 1000;
+    if (ts.tv_nsec >= 1000000000) {
+      ts.tv_sec++;
+      ts.tv_nsec -= 1000000000;
+    }
+    pthread_cond_timedwait(&t->cv, &t->mu, &ts);
+    cr_assert(th_now_ms() < deadline, "pumped session never %s",
+              for_done ? "completed" : "started");
+  }
+  pthread_mutex_unlock(&t->mu);
+}
+
+static void pumped_init(pumped_t *t, hcs_t *h, const char *id,
+                        const char *const *args) {
+  memset(t, 0, sizeof(*t));
+  pthread_mutex_init(&t->mu, NULL);
+  pthread_cond_init(&t->cv, NULL);
+  t->h = h;
+  t->id = id;
+  t->args = args;
+  t->start = (hcs_result_t)-1;
+}
+
+static void pumped_fini(pumped_t *t) {
+  for (int i = 0; i < 3; i++) {
+    th_buf_free(&t->out[i]);
+  }
+  pthread_mutex_destroy(&t->mu);
+  pthread_cond_destroy(&t->cv);
+}
+
+Test(process, session_start_in_pumps_a_system_process) {
+  int fds0 = th_fd_baseline();
+  hcs_t *h = NULL;
+  hcs_error_t *err = NULL;
+  th_expect_ok(hcs_open(&h, NULL, &err), err);
+  th_expect_ok(hcs_CreateComputeSystem(h, "p", TH_DUMMY, &err), err);
+
+  /* Not running yet: refused with the sync call's code; unknown id too. */
+  const char *sh[] = {"/bin/sh", "-c",
+                      "read line; echo \"out:$line\"; echo err >&2; exit 3",
+                      NULL};
+  pumped_t t;
+  pumped_init(&t, h, "p", sh);
+  cr_assert_eq(hcs_post(h, pumped_start, &t), 0);
+  pumped_wait(&t, false);
+  cr_assert_eq(t.start, HCS_WSAEINVAL);
+  pumped_fini(&t);
+  pumped_init(&t, h, "nosuch", sh);
+  cr_assert_eq(hcs_post(h, pumped_start, &t), 0);
+  pumped_wait(&t, false);
+  cr_assert_eq(t.start, HCS_ERROR_NOT_FOUND);
+  pumped_fini(&t);
+  /* Not from another thread. */
+  hcs_process_params_t p0 = params_args(sh);
+  hcs_session_in_t o0 = {.use_stdout = true};
+  hcs_session_t *s0 = NULL;
+  th_expect_fail(hcs_session_start_in(h, "p", &p0, &o0, &s0, &err), err,
+                 HCS_WSAEINVAL);
+
+  th_expect_ok(hcs_StartComputeSystem(h, "p", &err), err);
+  pumped_init(&t, h, "p", sh);
+  t.use_stdin = true;
+  t.input = "hello\n";
+  cr_assert_eq(hcs_post(h, pumped_start, &t), 0);
+  pumped_wait(&t, true);
+  cr_assert_eq(t.start, HCS_OK);
+  cr_assert_eq(t.result.exit_code, 3);
+  cr_assert_str_eq(t.out[HCS_STDOUT].p, "out:hello\n");
+  cr_assert_str_eq(t.out[HCS_STDERR].p, "err\n");
+  cr_assert_eq(t.eofs, 2);
+  pumped_fini(&t);
+  wait_idle(h, "p");
+
+  /* A running one is one of the system's: terminate reaches it. */
+  const char *sleeper[] = {TH_HELPER("cli_sleeper"), "ignore-term", NULL};
+  pumped_init(&t, h, "p", sleeper);
+  cr_assert_eq(hcs_post(h, pumped_start, &t), 0);
+  pumped_wait(&t, false);
+  cr_assert_eq(t.start, HCS_OK);
+  long long running = 0;
+  char st[32];
+  inspect(h, "p", st, sizeof(st), &running);
+  cr_assert_eq(running, 1);
+  th_expect_ok(hcs_TerminateComputeSystem(h, "p", 20000, NULL, &err), err);
+  pumped_wait(&t, true);
+  cr_assert_eq(t.result.signal, SIGKILL);
+  cr_assert_eq(t.result.exit_code, 128 + SIGKILL);
+  pumped_fini(&t);
+  assert_state(h, "p", "Stopped");
+  finish(h, fds0);
+}

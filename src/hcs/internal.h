@@ -49,6 +49,13 @@ int hcs__on_engine(hcs_t *hcs);
 
 /* session.c: an engine result in the public shape (oom_killed false). */
 void hcs__to_result(const as_result_t *r, hcs_process_result_t *out);
+/* session.c: the public callbacks of a session, for process.c's pumped
+ * processes. setup sets so's data/exit callbacks and extra_size; init
+ * stores cb and data once spawned; done hands r to the done callback. */
+void hcs__pub_setup(as_spawn_opts_t *so);
+void hcs__pub_init(as_session_t *s, const hcs_session_callbacks_t *cb,
+                   void *data);
+void hcs__pub_done(as_session_t *s, const hcs_process_result_t *r);
 
 /* system.c */
 typedef struct hcs__system_s hcs__system_t;

@@ -2,7 +2,9 @@
  * A record per process holds its engine session (and so its pidfd) until a
  * wait has taken its result, so a pid given to a caller can never name a
  * stranger. The caller gets its ends of the pipes as fds; the engine
- * watches only the exit. */
+ * watches only the exit. hcs_session_start_in makes the same record for a
+ * process whose streams the engine pumps; that record goes when the
+ * session completes. */
 #include "hcs/cmdline.h"
 #include "hcs/container.h"
 #include "hcs/system.h"
@@ -21,6 +23,7 @@ struct hcs__proc_s {
   as_session_t *s;
   int done;
   int console;
+  int pumped; /* hcs_session_start_in: the record ends with the session */
   hcs_process_result_t result;
   hcs__waiter_t *waiters;
 };
@@ -31,6 +34,8 @@ typedef struct create_args_s {
   const hcs_process_params_t *params;
   uint32_t pid;
   int fd[3];
+  const hcs_session_in_t *pumped; /* hcs_session_start_in */
+  as_session_t *session;          /* its session, a reference for it */
 } create_args_t;
 
 typedef struct pid_args_s {
@@ -126,6 +131,13 @@ static void proc_done_cb(as_session_t *s, const as_result_t *r, void *data) {
       r->signal == SIGKILL && sys->ct != NULL && hcs__container_take_oom(sys);
   p->done = 1;
   sys->nrunning--;
+  if (p->pumped) {
+    hcs__pub_done(p->s, &p->result);
+    if (p->waiters == NULL) {
+      proc_unlink(p);
+      proc_free(p);
+    }
+  }
   proc_deliver(p);
   hcs__system_check_stopped(sys);
 }
@@ -175,7 +187,8 @@ static hcs_result_t spawn_proc(hcs__system_t *sys, create_args_t *a,
   o.argv = argv;
   o.envp = (char *const *)pp->environment;
   o.cwd = pp->working_directory;
-  o.flags = AS_FDS | (pp->emulate_console ? AS_PTY : 0);
+  o.flags =
+      (a->pumped == NULL ? AS_FDS : 0) | (pp->emulate_console ? AS_PTY : 0);
   for (int i = 0; i < 3; i++) {
     o.stdio[i] = a->use[i] ? AS_STDIO_PIPE : AS_STDIO_NULL;
   }
@@ -200,6 +213,10 @@ static hcs_result_t spawn_proc(hcs__system_t *sys, create_args_t *a,
     }
     o.set_ids = 1;
   }
+  if (a->pumped != NULL) {
+    o.stream_cap = a->pumped->stream_cap;
+    hcs__pub_setup(&o);
+  }
   o.cbs.done_cb = proc_done_cb;
   o.data = p;
   int r = as_session_spawn(hcs__loop(sys->hcs), &o, &p->s);
@@ -217,6 +234,13 @@ static hcs_result_t spawn_proc(hcs__system_t *sys, create_args_t *a,
   sys->nprocs++;
   sys->nrunning++;
   a->pid = p->pid;
+  if (a->pumped != NULL) {
+    p->pumped = 1;
+    hcs__pub_init(p->s, &a->pumped->cb, a->pumped->data);
+    as_session_ref(p->s);
+    a->session = p->s;
+    return HCS_OK;
+  }
   for (int i = 0; i < 3; i++) {
     int fd = as_session_take_fd(p->s, i);
     a->fd[i] = fd >= 0 ? fd : -1;
@@ -234,9 +258,9 @@ static hcs_result_t spawn_proc(hcs__system_t *sys, create_args_t *a,
   return HCS_OK;
 }
 
-static void create_fn(hcs_t *hcs, hcs__call_t *call) {
+static hcs_result_t create_proc(hcs_t *hcs, create_args_t *a,
+                                hcs_error_t **errp) {
   static const char op[] = "hcs::CreateProcessInComputeSystem";
-  create_args_t *a = call->args;
   hcs_error_t *err = NULL;
   hcs__system_t *sys;
   hcs_result_t r = hcs__system_get(hcs, op, a->id, &sys, &err);
@@ -274,7 +298,48 @@ static void create_fn(hcs_t *hcs, hcs__call_t *call) {
     r = spawn_proc(sys, a, argv, &err);
   }
   hcs__argv_free(argv);
+  if (errp != NULL) {
+    *errp = err;
+  } else {
+    hcs_error_free(err);
+  }
+  return r;
+}
+
+static void create_fn(hcs_t *hcs, hcs__call_t *call) {
+  hcs_error_t *err = NULL;
+  hcs_result_t r = create_proc(hcs, call->args, &err);
   hcs__call_done(call, r, err);
+}
+
+hcs_result_t hcs_session_start_in(hcs_t *hcs, const char *id,
+                                  const hcs_process_params_t *params,
+                                  const hcs_session_in_t *opts,
+                                  hcs_session_t **out, hcs_error_t **err) {
+  static const char op[] = "hcs::CreateProcessInComputeSystem";
+  if (hcs == NULL || params == NULL || opts == NULL || out == NULL) {
+    return hcs__fail(err, HCS_WSAEINVAL, op, NULL, EINVAL, "%s is NULL",
+                     hcs == NULL      ? "hcs"
+                     : params == NULL ? "params"
+                     : opts == NULL   ? "opts"
+                                      : "out");
+  }
+  if (!hcs__on_engine(hcs)) {
+    return hcs__fail(err, HCS_WSAEINVAL, op, id, EPERM,
+                     "hcs_session_start_in: not on the engine thread");
+  }
+  create_args_t a = {
+      .id = id,
+      .use = {opts->use_stdin, opts->use_stdout, opts->use_stderr},
+      .params = params,
+      .fd = {-1, -1, -1},
+      .pumped = opts};
+  hcs_result_t r = create_proc(hcs, &a, err);
+  if (r == HCS_OK) {
+    *out = (hcs_session_t *)(void *)a.session;
+    return hcs__ok(err);
+  }
+  return r;
 }
 
 hcs_result_t hcs_CreateProcessInComputeSystem(

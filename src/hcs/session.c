@@ -52,6 +52,26 @@ static void pub_done(as_session_t *s, const as_result_t *r, void *data) {
   }
 }
 
+void hcs__pub_setup(as_spawn_opts_t *so) {
+  so->cbs.data_cb = pub_data;
+  so->cbs.exit_cb = pub_exit;
+  so->extra_size = sizeof(pub_t);
+}
+
+void hcs__pub_init(as_session_t *s, const hcs_session_callbacks_t *cb,
+                   void *data) {
+  pub_t *p = as_session_extra(s);
+  p->cb = *cb;
+  p->data = data;
+}
+
+void hcs__pub_done(as_session_t *s, const hcs_process_result_t *r) {
+  pub_t *p = as_session_extra(s);
+  if (p->cb.done != NULL) {
+    p->cb.done(TO_PUB(s), r, p->data);
+  }
+}
+
 int hcs_session_start(hcs_t *hcs, const hcs_session_options_t *o,
                       hcs_session_t **out) {
   if (hcs == NULL || o == NULL || out == NULL || o->argv == NULL ||
@@ -72,18 +92,14 @@ int hcs_session_start(hcs_t *hcs, const hcs_session_options_t *o,
   so.cols = o->cols;
   so.stream_cap = o->stream_cap;
   so.drain_ms = o->drain_timeout_ms;
-  so.cbs.data_cb = pub_data;
-  so.cbs.exit_cb = pub_exit;
+  hcs__pub_setup(&so);
   so.cbs.done_cb = pub_done;
-  so.extra_size = sizeof(pub_t);
   as_session_t *s;
   int r = as_session_spawn(hcs__loop(hcs), &so, &s);
   if (r != 0) {
     return r;
   }
-  pub_t *p = as_session_extra(s);
-  p->cb = o->cb;
-  p->data = o->data;
+  hcs__pub_init(s, &o->cb, o->data);
   *out = TO_PUB(s);
   return 0;
 }
