@@ -4,12 +4,9 @@
  * every reference form, the layers mounted, list and inspect JSON, tags
  * that move, a reopened store, the built-in busybox, and loads that fail
  * leaving nothing behind. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wformat-truncation"
-#endif
-
 #include "hcs/sha256.h"
 #include "hcsd/images.h"
+#include "test_layer_util.h"
 
 #include <hcs.h>
 
@@ -31,35 +28,14 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-/* ---- scratch directory ---- */
-
-static char base[64];
 static char store_dir[128];
 
-static int rm_one(const char *path, const struct stat *st, int flag,
-                  struct FTW *ftw) {
-  (void)st;
-  (void)ftw;
-  return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
 static void setup(void) {
-  if (geteuid() != 0) {
-    cr_skip_test("the layer store needs root (overlay mounts, owners, "
-                 "device nodes for whiteouts)");
-  }
-  strcpy(base, "/tmp/hcsd-img-XXXXXX");
-  cr_assert_not_null(mkdtemp(base), "mkdtemp: %s", strerror(errno));
-  snprintf(store_dir, sizeof(store_dir), "%s/store", base);
+  tl_setup();
+  snprintf(store_dir, sizeof(store_dir), "%s", tl_path("store"));
 }
 
-static void teardown(void) {
-  if (base[0] != '\0') {
-    nftw(base, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-  }
-}
-
-TestSuite(images, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(images, .init = setup, .fini = tl_teardown, .timeout = 120);
 
 /* ---- growable buffers ---- */
 
@@ -257,6 +233,18 @@ static char *image_config(image_t *img) {
   sha_hex(cfg, strlen(cfg), hex);
   snprintf(img->id, sizeof(img->id), "sha256:%s", hex);
   return cfg;
+}
+
+/* A linux image of the first n of l, made 2025-01-01, tagged tag (NULL:
+ * untagged); cmd tells images apart. */
+static image_t image_on(layer_t *l, size_t n, const char *cmd,
+                        const char *tag) {
+  return (image_t){.os = "linux",
+                   .cmd = cmd,
+                   .created = "2025-01-01T00:00:00Z",
+                   .tags = {tag},
+                   .layers = l,
+                   .nlayers = n};
 }
 
 #define MAX_MEMBERS 64
@@ -495,24 +483,11 @@ static char *tags_text(json_t *entry) {
   return json_dumps(json_object_get(entry, "RepoTags"), JSON_COMPACT);
 }
 
-/* A file's contents (static buffer), or NULL. */
-static const char *read_text(const char *path) {
-  static char buf[4096];
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return NULL;
-  }
-  ssize_t n = read(fd, buf, sizeof(buf) - 1);
-  close(fd);
-  buf[n > 0 ? n : 0] = '\0';
-  return buf;
-}
-
 /* Mounts a sandbox over the image's layers and checks the merged tree:
  * etc/b and etc/keep there, etc/a deleted by the whiteout. */
 static void expect_merged_view(const hcsd_image_t *img) {
   char home[160];
-  snprintf(home, sizeof(home), "%s/sandboxes", base);
+  snprintf(home, sizeof(home), "%s", tl_path("sandboxes"));
   hcs_driver_info_t info = {.flavour = HCS_FLAVOUR_FILTER, .home_dir = home};
   hcs_error_t *err = NULL;
   const char *const *parents = (const char *const *)img->layers;
@@ -524,12 +499,12 @@ static void expect_merged_view(const hcsd_image_t *img) {
   cr_assert_eq(hcs_GetLayerMountPath(&info, "s", &view, &err), HCS_OK);
   char p[512];
   snprintf(p, sizeof(p), "%s/etc/b", view);
-  const char *b = read_text(p);
+  const char *b = tl_read(p);
   snprintf(p, sizeof(p), "%s/etc/keep", view);
-  const char *k = read_text(p);
+  const char *k = tl_read(p);
   cr_expect_str_eq(k != NULL ? k : "(none)", "keep\n");
   snprintf(p, sizeof(p), "%s/etc/b", view);
-  b = read_text(p);
+  b = tl_read(p);
   cr_expect_str_eq(b != NULL ? b : "(none)", "bee\n");
   snprintf(p, sizeof(p), "%s/etc/a", view);
   struct stat st;
@@ -551,12 +526,7 @@ static const char *const test_env =
 Test(images, classic_layout_plain_layers) {
   layer_t l[2];
   two_layers(l, false);
-  image_t img = {.os = "linux",
-                 .cmd = "/bin/sh",
-                 .created = "2025-01-01T00:00:00Z",
-                 .tags = {"fakeimg:latest"},
-                 .layers = l,
-                 .nlayers = 2};
+  image_t img = image_on(l, 2, "/bin/sh", "fakeimg:latest");
   buf_t tar = {0}, out;
   save_classic(&img, 1, &tar);
   hcsd_images_t *im = open_store();
@@ -604,9 +574,9 @@ Test(images, classic_layout_plain_layers) {
   /* Nearest first: the top layer holds the whiteout, the base etc/a. */
   char p[512];
   snprintf(p, sizeof(p), "%s/diff/etc/b", r->layers[0]);
-  cr_assert_str_eq(read_text(p) ? read_text(p) : "(none)", "bee\n");
+  cr_assert_str_eq(tl_read(p) ? tl_read(p) : "(none)", "bee\n");
   snprintf(p, sizeof(p), "%s/diff/etc/keep", r->layers[1]);
-  cr_assert_str_eq(read_text(p) ? read_text(p) : "(none)", "keep\n");
+  cr_assert_str_eq(tl_read(p) ? tl_read(p) : "(none)", "keep\n");
   cr_assert_eq(strncmp(r->layers[0], layers_dir(), strlen(layers_dir())), 0);
   expect_merged_view(r);
   hcsd_image_free(r);
@@ -726,11 +696,7 @@ Test(images, oci_layout_gzip_layers_with_progress) {
 Test(images, untagged_image_reports_its_id) {
   layer_t l[2];
   two_layers(l, false);
-  image_t img = {.os = "linux",
-                 .cmd = "true",
-                 .created = "2025-01-01T00:00:00Z",
-                 .layers = l,
-                 .nlayers = 1};
+  image_t img = image_on(l, 1, "true", NULL);
   buf_t tar = {0}, out;
   save_classic(&img, 1, &tar);
   hcsd_images_t *im = open_store();
@@ -878,12 +844,7 @@ static void expect_failure(const buf_t *archive, const char *message,
                            bool prefix) {
   layer_t l[2];
   two_layers(l, false);
-  image_t pre = {.os = "linux",
-                 .cmd = "pre",
-                 .created = "2025-01-01T00:00:00Z",
-                 .tags = {"pre:1"},
-                 .layers = l,
-                 .nlayers = 1};
+  image_t pre = image_on(l, 1, "pre", "pre:1");
   buf_t tar = {0}, out;
   save_classic(&pre, 1, &tar);
   hcsd_images_t *im = open_store();
@@ -935,65 +896,55 @@ static void expect_failure(const buf_t *archive, const char *message,
   layers_free(l, 2);
 }
 
+/* The same for an image saved in either layout. */
+static void expect_image_failure(image_t *img, bool oci, const char *message,
+                                 bool prefix) {
+  buf_t tar = {0};
+  if (oci) {
+    save_oci(img, &tar);
+  } else {
+    save_classic(img, 1, &tar);
+  }
+  expect_failure(&tar, message, prefix);
+  buf_free(&tar);
+}
+
 Test(images, fails_on_a_bad_diff_id) {
   layer_t l[2];
   two_layers(l, false);
-  image_t img = {.os = "linux",
-                 .cmd = "x",
-                 .created = "2025-01-01T00:00:00Z",
-                 .tags = {"bad:1"},
-                 .layers = l,
-                 .nlayers = 2,
-                 .wrong = "sha256:"
-                          "00000000000000000000000000000000"
-                          "00000000000000000000000000000000"};
+  image_t img = image_on(l, 2, "x", "bad:1");
+  img.wrong = "sha256:"
+              "00000000000000000000000000000000"
+              "00000000000000000000000000000000";
   /* Layer 0 is new and loads first: it must go again. */
   const member_t other[] = {{'f', "x", "x", 1}};
   buf_free(&l[0].blob);
   layer_make(&l[0], other, 1, false);
-  buf_t tar = {0};
-  save_classic(&img, 1, &tar);
   char msg[300];
   snprintf(msg, sizeof(msg),
            "invalid diffID for layer 1: expected \"%s\", got \"%s\"", img.wrong,
            l[1].diff_id);
-  expect_failure(&tar, msg, false);
-  buf_free(&tar);
+  expect_image_failure(&img, false, msg, false);
   layers_free(l, 2);
 }
 
 Test(images, fails_on_a_layers_length_mismatch) {
   layer_t l[2];
   two_layers(l, false);
-  image_t img = {.os = "linux",
-                 .cmd = "x",
-                 .created = "2025-01-01T00:00:00Z",
-                 .tags = {"bad:1"},
-                 .layers = l,
-                 .nlayers = 1,
-                 .ndiff_ids = 2};
-  buf_t tar = {0};
-  save_classic(&img, 1, &tar);
-  expect_failure(&tar,
-                 "invalid manifest, layers length mismatch: expected 1, got 2",
-                 false);
-  buf_free(&tar);
+  image_t img = image_on(l, 1, "x", "bad:1");
+  img.ndiff_ids = 2;
+  expect_image_failure(
+      &img, false,
+      "invalid manifest, layers length mismatch: expected 1, got 2", false);
   layers_free(l, 2);
 }
 
 Test(images, fails_on_a_windows_image) {
   layer_t l[2];
   two_layers(l, false);
-  image_t img = {.os = "windows",
-                 .cmd = "x",
-                 .created = "2025-01-01T00:00:00Z",
-                 .tags = {"win:1"},
-                 .layers = l,
-                 .nlayers = 2};
-  buf_t tar = {0};
-  save_oci(&img, &tar);
-  expect_failure(&tar, "cannot load windows image on linux", false);
-  buf_free(&tar);
+  image_t img = image_on(l, 2, "x", "win:1");
+  img.os = "windows";
+  expect_image_failure(&img, true, "cannot load windows image on linux", false);
   layers_free(l, 2);
 }
 
@@ -1022,13 +973,8 @@ Test(images, fails_without_a_manifest) {
 Test(images, fails_when_a_layer_file_is_missing) {
   layer_t l[2];
   two_layers(l, true);
-  image_t img = {.os = "linux",
-                 .cmd = "x",
-                 .created = "2025-01-01T00:00:00Z",
-                 .tags = {"bad:1"},
-                 .layers = l,
-                 .nlayers = 2,
-                 .drop_layer = true};
+  image_t img = image_on(l, 2, "x", "bad:1");
+  img.drop_layer = true;
   buf_t tar = {0};
   save_classic(&img, 1, &tar);
   /* The path manifest.json gives for the last layer. */
@@ -1049,21 +995,14 @@ Test(images, fails_on_a_hostile_layer_entry) {
                            {'f', "../escaped", "gotcha", 6}};
   buf_free(&l[1].blob);
   layer_make(&l[1], evil, 2, true);
-  image_t img = {.os = "linux",
-                 .cmd = "x",
-                 .created = "2025-01-01T00:00:00Z",
-                 .tags = {"evil:1"},
-                 .layers = l,
-                 .nlayers = 2};
-  buf_t tar = {0};
-  save_oci(&img, &tar);
-  expect_failure(
-      &tar, "failed to register layer: layer.tar: entry \"../escaped\"", true);
+  image_t img = image_on(l, 2, "x", "evil:1");
+  expect_image_failure(
+      &img, true, "failed to register layer: layer.tar: entry \"../escaped\"",
+      true);
   char p[160];
   snprintf(p, sizeof(p), "%s/escaped", store_dir);
   struct stat st;
   cr_assert_neq(lstat(p, &st), 0);
   cr_assert_neq(lstat("/tmp/escaped", &st), 0);
-  buf_free(&tar);
   layers_free(l, 2);
 }
