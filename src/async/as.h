@@ -240,4 +240,86 @@ void as_session_release(as_session_t *s, int stream, char *buf);
 /* Bytes of stream held by the consumer. */
 size_t as_session_held(const as_session_t *s, int stream);
 
+/* Timers (timer.c): one-shot, re-armable. An armed timer does not keep
+ * the loop running. */
+typedef struct as_timer_s as_timer_t;
+typedef void (*as_timer_cb)(as_timer_t *t, void *data);
+int as_timer_new(as_loop_t *loop, as_timer_t **out);
+/* cb(t, data) runs once, ms from now; re-arming replaces deadline and cb. */
+void as_timer_arm(as_timer_t *t, uint64_t ms, as_timer_cb cb, void *data);
+void as_timer_disarm(as_timer_t *t);
+/* Disarms; the memory goes in a later loop phase, so this may be called
+ * from t's own callback. NULL is accepted. */
+void as_timer_free(as_timer_t *t);
+
+/* Unix stream sockets (sock.c), on the engine's epoll set. A listener and
+ * each connection not yet closed keep the loop running. */
+typedef struct as_listener_s as_listener_t;
+typedef struct as_conn_s as_conn_t;
+typedef void (*as_accept_cb)(as_listener_t *l, as_conn_t *c, void *data);
+
+/* Listens at path (a socket file there is replaced, any other file is
+ * -EEXIST), chmod'ed to mode and chown'ed to gid unless gid is -1 before
+ * listen(), so that no connection gets in under the umask's mode. Every
+ * accepted connection carries conn_extra zeroed bytes for its owner
+ * (as_conn_extra). -ENAMETOOLONG, -EINVAL, -ENOMEM or -errno. */
+int as_listen_unix(as_loop_t *loop, const char *path, unsigned mode, int gid,
+                   size_t conn_extra, as_accept_cb cb, void *data,
+                   as_listener_t **out);
+/* Stops accepting and removes the socket file (if it is still ours).
+ * NULL is accepted. */
+void as_listener_close(as_listener_t *l);
+
+typedef struct as_conn_cbs_s {
+  /* len bytes in buf, lent for the call unless as_conn_hold() keeps it;
+   * len 0: the peer shut its writing side. */
+  void (*data_cb)(as_conn_t *c, char *buf, size_t len, void *data);
+  /* The peer is gone (status -errno); runs once, no data_cb after. */
+  void (*gone_cb)(as_conn_t *c, int status, void *data);
+} as_conn_cbs_t;
+
+typedef struct as_iov_s {
+  const void *base;
+  size_t len;
+} as_iov_t;
+
+enum {
+  AS_CONN_IOV_MAX = 16,
+  AS_CONN_HOLD_MAX = 1024 * 1024, /* reading stops above this many held */
+};
+
+/* A write request, lent to the engine from as_conn_write() until its
+ * callback; the owner finds its own state around it (container_of). */
+typedef struct as_conn_wreq_s as_conn_wreq_t;
+typedef void (*as_conn_write_cb)(as_conn_wreq_t *req, int status);
+struct as_conn_wreq_s {
+  /* The engine's. */
+  as_conn_wreq_t *next;
+  as_conn_write_cb cb;
+  as_iov_t iov[AS_CONN_IOV_MAX];
+  int n, i;         /* pieces; the first not fully written */
+  size_t off, left; /* into iov[i]; bytes not yet written */
+};
+
+void *as_conn_extra(as_conn_t *c);
+void as_conn_start(as_conn_t *c, const as_conn_cbs_t *cbs, void *data);
+void as_conn_pause(as_conn_t *c, int paused);
+void as_conn_hold(as_conn_t *c, char *buf);
+void as_conn_release(as_conn_t *c, char *buf);
+/* Queues the n pieces (their memory lent until cb) after everything
+ * queued before; cb(req, status) runs from the loop, never inside this
+ * call: 0, -EPIPE/-ECONNRESET (peer gone) or -ECANCELED (closed first).
+ * -EPIPE at once when the peer is gone or after as_conn_shutdown(),
+ * -EINVAL for a bad n. */
+int as_conn_write(as_conn_t *c, as_conn_wreq_t *req, const as_iov_t *iov,
+                  int n, as_conn_write_cb cb);
+size_t as_conn_queued(const as_conn_t *c);
+void as_conn_shutdown(as_conn_t *c);
+/* SO_PEERCRED; -ENOTCONN once the peer is gone. */
+int as_conn_peer(const as_conn_t *c, pid_t *pid, uid_t *uid, gid_t *gid);
+/* Closes at once: written requests complete with 0 and queued ones with
+ * -ECANCELED inside this call, and no callback runs after. Held buffers
+ * stay valid until released; the memory goes after the last one. */
+void as_conn_close(as_conn_t *c);
+
 #endif
