@@ -41,12 +41,13 @@ typedef struct load_s {
   char tmp[4096]; /* <dir>/.load-XXXXXX, the staging folder */
   entry_t *entries;
   size_t nentries, cap;
-  char *err;       /* the first failure */
-  json_t *recs;    /* the records loaded */
-  json_t *lines;   /* the "Loaded image" messages */
-  json_t *done;    /* {chain: size} of the layers checked by this call */
-  json_t *created; /* [chain] of the layers this call imported, in order */
-  char buf[LOAD_BUF];
+  char *err;          /* the first failure */
+  json_t *recs;       /* the records loaded */
+  json_t *lines;      /* the "Loaded image" messages */
+  json_t *done;       /* {chain: size} of the layers checked by this call */
+  json_t *created;    /* [chain] of the layers this call imported, in order */
+  char in[LOAD_BUF];  /* what in_read gives libarchive */
+  char buf[LOAD_BUF]; /* what libarchive gives back */
 } load_t;
 
 __attribute__((format(printf, 2, 3))) static int fail(load_t *L,
@@ -152,9 +153,9 @@ static const char *find_file(load_t *L, const char *name) {
 
 static ssize_t in_read(struct archive *a, void *data, const void **buf) {
   load_t *L = data;
-  *buf = L->buf;
+  *buf = L->in;
   while (true) {
-    ssize_t n = read(L->fd, L->buf, sizeof(L->buf));
+    ssize_t n = read(L->fd, L->in, sizeof(L->in));
     if (n >= 0 || errno != EINTR) {
       if (n < 0) {
         archive_set_error(a, errno, "reading the archive: %s", strerror(errno));
