@@ -337,6 +337,10 @@ HCS_API int hcs_session_start(hcs_t *hcs, const hcs_session_options_t *opts,
 HCS_API void hcs_session_ref(hcs_session_t *s);
 HCS_API void hcs_session_unref(hcs_session_t *s);
 HCS_API int hcs_session_pid(const hcs_session_t *s);
+/* Known as soon as the start call returned: the errno of a program that
+ * could not be executed (the session then completes with
+ * HCS_WAIT_ERR_EXEC_FAILED), else 0. */
+HCS_API int hcs_session_exec_errno(const hcs_session_t *s);
 /* Queues len bytes for stdin; buf is lent until cb runs with 0, or a
  * negative errno (-EPIPE: the reader went away; -ECANCELED: the session
  * ended first). -EPIPE at once when stdin is closed or was not asked. */
@@ -429,11 +433,10 @@ typedef struct hcs_conn_s hcs_conn_t;
  * listener keeps hcs_run() running until it is closed. Errors: -errno of
  * socket/bind/listen/chmod/chown, -ENAMETOOLONG for a path longer than
  * sun_path. */
-HCS_API int hcs_listen_unix(hcs_t *hcs, const char *path, unsigned mode,
-                            int gid,
-                            void (*accept)(hcs_listener_t *l, hcs_conn_t *c,
-                                           void *data),
-                            void *data, hcs_listener_t **out);
+HCS_API int
+hcs_listen_unix(hcs_t *hcs, const char *path, unsigned mode, int gid,
+                void (*accept)(hcs_listener_t *l, hcs_conn_t *c, void *data),
+                void *data, hcs_listener_t **out);
 /* Stops accepting, closes the socket and removes its file; connections
  * already accepted stay. Frees l; NULL is accepted. */
 HCS_API void hcs_listener_close(hcs_listener_t *l);

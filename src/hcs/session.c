@@ -112,6 +112,10 @@ int hcs_session_pid(const hcs_session_t *s) {
   return (int)as_session_pid((const as_session_t *)(const void *)s);
 }
 
+int hcs_session_exec_errno(const hcs_session_t *s) {
+  return as_session_exec_errno((const as_session_t *)(const void *)s);
+}
+
 typedef struct wr_s {
   void (*cb)(hcs_session_t *s, int status, void *data);
   void *data;

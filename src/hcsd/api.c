@@ -1,0 +1,565 @@
+/* hcsd's routes: the version prefix, the small endpoints (ping, version,
+ * info, images, networks) and the dispatch to containers and execs. */
+#include "hcsd/hcsd.h"
+#include "hcsd/util.h"
+
+#include <errno.h>
+#include <http_parser.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct job_s {
+  void (*work)(void *data);
+  void (*done)(void *data);
+  void *data;
+} job_t;
+
+static void job_work(void *data) {
+  job_t *j = data;
+  j->work(j->data);
+}
+
+static void job_done(hcs_t *hcs, int status, void *data) {
+  job_t *j = data;
+  (void)hcs;
+  if (status != 0) {
+    /* The service is closing: the work never ran; done still runs so
+     * that its owner lets go. */
+  }
+  j->done(j->data);
+  free(j);
+}
+
+int hcsd_work(hcsd_t *d, void (*work)(void *data), void (*done)(void *data),
+              void *data) {
+  job_t *j = malloc(sizeof(*j));
+  if (j == NULL) {
+    return -ENOMEM;
+  }
+  j->work = work;
+  j->done = done;
+  j->data = data;
+  int r = hcs_work(d->hcs, job_work, job_done, j);
+  if (r != 0) {
+    free(j);
+  }
+  return r;
+}
+
+int64_t hcsd_now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void hcsd_time_rfc3339(int64_t ns, char out[40]) {
+  if (ns <= 0) {
+    snprintf(out, 40, "0001-01-01T00:00:00Z");
+    return;
+  }
+  time_t s = (time_t)(ns / 1000000000);
+  struct tm tm;
+  gmtime_r(&s, &tm);
+  char base[24];
+  strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(out, 40, "%s.%09lldZ", base, (long long)(ns % 1000000000));
+}
+
+static const struct {
+  const char *name;
+  int sig;
+} signals[] = {
+    {"HUP", SIGHUP},       {"INT", SIGINT},       {"QUIT", SIGQUIT},
+    {"ILL", SIGILL},       {"TRAP", SIGTRAP},     {"ABRT", SIGABRT},
+    {"BUS", SIGBUS},       {"FPE", SIGFPE},       {"KILL", SIGKILL},
+    {"USR1", SIGUSR1},     {"SEGV", SIGSEGV},     {"USR2", SIGUSR2},
+    {"PIPE", SIGPIPE},     {"ALRM", SIGALRM},     {"TERM", SIGTERM},
+    {"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD},     {"CONT", SIGCONT},
+    {"STOP", SIGSTOP},     {"TSTP", SIGTSTP},     {"TTIN", SIGTTIN},
+    {"TTOU", SIGTTOU},     {"URG", SIGURG},       {"XCPU", SIGXCPU},
+    {"XFSZ", SIGXFSZ},     {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF},
+    {"WINCH", SIGWINCH},   {"IO", SIGIO},         {"PWR", SIGPWR},
+    {"SYS", SIGSYS},
+};
+
+int hcsd_signal_number(const char *name) {
+  if (name == NULL || name[0] == '\0') {
+    return 0;
+  }
+  char *end;
+  long n = strtol(name, &end, 10);
+  if (*end == '\0') {
+    return n > 0 && n < 65 ? (int)n : 0;
+  }
+  const char *s = strncasecmp(name, "SIG", 3) == 0 ? name + 3 : name;
+  for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
+    if (strcasecmp(s, signals[i].name) == 0) {
+      return signals[i].sig;
+    }
+  }
+  if (strncasecmp(s, "RTMIN+", 6) == 0) {
+    return SIGRTMIN + atoi(s + 6);
+  }
+  return 0;
+}
+
+/* ---- ping, version, info ---- */
+
+static void ping(hcsd_req_t *r) {
+  if (r->head) {
+    hcsd_reply(r, 200, "text/plain; charset=utf-8", NULL, 0);
+  } else {
+    hcsd_reply(r, 200, "text/plain; charset=utf-8", "OK", 2);
+  }
+}
+
+static void version(hcsd_req_t *r) {
+  struct utsname u;
+  uname(&u);
+  json_t *details =
+      json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "ApiVersion",
+                HCSD_API_VERSION, "MinAPIVersion", HCSD_API_MIN, "Os", "linux",
+                "Arch", "amd64", "GitCommit", "hcsd", "GoVersion", "n/a (C)",
+                "KernelVersion", u.release, "BuildTime",
+                "2026-11-28T00:00:00.000000000+00:00", "Experimental", "false");
+  json_t *v = json_pack(
+      "{s:{s:s},s:[{s:s,s:s,s:o}],s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}",
+      "Platform", "Name", "hcs (Host Compute Service for Linux)", "Components",
+      "Name", "Engine", "Version", HCSD_VERSION, "Details", details, "Version",
+      HCSD_VERSION, "ApiVersion", HCSD_API_VERSION, "MinAPIVersion",
+      HCSD_API_MIN, "GitCommit", "hcsd", "GoVersion", "n/a (C)", "Os", "linux",
+      "Arch", "amd64", "KernelVersion", u.release, "BuildTime",
+      "2026-11-28T00:00:00.000000000+00:00");
+  hcsd_reply_json(r, 200, v);
+}
+
+static void info(hcsd_t *d, hcsd_req_t *r) {
+  struct utsname u;
+  uname(&u);
+  char host[256] = "";
+  gethostname(host, sizeof(host) - 1);
+  long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+  json_t *o = json_pack(
+      "{s:s,s:I,s:I,s:I,s:I,s:I,s:s,s:{s:[],s:[s,s,s],s:[]},s:s,s:s,s:s,"
+      "s:s,s:s,s:I,s:I,s:s,s:s,s:s,s:s,s:s,s:{s:s},s:[],s:s,s:s}",
+      "ID", "hcsd", "Containers", (json_int_t)d->nctrs, "ContainersRunning",
+      (json_int_t)hcsd_ctrs_count(d, "running"), "ContainersPaused",
+      (json_int_t)0, "ContainersStopped",
+      (json_int_t)(d->nctrs - hcsd_ctrs_count(d, "running")), "Images",
+      (json_int_t)(d->images != NULL ? hcsd_images_count(d->images) : 0),
+      "Driver", "overlay", "Plugins", "Volume", "Network", "bridge", "host",
+      "null", "Log", "KernelVersion", u.release, "OperatingSystem",
+      "hcs on Linux", "OSVersion", u.release, "OSType", "linux", "Architecture",
+      u.machine, "NCPU", (json_int_t)sysconf(_SC_NPROCESSORS_ONLN), "MemTotal",
+      (json_int_t)pages * psize, "DockerRootDir", d->state_dir, "Name", host,
+      "ServerVersion", HCSD_VERSION, "Isolation", "process", "LoggingDriver",
+      "hcsd-bounded", "Swarm", "LocalNodeState", "inactive", "Warnings",
+      "CgroupDriver", "cgroupfs", "DefaultRuntime", "hcs");
+  hcsd_reply_json(r, 200, o);
+}
+
+/* ---- images ---- */
+
+typedef struct img_job_s {
+  hcsd_t *d;
+  hcsd_req_t *r;
+  char *ref;
+  char *out;
+  int status;
+  bool quiet;
+  bool began;
+} img_job_t;
+
+static void img_list_work(void *data) {
+  img_job_t *j = data;
+  j->out = hcsd_images_list_json(j->d->images);
+}
+
+static void img_inspect_work(void *data) {
+  img_job_t *j = data;
+  j->out = hcsd_images_inspect_json(j->d->images, j->ref);
+}
+
+static void img_reply_done(void *data) {
+  img_job_t *j = data;
+  if (j->out != NULL) {
+    hcsd_reply_text_json(j->r, 200, j->out);
+  } else if (j->ref != NULL) {
+    hcsd_reply_error(j->r, 404, "No such image: %s", j->ref);
+  } else {
+    hcsd_reply_error(j->r, 500, "listing images failed");
+  }
+  hcsd_req_unref(j->r);
+  free(j->ref);
+  free(j->out);
+  free(j);
+}
+
+/* docker load: lines of JSON, each posted to the engine thread as it is
+ * produced. */
+typedef struct line_s {
+  img_job_t *j;
+  char *text;
+} line_t;
+
+static void line_post(hcs_t *hcs, void *data) {
+  line_t *l = data;
+  (void)hcs;
+  img_job_t *j = l->j;
+  if (!j->began) {
+    j->began = true;
+    hcsd_chunked_begin(j->r, 200, "application/json");
+  }
+  hcsd_chunked_write(j->r, l->text, strlen(l->text));
+  free(l->text);
+  free(l);
+}
+
+static void load_emit(const char *line, void *arg) {
+  img_job_t *j = arg;
+  line_t *l = malloc(sizeof(*l));
+  size_t n = strlen(line);
+  char *t = l != NULL ? malloc(n + 2) : NULL;
+  if (t == NULL) {
+    free(l);
+    return;
+  }
+  memcpy(t, line, n);
+  t[n] = '\n';
+  t[n + 1] = '\0';
+  l->j = j;
+  l->text = t;
+  if (hcs_post(j->d->hcs, line_post, l) != 0) {
+    free(t);
+    free(l);
+  }
+}
+
+static void img_load_work(void *data) {
+  img_job_t *j = data;
+  j->status =
+      hcsd_images_load(j->d->images, j->r->body_fd, j->quiet, load_emit, j);
+}
+
+static void img_load_done(hcs_t *hcs, void *data) {
+  /* Runs after every line posted by the work (posts are in order). */
+  img_job_t *j = data;
+  (void)hcs;
+  if (!j->began) {
+    hcsd_chunked_begin(j->r, 200, "application/json");
+  }
+  hcsd_chunked_end(j->r);
+  hcsd_req_unref(j->r);
+  free(j);
+}
+
+static void img_load_after(void *data) {
+  img_job_t *j = data;
+  if (hcs_post(j->d->hcs, img_load_done, j) != 0) {
+    img_load_done(j->d->hcs, j);
+  }
+}
+
+static void images_route(hcsd_t *d, hcsd_req_t *r, const char *rest) {
+  img_job_t *j = calloc(1, sizeof(*j));
+  if (j == NULL) {
+    hcsd_reply_error(r, 500, "out of memory");
+    return;
+  }
+  j->d = d;
+  j->r = r;
+  void (*work)(void *) = NULL;
+  void (*done)(void *) = img_reply_done;
+  size_t n = strlen(rest);
+  if (r->method == HTTP_GET && strcmp(rest, "json") == 0) {
+    work = img_list_work;
+  } else if (r->method == HTTP_POST && strcmp(rest, "load") == 0) {
+    if (r->body_fd < 0) {
+      free(j);
+      hcsd_reply_error(r, 500, "cannot buffer the archive: %s",
+                       strerror(errno));
+      return;
+    }
+    j->quiet = hcsd_query_bool(r, "quiet");
+    work = img_load_work;
+    done = img_load_after;
+  } else if (r->method == HTTP_POST && strcmp(rest, "create") == 0) {
+    free(j);
+    char *from = hcsd_query(r, "fromImage");
+    hcsd_reply_error(r, 404,
+                     "pull access denied for %s, repository does not exist "
+                     "or may require 'docker login' (hcsd does not pull; "
+                     "use docker load)",
+                     from != NULL ? from : "");
+    free(from);
+    return;
+  } else if (r->method == HTTP_GET && n > 5 &&
+             strcmp(rest + n - 5, "/json") == 0) {
+    j->ref = strndup(rest, n - 5);
+    work = img_inspect_work;
+  } else {
+    free(j);
+    hcsd_reply_error(r, 404, "page not found");
+    return;
+  }
+  hcsd_req_ref(r);
+  if (hcsd_work(d, work, done, j) != 0) {
+    hcsd_req_unref(r);
+    free(j->ref);
+    free(j);
+    hcsd_reply_error(r, 500, "out of memory");
+  }
+}
+
+/* ---- networks ---- */
+
+typedef struct net_job_s {
+  hcsd_t *d;
+  hcsd_req_t *r;
+  int op; /* 0 create, 1 list, 2 inspect, 3 remove */
+  char *ref;
+  char *reply;
+  int status;
+} net_job_t;
+
+static void net_work(void *data) {
+  net_job_t *j = data;
+  switch (j->op) {
+  case 0:
+    j->status = hcsd_nets_create(j->d->nets, j->r->body, &j->reply);
+    break;
+  case 1:
+    j->status = hcsd_nets_list(j->d->nets, &j->reply);
+    break;
+  case 2:
+    j->status = hcsd_nets_inspect(j->d->nets, j->ref, &j->reply);
+    break;
+  default:
+    j->status = hcsd_nets_remove(j->d->nets, j->ref, &j->reply);
+    break;
+  }
+}
+
+static void net_done(void *data) {
+  net_job_t *j = data;
+  if (j->reply != NULL) {
+    hcsd_reply_text_json(j->r, j->status, j->reply);
+  } else {
+    hcsd_reply_empty(j->r, j->status);
+  }
+  hcsd_req_unref(j->r);
+  free(j->reply);
+  free(j->ref);
+  free(j);
+}
+
+static void networks_route(hcsd_t *d, hcsd_req_t *r, const char *rest) {
+  net_job_t *j = calloc(1, sizeof(*j));
+  if (j == NULL) {
+    hcsd_reply_error(r, 500, "out of memory");
+    return;
+  }
+  j->d = d;
+  j->r = r;
+  if (rest == NULL && r->method == HTTP_GET) {
+    j->op = 1;
+  } else if (rest != NULL && strcmp(rest, "create") == 0 &&
+             r->method == HTTP_POST) {
+    j->op = 0;
+  } else if (rest != NULL && strchr(rest, '/') == NULL &&
+             (r->method == HTTP_GET || r->method == HTTP_DELETE)) {
+    j->op = r->method == HTTP_GET ? 2 : 3;
+    j->ref = strdup(rest);
+  } else {
+    free(j);
+    hcsd_reply_error(r, 404, "page not found");
+    return;
+  }
+  if (d->nets == NULL) {
+    free(j->ref);
+    free(j);
+    hcsd_reply_error(r, 500, "networks are not available on this host");
+    return;
+  }
+  hcsd_req_ref(r);
+  if (hcsd_work(d, net_work, net_done, j) != 0) {
+    hcsd_req_unref(r);
+    free(j->ref);
+    free(j);
+    hcsd_reply_error(r, 500, "out of memory");
+  }
+}
+
+/* ---- dispatch ---- */
+
+/* Strips "/vX.Y"; answers 400 for versions out of range. 0: go on. */
+static int strip_version(hcsd_req_t *r, const char **path) {
+  const char *p = r->path;
+  if (p[0] != '/' || p[1] != 'v' || p[2] < '0' || p[2] > '9') {
+    *path = p;
+    return 0;
+  }
+  const char *slash = strchr(p + 1, '/');
+  char ver[32];
+  size_t n = slash != NULL ? (size_t)(slash - p - 2) : strlen(p + 2);
+  if (n >= sizeof(ver)) {
+    hcsd_reply_error(r, 400, "malformed API version");
+    return -1;
+  }
+  memcpy(ver, p + 2, n);
+  ver[n] = '\0';
+  unsigned maj = 0, min = 0;
+  char extra;
+  if (sscanf(ver, "%u.%u%c", &maj, &min, &extra) != 2) {
+    hcsd_reply_error(r, 400, "malformed API version: %s", ver);
+    return -1;
+  }
+  unsigned v = maj * 1000 + min, max = 1 * 1000 + 50, lo = 1 * 1000 + 24;
+  if (v > max) {
+    hcsd_reply_error(r, 400,
+                     "client version %s is too new. Maximum supported API "
+                     "version is " HCSD_API_VERSION,
+                     ver);
+    return -1;
+  }
+  if (v < lo) {
+    hcsd_reply_error(r, 400,
+                     "client version %s is too old. Minimum supported API "
+                     "version is " HCSD_API_MIN
+                     ", please upgrade your client to a newer version",
+                     ver);
+    return -1;
+  }
+  *path = slash != NULL ? slash : "/";
+  return 0;
+}
+
+/* "/containers/ID/verb": id and verb (verb NULL for "/containers/ID"). */
+static int split2(const char *rest, char *id, size_t n, const char **verb) {
+  const char *s = strchr(rest, '/');
+  size_t len = s != NULL ? (size_t)(s - rest) : strlen(rest);
+  if (len == 0 || len >= n) {
+    return -1;
+  }
+  memcpy(id, rest, len);
+  id[len] = '\0';
+  *verb = s != NULL ? s + 1 : NULL;
+  return 0;
+}
+
+static void containers_route(hcsd_t *d, hcsd_req_t *r, const char *rest) {
+  int m = r->method;
+  if (strcmp(rest, "create") == 0 && m == HTTP_POST) {
+    hcsd_h_ctr_create(d, r);
+    return;
+  }
+  if (strcmp(rest, "json") == 0 && m == HTTP_GET) {
+    hcsd_h_ctr_list(d, r);
+    return;
+  }
+  char id[256];
+  const char *verb;
+  if (split2(rest, id, sizeof(id), &verb) == 0) {
+    if (verb == NULL && m == HTTP_DELETE) {
+      hcsd_h_ctr_delete(d, r, id);
+      return;
+    }
+    if (verb != NULL) {
+      static const struct {
+        const char *verb;
+        int method;
+        void (*fn)(hcsd_t *, hcsd_req_t *, const char *);
+      } t[] = {
+          {"json", HTTP_GET, hcsd_h_ctr_inspect},
+          {"start", HTTP_POST, hcsd_h_ctr_start},
+          {"attach", HTTP_POST, hcsd_h_ctr_attach},
+          {"wait", HTTP_POST, hcsd_h_ctr_wait},
+          {"kill", HTTP_POST, hcsd_h_ctr_kill},
+          {"stop", HTTP_POST, hcsd_h_ctr_stop},
+          {"resize", HTTP_POST, hcsd_h_ctr_resize},
+          {"logs", HTTP_GET, hcsd_h_ctr_logs},
+          {"exec", HTTP_POST, hcsd_h_exec_create},
+      };
+      for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        if (strcmp(verb, t[i].verb) == 0 && m == t[i].method) {
+          t[i].fn(d, r, id);
+          return;
+        }
+      }
+    }
+  }
+  hcsd_reply_error(r, 404, "page not found");
+}
+
+static void exec_route(hcsd_t *d, hcsd_req_t *r, const char *rest) {
+  char id[256];
+  const char *verb;
+  if (split2(rest, id, sizeof(id), &verb) == 0 && verb != NULL) {
+    if (strcmp(verb, "start") == 0 && r->method == HTTP_POST) {
+      hcsd_h_exec_start(d, r, id);
+      return;
+    }
+    if (strcmp(verb, "resize") == 0 && r->method == HTTP_POST) {
+      hcsd_h_exec_resize(d, r, id);
+      return;
+    }
+    if (strcmp(verb, "json") == 0 && r->method == HTTP_GET) {
+      hcsd_h_exec_inspect(d, r, id);
+      return;
+    }
+  }
+  hcsd_reply_error(r, 404, "page not found");
+}
+
+static const char *after(const char *path, const char *prefix) {
+  size_t n = strlen(prefix);
+  if (strncmp(path, prefix, n) != 0) {
+    return NULL;
+  }
+  return path + n;
+}
+
+void hcsd_dispatch(hcsd_t *d, hcsd_req_t *r) {
+  const char *path;
+  if (strcmp(r->path, "/_ping") == 0 &&
+      (r->method == HTTP_GET || r->method == HTTP_HEAD)) {
+    ping(r);
+    return;
+  }
+  if (strip_version(r, &path) != 0) {
+    return;
+  }
+  const char *rest;
+  if (strcmp(path, "/_ping") == 0 &&
+      (r->method == HTTP_GET || r->method == HTTP_HEAD)) {
+    ping(r);
+  } else if (strcmp(path, "/version") == 0 && r->method == HTTP_GET) {
+    version(r);
+  } else if (strcmp(path, "/info") == 0 && r->method == HTTP_GET) {
+    info(d, r);
+  } else if ((rest = after(path, "/containers/")) != NULL) {
+    containers_route(d, r, rest);
+  } else if ((rest = after(path, "/exec/")) != NULL) {
+    exec_route(d, r, rest);
+  } else if ((rest = after(path, "/images/")) != NULL) {
+    images_route(d, r, rest);
+  } else if (strcmp(path, "/networks") == 0) {
+    networks_route(d, r, NULL);
+  } else if ((rest = after(path, "/networks/")) != NULL) {
+    networks_route(d, r, rest);
+  } else if ((rest = after(path, "/volumes/")) != NULL &&
+             r->method == HTTP_GET) {
+    hcsd_reply_error(r, 404, "get %s: no such volume", rest);
+  } else if ((rest = after(path, "/plugins/")) != NULL &&
+             r->method == HTTP_GET) {
+    hcsd_reply_error(r, 404, "plugin \"%.*s\" not found",
+                     (int)strcspn(rest, "/"), rest);
+  } else {
+    hcsd_reply_error(r, 404, "page not found");
+  }
+}

@@ -1,0 +1,173 @@
+/* hcsd's start and stop: the stores, the records found again, the socket;
+ * at stop the running containers are stopped (as dockerd does without
+ * live-restore) before the connections close. */
+#include "hcsd/ctr_int.h"
+#include "hcsd/stream_int.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define STOP_GRACE_S 10
+
+void hcsd_log(const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "hcsd: %s\n", msg);
+}
+
+static int mkdirs(const char *base, const char *sub) {
+  char p[4200];
+  snprintf(p, sizeof(p), "%s%s%s", base, sub[0] != '\0' ? "/" : "", sub);
+  if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+    hcsd_log("mkdir %s: %s", p, strerror(errno));
+    return -1;
+  }
+  return 0;
+}
+
+/* Records of containers that were running when an earlier hcsd went
+ * away: their systems are terminated, they are Exited (255). */
+typedef struct fix_s {
+  hcsd_ctr_t *c;
+} fix_t;
+
+static void fix_work(void *data) {
+  fix_t *f = data;
+  (void)hcs_TerminateComputeSystem(f->c->d->hcs, f->c->id, 10000, NULL, NULL);
+  (void)hcs_DeleteComputeSystem(f->c->d->hcs, f->c->id, NULL);
+}
+
+static void fix_done(void *data) {
+  fix_t *f = data;
+  hcsd_ctr_t *c = f->c;
+  c->busy = 0;
+  hcsd__store_save(c);
+  if (c->auto_remove) {
+    hcsd__ctr_remove(c, NULL);
+  }
+  hcsd__ctr_unref(c);
+  free(f);
+}
+
+int hcsd_open_stores(hcsd_t *d, hcs_t *hcs, const hcsd_options_t *opt);
+int hcsd_open_stores(hcsd_t *d, hcs_t *hcs, const hcsd_options_t *opt) {
+  memset(d, 0, sizeof(*d));
+  d->hcs = hcs;
+  d->opt = *opt;
+  d->state_dir = strdup(opt->state_dir);
+  d->booted = (int64_t)time(NULL);
+  if (mkdirs(d->state_dir, "") != 0 || mkdirs(d->state_dir, "tmp") != 0 ||
+      mkdirs(d->state_dir, "containers") != 0 ||
+      mkdirs(d->state_dir, "sandboxes") != 0 ||
+      mkdirs(d->state_dir, "images") != 0 ||
+      mkdirs(d->state_dir, "networks") != 0) {
+    return -1;
+  }
+  char p[4200];
+  char *msg = NULL;
+  snprintf(p, sizeof(p), "%s/images", d->state_dir);
+  if (hcsd_images_open(p, &d->images, &msg) != 0) {
+    hcsd_log("images: %s", msg != NULL ? msg : "cannot open the store");
+    free(msg);
+    return -1;
+  }
+  snprintf(p, sizeof(p), "%s/networks", d->state_dir);
+  msg = NULL;
+  if (hcsd_nets_open(hcs, p, &d->nets, &msg) != 0) {
+    hcsd_log("networks unavailable: %s", msg != NULL ? msg : "?");
+    free(msg);
+    d->nets = NULL;
+  }
+  return hcsd__store_load_all(d);
+}
+
+int hcsd_start(hcsd_t *d, hcs_t *hcs, const hcsd_options_t *opt) {
+  (void)hcs;
+  (void)opt;
+  for (hcsd_ctr_t *c = d->ctrs; c != NULL; c = c->next) {
+    if (c->state == CS_RUNNING) {
+      c->state = CS_EXITED;
+      c->exit_code = 255;
+      c->finished_ns = hcsd_now_ns();
+      c->exits++;
+      fix_t *f = malloc(sizeof(*f));
+      if (f != NULL) {
+        f->c = c;
+        c->busy = 1;
+        hcsd__ctr_ref(c);
+        if (hcsd_work(d, fix_work, fix_done, f) != 0) {
+          fix_done(f);
+        }
+      }
+    } else if (c->state == CS_REMOVING) {
+      hcsd__ctr_remove(c, NULL);
+    }
+  }
+  int r = hcsd__http_listen(d);
+  if (r != 0) {
+    hcsd_log("listening on %s: %s", d->opt.socket_path, strerror(-r));
+    return -1;
+  }
+  return 0;
+}
+
+static hcs_timer_t *stop_timer;
+
+static void stop_poll(hcs_timer_t *t, void *data) {
+  hcsd_t *d = data;
+  for (hcsd_ctr_t *c = d->ctrs; c != NULL; c = c->next) {
+    if (c->state == CS_RUNNING || c->busy) {
+      hcs_timer_arm(t, 50, stop_poll, d);
+      return;
+    }
+  }
+  hcs_timer_free(t);
+  stop_timer = NULL;
+  hcsd__http_close_all(d);
+  if (d->stopped != NULL) {
+    d->stopped(d);
+  }
+}
+
+void hcsd_stop(hcsd_t *d) {
+  if (d->stopping) {
+    return;
+  }
+  d->stopping = 1;
+  hcsd__http_stop(d);
+  for (hcsd_ctr_t *c = d->ctrs; c != NULL; c = c->next) {
+    if (c->state == CS_RUNNING && c->main != NULL) {
+      int sig = hcsd_signal_number(c->stop_signal);
+      hcsd__ctr_stop(c, sig != 0 ? sig : SIGTERM, STOP_GRACE_S);
+    }
+  }
+  if (hcs_timer_new(d->hcs, &stop_timer) != 0) {
+    hcsd__http_close_all(d);
+    if (d->stopped != NULL) {
+      d->stopped(d);
+    }
+    return;
+  }
+  stop_poll(stop_timer, d);
+}
+
+void hcsd_free(hcsd_t *d) {
+  while (d->ctrs != NULL) {
+    hcsd_ctr_t *c = d->ctrs;
+    d->ctrs = c->next;
+    hcsd__execs_free(c);
+    hcsd__ctr_unref(c);
+  }
+  hcsd_images_close(d->images);
+  hcsd_nets_close(d->nets);
+  free(d->state_dir);
+}

@@ -1,0 +1,387 @@
+/* hcsd's execs: POST /containers/{id}/exec records what to run; start
+ * runs it at once on the engine thread as a pumped process of the
+ * container's compute system (no thread hop, no runtime binary), streams
+ * it over the hijacked connection and records the exit code before the
+ * stream ends, so that the CLI's GET /exec/{id}/json right after EOF finds
+ * it. */
+#include "hcsd/ctr_int.h"
+#include "hcsd/util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STDIN_CAP (1u << 20)
+
+static void exec_free(hcsd_exec_t *e) {
+  hcsd__strv_free(e->argv);
+  hcsd__strv_free(e->env);
+  free(e->user);
+  free(e->cwd);
+  free(e);
+}
+
+void hcsd__execs_free(hcsd_ctr_t *c) {
+  while (c->execs != NULL) {
+    hcsd_exec_t *e = c->execs;
+    c->execs = e->next;
+    if (e->running || e->st != NULL) {
+      /* Still streaming: it frees itself at its end. */
+      e->ctr_id[0] = '\0';
+      continue;
+    }
+    exec_free(e);
+  }
+}
+
+hcsd_exec_t *hcsd__exec_find(hcsd_t *d, const char *id, hcsd_ctr_t **ctr) {
+  for (hcsd_ctr_t *c = d->ctrs; c != NULL; c = c->next) {
+    for (hcsd_exec_t *e = c->execs; e != NULL; e = e->next) {
+      if (strcmp(e->id, id) == 0) {
+        if (ctr != NULL) {
+          *ctr = c;
+        }
+        return e;
+      }
+    }
+  }
+  return NULL;
+}
+
+hcsd_exec_t *hcsd__exec_from_json(hcsd_t *d, hcsd_ctr_t *c, json_t *o) {
+  const char *id = json_string_value(json_object_get(o, "Id"));
+  if (id == NULL || strlen(id) != 64) {
+    return NULL;
+  }
+  hcsd_exec_t *e = calloc(1, sizeof(*e));
+  if (e == NULL) {
+    return NULL;
+  }
+  e->d = d;
+  memcpy(e->id, id, 65);
+  memcpy(e->ctr_id, c->id, 65);
+  e->argv = hcsd__strv_from_json(json_object_get(o, "Argv"));
+  e->env = hcsd__strv_from_json(json_object_get(o, "Env"));
+  const char *u = json_string_value(json_object_get(o, "User"));
+  const char *w = json_string_value(json_object_get(o, "Cwd"));
+  e->user = strdup(u != NULL ? u : "");
+  e->cwd = strdup(w != NULL ? w : "");
+  e->tty = json_is_true(json_object_get(o, "Tty"));
+  e->in = json_is_true(json_object_get(o, "In"));
+  e->out = json_is_true(json_object_get(o, "Out"));
+  e->err = json_is_true(json_object_get(o, "Err"));
+  e->detach = json_is_true(json_object_get(o, "Detach"));
+  e->exit_code = (int)json_integer_value(json_object_get(o, "ExitCode"));
+  e->ended = json_is_true(json_object_get(o, "Ended"));
+  e->started = true;
+  /* An exec that was running when an earlier hcsd went away: its result
+   * is unknown; it is over. */
+  if (!e->ended) {
+    e->ended = true;
+    e->exit_code = 255;
+  }
+  e->next = c->execs;
+  c->execs = e;
+  return e;
+}
+
+void hcsd_h_exec_create(hcsd_t *d, hcsd_req_t *r, const char *ref) {
+  hcsd_ctr_t *c = hcsd_ctr_find(d, ref);
+  if (c == NULL || c->state == CS_REMOVING) {
+    hcsd_reply_error(r, 404, "No such container: %s", ref);
+    return;
+  }
+  if (c->state != CS_RUNNING || c->main == NULL) {
+    hcsd_reply_error(r, 409, "container %s is not running", c->id);
+    return;
+  }
+  json_error_t je;
+  json_t *b = json_loads(r->body, 0, &je);
+  if (!json_is_object(b)) {
+    json_decref(b);
+    hcsd_reply_error(r, 400, "invalid JSON in the request body: %s", je.text);
+    return;
+  }
+  json_t *cmd = json_object_get(b, "Cmd");
+  if (!json_is_array(cmd) || json_array_size(cmd) == 0) {
+    json_decref(b);
+    hcsd_reply_error(r, 400, "No exec command specified");
+    return;
+  }
+  hcsd_exec_t *e = calloc(1, sizeof(*e));
+  if (e == NULL) {
+    json_decref(b);
+    hcsd_reply_error(r, 500, "out of memory");
+    return;
+  }
+  e->d = d;
+  hcsd_random_id(e->id);
+  memcpy(e->ctr_id, c->id, 65);
+  e->argv = hcsd__strv_from_json(cmd);
+  e->env = hcsd__strv_from_json(json_object_get(b, "Env"));
+  const char *u = json_string_value(json_object_get(b, "User"));
+  const char *w = json_string_value(json_object_get(b, "WorkingDir"));
+  e->user = strdup(u != NULL && u[0] != '\0' ? u : c->user);
+  e->cwd = strdup(w != NULL && w[0] != '\0' ? w : c->cwd);
+  e->tty = json_is_true(json_object_get(b, "Tty"));
+  e->in = json_is_true(json_object_get(b, "AttachStdin"));
+  e->out = json_is_true(json_object_get(b, "AttachStdout"));
+  e->err = json_is_true(json_object_get(b, "AttachStderr"));
+  e->detach = json_is_true(json_object_get(b, "Detach"));
+  json_t *cs = json_object_get(b, "ConsoleSize");
+  e->rows = (uint16_t)json_integer_value(json_array_get(cs, 0));
+  e->cols = (uint16_t)json_integer_value(json_array_get(cs, 1));
+  json_decref(b);
+  e->next = c->execs;
+  c->execs = e;
+  json_t *o = json_pack("{s:s}", "Id", e->id);
+  hcsd_reply_json(r, 201, o);
+}
+
+/* ---- the running exec ---- */
+
+static void exec_data(hcs_session_t *s, int stream, char *buf, size_t len,
+                      void *data) {
+  hcsd_exec_t *e = data;
+  if (len > 0 && e->st != NULL) {
+    hcsd_stream_out(e->st, s, stream, buf, len);
+  }
+}
+
+static void exec_done(hcs_session_t *s, const hcs_process_result_t *r,
+                      void *data) {
+  hcsd_exec_t *e = data;
+  e->exit_code = r->exit_code == HCS_WAIT_ERR_EXEC_FAILED
+                     ? (r->exec_errno == ENOENT ? 127 : 126)
+                     : r->exit_code & 0xff;
+  e->running = false;
+  e->ended = true;
+  e->s = NULL;
+  hcs_session_unref(s);
+  hcsd_stream_t *st = e->st;
+  e->st = NULL;
+  hcsd_stream_finish(st);
+  hcsd_ctr_t *c = hcsd_ctr_find(e->d, e->ctr_id);
+  if (e->ctr_id[0] == '\0' || c == NULL) {
+    exec_free(e); /* its container went while it ran */
+    return;
+  }
+  hcsd__exec_save(e, c);
+}
+
+static void exec_written(hcs_session_t *s, int status, void *data) {
+  hcsd_exec_t *e = data;
+  (void)s;
+  (void)status;
+  (void)e;
+}
+
+typedef struct ewr_s {
+  hcsd_exec_t *e;
+  size_t len;
+  char data[];
+} ewr_t;
+
+static void ewr_done(hcs_session_t *s, int status, void *data) {
+  ewr_t *w = data;
+  (void)s;
+  (void)status;
+  hcsd_exec_t *e = w->e;
+  e->stdin_queued -= w->len;
+  if (e->stdin_queued < STDIN_CAP / 2 && e->st != NULL) {
+    hcsd_stream_pause_input(e->st, false);
+  }
+  free(w);
+}
+
+static void exec_input(hcsd_stream_t *st, char *buf, size_t len, void *data) {
+  hcsd_exec_t *e = data;
+  if (e->s == NULL || !e->in) {
+    return;
+  }
+  if (len == 0) {
+    e->stdin_eof = true;
+    (void)hcs_session_close_stdin(e->s);
+    return;
+  }
+  ewr_t *w = malloc(sizeof(*w) + len);
+  if (w == NULL) {
+    return;
+  }
+  w->e = e;
+  w->len = len;
+  memcpy(w->data, buf, len);
+  e->stdin_queued += len;
+  if (hcs_session_write(e->s, w->data, len, ewr_done, w) != 0) {
+    e->stdin_queued -= len;
+    free(w);
+    return;
+  }
+  if (e->stdin_queued >= STDIN_CAP) {
+    hcsd_stream_pause_input(st, true);
+  }
+}
+
+static void exec_gone(hcsd_stream_t *st, void *data) {
+  hcsd_exec_t *e = data;
+  /* The client left (or detached): the process keeps running, its output
+   * is dropped from now on. */
+  if (e->st == st) {
+    e->st = NULL;
+    hcsd_stream_finish(st);
+  }
+}
+
+void hcsd_h_exec_start(hcsd_t *d, hcsd_req_t *r, const char *id) {
+  hcsd_ctr_t *c = NULL;
+  hcsd_exec_t *e = hcsd__exec_find(d, id, &c);
+  if (e == NULL) {
+    hcsd_reply_error(r, 404, "No such exec instance: %s", id);
+    return;
+  }
+  if (e->started) {
+    hcsd_reply_error(r, 409, "Error: Exec command %s is already running",
+                     e->id);
+    return;
+  }
+  if (c->state != CS_RUNNING || c->main == NULL) {
+    hcsd_reply_error(r, 409, "container %s is not running", c->id);
+    return;
+  }
+  json_t *b = json_loads(r->body, 0, NULL);
+  if (json_is_object(b)) {
+    e->detach = e->detach || json_is_true(json_object_get(b, "Detach"));
+    json_t *cs = json_object_get(b, "ConsoleSize");
+    if (json_is_array(cs) && json_integer_value(json_array_get(cs, 0)) > 0) {
+      e->rows = (uint16_t)json_integer_value(json_array_get(cs, 0));
+      e->cols = (uint16_t)json_integer_value(json_array_get(cs, 1));
+    }
+  }
+  json_decref(b);
+  /* The environment: the container's, then the exec's. */
+  size_t nc = hcsd__strv_len(c->env), ne = hcsd__strv_len(e->env);
+  char **env = calloc(nc + ne + 3, sizeof(char *));
+  size_t n = 0;
+  for (size_t i = 0; env != NULL && i < nc; i++) {
+    env[n++] = c->env[i];
+  }
+  for (size_t i = 0; env != NULL && i < ne; i++) {
+    env[n++] = e->env[i];
+  }
+  char hn[128];
+  snprintf(hn, sizeof(hn), "HOSTNAME=%s", c->hostname);
+  if (env != NULL) {
+    env[n++] = hn;
+    if (e->tty) {
+      env[n++] = "TERM=xterm";
+    }
+  }
+  hcs_process_params_t pp;
+  memset(&pp, 0, sizeof(pp));
+  pp.args = (const char *const *)e->argv;
+  pp.environment = (const char *const *)env;
+  pp.working_directory = e->cwd;
+  pp.user = e->user != NULL && e->user[0] != '\0' ? e->user : NULL;
+  pp.emulate_console = e->tty;
+  pp.console_size[0] = e->rows;
+  pp.console_size[1] = e->cols;
+  bool attach = !e->detach;
+  hcs_session_in_t o = {.use_stdin = attach && e->in,
+                        .use_stdout = attach && (e->out || e->tty),
+                        .use_stderr = attach && e->err && !e->tty,
+                        .cb = {.data = exec_data, .done = exec_done},
+                        .data = e};
+  hcs_error_t *err = NULL;
+  hcs_session_t *s = NULL;
+  hcs_result_t hr = hcs_session_start_in(d->hcs, c->id, &pp, &o, &s, &err);
+  free(env);
+  if (hr != HCS_OK) {
+    hcsd_reply_error(r, hr == HCS_ERROR_NOT_FOUND ? 404 : 500,
+                     "OCI runtime exec failed: %s", hcs_error_message(err));
+    hcs_error_free(err);
+    return;
+  }
+  e->started = true;
+  e->running = true;
+  e->s = s;
+  e->pid = hcs_session_pid(s);
+  int ee = hcs_session_exec_errno(s);
+  if (!attach) {
+    hcsd_reply(r, 200, NULL, NULL, 0);
+    return;
+  }
+  static const hcsd_stream_ops_t ops = {exec_input, exec_gone};
+  e->st = hcsd_hijack(r, !e->tty, &ops, e);
+  if (ee != 0 && e->st != NULL) {
+    char msg[600], why[128];
+    snprintf(why, sizeof(why), "%s", strerror(ee));
+    why[0] = (char)tolower((unsigned char)why[0]);
+    snprintf(msg, sizeof(msg),
+             "OCI runtime exec failed: exec failed: unable to start container "
+             "process: exec: \"%s\": %s: unknown\r\n",
+             e->argv[0],
+             ee == ENOENT ? "executable file not found in $PATH" : why);
+    hcsd_stream_out_copy(e->st, 1, msg, strlen(msg));
+  }
+  (void)exec_written;
+}
+
+void hcsd_h_exec_resize(hcsd_t *d, hcsd_req_t *r, const char *id) {
+  hcsd_exec_t *e = hcsd__exec_find(d, id, NULL);
+  if (e == NULL) {
+    hcsd_reply_error(r, 404, "No such exec instance: %s", id);
+    return;
+  }
+  char *h = hcsd_query(r, "h"), *w = hcsd_query(r, "w");
+  char *e1 = NULL, *e2 = NULL;
+  unsigned long rows = h != NULL ? strtoul(h, &e1, 10) : 0;
+  unsigned long cols = w != NULL ? strtoul(w, &e2, 10) : 0;
+  int bad = h == NULL || w == NULL || *e1 != '\0' || *e2 != '\0' ||
+            rows > 65535 || cols > 65535;
+  free(h);
+  free(w);
+  if (bad) {
+    hcsd_reply_error(r, 400, "invalid resize: h and w must be 0-65535");
+    return;
+  }
+  e->rows = (uint16_t)rows;
+  e->cols = (uint16_t)cols;
+  if (e->s != NULL && e->tty) {
+    (void)hcs_session_resize(e->s, e->rows, e->cols);
+  }
+  hcsd_reply(r, 200, "text/plain; charset=utf-8", NULL, 0);
+}
+
+void hcsd_h_exec_inspect(hcsd_t *d, hcsd_req_t *r, const char *id) {
+  hcsd_ctr_t *c = NULL;
+  hcsd_exec_t *e = hcsd__exec_find(d, id, &c);
+  if (e == NULL) {
+    hcsd_reply_error(r, 404, "No such exec instance: %s", id);
+    return;
+  }
+  json_t *args = json_array();
+  for (size_t i = 1; e->argv != NULL && e->argv[0] != NULL && e->argv[i]; i++) {
+    json_array_append_new(args, json_string(e->argv[i]));
+  }
+  json_t *o = json_pack(
+      "{s:s,s:b,s:o,s:{s:b,s:s,s:o,s:b,s:s},s:b,s:b,s:b,s:b,s:s,s:s,s:i}", "ID",
+      e->id, "Running", e->running, "ExitCode",
+      e->ended ? json_integer(e->exit_code) : json_null(), "ProcessConfig",
+      "tty", e->tty, "entrypoint",
+      e->argv != NULL && e->argv[0] != NULL ? e->argv[0] : "", "arguments",
+      args, "privileged", 0, "user", e->user != NULL ? e->user : "",
+      "OpenStdin", e->in, "OpenStderr", e->err, "OpenStdout", e->out,
+      "CanRemove", 0, "ContainerID", c->id, "DetachKeys", "", "Pid", e->pid);
+  hcsd_reply_json(r, 200, o);
+}
+
+void hcsd__exec_kill_all(hcsd_ctr_t *c) {
+  for (hcsd_exec_t *e = c->execs; e != NULL; e = e->next) {
+    if (e->s != NULL) {
+      (void)hcs_session_kill(e->s, SIGKILL);
+    }
+  }
+}

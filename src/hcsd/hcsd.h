@@ -1,0 +1,180 @@
+/* hcsd: the Docker Engine API subset on a unix socket, on hcs's engine
+ * loop. Everything here runs on the engine thread, except the blocking
+ * work handed to hcs_work() (image and network calls, compute-system
+ * create/start/terminate, layer creation and removal).
+ *
+ * Modules: http.c (connections, HTTP/1.1 with http-parser, replies,
+ * chunked streams, hijack), api.c (routes, ping/version/info, small
+ * endpoints), ctr.c (containers: create, start, attach, wait, kill, stop,
+ * rm, resize, logs, list, inspect), ctrrun.c (the compute system and the
+ * main process of a container), exec.c (exec create/start/resize/json),
+ * stream.c (output to hijacked connections with 8-byte framing and
+ * backpressure), store.c (records and logs under the state dir),
+ * images.c and nets.c (blocking stores, see their headers). */
+#ifndef HCSD_HCSD_H
+#define HCSD_HCSD_H
+
+#include <hcs.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hcsd/images.h"
+#include "hcsd/nets.h"
+
+#define HCSD_API_VERSION "1.50"
+#define HCSD_API_MIN "1.24"
+#define HCSD_VERSION "28.2.2-hcsd"
+
+typedef struct hcsd_s hcsd_t;
+typedef struct hcsd_conn_s hcsd_conn_t;
+typedef struct hcsd_req_s hcsd_req_t;
+typedef struct hcsd_ctr_s hcsd_ctr_t;
+typedef struct hcsd_exec_s hcsd_exec_t;
+typedef struct hcsd_stream_s hcsd_stream_t;
+
+typedef struct hcsd_options_s {
+  const char *socket_path;
+  const char *state_dir;
+  int gid;                    /* the socket's group; -1: root's */
+  size_t log_max;             /* bytes of log kept per container */
+  uint32_t client_timeout_ms; /* no progress on a request: closed */
+} hcsd_options_t;
+
+struct hcsd_s {
+  hcs_t *hcs;
+  hcs_listener_t *listener;
+  hcsd_options_t opt;
+  char *state_dir;
+  hcsd_images_t *images;
+  hcsd_nets_t *nets;
+  hcsd_ctr_t *ctrs; /* every container, newest first */
+  size_t nctrs;
+  hcsd_conn_t *conns; /* every open connection */
+  size_t nconns;
+  int stopping;
+  void (*stopped)(hcsd_t *d); /* hcsd_stop finished */
+  int64_t booted;             /* unix seconds */
+};
+
+/* Opens the stores and starts listening. Engine thread (before hcs_run
+ * with no_thread). 0 or -1 with a message on stderr. */
+int hcsd_start(hcsd_t *d, hcs_t *hcs, const hcsd_options_t *opt);
+/* Stops accepting, stops running containers, saves, closes every
+ * connection; calls d->stopped when all is done. */
+void hcsd_stop(hcsd_t *d);
+void hcsd_free(hcsd_t *d);
+void hcsd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- http.c ---- */
+
+struct hcsd_req_s {
+  hcsd_conn_t *conn;
+  int method;        /* enum http_method */
+  char *url;         /* as received */
+  char *path;        /* without the /vN.NN prefix, percent-decoded */
+  const char *query; /* raw, into url; NULL when none */
+  char *body;        /* NUL-terminated */
+  size_t body_len;
+  int body_fd;      /* -1, or the temp file the body was streamed to */
+  bool stream_body; /* the body goes to body_fd */
+  char content_type[96];
+  bool upgrade; /* Connection: Upgrade + Upgrade: tcp */
+  bool keep_alive;
+  bool head;      /* HEAD: no body in the reply */
+  char *leftover; /* bytes after the request (hijack: stdin) */
+  size_t leftover_len;
+};
+
+/* Query parameter name's value (decoded, malloc'ed), NULL if absent. */
+char *hcsd_query(const hcsd_req_t *r, const char *name);
+/* 1 when the parameter is present and true ("1", "true", "True"). */
+int hcsd_query_bool(const hcsd_req_t *r, const char *name);
+
+/* One reply per request; each ends the request. body may be NULL. */
+void hcsd_reply(hcsd_req_t *r, int status, const char *content_type,
+                const char *body, size_t len);
+void hcsd_reply_json(hcsd_req_t *r, int status, json_t *j); /* steals j */
+void hcsd_reply_text_json(hcsd_req_t *r, int status, const char *json);
+void hcsd_reply_error(hcsd_req_t *r, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void hcsd_reply_empty(hcsd_req_t *r, int status);
+
+/* A chunked reply: headers now, chunks later, end ends the request. */
+void hcsd_chunked_begin(hcsd_req_t *r, int status, const char *content_type);
+void hcsd_chunked_write(hcsd_req_t *r, const void *buf, size_t len);
+void hcsd_chunked_end(hcsd_req_t *r);
+/* 1 while the client of r is connected. */
+int hcsd_req_alive(const hcsd_req_t *r);
+/* Keeps r (and its connection) past its reply / drops it. */
+void hcsd_req_ref(hcsd_req_t *r);
+void hcsd_req_unref(hcsd_req_t *r);
+
+/* Hijack: 101 UPGRADED, then the connection belongs to the stream. */
+typedef struct hcsd_stream_ops_s {
+  /* Bytes from the client (stdin); len 0: the client half-closed. */
+  void (*input)(hcsd_stream_t *st, char *buf, size_t len, void *data);
+  /* The client is gone (full close or error). */
+  void (*gone)(hcsd_stream_t *st, void *data);
+} hcsd_stream_ops_t;
+
+/* Takes over r's connection. framed: 8-byte headers on output. The
+ * request is over; the stream lives until hcsd_stream_close. Bytes the
+ * client sent after the request are delivered to ops->input first. */
+hcsd_stream_t *hcsd_hijack(hcsd_req_t *r, bool framed,
+                           const hcsd_stream_ops_t *ops, void *data);
+
+/* ---- stream.c ---- */
+/* Writes len bytes of stream (1 stdout, 2 stderr) from a session's buffer:
+ * the session buffer is held until written, so a client that does not
+ * read stalls the process, not the daemon. */
+void hcsd_stream_out(hcsd_stream_t *st, hcs_session_t *s, int stream, char *buf,
+                     size_t len);
+/* Copies bytes out (for logs replayed and errors). */
+void hcsd_stream_out_copy(hcsd_stream_t *st, int stream, const void *buf,
+                          size_t len);
+/* Pauses / resumes reading the client's input. */
+void hcsd_stream_pause_input(hcsd_stream_t *st, bool paused);
+/* Output is complete: flush, shut the write side, close once the client
+ * closes (or after a grace period). Detaches ops. Idempotent. */
+void hcsd_stream_finish(hcsd_stream_t *st);
+int hcsd_stream_alive(const hcsd_stream_t *st);
+
+/* ---- api.c ---- */
+void hcsd_dispatch(hcsd_t *d, hcsd_req_t *r);
+/* Runs work(data) on the pool, then done(data) on the engine thread. */
+int hcsd_work(hcsd_t *d, void (*work)(void *data), void (*done)(void *data),
+              void *data);
+/* RFC 3339 with nanoseconds, UTC, of ns since the epoch ("0001-01-01T00:00:00Z"
+ * for 0). */
+void hcsd_time_rfc3339(int64_t ns, char out[40]);
+int64_t hcsd_now_ns(void);
+/* A signal by Docker's names: "KILL", "SIGKILL", "9"; 0 when unknown. */
+int hcsd_signal_number(const char *name);
+
+/* ---- ctr.c / ctrrun.c / exec.c ---- */
+int hcsd_ctrs_load(hcsd_t *d);
+void hcsd_ctrs_stop_all(hcsd_t *d, void (*done)(hcsd_t *d));
+void hcsd_ctrs_free(hcsd_t *d);
+hcsd_ctr_t *hcsd_ctr_find(hcsd_t *d, const char *ref);
+
+void hcsd_h_ctr_create(hcsd_t *d, hcsd_req_t *r);
+void hcsd_h_ctr_list(hcsd_t *d, hcsd_req_t *r);
+void hcsd_h_ctr_inspect(hcsd_t *d, hcsd_req_t *r, const char *ref);
+void hcsd_h_ctr_start(hcsd_t *d, hcsd_req_t *r, const char *ref);
+void hcsd_h_ctr_attach(hcsd_t *d, hcsd_req_t *r, const char *ref);
+void hcsd_h_ctr_wait(hcsd_t *d, hcsd_req_t *r, const char *ref);
+void hcsd_h_ctr_kill(hcsd_t *d, hcsd_req_t *r, const char *ref);
+void hcsd_h_ctr_stop(hcsd_t *d, hcsd_req_t *r, const char *ref);
+void hcsd_h_ctr_delete(hcsd_t *d, hcsd_req_t *r, const char *ref);
+void hcsd_h_ctr_resize(hcsd_t *d, hcsd_req_t *r, const char *ref);
+void hcsd_h_ctr_logs(hcsd_t *d, hcsd_req_t *r, const char *ref);
+void hcsd_h_exec_create(hcsd_t *d, hcsd_req_t *r, const char *ref);
+void hcsd_h_exec_start(hcsd_t *d, hcsd_req_t *r, const char *id);
+void hcsd_h_exec_resize(hcsd_t *d, hcsd_req_t *r, const char *id);
+void hcsd_h_exec_inspect(hcsd_t *d, hcsd_req_t *r, const char *id);
+
+size_t hcsd_ctrs_count(hcsd_t *d, const char *state);
+
+#endif

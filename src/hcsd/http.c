@@ -1,0 +1,748 @@
+/* hcsd's connections: HTTP/1.1 requests parsed by http-parser, one at a
+ * time per connection (keep-alive; pipelined bytes wait their turn),
+ * replies whole or chunked, and the hijack of attach / exec start, after
+ * which the connection carries raw stream bytes.
+ *
+ * A connection reads only while it waits for a request; while a request
+ * is being answered it is paused, so a client cannot queue unbounded work.
+ * A request that makes no progress for client_timeout_ms, or an idle
+ * keep-alive connection, is closed. */
+#include "hcsd/hcsd.h"
+#include "hcsd/stream_int.h"
+#include "hcsd/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <http_parser.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define URL_MAX 8192
+#define BODY_MAX (16u << 20)
+
+enum { C_READ, C_BUSY, C_STREAM, C_CLOSING };
+
+struct hcsd_conn_s {
+  hcsd_conn_t *next, *prev;
+  hcsd_t *d;
+  hcs_conn_t *c;
+  http_parser parser;
+  int state;
+  int refs;
+  bool gone;    /* the client went away */
+  bool closed;  /* hcs_conn_close done */
+  bool started; /* bytes of the current request seen */
+  hcs_timer_t *timer;
+  hcsd_req_t req;
+  size_t url_len;
+  char hname[32];
+  size_t hname_len;
+  bool in_value;
+  bool want_ctype;
+  char *pending; /* bytes received after a complete request */
+  size_t pending_len;
+  hcsd_stream_t *stream;
+};
+
+static const char *reason(int status) {
+  switch (status) {
+  case 101:
+    return "UPGRADED";
+  case 200:
+    return "OK";
+  case 201:
+    return "Created";
+  case 204:
+    return "No Content";
+  case 304:
+    return "Not Modified";
+  case 400:
+    return "Bad Request";
+  case 403:
+    return "Forbidden";
+  case 404:
+    return "Not Found";
+  case 408:
+    return "Request Timeout";
+  case 409:
+    return "Conflict";
+  case 413:
+    return "Request Entity Too Large";
+  case 414:
+    return "Request-URI Too Long";
+  case 431:
+    return "Request Header Fields Too Large";
+  case 500:
+    return "Internal Server Error";
+  case 501:
+    return "Not Implemented";
+  default:
+    return "Status";
+  }
+}
+
+static void conn_feed(hcsd_conn_t *k, char *buf, size_t len);
+static void conn_close(hcsd_conn_t *k);
+
+static void req_reset(hcsd_req_t *r) {
+  free(r->url);
+  free(r->path);
+  free(r->body);
+  free(r->leftover);
+  if (r->body_fd >= 0) {
+    close(r->body_fd);
+  }
+  hcsd_conn_t *k = r->conn;
+  memset(r, 0, sizeof(*r));
+  r->conn = k;
+  r->body_fd = -1;
+}
+
+static void conn_unref(hcsd_conn_t *k) {
+  if (--k->refs > 0) {
+    return;
+  }
+  req_reset(&k->req);
+  free(k->pending);
+  free(k);
+}
+
+static void conn_timeout(hcs_timer_t *t, void *data) {
+  hcsd_conn_t *k = data;
+  (void)t;
+  if (k->state == C_READ) {
+    if (k->started) {
+      static const char msg[] =
+          "HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\n"
+          "Content-Length: 39\r\nConnection: close\r\n\r\n"
+          "{\"message\":\"request timed out (hcsd)\"}";
+      hcs_iov_t iov = {msg, sizeof(msg) - 1};
+      (void)hcs_conn_write(k->c, &iov, 1, NULL, NULL);
+      hcs_conn_shutdown(k->c);
+    }
+    conn_close(k);
+  }
+}
+
+static void arm_timer(hcsd_conn_t *k) {
+  if (k->timer != NULL && k->d->opt.client_timeout_ms != 0) {
+    hcs_timer_arm(k->timer, k->d->opt.client_timeout_ms, conn_timeout, k);
+  }
+}
+
+/* Closes the connection for good; the memory goes with the last ref. */
+static void conn_close(hcsd_conn_t *k) {
+  if (k->closed) {
+    return;
+  }
+  k->closed = true;
+  k->state = C_CLOSING;
+  hcs_timer_free(k->timer);
+  k->timer = NULL;
+  hcs_conn_close(k->c); /* cancelled writes release their buffers here */
+  k->c = NULL;
+  if (k->stream != NULL) {
+    hcsd_stream_t *st = k->stream;
+    k->stream = NULL;
+    hcsd__stream_conn_closed(st);
+  }
+  if (k->prev != NULL) {
+    k->prev->next = k->next;
+  } else {
+    k->d->conns = k->next;
+  }
+  if (k->next != NULL) {
+    k->next->prev = k->prev;
+  }
+  k->d->nconns--;
+  conn_unref(k);
+}
+
+/* ---- parser callbacks ---- */
+
+static int on_message_begin(http_parser *p) {
+  hcsd_conn_t *k = p->data;
+  k->started = true;
+  return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t len) {
+  hcsd_conn_t *k = p->data;
+  if (k->url_len + len > URL_MAX) {
+    return 1;
+  }
+  char *u = realloc(k->req.url, k->url_len + len + 1);
+  if (u == NULL) {
+    return 1;
+  }
+  memcpy(u + k->url_len, at, len);
+  k->url_len += len;
+  u[k->url_len] = '\0';
+  k->req.url = u;
+  return 0;
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t len) {
+  hcsd_conn_t *k = p->data;
+  if (k->in_value) {
+    k->in_value = false;
+    k->hname_len = 0;
+  }
+  for (size_t i = 0; i < len && k->hname_len < sizeof(k->hname) - 1; i++) {
+    k->hname[k->hname_len++] = at[i];
+  }
+  k->hname[k->hname_len] = '\0';
+  return 0;
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t len) {
+  hcsd_conn_t *k = p->data;
+  if (!k->in_value) {
+    k->in_value = true;
+    k->want_ctype = strcasecmp(k->hname, "Content-Type") == 0;
+    if (k->want_ctype) {
+      k->req.content_type[0] = '\0';
+    }
+  }
+  if (k->want_ctype) {
+    size_t have = strlen(k->req.content_type);
+    size_t room = sizeof(k->req.content_type) - 1 - have;
+    size_t n = len < room ? len : room;
+    memcpy(k->req.content_type + have, at, n);
+    k->req.content_type[have + n] = '\0';
+  }
+  return 0;
+}
+
+static int hexval(int c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
+/* Percent-decodes s[0..n) (and '+' as ' ' when plus) into a new string. */
+static char *pct_decode(const char *s, size_t n, int plus) {
+  char *o = malloc(n + 1);
+  if (o == NULL) {
+    return NULL;
+  }
+  size_t j = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 &&
+        hexval(s[i + 2]) >= 0) {
+      o[j++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+      i += 2;
+    } else if (plus && s[i] == '+') {
+      o[j++] = ' ';
+    } else {
+      o[j++] = s[i];
+    }
+  }
+  o[j] = '\0';
+  return o;
+}
+
+static int stream_body_path(const char *path, int method) {
+  return method == HTTP_POST && strcmp(path, "/images/load") == 0;
+}
+
+/* Splits the URL into path (version prefix off) and query. */
+static int split_url(hcsd_req_t *r) {
+  if (r->url == NULL || r->url[0] != '/') {
+    return -1;
+  }
+  const char *q = strchr(r->url, '?');
+  size_t plen = q != NULL ? (size_t)(q - r->url) : strlen(r->url);
+  r->path = pct_decode(r->url, plen, 0);
+  if (r->path == NULL) {
+    return -1;
+  }
+  r->query = q != NULL ? (char *)q + 1 : NULL; /* points into url */
+  return 0;
+}
+
+static int on_headers_complete(http_parser *p) {
+  hcsd_conn_t *k = p->data;
+  hcsd_req_t *r = &k->req;
+  r->method = (int)p->method;
+  r->head = p->method == HTTP_HEAD;
+  r->upgrade = p->upgrade != 0;
+  if (split_url(r) != 0) {
+    return 0; /* answered as a bad request at completion */
+  }
+  const char *path = r->path;
+  if (path[0] == '/' && path[1] == 'v' && path[2] >= '0' && path[2] <= '9') {
+    const char *s = strchr(path + 1, '/');
+    path = s != NULL ? s : "";
+  }
+  if (stream_body_path(path, r->method)) {
+    char tmpl[4096];
+    snprintf(tmpl, sizeof(tmpl), "%s/tmp", k->d->state_dir);
+    r->body_fd = open(tmpl, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    r->stream_body = r->body_fd >= 0;
+  }
+  return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t len) {
+  hcsd_conn_t *k = p->data;
+  hcsd_req_t *r = &k->req;
+  if (r->stream_body) {
+    while (len > 0) {
+      ssize_t n = write(r->body_fd, at, len);
+      if (n < 0 && errno == EINTR) {
+        continue;
+      }
+      if (n <= 0) {
+        return 1;
+      }
+      at += n;
+      len -= (size_t)n;
+    }
+    return 0;
+  }
+  if (r->body_len + len > BODY_MAX) {
+    return 1;
+  }
+  char *b = realloc(r->body, r->body_len + len + 1);
+  if (b == NULL) {
+    return 1;
+  }
+  memcpy(b + r->body_len, at, len);
+  r->body_len += len;
+  b[r->body_len] = '\0';
+  r->body = b;
+  return 0;
+}
+
+static int on_message_complete(http_parser *p) {
+  hcsd_conn_t *k = p->data;
+  k->req.keep_alive = http_should_keep_alive(p) != 0;
+  http_parser_pause(p, 1);
+  return 0;
+}
+
+static const http_parser_settings settings = {
+    .on_message_begin = on_message_begin,
+    .on_url = on_url,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+/* ---- replies ---- */
+
+static void conn_write(hcsd_conn_t *k, const void *a, size_t alen,
+                       const void *b, size_t blen) {
+  if (k->closed || k->gone) {
+    return;
+  }
+  hcs_iov_t iov[2] = {{a, alen}, {b, blen}};
+  (void)hcs_conn_write(k->c, iov, blen > 0 ? 2 : 1, NULL, NULL);
+}
+
+static int head_common(char *h, size_t n, int status) {
+  return snprintf(h, n,
+                  "HTTP/1.1 %d %s\r\nApi-Version: " HCSD_API_VERSION
+                  "\r\nDocker-Experimental: false\r\nOstype: linux\r\n"
+                  "Server: Docker/" HCSD_VERSION " (linux)\r\n",
+                  status, reason(status));
+}
+
+/* The request is answered: read the next one, or close. */
+static void req_finish(hcsd_req_t *r) {
+  hcsd_conn_t *k = r->conn;
+  bool keep = r->keep_alive;
+  req_reset(r);
+  k->url_len = 0;
+  k->hname_len = 0;
+  k->in_value = false;
+  k->started = false;
+  if (k->closed) {
+    return;
+  }
+  if (!keep || k->gone) {
+    hcs_conn_shutdown(k->c);
+    conn_close(k);
+    return;
+  }
+  k->state = C_READ;
+  http_parser_pause(&k->parser, 0);
+  arm_timer(k);
+  if (k->pending != NULL) {
+    char *p = k->pending;
+    size_t n = k->pending_len;
+    k->pending = NULL;
+    k->pending_len = 0;
+    k->refs++;
+    conn_feed(k, p, n);
+    free(p);
+    int gone = k->closed;
+    conn_unref(k);
+    if (gone) {
+      return;
+    }
+  }
+  if (k->state == C_READ) {
+    hcs_conn_pause(k->c, false);
+  }
+}
+
+void hcsd_reply(hcsd_req_t *r, int status, const char *content_type,
+                const char *body, size_t len) {
+  hcsd_conn_t *k = r->conn;
+  char h[512];
+  int n = head_common(h, sizeof(h), status);
+  if (content_type != NULL) {
+    n += snprintf(h + n, sizeof(h) - (size_t)n, "Content-Type: %s\r\n",
+                  content_type);
+  }
+  if (status != 204 && status != 304) {
+    n += snprintf(h + n, sizeof(h) - (size_t)n, "Content-Length: %zu\r\n", len);
+  }
+  if (!r->keep_alive) {
+    n += snprintf(h + n, sizeof(h) - (size_t)n, "Connection: close\r\n");
+  }
+  n += snprintf(h + n, sizeof(h) - (size_t)n, "\r\n");
+  conn_write(k, h, (size_t)n, body, r->head || body == NULL ? 0 : len);
+  req_finish(r);
+}
+
+void hcsd_reply_json(hcsd_req_t *r, int status, json_t *j) {
+  char *s = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+  json_decref(j);
+  if (s == NULL) {
+    hcsd_reply_error(r, 500, "out of memory");
+    return;
+  }
+  hcsd_reply_text_json(r, status, s);
+  free(s);
+}
+
+void hcsd_reply_text_json(hcsd_req_t *r, int status, const char *json) {
+  size_t n = strlen(json);
+  char *b = malloc(n + 2);
+  if (b == NULL) {
+    hcsd_reply(r, 500, NULL, NULL, 0);
+    return;
+  }
+  memcpy(b, json, n);
+  b[n] = '\n';
+  hcsd_reply(r, status, "application/json", b, n + 1);
+  free(b);
+}
+
+void hcsd_reply_error(hcsd_req_t *r, int status, const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  char *j = hcsd_message_json(msg);
+  hcsd_reply_text_json(r, status, j != NULL ? j : "{}");
+  free(j);
+}
+
+void hcsd_reply_empty(hcsd_req_t *r, int status) {
+  hcsd_reply(r, status, NULL, NULL, 0);
+}
+
+void hcsd_chunked_begin(hcsd_req_t *r, int status, const char *content_type) {
+  char h[512];
+  int n = head_common(h, sizeof(h), status);
+  n += snprintf(h + n, sizeof(h) - (size_t)n,
+                "Content-Type: %s\r\nTransfer-Encoding: chunked\r\n\r\n",
+                content_type);
+  conn_write(r->conn, h, (size_t)n, NULL, 0);
+}
+
+void hcsd_chunked_write(hcsd_req_t *r, const void *buf, size_t len) {
+  if (len == 0) {
+    return;
+  }
+  char h[24];
+  int n = snprintf(h, sizeof(h), "%zx\r\n", len);
+  hcsd_conn_t *k = r->conn;
+  if (k->closed || k->gone) {
+    return;
+  }
+  hcs_iov_t iov[3] = {{h, (size_t)n}, {buf, len}, {"\r\n", 2}};
+  (void)hcs_conn_write(k->c, iov, 3, NULL, NULL);
+}
+
+void hcsd_chunked_end(hcsd_req_t *r) {
+  conn_write(r->conn, "0\r\n\r\n", 5, NULL, 0);
+  req_finish(r);
+}
+
+int hcsd_req_alive(const hcsd_req_t *r) {
+  return !r->conn->closed && !r->conn->gone;
+}
+
+void hcsd_req_ref(hcsd_req_t *r) { r->conn->refs++; }
+
+void hcsd_req_unref(hcsd_req_t *r) { conn_unref(r->conn); }
+
+char *hcsd_query(const hcsd_req_t *r, const char *name) {
+  const char *q = r->url != NULL ? strchr(r->url, '?') : NULL;
+  if (q == NULL) {
+    return NULL;
+  }
+  q++;
+  size_t nl = strlen(name);
+  while (*q != '\0') {
+    const char *amp = strchr(q, '&');
+    size_t seg = amp != NULL ? (size_t)(amp - q) : strlen(q);
+    const char *eq = memchr(q, '=', seg);
+    size_t klen = eq != NULL ? (size_t)(eq - q) : seg;
+    char *key = pct_decode(q, klen, 1);
+    int match = key != NULL && strlen(key) == nl && memcmp(key, name, nl) == 0;
+    free(key);
+    if (match) {
+      return eq != NULL ? pct_decode(eq + 1, seg - klen - 1, 1) : strdup("");
+    }
+    q += seg;
+    if (*q == '&') {
+      q++;
+    }
+  }
+  return NULL;
+}
+
+int hcsd_query_bool(const hcsd_req_t *r, const char *name) {
+  char *v = hcsd_query(r, name);
+  int on = v != NULL && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0);
+  free(v);
+  return on;
+}
+
+/* ---- hijack ---- */
+
+hcsd_stream_t *hcsd_hijack(hcsd_req_t *r, bool framed,
+                           const hcsd_stream_ops_t *ops, void *data) {
+  hcsd_conn_t *k = r->conn;
+  char h[512];
+  int n = snprintf(h, sizeof(h),
+                   "HTTP/1.1 101 UPGRADED\r\nContent-Type: %s\r\n"
+                   "Connection: Upgrade\r\nUpgrade: tcp\r\n"
+                   "Api-Version: " HCSD_API_VERSION "\r\n\r\n",
+                   framed ? "application/vnd.docker.multiplexed-stream"
+                          : "application/vnd.docker.raw-stream");
+  conn_write(k, h, (size_t)n, NULL, 0);
+  hcs_timer_disarm(k->timer);
+  k->state = C_STREAM;
+  hcsd_stream_t *st = hcsd__stream_new(k->d, k, k->c, framed, ops, data);
+  if (st == NULL) {
+    conn_close(k);
+    return NULL;
+  }
+  k->stream = st;
+  char *left = r->leftover;
+  size_t left_len = r->leftover_len;
+  r->leftover = NULL;
+  /* Bytes pipelined after the request are stdin too. */
+  char *more = k->pending;
+  size_t more_len = k->pending_len;
+  k->pending = NULL;
+  k->pending_len = 0;
+  req_reset(r);
+  if (k->gone) {
+    hcsd__stream_input(st, NULL, 0, true);
+  } else {
+    if (left_len > 0) {
+      hcsd__stream_input(st, left, left_len, false);
+    }
+    if (more_len > 0) {
+      hcsd__stream_input(st, more, more_len, false);
+    }
+    hcs_conn_pause(k->c, false);
+  }
+  free(left);
+  free(more);
+  return st;
+}
+
+/* ---- connections ---- */
+
+static void bad_request(hcsd_conn_t *k, int status, const char *msg) {
+  char body[256];
+  int bl = snprintf(body, sizeof(body), "{\"message\":\"%s\"}\n", msg);
+  char h[512];
+  int n = snprintf(h, sizeof(h),
+                   "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+                   "Content-Length: %d\r\nConnection: close\r\n\r\n",
+                   status, reason(status), bl);
+  conn_write(k, h, (size_t)n, body, (size_t)bl);
+  hcs_conn_shutdown(k->c);
+  conn_close(k);
+}
+
+static void conn_feed(hcsd_conn_t *k, char *buf, size_t len) {
+  size_t n = http_parser_execute(&k->parser, &settings, buf, len);
+  enum http_errno e = HTTP_PARSER_ERRNO(&k->parser);
+  if (e != HPE_OK && e != HPE_PAUSED) {
+    if (e == HPE_HEADER_OVERFLOW) {
+      bad_request(k, 431, "request header fields too large");
+    } else if (e == HPE_CB_url) {
+      bad_request(k, 414, "request URI too long");
+    } else if (e == HPE_CB_body) {
+      bad_request(k, 413, "request body too large");
+    } else {
+      char msg[128];
+      snprintf(msg, sizeof(msg), "malformed HTTP request: %s",
+               http_errno_name(e));
+      bad_request(k, 400, msg);
+    }
+    return;
+  }
+  if (e != HPE_PAUSED && !k->parser.upgrade) {
+    arm_timer(k); /* progress on a partial request */
+    return;
+  }
+  /* A whole request: the rest waits (or is stream data after a hijack). */
+  if (n < len) {
+    size_t rest = len - n;
+    char *p = realloc(k->pending, k->pending_len + rest);
+    if (p == NULL) {
+      bad_request(k, 500, "out of memory");
+      return;
+    }
+    memcpy(p + k->pending_len, buf + n, rest);
+    k->pending = p;
+    k->pending_len += rest;
+  }
+  hcsd_req_t *r = &k->req;
+  if (r->path == NULL) {
+    bad_request(k, 400, "malformed request target");
+    return;
+  }
+  if (r->body == NULL) {
+    r->body = calloc(1, 1);
+  }
+  if (r->stream_body) {
+    (void)lseek(r->body_fd, 0, SEEK_SET);
+  }
+  k->state = C_BUSY;
+  hcs_conn_pause(k->c, true);
+  hcs_timer_disarm(k->timer);
+  hcsd_dispatch(k->d, r);
+}
+
+static void on_data(hcs_conn_t *c, char *buf, size_t len, void *data) {
+  hcsd_conn_t *k = data;
+  (void)c;
+  if (k->state == C_STREAM) {
+    if (k->stream != NULL) {
+      hcsd__stream_input(k->stream, buf, len, false);
+    }
+    return;
+  }
+  if (len == 0) {
+    /* The client will send no more requests. A request being answered
+     * finishes first; an idle connection closes. */
+    k->gone = k->state != C_BUSY ? true : k->gone;
+    if (k->state == C_READ) {
+      conn_close(k);
+    } else {
+      k->req.keep_alive = false;
+    }
+    return;
+  }
+  if (k->state != C_READ) {
+    /* Paused, but a read was under way: keep the bytes for later. */
+    char *p = realloc(k->pending, k->pending_len + len);
+    if (p != NULL) {
+      memcpy(p + k->pending_len, buf, len);
+      k->pending = p;
+      k->pending_len += len;
+    }
+    return;
+  }
+  k->refs++;
+  conn_feed(k, buf, len);
+  conn_unref(k);
+}
+
+static void on_gone(hcs_conn_t *c, int status, void *data) {
+  hcsd_conn_t *k = data;
+  (void)c;
+  (void)status;
+  k->gone = true;
+  if (k->state == C_STREAM && k->stream != NULL) {
+    hcsd__stream_input(k->stream, NULL, 0, true);
+    return;
+  }
+  if (k->state != C_BUSY) {
+    conn_close(k);
+  }
+  /* A request being answered finds the client gone when it replies. */
+}
+
+static void on_accept(hcs_listener_t *l, hcs_conn_t *c, void *data) {
+  hcsd_t *d = data;
+  (void)l;
+  unsigned uid = 0;
+  if (hcs_conn_peer(c, NULL, &uid, NULL) != 0) {
+    hcs_conn_close(c);
+    return;
+  }
+  hcsd_conn_t *k = calloc(1, sizeof(*k));
+  if (k == NULL || d->stopping) {
+    free(k);
+    hcs_conn_close(c);
+    return;
+  }
+  k->d = d;
+  k->c = c;
+  k->refs = 1;
+  k->req.conn = k;
+  k->req.body_fd = -1;
+  http_parser_init(&k->parser, HTTP_REQUEST);
+  k->parser.data = k;
+  if (hcs_timer_new(d->hcs, &k->timer) != 0) {
+    free(k);
+    hcs_conn_close(c);
+    return;
+  }
+  k->next = d->conns;
+  if (d->conns != NULL) {
+    d->conns->prev = k;
+  }
+  d->conns = k;
+  d->nconns++;
+  arm_timer(k);
+  hcs_conn_callbacks_t cb = {.data = on_data, .gone = on_gone};
+  hcs_conn_start(c, &cb, k);
+}
+
+int hcsd__http_listen(hcsd_t *d) {
+  return hcs_listen_unix(d->hcs, d->opt.socket_path, 0660, d->opt.gid,
+                         on_accept, d, &d->listener);
+}
+
+void hcsd__http_stop(hcsd_t *d) {
+  hcs_listener_close(d->listener);
+  d->listener = NULL;
+}
+
+/* Closes every connection that is not answering a request or streaming. */
+void hcsd__http_close_all(hcsd_t *d) {
+  while (d->conns != NULL) {
+    conn_close(d->conns);
+  }
+}
+
+void hcsd__conn_stream_done(hcsd_conn_t *k) { conn_close(k); }

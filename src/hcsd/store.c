@@ -1,0 +1,317 @@
+/* hcsd's records on disk: <state>/containers/<id>/record.json (the
+ * container and the results of its execs, written whole and renamed into
+ * place) and its log: Docker's framed records (8-byte header + bytes),
+ * bounded by log_max: at the bound the log moves to log.1 and a new one
+ * starts, so the newest log_max to 2 * log_max bytes are kept. */
+#include "hcsd/ctr_int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+char *hcsd__ctr_dir(hcsd_t *d, const char *id) {
+  size_t n = strlen(d->state_dir) + strlen(id) + 16;
+  char *p = malloc(n);
+  if (p != NULL) {
+    snprintf(p, n, "%s/containers/%s", d->state_dir, id);
+  }
+  return p;
+}
+
+char *hcsd__sandbox_home(hcsd_t *d) {
+  size_t n = strlen(d->state_dir) + 16;
+  char *p = malloc(n);
+  if (p != NULL) {
+    snprintf(p, n, "%s/sandboxes", d->state_dir);
+  }
+  return p;
+}
+
+static json_t *exec_json(const hcsd_exec_t *e) {
+  return json_pack(
+      "{s:s,s:o,s:o,s:s,s:s,s:b,s:b,s:b,s:b,s:b,s:i,s:b}", "Id", e->id, "Argv",
+      hcsd__strv_to_json(e->argv), "Env", hcsd__strv_to_json(e->env), "User",
+      e->user != NULL ? e->user : "", "Cwd", e->cwd != NULL ? e->cwd : "",
+      "Tty", e->tty, "In", e->in, "Out", e->out, "Err", e->err, "Detach",
+      e->detach, "ExitCode", e->exit_code, "Ended", e->ended);
+}
+
+void hcsd__store_save(hcsd_ctr_t *c) {
+  json_t *execs = json_array();
+  for (hcsd_exec_t *e = c->execs; e != NULL; e = e->next) {
+    json_array_append_new(execs, exec_json(e));
+  }
+  json_t *o = json_pack(
+      "{s:s,s:s,s:s,s:s,s:O,s:O,s:o,s:o,s:o,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:b,"
+      "s:b,s:b,s:i,s:i,s:i,s:i,s:s,s:b,s:I,s:I,s:I,s:i,s:o}",
+      "Id", c->id, "Name", c->name, "Image", c->image, "ImageID",
+      c->image_id != NULL ? c->image_id : "", "Config", c->config, "HostConfig",
+      c->host_config, "Layers", hcsd__strv_to_json(c->layers), "Argv",
+      hcsd__strv_to_json(c->argv), "Env", hcsd__strv_to_json(c->env), "Cwd",
+      c->cwd != NULL ? c->cwd : "/", "User", c->user != NULL ? c->user : "",
+      "StopSignal", c->stop_signal != NULL ? c->stop_signal : "SIGTERM",
+      "Hostname", c->hostname, "NetMode", c->net_mode, "Sandbox",
+      c->sandbox != NULL ? c->sandbox : "", "Tty", c->tty, "OpenStdin",
+      c->open_stdin, "StdinOnce", c->stdin_once, "AutoRemove", c->auto_remove,
+      "Rows", c->rows, "Cols", c->cols, "State", c->state, "ExitCode",
+      c->exit_code, "Error", c->error != NULL ? c->error : "", "OOM", c->oom,
+      "Created", (json_int_t)c->created_ns, "Started",
+      (json_int_t)c->started_ns, "Finished", (json_int_t)c->finished_ns,
+      "Exits", c->exits, "Execs", execs);
+  char *dir = hcsd__ctr_dir(c->d, c->id);
+  if (o == NULL || dir == NULL) {
+    json_decref(o);
+    free(dir);
+    return;
+  }
+  (void)mkdir(dir, 0700);
+  char tmp[4200], path[4200];
+  snprintf(tmp, sizeof(tmp), "%s/record.json.tmp", dir);
+  snprintf(path, sizeof(path), "%s/record.json", dir);
+  if (json_dump_file(o, tmp, JSON_COMPACT) == 0) {
+    if (rename(tmp, path) != 0) {
+      hcsd_log("saving %s: %s", path, strerror(errno));
+    }
+  }
+  json_decref(o);
+  free(dir);
+}
+
+void hcsd__exec_save(hcsd_exec_t *e, hcsd_ctr_t *c) {
+  (void)e;
+  hcsd__store_save(c);
+}
+
+static void rm_tree(int dfd, const char *name) {
+  int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd >= 0) {
+    DIR *dir = fdopendir(fd);
+    struct dirent *e;
+    while (dir != NULL && (e = readdir(dir)) != NULL) {
+      if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+        if (unlinkat(fd, e->d_name, 0) != 0) {
+          rm_tree(fd, e->d_name);
+        }
+      }
+    }
+    if (dir != NULL) {
+      closedir(dir);
+    } else {
+      close(fd);
+    }
+  }
+  (void)unlinkat(dfd, name, AT_REMOVEDIR);
+}
+
+void hcsd__store_remove_dir(hcsd_t *d, const char *id) {
+  char *dir = hcsd__ctr_dir(d, "");
+  if (dir != NULL) {
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+      rm_tree(fd, id);
+      close(fd);
+    }
+  }
+  free(dir);
+}
+
+/* ---- logs ---- */
+
+static int log_open(hcsd_ctr_t *c) {
+  if (c->log_fd >= 0) {
+    return c->log_fd;
+  }
+  char *dir = hcsd__ctr_dir(c->d, c->id);
+  if (dir == NULL) {
+    return -1;
+  }
+  (void)mkdir(dir, 0700);
+  char path[4200];
+  snprintf(path, sizeof(path), "%s/log", dir);
+  free(dir);
+  c->log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  struct stat st;
+  c->log_bytes =
+      c->log_fd >= 0 && fstat(c->log_fd, &st) == 0 ? (size_t)st.st_size : 0;
+  return c->log_fd;
+}
+
+void hcsd__log_close(hcsd_ctr_t *c) {
+  if (c->log_fd >= 0) {
+    close(c->log_fd);
+    c->log_fd = -1;
+  }
+}
+
+void hcsd__log_append(hcsd_ctr_t *c, int stream, const char *buf, size_t len) {
+  if (c->d->opt.log_max == 0 || log_open(c) < 0) {
+    return;
+  }
+  if (c->log_bytes + len + 8 > c->d->opt.log_max && c->log_bytes > 0) {
+    char *dir = hcsd__ctr_dir(c->d, c->id);
+    char a[4200], b[4200];
+    snprintf(a, sizeof(a), "%s/log", dir);
+    snprintf(b, sizeof(b), "%s/log.1", dir);
+    free(dir);
+    (void)rename(a, b);
+    hcsd__log_close(c);
+    if (log_open(c) < 0) {
+      return;
+    }
+  }
+  uint8_t h[8] = {(uint8_t)stream,
+                  0,
+                  0,
+                  0,
+                  (uint8_t)(len >> 24),
+                  (uint8_t)(len >> 16),
+                  (uint8_t)(len >> 8),
+                  (uint8_t)len};
+  struct iovec iov[2] = {{h, 8}, {(void *)buf, len}};
+  ssize_t n = writev(c->log_fd, iov, 2);
+  if (n > 0) {
+    c->log_bytes += (size_t)n;
+  }
+}
+
+static void slurp(const char *path, char **buf, size_t *len) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return;
+  }
+  struct stat st;
+  if (fstat(fd, &st) == 0 && st.st_size > 0) {
+    char *b = realloc(*buf, *len + (size_t)st.st_size + 1);
+    if (b != NULL) {
+      *buf = b;
+      ssize_t n;
+      size_t got = 0;
+      while (got < (size_t)st.st_size &&
+             (n = read(fd, b + *len + got, (size_t)st.st_size - got)) > 0) {
+        got += (size_t)n;
+      }
+      *len += got;
+    }
+  }
+  close(fd);
+}
+
+char *hcsd__log_read(hcsd_ctr_t *c, size_t *len) {
+  char *dir = hcsd__ctr_dir(c->d, c->id);
+  char *buf = NULL;
+  *len = 0;
+  if (dir == NULL) {
+    return NULL;
+  }
+  char a[4200], b[4200];
+  snprintf(a, sizeof(a), "%s/log.1", dir);
+  snprintf(b, sizeof(b), "%s/log", dir);
+  free(dir);
+  slurp(a, &buf, len);
+  slurp(b, &buf, len);
+  return buf;
+}
+
+/* ---- load ---- */
+
+static char *str_or_null(json_t *o, const char *k) {
+  const char *s = json_string_value(json_object_get(o, k));
+  return s != NULL ? strdup(s) : NULL;
+}
+
+static hcsd_ctr_t *ctr_from_json(hcsd_t *d, json_t *o) {
+  const char *id = json_string_value(json_object_get(o, "Id"));
+  if (id == NULL || strlen(id) != 64) {
+    return NULL;
+  }
+  hcsd_ctr_t *c = calloc(1, sizeof(*c));
+  if (c == NULL || hcs_timer_new(d->hcs, &c->stop_timer) != 0) {
+    free(c);
+    return NULL;
+  }
+  c->d = d;
+  c->refs = 1;
+  c->log_fd = -1;
+  memcpy(c->id, id, 65);
+  c->name = str_or_null(o, "Name");
+  c->image = str_or_null(o, "Image");
+  c->image_id = str_or_null(o, "ImageID");
+  c->config = json_incref(json_object_get(o, "Config"));
+  c->host_config = json_incref(json_object_get(o, "HostConfig"));
+  c->layers = hcsd__strv_from_json(json_object_get(o, "Layers"));
+  c->argv = hcsd__strv_from_json(json_object_get(o, "Argv"));
+  c->env = hcsd__strv_from_json(json_object_get(o, "Env"));
+  c->cwd = str_or_null(o, "Cwd");
+  c->user = str_or_null(o, "User");
+  c->stop_signal = str_or_null(o, "StopSignal");
+  c->hostname = str_or_null(o, "Hostname");
+  c->net_mode = str_or_null(o, "NetMode");
+  c->sandbox = str_or_null(o, "Sandbox");
+  c->tty = json_is_true(json_object_get(o, "Tty"));
+  c->open_stdin = json_is_true(json_object_get(o, "OpenStdin"));
+  c->stdin_once = json_is_true(json_object_get(o, "StdinOnce"));
+  c->auto_remove = json_is_true(json_object_get(o, "AutoRemove"));
+  c->rows = (uint16_t)json_integer_value(json_object_get(o, "Rows"));
+  c->cols = (uint16_t)json_integer_value(json_object_get(o, "Cols"));
+  c->state = (int)json_integer_value(json_object_get(o, "State"));
+  c->exit_code = (int)json_integer_value(json_object_get(o, "ExitCode"));
+  c->error = str_or_null(o, "Error");
+  if (c->error != NULL && c->error[0] == '\0') {
+    free(c->error);
+    c->error = NULL;
+  }
+  c->oom = json_is_true(json_object_get(o, "OOM"));
+  c->created_ns = json_integer_value(json_object_get(o, "Created"));
+  c->started_ns = json_integer_value(json_object_get(o, "Started"));
+  c->finished_ns = json_integer_value(json_object_get(o, "Finished"));
+  c->exits = (int)json_integer_value(json_object_get(o, "Exits"));
+  if (c->name == NULL || c->image == NULL || c->config == NULL ||
+      c->host_config == NULL || c->hostname == NULL || c->net_mode == NULL) {
+    hcsd__ctr_unref(c);
+    return NULL;
+  }
+  json_t *execs = json_object_get(o, "Execs");
+  for (size_t i = json_array_size(execs); i > 0; i--) {
+    hcsd__exec_from_json(d, c, json_array_get(execs, i - 1));
+  }
+  return c;
+}
+
+int hcsd__store_load_all(hcsd_t *d) {
+  char *dir = hcsd__ctr_dir(d, "");
+  if (dir == NULL) {
+    return -1;
+  }
+  DIR *dh = opendir(dir);
+  if (dh == NULL) {
+    free(dir);
+    return 0;
+  }
+  struct dirent *e;
+  while ((e = readdir(dh)) != NULL) {
+    if (e->d_name[0] == '.') {
+      continue;
+    }
+    char path[4400];
+    snprintf(path, sizeof(path), "%s/%s/record.json", dir, e->d_name);
+    json_t *o = json_load_file(path, 0, NULL);
+    hcsd_ctr_t *c = o != NULL ? ctr_from_json(d, o) : NULL;
+    json_decref(o);
+    if (c == NULL) {
+      hcsd_log("skipping the unreadable container record %s", path);
+      continue;
+    }
+    c->next = d->ctrs;
+    d->ctrs = c;
+    d->nctrs++;
+  }
+  closedir(dh);
+  free(dir);
+  return 0;
+}

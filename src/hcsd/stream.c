@@ -1,0 +1,224 @@
+/* Hijacked connections as process streams: output written straight from
+ * the engine's session buffers (held until the socket took them, so a
+ * client that stops reading stalls the process, never the daemon), with
+ * Docker's 8-byte frame header when the stream is not a tty; client bytes
+ * handed to the owner as stdin; half-close and full close told apart.
+ *
+ * The stream struct lives until both its owner finished it and the
+ * connection is closed. */
+#include "hcsd/stream_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define FINISH_GRACE_MS 5000
+#define FRAME_MAX (32u << 10) /* frames the client reads without growing */
+
+struct hcsd_stream_s {
+  hcsd_t *d;
+  hcsd_conn_t *k; /* NULL once the connection is closed */
+  hcs_conn_t *c;
+  bool framed;
+  bool finished; /* the owner is done */
+  bool gone_told;
+  hcsd_stream_ops_t ops;
+  void *data;
+  hcs_timer_t *grace;
+  int writes; /* writes in flight that hold session buffers */
+  int pin;    /* inside a callback of the owner: not freed */
+  size_t last_queued;
+};
+
+typedef struct out_s {
+  hcsd_stream_t *st;
+  hcs_session_t *s;
+  int stream;
+  char *buf;
+  uint8_t hdr[8];
+} out_t;
+
+static void maybe_free(hcsd_stream_t *st) {
+  if (st->finished && st->k == NULL && st->writes == 0 && st->pin == 0) {
+    hcs_timer_free(st->grace);
+    free(st);
+  }
+}
+
+hcsd_stream_t *hcsd__stream_new(hcsd_t *d, hcsd_conn_t *k, hcs_conn_t *c,
+                                bool framed, const hcsd_stream_ops_t *ops,
+                                void *data) {
+  hcsd_stream_t *st = calloc(1, sizeof(*st));
+  if (st == NULL) {
+    return NULL;
+  }
+  if (hcs_timer_new(d->hcs, &st->grace) != 0) {
+    free(st);
+    return NULL;
+  }
+  st->d = d;
+  st->k = k;
+  st->c = c;
+  st->framed = framed;
+  st->ops = *ops;
+  st->data = data;
+  return st;
+}
+
+void hcsd__stream_input(hcsd_stream_t *st, char *buf, size_t len, bool gone) {
+  st->pin++;
+  if (gone) {
+    if (!st->gone_told) {
+      st->gone_told = true;
+      if (!st->finished && st->ops.gone != NULL) {
+        st->ops.gone(st, st->data);
+      }
+    }
+    if (st->k != NULL) {
+      hcsd__conn_stream_done(st->k);
+    }
+  } else if (!st->finished && st->ops.input != NULL) {
+    st->ops.input(st, buf, len, st->data);
+  }
+  st->pin--;
+  maybe_free(st);
+}
+
+void hcsd__stream_conn_closed(hcsd_stream_t *st) {
+  st->k = NULL;
+  st->c = NULL;
+  st->pin++;
+  if (!st->gone_told) {
+    st->gone_told = true;
+    if (!st->finished && st->ops.gone != NULL) {
+      st->ops.gone(st, st->data);
+    }
+  }
+  st->pin--;
+  maybe_free(st);
+}
+
+int hcsd_stream_alive(const hcsd_stream_t *st) {
+  return st != NULL && st->k != NULL && !st->gone_told;
+}
+
+static void frame_header(uint8_t h[8], int stream, size_t len) {
+  h[0] = (uint8_t)stream;
+  h[1] = h[2] = h[3] = 0;
+  h[4] = (uint8_t)(len >> 24);
+  h[5] = (uint8_t)(len >> 16);
+  h[6] = (uint8_t)(len >> 8);
+  h[7] = (uint8_t)len;
+}
+
+static void out_done(hcs_conn_t *c, int status, void *data) {
+  out_t *o = data;
+  (void)c;
+  (void)status;
+  hcsd_stream_t *st = o->st;
+  hcs_session_release(o->s, o->stream, o->buf);
+  hcs_session_unref(o->s);
+  free(o);
+  st->writes--;
+  maybe_free(st);
+}
+
+void hcsd_stream_out(hcsd_stream_t *st, hcs_session_t *s, int stream, char *buf,
+                     size_t len) {
+  if (st == NULL || st->k == NULL || st->gone_told || len == 0) {
+    return;
+  }
+  while (len > FRAME_MAX && st->framed) {
+    /* Large reads go out as several frames of one held buffer: only the
+     * last write releases it. Copy the leading parts instead. */
+    hcsd_stream_out_copy(st, stream, buf, FRAME_MAX);
+    buf += FRAME_MAX;
+    len -= FRAME_MAX;
+  }
+  out_t *o = malloc(sizeof(*o));
+  if (o == NULL) {
+    return;
+  }
+  o->st = st;
+  o->s = s;
+  o->stream = stream;
+  o->buf = buf;
+  hcs_iov_t iov[2];
+  int n = 0;
+  if (st->framed) {
+    frame_header(o->hdr, stream, len);
+    iov[n++] = (hcs_iov_t){o->hdr, 8};
+  }
+  iov[n++] = (hcs_iov_t){buf, len};
+  hcs_session_hold(s, stream, buf);
+  hcs_session_ref(s);
+  st->writes++;
+  if (hcs_conn_write(st->c, iov, n, out_done, o) != 0) {
+    st->writes--;
+    hcs_session_release(s, stream, buf);
+    hcs_session_unref(s);
+    free(o);
+  }
+}
+
+void hcsd_stream_out_copy(hcsd_stream_t *st, int stream, const void *buf,
+                          size_t len) {
+  const char *p = buf;
+  while (st != NULL && st->k != NULL && !st->gone_told && len > 0) {
+    size_t n = len;
+    if (st->framed && n > FRAME_MAX) {
+      n = FRAME_MAX;
+    }
+    uint8_t hdr[8];
+    hcs_iov_t iov[2];
+    int k = 0;
+    if (st->framed) {
+      frame_header(hdr, stream, n);
+      iov[k++] = (hcs_iov_t){hdr, 8};
+    }
+    iov[k++] = (hcs_iov_t){p, n};
+    (void)hcs_conn_write(st->c, iov, k, NULL, NULL);
+    p += n;
+    len -= n;
+  }
+}
+
+void hcsd_stream_pause_input(hcsd_stream_t *st, bool paused) {
+  if (st != NULL && st->c != NULL) {
+    hcs_conn_pause(st->c, paused);
+  }
+}
+
+static void grace_over(hcs_timer_t *t, void *data) {
+  hcsd_stream_t *st = data;
+  size_t q = st->c != NULL ? hcs_conn_queued(st->c) : 0;
+  if (q > 0 && q < st->last_queued) {
+    /* A slow reader still reading: give it more time. */
+    st->last_queued = q;
+    hcs_timer_arm(t, FINISH_GRACE_MS, grace_over, st);
+    return;
+  }
+  if (st->k != NULL) {
+    hcsd__conn_stream_done(st->k); /* may free st */
+  }
+}
+
+void hcsd_stream_finish(hcsd_stream_t *st) {
+  if (st == NULL || st->finished) {
+    return;
+  }
+  st->finished = true;
+  if (st->k == NULL) {
+    maybe_free(st);
+    return;
+  }
+  if (st->gone_told) {
+    hcsd__conn_stream_done(st->k);
+    return;
+  }
+  /* Flush, then SHUT_WR; the client closes its side when it has read
+   * everything. The grace timer closes a client that never does. */
+  hcs_conn_shutdown(st->c);
+  hcs_conn_pause(st->c, false);
+  st->last_queued = hcs_conn_queued(st->c) + 1;
+  hcs_timer_arm(st->grace, FINISH_GRACE_MS, grace_over, st);
+}
