@@ -73,7 +73,7 @@ test-asan: deps
 # scale suites (output, flow, scale) are left to the ASan build: the same
 # code, at volumes valgrind would take an hour over.
 VALGRIND_SUITES := test_bufpool test_spawn_paths test_engine_exit \
-	test_engine_teardown test_engine_pty test_engine_api
+	test_engine_teardown test_engine_pty test_engine_api test_engine_sock
 valgrind: build-werror
 	@for t in $(VALGRIND_SUITES); do \
 		echo "+ valgrind $$t"; \
