@@ -1,6 +1,7 @@
-/* hcsd's image store: the records (images.c), docker load (imgload.c) and
- * references (imgref.c). images.h says what each call does; imgint.h what
- * a record holds. */
+/* hcsd's image store: the records, images.json and opening (images.c),
+ * queries (imgquery.c), docker load (imgload.c, staging in imgstage.c)
+ * and references (imgref.c). images.h says what each call does; imgint.h
+ * what a record holds. */
 #include "hcsd/imgint.h"
 
 #include "hcs/sha256.h"
@@ -46,7 +47,7 @@ void hcsd__img_now(char out[40]) {
   snprintf(out, 40, "%.20s.%09ldZ", date, ts.tv_nsec);
 }
 
-static char *path_join(const char *a, const char *b) {
+char *hcsd__img_path_join(const char *a, const char *b) {
   size_t n = strlen(a) + strlen(b) + 2;
   char *p = malloc(n);
   if (p != NULL) {
@@ -82,31 +83,6 @@ static int mkdir_p(const char *path, mode_t mode) {
     return -errno;
   }
   return 0;
-}
-
-/* Seconds since the epoch of an RFC 3339 time ("2025-01-01T00:00:00Z",
- * fractions and offsets allowed); 0 when s is none. */
-static int64_t parse_time(const char *s) {
-  struct tm tm = {0};
-  int used = 0;
-  if (s == NULL ||
-      sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
-             &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &used) != 6) {
-    return 0;
-  }
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  int64_t t = (int64_t)timegm(&tm);
-  const char *p = s + used;
-  if (*p == '.') {
-    p += 1 + strspn(p + 1, "0123456789");
-  }
-  int oh = 0, om = 0;
-  if ((*p == '+' || *p == '-') && sscanf(p + 1, "%2d:%2d", &oh, &om) == 2) {
-    int64_t off = (int64_t)oh * 3600 + om * 60;
-    t += *p == '+' ? -off : off;
-  }
-  return t;
 }
 
 /* Docker's GOARCH name for this machine. */
@@ -157,7 +133,7 @@ static int probe_flavour(const char *dir) {
 
 /* ---- records ---- */
 
-static const char *rec_str(const json_t *rec, const char *key) {
+const char *hcsd__img_rec_str(const json_t *rec, const char *key) {
   return json_string_value(json_object_get(rec, key));
 }
 
@@ -172,7 +148,7 @@ static bool rec_has_tag(const json_t *rec, const char *tag) {
   return false;
 }
 
-static json_t *find_by_tag(hcsd_images_t *im, const char *tag) {
+json_t *hcsd__img_find_by_tag(hcsd_images_t *im, const char *tag) {
   size_t i;
   json_t *rec;
   json_array_foreach(im->images, i, rec) {
@@ -183,11 +159,11 @@ static json_t *find_by_tag(hcsd_images_t *im, const char *tag) {
   return NULL;
 }
 
-static json_t *find_by_id(hcsd_images_t *im, const char *id) {
+json_t *hcsd__img_find_by_id(hcsd_images_t *im, const char *id) {
   size_t i;
   json_t *rec;
   json_array_foreach(im->images, i, rec) {
-    if (strcmp(rec_str(rec, "Id"), id) == 0) {
+    if (strcmp(hcsd__img_rec_str(rec, "Id"), id) == 0) {
       return rec;
     }
   }
@@ -211,7 +187,7 @@ void hcsd__img_add(hcsd_images_t *im, json_t *rec) {
     size_t j;
     json_array_foreach(tags, j, t) { untag(other, json_string_value(t)); }
   }
-  json_t *same = find_by_id(im, rec_str(rec, "Id"));
+  json_t *same = hcsd__img_find_by_id(im, hcsd__img_rec_str(rec, "Id"));
   if (same == NULL) {
     json_array_append_new(im->images, rec);
     return;
@@ -233,8 +209,8 @@ int hcsd__img_save(hcsd_images_t *im) {
     }
   }
   json_t *doc = json_pack("{s:i,s:o}", "Version", 1, "Images", saved);
-  char *final = path_join(im->dir, "images.json");
-  char *tmp = path_join(im->dir, "images.json.tmp");
+  char *final = hcsd__img_path_join(im->dir, "images.json");
+  char *tmp = hcsd__img_path_join(im->dir, "images.json.tmp");
   int err = doc == NULL || final == NULL || tmp == NULL ? -ENOMEM : 0;
   int fd =
       err == 0 ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
@@ -272,7 +248,7 @@ static json_t *find_layer(hcsd_images_t *im, const char *chain) {
   json_t *rec, *l;
   json_array_foreach(im->images, i, rec) {
     json_array_foreach(json_object_get(rec, "Layers"), j, l) {
-      if (strcmp(rec_str(l, "Chain"), chain) == 0) {
+      if (strcmp(hcsd__img_rec_str(l, "Chain"), chain) == 0) {
         return l;
       }
     }
@@ -295,13 +271,13 @@ bool hcsd__img_layer_used(hcsd_images_t *im, const char *chain) {
 
 /* A record read from images.json must hold what the queries rely on. */
 static bool rec_valid(const json_t *rec) {
-  const char *id = rec_str(rec, "Id");
+  const char *id = hcsd__img_rec_str(rec, "Id");
   if (id == NULL || strlen(id) != 71 || strncmp(id, "sha256:", 7) != 0 ||
       !json_is_object(json_object_get(rec, "Config")) ||
       !json_is_array(json_object_get(rec, "RepoTags")) ||
       !json_is_array(json_object_get(rec, "Layers")) ||
       json_array_size(json_object_get(rec, "Layers")) == 0 ||
-      rec_str(rec, "LastTagTime") == NULL) {
+      hcsd__img_rec_str(rec, "LastTagTime") == NULL) {
     return false;
   }
   size_t i;
@@ -312,9 +288,9 @@ static bool rec_valid(const json_t *rec) {
     }
   }
   json_array_foreach(json_object_get(rec, "Layers"), i, x) {
-    const char *c = rec_str(x, "Chain");
-    if (rec_str(x, "DiffID") == NULL || c == NULL || strlen(c) != 64 ||
-        strspn(c, "0123456789abcdef") != 64) {
+    const char *c = hcsd__img_rec_str(x, "Chain");
+    if (hcsd__img_rec_str(x, "DiffID") == NULL || c == NULL ||
+        strlen(c) != 64 || strspn(c, "0123456789abcdef") != 64) {
       return false;
     }
   }
@@ -335,12 +311,13 @@ static json_t *builtin_record(void) {
     hcs_error_free(err);
     return NULL;
   }
-  char *folder = path_join(home, "busybox");
-  char *meta_path = path_join(folder != NULL ? folder : "", "layer.json");
+  char *folder = hcsd__img_path_join(home, "busybox");
+  char *meta_path =
+      hcsd__img_path_join(folder != NULL ? folder : "", "layer.json");
   json_t *meta = meta_path != NULL ? json_load_file(meta_path, 0, NULL) : NULL;
   free(meta_path);
-  const char *created = rec_str(meta, "Created");
-  const char *version = rec_str(meta, "Version");
+  const char *created = hcsd__img_rec_str(meta, "Created");
+  const char *version = hcsd__img_rec_str(meta, "Version");
   json_t *config = json_pack(
       "{s:s,s:{s:[s],s:[s]},s:s,s:s,s:{s:s,s:[]},s:s}", "architecture",
       host_arch(), "config", "Cmd", "sh", "Env", BUSYBOX_PATH, "created",
@@ -356,8 +333,9 @@ static json_t *builtin_record(void) {
     size_t i;
     json_t *img;
     json_array_foreach(json_object_get(o, "Images"), i, img) {
-      if (strcmp(rec_str(img, "Name") ? rec_str(img, "Name") : "", "busybox") ==
-          0) {
+      if (strcmp(hcsd__img_rec_str(img, "Name") ? hcsd__img_rec_str(img, "Name")
+                                                : "",
+                 "busybox") == 0) {
         size = json_integer_value(json_object_get(img, "Size"));
       }
     }
@@ -386,7 +364,7 @@ static json_t *builtin_record(void) {
 
 /* Reads images.json (absent: no images). 0, or -1 with *errmsg. */
 static int read_records(hcsd_images_t *im, char **errmsg) {
-  char *path = path_join(im->dir, "images.json");
+  char *path = hcsd__img_path_join(im->dir, "images.json");
   if (path == NULL) {
     *errmsg = strdup("out of memory");
     return -1;
@@ -420,7 +398,7 @@ static int read_records(hcsd_images_t *im, char **errmsg) {
 /* Leftovers of a host that died during a load or a save: the staging
  * folders, the temporary images.json and layers no image holds. */
 static void remove_leftovers(hcsd_images_t *im) {
-  char *tmp = path_join(im->dir, "images.json.tmp");
+  char *tmp = hcsd__img_path_join(im->dir, "images.json.tmp");
   if (tmp != NULL) {
     unlink(tmp);
   }
@@ -430,7 +408,7 @@ static void remove_leftovers(hcsd_images_t *im) {
   while (d != NULL && (e = readdir(d)) != NULL) {
     if (strncmp(e->d_name, ".load-", 6) == 0 ||
         strncmp(e->d_name, ".probe-", 7) == 0) {
-      char *p = path_join(im->dir, e->d_name);
+      char *p = hcsd__img_path_join(im->dir, e->d_name);
       if (p != NULL) {
         hcsd__img_rmtree(p);
       }
@@ -464,7 +442,7 @@ int hcsd_images_open(const char *dir, hcsd_images_t **out, char **errmsg) {
   *errmsg = NULL;
   hcsd_images_t *im = calloc(1, sizeof(*im));
   if (im == NULL || (im->dir = strdup(dir)) == NULL ||
-      (im->layers_dir = path_join(dir, "layers")) == NULL ||
+      (im->layers_dir = hcsd__img_path_join(dir, "layers")) == NULL ||
       (im->images = json_array()) == NULL) {
     *errmsg = strdup("out of memory");
     hcsd_images_close(im);
@@ -515,256 +493,4 @@ void hcsd_images_close(hcsd_images_t *im) {
   free(im->layers_dir);
   free(im->dir);
   free(im);
-}
-
-/* ---- queries ---- */
-
-/* Docker's order of lookups: a full id, a reference, an id prefix
- * (unique). */
-static json_t *resolve_locked(hcsd_images_t *im, const char *ref, char **name) {
-  *name = NULL;
-  const char *hex = strncmp(ref, "sha256:", 7) == 0 ? ref + 7 : ref;
-  size_t n = strlen(hex);
-  bool is_hex = n > 0 && n <= 64 && strspn(hex, "0123456789abcdef") == n;
-  if (is_hex && n == 64) {
-    char id[72];
-    snprintf(id, sizeof(id), "sha256:%s", hex);
-    return find_by_id(im, id);
-  }
-  if (hex == ref) {
-    char *norm = hcsd__img_normalise(ref);
-    json_t *rec = norm != NULL ? find_by_tag(im, norm) : NULL;
-    if (rec != NULL) {
-      *name = norm;
-      return rec;
-    }
-    free(norm);
-  }
-  json_t *found = NULL;
-  size_t i;
-  json_t *rec;
-  json_array_foreach(im->images, i, rec) {
-    if (is_hex && strncmp(rec_str(rec, "Id") + 7, hex, n) == 0) {
-      if (found != NULL) {
-        return NULL; /* ambiguous */
-      }
-      found = rec;
-    }
-  }
-  return found;
-}
-
-static char **str_array(const json_t *a) {
-  if (!json_is_array(a)) {
-    return NULL;
-  }
-  size_t n = json_array_size(a);
-  char **out = calloc(n + 1, sizeof(*out));
-  for (size_t i = 0; out != NULL && i < n; i++) {
-    const char *s = json_string_value(json_array_get(a, i));
-    if ((out[i] = strdup(s != NULL ? s : "")) == NULL) {
-      for (size_t j = 0; j < i; j++) {
-        free(out[j]);
-      }
-      free(out);
-      out = NULL;
-    }
-  }
-  return out;
-}
-
-static char *opt_strdup(const json_t *o, const char *key, bool *nomem) {
-  const char *s = json_string_value(json_object_get(o, key));
-  char *d = s != NULL ? strdup(s) : NULL;
-  *nomem |= s != NULL && d == NULL;
-  return d;
-}
-
-static hcsd_image_t *image_of(hcsd_images_t *im, const json_t *rec,
-                              char *name) {
-  hcsd_image_t *img = calloc(1, sizeof(*img));
-  if (img == NULL) {
-    free(name);
-    return NULL;
-  }
-  img->name = name;
-  bool nomem = (img->id = strdup(rec_str(rec, "Id"))) == NULL;
-  json_t *folders = json_object_get(rec, "Folders");
-  if (folders != NULL) {
-    img->layers = str_array(folders);
-  } else {
-    json_t *layers = json_object_get(rec, "Layers");
-    size_t n = json_array_size(layers);
-    img->layers = calloc(n + 1, sizeof(char *));
-    for (size_t i = 0; img->layers != NULL && i < n; i++) {
-      json_t *l = json_array_get(layers, n - 1 - i);
-      nomem |= (img->layers[i] =
-                    path_join(im->layers_dir, rec_str(l, "Chain"))) == NULL;
-    }
-  }
-  nomem |= img->layers == NULL;
-  const json_t *c = json_object_get(json_object_get(rec, "Config"), "config");
-  static const char *const keys[] = {"Cmd", "Entrypoint", "Env"};
-  char ***arrays[] = {&img->cmd, &img->entrypoint, &img->env};
-  for (int i = 0; i < 3; i++) {
-    json_t *a = json_object_get(c, keys[i]);
-    *arrays[i] = str_array(a);
-    nomem |= json_is_array(a) && *arrays[i] == NULL;
-  }
-  img->working_dir = opt_strdup(c, "WorkingDir", &nomem);
-  img->user = opt_strdup(c, "User", &nomem);
-  img->stop_signal = opt_strdup(c, "StopSignal", &nomem);
-  if (nomem) {
-    hcsd_image_free(img);
-    return NULL;
-  }
-  return img;
-}
-
-int hcsd_images_resolve(hcsd_images_t *im, const char *ref,
-                        hcsd_image_t **out) {
-  *out = NULL;
-  pthread_mutex_lock(&im->mu);
-  char *name = NULL;
-  json_t *rec = resolve_locked(im, ref, &name);
-  hcsd_image_t *img = rec != NULL ? image_of(im, rec, name) : NULL;
-  pthread_mutex_unlock(&im->mu);
-  if (rec == NULL) {
-    return -ENOENT;
-  }
-  *out = img;
-  return img != NULL ? 0 : -ENOMEM;
-}
-
-static void free_strv(char **v) {
-  for (size_t i = 0; v != NULL && v[i] != NULL; i++) {
-    free(v[i]);
-  }
-  free(v);
-}
-
-void hcsd_image_free(hcsd_image_t *img) {
-  if (img == NULL) {
-    return;
-  }
-  free(img->id);
-  free(img->name);
-  free_strv(img->layers);
-  free_strv(img->cmd);
-  free_strv(img->entrypoint);
-  free_strv(img->env);
-  free(img->working_dir);
-  free(img->user);
-  free(img->stop_signal);
-  free(img);
-}
-
-/* RepoTags as docker shows them. */
-static json_t *familiar_tags(const json_t *rec) {
-  json_t *out = json_array();
-  size_t i;
-  json_t *t;
-  json_array_foreach(json_object_get(rec, "RepoTags"), i, t) {
-    char *f = hcsd__img_familiar(json_string_value(t));
-    if (f != NULL) {
-      json_array_append_new(out, json_string(f));
-    }
-    free(f);
-  }
-  return out;
-}
-
-static int by_created_desc(const void *a, const void *b) {
-  const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-  json_int_t cx = json_integer_value(json_object_get(x, "Created"));
-  json_int_t cy = json_integer_value(json_object_get(y, "Created"));
-  if (cx != cy) {
-    return cx < cy ? 1 : -1;
-  }
-  return strcmp(rec_str(x, "Id"), rec_str(y, "Id"));
-}
-
-char *hcsd_images_list_json(hcsd_images_t *im) {
-  pthread_mutex_lock(&im->mu);
-  size_t n = json_array_size(im->images);
-  json_t **items = calloc(n + 1, sizeof(*items));
-  size_t i;
-  json_t *rec;
-  json_array_foreach(im->images, i, rec) {
-    if (items == NULL) {
-      break;
-    }
-    json_t *config = json_object_get(rec, "Config");
-    json_t *labels =
-        json_object_get(json_object_get(config, "config"), "Labels");
-    items[i] = json_pack(
-        "{s:s,s:s,s:o,s:[],s:I,s:O,s:i,s:o,s:i}", "Id", rec_str(rec, "Id"),
-        "ParentId", "", "RepoTags", familiar_tags(rec), "RepoDigests",
-        "Created", (json_int_t)parse_time(rec_str(config, "created")), "Size",
-        json_object_get(rec, "Size"), "SharedSize", -1, "Labels",
-        json_is_object(labels) ? json_deep_copy(labels) : json_object(),
-        "Containers", -1);
-  }
-  pthread_mutex_unlock(&im->mu);
-  char *text = NULL;
-  if (items != NULL) {
-    qsort(items, n, sizeof(*items), by_created_desc);
-    json_t *list = json_array();
-    for (i = 0; i < n; i++) {
-      json_array_append_new(list, items[i]);
-    }
-    text = json_dumps(list, JSON_COMPACT);
-    json_decref(list);
-  }
-  free(items);
-  return text;
-}
-
-static json_t *config_str(const json_t *config, const char *key) {
-  const char *s = rec_str(config, key);
-  return json_string(s != NULL ? s : "");
-}
-
-char *hcsd_images_inspect_json(hcsd_images_t *im, const char *ref) {
-  pthread_mutex_lock(&im->mu);
-  char *name = NULL;
-  json_t *rec = resolve_locked(im, ref, &name);
-  free(name);
-  json_t *o = NULL;
-  if (rec != NULL) {
-    json_t *config = json_object_get(rec, "Config");
-    json_t *c = json_object_get(config, "config");
-    json_t *diff_ids =
-        json_object_get(json_object_get(config, "rootfs"), "diff_ids");
-    const char *created = rec_str(config, "created");
-    o = json_pack(
-        "{s:s,s:o,s:[],s:s,s:o,s:s,s:o,s:o,s:o,s:o,s:o,s:O,s:{s:s,s:n},"
-        "s:{s:s,s:o},s:{s:s}}",
-        "Id", rec_str(rec, "Id"), "RepoTags", familiar_tags(rec), "RepoDigests",
-        "Parent", "", "Comment", config_str(config, "comment"), "Created",
-        created != NULL ? created : HCSD_IMG_NO_TIME, "DockerVersion",
-        config_str(config, "docker_version"), "Author",
-        config_str(config, "author"), "Config",
-        json_is_object(c) ? json_deep_copy(c) : json_object(), "Architecture",
-        config_str(config, "architecture"), "Os", config_str(config, "os"),
-        "Size", json_object_get(rec, "Size"), "GraphDriver", "Name",
-        "windowsfilter", "Data", "RootFS", "Type", "layers", "Layers",
-        json_is_array(diff_ids) ? json_deep_copy(diff_ids) : json_array(),
-        "Metadata", "LastTagTime", rec_str(rec, "LastTagTime"));
-    const char *variant = rec_str(config, "variant");
-    if (o != NULL && variant != NULL) {
-      json_object_set_new(o, "Variant", json_string(variant));
-    }
-  }
-  pthread_mutex_unlock(&im->mu);
-  char *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
-  json_decref(o);
-  return text;
-}
-
-size_t hcsd_images_count(hcsd_images_t *im) {
-  pthread_mutex_lock(&im->mu);
-  size_t n = json_array_size(im->images);
-  pthread_mutex_unlock(&im->mu);
-  return n;
 }

@@ -1,6 +1,6 @@
-/* The image store's insides, shared by images.c (the store: records,
- * images.json, queries), imgload.c (docker load) and imgref.c (image
- * references). */
+/* The image store's insides, shared by images.c (records, images.json),
+ * imgquery.c (lookups, list and inspect), imgload.c and imgstage.c (docker
+ * load) and imgref.c (image references). */
 #ifndef HCSD_IMGINT_H
 #define HCSD_IMGINT_H
 
@@ -30,6 +30,34 @@ struct hcsd_images_s {
 #define HCSD_IMG_MAX_JSON (UINT64_C(32) << 20) /* manifest, config bytes */
 #define HCSD_IMG_NO_TIME "0001-01-01T00:00:00Z"
 
+/* docker load's staging folder (imgstage.c): the archive's regular files,
+ * each in a file of dir, and its links. */
+#define HCSD_IMG_BUF 65536
+typedef struct hcsd__img_entry_s {
+  char *name;  /* cleaned: relative, no "." or ".." components */
+  char *blob;  /* the staged file, or NULL for a link */
+  char *alias; /* the name a link stands for */
+} hcsd__img_entry_t;
+
+typedef struct hcsd__img_stage_s {
+  const char *dir; /* the caller's, made and removed by it */
+  hcsd__img_entry_t *entries;
+  size_t n, cap;
+  int fd;
+  char *err;              /* why staging failed (free()) */
+  char in[HCSD_IMG_BUF];  /* what the input gives libarchive */
+  char buf[HCSD_IMG_BUF]; /* what libarchive gives back */
+} hcsd__img_stage_t;
+
+/* Reads the tar (gzip, bzip2, xz or zstd compressed or not) from fd into
+ * S->dir until its end. 0, or -1 with S->err. */
+int hcsd__img_stage_read(hcsd__img_stage_t *S, int fd);
+/* The staged file the archive's name stands for, or NULL. */
+const char *hcsd__img_stage_find(hcsd__img_stage_t *S, const char *name);
+void hcsd__img_stage_free(hcsd__img_stage_t *S);
+/* A libarchive reader with the filters moby sniffs (and no others). */
+struct archive *hcsd__img_reader_new(void);
+
 /* The reference in its normalised form ("docker.io/library/busybox:latest";
  * a missing tag is "latest"), malloc'ed, or NULL when ref is no valid
  * name[:tag] reference (digests are not supported). */
@@ -49,6 +77,14 @@ int hcsd__img_save(hcsd_images_t *im);
 bool hcsd__img_layer_size(hcsd_images_t *im, const char *chain, uint64_t *size);
 /* With im->mu held: whether a record holds layer chain (hex). */
 bool hcsd__img_layer_used(hcsd_images_t *im, const char *chain);
+/* Records: a field's string (NULL when it is none), the record holding a
+ * normalised tag or an id ("sha256:<hex>"), NULL when none does; with
+ * im->mu held. */
+const char *hcsd__img_rec_str(const json_t *rec, const char *key);
+json_t *hcsd__img_find_by_tag(hcsd_images_t *im, const char *tag);
+json_t *hcsd__img_find_by_id(hcsd_images_t *im, const char *id);
+/* a + "/" + b, malloc'ed; NULL on ENOMEM. */
+char *hcsd__img_path_join(const char *a, const char *b);
 /* Removes a tree without following symlinks; errors are ignored (it is
  * cleanup). */
 void hcsd__img_rmtree(const char *path);

@@ -20,17 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LOAD_BUF 65536
+#define LOAD_BUF HCSD_IMG_BUF
 #define PROGRESS_EVERY_MS 100
-#define MAX_ALIAS_HOPS 16
-
-/* A file of the archive: its contents in blob, or another name it stands
- * for (a hard link or a symlink) in alias. */
-typedef struct entry_s {
-  char *name;
-  char *blob;
-  char *alias;
-} entry_t;
 
 typedef struct load_s {
   hcsd_images_t *im;
@@ -39,15 +30,13 @@ typedef struct load_s {
   void *arg;
   int fd;
   char tmp[4096]; /* <dir>/.load-XXXXXX, the staging folder */
-  entry_t *entries;
-  size_t nentries, cap;
-  char *err;          /* the first failure */
-  json_t *recs;       /* the records loaded */
-  json_t *lines;      /* the "Loaded image" messages */
-  json_t *done;       /* {chain: size} of the layers checked by this call */
-  json_t *created;    /* [chain] of the layers this call imported, in order */
-  char in[LOAD_BUF];  /* what in_read gives libarchive */
-  char buf[LOAD_BUF]; /* what libarchive gives back */
+  hcsd__img_stage_t st;
+  char *err;       /* the first failure */
+  json_t *recs;    /* the records loaded */
+  json_t *lines;   /* the "Loaded image" messages */
+  json_t *done;    /* {chain: size} of the layers checked by this call */
+  json_t *created; /* [chain] of the layers this call imported, in order */
+  char buf[LOAD_BUF];
 } load_t;
 
 __attribute__((format(printf, 2, 3))) static int fail(load_t *L,
@@ -76,207 +65,6 @@ static uint64_t now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* ---- staging the archive ---- */
-
-/* name resolved against dir (both relative to the archive's root): empty
- * and "." components dropped, ".." taking one back. NULL when it climbs
- * above the root (or on ENOMEM). */
-static char *clean_path(const char *dir, const char *name) {
-  size_t cap = strlen(dir) + strlen(name) + 2;
-  char *out = malloc(cap);
-  size_t len = 0;
-  const char *parts[2] = {name[0] == '/' ? "" : dir, name};
-  for (int k = 0; out != NULL && k < 2; k++) {
-    for (const char *p = parts[k]; *p != '\0';) {
-      size_t n = strcspn(p, "/");
-      if (n == 2 && strncmp(p, "..", 2) == 0) {
-        if (len == 0) {
-          free(out);
-          return NULL;
-        }
-        while (len > 0 && out[len - 1] != '/') {
-          len--;
-        }
-        len -= len > 0 ? 1 : 0;
-      } else if (n > 0 && !(n == 1 && p[0] == '.')) {
-        if (len > 0) {
-          out[len++] = '/';
-        }
-        memcpy(out + len, p, n);
-        len += n;
-      }
-      p += n + (p[n] == '/' ? 1 : 0);
-    }
-  }
-  if (out != NULL) {
-    out[len] = '\0';
-  }
-  return out;
-}
-
-static int add_entry(load_t *L, char *name, char *blob, char *alias) {
-  if (L->nentries == L->cap) {
-    size_t cap = L->cap != 0 ? 2 * L->cap : 32;
-    entry_t *e = realloc(L->entries, cap * sizeof(*e));
-    if (e == NULL) {
-      free(name);
-      free(blob);
-      free(alias);
-      return fail(L, "out of memory");
-    }
-    L->entries = e;
-    L->cap = cap;
-  }
-  L->entries[L->nentries++] = (entry_t){name, blob, alias};
-  return 0;
-}
-
-/* The staged file the archive's name stands for, or NULL. */
-static const char *find_file(load_t *L, const char *name) {
-  char *want = clean_path("", name);
-  for (int hop = 0; want != NULL && hop < MAX_ALIAS_HOPS; hop++) {
-    const entry_t *e = NULL;
-    for (size_t i = L->nentries; e == NULL && i-- > 0;) {
-      e = strcmp(L->entries[i].name, want) == 0 ? &L->entries[i] : NULL;
-    }
-    free(want);
-    if (e == NULL || e->blob != NULL) {
-      return e != NULL ? e->blob : NULL;
-    }
-    want = strdup(e->alias);
-  }
-  free(want);
-  return NULL;
-}
-
-static ssize_t in_read(struct archive *a, void *data, const void **buf) {
-  load_t *L = data;
-  *buf = L->in;
-  while (true) {
-    ssize_t n = read(L->fd, L->in, sizeof(L->in));
-    if (n >= 0 || errno != EINTR) {
-      if (n < 0) {
-        archive_set_error(a, errno, "reading the archive: %s", strerror(errno));
-      }
-      return n;
-    }
-  }
-}
-
-static int write_all(int fd, const char *p, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0 && errno == EINTR) {
-      continue;
-    }
-    if (w <= 0) {
-      return w < 0 ? -errno : -EIO;
-    }
-    p += w;
-    n -= (size_t)w;
-  }
-  return 0;
-}
-
-static int stage_file(load_t *L, struct archive *a, char *name) {
-  char *blob = NULL;
-  if (asprintf(&blob, "%s/f%zu", L->tmp, L->nentries) < 0) {
-    free(name);
-    return fail(L, "out of memory");
-  }
-  int fd = open(blob, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  int err = fd < 0 ? -errno : 0;
-  la_ssize_t n;
-  while (err == 0 && (n = archive_read_data(a, L->buf, sizeof(L->buf))) != 0) {
-    err = n < 0 ? -EIO : write_all(fd, L->buf, (size_t)n);
-  }
-  if (fd >= 0) {
-    close(fd);
-  }
-  if (err != 0) {
-    int r = err == -EIO ? fail(L, "invalid archive: %s: %s", name,
-                               archive_error_string(a))
-                        : fail(L, "writing %s: %s", blob, strerror(-err));
-    free(name);
-    free(blob);
-    return r;
-  }
-  return add_entry(L, name, blob, NULL);
-}
-
-/* One entry of the archive: regular files are staged, links remembered,
- * the rest (directories) skipped. */
-static int stage_entry(load_t *L, struct archive *a, struct archive_entry *e) {
-  const char *raw = archive_entry_pathname(e);
-  char *name = raw != NULL ? clean_path("", raw) : NULL;
-  if (name == NULL) {
-    return fail(L, "invalid archive: entry \"%s\" is outside of the archive",
-                raw != NULL ? raw : "");
-  }
-  const char *hard = archive_entry_hardlink(e);
-  const char *sym = archive_entry_symlink(e);
-  char *alias = NULL;
-  if (hard != NULL) {
-    alias = clean_path("", hard);
-  } else if (archive_entry_filetype(e) == AE_IFLNK && sym != NULL) {
-    char *dir = strdup(name);
-    char *slash = dir != NULL ? strrchr(dir, '/') : NULL;
-    if (dir != NULL) {
-      *(slash != NULL ? slash : dir) = '\0';
-      alias = clean_path(dir, sym);
-    }
-    free(dir);
-  } else if (archive_entry_filetype(e) == AE_IFREG) {
-    return stage_file(L, a, name);
-  }
-  if (alias != NULL) {
-    return add_entry(L, name, NULL, alias);
-  }
-  free(name);
-  return 0;
-}
-
-static struct archive *reader_new(void) {
-  struct archive *a = archive_read_new();
-  if (a != NULL) {
-    /* The compressions moby sniffs, and no others: libarchive's other
-     * filters may run external programs. */
-    archive_read_support_filter_gzip(a);
-    archive_read_support_filter_bzip2(a);
-    archive_read_support_filter_xz(a);
-    archive_read_support_filter_zstd(a);
-  }
-  return a;
-}
-
-static int stage(load_t *L) {
-  struct archive *a = reader_new();
-  if (a == NULL || archive_read_support_format_tar(a) != ARCHIVE_OK) {
-    if (a != NULL) {
-      archive_read_free(a);
-    }
-    return fail(L, "out of memory");
-  }
-  int r = 0;
-  if (archive_read_open(a, L, NULL, in_read, NULL) != ARCHIVE_OK) {
-    r = fail(L, "invalid archive: %s", archive_error_string(a));
-  }
-  while (r == 0) {
-    struct archive_entry *e;
-    int ar = archive_read_next_header(a, &e);
-    if (ar == ARCHIVE_EOF) {
-      break;
-    }
-    if (ar < ARCHIVE_WARN) {
-      r = fail(L, "invalid archive: %s", archive_error_string(a));
-    } else {
-      r = stage_entry(L, a, e);
-    }
-  }
-  archive_read_free(a);
-  return r;
 }
 
 /* ---- reading what the archive holds ---- */
@@ -377,7 +165,7 @@ static void emit_progress(load_t *L, const char *short_id, uint64_t cur,
  * lines over the bytes of blob (as moby reports them). */
 static int digest_layer(load_t *L, const char *blob, const char *diff_id,
                         char hex[65], uint64_t *size) {
-  struct archive *a = reader_new();
+  struct archive *a = hcsd__img_reader_new();
   struct archive_entry *e;
   struct stat st;
   char short_id[13];
@@ -472,7 +260,7 @@ static int load_layer(load_t *L, size_t i, const char *path,
   if (exists && known) {
     return 0;
   }
-  const char *blob = find_file(L, path);
+  const char *blob = hcsd__img_stage_find(&L->st, path);
   if (blob == NULL) {
     return fail(L, "open %s: no such file or directory", path);
   }
@@ -571,7 +359,7 @@ static json_t *normalise_tags(load_t *L, json_t *tags) {
 
 /* The image config: its id (the sha256 of its bytes) and its JSON. */
 static json_t *read_config(load_t *L, const char *path, char id[72]) {
-  const char *file = find_file(L, path);
+  const char *file = hcsd__img_stage_find(&L->st, path);
   if (file == NULL) {
     fail(L, "open %s: no such file or directory", path);
     return NULL;
@@ -681,7 +469,7 @@ static int load_image(load_t *L, json_t *item) {
 }
 
 static int load_manifest(load_t *L) {
-  const char *file = find_file(L, "manifest.json");
+  const char *file = hcsd__img_stage_find(&L->st, "manifest.json");
   if (file == NULL) {
     return fail(L, "invalid archive: no manifest.json (archives of docker "
                    "before 1.10 are not supported)");
@@ -779,7 +567,10 @@ int hcsd_images_load(hcsd_images_t *im, int fd, bool quiet,
   if (r == 0 && !staged) {
     r = fail(L, "making %s: %s", L->tmp, strerror(errno));
   }
-  r = r == 0 ? stage(L) : r;
+  L->st.dir = L->tmp;
+  if (r == 0 && hcsd__img_stage_read(&L->st, fd) != 0) {
+    r = fail(L, "%s", L->st.err != NULL ? L->st.err : "out of memory");
+  }
   drain(fd, L->buf, sizeof(L->buf));
   r = r == 0 ? load_manifest(L) : r;
   r = r == 0 ? commit(L) : r;
@@ -802,12 +593,7 @@ int hcsd_images_load(hcsd_images_t *im, int fd, bool quiet,
     emit_json(
         L, json_pack("{s:{s:s},s:s}", "errorDetail", "message", m, "error", m));
   }
-  for (i = 0; i < L->nentries; i++) {
-    free(L->entries[i].name);
-    free(L->entries[i].blob);
-    free(L->entries[i].alias);
-  }
-  free(L->entries);
+  hcsd__img_stage_free(&L->st);
   free(L->err);
   json_decref(L->recs);
   json_decref(L->lines);
