@@ -136,6 +136,8 @@ static void proc_done_cb(as_session_t *s, const as_result_t *r, void *data) {
     if (p->waiters == NULL) {
       proc_unlink(p);
       proc_free(p);
+      hcs__system_check_stopped(sys);
+      return;
     }
   }
   proc_deliver(p);
