@@ -1,0 +1,244 @@
+/* Endpoints of containers: at start, an HNS endpoint on the network the
+ * container's NetworkMode names (its address and MAC from the network's
+ * IPAM), recorded in the network's Containers so that inspect lists it and
+ * remove refuses while it is there; at exit, the endpoint deleted. The
+ * predefined bridge gets its HNS network here, on first use, and a
+ * network whose HNS network was lost is made again. */
+#include "hcsd/netsint.h"
+#include "hcsd/util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* "02-15-AC-1D-00-02" as Docker writes it: "02:15:ac:1d:00:02". */
+static void mac_docker(const char *hns, char out[18]) {
+  snprintf(out, 18, "%s", hns != NULL ? hns : "");
+  for (char *p = out; *p != '\0'; p++) {
+    *p = *p == '-' ? ':' : (char)tolower((unsigned char)*p);
+  }
+}
+
+/* NetworkSettings.Networks[name] of an endpoint (NULL for host). */
+static json_t *settings_json(const hcsd_net_t *net,
+                             const hcs_hns_endpoint_t *e) {
+  char mac[18];
+  mac_docker(e != NULL ? e->mac_address : NULL, mac);
+  return json_pack(
+      "{s:n, s:n, s:n, s:s, s:n, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:i, "
+      "s:n}",
+      "IPAMConfig", "Links", "Aliases", "MacAddress", mac, "DriverOpts",
+      "NetworkID", net->id, "EndpointID", e != NULL ? e->id : "", "Gateway",
+      e != NULL && e->gateway_address != NULL ? e->gateway_address : "",
+      "IPAddress", e != NULL && e->ip_address != NULL ? e->ip_address : "",
+      "IPPrefixLen", e != NULL ? (int)e->prefix_length : 0, "IPv6Gateway", "",
+      "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0, "DNSNames");
+}
+
+/* The entry of Containers for an endpoint. */
+static json_t *container_json(const char *container_id,
+                              const hcs_hns_endpoint_t *e) {
+  char mac[18], *ipv4 = NULL;
+  mac_docker(e->mac_address, mac);
+  if (asprintf(&ipv4, "%s/%u", e->ip_address != NULL ? e->ip_address : "",
+               (unsigned)e->prefix_length) < 0) {
+    return NULL;
+  }
+  json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s}", "Name", container_id,
+                        "EndpointID", e->id, "MacAddress", mac, "IPv4Address",
+                        ipv4, "IPv6Address", "");
+  free(ipv4);
+  return j;
+}
+
+static hcs_result_t endpoint_delete(hcsd_nets_t *n, const char *id,
+                                    hcs_error_t **err) {
+  hcs_hns_endpoint_t *none = NULL;
+  return hcs_HNSEndpointRequest(n->hcs, "DELETE", id, NULL, &none, err);
+}
+
+/* The network's HNS network, made now for the bridge's first endpoint or
+ * made again when HNS lost it. 0 or a 500 with *errmsg. */
+static int ensure_hns(hcsd_nets_t *n, hcsd_net_t *net, char **errmsg) {
+  if (net->hns_id != NULL && hcsd__nets_hns_has(n, net->hns_id)) {
+    return 0;
+  }
+  hcs_error_t *err = NULL;
+  hcs_result_t r = net->hns_id == NULL && json_array_size(net->ipam) == 0
+                       ? hcsd__nets_hns_make_auto(n, net, &err)
+                       : hcsd__nets_hns_make(n, net, NULL, &err);
+  if (r != HCS_OK) {
+    int st = hcsd__nets_fail_msg(errmsg, 500, "network %s: %s", net->name,
+                                 r == HCS_ERROR_NO_MORE_ITEMS
+                                     ? "no free subnet among hcsd's defaults"
+                                     : hcsd__nets_why(err));
+    hcs_error_free(err);
+    return st;
+  }
+  int e = hcsd__nets_save(n);
+  return e == 0 ? 0
+                : hcsd__nets_fail_msg(errmsg, 500, "saving the networks: %s",
+                                      strerror(-e));
+}
+
+/* A container starting again on a network it never left (its detach was
+ * missed) gets a new endpoint; the old one goes. */
+static void drop_stale(hcsd_nets_t *n, hcsd_net_t *net,
+                       const char *container_id) {
+  json_t *old = json_object_get(net->containers, container_id);
+  const char *id = json_string_value(json_object_get(old, "EndpointID"));
+  if (id != NULL) {
+    (void)endpoint_delete(n, id, NULL);
+  }
+  json_object_del(net->containers, container_id);
+}
+
+static int endpoint_make(hcsd_nets_t *n, hcsd_net_t *net,
+                         const char *container_id, hcs_hns_endpoint_t **out,
+                         char **errmsg) {
+  char id[65];
+  hcsd_random_id(id);
+  char *body =
+      hcsd__nets_dump(json_pack("{s:s, s:s, s:s}", "Id", id, "Name",
+                                container_id, "VirtualNetwork", net->hns_id));
+  if (body == NULL) {
+    return hcsd__nets_fail_msg(errmsg, 500, "out of memory");
+  }
+  hcs_error_t *err = NULL;
+  hcs_result_t r = hcs_HNSEndpointRequest(n->hcs, "POST", "", body, out, &err);
+  free(body);
+  if (r != HCS_OK) {
+    int st = hcsd__nets_fail_msg(errmsg, 500,
+                                 "failed to create endpoint on network %s: %s",
+                                 net->name, hcsd__nets_why(err));
+    hcs_error_free(err);
+    return st;
+  }
+  json_t *entry = container_json(container_id, *out);
+  int e = entry == NULL ? -ENOMEM
+          : json_object_set_new(net->containers, container_id, entry) != 0
+              ? -ENOMEM
+              : hcsd__nets_save(n);
+  if (e != 0) {
+    json_object_del(net->containers, container_id);
+    (void)endpoint_delete(n, (*out)->id, NULL);
+    hcs_hns_endpoint_free(*out);
+    *out = NULL;
+    return hcsd__nets_fail_msg(errmsg, 500, "saving the networks: %s",
+                               strerror(-e));
+  }
+  return 0;
+}
+
+/* The network mode names a network hcsd cannot give, or none. */
+static int mode_refused(const char *mode, char **errmsg) {
+  if (strncmp(mode, "container:", 10) == 0) {
+    return hcsd__nets_fail_msg(
+        errmsg, 500, "network mode \"%s\" is not supported by hcsd", mode);
+  }
+  return 0;
+}
+
+static int attach_locked(hcsd_nets_t *n, const char *mode,
+                         const char *container_id, char **endpoint_id,
+                         char **name, char **settings, char **errmsg) {
+  size_t ambiguous = 0;
+  hcsd_net_t *net = hcsd__nets_find(n, mode, &ambiguous);
+  if (net == NULL) {
+    return hcsd__nets_fail_msg(errmsg, 500, "network %s not found", mode);
+  }
+  if (strcmp(net->driver, "null") == 0) {
+    return hcsd__nets_fail_msg(
+        errmsg, 500,
+        "network %s: hcs cannot give a container an empty network namespace "
+        "(a container without endpoints shares the host's network); use "
+        "\"--network host\" for that, or another network",
+        net->name);
+  }
+  hcs_hns_endpoint_t *e = NULL;
+  if (strcmp(net->driver, "host") != 0) {
+    int st = ensure_hns(n, net, errmsg);
+    if (st != 0) {
+      return st;
+    }
+    drop_stale(n, net, container_id);
+    if ((st = endpoint_make(n, net, container_id, &e, errmsg)) != 0) {
+      return st;
+    }
+  }
+  *settings = hcsd__nets_dump(settings_json(net, e));
+  *name = strdup(net->name);
+  *endpoint_id = e != NULL ? strdup(e->id) : NULL;
+  if (*settings == NULL || *name == NULL ||
+      (e != NULL && *endpoint_id == NULL)) {
+    if (e != NULL) {
+      json_object_del(net->containers, container_id);
+      (void)endpoint_delete(n, e->id, NULL);
+      (void)hcsd__nets_save(n);
+    }
+    hcs_hns_endpoint_free(e);
+    free(*settings);
+    free(*name);
+    free(*endpoint_id);
+    *settings = *name = *endpoint_id = NULL;
+    return hcsd__nets_fail_msg(errmsg, 500, "out of memory");
+  }
+  hcs_hns_endpoint_free(e);
+  return 0;
+}
+
+int hcsd_nets_attach(hcsd_nets_t *n, const char *mode, const char *container_id,
+                     char **endpoint_id, char **name, char **settings,
+                     char **errmsg) {
+  *endpoint_id = *name = *settings = *errmsg = NULL;
+  if (mode == NULL || mode[0] == '\0' || strcmp(mode, "default") == 0) {
+    mode = "bridge";
+  }
+  if (container_id == NULL || container_id[0] == '\0') {
+    return hcsd__nets_fail_msg(errmsg, 500, "attach: no container id");
+  }
+  int st = mode_refused(mode, errmsg);
+  if (st != 0) {
+    return st;
+  }
+  pthread_mutex_lock(&n->lock);
+  st =
+      attach_locked(n, mode, container_id, endpoint_id, name, settings, errmsg);
+  pthread_mutex_unlock(&n->lock);
+  return st;
+}
+
+/* Drops the Containers entry naming the endpoint; whether one did. */
+static bool forget_endpoint(hcsd_nets_t *n, const char *endpoint_id) {
+  for (size_t i = 0; i < n->n; i++) {
+    const char *key;
+    json_t *ep;
+    json_object_foreach(n->v[i]->containers, key, ep) {
+      const char *id = json_string_value(json_object_get(ep, "EndpointID"));
+      if (id != NULL && strcmp(id, endpoint_id) == 0) {
+        json_object_del(n->v[i]->containers, key);
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+int hcsd_nets_detach(hcsd_nets_t *n, const char *endpoint_id) {
+  if (endpoint_id == NULL || endpoint_id[0] == '\0') {
+    return 0;
+  }
+  pthread_mutex_lock(&n->lock);
+  hcs_result_t r = endpoint_delete(n, endpoint_id, NULL);
+  int e = 0;
+  if (r == HCS_OK || r == HCS_ERROR_NOT_FOUND) {
+    e = forget_endpoint(n, endpoint_id) ? hcsd__nets_save(n) : 0;
+  } else {
+    /* WSAEINVAL: a running system still holds it. */
+    e = r == HCS_WSAEINVAL ? -EBUSY : -EIO;
+  }
+  pthread_mutex_unlock(&n->lock);
+  return e;
+}
