@@ -737,3 +737,22 @@ Test(hcsd_nets, creates_from_many_threads) {
   }
   json_decref(list);
 }
+
+Test(hcsd_nets, lost_endpoints_are_forgotten_on_open) {
+  char id[65];
+  create_ok(CREATE_BODY("n1"), id);
+  attached_t a = {0};
+  attach_ok("n1", CID1, &a);
+  hcs_hns_endpoint_t *gone = NULL;
+  cr_assert_eq(
+      hcs_HNSEndpointRequest(t.hcs, "DELETE", a.endpoint_id, NULL, &gone, NULL),
+      HCS_OK);
+  nets_close();
+  nets_open();
+  json_t *n = inspect_ok("n1");
+  cr_assert_eq(json_object_size(json_object_get(n, "Containers")), 0);
+  json_decref(n);
+  cr_assert_eq(hcsd_nets_detach(t.nets, a.endpoint_id), 0);
+  attached_free(&a);
+  remove_ok("n1");
+}

@@ -484,6 +484,11 @@ hcs_result_t hcsd__nets_hns_make_auto(hcsd_nets_t *n, hcsd_net_t *net,
     }
   }
   json_decref(used);
+  if (s == NULL) {
+    hcs_error_free(*err);
+    *err = NULL;
+    r = HCS_ERROR_NO_MORE_ITEMS;
+  }
   return r;
 }
 
