@@ -230,7 +230,8 @@ static void start_done(void *data) {
     snprintf(j->msg, sizeof(j->msg),
              "failed to create task for container: exec: \"%s\": %s",
              c->argv[0], why);
-    hcs_session_unref(s); /* completes on its own; its done sees c */
+    /* The session completes on its own: main_done drops it and does the
+     * cleanup, keeping this failure's code and message. */
     hcsd__ctr_ref(c);
     c->main = NULL;
     /* main_done will run for this session: let it do the cleanup, with
