@@ -127,7 +127,8 @@ HCS_API hcs_result_t hcs_open(hcs_t **out, const hcs_options_t *opts,
 /* Terminates every process still running and every container (unless the
  * service has a state_dir: containers then keep running for the next
  * service), waits for them, stops the engine thread and frees the service.
- * Every hcs_session_t must have been released. Not from the engine
+ * Every hcs_session_t must have been released, and every listener and
+ * connection closed (they keep the loop running). Not from the engine
  * thread. NULL is accepted. */
 HCS_API void hcs_close(hcs_t *hcs);
 /* With no_thread: runs the loop on the calling thread until no session is
