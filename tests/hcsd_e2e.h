@@ -73,13 +73,26 @@ HE_UNUSED static const char *he_log_tail(void) {
   if (fd < 0) {
     return "(no daemon log)";
   }
+  /* The tail, leaving 200 bytes for the daemon's state. */
+  off_t room = (off_t)sizeof(he_log_tail_buf) - 200;
   off_t size = lseek(fd, 0, SEEK_END);
-  off_t from = size > (off_t)sizeof(he_log_tail_buf) - 1
-                   ? size - (off_t)sizeof(he_log_tail_buf) + 1
-                   : 0;
-  ssize_t n = pread(fd, he_log_tail_buf, sizeof(he_log_tail_buf) - 1, from);
+  off_t from = size > room ? size - room : 0;
+  ssize_t n = pread(fd, he_log_tail_buf, sizeof(he_log_tail_buf) - 200, from);
   close(fd);
-  he_log_tail_buf[n > 0 ? n : 0] = '\0';
+  n = n > 0 ? n : 0;
+  /* Whether it still runs (without reaping it). */
+  siginfo_t si;
+  memset(&si, 0, sizeof(si));
+  if (he.pid == 0) {
+    snprintf(he_log_tail_buf + n, 200, "[hcsd: not running]");
+  } else if (waitid(P_PID, (id_t)he.pid, &si, WEXITED | WNOHANG | WNOWAIT) ==
+                 0 &&
+             si.si_pid == he.pid) {
+    snprintf(he_log_tail_buf + n, 200, "[hcsd DIED: %s %d]",
+             si.si_code == CLD_EXITED ? "exit" : "signal", si.si_status);
+  } else {
+    snprintf(he_log_tail_buf + n, 200, "[hcsd: running]");
+  }
   return he_log_tail_buf;
 }
 
@@ -707,18 +720,23 @@ HE_UNUSED static void he_teardown(void) {
     (void)waitpid(he.pid, NULL, 0);
     he.pid = 0;
   }
-  for (int round = 0; round < 10; round++) {
+  /* Kill every child first, then reap whichever ends: a container's init
+   * (pid 1 of its namespace) only ends once the namespace's other
+   * processes are reaped, and those may be our zombies by now. */
+  int64_t deadline = th_now_ms() + 20000;
+  for (;;) {
     pid_t kids[256];
     int n = he_children(kids, 256);
-    if (n == 0) {
+    if (n == 0 || th_now_ms() > deadline) {
       break;
     }
     for (int i = 0; i < n && i < 256; i++) {
       kill(kids[i], SIGKILL);
-      (void)waitpid(kids[i], NULL, __WALL);
     }
-  }
-  while (waitpid(-1, NULL, WNOHANG | __WALL) > 0) {
+    while (waitpid(-1, NULL, WNOHANG | __WALL) > 0) {
+    }
+    struct pollfd none;
+    (void)poll(&none, 0, 10); /* bounded: cleanup after a failure only */
   }
   if (he.dir[0] != '\0') {
     FILE *f = fopen("/proc/self/mountinfo", "re");
