@@ -265,10 +265,23 @@ CHILD_FN static int child_join(const as__child_t *c) {
 
 /* Keeps only the capabilities in c->caps: the bounding set first (it needs
  * CAP_SETPCAP, which the drop may remove), the ambient set, then the
- * process's own sets. Capabilities the kernel knows beyond our headers are
- * dropped too: the loop ends where PR_CAPBSET_DROP says EINVAL. */
+ * process's own sets (child_capset). Capabilities the kernel knows beyond
+ * our headers are dropped too: the loop ends where PR_CAPBSET_DROP says
+ * EINVAL.
+ *
+ * With no_new_privs the bounding set is left as it is. It only bounds what
+ * an execve can add to the permitted set (file capabilities, a set-user-ID
+ * root binary) and what CAP_SETPCAP can add to the inheritable set; under
+ * no_new_privs, which the child and all its descendants keep for good, the
+ * kernel intersects the permitted set after every execve with the one
+ * before it and ignores set-user-ID bits (cap_bprm_creds_from_file,
+ * Documentation/userspace-api/no_new_privs.rst), so nothing outside c->caps
+ * can be gained either way. Each drop is one prctl with a prepare_creds /
+ * commit_creds pair and the LSM hooks (about 27 calls, a quarter of an
+ * exec's CPU into a container, issue 3); what is given up is the CapBnd
+ * line of /proc/PID/status, which shows the engine's set instead. */
 CHILD_FN static int child_caps(const as__child_t *c) {
-  for (long cap = 0; cap < 64; cap++) {
+  for (long cap = 0; cap < 64 && !c->no_new_privs; cap++) {
     if ((c->caps >> cap) & 1) {
       continue;
     }
@@ -405,7 +418,12 @@ CHILD_FN static int child_main(void *arg) {
       syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
     child_fail(ctx, errno, AS_STAGE_SETUP);
   }
-  if (c->cwd != NULL && child_sys(SYS_chdir, (long)c->cwd, 0, 0) < 0) {
+  /* setns into a mount namespace has just made its root the working
+   * directory (mntns_install, setns(2)): chdir("/") would find it again. */
+  int at_root = (c->ns_flags & CLONE_NEWNS) && c->cwd != NULL &&
+                c->cwd[0] == '/' && c->cwd[1] == '\0';
+  if (c->cwd != NULL && !at_root &&
+      child_sys(SYS_chdir, (long)c->cwd, 0, 0) < 0) {
     child_fail(ctx, errno, AS_STAGE_CWD);
   }
   /* A program starts with no signal blocked, whatever the engine thread

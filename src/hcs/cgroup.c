@@ -17,7 +17,9 @@
 #endif
 
 static const char root[] = "/sys/fs/cgroup";
-/* v1 controllers a system joins, when the machine mounts them. */
+/* v1 controllers a system may join, when the machine mounts them; the
+ * groups of all of them are removed on destroy (cpuacct and blkio are
+ * no longer joined, but groups made by earlier versions may remain). */
 static const char *const v2_one[] = {"", NULL};
 static const char *const v1_ctrls[] = {"memory",  "pids",  "cpu", "cpuacct",
                                        "freezer", "blkio", NULL};
@@ -168,22 +170,40 @@ static int create_v2(hcs__cgroup_t *cg, const char **why) {
   return open_procs(cg, dir);
 }
 
-static int create_v1(hcs__cgroup_t *cg, const char **why) {
-  for (const char *const *c = v1_ctrls; *c != NULL; c++) {
+/* On v1 every hierarchy joined is one cgroup.procs write per exec (a
+ * cgroup_attach_task each, about 2 % of an exec's CPU, issue 3), so a
+ * system joins only what it uses: freezer, to kill its members without a
+ * race; memory, whose oom_kill counter tells an OOM kill from another
+ * SIGKILL (global OOM kills are counted there too, limit or not); and the
+ * hierarchy of each limit it sets (pids, cpu). Nothing reads cpuacct or
+ * blkio. The members are listed from the first group joined, freezer when
+ * it is there. */
+static int create_v1(hcs__cgroup_t *cg, const knob_t *k, int nk,
+                     const char **why) {
+  static const char *const ctrls[] = {"freezer", "memory", "pids", "cpu"};
+  for (size_t i = 0; i < sizeof(ctrls) / sizeof(ctrls[0]); i++) {
+    const char *c = ctrls[i];
+    int use = i < 2; /* freezer and memory: always */
+    for (int j = 0; j < nk && !use; j++) {
+      use = strcmp(k[j].ctrl, c) == 0;
+    }
     char base[256], parent[512], dir[512];
-    snprintf(base, sizeof(base), "%s/%s", root, *c);
-    if (access(base, F_OK) != 0) {
-      continue; /* not mounted here */
+    snprintf(base, sizeof(base), "%s/%s", root, c);
+    if (!use || access(base, F_OK) != 0) {
+      continue; /* not needed, or not mounted here */
     }
     snprintf(parent, sizeof(parent), "%s/hcs", base);
-    group_dir(cg, *c, dir, sizeof(dir));
+    group_dir(cg, c, dir, sizeof(dir));
     int err = mkdir_p2(parent, dir);
     if (err == 0) {
       err = open_procs(cg, dir);
     }
     if (err != 0) {
-      *why = *c;
+      *why = c;
       return err;
+    }
+    if (cg->list == NULL) {
+      cg->list = c;
     }
   }
   return 0;
@@ -197,9 +217,12 @@ int hcs__cgroup_create(hcs__cgroup_t *cg, const char *id,
   }
   cg->v2 = is_v2();
   snprintf(cg->id, sizeof(cg->id), "%s", id);
-  int err = cg->v2 ? create_v2(cg, why) : create_v1(cg, why);
   knob_t k[8];
-  int n = err == 0 ? knobs_of(cg, lim, k) : 0;
+  int n = knobs_of(cg, lim, k);
+  int err = cg->v2 ? create_v2(cg, why) : create_v1(cg, k, n, why);
+  if (err != 0) {
+    n = 0;
+  }
   for (int i = 0; i < n && err == 0; i++) {
     char dir[512];
     group_dir(cg, k[i].ctrl, dir, sizeof(dir));
@@ -258,7 +281,7 @@ void hcs__cgroup_kill(hcs__cgroup_t *cg) {
       return;
     }
   }
-  const char *ctrl = cg->v2 ? NULL : "pids";
+  const char *ctrl = cg->list;
   group_dir(cg, "freezer", dir, sizeof(dir));
   int frozen = !cg->v2 && write_file(dir, "freezer.state", "FROZEN") == 0;
   for (int round = 0; round < 100 && each_pid(cg, ctrl, kill_pid) > 0;
@@ -270,7 +293,7 @@ void hcs__cgroup_kill(hcs__cgroup_t *cg) {
 }
 
 int hcs__cgroup_count(const hcs__cgroup_t *cg) {
-  return each_pid(cg, cg->v2 ? NULL : "pids", NULL);
+  return each_pid(cg, cg->list, NULL);
 }
 
 void hcs__cgroup_destroy(hcs__cgroup_t *cg) {

@@ -1,6 +1,7 @@
 /* Cgroups of compute systems: the one place that knows cgroup v1 and v2.
- * A system's group is hcs/<id> in every controller hierarchy it uses (v1)
- * or in the unified hierarchy (v2). */
+ * A system's group is hcs/<id> in each controller hierarchy it uses (v1:
+ * freezer and memory, pids and cpu when limited) or in the unified
+ * hierarchy (v2). */
 #ifndef HCS_HCS_CGROUP_H
 #define HCS_HCS_CGROUP_H
 
@@ -21,6 +22,8 @@ typedef struct hcs__cgroup_s {
   char id[160];
   int procs[HCS__CG_MAX_PROCS]; /* cgroup.procs of each group, O_WRONLY */
   int nprocs;
+  const char *list;  /* v1: the controller whose group lists the members;
+                        NULL on v2 (the one group) */
   uint64_t oom_base; /* oom kills counted before the system started */
 } hcs__cgroup_t;
 
