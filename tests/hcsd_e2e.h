@@ -424,6 +424,8 @@ HE_UNUSED static void he_request_fails(const char *method, const char *path,
                                        const char *want) {
   he_http_t r;
   he_request(method, path, body, &r);
+  cr_assert_eq(r.status, status, "%s %s %s: status %d, want %d: %s", method,
+               path, body != NULL ? body : "", r.status, status, r.body.p);
   he_expect_error(&r, status, want);
   he_http_free(&r);
 }

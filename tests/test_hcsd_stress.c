@@ -163,7 +163,7 @@ Test(hcsd_stress, hostile_http) {
 
   /* Unknown endpoints: 404 page not found, exactly. */
   const char *unknown[] = {"/v1.50/nosuch", "/nosuch", "/v1.50/containers",
-                           "/v1.50/volumes/x"};
+                           "/v1.50/containers/x/nosuch"};
   for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
     he_request("GET", unknown[i], NULL, &r);
     he_expect_error(&r, 404, NULL);
@@ -177,10 +177,6 @@ Test(hcsd_stress, hostile_http) {
   /* Bad JSON, and JSON of the wrong shape. */
   he_request_fails("POST", "/v1.50/containers/create", "{not json", 400, NULL);
   he_request_fails("POST", "/v1.50/containers/create", "[1,2,3]", 400, NULL);
-  he_request("POST", "/v1.50/containers/create",
-             "{\"Image\":\"busybox\",\"Cmd\":7}", &r);
-  he_expect_error(&r, 400, NULL);
-  he_http_free(&r);
   he_request_fails("POST", "/v1.50/networks/create", "{\"Name\":", 400, NULL);
 
   /* Missing objects: 404 in docker's words. */
@@ -192,8 +188,13 @@ Test(hcsd_stress, hostile_http) {
                    "No such container: nosuch");
   he_request_fails("GET", "/v1.50/images/nosuch/json", NULL, 404,
                    "No such image: nosuch");
-  he_request_fails("GET", "/v1.50/networks/nosuch", NULL, 404,
-                   "network nosuch not found");
+  he_request_fails(
+      "GET", "/v1.50/networks/nosuch", NULL, 404,
+      "network nosuch not found"); /* docker inspect's fallback chain: a clean
+                                      404 for volumes, plugins. */
+  he_request_fails("GET", "/v1.50/volumes/nosuch", NULL, 404, NULL);
+  he_request_fails("GET", "/v1.50/plugins/nosuch/json", NULL, 404, NULL);
+
   he_request_fails("POST", "/v1.50/exec/nosuch/start", "{\"Detach\":true}", 404,
                    "No such exec instance: nosuch");
   he_request_fails("POST", "/v1.50/containers/nosuch/wait", NULL, 404,
@@ -264,6 +265,11 @@ Test(hcsd_stress, hostile_http) {
   cr_assert_geq(he_raw_wait_closed(c.fd, 10000), 0,
                 "open after a bad chunk size");
   he_conn_close(&c);
+
+  /* A field of the wrong type: moby's decoder refuses it (400), it is not
+   * read as absent. */
+  he_request_fails("POST", "/v1.50/containers/create",
+                   "{\"Image\":\"busybox\",\"Cmd\":7}", 400, NULL);
 
   he_expect_ping();
   he_cmd_t rm;
