@@ -744,9 +744,14 @@ Test(hcsd_cli, exec) {
   he_expect_error(&r, 404, "No such exec instance: nosuch");
   he_http_free(&r);
 
-  /* In a stopped container: 409 on the exec create, docker's words. */
+  /* In a stopped container: 409 on the exec create, docker's words. A
+   * kill with SIGKILL returns once the container has stopped (moby's
+   * Kill waits for the exit). */
   he_docker_ok(&c, "kill", "e");
   he_cmd_free(&c);
+  he_docker_line(line, sizeof(line), "inspect", "-f",
+                 "{{.State.Status}} {{.State.ExitCode}}", "e");
+  cr_assert_str_eq(line, "exited 137", "right after docker kill: %s", line);
   he_docker(&c, "exec", "e", "echo", "x");
   he_expect_code(&c, 1);
   char want[256];
