@@ -5,8 +5,11 @@
 
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <linux/capability.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 typedef struct run_s {
   int done;
@@ -33,15 +36,11 @@ static void on_done(as_session_t *s, const as_result_t *r, void *data) {
   as_session_unref(s);
 }
 
-static run_t run_one(const char *file, char *const *argv) {
+static run_t run_opts(as_spawn_opts_t o) {
   as_loop_t *loop;
   run_t run;
   memset(&run, 0, sizeof(run));
   cr_assert_eq(as_loop_new(&loop, NULL), 0);
-  as_spawn_opts_t o;
-  memset(&o, 0, sizeof(o));
-  o.file = file;
-  o.argv = argv;
   o.stdio[AS_STDOUT] = AS_STDIO_PIPE;
   o.cbs.data_cb = on_data;
   o.cbs.done_cb = on_done;
@@ -51,6 +50,14 @@ static run_t run_one(const char *file, char *const *argv) {
   as_loop_run(loop, 0);
   as_loop_free(loop);
   return run;
+}
+
+static run_t run_one(const char *file, char *const *argv) {
+  as_spawn_opts_t o;
+  memset(&o, 0, sizeof(o));
+  o.file = file;
+  o.argv = argv;
+  return run_opts(o);
 }
 
 static void check_paths(void) {
@@ -88,4 +95,37 @@ Test(spawn_paths, fallback_clone_then_pidfd_open_or_sigchld) {
   as__spawn_use_clone3(0);
   cr_assert(!as__spawn_clone3_used());
   check_paths();
+}
+
+/* The bounding set is dropped to the kept capabilities only without
+ * no_new_privs; with it, the bounding set bars nothing more and stays the
+ * engine's (spawn.c, child_caps). */
+Test(spawn_paths, bounding_set_dropped_only_without_no_new_privs) {
+  if (geteuid() != 0) {
+    cr_skip_test("changing capabilities needs root");
+  }
+  char own[256] = "";
+  FILE *f = fopen("/proc/self/status", "re");
+  cr_assert_not_null(f);
+  char line[256];
+  while (fgets(line, sizeof(line), f) != NULL) {
+    if (strncmp(line, "CapBnd:", 7) == 0) {
+      snprintf(own, sizeof(own), "%s", line);
+    }
+  }
+  fclose(f);
+  char *argv[] = {"grep", "CapBnd", "/proc/self/status", NULL};
+  as_spawn_opts_t o;
+  memset(&o, 0, sizeof(o));
+  o.file = "grep";
+  o.argv = argv;
+  o.set_caps = 1;
+  o.caps = (1u << CAP_KILL) | (1u << CAP_SETPCAP);
+  run_t a = run_opts(o);
+  cr_assert_eq(a.r.exit_code, 0);
+  cr_assert_str_eq(a.out, "CapBnd:\t0000000000000120\n");
+  o.no_new_privs = 1;
+  run_t b = run_opts(o);
+  cr_assert_eq(b.r.exit_code, 0);
+  cr_assert_str_eq(b.out, own);
 }
