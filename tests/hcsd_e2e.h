@@ -937,8 +937,8 @@ HE_UNUSED static void he_cmds_wait(he_cmd_t *cs, int n, int64_t ms) {
       }
       for (int i = 0; i < n; i++) {
         cr_assert(he_cmd_done(&cs[i]),
-                  "`%s` still running after %lld ms (killed)\nstdout: %s\n"
-                  "stderr: %s\ndaemon log:\n%s",
+                  "`%s` still running after %lld ms (killed)\nstdout: %.2000s\n"
+                  "stderr: %.2000s\ndaemon log:\n%s",
                   cs[i].what, (long long)ms, cs[i].o.p, cs[i].e.p,
                   he_log_tail());
       }
@@ -985,7 +985,7 @@ HE_UNUSED static int he_run_argv(he_cmd_t *c, const void *data, size_t len,
 /* Asserts a finished command's exit code, showing its output if not. */
 #define he_expect_code(c, want)                                                \
   cr_assert_eq((c)->code, (want),                                              \
-               "`%s` exited %d, want %d\nstdout: %s\nstderr: %s\n"             \
+               "`%s` exited %d, want %d\nstdout: %.2000s\nstderr: %.2000s\n"   \
                "daemon log:\n%s",                                              \
                (c)->what, (c)->code, (want), (c)->o.p, (c)->e.p,               \
                he_log_tail())
