@@ -397,12 +397,85 @@ static void create_done(void *data) {
   free(j);
 }
 
+/* null, a string or an array of strings. */
+static int strv_ok(json_t *v, int allow_string) {
+  if (v == NULL || json_is_null(v) || (allow_string && json_is_string(v))) {
+    return 1;
+  }
+  if (!json_is_array(v)) {
+    return 0;
+  }
+  for (size_t i = 0; i < json_array_size(v); i++) {
+    if (!json_is_string(json_array_get(v, i))) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/* The fields hcsd reads, with the types Docker's schema gives them: the
+ * name of the first that is wrong, or NULL. */
+static const char *create_body_check(json_t *b) {
+  static const char *const strs[] = {"Image",    "User",       "WorkingDir",
+                                     "Hostname", "StopSignal", NULL};
+  static const char *const bools[] = {
+      "Tty",          "OpenStdin",    "StdinOnce", "AttachStdin",
+      "AttachStdout", "AttachStderr", NULL};
+  for (int i = 0; strs[i] != NULL; i++) {
+    json_t *v = json_object_get(b, strs[i]);
+    if (v != NULL && !json_is_null(v) && !json_is_string(v)) {
+      return strs[i];
+    }
+  }
+  for (int i = 0; bools[i] != NULL; i++) {
+    json_t *v = json_object_get(b, bools[i]);
+    if (v != NULL && !json_is_null(v) && !json_is_boolean(v)) {
+      return bools[i];
+    }
+  }
+  if (!strv_ok(json_object_get(b, "Cmd"), 1)) {
+    return "Cmd";
+  }
+  if (!strv_ok(json_object_get(b, "Entrypoint"), 1)) {
+    return "Entrypoint";
+  }
+  if (!strv_ok(json_object_get(b, "Env"), 0)) {
+    return "Env";
+  }
+  json_t *hc = json_object_get(b, "HostConfig");
+  if (hc != NULL && !json_is_null(hc) && !json_is_object(hc)) {
+    return "HostConfig";
+  }
+  json_t *nm = json_object_get(hc, "NetworkMode");
+  if (nm != NULL && !json_is_null(nm) && !json_is_string(nm)) {
+    return "HostConfig.NetworkMode";
+  }
+  json_t *ar = json_object_get(hc, "AutoRemove");
+  if (ar != NULL && !json_is_null(ar) && !json_is_boolean(ar)) {
+    return "HostConfig.AutoRemove";
+  }
+  json_t *cs = json_object_get(hc, "ConsoleSize");
+  if (cs != NULL && !json_is_null(cs) &&
+      (!json_is_array(cs) || json_array_size(cs) != 2 ||
+       !json_is_integer(json_array_get(cs, 0)) ||
+       !json_is_integer(json_array_get(cs, 1)))) {
+    return "HostConfig.ConsoleSize";
+  }
+  return NULL;
+}
+
 void hcsd_h_ctr_create(hcsd_t *d, hcsd_req_t *r) {
   json_error_t je;
   json_t *body = json_loads(r->body, 0, &je);
   if (!json_is_object(body)) {
     json_decref(body);
     hcsd_reply_error(r, 400, "invalid JSON in the request body: %s", je.text);
+    return;
+  }
+  const char *bad = create_body_check(body);
+  if (bad != NULL) {
+    json_decref(body);
+    hcsd_reply_error(r, 400, "json: cannot unmarshal the value of %s", bad);
     return;
   }
   const char *image = json_string_value(json_object_get(body, "Image"));
@@ -645,6 +718,13 @@ void hcsd_h_ctr_start(hcsd_t *d, hcsd_req_t *r, const char *ref) {
   hcsd__ctr_start(c, r);
 }
 
+static int stop_reply(hcsd_ctr_t *c, void *data) {
+  (void)c;
+  hcsd_reply_empty(data, 204);
+  hcsd_req_unref(data);
+  return 0;
+}
+
 void hcsd_h_ctr_kill(hcsd_t *d, hcsd_req_t *r, const char *ref) {
   hcsd_ctr_t *c = find_or_404(d, r, ref);
   if (c == NULL) {
@@ -665,14 +745,13 @@ void hcsd_h_ctr_kill(hcsd_t *d, hcsd_req_t *r, const char *ref) {
     return;
   }
   (void)hcs_session_kill(c->main, sig);
+  if (sig == SIGKILL) {
+    /* As moby: a KILL is answered once the container has stopped. */
+    hcsd_req_ref(r);
+    hcsd__ctr_add_settle(c, stop_reply, r);
+    return;
+  }
   hcsd_reply_empty(r, 204);
-}
-
-static int stop_reply(hcsd_ctr_t *c, void *data) {
-  (void)c;
-  hcsd_reply_empty(data, 204);
-  hcsd_req_unref(data);
-  return 0;
 }
 
 void hcsd_h_ctr_stop(hcsd_t *d, hcsd_req_t *r, const char *ref) {

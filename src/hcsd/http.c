@@ -608,7 +608,8 @@ static void conn_feed(hcsd_conn_t *k, char *buf, size_t len) {
     }
     return;
   }
-  if (e != HPE_PAUSED && !k->parser.upgrade) {
+  if (e != HPE_PAUSED) {
+    /* Not whole yet (an upgrade's body may still be coming too). */
     arm_timer(k); /* progress on a partial request */
     return;
   }

@@ -127,12 +127,14 @@ void hcsd_stream_out(hcsd_stream_t *st, hcs_session_t *s, int stream, char *buf,
   if (st == NULL || st->k == NULL || st->gone_told || len == 0) {
     return;
   }
-  while (len > FRAME_MAX && st->framed) {
-    /* Large reads go out as several frames of one held buffer: only the
-     * last write releases it. Copy the leading parts instead. */
-    hcsd_stream_out_copy(st, stream, buf, FRAME_MAX);
-    buf += FRAME_MAX;
-    len -= FRAME_MAX;
+  char *held = buf; /* the pool buffer's start: what hold/release name */
+  if (st->framed && len > FRAME_MAX) {
+    /* Frames the client reads without growing its buffer: the leading
+     * parts are copied, the last one goes from the held buffer. */
+    size_t lead = (len - 1) / FRAME_MAX * FRAME_MAX;
+    hcsd_stream_out_copy(st, stream, buf, lead);
+    buf += lead;
+    len -= lead;
   }
   out_t *o = malloc(sizeof(*o));
   if (o == NULL) {
@@ -141,7 +143,7 @@ void hcsd_stream_out(hcsd_stream_t *st, hcs_session_t *s, int stream, char *buf,
   o->st = st;
   o->s = s;
   o->stream = stream;
-  o->buf = buf;
+  o->buf = held;
   hcs_iov_t iov[2];
   int n = 0;
   if (st->framed) {
@@ -149,12 +151,12 @@ void hcsd_stream_out(hcsd_stream_t *st, hcs_session_t *s, int stream, char *buf,
     iov[n++] = (hcs_iov_t){o->hdr, 8};
   }
   iov[n++] = (hcs_iov_t){buf, len};
-  hcs_session_hold(s, stream, buf);
+  hcs_session_hold(s, stream, held);
   hcs_session_ref(s);
   st->writes++;
   if (hcs_conn_write(st->c, iov, n, out_done, o) != 0) {
     st->writes--;
-    hcs_session_release(s, stream, buf);
+    hcs_session_release(s, stream, held);
     hcs_session_unref(s);
     free(o);
   }
