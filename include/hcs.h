@@ -163,7 +163,11 @@ HCS_API int hcs_post(hcs_t *hcs, void (*fn)(hcs_t *hcs, void *data),
  *   own cgroup (v1 or v2); pid 1 is hcs's init, which reaps orphans and on
  *   shutdown asks every process to stop. Its processes keep Docker's
  *   default capabilities, run with no_new_privs, and see only fds 0-2.
- *   "EndpointList" (networks) answers HCS_ERROR_CALL_NOT_IMPLEMENTED.
+ *   "EndpointList" names HNS endpoints (hcs_HNSEndpointRequest): the
+ *   container then gets a network namespace of its own with them as
+ *   eth0, eth1, ..., their routes and a resolv.conf; an unknown endpoint
+ *   is HCS_WSAEINVAL naming it. Without endpoints it shares the host's
+ *   network.
  *   "HvPartition": true answers HCS_ERROR_NOT_SUPPORTED.
  *
  * With hcs_options_t.state_dir, a record per system is kept there; a
