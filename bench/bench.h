@@ -26,13 +26,15 @@ typedef enum scenario {
 } scenario_t;
 
 /* hcs, libuv and limit race in every scenario but exec; exec races hcs
- * against crun exec and runc exec. */
+ * (the async API on the engine's loop) and hcs sync (the synchronous
+ * calls from the bench's threads) against crun exec and runc exec. */
 typedef enum contender {
   CT_HCS,
   CT_UV,
   CT_LIMIT,
   CT_CRUN,
   CT_RUNC,
+  CT_HCS_SYNC,
   CT_COUNT
 } contender_t;
 
@@ -173,8 +175,9 @@ void work_idle_up(run_t *r, size_t pool_bytes);
 int drv_hcs_run(run_t *r);
 int drv_uv_run(run_t *r);
 int drv_limit_run(run_t *r);
-/* exec: r->w->c threads, each making one exec at a time into the
- * contender's running system (CT_HCS, CT_CRUN or CT_RUNC). */
+/* exec: r->w->c execs in flight into the contender's running system:
+ * for CT_HCS on the engine's loop, for CT_HCS_SYNC, CT_CRUN and CT_RUNC
+ * from r->w->c threads making one exec at a time. */
 int drv_exec_run(run_t *r, contender_t ct);
 
 /* exec_env.c: the exec scenario's systems, set up once for every exec

@@ -1,13 +1,20 @@
-/* The exec contenders: r->w->c threads, each making one exec at a time
- * into its contender's running system (exec_env.c) and waiting for it.
- * - hcs: hcs_CreateProcessInComputeSystem with stdout piped, the pipe
- *   read to EOF, hcs_WaitForProcessResult: the synchronous calls, which
- *   any thread may make; the engine joins the system's namespaces and
- *   cgroup itself, with no runtime binary started per exec.
+/* The exec contenders: r->w->c execs in flight into the contender's
+ * running system (exec_env.c), each read to EOF and waited.
+ * - hcs: hcs_session_start_in on the engine's loop, as a gateway that
+ *   serves its clients on the engine thread (hcsd) makes an exec: the
+ *   bench thread posts the cell to the engine thread once, the engine
+ *   thread keeps C sessions in flight (stdout pumped to EOF, the done
+ *   callback with the exit code starts the next) and wakes the bench
+ *   thread once, when the last is done. No thread hand-off per exec.
+ * - hcs sync: hcs_CreateProcessInComputeSystem with stdout piped, the pipe
+ *   read to EOF, hcs_WaitForProcessResult, from C threads: the synchronous
+ *   calls, each a post to the engine thread and a wake-up back.
  * - crun exec, runc exec: the runtime spawned (posix_spawn) with stdout
- *   and stderr on one pipe, the pipe read to EOF, waitpid.
- * An exec's latency runs from the create (or the spawn) to the return of
- * the wait. Output is counted: nop writes nothing, so any byte is a
+ *   and stderr on one pipe, the pipe read to EOF, waitpid, from C threads.
+ * In both hcs rows the engine joins the system's namespaces and cgroup
+ * itself, with no runtime binary started per exec. An exec's latency runs
+ * from the start call (or the spawn) to the done callback (or the return
+ * of the wait). Output is counted: nop writes nothing, so any byte is a
  * message from the runtime, kept for the note. */
 #include "bench.h"
 
@@ -144,17 +151,16 @@ static void exec_runtime(xctx_t *x, xres_t *o) {
       WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-/* Books one exec's result (with x->mu held). */
-static void book(xctx_t *x, sess_t *s, const xres_t *o) {
-  run_t *r = x->run;
+/* Books one exec's result (by the one thread that owns the run at the
+ * time); false when the exec was lost, and no more are to start. */
+static bool book(run_t *r, sess_t *s, const xres_t *o) {
   if (o->err != 0) {
     /* Not started, or lost: the row shows fewer completed than asked. */
     if (r->res->err == 0) {
       r->res->err = o->err;
       snprintf(r->res->note, sizeof(r->res->note), "%s", o->text);
     }
-    x->stop = true;
-    return;
+    return false;
   }
   r->res->bytes += o->bytes;
   if ((o->exit_code != 0 || o->bytes != 0) && r->res->note[0] == '\0') {
@@ -162,6 +168,7 @@ static void book(xctx_t *x, sess_t *s, const xres_t *o) {
              o->exit_code, o->text);
   }
   work_end(r, s, o->exit_code);
+  return true;
 }
 
 static void *worker(void *arg) {
@@ -180,15 +187,182 @@ static void *worker(void *arg) {
     }
     xres_t o;
     memset(&o, 0, sizeof(o));
-    if (x->ct == CT_HCS) {
+    if (x->ct == CT_HCS_SYNC) {
       exec_hcs(x, &o);
     } else {
       exec_runtime(x, &o);
     }
     pthread_mutex_lock(&x->mu);
-    book(x, &s, &o);
+    if (!book(r, &s, &o)) {
+      x->stop = true;
+    }
     pthread_mutex_unlock(&x->mu);
   }
+}
+
+/* hcs: one exec's slot on the engine thread. */
+typedef struct actx_s actx_t;
+
+typedef struct arec_s {
+  sess_t s;
+  xres_t o;
+  actx_t *x;
+  struct arec_s *next_free;
+} arec_t;
+
+struct actx_s {
+  run_t *run;
+  exec_env_t *env;
+  const char *args[2];
+  hcs_process_params_t pp;
+  hcs_session_in_t opts;
+  arec_t *recs;      /* c slots */
+  uint64_t unused;   /* slots never used yet start here */
+  arec_t *free_list; /* slots used and free again */
+  uint64_t active;   /* sessions started and not yet done */
+  bool stop;         /* a start failed: start no more */
+  /* The bench thread waits for the cell's end; everything above is the
+   * engine thread's until then. */
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  bool finished;
+};
+
+static void a_finish(actx_t *x) {
+  pthread_mutex_lock(&x->mu);
+  x->finished = true;
+  pthread_cond_signal(&x->cv);
+  pthread_mutex_unlock(&x->mu);
+}
+
+static void a_data(hcs_session_t *s, int stream, char *buf, size_t len,
+                   void *data) {
+  arec_t *rec = data;
+  xres_t *o = &rec->o;
+  (void)s;
+  (void)stream;
+  if (len > 0 && o->bytes == 0) {
+    size_t kept = len < sizeof(o->text) - 1 ? len : sizeof(o->text) - 1;
+    memcpy(o->text, buf, kept);
+    o->text[kept] = '\0';
+    o->text[strcspn(o->text, "\n")] = '\0';
+  }
+  o->bytes += len;
+}
+
+static bool a_start_one(actx_t *x);
+
+static void a_done(hcs_session_t *s, const hcs_process_result_t *res,
+                   void *data) {
+  arec_t *rec = data;
+  actx_t *x = rec->x;
+  xres_t *o = &rec->o;
+  o->exit_code = res->output_cut ? -1 : res->exit_code;
+  if (res->exec_errno != 0) {
+    snprintf(o->text, sizeof(o->text), "exec %s: %s", x->env->prog,
+             strerror(res->exec_errno));
+  } else if (res->output_cut) {
+    snprintf(o->text, sizeof(o->text), "output cut at the drain timeout");
+  }
+  hcs_session_unref(s);
+  x->active--;
+  if (!book(x->run, &rec->s, o)) {
+    x->stop = true;
+  }
+  rec->next_free = x->free_list;
+  x->free_list = rec;
+  if (!a_start_one(x) && x->active == 0) {
+    a_finish(x);
+  }
+}
+
+/* Starts the next exec if one is due and a slot is free; whether it did. */
+static bool a_start_one(actx_t *x) {
+  run_t *r = x->run;
+  if (x->stop || exec_env_interrupted() || r->started >= r->w->n) {
+    return false;
+  }
+  arec_t *rec = x->free_list;
+  if (rec != NULL) {
+    x->free_list = rec->next_free;
+  } else if (x->unused < r->w->c) {
+    rec = &x->recs[x->unused++];
+    rec->x = x;
+  } else {
+    return false;
+  }
+  memset(&rec->o, 0, sizeof(rec->o));
+  work_begin(r, &rec->s);
+  x->opts.data = rec;
+  hcs_session_t *h;
+  hcs_error_t *herr = NULL;
+  if (hcs_session_start_in(x->env->hcs, x->env->hcs_id, &x->pp, &x->opts, &h,
+                           &herr) != HCS_OK) {
+    hcs_failed(&rec->o, "hcs_session_start_in", herr);
+    r->started--;
+    (void)book(r, &rec->s, &rec->o);
+    rec->next_free = x->free_list;
+    x->free_list = rec;
+    x->stop = true;
+    return false;
+  }
+  x->active++;
+  return true;
+}
+
+/* On the engine thread: the first C execs; the done callbacks keep C in
+ * flight from there. */
+static void a_kick(hcs_t *hcs, void *data) {
+  actx_t *x = data;
+  (void)hcs;
+  for (uint64_t i = 0; i < x->run->w->c; i++) {
+    if (!a_start_one(x)) {
+      break;
+    }
+  }
+  if (x->active == 0) {
+    a_finish(x);
+  }
+}
+
+static int exec_hcs_async(run_t *r) {
+  actx_t x;
+  memset(&x, 0, sizeof(x));
+  x.run = r;
+  x.env = r->w->env;
+  x.args[0] = x.env->prog;
+  x.pp.args = x.args;
+  x.opts.use_stdout = true;
+  x.opts.cb.data = a_data;
+  x.opts.cb.done = a_done;
+  x.recs = calloc(r->w->c > 0 ? r->w->c : 1, sizeof(*x.recs));
+  if (x.recs == NULL) {
+    run_fail(r, -ENOMEM, "the exec slots");
+    return r->res->err;
+  }
+  int err = pthread_mutex_init(&x.mu, NULL);
+  if (err == 0 && (err = pthread_cond_init(&x.cv, NULL)) != 0) {
+    pthread_mutex_destroy(&x.mu);
+  }
+  if (err != 0) {
+    free(x.recs);
+    run_fail(r, -err, "setting up the wait for the engine thread");
+    return r->res->err;
+  }
+  err = hcs_post(x.env->hcs, a_kick, &x);
+  if (err != 0) {
+    run_fail(r, err, "hcs_post");
+  } else {
+    pthread_mutex_lock(&x.mu);
+    while (!x.finished) {
+      pthread_cond_wait(&x.cv, &x.mu);
+    }
+    pthread_mutex_unlock(&x.mu);
+  }
+  pthread_cond_destroy(&x.cv);
+  pthread_mutex_destroy(&x.mu);
+  free(x.recs);
+  return r->res->err;
 }
 
 static int ctx_init(xctx_t *x, run_t *r, contender_t ct) {
@@ -196,7 +370,7 @@ static int ctx_init(xctx_t *x, run_t *r, contender_t ct) {
   x->run = r;
   x->ct = ct;
   x->env = r->w->env;
-  if (ct != CT_HCS) {
+  if (ct == CT_CRUN || ct == CT_RUNC) {
     int k = ct - CT_CRUN;
     char **a = x->rt_argv;
     a[0] = x->env->rt[k].bin;
@@ -233,6 +407,9 @@ int drv_exec_run(run_t *r, contender_t ct) {
   if (e == NULL || !e->up[ct]) {
     run_fail(r, -ENODEV, "the contender's system is not running");
     return r->res->err;
+  }
+  if (ct == CT_HCS) {
+    return exec_hcs_async(r);
   }
   xctx_t x;
   int err = ctx_init(&x, r, ct);

@@ -369,8 +369,9 @@ static void start_hcs(exec_env_t *e) {
 static void stop_hcs(exec_env_t *e) {
   hcs_error_t *herr = NULL;
   if (e->hcs_id[0] != '\0') {
-    if (e->up[CT_HCS] && hcs_TerminateComputeSystem(e->hcs, e->hcs_id, STOP_MS,
-                                                    NULL, &herr) != HCS_OK) {
+    if ((e->up[CT_HCS] || e->up[CT_HCS_SYNC]) &&
+        hcs_TerminateComputeSystem(e->hcs, e->hcs_id, STOP_MS, NULL, &herr) !=
+            HCS_OK) {
       fprintf(stderr, "hcs-bench: terminating %s: %s\n", e->hcs_id,
               hcs_error_message(herr));
       hcs_error_free(herr);
@@ -386,6 +387,7 @@ static void stop_hcs(exec_env_t *e) {
   hcs_close(e->hcs);
   e->hcs = NULL;
   e->up[CT_HCS] = false;
+  e->up[CT_HCS_SYNC] = false;
 }
 
 static int rm_one(const char *path, const struct stat *st, int type,
@@ -430,7 +432,7 @@ void exec_env_open(exec_env_t *e, const char *nop, const bool *want) {
   }
   for (size_t i = 0; i < sizeof(cts) / sizeof(cts[0]); i++) {
     contender_t ct = cts[i];
-    if (!want[ct]) {
+    if (!want[ct] && !(ct == CT_HCS && want[CT_HCS_SYNC])) {
       snprintf(e->note[ct], sizeof(e->note[ct]), "not asked for");
     } else if (why != NULL || err != 0) {
       e->err[ct] = err;
@@ -442,6 +444,13 @@ void exec_env_open(exec_env_t *e, const char *nop, const bool *want) {
       start_runtime(e, ct);
     }
   }
+  /* Both hcs rows exec into the one system: they differ only in the face
+   * of the API that makes the execs. */
+  e->up[CT_HCS_SYNC] = e->up[CT_HCS] && want[CT_HCS_SYNC];
+  e->err[CT_HCS_SYNC] = want[CT_HCS_SYNC] ? e->err[CT_HCS] : 0;
+  snprintf(e->note[CT_HCS_SYNC], sizeof(e->note[CT_HCS_SYNC]), "%s",
+           want[CT_HCS_SYNC] ? e->note[CT_HCS] : "not asked for");
+  e->up[CT_HCS] = e->up[CT_HCS] && want[CT_HCS];
 }
 
 int exec_env_close(exec_env_t *e) {

@@ -74,9 +74,9 @@ static void usage(FILE *f) {
       "  --smoke            every scenario with tiny N (CI)\n"
       "  --full             the big matrix (C up to 4096)\n"
       "  --scenario LIST    spawn,echo,bulk,idle,pty,exec (default all)\n"
-      "  --contenders LIST  hcs,libuv,limit,crun,runc (default all; crun\n"
-      "                     and runc race in exec only, libuv and limit\n"
-      "                     everywhere else)\n"
+      "  --contenders LIST  hcs,libuv,limit,crun,runc,hcs-sync (default\n"
+      "                     all; crun, runc and hcs-sync race in exec\n"
+      "                     only, libuv and limit everywhere else)\n"
       "  -c LIST            concurrency for spawn, echo and pty\n"
       "  --streams LIST     bulk streams (default 1,64)\n"
       "  -n N               sessions per spawn cell\n"
@@ -140,8 +140,8 @@ static int parse_names(const char *s, bool *on, int count,
 static const char *sc_name_i(int i) { return bench_sc_name((scenario_t)i); }
 /* The contenders as --contenders and --worker-idle name them. */
 static const char *ct_name_i(int i) {
-  static const char *const names[CT_COUNT] = {"hcs", "libuv", "limit", "crun",
-                                              "runc"};
+  static const char *const names[CT_COUNT] = {"hcs",  "libuv", "limit",
+                                              "crun", "runc",  "hcs-sync"};
   return i >= 0 && i < CT_COUNT ? names[i] : "?";
 }
 
@@ -629,7 +629,7 @@ static size_t run_cell(const config_t *cf, const cell_t *cell, prog_paths_t *pp,
       snprintf(label, sizeof(label), "[%s C=%llu %s %u/%u]",
                bench_sc_name(w.sc), (unsigned long long)w.c, ct_name_i(ct),
                r + 1, rounds);
-      if (cell->sc == SC_EXEC && ct == CT_HCS) {
+      if (cell->sc == SC_EXEC && (ct == CT_HCS || ct == CT_HCS_SYNC)) {
         work_t wh = w;
         wh.n *= cf->exec_hcs_mul;
         (void)run_contender(ct, &wh, res, progress ? label : NULL);

@@ -528,7 +528,7 @@ typedef struct panel_s {
 } panel_t;
 
 static const char *const colour[CT_COUNT] = {"#d62728", "#1f77b4", "#555555",
-                                             "#2ca02c", "#9467bd"};
+                                             "#2ca02c", "#9467bd", "#ff7f0e"};
 
 static double nice_max(double v) {
   if (v <= 0) {

@@ -117,8 +117,8 @@ const char *bench_sc_name(scenario_t sc) {
 }
 
 const char *bench_ct_name(contender_t ct) {
-  static const char *const names[CT_COUNT] = {"hcs", "libuv", "limit",
-                                              "crun exec", "runc exec"};
+  static const char *const names[CT_COUNT] = {
+      "hcs", "libuv", "limit", "crun exec", "runc exec", "hcs sync"};
   return ct < CT_COUNT ? names[ct] : "?";
 }
 
@@ -126,7 +126,7 @@ bool bench_ct_in(scenario_t sc, contender_t ct) {
   if (ct == CT_HCS) {
     return true;
   }
-  return sc == SC_EXEC ? ct == CT_CRUN || ct == CT_RUNC
+  return sc == SC_EXEC ? ct == CT_CRUN || ct == CT_RUNC || ct == CT_HCS_SYNC
                        : ct == CT_UV || ct == CT_LIMIT;
 }
 
