@@ -311,8 +311,8 @@ void as_conn_release(as_conn_t *c, char *buf);
  * call: 0, -EPIPE/-ECONNRESET (peer gone) or -ECANCELED (closed first).
  * -EPIPE at once when the peer is gone or after as_conn_shutdown(),
  * -EINVAL for a bad n. */
-int as_conn_write(as_conn_t *c, as_conn_wreq_t *req, const as_iov_t *iov,
-                  int n, as_conn_write_cb cb);
+int as_conn_write(as_conn_t *c, as_conn_wreq_t *req, const as_iov_t *iov, int n,
+                  as_conn_write_cb cb);
 size_t as_conn_queued(const as_conn_t *c);
 void as_conn_shutdown(as_conn_t *c);
 /* SO_PEERCRED; -ENOTCONN once the peer is gone. */

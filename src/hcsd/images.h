@@ -48,8 +48,7 @@ int hcsd_images_load(hcsd_images_t *im, int fd, bool quiet,
 /* Resolves ref as docker does: "busybox", "busybox:1", "library/busybox",
  * "docker.io/library/busybox:latest", "sha256:<hex>", "<hex>" or a unique
  * id prefix. 0, or -ENOENT, -ENOMEM. */
-int hcsd_images_resolve(hcsd_images_t *im, const char *ref,
-                        hcsd_image_t **out);
+int hcsd_images_resolve(hcsd_images_t *im, const char *ref, hcsd_image_t **out);
 void hcsd_image_free(hcsd_image_t *img);
 
 /* GET /images/json: the JSON array text (free()). */

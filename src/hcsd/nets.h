@@ -40,9 +40,9 @@ int hcsd_nets_remove(hcsd_nets_t *n, const char *ref, char **reply);
  * NetworkSettings.Networks[*name] (free()), *name the network's name
  * (free()). Else an HTTP status (500 with *errmsg "network n1 not
  * found", or why it failed). */
-int hcsd_nets_attach(hcsd_nets_t *n, const char *mode,
-                     const char *container_id, char **endpoint_id,
-                     char **name, char **settings, char **errmsg);
+int hcsd_nets_attach(hcsd_nets_t *n, const char *mode, const char *container_id,
+                     char **endpoint_id, char **name, char **settings,
+                     char **errmsg);
 /* Deletes the endpoint made by attach. Idempotent; 0 or -errno. */
 int hcsd_nets_detach(hcsd_nets_t *n, const char *endpoint_id);
 
