@@ -518,8 +518,14 @@ HE_UNUSED static void he_daemon_start(void) {
       dprintf(2, "e2e: bringing up lo: %s\n", strerror(errno));
       _exit(122);
     }
+#ifdef HE_CLIENT_TIMEOUT
+    /* A suite that tests the timeout shortens it (seconds). */
+    execl(HCSD_BIN, "hcsd", "--socket", he.sock, "--state-dir", he.state,
+          "--client-timeout", HE_CLIENT_TIMEOUT, (char *)NULL);
+#else
     execl(HCSD_BIN, "hcsd", "--socket", he.sock, "--state-dir", he.state,
           (char *)NULL);
+#endif
     dprintf(2, "e2e: exec %s: %s\n", HCSD_BIN, strerror(errno));
     _exit(123);
   }

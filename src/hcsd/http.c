@@ -36,6 +36,7 @@ struct hcsd_conn_s {
   bool gone;    /* the client went away */
   bool closed;  /* hcs_conn_close done */
   bool started; /* bytes of the current request seen */
+  bool in_body; /* its head is complete */
   hcs_timer_t *timer;
   hcsd_req_t req;
   size_t url_len;
@@ -164,9 +165,13 @@ static void conn_close(hcsd_conn_t *k) {
 
 /* ---- parser callbacks ---- */
 
+/* A request's head has client_timeout_ms from its first byte, however
+ * slowly it trickles in; its body, from each byte that arrives. */
 static int on_message_begin(http_parser *p) {
   hcsd_conn_t *k = p->data;
   k->started = true;
+  k->in_body = false;
+  arm_timer(k);
   return 0;
 }
 
@@ -275,6 +280,7 @@ static int split_url(hcsd_req_t *r) {
 static int on_headers_complete(http_parser *p) {
   hcsd_conn_t *k = p->data;
   hcsd_req_t *r = &k->req;
+  k->in_body = true;
   r->method = (int)p->method;
   r->head = p->method == HTTP_HEAD;
   r->upgrade = p->upgrade != 0;
@@ -610,7 +616,9 @@ static void conn_feed(hcsd_conn_t *k, char *buf, size_t len) {
   }
   if (e != HPE_PAUSED) {
     /* Not whole yet (an upgrade's body may still be coming too). */
-    arm_timer(k); /* progress on a partial request */
+    if (k->in_body) {
+      arm_timer(k); /* progress on the body */
+    }
     return;
   }
   /* A whole request: the rest waits (or is stream data after a hijack). */
