@@ -22,6 +22,8 @@ typedef enum scenario {
   SC_IDLE,
   SC_PTY,
   SC_EXEC,
+  SC_GATEWAY,  /* execs through hcsd's socket: sessions per second */
+  SC_GWSTREAM, /* the same, each exec streaming w->bytes: bytes per second */
   SC_COUNT
 } scenario_t;
 
@@ -35,10 +37,12 @@ typedef enum contender {
   CT_CRUN,
   CT_RUNC,
   CT_HCS_SYNC,
+  CT_HCSD, /* gateway: the Docker API flow through hcsd, against hcs */
   CT_COUNT
 } contender_t;
 
 typedef struct exec_env_s exec_env_t;
+typedef struct gw_env_s gw_env_t; /* gateway.h */
 
 /* What one session does; the same for every contender. */
 typedef struct work_s {
@@ -52,6 +56,7 @@ typedef struct work_s {
   uint64_t bytes;        /* bulk, pty: bytes each session writes */
   uint32_t resize_every; /* pty: output chunks between two resizes */
   exec_env_t *env;       /* exec: the running systems; argv inside them */
+  gw_env_t *gw;          /* gateway: hcsd and its container */
 } work_t;
 
 /* Per-session state, embedded in each driver's session record. */
@@ -119,6 +124,7 @@ typedef struct run_s {
   uint64_t first_ns; /* the first session's start */
   uint64_t last_ns;  /* the last session's end */
   double cpu0_self, cpu0_child;
+  double cpu_other; /* CPU seconds of the run in a daemon (hcsd) */
 } run_t;
 
 typedef struct bench_opts_s {
@@ -179,6 +185,9 @@ int drv_limit_run(run_t *r);
  * for CT_HCS on the engine's loop, for CT_HCS_SYNC, CT_CRUN and CT_RUNC
  * from r->w->c threads making one exec at a time. */
 int drv_exec_run(run_t *r, contender_t ct);
+/* gateway, gateway-stream: CT_HCSD through hcsd's socket, CT_HCS the same
+ * execs through the hcs calls (drv_gateway.c). */
+int drv_gateway_run(run_t *r, contender_t ct);
 
 /* exec_env.c: the exec scenario's systems, set up once for every exec
  * cell: a busybox root in a temporary directory, an hcs compute system on

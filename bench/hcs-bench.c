@@ -8,6 +8,7 @@
  * allocator kept cannot hide in a later contender's figure. */
 #include "async/as.h"
 #include "bench.h"
+#include "gateway.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -57,8 +58,13 @@ typedef struct config_s {
   uint64_t bulk_total; /* bytes per bulk cell, spread over the streams */
   uint64_t idle_n;
   uint64_t pty_n, pty_bytes;
-  uint64_t exec_n;       /* execs per exec cell, whatever its C */
-  unsigned exec_hcs_mul; /* hcs makes this many times exec_n */
+  uint64_t exec_n;                    /* execs per exec cell, whatever its C */
+  unsigned exec_hcs_mul;              /* hcs makes this many times exec_n */
+  uint64_t gw_c[MAX_C], gws_c[MAX_C]; /* gateway, gateway-stream */
+  size_t n_gw_c, n_gws_c;
+  uint64_t gw_n, gws_n; /* execs per cell */
+  uint64_t gws_bytes;   /* bytes each gateway-stream exec writes */
+  const char *hcsd;     /* NULL: the hcsd next to this binary */
   uint32_t resize_every;
   unsigned rounds;      /* each cell runs this many times per contender */
   bool pick_best;       /* report the best round, else the median one */
@@ -73,10 +79,12 @@ static void usage(FILE *f) {
       "usage: hcs-bench [--smoke | --full] [options]\n"
       "  --smoke            every scenario with tiny N (CI)\n"
       "  --full             the big matrix (C up to 4096)\n"
-      "  --scenario LIST    spawn,echo,bulk,idle,pty,exec (default all)\n"
-      "  --contenders LIST  hcs,libuv,limit,crun,runc,hcs-sync (default\n"
+      "  --scenario LIST    spawn,echo,bulk,idle,pty,exec,gateway,\n"
+      "                     gateway-stream (default all)\n"
+      "  --contenders LIST  hcs,libuv,limit,crun,runc,hcs-sync,hcsd (default\n"
       "                     all; crun, runc and hcs-sync race in exec\n"
-      "                     only, libuv and limit everywhere else)\n"
+      "                     only, hcsd in gateway and gateway-stream only,\n"
+      "                     libuv and limit everywhere else)\n"
       "  -c LIST            concurrency for spawn, echo and pty\n"
       "  --streams LIST     bulk streams (default 1,64)\n"
       "  -n N               sessions per spawn cell\n"
@@ -90,6 +98,14 @@ static void usage(FILE *f) {
       "  --exec-n N         execs per exec cell (crun and runc; hcs makes\n"
       "                     8x as many, else its rounds are too short to\n"
       "                     time)\n"
+      "  --gateway-c LIST   gateway concurrency (default 1,16,64)\n"
+      "  --gateway-n N      execs per gateway cell\n"
+      "  --gateway-streams LIST  gateway-stream concurrency (default 1,8)\n"
+      "  --gateway-bytes B  bytes each gateway-stream exec writes (rounded\n"
+      "                     up to 64 KiB blocks)\n"
+      "  --gateway-stream-n N    execs per gateway-stream cell\n"
+      "  --hcsd PATH        the hcsd the gateway cells start (default: the\n"
+      "                     one next to hcs-bench)\n"
       "  --rounds R         runs per cell and contender, median "
       "reported (default 3)\n"
       "  --ballast MIB      hold MIB of resident memory in the host, as an\n"
@@ -140,8 +156,8 @@ static int parse_names(const char *s, bool *on, int count,
 static const char *sc_name_i(int i) { return bench_sc_name((scenario_t)i); }
 /* The contenders as --contenders and --worker-idle name them. */
 static const char *ct_name_i(int i) {
-  static const char *const names[CT_COUNT] = {"hcs",  "libuv", "limit",
-                                              "crun", "runc",  "hcs-sync"};
+  static const char *const names[CT_COUNT] = {
+      "hcs", "libuv", "limit", "crun", "runc", "hcs-sync", "hcsd"};
   return i >= 0 && i < CT_COUNT ? names[i] : "?";
 }
 
@@ -160,6 +176,8 @@ static void config_defaults(config_t *cf, const char *mode) {
   static const uint64_t exec_def[] = {1, 8};
   static const uint64_t exec_full[] = {1, 8, 32};
   static const uint64_t exec_smoke[] = {1, 2};
+  static const uint64_t gw_def[] = {1, 16, 64};
+  static const uint64_t gws_def[] = {1, 8};
   memset(cf, 0, sizeof(*cf));
   cf->mode = mode;
   for (int i = 0; i < SC_COUNT; i++) {
@@ -183,6 +201,11 @@ static void config_defaults(config_t *cf, const char *mode) {
     set_list(cf->exec_c, &cf->n_exec_c, exec_smoke, 2);
     cf->exec_n = 2;
     cf->exec_hcs_mul = 1;
+    set_list(cf->gw_c, &cf->n_gw_c, exec_smoke, 2);
+    set_list(cf->gws_c, &cf->n_gws_c, exec_smoke, 2);
+    cf->gw_n = 4;
+    cf->gws_n = 2;
+    cf->gws_bytes = 256 * 1024;
     cf->spawn_n = 8;
     cf->echo_total = 32;
     cf->bulk_total = 256 * 1024;
@@ -206,6 +229,16 @@ static void config_defaults(config_t *cf, const char *mode) {
            full ? 3 : 2);
   cf->exec_n = full ? 1000 : 250;
   cf->exec_hcs_mul = 8;
+  set_list(cf->gw_c, &cf->n_gw_c, gw_def, 3);
+  set_list(cf->gws_c, &cf->n_gws_c, gws_def, 2);
+  cf->gw_n = full ? 2000 : 1000;
+  cf->gws_n = full ? 80 : 40;
+  cf->gws_bytes = 64 * (uint64_t)MIB;
+  /* Out of the default suite: hcsd keeps every exec's record in its
+   * container's record and rewrites it per exec, so the cells take minutes
+   * (BENCHMARKS.md, gateway). --scenario gateway,gateway-stream asks. */
+  cf->sc_on[SC_GATEWAY] = full;
+  cf->sc_on[SC_GWSTREAM] = full;
 }
 
 /* Sessions per spawn cell: enough for a few seconds per contender. */
@@ -279,6 +312,22 @@ static int parse_args(config_t *cf, int argc, char **argv) {
       ok = cf->n_exec_c > 0;
     } else if (strcmp(a, "--exec-n") == 0) {
       ok = parse_list(v, &cf->exec_n, 1) == 1;
+    } else if (strcmp(a, "--gateway-c") == 0) {
+      cf->n_gw_c = parse_list(v, cf->gw_c, MAX_C);
+      ok = cf->n_gw_c > 0;
+    } else if (strcmp(a, "--gateway-streams") == 0) {
+      cf->n_gws_c = parse_list(v, cf->gws_c, MAX_C);
+      ok = cf->n_gws_c > 0;
+    } else if (strcmp(a, "--gateway-n") == 0) {
+      ok = parse_list(v, &cf->gw_n, 1) == 1;
+    } else if (strcmp(a, "--gateway-stream-n") == 0) {
+      ok = parse_list(v, &cf->gws_n, 1) == 1;
+    } else if (strcmp(a, "--gateway-bytes") == 0) {
+      ok = parse_list(v, &cf->gws_bytes, 1) == 1;
+      /* Whole blocks of the stream's program (drv_gateway.c). */
+      cf->gws_bytes = (cf->gws_bytes + GW_BLOCK - 1) / GW_BLOCK * GW_BLOCK;
+    } else if (strcmp(a, "--hcsd") == 0) {
+      cf->hcsd = v;
     } else if (strcmp(a, "--ballast") == 0) {
       ok = parse_list(v, &cf->ballast_mib, 1) == 1;
     } else if (strcmp(a, "--pick") == 0) {
@@ -346,6 +395,20 @@ static size_t build_cells(const config_t *cf, cell_t *cells) {
       cells[n++] = (cell_t){SC_EXEC, c, cf->exec_n < c ? c : cf->exec_n, 0, 0};
     }
   }
+  /* gateway: `echo x`, 2 bytes an exec; gateway-stream: gws_bytes. */
+  for (size_t i = 0; cf->sc_on[SC_GATEWAY] && i < cf->n_gw_c; i++) {
+    uint64_t c = cf->gw_c[i];
+    if (n < MAX_CELLS) {
+      cells[n++] = (cell_t){SC_GATEWAY, c, cf->gw_n < c ? c : cf->gw_n, 0, 2};
+    }
+  }
+  for (size_t i = 0; cf->sc_on[SC_GWSTREAM] && i < cf->n_gws_c; i++) {
+    uint64_t c = cf->gws_c[i];
+    if (n < MAX_CELLS) {
+      cells[n++] = (cell_t){SC_GWSTREAM, c, cf->gws_n < c ? c : cf->gws_n, 0,
+                            cf->gws_bytes};
+    }
+  }
   return n;
 }
 
@@ -374,7 +437,7 @@ static int find_progs(const char *dir, prog_paths_t *p) {
 }
 
 static void make_work(const config_t *cf, const cell_t *cell, prog_paths_t *pp,
-                      exec_env_t *env, work_t *w) {
+                      exec_env_t *env, gw_env_t *gw, work_t *w) {
   memset(w, 0, sizeof(*w));
   w->sc = cell->sc;
   w->n = cell->n;
@@ -384,6 +447,7 @@ static void make_work(const config_t *cf, const cell_t *cell, prog_paths_t *pp,
   w->bytes = cell->bytes;
   w->resize_every = cf->resize_every;
   w->env = env;
+  w->gw = gw;
   switch (cell->sc) {
   case SC_SPAWN:
     w->argv[0] = pp->nop;
@@ -423,6 +487,8 @@ static int run_contender(contender_t ct, const work_t *w, result_t *res,
   }
   if (w->sc == SC_EXEC) {
     err = drv_exec_run(&r, ct);
+  } else if (w->sc == SC_GATEWAY || w->sc == SC_GWSTREAM) {
+    err = drv_gateway_run(&r, ct);
   } else if (ct == CT_HCS) {
     err = drv_hcs_run(&r);
   } else if (ct == CT_UV) {
@@ -454,7 +520,7 @@ static int worker_idle(const char *ct_name, const char *n_str,
   config_defaults(&cf, "default");
   cell_t cell = {SC_IDLE, n, n, 0, 0};
   work_t w;
-  make_work(&cf, &cell, &pp, NULL, &w);
+  make_work(&cf, &cell, &pp, NULL, NULL, &w);
   result_t res;
   (void)run_contender((contender_t)ct, &w, &res, NULL);
   const char *p = (const char *)&res;
@@ -534,7 +600,8 @@ static int run_idle_worker(contender_t ct, uint64_t n, const char *progs,
 /* The round of a cell: its share of the sessions, messages or bytes. */
 static cell_t round_cell(const cell_t *cell, unsigned rounds) {
   cell_t r = *cell;
-  if (cell->sc == SC_SPAWN || cell->sc == SC_PTY || cell->sc == SC_EXEC) {
+  if (cell->sc == SC_SPAWN || cell->sc == SC_PTY || cell->sc == SC_EXEC ||
+      cell->sc == SC_GATEWAY || cell->sc == SC_GWSTREAM) {
     r.n = cell->n / rounds > cell->c ? cell->n / rounds : cell->c;
   } else if (cell->sc == SC_ECHO) {
     r.msgs = cell->msgs / rounds > 0 ? cell->msgs / rounds : 1;
@@ -591,11 +658,11 @@ static void skip_result(result_t *res, scenario_t sc, contender_t ct,
 /* An exec contender whose system is not running: skipped (not root, the
  * runtime not installed), or failed when setting it up went wrong. */
 static void exec_unavailable(result_t *res, const cell_t *cell, contender_t ct,
-                             const exec_env_t *env) {
-  skip_result(res, cell->sc, ct, cell->c, env->note[ct]);
-  if (env->err[ct] != 0) {
+                             const char *note, int err) {
+  skip_result(res, cell->sc, ct, cell->c, note);
+  if (err != 0) {
     res->skipped = 0;
-    res->err = env->err[ct];
+    res->err = err;
     res->n = cell->n;
   }
 }
@@ -604,15 +671,17 @@ static void exec_unavailable(result_t *res, const cell_t *cell, contender_t ct,
  * a burst of noise on this shared machine hits one round of each. The
  * rows come out in contender order. */
 static size_t run_cell(const config_t *cf, const cell_t *cell, prog_paths_t *pp,
-                       exec_env_t *env, bool progress, const char *idle_note,
-                       result_t *out) {
+                       exec_env_t *env, gw_env_t *gw, bool progress,
+                       const char *idle_note, result_t *out) {
+  bool gw_sc = cell->sc == SC_GATEWAY || cell->sc == SC_GWSTREAM;
   unsigned rounds = cell->sc == SC_IDLE ? 1 : cf->rounds;
   contender_t order[CT_COUNT];
   bool in[CT_COUNT] = {false}, runs[CT_COUNT] = {false};
   size_t nct = 0;
   for (int ct = 0; ct < CT_COUNT; ct++) {
     in[ct] = cf->ct_on[ct] && bench_ct_in(cell->sc, (contender_t)ct);
-    runs[ct] = in[ct] && (cell->sc != SC_EXEC || env->up[ct]);
+    runs[ct] = in[ct] && (cell->sc != SC_EXEC || env->up[ct]) &&
+               (!gw_sc || gw->up[ct]);
     if (runs[ct]) {
       order[nct++] = (contender_t)ct;
     }
@@ -620,7 +689,7 @@ static size_t run_cell(const config_t *cf, const cell_t *cell, prog_paths_t *pp,
   result_t per[MAX_ROUNDS][CT_COUNT];
   cell_t rc = round_cell(cell, rounds);
   work_t w;
-  make_work(cf, &rc, pp, env, &w);
+  make_work(cf, &rc, pp, env, gw, &w);
   for (unsigned r = 0; r < rounds && nct > 0; r++) {
     for (size_t k = 0; k < nct; k++) {
       contender_t ct = order[(k + r) % nct];
@@ -661,10 +730,32 @@ static size_t run_cell(const config_t *cf, const cell_t *cell, prog_paths_t *pp,
       }
       pick_round(col, rounds, cf->pick_best, &out[n++]);
     } else if (in[ct]) {
-      exec_unavailable(&out[n++], &rc, (contender_t)ct, env);
+      exec_unavailable(&out[n++], &rc, (contender_t)ct,
+                       gw_sc ? gw->note[ct] : env->note[ct],
+                       gw_sc ? gw->err[ct] : env->err[ct]);
     }
   }
   return n;
+}
+
+/* The hcsd the gateway cells start: --hcsd, else the one built next to
+ * this binary. */
+static void hcsd_path(const char *opt, char *out, size_t size) {
+  if (opt != NULL) {
+    snprintf(out, size, "%s", opt);
+    return;
+  }
+  char self[PATH_MAX];
+  ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  self[len > 0 ? len : 0] = '\0';
+  char *slash = strrchr(self, '/');
+  if (slash != NULL) {
+    *slash = '\0';
+  }
+  int n = snprintf(out, size, "%s/hcsd", self);
+  if (n < 0 || (size_t)n >= size) {
+    out[0] = '\0'; /* no such hcsd: the gateway cells say so */
+  }
 }
 
 /* A workload of the same programs must never see a closed 0-2: a pipe
@@ -764,8 +855,23 @@ int main(int argc, char **argv) {
    * first of them and removed after the last. */
   exec_env_t env;
   bool env_open = false;
+  /* Likewise the gateway cells' hcsd and container. */
+  gw_env_t gw;
+  bool gw_open = false;
   for (size_t i = 0; i < ncells; i++) {
     const cell_t *cell = &cells[i];
+    if ((cell->sc == SC_GATEWAY || cell->sc == SC_GWSTREAM) && !gw_open) {
+      if (progress) {
+        fprintf(stderr, "\r\033[K[gateway] starting hcsd and its container");
+      }
+      char hcsd[PATH_MAX];
+      hcsd_path(cf.hcsd, hcsd, sizeof(hcsd));
+      gw_env_open(&gw, hcsd, cf.ct_on);
+      gw_open = true;
+      if (progress) {
+        fprintf(stderr, "\r\033[K");
+      }
+    }
     if (cell->sc == SC_EXEC && !env_open) {
       if (progress) {
         fprintf(stderr, "\r\033[K[exec] starting the containers");
@@ -776,17 +882,20 @@ int main(int argc, char **argv) {
         fprintf(stderr, "\r\033[K");
       }
     }
-    nres += run_cell(&cf, cell, &pp, env_open ? &env : NULL, progress,
-                     idle_note, &res[nres]);
+    nres += run_cell(&cf, cell, &pp, env_open ? &env : NULL,
+                     gw_open ? &gw : NULL, progress, idle_note, &res[nres]);
     rp.n = nres;
     if (i + 1 == ncells || cells[i + 1].sc != cell->sc) {
       report_table(&rp, cell->sc);
     }
-    if (env_open && exec_env_interrupted() != 0) {
+    if ((env_open && exec_env_interrupted() != 0) ||
+        (gw_open && gw_env_interrupted() != 0)) {
       break;
     }
   }
+  int gsig = gw_open ? gw_env_close(&gw) : 0;
   int sig = env_open ? exec_env_close(&env) : 0;
+  sig = sig != 0 ? sig : gsig;
   if (sig != 0) {
     /* The systems are gone: now die of the signal, as asked. */
     fprintf(stderr, "hcs-bench: interrupted (%s)\n", strsignal(sig));

@@ -94,7 +94,10 @@ static void print_title(scenario_t sc) {
       "bulk: C blaster streams, the cell's bytes split between them",
       "idle: N idler sessions (stdin, stdout, stderr piped) held open",
       "pty: console sessions, blaster output, a resize every 4 chunks",
-      "exec: nop exec'd into one running container, stdout to EOF, waited"};
+      "exec: nop exec'd into one running container, stdout to EOF, waited",
+      "gateway: echo x exec'd via hcsd's socket, against hcs in-process",
+      "gateway-stream: dd of S bytes via hcsd's socket, against hcs "
+      "in-process"};
   printf("\n%s\n", title[sc]);
 }
 
@@ -135,9 +138,33 @@ static void print_header(scenario_t sc) {
            "who", "done", "execs/s", "spread", "x crun", "x runc", "p50 ms",
            "p99 ms", "CPU us/ex", "host us");
     break;
+  case SC_GATEWAY:
+  case SC_GWSTREAM:
+    printf("%6s %7s  %-9s %6s %11s %6s %8s %8s %8s %9s %8s\n", "C", "N", "who",
+           "done", sc == SC_GATEWAY ? "execs/s" : "GB/s", "spread", "x hcs",
+           "p50 ms", "p99 ms", "CPU us/ex", "host us");
+    break;
   default:
     break;
   }
+}
+
+/* x hcs: the gateway's figure over the direct one's, in-process. */
+static void print_gateway_row(const report_t *rp, const result_t *r,
+                              const char *done, const char *sp) {
+  char xh[16] = "";
+  if (r->skipped) {
+    printf("%6llu %7s  %-9s %s\n", (unsigned long long)r->c, "-", r->name,
+           r->note);
+    return;
+  }
+  if (r->ct != CT_HCS) {
+    ratio_str(xh, sizeof(xh), rp, r, CT_HCS);
+  }
+  printf("%6llu %7llu  %-9s %6s %11.*f %6s %8s %8.2f %8.2f %9.0f %8.0f\n",
+         (unsigned long long)r->c, (unsigned long long)r->n, r->name, done,
+         r->sc == SC_GATEWAY ? 0 : 2, figure(r), sp, xh, r->p50_us / 1e3,
+         r->p99_us / 1e3, r->cpu_us, r->cpu_self_us);
 }
 
 static void print_row(const report_t *rp, const result_t *r) {
@@ -201,6 +228,10 @@ static void print_row(const report_t *rp, const result_t *r) {
            r->cpu_self_us);
     break;
   }
+  case SC_GATEWAY:
+  case SC_GWSTREAM:
+    print_gateway_row(rp, r, done, sp);
+    break;
   default:
     printf("%6s %7s  %-8s %s\n", "-", "-", r->name, r->note);
     break;
@@ -433,9 +464,11 @@ static json_t *result_json(const result_t *r) {
                       json_integer((json_int_t)r->bytes_expected));
   json_object_set_new(o, "units", json_integer((json_int_t)r->units));
   json_object_set_new(o, "unit",
-                      json_string(r->sc == SC_ECHO   ? "round trip"
-                                  : r->sc == SC_EXEC ? "exec"
-                                                     : "session"));
+                      json_string(r->sc == SC_ECHO ? "round trip"
+                                  : r->sc == SC_EXEC || r->sc == SC_GATEWAY ||
+                                          r->sc == SC_GWSTREAM
+                                      ? "exec"
+                                      : "session"));
   json_object_set_new(o, "rounds", json_integer(r->rounds));
   json_object_set_new(o, "figure_min", json_real(r->fig_min));
   json_object_set_new(o, "figure_max", json_real(r->fig_max));
@@ -450,7 +483,8 @@ static json_t *result_json(const result_t *r) {
     json_object_set_new(o, "msgs_per_session", json_integer(r->msgs));
     json_object_set_new(o, "msg_bytes", json_integer(r->msg_len));
   }
-  if (r->sc == SC_BULK || r->sc == SC_PTY) {
+  if (r->sc == SC_BULK || r->sc == SC_PTY || r->sc == SC_GATEWAY ||
+      r->sc == SC_GWSTREAM) {
     json_object_set_new(o, "bytes_per_session",
                         json_integer((json_int_t)r->bytes_per_session));
   }
@@ -528,7 +562,8 @@ typedef struct panel_s {
 } panel_t;
 
 static const char *const colour[CT_COUNT] = {"#d62728", "#1f77b4", "#555555",
-                                             "#2ca02c", "#9467bd", "#ff7f0e"};
+                                             "#2ca02c", "#9467bd", "#ff7f0e",
+                                             "#8c564b"};
 
 static double nice_max(double v) {
   if (v <= 0) {
@@ -696,7 +731,9 @@ int report_svg(const report_t *rp, const char *path) {
                                    {SC_BULK, "GB/s"},
                                    {SC_PTY, "sessions/s"},
                                    {SC_IDLE, "RSS bytes/session"},
-                                   {SC_EXEC, "execs/s"}};
+                                   {SC_EXEC, "execs/s"},
+                                   {SC_GATEWAY, "execs/s"},
+                                   {SC_GWSTREAM, "GB/s"}};
   enum { NPANELS = sizeof(panels) / sizeof(panels[0]) };
   size_t np = 0;
   const panel_t *use[NPANELS];

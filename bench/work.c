@@ -111,20 +111,24 @@ int bench_pty_open(int *master, int *slave, uint16_t rows, uint16_t cols) {
 }
 
 const char *bench_sc_name(scenario_t sc) {
-  static const char *const names[SC_COUNT] = {"spawn", "echo", "bulk",
-                                              "idle",  "pty",  "exec"};
+  static const char *const names[SC_COUNT] = {
+      "spawn", "echo", "bulk",    "idle",
+      "pty",   "exec", "gateway", "gateway-stream"};
   return sc < SC_COUNT ? names[sc] : "?";
 }
 
 const char *bench_ct_name(contender_t ct) {
   static const char *const names[CT_COUNT] = {
-      "hcs", "libuv", "limit", "crun exec", "runc exec", "hcs sync"};
+      "hcs", "libuv", "limit", "crun exec", "runc exec", "hcs sync", "hcsd"};
   return ct < CT_COUNT ? names[ct] : "?";
 }
 
 bool bench_ct_in(scenario_t sc, contender_t ct) {
   if (ct == CT_HCS) {
     return true;
+  }
+  if (sc == SC_GATEWAY || sc == SC_GWSTREAM) {
+    return ct == CT_HCSD;
   }
   return sc == SC_EXEC ? ct == CT_CRUN || ct == CT_RUNC || ct == CT_HCS_SYNC
                        : ct == CT_UV || ct == CT_LIMIT;
@@ -171,8 +175,10 @@ int run_begin(run_t *r, const work_t *w, result_t *res, contender_t ct,
     res->bytes_expected = w->n * w->msgs * (uint64_t)w->msg_len;
     r->lat_cap = (size_t)(w->n * w->msgs);
   } else {
-    res->bytes_expected =
-        w->sc == SC_BULK || w->sc == SC_PTY ? w->n * w->bytes : 0;
+    res->bytes_expected = w->sc == SC_BULK || w->sc == SC_PTY ||
+                                  w->sc == SC_GATEWAY || w->sc == SC_GWSTREAM
+                              ? w->n * w->bytes
+                              : 0;
     r->lat_cap = (size_t)w->n;
   }
   if (w->msg_len > MSG_MAX) {
@@ -223,7 +229,7 @@ void run_end(run_t *r) {
   }
   uint64_t sessions = res->completed + res->failed;
   if (sessions > 0) {
-    res->cpu_us = (self + child) * 1e6 / (double)sessions;
+    res->cpu_us = (self + child + r->cpu_other) * 1e6 / (double)sessions;
     res->cpu_self_us = self * 1e6 / (double)sessions;
   }
   qsort(r->lat, r->nlat, sizeof(*r->lat), cmp_u64);
@@ -245,6 +251,7 @@ void run_end(run_t *r) {
 double result_figure(const result_t *r) {
   switch (r->sc) {
   case SC_BULK:
+  case SC_GWSTREAM:
     return r->gbps;
   case SC_IDLE:
     return r->mem_per_session;

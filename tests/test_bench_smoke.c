@@ -26,6 +26,10 @@ static const char *const scenarios[] = {"spawn", "echo", "bulk",
 static const char *const contenders[] = {"hcs", "libuv", "limit"};
 static const char *const exec_contenders[] = {"hcs", "hcs sync", "crun exec",
                                               "runc exec"};
+/* gateway: hcsd (through its socket) against hcs (in-process), into one
+ * container of an hcsd the bench starts. */
+static const char *const gw_scenarios[] = {"gateway", "gateway-stream"};
+static const char *const gw_contenders[] = {"hcsd", "hcs"};
 
 static void bench_path(char *out, size_t size) {
   char self[PATH_MAX + 16];
@@ -111,7 +115,7 @@ static void check_ran(json_t *e, const char *sc, const char *what) {
   cr_expect_eq(bytes, expected, "%s C=%lld: %lld of %lld bytes delivered", what,
                conc, (long long)bytes, (long long)expected);
   if (strcmp(sc, "echo") == 0 || strcmp(sc, "bulk") == 0 ||
-      strcmp(sc, "pty") == 0) {
+      strcmp(sc, "pty") == 0 || strncmp(sc, "gateway", 7) == 0) {
     cr_expect_gt(expected, 0, "%s: a scenario that moves no bytes", what);
   }
   if (strcmp(sc, "pty") == 0) {
@@ -206,6 +210,17 @@ Test(bench_smoke, every_scenario_complete, .timeout = 300) {
        j++) {
     bool hcs = strncmp(exec_contenders[j], "hcs", 3) == 0;
     check_runs(results, "exec", exec_contenders[j], !hcs || geteuid() != 0);
+  }
+  /* gateway: runs as root wherever hcsd is built next to the bench. */
+  char hcsd[PATH_MAX + 8];
+  snprintf(hcsd, sizeof(hcsd), "%.*s/hcsd", (int)(strrchr(bench, '/') - bench),
+           bench);
+  bool gw_may_skip = geteuid() != 0 || access(hcsd, X_OK) != 0;
+  for (size_t i = 0; i < sizeof(gw_scenarios) / sizeof(gw_scenarios[0]); i++) {
+    for (size_t j = 0; j < sizeof(gw_contenders) / sizeof(gw_contenders[0]);
+         j++) {
+      check_runs(results, gw_scenarios[i], gw_contenders[j], gw_may_skip);
+    }
   }
   json_t *targets = json_object_get(root, "targets");
   cr_expect(json_is_array(targets) && json_array_size(targets) > 0,

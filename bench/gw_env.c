@@ -1,0 +1,346 @@
+/* The gateway scenarios' environment: an hcsd started by the bench on a
+ * socket and state directory of its own, one busybox container (pid 1 a
+ * sleep, NetworkMode host so that no bridge is needed) created and
+ * started through hcsd's API, and, for the direct contender, a second hcs
+ * service opened on hcsd's hcs state directory, which finds the same
+ * running container there (as the hcs command does with /run/hcs). Both
+ * contenders then exec into the one container; they differ only in the
+ * way in: HTTP through the socket and hcsd, or the hcs calls in-process.
+ *
+ * hcsd is stopped only through the pid started here: SIGTERM, then a
+ * wait. It also gets SIGTERM from the kernel if the bench dies first
+ * (PR_SET_PDEATHSIG), so that no daemon outlives a crashed run. */
+#include "gateway.h"
+
+#include <hcs.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+enum {
+  READY_MS = 15000, /* hcsd answers its ping */
+  STOP_MS = 20000,  /* hcsd exits after SIGTERM */
+  POLL_MS = 20,
+};
+
+/* The signal that interrupted the run while the environment was open, or
+ * 0. A global because a signal handler sets it; the only one here. */
+static volatile sig_atomic_t interrupted;
+
+static const int stop_sigs[] = {SIGINT, SIGTERM, SIGHUP};
+
+static void on_stop_signal(int sig) { interrupted = sig; }
+
+int gw_env_interrupted(void) { return interrupted; }
+
+static void nap_ms(long ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
+/* fork + exec rather than posix_spawn: the child asks for SIGTERM when
+ * the bench dies. Only async-signal-safe calls between the two. */
+static int spawn_hcsd(gw_env_t *g, const char *bin) {
+  char *argv[] = {(char *)bin, "--socket",         g->sock, "--state-dir",
+                  g->state,    "--client-timeout", "3600",  NULL};
+  int logfd =
+      open(g->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND, 0600);
+  if (logfd < 0) {
+    return -errno;
+  }
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid == 0) {
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof(dfl));
+    dfl.sa_handler = SIG_DFL;
+    (void)sigaction(SIGPIPE, &dfl, NULL);
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent) {
+      _exit(127);
+    }
+    int nul = open("/dev/null", O_RDONLY);
+    if (nul < 0 || dup2(nul, 0) < 0 || dup2(logfd, 1) < 0 ||
+        dup2(logfd, 2) < 0) {
+      _exit(127);
+    }
+    execv(bin, argv);
+    _exit(127);
+  }
+  int err = pid < 0 ? -errno : 0;
+  close(logfd);
+  if (err == 0) {
+    g->pid = pid;
+  }
+  return err;
+}
+
+/* The end of hcsd's log, on one line, for a note. */
+static void log_end(const char *log, char *out, size_t size) {
+  out[0] = '\0';
+  int fd = open(log, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return;
+  }
+  off_t end = lseek(fd, 0, SEEK_END);
+  off_t from = end > (off_t)size - 1 ? end - (off_t)size + 1 : 0;
+  ssize_t n = pread(fd, out, size - 1, from);
+  close(fd);
+  n = n > 0 ? n : 0;
+  out[n] = '\0';
+  for (ssize_t i = 0; i < n; i++) {
+    out[i] = out[i] == '\n' ? ' ' : out[i];
+  }
+}
+
+static int wait_ready(gw_env_t *g, const char **why) {
+  for (long waited = 0; waited < READY_MS; waited += POLL_MS) {
+    int status;
+    if (waitpid(g->pid, &status, WNOHANG) == g->pid) {
+      g->pid = 0;
+      *why = "hcsd exited before answering";
+      return -ECHILD;
+    }
+    int code = 0;
+    char body[64];
+    if (httpc_call(g->sock, "GET", "/_ping", NULL, &code, body, sizeof(body)) ==
+            0 &&
+        code == 200) {
+      return 0;
+    }
+    nap_ms(POLL_MS);
+  }
+  *why = "hcsd did not answer /_ping";
+  return -ETIMEDOUT;
+}
+
+/* POST path with json; the "Id" of a 201 answer into id (when id). */
+static int post(gw_env_t *g, const char *path, const char *json, int want,
+                char *id, size_t idsize, const char **why) {
+  int code = 0;
+  char body[1024];
+  int err = httpc_call(g->sock, "POST", path, json, &code, body, sizeof(body));
+  if (err != 0) {
+    *why = path;
+    return err;
+  }
+  if (code != want) {
+    snprintf(g->why, sizeof(g->why), "POST %.60s: %d %.80s", path, code, body);
+    *why = g->why;
+    return -EPROTO;
+  }
+  if (id != NULL) {
+    json_t *o = json_loads(body, 0, NULL);
+    const char *s = json_string_value(json_object_get(o, "Id"));
+    if (s == NULL || strlen(s) >= idsize) {
+      json_decref(o);
+      *why = "container create: no Id in the answer";
+      return -EPROTO;
+    }
+    snprintf(id, idsize, "%s", s);
+    json_decref(o);
+  }
+  return 0;
+}
+
+static int start_container(gw_env_t *g, const char **why) {
+  static const char create[] =
+      "{\"Image\":\"busybox\",\"Cmd\":[\"sleep\",\"100000\"],"
+      "\"HostConfig\":{\"NetworkMode\":\"host\"}}";
+  int err = post(g, "/v1.50/containers/create", create, 201, g->ctr,
+                 sizeof(g->ctr), why);
+  if (err == 0) {
+    char path[160];
+    snprintf(path, sizeof(path), "/v1.50/containers/%s/start", g->ctr);
+    err = post(g, path, NULL, 204, NULL, 0, why);
+  }
+  return err;
+}
+
+static int open_direct(gw_env_t *g, const char **why) {
+  char dir[160];
+  snprintf(dir, sizeof(dir), "%s/hcs", g->state);
+  hcs_options_t o = {.state_dir = dir};
+  hcs_error_t *herr = NULL;
+  if (hcs_open(&g->hcs, &o, &herr) != HCS_OK) {
+    snprintf(g->why, sizeof(g->why), "hcs_open: %.140s",
+             hcs_error_message(herr));
+    int en = hcs_error_errno(herr);
+    hcs_error_free(herr);
+    g->hcs = NULL;
+    *why = g->why;
+    return -(en != 0 ? en : EIO);
+  }
+  return 0;
+}
+
+static int setup(gw_env_t *g, const char *bin, const bool *want,
+                 const char **why) {
+  if (geteuid() != 0) {
+    *why = "hcsd's containers need root; skipped";
+    return 0;
+  }
+  if (access(bin, X_OK) != 0) {
+    *why = "no hcsd next to hcs-bench (build the hcsd target, or pass "
+           "--hcsd PATH); skipped";
+    return 0;
+  }
+  snprintf(g->dir, sizeof(g->dir), "/tmp/hcs-bench-gw-XXXXXX");
+  if (mkdtemp(g->dir) == NULL) {
+    g->dir[0] = '\0';
+    *why = "mkdtemp /tmp/hcs-bench-gw-XXXXXX";
+    return -errno;
+  }
+  snprintf(g->sock, sizeof(g->sock), "%s/hcsd.sock", g->dir);
+  snprintf(g->state, sizeof(g->state), "%s/state", g->dir);
+  snprintf(g->log, sizeof(g->log), "%s/hcsd.log", g->dir);
+  int err = spawn_hcsd(g, bin);
+  if (err != 0) {
+    *why = "starting hcsd";
+    return err;
+  }
+  if ((err = wait_ready(g, why)) != 0 || (err = start_container(g, why)) != 0) {
+    return err;
+  }
+  if (want[CT_HCS] && (err = open_direct(g, why)) != 0) {
+    return err;
+  }
+  g->up[CT_HCSD] = want[CT_HCSD];
+  g->up[CT_HCS] = want[CT_HCS];
+  return 0;
+}
+
+void gw_env_open(gw_env_t *g, const char *hcsd_bin, const bool *want) {
+  memset(g, 0, sizeof(*g));
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_stop_signal;
+  for (size_t i = 0; i < sizeof(stop_sigs) / sizeof(stop_sigs[0]); i++) {
+    (void)sigaction(stop_sigs[i], &sa, &g->old_sa[i]);
+  }
+  const char *why = NULL;
+  int err = setup(g, hcsd_bin, want, &why);
+  char tail[128] = "";
+  if (err != 0 && g->log[0] != '\0') {
+    log_end(g->log, tail, sizeof(tail));
+  }
+  const contender_t cts[] = {CT_HCSD, CT_HCS};
+  for (size_t i = 0; i < 2; i++) {
+    contender_t ct = cts[i];
+    if (g->up[ct]) {
+      continue;
+    }
+    g->err[ct] = want[ct] ? err : 0;
+    snprintf(g->note[ct], sizeof(g->note[ct]), "%.70s%s%.24s%s%.50s",
+             !want[ct]     ? "not asked for"
+             : why != NULL ? why
+                           : "",
+             want[ct] && err != 0 ? ": " : "",
+             want[ct] && err != 0 ? strerror(-err) : "",
+             want[ct] && tail[0] != '\0' ? "; hcsd: " : "",
+             want[ct] ? tail : "");
+  }
+}
+
+double gw_env_hcsd_cpu(const gw_env_t *g) {
+  if (g->pid <= 0) {
+    return 0;
+  }
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%d/stat", (int)g->pid);
+  FILE *f = fopen(path, "re");
+  unsigned long long v[4] = {0};
+  /* proc_pid_stat(5): utime, stime, cutime and cstime are fields 14-17, in
+   * clock ticks; hcsd's command name holds no space or parenthesis. */
+  int got = f != NULL ? fscanf(f,
+                               "%*d %*s %*c %*d %*d %*d %*d %*d %*u %*u %*u "
+                               "%*u %*u %llu %llu %llu %llu",
+                               &v[0], &v[1], &v[2], &v[3])
+                      : 0;
+  if (f != NULL) {
+    fclose(f);
+  }
+  return got == 4 ? (double)(v[0] + v[1] + v[2] + v[3]) /
+                        (double)sysconf(_SC_CLK_TCK)
+                  : 0;
+}
+
+static int rm_one(const char *path, const struct stat *st, int type,
+                  struct FTW *ftw) {
+  (void)st;
+  (void)ftw;
+  if ((type == FTW_DP ? rmdir(path) : unlink(path)) != 0) {
+    fprintf(stderr, "hcs-bench: removing %s: %s\n", path, strerror(errno));
+  }
+  return 0;
+}
+
+static void stop_hcsd(gw_env_t *g) {
+  if (kill(g->pid, SIGTERM) != 0) {
+    fprintf(stderr, "hcs-bench: kill hcsd %d: %s\n", (int)g->pid,
+            strerror(errno));
+  }
+  int status = 0;
+  long waited = 0;
+  pid_t got;
+  while ((got = waitpid(g->pid, &status, WNOHANG)) == 0 && waited < STOP_MS) {
+    nap_ms(POLL_MS);
+    waited += POLL_MS;
+  }
+  if (got == 0) {
+    fprintf(stderr,
+            "hcs-bench: hcsd %d still runs %d ms after SIGTERM; "
+            "SIGKILL\n",
+            (int)g->pid, STOP_MS);
+    (void)kill(g->pid, SIGKILL);
+    while (waitpid(g->pid, &status, 0) < 0 && errno == EINTR) {
+    }
+  } else if (got > 0 && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
+    fprintf(stderr, "hcs-bench: hcsd ended with status 0x%x (log %s)\n", status,
+            g->log);
+  }
+  g->pid = 0;
+}
+
+int gw_env_close(gw_env_t *g) {
+  if (g->hcs != NULL) {
+    /* The service has a state directory: closing it leaves the
+     * container running, for hcsd to remove. */
+    hcs_close(g->hcs);
+    g->hcs = NULL;
+  }
+  if (g->pid > 0 && g->ctr[0] != '\0') {
+    char path[160], body[256];
+    int code = 0;
+    snprintf(path, sizeof(path), "/v1.50/containers/%s?force=1", g->ctr);
+    int err =
+        httpc_call(g->sock, "DELETE", path, NULL, &code, body, sizeof(body));
+    if (err != 0 || code != 204) {
+      fprintf(stderr, "hcs-bench: DELETE %s: %d %s\n", path,
+              err != 0 ? err : code, err != 0 ? strerror(-err) : body);
+    }
+  }
+  if (g->pid > 0) {
+    stop_hcsd(g);
+  }
+  if (g->dir[0] != '\0') {
+    /* FTW_MOUNT: hcsd mounts the container's root in the container's own
+     * namespace; if anything were left mounted here, it would stay. */
+    (void)nftw(g->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+  }
+  for (size_t i = 0; i < sizeof(stop_sigs) / sizeof(stop_sigs[0]); i++) {
+    (void)sigaction(stop_sigs[i], &g->old_sa[i], NULL);
+  }
+  return interrupted;
+}
