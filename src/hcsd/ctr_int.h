@@ -38,7 +38,8 @@ typedef struct pend_s {
 } pend_t;
 
 struct hcsd_exec_s {
-  hcsd_exec_t *next;
+  hcsd_exec_t *next;  /* the container's, newest first */
+  hcsd_exec_t *hnext; /* the daemon's index by id */
   hcsd_t *d;
   char id[65];
   char ctr_id[65];
@@ -49,6 +50,7 @@ struct hcsd_exec_s {
   bool tty, in, out, err, detach;
   uint16_t rows, cols;
   bool started, running, ended;
+  bool orphan; /* its container was removed while it ran */
   int exit_code;
   int pid;
   hcs_session_t *s;
@@ -101,6 +103,8 @@ struct hcsd_ctr_s {
   hcs_timer_t *stop_timer;
   int stop_kill_sent;
   hcsd_exec_t *execs;
+  size_t nexecs;     /* records in execs */
+  size_t exec_lines; /* lines in the execs log on disk */
   int restart_count;
   int exits; /* exits seen since create */
 };
@@ -136,12 +140,18 @@ char *hcsd__sandbox_home(hcsd_t *d);
 void hcsd__log_append(hcsd_ctr_t *c, int stream, const char *buf, size_t len);
 /* The stored log (framed records), malloc'ed, *len its size. */
 char *hcsd__log_read(hcsd_ctr_t *c, size_t *len);
+/* Appends e's result to the container's execs log (rewritten from the
+ * records kept when it has grown to twice their number). */
 void hcsd__exec_save(hcsd_exec_t *e, hcsd_ctr_t *c);
+/* Reads the execs log back (at load). */
+void hcsd__execs_load(hcsd_ctr_t *c);
+json_t *hcsd__exec_json(const hcsd_exec_t *e);
 void hcsd__log_close(hcsd_ctr_t *c);
 hcsd_exec_t *hcsd__exec_from_json(hcsd_t *d, hcsd_ctr_t *c, json_t *o);
 
 /* exec.c */
 void hcsd__execs_free(hcsd_ctr_t *c);
+void hcsd__execs_index_free(hcsd_t *d);
 hcsd_exec_t *hcsd__exec_find(hcsd_t *d, const char *id, hcsd_ctr_t **ctr);
 void hcsd__exec_kill_all(hcsd_ctr_t *c);
 

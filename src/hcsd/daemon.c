@@ -167,6 +167,7 @@ void hcsd_free(hcsd_t *d) {
     hcsd__execs_free(c);
     hcsd__ctr_unref(c);
   }
+  hcsd__execs_index_free(d);
   hcsd_images_close(d->images);
   hcsd_nets_close(d->nets);
   free(d->state_dir);

@@ -10,18 +10,106 @@
 #include <ctype.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define STDIN_CAP (1u << 20)
 
+/* Finished execs kept per container (as moby forgets them too): beyond
+ * EXEC_KEEP the oldest finished or never started ones go. */
+#define EXEC_KEEP 1024
+
+/* ---- the daemon's index of execs by id ---- */
+
+static size_t ehash(const char *id) {
+  uint64_t h = 1469598103934665603ull;
+  for (int i = 0; i < 16 && id[i] != '\0'; i++) {
+    h = (h ^ (uint8_t)id[i]) * 1099511628211ull;
+  }
+  return (size_t)h;
+}
+
+static void index_add(hcsd_t *d, hcsd_exec_t *e) {
+  if (d->nexecs + 1 > d->nebuckets * 2) {
+    size_t n = d->nebuckets != 0 ? d->nebuckets * 2 : 1024;
+    hcsd_exec_t **nb = calloc(n, sizeof(*nb));
+    if (nb != NULL) {
+      for (size_t i = 0; i < d->nebuckets; i++) {
+        while (d->ebuckets[i] != NULL) {
+          hcsd_exec_t *x = d->ebuckets[i];
+          d->ebuckets[i] = x->hnext;
+          x->hnext = nb[ehash(x->id) & (n - 1)];
+          nb[ehash(x->id) & (n - 1)] = x;
+        }
+      }
+      free(d->ebuckets);
+      d->ebuckets = nb;
+      d->nebuckets = n;
+    }
+  }
+  if (d->nebuckets == 0) {
+    return;
+  }
+  hcsd_exec_t **b = &d->ebuckets[ehash(e->id) & (d->nebuckets - 1)];
+  e->hnext = *b;
+  *b = e;
+  d->nexecs++;
+}
+
+static void index_del(hcsd_t *d, hcsd_exec_t *e) {
+  if (d->nebuckets == 0) {
+    return;
+  }
+  for (hcsd_exec_t **pp = &d->ebuckets[ehash(e->id) & (d->nebuckets - 1)];
+       *pp != NULL; pp = &(*pp)->hnext) {
+    if (*pp == e) {
+      *pp = e->hnext;
+      d->nexecs--;
+      return;
+    }
+  }
+}
+
+void hcsd__execs_index_free(hcsd_t *d) {
+  free(d->ebuckets);
+  d->ebuckets = NULL;
+  d->nebuckets = d->nexecs = 0;
+}
+
 static void exec_free(hcsd_exec_t *e) {
+  index_del(e->d, e);
   hcsd__strv_free(e->argv);
   hcsd__strv_free(e->env);
   free(e->user);
   free(e->cwd);
   free(e);
+}
+
+/* Adds e to c's records (newest first) and forgets the oldest finished
+ * ones beyond EXEC_KEEP. */
+static void exec_link(hcsd_ctr_t *c, hcsd_exec_t *e) {
+  e->next = c->execs;
+  c->execs = e;
+  c->nexecs++;
+  index_add(c->d, e);
+  if (c->nexecs <= EXEC_KEEP) {
+    return;
+  }
+  size_t kept = 0;
+  for (hcsd_exec_t **pp = &c->execs; *pp != NULL;) {
+    hcsd_exec_t *x = *pp;
+    if (kept < EXEC_KEEP * 3 / 4 || x->running || x->st != NULL ||
+        (x->started && !x->ended)) {
+      kept++;
+      pp = &x->next;
+      continue;
+    }
+    *pp = x->next;
+    c->nexecs--;
+    exec_free(x);
+  }
 }
 
 void hcsd__execs_free(hcsd_ctr_t *c) {
@@ -30,22 +118,29 @@ void hcsd__execs_free(hcsd_ctr_t *c) {
     c->execs = e->next;
     if (e->running || e->st != NULL) {
       /* Still streaming: it frees itself at its end. */
-      e->ctr_id[0] = '\0';
+      e->orphan = true;
       continue;
     }
     exec_free(e);
   }
+  c->nexecs = 0;
 }
 
 hcsd_exec_t *hcsd__exec_find(hcsd_t *d, const char *id, hcsd_ctr_t **ctr) {
-  for (hcsd_ctr_t *c = d->ctrs; c != NULL; c = c->next) {
-    for (hcsd_exec_t *e = c->execs; e != NULL; e = e->next) {
-      if (strcmp(e->id, id) == 0) {
-        if (ctr != NULL) {
-          *ctr = c;
-        }
-        return e;
+  if (d->nebuckets == 0 || strlen(id) != 64) {
+    return NULL;
+  }
+  for (hcsd_exec_t *e = d->ebuckets[ehash(id) & (d->nebuckets - 1)]; e != NULL;
+       e = e->hnext) {
+    if (strcmp(e->id, id) == 0 && !e->orphan) {
+      hcsd_ctr_t *c = hcsd_ctr_find(d, e->ctr_id);
+      if (c == NULL) {
+        return NULL;
       }
+      if (ctr != NULL) {
+        *ctr = c;
+      }
+      return e;
     }
   }
   return NULL;
@@ -83,8 +178,7 @@ hcsd_exec_t *hcsd__exec_from_json(hcsd_t *d, hcsd_ctr_t *c, json_t *o) {
     e->ended = true;
     e->exit_code = 255;
   }
-  e->next = c->execs;
-  c->execs = e;
+  exec_link(c, e);
   return e;
 }
 
@@ -135,8 +229,7 @@ void hcsd_h_exec_create(hcsd_t *d, hcsd_req_t *r, const char *ref) {
   e->rows = (uint16_t)json_integer_value(json_array_get(cs, 0));
   e->cols = (uint16_t)json_integer_value(json_array_get(cs, 1));
   json_decref(b);
-  e->next = c->execs;
-  c->execs = e;
+  exec_link(c, e);
   json_t *o = json_pack("{s:s}", "Id", e->id);
   hcsd_reply_json(r, 201, o);
 }
@@ -164,8 +257,8 @@ static void exec_done(hcs_session_t *s, const hcs_process_result_t *r,
   hcsd_stream_t *st = e->st;
   e->st = NULL;
   hcsd_stream_finish(st);
-  hcsd_ctr_t *c = hcsd_ctr_find(e->d, e->ctr_id);
-  if (e->ctr_id[0] == '\0' || c == NULL) {
+  hcsd_ctr_t *c = e->orphan ? NULL : hcsd_ctr_find(e->d, e->ctr_id);
+  if (c == NULL) {
     exec_free(e); /* its container went while it ran */
     return;
   }

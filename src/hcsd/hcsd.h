@@ -51,6 +51,8 @@ struct hcsd_s {
   hcsd_nets_t *nets;
   hcsd_ctr_t *ctrs; /* every container, newest first */
   size_t nctrs;
+  hcsd_exec_t **ebuckets; /* every exec record by id (exec.c) */
+  size_t nebuckets, nexecs;
   hcsd_conn_t *conns; /* every open connection */
   size_t nconns;
   int stopping;

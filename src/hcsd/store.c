@@ -1,8 +1,8 @@
 /* hcsd's records on disk: <state>/containers/<id>/record.json (the
- * container and the results of its execs, written whole and renamed into
- * place) and its log: Docker's framed records (8-byte header + bytes),
- * bounded by log_max: at the bound the log moves to log.1 and a new one
- * starts, so the newest log_max to 2 * log_max bytes are kept. */
+ * container, written whole and renamed into place), execs (one JSON line
+ * per finished exec, appended) and its log: Docker's framed records (8-byte
+ * header + bytes), bounded by log_max: at the bound the log moves to log.1 and
+ * a new one starts, so the newest log_max to 2 * log_max bytes are kept. */
 #include "hcsd/ctr_int.h"
 
 #include <dirent.h>
@@ -33,7 +33,7 @@ char *hcsd__sandbox_home(hcsd_t *d) {
   return p;
 }
 
-static json_t *exec_json(const hcsd_exec_t *e) {
+json_t *hcsd__exec_json(const hcsd_exec_t *e) {
   return json_pack(
       "{s:s,s:o,s:o,s:s,s:s,s:b,s:b,s:b,s:b,s:b,s:i,s:b}", "Id", e->id, "Argv",
       hcsd__strv_to_json(e->argv), "Env", hcsd__strv_to_json(e->env), "User",
@@ -43,13 +43,9 @@ static json_t *exec_json(const hcsd_exec_t *e) {
 }
 
 void hcsd__store_save(hcsd_ctr_t *c) {
-  json_t *execs = json_array();
-  for (hcsd_exec_t *e = c->execs; e != NULL; e = e->next) {
-    json_array_append_new(execs, exec_json(e));
-  }
   json_t *o = json_pack(
       "{s:s,s:s,s:s,s:s,s:O,s:O,s:o,s:o,s:o,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:b,"
-      "s:b,s:b,s:i,s:i,s:i,s:i,s:s,s:b,s:I,s:I,s:I,s:i,s:o}",
+      "s:b,s:b,s:i,s:i,s:i,s:i,s:s,s:b,s:I,s:I,s:I,s:i}",
       "Id", c->id, "Name", c->name, "Image", c->image, "ImageID",
       c->image_id != NULL ? c->image_id : "", "Config", c->config, "HostConfig",
       c->host_config, "Layers", hcsd__strv_to_json(c->layers), "Argv",
@@ -63,7 +59,7 @@ void hcsd__store_save(hcsd_ctr_t *c) {
       c->exit_code, "Error", c->error != NULL ? c->error : "", "OOM", c->oom,
       "Created", (json_int_t)c->created_ns, "Started",
       (json_int_t)c->started_ns, "Finished", (json_int_t)c->finished_ns,
-      "Exits", c->exits, "Execs", execs);
+      "Exits", c->exits);
   char *dir = hcsd__ctr_dir(c->d, c->id);
   if (o == NULL || dir == NULL) {
     json_decref(o);
@@ -83,9 +79,91 @@ void hcsd__store_save(hcsd_ctr_t *c) {
   free(dir);
 }
 
+static void execs_path(hcsd_ctr_t *c, char *out, size_t n, const char *sfx) {
+  char *dir = hcsd__ctr_dir(c->d, c->id);
+  snprintf(out, n, "%s/execs%s", dir != NULL ? dir : "/nonexistent", sfx);
+  free(dir);
+}
+
+static void append_line(int fd, json_t *o) {
+  char *t = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+  if (t != NULL) {
+    size_t n = strlen(t);
+    t[n] = '\n';
+    ssize_t w = write(fd, t, n + 1);
+    (void)w;
+    free(t);
+  }
+}
+
 void hcsd__exec_save(hcsd_exec_t *e, hcsd_ctr_t *c) {
-  (void)e;
-  hcsd__store_save(c);
+  char path[4200];
+  if (c->exec_lines >= 2 * (c->nexecs + 16)) {
+    /* Rewrite from the records kept, oldest first, and rename. */
+    char tmp[4200];
+    execs_path(c, tmp, sizeof(tmp), ".tmp");
+    execs_path(c, path, sizeof(path), "");
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      size_t n = 0;
+      hcsd_exec_t **v = calloc(c->nexecs + 1, sizeof(*v));
+      for (hcsd_exec_t *x = c->execs; v != NULL && x != NULL; x = x->next) {
+        if (x->ended && n < c->nexecs) {
+          v[n++] = x;
+        }
+      }
+      for (size_t i = n; v != NULL && i > 0; i--) {
+        json_t *o = hcsd__exec_json(v[i - 1]);
+        append_line(fd, o);
+        json_decref(o);
+      }
+      free(v);
+      close(fd);
+      if (rename(tmp, path) == 0) {
+        c->exec_lines = n;
+        return; /* e is among the records written */
+      }
+    }
+  }
+  execs_path(c, path, sizeof(path), "");
+  int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    char *dir = hcsd__ctr_dir(c->d, c->id);
+    if (dir != NULL) {
+      (void)mkdir(dir, 0700);
+      free(dir);
+    }
+    fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  }
+  if (fd < 0) {
+    return;
+  }
+  json_t *o = hcsd__exec_json(e);
+  append_line(fd, o);
+  json_decref(o);
+  close(fd);
+  c->exec_lines++;
+}
+
+void hcsd__execs_load(hcsd_ctr_t *c) {
+  char path[4200];
+  execs_path(c, path, sizeof(path), "");
+  FILE *f = fopen(path, "re");
+  if (f == NULL) {
+    return;
+  }
+  char *line = NULL;
+  size_t cap = 0;
+  while (getline(&line, &cap, f) > 0) {
+    json_t *o = json_loads(line, 0, NULL);
+    if (o != NULL) {
+      hcsd__exec_from_json(c->d, c, o);
+      c->exec_lines++;
+    }
+    json_decref(o);
+  }
+  free(line);
+  fclose(f);
 }
 
 static void rm_tree(int dfd, const char *name) {
@@ -276,10 +354,7 @@ static hcsd_ctr_t *ctr_from_json(hcsd_t *d, json_t *o) {
     hcsd__ctr_unref(c);
     return NULL;
   }
-  json_t *execs = json_object_get(o, "Execs");
-  for (size_t i = json_array_size(execs); i > 0; i--) {
-    hcsd__exec_from_json(d, c, json_array_get(execs, i - 1));
-  }
+  hcsd__execs_load(c);
   return c;
 }
 
