@@ -234,11 +234,6 @@ static void config_defaults(config_t *cf, const char *mode) {
   cf->gw_n = full ? 2000 : 1000;
   cf->gws_n = full ? 80 : 40;
   cf->gws_bytes = 64 * (uint64_t)MIB;
-  /* Out of the default suite: hcsd keeps every exec's record in its
-   * container's record and rewrites it per exec, so the cells take minutes
-   * (BENCHMARKS.md, gateway). --scenario gateway,gateway-stream asks. */
-  cf->sc_on[SC_GATEWAY] = full;
-  cf->sc_on[SC_GWSTREAM] = full;
 }
 
 /* Sessions per spawn cell: enough for a few seconds per contender. */
