@@ -795,6 +795,32 @@ Test(hcsd_cli, logs) {
   cr_assert_str_eq(c.e.p, "");
   he_cmd_free(&c);
   th_buf_free(&want);
+
+  /* --tail N: the last N lines (a last line without its newline counts);
+   * 0 gives nothing, more than there are gives all. (Across two streams
+   * the order of lines is the order the pipes were read in, so these
+   * checks use one stream.) */
+  he_docker(&c, "logs", "--tail", "3", "lg2");
+  he_expect_code(&c, 0);
+  cr_assert_str_eq(c.o.p, "4998\n4999\n5000\n");
+  he_cmd_free(&c);
+  he_docker(&c, "run", "--name", "lg3", "busybox", "printf", "a\\nb\\nc");
+  he_expect_code(&c, 0);
+  he_cmd_free(&c);
+  he_docker(&c, "logs", "--tail", "2", "lg3");
+  he_expect_code(&c, 0);
+  cr_assert_str_eq(c.o.p, "b\nc");
+  he_cmd_free(&c);
+  he_docker_ok(&c, "rm", "lg3");
+  he_cmd_free(&c);
+  he_docker(&c, "logs", "--tail", "0", "lg");
+  he_expect_code(&c, 0);
+  cr_assert_str_eq(c.o.p != NULL ? c.o.p : "", "");
+  he_cmd_free(&c);
+  he_docker(&c, "logs", "--tail", "99", "lg");
+  he_expect_code(&c, 0);
+  cr_assert_str_eq(c.o.p, "one\nthree\nno-newline");
+  he_cmd_free(&c);
   he_docker_ok(&c, "rm", "lg", "lg2");
   he_cmd_free(&c);
   he_end();

@@ -628,25 +628,75 @@ void hcsd_h_ctr_logs(hcsd_t *d, hcsd_req_t *r, const char *ref) {
     return;
   }
   int follow = hcsd_query_bool(r, "follow");
+  char *t = hcsd_query(r, "tail");
+  char *tend = NULL;
+  long tail = t != NULL && t[0] != '\0' && strcmp(t, "all") != 0
+                  ? strtol(t, &tend, 10)
+                  : -1;
+  if (tend != NULL && (*tend != '\0' || tail < 0)) {
+    tail = -1; /* as moby: anything but a count is "all" */
+  }
+  free(t);
   size_t n = 0;
   char *log = hcsd__log_read(c, &n);
-  char *out = malloc(n + 1);
-  size_t o = 0;
-  for (size_t i = 0; log != NULL && out != NULL && i + 8 <= n;) {
+  /* The records of the streams asked for. */
+  size_t nrec = 0;
+  size_t(*rec)[3] = malloc((n / 8 + 1) * sizeof(*rec)); /* off, len, id */
+  for (size_t i = 0; log != NULL && rec != NULL && i + 8 <= n;) {
     size_t len = ((size_t)(uint8_t)log[i + 4] << 24) |
                  ((size_t)(uint8_t)log[i + 5] << 16) |
                  ((size_t)(uint8_t)log[i + 6] << 8) | (uint8_t)log[i + 7];
-    int stream = log[i];
     if (i + 8 + len > n) {
       break;
     }
-    if (stream & want) {
-      size_t from = c->tty ? i + 8 : i;
-      memcpy(out + o, log + from, i + 8 + len - from);
-      o += i + 8 + len - from;
+    if (log[i] & want) {
+      rec[nrec][0] = i + 8;
+      rec[nrec][1] = len;
+      rec[nrec][2] = (size_t)(uint8_t)log[i];
+      nrec++;
     }
     i += 8 + len;
   }
+  /* --tail N: from just after the newline that ends the N+1-th line from
+   * the end (a last line without its newline counts). */
+  size_t first = 0, skip = 0;
+  if (tail == 0) {
+    first = nrec;
+  }
+  for (size_t i = nrec, lines = 0; tail > 0 && i-- > 0 && first == 0;) {
+    for (size_t j = rec[i][1]; j-- > 0;) {
+      int last = i == nrec - 1 && j == rec[i][1] - 1;
+      if (log[rec[i][0] + j] == '\n' && !last && ++lines == (size_t)tail) {
+        first = i;
+        skip = j + 1;
+        break;
+      }
+    }
+  }
+  char *out = malloc(n + 8 * (nrec + 1) + 1);
+  size_t o = 0;
+  for (size_t i = first; out != NULL && i < nrec; i++) {
+    size_t off = rec[i][0] + (i == first ? skip : 0);
+    size_t len = rec[i][1] - (i == first ? skip : 0);
+    if (len == 0) {
+      continue;
+    }
+    if (!c->tty) {
+      uint8_t h[8] = {(uint8_t)rec[i][2],
+                      0,
+                      0,
+                      0,
+                      (uint8_t)(len >> 24),
+                      (uint8_t)(len >> 16),
+                      (uint8_t)(len >> 8),
+                      (uint8_t)len};
+      memcpy(out + o, h, 8);
+      o += 8;
+    }
+    memcpy(out + o, log + off, len);
+    o += len;
+  }
+  free(rec);
   free(log);
   const char *ct = c->tty ? "application/vnd.docker.raw-stream"
                           : "application/vnd.docker.multiplexed-stream";
