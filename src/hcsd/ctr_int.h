@@ -51,6 +51,7 @@ struct hcsd_exec_s {
   uint16_t rows, cols;
   bool started, running, ended;
   bool orphan; /* its container was removed while it ran */
+  int64_t created_ns;
   int exit_code;
   int pid;
   hcs_session_t *s;

@@ -18,8 +18,10 @@
 #define STDIN_CAP (1u << 20)
 
 /* Finished execs kept per container (as moby forgets them too): beyond
- * EXEC_KEEP the oldest finished or never started ones go. */
+ * EXEC_KEEP the oldest finished ones go, and those created but never
+ * started for EXEC_UNSTARTED_NS. */
 #define EXEC_KEEP 1024
+#define EXEC_UNSTARTED_NS (300 * INT64_C(1000000000))
 
 /* ---- the daemon's index of execs by id ---- */
 
@@ -100,8 +102,9 @@ static void exec_link(hcsd_ctr_t *c, hcsd_exec_t *e) {
   size_t kept = 0;
   for (hcsd_exec_t **pp = &c->execs; *pp != NULL;) {
     hcsd_exec_t *x = *pp;
-    if (kept < EXEC_KEEP * 3 / 4 || x->running || x->st != NULL ||
-        (x->started && !x->ended)) {
+    int stale = x->ended || (!x->started &&
+                             hcsd_now_ns() - x->created_ns > EXEC_UNSTARTED_NS);
+    if (kept < EXEC_KEEP * 3 / 4 || !stale || x->running || x->st != NULL) {
       kept++;
       pp = &x->next;
       continue;
@@ -212,6 +215,7 @@ void hcsd_h_exec_create(hcsd_t *d, hcsd_req_t *r, const char *ref) {
     return;
   }
   e->d = d;
+  e->created_ns = hcsd_now_ns();
   hcsd_random_id(e->id);
   memcpy(e->ctr_id, c->id, 65);
   e->argv = hcsd__strv_from_json(cmd);
