@@ -163,6 +163,9 @@ char *hcsd__img_normalise(const char *ref) {
   }
   bool library = domain_len == 9 && strncmp(domain, "docker.io", 9) == 0 &&
                  strchr(path, '/') == NULL;
+  if (domain_len + 1 + (library ? 8 : 0) + strlen(path) > REF_MAX_NAME) {
+    return NULL; /* as docker: the limit is on the normalised name */
+  }
   size_t cap = domain_len + strlen(path) + strlen(tag) + 16;
   char *out = malloc(cap);
   if (out != NULL) {
