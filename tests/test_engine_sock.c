@@ -964,3 +964,70 @@ Test(engine_sock, work_off_the_engine) {
   hcs_free(job.w.json);
   env_close(&env);
 }
+
+/* Out of fds: accept4 fails with EMFILE while a connection waits in the
+ * backlog, which stays readable. The listener must not spin on it: it
+ * pauses accepting, and takes the connection once fds are back. */
+typedef struct emfile_s {
+  hcs_listener_t *l;
+  hcs_conn_t *c;
+  int accepted;
+  struct rlimit old;
+  struct rusage r0;
+  long cpu_ms;
+  hcs_timer_t *t;
+} emfile_t;
+
+static void emfile_accept(hcs_listener_t *l, hcs_conn_t *c, void *data) {
+  emfile_t *m = data;
+  (void)l;
+  m->accepted++;
+  m->c = c;
+}
+
+static void emfile_end(hcs_timer_t *t, void *data) {
+  emfile_t *m = data;
+  (void)t;
+  hcs_conn_close(m->c);
+  hcs_listener_close(m->l);
+}
+
+static void emfile_restore(hcs_timer_t *t, void *data) {
+  emfile_t *m = data;
+  struct rusage r1;
+  getrusage(RUSAGE_SELF, &r1);
+  m->cpu_ms = (r1.ru_utime.tv_sec - m->r0.ru_utime.tv_sec) * 1000 +
+              (r1.ru_utime.tv_usec - m->r0.ru_utime.tv_usec) / 1000 +
+              (r1.ru_stime.tv_sec - m->r0.ru_stime.tv_sec) * 1000 +
+              (r1.ru_stime.tv_usec - m->r0.ru_stime.tv_usec) / 1000;
+  cr_assert_eq(m->accepted, 0, "accepted with no fd to spare");
+  cr_assert_eq(setrlimit(RLIMIT_NOFILE, &m->old), 0);
+  hcs_timer_arm(t, 400, emfile_end, m);
+}
+
+Test(engine_sock, out_of_fds_backs_off) {
+  env_t env;
+  env_open(&env, "out of fds");
+  emfile_t m;
+  memset(&m, 0, sizeof(m));
+  cr_assert_eq(
+      hcs_listen_unix(env.hcs, env.path, 0600, -1, emfile_accept, &m, &m.l), 0);
+  cr_assert_eq(hcs_timer_new(env.hcs, &m.t), 0);
+  int peer = peer_connect(env.path); /* waits in the backlog */
+  cr_assert_geq(peer, 0, "connect: %s", strerror(-peer));
+  cr_assert_eq(getrlimit(RLIMIT_NOFILE, &m.old), 0);
+  int lowest = dup(0);
+  cr_assert_geq(lowest, 0);
+  close(lowest);
+  struct rlimit low = {.rlim_cur = (rlim_t)lowest, .rlim_max = m.old.rlim_max};
+  cr_assert_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+  getrusage(RUSAGE_SELF, &m.r0);
+  hcs_timer_arm(m.t, 500, emfile_restore, &m);
+  cr_assert_eq(hcs_run(env.hcs, false), 0);
+  hcs_timer_free(m.t);
+  close(peer);
+  cr_assert_eq(m.accepted, 1, "the waiting connection was never taken");
+  /* A spinning listener burns the whole 500 ms. */
+  cr_assert_lt(m.cpu_ms, 150, "%ld ms of CPU in 500 ms without fds", m.cpu_ms);
+  env_close(&env);
+}

@@ -35,6 +35,7 @@ enum {
   WRITE_BYTES_PER_WAKE = 1024 * 1024,
   IOV_BATCH = 64, /* iovecs gathered over the queue for one sendmsg */
   BACKLOG = 4096,
+  ACCEPT_BACKOFF_MS = 100, /* out of fds: accepting pauses this long */
 };
 
 #define CONTAINER(ptr, type, member)                                           \
@@ -50,6 +51,7 @@ struct as_listener_s {
   size_t conn_extra;
   as_accept_cb cb;
   void *data;
+  as_timer_t *backoff; /* out of fds: accepting pauses, then resumes */
 };
 
 struct as_conn_s {
@@ -490,6 +492,14 @@ void as_conn_close(as_conn_t *c) {
 
 /* Listeners. */
 
+static void listener_resume(as_timer_t *t, void *data) {
+  as_listener_t *l = data;
+  (void)t;
+  if (l->w.fd >= 0) {
+    (void)as__watch_mod(as__loop_epfd(l->loop), &l->w, EPOLLIN);
+  }
+}
+
 static void listener_event(as__watch_t *w, uint32_t events) {
   as_listener_t *l = CONTAINER(w, as_listener_t, w);
   (void)events;
@@ -499,7 +509,13 @@ static void listener_event(as__watch_t *w, uint32_t events) {
       if (errno == EINTR || errno == ECONNABORTED) {
         continue;
       }
-      /* EAGAIN; or EMFILE and the like, which the next wake retries. */
+      if (errno != EAGAIN && errno != EWOULDBLOCK && l->backoff != NULL) {
+        /* EMFILE, ENFILE, ENOBUFS, ENOMEM: the pending connection stays
+         * readable, so a level-triggered watch would spin. Stop watching
+         * for a while; the backlog keeps the clients waiting. */
+        (void)as__watch_mod(as__loop_epfd(l->loop), &l->w, 0);
+        as_timer_arm(l->backoff, ACCEPT_BACKOFF_MS, listener_resume, l);
+      }
       return;
     }
     as_conn_t *c = conn_new(l, fd);
@@ -567,6 +583,11 @@ int as_listen_unix(as_loop_t *loop, const char *path, unsigned mode, int gid,
   l->conn_extra = conn_extra;
   l->cb = cb;
   l->data = data;
+  if (as_timer_new(loop, &l->backoff) != 0) {
+    as_free(l->path);
+    as_free(l);
+    return -ENOMEM;
+  }
   int err = clear_path(path);
   if (err != 0) {
     goto free_l;
@@ -600,6 +621,7 @@ unlink_path:
 close_fd:
   close(fd);
 free_l:
+  as_timer_free(l->backoff);
   as_free(l->path);
   as_free(l);
   return err;
@@ -614,6 +636,8 @@ void as_listener_close(as_listener_t *l) {
   if (lstat(l->path, &st) == 0 && st.st_dev == l->dev && st.st_ino == l->ino) {
     (void)unlink(l->path);
   }
+  as_timer_free(l->backoff);
+  l->backoff = NULL;
   as__watch_close(as__loop_epfd(l->loop), &l->w, 0);
   as__loop_active(l->loop, -1);
   l->free_d.fn = listener_free;

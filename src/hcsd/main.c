@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 int hcsd_open_stores(hcsd_t *d, hcs_t *hcs, const hcsd_options_t *opt);
@@ -109,6 +110,14 @@ int main(int argc, char **argv) {
       usage(stderr);
       return 2;
     }
+  }
+  /* Every exec stream is a socket, pipes and a pidfd: take all the fds
+   * the hard limit allows, as dockerd does. */
+  struct rlimit nofile;
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 &&
+      nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &nofile);
   }
   sigset_t set;
   sigemptyset(&set);
