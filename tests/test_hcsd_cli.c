@@ -826,6 +826,47 @@ Test(hcsd_cli, logs) {
   he_end();
 }
 
+/* start -a (attach, then start: the output of the new run), restart
+ * (stop, then start: running again, RestartCount 1) and container prune
+ * (every stopped container goes, running ones stay). */
+Test(hcsd_cli, start_attach_restart_prune) {
+  he_cmd_t c;
+  he_docker(&c, "run", "--name", "sa", "busybox", "sh", "-c",
+            "echo run; exit 4");
+  he_expect_code(&c, 4);
+  cr_assert_str_eq(c.o.p, "run\n");
+  he_cmd_free(&c);
+  he_docker(&c, "start", "-a", "sa");
+  he_expect_code(&c, 4);
+  cr_assert_str_eq(c.o.p, "run\n");
+  he_cmd_free(&c);
+
+  char line[128];
+  he_docker_ok(&c, "run", "-d", "--name", "rs", "busybox", "sleep", "300");
+  he_cmd_free(&c);
+  he_docker_line(line, sizeof(line), "inspect", "-f", "{{.State.Pid}}", "rs");
+  int pid0 = atoi(line);
+  he_docker_ok(&c, "restart", "-t", "1", "rs");
+  he_cmd_free(&c);
+  he_docker_line(line, sizeof(line), "inspect", "-f",
+                 "{{.RestartCount}} {{.State.Status}}", "rs");
+  cr_assert_str_eq(line, "1 running");
+  he_docker_line(line, sizeof(line), "inspect", "-f", "{{.State.Pid}}", "rs");
+  cr_assert_neq(atoi(line), pid0, "restart kept the old process");
+
+  he_docker(&c, "container", "prune", "-f");
+  he_expect_code(&c, 0);
+  cr_assert_not_null(strstr(c.o.p, "Deleted Containers:"), "%s", c.o.p);
+  he_cmd_free(&c);
+  he_docker(&c, "ps", "-a", "--format", "{{.Names}}");
+  he_expect_code(&c, 0);
+  cr_assert_str_eq(c.o.p, "rs\n");
+  he_cmd_free(&c);
+  he_docker_ok(&c, "rm", "-f", "rs");
+  he_cmd_free(&c);
+  he_end();
+}
+
 /* ------------------------------------------------------------------------
  * docker load of an archive made here: the classic `docker save` layout
  * (manifest.json, <config sha>.json, <v1 id>/layer.tar, VERSION, json,

@@ -462,6 +462,10 @@ static void containers_route(hcsd_t *d, hcsd_req_t *r, const char *rest) {
     hcsd_h_ctr_list(d, r);
     return;
   }
+  if (strcmp(rest, "prune") == 0 && m == HTTP_POST) {
+    hcsd_h_ctr_prune(d, r);
+    return;
+  }
   char id[256];
   const char *verb;
   if (split2(rest, id, sizeof(id), &verb) == 0) {
@@ -481,6 +485,7 @@ static void containers_route(hcsd_t *d, hcsd_req_t *r, const char *rest) {
           {"wait", HTTP_POST, hcsd_h_ctr_wait},
           {"kill", HTTP_POST, hcsd_h_ctr_kill},
           {"stop", HTTP_POST, hcsd_h_ctr_stop},
+          {"restart", HTTP_POST, hcsd_h_ctr_restart},
           {"resize", HTTP_POST, hcsd_h_ctr_resize},
           {"logs", HTTP_GET, hcsd_h_ctr_logs},
           {"exec", HTTP_POST, hcsd_h_exec_create},

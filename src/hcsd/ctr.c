@@ -874,3 +874,61 @@ void hcsd_h_ctr_resize(hcsd_t *d, hcsd_req_t *r, const char *ref) {
   }
   hcsd_reply(r, 200, "text/plain; charset=utf-8", NULL, 0);
 }
+
+/* ---- restart, prune ---- */
+
+static int restart_after_stop(hcsd_ctr_t *c, void *data) {
+  hcsd_req_t *r = data;
+  if (c->state == CS_RUNNING || c->busy) {
+    hcsd__ctr_add_settle(c, restart_after_stop, r);
+    return 0;
+  }
+  if (c->state == CS_REMOVING) {
+    hcsd_reply_error(r, 404, "No such container: %s", c->id);
+    hcsd_req_unref(r);
+    return 0;
+  }
+  c->restart_count++;
+  hcsd__ctr_start(c, r);
+  hcsd_req_unref(r);
+  return 0;
+}
+
+/* POST /containers/{id}/restart[?t=N&signal=S]: stop as stop does, then
+ * start; 204 once started. */
+void hcsd_h_ctr_restart(hcsd_t *d, hcsd_req_t *r, const char *ref) {
+  hcsd_ctr_t *c = find_or_404(d, r, ref);
+  if (c == NULL) {
+    return;
+  }
+  hcsd_req_ref(r);
+  if (c->state == CS_RUNNING && c->main != NULL) {
+    char *s = hcsd_query(r, "signal");
+    char *t = hcsd_query(r, "t");
+    int sig = hcsd_signal_number(s != NULL ? s : c->stop_signal);
+    int secs = t != NULL ? atoi(t) : 10;
+    free(s);
+    free(t);
+    hcsd__ctr_add_settle(c, restart_after_stop, r);
+    hcsd__ctr_stop(c, sig != 0 ? sig : SIGTERM, secs);
+    return;
+  }
+  restart_after_stop(c, r);
+}
+
+/* POST /containers/prune: removes every container that is not running;
+ * {"ContainersDeleted":[ids],"SpaceReclaimed":0}. Replies once the
+ * removals are under way (each finishes on its own). */
+void hcsd_h_ctr_prune(hcsd_t *d, hcsd_req_t *r) {
+  json_t *ids = json_array();
+  for (hcsd_ctr_t *c = d->ctrs, *next; c != NULL; c = next) {
+    next = c->next;
+    if (c->state != CS_RUNNING && !c->busy) {
+      json_array_append_new(ids, json_string(c->id));
+      hcsd__ctr_remove(c, NULL);
+    }
+  }
+  hcsd_reply_json(
+      r, 200,
+      json_pack("{s:o,s:i}", "ContainersDeleted", ids, "SpaceReclaimed", 0));
+}

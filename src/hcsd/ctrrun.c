@@ -578,7 +578,10 @@ void hcsd_h_ctr_attach(hcsd_t *d, hcsd_req_t *r, const char *ref) {
   a->out = hcsd_query_bool(r, "stdout");
   a->err = hcsd_query_bool(r, "stderr");
   int logs = hcsd_query_bool(r, "logs");
-  bool ended = c->state == CS_EXITED && !c->busy;
+  /* stream=1 follows the container's output until its next exit, also
+   * when it is not running yet (docker start -a attaches first); without
+   * it, only the stored logs are sent. */
+  bool ended = !hcsd_query_bool(r, "stream");
   static const hcsd_stream_ops_t ops = {attach_input, attach_gone};
   a->st = hcsd_hijack(r, !c->tty, &ops, a);
   if (a->st == NULL) {

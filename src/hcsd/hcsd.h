@@ -172,6 +172,8 @@ void hcsd_h_ctr_stop(hcsd_t *d, hcsd_req_t *r, const char *ref);
 void hcsd_h_ctr_delete(hcsd_t *d, hcsd_req_t *r, const char *ref);
 void hcsd_h_ctr_resize(hcsd_t *d, hcsd_req_t *r, const char *ref);
 void hcsd_h_ctr_logs(hcsd_t *d, hcsd_req_t *r, const char *ref);
+void hcsd_h_ctr_restart(hcsd_t *d, hcsd_req_t *r, const char *ref);
+void hcsd_h_ctr_prune(hcsd_t *d, hcsd_req_t *r);
 void hcsd_h_exec_create(hcsd_t *d, hcsd_req_t *r, const char *ref);
 void hcsd_h_exec_start(hcsd_t *d, hcsd_req_t *r, const char *id);
 void hcsd_h_exec_resize(hcsd_t *d, hcsd_req_t *r, const char *id);
