@@ -754,6 +754,18 @@ void hcsd_h_ctr_kill(hcsd_t *d, hcsd_req_t *r, const char *ref) {
   hcsd_reply_empty(r, 204);
 }
 
+/* Stops c with the request's signal (default: the image's StopSignal or
+ * SIGTERM) and timeout t seconds (default 10), then SIGKILL. */
+static void stop_as_asked(hcsd_ctr_t *c, hcsd_req_t *r) {
+  char *s = hcsd_query(r, "signal");
+  char *t = hcsd_query(r, "t");
+  int sig = hcsd_signal_number(s != NULL ? s : c->stop_signal);
+  int secs = t != NULL ? atoi(t) : 10;
+  free(s);
+  free(t);
+  hcsd__ctr_stop(c, sig != 0 ? sig : SIGTERM, secs);
+}
+
 void hcsd_h_ctr_stop(hcsd_t *d, hcsd_req_t *r, const char *ref) {
   hcsd_ctr_t *c = find_or_404(d, r, ref);
   if (c == NULL) {
@@ -768,15 +780,9 @@ void hcsd_h_ctr_stop(hcsd_t *d, hcsd_req_t *r, const char *ref) {
     hcsd_reply_empty(r, 304);
     return;
   }
-  char *s = hcsd_query(r, "signal");
-  char *t = hcsd_query(r, "t");
-  int sig = hcsd_signal_number(s != NULL ? s : c->stop_signal);
-  int secs = t != NULL ? atoi(t) : 10;
-  free(s);
-  free(t);
   hcsd_req_ref(r);
   hcsd__ctr_add_settle(c, stop_reply, r);
-  hcsd__ctr_stop(c, sig != 0 ? sig : SIGTERM, secs);
+  stop_as_asked(c, r);
 }
 
 static int delete_after(hcsd_ctr_t *c, void *data) {
@@ -903,14 +909,8 @@ void hcsd_h_ctr_restart(hcsd_t *d, hcsd_req_t *r, const char *ref) {
   }
   hcsd_req_ref(r);
   if (c->state == CS_RUNNING && c->main != NULL) {
-    char *s = hcsd_query(r, "signal");
-    char *t = hcsd_query(r, "t");
-    int sig = hcsd_signal_number(s != NULL ? s : c->stop_signal);
-    int secs = t != NULL ? atoi(t) : 10;
-    free(s);
-    free(t);
     hcsd__ctr_add_settle(c, restart_after_stop, r);
-    hcsd__ctr_stop(c, sig != 0 ? sig : SIGTERM, secs);
+    stop_as_asked(c, r);
     return;
   }
   restart_after_stop(c, r);
