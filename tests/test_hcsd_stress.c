@@ -13,6 +13,7 @@
 #include "hcsd_e2e.h"
 
 #include <grp.h>
+#include <sys/resource.h>
 
 /* How long the daemon may let a silent client hold a connection before
  * the header read times out, and the slack allowed on top. */
@@ -467,5 +468,101 @@ Test(hcsd_stress, socket_refuses_other_users) {
   cr_assert_eq(WEXITSTATUS(status), 0, "uid 65534: exit %d",
                WEXITSTATUS(status));
   he_expect_ping();
+  he_end();
+}
+
+/* Thousands of exec streams at once on hcsd's one engine thread: 2,000
+ * `cat` execs started through raw hijacked connections, all alive
+ * together, then each gets its own line, half-closes, and must get
+ * exactly that line back, framed on stdout, and exit code 0. */
+#define MANY 2000
+Test(hcsd_stress, thousands_of_exec_streams) {
+  struct rlimit rl;
+  cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+  rl.rlim_cur = rl.rlim_max;
+  cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+  char id[128];
+  he_docker_line(id, sizeof(id), "run", "-d", "--name", "many", "busybox",
+                 "sleep", "600");
+  static char eids[MANY][80];
+  static int fds[MANY];
+  char path[256];
+  snprintf(path, sizeof(path), "/v1.50/containers/%s/exec", id);
+  for (int i = 0; i < MANY; i++) {
+    he_http_t r;
+    he_request("POST", path,
+               "{\"AttachStdin\":true,\"AttachStdout\":true,"
+               "\"AttachStderr\":true,\"Cmd\":[\"cat\"]}",
+               &r);
+    cr_assert_eq(r.status, 201, "exec %d: %s%s", i, r.head.p, r.body.p);
+    json_t *j = he_json(r.body.p);
+    snprintf(eids[i], sizeof(eids[i]), "%s",
+             json_string_value(json_object_get(j, "Id")));
+    json_decref(j);
+    he_http_free(&r);
+  }
+  for (int i = 0; i < MANY; i++) {
+    fds[i] = he_raw_connect();
+    char req[512];
+    snprintf(req, sizeof(req),
+             "POST /v1.50/exec/%s/start HTTP/1.1\r\nHost: x\r\n"
+             "Content-Type: application/json\r\nConnection: Upgrade\r\n"
+             "Upgrade: tcp\r\nContent-Length: 28\r\n\r\n"
+             "{\"Detach\":false,\"Tty\":false}",
+             eids[i]);
+    cr_assert(he_raw_send_str(fds[i], req));
+    /* The 101 and its headers, byte by byte up to the blank line, so no
+     * stream byte is taken with them. */
+    char tail[4] = {0};
+    for (int got = 0; memcmp(tail, "\r\n\r\n", 4) != 0; got++) {
+      struct pollfd pf = {.fd = fds[i], .events = POLLIN};
+      cr_assert_eq(poll(&pf, 1, 30000), 1, "exec %d: no 101", i);
+      char ch;
+      cr_assert_eq(recv(fds[i], &ch, 1, 0), 1, "exec %d: closed", i);
+      memmove(tail, tail + 1, 3);
+      tail[3] = ch;
+      cr_assert_lt(got, 4096, "exec %d: endless headers", i);
+    }
+  }
+  /* Every cat is running now, each on its own stream. */
+  for (int i = 0; i < MANY; i++) {
+    char line[32];
+    snprintf(line, sizeof(line), "line-%d\n", i);
+    cr_assert(he_raw_send_str(fds[i], line));
+    cr_assert_eq(shutdown(fds[i], SHUT_WR), 0);
+  }
+  for (int i = 0; i < MANY; i++) {
+    he_conn_t c = {.fd = fds[i]};
+    bool timed_out = false;
+    int64_t deadline = th_now_ms() + 30000;
+    while (he_conn_fill(&c, deadline, &timed_out)) {
+    }
+    cr_assert(!timed_out, "exec %d: stream never ended", i);
+    th_buf_t out = {0}, err = {0};
+    he_demux(c.in.p != NULL ? c.in.p : "", c.in.len, &out, &err);
+    char want[32];
+    snprintf(want, sizeof(want), "line-%d\n", i);
+    cr_assert_str_eq(out.p, want, "exec %d", i);
+    cr_assert_str_eq(err.p, "", "exec %d", i);
+    th_buf_free(&out);
+    th_buf_free(&err);
+    he_conn_close(&c);
+  }
+  for (int i = 0; i < MANY; i++) {
+    char jp[160];
+    snprintf(jp, sizeof(jp), "/v1.50/exec/%s/json", eids[i]);
+    he_http_t r;
+    he_request("GET", jp, NULL, &r);
+    cr_assert_eq(r.status, 200);
+    json_t *j = he_json(r.body.p);
+    cr_assert(json_is_false(json_object_get(j, "Running")), "exec %d", i);
+    cr_assert_eq(json_integer_value(json_object_get(j, "ExitCode")), 0,
+                 "exec %d: %s", i, r.body.p);
+    json_decref(j);
+    he_http_free(&r);
+  }
+  he_cmd_t c;
+  he_docker_ok(&c, "rm", "-f", "many");
+  he_cmd_free(&c);
   he_end();
 }
