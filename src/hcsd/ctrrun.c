@@ -176,6 +176,10 @@ static void start_done(void *data) {
   run_t *j = data;
   hcsd_ctr_t *c = j->c;
   hcsd_req_t *r = j->r;
+  /* A restart's endpoint replaces the last run's settings. */
+  free(c->endpoint_id);
+  free(c->net_name);
+  free(c->net_settings);
   c->endpoint_id = j->ep;
   c->net_name = j->net_name;
   c->net_settings = j->net_settings;
