@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <valgrind/valgrind.h>
 
 enum { MiB = 1024 * 1024, WATCHDOG_MS = 60000 };
 
@@ -975,6 +976,7 @@ typedef struct emfile_s {
   struct rlimit old;
   struct rusage r0;
   long cpu_ms;
+  int checks;
   hcs_timer_t *t;
 } emfile_t;
 
@@ -985,9 +987,14 @@ static void emfile_accept(hcs_listener_t *l, hcs_conn_t *c, void *data) {
   m->c = c;
 }
 
+/* Once fds are back, the connection is taken within a back-off or two
+ * (valgrind may be much slower: up to 10 s is waited). */
 static void emfile_end(hcs_timer_t *t, void *data) {
   emfile_t *m = data;
-  (void)t;
+  if (m->accepted == 0 && ++m->checks < 200) {
+    hcs_timer_arm(t, 50, emfile_end, m);
+    return;
+  }
   hcs_conn_close(m->c);
   hcs_listener_close(m->l);
 }
@@ -1002,10 +1009,16 @@ static void emfile_restore(hcs_timer_t *t, void *data) {
               (r1.ru_stime.tv_usec - m->r0.ru_stime.tv_usec) / 1000;
   cr_assert_eq(m->accepted, 0, "accepted with no fd to spare");
   cr_assert_eq(setrlimit(RLIMIT_NOFILE, &m->old), 0);
-  hcs_timer_arm(t, 400, emfile_end, m);
+  hcs_timer_arm(t, 50, emfile_end, m);
 }
 
 Test(engine_sock, out_of_fds_backs_off) {
+  if (RUNNING_ON_VALGRIND) {
+    /* Valgrind keeps fds of its own at the top of the table and applies a
+     * soft limit of its own to the fds it hands out: what an exhausted
+     * table looks like there is not what the kernel does. */
+    cr_skip_test("fd exhaustion is not the kernel's under valgrind");
+  }
   env_t env;
   env_open(&env, "out of fds");
   emfile_t m;
