@@ -96,8 +96,7 @@ static void print_title(scenario_t sc) {
       "pty: console sessions, blaster output, a resize every 4 chunks",
       "exec: nop exec'd into one running container, stdout to EOF, waited",
       "gateway: echo x exec'd via hcsd's socket, against hcs in-process",
-      "gateway-stream: dd of S bytes via hcsd's socket, against hcs "
-      "in-process"};
+      "gateway-stream: dd of S bytes via hcsd's socket, vs hcs in-process"};
   printf("\n%s\n", title[sc]);
 }
 
