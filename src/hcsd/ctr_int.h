@@ -96,6 +96,7 @@ struct hcsd_ctr_s {
   pend_t *stdin_head, *stdin_tail;
   bool stdin_close_pending;
   size_t stdin_queued;
+  size_t stdin_pending; /* bytes waiting for the process to exist */
   waiter_t *waiters;
   waiter_t *settle;    /* run when busy ends */
   waiter_t *followers; /* logs -f: cond is 1 stdout | 2 stderr */

@@ -502,6 +502,10 @@ static void flush_stdin(hcsd_ctr_t *c) {
     free(p);
   }
   c->stdin_tail = NULL;
+  if (c->stdin_pending >= STDIN_CAP && c->stdin_queued < STDIN_CAP) {
+    stdin_pause_all(c, false);
+  }
+  c->stdin_pending = 0;
   if (c->stdin_close_pending && c->main != NULL) {
     (void)hcs_session_close_stdin(c->main);
   }
@@ -527,6 +531,12 @@ void hcsd__ctr_attach_input(hcsd_ctr_t *c, const char *buf, size_t len) {
     c->stdin_head = p;
   }
   c->stdin_tail = p;
+  /* Before the process exists, stdin waits here: bounded, the client's
+   * socket holds the rest. */
+  c->stdin_pending += len;
+  if (c->stdin_pending >= STDIN_CAP) {
+    stdin_pause_all(c, true);
+  }
 }
 
 void hcsd__ctr_attach_eof(hcsd_ctr_t *c) {
