@@ -566,3 +566,38 @@ Test(hcsd_stress, thousands_of_exec_streams) {
   he_cmd_free(&c);
   he_end();
 }
+
+/* A client that gives up on `docker wait` (Ctrl-C, a timeout) closes its
+ * connection while the daemon still holds the request: the daemon lets
+ * the connection go at once, not when the container exits. */
+Test(hcsd_stress, interrupted_waits_release_their_fds) {
+  char id[128];
+  he_docker_line(id, sizeof(id), "run", "-d", "--name", "waited", "busybox",
+                 "sleep", "600");
+  int fds0 = he_daemon_fds();
+  for (int i = 0; i < 20; i++) {
+    int fd = he_raw_connect();
+    char req[256];
+    snprintf(req, sizeof(req),
+             "POST /v1.50/containers/%s/wait HTTP/1.1\r\nHost: x\r\n"
+             "Content-Length: 0\r\n\r\n",
+             id);
+    cr_assert(he_raw_send_str(fd, req));
+    struct pollfd pf = {.fd = fd, .events = POLLIN};
+    cr_assert_eq(poll(&pf, 1, 10000), 1, "wait %d: no headers", i);
+    char head[12];
+    cr_assert_eq(recv(fd, head, sizeof(head), 0), (ssize_t)sizeof(head));
+    cr_assert(memcmp(head, "HTTP/1.1 200", 12) == 0, "%.12s", head);
+    close(fd);
+  }
+  int64_t deadline = th_now_ms() + 10000;
+  while (he_daemon_fds() > fds0 && th_now_ms() < deadline) {
+    (void)poll(NULL, 0, 20);
+  }
+  cr_assert_leq(he_daemon_fds(), fds0, "20 abandoned waits hold %d fds",
+                he_daemon_fds() - fds0);
+  he_cmd_t c;
+  he_docker_ok(&c, "rm", "-f", "waited");
+  he_cmd_free(&c);
+  he_end();
+}

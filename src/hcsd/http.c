@@ -694,10 +694,11 @@ static void on_gone(hcs_conn_t *c, int status, void *data) {
     hcsd__stream_input(k->stream, NULL, 0, true);
     return;
   }
-  if (k->state != C_BUSY) {
-    conn_close(k);
-  }
-  /* A request being answered finds the client gone when it replies. */
+  /* Closed now, also under a request being answered (a `docker wait`
+   * whose client was interrupted must not hold its fd until the container
+   * exits): the handler's reference keeps the request's memory, and its
+   * reply finds the connection closed. */
+  conn_close(k);
 }
 
 static void on_accept(hcs_listener_t *l, hcs_conn_t *c, void *data) {
