@@ -861,20 +861,12 @@ void hcsd_h_ctr_resize(hcsd_t *d, hcsd_req_t *r, const char *ref) {
   if (c == NULL) {
     return;
   }
-  char *h = hcsd_query(r, "h"), *w = hcsd_query(r, "w");
-  char *e1 = NULL, *e2 = NULL;
-  unsigned long rows = h != NULL ? strtoul(h, &e1, 10) : 0;
-  unsigned long cols = w != NULL ? strtoul(w, &e2, 10) : 0;
-  int bad = h == NULL || w == NULL || *e1 != '\0' || *e2 != '\0' ||
-            rows > 65535 || cols > 65535;
-  free(h);
-  free(w);
-  if (bad) {
-    hcsd_reply_error(r, 400, "invalid resize: h and w must be 0-65535");
+  uint16_t rows, cols;
+  if (hcsd_query_size(r, &rows, &cols) != 0) {
     return;
   }
-  c->rows = (uint16_t)rows;
-  c->cols = (uint16_t)cols;
+  c->rows = rows;
+  c->cols = cols;
   if (c->state == CS_RUNNING && c->main != NULL && c->tty) {
     (void)hcs_session_resize(c->main, c->rows, c->cols);
   }

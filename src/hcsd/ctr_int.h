@@ -42,7 +42,7 @@ struct hcsd_exec_s {
   hcsd_exec_t *hnext; /* the daemon's index by id */
   hcsd_t *d;
   char id[65];
-  char ctr_id[65];
+  hcsd_ctr_t *c; /* its container; NULL once the container was removed */
   char **argv;
   char **env; /* extra "K=V" of the exec */
   char *user;
@@ -50,7 +50,6 @@ struct hcsd_exec_s {
   bool tty, in, out, err, detach;
   uint16_t rows, cols;
   bool started, running, ended;
-  bool orphan; /* its container was removed while it ran */
   int64_t created_ns;
   int exit_code;
   int pid;
@@ -106,6 +105,7 @@ struct hcsd_ctr_s {
   int stop_kill_sent;
   hcsd_exec_t *execs;
   size_t nexecs;     /* records in execs */
+  size_t prune_at;   /* nexecs at which exec.c prunes next */
   size_t exec_lines; /* lines in the execs log on disk */
   int restart_count;
   int exits; /* exits seen since create */

@@ -96,14 +96,17 @@ static void exec_link(hcsd_ctr_t *c, hcsd_exec_t *e) {
   c->execs = e;
   c->nexecs++;
   index_add(c->d, e);
-  if (c->nexecs <= EXEC_KEEP) {
+  if (c->nexecs <= EXEC_KEEP || c->nexecs < c->prune_at) {
     return;
   }
+  /* One pass down to 3/4 of the bound; when live execs keep the list
+   * long, the next pass waits for a quarter of the bound more, so a
+   * create costs O(1) amortised. */
+  int64_t old = hcsd_now_ns() - EXEC_UNSTARTED_NS;
   size_t kept = 0;
   for (hcsd_exec_t **pp = &c->execs; *pp != NULL;) {
     hcsd_exec_t *x = *pp;
-    int stale = x->ended || (!x->started &&
-                             hcsd_now_ns() - x->created_ns > EXEC_UNSTARTED_NS);
+    int stale = x->ended || (!x->started && x->created_ns < old);
     if (kept < EXEC_KEEP * 3 / 4 || !stale || x->running || x->st != NULL) {
       kept++;
       pp = &x->next;
@@ -113,6 +116,7 @@ static void exec_link(hcsd_ctr_t *c, hcsd_exec_t *e) {
     c->nexecs--;
     exec_free(x);
   }
+  c->prune_at = c->nexecs + EXEC_KEEP / 4;
 }
 
 void hcsd__execs_free(hcsd_ctr_t *c) {
@@ -121,7 +125,7 @@ void hcsd__execs_free(hcsd_ctr_t *c) {
     c->execs = e->next;
     if (e->running || e->st != NULL) {
       /* Still streaming: it frees itself at its end. */
-      e->orphan = true;
+      e->c = NULL; /* an orphan */
       continue;
     }
     exec_free(e);
@@ -135,13 +139,9 @@ hcsd_exec_t *hcsd__exec_find(hcsd_t *d, const char *id, hcsd_ctr_t **ctr) {
   }
   for (hcsd_exec_t *e = d->ebuckets[ehash(id) & (d->nebuckets - 1)]; e != NULL;
        e = e->hnext) {
-    if (strcmp(e->id, id) == 0 && !e->orphan) {
-      hcsd_ctr_t *c = hcsd_ctr_find(d, e->ctr_id);
-      if (c == NULL) {
-        return NULL;
-      }
+    if (strcmp(e->id, id) == 0 && e->c != NULL) {
       if (ctr != NULL) {
-        *ctr = c;
+        *ctr = e->c;
       }
       return e;
     }
@@ -160,7 +160,7 @@ hcsd_exec_t *hcsd__exec_from_json(hcsd_t *d, hcsd_ctr_t *c, json_t *o) {
   }
   e->d = d;
   memcpy(e->id, id, 65);
-  memcpy(e->ctr_id, c->id, 65);
+  e->c = c;
   e->argv = hcsd__strv_from_json(json_object_get(o, "Argv"));
   e->env = hcsd__strv_from_json(json_object_get(o, "Env"));
   const char *u = json_string_value(json_object_get(o, "User"));
@@ -217,7 +217,7 @@ void hcsd_h_exec_create(hcsd_t *d, hcsd_req_t *r, const char *ref) {
   e->d = d;
   e->created_ns = hcsd_now_ns();
   hcsd_random_id(e->id);
-  memcpy(e->ctr_id, c->id, 65);
+  e->c = c;
   e->argv = hcsd__strv_from_json(cmd);
   e->env = hcsd__strv_from_json(json_object_get(b, "Env"));
   const char *u = json_string_value(json_object_get(b, "User"));
@@ -261,19 +261,12 @@ static void exec_done(hcs_session_t *s, const hcs_process_result_t *r,
   hcsd_stream_t *st = e->st;
   e->st = NULL;
   hcsd_stream_finish(st);
-  hcsd_ctr_t *c = e->orphan ? NULL : hcsd_ctr_find(e->d, e->ctr_id);
+  hcsd_ctr_t *c = e->c;
   if (c == NULL) {
     exec_free(e); /* its container went while it ran */
     return;
   }
   hcsd__exec_save(e, c);
-}
-
-static void exec_written(hcs_session_t *s, int status, void *data) {
-  hcsd_exec_t *e = data;
-  (void)s;
-  (void)status;
-  (void)e;
 }
 
 typedef struct ewr_s {
@@ -423,7 +416,6 @@ void hcsd_h_exec_start(hcsd_t *d, hcsd_req_t *r, const char *id) {
              ee == ENOENT ? "executable file not found in $PATH" : why);
     hcsd_stream_out_copy(e->st, 1, msg, strlen(msg));
   }
-  (void)exec_written;
 }
 
 void hcsd_h_exec_resize(hcsd_t *d, hcsd_req_t *r, const char *id) {
@@ -432,20 +424,12 @@ void hcsd_h_exec_resize(hcsd_t *d, hcsd_req_t *r, const char *id) {
     hcsd_reply_error(r, 404, "No such exec instance: %s", id);
     return;
   }
-  char *h = hcsd_query(r, "h"), *w = hcsd_query(r, "w");
-  char *e1 = NULL, *e2 = NULL;
-  unsigned long rows = h != NULL ? strtoul(h, &e1, 10) : 0;
-  unsigned long cols = w != NULL ? strtoul(w, &e2, 10) : 0;
-  int bad = h == NULL || w == NULL || *e1 != '\0' || *e2 != '\0' ||
-            rows > 65535 || cols > 65535;
-  free(h);
-  free(w);
-  if (bad) {
-    hcsd_reply_error(r, 400, "invalid resize: h and w must be 0-65535");
+  uint16_t rows, cols;
+  if (hcsd_query_size(r, &rows, &cols) != 0) {
     return;
   }
-  e->rows = (uint16_t)rows;
-  e->cols = (uint16_t)cols;
+  e->rows = rows;
+  e->cols = cols;
   if (e->s != NULL && e->tty) {
     (void)hcs_session_resize(e->s, e->rows, e->cols);
   }

@@ -93,6 +93,8 @@ struct hcsd_req_s {
 char *hcsd_query(const hcsd_req_t *r, const char *name);
 /* 1 when the parameter is present and true ("1", "true", "True"). */
 int hcsd_query_bool(const hcsd_req_t *r, const char *name);
+/* ?h=ROWS&w=COLS of a resize: 0, or -1 after answering 400. */
+int hcsd_query_size(hcsd_req_t *r, uint16_t *rows, uint16_t *cols);
 
 /* One reply per request; each ends the request. body may be NULL. */
 void hcsd_reply(hcsd_req_t *r, int status, const char *content_type,

@@ -407,9 +407,12 @@ static void req_finish(hcsd_req_t *r) {
   }
 }
 
-void hcsd_reply(hcsd_req_t *r, int status, const char *content_type,
-                const char *body, size_t len) {
+/* A whole reply: head, body and a tail of the body (JSON's newline) in
+ * one write. */
+static void reply3(hcsd_req_t *r, int status, const char *content_type,
+                   const char *body, size_t len, const char *tail) {
   hcsd_conn_t *k = r->conn;
+  size_t tlen = tail != NULL ? strlen(tail) : 0;
   char h[512];
   int n = head_common(h, sizeof(h), status);
   if (content_type != NULL) {
@@ -417,14 +420,24 @@ void hcsd_reply(hcsd_req_t *r, int status, const char *content_type,
                   content_type);
   }
   if (status != 204 && status != 304) {
-    n += snprintf(h + n, sizeof(h) - (size_t)n, "Content-Length: %zu\r\n", len);
+    n += snprintf(h + n, sizeof(h) - (size_t)n, "Content-Length: %zu\r\n",
+                  len + tlen);
   }
   if (!r->keep_alive) {
     n += snprintf(h + n, sizeof(h) - (size_t)n, "Connection: close\r\n");
   }
   n += snprintf(h + n, sizeof(h) - (size_t)n, "\r\n");
-  conn_write(k, h, (size_t)n, body, r->head || body == NULL ? 0 : len);
+  if (!k->closed && !k->gone) {
+    hcs_iov_t iov[3] = {{h, (size_t)n}, {body, len}, {tail, tlen}};
+    int pieces = r->head || body == NULL ? 1 : tlen > 0 ? 3 : 2;
+    (void)hcs_conn_write(k->c, iov, pieces, NULL, NULL);
+  }
   req_finish(r);
+}
+
+void hcsd_reply(hcsd_req_t *r, int status, const char *content_type,
+                const char *body, size_t len) {
+  reply3(r, status, content_type, body, len, NULL);
 }
 
 void hcsd_reply_json(hcsd_req_t *r, int status, json_t *j) {
@@ -439,16 +452,7 @@ void hcsd_reply_json(hcsd_req_t *r, int status, json_t *j) {
 }
 
 void hcsd_reply_text_json(hcsd_req_t *r, int status, const char *json) {
-  size_t n = strlen(json);
-  char *b = malloc(n + 2);
-  if (b == NULL) {
-    hcsd_reply(r, 500, NULL, NULL, 0);
-    return;
-  }
-  memcpy(b, json, n);
-  b[n] = '\n';
-  hcsd_reply(r, status, "application/json", b, n + 1);
-  free(b);
+  reply3(r, status, "application/json", json, strlen(json), "\n");
 }
 
 void hcsd_reply_error(hcsd_req_t *r, int status, const char *fmt, ...) {
@@ -533,6 +537,24 @@ int hcsd_query_bool(const hcsd_req_t *r, const char *name) {
   int on = v != NULL && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0);
   free(v);
   return on;
+}
+
+int hcsd_query_size(hcsd_req_t *r, uint16_t *rows, uint16_t *cols) {
+  char *h = hcsd_query(r, "h"), *w = hcsd_query(r, "w");
+  char *e1 = NULL, *e2 = NULL;
+  unsigned long hv = h != NULL ? strtoul(h, &e1, 10) : 0;
+  unsigned long wv = w != NULL ? strtoul(w, &e2, 10) : 0;
+  int bad = h == NULL || w == NULL || *e1 != '\0' || *e2 != '\0' ||
+            hv > 65535 || wv > 65535;
+  free(h);
+  free(w);
+  if (bad) {
+    hcsd_reply_error(r, 400, "invalid resize: h and w must be 0-65535");
+    return -1;
+  }
+  *rows = (uint16_t)hv;
+  *cols = (uint16_t)wv;
+  return 0;
 }
 
 /* ---- hijack ---- */
