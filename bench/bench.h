@@ -238,6 +238,10 @@ typedef struct report_s {
 void report_header(const report_t *rp);
 /* The table of one scenario's results so far. */
 void report_table(const report_t *rp, scenario_t sc);
+/* Removes dir and everything below it (not crossing mounts), saying on
+ * stderr what could not be removed. */
+void bench_rmtree(const char *dir);
+
 void report_targets(const report_t *rp);
 int report_json(const report_t *rp, const char *path);
 int report_svg(const report_t *rp, const char *path);

@@ -14,7 +14,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
@@ -390,16 +389,6 @@ static void stop_hcs(exec_env_t *e) {
   e->up[CT_HCS_SYNC] = false;
 }
 
-static int rm_one(const char *path, const struct stat *st, int type,
-                  struct FTW *ftw) {
-  (void)st;
-  (void)ftw;
-  if ((type == FTW_DP ? rmdir(path) : unlink(path)) != 0) {
-    fprintf(stderr, "hcs-bench: removing %s: %s\n", path, strerror(errno));
-  }
-  return 0;
-}
-
 void exec_env_open(exec_env_t *e, const char *nop, const bool *want) {
   memset(e, 0, sizeof(*e));
   e->prog = "/bin/nop";
@@ -463,7 +452,7 @@ int exec_env_close(exec_env_t *e) {
     /* FTW_MOUNT: nothing is mounted under dir on the host (the systems
      * mount in their own namespaces), and if something were, it would be
      * left alone rather than emptied. */
-    (void)nftw(e->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+    bench_rmtree(e->dir);
     e->dir[0] = '\0';
   }
   for (size_t i = 0; i < sizeof(stop_sigs) / sizeof(stop_sigs[0]); i++) {

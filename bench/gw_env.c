@@ -16,7 +16,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
@@ -276,16 +275,6 @@ double gw_env_hcsd_cpu(const gw_env_t *g) {
                   : 0;
 }
 
-static int rm_one(const char *path, const struct stat *st, int type,
-                  struct FTW *ftw) {
-  (void)st;
-  (void)ftw;
-  if ((type == FTW_DP ? rmdir(path) : unlink(path)) != 0) {
-    fprintf(stderr, "hcs-bench: removing %s: %s\n", path, strerror(errno));
-  }
-  return 0;
-}
-
 static void stop_hcsd(gw_env_t *g) {
   if (kill(g->pid, SIGTERM) != 0) {
     fprintf(stderr, "hcs-bench: kill hcsd %d: %s\n", (int)g->pid,
@@ -337,7 +326,7 @@ int gw_env_close(gw_env_t *g) {
   if (g->dir[0] != '\0') {
     /* FTW_MOUNT: hcsd mounts the container's root in the container's own
      * namespace; if anything were left mounted here, it would stay. */
-    (void)nftw(g->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+    bench_rmtree(g->dir);
   }
   for (size_t i = 0; i < sizeof(stop_sigs) / sizeof(stop_sigs[0]); i++) {
     (void)sigaction(stop_sigs[i], &g->old_sa[i], NULL);

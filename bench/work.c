@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -353,4 +354,18 @@ void work_idle_up(run_t *r, size_t pool_bytes) {
   r->rss1 = bench_rss_bytes();
   r->fds1 = bench_fd_count();
   r->pool1 = pool_bytes;
+}
+
+static int rm_one(const char *path, const struct stat *st, int type,
+                  struct FTW *ftw) {
+  (void)st;
+  (void)ftw;
+  if ((type == FTW_DP ? rmdir(path) : unlink(path)) != 0) {
+    fprintf(stderr, "hcs-bench: removing %s: %s\n", path, strerror(errno));
+  }
+  return 0;
+}
+
+void bench_rmtree(const char *dir) {
+  (void)nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }

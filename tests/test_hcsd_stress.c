@@ -338,6 +338,18 @@ Test(hcsd_stress, trickling_headers_timed_out) {
   he_end();
 }
 
+/* The hijacking exec start the CLI sends, on fd. */
+static void send_exec_start(int fd, const char *eid) {
+  char req[512];
+  snprintf(req, sizeof(req),
+           "POST /v1.50/exec/%s/start HTTP/1.1\r\nHost: x\r\n"
+           "Content-Type: application/json\r\nConnection: Upgrade\r\n"
+           "Upgrade: tcp\r\nContent-Length: 28\r\n\r\n"
+           "{\"Detach\":false,\"Tty\":false}",
+           eid);
+  cr_assert(he_raw_send_str(fd, req));
+}
+
 static long rss_kib(pid_t pid) {
   char path[64], line[256];
   snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
@@ -380,14 +392,7 @@ Test(hcsd_stress, stalled_reader) {
   int fd = he_raw_connect();
   int small = 4096;
   cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
-  char req[512];
-  snprintf(req, sizeof(req),
-           "POST /v1.50/exec/%s/start HTTP/1.1\r\nHost: x\r\n"
-           "Content-Type: application/json\r\nConnection: Upgrade\r\n"
-           "Upgrade: tcp\r\nContent-Length: 28\r\n\r\n"
-           "{\"Detach\":false,\"Tty\":false}",
-           eid);
-  cr_assert(he_raw_send_str(fd, req));
+  send_exec_start(fd, eid);
   cr_assert_eq(shutdown(fd, SHUT_WR), 0);
   /* Only the 101 line is read; the stream is left unread from here. */
   char head[16];
@@ -503,14 +508,7 @@ Test(hcsd_stress, thousands_of_exec_streams) {
   }
   for (int i = 0; i < MANY; i++) {
     fds[i] = he_raw_connect();
-    char req[512];
-    snprintf(req, sizeof(req),
-             "POST /v1.50/exec/%s/start HTTP/1.1\r\nHost: x\r\n"
-             "Content-Type: application/json\r\nConnection: Upgrade\r\n"
-             "Upgrade: tcp\r\nContent-Length: 28\r\n\r\n"
-             "{\"Detach\":false,\"Tty\":false}",
-             eids[i]);
-    cr_assert(he_raw_send_str(fds[i], req));
+    send_exec_start(fds[i], eids[i]);
     /* The 101 and its headers, byte by byte up to the blank line, so no
      * stream byte is taken with them. */
     char tail[4] = {0};
