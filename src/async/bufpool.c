@@ -9,11 +9,12 @@
  * a pipe reader's buffer ran 2-3x slower on an AMD EPYC when the buffer
  * began 16 bytes into a page (where a plain header would put it) than at
  * the page itself (BENCHMARKS.md, bulk). */
-#include "async/as.h"
+#include "async/internal.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <stdint.h>
+#include <unistd.h>
 
 enum {
   CLASSES = 4,
@@ -152,4 +153,22 @@ void as_bufpool_put(as_bufpool_t *pool, void *buf) {
 
 void as_bufpool_stats(const as_bufpool_t *pool, as_bufpool_stats_t *st) {
   *st = pool->st;
+}
+
+ssize_t as__read_pooled(as_bufpool_t *pool, int fd, char **buf) {
+  char *b = as_bufpool_get(pool, AS_BUF_MAX);
+  if (b == NULL) {
+    return -ENOMEM;
+  }
+  ssize_t n;
+  do {
+    n = read(fd, b, AS_BUF_MAX);
+  } while (n < 0 && errno == EINTR);
+  if (n > 0) {
+    *buf = b;
+    return n;
+  }
+  int err = n < 0 ? errno : 0;
+  as_bufpool_put(pool, b);
+  return -err;
 }

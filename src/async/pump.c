@@ -69,11 +69,8 @@ static void read_cb(as__watch_t *w, uint32_t events) {
   (void)events;
   as__sref(s);
   for (int i = 0; i < READS_PER_WAKE && o->w.fd >= 0 && !o->paused; i++) {
-    char *buf = as_bufpool_get(pool, AS_BUF_MAX);
-    if (buf == NULL) {
-      break; /* ENOMEM: the fd stays readable, so the next wake retries */
-    }
-    ssize_t n = read(o->w.fd, buf, AS_BUF_MAX);
+    char *buf;
+    ssize_t n = as__read_pooled(pool, o->w.fd, &buf);
     if (n > 0) {
       if (n == AS_BUF_MAX && !o->grown) {
         /* A bulk writer: a bigger pipe lets it run ahead between our
@@ -89,13 +86,8 @@ static void read_cb(as__watch_t *w, uint32_t events) {
       }
       continue;
     }
-    int err = n < 0 ? errno : 0;
-    as_bufpool_put(pool, buf);
-    if (err == EINTR) {
-      continue;
-    }
-    if (err == EAGAIN) {
-      break;
+    if (n == -EAGAIN || n == -ENOMEM) {
+      break; /* ENOMEM: the fd stays readable, so the next wake retries */
     }
     /* 0 is EOF; EIO is how a console master says the last slave closed;
      * any other error ends the stream too. */

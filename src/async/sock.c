@@ -289,11 +289,8 @@ static int sock_error(int fd) {
 static void conn_read(as_conn_t *c, int hup) {
   as_bufpool_t *pool = as_loop_pool(c->loop);
   for (int i = 0; i < READS_PER_WAKE && can_read(c); i++) {
-    char *buf = as_bufpool_get(pool, AS_BUF_MAX);
-    if (buf == NULL) {
-      return; /* ENOMEM: the fd stays readable, so the next wake retries */
-    }
-    ssize_t n = recv(c->w.fd, buf, AS_BUF_MAX, MSG_DONTWAIT);
+    char *buf;
+    ssize_t n = as__read_pooled(pool, c->w.fd, &buf);
     if (n > 0) {
       conn_deliver(c, buf, (size_t)n);
       if (n < AS_BUF_MAX) {
@@ -301,14 +298,10 @@ static void conn_read(as_conn_t *c, int hup) {
       }
       continue;
     }
-    int err = n < 0 ? errno : 0;
-    as_bufpool_put(pool, buf);
-    if (err == EINTR) {
-      continue;
+    if (n == -EAGAIN || n == -ENOMEM) {
+      return; /* ENOMEM: the fd stays readable, so the next wake retries */
     }
-    if (err == EAGAIN) {
-      return;
-    }
+    int err = (int)-n;
     if (err != 0 || hup) {
       conn_gone(c, err != 0 ? -err : -EPIPE);
       return;
