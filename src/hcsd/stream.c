@@ -29,12 +29,16 @@ struct hcsd_stream_s {
   size_t last_queued;
 };
 
+/* Frames of one read: a pool buffer (64 KiB at most) is at most
+ * OUT_FRAMES frames, all sent by one write with their headers. */
+#define OUT_FRAMES (HCS_CONN_IOV_MAX / 2)
+
 typedef struct out_s {
   hcsd_stream_t *st;
   hcs_session_t *s;
   int stream;
   char *buf;
-  uint8_t hdr[8];
+  uint8_t hdr[OUT_FRAMES][8];
 } out_t;
 
 static void maybe_free(hcsd_stream_t *st) {
@@ -127,14 +131,9 @@ void hcsd_stream_out(hcsd_stream_t *st, hcs_session_t *s, int stream, char *buf,
   if (st == NULL || st->k == NULL || st->gone_told || len == 0) {
     return;
   }
-  char *held = buf; /* the pool buffer's start: what hold/release name */
-  if (st->framed && len > FRAME_MAX) {
-    /* Frames the client reads without growing its buffer: the leading
-     * parts are copied, the last one goes from the held buffer. */
-    size_t lead = (len - 1) / FRAME_MAX * FRAME_MAX;
-    hcsd_stream_out_copy(st, stream, buf, lead);
-    buf += lead;
-    len -= lead;
+  if (st->framed && len > (size_t)OUT_FRAMES * FRAME_MAX) {
+    hcsd_stream_out_copy(st, stream, buf, len); /* not a pool read */
+    return;
   }
   out_t *o = malloc(sizeof(*o));
   if (o == NULL) {
@@ -143,20 +142,26 @@ void hcsd_stream_out(hcsd_stream_t *st, hcs_session_t *s, int stream, char *buf,
   o->st = st;
   o->s = s;
   o->stream = stream;
-  o->buf = held;
-  hcs_iov_t iov[2];
+  o->buf = buf;
+  /* Frames the client reads without growing its buffer (<= 32 KiB),
+   * each from the held buffer itself. */
+  hcs_iov_t iov[HCS_CONN_IOV_MAX];
   int n = 0;
-  if (st->framed) {
-    frame_header(o->hdr, stream, len);
-    iov[n++] = (hcs_iov_t){o->hdr, 8};
+  for (size_t off = 0, k = 0; off < len; k++) {
+    size_t part = !st->framed || len - off <= FRAME_MAX ? len - off : FRAME_MAX;
+    if (st->framed) {
+      frame_header(o->hdr[k], stream, part);
+      iov[n++] = (hcs_iov_t){o->hdr[k], 8};
+    }
+    iov[n++] = (hcs_iov_t){buf + off, part};
+    off += part;
   }
-  iov[n++] = (hcs_iov_t){buf, len};
-  hcs_session_hold(s, stream, held);
+  hcs_session_hold(s, stream, buf);
   hcs_session_ref(s);
   st->writes++;
   if (hcs_conn_write(st->c, iov, n, out_done, o) != 0) {
     st->writes--;
-    hcs_session_release(s, stream, held);
+    hcs_session_release(s, stream, buf);
     hcs_session_unref(s);
     free(o);
   }
