@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- string vectors ---- */
 
@@ -84,6 +85,9 @@ void hcsd__ctr_unref(hcsd_ctr_t *c) {
     return;
   }
   hcsd__log_close(c);
+  if (c->exec_fd >= 0) {
+    close(c->exec_fd);
+  }
   free(c->name);
   free(c->image);
   free(c->image_id);
@@ -525,6 +529,7 @@ void hcsd_h_ctr_create(hcsd_t *d, hcsd_req_t *r) {
   c->d = d;
   c->refs = 1;
   c->log_fd = -1;
+  c->exec_fd = -1;
   hcsd_random_id(c->id);
   if (name == NULL || name[0] == '\0') {
     free(name);

@@ -100,6 +100,7 @@ struct hcsd_ctr_s {
   waiter_t *settle;    /* run when busy ends */
   waiter_t *followers; /* logs -f: cond is 1 stdout | 2 stderr */
   int log_fd;
+  int exec_fd; /* the execs log, open for appending, or -1 */
   size_t log_bytes;
   hcs_timer_t *stop_timer;
   int stop_kill_sent;

@@ -121,27 +121,34 @@ void hcsd__exec_save(hcsd_exec_t *e, hcsd_ctr_t *c) {
       close(fd);
       if (rename(tmp, path) == 0) {
         c->exec_lines = n;
+        if (c->exec_fd >= 0) {
+          close(c->exec_fd); /* the file it appended to is gone */
+          c->exec_fd = -1;
+        }
         return; /* e is among the records written */
       }
     }
   }
-  execs_path(c, path, sizeof(path), "");
-  int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    char *dir = hcsd__ctr_dir(c->d, c->id);
-    if (dir != NULL) {
-      (void)mkdir(dir, 0700);
-      free(dir);
+  if (c->exec_fd < 0) {
+    /* Opened once per container, kept for the next results. */
+    execs_path(c, path, sizeof(path), "");
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      char *dir = hcsd__ctr_dir(c->d, c->id);
+      if (dir != NULL) {
+        (void)mkdir(dir, 0700);
+        free(dir);
+      }
+      fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     }
-    fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  }
-  if (fd < 0) {
-    return;
+    if (fd < 0) {
+      return;
+    }
+    c->exec_fd = fd;
   }
   json_t *o = hcsd__exec_json(e);
-  append_line(fd, o);
+  append_line(c->exec_fd, o);
   json_decref(o);
-  close(fd);
   c->exec_lines++;
 }
 
@@ -316,6 +323,7 @@ static hcsd_ctr_t *ctr_from_json(hcsd_t *d, json_t *o) {
   c->d = d;
   c->refs = 1;
   c->log_fd = -1;
+  c->exec_fd = -1;
   memcpy(c->id, id, 65);
   c->name = str_or_null(o, "Name");
   c->image = str_or_null(o, "Image");
