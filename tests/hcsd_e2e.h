@@ -518,14 +518,21 @@ HE_UNUSED static void he_daemon_start(void) {
       dprintf(2, "e2e: bringing up lo: %s\n", strerror(errno));
       _exit(122);
     }
+    const char *argv[12] = {"hcsd", "--socket", he.sock, "--state-dir",
+                            he.state};
+    int argc = 5;
 #ifdef HE_CLIENT_TIMEOUT
     /* A suite that tests the timeout shortens it (seconds). */
-    execl(HCSD_BIN, "hcsd", "--socket", he.sock, "--state-dir", he.state,
-          "--client-timeout", HE_CLIENT_TIMEOUT, (char *)NULL);
-#else
-    execl(HCSD_BIN, "hcsd", "--socket", he.sock, "--state-dir", he.state,
-          (char *)NULL);
+    argv[argc++] = "--client-timeout";
+    argv[argc++] = HE_CLIENT_TIMEOUT;
 #endif
+#ifdef HE_LOG_MAX
+    /* A suite that tests the log's bound makes it small (bytes). */
+    argv[argc++] = "--log-max";
+    argv[argc++] = HE_LOG_MAX;
+#endif
+    argv[argc] = NULL;
+    execv(HCSD_BIN, (char *const *)argv);
     dprintf(2, "e2e: exec %s: %s\n", HCSD_BIN, strerror(errno));
     _exit(123);
   }

@@ -10,6 +10,8 @@
 /* The daemon's client timeout for this suite (hcsd's default is 60 s;
  * --client-timeout shortens it so the timeout tests take seconds). */
 #define HE_CLIENT_TIMEOUT "10"
+/* And a small log bound, so the bounded-log test fills it quickly. */
+#define HE_LOG_MAX "65536"
 #include "hcsd_e2e.h"
 
 #include <grp.h>
@@ -596,6 +598,47 @@ Test(hcsd_stress, interrupted_waits_release_their_fds) {
                 he_daemon_fds() - fds0);
   he_cmd_t c;
   he_docker_ok(&c, "rm", "-f", "waited");
+  he_cmd_free(&c);
+  he_end();
+}
+
+/* The log docker logs reads is bounded: with --log-max 64 KiB, a
+ * container that printed ~590 KB keeps at least its newest 64 KiB and at
+ * most twice that plus two reads, whole and in order (a suffix of what it
+ * printed), and no more on disk. */
+Test(hcsd_stress, log_is_bounded) {
+  char line[128];
+  he_cmd_t c;
+  he_docker_ok(&c, "run", "--name", "chatty", "busybox", "seq", "1", "100000");
+  he_cmd_free(&c);
+  th_buf_t all = {0};
+  for (int i = 1; i <= 100000; i++) {
+    int n = snprintf(line, sizeof(line), "%d\n", i);
+    th_buf_add(&all, line, (size_t)n);
+  }
+  he_docker(&c, "logs", "chatty");
+  he_expect_code(&c, 0);
+  size_t got = c.o.len;
+  cr_assert(got >= 65536 && got <= 2 * (65536 + 65544),
+            "%zu bytes of log kept with a 64 KiB bound", got);
+  cr_assert(got <= all.len && memcmp(all.p + all.len - got, c.o.p, got) == 0,
+            "the log kept is not the tail of the output");
+  he_cmd_free(&c);
+  th_buf_free(&all);
+  he_docker_line(line, sizeof(line), "inspect", "-f", "{{.Id}}", "chatty");
+  char path[512];
+  struct stat st;
+  off_t disk = 0;
+  for (int i = 0; i < 2; i++) {
+    snprintf(path, sizeof(path), "%s/containers/%s/%s", he.state, line,
+             i == 0 ? "log" : "log.1");
+    if (stat(path, &st) == 0) {
+      disk += st.st_size;
+    }
+  }
+  cr_assert(disk > 0 && disk <= 2 * (65536 + 65544),
+            "%lld bytes of log on disk", (long long)disk);
+  he_docker_ok(&c, "rm", "chatty");
   he_cmd_free(&c);
   he_end();
 }

@@ -1,8 +1,10 @@
 /* hcsd's records on disk: <state>/containers/<id>/record.json (the
  * container, written whole and renamed into place), execs (one JSON line
  * per finished exec, appended) and its log: Docker's framed records (8-byte
- * header + bytes), bounded by log_max: at the bound the log moves to log.1 and
- * a new one starts, so the newest log_max to 2 * log_max bytes are kept. */
+ * header + bytes), bounded by log_max: once it holds
+ * log_max bytes the log moves to log.1 and a new one starts, so at least
+ * the newest log_max bytes, and at most twice that plus two reads, are
+ * kept. */
 #include "hcsd/ctr_int.h"
 
 #include <dirent.h>
@@ -238,7 +240,7 @@ void hcsd__log_append(hcsd_ctr_t *c, int stream, const char *buf, size_t len) {
   if (c->d->opt.log_max == 0 || log_open(c) < 0) {
     return;
   }
-  if (c->log_bytes + len + 8 > c->d->opt.log_max && c->log_bytes > 0) {
+  if (c->log_bytes >= c->d->opt.log_max) {
     char *dir = hcsd__ctr_dir(c->d, c->id);
     char a[4200], b[4200];
     snprintf(a, sizeof(a), "%s/log", dir);
