@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct sock_fprog;
+
 /* Allocation seam. as_alloc_init() installs it into libuv; it runs once per
  * process (pthread_once) and before any other libuv call the engine makes.
  */
@@ -107,7 +109,14 @@ enum as_flags {
   AS_FDS = 1u << 1, /* hand the caller's pipe ends out instead of pumping */
 };
 
-enum { AS_EXIT_EXEC_FAILED = 32767, AS_DRAIN_DEFAULT_MS = 2000 };
+/* AS_EXIT_LOST: the exit code of a process that another wait in this
+ * program reaped (a waitpid(-1)) where the kernel kept no status for the
+ * engine (before Linux 6.15). */
+enum {
+  AS_EXIT_EXEC_FAILED = 32767,
+  AS_EXIT_LOST = 32766,
+  AS_DRAIN_DEFAULT_MS = 2000
+};
 
 /* Where a process that could not be started failed (hcs.h mirrors it). */
 enum as_stage {
@@ -118,7 +127,7 @@ enum as_stage {
 };
 
 typedef struct as_result_s {
-  int exit_code;    /* 0-255, 128+signal, or AS_EXIT_EXEC_FAILED */
+  int exit_code;    /* 0-255, 128+signal, AS_EXIT_EXEC_FAILED/_LOST */
   int signal;       /* the signal that killed it, else 0 */
   int exec_errno;   /* errno of the failed exec, else 0 */
   int exec_stage;   /* with exec_errno: enum as_stage, what failed */
@@ -163,6 +172,14 @@ typedef struct as_spawn_opts_s {
   int set_caps; /* keep only the capabilities whose bits are set in caps */
   uint64_t caps;
   int no_new_privs;
+  /* A seccomp filter (struct sock_fprog, borrowed until the call returns)
+   * installed as the child's last act before execve; needs no_new_privs
+   * or CAP_SYS_ADMIN. NULL: none. */
+  const struct sock_fprog *seccomp;
+  /* The child leads a new process group (setpgid(0, 0)), so that
+   * as_session_kill_group reaches what it started; a console session is a
+   * new session and so a new group anyway. */
+  int new_pgrp;
   /* Instead of a program: a child (a fork, in new namespaces clone_flags)
    * that runs child_fn(child_arg, ready_fd); see as__spawn_fn. The session
    * then has no stdio and file/argv are ignored; a failed setup completes
@@ -188,8 +205,8 @@ int as_session_spawn(as_loop_t *loop, const as_spawn_opts_t *opts,
 /* Watches a running process that is not (or no longer known as) a child
  * of this engine, e.g. a compute system's init found again after a
  * restart: only exit_cb/done_cb of opts (and data) are used. Its exit
- * status is known only if it is still our child; otherwise the result
- * says SIGKILL. */
+ * status is known if it is still our child or the kernel keeps it for
+ * the pidfd (Linux 6.15); otherwise the result says SIGKILL. */
 int as_session_adopt(as_loop_t *loop, pid_t pid, const as_spawn_opts_t *opts,
                      as_session_t **out);
 /* Stops watching the process, leaves it running, drops the caller's
@@ -231,6 +248,10 @@ int as_session_close_stdin(as_session_t *s);
 /* Sends sig through the pidfd. 0 after the process has exited (nothing is
  * signalled): idempotent. */
 int as_session_kill(as_session_t *s, int sig);
+/* Sends sig to the process group the session's program leads (new_pgrp,
+ * or a console session): its descendants too, unless they left the group.
+ * -EINVAL when the session leads no group; 0 when the group is empty. */
+int as_session_kill_group(as_session_t *s, int sig);
 /* Resizes the console; -ENOTTY without one. */
 int as_session_resize(as_session_t *s, uint16_t rows, uint16_t cols);
 /* Keeps the buffer of the data_cb under way; it then counts against the

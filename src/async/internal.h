@@ -30,6 +30,8 @@ typedef struct as__child_s {
   int set_caps; /* keep only caps (a bit per capability) */
   uint64_t caps;
   int no_new_privs;
+  const struct sock_fprog *seccomp; /* installed last; NULL: none */
+  int new_pgrp;                     /* setpgid(0, 0) */
 } as__child_t;
 
 typedef struct as__spawn_stack_s {
@@ -59,7 +61,10 @@ int as__spawn(const as__child_t *c, as__spawn_stack_t *st, pid_t *pid,
 int as__spawn_fn(int (*fn)(void *arg, int ready_fd), void *arg, unsigned flags,
                  pid_t *pid, int *pidfd, int *setup_errno);
 /* Reaps a child whose pidfd polled readable. Returns 1 and the wait status
- * when it had exited, 0 when it is still running, -errno otherwise. */
+ * when it had exited, 0 when it is still running, -errno otherwise. When
+ * another wait reaped it (or it is not our child), the status comes from
+ * the pidfd where the kernel keeps it: -EAGAIN says it may yet come (the
+ * reaper has not released the task), -ECHILD that it never will. */
 int as__reap(int pidfd, pid_t pid, int *status);
 /* Signals an unreaped child: through its pidfd, or by pid where the kernel
  * has no pidfds (pidfd -1). */

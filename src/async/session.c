@@ -91,11 +91,14 @@ static void drain_cb(uv_timer_t *t) {
   }
 }
 
+/* status -1: the exit status is lost (reaped by another wait). */
 static void set_result(as_session_t *s, int status) {
   as_result_t *r = &s->result;
   r->exit_ms = as_loop_now(s->loop);
   if (r->exec_errno != 0) {
     r->exit_code = AS_EXIT_EXEC_FAILED;
+  } else if (status == -1) {
+    r->exit_code = AS_EXIT_LOST;
   } else if (WIFSIGNALED(status)) {
     r->signal = WTERMSIG(status);
     r->exit_code = 128 + r->signal;
@@ -103,6 +106,14 @@ static void set_result(as_session_t *s, int status) {
     r->exit_code = WEXITSTATUS(status);
   }
 }
+
+static void check_exit(as_session_t *s);
+
+static void lost_check_cb(uv_timer_t *t) { check_exit(t->data); }
+
+/* Checks for the status of a child reaped elsewhere: 1, 2, ... 128 ms
+ * apart (the reaper releases the task microseconds after taking it). */
+enum { LOST_CHECKS = 8 };
 
 /* The child may have exited: reap it, and on exit report and arm the
  * drain timer. */
@@ -112,10 +123,20 @@ static void check_exit(as_session_t *s) {
   if (r == 0) {
     return; /* spurious wake-up: still running */
   }
+  if (r == -EAGAIN && s->lost_checks < LOST_CHECKS) {
+    /* Another wait in this program (a waitpid(-1) of the embedder) took
+     * the exit and the kernel has not yet filed its status with the
+     * pidfd. The pidfd stays readable: mute it, and look again soon. */
+    (void)as__watch_mod(as__loop_epfd(s->loop), &s->exit_w, 0);
+    uv_timer_start(&s->timer, lost_check_cb, 1u << s->lost_checks++, 0);
+    return;
+  }
   if (r < 0) {
-    /* Only a wait with __WALL elsewhere in the process, reaping our child
-     * behind our back, gets here; report a kill so the session completes. */
-    wstatus = SIGKILL;
+    /* The status is gone with the other wait. A process adopted after a
+     * restart is documented to end as killed (it was never ours to
+     * wait for); a child of ours says its status is lost, never a code
+     * it did not give. */
+    wstatus = s->adopted ? SIGKILL : -1;
   }
   /* Reaped: the pidfd can name nothing any more, so it goes now. */
   as__watch_close(as__loop_epfd(s->loop), &s->exit_w, 0);
@@ -371,6 +392,8 @@ int as_session_spawn(as_loop_t *loop, const as_spawn_opts_t *o,
       .set_caps = o->set_caps,
       .caps = o->caps,
       .no_new_privs = o->no_new_privs,
+      .seccomp = o->seccomp,
+      .new_pgrp = o->new_pgrp && !(o->flags & AS_PTY),
   };
   if (o->ns_flags & CLONE_NEWPID) {
     c.own_pidns = as__loop_own_pidns(loop);
@@ -394,6 +417,7 @@ int as_session_spawn(as_loop_t *loop, const as_spawn_opts_t *o,
     }
   }
   close_child_ends(o, child);
+  s->group = o->child_fn == NULL && (c.new_pgrp || c.ctty);
   if (err != 0) {
     close_mine(mine);
     if (s->pty_master >= 0) {
@@ -472,6 +496,20 @@ int as_session_kill(as_session_t *s, int sig) {
   return err == -ESRCH ? 0 : err;
 }
 
+int as_session_kill_group(as_session_t *s, int sig) {
+  if (!s->group) {
+    return -EINVAL;
+  }
+  /* The group's id is the leader's pid. While the leader is unreaped, or
+   * any member lives, that number names our group and nothing else: the
+   * kernel keeps a pid in use while it names a group. Once the group is
+   * empty the signal finds nothing (ESRCH), which is success here. */
+  if (kill(-s->pid, sig) != 0 && errno != ESRCH) {
+    return -errno;
+  }
+  return 0;
+}
+
 int as_session_resize(as_session_t *s, uint16_t rows, uint16_t cols) {
   if (s->pty_master < 0) {
     return -ENOTTY;
@@ -506,6 +544,7 @@ int as_session_adopt(as_loop_t *loop, pid_t pid, const as_spawn_opts_t *o,
   }
   s->pid = pid;
   s->ns_pid = pid;
+  s->adopted = 1;
   as__loop_session_add(loop, &s->node);
   int err = watch_exit(s, pidfd);
   if (err != 0) {

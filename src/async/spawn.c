@@ -6,16 +6,20 @@
  *
  * clone3 (Linux 5.3) gives the pidfd atomically with the child; where it is
  * refused (ENOSYS on old kernels, EPERM or ENOSYS under seccomp filters that
- * predate it) glibc's clone() plus pidfd_open() take over. The child
- * terminates with no signal to its parent (exit_signal 0): waitpid(-1) in
- * the embedding program cannot steal it, and only a wait with __WALL, which
- * the engine does on the pidfd, reaps it. */
+ * predate it) glibc's clone() plus pidfd_open() take over. The child is
+ * cloned with exit_signal 0, but execve sets it to SIGCHLD (de_thread in
+ * fs/exec.c, "we have changed execution domain"), so a waitpid(-1) in the
+ * embedding program can reap a program the engine tracks: as__reap then
+ * reads the status the kernel kept for the pidfd (Linux 6.15), and where
+ * there is none the exit is reported as lost, never as a made-up code. */
 #include "async/internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
 #include <linux/sched.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -263,25 +267,18 @@ CHILD_FN static int child_join(const as__child_t *c) {
   return 0;
 }
 
-/* Keeps only the capabilities in c->caps: the bounding set first (it needs
- * CAP_SETPCAP, which the drop may remove), the ambient set, then the
- * process's own sets (child_capset). Capabilities the kernel knows beyond
- * our headers are dropped too: the loop ends where PR_CAPBSET_DROP says
- * EINVAL.
- *
- * With no_new_privs the bounding set is left as it is. It only bounds what
- * an execve can add to the permitted set (file capabilities, a set-user-ID
- * root binary) and what CAP_SETPCAP can add to the inheritable set; under
- * no_new_privs, which the child and all its descendants keep for good, the
- * kernel intersects the permitted set after every execve with the one
- * before it and ignores set-user-ID bits (cap_bprm_creds_from_file,
- * Documentation/userspace-api/no_new_privs.rst), so nothing outside c->caps
- * can be gained either way. Each drop is one prctl with a prepare_creds /
- * commit_creds pair and the LSM hooks (about 27 calls, a quarter of an
- * exec's CPU into a container, issue 3); what is given up is the CapBnd
- * line of /proc/PID/status, which shows the engine's set instead. */
+/* Keeps only the capabilities in c->caps in the bounding set (it needs
+ * CAP_SETPCAP, which the drop may remove, so it comes first) and clears
+ * the ambient set; the process's own sets follow later (child_capset).
+ * Capabilities the kernel knows beyond our headers are dropped too: the
+ * loop ends where PR_CAPBSET_DROP says EINVAL. With no_new_privs the
+ * bounding set adds no barrier of its own (execve never raises the
+ * permitted set then), but a program that reads its CapBnd, or a later
+ * capset of the inheritable set, must see the container's set and not
+ * the engine's (CVE-2022-29162 class). Each drop costs a prepare_creds /
+ * commit_creds pair; BENCHMARKS.md has the measured price per exec. */
 CHILD_FN static int child_caps(const as__child_t *c) {
-  for (long cap = 0; cap < 64 && !c->no_new_privs; cap++) {
+  for (long cap = 0; cap < 64; cap++) {
     if ((c->caps >> cap) & 1) {
       continue;
     }
@@ -300,13 +297,18 @@ CHILD_FN static int child_caps(const as__child_t *c) {
   return 0;
 }
 
-CHILD_FN static int child_capset(const as__child_t *c) {
+/* The process's own sets become caps (a root process) or nothing (one that
+ * became another user). The inheritable set is always empty: with it, a
+ * program carrying inheritable file capabilities would gain them at execve
+ * (CVE-2022-29162). */
+CHILD_FN static int child_capset(uint64_t caps) {
   struct __user_cap_header_struct hdr = {.version =
                                              _LINUX_CAPABILITY_VERSION_3};
   struct __user_cap_data_struct data[2];
   for (int i = 0; i < 2; i++) {
-    uint32_t v = (uint32_t)(c->caps >> (32 * i));
-    data[i].effective = data[i].permitted = data[i].inheritable = v;
+    uint32_t v = (uint32_t)(caps >> (32 * i));
+    data[i].effective = data[i].permitted = v;
+    data[i].inheritable = 0;
   }
   return child_sys(SYS_capset, (long)&hdr, (long)data, 0) != 0 ? errno : 0;
 }
@@ -393,6 +395,9 @@ CHILD_FN static int child_main(void *arg) {
   }
   (void)child_sys(SYS_close_range, keep, ~0U, 0);
 
+  if (c->new_pgrp && child_sys(SYS_setpgid, 0, 0, 0) < 0) {
+    child_fail(ctx, errno, AS_STAGE_SETUP);
+  }
   if (c->ctty) {
     if (child_sys(SYS_setsid, 0, 0, 0) < 0 ||
         child_sys(SYS_ioctl, 0, TIOCSCTTY, 0) < 0) {
@@ -407,9 +412,10 @@ CHILD_FN static int child_main(void *arg) {
     child_fail(ctx, errno, AS_STAGE_USER);
   }
   /* After the uid change: a root process keeps exactly c->caps, and one
-   * that became another user has none left to keep. */
-  if (c->set_caps && (!c->set_ids || c->uid == 0)) {
-    int err = child_capset(c);
+   * that became another user has none left to keep (setresuid cleared
+   * its permitted set, not its inheritable one). */
+  if (c->set_caps) {
+    int err = child_capset(!c->set_ids || c->uid == 0 ? c->caps : 0);
     if (err != 0) {
       child_fail(ctx, err, AS_STAGE_SETUP);
     }
@@ -430,6 +436,11 @@ CHILD_FN static int child_main(void *arg) {
    * blocks, as runc and docker give it. */
   unsigned long none = 0;
   if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, KSIGSET_SIZE) < 0) {
+    child_fail(ctx, errno, AS_STAGE_SETUP);
+  }
+  /* Last: from here on the filter judges every call, execve included. */
+  if (c->seccomp != NULL && child_sys(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0,
+                                      (long)c->seccomp) != 0) {
     child_fail(ctx, errno, AS_STAGE_SETUP);
   }
   int err;
@@ -558,6 +569,18 @@ static void leave_pidns(const as__child_t *c) {
 
 int as__spawn(const as__child_t *c, as__spawn_stack_t *st, pid_t *pid,
               int *pidfd, int *exec_errno, int *exec_stage, pid_t *ns_pid) {
+  /* A child joining a container shares this process's memory and fd table
+   * until execve, and is visible in the container's pid namespace from the
+   * clone on. Dumpable is a property of the memory, so it is cleared here
+   * for the engine and the child alike: no process of the container can
+   * then open /proc/PID/{mem,maps,environ,exe,fd} of either or ptrace them
+   * (that takes CAP_SYS_PTRACE, which containers do not get). execve
+   * makes the program dumpable again, with its own memory. The engine
+   * stays undumpable from here on: no other thread can then clear it
+   * while a child is between clone and execve. */
+  if (c->ns_flags != 0 && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+    return -errno;
+  }
   int r = enter_pidns(c);
   if (r != 0) {
     return r;
@@ -609,6 +632,36 @@ int as__spawn(const as__child_t *c, as__spawn_stack_t *st, pid_t *pid,
   return 0;
 }
 
+/* struct pidfd_info of <linux/pidfd.h> (Linux 6.13), as far as
+ * PIDFD_INFO_SIZE_VER0: Debian 12's headers predate it. */
+typedef struct pidfd_info0_s {
+  uint64_t mask;
+  uint64_t cgroupid;
+  uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+  int32_t exit_code; /* a wait status, with PIDFD_INFO_EXIT */
+} pidfd_info0_t;
+#define PIDFD_INFO_EXIT_ 0x8u
+#define PIDFD_GET_INFO_ _IOWR(0xFF, 11, pidfd_info0_t)
+
+/* The wait status of a child that someone else reaped: Linux 6.15 keeps it
+ * for the holders of a pidfd once the reaper has released the task. 1 and
+ * *status; -EAGAIN when the kernel answers without it (not released yet,
+ * or Linux 6.13-6.14, which never has it); -ECHILD when the kernel has no
+ * PIDFD_GET_INFO at all. */
+static int stolen_status(int pidfd, int *status) {
+  pidfd_info0_t info;
+  memset(&info, 0, sizeof(info));
+  info.mask = PIDFD_INFO_EXIT_;
+  if (ioctl(pidfd, PIDFD_GET_INFO_, &info) != 0) {
+    return -ECHILD;
+  }
+  if (!(info.mask & PIDFD_INFO_EXIT_)) {
+    return -EAGAIN;
+  }
+  *status = info.exit_code;
+  return 1;
+}
+
 int as__reap(int pidfd, pid_t pid, int *status) {
   siginfo_t si;
   memset(&si, 0, sizeof(si));
@@ -621,6 +674,9 @@ int as__reap(int pidfd, pid_t pid, int *status) {
     /* Before Linux 5.4 waitid knows no P_PIDFD; the pid is still ours
      * because only this call reaps it. */
     r = waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | __WALL);
+  }
+  if (r != 0 && errno == ECHILD && pidfd >= 0) {
+    return stolen_status(pidfd, status);
   }
   if (r != 0) {
     return -errno;

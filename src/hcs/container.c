@@ -319,6 +319,12 @@ __attribute__((noreturn)) static void init_loop(void) {
 
 static int init_main(void *arg, int ready_fd) {
   hcs__container_t *ct = arg;
+  /* A copy of the engine's memory, running the host's binary: no process
+   * of the container may read it or open its executable (spawn.c says
+   * why for the exec path; the same holds here). */
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+    return errno;
+  }
   for (int i = 0; i < ct->cg.nprocs; i++) {
     if (write(ct->cg.procs[i], "0", 1) != 1) {
       return errno;
