@@ -58,6 +58,12 @@ enum {
 
 enum {
   HCS_WAIT_ERR_EXEC_FAILED = 32767, /* exit code of a program not started */
+  /* Exit code of a process whose exit another wait in the embedding
+   * program took: execve makes every program signal SIGCHLD, so a
+   * waitpid(-1) or wait() can reap what hcs tracks. On Linux 6.15 and
+   * later hcs reads the real status from its pidfd all the same; before,
+   * this code says the status is lost (never a made-up code). */
+  HCS_WAIT_ERR_EXIT_LOST = 32766,
 };
 
 #define HCS_TIMEOUT_INFINITE 0xFFFFFFFFu
@@ -260,7 +266,8 @@ HCS_API hcs_result_t hcs_CreateProcessInComputeSystem(
     int *stdin_fd, int *stdout_fd, int *stderr_fd, hcs_error_t **err);
 
 typedef struct hcs_process_result_s {
-  int32_t exit_code;  /* 0-255, 128+signal, or HCS_WAIT_ERR_EXEC_FAILED */
+  int32_t exit_code;  /* 0-255, 128+signal, HCS_WAIT_ERR_EXEC_FAILED or
+                         HCS_WAIT_ERR_EXIT_LOST */
   int32_t signal;     /* the signal that killed it, else 0 */
   int32_t exec_errno; /* why the program could not be started, else 0 */
   int32_t exec_stage; /* with exec_errno: HCS_EXEC_STAGE_*, what failed */

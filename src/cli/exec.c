@@ -346,6 +346,11 @@ int cli_exec_process(hcs_t *hcs, const char *id,
     cli_print_error(prog, err);
     return CLI_EXEC_HCS_FAILED;
   }
+  if (pr.exit_code == HCS_WAIT_ERR_EXIT_LOST) {
+    fprintf(stderr, "%s: %s: exit status lost (reaped by another wait)\n", prog,
+            program_name(params));
+    return CLI_EXEC_HCS_FAILED;
+  }
   if (pr.exit_code == HCS_WAIT_ERR_EXEC_FAILED) {
     /* 127 only when the program itself is missing, as shells and docker
      * say; a missing working directory is not a missing program. */
