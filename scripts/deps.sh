@@ -20,6 +20,7 @@ PACKAGES=(
   libarchive-dev
   libmnl-dev
   libnftables-dev
+  libseccomp-dev
   libhttp-parser-dev # hcsd
   tmux               # hcsd's terminal tests
   crun # hcs-bench exec baselines
