@@ -235,6 +235,11 @@ typedef struct hcs_process_params_s {
   const char *user;
   /* hcs: the engine's per-process tunables; 0 for the defaults. */
   uint32_t drain_timeout_ms;
+  /* hcs: the process leads a process group of its own (a console process
+   * leads its session), and hcs_TerminateProcessInComputeSystem kills the
+   * group with it: the process's descendants too, unless they left the
+   * group. */
+  bool process_group;
 } hcs_process_params_t;
 
 /* CreateProcessParams as JSON: {"ApplicationName", "CommandLine",
@@ -288,8 +293,9 @@ HCS_API hcs_result_t hcs_WaitForProcessResult(hcs_t *hcs, const char *id,
                                               uint32_t pid, uint32_t timeout,
                                               hcs_process_result_t *result,
                                               hcs_error_t **err);
-/* Kills the process (SIGKILL through its pidfd). After it exited: HCS_OK,
- * nothing signalled. Idempotent. */
+/* Kills the process (SIGKILL through its pidfd), and its process group when
+ * it was started with process_group. After it exited: HCS_OK, nothing
+ * signalled. Idempotent. */
 HCS_API hcs_result_t hcs_TerminateProcessInComputeSystem(hcs_t *hcs,
                                                          const char *id,
                                                          uint32_t pid,

@@ -6,28 +6,10 @@
 #include "test_hcs_util.h"
 
 #include <fcntl.h>
-#include <libgen.h>
-#include <limits.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <termios.h>
-
-/* build/hcs, next to build/tests/ where this program lives. */
-static const char *hcs_path(void) {
-  static char path[PATH_MAX];
-  if (path[0] == '\0') {
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    cr_assert_gt(n, 0, "readlink /proc/self/exe: %s", strerror(errno));
-    self[n] = '\0';
-    char *tests_dir = dirname(self);
-    char *build_dir = dirname(tests_dir);
-    snprintf(path, sizeof(path), "%s/hcs", build_dir);
-    cr_assert_eq(access(path, X_OK), 0, "%s: %s", path, strerror(errno));
-  }
-  return path;
-}
 
 typedef struct cli_s {
   pid_t pid;
@@ -45,7 +27,7 @@ static cli_t cli_start(const char *const *argv, const char *const *env,
   }
   cr_assert_eq(pipe2(pout, O_CLOEXEC), 0);
   cr_assert_eq(pipe2(perr, O_CLOEXEC), 0);
-  const char *path = hcs_path();
+  const char *path = th_hcs_path();
   pid_t pid = fork();
   cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
   if (pid == 0) {
@@ -433,7 +415,7 @@ Test(cli, tty_size_follows_terminal) {
    * slave (EIO) before hcs has it. */
   int s = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
   cr_assert_geq(s, 0, "%s: %s", name, strerror(errno));
-  const char *path = hcs_path();
+  const char *path = th_hcs_path();
   const char *const *argv =
       ARGV("run", "-t", "-i", "--", TH_HELPER("cli_winsz"));
   pid_t pid = fork();

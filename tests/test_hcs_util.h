@@ -10,6 +10,8 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
+#include <libgen.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -58,6 +60,20 @@ TH_UNUSED static void th_assert_no_child(void) {
   cr_assert(r == -1 && err == ECHILD,
             "a child is left: waitid gave %d (errno %d), pid %d", r, err,
             (int)si.si_pid);
+}
+
+/* build/hcs, next to build/tests/ where the test program lives. */
+TH_UNUSED static const char *th_hcs_path(void) {
+  static char path[PATH_MAX];
+  if (path[0] == '\0') {
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    cr_assert_gt(n, 0, "readlink /proc/self/exe: %s", strerror(errno));
+    self[n] = '\0';
+    snprintf(path, sizeof(path), "%s/hcs", dirname(dirname(self)));
+    cr_assert_eq(access(path, X_OK), 0, "%s: %s", path, strerror(errno));
+  }
+  return path;
 }
 
 TH_UNUSED static int64_t th_now_ms(void) {

@@ -158,12 +158,33 @@ static void pump_in(relay_t *r, short in_ev, short child_ev) {
   }
 }
 
+/* The engine's drain bound for pumped output (hcs.h: drain_timeout_ms 0),
+ * which the relay keeps too. */
+enum { CLI_DRAIN_DEFAULT_MS = 2000 };
+
 typedef struct run_ctx_s {
   hcs_t *hcs;
   const char *id;
   uint32_t pid;
   int tty_fd; /* our terminal, for sizes, or -1 */
+  /* The waiter thread takes the result and says so on exit_pipe, so that
+   * the relay knows when the drain after the exit begins. */
+  pthread_t waiter;
+  int exit_pipe[2];
+  hcs_result_t wait_res;
+  hcs_error_t *wait_err;
+  hcs_process_result_t result;
+  long drain_ms; /* how long output may stay open after the exit */
 } run_ctx_t;
+
+static void *waiter_main(void *arg) {
+  run_ctx_t *c = arg;
+  c->wait_res = hcs_WaitForProcessResult(
+      c->hcs, c->id, c->pid, HCS_TIMEOUT_INFINITE, &c->result, &c->wait_err);
+  /* The pipe's buffer holds the byte: the write cannot block. */
+  (void)write(c->exit_pipe[1], "x", 1);
+  return NULL;
+}
 
 static void forward_size(run_ctx_t *c) {
   struct winsize ws;
@@ -191,14 +212,26 @@ static long long now_ms(void) {
   return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Relays until both outputs reach EOF; kills at the deadline. */
+/* The next deadline of the two (-1: none). */
+static long long first_of(long long a, long long b) {
+  return a < 0 ? b : b < 0 ? a : a < b ? a : b;
+}
+
+/* Relays until both outputs reach EOF, or until the drain bound after the
+ * process's exit has passed (a descendant may hold them open: as the
+ * engine's sessions, the relay then cuts them); kills at the deadline. */
 static void relay(run_ctx_t *c, relay_t *r, long timeout_ms) {
   long long deadline = timeout_ms >= 0 ? now_ms() + timeout_ms : -1;
+  long long drain_end = -1;
   while (r->child_out >= 0 || r->child_err >= 0) {
-    struct pollfd p[5];
-    int n = 0, i_in = -1, i_cin = -1, i_out = -1, i_err = -1;
+    struct pollfd p[6];
+    int n = 0, i_in = -1, i_cin = -1, i_out = -1, i_err = -1, i_exit = -1;
     p[n] = (struct pollfd){.fd = r->sigfd, .events = POLLIN};
     n++;
+    if (drain_end < 0) {
+      i_exit = n;
+      p[n++] = (struct pollfd){.fd = c->exit_pipe[0], .events = POLLIN};
+    }
     if (r->in_fd >= 0 && r->pending == 0) {
       i_in = n;
       p[n++] = (struct pollfd){.fd = r->in_fd, .events = POLLIN};
@@ -216,21 +249,30 @@ static void relay(run_ctx_t *c, relay_t *r, long timeout_ms) {
       p[n++] = (struct pollfd){.fd = r->child_err, .events = POLLIN};
     }
     int wait = -1;
-    if (deadline >= 0) {
-      long long left = deadline - now_ms();
+    long long next = first_of(deadline, drain_end);
+    if (next >= 0) {
+      long long left = next - now_ms();
       wait = left > 0 ? (int)left : 0;
     }
     int k = poll(p, (nfds_t)n, wait);
     if (k < 0 && errno == EINTR) {
       continue;
     }
+    if (k == 0 && drain_end >= 0 && now_ms() >= drain_end) {
+      break;
+    }
     if (k == 0) {
-      (void)hcs_TerminateProcessInComputeSystem(c->hcs, c->id, c->pid, NULL);
+      if (drain_end < 0) {
+        (void)hcs_TerminateProcessInComputeSystem(c->hcs, c->id, c->pid, NULL);
+      }
       deadline = -1;
       continue;
     }
     if (p[0].revents) {
       on_signal(c, r);
+    }
+    if (i_exit >= 0 && p[i_exit].revents) {
+      drain_end = now_ms() + c->drain_ms;
     }
     if ((i_in >= 0 && p[i_in].revents) || (i_cin >= 0 && p[i_cin].revents)) {
       pump_in(r, i_in >= 0 ? p[i_in].revents : 0,
@@ -266,6 +308,8 @@ static int start(run_ctx_t *c, const hcs_process_params_t *params,
     pp.console_size[0] = ws.ws_row;
     pp.console_size[1] = ws.ws_col;
   }
+  /* Its own process group: the timeout and our signals kill the tree. */
+  pp.process_group = true;
   int fin = -1, fout = -1, ferr = -1;
   hcs_error_t *err = NULL;
   hcs_result_t res = hcs_CreateProcessInComputeSystem(
@@ -300,11 +344,29 @@ void cli_exec_block_signals(void) {
   pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
+/* Closes what the relay still holds (a stream cut after the drain). */
+static void relay_end(run_ctx_t *c, relay_t *r) {
+  int *fds[] = {&r->child_in, &r->child_out,    &r->child_err,
+                &r->sigfd,    &c->exit_pipe[0], &c->exit_pipe[1]};
+  for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+    if (*fds[i] >= 0) {
+      close(*fds[i]);
+      *fds[i] = -1;
+    }
+  }
+}
+
 int cli_exec_process(hcs_t *hcs, const char *id,
                      const hcs_process_params_t *params, bool interactive,
                      long timeout_ms, const char *prog) {
   bool tty = params->emulate_console;
-  run_ctx_t c = {.hcs = hcs, .id = id, .tty_fd = -1};
+  run_ctx_t c = {.hcs = hcs,
+                 .id = id,
+                 .tty_fd = -1,
+                 .exit_pipe = {-1, -1},
+                 .drain_ms = params->drain_timeout_ms != 0
+                                 ? (long)params->drain_timeout_ms
+                                 : CLI_DRAIN_DEFAULT_MS};
   if (tty) {
     c.tty_fd = isatty(STDIN_FILENO)    ? STDIN_FILENO
                : isatty(STDOUT_FILENO) ? STDOUT_FILENO
@@ -313,17 +375,34 @@ int cli_exec_process(hcs_t *hcs, const char *id,
   sigset_t set;
   relay_signals(&set);
   relay_t r = {.in_fd = interactive ? STDIN_FILENO : -1,
+               .child_in = -1,
+               .child_out = -1,
+               .child_err = -1,
                .sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK),
                .tty = tty};
   if (r.sigfd < 0) {
     fprintf(stderr, "%s: signalfd: %s\n", prog, strerror(errno));
     return CLI_EXEC_HCS_FAILED;
   }
+  if (pipe2(c.exit_pipe, O_CLOEXEC) != 0) {
+    fprintf(stderr, "%s: pipe: %s\n", prog, strerror(errno));
+    close(r.sigfd);
+    return CLI_EXEC_HCS_FAILED;
+  }
   struct termios saved;
   int raw = tty && interactive && isatty(STDIN_FILENO) &&
             tcgetattr(STDIN_FILENO, &saved) == 0;
   if (start(&c, params, interactive, &r, prog) != 0) {
-    close(r.sigfd);
+    relay_end(&c, &r);
+    return CLI_EXEC_HCS_FAILED;
+  }
+  int e = pthread_create(&c.waiter, NULL, waiter_main, &c);
+  if (e != 0) {
+    fprintf(stderr, "%s: starting a thread: %s\n", prog, strerror(e));
+    (void)hcs_TerminateProcessInComputeSystem(hcs, id, c.pid, NULL);
+    (void)hcs_WaitForProcessResult(hcs, id, c.pid, HCS_TIMEOUT_INFINITE, NULL,
+                                   NULL);
+    relay_end(&c, &r);
     return CLI_EXEC_HCS_FAILED;
   }
   if (raw) {
@@ -335,17 +414,13 @@ int cli_exec_process(hcs_t *hcs, const char *id,
   if (raw) {
     (void)tcsetattr(STDIN_FILENO, TCSADRAIN, &saved);
   }
-  if (r.child_in >= 0) {
-    close(r.child_in);
-  }
-  close(r.sigfd);
-  hcs_process_result_t pr;
-  hcs_error_t *err = NULL;
-  if (hcs_WaitForProcessResult(hcs, id, c.pid, HCS_TIMEOUT_INFINITE, &pr,
-                               &err) != HCS_OK) {
-    cli_print_error(prog, err);
+  relay_end(&c, &r);
+  pthread_join(c.waiter, NULL);
+  if (c.wait_res != HCS_OK) {
+    cli_print_error(prog, c.wait_err);
     return CLI_EXEC_HCS_FAILED;
   }
+  const hcs_process_result_t pr = c.result;
   if (pr.exit_code == HCS_WAIT_ERR_EXIT_LOST) {
     fprintf(stderr, "%s: %s: exit status lost (reaped by another wait)\n", prog,
             program_name(params));
@@ -394,7 +469,7 @@ static void exec_usage(FILE *f) {
              "isolation; PATH,\n"
              "                 HOSTNAME and its Environment in a container)\n"
              "  -w DIR         working directory\n"
-             "  --timeout MS   kill the process after MS milliseconds\n"
+             "  --timeout MS   kill the process and its group after MS ms\n"
              "  --params FILE  CreateProcessParams JSON from FILE (- for "
              "stdin) instead\n"
              "                 of CMD, -t, -e and -w\n"

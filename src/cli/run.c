@@ -20,7 +20,7 @@ static void run_usage(FILE *f) {
              "  -i            pass stdin to the process\n"
              "  -e K=V        set an environment variable\n"
              "  -w DIR        working directory\n"
-             "  --timeout MS  kill the process after MS milliseconds\n"
+             "  --timeout MS  kill the process and its group after MS ms\n"
              "\n"
              "Exits with the process's exit code (128+n for signal n); 127 "
              "when CMD is\nnot found, 126 when it cannot be executed.\n");

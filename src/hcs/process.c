@@ -23,6 +23,7 @@ struct hcs__proc_s {
   as_session_t *s;
   int done;
   int console;
+  int group;  /* process_group: terminate kills its process group */
   int pumped; /* hcs_session_start_in: the record ends with the session */
   hcs_process_result_t result;
   hcs__waiter_t *waiters;
@@ -197,6 +198,7 @@ static hcs_result_t spawn_proc(hcs__system_t *sys, create_args_t *a,
   o.rows = pp->console_size[0];
   o.cols = pp->console_size[1];
   o.drain_ms = pp->drain_timeout_ms;
+  o.new_pgrp = pp->process_group;
   if (sys->ct != NULL) {
     const char *why = "";
     int e = hcs__container_exec_opts(sys, &o, pp->user, &why);
@@ -230,6 +232,7 @@ static hcs_result_t spawn_proc(hcs__system_t *sys, create_args_t *a,
   p->sys = sys;
   p->pid = (uint32_t)as_session_ns_pid(p->s);
   p->console = pp->emulate_console;
+  p->group = pp->process_group;
   hcs__proc_t **b = bucket(sys, p->pid);
   p->hnext = *b;
   *b = p;
@@ -488,12 +491,21 @@ static void terminate_fn(hcs_t *hcs, hcs__call_t *call) {
   hcs__proc_t *p;
   hcs_result_t r = proc_get(hcs, op, a, &p, &err);
   if (r == HCS_OK) {
-    int e = as_session_kill(p->s, SIGKILL);
+    /* The group first, while its leader is unreaped: its id is then the
+     * leader's pid and cannot name a stranger's group. */
+    int e = p->group && !as_session_exited(p->s, NULL)
+                ? as_session_kill_group(p->s, SIGKILL)
+                : 0;
+    const char *what = "kill";
+    if (e == 0) {
+      e = as_session_kill(p->s, SIGKILL);
+      what = "pidfd_send_signal";
+    }
     if (e != 0) {
       char obj[200];
       obj_of(obj, sizeof(obj), a->id, a->pid);
-      r = hcs__fail(&err, HCS_ERROR_GEN_FAILURE, op, obj, -e,
-                    "pidfd_send_signal: %s", strerror(-e));
+      r = hcs__fail(&err, HCS_ERROR_GEN_FAILURE, op, obj, -e, "%s: %s", what,
+                    strerror(-e));
     }
   }
   hcs__call_done(call, r, err);
