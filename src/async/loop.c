@@ -138,6 +138,44 @@ void as__loop_pid_unwatch(as_loop_t *loop, as__pidw_t *w) {
   }
 }
 
+/* libuv opens a process-wide pipe in the first uv_loop_init of the process
+ * (uv__signal_global_once_init) and abort()s when it cannot: with the fd
+ * table nearly full, the first loop would kill the host. Until a loop has
+ * been made, the fds that call needs (its epoll fd, then that pipe) are
+ * first taken and given back here, so a full table is -EMFILE instead.
+ * Another thread of the embedder could take them in between; only the
+ * first loop of a process is exposed to that. A one-time probe (a
+ * documented global), under its lock. */
+static pthread_mutex_t uv_first_lock = PTHREAD_MUTEX_INITIALIZER;
+static int uv_first_done;
+
+static int uv_loop_init_checked(uv_loop_t *uv) {
+  pthread_mutex_lock(&uv_first_lock);
+  int err = 0;
+  if (!uv_first_done) {
+    int p[2] = {-1, -1};
+    int third = -1;
+    if (pipe2(p, O_CLOEXEC) != 0 ||
+        (third = fcntl(p[0], F_DUPFD_CLOEXEC, 0)) < 0) {
+      err = -errno;
+    }
+    for (int i = 0; i < 2; i++) {
+      if (p[i] >= 0) {
+        close(p[i]);
+      }
+    }
+    if (third >= 0) {
+      close(third);
+    }
+  }
+  if (err == 0) {
+    err = uv_loop_init(uv);
+    uv_first_done |= err == 0;
+  }
+  pthread_mutex_unlock(&uv_first_lock);
+  return err;
+}
+
 int as_loop_new(as_loop_t **out, void *uv_loop) {
   static pthread_once_t sigpipe_once = PTHREAD_ONCE_INIT;
   as_alloc_init();
@@ -168,7 +206,7 @@ int as_loop_new(as_loop_t **out, void *uv_loop) {
     goto free_stack;
   }
   if (uv_loop == NULL) {
-    err = uv_loop_init(&loop->own_uv);
+    err = uv_loop_init_checked(&loop->own_uv);
     if (err != 0) {
       goto free_pool;
     }
