@@ -111,8 +111,19 @@ static int hostname_ok(const char *h) {
   return h[n - 1] != '-' && h[n - 1] != '.';
 }
 
+/* Every host path is absolute: a relative one would be resolved against
+ * the working directory of whichever process starts the system. */
 static hcs_result_t check_paths(const hcs__config_t *cfg, const char *object,
                                 hcs_error_t **err) {
+  const char *const roots[][2] = {{"VolumePath", cfg->volume_path},
+                                  {"LayerFolderPath", cfg->layer_folder_path}};
+  for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+    if (roots[i][1] != NULL && roots[i][1][0] != '/') {
+      return hcs__fail(err, HCS_WSAEINVAL, create_op, object, EINVAL,
+                       "%s: must be an absolute path, not \"%.64s\"",
+                       roots[i][0], roots[i][1]);
+    }
+  }
   for (size_t i = 0; i < cfg->n_mapped_dirs; i++) {
     const hcs__mapped_dir_t *m = &cfg->mapped_dirs[i];
     const char *which = m->host_path[0] != '/'        ? "HostPath"
