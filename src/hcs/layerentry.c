@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,10 @@
 #define WH ".wh."
 #define WH_META ".wh..wh."
 #define WH_OPAQUE ".wh..wh..opq"
+
+/* Linux's device numbers: a 12-bit major and a 20-bit minor (MINORBITS,
+ * include/linux/kdev_t.h). */
+enum { DEV_MAJOR_MAX = (1u << 12) - 1, DEV_MINOR_MAX = (1u << 20) - 1 };
 
 /* Devices an image may carry (hcs.h, ImportLayer). */
 static const struct {
@@ -500,8 +505,17 @@ static hcs_result_t put_node(hcs__imp_t *im, int pfd, const char *base,
   mode_t type = archive_entry_filetype(e);
   dev_t dev = 0;
   if (type == AE_IFCHR) {
-    unsigned ma = (unsigned)archive_entry_rdevmajor(e);
-    unsigned mi = (unsigned)archive_entry_rdevminor(e);
+    /* Whole: a tar may carry any number (base-256 fields, pax's
+     * SCHILY.devmajor), and a narrowed one could land on an allowed
+     * device (2^32+1 on 1). */
+    uintmax_t ma = (uintmax_t)archive_entry_rdevmajor(e);
+    uintmax_t mi = (uintmax_t)archive_entry_rdevminor(e);
+    if (ma > DEV_MAJOR_MAX || mi > DEV_MINOR_MAX) {
+      return hcs__imp_refuse(im, ERANGE,
+                             "is character device %ju:%ju, out of range "
+                             "(major at most %d, minor at most %d)",
+                             ma, mi, DEV_MAJOR_MAX, DEV_MINOR_MAX);
+    }
     bool ok = false;
     for (size_t i = 0; i < sizeof(allowed_devices) / sizeof(allowed_devices[0]);
          i++) {
@@ -509,9 +523,9 @@ static hcs_result_t put_node(hcs__imp_t *im, int pfd, const char *base,
     }
     if (!ok) {
       return hcs__imp_refuse(
-          im, EPERM, "is character device %u:%u, not one allowed", ma, mi);
+          im, EPERM, "is character device %ju:%ju, not one allowed", ma, mi);
     }
-    dev = makedev(ma, mi);
+    dev = makedev((unsigned)ma, (unsigned)mi);
   } else if (type == AE_IFBLK) {
     return hcs__imp_refuse(im, EPERM, "is a block device");
   } else if (type != AE_IFIFO) {
