@@ -154,26 +154,43 @@ HCS_API int hcs_post(hcs_t *hcs, void (*fn)(hcs_t *hcs, void *data),
  * HCS_WSAEINVAL naming the field. The hcs extensions: "PidsMaximum" (a
  * pids limit), "Environment" ({"NAME": "value"}, the default environment
  * of the system's processes), "UidMap"/"GidMap" ([{ContainerID, HostID,
- * Size}], accepted and recorded).
+ * Size}], accepted and recorded), "HostNetwork" (true: the system shares
+ * the host's network namespace; not with an EndpointList),
+ * "SeccompProfile" ("default" when absent: Docker's default profile;
+ * "unconfined": no filter; or a profile in Docker's seccomp JSON format
+ * as a string, compiled at create, HCS_WSAEINVAL naming what is wrong).
  *
  * - "IsDummy": true: no isolation; processes run directly on the host.
  * - otherwise (root only, else HCS_ERROR_NOT_SUPPORTED) a Linux container:
  *   its own pid, mount, uts and ipc namespaces; a root from "VolumePath"
  *   (a directory, bound) or from "Layers" (an overlay, nearest first, with
- *   upper and work directories in "LayerFolderPath" when given; one layer
- *   without a sandbox is bound read-only); "MappedDirectories" bound
+ *   upper and work directories in "LayerFolderPath" when given; without a
+ *   sandbox the root is read-only); "MappedDirectories" bound
  *   (ReadOnly honoured; no symlink is followed on the container side);
- *   a fresh /proc, a private /dev (null, zero, full, random, urandom, tty,
- *   devpts with ptmx, shm); "HostName"; limits from MemoryMaximumInMB,
+ *   a fresh /proc (with Docker's masked and read-only paths: /proc/sys,
+ *   /proc/sysrq-trigger, /proc/irq, /proc/bus, /proc/fs read-only;
+ *   /proc/kcore, /proc/keys, /proc/timer_list, ... covered), a read-only
+ *   /sys (/sys/firmware covered), a private /dev (null, zero, full,
+ *   random, urandom, tty, devpts with ptmx, shm) and a device cgroup that
+ *   opens only those (Docker's default list less /dev/console); its own
+ *   cgroup namespace; "HostName"; limits from MemoryMaximumInMB,
  *   PidsMaximum, ProcessorWeight, ProcessorMaximum, ProcessorCount in its
  *   own cgroup (v1 or v2); pid 1 is hcs's init, which reaps orphans and on
  *   shutdown asks every process to stop. Its processes keep Docker's
- *   default capabilities, run with no_new_privs, and see only fds 0-2.
+ *   default capabilities (bounding set cut to them, inheritable and
+ *   ambient empty), run with no_new_privs under the system's seccomp
+ *   filter, and see only fds 0-2. A ReadOnly mapping is read-only with
+ *   every mount below it (Linux 5.12). The process that embeds hcs is made
+ *   undumpable (PR_SET_DUMPABLE 0) at its first exec into a container:
+ *   the spawn child shares its memory until execve and is visible in the
+ *   container meanwhile; no container process can then read it.
  *   "EndpointList" names HNS endpoints (hcs_HNSEndpointRequest): the
  *   container then gets a network namespace of its own with them as
  *   eth0, eth1, ..., their routes and a resolv.conf; an unknown endpoint
- *   is HCS_WSAEINVAL naming it. Without endpoints it shares the host's
- *   network.
+ *   is HCS_WSAEINVAL naming it; the first endpoint's DNS settings are
+ *   bound over its /etc/resolv.conf from the state directory (the image is
+ *   not written). Without endpoints it has a network namespace with only
+ *   loopback, unless "HostNetwork" is true.
  *   "HvPartition": true answers HCS_ERROR_NOT_SUPPORTED.
  *
  * With hcs_options_t.state_dir, a record per system is kept there; a

@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -93,6 +94,13 @@ Test(container_net, two_systems_talk_and_nat_reaches_one) {
                0, "%s", out);
   cr_assert_not_null(strstr(out, e1->ip_address), "%s", out);
   cr_assert_not_null(strstr(out, "nameserver 10.205.3.53"), "%s", out);
+  /* Bound from the state directory: the image under it is not written. */
+  char path[1024];
+  snprintf(path, sizeof(path), "%s/%s/diff/etc/resolv.conf",
+           hcs_default_image_home(), HCS_DEFAULT_IMAGE);
+  struct stat st;
+  cr_assert_eq(stat(path, &st), 0, "%s", path);
+  cr_assert_eq(st.st_size, 0, "the image's resolv.conf was written");
 
   /* A server in a answers b by address, and the host by the mapping. */
   uint32_t server;

@@ -81,3 +81,37 @@ Test(layer_container, busybox_base_and_a_sandbox_filter) {
 Test(layer_container, busybox_base_and_a_sandbox_diff) {
   system_on_layers(HCS_FLAVOUR_DIFF);
 }
+
+/* One read-only layer and no sandbox: the system's root is read-only and
+ * the layer, shared by every system on it, is never written. */
+Test(layer_container, a_lone_read_only_layer_stays_read_only) {
+  char img[512], cfg[2048], f[700];
+  snprintf(img, sizeof(img), "%s/%s", hcs_default_image_home(),
+           HCS_DEFAULT_IMAGE);
+  snprintf(cfg, sizeof(cfg),
+           "{\"SystemType\":\"Container\",\"Layers\":[{\"ID\":"
+           "\"9f1c2a3b-0000-4000-8000-000000000002\",\"Path\":\"%s\"}]}",
+           img);
+  hcs_t *h = NULL;
+  hcs_error_t *err = NULL;
+  th_expect_ok(hcs_open(&h, NULL, &err), err);
+  th_expect_ok(hcs_CreateComputeSystem(h, "ro", cfg, &err), err);
+  th_expect_ok(hcs_StartComputeSystem(h, "ro", &err), err);
+  int32_t code = -1;
+  const char *const write_file[] = {
+      "sh", "-c",
+      "echo x > /hcs-probe; echo x > /etc/hcs-probe; "
+      "echo x > /etc/resolv.conf; echo done",
+      NULL};
+  const char *out = run(h, "ro", write_file, &code);
+  cr_assert_eq(code, 0, "exit %d: %s", code, out);
+  cr_assert_not_null(strstr(out, "Read-only file system"), "%s", out);
+  cr_assert_not_null(strstr(out, "done"), "%s", out);
+  th_expect_ok(hcs_TerminateComputeSystem(h, "ro", 10000, NULL, &err), err);
+  th_expect_ok(hcs_DeleteComputeSystem(h, "ro", &err), err);
+  hcs_close(h);
+  snprintf(f, sizeof(f), "%s/diff/hcs-probe", img);
+  cr_assert(!tl_exists(f), "the layer was written");
+  snprintf(f, sizeof(f), "%s/diff/etc/hcs-probe", img);
+  cr_assert(!tl_exists(f), "the layer was written");
+}

@@ -175,6 +175,12 @@ static int fill_diff(int diff, int bb, const char *busybox, const char **what) {
     *what = "etc/group";
     err = write_text(etc, "group", "root:x:0:\nnogroup:x:65534:\n");
   }
+  if (err == 0) {
+    /* Empty, so that a system on this layer alone (a read-only root) has
+     * the mount point its DNS settings are bound onto. */
+    *what = "etc/resolv.conf";
+    err = write_text(etc, "resolv.conf", "");
+  }
   if (etc >= 0) {
     close(etc);
   }

@@ -1,6 +1,8 @@
 /* Cgroups v1 and v2 behind the interface of cgroup.h. */
 #include "hcs/cgroup.h"
 
+#include "hcs/devices.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -21,8 +23,8 @@ static const char root[] = "/sys/fs/cgroup";
  * groups of all of them are removed on destroy (cpuacct and blkio are
  * no longer joined, but groups made by earlier versions may remain). */
 static const char *const v2_one[] = {"", NULL};
-static const char *const v1_ctrls[] = {"memory",  "pids",  "cpu", "cpuacct",
-                                       "freezer", "blkio", NULL};
+static const char *const v1_ctrls[] = {"memory",  "pids",  "cpu",     "cpuacct",
+                                       "freezer", "blkio", "devices", NULL};
 
 static int is_v2(void) {
   struct statfs sf;
@@ -167,6 +169,17 @@ static int create_v2(hcs__cgroup_t *cg, const char **why) {
   /* Controllers must be enabled from the root down to the parent. */
   (void)write_file(root, "cgroup.subtree_control", "+memory +pids +cpu");
   (void)write_file(parent, "cgroup.subtree_control", "+memory +pids +cpu");
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    *why = dir;
+    return -errno;
+  }
+  err = hcs__devices_v2_attach(fd);
+  close(fd);
+  if (err != 0) {
+    *why = "the device program (BPF_CGROUP_DEVICE)";
+    return err;
+  }
   return open_procs(cg, dir);
 }
 
@@ -174,16 +187,18 @@ static int create_v2(hcs__cgroup_t *cg, const char **why) {
  * cgroup_attach_task each, about 2 % of an exec's CPU, issue 3), so a
  * system joins only what it uses: freezer, to kill its members without a
  * race; memory, whose oom_kill counter tells an OOM kill from another
- * SIGKILL (global OOM kills are counted there too, limit or not); and the
+ * SIGKILL (global OOM kills are counted there too, limit or not); devices,
+ * the only barrier to the host's device nodes; and the
  * hierarchy of each limit it sets (pids, cpu). Nothing reads cpuacct or
  * blkio. The members are listed from the first group joined, freezer when
  * it is there. */
 static int create_v1(hcs__cgroup_t *cg, const knob_t *k, int nk,
                      const char **why) {
-  static const char *const ctrls[] = {"freezer", "memory", "pids", "cpu"};
+  static const char *const ctrls[] = {"freezer", "memory", "devices", "pids",
+                                      "cpu"};
   for (size_t i = 0; i < sizeof(ctrls) / sizeof(ctrls[0]); i++) {
     const char *c = ctrls[i];
-    int use = i < 2; /* freezer and memory: always */
+    int use = i < 3; /* freezer, memory and devices: always */
     for (int j = 0; j < nk && !use; j++) {
       use = strcmp(k[j].ctrl, c) == 0;
     }
@@ -195,6 +210,13 @@ static int create_v1(hcs__cgroup_t *cg, const knob_t *k, int nk,
     snprintf(parent, sizeof(parent), "%s/hcs", base);
     group_dir(cg, c, dir, sizeof(dir));
     int err = mkdir_p2(parent, dir);
+    if (err == 0 && strcmp(c, "devices") == 0) {
+      err = hcs__devices_v1(dir);
+      if (err != 0) {
+        *why = "devices.allow";
+        return err;
+      }
+    }
     if (err == 0) {
       err = open_procs(cg, dir);
     }

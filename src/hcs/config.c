@@ -2,6 +2,8 @@
  * CreateProcessParams, described as schema tables (schema.h). */
 #include "hcs/config.h"
 
+#include "hcs/seccomp.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +73,8 @@ static const hcs__field_t config_fields[] = {
     STR(C, "Credentials", credentials),
     BOOL(C, "Servicing", servicing),
     INT(C, "PidsMaximum", pids_maximum, 0, 4194304),
+    BOOL(C, "HostNetwork", host_network),
+    STR(C, "SeccompProfile", seccomp_profile),
     {"Environment", HCS__F_ENVMAP, OFF(C, environment), 0, 0, 0, 0, NULL},
     {"UidMap", HCS__F_OBJARR, OFF(C, uid_map), OFF(C, n_uid_map), 0, 0, 0,
      &idmap_schema},
@@ -144,6 +148,29 @@ static hcs_result_t check_paths(const hcs__config_t *cfg, const char *object,
   return HCS_OK;
 }
 
+/* A profile of its own must compile now, not fail at the start. */
+static hcs_result_t check_seccomp(const hcs__config_t *cfg, const char *object,
+                                  hcs_error_t **err) {
+  const char *p = cfg->seccomp_profile;
+  if (p == NULL || strcmp(p, "default") == 0 || strcmp(p, "unconfined") == 0) {
+    return HCS_OK;
+  }
+  hcs__bpf_t bpf = {0};
+  char why[256] = "";
+  int e = hcs__seccomp_from_json(p, HCS__SECCOMP_DOCKER_CAPS, &bpf, why,
+                                 sizeof(why));
+  hcs__bpf_free(&bpf);
+  if (e == -EINVAL) {
+    return hcs__fail(err, HCS_WSAEINVAL, create_op, object, EINVAL,
+                     "SeccompProfile: %s", why);
+  }
+  if (e != 0) {
+    return hcs__fail(err, HCS_ERROR_GEN_FAILURE, create_op, object, -e,
+                     "SeccompProfile: %s", strerror(-e));
+  }
+  return HCS_OK;
+}
+
 hcs_result_t hcs__config_parse(const char *text, hcs__config_t *cfg,
                                const char *object, hcs_error_t **err) {
   memset(cfg, 0, sizeof(*cfg));
@@ -162,6 +189,15 @@ hcs_result_t hcs__config_parse(const char *text, hcs__config_t *cfg,
   }
   if (r == HCS_OK) {
     r = check_paths(cfg, object, err);
+  }
+  if (r == HCS_OK) {
+    r = check_seccomp(cfg, object, err);
+  }
+  if (r == HCS_OK && cfg->host_network && cfg->endpoint_list != NULL &&
+      cfg->endpoint_list[0] != NULL) {
+    r = hcs__fail(err, HCS_WSAEINVAL, create_op, object, EINVAL,
+                  "HostNetwork: a system on the host's network cannot also "
+                  "have an EndpointList");
   }
   if (r != HCS_OK) {
     hcs__config_free(cfg);

@@ -49,6 +49,8 @@ typedef struct hcs__config_s {
   int servicing;
   /* hcs extensions */
   int64_t pids_maximum;
+  int host_network;      /* share the host's network namespace */
+  char *seccomp_profile; /* "unconfined", or a profile in Docker's JSON */
   char **environment;
   hcs__id_map_t *uid_map;
   size_t n_uid_map;

@@ -13,12 +13,15 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/capability.h>
+#include <net/if.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -37,6 +40,20 @@ struct open_how_s {
   uint64_t flags, mode, resolve;
 };
 
+/* mount_setattr(2), Linux 5.12. */
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+#ifndef MOUNT_ATTR_RDONLY
+#define MOUNT_ATTR_RDONLY 0x00000001
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+struct mount_attr_s {
+  uint64_t attr_set, attr_clr, propagation, userns_fd;
+};
+
 /* The capabilities a container's processes keep: Docker's default set. */
 #define CAP(n) (UINT64_C(1) << (n))
 static const uint64_t default_caps =
@@ -45,8 +62,12 @@ static const uint64_t default_caps =
     CAP(CAP_SETFCAP) | CAP(CAP_SETPCAP) | CAP(CAP_NET_BIND_SERVICE) |
     CAP(CAP_SYS_CHROOT) | CAP(CAP_KILL) | CAP(CAP_AUDIT_WRITE);
 
+/* Every container has these; a network namespace too unless its
+ * configuration asks for the host's (HostNetwork). The cgroup namespace is
+ * made by init once it is in its groups, so that its root is the
+ * system's group (a clone flag would root it in the engine's). */
 static const unsigned ns_flags =
-    CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
+    CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
 
 /* ---- in the init child: a fork, single-threaded, before pivot_root ---- */
 
@@ -154,7 +175,14 @@ static int mount_root(const hcs__container_t *ct) {
     if (r < 0) {
       return r;
     }
-    return mount(dir, ct->root_mnt, NULL, MS_BIND, NULL) != 0 ? -errno : 0;
+    /* Read-only, as the layer is shared: with no sandbox the container
+     * has a read-only root (docker run --read-only). */
+    if (mount(dir, ct->root_mnt, NULL, MS_BIND, NULL) != 0 ||
+        mount(NULL, ct->root_mnt, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY,
+              NULL) != 0) {
+      return -errno;
+    }
+    return 0;
   }
   return mount("overlay", ct->root_mnt, "overlay", 0, opts) != 0 ? -errno : 0;
 }
@@ -172,12 +200,17 @@ static int bind_mapped(int rootfd, const hcs__mapped_dir_t *m) {
   close(fd);
   if (err == 0 && m->read_only) {
     /* The fd named the directory under the mount; reopen to name the
-     * mount's root, then remount it read-only. */
+     * mount's root, then make it and every mount below it read-only: a
+     * remount would leave submounts of the host directory writable. */
     fd = open_dir_in(rootfd, m->container_path);
     if (fd < 0) {
       return fd;
     }
-    err = mount_on(fd, NULL, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL);
+    struct mount_attr_s attr = {.attr_set = MOUNT_ATTR_RDONLY};
+    err = syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE,
+                  &attr, sizeof(attr)) != 0
+              ? -errno
+              : 0;
     close(fd);
   }
   return err;
@@ -276,6 +309,156 @@ static int mount_proc(void) {
   return err;
 }
 
+/* What Docker's default hides of /proc and /sys: files that show the
+ * host's kernel (keys, timers, memory image) are covered, directories
+ * that reach host hardware or host-wide knobs (every sysctl: core_pattern
+ * runs a host program) are read-only. Missing ones are skipped. */
+static const char *const masked_paths[] = {"/proc/acpi",
+                                           "/proc/asound",
+                                           "/proc/interrupts",
+                                           "/proc/kcore",
+                                           "/proc/keys",
+                                           "/proc/latency_stats",
+                                           "/proc/timer_list",
+                                           "/proc/timer_stats",
+                                           "/proc/sched_debug",
+                                           "/proc/scsi",
+                                           "/sys/firmware",
+                                           "/sys/devices/virtual/powercap",
+                                           NULL};
+static const char *const readonly_paths[] = {"/proc/bus",           "/proc/fs",
+                                             "/proc/irq",           "/proc/sys",
+                                             "/proc/sysrq-trigger", NULL};
+
+/* After pivot_root: the paths are the container's fresh /proc and /sys,
+ * which nothing of the image can have bent. */
+static int mask_paths(void) {
+  for (const char *const *p = readonly_paths; *p != NULL; p++) {
+    if (mount(*p, *p, NULL, MS_BIND | MS_REC, NULL) != 0) {
+      if (errno == ENOENT) {
+        continue;
+      }
+      return -errno;
+    }
+    if (mount(NULL, *p, NULL,
+              MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV |
+                  MS_NOEXEC,
+              NULL) != 0) {
+      return -errno;
+    }
+  }
+  for (const char *const *p = masked_paths; *p != NULL; p++) {
+    struct stat st;
+    if (lstat(*p, &st) != 0) {
+      if (errno == ENOENT) {
+        continue;
+      }
+      return -errno;
+    }
+    int r = S_ISDIR(st.st_mode)
+                ? mount("tmpfs", *p, "tmpfs", MS_RDONLY, "size=0,mode=0555")
+                : mount("/dev/null", *p, NULL, MS_BIND, NULL);
+    if (r != 0) {
+      return -errno;
+    }
+  }
+  return 0;
+}
+
+/* /sys, read-only, when the image has the directory (a read-only root
+ * without it goes without /sys). Its network part is the container's own
+ * network namespace's. */
+static int mount_sys(void) {
+  int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) {
+    return -errno;
+  }
+  int fd = open_dir_in(root, "sys");
+  close(root);
+  if (fd == -ENOENT || fd == -EROFS) {
+    return 0;
+  }
+  if (fd < 0) {
+    return fd;
+  }
+  int err =
+      fchdir(fd) != 0 ||
+              mount("sysfs", ".", "sysfs",
+                    MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0 ||
+              chdir("/") != 0
+          ? -errno
+          : 0;
+  close(fd);
+  return err;
+}
+
+/* The loopback interface of a new network namespace starts down. */
+static int loopback_up(void) {
+  int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sk < 0) {
+    return -errno;
+  }
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof(ifr));
+  snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+  int err = 0;
+  if (ioctl(sk, SIOCGIFFLAGS, &ifr) != 0) {
+    err = -errno;
+  } else {
+    ifr.ifr_flags |= IFF_UP;
+    err = ioctl(sk, SIOCSIFFLAGS, &ifr) != 0 ? -errno : 0;
+  }
+  close(sk);
+  return err;
+}
+
+/* The system's resolv.conf (prepared by the engine in the state dir) bound
+ * over /etc/resolv.conf: the image under it is never written. The file is
+ * made in the root when it is missing and the root is writable; a
+ * read-only root without one goes without. */
+static int bind_resolv_conf(int rootfd, const char *src) {
+  int etc = open_dir_in(rootfd, "etc");
+  if (etc == -ENOENT || etc == -EROFS) {
+    return 0;
+  }
+  if (etc < 0) {
+    return etc;
+  }
+  char path[64];
+  fd_path(path, sizeof(path), etc);
+  int d = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  close(etc);
+  if (d < 0) {
+    return -errno;
+  }
+  int f = openat(d, "resolv.conf", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (f < 0 && errno == ENOENT) {
+    int c = openat(d, "resolv.conf",
+                   O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (c >= 0) {
+      close(c);
+      f = openat(d, "resolv.conf", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    } else if (errno == EROFS) {
+      close(d);
+      return 0;
+    }
+  }
+  close(d);
+  if (f < 0) {
+    return -errno;
+  }
+  struct stat st;
+  int err = fstat(f, &st) != 0     ? -errno
+            : !S_ISREG(st.st_mode) ? -EINVAL /* a symlink or device */
+                                   : 0;
+  if (err == 0) {
+    fd_path(path, sizeof(path), f);
+    err = mount(src, path, NULL, MS_BIND, NULL) != 0 ? -errno : 0;
+  }
+  close(f);
+  return err;
+}
+
 static int enter_root(const hcs__container_t *ct) {
   if (chdir(ct->root_mnt) != 0 || syscall(SYS_pivot_root, ".", ".") != 0 ||
       umount2(".", MNT_DETACH) != 0 || chdir("/") != 0) {
@@ -330,7 +513,13 @@ static int init_main(void *arg, int ready_fd) {
       return errno;
     }
   }
+  if ((ct->ns & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) != 0) {
+    return errno;
+  }
   int err = 0;
+  if ((ct->ns & CLONE_NEWNET) && (err = loopback_up()) != 0) {
+    return -err;
+  }
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
     return errno;
   }
@@ -346,6 +535,9 @@ static int init_main(void *arg, int ready_fd) {
   if (err == 0) {
     err = make_dev(rootfd);
   }
+  if (err == 0 && ct->resolv[0] != '\0') {
+    err = bind_resolv_conf(rootfd, ct->resolv);
+  }
   const char *host = ct->cfg.host_name;
   if (err == 0 && host != NULL && sethostname(host, strlen(host)) != 0) {
     err = -errno;
@@ -355,6 +547,12 @@ static int init_main(void *arg, int ready_fd) {
   }
   if (err == 0) {
     err = mount_proc();
+  }
+  if (err == 0) {
+    err = mount_sys();
+  }
+  if (err == 0) {
+    err = mask_paths();
   }
   if (err != 0) {
     return -err;
@@ -468,12 +666,10 @@ static char **default_env(const hcs__config_t *cfg, const char *id) {
 static int container_prepare(hcs__system_t *s, const char **why);
 
 /* Moves each endpoint of EndpointList into init's network namespace as
- * eth0, eth1, ... and writes the first one's DNS settings into the
- * system's /etc/resolv.conf. */
+ * eth0, eth1, ... */
 static int attach_endpoints(hcs__system_t *s, char *why, size_t n) {
   hcs__container_t *ct = s->ct;
   char **eps = ct->cfg.endpoint_list;
-  char dns[1024] = "";
   for (size_t i = 0; eps != NULL && eps[i] != NULL; i++) {
     char ifname[32];
     snprintf(ifname, sizeof(ifname), "eth%u", (unsigned)(i % 1000));
@@ -485,24 +681,36 @@ static int attach_endpoints(hcs__system_t *s, char *why, size_t n) {
       return e;
     }
     ct->n_attached = i + 1;
-    if (dns[0] == '\0') {
-      (void)hcs__hns_resolv_conf(s->hcs, eps[i], dns, sizeof(dns));
-    }
-  }
-  if (dns[0] != '\0') {
-    /* Through init's root: the system's own /etc, whatever its root is. A
-     * symlink there is not followed. */
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%d/root/etc/resolv.conf",
-             (int)ct->init_pid);
-    int fd =
-        open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (fd >= 0) {
-      (void)!write(fd, dns, strlen(dns));
-      close(fd);
-    }
   }
   return 0;
+}
+
+/* The DNS settings of the first endpoint that has any, in a file of the
+ * state directory that init binds over the system's /etc/resolv.conf.
+ * Nothing when no endpoint gives any. */
+static int write_resolv_conf(hcs__system_t *s, const char *run) {
+  hcs__container_t *ct = s->ct;
+  char **eps = ct->cfg.endpoint_list;
+  char dns[1024] = "";
+  for (size_t i = 0; eps != NULL && eps[i] != NULL && dns[0] == '\0'; i++) {
+    (void)hcs__hns_resolv_conf(s->hcs, eps[i], dns, sizeof(dns));
+  }
+  if (dns[0] == '\0') {
+    return 0;
+  }
+  snprintf(ct->resolv, sizeof(ct->resolv), "%s/%s.resolv.conf", run, s->id);
+  int fd = open(ct->resolv, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    int err = -errno;
+    ct->resolv[0] = '\0';
+    return err;
+  }
+  size_t len = strlen(dns);
+  int err = write(fd, dns, len) == (ssize_t)len ? 0 : errno ? -errno : -EIO;
+  if (close(fd) != 0 && err == 0) {
+    err = -errno;
+  }
+  return err;
 }
 
 hcs_result_t hcs__container_start(hcs__system_t *s, hcs_error_t **err) {
@@ -518,11 +726,15 @@ hcs_result_t hcs__container_start(hcs__system_t *s, hcs_error_t **err) {
   if (mkdir(ct->root_mnt, 0700) != 0 && errno != EEXIST) {
     return start_fail(s, err, errno, ct->root_mnt);
   }
+  e = write_resolv_conf(s, run);
+  if (e != 0) {
+    return start_fail(s, err, -e, "writing the system's resolv.conf");
+  }
   as_spawn_opts_t o;
   memset(&o, 0, sizeof(o));
   o.child_fn = init_main;
   o.child_arg = ct;
-  o.clone_flags = ct->ns;
+  o.clone_flags = ct->ns & ~(unsigned)CLONE_NEWCGROUP;
   o.cbs.done_cb = init_done_cb;
   o.data = s;
   e = as_session_spawn(hcs__loop(s->hcs), &o, &ct->init);
@@ -572,6 +784,31 @@ unsigned long long hcs__proc_start_time(pid_t pid) {
   return p != NULL ? strtoull(p + 1, NULL, 10) : 0;
 }
 
+/* The filter its processes install before execve: the default (Docker's
+ * default profile), none ("unconfined"), or a profile of its own. */
+static int container_seccomp(hcs__container_t *ct, const char **why) {
+  const char *p = ct->cfg.seccomp_profile;
+  const hcs__bpf_t *bpf = NULL;
+  int e = 0;
+  if (p == NULL || strcmp(p, "default") == 0) {
+    e = hcs__seccomp_default(&bpf);
+  } else if (strcmp(p, "unconfined") != 0) {
+    char detail[160];
+    e = hcs__seccomp_from_json(p, default_caps, &ct->seccomp_own, detail,
+                               sizeof(detail));
+    bpf = &ct->seccomp_own;
+  }
+  if (e != 0) {
+    *why = "SeccompProfile";
+    return e;
+  }
+  if (bpf != NULL) {
+    ct->seccomp.len = bpf->len;
+    ct->seccomp.filter = bpf->insns;
+  }
+  return 0;
+}
+
 /* Prepares the parts of a container that live in this process: its
  * configuration, environment and cgroups (created again or reused). */
 static int container_prepare(hcs__system_t *s, const char **why) {
@@ -590,8 +827,12 @@ static int container_prepare(hcs__system_t *s, const char **why) {
     return -ENOMEM;
   }
   ct->ns = ns_flags;
-  if (ct->cfg.endpoint_list != NULL && ct->cfg.endpoint_list[0] != NULL) {
-    ct->ns |= CLONE_NEWNET; /* its own network: the endpoints' */
+  if (!ct->cfg.host_network) {
+    ct->ns |= CLONE_NEWNET; /* loopback and the endpoints, if any */
+  }
+  int e = container_seccomp(ct, why);
+  if (e != 0) {
+    return e;
   }
   hcs__cgroup_limits_t lim = {
       .memory_bytes = ct->cfg.memory_maximum_mb * 1024 * 1024,
@@ -681,6 +922,7 @@ int hcs__container_exec_opts(hcs__system_t *s, as_spawn_opts_t *o,
   o->set_caps = 1;
   o->caps = default_caps;
   o->no_new_privs = 1;
+  o->seccomp = ct->seccomp.filter != NULL ? &ct->seccomp : NULL;
   if (o->cwd == NULL) {
     o->cwd = "/";
   }
@@ -747,7 +989,11 @@ void hcs__container_free(hcs__system_t *s) {
   if (ct->root_mnt[0] != '\0' && !running) {
     (void)rmdir(ct->root_mnt);
   }
+  if (ct->resolv[0] != '\0' && !running) {
+    (void)unlink(ct->resolv);
+  }
   hcs__config_free(&ct->cfg);
+  hcs__bpf_free(&ct->seccomp_own);
   for (char **e = ct->env; e != NULL && *e != NULL; e++) {
     as_free(*e);
   }

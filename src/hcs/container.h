@@ -4,6 +4,7 @@
 
 #include "hcs/cgroup.h"
 #include "hcs/config.h"
+#include "hcs/seccomp.h"
 #include "hcs/system.h"
 
 typedef struct hcs__container_s {
@@ -20,6 +21,11 @@ typedef struct hcs__container_s {
   char ptmx[32];      /* "/proc/self/fd/N" naming ptmx_fd */
   unsigned ns;        /* its namespaces: CLONE_NEW* */
   size_t n_attached;  /* endpoints of EndpointList moved into its net ns */
+  hcs__bpf_t seccomp_own;   /* a profile of its configuration's own */
+  struct sock_fprog seccomp; /* what its processes install; .filter NULL:
+                                unconfined */
+  char resolv[576];   /* its resolv.conf in the state dir, bound over
+                         /etc/resolv.conf; "" without DNS settings */
 } hcs__container_t;
 
 /* Builds the cgroups and starts init in new namespaces with the root, the
