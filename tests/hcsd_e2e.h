@@ -32,6 +32,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -430,6 +431,35 @@ HE_UNUSED static void he_request_fails(const char *method, const char *path,
   he_http_free(&r);
 }
 
+/* POST /containers/ctr/exec with body (JSON), which must answer 201: the
+ * exec's id into eid. */
+HE_UNUSED static void he_exec_create(const char *ctr, const char *body,
+                                     char *eid, size_t n) {
+  char path[256];
+  snprintf(path, sizeof(path), "/v1.50/containers/%s/exec", ctr);
+  he_http_t r;
+  he_request("POST", path, body, &r);
+  cr_assert_eq(r.status, 201, "%s%s", r.head.p, r.body.p);
+  json_t *j = he_json(r.body.p);
+  const char *id = json_string_value(json_object_get(j, "Id"));
+  cr_assert_not_null(id, "no Id: %s", r.body.p);
+  snprintf(eid, n, "%s", id);
+  json_decref(j);
+  he_http_free(&r);
+}
+
+/* Sends POST /exec/eid/start (attached, hijacked) on fd. */
+HE_UNUSED static void he_send_exec_start(int fd, const char *eid) {
+  char req[512];
+  snprintf(req, sizeof(req),
+           "POST /v1.50/exec/%s/start HTTP/1.1\r\nHost: x\r\n"
+           "Content-Type: application/json\r\nConnection: Upgrade\r\n"
+           "Upgrade: tcp\r\nContent-Length: 28\r\n\r\n"
+           "{\"Detach\":false,\"Tty\":false}",
+           eid);
+  cr_assert(he_raw_send_str(fd, req));
+}
+
 /* ------------------------------------------------------------------------
  * The daemon. */
 
@@ -613,6 +643,44 @@ HE_UNUSED static int he_daemon_fds(void) {
   }
   free(list);
   return n;
+}
+
+/* The daemon's resident memory (VmRSS) in KiB. */
+HE_UNUSED static long he_daemon_rss_kib(void) {
+  char path[64], line[256];
+  snprintf(path, sizeof(path), "/proc/%d/status", (int)he.pid);
+  FILE *f = fopen(path, "re");
+  cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+  long kib = -1;
+  while (fgets(line, sizeof(line), f) != NULL) {
+    if (sscanf(line, "VmRSS: %ld kB", &kib) == 1) {
+      break;
+    }
+  }
+  fclose(f);
+  cr_assert_gt(kib, 0, "no VmRSS in %s", path);
+  return kib;
+}
+
+/* Waits (polling /proc, the only view there is) until the daemon's fd
+ * count is at most want, for ms at most; the last count. */
+HE_UNUSED static int he_daemon_settle_fds(int want, int64_t ms) {
+  int64_t deadline = th_now_ms() + ms;
+  int n = he_daemon_fds();
+  while (n > want && th_now_ms() < deadline) {
+    (void)poll(NULL, 0, 20);
+    n = he_daemon_fds();
+  }
+  return n;
+}
+
+/* Raises the test's fd limit to the hard limit, for tests that hold
+ * hundreds of connections. */
+HE_UNUSED static void he_raise_nofile(void) {
+  struct rlimit rl;
+  cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+  rl.rlim_cur = rl.rlim_max;
+  cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
 }
 
 /* ------------------------------------------------------------------------

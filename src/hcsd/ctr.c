@@ -187,12 +187,27 @@ static hcsd_ctr_t *find_or_404(hcsd_t *d, hcsd_req_t *r, const char *ref) {
 /* ---- waiters ---- */
 
 static void waiter_answer(hcsd_ctr_t *c, waiter_t *w) {
+  (void)hcsd_req_on_gone(w->r, NULL, NULL); /* w is answered now */
   char body[96];
   int n = snprintf(body, sizeof(body), "{\"StatusCode\":%d}\n", c->exit_code);
   hcsd_chunked_write(w->r, body, (size_t)n);
   hcsd_chunked_end(w->r);
   hcsd_req_unref(w->r);
   free(w);
+}
+
+/* A wait's client that goes holds nothing until the container's end
+ * (which, for condition=removed, may never come). */
+void hcsd__waiter_gone(hcsd_req_t *r, void *data) {
+  waiter_t *w = data;
+  for (waiter_t **pp = w->list; *pp != NULL; pp = &(*pp)->next) {
+    if (*pp == w) {
+      *pp = w->next;
+      break;
+    }
+  }
+  free(w);
+  hcsd_req_unref(r);
 }
 
 void hcsd__ctr_wake(hcsd_ctr_t *c) {
@@ -852,8 +867,14 @@ void hcsd_h_ctr_wait(hcsd_t *d, hcsd_req_t *r, const char *ref) {
   }
   /* Headers now: the CLI starts the container only once it has them. */
   hcsd_chunked_begin(r, 200, "application/json");
+  if (hcsd_req_on_gone(r, hcsd__waiter_gone, wt) != 0) {
+    free(wt);
+    hcsd_chunked_end(r);
+    return;
+  }
   hcsd_req_ref(r);
   wt->r = r;
+  wt->list = &c->waiters;
   wt->cond = w;
   wt->gen = c->exits;
   wt->next = c->waiters;

@@ -17,6 +17,7 @@ enum { W_NOT_RUNNING, W_NEXT_EXIT, W_REMOVED };
 typedef struct waiter_s {
   struct waiter_s *next;
   hcsd_req_t *r;
+  struct waiter_s **list; /* a wait's or a follower's: where it is linked */
   int cond;
   int gen; /* the container's exits when the waiter came */
   int (*fn)(hcsd_ctr_t *c, void *data); /* settle callbacks instead of r */
@@ -116,6 +117,9 @@ struct hcsd_ctr_s {
 void hcsd__ctr_ref(hcsd_ctr_t *c);
 void hcsd__ctr_unref(hcsd_ctr_t *c);
 const char *hcsd__state_name(const hcsd_ctr_t *c);
+/* hcsd_req_on_gone's callback of a wait or a follower (data): it leaves
+ * its list, and its request is let go. */
+void hcsd__waiter_gone(hcsd_req_t *r, void *data);
 /* Completes waiters whose condition holds now. */
 void hcsd__ctr_wake(hcsd_ctr_t *c);
 /* busy ended: runs the settle callbacks. */

@@ -722,12 +722,18 @@ void hcsd_h_ctr_logs(hcsd_t *d, hcsd_req_t *r, const char *ref) {
     if (f != NULL) {
       hcsd_chunked_begin(r, 200, ct);
       hcsd_chunked_write(r, out, o);
+      free(out);
+      if (hcsd_req_on_gone(r, hcsd__waiter_gone, f) != 0) {
+        free(f);
+        hcsd_chunked_end(r);
+        return;
+      }
       hcsd_req_ref(r);
       f->r = r;
+      f->list = &c->followers;
       f->cond = want;
       f->next = c->followers;
       c->followers = f;
-      free(out);
       return;
     }
   }

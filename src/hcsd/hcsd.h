@@ -87,6 +87,8 @@ struct hcsd_req_s {
   bool head;      /* HEAD: no body in the reply */
   char *leftover; /* bytes after the request (hijack: stdin) */
   size_t leftover_len;
+  void (*gone)(hcsd_req_t *r, void *data); /* hcsd_req_on_gone */
+  void *gone_data;
 };
 
 /* Query parameter name's value (decoded, malloc'ed), NULL if absent. */
@@ -114,6 +116,13 @@ int hcsd_req_alive(const hcsd_req_t *r);
 /* Keeps r (and its connection) past its reply / drops it. */
 void hcsd_req_ref(hcsd_req_t *r);
 void hcsd_req_unref(hcsd_req_t *r);
+/* For a request parked until something happens (a wait, a follower):
+ * gone(r, data) runs once when r's client goes away, or hcsd closes the
+ * connection, before r is answered, so that its holder lets go at once of
+ * r (hcsd_req_unref) and of what it keeps for it. It never runs once r is
+ * answered. 0, or -1 when the client is gone already (gone never runs). */
+int hcsd_req_on_gone(hcsd_req_t *r, void (*gone)(hcsd_req_t *r, void *data),
+                     void *data);
 
 /* Hijack: 101 UPGRADED, then the connection belongs to the stream. */
 typedef struct hcsd_stream_ops_s {

@@ -6,7 +6,13 @@
  * A connection reads only while it waits for a request; while a request
  * is being answered it is paused, so a client cannot queue unbounded work.
  * A request that makes no progress for client_timeout_ms, or an idle
- * keep-alive connection, is closed. */
+ * keep-alive connection, is closed.
+ *
+ * A client that goes away releases what it holds at once: its queued
+ * writes are cancelled, its request's body and buffers go with the last
+ * reference, and the holder of a parked request is told to let go
+ * (hcsd_req_on_gone). The engine reports a peer's close while the
+ * connection is paused (a hang-up is reported whatever the mask). */
 #include "hcsd/hcsd.h"
 #include "hcsd/stream_int.h"
 #include "hcsd/util.h"
@@ -160,6 +166,11 @@ static void conn_close(hcsd_conn_t *k) {
     k->next->prev = k->prev;
   }
   k->d->nconns--;
+  if (k->req.gone != NULL) {
+    void (*gone)(hcsd_req_t *, void *) = k->req.gone;
+    k->req.gone = NULL;
+    gone(&k->req, k->req.gone_data); /* drops the holder's reference */
+  }
   conn_unref(k);
 }
 
@@ -505,6 +516,16 @@ int hcsd_req_alive(const hcsd_req_t *r) {
 void hcsd_req_ref(hcsd_req_t *r) { r->conn->refs++; }
 
 void hcsd_req_unref(hcsd_req_t *r) { conn_unref(r->conn); }
+
+int hcsd_req_on_gone(hcsd_req_t *r, void (*gone)(hcsd_req_t *r, void *data),
+                     void *data) {
+  if (r->conn->closed || r->conn->gone) {
+    return -1;
+  }
+  r->gone = gone;
+  r->gone_data = data;
+  return 0;
+}
 
 char *hcsd_query(const hcsd_req_t *r, const char *name) {
   const char *q = r->url != NULL ? strchr(r->url, '?') : NULL;
