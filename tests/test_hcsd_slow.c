@@ -1,6 +1,17 @@
-/* hcsd under vanished clients (issue 19): a client that goes away
- * releases at once everything it held.
+/* hcsd under slow and vanished clients (issue 19): what a client makes
+ * the daemon queue is bounded per connection, and a client that goes
+ * away releases at once everything it held.
  *
+ * - A `logs -f` follower that never reads, of a container printing
+ *   ~20 MB/s: the daemon's RSS stays within a fixed bound while 128 MiB
+ *   go by, the container keeps running, a reading follower keeps getting
+ *   every byte, and the slow follower is dropped.
+ * - An attach client that never reads paces the container (its output
+ *   waits, as with dockerd), the daemon's RSS stays bounded, and the
+ *   output flows again once that client leaves.
+ * - A client pipelining requests without reading a reply: the daemon
+ *   stops reading its requests while the replies wait, and answers every
+ *   one once the client reads.
  * - 1,500 waits (64 KiB bodies) whose clients left: the daemon's RSS does
  *   not grow round after round; waits, followers, attach and exec streams
  *   pending at SIGTERM (clients gone or still there) leave nothing behind
@@ -19,6 +30,13 @@
 #define SL_ASAN 1
 #endif
 #endif
+
+/* The chatty container: ~1 MB every 50 ms (about 20 MB/s). */
+#define SL_CHATTY                                                              \
+  "while :; do yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c 1000000; "   \
+  "usleep 50000; done"
+/* How much the daemon may grow behind one slow client. */
+#define SL_RSS_BOUND_KIB (40 * 1024)
 
 static void sl_setup(void) {
 #ifdef SL_ASAN
@@ -61,6 +79,60 @@ static void read_head(int fd, const char *want) {
   cr_assert(strncmp(head, want, strlen(want)) == 0, "%.*s", (int)n, head);
 }
 
+/* Reads what fd has within ms; the byte count, -1 at EOF. */
+static ssize_t drain(int fd, int ms) {
+  struct pollfd pf = {.fd = fd, .events = POLLIN};
+  if (poll(&pf, 1, ms) != 1) {
+    return 0;
+  }
+  ssize_t total = 0;
+  for (int i = 0; i < 64; i++) {
+    char buf[65536];
+    ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+      return total > 0 ? total : -1;
+    }
+    if (n < 0) {
+      break;
+    }
+    total += n;
+  }
+  return total;
+}
+
+static void run_chatty(char *id, size_t n) {
+  he_docker_line(id, n, "run", "-d", "--name", "chatty", "busybox", "sh", "-c",
+                 SL_CHATTY);
+}
+
+static void expect_running(const char *name) {
+  char st[64];
+  he_docker_line(st, sizeof(st), "inspect", "-f", "{{.State.Running}}", name);
+  cr_assert_str_eq(st, "true", "%s is not running", name);
+}
+
+/* Reads fd until want bytes came or the clock reaches until, asserting
+ * at every turn that the daemon has not grown SL_RSS_BOUND_KIB past rss0
+ * (why: what the slow client is); the bytes read. */
+static int64_t read_while_bounded(int fd, int64_t want, int64_t until,
+                                  long rss0, const char *why) {
+  int64_t got = 0;
+  long peak = rss0;
+  while (got < want && th_now_ms() < until) {
+    ssize_t n = drain(fd, 100);
+    cr_assert_geq(n, 0, "the reading client was closed after %lld bytes",
+                  (long long)got);
+    got += n;
+    long r = he_daemon_rss_kib();
+    peak = r > peak ? r : peak;
+    cr_assert_lt(peak - rss0, SL_RSS_BOUND_KIB,
+                 "the daemon grew from %ld to %ld KiB behind %s (%lld bytes "
+                 "to a reading client)",
+                 rss0, peak, why, (long long)got);
+  }
+  return got;
+}
+
 /* Sends req on a new connection (small: with a small receive buffer)
  * and reads its response head, whose status line starts with want. */
 static int open_reply(bool small, const char *req, const char *want) {
@@ -87,6 +159,173 @@ static int attach(const char *id, bool small) {
            "Content-Length: 0\r\n\r\n",
            id);
   return open_reply(small, req, "HTTP/1.1 101");
+}
+
+/* A follower that never reads is dropped before the daemon holds much
+ * for it; the container and the other followers go on at full speed. */
+Test(hcsd_slow, unread_follower_is_dropped) {
+  char id[128];
+  run_chatty(id, sizeof(id));
+  int reader = follow(id, false);
+  long rss0 = he_daemon_rss_kib();
+  int slow = follow(id, true);
+  int64_t got =
+      read_while_bounded(reader, 128 * 1024 * 1024, th_now_ms() + 120000, rss0,
+                         "a follower that does not read");
+  cr_assert_geq(got, 128 * 1024 * 1024,
+                "the reading follower got only %lld bytes in 120 s",
+                (long long)got);
+  /* Dropped: what was queued for it, then EOF. */
+  cr_assert_geq(he_raw_wait_closed(slow, 30000), 0,
+                "the slow follower is still connected");
+  close(slow);
+  expect_running("chatty");
+  ssize_t n = drain(reader, 10000);
+  cr_assert_gt(n, 0, "the reading follower stopped getting output");
+  close(reader);
+  he_cmd_t c;
+  he_docker_ok(&c, "rm", "-f", "chatty");
+  he_cmd_free(&c);
+  he_end();
+}
+
+/* An attached client that does not read holds the container's output
+ * (dockerd's attach does too): the daemon queues nothing more for it,
+ * and the output flows again once that client leaves. */
+Test(hcsd_slow, unread_attach_paces_the_container) {
+  char id[128];
+  run_chatty(id, sizeof(id));
+  long rss0 = he_daemon_rss_kib();
+  int slow = attach(id, true);
+  int reader = attach(id, false);
+  int64_t got = read_while_bounded(reader, INT64_MAX, th_now_ms() + 10000, rss0,
+                                   "an attach that does not read");
+  cr_assert_lt(got, 16 * 1024 * 1024,
+               "%lld bytes went by an attached client that does not read",
+               (long long)got);
+  close(slow);
+  got = 0;
+  int64_t deadline = th_now_ms() + 60000;
+  while (got < 16 * 1024 * 1024 && th_now_ms() < deadline) {
+    ssize_t n = drain(reader, 100);
+    cr_assert_geq(n, 0, "the reading attach was closed");
+    got += n;
+  }
+  cr_assert_geq(got, 16 * 1024 * 1024,
+                "the output did not flow again after the slow client left "
+                "(%lld bytes in 60 s)",
+                (long long)got);
+  expect_running("chatty");
+  close(reader);
+  he_cmd_t c;
+  he_docker_ok(&c, "rm", "-f", "chatty");
+  he_cmd_free(&c);
+  he_end();
+}
+
+/* Counts "HTTP/1.1 200 OK" in a byte stream cut anywhere. */
+typedef struct counter_s {
+  char carry[16];
+  size_t carry_len;
+  size_t hits;
+} counter_t;
+
+static void count_replies(counter_t *k, const char *p, size_t n) {
+  static const char pat[] = "HTTP/1.1 200 OK";
+  const size_t pl = sizeof(pat) - 1;
+  char *all = malloc(k->carry_len + n);
+  cr_assert_not_null(all);
+  memcpy(all, k->carry, k->carry_len);
+  memcpy(all + k->carry_len, p, n);
+  size_t len = k->carry_len + n;
+  for (const char *s = all; (s = memmem(s, len - (size_t)(s - all), pat, pl));
+       s += pl) {
+    k->hits++;
+  }
+  k->carry_len = len < pl - 1 ? len : pl - 1;
+  memcpy(k->carry, all + len - k->carry_len, k->carry_len);
+  free(all);
+}
+
+/* A client that sends requests and reads no reply: the daemon stops
+ * reading its requests once replies wait for it, and answers all of them
+ * when it reads. */
+Test(hcsd_slow, unread_replies_stop_the_requests) {
+  static const char req[] = "GET /v1.50/version HTTP/1.1\r\nHost: x\r\n\r\n";
+  const size_t rl = sizeof(req) - 1;
+  enum { BATCH = 128, MANY = 200000 };
+  static char batch[(sizeof(req) - 1) * BATCH];
+  for (int i = 0; i < BATCH; i++) {
+    memcpy(batch + (size_t)i * rl, req, rl);
+  }
+  int fd = connect_small();
+  long rss0 = he_daemon_rss_kib(), peak = rss0;
+  size_t sent = 0; /* bytes */
+  for (;;) {
+    size_t off = sent % (rl * BATCH);
+    ssize_t w =
+        send(fd, batch + off, rl * BATCH - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w > 0) {
+      sent += (size_t)w;
+      if (sent >= (size_t)MANY * rl) {
+        break;
+      }
+      continue;
+    }
+    cr_assert(w < 0 && (errno == EAGAIN || errno == EINTR), "send: %s",
+              strerror(errno));
+    long r = he_daemon_rss_kib();
+    peak = r > peak ? r : peak;
+    /* Stuck for 2 s: the daemon has stopped reading this client. */
+    struct pollfd pf = {.fd = fd, .events = POLLOUT};
+    if (poll(&pf, 1, 2000) == 0) {
+      break;
+    }
+  }
+  long r = he_daemon_rss_kib();
+  peak = r > peak ? r : peak;
+  cr_assert_lt(peak - rss0, SL_RSS_BOUND_KIB,
+               "the daemon grew from %ld to %ld KiB queueing replies for a "
+               "client that reads none (%zu requests sent)",
+               rss0, peak, sent / rl);
+  cr_assert_lt(sent, (size_t)MANY * rl,
+               "the daemon read all %d requests of a client that reads no "
+               "reply",
+               MANY);
+  he_expect_ping();
+  /* Now read: every request whole sent is answered, the rest completed
+   * as the daemon takes it. */
+  size_t want = (sent + rl - 1) / rl;
+  size_t total = want * rl;
+  counter_t k = {0};
+  int64_t deadline = th_now_ms() + 120000;
+  while (k.hits < want) {
+    cr_assert_lt(th_now_ms(), deadline, "%zu of %zu replies in 120 s", k.hits,
+                 want);
+    struct pollfd pf = {.fd = fd,
+                        .events = POLLIN | (sent < total ? POLLOUT : 0)};
+    if (poll(&pf, 1, 1000) <= 0) {
+      continue;
+    }
+    if (sent < total && (pf.revents & POLLOUT)) {
+      size_t off = sent % (rl * BATCH);
+      size_t len =
+          total - sent < rl * BATCH - off ? total - sent : rl * BATCH - off;
+      ssize_t w = send(fd, batch + off, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (w > 0) {
+        sent += (size_t)w;
+      }
+    }
+    char buf[65536];
+    ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+    cr_assert(n != 0, "closed after %zu of %zu replies", k.hits, want);
+    if (n > 0) {
+      count_replies(&k, buf, (size_t)n);
+    }
+  }
+  close(fd);
+  he_expect_ping();
+  he_end();
 }
 
 /* Opens n waits on id, each with a body of body bytes; their fds into

@@ -213,7 +213,7 @@ static void line_post(hcs_t *hcs, void *data) {
   img_job_t *j = l->j;
   if (!j->began) {
     j->began = true;
-    hcsd_chunked_begin(j->r, 200, "application/json");
+    hcsd_chunked_begin(j->r, 200, "application/json", NULL, 0);
   }
   hcsd_chunked_write(j->r, l->text, strlen(l->text));
   free(l->text);
@@ -251,7 +251,7 @@ static void img_load_done(hcs_t *hcs, void *data) {
   img_job_t *j = data;
   (void)hcs;
   if (!j->began) {
-    hcsd_chunked_begin(j->r, 200, "application/json");
+    hcsd_chunked_begin(j->r, 200, "application/json", NULL, 0);
   }
   hcsd_chunked_end(j->r);
   hcsd_req_unref(j->r);

@@ -866,7 +866,7 @@ void hcsd_h_ctr_wait(hcsd_t *d, hcsd_req_t *r, const char *ref) {
     return;
   }
   /* Headers now: the CLI starts the container only once it has them. */
-  hcsd_chunked_begin(r, 200, "application/json");
+  hcsd_chunked_begin(r, 200, "application/json", NULL, 0);
   if (hcsd_req_on_gone(r, hcsd__waiter_gone, wt) != 0) {
     free(wt);
     hcsd_chunked_end(r);

@@ -92,37 +92,40 @@ static void start_work(void *data) {
   }
 }
 
+/* The container's output to its attached clients and its log followers,
+ * each bounded by its own rule (hcsd.h): the attached clients share the
+ * session's buffer, which holds the process until the slowest has taken
+ * it; a follower gets a copy and is dropped once it is HCSD_OUT_MAX
+ * behind, since holding the process for it would stall the container,
+ * its log and every other client. */
 static void fanout(hcsd_ctr_t *c, hcs_session_t *s, int stream, char *buf,
                    size_t len) {
-  int first = 1;
+  hcsd_fan_t *fan = NULL;
   for (attach_t *a = c->attached; a != NULL; a = a->next) {
     if ((stream == HCS_STDOUT && !a->out) ||
         (stream == HCS_STDERR && !a->err) || !hcsd_stream_alive(a->st)) {
       continue;
     }
-    if (first) {
-      hcsd_stream_out(a->st, s, stream, buf, len);
-      first = 0;
-    } else {
-      hcsd_stream_out_copy(a->st, stream, buf, len);
+    if (fan == NULL && (fan = hcsd_fan_begin(s, stream, buf, len)) == NULL) {
+      break;
     }
+    hcsd_fan_to(fan, a->st);
   }
-  for (waiter_t *f = c->followers; f != NULL; f = f->next) {
-    if ((f->cond & stream) == 0 || !hcsd_req_alive(f->r)) {
-      continue;
+  hcsd_fan_end(fan);
+  uint8_t h[8] = {(uint8_t)stream,
+                  0,
+                  0,
+                  0,
+                  (uint8_t)(len >> 24),
+                  (uint8_t)(len >> 16),
+                  (uint8_t)(len >> 8),
+                  (uint8_t)len};
+  hcs_iov_t iov[2] = {{h, 8}, {buf, len}};
+  for (waiter_t *f = c->followers, *next; f != NULL; f = next) {
+    next = f->next; /* a dropped follower is freed */
+    if ((f->cond & stream) != 0) {
+      (void)hcsd_chunked_writev(f->r, c->tty ? iov + 1 : iov, c->tty ? 1 : 2);
     }
-    uint8_t h[8] = {(uint8_t)stream,
-                    0,
-                    0,
-                    0,
-                    (uint8_t)(len >> 24),
-                    (uint8_t)(len >> 16),
-                    (uint8_t)(len >> 8),
-                    (uint8_t)len};
-    if (!c->tty) {
-      hcsd_chunked_write(f->r, h, 8);
-    }
-    hcsd_chunked_write(f->r, buf, len);
   }
 }
 
@@ -720,8 +723,7 @@ void hcsd_h_ctr_logs(hcsd_t *d, hcsd_req_t *r, const char *ref) {
   if (follow && (c->state == CS_RUNNING || c->busy)) {
     waiter_t *f = calloc(1, sizeof(*f));
     if (f != NULL) {
-      hcsd_chunked_begin(r, 200, ct);
-      hcsd_chunked_write(r, out, o);
+      hcsd_chunked_begin(r, 200, ct, out, o);
       free(out);
       if (hcsd_req_on_gone(r, hcsd__waiter_gone, f) != 0) {
         free(f);

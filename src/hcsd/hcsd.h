@@ -107,9 +107,30 @@ void hcsd_reply_error(hcsd_req_t *r, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void hcsd_reply_empty(hcsd_req_t *r, int status);
 
-/* A chunked reply: headers now, chunks later, end ends the request. */
-void hcsd_chunked_begin(hcsd_req_t *r, int status, const char *content_type);
-void hcsd_chunked_write(hcsd_req_t *r, const void *buf, size_t len);
+/* Bounded output, the one rule for every reply (README, "Slow and
+ * vanished clients"): a whole reply is bounded by its endpoint, and the
+ * connection reads no further request while more than a little of it
+ * waits for the client. A streamed reply is bounded per connection, in
+ * the way its endpoint calls for: attach and exec streams hold the
+ * process's output (stream.c), so that the process blocks in write once
+ * the engine's cap per stream waits for its slowest attached client, as
+ * with dockerd; a chunked reply (logs -f, a wait, the progress of a
+ * load) may queue what its endpoint has at hand when it begins (the
+ * stored log) and HCSD_OUT_MAX more, then its client is dropped, since
+ * holding the container for it would stall the container, its log and
+ * every other client. */
+#define HCSD_OUT_MAX (8u << 20)
+
+/* A chunked reply: headers now, with first[0..len) as its first chunk
+ * (what the endpoint has at hand, not counted against the cap), chunks
+ * later, end ends the request. */
+void hcsd_chunked_begin(hcsd_req_t *r, int status, const char *content_type,
+                        const void *first, size_t len);
+/* One chunk of the n pieces. 0, or -1 when the client is gone or was
+ * dropped now, being HCSD_OUT_MAX behind: then r's gone callback has run
+ * (r may be freed) and r must not be touched again. */
+int hcsd_chunked_writev(hcsd_req_t *r, const hcs_iov_t *iov, int n);
+int hcsd_chunked_write(hcsd_req_t *r, const void *buf, size_t len);
 void hcsd_chunked_end(hcsd_req_t *r);
 /* 1 while the client of r is connected. */
 int hcsd_req_alive(const hcsd_req_t *r);
@@ -117,9 +138,10 @@ int hcsd_req_alive(const hcsd_req_t *r);
 void hcsd_req_ref(hcsd_req_t *r);
 void hcsd_req_unref(hcsd_req_t *r);
 /* For a request parked until something happens (a wait, a follower):
- * gone(r, data) runs once when r's client goes away, or hcsd closes the
- * connection, before r is answered, so that its holder lets go at once of
- * r (hcsd_req_unref) and of what it keeps for it. It never runs once r is
+ * gone(r, data) runs once when r's client goes away or is dropped, or
+ * hcsd closes the connection, before r is answered, so that its holder
+ * lets go at once of r (hcsd_req_unref) and of what it keeps for it. It
+ * may run inside hcsd_chunked_write* on r; it never runs once r is
  * answered. 0, or -1 when the client is gone already (gone never runs). */
 int hcsd_req_on_gone(hcsd_req_t *r, void (*gone)(hcsd_req_t *r, void *data),
                      void *data);
@@ -139,9 +161,17 @@ hcsd_stream_t *hcsd_hijack(hcsd_req_t *r, bool framed,
                            const hcsd_stream_ops_t *ops, void *data);
 
 /* ---- stream.c ---- */
-/* Writes len bytes of stream (1 stdout, 2 stderr) from a session's buffer:
- * the session buffer is held until written, so a client that does not
- * read stalls the process, not the daemon. */
+/* Output from a session's buffer to hijacked streams, without copying:
+ * the buffer is held until every stream it was queued on has written it
+ * (or gone), so that the process waits for its slowest attached client
+ * and the daemon queues nothing more for any. Inside the session's data
+ * callback: begin, one to() per stream, end. begin returns NULL when out
+ * of memory (to and end accept it: the output is dropped). */
+typedef struct hcsd_fan_s hcsd_fan_t;
+hcsd_fan_t *hcsd_fan_begin(hcs_session_t *s, int stream, char *buf, size_t len);
+void hcsd_fan_to(hcsd_fan_t *f, hcsd_stream_t *st);
+void hcsd_fan_end(hcsd_fan_t *f);
+/* The same to one stream (stream 1 stdout, 2 stderr). */
 void hcsd_stream_out(hcsd_stream_t *st, hcs_session_t *s, int stream, char *buf,
                      size_t len);
 /* Copies bytes out (for logs replayed and errors). */

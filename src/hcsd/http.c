@@ -4,9 +4,13 @@
  * which the connection carries raw stream bytes.
  *
  * A connection reads only while it waits for a request; while a request
- * is being answered it is paused, so a client cannot queue unbounded work.
- * A request that makes no progress for client_timeout_ms, or an idle
- * keep-alive connection, is closed.
+ * is being answered it is paused, so a client cannot queue unbounded work,
+ * and it stays paused after the reply while more than OUT_LOW of its
+ * replies wait to be written, so a client that sends requests and reads
+ * no reply cannot queue unbounded replies either. A streamed reply is
+ * bounded by HCSD_OUT_MAX on top of its head (hcsd.h). A request that
+ * makes no progress for client_timeout_ms, or an idle keep-alive
+ * connection, is closed.
  *
  * A client that goes away releases what it holds at once: its queued
  * writes are cancelled, its request's body and buffers go with the last
@@ -17,6 +21,7 @@
 #include "hcsd/stream_int.h"
 #include "hcsd/util.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <http_parser.h>
@@ -29,8 +34,18 @@
 
 #define URL_MAX 8192
 #define BODY_MAX (16u << 20)
+/* What one queued write costs besides its bytes (its block here and the
+ * engine's request, roughly): many tiny chunks are bounded as surely as
+ * a few big ones. */
+#define WRITE_COST 256
+/* The next request is read once the replies waiting for the client cost
+ * no more than this; pipelined requests wait in the client's socket. */
+#define OUT_LOW (64u << 10)
 
-enum { C_READ, C_BUSY, C_STREAM, C_CLOSING };
+/* C_DRAIN: a reply is answered but waits in the queue; the next request
+ * is read once it is (or, when the client has sent its EOF, the
+ * connection closes). */
+enum { C_READ, C_BUSY, C_DRAIN, C_STREAM, C_CLOSING };
 
 struct hcsd_conn_s {
   hcsd_conn_t *next, *prev;
@@ -53,7 +68,16 @@ struct hcsd_conn_s {
   char *pending; /* bytes received after a complete request */
   size_t pending_len;
   hcsd_stream_t *stream;
+  size_t out;     /* what the writes queued by hcsd cost until written */
+  size_t out_cap; /* a streamed reply's bound on out */
 };
+
+/* A write of ours: a copy of the pieces, freed when written. */
+typedef struct wblock_s {
+  hcsd_conn_t *k;
+  size_t cost;
+  char data[];
+} wblock_t;
 
 static const char *reason(int status) {
   switch (status) {
@@ -94,6 +118,7 @@ static const char *reason(int status) {
 
 static void conn_feed(hcsd_conn_t *k, char *buf, size_t len);
 static void conn_close(hcsd_conn_t *k);
+static void conn_next(hcsd_conn_t *k);
 
 static void req_reset(hcsd_req_t *r) {
   free(r->url);
@@ -118,17 +143,19 @@ static void conn_unref(hcsd_conn_t *k) {
   free(k);
 }
 
+/* A client that sent nothing for client_timeout_ms (or did not read its
+ * last reply for as long) is closed. */
 static void conn_timeout(hcs_timer_t *t, void *data) {
   hcsd_conn_t *k = data;
   (void)t;
-  if (k->state == C_READ) {
-    if (k->started) {
+  if (k->state == C_READ || k->state == C_DRAIN) {
+    if (k->state == C_READ && k->started) {
       static const char msg[] =
           "HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\n"
           "Content-Length: 39\r\nConnection: close\r\n\r\n"
           "{\"message\":\"request timed out (hcsd)\"}";
       hcs_iov_t iov = {msg, sizeof(msg) - 1};
-      (void)hcs_conn_write(k->c, &iov, 1, NULL, NULL);
+      (void)hcsd__conn_send(k, &iov, 1);
       hcs_conn_shutdown(k->c);
     }
     conn_close(k);
@@ -362,13 +389,60 @@ static const http_parser_settings settings = {
 
 /* ---- replies ---- */
 
-static void conn_write(hcsd_conn_t *k, const void *a, size_t alen,
-                       const void *b, size_t blen) {
-  if (k->closed || k->gone) {
+static void sent(hcs_conn_t *c, int status, void *data) {
+  wblock_t *b = data;
+  hcsd_conn_t *k = b->k;
+  (void)c;
+  k->out -= b->cost;
+  free(b);
+  /* Cancelled or failed writes come from the connection's close or its
+   * gone, which are handled there. */
+  if (status != 0 || k->closed || k->state != C_DRAIN || k->out > OUT_LOW) {
     return;
   }
+  if (k->gone) {
+    if (k->out == 0) {
+      conn_close(k); /* flushed after the client's EOF */
+    }
+    return;
+  }
+  conn_next(k);
+}
+
+int hcsd__conn_send(hcsd_conn_t *k, const hcs_iov_t *iov, int n) {
+  if (k->closed || k->gone) {
+    return -1;
+  }
+  size_t total = 0;
+  for (int i = 0; i < n; i++) {
+    total += iov[i].len;
+  }
+  wblock_t *b = malloc(sizeof(*b) + total);
+  if (b == NULL) {
+    return -1;
+  }
+  size_t off = 0;
+  for (int i = 0; i < n; i++) {
+    if (iov[i].len > 0) {
+      memcpy(b->data + off, iov[i].base, iov[i].len);
+      off += iov[i].len;
+    }
+  }
+  b->k = k;
+  b->cost = total + WRITE_COST;
+  hcs_iov_t one = {b->data, total};
+  if (hcs_conn_write(k->c, &one, 1, sent, b) != 0) {
+    free(b);
+    return -1;
+  }
+  k->out += b->cost;
+  return 0;
+}
+
+static void conn_write(hcsd_conn_t *k, const void *a, size_t alen,
+                       const void *b, size_t blen) {
   hcs_iov_t iov[2] = {{a, alen}, {b, blen}};
-  (void)hcs_conn_write(k->c, iov, blen > 0 ? 2 : 1, NULL, NULL);
+  (void)hcsd__conn_send(k, iov, blen > 0 ? 2 : 1);
 }
 
 static int head_common(char *h, size_t n, int status) {
@@ -379,7 +453,8 @@ static int head_common(char *h, size_t n, int status) {
                   status, reason(status));
 }
 
-/* The request is answered: read the next one, or close. */
+/* The request is answered: read the next one once the reply is (mostly)
+ * written, or close. */
 static void req_finish(hcsd_req_t *r) {
   hcsd_conn_t *k = r->conn;
   bool keep = r->keep_alive;
@@ -396,9 +471,18 @@ static void req_finish(hcsd_req_t *r) {
     conn_close(k);
     return;
   }
+  arm_timer(k);
+  if (k->out > OUT_LOW) {
+    k->state = C_DRAIN; /* still paused; sent() goes on */
+    return;
+  }
+  conn_next(k);
+}
+
+/* Reads the next request: the bytes already received first. */
+static void conn_next(hcsd_conn_t *k) {
   k->state = C_READ;
   http_parser_pause(&k->parser, 0);
-  arm_timer(k);
   if (k->pending != NULL) {
     char *p = k->pending;
     size_t n = k->pending_len;
@@ -438,11 +522,9 @@ static void reply3(hcsd_req_t *r, int status, const char *content_type,
     n += snprintf(h + n, sizeof(h) - (size_t)n, "Connection: close\r\n");
   }
   n += snprintf(h + n, sizeof(h) - (size_t)n, "\r\n");
-  if (!k->closed && !k->gone) {
-    hcs_iov_t iov[3] = {{h, (size_t)n}, {body, len}, {tail, tlen}};
-    int pieces = r->head || body == NULL ? 1 : tlen > 0 ? 3 : 2;
-    (void)hcs_conn_write(k->c, iov, pieces, NULL, NULL);
-  }
+  hcs_iov_t iov[3] = {{h, (size_t)n}, {body, len}, {tail, tlen}};
+  int pieces = r->head || body == NULL ? 1 : tlen > 0 ? 3 : 2;
+  (void)hcsd__conn_send(k, iov, pieces);
   req_finish(r);
 }
 
@@ -481,27 +563,53 @@ void hcsd_reply_empty(hcsd_req_t *r, int status) {
   hcsd_reply(r, status, NULL, NULL, 0);
 }
 
-void hcsd_chunked_begin(hcsd_req_t *r, int status, const char *content_type) {
+void hcsd_chunked_begin(hcsd_req_t *r, int status, const char *content_type,
+                        const void *first, size_t len) {
+  hcsd_conn_t *k = r->conn;
   char h[512];
   int n = head_common(h, sizeof(h), status);
   n += snprintf(h + n, sizeof(h) - (size_t)n,
                 "Content-Type: %s\r\nTransfer-Encoding: chunked\r\n\r\n",
                 content_type);
-  conn_write(r->conn, h, (size_t)n, NULL, 0);
+  char sz[24];
+  int zn = snprintf(sz, sizeof(sz), "%zx\r\n", len);
+  hcs_iov_t iov[4] = {
+      {h, (size_t)n}, {sz, (size_t)zn}, {first, len}, {"\r\n", 2}};
+  (void)hcsd__conn_send(k, iov, len > 0 ? 4 : 1);
+  k->out_cap = k->out + HCSD_OUT_MAX;
 }
 
-void hcsd_chunked_write(hcsd_req_t *r, const void *buf, size_t len) {
+int hcsd_chunked_writev(hcsd_req_t *r, const hcs_iov_t *iov, int n) {
+  hcsd_conn_t *k = r->conn;
+  assert(n >= 1 && n <= 6);
+  if (k->closed || k->gone) {
+    return -1;
+  }
+  size_t len = 0;
+  for (int i = 0; i < n; i++) {
+    len += iov[i].len;
+  }
   if (len == 0) {
-    return;
+    return 0;
+  }
+  if (k->out + len + WRITE_COST > k->out_cap) {
+    /* Pausing the source would stall the others it feeds: the client
+     * goes, and its holder with it (the gone callback). */
+    hcsd_log("%s: the client fell %zu bytes behind; dropped", r->path, k->out);
+    conn_close(k);
+    return -1;
   }
   char h[24];
-  int n = snprintf(h, sizeof(h), "%zx\r\n", len);
-  hcsd_conn_t *k = r->conn;
-  if (k->closed || k->gone) {
-    return;
-  }
-  hcs_iov_t iov[3] = {{h, (size_t)n}, {buf, len}, {"\r\n", 2}};
-  (void)hcs_conn_write(k->c, iov, 3, NULL, NULL);
+  hcs_iov_t v[8];
+  v[0] = (hcs_iov_t){h, (size_t)snprintf(h, sizeof(h), "%zx\r\n", len)};
+  memcpy(v + 1, iov, (size_t)n * sizeof(*iov));
+  v[n + 1] = (hcs_iov_t){"\r\n", 2};
+  return hcsd__conn_send(k, v, n + 2);
+}
+
+int hcsd_chunked_write(hcsd_req_t *r, const void *buf, size_t len) {
+  hcs_iov_t iov = {buf, len};
+  return hcsd_chunked_writev(r, &iov, 1);
 }
 
 void hcsd_chunked_end(hcsd_req_t *r) {
@@ -704,13 +812,19 @@ static void on_data(hcs_conn_t *c, char *buf, size_t len, void *data) {
   }
   if (len == 0) {
     /* The client will send no more requests. A request being answered
-     * finishes first; an idle connection closes. */
-    k->gone = k->state != C_BUSY ? true : k->gone;
-    if (k->state == C_READ) {
-      conn_close(k);
-    } else {
+     * finishes first; otherwise what is queued for the client is
+     * written, then the connection closes. */
+    if (k->state == C_BUSY) {
       k->req.keep_alive = false;
+      return;
     }
+    k->gone = true;
+    if (k->out == 0) {
+      conn_close(k);
+      return;
+    }
+    hcs_conn_shutdown(k->c);
+    k->state = C_DRAIN;
     return;
   }
   if (k->state != C_READ) {

@@ -4,6 +4,11 @@
  * Docker's 8-byte frame header when the stream is not a tty; client bytes
  * handed to the owner as stdin; half-close and full close told apart.
  *
+ * A buffer going to several streams (a container's attached clients) is
+ * held once and shared, until the last of them has written it: the
+ * process goes at the pace of its slowest attached client, as with
+ * dockerd, and no client gets copies that pile up behind it.
+ *
  * The stream struct lives until both its owner finished it and the
  * connection is closed. */
 #include "hcsd/stream_int.h"
@@ -33,11 +38,17 @@ struct hcsd_stream_s {
  * OUT_FRAMES frames, all sent by one write with their headers. */
 #define OUT_FRAMES (HCS_CONN_IOV_MAX / 2)
 
-typedef struct out_s {
-  hcsd_stream_t *st;
+struct hcsd_fan_s {
   hcs_session_t *s;
   int stream;
   char *buf;
+  size_t len;
+  int refs; /* writes queued with buf */
+};
+
+typedef struct out_s {
+  hcsd_stream_t *st;
+  hcsd_fan_t *f;
   uint8_t hdr[OUT_FRAMES][8];
 } out_t;
 
@@ -114,25 +125,41 @@ static void frame_header(uint8_t h[8], int stream, size_t len) {
   h[7] = (uint8_t)len;
 }
 
+static void fan_unref(hcsd_fan_t *f) {
+  if (--f->refs == 0) {
+    hcs_session_release(f->s, f->stream, f->buf);
+    hcs_session_unref(f->s);
+    free(f);
+  }
+}
+
 static void out_done(hcs_conn_t *c, int status, void *data) {
   out_t *o = data;
   (void)c;
   (void)status;
   hcsd_stream_t *st = o->st;
-  hcs_session_release(o->s, o->stream, o->buf);
-  hcs_session_unref(o->s);
+  fan_unref(o->f);
   free(o);
   st->writes--;
   maybe_free(st);
 }
 
-void hcsd_stream_out(hcsd_stream_t *st, hcs_session_t *s, int stream, char *buf,
-                     size_t len) {
-  if (st == NULL || st->k == NULL || st->gone_told || len == 0) {
+hcsd_fan_t *hcsd_fan_begin(hcs_session_t *s, int stream, char *buf,
+                           size_t len) {
+  hcsd_fan_t *f = malloc(sizeof(*f));
+  if (f != NULL) {
+    *f = (hcsd_fan_t){.s = s, .stream = stream, .buf = buf, .len = len};
+  }
+  return f;
+}
+
+void hcsd_fan_to(hcsd_fan_t *f, hcsd_stream_t *st) {
+  if (f == NULL || st == NULL || st->k == NULL || st->gone_told ||
+      f->len == 0) {
     return;
   }
-  if (st->framed && len > (size_t)OUT_FRAMES * FRAME_MAX) {
-    hcsd_stream_out_copy(st, stream, buf, len); /* not a pool read */
+  if (st->framed && f->len > (size_t)OUT_FRAMES * FRAME_MAX) {
+    hcsd_stream_out_copy(st, f->stream, f->buf, f->len); /* not a pool read */
     return;
   }
   out_t *o = malloc(sizeof(*o));
@@ -140,31 +167,48 @@ void hcsd_stream_out(hcsd_stream_t *st, hcs_session_t *s, int stream, char *buf,
     return;
   }
   o->st = st;
-  o->s = s;
-  o->stream = stream;
-  o->buf = buf;
+  o->f = f;
   /* Frames the client reads without growing its buffer (<= 32 KiB),
    * each from the held buffer itself. */
   hcs_iov_t iov[HCS_CONN_IOV_MAX];
   int n = 0;
-  for (size_t off = 0, k = 0; off < len; k++) {
-    size_t part = !st->framed || len - off <= FRAME_MAX ? len - off : FRAME_MAX;
+  for (size_t off = 0, k = 0; off < f->len; k++) {
+    size_t rest = f->len - off;
+    size_t part = !st->framed || rest <= FRAME_MAX ? rest : FRAME_MAX;
     if (st->framed) {
-      frame_header(o->hdr[k], stream, part);
+      frame_header(o->hdr[k], f->stream, part);
       iov[n++] = (hcs_iov_t){o->hdr[k], 8};
     }
-    iov[n++] = (hcs_iov_t){buf + off, part};
+    iov[n++] = (hcs_iov_t){f->buf + off, part};
     off += part;
   }
-  hcs_session_hold(s, stream, buf);
-  hcs_session_ref(s);
-  st->writes++;
   if (hcs_conn_write(st->c, iov, n, out_done, o) != 0) {
-    st->writes--;
-    hcs_session_release(s, stream, buf);
-    hcs_session_unref(s);
     free(o);
+    return;
   }
+  st->writes++;
+  f->refs++;
+}
+
+/* Still inside the session's data callback, where the buffer may be
+ * held; the writes' callbacks run later, never here. */
+void hcsd_fan_end(hcsd_fan_t *f) {
+  if (f == NULL) {
+    return;
+  }
+  if (f->refs == 0) {
+    free(f);
+    return;
+  }
+  hcs_session_hold(f->s, f->stream, f->buf);
+  hcs_session_ref(f->s);
+}
+
+void hcsd_stream_out(hcsd_stream_t *st, hcs_session_t *s, int stream, char *buf,
+                     size_t len) {
+  hcsd_fan_t *f = hcsd_fan_begin(s, stream, buf, len);
+  hcsd_fan_to(f, st);
+  hcsd_fan_end(f);
 }
 
 void hcsd_stream_out_copy(hcsd_stream_t *st, int stream, const void *buf,
@@ -183,7 +227,9 @@ void hcsd_stream_out_copy(hcsd_stream_t *st, int stream, const void *buf,
       iov[k++] = (hcs_iov_t){hdr, 8};
     }
     iov[k++] = (hcs_iov_t){p, n};
-    (void)hcs_conn_write(st->c, iov, k, NULL, NULL);
+    if (hcsd__conn_send(st->k, iov, k) != 0) {
+      return;
+    }
     p += n;
     len -= n;
   }
