@@ -7,6 +7,7 @@
 #ifndef HCS_ASYNC_AS_H
 #define HCS_ASYNC_AS_H
 
+#include <sched.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -149,6 +150,35 @@ typedef struct as_session_cbs_s {
   void (*done_cb)(as_session_t *s, const as_result_t *r, void *data);
 } as_session_cbs_t;
 
+/* A spawner: an engine-owned thread that joins a container once, so that
+ * every process started into it (as_spawn_opts_t.spawner) is a clone of
+ * a thread already in place rather than a child that joins on its own
+ * (spawner.c says what that saves). */
+typedef struct as_spawner_s as_spawner_t;
+/* The namespaces a spawner may join. */
+#define AS_SPAWNER_NS                                                          \
+  (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | CLONE_NEWNET |   \
+   CLONE_NEWCGROUP)
+typedef struct as_spawner_opts_s {
+  int ns_pidfd;      /* a process whose namespaces to join (the caller's) */
+  unsigned ns_flags; /* CLONE_NEW* of AS_SPAWNER_NS */
+  int set_caps;      /* keep only caps: bounding, permitted, effective */
+  uint64_t caps;
+  int no_new_privs;
+  const struct sock_fprog *seccomp; /* installed on the thread; NULL: none.
+                                       Borrowed until the call returns. It
+                                       must allow futex and clone without
+                                       namespace flags. */
+} as_spawner_opts_t;
+/* Starts the thread and waits until it has joined. Makes the process
+ * undumpable (spawn.c). Any thread. 0, -EINVAL (bad opts), -ENOMEM,
+ * -EAGAIN (no thread), or the -errno of a failed join (unshare, setns,
+ * prctl, capset, seccomp). */
+int as_spawner_new(const as_spawner_opts_t *o, as_spawner_t **out);
+/* Stops and joins the thread. No spawn may be under way with it. Any
+ * thread; NULL is a no-op. */
+void as_spawner_free(as_spawner_t *sp);
+
 typedef struct as_spawn_opts_s {
   const char *file;    /* program: a path, or a name searched in PATH */
   char *const *argv;   /* NULL-terminated; argv[0] defaults to file */
@@ -176,6 +206,12 @@ typedef struct as_spawn_opts_s {
    * installed as the child's last act before execve; needs no_new_privs
    * or CAP_SYS_ADMIN. NULL: none. */
   const struct sock_fprog *seccomp;
+  /* A spawner that has joined the container (as_spawner_new): the child
+   * is cloned from it and starts in its namespaces, with its
+   * capabilities, no_new_privs and seccomp filter; ns_pidfd, ns_flags,
+   * set_caps, caps and no_new_privs above are then ignored (cgroup_fds
+   * are still joined, seccomp is installed on top). NULL: none. */
+  as_spawner_t *spawner;
   /* The child leads a new process group (setpgid(0, 0)), so that
    * as_session_kill_group reaches what it started; a console session is a
    * new session and so a new group anyway. */

@@ -32,7 +32,25 @@ typedef struct as__child_s {
   int no_new_privs;
   const struct sock_fprog *seccomp; /* installed last; NULL: none */
   int new_pgrp;                     /* setpgid(0, 0) */
+  as_spawner_t *spawner; /* clone from this thread (already joined) */
 } as__child_t;
+
+/* A clone that a spawner thread makes for the engine (spawner.c). */
+typedef struct as__spawner_req_s {
+  int (*fn)(void *arg);
+  void *arg;
+  void *stack_top;
+  int flags; /* added to CLONE_VM | CLONE_VFORK | CLONE_PIDFD */
+  pid_t pid;
+  int pidfd;
+  int result; /* 0 or -errno */
+  int done;
+} as__spawner_req_t;
+/* On the spawner's thread: the clone itself (spawn.c). */
+int as__spawner_clone(as__spawner_req_t *req);
+/* From the engine: has the spawner make req's clone and waits for it.
+ * 0 or -errno (-ESRCH once the spawner is stopping). */
+int as__spawner_run(as_spawner_t *sp, as__spawner_req_t *req);
 
 typedef struct as__spawn_stack_s {
   void *base; /* mmap'ed, a guard page at the bottom */

@@ -394,8 +394,15 @@ int as_session_spawn(as_loop_t *loop, const as_spawn_opts_t *o,
       .no_new_privs = o->no_new_privs,
       .seccomp = o->seccomp,
       .new_pgrp = o->new_pgrp && !(o->flags & AS_PTY),
+      .spawner = o->spawner,
   };
-  if (o->ns_flags & CLONE_NEWPID) {
+  if (o->spawner != NULL) {
+    /* The spawner's thread has joined and dropped all of that already. */
+    c.ns_flags = 0;
+    c.set_caps = 0;
+    c.no_new_privs = 0;
+  }
+  if (c.ns_flags & CLONE_NEWPID) {
     c.own_pidns = as__loop_own_pidns(loop);
     if (c.own_pidns < 0) {
       as_free(s);

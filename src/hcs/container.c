@@ -589,6 +589,9 @@ static void init_done_cb(as_session_t *is, const as_result_t *r, void *data) {
   (void)is;
   (void)r;
   ct->init_done = 1;
+  /* Its namespaces are dying: nothing more can be started in them. */
+  as_spawner_free(ct->spawner);
+  ct->spawner = NULL;
   detach_endpoints(s);
   /* pid 1 is gone, so the kernel killed its namespace; the cgroup may
    * still hold processes that left it. */
@@ -923,6 +926,27 @@ int hcs__container_exec_opts(hcs__system_t *s, as_spawn_opts_t *o,
   o->caps = default_caps;
   o->no_new_privs = 1;
   o->seccomp = ct->seccomp.filter != NULL ? &ct->seccomp : NULL;
+  if (ct->spawner == NULL && !ct->spawner_failed) {
+    /* The default filter allows what the spawner's thread does itself
+     * (futex, clone without namespace flags); a profile of the system's
+     * own might not, so its processes install that one each. */
+    int on_thread = ct->cfg.seccomp_profile == NULL ||
+                    strcmp(ct->cfg.seccomp_profile, "default") == 0;
+    as_spawner_opts_t so = {.ns_pidfd = pidfd,
+                            .ns_flags = ct->ns,
+                            .set_caps = 1,
+                            .caps = default_caps,
+                            .no_new_privs = 1,
+                            .seccomp = on_thread ? o->seccomp : NULL};
+    /* Without one (no thread to be had), each process joins on its own:
+     * slower, the same result. */
+    ct->spawner_failed = as_spawner_new(&so, &ct->spawner) != 0;
+    ct->seccomp_on_thread = on_thread && !ct->spawner_failed;
+  }
+  o->spawner = ct->spawner;
+  if (ct->seccomp_on_thread) {
+    o->seccomp = NULL;
+  }
   if (o->cwd == NULL) {
     o->cwd = "/";
   }
@@ -980,6 +1004,8 @@ void hcs__container_free(hcs__system_t *s) {
   if (ct->ptmx_fd >= 0) {
     close(ct->ptmx_fd);
   }
+  as_spawner_free(ct->spawner);
+  ct->spawner = NULL;
   if (ct->init != NULL) {
     as_session_unref(ct->init);
   }

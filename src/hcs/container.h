@@ -13,19 +13,22 @@ typedef struct hcs__container_s {
   as_session_t *init; /* pid 1 of the system */
   pid_t init_pid;     /* on the host */
   int init_done;
-  char root_mnt[512]; /* where the init child mounts the root */
-  uint64_t oom_seen;  /* OOM kills already blamed on a process */
-  char **env;         /* the default environment of its processes */
-  int ptmx_fd;        /* O_PATH: its devpts multiplexer, so consoles are
-                         its own /dev/pts/N; -1 if missing */
-  char ptmx[32];      /* "/proc/self/fd/N" naming ptmx_fd */
-  unsigned ns;        /* its namespaces: CLONE_NEW* */
-  size_t n_attached;  /* endpoints of EndpointList moved into its net ns */
-  hcs__bpf_t seccomp_own;   /* a profile of its configuration's own */
+  char root_mnt[512];     /* where the init child mounts the root */
+  uint64_t oom_seen;      /* OOM kills already blamed on a process */
+  char **env;             /* the default environment of its processes */
+  int ptmx_fd;            /* O_PATH: its devpts multiplexer, so consoles are
+                             its own /dev/pts/N; -1 if missing */
+  char ptmx[32];          /* "/proc/self/fd/N" naming ptmx_fd */
+  unsigned ns;            /* its namespaces: CLONE_NEW* */
+  size_t n_attached;      /* endpoints of EndpointList moved into its net ns */
+  hcs__bpf_t seccomp_own; /* a profile of its configuration's own */
+  as_spawner_t *spawner;  /* joined once at the first exec; NULL before */
+  int spawner_failed;     /* none to be had: each exec joins on its own */
+  int seccomp_on_thread;  /* the spawner carries the filter */
   struct sock_fprog seccomp; /* what its processes install; .filter NULL:
                                 unconfined */
-  char resolv[576];   /* its resolv.conf in the state dir, bound over
-                         /etc/resolv.conf; "" without DNS settings */
+  char resolv[576];          /* its resolv.conf in the state dir, bound over
+                                /etc/resolv.conf; "" without DNS settings */
 } hcs__container_t;
 
 /* Builds the cgroups and starts init in new namespaces with the root, the
