@@ -788,7 +788,10 @@ HCS_API const char *hcs_default_image_home(void);
  * Type "internal" is the same without NAT (endpoints reach each other and
  * the host). Other types are HCS_ERROR_NOT_SUPPORTED, as are network
  * Policies. A network needs at least one subnet of /30 or wider, none
- * overlapping another network's or a route of the host.
+ * overlapping another network's, a route of the host, or a range no
+ * network may hold (0.0.0.0/8, loopback 127.0.0.0/8, link-local
+ * 169.254.0.0/16, multicast 224.0.0.0/4, 240.0.0.0/4 with the broadcast
+ * address).
  * An endpoint gets an address of its network's subnets and a MAC of its
  * MacPools (the lowest free ones; without MacPools, 02-15 followed by the
  * address), or the ones it asks for when they are inside and free; a veth
@@ -819,7 +822,10 @@ HCS_API const char *hcs_default_image_home(void);
  * State: with a state_dir, networks and endpoints are kept as JSON files
  * in state_dir/hns, and hcs_open on it finds them again and makes again
  * what the kernel lost (after a reboot, or a system that died holding an
- * endpoint). Without one they live in memory and hcs_close takes their
+ * endpoint). A bridge deleted behind hcs is made again, with every
+ * endpoint's host end (running systems' too) a port of it again, at that
+ * open or at the next request that needs it (an endpoint's creation, a
+ * system's start). Without one they live in memory and hcs_close takes their
  * bridges, pairs and tables down. Needs root (CAP_NET_ADMIN).
  *
  * Threads: any thread but the engine's; the calls wait for the kernel's

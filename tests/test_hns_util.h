@@ -174,15 +174,20 @@ TN_UNUSED static void tn_expect(hcs_result_t r, hcs_error_t *err,
   hcs_error_free(err);
 }
 
-/* Whether a link of that derived name exists on the host. */
-TN_UNUSED static int tn_link_exists(const char *prefix, const char *id) {
+/* The index of the link of that derived name on the host, or -ENODEV. */
+TN_UNUSED static int tn_link_index(const char *prefix, const char *id) {
   char name[HCS__IFNAMSIZ];
   hcs__hns_link_name(prefix, id, name);
   hcs__nl_t *nl = NULL;
   cr_assert_eq(hcs__nl_open(&nl), 0);
   int r = hcs__nl_ifindex(nl, name);
   hcs__nl_close(nl);
-  return r > 0;
+  return r;
+}
+
+/* Whether a link of that derived name exists on the host. */
+TN_UNUSED static int tn_link_exists(const char *prefix, const char *id) {
+  return tn_link_index(prefix, id) > 0;
 }
 
 /* Waits, on rtnetlink's link events (with the watchdog), until the link

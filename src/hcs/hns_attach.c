@@ -71,8 +71,8 @@ static int configure_inside(int nsfd, const hcs__hns_ep_t *ep,
   return r;
 }
 
-static int attach_locked(hcs__hns_ep_t *ep, pid_t pid, const char *ifname,
-                         char *why, size_t whylen) {
+static int attach_locked(hcs__hns_t *h, hcs__hns_ep_t *ep, pid_t pid,
+                         const char *ifname, char *why, size_t whylen) {
   hcs__nl_t *nl = NULL;
   int r = hcs__nl_open(&nl);
   if (r != 0) {
@@ -86,8 +86,10 @@ static int attach_locked(hcs__hns_ep_t *ep, pid_t pid, const char *ifname,
     hcs__nl_close(nl);
     return -EBUSY;
   }
-  /* Not attached, or its namespace died: the pair is made whole. */
-  r = hcs__hns_ep_pair(nl, ep, why, whylen);
+  /* Not attached, or its namespace died: the pair is made whole, on a
+   * bridge made again if it was deleted. */
+  r = hcs__hns_net_mend(h, nl, ep->net, why, whylen);
+  r = r == 0 ? hcs__hns_ep_pair(nl, ep, why, whylen) : r;
   char path[64];
   snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
   int nsfd = r == 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
@@ -129,7 +131,7 @@ int hcs__hns_attach(hcs_t *hcs, const char *endpoint_id, pid_t netns_pid,
     snprintf(why, whylen, "no endpoint has id %s", endpoint_id);
     r = -ENOENT;
   } else {
-    r = attach_locked(ep, netns_pid, ifname, why, whylen);
+    r = attach_locked(h, ep, netns_pid, ifname, why, whylen);
   }
   pthread_mutex_unlock(&h->lock);
   return r;
@@ -149,6 +151,7 @@ void hcs__hns_detach(hcs_t *hcs, const char *endpoint_id) {
       /* The p end is in the system's namespace, or went with it. */
       (void)hcs__nl_link_del(nl, ep->host_if);
     }
+    (void)hcs__hns_net_mend(h, nl, ep->net, ignored, sizeof(ignored));
     (void)hcs__hns_ep_pair(nl, ep, ignored, sizeof(ignored));
     hcs__nl_close(nl);
   }

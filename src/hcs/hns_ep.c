@@ -306,7 +306,8 @@ static int realize(hcs__hns_t *h, hcs__hns_ep_t *ep, char *why, size_t n) {
     hcs__nl_close(nl);
     return -EEXIST;
   }
-  r = hcs__hns_ep_pair(nl, ep, why, n);
+  r = hcs__hns_net_mend(h, nl, ep->net, why, n);
+  r = r == 0 ? hcs__hns_ep_pair(nl, ep, why, n) : r;
   if (r == 0 && (r = hcs__hns_ep_add(h, ep)) != 0) {
     snprintf(why, n, "out of memory");
   }

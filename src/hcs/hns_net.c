@@ -34,6 +34,32 @@ static hcs_result_t type_check(const hcs__hns_ctx_t *c, hcs_hns_network_t *n) {
   return HCS_OK;
 }
 
+/* Ranges that are no place for a network of endpoints (RFC 6890): a
+ * bridge holding one would shadow the host's loopback, take multicast or
+ * link-local traffic, or carry addresses the kernel will not route. */
+static const struct {
+  uint32_t net;
+  unsigned len;
+  const char *prefix, *what;
+} reserved[] = {
+    {0x00000000u, 8, "0.0.0.0/8", "\"this network\""},
+    {0x7f000000u, 8, "127.0.0.0/8", "loopback"},
+    {0xa9fe0000u, 16, "169.254.0.0/16", "link-local"},
+    {0xe0000000u, 4, "224.0.0.0/4", "multicast"},
+    {0xf0000000u, 4, "240.0.0.0/4", "reserved (with the broadcast address)"},
+};
+
+/* The reserved range sub overlaps (its index), or -1. */
+static int reserved_range(const hcs__ipam_subnet_t *sub) {
+  for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
+    if (hcs__ipv4_overlap(sub->net, sub->len, reserved[i].net,
+                          reserved[i].len)) {
+      return (int)i;
+    }
+  }
+  return -1;
+}
+
 /* Fills each missing gateway with the subnet's first host address. */
 static hcs_result_t subnets_check(const hcs__hns_ctx_t *c,
                                   hcs_hns_network_t *n) {
@@ -53,6 +79,14 @@ static hcs_result_t subnets_check(const hcs__hns_ctx_t *c,
           "Subnets[%zu].AddressPrefix: \"%s\" leaves no room for a "
           "gateway and endpoints (/30 or wider)",
           i, s->address_prefix);
+    }
+    int k = reserved_range(&sub);
+    if (k >= 0) {
+      return hcs__hns_refuse(c, HCS_WSAEINVAL, EINVAL,
+                             "Subnets[%zu].AddressPrefix: \"%s\" overlaps "
+                             "%s, which is %s",
+                             i, s->address_prefix, reserved[k].prefix,
+                             reserved[k].what);
     }
     uint32_t gw = hcs__ipam_first_host(sub.net, sub.len);
     if (s->gateway_address == NULL) {
@@ -215,6 +249,35 @@ int hcs__hns_net_realize(hcs__hns_t *h, hcs__hns_net_t *net, int fresh,
   if (r == 0 && net->nat) {
     r = hcs__nat_sysctls(net->bridge, why, whylen);
     r = r == 0 ? hcs__hns_nat_sync(h, net, why, whylen) : r;
+  }
+  return r;
+}
+
+int hcs__hns_net_mend(hcs__hns_t *h, hcs__nl_t *nl, hcs__hns_net_t *net,
+                      char *why, size_t whylen) {
+  int r = hcs__nl_ifindex(nl, net->bridge);
+  if (r > 0) {
+    return 0;
+  }
+  if (r != -ENODEV) {
+    snprintf(why, whylen, "looking for bridge %s: %s", net->bridge,
+             strerror(-r));
+    return r;
+  }
+  /* Deleted behind our back: its ports fell off with it. Every endpoint's
+   * host end still here (a running system's, or a pair waiting on the
+   * host) becomes a port of the new bridge. */
+  r = hcs__hns_net_realize(h, net, 0, why, whylen);
+  for (size_t i = 0; r == 0 && i < h->n_eps; i++) {
+    const hcs__hns_ep_t *ep = h->eps[i];
+    if (ep->net != net || hcs__nl_ifindex(nl, ep->host_if) <= 0) {
+      continue;
+    }
+    r = hcs__nl_link_enslave(nl, ep->host_if, net->bridge);
+    if (r != 0) {
+      snprintf(why, whylen, "making %s a port of %s again: %s", ep->host_if,
+               net->bridge, strerror(-r));
+    }
   }
   return r;
 }

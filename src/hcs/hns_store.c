@@ -409,7 +409,11 @@ static void reconcile(hcs__hns_t *h) {
     int host = hcs__nl_ifindex(nl, ep->host_if);
     int peer = hcs__nl_ifindex(nl, ep->peer_if);
     if (host > 0 && peer == -ENODEV) {
-      ep->attached = -1; /* a namespace holds the p end: a live system's */
+      /* A namespace holds the p end: a live system's. Its host end is a
+       * port of the bridge again, which may be new: one deleted behind
+       * hcs was made again above, without its ports. */
+      ep->attached = -1;
+      (void)hcs__nl_link_enslave(nl, ep->host_if, ep->net->bridge);
     } else {
       (void)hcs__hns_ep_pair(nl, ep, why, sizeof(why));
     }

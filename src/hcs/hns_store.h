@@ -107,6 +107,11 @@ hcs_result_t hcs__hns_net_delete(hcs__hns_t *h, const char *op,
  * 0 or -errno with why. */
 int hcs__hns_net_realize(hcs__hns_t *h, hcs__hns_net_t *net, int fresh,
                          char *why, size_t whylen);
+/* When net's bridge is gone (an `ip link del` behind hcs), makes it
+ * again and every endpoint's host end a port of it again. 0 or -errno
+ * with why. */
+int hcs__hns_net_mend(hcs__hns_t *h, hcs__nl_t *nl, hcs__hns_net_t *net,
+                      char *why, size_t whylen);
 /* Takes the kernel side down; links or tables already gone are fine. */
 int hcs__hns_net_unrealize(hcs__hns_net_t *net, char *why, size_t whylen);
 /* Rewrites a nat network's table from its endpoints' mappings. */

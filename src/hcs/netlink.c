@@ -150,7 +150,9 @@ static int index_cb(const struct nlmsghdr *nlh, void *data) {
   return MNL_CB_OK;
 }
 
-int hcs__nl_ifindex(hcs__nl_t *nl, const char *name) {
+/* Asks for link name, the answer going to cb. */
+static int link_get(hcs__nl_t *nl, const char *name, hcs__nl_cb cb,
+                    void *data) {
   if (!name_ok(name)) {
     return -EINVAL;
   }
@@ -158,9 +160,33 @@ int hcs__nl_ifindex(hcs__nl_t *nl, const char *name) {
   link_header(h, 0);
   mnl_attr_put_u32(h, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
   mnl_attr_put_strz(h, IFLA_IFNAME, name);
+  return hcs__nl_talk(nl, h, cb, data);
+}
+
+int hcs__nl_ifindex(hcs__nl_t *nl, const char *name) {
   int index = 0;
-  int r = hcs__nl_talk(nl, h, index_cb, &index);
+  int r = link_get(nl, name, index_cb, &index);
   return r < 0 ? r : index > 0 ? index : -ENODEV;
+}
+
+static int master_cb(const struct nlmsghdr *nlh, void *data) {
+  if (nlh->nlmsg_type != RTM_NEWLINK) {
+    return MNL_CB_OK;
+  }
+  struct nlattr *a;
+  mnl_attr_for_each(a, nlh, sizeof(struct ifinfomsg)) {
+    if (mnl_attr_get_type(a) == IFLA_MASTER &&
+        mnl_attr_validate(a, MNL_TYPE_U32) >= 0) {
+      *(int *)data = (int)mnl_attr_get_u32(a);
+    }
+  }
+  return MNL_CB_OK;
+}
+
+int hcs__nl_link_master(hcs__nl_t *nl, const char *name) {
+  int master = 0;
+  int r = link_get(nl, name, master_cb, &master);
+  return r < 0 ? r : master;
 }
 
 int hcs__nl_bridge_add(hcs__nl_t *nl, const char *name) {

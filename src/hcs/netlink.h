@@ -35,6 +35,9 @@ int hcs__nl_talk(hcs__nl_t *nl, struct nlmsghdr *req, hcs__nl_cb cb,
 
 /* The index of a link by name: > 0, or -ENODEV. */
 int hcs__nl_ifindex(hcs__nl_t *nl, const char *name);
+/* The index of the link's master (its bridge): > 0, 0 for none, or
+ * -ENODEV when there is no such link. */
+int hcs__nl_link_master(hcs__nl_t *nl, const char *name);
 int hcs__nl_bridge_add(hcs__nl_t *nl, const char *name);
 /* A veth pair name <-> peer; the peer gets the MAC (6 bytes). */
 int hcs__nl_veth_add(hcs__nl_t *nl, const char *name, const char *peer,
