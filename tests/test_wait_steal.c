@@ -1,12 +1,13 @@
 /* An embedder that reaps with waitpid(-1, WNOHANG) takes exits of the
  * processes hcs tracks (execve makes every program signal SIGCHLD, so it
  * cannot be prevented), and hcs must still report the real exit code:
- * 300 processes through the sync face on a host system and 300 through
- * the async session face, each ending with its own code, while a thread
- * of this program loops on waitpid(-1, &st, WNOHANG). On a kernel that
- * keeps a reaped child's status for its pidfd (Linux 6.15) every code is
- * the real one; before, a stolen exit may only say
- * HCS_WAIT_ERR_EXIT_LOST, never a code the process did not give. */
+ * 300 processes through the sync face on a host system, 300 through the
+ * async session face and 100 execs into a container, each ending with its
+ * own code, while a thread of this program loops on waitpid(-1, &st,
+ * WNOHANG). On a kernel that keeps a reaped child's status for its pidfd
+ * (Linux 6.15) every code is the real one; before, a stolen exit may only
+ * say HCS_WAIT_ERR_EXIT_LOST, never a code the process did not give. */
+#include "test_ct_util.h"
 #include "test_hcs_util.h"
 
 #include <pthread.h>
@@ -189,4 +190,47 @@ Test(wait_steal, async_session_face) {
   hcs_close(h);
   th_assert_no_child();
   cr_assert_eq(th_fd_count(), fds0, "fds leaked");
+}
+
+/* Execs into a container: the same, with the container's sh giving the
+ * codes. */
+Test(wait_steal, execs_into_a_container, .init = ct_setup,
+     .fini = ct_teardown) {
+  int keeps = kernel_keeps_status();
+  hcs_t *h = open_hcs(NULL);
+  start_system(h, "steal", "");
+  stealer_t st;
+  stealer_start(&st);
+  enum { N_EXECS = 100 };
+  uint32_t pids[N_EXECS];
+  hcs_error_t *err = NULL;
+  for (int i = 0; i < N_EXECS; i++) {
+    char cmd[32];
+    snprintf(cmd, sizeof(cmd), "exit %d", code_of(i));
+    const char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    hcs_process_params_t pp = {.args = argv};
+    th_expect_ok(hcs_CreateProcessInComputeSystem(h, "steal", false, false,
+                                                  false, &pp, &pids[i], NULL,
+                                                  NULL, NULL, &err),
+                 err);
+  }
+  int wrong = 0, first_wrong = -1, first_got = 0;
+  for (int i = 0; i < N_EXECS; i++) {
+    hcs_process_result_t r;
+    th_expect_ok(hcs_WaitForProcessResult(h, "steal", pids[i], 60000, &r, &err),
+                 err);
+    if (!code_ok(i, r.exit_code, keeps) && wrong++ == 0) {
+      first_wrong = i;
+      first_got = r.exit_code;
+    }
+  }
+  int stolen = stealer_stop(&st);
+  cr_assert_eq(wrong, 0,
+               "%d of %d exit codes are false (exec %d: %d, want %d); "
+               "waitpid(-1) reaped %d",
+               wrong, N_EXECS, first_wrong, first_got, code_of(first_wrong),
+               stolen);
+  cr_log_info("waitpid(-1) reaped %d of %d execs", stolen, N_EXECS);
+  stop_system(h, "steal");
+  hcs_close(h);
 }
