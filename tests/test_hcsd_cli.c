@@ -1116,6 +1116,31 @@ Test(hcsd_cli, networks) {
   he_expect_has(c.o.p, "inet ");
   he_cmd_free(&c);
 
+  /* none: only loopback; host: the host's interfaces (as docker). */
+  he_docker(&c, "run", "--rm", "--network", "none", "busybox", "cat",
+            "/proc/net/dev");
+  he_expect_code(&c, 0);
+  he_expect_has(c.o.p, "lo:");
+  cr_assert(strstr(c.o.p, "eth0") == NULL, "%s", c.o.p);
+  cr_assert_eq(strchr(strstr(c.o.p, "lo:"), '\n')[1], '\0',
+               "more than loopback:\n%s", c.o.p);
+  he_cmd_free(&c);
+  /* The same network namespace as the daemon's, which is the host to it
+   * (the harness gives hcsd one of its own), as with docker. */
+  char host_ns[64] = "", ns_path[64];
+  snprintf(ns_path, sizeof(ns_path), "/proc/%d/ns/net", (int)he.pid);
+  cr_assert_gt(readlink(ns_path, host_ns, sizeof(host_ns) - 1), 0);
+  he_docker(&c, "run", "--rm", "--network", "host", "busybox", "readlink",
+            "/proc/self/ns/net");
+  he_expect_code(&c, 0);
+  he_expect_has(c.o.p, host_ns);
+  he_cmd_free(&c);
+  he_docker(&c, "run", "--rm", "--network", "none", "busybox", "readlink",
+            "/proc/self/ns/net");
+  he_expect_code(&c, 0);
+  cr_assert(strstr(c.o.p, host_ns) == NULL, "%s", c.o.p);
+  he_cmd_free(&c);
+
   /* A missing network fails the start (not the create: no pull). */
   he_docker(&c, "run", "--rm", "--network", "nosuchnet", "busybox", "true");
   he_expect_code(&c, 125);

@@ -45,6 +45,9 @@ static char *system_config(hcsd_ctr_t *c, const char *ep) {
   if (ep != NULL) {
     json_object_set_new(o, "EndpointList", json_pack("[s]", ep));
   }
+  if (strcmp(c->net_mode, "host") == 0) {
+    json_object_set_new(o, "HostNetwork", json_true());
+  }
   char *s = json_dumps(o, JSON_COMPACT);
   json_decref(o);
   return s;

@@ -9,9 +9,9 @@
  * EndpointList.
  *
  * Predefined networks: "bridge" (an HNS NAT network made on first attach,
- * on 172.29.0.0/16 when that is free), "host" (no namespace of its own)
- * and "none", which hcs cannot give (a container without endpoints shares
- * the host's network namespace), so attaching to it is refused.
+ * on 172.29.0.0/16 when that is free), "host" (the system shares the
+ * host's network: hcs's HostNetwork) and "none" (no endpoint: the system's
+ * own network namespace holds only loopback).
  *
  * Reload: hcsd_nets_open reads the records back and asks HNS for each
  * network. One HNS lost (its hcs kept no state directory, or someone

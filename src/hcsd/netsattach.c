@@ -149,16 +149,10 @@ static int attach_locked(hcsd_nets_t *n, const char *mode,
   if (net == NULL) {
     return hcsd__nets_fail_msg(errmsg, 500, "network %s not found", mode);
   }
-  if (strcmp(net->driver, "null") == 0) {
-    return hcsd__nets_fail_msg(
-        errmsg, 500,
-        "network %s: hcs cannot give a container an empty network namespace "
-        "(a container without endpoints shares the host's network); use "
-        "\"--network host\" for that, or another network",
-        net->name);
-  }
+  /* host and none have no endpoint: the system shares the host's network
+   * (HostNetwork) or has one of its own with only loopback. */
   hcs_hns_endpoint_t *e = NULL;
-  if (strcmp(net->driver, "host") != 0) {
+  if (strcmp(net->driver, "host") != 0 && strcmp(net->driver, "null") != 0) {
     int st = ensure_hns(n, net, errmsg);
     if (st != 0) {
       return st;
