@@ -34,10 +34,10 @@
 
 #define URL_MAX 8192
 #define BODY_MAX (16u << 20)
-/* What one queued write costs besides its bytes (its block here and the
- * engine's request, roughly): many tiny chunks are bounded as surely as
- * a few big ones. */
-#define WRITE_COST 256
+/* What one queued write costs besides its bytes (the engine's request,
+ * with its 16 iovecs, is about 320 bytes; our block's header): many tiny
+ * chunks are bounded as surely as a few big ones. */
+#define WRITE_COST 384
 /* The next request is read once the replies waiting for the client cost
  * no more than this; pipelined requests wait in the client's socket. */
 #define OUT_LOW (64u << 10)
