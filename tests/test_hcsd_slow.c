@@ -12,6 +12,8 @@
  * - A client pipelining requests without reading a reply: the daemon
  *   stops reading its requests while the replies wait, and answers every
  *   one once the client reads.
+ * - A client reading a 2 MB reply slowly, for longer than the client
+ *   timeout (8 s here): it is not idle, and gets the whole reply.
  * - 1,500 waits (64 KiB bodies) whose clients left: the daemon's RSS does
  *   not grow round after round; waits, followers, attach and exec streams
  *   pending at SIGTERM (clients gone or still there) leave nothing behind
@@ -21,6 +23,8 @@
  * RSS is read from /proc (the only view there is), polled with a
  * deadline. In the ASan build the daemon's quarantine of freed memory is
  * made small, so that RSS means the same there. */
+/* A short client timeout (seconds), so that a slow reader outlasts it. */
+#define HE_CLIENT_TIMEOUT "8"
 #include "hcsd_e2e.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -63,8 +67,9 @@ static int connect_small(void) {
 }
 
 /* Reads a response head byte by byte up to its blank line (so no body
- * byte is taken); asserts its status line starts with want. */
-static void read_head(int fd, const char *want) {
+ * byte is taken); asserts its status line starts with want. Its
+ * Content-Length, 0 without one. */
+static size_t read_head(int fd, const char *want) {
   char head[4096];
   size_t n = 0;
   while (n < 4 || memcmp(head + n - 4, "\r\n\r\n", 4) != 0) {
@@ -77,6 +82,9 @@ static void read_head(int fd, const char *want) {
     cr_assert_lt(n, sizeof(head), "endless head");
   }
   cr_assert(strncmp(head, want, strlen(want)) == 0, "%.*s", (int)n, head);
+  head[n] = '\0';
+  const char *cl = strcasestr(head, "\r\nContent-Length:");
+  return cl != NULL ? (size_t)strtoull(cl + 17, NULL, 10) : 0;
 }
 
 /* Reads what fd has within ms; the byte count, -1 at EOF. */
@@ -134,11 +142,16 @@ static int64_t read_while_bounded(int fd, int64_t want, int64_t until,
 }
 
 /* Sends req on a new connection (small: with a small receive buffer)
- * and reads its response head, whose status line starts with want. */
-static int open_reply(bool small, const char *req, const char *want) {
+ * and reads its response head, whose status line starts with want; its
+ * Content-Length into *len when len is not NULL. */
+static int open_reply(bool small, const char *req, const char *want,
+                      size_t *len) {
   int fd = small ? connect_small() : he_raw_connect();
   cr_assert(he_raw_send_str(fd, req));
-  read_head(fd, want);
+  size_t n = read_head(fd, want);
+  if (len != NULL) {
+    *len = n;
+  }
   return fd;
 }
 
@@ -148,7 +161,7 @@ static int follow(const char *id, bool small) {
            "GET /v1.50/containers/%s/logs?follow=1&stdout=1&stderr=1&tail=0 "
            "HTTP/1.1\r\nHost: x\r\n\r\n",
            id);
-  return open_reply(small, req, "HTTP/1.1 200");
+  return open_reply(small, req, "HTTP/1.1 200", NULL);
 }
 
 static int attach(const char *id, bool small) {
@@ -158,7 +171,7 @@ static int attach(const char *id, bool small) {
            "HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n"
            "Content-Length: 0\r\n\r\n",
            id);
-  return open_reply(small, req, "HTTP/1.1 101");
+  return open_reply(small, req, "HTTP/1.1 101", NULL);
 }
 
 /* A follower that never reads is dropped before the daemon holds much
@@ -325,6 +338,44 @@ Test(hcsd_slow, unread_replies_stop_the_requests) {
   }
   close(fd);
   he_expect_ping();
+  he_end();
+}
+
+/* A client that reads a big reply slowly (docker logs | less) is not
+ * idle: it gets all of it, however long it takes past the client
+ * timeout. */
+Test(hcsd_slow, slow_reader_gets_its_whole_reply) {
+  he_cmd_t c;
+  he_docker_ok(&c, "run", "--name", "big", "busybox", "sh", "-c",
+               "yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c 3000000");
+  he_cmd_free(&c);
+  size_t len = 0;
+  int fd = open_reply(true,
+                      "GET /v1.50/containers/big/logs?stdout=1 HTTP/1.1\r\n"
+                      "Host: x\r\n\r\n",
+                      "HTTP/1.1 200", &len);
+  cr_assert_gt(len, 1000000, "only %zu bytes of log", len);
+  int64_t t0 = th_now_ms();
+  size_t got = 0;
+  while (got < len) {
+    /* 64 KiB at most every half second: the slowness is the test. */
+    (void)poll(NULL, 0, 500);
+    char buf[65536];
+    ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+    if (n < 0 && errno == EAGAIN) {
+      continue;
+    }
+    cr_assert_gt(n, 0,
+                 "the daemon closed a slow reader after %zu of %zu bytes, in "
+                 "%lld ms",
+                 got, len, (long long)(th_now_ms() - t0));
+    got += (size_t)n;
+  }
+  cr_assert_gt(th_now_ms() - t0, 10000, "read in %lld ms: not slow enough",
+               (long long)(th_now_ms() - t0));
+  close(fd);
+  he_docker_ok(&c, "rm", "big");
+  he_cmd_free(&c);
   he_end();
 }
 

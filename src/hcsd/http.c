@@ -68,8 +68,9 @@ struct hcsd_conn_s {
   char *pending; /* bytes received after a complete request */
   size_t pending_len;
   hcsd_stream_t *stream;
-  size_t out;     /* what the writes queued by hcsd cost until written */
-  size_t out_cap; /* a streamed reply's bound on out */
+  size_t out;          /* what the writes queued by hcsd cost until written */
+  size_t out_cap;      /* a streamed reply's bound on out */
+  size_t armed_queued; /* the engine's queued bytes when the timer was armed */
 };
 
 /* A write of ours: a copy of the pieces, freed when written. */
@@ -143,12 +144,19 @@ static void conn_unref(hcsd_conn_t *k) {
   free(k);
 }
 
-/* A client that sent nothing for client_timeout_ms (or did not read its
- * last reply for as long) is closed. */
+static void arm_timer(hcsd_conn_t *k);
+
+/* A client that sent nothing for client_timeout_ms, and read nothing of
+ * the replies queued for it for as long, is closed; one that trickles a
+ * request's head is closed however much it reads. */
 static void conn_timeout(hcs_timer_t *t, void *data) {
   hcsd_conn_t *k = data;
   (void)t;
   if (k->state == C_READ || k->state == C_DRAIN) {
+    if (!k->started && hcs_conn_queued(k->c) < k->armed_queued) {
+      arm_timer(k); /* still reading its last reply (docker logs | less) */
+      return;
+    }
     if (k->state == C_READ && k->started) {
       static const char msg[] =
           "HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\n"
@@ -164,6 +172,7 @@ static void conn_timeout(hcs_timer_t *t, void *data) {
 
 static void arm_timer(hcsd_conn_t *k) {
   if (k->timer != NULL && k->d->opt.client_timeout_ms != 0) {
+    k->armed_queued = hcs_conn_queued(k->c);
     hcs_timer_arm(k->timer, k->d->opt.client_timeout_ms, conn_timeout, k);
   }
 }
