@@ -8,11 +8,13 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/bpf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -101,8 +103,17 @@ Test(devices, v2_program_allows_the_list_only) {
   int fd = open(grp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   cr_assert_geq(fd, 0);
   int err = hcs__devices_v2_attach(fd);
-  close(fd);
   cr_assert_eq(err, 0, "%s", strerror(-err));
+  /* Again, as for a group found again after a restart: still one. */
+  cr_assert_eq(hcs__devices_v2_attach(fd), 0);
+  union bpf_attr q;
+  memset(&q, 0, sizeof(q));
+  q.query.target_fd = (uint32_t)fd;
+  q.query.attach_type = BPF_CGROUP_DEVICE;
+  cr_assert_eq(syscall(SYS_bpf, BPF_PROG_QUERY, &q, sizeof(q)), 0, "%s",
+               strerror(errno));
+  cr_assert_eq(q.query.prog_cnt, 1);
+  close(fd);
   int after = probe_in_group(procs, nodes);
   cr_assert_eq(after, 0x3, "null and zero open, console and kmsg not: 0x%x",
                after);

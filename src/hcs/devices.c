@@ -133,6 +133,16 @@ static size_t build(struct bpf_insn *p) {
 }
 
 int hcs__devices_v2_attach(int dirfd) {
+  /* A group kept over a restart of the service (a system found running
+   * again) has its program already: one is enough. */
+  union bpf_attr q;
+  memset(&q, 0, sizeof(q));
+  q.query.target_fd = (uint32_t)dirfd;
+  q.query.attach_type = BPF_CGROUP_DEVICE;
+  if (syscall(SYS_bpf, BPF_PROG_QUERY, &q, sizeof(q)) == 0 &&
+      q.query.prog_cnt > 0) {
+    return 0;
+  }
   struct bpf_insn insns[MAX_INSNS];
   size_t n = build(insns);
   union bpf_attr a;
