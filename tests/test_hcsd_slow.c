@@ -18,7 +18,7 @@
  *   not grow round after round; waits, followers, attach and exec streams
  *   pending at SIGTERM (clients gone or still there) leave nothing behind
  *   (the ASan build's LeakSanitizer runs at the daemon's exit, which
- *   he_end() checks is clean).
+ *   he_end() checks is clean); nor do request bodies cut off halfway.
  *
  * RSS is read from /proc (the only view there is), polled with a
  * deadline. In the ASan build the daemon's quarantine of freed memory is
@@ -455,9 +455,42 @@ static void start_exec(const char *id, int fd) {
 
 #define SL_STREAMS 100
 
+/* Requests whose bodies are cut off halfway, one kept in memory (a
+ * create) and one streamed to a temp file (a load): their memory, sockets
+ * and temp files go with their clients. */
+static void dropped_bodies(void) {
+  static const char *const heads[2] = {
+      "POST /v1.50/containers/create HTTP/1.1\r\nHost: x\r\n"
+      "Content-Type: application/json\r\nContent-Length: 1048576\r\n\r\n",
+      "POST /v1.50/images/load HTTP/1.1\r\nHost: x\r\n"
+      "Content-Type: application/x-tar\r\nContent-Length: 1048576\r\n\r\n"};
+  static char half[256 * 1024];
+  memset(half, ' ', sizeof(half));
+  static int fds[2 * SL_STREAMS];
+  int fds0 = he_daemon_fds();
+  for (int i = 0; i < 2 * SL_STREAMS; i++) {
+    fds[i] = he_raw_connect();
+    cr_assert(he_raw_send_str(fds[i], heads[i % 2]));
+    cr_assert(he_raw_send(fds[i], half, sizeof(half), 10000));
+  }
+  /* Every connection and every load's temp file open in the daemon. */
+  int want = fds0 + 3 * SL_STREAMS;
+  int64_t deadline = th_now_ms() + 10000;
+  while (he_daemon_fds() < want && th_now_ms() < deadline) {
+    (void)poll(NULL, 0, 20);
+  }
+  cr_assert_geq(he_daemon_fds(), want, "the daemon did not take the bodies");
+  for (int i = 0; i < 2 * SL_STREAMS; i++) {
+    close(fds[i]);
+  }
+  int left = he_daemon_settle_fds(fds0, 10000);
+  cr_assert_leq(left, fds0, "%d fds of cut-off bodies still held", left - fds0);
+}
+
 /* Followers, attach and exec streams whose clients left, and as many
- * still open at SIGTERM: the daemon's fds come back, and it exits with
- * nothing leaked (LeakSanitizer in the ASan build). */
+ * still open at SIGTERM; bodies cut off halfway: the daemon's fds come
+ * back, and it exits with nothing leaked (LeakSanitizer in the ASan
+ * build). */
 Test(hcsd_slow, dropped_streams_hold_nothing) {
   he_raise_nofile();
   char id[128];
@@ -485,6 +518,7 @@ Test(hcsd_slow, dropped_streams_hold_nothing) {
       he_expect_ping();
     }
   }
+  dropped_bodies();
   he_daemon_stop();
   for (int i = 0; i < 3 * SL_STREAMS; i++) {
     close(fds[1][i]);
