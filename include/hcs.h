@@ -36,25 +36,92 @@ extern "C" {
 
 #define HCS_API __attribute__((visibility("default")))
 
-/* Result codes. */
+/* Result codes: the codes the HCS and hcsshim answered, so that code
+ * ported from hcsshim tests for the same numbers (shared/spec/hcs-api.md,
+ * Constants). Win32 codes are small numbers; the HCS_E_* codes are the
+ * HRESULTs of the HCS's own facility. hcs_result_errno() gives the errno
+ * nearest to each, for callers who think in errno. */
 typedef uint32_t hcs_result_t;
 
 enum {
   HCS_OK = 0,
-  HCS_ERROR_INVALID_DATA = 13, /* a layer tar refused (hostile, too big) */
+  HCS_ERROR_PATH_NOT_FOUND = 3, /* older HCS: Shutdown of a system gone */
+  HCS_ERROR_INVALID_HANDLE = 6, /* the service is closing or closed */
+  HCS_ERROR_INVALID_DATA = 13,  /* a layer tar refused (hostile, too big) */
   HCS_ERROR_OUTOFMEMORY = 14,
   HCS_ERROR_GEN_FAILURE = 31,   /* an operation failed; the error says why */
   HCS_ERROR_NOT_SUPPORTED = 50, /* hcs does not do this (e.g. HvPartition) */
   HCS_ERROR_CALL_NOT_IMPLEMENTED = 120, /* machinery not built yet */
-  HCS_ERROR_BUSY = 170,                 /* the layer is in use */
-  HCS_ERROR_ALREADY_EXISTS = 183,       /* duplicate id */
+  HCS_ERROR_PROC_NOT_FOUND = 127, /* hcsshim's ErrProcNotFound (not used) */
+  HCS_ERROR_BAD_PATHNAME = 161,   /* older HCS: Shutdown of a system gone */
+  HCS_ERROR_BUSY = 170,           /* the layer is in use */
+  HCS_ERROR_ALREADY_EXISTS = 183, /* duplicate layer id, HNS id or name */
+  HCS_WAIT_TIMEOUT = 258,         /* a wait timed out; the object lives on */
   HCS_ERROR_NO_MORE_ITEMS = 259, /* (hcs) a pool (addresses, MACs) is used up */
   HCS_ERROR_SHUTDOWN_IN_PROGRESS = 1115, /* accepted: already stopping */
-  HCS_ERROR_NOT_FOUND = 1168, /* unknown system, process or layer id */
+  /* An unknown or exited process (its result taken), layer or HNS object. */
+  HCS_ERROR_NOT_FOUND = 1168,
   HCS_ERROR_CANCELLED = 1223, /* a progress callback asked to stop */
-  HCS_ERROR_TIMEOUT = 1460,   /* a wait timed out; the object lives on */
-  HCS_WSAEINVAL = 10022,      /* bad argument, or the object's state forbids */
+  HCS_WSAEINVAL = 10022,      /* a bad argument (the error names it) */
+  /* The name earlier hcs.h gave HCS_WAIT_TIMEOUT. */
+  HCS_ERROR_TIMEOUT = HCS_WAIT_TIMEOUT,
 };
+
+/* The HCS's HRESULTs (above INT_MAX, so macros rather than enumerators). */
+/* The operation goes on in the background (hcs never answers it: every
+ * call has finished when it returns). */
+#define HCS_E_OPERATION_PENDING ((hcs_result_t)0xC0370103u)
+/* The call is not valid in the system's or process's state: Start of a
+ * system not Created, a process in a system not running, Delete of a
+ * running system, a console resize on a process without one. */
+#define HCS_E_INVALID_STATE ((hcs_result_t)0xC0370105u)
+/* The system's init died during Start. */
+#define HCS_E_UNEXPECTED_EXIT ((hcs_result_t)0xC0370106u)
+/* A message the service does not know (hcs never answers it). */
+#define HCS_E_UNKNOWN_MESSAGE ((hcs_result_t)0xC037010Bu)
+/* A document that is not a JSON object. */
+#define HCS_E_INVALID_JSON ((hcs_result_t)0xC037010Du)
+/* No compute system has the id. */
+#define HCS_E_SYSTEM_NOT_FOUND ((hcs_result_t)0xC037010Eu)
+/* A compute system with the id exists. */
+#define HCS_E_SYSTEM_ALREADY_EXISTS ((hcs_result_t)0xC037010Fu)
+/* Shutdown or Terminate of a stopped system: nothing was signalled, and
+ * callers treat it as success. */
+#define HCS_E_SYSTEM_ALREADY_STOPPED ((hcs_result_t)0xC0370110u)
+
+/* hcsshim's error predicates (IsNotExist, IsAlreadyStopped, ...), on a
+ * result code (hcs_error_code() of an error object). As in hcsshim, an
+ * unknown process is both "not exist" and "already stopped": a pid whose
+ * result was taken cannot be told from one that never was.
+ * - hcs_is_not_exist: HCS_E_SYSTEM_NOT_FOUND, HCS_ERROR_NOT_FOUND,
+ *   HCS_ERROR_PROC_NOT_FOUND.
+ * - hcs_is_already_stopped: HCS_E_SYSTEM_ALREADY_STOPPED,
+ *   HCS_ERROR_NOT_FOUND, HCS_ERROR_PROC_NOT_FOUND.
+ * - hcs_is_timeout: HCS_WAIT_TIMEOUT, and its HRESULT form 0x80070102.
+ * - hcs_is_pending: HCS_E_OPERATION_PENDING.
+ * - hcs_is_not_supported: a request the platform does not understand or
+ *   do: HCS_E_INVALID_JSON, HCS_ERROR_INVALID_DATA,
+ *   HCS_ERROR_NOT_SUPPORTED, HCS_E_UNKNOWN_MESSAGE.
+ * - hcs_is_already_closed: HCS_ERROR_INVALID_HANDLE (hcsshim's
+ *   ErrAlreadyClosed had no code; hcs answers this one for a call made
+ *   while the service closes).
+ * Pure functions, any thread. */
+HCS_API bool hcs_is_not_exist(hcs_result_t code);
+HCS_API bool hcs_is_already_stopped(hcs_result_t code);
+HCS_API bool hcs_is_timeout(hcs_result_t code);
+HCS_API bool hcs_is_pending(hcs_result_t code);
+HCS_API bool hcs_is_not_supported(hcs_result_t code);
+HCS_API bool hcs_is_already_closed(hcs_result_t code);
+/* The errno nearest to code (positive; 0 for HCS_OK, EIO for a code hcs
+ * does not know): ENOENT for the not-found codes, EEXIST for the
+ * duplicates, ETIMEDOUT, ESRCH for HCS_E_SYSTEM_ALREADY_STOPPED and
+ * HCS_E_UNEXPECTED_EXIT, EINVAL for HCS_WSAEINVAL, HCS_E_INVALID_STATE,
+ * HCS_E_INVALID_JSON and HCS_ERROR_INVALID_DATA, EINPROGRESS for a
+ * shutdown in progress or a pending operation, ENOTSUP, ENOSYS, EBUSY,
+ * ENOSPC (a pool used up), ECANCELED, ENOMEM, EBADF (closed), EIO (a
+ * general failure). An error object also carries the errno of its own
+ * cause (hcs_error_errno), which may be more precise. */
+HCS_API int hcs_result_errno(hcs_result_t code);
 
 enum {
   HCS_WAIT_ERR_EXEC_FAILED = 32767, /* exit code of a program not started */

@@ -15,7 +15,7 @@ Test(error, code_values) {
   cr_assert_eq(HCS_ERROR_ALREADY_EXISTS, 183);
   cr_assert_eq(HCS_ERROR_SHUTDOWN_IN_PROGRESS, 1115);
   cr_assert_eq(HCS_ERROR_NOT_FOUND, 1168);
-  cr_assert_eq(HCS_ERROR_TIMEOUT, 1460);
+  cr_assert_eq(HCS_WAIT_TIMEOUT, 258);
   cr_assert_eq(HCS_WSAEINVAL, 10022);
   cr_assert_eq(HCS_WAIT_ERR_EXEC_FAILED, 32767);
   cr_assert_eq(HCS_TIMEOUT_INFINITE, 0xFFFFFFFFu);

@@ -182,3 +182,72 @@ void hcs_error_free(hcs_error_t *e) {
 }
 
 void hcs_free(void *p) { as_free(p); }
+
+bool hcs_is_not_exist(hcs_result_t code) {
+  return code == HCS_E_SYSTEM_NOT_FOUND || code == HCS_ERROR_NOT_FOUND ||
+         code == HCS_ERROR_PROC_NOT_FOUND;
+}
+
+bool hcs_is_already_stopped(hcs_result_t code) {
+  return code == HCS_E_SYSTEM_ALREADY_STOPPED || code == HCS_ERROR_NOT_FOUND ||
+         code == HCS_ERROR_PROC_NOT_FOUND;
+}
+
+bool hcs_is_timeout(hcs_result_t code) {
+  /* 0x80070102 is HRESULT_FROM_WIN32(WAIT_TIMEOUT). */
+  return code == HCS_WAIT_TIMEOUT || code == 0x80070102u;
+}
+
+bool hcs_is_pending(hcs_result_t code) {
+  return code == HCS_E_OPERATION_PENDING;
+}
+
+bool hcs_is_not_supported(hcs_result_t code) {
+  return code == HCS_E_INVALID_JSON || code == HCS_ERROR_INVALID_DATA ||
+         code == HCS_ERROR_NOT_SUPPORTED || code == HCS_E_UNKNOWN_MESSAGE;
+}
+
+bool hcs_is_already_closed(hcs_result_t code) {
+  return code == HCS_ERROR_INVALID_HANDLE;
+}
+
+int hcs_result_errno(hcs_result_t code) {
+  static const struct {
+    hcs_result_t code;
+    int errnum;
+  } map[] = {
+      {HCS_OK, 0},
+      {HCS_ERROR_PATH_NOT_FOUND, ENOENT},
+      {HCS_ERROR_INVALID_HANDLE, EBADF},
+      {HCS_ERROR_INVALID_DATA, EINVAL},
+      {HCS_ERROR_OUTOFMEMORY, ENOMEM},
+      {HCS_ERROR_GEN_FAILURE, EIO},
+      {HCS_ERROR_NOT_SUPPORTED, ENOTSUP},
+      {HCS_ERROR_CALL_NOT_IMPLEMENTED, ENOSYS},
+      {HCS_ERROR_PROC_NOT_FOUND, ENOENT},
+      {HCS_ERROR_BAD_PATHNAME, ENOENT},
+      {HCS_ERROR_BUSY, EBUSY},
+      {HCS_ERROR_ALREADY_EXISTS, EEXIST},
+      {HCS_WAIT_TIMEOUT, ETIMEDOUT},
+      {0x80070102u, ETIMEDOUT},
+      {HCS_ERROR_NO_MORE_ITEMS, ENOSPC},
+      {HCS_ERROR_SHUTDOWN_IN_PROGRESS, EINPROGRESS},
+      {HCS_ERROR_NOT_FOUND, ENOENT},
+      {HCS_ERROR_CANCELLED, ECANCELED},
+      {HCS_WSAEINVAL, EINVAL},
+      {HCS_E_OPERATION_PENDING, EINPROGRESS},
+      {HCS_E_INVALID_STATE, EINVAL},
+      {HCS_E_UNEXPECTED_EXIT, ESRCH},
+      {HCS_E_UNKNOWN_MESSAGE, ENOSYS},
+      {HCS_E_INVALID_JSON, EINVAL},
+      {HCS_E_SYSTEM_NOT_FOUND, ENOENT},
+      {HCS_E_SYSTEM_ALREADY_EXISTS, EEXIST},
+      {HCS_E_SYSTEM_ALREADY_STOPPED, ESRCH},
+  };
+  for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+    if (map[i].code == code) {
+      return map[i].errnum;
+    }
+  }
+  return EIO;
+}
