@@ -183,6 +183,17 @@ static int create_v2(hcs__cgroup_t *cg, const char **why) {
   return open_procs(cg, dir);
 }
 
+/* Everything denied, then the devices a system may open (devices.h). */
+static int devices_v1(const char *dir) {
+  int err = write_file(dir, "devices.deny", "a");
+  char rule[64];
+  for (size_t i = 0; err == 0 && hcs__devices_v1_rule(i, rule, sizeof(rule));
+       i++) {
+    err = write_file(dir, "devices.allow", rule);
+  }
+  return err;
+}
+
 /* On v1 every hierarchy joined is one cgroup.procs write per exec (a
  * cgroup_attach_task each, about 2 % of an exec's CPU, issue 3), so a
  * system joins only what it uses: freezer, to kill its members without a
@@ -211,7 +222,7 @@ static int create_v1(hcs__cgroup_t *cg, const knob_t *k, int nk,
     group_dir(cg, c, dir, sizeof(dir));
     int err = mkdir_p2(parent, dir);
     if (err == 0 && strcmp(c, "devices") == 0) {
-      err = hcs__devices_v1(dir);
+      err = devices_v1(dir);
       if (err != 0) {
         *why = "devices.allow";
         return err;

@@ -3,7 +3,6 @@
 #include "hcs/devices.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/bpf.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,19 +34,6 @@ static const rule_t allowed[] = {
 };
 enum { N_ALLOWED = sizeof(allowed) / sizeof(allowed[0]) };
 
-static int write_at(const char *dir, const char *file, const char *val) {
-  char path[1024];
-  snprintf(path, sizeof(path), "%s/%s", dir, file);
-  int fd = open(path, O_WRONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return -errno;
-  }
-  ssize_t n = write(fd, val, strlen(val));
-  int err = n < 0 ? -errno : 0;
-  close(fd);
-  return err;
-}
-
 static void num(char *buf, size_t n, int v) {
   if (v == ANY) {
     snprintf(buf, n, "*");
@@ -56,17 +42,15 @@ static void num(char *buf, size_t n, int v) {
   }
 }
 
-int hcs__devices_v1(const char *dir) {
-  int err = write_at(dir, "devices.deny", "a");
-  for (size_t i = 0; i < N_ALLOWED && err == 0; i++) {
-    char maj[16], min[16], line[64];
-    num(maj, sizeof(maj), allowed[i].major);
-    num(min, sizeof(min), allowed[i].minor);
-    snprintf(line, sizeof(line), "%c %s:%s %s", allowed[i].type, maj, min,
-             allowed[i].access);
-    err = write_at(dir, "devices.allow", line);
+int hcs__devices_v1_rule(size_t i, char *buf, size_t n) {
+  if (i >= N_ALLOWED) {
+    return 0;
   }
-  return err;
+  char maj[16], min[16];
+  num(maj, sizeof(maj), allowed[i].major);
+  num(min, sizeof(min), allowed[i].minor);
+  snprintf(buf, n, "%c %s:%s %s", allowed[i].type, maj, min, allowed[i].access);
+  return 1;
 }
 
 /* ---- v2: a program over struct bpf_cgroup_dev_ctx {access_type, major,

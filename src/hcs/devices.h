@@ -3,9 +3,11 @@
 #ifndef HCS_HCS_DEVICES_H
 #define HCS_HCS_DEVICES_H
 
-/* v1: denies everything in the group at dir, then allows the list.
- * 0 or -errno. */
-int hcs__devices_v1(const char *dir);
+#include <stddef.h>
+
+/* v1: the i-th line to write to devices.allow (after "a" to devices.deny)
+ * in buf; 0 past the last. */
+int hcs__devices_v1_rule(size_t i, char *buf, size_t n);
 /* v2: loads a BPF_PROG_TYPE_CGROUP_DEVICE program that allows the list and
  * attaches it to the cgroup v2 directory open at dirfd (the cgroup keeps
  * it; no fd stays open). 0 or -errno (-EPERM without CAP_SYS_ADMIN and
