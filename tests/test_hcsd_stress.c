@@ -26,19 +26,6 @@ TestSuite(hcsd_stress, .init = he_setup, .fini = he_teardown, .timeout = 300);
 
 #define ST_EXECS 200
 
-/* Waits (polling /proc, the only view there is) until the daemon's fd
- * count is at most want; the last count. */
-static int settle_fds(int want, int64_t ms) {
-  int64_t deadline = th_now_ms() + ms;
-  int n = he_daemon_fds();
-  while (n > want && th_now_ms() < deadline) {
-    struct pollfd none;
-    (void)poll(&none, 0, 50);
-    n = he_daemon_fds();
-  }
-  return n;
-}
-
 Test(hcsd_stress, exec_200_at_once) {
   he_cmd_t c;
   he_docker_ok(&c, "run", "-d", "--name", "busy", "busybox", "sleep", "600");
@@ -46,7 +33,7 @@ Test(hcsd_stress, exec_200_at_once) {
   /* One exec first, so lazily made things (pools, thread pool) exist. */
   he_docker_ok(&c, "exec", "busy", "true");
   he_cmd_free(&c);
-  int fds0 = settle_fds(0, 2000);
+  int fds0 = he_daemon_settle_fds(0, 2000);
 
   he_cmd_t *cs = calloc(ST_EXECS, sizeof(*cs));
   cr_assert_not_null(cs);
@@ -82,7 +69,7 @@ Test(hcsd_stress, exec_200_at_once) {
   cr_log_info("%d concurrent docker exec in %lld ms", ST_EXECS,
               (long long)took);
 
-  int fds = settle_fds(fds0, 10000);
+  int fds = he_daemon_settle_fds(fds0, 10000);
   cr_assert_leq(fds, fds0, "daemon fds: %d after the execs, %d before", fds,
                 fds0);
   he_expect_ping();
@@ -340,33 +327,6 @@ Test(hcsd_stress, trickling_headers_timed_out) {
   he_end();
 }
 
-/* The hijacking exec start the CLI sends, on fd. */
-static void send_exec_start(int fd, const char *eid) {
-  char req[512];
-  snprintf(req, sizeof(req),
-           "POST /v1.50/exec/%s/start HTTP/1.1\r\nHost: x\r\n"
-           "Content-Type: application/json\r\nConnection: Upgrade\r\n"
-           "Upgrade: tcp\r\nContent-Length: 28\r\n\r\n"
-           "{\"Detach\":false,\"Tty\":false}",
-           eid);
-  cr_assert(he_raw_send_str(fd, req));
-}
-
-static long rss_kib(pid_t pid) {
-  char path[64], line[256];
-  snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-  FILE *f = fopen(path, "re");
-  cr_assert_not_null(f);
-  long kib = -1;
-  while (fgets(line, sizeof(line), f) != NULL) {
-    if (sscanf(line, "VmRSS: %ld kB", &kib) == 1) {
-      break;
-    }
-  }
-  fclose(f);
-  return kib;
-}
-
 /* A client that starts an endless exec stream and never reads: the
  * process stalls on its full pipe; the daemon keeps serving and does not
  * buffer the stream without bound. */
@@ -394,7 +354,7 @@ Test(hcsd_stress, stalled_reader) {
   int fd = he_raw_connect();
   int small = 4096;
   cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
-  send_exec_start(fd, eid);
+  he_send_exec_start(fd, eid);
   cr_assert_eq(shutdown(fd, SHUT_WR), 0);
   /* Only the 101 line is read; the stream is left unread from here. */
   char head[16];
@@ -404,7 +364,7 @@ Test(hcsd_stress, stalled_reader) {
   cr_assert(memcmp(head, "HTTP/1.1 101", 12) == 0, "%.12s", head);
 
   /* Time for every buffer on the way to fill. */
-  long rss0 = rss_kib(he.pid);
+  long rss0 = he_daemon_rss_kib();
   int64_t until = th_now_ms() + 3000;
   while (th_now_ms() < until) {
     he_expect_ping();
@@ -424,7 +384,7 @@ Test(hcsd_stress, stalled_reader) {
   he_docker_ok(&c, "ps", "--format", "{{.Names}}");
   cr_assert_str_eq(c.o.p, "spew\n");
   he_cmd_free(&c);
-  long rss1 = rss_kib(he.pid);
+  long rss1 = he_daemon_rss_kib();
   cr_assert_lt(rss1 - rss0, 64 * 1024,
                "the daemon grew from %ld to %ld KiB behind a stalled reader",
                rss0, rss1);
@@ -484,10 +444,7 @@ Test(hcsd_stress, socket_refuses_other_users) {
  * exactly that line back, framed on stdout, and exit code 0. */
 #define MANY 2000
 Test(hcsd_stress, thousands_of_exec_streams) {
-  struct rlimit rl;
-  cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
-  rl.rlim_cur = rl.rlim_max;
-  cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+  he_raise_nofile();
   char id[128];
   he_docker_line(id, sizeof(id), "run", "-d", "--name", "many", "busybox",
                  "sleep", "600");
@@ -510,7 +467,7 @@ Test(hcsd_stress, thousands_of_exec_streams) {
   }
   for (int i = 0; i < MANY; i++) {
     fds[i] = he_raw_connect();
-    send_exec_start(fds[i], eids[i]);
+    he_send_exec_start(fds[i], eids[i]);
     /* The 101 and its headers, byte by byte up to the blank line, so no
      * stream byte is taken with them. */
     char tail[4] = {0};
