@@ -324,24 +324,39 @@ typedef struct hcs_process_params_s {
    * group with it: the process's descendants too, unless they left the
    * group. */
   bool process_group;
+  /* hcsshim's CreateStdInPipe, CreateStdOutPipe, CreateStdErrPipe: the
+   * stream is created as if the call's use_stdin (use_stdout, use_stderr)
+   * asked for it; hcs_CreateProcessInComputeSystem then needs its fd
+   * out-parameter. */
+  bool create_stdin_pipe, create_stdout_pipe, create_stderr_pipe;
 } hcs_process_params_t;
 
 /* CreateProcessParams as JSON: {"ApplicationName", "CommandLine",
  * "WorkingDirectory", "Environment": {"NAME": "value"}, "EmulateConsole",
- * "ConsoleSize": [height, width]} and the hcs extensions "Args": [...],
- * "User" (accepted; applies to isolated systems), "DrainTimeoutMs".
- * Strict: an unknown field, a wrong type or an out-of-range number is
- * HCS_WSAEINVAL naming the field, and nothing is returned. *out is the
- * caller's, freed with hcs_process_params_free(). Any thread. */
+ * "ConsoleSize": [height, width]}, the keys hcsshim's ProcessConfig added
+ * ("User"; "CreateStdInPipe", "CreateStdOutPipe", "CreateStdErrPipe",
+ * honoured as create_*_pipe; "CommandArgs", argv as "Args" is;
+ * "CreateInUtilityVm" and "OCISpecification", accepted only false and
+ * null: HCS_ERROR_NOT_SUPPORTED otherwise) and the hcs extensions
+ * "Args": [...], "DrainTimeoutMs". Documents as Go marshalled them read
+ * as Go meant them: null is an absent field (a nil map or slice), and ""
+ * an absent string. A ConsoleSize without EmulateConsole is [0, 0], as
+ * HCS took it. Text that is not a JSON object: HCS_E_INVALID_JSON.
+ * Strict, unlike HCS (which ignored what it did not know): an unknown
+ * field, a wrong type or an out-of-range number is HCS_WSAEINVAL naming
+ * the field, and nothing is returned. *out is the caller's, freed with
+ * hcs_process_params_free(). Any thread. */
 HCS_API hcs_result_t hcs_process_params_from_json(const char *json,
                                                   hcs_process_params_t **out,
                                                   hcs_error_t **err);
 HCS_API void hcs_process_params_free(hcs_process_params_t *p);
-/* The JSON text of p (hcs_free), in the form from_json reads back. */
+/* The JSON text of p (hcs_free), in the form from_json reads back; a
+ * console_size without emulate_console is left out. */
 HCS_API char *hcs_process_params_json(const hcs_process_params_t *p);
 
 /* Starts a process in a running system. On success *pid names it (as the
- * system sees it), and each requested stream's caller end is returned in
+ * system sees it), and each requested stream's (by use_* or by params'
+ * create_*_pipe) caller end is returned in
  * *stdin_fd / *stdout_fd / *stderr_fd: the caller owns these fds
  * (close-on-exec, blocking) and reads them to EOF or closes them. An
  * unrequested stream is /dev/null in the process and its fd is -1. With a

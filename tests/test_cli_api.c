@@ -466,8 +466,11 @@ Test(cli_api, bad_configuration_names_the_field) {
   res_t r = {0};
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     HCS(&r, cases[i].json, "system", "create", "cfg", "-");
+    /* Text that is not JSON is HCS_E_INVALID_JSON, a bad field
+     * HCS_WSAEINVAL. */
     EXPECT(&r, 1, "hcs::CreateComputeSystem", "id=cfg", cases[i].field,
-           "(0x2726)");
+           strstr(cases[i].field, "JSON") != NULL ? "(0xc037010d)"
+                                                  : "(0x2726)");
   }
   /* Nothing was half-applied. */
   HCS(&r, NULL, "system", "list");
@@ -819,7 +822,7 @@ Test(cli_api, hns_requests_are_checked_and_answered) {
   HCS(&r, NULL, "hns", "PUT", "");
   EXPECT(&r, 1, "method", "(0x2726)");
   HCS(&r, NULL, "hns", "POST", "", "{");
-  EXPECT(&r, 1, "not JSON", "(0x2726)");
+  EXPECT(&r, 1, "not JSON", "(0xc037010d)");
   HCS(&r, NULL, "hns", "--endpoints", "GET", "");
   EXPECT(&r, 1, "hcs::HNSEndpointRequest", "(0x2726)");
   res_free(&r);

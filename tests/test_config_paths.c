@@ -54,8 +54,15 @@ Test(config_paths, relative_host_paths_are_refused) {
                  "VolumePath");
   expect_refused(h, "{\"SystemType\":\"Container\",\"VolumePath\":\"./root\"}",
                  "VolumePath");
-  expect_refused(h, "{\"SystemType\":\"Container\",\"VolumePath\":\"\"}",
-                 "VolumePath");
+  /* "" is Go's unset string: no VolumePath, so no root at all. */
+  cr_assert_eq(hcs_CreateComputeSystem(
+                   h, "paths",
+                   "{\"SystemType\":\"Container\",\"VolumePath\":\"\"}", &err),
+               HCS_WSAEINVAL);
+  cr_assert(strstr(hcs_error_message(err), "needs a root: VolumePath") != NULL,
+            "%s", hcs_error_message(err));
+  hcs_error_free(err);
+  err = NULL;
   char cfg[1024];
   snprintf(cfg, sizeof(cfg),
            "{\"SystemType\":\"Container\",\"VolumePath\":\"%s\","

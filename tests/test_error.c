@@ -280,7 +280,7 @@ Test(error, null_err_everywhere) {
 
   /* Failures on a live service. */
   cr_assert_eq(hcs_CreateComputeSystem(h, "", TH_DUMMY, NULL), HCS_WSAEINVAL);
-  cr_assert_eq(hcs_CreateComputeSystem(h, "x", "{", NULL), HCS_WSAEINVAL);
+  cr_assert_eq(hcs_CreateComputeSystem(h, "x", "{", NULL), HCS_E_INVALID_JSON);
   cr_assert_eq(hcs_CreateComputeSystem(h, "x", NULL, NULL), HCS_WSAEINVAL);
   cr_assert_eq(hcs_StartComputeSystem(h, "x", NULL), HCS_ERROR_NOT_FOUND);
   cr_assert_eq(hcs_ShutdownComputeSystem(h, "x", 1, NULL, NULL),
@@ -344,7 +344,8 @@ Test(error, null_err_everywhere) {
   cr_assert_eq(hcs_NameToGuid("x", &g, NULL), HCS_OK);
   cr_assert_eq(hcs_guid_parse("nope", &g, NULL), HCS_WSAEINVAL);
   cr_assert_eq(hcs_guid_parse(NULL, &g, NULL), HCS_WSAEINVAL);
-  cr_assert_eq(hcs_process_params_from_json("[", &pp, NULL), HCS_WSAEINVAL);
+  cr_assert_eq(hcs_process_params_from_json("[", &pp, NULL),
+               HCS_E_INVALID_JSON);
   cr_assert_null(pp);
   cr_assert_eq(hcs_process_params_from_json("{}", NULL, NULL), HCS_WSAEINVAL);
   cr_assert_eq(hcs_process_params_from_json(NULL, &pp, NULL), HCS_WSAEINVAL);

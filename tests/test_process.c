@@ -275,10 +275,10 @@ Test(process, configuration_errors) {
   hcs_t *h = NULL;
   hcs_error_t *err = NULL;
   th_expect_ok(hcs_open(&h, NULL, &err), err);
-  expect_config_error(h, "{\"SystemType\":", HCS_WSAEINVAL, "not JSON");
-  expect_config_error(h, "", HCS_WSAEINVAL, "not JSON");
-  expect_config_error(h, "[\"SystemType\"]", HCS_WSAEINVAL, "JSON object");
-  expect_config_error(h, "[]", HCS_WSAEINVAL, "JSON object");
+  expect_config_error(h, "{\"SystemType\":", HCS_E_INVALID_JSON, "not JSON");
+  expect_config_error(h, "", HCS_E_INVALID_JSON, "not JSON");
+  expect_config_error(h, "[\"SystemType\"]", HCS_E_INVALID_JSON, "JSON object");
+  expect_config_error(h, "[]", HCS_E_INVALID_JSON, "JSON object");
   expect_config_error(
       h, "{\"SystemType\":\"Container\",\"IsDummy\":true,\"Bogus\":1}",
       HCS_WSAEINVAL, "Bogus: unknown field");

@@ -15,6 +15,9 @@ typedef struct hcs__mapped_dir_s {
   char *host_path;
   char *container_path;
   int read_only;
+  /* hcsshim's, which hcs cannot honour: refused unless zero */
+  int64_t bandwidth_maximum, iops_maximum;
+  int create_in_utility_vm, linux_metadata;
 } hcs__mapped_dir_t;
 
 typedef struct hcs__id_map_s {
@@ -47,6 +50,12 @@ typedef struct hcs__config_s {
   int allow_unqualified_dns;
   char *credentials;
   int servicing;
+  /* Fields of hcsshim's and Docker's structs that hcs cannot honour:
+   * accepted when null or zero (as Go wrote them unset), refused naming
+   * the field otherwise (hcs__config_parse), so never kept. */
+  char *devices, *hv_runtime, *mapped_pipes, *mapped_virtual_disks;
+  char *assigned_devices, *network_shared_container_name, *container_type;
+  int terminate_on_last_handle_closed;
   /* hcs extensions */
   int64_t pids_maximum;
   int host_network;      /* share the host's network namespace */
@@ -61,8 +70,8 @@ typedef struct hcs__config_s {
 extern const hcs__schema_t hcs__config_schema;
 
 /* Parses and checks a configuration (types, ranges, and the rules across
- * fields: SystemType, HostName, absolute paths). On failure *cfg holds
- * nothing. Free with hcs__config_free. */
+ * fields: SystemType, HostName, absolute paths, the fields hcs cannot
+ * honour). On failure *cfg holds nothing. Free with hcs__config_free. */
 hcs_result_t hcs__config_parse(const char *text, hcs__config_t *cfg,
                                const char *object, hcs_error_t **err);
 void hcs__config_free(hcs__config_t *cfg);

@@ -333,12 +333,13 @@ hcs_result_t hcs_session_start_in(hcs_t *hcs, const char *id,
     return hcs__fail(err, HCS_WSAEINVAL, op, id, EPERM,
                      "hcs_session_start_in: not on the engine thread");
   }
-  create_args_t a = {
-      .id = id,
-      .use = {opts->use_stdin, opts->use_stdout, opts->use_stderr},
-      .params = params,
-      .fd = {-1, -1, -1},
-      .pumped = opts};
+  create_args_t a = {.id = id,
+                     .use = {opts->use_stdin || params->create_stdin_pipe,
+                             opts->use_stdout || params->create_stdout_pipe,
+                             opts->use_stderr || params->create_stderr_pipe},
+                     .params = params,
+                     .fd = {-1, -1, -1},
+                     .pumped = opts};
   hcs_result_t r = create_proc(hcs, &a, err);
   if (r == HCS_OK) {
     *out = (hcs_session_t *)(void *)a.session;
@@ -358,6 +359,10 @@ hcs_result_t hcs_CreateProcessInComputeSystem(
                      : params == NULL ? "params"
                                       : "pid");
   }
+  /* hcsshim's ProcessConfig asked for the pipes in the document. */
+  use_stdin = use_stdin || params->create_stdin_pipe;
+  use_stdout = use_stdout || params->create_stdout_pipe;
+  use_stderr = use_stderr || params->create_stderr_pipe;
   if ((use_stdin && stdin_fd == NULL) || (use_stdout && stdout_fd == NULL) ||
       (use_stderr && stderr_fd == NULL)) {
     return hcs__fail(err, HCS_WSAEINVAL, op, NULL, EINVAL,

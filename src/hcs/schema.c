@@ -187,6 +187,35 @@ static hcs_result_t parse_objarr(const ctx_t *c, const char *path,
   return HCS_OK;
 }
 
+/* The types Go holds in a slice, a map, a pointer or an interface, whose
+ * nil it marshals as null. A string, a number or a bool is never null. */
+static int null_is_absent(hcs__ftype_t t) {
+  return t == HCS__F_STRARR || t == HCS__F_ENVMAP || t == HCS__F_OBJARR ||
+         t == HCS__F_RAW;
+}
+
+/* Go's zero value of the field's type, as encoding/json writes it. */
+static int json_is_zero(json_t *v) {
+  switch (json_typeof(v)) {
+  case JSON_STRING:
+    return json_string_length(v) == 0;
+  case JSON_FALSE:
+  case JSON_NULL:
+    return 1;
+  case JSON_INTEGER:
+    return json_integer_value(v) == 0;
+  case JSON_REAL:
+    return json_real_value(v) == 0.0;
+  case JSON_ARRAY:
+    return json_array_size(v) == 0;
+  case JSON_OBJECT:
+    return json_object_size(v) == 0;
+  case JSON_TRUE:
+    return 0;
+  }
+  return 0;
+}
+
 /* Parses one field's value into dst. */
 static hcs_result_t parse_field(const ctx_t *c, const char *path,
                                 const hcs__field_t *f, json_t *v, void *dst) {
@@ -267,17 +296,22 @@ hcs_result_t hcs__schema_parse(const hcs__schema_t *sc, json_t *obj, void *dst,
     while (sc->fields[i].name != NULL && strcmp(sc->fields[i].name, key)) {
       i++;
     }
-    if (sc->fields[i].name == NULL) {
+    const hcs__field_t *f = &sc->fields[i];
+    if (f->name == NULL) {
       return bad(&c, path, key, "unknown field");
     }
-    hcs_result_t r = parse_field(&c, path, &sc->fields[i], v, dst);
+    if ((json_is_null(v) && null_is_absent(f->type)) ||
+        ((f->flags & HCS__ZERO_ABSENT) && json_is_zero(v))) {
+      continue;
+    }
+    hcs_result_t r = parse_field(&c, path, f, v, dst);
     if (r != HCS_OK) {
       return r;
     }
     *AT(dst, sc->present_off, uint64_t) |= UINT64_C(1) << i;
   }
   for (size_t i = 0; sc->fields[i].name != NULL; i++) {
-    if (sc->fields[i].required && !hcs__schema_has(sc, dst, i)) {
+    if ((sc->fields[i].flags & HCS__REQUIRED) && !hcs__schema_has(sc, dst, i)) {
       return bad(&c, path, sc->fields[i].name, "required field missing");
     }
   }
@@ -294,13 +328,13 @@ hcs_result_t hcs__schema_parse_text(const hcs__schema_t *sc, const char *text,
   }
   json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &je);
   if (root == NULL) {
-    return hcs__fail(err, HCS_WSAEINVAL, op, object, EINVAL,
+    return hcs__fail(err, HCS_E_INVALID_JSON, op, object, EINVAL,
                      "not JSON: %s at line %d column %d", je.text, je.line,
                      je.column);
   }
   hcs_result_t r;
   if (!json_is_object(root)) {
-    r = hcs__fail(err, HCS_WSAEINVAL, op, object, EINVAL,
+    r = hcs__fail(err, HCS_E_INVALID_JSON, op, object, EINVAL,
                   "the document must be a JSON object");
   } else {
     r = hcs__schema_parse(sc, root, dst, "", op, object, err);

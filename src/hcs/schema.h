@@ -2,7 +2,13 @@
  * object, each with a type, a range and where it lands in a C struct.
  * Unknown fields, wrong types, numbers out of range and missing required
  * fields are refused with the field's path; nothing is half-applied (the
- * caller frees the struct on failure with hcs__schema_free). */
+ * caller frees the struct on failure with hcs__schema_free).
+ *
+ * A field of an array, object or raw type whose value is null is absent:
+ * Go's encoding/json writes null for every nil map, slice, pointer and
+ * interface it was not told to omit, and the documents hcs reads were
+ * written by Go (hcsshim, Docker). A string, number or boolean Go never
+ * writes as null: null there is refused as the wrong type. */
 #ifndef HCS_HCS_SCHEMA_H
 #define HCS_HCS_SCHEMA_H
 
@@ -31,13 +37,21 @@ typedef struct hcs__schema_s {
   size_t present_off;         /* offset of a uint64_t bit set of fields seen */
 } hcs__schema_t;
 
+/* hcs__field_t.flags */
+enum {
+  HCS__REQUIRED = 1, /* absent (or null): refused */
+  /* Go's zero value ("", false, 0, [], {}) is absent too: what a Go struct
+   * field that was never set marshals to. */
+  HCS__ZERO_ABSENT = 2,
+};
+
 struct hcs__field_s {
   const char *name;
   hcs__ftype_t type;
   size_t off;
   size_t count_off; /* HCS__F_INTARR, HCS__F_OBJARR: size_t count */
   int64_t min, max;
-  int required;
+  int flags;                /* HCS__REQUIRED, HCS__ZERO_ABSENT */
   const hcs__schema_t *sub; /* HCS__F_OBJARR */
 };
 
@@ -46,7 +60,8 @@ struct hcs__field_s {
 hcs_result_t hcs__schema_parse(const hcs__schema_t *sc, json_t *obj, void *dst,
                                const char *path, const char *op,
                                const char *object, hcs_error_t **err);
-/* Parses text as one JSON object against sc. */
+/* Parses text as one JSON object against sc; text that is not a JSON
+ * object is HCS_E_INVALID_JSON. */
 hcs_result_t hcs__schema_parse_text(const hcs__schema_t *sc, const char *text,
                                     void *dst, const char *op,
                                     const char *object, hcs_error_t **err);
