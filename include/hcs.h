@@ -690,6 +690,9 @@ HCS_API hcs_result_t hcs_CreateLayer(const hcs_driver_info_t *info,
 /* A new sandbox (read-write) layer over the chain parent_layer_paths
  * (each must be a directory; NULL: over nothing), recorded as its
  * "Parents"; parent_id (may be NULL or "") is recorded as its "Parent".
+ * parent_id may also be the parent's folder, an absolute path, as
+ * Docker's windowsfilter driver passed it (layerChain[0]): its last
+ * component is the id recorded.
  * Flavour 1 makes upper/, work/ and merged/; flavour 0 copies the chain. */
 HCS_API hcs_result_t hcs_CreateSandboxLayer(
     const hcs_driver_info_t *info, const char *id, const char *parent_id,

@@ -280,6 +280,35 @@ BOTH(destroy_refuses_a_layer_in_use) {
   TL_OK(hcs_DestroyLayer, &info, "b");
 }
 
+/* Docker's windowsfilter driver gave CreateSandboxLayer's parentId as the
+ * nearest parent's folder (layerChain[0]), not as its id: the folder's
+ * last component is the "Parent" recorded, so that the parent is in use. */
+BOTH(a_sandbox_parent_may_be_given_as_its_folder) {
+  hcs_driver_info_t info = store(flavour);
+  TL_OK(hcs_CreateLayer, &info, "b", NULL);
+  char folder[1024], slash[1040];
+  snprintf(folder, sizeof(folder), "%s", tl_path("home/b"));
+  snprintf(slash, sizeof(slash), "%s/", folder);
+  const char *const parents[] = {folder, NULL};
+  const char *const given[] = {folder, slash};
+  for (int i = 0; i < 2; i++) {
+    TL_OK(hcs_CreateSandboxLayer, &info, "s", given[i], parents);
+    json_t *meta = json_loads(tl_read(tl_path("home/s/layer.json")), 0, NULL);
+    cr_assert_not_null(meta);
+    cr_assert_str_eq(json_string_value(json_object_get(meta, "Parent")), "b");
+    json_decref(meta);
+    TL_FAILS(HCS_ERROR_BUSY, "layer s stands on it", hcs_DestroyLayer, &info,
+             "b");
+    TL_OK(hcs_DestroyLayer, &info, "s");
+  }
+  /* A path that is not clean is no folder of a layer. */
+  TL_FAILS(HCS_WSAEINVAL, "parent_id", hcs_CreateSandboxLayer, &info, "s",
+           "/x/../b", parents);
+  TL_FAILS(HCS_WSAEINVAL, "parent_id", hcs_CreateSandboxLayer, &info, "s", "/",
+           parents);
+  TL_OK(hcs_DestroyLayer, &info, "b");
+}
+
 BOTH(destroy_follows_no_symlink_and_crosses_no_mount) {
   hcs_driver_info_t info = store(flavour);
   cr_assert_eq(mkdir(tl_path("outside"), 0755), 0);

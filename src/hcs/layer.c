@@ -228,11 +228,37 @@ hcs_result_t hcs_CreateLayer(const hcs_driver_info_t *info, const char *id,
   return layer_end(&c, r != HCS_OK ? r : hcs__lstore_create(&c, id, parent));
 }
 
+/* A parent given as its folder, as Docker's windowsfilter driver gave
+ * CreateSandboxLayer's parentId (layerChain[0], the nearest parent's
+ * folder): its last component, the layer's id, into buf. p itself when it
+ * is not a clean absolute path (then checked, and refused, as an id). */
+static const char *parent_id_of(const char *p, char *buf, size_t cap) {
+  if (p == NULL || p[0] != '/' || path_problem(p) != NULL) {
+    return p;
+  }
+  size_t n = strlen(p);
+  while (n > 1 && p[n - 1] == '/') {
+    n--;
+  }
+  size_t start = n;
+  while (start > 0 && p[start - 1] != '/') {
+    start--;
+  }
+  if (start == n) {
+    return p; /* "/": no component */
+  }
+  snprintf(buf, cap, "%.*s", (int)(n - start), p + start);
+  return buf;
+}
+
 hcs_result_t hcs_CreateSandboxLayer(const hcs_driver_info_t *info,
                                     const char *id, const char *parent_id,
                                     const char *const *parent_layer_paths,
                                     hcs_error_t **err) {
-  layer_args_t a = {.op = "hcs::CreateSandboxLayer",
+  static const char op[] = "hcs::CreateSandboxLayer";
+  char named[PATH_MAX];
+  parent_id = parent_id_of(parent_id, named, sizeof(named));
+  layer_args_t a = {.op = op,
                     .id_name = "id",
                     .id = id,
                     .other_name = "parent_id",
