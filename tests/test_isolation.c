@@ -2,15 +2,19 @@
  * container: what a hostile process of the container tries, and what it
  * must not get (the engine's memory, the host's /proc, sysctls, devices,
  * network, the image under it). */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <hcs.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -194,18 +198,47 @@ Test(isolation, default_seccomp_filter) {
   hcs_close(h);
 }
 
+/* The host's service: answers the first connection within 60 s with a
+ * line, then closes. */
+static void *serve_once(void *arg) {
+  int srv = *(int *)arg;
+  struct pollfd p = {.fd = srv, .events = POLLIN};
+  if (poll(&p, 1, 60000) == 1) {
+    int c = accept4(srv, NULL, NULL, SOCK_CLOEXEC);
+    if (c >= 0) {
+      (void)!write(c, "from-host\n", 10);
+      close(c);
+    }
+  }
+  return NULL;
+}
+
 /* Without endpoints a system has a network of its own with only loopback:
  * no host interfaces, no host loopback services. HostNetwork asks for
  * the host's. */
 Test(isolation, own_network_namespace_unless_asked) {
+  /* A service of the host's on its loopback, which the system tries. */
+  int srv = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  cr_assert_geq(srv, 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET,
+                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t sl = sizeof(sa);
+  cr_assert_eq(bind(srv, (struct sockaddr *)&sa, sizeof(sa)), 0);
+  cr_assert_eq(listen(srv, 8), 0);
+  cr_assert_eq(getsockname(srv, (struct sockaddr *)&sa, &sl), 0);
+  pthread_t server;
+  cr_assert_eq(pthread_create(&server, NULL, serve_once, &srv), 0);
   hcs_t *h = open_hcs(NULL);
   start_system(h, "net", "");
   out_t o;
-  run_in(h, "net",
-         "busybox cat /proc/net/dev | busybox tail -n +3 | "
-         "busybox cut -d: -f1 | busybox tr -d ' '; "
-         "busybox ping -c 1 -W 1 127.0.0.1 > /dev/null 2>&1 && echo lo-up",
-         NULL, &o);
+  char cmd[512];
+  snprintf(cmd, sizeof(cmd),
+           "busybox cat /proc/net/dev | busybox tail -n +3 | "
+           "busybox cut -d: -f1 | busybox tr -d ' '; "
+           "busybox ping -c 1 -W 1 127.0.0.1 > /dev/null 2>&1 && echo lo-up; "
+           "busybox nc 127.0.0.1 %d < /dev/null 2>/dev/null",
+           (int)ntohs(sa.sin_port));
+  run_in(h, "net", cmd, NULL, &o);
   cr_assert_str_eq(o.text, "lo\nlo-up\n", "%s", o.text);
   stop_system(h, "net");
   start_system(h, "hnet", ",\"HostNetwork\":true");
@@ -215,6 +248,11 @@ Test(isolation, own_network_namespace_unless_asked) {
   size_t n = fread(self, 1, sizeof(self) - 1, f);
   fclose(f);
   self[n] = '\0';
+  /* The attack above is real: on the host's network it gets through. */
+  run_in(h, "hnet", cmd, NULL, &o);
+  cr_assert_not_null(strstr(o.text, "from-host"), "%s", o.text);
+  pthread_join(server, NULL);
+  close(srv);
   run_in(h, "hnet", "busybox cat /proc/net/dev", NULL, &o);
   /* The same interfaces, counters aside: compare the names. */
   for (char *line = strchr(self, '\n'); line != NULL && line[1] != '\0';
