@@ -263,7 +263,16 @@ HCS_API int hcs_post(hcs_t *hcs, void (*fn)(hcs_t *hcs, void *data),
  * With hcs_options_t.state_dir, a record per system is kept there; a
  * container keeps running when the service closes, and the next service
  * on the same directory finds it again (its init is checked by pid and
- * start time; a stale record becomes Stopped). */
+ * start time; a stale record becomes Stopped). Services in several
+ * processes may share the directory: create, start, shutdown, terminate
+ * and delete take a lock per id there, so that calls on one id happen one
+ * at a time (a call waits while another process works on that id) and
+ * each sees what the last one left. A record is written atomically and
+ * synced; a call whose record cannot be written fails
+ * (HCS_ERROR_GEN_FAILURE with the errno, e.g. ENOSPC) and undoes what it
+ * did. hcs_open takes back a start whose caller died half-way: its init
+ * is killed, its cgroups and root mount point removed, and the system is
+ * Created again. */
 HCS_API hcs_result_t hcs_CreateComputeSystem(hcs_t *hcs, const char *id,
                                              const char *configuration,
                                              hcs_error_t **err);

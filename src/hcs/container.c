@@ -723,9 +723,8 @@ hcs_result_t hcs__container_start(hcs__system_t *s, hcs_error_t **err) {
     return start_fail(s, err, -e, why != NULL ? why : "preparing");
   }
   hcs__container_t *ct = s->ct;
-  const char *run = s->hcs->state_dir != NULL ? s->hcs->state_dir : "/run/hcs";
+  const char *run = hcs__system_run_dir(s->hcs);
   (void)mkdir(run, 0700);
-  snprintf(ct->root_mnt, sizeof(ct->root_mnt), "%s/%s.root", run, s->id);
   if (mkdir(ct->root_mnt, 0700) != 0 && errno != EEXIST) {
     return start_fail(s, err, errno, ct->root_mnt);
   }
@@ -844,26 +843,19 @@ static int container_prepare(hcs__system_t *s, const char **why) {
       .cpu_max = ct->cfg.processor_maximum,
       .cpu_count = ct->cfg.processor_count,
   };
-  /* The group's name is unique per service: a service with a state
-   * directory is known by its hash (so a restart finds the same groups),
-   * one without by its pid. Another service's system of the same id never
-   * shares a group. */
+  hcs__system_path(s, ".root", ct->root_mnt, sizeof(ct->root_mnt));
   char name[160];
-  if (s->hcs->state_dir != NULL) {
-    hcs_guid_t g = hcs_NewGUID(s->hcs->state_dir);
-    snprintf(name, sizeof(name), "%02x%02x%02x%02x-%s", g.b[0], g.b[1], g.b[2],
-             g.b[3], s->id);
-  } else {
-    snprintf(name, sizeof(name), "p%d-%s", (int)getpid(), s->id);
-  }
+  hcs__system_cgroup_name(s, name, sizeof(name));
   return hcs__cgroup_create(&ct->cg, name, &lim, why);
 }
 
 /* A record says the system runs: adopt its init if the pid still names
- * the same process (same start time), else the record was stale. */
+ * the same process (same start time), else the record was stale. A record
+ * of a start that never finished: kill what is in its groups, remove them
+ * and its root's mount point; it is Created again. */
 static void reattach_one(hcs__system_t *s) {
   const char *why = NULL;
-  int ok = s->init_pid > 0 && container_prepare(s, &why) == 0;
+  int ok = container_prepare(s, &why) == 0 && !s->starting && s->init_pid > 0;
   hcs__container_t *ct = s->ct;
   if (ok) {
     as_spawn_opts_t o;
@@ -879,13 +871,16 @@ static void reattach_one(hcs__system_t *s) {
     ok = 0;
   }
   if (!ok) {
-    if (ct != NULL) {
+    /* A group not made (prepare failed first) has no name: killing it
+     * would reach the parent, every system's. */
+    if (ct != NULL && ct->cg.id[0] != '\0') {
       hcs__cgroup_kill(&ct->cg);
     }
     hcs__container_free(s);
-    s->state = HCS__SYS_STOPPED;
+    s->state = s->starting ? HCS__SYS_CREATED : HCS__SYS_STOPPED;
+    s->starting = 0;
     s->init_pid = 0;
-    hcs__state_save(s);
+    (void)hcs__state_save(s);
     return;
   }
   ct->init_pid = s->init_pid;
@@ -893,11 +888,10 @@ static void reattach_one(hcs__system_t *s) {
   s->nrunning++;
 }
 
-void hcs__systems_reattach(hcs_t *hcs) {
-  for (hcs__system_t *s = hcs->systems; s != NULL; s = s->next) {
-    if (!s->is_dummy && s->state == HCS__SYS_RUNNING && s->ct == NULL) {
-      reattach_one(s);
-    }
+void hcs__system_reattach(hcs__system_t *s) {
+  if (!s->is_dummy && s->ct == NULL &&
+      (s->state == HCS__SYS_RUNNING || s->starting)) {
+    reattach_one(s);
   }
 }
 
@@ -1000,7 +994,9 @@ void hcs__container_free(hcs__system_t *s) {
   if (ct == NULL) {
     return;
   }
-  int running = ct->init != NULL && !ct->init_done;
+  /* Let go of while it runs on (hcs__container_release): its groups and
+   * files stay, for the service that finds it next. */
+  int running = (ct->init != NULL || ct->init_pid > 0) && !ct->init_done;
   if (ct->ptmx_fd >= 0) {
     close(ct->ptmx_fd);
   }
@@ -1008,6 +1004,9 @@ void hcs__container_free(hcs__system_t *s) {
   ct->spawner = NULL;
   if (ct->init != NULL) {
     as_session_unref(ct->init);
+  }
+  if (ct->init == NULL && running) {
+    ct->cg.id[0] = '\0'; /* destroy then closes the fds only */
   }
   hcs__cgroup_destroy(&ct->cg);
   /* The directory is the root's mount point in the system's own mount

@@ -56,7 +56,7 @@ hcs_result_t hcs_open(hcs_t **out, const hcs_options_t *opts,
       as_free(hcs);
       return lr;
     }
-    hcs__systems_reattach(hcs);
+    hcs__systems_recover(hcs);
   }
   hcs_result_t hr = hcs__hns_open(hcs, err);
   if (hr != HCS_OK) {

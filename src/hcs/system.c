@@ -1,6 +1,10 @@
-/* Compute systems: the registry, states, and shutdown/terminate. This
- * release runs systems without isolation (IsDummy), whose processes run on
- * the host; the machinery of isolated systems is a later issue's. */
+/* Compute systems: the registry, states, and shutdown/terminate.
+ *
+ * With a state directory, several processes may hold the same systems
+ * (each hcs command is one; hcsd is another). An operation that changes a
+ * system takes the lock of its id (state.c) and first brings its view of
+ * that id in line with the record, so that operations on one id happen
+ * one after the other, whichever process makes them. */
 #include "hcs/system.h"
 
 #include "hcs/config.h"
@@ -10,6 +14,7 @@
 #include <jansson.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,9 +141,203 @@ hcs__system_t *hcs__system_new(hcs_t *hcs, const char *id, const char *name,
   s->hcs = hcs;
   s->is_dummy = is_dummy;
   s->state = state;
+  return s;
+}
+
+void hcs__system_link(hcs_t *hcs, hcs__system_t *s) {
   s->next = hcs->systems;
   hcs->systems = s;
-  return s;
+}
+
+static void system_unlink(hcs_t *hcs, hcs__system_t *s) {
+  for (hcs__system_t **ps = &hcs->systems; *ps != NULL; ps = &(*ps)->next) {
+    if (*ps == s) {
+      *ps = s->next;
+      break;
+    }
+  }
+}
+
+void hcs__system_free(hcs__system_t *s) {
+  hcs__system_procs_free(s);
+  hcs__container_free(s);
+  as_free(s->name);
+  as_free(s->config);
+  as_free(s->id);
+  as_free(s);
+}
+
+const char *hcs__system_run_dir(const hcs_t *hcs) {
+  return hcs->state_dir != NULL ? hcs->state_dir : "/run/hcs";
+}
+
+void hcs__system_path(const hcs__system_t *s, const char *suffix, char *buf,
+                      size_t n) {
+  snprintf(buf, n, "%s/%s%s", hcs__system_run_dir(s->hcs), s->id, suffix);
+}
+
+/* The name is unique per service: a service with a state directory is
+ * known by its hash (so a restart finds the same groups), one without by
+ * its pid. Another service's system of the same id never shares a group. */
+void hcs__system_cgroup_name(const hcs__system_t *s, char *buf, size_t n) {
+  if (s->hcs->state_dir != NULL) {
+    hcs_guid_t g = hcs_NewGUID(s->hcs->state_dir);
+    snprintf(buf, n, "%02x%02x%02x%02x-%s", g.b[0], g.b[1], g.b[2], g.b[3],
+             s->id);
+  } else {
+    snprintf(buf, n, "p%d-%s", (int)getpid(), s->id);
+  }
+}
+
+/* The files of a system that runs nowhere: its root's mount point and its
+ * resolv.conf. */
+static void remove_run_files(const hcs__system_t *s) {
+  char path[PATH_MAX];
+  hcs__system_path(s, ".root", path, sizeof(path));
+  (void)rmdir(path);
+  hcs__system_path(s, ".resolv.conf", path, sizeof(path));
+  (void)unlink(path);
+}
+
+/* Something of the system runs in this process, or waits on it: this
+ * process's view is then the truth, whatever the record says. */
+static int system_live(const hcs__system_t *s) {
+  return s->nrunning > 0 || s->stopping || s->stop_waiters != NULL ||
+         (s->ct != NULL && s->ct->init != NULL && !s->ct->init_done);
+}
+
+static int same_record(const hcs__system_t *a, const hcs__system_t *b) {
+  return a->state == b->state && a->starting == b->starting &&
+         a->init_pid == b->init_pid && a->init_start == b->init_start &&
+         a->is_dummy == b->is_dummy && strcmp(a->config, b->config) == 0;
+}
+
+/* Brings the system of id in line with its record, the lock of id held:
+ * another process may have created, started, stopped or deleted it since
+ * this service read the directory, or died half-way through a start. */
+static void system_sync(hcs_t *hcs, const char *id) {
+  hcs__system_t *s = hcs__system_find(hcs, id);
+  if (hcs->state_dir == NULL || (s != NULL && system_live(s))) {
+    return;
+  }
+  hcs__system_t *disk = NULL;
+  int e = hcs__state_read(hcs, id, &disk);
+  if (e != 0 && e != -ENOENT) {
+    return; /* unreadable: keep what this service knows */
+  }
+  if (s != NULL && disk != NULL && same_record(s, disk)) {
+    hcs__system_free(disk);
+  } else {
+    if (s != NULL) {
+      system_unlink(hcs, s);
+      hcs__system_free(s);
+    }
+    if (disk != NULL) {
+      hcs__system_link(hcs, disk);
+    }
+    s = disk;
+  }
+  if (s != NULL && !s->is_dummy && s->ct == NULL &&
+      (s->state == HCS__SYS_RUNNING || s->starting)) {
+    hcs__system_reattach(s);
+  }
+  if (s != NULL && !s->is_dummy && s->ct == NULL) {
+    remove_run_files(s);
+  }
+}
+
+/* Takes the lock of id for an operation and syncs the system (nothing to
+ * lock for an invalid id, which the operation refuses). */
+static hcs_result_t lock_id(hcs_t *hcs, const char *op, const char *id, int *fd,
+                            hcs_error_t **err) {
+  *fd = -1;
+  if (!hcs__id_valid(id)) {
+    return HCS_OK;
+  }
+  int e = hcs__state_lock(hcs, id, 1, fd);
+  if (e != 0) {
+    char obj[160];
+    snprintf(obj, sizeof(obj), "id=%s", id);
+    return hcs__fail(err, HCS_ERROR_GEN_FAILURE, op, obj, -e,
+                     "locking %s/%s.lock: %s", hcs->state_dir, id,
+                     strerror(-e));
+  }
+  system_sync(hcs, id);
+  return HCS_OK;
+}
+
+void hcs__systems_recover(hcs_t *hcs) {
+  size_t n = 0, k = 0;
+  for (hcs__system_t *s = hcs->systems; s != NULL; s = s->next) {
+    n++;
+  }
+  char **ids = as_calloc(n + 1, sizeof(char *));
+  for (hcs__system_t *s = hcs->systems; ids != NULL && s != NULL; s = s->next) {
+    if (!s->is_dummy && (s->state == HCS__SYS_RUNNING || s->starting) &&
+        (ids[k] = as_strdup(s->id)) != NULL) {
+      k++;
+    }
+  }
+  for (size_t i = 0; i < k; i++) {
+    hcs__system_t *s = hcs__system_find(hcs, ids[i]);
+    int fd = -1;
+    /* A start under way holds the lock until it is done, and so does its
+     * init child while it sets up, even if the caller died: then the
+     * record is known to be final, or left by a dead start. */
+    if (s != NULL && hcs__state_lock(hcs, ids[i], 1, &fd) != 0) {
+      s->starting = 0; /* not to be judged: seen as Created */
+    } else if (s != NULL) {
+      system_sync(hcs, ids[i]);
+    }
+    hcs__state_unlock(hcs, ids[i], fd);
+    as_free(ids[i]);
+  }
+  as_free(ids);
+}
+
+/* A record could not be written: the call fails, saying why. */
+static hcs_result_t record_fail(const hcs__system_t *s, const char *op, int e,
+                                hcs_error_t **err) {
+  char obj[160];
+  snprintf(obj, sizeof(obj), "id=%s", s->id);
+  return hcs__fail(err, HCS_ERROR_GEN_FAILURE, op, obj, -e,
+                   "writing the record %s/%s.json: %s", s->hcs->state_dir,
+                   s->id, strerror(-e));
+}
+
+/* Creates the system, its lock held. */
+static hcs_result_t create_locked(hcs_t *hcs, const create_args_t *a,
+                                  hcs_error_t **err) {
+  static const char op[] = "hcs::CreateComputeSystem";
+  char obj[160];
+  snprintf(obj, sizeof(obj), "id=%s", a->id);
+  if (hcs__system_find(hcs, a->id) != NULL) {
+    return hcs__fail(err, HCS_ERROR_ALREADY_EXISTS, op, obj, EEXIST,
+                     "a compute system with this id exists");
+  }
+  int dummy = 0;
+  char *text = NULL, *name = NULL;
+  hcs_result_t r =
+      parse_config(hcs, a->config, obj, a->id, &dummy, &text, &name, err);
+  if (r != HCS_OK) {
+    return r;
+  }
+  hcs__system_t *s =
+      hcs__system_new(hcs, a->id, name, text, dummy, HCS__SYS_CREATED);
+  as_free(text);
+  as_free(name);
+  if (s == NULL) {
+    return hcs__fail(err, HCS_ERROR_OUTOFMEMORY, op, obj, ENOMEM,
+                     "allocating the system");
+  }
+  int e = hcs__state_save(s);
+  if (e != 0) {
+    r = record_fail(s, op, e, err);
+    hcs__system_free(s);
+    return r;
+  }
+  hcs__system_link(hcs, s);
+  return HCS_OK;
 }
 
 static void create_fn(hcs_t *hcs, hcs__call_t *call) {
@@ -146,7 +345,6 @@ static void create_fn(hcs_t *hcs, hcs__call_t *call) {
   const create_args_t *a = call->args;
   hcs_error_t *err = NULL;
   hcs_result_t r;
-  char obj[160];
   if (!hcs__id_valid(a->id)) {
     r = hcs__fail(&err, HCS_WSAEINVAL, op, NULL, EINVAL,
                   "invalid compute system id: 1-128 of [A-Za-z0-9_.-], not "
@@ -154,32 +352,13 @@ static void create_fn(hcs_t *hcs, hcs__call_t *call) {
     hcs__call_done(call, r, err);
     return;
   }
-  snprintf(obj, sizeof(obj), "id=%s", a->id);
-  if (hcs__system_find(hcs, a->id) != NULL) {
-    r = hcs__fail(&err, HCS_ERROR_ALREADY_EXISTS, op, obj, EEXIST,
-                  "a compute system with this id exists");
-    hcs__call_done(call, r, err);
-    return;
+  int lock;
+  r = lock_id(hcs, op, a->id, &lock, &err);
+  if (r == HCS_OK) {
+    r = create_locked(hcs, a, &err);
   }
-  int dummy = 0;
-  char *text = NULL, *name = NULL;
-  r = parse_config(hcs, a->config, obj, a->id, &dummy, &text, &name, &err);
-  if (r != HCS_OK) {
-    hcs__call_done(call, r, err);
-    return;
-  }
-  hcs__system_t *s =
-      hcs__system_new(hcs, a->id, name, text, dummy, HCS__SYS_CREATED);
-  as_free(text);
-  as_free(name);
-  if (s == NULL) {
-    r = hcs__fail(&err, HCS_ERROR_OUTOFMEMORY, op, obj, ENOMEM,
-                  "allocating the system");
-    hcs__call_done(call, r, err);
-    return;
-  }
-  hcs__state_save(s);
-  hcs__call_done(call, HCS_OK, NULL);
+  hcs__state_unlock(hcs, a->id, lock);
+  hcs__call_done(call, r, err);
 }
 
 hcs_result_t hcs_CreateComputeSystem(hcs_t *hcs, const char *id,
@@ -200,11 +379,73 @@ typedef struct stop_args_s {
   int kill;
 } stop_args_t;
 
+/* Takes back a start whose record could not say Running: init and all
+ * in its groups killed, endpoints given back, the groups and files gone. */
+static void start_undo(hcs__system_t *s) {
+  hcs__container_t *ct = s->ct;
+  hcs__container_signal(s, SIGKILL);
+  for (size_t i = 0; i < ct->n_attached; i++) {
+    hcs__hns_detach(s->hcs, ct->cfg.endpoint_list[i]);
+  }
+  ct->n_attached = 0;
+  s->nrunning--;
+  hcs__container_free(s);
+  remove_run_files(s);
+  s->state = HCS__SYS_CREATED;
+  s->init_pid = 0;
+  s->init_start = 0;
+}
+
+/* Starts a Created system, its lock held. The record says Running only
+ * once everything runs, and names the groups and root (Starting) before
+ * any of them exists: a caller that dies at any point leaves a record
+ * from which the next open finds all it made. */
+static hcs_result_t start_locked(hcs__system_t *s, hcs_error_t **err) {
+  static const char op[] = "hcs::StartComputeSystem";
+  int e;
+  if (s->is_dummy) {
+    s->state = HCS__SYS_RUNNING;
+    e = hcs__state_save(s);
+    if (e != 0) {
+      s->state = HCS__SYS_CREATED;
+      return record_fail(s, op, e, err);
+    }
+    return HCS_OK;
+  }
+  s->starting = 1;
+  e = hcs__state_save(s);
+  if (e != 0) {
+    s->starting = 0;
+    return record_fail(s, op, e, err);
+  }
+  hcs_result_t r = hcs__container_start(s, err);
+  s->starting = 0;
+  if (r != HCS_OK) {
+    remove_run_files(s);
+    /* If this fails too, the record still says Starting, and the next
+     * open takes the start back. */
+    (void)hcs__state_save(s);
+    return r;
+  }
+  s->state = HCS__SYS_RUNNING;
+  e = hcs__state_save(s);
+  if (e != 0) {
+    start_undo(s);
+    (void)hcs__state_save(s);
+    return record_fail(s, op, e, err);
+  }
+  return HCS_OK;
+}
+
 static void start_fn(hcs_t *hcs, hcs__call_t *call) {
   static const char op[] = "hcs::StartComputeSystem";
   hcs_error_t *err = NULL;
   hcs__system_t *s;
-  hcs_result_t r = hcs__system_get(hcs, op, call->args, &s, &err);
+  int lock;
+  hcs_result_t r = lock_id(hcs, op, call->args, &lock, &err);
+  if (r == HCS_OK) {
+    r = hcs__system_get(hcs, op, call->args, &s, &err);
+  }
   if (r == HCS_OK && s->state != HCS__SYS_CREATED) {
     char obj[160];
     snprintf(obj, sizeof(obj), "id=%s", s->id);
@@ -212,13 +453,10 @@ static void start_fn(hcs_t *hcs, hcs__call_t *call) {
                   "the system is %s, not created",
                   s->state == HCS__SYS_RUNNING ? "running" : "stopped");
   }
-  if (r == HCS_OK && !s->is_dummy) {
-    r = hcs__container_start(s, &err);
-  }
   if (r == HCS_OK) {
-    s->state = HCS__SYS_RUNNING;
-    hcs__state_save(s);
+    r = start_locked(s, &err);
   }
+  hcs__state_unlock(hcs, call->args, lock);
   hcs__call_done(call, r, err);
 }
 
@@ -238,7 +476,15 @@ void hcs__system_check_stopped(hcs__system_t *s) {
   }
   s->state = HCS__SYS_STOPPED;
   s->stopping = 0;
-  hcs__state_save(s);
+  int fd;
+  /* Only over the record of this run: since it began, another process
+   * may have seen it stop, deleted it, and made a new system of this id. */
+  if (hcs__state_lock(s->hcs, s->id, 1, &fd) == 0) {
+    if (hcs__state_names_run(s)) {
+      (void)hcs__state_save(s);
+    }
+    hcs__state_unlock(s->hcs, s->id, fd);
+  }
   while (s->stop_waiters != NULL) {
     hcs__waiter_t *w = s->stop_waiters;
     s->stop_waiters = w->next;
@@ -253,7 +499,13 @@ static void stop_fn(hcs_t *hcs, hcs__call_t *call) {
       a->kill ? "hcs::TerminateComputeSystem" : "hcs::ShutdownComputeSystem";
   hcs_error_t *err = NULL;
   hcs__system_t *s;
-  hcs_result_t r = hcs__system_get(hcs, op, a->id, &s, &err);
+  int lock;
+  /* Not held while the call waits: the end of the run takes it again. */
+  hcs_result_t r = lock_id(hcs, op, a->id, &lock, &err);
+  hcs__state_unlock(hcs, a->id, lock);
+  if (r == HCS_OK) {
+    r = hcs__system_get(hcs, op, a->id, &s, &err);
+  }
   if (r != HCS_OK) {
     hcs__call_done(call, r, err);
     return;
@@ -349,37 +601,37 @@ hcs_result_t hcs_TerminateComputeSystem(hcs_t *hcs, const char *id,
   return stop_call(hcs, id, timeout, context, 1, err);
 }
 
-static void system_free(hcs__system_t *s) {
-  hcs__system_procs_free(s);
-  hcs__container_free(s);
-  as_free(s->name);
-  as_free(s->config);
-  as_free(s->id);
-  as_free(s);
-}
-
 static void delete_fn(hcs_t *hcs, hcs__call_t *call) {
   static const char op[] = "hcs::DeleteComputeSystem";
   hcs_error_t *err = NULL;
   hcs__system_t *s;
-  hcs_result_t r = hcs__system_get(hcs, op, call->args, &s, &err);
+  int lock;
+  hcs_result_t r = lock_id(hcs, op, call->args, &lock, &err);
+  if (r == HCS_OK) {
+    r = hcs__system_get(hcs, op, call->args, &s, &err);
+  }
+  char obj[160];
   if (r == HCS_OK && s->state == HCS__SYS_RUNNING) {
-    char obj[160];
     snprintf(obj, sizeof(obj), "id=%s", s->id);
     r = hcs__fail(&err, HCS_WSAEINVAL, op, obj, EBUSY,
                   "the system is running: shut it down or terminate it "
                   "first");
   }
-  if (r == HCS_OK) {
-    for (hcs__system_t **ps = &hcs->systems; *ps != NULL; ps = &(*ps)->next) {
-      if (*ps == s) {
-        *ps = s->next;
-        break;
-      }
-    }
-    hcs__state_remove(s);
-    system_free(s);
+  int e = r == HCS_OK ? hcs__state_remove(s) : 0;
+  if (e != 0) {
+    snprintf(obj, sizeof(obj), "id=%s", s->id);
+    r = hcs__fail(&err, HCS_ERROR_GEN_FAILURE, op, obj, -e,
+                  "removing the record %s/%s.json: %s", hcs->state_dir, s->id,
+                  strerror(-e));
   }
+  if (r == HCS_OK) {
+    system_unlink(hcs, s);
+    if (!s->is_dummy) {
+      remove_run_files(s);
+    }
+    hcs__system_free(s);
+  }
+  hcs__state_unlock(hcs, call->args, lock);
   hcs__call_done(call, r, err);
 }
 
@@ -414,7 +666,7 @@ void hcs__systems_free(hcs_t *hcs) {
       s->stop_waiters = w->next;
       as_free(w);
     }
-    system_free(s);
+    hcs__system_free(s);
   }
 }
 

@@ -35,21 +35,57 @@ struct hcs__system_s {
   struct hcs__container_s *ct;   /* NULL for a system without isolation */
   pid_t init_pid;                /* from a record: init to find again */
   unsigned long long init_start; /* its start time (clock ticks) */
+  int starting; /* a start is under way: the record names its groups and
+                   root, for the next open to take back if it dies */
 };
 
 hcs__system_t *hcs__system_find(hcs_t *hcs, const char *id);
 hcs_result_t hcs__system_get(hcs_t *hcs, const char *op, const char *id,
                              hcs__system_t **out, hcs_error_t **err);
 void hcs__system_check_stopped(hcs__system_t *s);
-/* state.c: records of systems under hcs->state_dir. */
-void hcs__state_save(hcs__system_t *s);
-void hcs__state_remove(hcs__system_t *s);
-hcs_result_t hcs__state_load(hcs_t *hcs, hcs_error_t **err);
-const char *hcs__state_name(int state);
+/* A system not yet in the service's list (hcs__system_link adds it), and
+ * its freeing (it must not be in the list). */
 hcs__system_t *hcs__system_new(hcs_t *hcs, const char *id, const char *name,
                                const char *config, int is_dummy, int state);
-/* container.c: finds the running systems of the records again. */
-void hcs__systems_reattach(hcs_t *hcs);
+void hcs__system_link(hcs_t *hcs, hcs__system_t *s);
+void hcs__system_free(hcs__system_t *s);
+/* Where a system keeps files of its own: "<run>/<id><suffix>", run being
+ * the state directory (or /run/hcs without one); ".root" is where init
+ * mounts its root. */
+const char *hcs__system_run_dir(const hcs_t *hcs);
+void hcs__system_path(const hcs__system_t *s, const char *suffix, char *buf,
+                      size_t n);
+/* The name of the system's groups under hcs/ in each hierarchy. */
+void hcs__system_cgroup_name(const hcs__system_t *s, char *buf, size_t n);
+/* At hcs_open, after the records are read: adopts the inits of running
+ * systems and takes back what callers that died left half-made. */
+void hcs__systems_recover(hcs_t *hcs);
+
+/* state.c: records of systems under hcs->state_dir. Without a state
+ * directory every call succeeds and does nothing. */
+/* Takes the lock of id (waiting for it, or -EWOULDBLOCK when !wait and
+ * another holds it); *fd is -1 without a state directory. 0 or -errno. */
+int hcs__state_lock(hcs_t *hcs, const char *id, int wait, int *fd);
+/* Drops it (and the lock file, once id has no record). fd may be -1. */
+void hcs__state_unlock(hcs_t *hcs, const char *id, int fd);
+/* The caller holds the lock of the system's id for these three. Writes
+ * the record atomically and durably: 0, or -errno with the old record
+ * left in place. */
+int hcs__state_save(hcs__system_t *s);
+int hcs__state_remove(hcs__system_t *s);
+/* The system of id's record, not in the list: 0, -ENOENT, -EINVAL for a
+ * malformed record, -ENOMEM. */
+int hcs__state_read(hcs_t *hcs, const char *id, hcs__system_t **out);
+/* 1 when id's record is of the run that s has in memory (Running, with
+ * the same init): a record to overwrite with the end of that run. */
+int hcs__state_names_run(const hcs__system_t *s);
+/* Reads every record into the service's list (at hcs_open). */
+hcs_result_t hcs__state_load(hcs_t *hcs, hcs_error_t **err);
+const char *hcs__state_name(int state);
+/* container.c: adopts the init of a system whose record says Running
+ * (else marks it Stopped), or takes down what a start that never finished
+ * made (it is Created again); saves the record. The lock of its id held. */
+void hcs__system_reattach(hcs__system_t *s);
 /* The start time of pid (/proc/PID/stat field 22), 0 when gone. */
 unsigned long long hcs__proc_start_time(pid_t pid);
 /* process.c */
