@@ -165,8 +165,9 @@ HCS_API const char *hcs_error_object(const hcs_error_t *e);
 HCS_API const char *hcs_error_cause(const hcs_error_t *e);
 /* The errno behind it, or 0. */
 HCS_API int hcs_error_errno(const hcs_error_t *e);
-/* The HcsError text: "<op> failed: <cause> (0x<code>) <object>". The
- * string belongs to e. */
+/* The HcsError text: "<op> failed: <cause> (0x<code>) <object>"; for
+ * the HNS calls "HNS failed with error : <cause> (0x<code>) <object>", as
+ * hcsshim rendered HNS's errors. The string belongs to e. */
 HCS_API const char *hcs_error_message(const hcs_error_t *e);
 /* The error as a JSON object {"Operation","Code","Object","Cause","Errno",
  * "Message"}; the caller frees it with hcs_free(). NULL on ENOMEM. */
@@ -900,8 +901,10 @@ HCS_API const char *hcs_default_image_home(void);
  * host, 127.0.0.1 included; only on "nat" networks. A QOS policy caps the
  * endpoint's egress at MaximumOutgoingBandwidthInBytes per second (a tbf
  * qdisc on its end, counting Ethernet frames). An Id not given is a new
- * random GUID; a Name not given is the Id. A GUID id is kept in the form
- * hcs_guid_ToString prints and found in any form hcs_guid_parse reads.
+ * random GUID; a Name not given is the Id. A GUID id is kept in capitals,
+ * as HNS gave ids (hcs_guid_ToString's text upper-cased), and found in any
+ * form hcs_guid_parse reads; MACs, MacPools' too, are written as HNS wrote
+ * them, "00-15-5D-0A-0B-0C", whatever form the request used.
  *
  * Errors: HCS_WSAEINVAL for a malformed request (naming the field) or one
  * that cannot apply (overlapping subnets, an address or MAC outside its
@@ -911,7 +914,11 @@ HCS_API const char *hcs_default_image_home(void);
  * HCS_ERROR_ALREADY_EXISTS for a duplicate id or network name;
  * HCS_ERROR_NO_MORE_ITEMS when the addresses or MACs are used up;
  * HCS_ERROR_GEN_FAILURE when the kernel refused (the error says what and
- * its errno). A refused request changes nothing.
+ * its errno). A refused request changes nothing. The message of these
+ * errors is "HNS failed with error : <cause> (0x<code>) <object>": hcsshim
+ * turned HNS's refusals into "HNS failed with error : <Error>", and code
+ * ported from it looks for that text (hcs_error_op() still names the
+ * call).
  *
  * State: with a state_dir, networks and endpoints are kept as JSON files
  * in state_dir/hns, and hcs_open on it finds them again and makes again
@@ -969,7 +976,8 @@ typedef struct hcs_hns_endpoint_s {
 } hcs_hns_endpoint_t;
 
 /* Acts on "/networks/" + path. GET with a path and POST give one network
- * in *out (caller frees with hcs_hns_network_free); DELETE gives NULL. */
+ * in *out (caller frees with hcs_hns_network_free); DELETE gives nothing,
+ * and out may be NULL for it (as hcsshim passed no output there). */
 HCS_API hcs_result_t hcs_HNSNetworkRequest(hcs_t *hcs, const char *method,
                                            const char *path,
                                            const char *request,

@@ -807,24 +807,24 @@ Test(cli_api, hns_requests_are_checked_and_answered) {
   cr_assert_str_eq(r.out, "[]\n");
   HCS(&r, NULL, "hns", "--list", "GET", "nosuch");
   /* HCS_ERROR_NOT_FOUND is 1168. */
-  EXPECT(&r, 1, "hcs::HNSListNetworkRequest", "no network has id nosuch",
+  EXPECT(&r, 1, "HNS failed with error : ", "no network has id nosuch",
          "(0x490)");
   HCS(&r, NULL, "hns", "POST", "", "{\"Name\":\"n1\",\"Type\":\"overlay\"}");
   /* HCS_ERROR_NOT_SUPPORTED is 50. */
-  EXPECT(&r, 1, "hcs::HNSNetworkRequest", "Type: \"overlay\"", "(0x32)");
+  EXPECT(&r, 1, "HNS failed with error : ", "Type: \"overlay\"", "(0x32)");
   HCS(&r, "{\"Name\":\"n1\",\"Type\":\"nat\"}", "hns", "POST", "", "-");
-  EXPECT(&r, 1, "hcs::HNSNetworkRequest", "Subnets: a network needs",
+  EXPECT(&r, 1, "HNS failed with error : ", "Subnets: a network needs",
          "(0x2726)");
   HCS(&r, NULL, "hns", "--endpoints", "POST", "",
       "{\"Name\":\"e1\",\"VirtualNetwork\":\"n1\"}");
-  EXPECT(&r, 1, "hcs::HNSEndpointRequest", "no network has id n1", "(0x490)");
+  EXPECT(&r, 1, "HNS failed with error : ", "no network has id n1", "(0x490)");
   /* The request is checked first. */
   HCS(&r, NULL, "hns", "PUT", "");
   EXPECT(&r, 1, "method", "(0x2726)");
   HCS(&r, NULL, "hns", "POST", "", "{");
   EXPECT(&r, 1, "not JSON", "(0xc037010d)");
   HCS(&r, NULL, "hns", "--endpoints", "GET", "");
-  EXPECT(&r, 1, "hcs::HNSEndpointRequest", "(0x2726)");
+  EXPECT(&r, 1, "HNS failed with error : ", "(0x2726)");
   res_free(&r);
   assert_clean();
 }

@@ -98,6 +98,11 @@ static void utf8_scrub(char *s) {
   }
 }
 
+/* hcsshim handed HNS's own errors on as "HNS failed with error : <Error>"
+ * (the Error of HNS's answer envelope), and code ported from it looks for
+ * that text; the code and the object follow the cause, as in HcsError. */
+static int hns_op(const char *op) { return strncmp(op, "hcs::HNS", 8) == 0; }
+
 hcs_result_t hcs__fail(hcs_error_t **err, hcs_result_t code, const char *op,
                        const char *object, int errnum, const char *fmt, ...) {
   if (err == NULL) {
@@ -120,9 +125,12 @@ hcs_result_t hcs__fail(hcs_error_t **err, hcs_result_t code, const char *op,
   utf8_scrub(e->cause);
   utf8_scrub(e->object);
   if (e->cause != NULL && e->op != NULL && e->object != NULL) {
-    e->message =
-        format("%s failed: %s (0x%x)%s%s", e->op, e->cause, (unsigned)code,
-               e->object[0] != '\0' ? " " : "", e->object);
+    const char *sp = e->object[0] != '\0' ? " " : "";
+    e->message = hns_op(e->op)
+                     ? format("HNS failed with error : %s (0x%x)%s%s", e->cause,
+                              (unsigned)code, sp, e->object)
+                     : format("%s failed: %s (0x%x)%s%s", e->op, e->cause,
+                              (unsigned)code, sp, e->object);
   }
   if (e->message == NULL) {
     error_free_fields(e);

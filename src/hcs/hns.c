@@ -96,7 +96,8 @@ static const char *request_problem(hns_req_t *q) {
            "starting with '.' or '-') or a GUID";
   }
   const char *why = method_problem(q);
-  return why != NULL ? why : q->null_out;
+  /* DELETE answers nothing: hcsshim passed no output there. */
+  return why != NULL ? why : q->method != HNS_DELETE ? q->null_out : NULL;
 }
 
 /* Parses a POST body (kept in q) and checks what creating the object

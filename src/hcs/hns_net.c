@@ -295,6 +295,21 @@ int hcs__hns_net_unrealize(hcs__hns_net_t *net, char *why, size_t whylen) {
   return r;
 }
 
+/* The MacPools in HNS's form, "00-15-5D-0A-0B-0C", whatever case and
+ * separator the request used (the parser checked them). */
+static void macs_canon(hcs_hns_network_t *n) {
+  for (size_t i = 0; i < n->n_mac_pools; i++) {
+    char *const macs[2] = {n->mac_pools[i].start_mac_address,
+                           n->mac_pools[i].end_mac_address};
+    for (int k = 0; k < 2; k++) {
+      uint64_t v;
+      if (hcs__mac_parse(macs[k], &v)) {
+        hcs__mac_format(v, macs[k]);
+      }
+    }
+  }
+}
+
 hcs_result_t hcs__hns_net_create(hcs__hns_t *h, const char *op,
                                  hcs_hns_network_t *req,
                                  hcs_hns_network_t **out, hcs_error_t **err) {
@@ -306,6 +321,7 @@ hcs_result_t hcs__hns_net_create(hcs__hns_t *h, const char *op,
     hcs_hns_network_free(req);
     return r;
   }
+  macs_canon(req);
   char object[HCS__HNS_ID_MAX + 4];
   snprintf(object, sizeof(object), "id=%s", req->id);
   const hcs__hns_ctx_t ci = {.op = op, .object = object, .err = err};

@@ -9,6 +9,7 @@
 #include "hcs/hns_json.h"
 #include "hcs/nat.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -24,13 +25,30 @@
 /* A record is a few KiB; a larger file is not one of ours. */
 #define RECORD_MAX (1u << 20)
 
+/* HNS gave GUIDs in capitals ("2F8F2B7C-..."), and clients compare the
+ * text of ids. */
+static void guid_text(const hcs_guid_t *g, char out[HCS_GUID_STRLEN]) {
+  hcs_guid_ToString(g, out);
+  for (char *p = out; *p != '\0'; p++) {
+    *p = (char)toupper((unsigned char)*p);
+  }
+}
+
 void hcs__hns_id_canon(const char *id, char out[HCS__HNS_ID_MAX]) {
   hcs_guid_t g;
   if (hcs_guid_parse(id, &g, NULL) == HCS_OK) {
-    hcs_guid_ToString(&g, out);
+    guid_text(&g, out);
   } else {
     snprintf(out, HCS__HNS_ID_MAX, "%s", id);
   }
+}
+
+/* Whether stored (an object's id, as a record of any release kept it)
+ * and canon (an id in canonical form) name the same object. */
+static int id_is(const char *stored, const char *canon) {
+  char c[HCS__HNS_ID_MAX];
+  hcs__hns_id_canon(stored, c);
+  return strcmp(c, canon) == 0;
 }
 
 int hcs__hns_id_new(char out[HCS_GUID_STRLEN]) {
@@ -42,7 +60,7 @@ int hcs__hns_id_new(char out[HCS_GUID_STRLEN]) {
    * little-endian, so its high byte is b[7]); the RFC 4122 variant. */
   g.b[7] = (uint8_t)((g.b[7] & 0x0f) | 0x40);
   g.b[8] = (uint8_t)((g.b[8] & 0x3f) | 0x80);
-  hcs_guid_ToString(&g, out);
+  guid_text(&g, out);
   return 0;
 }
 
@@ -57,7 +75,7 @@ hcs__hns_net_t *hcs__hns_net_find(hcs__hns_t *h, const char *id) {
   char canon[HCS__HNS_ID_MAX];
   hcs__hns_id_canon(id, canon);
   for (size_t i = 0; i < h->n_nets; i++) {
-    if (strcmp(h->nets[i]->pub->id, canon) == 0) {
+    if (id_is(h->nets[i]->pub->id, canon)) {
       return h->nets[i];
     }
   }
@@ -77,7 +95,7 @@ hcs__hns_ep_t *hcs__hns_ep_find(hcs__hns_t *h, const char *id) {
   char canon[HCS__HNS_ID_MAX];
   hcs__hns_id_canon(id, canon);
   for (size_t i = 0; i < h->n_eps; i++) {
-    if (strcmp(h->eps[i]->pub->id, canon) == 0) {
+    if (id_is(h->eps[i]->pub->id, canon)) {
       return h->eps[i];
     }
   }
