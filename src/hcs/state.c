@@ -207,12 +207,18 @@ int hcs__state_remove(hcs__system_t *s) {
 static hcs__system_t *record_parse(hcs_t *hcs, const char *file,
                                    const char *want_id, int *err) {
   json_error_t je;
-  json_t *o = json_load_file(file, 0, &je);
+  /* Not json_load_file: its FILE is not close-on-exec. */
+  int fd = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    *err = errno == ENOENT ? -ENOENT : -EINVAL;
+    return NULL;
+  }
+  json_t *o = json_loadfd(fd, 0, &je);
+  close(fd);
   const char *id = NULL, *state = NULL;
   json_t *cfg = NULL;
   if (o == NULL) {
-    struct stat st;
-    *err = stat(file, &st) != 0 && errno == ENOENT ? -ENOENT : -EINVAL;
+    *err = -EINVAL;
     return NULL;
   }
   *err = -EINVAL;
