@@ -285,8 +285,9 @@ Test(container, shutdown_with_and_without_timeout) {
   cr_assert_eq(read(ready, word, 6), 6);
   cr_assert_str_eq(word, "ready\n");
   close(ready);
-  cr_assert_eq(hcs_ShutdownComputeSystem(h, "st", 300, NULL, &err),
-               HCS_ERROR_TIMEOUT);
+  hcs_result_t sr = hcs_ShutdownComputeSystem(h, "st", 300, NULL, &err);
+  cr_assert_eq(sr, HCS_ERROR_TIMEOUT, "0x%x: %s", (unsigned)sr,
+               err != NULL ? hcs_error_message(err) : "");
   hcs_error_free(err);
   cr_assert_eq(hcs_ShutdownComputeSystem(h, "st", 300, NULL, &err),
                HCS_ERROR_SHUTDOWN_IN_PROGRESS);

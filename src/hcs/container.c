@@ -114,6 +114,21 @@ static int fd_path(char *buf, size_t n, int fd) {
   return snprintf(buf, n, "/proc/self/fd/%d", fd) < (int)n ? 0 : -ENAMETOOLONG;
 }
 
+/* open_dir_in, as a real directory fd (an O_PATH one cannot create
+ * files). */
+static int open_real_dir_in(int rootfd, const char *path) {
+  int dir = open_dir_in(rootfd, path);
+  if (dir < 0) {
+    return dir;
+  }
+  char p[64];
+  fd_path(p, sizeof(p), dir);
+  int d = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int err = errno;
+  close(dir);
+  return d < 0 ? -err : d;
+}
+
 /* Mounts onto the directory fd names (not a path an image could bend). */
 static int mount_on(int fd, const char *src, const char *type,
                     unsigned long flags, const char *data) {
@@ -227,17 +242,9 @@ static int make_dev(int rootfd) {
   if (err != 0) {
     return err;
   }
-  int dev = open_dir_in(rootfd, "dev");
-  if (dev < 0) {
-    return dev;
-  }
-  /* The O_PATH fd cannot create files: a real directory fd for that. */
-  char path[64];
-  fd_path(path, sizeof(path), dev);
-  int d = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  close(dev);
+  int d = open_real_dir_in(rootfd, "dev");
   if (d < 0) {
-    return -errno;
+    return d;
   }
   static const struct {
     const char *name;
@@ -417,20 +424,14 @@ static int loopback_up(void) {
  * made in the root when it is missing and the root is writable; a
  * read-only root without one goes without. */
 static int bind_resolv_conf(int rootfd, const char *src) {
-  int etc = open_dir_in(rootfd, "etc");
-  if (etc == -ENOENT || etc == -EROFS) {
+  int d = open_real_dir_in(rootfd, "etc");
+  if (d == -ENOENT || d == -EROFS) {
     return 0;
   }
-  if (etc < 0) {
-    return etc;
+  if (d < 0) {
+    return d;
   }
   char path[64];
-  fd_path(path, sizeof(path), etc);
-  int d = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  close(etc);
-  if (d < 0) {
-    return -errno;
-  }
   int f = openat(d, "resolv.conf", O_PATH | O_NOFOLLOW | O_CLOEXEC);
   if (f < 0 && errno == ENOENT) {
     int c = openat(d, "resolv.conf",
