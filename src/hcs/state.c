@@ -49,7 +49,7 @@ int hcs__state_lock(hcs_t *hcs, const char *id, int wait, int *fd) {
   char path[PATH_MAX];
   int err = id_path(hcs, id, ".lock", path, sizeof(path));
   while (err == 0) {
-    int f = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int f = open(path, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (f < 0) {
       return -errno;
     }

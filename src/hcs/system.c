@@ -285,7 +285,13 @@ void hcs__systems_recover(hcs_t *hcs) {
      * init child while it sets up, even if the caller died: then the
      * record is known to be final, or left by a dead start. */
     if (s != NULL && hcs__state_lock(hcs, ids[i], 1, &fd) != 0) {
-      s->starting = 0; /* not to be judged: seen as Created */
+      /* No lock to be had (a directory this process may only read): a
+       * running system is adopted all the same; a start is not to be
+       * judged, and is seen as Created. */
+      if (!s->starting) {
+        hcs__system_reattach(s);
+      }
+      s->starting = 0;
     } else if (s != NULL) {
       system_sync(hcs, ids[i]);
     }
