@@ -35,6 +35,13 @@ typedef struct as__child_s {
   as_spawner_t *spawner; /* clone from this thread (already joined) */
 } as__child_t;
 
+/* Capabilities of the calling thread, in raw system calls (safe between
+ * clone and exec): the bounding set cut to caps and ambient cleared; then
+ * permitted and effective set to caps, inheritable emptied. 0 or an
+ * errno (positive). */
+int as__cut_bounding(uint64_t caps);
+int as__capset(uint64_t caps);
+
 /* A clone that a spawner thread makes for the engine (spawner.c). */
 typedef struct as__spawner_req_s {
   int (*fn)(void *arg);

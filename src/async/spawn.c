@@ -267,19 +267,20 @@ CHILD_FN static int child_join(const as__child_t *c) {
   return 0;
 }
 
-/* Keeps only the capabilities in c->caps in the bounding set (it needs
+/* Keeps only the capabilities in caps in the bounding set (it needs
  * CAP_SETPCAP, which the drop may remove, so it comes first) and clears
- * the ambient set; the process's own sets follow later (child_capset).
+ * the ambient set; the process's own sets follow later (as__capset).
  * Capabilities the kernel knows beyond our headers are dropped too: the
  * loop ends where PR_CAPBSET_DROP says EINVAL. With no_new_privs the
  * bounding set adds no barrier of its own (execve never raises the
  * permitted set then), but a program that reads its CapBnd, or a later
  * capset of the inheritable set, must see the container's set and not
  * the engine's (CVE-2022-29162 class). Each drop costs a prepare_creds /
- * commit_creds pair; BENCHMARKS.md has the measured price per exec. */
-CHILD_FN static int child_caps(const as__child_t *c) {
+ * commit_creds pair, which is why spawners (spawner.c) do it once per
+ * container. Raw system calls: it runs between clone and exec too. */
+CHILD_FN int as__cut_bounding(uint64_t caps) {
   for (long cap = 0; cap < 64; cap++) {
-    if ((c->caps >> cap) & 1) {
+    if ((caps >> cap) & 1) {
       continue;
     }
     if (child_sys(SYS_prctl, PR_CAPBSET_DROP, cap, 0) != 0) {
@@ -301,7 +302,7 @@ CHILD_FN static int child_caps(const as__child_t *c) {
  * became another user). The inheritable set is always empty: with it, a
  * program carrying inheritable file capabilities would gain them at execve
  * (CVE-2022-29162). */
-CHILD_FN static int child_capset(uint64_t caps) {
+CHILD_FN int as__capset(uint64_t caps) {
   struct __user_cap_header_struct hdr = {.version =
                                              _LINUX_CAPABILITY_VERSION_3};
   struct __user_cap_data_struct data[2];
@@ -356,7 +357,7 @@ CHILD_FN static int child_main(void *arg) {
     fd[2] = ctx->slot[2];
   }
   if (c->set_caps) {
-    int err = child_caps(c);
+    int err = as__cut_bounding(c->caps);
     if (err != 0) {
       child_fail(ctx, err, AS_STAGE_SETUP);
     }
@@ -415,7 +416,7 @@ CHILD_FN static int child_main(void *arg) {
    * that became another user has none left to keep (setresuid cleared
    * its permitted set, not its inheritable one). */
   if (c->set_caps) {
-    int err = child_capset(!c->set_ids || c->uid == 0 ? c->caps : 0);
+    int err = as__capset(!c->set_ids || c->uid == 0 ? c->caps : 0);
     if (err != 0) {
       child_fail(ctx, err, AS_STAGE_SETUP);
     }

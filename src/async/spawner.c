@@ -26,7 +26,6 @@
 #include "async/internal.h"
 
 #include <errno.h>
-#include <linux/capability.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
 #include <sched.h>
@@ -49,38 +48,16 @@ struct as_spawner_s {
   as__spawner_req_t *req; /* the clone to make; NULL when idle */
 };
 
-/* The thread's own credentials, as a container process's: the bounding
- * set cut to caps, ambient empty, caps in permitted and effective,
- * inheritable empty. */
-static int keep_caps(uint64_t caps) {
-  for (long cap = 0; cap < 64; cap++) {
-    if (((caps >> cap) & 1) == 0 && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
-      if (errno == EINVAL) {
-        break; /* past the last capability this kernel knows */
-      }
-      return -errno;
-    }
-  }
-  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 &&
-      errno != EINVAL) {
-    return -errno;
-  }
-  struct __user_cap_header_struct hdr = {.version =
-                                             _LINUX_CAPABILITY_VERSION_3};
-  struct __user_cap_data_struct data[2];
-  for (int i = 0; i < 2; i++) {
-    uint32_t v = (uint32_t)(caps >> (32 * i));
-    data[i].effective = data[i].permitted = v;
-    data[i].inheritable = 0;
-  }
-  return syscall(SYS_capset, &hdr, data) != 0 ? -errno : 0;
-}
-
 static int join(const as_spawner_opts_t *o) {
   if (unshare(CLONE_FS) != 0 || setns(o->ns_pidfd, (int)o->ns_flags) != 0) {
     return -errno;
   }
-  int err = o->set_caps ? keep_caps(o->caps) : 0;
+  /* The thread's own credentials become a container process's. */
+  int err = 0;
+  if (o->set_caps) {
+    err = as__cut_bounding(o->caps);
+    err = -(err != 0 ? err : as__capset(o->caps));
+  }
   if (err == 0 && o->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) {
     err = -errno;
   }
