@@ -107,6 +107,14 @@ Test(engine_exit, death_by_signal) {
   /* No core files from the dumping signals (children inherit the limit). */
   struct rlimit no_core = {0, 0};
   cr_assert_eq(setrlimit(RLIMIT_CORE, &no_core), 0);
+  /* Ignored signals stay ignored across execve on the host: start from
+   * the defaults, whatever this test was started with (a background job
+   * ignores SIGINT and SIGQUIT, nohup SIGHUP). */
+  for (int i = 0; i < NSIGS; i++) {
+    if (sigs[i] != SIGKILL && sigs[i] != SIGPIPE) {
+      signal(sigs[i], SIG_DFL);
+    }
+  }
   batch_t *b = batch_new();
   for (int i = 0; i < NSIGS; i++) {
     char arg[8];

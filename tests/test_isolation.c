@@ -313,3 +313,18 @@ Test(isolation, read_only_mapping_is_recursive) {
   hcs_close(h);
   cr_assert_eq(umount2(sub, MNT_DETACH), 0);
 }
+
+/* A container's program starts with every signal at its default, even
+ * those the host process ignores (here SIGHUP and SIGINT, as under nohup
+ * or in a background job). */
+Test(isolation, signals_start_at_their_defaults) {
+  signal(SIGHUP, SIG_IGN);
+  signal(SIGINT, SIG_IGN);
+  hcs_t *h = open_hcs(NULL);
+  start_system(h, "sig", "");
+  out_t o;
+  run_in(h, "sig", "exec grep SigIgn /proc/self/status", NULL, &o);
+  cr_assert_str_eq(o.text, "SigIgn:\t0000000000000000\n", "%s", o.text);
+  stop_system(h, "sig");
+  hcs_close(h);
+}

@@ -320,7 +320,12 @@ CHILD_FN static int child_main(void *arg) {
   int fd[3] = {c->fd[0], c->fd[1], c->fd[2]};
 
   /* Handlers of the engine's process must not run here, in its memory:
-   * reset every caught signal to its default before unblocking. */
+   * reset every caught signal to its default before unblocking. A signal
+   * the engine's process ignores stays ignored for a program on the host,
+   * as across execve (`nohup hcs run ...`); a container's program starts
+   * with every signal at its default, whatever the host process was
+   * started with. */
+  int reset_ignored = c->ns_flags != 0 || c->spawner != NULL;
   for (int sig = 1; sig < NSIG; sig++) {
     /* The kernel's struct sigaction, not glibc's: the handler comes first
      * on every architecture, and all zeroes means SIG_DFL. */
@@ -331,7 +336,7 @@ CHILD_FN static int child_main(void *arg) {
     }
     /* SIGPIPE is ignored by the engine (as_loop_new), not by the program. */
     if (ksa[0] != (unsigned long)SIG_DFL &&
-        (ksa[0] != (unsigned long)SIG_IGN || sig == SIGPIPE)) {
+        (ksa[0] != (unsigned long)SIG_IGN || sig == SIGPIPE || reset_ignored)) {
       unsigned long dfl[8] = {0};
       (void)syscall(SYS_rt_sigaction, sig, dfl, NULL, KSIGSET_SIZE);
     }
