@@ -217,9 +217,23 @@ HCS_API int hcs_post(hcs_t *hcs, void (*fn)(hcs_t *hcs, void *data),
  * starting with '.' or '-'.
  *
  * Configuration JSON: the ContainerConfig Docker sent (SystemType
- * "Container" required; shared/spec/hcs-api.md lists the fields), checked
- * strictly: an unknown field, a wrong type or an out-of-range number is
- * HCS_WSAEINVAL naming the field. The hcs extensions: "PidsMaximum" (a
+ * "Container" required; shared/spec/hcs-api.md lists the fields), read as
+ * Go marshalled it: null is an absent array, object or raw field (a nil
+ * slice, map or pointer: "Layers": null, "EndpointList": null), and "" an
+ * absent string Go always wrote ("VolumePath": "" is no volume path). The
+ * fields of hcsshim's and Docker's structs that hcs has no meaning for
+ * ("Devices", "HvRuntime", "MappedPipes", "MappedVirtualDisks",
+ * "AssignedDevices", "NetworkSharedContainerName", "ContainerType",
+ * "TerminateOnLastHandleClosed", a mapped directory's "BandwidthMaximum",
+ * "IOPSMaximum", "CreateInUtilityVM", "LinuxMetadata") are accepted null,
+ * false, 0, "", [] or {}, and refused otherwise with
+ * HCS_ERROR_NOT_SUPPORTED naming the field: never kept and ignored. Text
+ * that is not a JSON object: HCS_E_INVALID_JSON. Checked strictly, where
+ * hcs differs from HCS on purpose (HCS ignored fields it did not know, so
+ * a misspelt limit was silently dropped): an unknown field, a wrong type
+ * or an out-of-range number is HCS_WSAEINVAL naming the field. A
+ * duplicate id: HCS_E_SYSTEM_ALREADY_EXISTS. The hcs extensions:
+ * "PidsMaximum" (a
  * pids limit), "Environment" ({"NAME": "value"}, the default environment
  * of the system's processes), "UidMap"/"GidMap" ([{ContainerID, HostID,
  * Size}], accepted and recorded), "HostNetwork" (true: the system shares
@@ -277,27 +291,32 @@ HCS_API int hcs_post(hcs_t *hcs, void (*fn)(hcs_t *hcs, void *data),
 HCS_API hcs_result_t hcs_CreateComputeSystem(hcs_t *hcs, const char *id,
                                              const char *configuration,
                                              hcs_error_t **err);
-/* Created -> Running. A second start: HCS_WSAEINVAL. */
+/* Created -> Running. Unknown id: HCS_E_SYSTEM_NOT_FOUND; a system not
+ * Created (a second start, a stopped system): HCS_E_INVALID_STATE. */
 HCS_API hcs_result_t hcs_StartComputeSystem(hcs_t *hcs, const char *id,
                                             hcs_error_t **err);
 /* Asks every process of the system to stop (SIGTERM) and waits up to
  * timeout ms; the system is Stopped once they are all gone, else the call
- * answers HCS_ERROR_TIMEOUT and the system keeps running. A shutdown
+ * answers HCS_WAIT_TIMEOUT and the system keeps running. A shutdown
  * while another is pending: HCS_ERROR_SHUTDOWN_IN_PROGRESS. On a stopped
- * system: HCS_WSAEINVAL, nothing signalled. context is recorded text. */
+ * system: HCS_E_SYSTEM_ALREADY_STOPPED, nothing signalled (callers treat
+ * it as success); on one never started: HCS_E_INVALID_STATE; unknown id:
+ * HCS_E_SYSTEM_NOT_FOUND. context is recorded text: it appears in the
+ * call's errors ("; context: <context>"), an empty one not at all. */
 HCS_API hcs_result_t hcs_ShutdownComputeSystem(hcs_t *hcs, const char *id,
                                                uint32_t timeout,
                                                const char *context,
                                                hcs_error_t **err);
 /* Kills every process of the system and waits up to timeout ms for them
- * to be gone (HCS_ERROR_TIMEOUT otherwise). On a stopped system:
- * HCS_WSAEINVAL, nothing signalled. */
+ * to be gone (HCS_WAIT_TIMEOUT otherwise). The other codes and context as
+ * for hcs_ShutdownComputeSystem. */
 HCS_API hcs_result_t hcs_TerminateComputeSystem(hcs_t *hcs, const char *id,
                                                 uint32_t timeout,
                                                 const char *context,
                                                 hcs_error_t **err);
 /* hcs: forgets a system that is Created or Stopped, with its process
- * records. A running one: HCS_WSAEINVAL. */
+ * records. A running one: HCS_E_INVALID_STATE; unknown id:
+ * HCS_E_SYSTEM_NOT_FOUND. */
 HCS_API hcs_result_t hcs_DeleteComputeSystem(hcs_t *hcs, const char *id,
                                              hcs_error_t **err);
 
@@ -306,14 +325,18 @@ HCS_API hcs_result_t hcs_DeleteComputeSystem(hcs_t *hcs, const char *id,
 HCS_API hcs_result_t hcs_ListComputeSystems(hcs_t *hcs, char **json,
                                             hcs_error_t **err);
 /* hcs: one system as JSON, {"Id","Name","State","IsDummy","Processes",
- * "Configuration"}; unknown id: HCS_ERROR_NOT_FOUND. */
+ * "Configuration"}; unknown id: HCS_E_SYSTEM_NOT_FOUND. */
 HCS_API hcs_result_t hcs_InspectComputeSystem(hcs_t *hcs, const char *id,
                                               char **json, hcs_error_t **err);
 
 /* Processes. */
 typedef struct hcs_process_params_s {
-  const char *application_name;  /* program; NULL: argv[0] */
-  const char *command_line;      /* split by the Windows rules into argv */
+  const char *application_name; /* program; NULL: argv[0] */
+  /* Split into argv by the Windows rules (shared/spec/hcs-api.md). Inside
+   * quotes, "" is a literal quote: the rule of Windows since 2008, where
+   * hcs differs on purpose from Go's parser (there "" closes and reopens
+   * the quotes). */
+  const char *command_line;
   const char *const *args;       /* hcs: NULL-terminated argv; wins */
   const char *working_directory; /* NULL: the service's */
   /* NULL-terminated "NAME=value" strings; NULL: the service's environment
@@ -373,7 +396,8 @@ HCS_API char *hcs_process_params_json(const hcs_process_params_t *p);
  * console, stdin and stdout are two fds of the pty master and stderr is
  * -1. A program that cannot be executed still gives a pid: its wait
  * answers HCS_WAIT_ERR_EXEC_FAILED with the errno in the result. Unknown
- * id: HCS_ERROR_NOT_FOUND; system not running: HCS_WSAEINVAL. */
+ * id: HCS_E_SYSTEM_NOT_FOUND; system not running (or stopping):
+ * HCS_E_INVALID_STATE. */
 HCS_API hcs_result_t hcs_CreateProcessInComputeSystem(
     hcs_t *hcs, const char *id, bool use_stdin, bool use_stdout,
     bool use_stderr, const hcs_process_params_t *params, uint32_t *pid,
@@ -391,9 +415,10 @@ typedef struct hcs_process_result_s {
 
 /* Waits up to timeout ms (HCS_TIMEOUT_INFINITE: no limit) for the process
  * to exit. On HCS_OK, *exit_code is set and the record is released: the
- * pid is unknown to later calls (HCS_ERROR_NOT_FOUND), so it can never
- * name a stranger. HCS_ERROR_TIMEOUT leaves the process running and
- * waitable again. exit_code may be NULL. */
+ * pid is unknown to later calls (HCS_ERROR_NOT_FOUND, as for a pid the
+ * system never had), so it can never name a stranger. HCS_WAIT_TIMEOUT
+ * leaves the process running and waitable again. Unknown system id:
+ * HCS_E_SYSTEM_NOT_FOUND. exit_code may be NULL. */
 HCS_API hcs_result_t hcs_WaitForProcessInComputeSystem(
     hcs_t *hcs, const char *id, uint32_t pid, uint32_t timeout,
     int32_t *exit_code, hcs_error_t **err);
@@ -410,7 +435,7 @@ HCS_API hcs_result_t hcs_TerminateProcessInComputeSystem(hcs_t *hcs,
                                                          uint32_t pid,
                                                          hcs_error_t **err);
 /* Resizes the console of the process, at any time while it has one. A
- * process without a console: HCS_WSAEINVAL. */
+ * process without a console: HCS_E_INVALID_STATE. */
 HCS_API hcs_result_t hcs_ResizeConsoleInComputeSystem(
     hcs_t *hcs, const char *id, uint32_t pid, uint16_t height, uint16_t width,
     hcs_error_t **err);
@@ -501,8 +526,9 @@ HCS_API void hcs_session_release(hcs_session_t *s, int stream, char *buf);
  * hcs_session_options_t (0: defaults). Engine thread only. On HCS_OK
  * *out holds a reference the caller drops with hcs_session_unref(); the
  * callbacks run later, never inside this call. Errors as
- * hcs_CreateProcessInComputeSystem: HCS_ERROR_NOT_FOUND (unknown id),
- * HCS_WSAEINVAL (system not running, empty command line, bad User),
+ * hcs_CreateProcessInComputeSystem: HCS_E_SYSTEM_NOT_FOUND (unknown id),
+ * HCS_E_INVALID_STATE (system not running), HCS_WSAEINVAL (empty command
+ * line, bad User),
  * HCS_ERROR_GEN_FAILURE (a system call failed). A program that cannot be
  * executed is not an error here: the session completes with
  * HCS_WAIT_ERR_EXEC_FAILED and exec_errno. */
@@ -1020,7 +1046,10 @@ HCS_API hcs_guid_t hcs_NewGUID(const char *source);
  * release. The Windows derivation is not public; hcs gives the RFC 4122
  * version-5 (SHA-1) GUID of the name's UTF-8 bytes under the namespace
  * c2b7ea9e-3f1d-4a5c-8e6b-9d0f4a2c1b7e, fixed forever, so that its
- * ToString is the RFC text of that UUID. Errors: HCS_WSAEINVAL for NULL. */
+ * ToString is the RFC text of that UUID. Here hcs differs from HCS on
+ * purpose: the same name gives another GUID than Windows gave (a client
+ * that stored Windows' GUIDs must map them). Errors: HCS_WSAEINVAL for
+ * NULL. */
 HCS_API hcs_result_t hcs_NameToGuid(const char *name, hcs_guid_t *out,
                                     hcs_error_t **err);
 /* ToString: "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", lower-case, the first

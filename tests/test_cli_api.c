@@ -378,10 +378,11 @@ Test(cli_api, system_lifecycle) {
       "--context", "cli lifecycle");
   EXPECT(&r, 0);
   cr_assert_str_eq(state_of(&r, "alpha"), "Stopped");
-  /* Stopped: WSAEINVAL, and the context travels into the error. */
+  /* Stopped: HCS_E_SYSTEM_ALREADY_STOPPED, and the context travels into
+   * the error. */
   HCS(&r, NULL, "system", "shutdown", "alpha", "--context", "second try");
   EXPECT(&r, 1, "hcs::ShutdownComputeSystem", "id=alpha", "stopped",
-         "second try", "(0x2726)");
+         "second try", "(0xc0370110)");
   HCS(&r, NULL, "exec", "alpha", "--", HELPER("exiter"), "0");
   EXPECT(&r, 125, "id=alpha", "not running");
 
@@ -437,7 +438,7 @@ Test(cli_api, unknown_id_names_it) {
   res_t r = {0};
   for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
     HCS(&r, NULL, "system", verbs[i], "nosuch");
-    EXPECT(&r, 1, "id=nosuch", "no such compute system", "(0x490)");
+    EXPECT(&r, 1, "id=nosuch", "no such compute system", "(0xc037010e)");
     cr_assert_eq(r.nout, 0);
   }
   HCS(&r, NULL, "exec", "nosuch", "--", HELPER("exiter"), "0");
@@ -488,7 +489,7 @@ Test(cli_api, bad_configuration_names_the_field) {
   HCS(&r, dummy_config, "system", "create", "cfg", "-");
   EXPECT(&r, 0);
   HCS(&r, dummy_config, "system", "create", "cfg", "-");
-  EXPECT(&r, 1, "id=cfg", "exists", "(0xb7)");
+  EXPECT(&r, 1, "id=cfg", "exists", "(0xc037010f)");
   res_free(&r);
   assert_clean();
 }

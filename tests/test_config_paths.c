@@ -29,7 +29,7 @@ static void expect_refused(hcs_t *h, const char *cfg, const char *field) {
   err = NULL;
   char *json = NULL;
   cr_assert_eq(hcs_InspectComputeSystem(h, "paths", &json, &err),
-               HCS_ERROR_NOT_FOUND, "a refused system was made: %s",
+               HCS_E_SYSTEM_NOT_FOUND, "a refused system was made: %s",
                json != NULL ? json : "");
   hcs_error_free(err);
 }

@@ -258,10 +258,11 @@ Test(container, shutdown_with_and_without_timeout) {
   cr_assert_eq(hcs_ShutdownComputeSystem(h, "sd", 10000, "test", NULL), HCS_OK);
   hcs_error_t *err = NULL;
   cr_assert_eq(hcs_ShutdownComputeSystem(h, "sd", 1000, NULL, &err),
-               HCS_WSAEINVAL, "a stopped system");
+               HCS_E_SYSTEM_ALREADY_STOPPED, "a stopped system");
   hcs_error_free(err);
   cr_assert_eq(hcs_TerminateComputeSystem(h, "sd", 1000, NULL, NULL),
-               HCS_WSAEINVAL, "terminate after exit signals nothing");
+               HCS_E_SYSTEM_ALREADY_STOPPED,
+               "terminate after exit signals nothing");
   cr_assert_eq(hcs_DeleteComputeSystem(h, "sd", NULL), HCS_OK);
 
   /* A process that ignores SIGTERM: the shutdown times out, a second one
@@ -286,7 +287,7 @@ Test(container, shutdown_with_and_without_timeout) {
   cr_assert_str_eq(word, "ready\n");
   close(ready);
   hcs_result_t sr = hcs_ShutdownComputeSystem(h, "st", 300, NULL, &err);
-  cr_assert_eq(sr, HCS_ERROR_TIMEOUT, "0x%x: %s", (unsigned)sr,
+  cr_assert_eq(sr, HCS_WAIT_TIMEOUT, "0x%x: %s", (unsigned)sr,
                err != NULL ? hcs_error_message(err) : "");
   hcs_error_free(err);
   cr_assert_eq(hcs_ShutdownComputeSystem(h, "st", 300, NULL, &err),

@@ -85,12 +85,14 @@ Test(error, parts_message_and_json) {
   hcs_t *h = th_open_with("s");
   hcs_error_t *err = NULL;
 
-  cr_assert_eq(hcs_StartComputeSystem(h, "nosuch", &err), HCS_ERROR_NOT_FOUND);
-  cr_assert_str_eq(hcs_error_message(err), "hcs::StartComputeSystem failed: "
-                                           "no such compute system (0x490) "
-                                           "id=nosuch");
-  check_error(err, HCS_ERROR_NOT_FOUND, "hcs::StartComputeSystem", "id=nosuch",
-              "no such compute system", ENOENT);
+  cr_assert_eq(hcs_StartComputeSystem(h, "nosuch", &err),
+               HCS_E_SYSTEM_NOT_FOUND);
+  cr_assert_str_eq(hcs_error_message(err),
+                   "hcs::StartComputeSystem failed: "
+                   "no such compute system (0xc037010e) "
+                   "id=nosuch");
+  check_error(err, HCS_E_SYSTEM_NOT_FOUND, "hcs::StartComputeSystem",
+              "id=nosuch", "no such compute system", ENOENT);
 
   /* No object: no trailing blank. */
   cr_assert_eq(hcs_CreateComputeSystem(h, "a/b", TH_DUMMY, &err),
@@ -101,13 +103,13 @@ Test(error, parts_message_and_json) {
               "invalid compute system id", EINVAL);
 
   cr_assert_eq(hcs_CreateComputeSystem(h, "s", TH_DUMMY, &err),
-               HCS_ERROR_ALREADY_EXISTS);
-  check_error(err, HCS_ERROR_ALREADY_EXISTS, "hcs::CreateComputeSystem", "id=s",
-              NULL, EEXIST);
+               HCS_E_SYSTEM_ALREADY_EXISTS);
+  check_error(err, HCS_E_SYSTEM_ALREADY_EXISTS, "hcs::CreateComputeSystem",
+              "id=s", NULL, EEXIST);
 
-  cr_assert_eq(hcs_StartComputeSystem(h, "s", &err), HCS_WSAEINVAL);
-  check_error(err, HCS_WSAEINVAL, "hcs::StartComputeSystem", "id=s", "running",
-              EINVAL);
+  cr_assert_eq(hcs_StartComputeSystem(h, "s", &err), HCS_E_INVALID_STATE);
+  check_error(err, HCS_E_INVALID_STATE, "hcs::StartComputeSystem", "id=s",
+              "running", EINVAL);
 
   int32_t code;
   cr_assert_eq(
@@ -131,10 +133,10 @@ Test(error, parts_message_and_json) {
                                                 &pid, NULL, NULL, NULL, &err),
                err);
   cr_assert_eq(hcs_WaitForProcessInComputeSystem(h, "s", pid, 50, &code, &err),
-               HCS_ERROR_TIMEOUT);
+               HCS_WAIT_TIMEOUT);
   char obj[64];
   snprintf(obj, sizeof(obj), "id=s pid=%u", (unsigned)pid);
-  check_error(err, HCS_ERROR_TIMEOUT, "hcs::WaitForProcessInComputeSystem", obj,
+  check_error(err, HCS_WAIT_TIMEOUT, "hcs::WaitForProcessInComputeSystem", obj,
               "still running", ETIMEDOUT);
   th_expect_ok(hcs_TerminateProcessInComputeSystem(h, "s", pid, &err), err);
   th_expect_ok(
@@ -149,9 +151,9 @@ Test(error, parts_message_and_json) {
   check_error(err, HCS_ERROR_NOT_SUPPORTED, "hcs::CreateComputeSystem", "id=hv",
               "HvPartition", ENOTSUP);
 
-  cr_assert_eq(hcs_DeleteComputeSystem(h, "s", &err), HCS_WSAEINVAL);
-  check_error(err, HCS_WSAEINVAL, "hcs::DeleteComputeSystem", "id=s", NULL,
-              EBUSY);
+  cr_assert_eq(hcs_DeleteComputeSystem(h, "s", &err), HCS_E_INVALID_STATE);
+  check_error(err, HCS_E_INVALID_STATE, "hcs::DeleteComputeSystem", "id=s",
+              NULL, EBUSY);
 
   /* Calls that need no service. */
   hcs_guid_t g;
@@ -282,18 +284,18 @@ Test(error, null_err_everywhere) {
   cr_assert_eq(hcs_CreateComputeSystem(h, "", TH_DUMMY, NULL), HCS_WSAEINVAL);
   cr_assert_eq(hcs_CreateComputeSystem(h, "x", "{", NULL), HCS_E_INVALID_JSON);
   cr_assert_eq(hcs_CreateComputeSystem(h, "x", NULL, NULL), HCS_WSAEINVAL);
-  cr_assert_eq(hcs_StartComputeSystem(h, "x", NULL), HCS_ERROR_NOT_FOUND);
+  cr_assert_eq(hcs_StartComputeSystem(h, "x", NULL), HCS_E_SYSTEM_NOT_FOUND);
   cr_assert_eq(hcs_ShutdownComputeSystem(h, "x", 1, NULL, NULL),
-               HCS_ERROR_NOT_FOUND);
+               HCS_E_SYSTEM_NOT_FOUND);
   cr_assert_eq(hcs_TerminateComputeSystem(h, "x", 1, NULL, NULL),
-               HCS_ERROR_NOT_FOUND);
-  cr_assert_eq(hcs_DeleteComputeSystem(h, "x", NULL), HCS_ERROR_NOT_FOUND);
+               HCS_E_SYSTEM_NOT_FOUND);
+  cr_assert_eq(hcs_DeleteComputeSystem(h, "x", NULL), HCS_E_SYSTEM_NOT_FOUND);
   cr_assert_eq(hcs_ListComputeSystems(h, NULL, NULL), HCS_WSAEINVAL);
   cr_assert_eq(hcs_InspectComputeSystem(h, "x", &json, NULL),
-               HCS_ERROR_NOT_FOUND);
+               HCS_E_SYSTEM_NOT_FOUND);
   cr_assert_eq(hcs_CreateProcessInComputeSystem(h, "x", false, false, false, &p,
                                                 &pid, NULL, NULL, NULL, NULL),
-               HCS_ERROR_NOT_FOUND);
+               HCS_E_SYSTEM_NOT_FOUND);
   cr_assert_eq(hcs_CreateProcessInComputeSystem(h, "x", false, false, false,
                                                 NULL, &pid, NULL, NULL, NULL,
                                                 NULL),
@@ -302,20 +304,20 @@ Test(error, null_err_everywhere) {
                                                 &pid, NULL, NULL, NULL, NULL),
                HCS_WSAEINVAL);
   cr_assert_eq(hcs_WaitForProcessInComputeSystem(h, "x", 1, 1, &code, NULL),
-               HCS_ERROR_NOT_FOUND);
+               HCS_E_SYSTEM_NOT_FOUND);
   cr_assert_eq(hcs_WaitForProcessResult(h, "x", 1, 1, &res, NULL),
-               HCS_ERROR_NOT_FOUND);
+               HCS_E_SYSTEM_NOT_FOUND);
   cr_assert_eq(hcs_TerminateProcessInComputeSystem(h, "x", 1, NULL),
-               HCS_ERROR_NOT_FOUND);
+               HCS_E_SYSTEM_NOT_FOUND);
   cr_assert_eq(hcs_ResizeConsoleInComputeSystem(h, "x", 1, 2, 3, NULL),
-               HCS_ERROR_NOT_FOUND);
+               HCS_E_SYSTEM_NOT_FOUND);
 
   /* Successes, then state failures, with NULL. */
   cr_assert_eq(hcs_CreateComputeSystem(h, "x", TH_DUMMY, NULL), HCS_OK);
   cr_assert_eq(hcs_CreateComputeSystem(h, "x", TH_DUMMY, NULL),
-               HCS_ERROR_ALREADY_EXISTS);
+               HCS_E_SYSTEM_ALREADY_EXISTS);
   cr_assert_eq(hcs_StartComputeSystem(h, "x", NULL), HCS_OK);
-  cr_assert_eq(hcs_StartComputeSystem(h, "x", NULL), HCS_WSAEINVAL);
+  cr_assert_eq(hcs_StartComputeSystem(h, "x", NULL), HCS_E_INVALID_STATE);
   cr_assert_eq(hcs_ListComputeSystems(h, &json, NULL), HCS_OK);
   hcs_free(json);
   cr_assert_eq(hcs_InspectComputeSystem(h, "x", &json, NULL), HCS_OK);
@@ -324,7 +326,7 @@ Test(error, null_err_everywhere) {
                                                 &pid, NULL, NULL, NULL, NULL),
                HCS_OK);
   cr_assert_eq(hcs_ResizeConsoleInComputeSystem(h, "x", pid, 2, 3, NULL),
-               HCS_WSAEINVAL);
+               HCS_E_INVALID_STATE);
   cr_assert_eq(hcs_TerminateProcessInComputeSystem(h, "x", pid + 1000000, NULL),
                HCS_ERROR_NOT_FOUND);
   cr_assert_eq(hcs_WaitForProcessResult(h, "x", pid, 30000, &res, NULL),
@@ -332,9 +334,10 @@ Test(error, null_err_everywhere) {
   cr_assert_eq(res.exit_code, 3);
   cr_assert_eq(hcs_WaitForProcessInComputeSystem(h, "x", pid, 1, &code, NULL),
                HCS_ERROR_NOT_FOUND);
-  cr_assert_eq(hcs_DeleteComputeSystem(h, "x", NULL), HCS_WSAEINVAL);
+  cr_assert_eq(hcs_DeleteComputeSystem(h, "x", NULL), HCS_E_INVALID_STATE);
   cr_assert_eq(hcs_TerminateComputeSystem(h, "x", 30000, NULL, NULL), HCS_OK);
-  cr_assert_eq(hcs_ShutdownComputeSystem(h, "x", 1, NULL, NULL), HCS_WSAEINVAL);
+  cr_assert_eq(hcs_ShutdownComputeSystem(h, "x", 1, NULL, NULL),
+               HCS_E_SYSTEM_ALREADY_STOPPED);
   cr_assert_eq(hcs_DeleteComputeSystem(h, "x", NULL), HCS_OK);
 
   /* Calls without a service. */

@@ -114,40 +114,42 @@ Test(process, system_state_machine) {
 
   /* Unknown ids. */
   th_expect_fail(hcs_StartComputeSystem(h, "nosuch", &err), err,
-                 HCS_ERROR_NOT_FOUND);
+                 HCS_E_SYSTEM_NOT_FOUND);
   th_expect_fail(hcs_ShutdownComputeSystem(h, "nosuch", 1000, NULL, &err), err,
-                 HCS_ERROR_NOT_FOUND);
+                 HCS_E_SYSTEM_NOT_FOUND);
   th_expect_fail(hcs_TerminateComputeSystem(h, "nosuch", 1000, NULL, &err), err,
-                 HCS_ERROR_NOT_FOUND);
+                 HCS_E_SYSTEM_NOT_FOUND);
   th_expect_fail(hcs_DeleteComputeSystem(h, "nosuch", &err), err,
-                 HCS_ERROR_NOT_FOUND);
+                 HCS_E_SYSTEM_NOT_FOUND);
   th_expect_fail(hcs_CreateProcessInComputeSystem(h, "nosuch", false, false,
                                                   false, &p, &pid, NULL, NULL,
                                                   NULL, &err),
-                 err, HCS_ERROR_NOT_FOUND);
+                 err, HCS_E_SYSTEM_NOT_FOUND);
   th_expect_fail(
       hcs_WaitForProcessInComputeSystem(h, "nosuch", 1, 100, &code, &err), err,
-      HCS_ERROR_NOT_FOUND);
+      HCS_E_SYSTEM_NOT_FOUND);
 
   /* Created: no processes, no stop, a second create is refused. */
   th_expect_ok(hcs_CreateComputeSystem(h, "s1", TH_DUMMY, &err), err);
   assert_state(h, "s1", "Created");
   th_expect_fail(hcs_CreateComputeSystem(h, "s1", TH_DUMMY, &err), err,
-                 HCS_ERROR_ALREADY_EXISTS);
+                 HCS_E_SYSTEM_ALREADY_EXISTS);
   th_expect_fail(hcs_CreateProcessInComputeSystem(h, "s1", false, false, false,
                                                   &p, &pid, NULL, NULL, NULL,
                                                   &err),
-                 err, HCS_WSAEINVAL);
+                 err, HCS_E_INVALID_STATE);
   th_expect_fail(hcs_ShutdownComputeSystem(h, "s1", 1000, NULL, &err), err,
-                 HCS_WSAEINVAL);
+                 HCS_E_INVALID_STATE);
   th_expect_fail(hcs_TerminateComputeSystem(h, "s1", 1000, NULL, &err), err,
-                 HCS_WSAEINVAL);
+                 HCS_E_INVALID_STATE);
 
   /* Running: a second start and a delete are refused. */
   th_expect_ok(hcs_StartComputeSystem(h, "s1", &err), err);
   assert_state(h, "s1", "Running");
-  th_expect_fail(hcs_StartComputeSystem(h, "s1", &err), err, HCS_WSAEINVAL);
-  th_expect_fail(hcs_DeleteComputeSystem(h, "s1", &err), err, HCS_WSAEINVAL);
+  th_expect_fail(hcs_StartComputeSystem(h, "s1", &err), err,
+                 HCS_E_INVALID_STATE);
+  th_expect_fail(hcs_DeleteComputeSystem(h, "s1", &err), err,
+                 HCS_E_INVALID_STATE);
   assert_state(h, "s1", "Running");
   pid = start_quiet(h, "s1", args);
   cr_assert_eq(wait_exit(h, "s1", pid), 0);
@@ -155,16 +157,17 @@ Test(process, system_state_machine) {
   /* Stopped: nothing applies but delete. */
   th_expect_ok(hcs_ShutdownComputeSystem(h, "s1", 10000, "test", &err), err);
   assert_state(h, "s1", "Stopped");
-  th_expect_fail(hcs_StartComputeSystem(h, "s1", &err), err, HCS_WSAEINVAL);
+  th_expect_fail(hcs_StartComputeSystem(h, "s1", &err), err,
+                 HCS_E_INVALID_STATE);
   th_expect_fail(hcs_CreateProcessInComputeSystem(h, "s1", false, false, false,
                                                   &p, &pid, NULL, NULL, NULL,
                                                   &err),
-                 err, HCS_WSAEINVAL);
+                 err, HCS_E_INVALID_STATE);
   th_expect_ok(hcs_DeleteComputeSystem(h, "s1", &err), err);
   th_expect_fail(hcs_StartComputeSystem(h, "s1", &err), err,
-                 HCS_ERROR_NOT_FOUND);
+                 HCS_E_SYSTEM_NOT_FOUND);
   th_expect_fail(hcs_DeleteComputeSystem(h, "s1", &err), err,
-                 HCS_ERROR_NOT_FOUND);
+                 HCS_E_SYSTEM_NOT_FOUND);
 
   /* The id is free again; a created system can be deleted at once. */
   th_expect_ok(hcs_CreateComputeSystem(h, "s1", TH_DUMMY, &err), err);
@@ -267,7 +270,7 @@ static void expect_config_error(hcs_t *h, const char *config, hcs_result_t code,
   /* Nothing half-applied: the id is still free. */
   err = NULL;
   th_expect_fail(hcs_StartComputeSystem(h, "cfg", &err), err,
-                 HCS_ERROR_NOT_FOUND);
+                 HCS_E_SYSTEM_NOT_FOUND);
 }
 
 Test(process, configuration_errors) {
@@ -388,7 +391,7 @@ Test(process, wait_timeout_then_terminate) {
     int64_t t0 = th_now_ms();
     th_expect_fail(
         hcs_WaitForProcessInComputeSystem(h, "s", pid, 200, &code, &err), err,
-        HCS_ERROR_TIMEOUT);
+        HCS_WAIT_TIMEOUT);
     int64_t took = th_now_ms() - t0;
     cr_assert(took >= 190 && took < 3000, "a 200 ms wait took %lld ms",
               (long long)took);
@@ -397,7 +400,7 @@ Test(process, wait_timeout_then_terminate) {
   /* A zero timeout answers at once. */
   int64_t t0 = th_now_ms();
   th_expect_fail(hcs_WaitForProcessInComputeSystem(h, "s", pid, 0, &code, &err),
-                 err, HCS_ERROR_TIMEOUT);
+                 err, HCS_WAIT_TIMEOUT);
   cr_assert_lt(th_now_ms() - t0, 2000);
   th_expect_ok(hcs_TerminateProcessInComputeSystem(h, "s", pid, &err), err);
   th_expect_ok(hcs_TerminateProcessInComputeSystem(h, "s", pid, &err), err);
@@ -515,7 +518,7 @@ Test(process, resize_without_console) {
   uint32_t pid = start_quiet(h, "s", args);
   hcs_error_t *err = NULL;
   cr_assert_eq(hcs_ResizeConsoleInComputeSystem(h, "s", pid, 24, 80, &err),
-               HCS_WSAEINVAL);
+               HCS_E_INVALID_STATE);
   cr_assert_not_null(err);
   cr_assert_eq(hcs_error_errno(err), ENOTTY);
   cr_assert_str_eq(hcs_error_op(err), "hcs::ResizeConsoleInComputeSystem");
@@ -712,7 +715,7 @@ Test(process, shutdown_timeout_then_terminate) {
 
   int64_t t0 = th_now_ms();
   th_expect_fail(hcs_ShutdownComputeSystem(h, "s", 300, "first", &err), err,
-                 HCS_ERROR_TIMEOUT);
+                 HCS_WAIT_TIMEOUT);
   int64_t took = th_now_ms() - t0;
   cr_assert(took >= 290 && took < 5000, "a 300 ms shutdown took %lld ms",
             (long long)took);
@@ -726,7 +729,7 @@ Test(process, shutdown_timeout_then_terminate) {
   th_expect_fail(hcs_CreateProcessInComputeSystem(h, "s", false, false, false,
                                                   &p2, &pid2, NULL, NULL, NULL,
                                                   &err),
-                 err, HCS_WSAEINVAL);
+                 err, HCS_E_INVALID_STATE);
   th_expect_ok(hcs_TerminateComputeSystem(h, "s", 20000, "kill", &err), err);
   assert_state(h, "s", "Stopped");
   th_read_all(&out, &b, 1, 20000);
@@ -734,9 +737,9 @@ Test(process, shutdown_timeout_then_terminate) {
   th_buf_free(&b);
   cr_assert_eq(wait_exit(h, "s", pid), 137);
   th_expect_fail(hcs_ShutdownComputeSystem(h, "s", 1000, NULL, &err), err,
-                 HCS_WSAEINVAL);
+                 HCS_E_SYSTEM_ALREADY_STOPPED);
   th_expect_fail(hcs_TerminateComputeSystem(h, "s", 1000, NULL, &err), err,
-                 HCS_WSAEINVAL);
+                 HCS_E_SYSTEM_ALREADY_STOPPED);
   th_expect_ok(hcs_DeleteComputeSystem(h, "s", &err), err);
   finish(h, fds0);
 }
@@ -990,12 +993,12 @@ Test(process, session_start_in_pumps_a_system_process) {
   pumped_init(&t, h, "p", sh);
   cr_assert_eq(hcs_post(h, pumped_start, &t), 0);
   pumped_wait(&t, false);
-  cr_assert_eq(t.start, HCS_WSAEINVAL);
+  cr_assert_eq(t.start, HCS_E_INVALID_STATE);
   pumped_fini(&t);
   pumped_init(&t, h, "nosuch", sh);
   cr_assert_eq(hcs_post(h, pumped_start, &t), 0);
   pumped_wait(&t, false);
-  cr_assert_eq(t.start, HCS_ERROR_NOT_FOUND);
+  cr_assert_eq(t.start, HCS_E_SYSTEM_NOT_FOUND);
   pumped_fini(&t);
   /* Not from another thread. */
   hcs_process_params_t p0 = params_args(sh);

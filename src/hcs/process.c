@@ -272,7 +272,7 @@ static hcs_result_t create_proc(hcs_t *hcs, create_args_t *a,
   char obj[200];
   if (r == HCS_OK && (sys->state != HCS__SYS_RUNNING || sys->stopping)) {
     snprintf(obj, sizeof(obj), "id=%s", sys->id);
-    r = hcs__fail(&err, HCS_WSAEINVAL, op, obj, EINVAL,
+    r = hcs__fail(&err, HCS_E_INVALID_STATE, op, obj, EINVAL,
                   "the system is not running");
   }
   char **argv = NULL;
@@ -452,7 +452,7 @@ static void wait_cancel(hcs_t *hcs, hcs__call_t *call) {
   char obj[200];
   obj_of(obj, sizeof(obj), a->id, a->pid);
   hcs_result_t r =
-      hcs__fail(&err, HCS_ERROR_TIMEOUT, "hcs::WaitForProcessInComputeSystem",
+      hcs__fail(&err, HCS_WAIT_TIMEOUT, "hcs::WaitForProcessInComputeSystem",
                 obj, ETIMEDOUT, "the process is still running");
   hcs__call_done(call, r, err);
 }
@@ -536,7 +536,7 @@ static void resize_fn(hcs_t *hcs, hcs__call_t *call) {
   char obj[200];
   obj_of(obj, sizeof(obj), a->id, a->pid);
   if (r == HCS_OK && !p->console) {
-    r = hcs__fail(&err, HCS_WSAEINVAL, op, obj, ENOTTY,
+    r = hcs__fail(&err, HCS_E_INVALID_STATE, op, obj, ENOTTY,
                   "the process has no console");
   } else if (r == HCS_OK && (a->height == 0 || a->width == 0)) {
     r = hcs__fail(&err, HCS_WSAEINVAL, op, obj, EINVAL,

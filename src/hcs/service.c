@@ -187,8 +187,11 @@ hcs_result_t hcs__call_timed(hcs_t *hcs, hcs__call_fn fn, void *args,
     int r = as_loop_post(hcs->loop, call_tramp, &cp);
     if (r != 0) {
       call.finished = 1;
-      call.result = hcs__fail(&call.err, HCS_ERROR_GEN_FAILURE, "hcs", NULL, -r,
-                              "the service is closing");
+      /* A closing service is hcsshim's closed handle. */
+      call.result = hcs__fail(&call.err,
+                              r == -ESHUTDOWN ? HCS_ERROR_INVALID_HANDLE
+                                              : HCS_ERROR_GEN_FAILURE,
+                              "hcs", NULL, -r, "the service is closing");
     }
     struct timespec deadline;
     deadline_in(&deadline, timeout);

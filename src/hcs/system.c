@@ -57,7 +57,7 @@ hcs_result_t hcs__system_get(hcs_t *hcs, const char *op, const char *id,
   if (s == NULL) {
     char obj[160];
     snprintf(obj, sizeof(obj), "id=%s", id);
-    return hcs__fail(err, HCS_ERROR_NOT_FOUND, op, obj, ENOENT,
+    return hcs__fail(err, HCS_E_SYSTEM_NOT_FOUND, op, obj, ENOENT,
                      "no such compute system");
   }
   *out = s;
@@ -318,7 +318,7 @@ static hcs_result_t create_locked(hcs_t *hcs, const create_args_t *a,
   char obj[160];
   snprintf(obj, sizeof(obj), "id=%s", a->id);
   if (hcs__system_find(hcs, a->id) != NULL) {
-    return hcs__fail(err, HCS_ERROR_ALREADY_EXISTS, op, obj, EEXIST,
+    return hcs__fail(err, HCS_E_SYSTEM_ALREADY_EXISTS, op, obj, EEXIST,
                      "a compute system with this id exists");
   }
   int dummy = 0;
@@ -455,7 +455,7 @@ static void start_fn(hcs_t *hcs, hcs__call_t *call) {
   if (r == HCS_OK && s->state != HCS__SYS_CREATED) {
     char obj[160];
     snprintf(obj, sizeof(obj), "id=%s", s->id);
-    r = hcs__fail(&err, HCS_WSAEINVAL, op, obj, EINVAL,
+    r = hcs__fail(&err, HCS_E_INVALID_STATE, op, obj, EINVAL,
                   "the system is %s, not created",
                   s->state == HCS__SYS_RUNNING ? "running" : "stopped");
   }
@@ -519,10 +519,15 @@ static void stop_fn(hcs_t *hcs, hcs__call_t *call) {
   char obj[160];
   snprintf(obj, sizeof(obj), "id=%s", s->id);
   if (s->state != HCS__SYS_RUNNING) {
-    r = hcs__fail(&err, HCS_WSAEINVAL, op, obj, EINVAL, "the system is %s%s%s",
-                  s->state == HCS__SYS_CREATED ? "not started" : "stopped",
-                  a->context != NULL ? "; context: " : "",
-                  a->context != NULL ? a->context : "");
+    /* Stopped: HCS's "already stopped", which callers take as success;
+     * never started: not valid in that state. */
+    int stopped = s->state == HCS__SYS_STOPPED;
+    int ctx = a->context != NULL && a->context[0] != '\0';
+    r = hcs__fail(&err,
+                  stopped ? HCS_E_SYSTEM_ALREADY_STOPPED : HCS_E_INVALID_STATE,
+                  op, obj, stopped ? ESRCH : EINVAL, "the system is %s%s%s",
+                  stopped ? "stopped" : "not started", ctx ? "; context: " : "",
+                  ctx ? a->context : "");
     hcs__call_done(call, r, err);
     return;
   }
@@ -554,7 +559,7 @@ static void stop_fn(hcs_t *hcs, hcs__call_t *call) {
   hcs__system_check_stopped(s);
 }
 
-/* The deadline passed: the call answers HCS_ERROR_TIMEOUT. A shutdown
+/* The deadline passed: the call answers HCS_WAIT_TIMEOUT. A shutdown
  * stays pending (a later one answers SHUTDOWN_IN_PROGRESS) and the caller
  * may terminate. */
 static void stop_cancel(hcs_t *hcs, hcs__call_t *call) {
@@ -573,7 +578,7 @@ static void stop_cancel(hcs_t *hcs, hcs__call_t *call) {
   char obj[160];
   snprintf(obj, sizeof(obj), "id=%s", a->id);
   hcs_result_t r = hcs__fail(
-      &err, HCS_ERROR_TIMEOUT,
+      &err, HCS_WAIT_TIMEOUT,
       a->kill ? "hcs::TerminateComputeSystem" : "hcs::ShutdownComputeSystem",
       obj, ETIMEDOUT, "processes still running at the deadline");
   hcs__call_done(call, r, err);
@@ -619,7 +624,7 @@ static void delete_fn(hcs_t *hcs, hcs__call_t *call) {
   char obj[160];
   if (r == HCS_OK && s->state == HCS__SYS_RUNNING) {
     snprintf(obj, sizeof(obj), "id=%s", s->id);
-    r = hcs__fail(&err, HCS_WSAEINVAL, op, obj, EBUSY,
+    r = hcs__fail(&err, HCS_E_INVALID_STATE, op, obj, EBUSY,
                   "the system is running: shut it down or terminate it "
                   "first");
   }

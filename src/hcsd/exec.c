@@ -389,7 +389,10 @@ void hcsd_h_exec_start(hcsd_t *d, hcsd_req_t *r, const char *id) {
   hcs_result_t hr = hcs_session_start_in(d->hcs, c->id, &pp, &o, &s, &err);
   free(env);
   if (hr != HCS_OK) {
-    hcsd_reply_error(r, hr == HCS_ERROR_NOT_FOUND ? 404 : 500,
+    hcsd_reply_error(r,
+                     hcs_is_not_exist(hr)        ? 404
+                     : hr == HCS_E_INVALID_STATE ? 409
+                                                 : 500,
                      "OCI runtime exec failed: %s", hcs_error_message(err));
     hcs_error_free(err);
     return;
