@@ -425,3 +425,24 @@ Test(container, console_is_the_systems_own_pty) {
   stop_system(h, "tty");
   hcs_close(h);
 }
+
+/* A setup that fails in the system's init says which step and on what. */
+Test(container, a_failed_setup_names_the_step_and_path) {
+  hcs_t *h = open_hcs(NULL);
+  char cfg[2048];
+  snprintf(cfg, sizeof(cfg),
+           "{\"SystemType\":\"Container\",\"VolumePath\":\"%s/root\","
+           "\"MappedDirectories\":[{\"HostPath\":\"%s/no-such-dir\","
+           "\"ContainerPath\":\"/data\"}]}",
+           base, base);
+  hcs_error_t *err = NULL;
+  cr_assert_eq(hcs_CreateComputeSystem(h, "bad", cfg, &err), HCS_OK);
+  cr_assert_neq(hcs_StartComputeSystem(h, "bad", &err), HCS_OK);
+  const char *msg = hcs_error_message(err);
+  cr_assert_not_null(strstr(msg, "MappedDirectories[0]"), "%s", msg);
+  cr_assert_not_null(strstr(msg, "no-such-dir"), "%s", msg);
+  cr_assert_not_null(strstr(msg, "No such file or directory"), "%s", msg);
+  hcs_error_free(err);
+  cr_assert_eq(hcs_DeleteComputeSystem(h, "bad", NULL), HCS_OK);
+  hcs_close(h);
+}

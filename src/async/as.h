@@ -221,7 +221,7 @@ typedef struct as_spawn_opts_s {
    * then has no stdio and file/argv are ignored; a failed setup completes
    * it with AS_EXIT_EXEC_FAILED and the errno. The call blocks until the
    * setup is done. */
-  int (*child_fn)(void *arg, int ready_fd);
+  int (*child_fn)(void *arg, int ready_fd, char *why, size_t why_len);
   void *child_arg;
   unsigned clone_flags;
   size_t stream_cap; /* bytes an output stream may hold; 0 = 1 MiB */
@@ -263,6 +263,11 @@ int as_session_pidfd(const as_session_t *s);
 /* Known from the spawn on: the errno of a failed exec (or child_fn setup),
  * else 0. */
 int as_session_exec_errno(const as_session_t *s);
+/* With a failed child_fn setup: the sentence child_fn wrote into its why
+ * (the step and the path at fault, at most AS_WHY_MAX bytes with its
+ * NUL), else "". Stays the session's. */
+enum { AS_WHY_MAX = 256 };
+const char *as_session_setup_why(const as_session_t *s);
 void *as_session_data(const as_session_t *s);
 /* The opts->extra_size bytes (zeroed) that live as long as the session. */
 void *as_session_extra(as_session_t *s);

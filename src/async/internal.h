@@ -83,7 +83,8 @@ int as__spawn(const as__child_t *c, as__spawn_stack_t *st, pid_t *pid,
  * signal blocked. fn closes ready_fd once set up and never returns then;
  * if it returns, a positive result is the errno of its failed setup. The
  * call returns when fn is set up or failed (*setup_errno). */
-int as__spawn_fn(int (*fn)(void *arg, int ready_fd), void *arg, unsigned flags,
+int as__spawn_fn(int (*fn)(void *arg, int ready_fd, char *why, size_t n),
+                 void *arg, unsigned flags, char *why, size_t why_len,
                  pid_t *pid, int *pidfd, int *setup_errno);
 /* Reaps a child whose pidfd polled readable. Returns 1 and the wait status
  * when it had exited, 0 when it is still running, -errno otherwise. When

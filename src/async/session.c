@@ -36,6 +36,7 @@ static void session_free(as_session_t *s) {
     close(s->pty_master);
   }
   as__watch_close(as__loop_epfd(s->loop), &s->exit_w, 0);
+  as_free(s->setup_why);
   as_free(s);
 }
 
@@ -412,9 +413,13 @@ int as_session_spawn(as_loop_t *loop, const as_spawn_opts_t *o,
   int pidfd = -1;
   int err = 0;
   if (o->child_fn != NULL) {
-    err = as__spawn_fn(o->child_fn, o->child_arg, o->clone_flags, &s->pid,
-                       &pidfd, &s->result.exec_errno);
+    char why[AS_WHY_MAX] = "";
+    err = as__spawn_fn(o->child_fn, o->child_arg, o->clone_flags, why,
+                       sizeof(why), &s->pid, &pidfd, &s->result.exec_errno);
     s->ns_pid = 1;
+    if (err == 0 && s->result.exec_errno != 0 && why[0] != '\0') {
+      s->setup_why = as_strdup(why); /* NULL: the errno alone, then */
+    }
   } else {
     err = make_stdio(s, o, child, mine);
     if (err == 0) {
@@ -458,6 +463,10 @@ int as_session_spawn(as_loop_t *loop, const as_spawn_opts_t *o,
 pid_t as_session_pid(const as_session_t *s) { return s->pid; }
 
 pid_t as_session_ns_pid(const as_session_t *s) { return s->ns_pid; }
+
+const char *as_session_setup_why(const as_session_t *s) {
+  return s->setup_why != NULL ? s->setup_why : "";
+}
 
 int as_session_exec_errno(const as_session_t *s) {
   return s->result.exec_errno;

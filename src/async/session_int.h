@@ -46,6 +46,7 @@ struct as_session_s {
   int adopted;     /* as_session_adopt: maybe not our child */
   int lost_checks; /* reaped elsewhere: status checks made so far */
   int group;       /* the child leads its own process group (or session) */
+  char *setup_why; /* a failed child_fn setup's sentence, or NULL */
   pid_t pid;
   pid_t ns_pid;
   as__watch_t exit_w; /* the pidfd, closed once reaped */

@@ -22,6 +22,7 @@
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -732,7 +733,14 @@ int as__child_kill(int pidfd, pid_t pid, int sig) {
   return r != 0 ? -errno : 0;
 }
 
-int as__spawn_fn(int (*fn)(void *arg, int ready_fd), void *arg, unsigned flags,
+/* What a failed setup sends back: its errno, then its sentence. */
+typedef struct setup_msg_s {
+  int err;
+  char why[AS_WHY_MAX];
+} setup_msg_t;
+
+int as__spawn_fn(int (*fn)(void *arg, int ready_fd, char *why, size_t n),
+                 void *arg, unsigned flags, char *why, size_t why_len,
                  pid_t *pid, int *pidfd, int *setup_errno) {
   int ep[2];
   if (pipe2(ep, O_CLOEXEC) != 0) {
@@ -759,9 +767,14 @@ int as__spawn_fn(int (*fn)(void *arg, int ready_fd), void *arg, unsigned flags,
   }
   if (r == 0) {
     close(ep[0]);
-    int err = fn(arg, ep[1]);
-    if (err > 0) {
-      (void)write(ep[1], &err, sizeof(err));
+    setup_msg_t m;
+    memset(&m, 0, sizeof(m));
+    m.err = fn(arg, ep[1], m.why, sizeof(m.why));
+    if (m.err > 0) {
+      /* One write of at most PIPE_BUF bytes: it arrives whole. */
+      m.why[sizeof(m.why) - 1] = '\0';
+      size_t len = offsetof(setup_msg_t, why) + strlen(m.why) + 1;
+      (void)!write(ep[1], &m, len);
     }
     _exit(127);
   }
@@ -776,12 +789,18 @@ int as__spawn_fn(int (*fn)(void *arg, int ready_fd), void *arg, unsigned flags,
   *pidfd = fd;
   /* Blocks until fn has finished its setup (it closes ready_fd) or failed:
    * a compute system's start, not the exec hot path. */
-  int e = 0;
+  setup_msg_t m;
   ssize_t n;
   do {
-    n = read(ep[0], &e, sizeof(e));
+    n = read(ep[0], &m, sizeof(m));
   } while (n < 0 && errno == EINTR);
   close(ep[0]);
-  *setup_errno = n == (ssize_t)sizeof(e) ? e : 0;
+  *setup_errno = n >= (ssize_t)sizeof(m.err) ? m.err : 0;
+  if (*setup_errno != 0 && why_len > 0) {
+    size_t got = (size_t)n - offsetof(setup_msg_t, why);
+    got = got < why_len ? got : why_len;
+    memcpy(why, m.why, got);
+    why[got > 0 ? got - 1 : 0] = '\0';
+  }
   return 0;
 }

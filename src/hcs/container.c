@@ -16,6 +16,7 @@
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -338,9 +339,10 @@ static const char *const readonly_paths[] = {"/proc/bus",           "/proc/fs",
                                              "/proc/sysrq-trigger", NULL};
 
 /* After pivot_root: the paths are the container's fresh /proc and /sys,
- * which nothing of the image can have bent. */
-static int mask_paths(void) {
+ * which nothing of the image can have bent. *at names the path at fault. */
+static int mask_paths(const char **at) {
   for (const char *const *p = readonly_paths; *p != NULL; p++) {
+    *at = *p;
     if (mount(*p, *p, NULL, MS_BIND | MS_REC, NULL) != 0) {
       if (errno == ENOENT) {
         continue;
@@ -355,6 +357,7 @@ static int mask_paths(void) {
     }
   }
   for (const char *const *p = masked_paths; *p != NULL; p++) {
+    *at = *p;
     struct stat st;
     if (lstat(*p, &st) != 0) {
       if (errno == ENOENT) {
@@ -501,62 +504,91 @@ __attribute__((noreturn)) static void init_loop(void) {
   }
 }
 
-static int init_main(void *arg, int ready_fd) {
+/* Says in why which step failed and on what, and passes err on (positive
+ * errno for as__spawn_fn). */
+__attribute__((format(printf, 4, 5))) static int
+setup_fail(char *why, size_t n, int err, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(why, n, fmt, ap);
+  va_end(ap);
+  return err < 0 ? -err : err;
+}
+
+/* The root, the mapped directories, /dev, resolv.conf and the host name,
+ * before pivot_root. -errno with why set. */
+static int build_root(hcs__container_t *ct, char *why, size_t n) {
+  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
+    return -setup_fail(why, n, errno, "making its mounts private");
+  }
+  int err = mount_root(ct);
+  if (err != 0) {
+    return -setup_fail(why, n, err, "mounting its root at %s (from %s)",
+                       ct->root_mnt,
+                       ct->cfg.volume_path != NULL ? "VolumePath" : "Layers");
+  }
+  int rootfd = open(ct->root_mnt, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0) {
+    return -setup_fail(why, n, errno, "opening %s", ct->root_mnt);
+  }
+  for (size_t i = 0; err == 0 && i < ct->cfg.n_mapped_dirs; i++) {
+    const hcs__mapped_dir_t *m = &ct->cfg.mapped_dirs[i];
+    if ((err = bind_mapped(rootfd, m)) != 0) {
+      setup_fail(why, n, err, "MappedDirectories[%zu]: binding %s at %s", i,
+                 m->host_path, m->container_path);
+    }
+  }
+  if (err == 0 && (err = make_dev(rootfd)) != 0) {
+    setup_fail(why, n, err, "making /dev in %s", ct->root_mnt);
+  }
+  if (err == 0 && ct->resolv[0] != '\0' &&
+      (err = bind_resolv_conf(rootfd, ct->resolv)) != 0) {
+    setup_fail(why, n, err, "binding %s over /etc/resolv.conf", ct->resolv);
+  }
+  close(rootfd);
+  const char *host = ct->cfg.host_name;
+  if (err == 0 && host != NULL && sethostname(host, strlen(host)) != 0) {
+    err = -setup_fail(why, n, errno, "HostName: sethostname(\"%s\")", host);
+  }
+  return err;
+}
+
+static int init_main(void *arg, int ready_fd, char *why, size_t n) {
   hcs__container_t *ct = arg;
   /* A copy of the engine's memory, running the host's binary: no process
    * of the container may read it or open its executable (spawn.c says
    * why for the exec path; the same holds here). */
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
-    return errno;
+    return setup_fail(why, n, errno, "prctl(PR_SET_DUMPABLE)");
   }
   for (int i = 0; i < ct->cg.nprocs; i++) {
     if (write(ct->cg.procs[i], "0", 1) != 1) {
-      return errno;
+      return setup_fail(why, n, errno, "joining its cgroups (hcs/%s)",
+                        ct->cg.id);
     }
   }
   if ((ct->ns & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) != 0) {
-    return errno;
+    return setup_fail(why, n, errno, "unshare(CLONE_NEWCGROUP)");
   }
   int err = 0;
   if ((ct->ns & CLONE_NEWNET) && (err = loopback_up()) != 0) {
+    return setup_fail(why, n, err, "bringing up its loopback interface");
+  }
+  if ((err = build_root(ct, why, n)) != 0) {
     return -err;
   }
-  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
-    return errno;
+  if ((err = enter_root(ct)) != 0) {
+    return setup_fail(why, n, err, "pivot_root into %s", ct->root_mnt);
   }
-  err = mount_root(ct);
-  int rootfd =
-      err == 0 ? open(ct->root_mnt, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
-  if (err == 0 && rootfd < 0) {
-    err = -errno;
+  if ((err = mount_proc()) != 0) {
+    return setup_fail(why, n, err, "mounting /proc");
   }
-  for (size_t i = 0; err == 0 && i < ct->cfg.n_mapped_dirs; i++) {
-    err = bind_mapped(rootfd, &ct->cfg.mapped_dirs[i]);
+  if ((err = mount_sys()) != 0) {
+    return setup_fail(why, n, err, "mounting /sys");
   }
-  if (err == 0) {
-    err = make_dev(rootfd);
-  }
-  if (err == 0 && ct->resolv[0] != '\0') {
-    err = bind_resolv_conf(rootfd, ct->resolv);
-  }
-  const char *host = ct->cfg.host_name;
-  if (err == 0 && host != NULL && sethostname(host, strlen(host)) != 0) {
-    err = -errno;
-  }
-  if (err == 0) {
-    err = enter_root(ct);
-  }
-  if (err == 0) {
-    err = mount_proc();
-  }
-  if (err == 0) {
-    err = mount_sys();
-  }
-  if (err == 0) {
-    err = mask_paths();
-  }
-  if (err != 0) {
-    return -err;
+  const char *path = NULL;
+  if ((err = mask_paths(&path)) != 0) {
+    return setup_fail(why, n, err, "masking %s", path);
   }
   /* Nothing of the host stays open in pid 1. */
   int null = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -622,13 +654,18 @@ static void open_ptmx(hcs__container_t *ct) {
   }
 }
 
-static hcs_result_t start_fail(hcs__system_t *s, hcs_error_t **err, int e,
-                               const char *what) {
+static hcs_result_t start_fail_as(hcs__system_t *s, hcs_error_t **err,
+                                  hcs_result_t code, int e, const char *what) {
   char obj[160];
   snprintf(obj, sizeof(obj), "id=%s", s->id);
   hcs__container_free(s);
-  return hcs__fail(err, HCS_ERROR_GEN_FAILURE, "hcs::StartComputeSystem", obj,
-                   e, "%s: %s", what, strerror(e));
+  return hcs__fail(err, code, "hcs::StartComputeSystem", obj, e, "%s: %s", what,
+                   strerror(e));
+}
+
+static hcs_result_t start_fail(hcs__system_t *s, hcs_error_t **err, int e,
+                               const char *what) {
+  return start_fail_as(s, err, HCS_ERROR_GEN_FAILURE, e, what);
 }
 
 /* PATH and HOSTNAME as Docker gives them, then the configuration's own
@@ -746,9 +783,15 @@ hcs_result_t hcs__container_start(hcs__system_t *s, hcs_error_t **err) {
   }
   e = as_session_exec_errno(ct->init);
   if (e != 0) {
-    /* The setup failed in the child; its session completes on its own,
-     * calling nobody once it is unreferenced. */
-    return start_fail(s, err, e, "setting up the root and namespaces");
+    /* The setup failed in the child: the init died during Start, HCS's
+     * unexpected exit. Its session completes on its own, calling nobody
+     * once it is unreferenced. */
+    char what[AS_WHY_MAX + 32];
+    snprintf(what, sizeof(what), "setting up the system: %s",
+             as_session_setup_why(ct->init)[0] != '\0'
+                 ? as_session_setup_why(ct->init)
+                 : "its root and namespaces");
+    return start_fail_as(s, err, HCS_E_UNEXPECTED_EXIT, e, what);
   }
   ct->init_pid = as_session_pid(ct->init);
   open_ptmx(ct);
