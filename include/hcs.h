@@ -292,7 +292,10 @@ HCS_API hcs_result_t hcs_CreateComputeSystem(hcs_t *hcs, const char *id,
                                              const char *configuration,
                                              hcs_error_t **err);
 /* Created -> Running. Unknown id: HCS_E_SYSTEM_NOT_FOUND; a system not
- * Created (a second start, a stopped system): HCS_E_INVALID_STATE. */
+ * Created (a second start, a stopped system): HCS_E_INVALID_STATE; a
+ * container whose init died while setting up (a mapped directory that is
+ * not there, ...): HCS_E_UNEXPECTED_EXIT with the errno, and the system is
+ * still Created. */
 HCS_API hcs_result_t hcs_StartComputeSystem(hcs_t *hcs, const char *id,
                                             hcs_error_t **err);
 /* Asks every process of the system to stop (SIGTERM) and waits up to

@@ -275,3 +275,35 @@ Test(states, the_context_in_errors) {
   hcs_error_free(err);
   hcs_close(h);
 }
+
+/* An init that dies during Start (its mapped directory is not there):
+ * HCS_E_UNEXPECTED_EXIT with the errno, and the system is still Created. */
+Test(states, an_init_that_dies_during_start) {
+  if (geteuid() != 0) {
+    cr_skip_test("a compute system with isolation needs root");
+  }
+  char root[] = "/tmp/hcs-states-XXXXXX";
+  cr_assert_not_null(mkdtemp(root));
+  char cfg[512];
+  snprintf(cfg, sizeof(cfg),
+           "{\"SystemType\":\"Container\",\"VolumePath\":\"%s\","
+           "\"MappedDirectories\":[{\"HostPath\":\"%s/missing\","
+           "\"ContainerPath\":\"/m\"}]}",
+           root, root);
+  hcs_t *h = NULL;
+  hcs_error_t *err = NULL;
+  th_expect_ok(hcs_open(&h, NULL, &err), err);
+  th_expect_ok(hcs_CreateComputeSystem(h, ID, cfg, &err), err);
+  hcs_result_t r = hcs_StartComputeSystem(h, ID, &err);
+  cr_assert_eq(r, HCS_E_UNEXPECTED_EXIT, "0x%x: %s", (unsigned)r,
+               err != NULL ? hcs_error_message(err) : "");
+  cr_assert_eq(hcs_error_errno(err), ENOENT);
+  hcs_error_free(err);
+  char *json = NULL;
+  th_expect_ok(hcs_InspectComputeSystem(h, ID, &json, &err), err);
+  cr_assert_not_null(strstr(json, "\"State\": \"Created\""), "%s", json);
+  hcs_free(json);
+  th_expect_ok(hcs_DeleteComputeSystem(h, ID, &err), err);
+  hcs_close(h);
+  cr_assert_eq(rmdir(root), 0);
+}
