@@ -447,3 +447,38 @@ Test(container, a_failed_setup_names_the_step_and_path) {
   cr_assert_eq(hcs_DeleteComputeSystem(h, "bad", NULL), HCS_OK);
   hcs_close(h);
 }
+
+/* Two programs without a state directory may use the same id at once:
+ * each system's mount point is its own process's. */
+Test(container, one_id_in_two_stateless_programs) {
+  pid_t kids[2];
+  for (int k = 0; k < 2; k++) {
+    kids[k] = fork();
+    cr_assert_geq(kids[k], 0);
+    if (kids[k] == 0) {
+      int bad = 0;
+      for (int round = 0; round < 20 && !bad; round++) {
+        hcs_t *h = NULL;
+        char cfg[1024];
+        snprintf(cfg, sizeof(cfg),
+                 "{\"SystemType\":\"Container\",\"VolumePath\":\"%s/root\"}",
+                 base);
+        bad = hcs_open(&h, NULL, NULL) != HCS_OK ||
+              hcs_CreateComputeSystem(h, "twin", cfg, NULL) != HCS_OK ||
+              hcs_StartComputeSystem(h, "twin", NULL) != HCS_OK ||
+              hcs_TerminateComputeSystem(h, "twin", 10000, NULL, NULL) !=
+                  HCS_OK ||
+              hcs_DeleteComputeSystem(h, "twin", NULL) != HCS_OK;
+        if (h != NULL) {
+          hcs_close(h);
+        }
+      }
+      _exit(bad);
+    }
+  }
+  for (int k = 0; k < 2; k++) {
+    int st;
+    cr_assert_eq(waitpid(kids[k], &st, 0), kids[k]);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "program %d failed", k);
+  }
+}

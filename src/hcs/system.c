@@ -171,9 +171,16 @@ const char *hcs__system_run_dir(const hcs_t *hcs) {
   return hcs->state_dir != NULL ? hcs->state_dir : "/run/hcs";
 }
 
+/* Without a state directory the files live in the shared /run/hcs, named
+ * for this process as its cgroups are: two services of one id in two
+ * processes must not share a mount point. */
 void hcs__system_path(const hcs__system_t *s, const char *suffix, char *buf,
                       size_t n) {
-  snprintf(buf, n, "%s/%s%s", hcs__system_run_dir(s->hcs), s->id, suffix);
+  if (s->hcs->state_dir != NULL) {
+    snprintf(buf, n, "%s/%s%s", s->hcs->state_dir, s->id, suffix);
+  } else {
+    snprintf(buf, n, "/run/hcs/p%d-%s%s", (int)getpid(), s->id, suffix);
+  }
 }
 
 /* The name is unique per service: a service with a state directory is
