@@ -265,7 +265,12 @@ HCS_API int hcs_post(hcs_t *hcs, void (*fn)(hcs_t *hcs, void *data),
  *   every mount below it (Linux 5.12). The process that embeds hcs is made
  *   undumpable (PR_SET_DUMPABLE 0) at its first exec into a container:
  *   the spawn child shares its memory until execve and is visible in the
- *   container meanwhile; no container process can then read it.
+ *   container meanwhile; no container process can then read it. From its
+ *   first exec until its init exits, a running container has one thread
+ *   of the embedding process (its spawner: it has joined the container's
+ *   namespaces, capabilities and seccomp filter once, and every process
+ *   started in the container is a clone of it); a container program's
+ *   signals all start at their defaults.
  *   "EndpointList" names HNS endpoints (hcs_HNSEndpointRequest): the
  *   container then gets a network namespace of its own with them as
  *   eth0, eth1, ..., their routes and a resolv.conf; an unknown endpoint
