@@ -7,7 +7,11 @@
 
 #include "hcs/layerstore.h"
 
+#include <fcntl.h>
 #include <jansson.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
 
 TestSuite(layer_store, .init = tl_setup, .fini = tl_teardown, .timeout = 120);
 
@@ -415,4 +419,41 @@ Test(layer_store, what_container_c_stacks) {
   cr_assert_eq(hcs__layer_sandbox_dirs(tl_path("home/s0"), out, work, 512), 1);
   cr_assert_str_eq(out, tl_path("home/s0/diff"));
   cr_assert_str_eq(work, "");
+}
+
+/* What a caller that died mid-call left in a store (a staging folder, a
+ * layer half removed) goes at the next call on the store; a folder whose
+ * maker still works on it stays, and so does one made a moment ago. */
+Test(layer_store, a_dead_callers_leftovers_go_at_the_next_call) {
+  char home[512], p[700];
+  snprintf(home, sizeof(home), "%s/home", tl_base);
+  cr_assert_eq(mkdir(home, 0700), 0);
+  static const char *const names[] = {".tmp-l1-dead00", ".destroy-l2-1",
+                                      ".tmp-l3-alive0", ".tmp-l4-young0"};
+  int held = -1;
+  for (int i = 0; i < 4; i++) {
+    snprintf(p, sizeof(p), "%s/%s", home, names[i]);
+    cr_assert_eq(mkdir(p, 0700), 0);
+    snprintf(p, sizeof(p), "%s/%s/diff", home, names[i]);
+    cr_assert_eq(mkdir(p, 0755), 0);
+    snprintf(p, sizeof(p), "%s/%s", home, names[i]);
+    if (i < 3) { /* an hour old */
+      struct timespec old[2] = {{time(NULL) - 3600, 0}, {time(NULL) - 3600, 0}};
+      cr_assert_eq(utimensat(AT_FDCWD, p, old, 0), 0);
+    }
+    if (i == 2) { /* its maker is alive and holds it */
+      held = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      cr_assert_geq(held, 0);
+      cr_assert_eq(flock(held, LOCK_EX), 0);
+    }
+  }
+  hcs_driver_info_t info = {.flavour = HCS_FLAVOUR_FILTER, .home_dir = home};
+  bool exists = true;
+  TL_OK(hcs_LayerExists, &info, "l9", &exists);
+  cr_assert(!exists);
+  for (int i = 0; i < 4; i++) {
+    snprintf(p, sizeof(p), "%s/%s", home, names[i]);
+    cr_assert_eq(tl_exists(p), i >= 2, "%s", names[i]);
+  }
+  close(held);
 }

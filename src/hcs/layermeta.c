@@ -4,6 +4,7 @@
  * interrupted call leaves no half-made layer under its id). */
 #include "hcs/layerstore.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -107,6 +108,46 @@ static int make_dirs(const char *path) {
   }
 }
 
+/* A staging folder (.tmp-*) or a layer being removed (.destroy-*) is
+ * locked (flock) by the call that made it for as long as it works on it.
+ * One whose lock is free and that is older than a few seconds (the
+ * moments between mkdtemp and the lock) was left by a caller that died:
+ * it goes. */
+enum { LEFTOVER_AGE_S = 10 };
+
+static void sweep_leftovers(int homefd) {
+  int dfd = fcntl(homefd, F_DUPFD_CLOEXEC, 0);
+  DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+  if (d == NULL) {
+    if (dfd >= 0) {
+      close(dfd);
+    }
+    return;
+  }
+  time_t now = time(NULL);
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    if (strncmp(e->d_name, ".tmp-", 5) != 0 &&
+        strncmp(e->d_name, ".destroy-", 9) != 0) {
+      continue;
+    }
+    int fd = openat(homefd, e->d_name,
+                    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0) {
+      continue;
+    }
+    if (fstat(fd, &st) == 0 && now - st.st_mtime >= LEFTOVER_AGE_S &&
+        flock(fd, LOCK_EX | LOCK_NB) == 0) {
+      hcs__tree_t t = {0};
+      (void)hcs__tree_remove(&t, homefd, e->d_name);
+      hcs__tree_free(&t);
+    }
+    close(fd);
+  }
+  closedir(d);
+}
+
 int hcs__home_open(hcs__lctx_t *c, bool create) {
   if (c->homefd >= 0) {
     return 0;
@@ -118,7 +159,20 @@ int hcs__home_open(hcs__lctx_t *c, bool create) {
     }
   }
   c->homefd = open(c->home, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  return c->homefd < 0 ? -errno : 0;
+  if (c->homefd < 0) {
+    return -errno;
+  }
+  sweep_leftovers(c->homefd);
+  return 0;
+}
+
+int hcs__dir_hold(int fd) {
+  while (flock(fd, LOCK_EX) != 0) {
+    if (errno != EINTR) {
+      return -errno;
+    }
+  }
+  return 0;
 }
 
 int hcs__home_lock(hcs__lctx_t *c, int how) {
@@ -467,6 +521,11 @@ hcs_result_t hcs__stage_new(hcs__lctx_t *c, const char *id, hcs__stage_t *s) {
   memcpy(s->name, strrchr(path, '/') + 1, strlen(strrchr(path, '/') + 1) + 1);
   s->fd = openat(c->homefd, s->name,
                  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (s->fd >= 0 && (err = hcs__dir_hold(s->fd)) != 0) {
+    close(s->fd);
+    s->fd = -1;
+    errno = -err;
+  }
   if (s->fd < 0) {
     err = errno;
     (void)unlinkat(c->homefd, s->name, AT_REMOVEDIR);

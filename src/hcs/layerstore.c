@@ -533,12 +533,24 @@ hcs_result_t hcs__lstore_destroy(hcs__lctx_t *c, const char *id) {
       renameat2(c->homefd, id, c->homefd, trash, RENAME_NOREPLACE) != 0) {
     r = hcs__lsys(c, errno, "renaming %s/%s", c->home, id);
   }
+  /* Held while it goes, so that no other call takes it for a dead
+   * caller's leftover meanwhile. */
+  int hold = r == HCS_OK
+                 ? openat(c->homefd, trash,
+                          O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                 : -1;
+  if (hold >= 0) {
+    (void)hcs__dir_hold(hold);
+  }
   close_locked(c, fd, &m);
   if (r != HCS_OK) {
     return r;
   }
   hcs__tree_t t = {0};
   int err = hcs__tree_remove(&t, c->homefd, trash);
+  if (hold >= 0) {
+    close(hold);
+  }
   r = err != 0 ? hcs__lsys(c, -err, "removing %s/%s: %s %s", c->home, trash,
                            t.what, t.where)
                : HCS_OK;

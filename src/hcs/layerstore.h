@@ -72,6 +72,10 @@ hcs_result_t hcs__lsys(hcs__lctx_t *c, int errnum, const char *fmt, ...)
 int hcs__home_open(hcs__lctx_t *c, bool create);
 /* flock on the home: LOCK_EX or LOCK_SH; and its release. */
 int hcs__home_lock(hcs__lctx_t *c, int how);
+/* Locks the folder open at fd (flock) for as long as the fd is open: a
+ * staging or removal folder whose lock is free is a dead caller's, which
+ * hcs__home_open removes. 0 or -errno. */
+int hcs__dir_hold(int fd);
 void hcs__home_unlock(hcs__lctx_t *c);
 void hcs__home_close(hcs__lctx_t *c);
 
