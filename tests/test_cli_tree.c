@@ -168,18 +168,21 @@ Test(cli_tree, run_ends_within_the_drain_bound_after_the_exit) {
   cr_assert_eq(th_fd_count(), fds0, "fds leaked");
 }
 
-/* In a container: `hcs exec --timeout` kills the tree there too. The drain
- * bound is a minute, so hcs ends soon after the timeout only if every
- * holder of the output pipe is gone. */
-Test(cli_tree, exec_timeout_kills_the_tree_in_a_container, .init = ct_setup,
-     .fini = ct_teardown) {
+/* In a container: `hcs exec --timeout` kills the tree there too, even the
+ * processes that left for sessions of their own (found in the system's
+ * frozen cgroup). The drain bound is a minute, so hcs ends soon after the
+ * timeout only if every holder of the output pipe is gone. */
+static void exec_timeout_in_a_container(const char *mode) {
   char state[512], params[512], bin[512];
   snprintf(state, sizeof(state), "%s/state", base);
   snprintf(params, sizeof(params), "%s/params.json", base);
   snprintf(bin, sizeof(bin), "%s/root/bin/tree", base);
   copy_file(TH_HELPER("tree"), bin, 0755);
-  put(params, "{\"Args\":[\"/bin/tree\",\"wait\",\"2\"],"
-              "\"DrainTimeoutMs\":60000}");
+  char text[256];
+  snprintf(text, sizeof(text),
+           "{\"Args\":[\"/bin/tree\",\"%s\",\"2\"],\"DrainTimeoutMs\":60000}",
+           mode);
+  put(params, text);
   hcs_t *h = open_hcs(state);
   start_system(h, "tree", "");
   run_t r;
@@ -194,4 +197,14 @@ Test(cli_tree, exec_timeout_kills_the_tree_in_a_container, .init = ct_setup,
   th_buf_free(&r.ebuf);
   stop_system(h, "tree");
   hcs_close(h);
+}
+
+Test(cli_tree, exec_timeout_kills_the_tree_in_a_container, .init = ct_setup,
+     .fini = ct_teardown) {
+  exec_timeout_in_a_container("wait");
+}
+
+Test(cli_tree, exec_timeout_kills_what_left_the_group, .init = ct_setup,
+     .fini = ct_teardown) {
+  exec_timeout_in_a_container("setsid-wait");
 }

@@ -1,6 +1,7 @@
 /* Cgroups v1 and v2 behind the interface of cgroup.h. */
 #include "hcs/cgroup.h"
 
+#include "async/as.h"
 #include "hcs/devices.h"
 
 #include <errno.h>
@@ -323,6 +324,89 @@ void hcs__cgroup_kill(hcs__cgroup_t *cg) {
   if (frozen) {
     (void)write_file(dir, "freezer.state", "THAWED");
   }
+}
+
+/* Freezes the group (v1 freezer, v2 cgroup.freeze): its members can
+ * neither fork nor exit until thawed, so pids read meanwhile stay theirs.
+ * 1 when frozen (thaw after), 0 when it cannot be. */
+static int freeze(const hcs__cgroup_t *cg, int on) {
+  char dir[512];
+  group_dir(cg, cg->v2 ? NULL : "freezer", dir, sizeof(dir));
+  return cg->v2
+             ? write_file(dir, "cgroup.freeze", on ? "1" : "0") == 0
+             : write_file(dir, "freezer.state", on ? "FROZEN" : "THAWED") == 0;
+}
+
+/* The parent of pid, from /proc/PID/stat (after the command name, which
+ * may hold spaces and parentheses), or 0. */
+static pid_t parent_of(pid_t pid) {
+  char path[64], buf[512];
+  snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return 0;
+  }
+  ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  if (n <= 0) {
+    return 0;
+  }
+  buf[n] = '\0';
+  char *p = strrchr(buf, ')');
+  long ppid = 0;
+  return p != NULL && sscanf(p + 1, " %*c %ld", &ppid) == 1 ? (pid_t)ppid : 0;
+}
+
+enum { TREE_MAX = 4096 };
+
+int hcs__cgroup_kill_tree(hcs__cgroup_t *cg, pid_t top) {
+  int frozen = freeze(cg, 1);
+  char dir[512], path[1024];
+  group_dir(cg, cg->list, dir, sizeof(dir));
+  snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+  FILE *f = fopen(path, "re");
+  pid_t *pid = as_calloc(TREE_MAX, sizeof(pid_t));
+  pid_t *ppid = as_calloc(TREE_MAX, sizeof(pid_t));
+  char *in = as_calloc(TREE_MAX, 1);
+  int n = 0, killed = 0;
+  long v;
+  while (f != NULL && pid != NULL && ppid != NULL && in != NULL &&
+         n < TREE_MAX && fscanf(f, "%ld", &v) == 1) {
+    pid[n] = (pid_t)v;
+    ppid[n] = parent_of(pid[n]);
+    in[n] = pid[n] == top;
+    n++;
+  }
+  if (f != NULL) {
+    fclose(f);
+  }
+  /* The members whose chain of parents reaches top: a fixed point, the
+   * group being small and frozen. */
+  for (int grew = 1; grew;) {
+    grew = 0;
+    for (int i = 0; i < n; i++) {
+      for (int j = 0; j < n && !in[i]; j++) {
+        if (in[j] && ppid[i] == pid[j]) {
+          in[i] = grew = 1;
+        }
+      }
+    }
+  }
+  for (int i = 0; i < n; i++) {
+    /* Frozen members cannot exit, so each pid is still its member's. top
+     * goes with the rest: thawed before its children, it would see them
+     * die and exit with a code of its own. */
+    if (in[i] && kill(pid[i], SIGKILL) == 0) {
+      killed++;
+    }
+  }
+  as_free(pid);
+  as_free(ppid);
+  as_free(in);
+  if (frozen) {
+    (void)freeze(cg, 0);
+  }
+  return killed;
 }
 
 int hcs__cgroup_count(const hcs__cgroup_t *cg) {

@@ -6,6 +6,7 @@
 #define HCS_HCS_CGROUP_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 enum { HCS__CG_MAX_PROCS = 8 };
 
@@ -35,6 +36,12 @@ int hcs__cgroup_create(hcs__cgroup_t *cg, const char *id,
  * listed pid on v1, repeated until empty, under the freezer when it is
  * there). */
 void hcs__cgroup_kill(hcs__cgroup_t *cg);
+/* Kills top (a host pid) and every descendant of it among the group's
+ * members, all at once with the group frozen, so that none forks, exits
+ * or sees another die meanwhile: a tree that left its process group or
+ * session still goes. A member reparented away from top's tree (to init)
+ * is not reached. The number killed. */
+int hcs__cgroup_kill_tree(hcs__cgroup_t *cg, pid_t top);
 /* OOM kills in the system's memory group since it was created. */
 uint64_t hcs__cgroup_oom_kills(const hcs__cgroup_t *cg);
 /* Number of processes left in the groups (0 once empty), -errno. */

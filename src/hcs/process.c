@@ -497,10 +497,16 @@ static void terminate_fn(hcs_t *hcs, hcs__call_t *call) {
   hcs_result_t r = proc_get(hcs, op, a, &p, &err);
   if (r == HCS_OK) {
     /* The group first, while its leader is unreaped: its id is then the
-     * leader's pid and cannot name a stranger's group. */
-    int e = p->group && !as_session_exited(p->s, NULL)
-                ? as_session_kill_group(p->s, SIGKILL)
-                : 0;
+     * leader's pid and cannot name a stranger's group. In a container,
+     * the whole tree under the leader too, found in its frozen cgroup
+     * (what left the group with setsid). */
+    int e = 0;
+    if (p->group && !as_session_exited(p->s, NULL)) {
+      if (p->sys->ct != NULL) {
+        (void)hcs__cgroup_kill_tree(&p->sys->ct->cg, as_session_pid(p->s));
+      }
+      e = as_session_kill_group(p->s, SIGKILL);
+    }
     const char *what = "kill";
     if (e == 0) {
       e = as_session_kill(p->s, SIGKILL);
