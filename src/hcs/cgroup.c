@@ -3,6 +3,7 @@
 
 #include "async/as.h"
 #include "hcs/devices.h"
+#include "hcs/system.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -337,26 +338,6 @@ static int freeze(const hcs__cgroup_t *cg, int on) {
              : write_file(dir, "freezer.state", on ? "FROZEN" : "THAWED") == 0;
 }
 
-/* The parent of pid, from /proc/PID/stat (after the command name, which
- * may hold spaces and parentheses), or 0. */
-static pid_t parent_of(pid_t pid) {
-  char path[64], buf[512];
-  snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return 0;
-  }
-  ssize_t n = read(fd, buf, sizeof(buf) - 1);
-  close(fd);
-  if (n <= 0) {
-    return 0;
-  }
-  buf[n] = '\0';
-  char *p = strrchr(buf, ')');
-  long ppid = 0;
-  return p != NULL && sscanf(p + 1, " %*c %ld", &ppid) == 1 ? (pid_t)ppid : 0;
-}
-
 enum { TREE_MAX = 4096 };
 
 int hcs__cgroup_kill_tree(hcs__cgroup_t *cg, pid_t top) {
@@ -373,7 +354,7 @@ int hcs__cgroup_kill_tree(hcs__cgroup_t *cg, pid_t top) {
   while (f != NULL && pid != NULL && ppid != NULL && in != NULL &&
          n < TREE_MAX && fscanf(f, "%ld", &v) == 1) {
     pid[n] = (pid_t)v;
-    ppid[n] = parent_of(pid[n]);
+    ppid[n] = (pid_t)hcs__proc_stat_field(pid[n], 4); /* ppid */
     in[n] = pid[n] == top;
     n++;
   }

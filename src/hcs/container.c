@@ -343,7 +343,7 @@ hcs_result_t hcs__container_start(hcs__system_t *s, hcs_error_t **err) {
   return HCS_OK;
 }
 
-unsigned long long hcs__proc_start_time(pid_t pid) {
+unsigned long long hcs__proc_stat_field(pid_t pid, int field) {
   char path[64], buf[1024];
   snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -356,12 +356,17 @@ unsigned long long hcs__proc_start_time(pid_t pid) {
     return 0;
   }
   buf[n] = '\0';
-  /* Fields after the command name, which may hold spaces and ')'. */
+  /* Fields after the command name (field 2), which may hold spaces and
+   * ')': each pass lands on the space before the next field. */
   char *p = strrchr(buf, ')');
-  for (int field = 2; p != NULL && field < 22; field++) {
+  for (int f = 2; p != NULL && f < field; f++) {
     p = strchr(p + 1, ' ');
   }
-  return p != NULL ? strtoull(p + 1, NULL, 10) : 0;
+  return p != NULL && field > 2 ? strtoull(p + 1, NULL, 10) : 0;
+}
+
+unsigned long long hcs__proc_start_time(pid_t pid) {
+  return hcs__proc_stat_field(pid, 22);
 }
 
 /* The filter its processes install before execve: the default (Docker's

@@ -88,6 +88,9 @@ const char *hcs__state_name(int state);
 void hcs__system_reattach(hcs__system_t *s);
 /* The start time of pid (/proc/PID/stat field 22), 0 when gone. */
 unsigned long long hcs__proc_start_time(pid_t pid);
+/* Field `field` (numbered from 1, as in proc(5), above 2) of
+ * /proc/PID/stat as a number; 0 when the process is gone. */
+unsigned long long hcs__proc_stat_field(pid_t pid, int field);
 /* process.c */
 /* User: "uid[:gid]" or "name[:group]" to ids; -EINVAL, -ENOENT. */
 int hcs__parse_user(const char *user, uid_t *uid, gid_t *gid);
