@@ -179,6 +179,7 @@ HCS_API void hcs_free(void *p);
 
 /* The service: the engine thread, its loop and the compute systems. */
 typedef struct hcs_s hcs_t;
+struct as_loop_s;
 
 typedef struct hcs_options_s {
   /* Run the engine on a thread of its own (the usual case). With false,
@@ -212,6 +213,13 @@ HCS_API int hcs_run(hcs_t *hcs, bool once);
  * -ESHUTDOWN when the service is closing, -ENOMEM. */
 HCS_API int hcs_post(hcs_t *hcs, void (*fn)(hcs_t *hcs, void *data),
                      void *data);
+/* The engine loop (libhcs-async, <hcs-async.h>) the service runs on, for
+ * a front end that adds its own sockets, timers, work or posts to it
+ * (as_loop_post from any thread; the other as_ calls on the engine
+ * thread). With no_thread the caller runs it with as_loop_run(). The loop
+ * stays the service's: it lives until hcs_close(), and every handle the
+ * caller made on it must be closed before that. Any thread. */
+HCS_API struct as_loop_s *hcs_engine_loop(hcs_t *hcs);
 
 /* Compute systems. ids are 1 to 128 characters of [A-Za-z0-9_.-], not
  * starting with '.' or '-'.
@@ -903,6 +911,15 @@ HCS_API int hcs_layer_copy_start(hcs_t *hcs, const hcs_driver_info_t *info,
  * base: both flavours build on it. The string is static. Any thread. */
 #define HCS_DEFAULT_IMAGE "busybox"
 HCS_API const char *hcs_default_image_home(void);
+/* (Re)makes base layer id in the layer store home (an absolute path,
+ * created if missing) from the static busybox binary at busybox, with the
+ * contents described above; a layer id already there is replaced. The
+ * build makes HCS_DEFAULT_IMAGE this way (hcs-mkimage). A busybox that
+ * needs a dynamic loader is refused with HCS_WSAEINVAL. Blocking, any
+ * thread; *err as for the other synchronous calls. */
+HCS_API hcs_result_t hcs_make_base_image(const char *home, const char *id,
+                                         const char *busybox,
+                                         hcs_error_t **err);
 
 /* HNS: networks and endpoints. A request takes a method ("GET", "POST",
  * "DELETE"), a path (an id, or "" to list or create) and a JSON body (the

@@ -21,6 +21,7 @@ PACKAGES=(
   libmnl-dev
   libnftables-dev
   libseccomp-dev
+  libssl-dev # libcrypto: SHA-256 of image digests
   libhttp-parser-dev # hcsd
   tmux               # hcsd's terminal tests
   crun # hcs-bench exec baselines

@@ -1,7 +1,7 @@
 /* The allocation seam: every engine allocation and every libuv allocation
  * goes through here. mimalloc in normal builds; libc in sanitizer builds
  * (HCS_NO_MIMALLOC), so that ASan sees each allocation. */
-#include "async/as.h"
+#include "hcs-async.h"
 
 #include <pthread.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
 #ifndef HCS_ASYNC_INTERNAL_H
 #define HCS_ASYNC_INTERNAL_H
 
-#include "async/as.h"
+#include "hcs-async.h"
 
 #include <signal.h>
 #include <stdint.h>

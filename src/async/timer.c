@@ -1,7 +1,7 @@
 /* Timers: a libuv timer each, one-shot and re-armable. They are unref'd:
  * an armed timer (an idle timeout, say) must not keep a loop that has
  * nothing else to do from returning, nor hold up the service's close. */
-#include "async/as.h"
+#include "hcs-async.h"
 
 #include <errno.h>
 #include <uv.h>

@@ -1,6 +1,6 @@
 /* Work on libuv's thread pool: a blocking job (a layer import, say) runs
  * off the loop, and its completion comes back on the loop thread. */
-#include "async/as.h"
+#include "hcs-async.h"
 
 #include <errno.h>
 #include <uv.h>

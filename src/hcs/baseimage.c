@@ -200,8 +200,8 @@ static void version_of(const char *busybox, char *out, size_t n) {
   }
 }
 
-hcs_result_t hcs__base_image_make(const char *home, const char *id,
-                                  const char *busybox, hcs_error_t **err) {
+hcs_result_t hcs_make_base_image(const char *home, const char *id,
+                                 const char *busybox, hcs_error_t **err) {
   hcs__lctx_t c = {.op = "hcs::MakeBaseImage",
                    .err = err,
                    .home = home,

@@ -1,7 +1,7 @@
 /* Cgroups v1 and v2 behind the interface of cgroup.h. */
 #include "hcs/cgroup.h"
 
-#include "async/as.h"
+#include "hcs-async.h"
 #include "hcs/devices.h"
 #include "hcs/system.h"
 

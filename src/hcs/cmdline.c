@@ -8,7 +8,7 @@
  * - inside quotes, "" gives a literal quote and stays inside. */
 #include "hcs/cmdline.h"
 
-#include "async/as.h"
+#include "hcs-async.h"
 
 #include <errno.h>
 #include <string.h>

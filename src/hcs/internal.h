@@ -2,7 +2,7 @@
 #ifndef HCS_HCS_INTERNAL_H
 #define HCS_HCS_INTERNAL_H
 
-#include "async/as.h"
+#include "hcs-async.h"
 #include "hcs.h"
 
 #include <pthread.h>

@@ -232,9 +232,4 @@ hcs_result_t hcs__lstore_import(hcs__lctx_t *c, const char *id,
 hcs_result_t hcs__lstore_export(hcs__lctx_t *c, const char *id,
                                 const char *folder, const char *const *parents);
 
-/* baseimage.c: (re)makes base layer id in home from a static busybox:
- * Base true, Name "busybox", Version from the binary. */
-hcs_result_t hcs__base_image_make(const char *home, const char *id,
-                                  const char *busybox, hcs_error_t **err);
-
 #endif

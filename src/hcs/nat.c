@@ -28,7 +28,7 @@
  * would otherwise carry a source address the endpoint cannot answer. */
 #include "hcs/nat.h"
 
-#include "async/as.h"
+#include "hcs-async.h"
 
 #include <errno.h>
 #include <fcntl.h>

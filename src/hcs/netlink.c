@@ -3,7 +3,7 @@
  * answers are read into a buffer large enough for a whole dump batch. */
 #include "hcs/netlink.h"
 
-#include "async/as.h"
+#include "hcs-async.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -53,7 +53,7 @@
 #include "hcs/seccomp.h"
 #include "hcs/seccomp_build.h"
 
-#include "async/as.h"
+#include "hcs-async.h"
 
 #include <errno.h>
 #include <linux/seccomp.h>

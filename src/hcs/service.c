@@ -86,6 +86,8 @@ hcs_result_t hcs_open(hcs_t **out, const hcs_options_t *opts,
 
 int hcs_run(hcs_t *hcs, bool once) { return as_loop_run(hcs->loop, once); }
 
+as_loop_t *hcs_engine_loop(hcs_t *hcs) { return hcs->loop; }
+
 typedef struct post_s {
   hcs_t *hcs;
   void (*fn)(hcs_t *hcs, void *data);

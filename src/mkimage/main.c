@@ -1,7 +1,7 @@
 /* hcs-mkimage: makes the built-in base image at build time (CMake target
  * hcs_images): `hcs-mkimage HOME BUSYBOX` (re)makes layer "busybox" in the
  * layer store HOME from the static busybox at BUSYBOX. */
-#include "hcs/layerstore.h"
+#include <hcs.h>
 
 #include <stdio.h>
 
@@ -11,7 +11,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   hcs_error_t *err = NULL;
-  if (hcs__base_image_make(argv[1], HCS_DEFAULT_IMAGE, argv[2], &err) !=
+  if (hcs_make_base_image(argv[1], HCS_DEFAULT_IMAGE, argv[2], &err) !=
       HCS_OK) {
     fprintf(stderr, "hcs-mkimage: %s\n", hcs_error_message(err));
     hcs_error_free(err);

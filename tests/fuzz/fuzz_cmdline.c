@@ -1,7 +1,7 @@
 /* libFuzzer target: the Windows command-line splitter. Every argv it gives
  * survives the hcsshim escaping (Go's syscall.EscapeArg) and a second
  * split unchanged. */
-#include "async/as.h"
+#include "hcs-async.h"
 #include "hcs/cmdline.h"
 
 #include <stdint.h>

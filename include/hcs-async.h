@@ -1,11 +1,20 @@
-/* The engine: one libuv loop carrying many process sessions.
+/* libhcs-async, the engine: one libuv loop carrying many process sessions,
+ * with the unix sockets, timers, thread-pool work and cross-thread posting
+ * that a front end (hcsd, the bench, an embedder's gateway) drives beside
+ * them. libhcs is built on it; hcs_engine_loop() (hcs.h) gives the loop an
+ * hcs_t runs on, so a front end adds its own handles to that loop.
  *
- * This header is the engine's interface to src/hcs. It does not include
- * <uv.h>: every libuv type stays inside src/async. All calls below are
- * loop-thread calls unless marked otherwise; they return 0 or -errno.
+ * It does not include <uv.h>: every libuv type stays inside the engine.
+ *
+ * Threads: all calls are loop-thread calls (from a callback of the loop, or
+ * the thread running as_loop_run) unless marked "any thread".
+ * Errors: calls return 0 or -errno; results come through out-params.
+ * Ownership: handles are the engine's and ended by their _free/_close
+ * call; memory passed in is borrowed for the call unless a comment says
+ * it is lent until a callback.
  */
-#ifndef HCS_ASYNC_AS_H
-#define HCS_ASYNC_AS_H
+#ifndef HCS_ASYNC_H
+#define HCS_ASYNC_H
 
 #include <sched.h>
 #include <stddef.h>
@@ -14,15 +23,17 @@
 
 struct sock_fprog;
 
+#define AS_API __attribute__((visibility("default")))
+
 /* Allocation seam. as_alloc_init() installs it into libuv; it runs once per
  * process (pthread_once) and before any other libuv call the engine makes.
  */
-void as_alloc_init(void);
-void *as_malloc(size_t size);
-void *as_calloc(size_t n, size_t size);
-void *as_realloc(void *p, size_t size);
-void as_free(void *p);
-char *as_strdup(const char *s);
+AS_API void as_alloc_init(void);
+AS_API void *as_malloc(size_t size);
+AS_API void *as_calloc(size_t n, size_t size);
+AS_API void *as_realloc(void *p, size_t size);
+AS_API void as_free(void *p);
+AS_API char *as_strdup(const char *s);
 
 /* Buffer pool: size classes from 1 KiB to 64 KiB, freed buffers are kept
  * for reuse up to a bound per class. Loop-thread only.
@@ -38,14 +49,14 @@ typedef struct as_bufpool_stats_s {
 
 enum { AS_BUF_MAX = 64 * 1024 };
 
-int as_bufpool_new(as_bufpool_t **out);
-void as_bufpool_free(as_bufpool_t *pool);
+AS_API int as_bufpool_new(as_bufpool_t **out);
+AS_API void as_bufpool_free(as_bufpool_t *pool);
 /* Returns a buffer of at least size bytes (size <= AS_BUF_MAX), or NULL on
  * ENOMEM. as_bufpool_cap() tells its real capacity. */
-void *as_bufpool_get(as_bufpool_t *pool, size_t size);
-void as_bufpool_put(as_bufpool_t *pool, void *buf);
-size_t as_bufpool_cap(const void *buf);
-void as_bufpool_stats(const as_bufpool_t *pool, as_bufpool_stats_t *st);
+AS_API void *as_bufpool_get(as_bufpool_t *pool, size_t size);
+AS_API void as_bufpool_put(as_bufpool_t *pool, void *buf);
+AS_API size_t as_bufpool_cap(const void *buf);
+AS_API void as_bufpool_stats(const as_bufpool_t *pool, as_bufpool_stats_t *st);
 
 /* The loop. */
 typedef struct as_loop_s as_loop_t;
@@ -53,32 +64,32 @@ typedef struct as_loop_s as_loop_t;
 /* Creates a loop. With uv_loop NULL the engine owns a new libuv loop;
  * otherwise it attaches to the embedder's uv_loop_t (passed as void * so
  * that callers need not see <uv.h>), which must outlive the as_loop_t. */
-int as_loop_new(as_loop_t **out, void *uv_loop);
+AS_API int as_loop_new(as_loop_t **out, void *uv_loop);
 /* Runs the loop until as_loop_stop() or until nothing is left to do when
  * once is 0; with once set, runs one non-blocking iteration. */
-int as_loop_run(as_loop_t *loop, int once);
-void as_loop_stop(as_loop_t *loop);
+AS_API int as_loop_run(as_loop_t *loop, int once);
+AS_API void as_loop_stop(as_loop_t *loop);
 /* With on set, an idle loop keeps running (waiting for posts) instead of
  * returning from as_loop_run. */
-void as_loop_keepalive(as_loop_t *loop, int on);
+AS_API void as_loop_keepalive(as_loop_t *loop, int on);
 /* Frees the loop. Every session must have been released (its callbacks
  * may still be due: the loop runs here until they are done). */
-void as_loop_free(as_loop_t *loop);
-as_bufpool_t *as_loop_pool(as_loop_t *loop);
-void *as_loop_uv(as_loop_t *loop);
-uint64_t as_loop_now(as_loop_t *loop);
+AS_API void as_loop_free(as_loop_t *loop);
+AS_API as_bufpool_t *as_loop_pool(as_loop_t *loop);
+AS_API void *as_loop_uv(as_loop_t *loop);
+AS_API uint64_t as_loop_now(as_loop_t *loop);
 /* Sends sig to every session's process that has not exited. */
-void as_loop_kill_all(as_loop_t *loop, int sig);
+AS_API void as_loop_kill_all(as_loop_t *loop, int sig);
 /* Number of sessions alive on the loop. */
-size_t as_loop_sessions(const as_loop_t *loop);
+AS_API size_t as_loop_sessions(const as_loop_t *loop);
 
 /* Cross-thread posting. as_loop_post may be called from any thread: fn runs
  * once on the loop thread, in order of posting. Returns -ESHUTDOWN once the
  * loop is being freed. */
 typedef void (*as_post_cb)(as_loop_t *loop, void *data);
-int as_loop_post(as_loop_t *loop, as_post_cb fn, void *data);
+AS_API int as_loop_post(as_loop_t *loop, as_post_cb fn, void *data);
 /* 1 when the calling thread is the one running the loop. */
-int as_loop_on_thread(const as_loop_t *loop);
+AS_API int as_loop_on_thread(const as_loop_t *loop);
 
 /* Work on libuv's thread pool. work(data) runs on a pool thread; then
  * done(loop, status, data) runs once on the loop thread, never inside
@@ -87,8 +98,8 @@ int as_loop_on_thread(const as_loop_t *loop);
  * as_loop_free waits for it. Loop thread; 0 or -ENOMEM. */
 typedef void (*as_work_fn)(void *data);
 typedef void (*as_work_done_cb)(as_loop_t *loop, int status, void *data);
-int as_loop_work(as_loop_t *loop, as_work_fn work, as_work_done_cb done,
-                 void *data);
+AS_API int as_loop_work(as_loop_t *loop, as_work_fn work, as_work_done_cb done,
+                        void *data);
 
 /* Sessions: one process and its stdio. */
 typedef struct as_session_s as_session_t;
@@ -174,10 +185,10 @@ typedef struct as_spawner_opts_s {
  * undumpable (spawn.c). Any thread. 0, -EINVAL (bad opts), -ENOMEM,
  * -EAGAIN (no thread), or the -errno of a failed join (unshare, setns,
  * prctl, capset, seccomp). */
-int as_spawner_new(const as_spawner_opts_t *o, as_spawner_t **out);
+AS_API int as_spawner_new(const as_spawner_opts_t *o, as_spawner_t **out);
 /* Stops and joins the thread. No spawn may be under way with it. Any
  * thread; NULL is a no-op. */
-void as_spawner_free(as_spawner_t *sp);
+AS_API void as_spawner_free(as_spawner_t *sp);
 
 typedef struct as_spawn_opts_s {
   const char *file;    /* program: a path, or a name searched in PATH */
@@ -236,83 +247,84 @@ typedef struct as_spawn_opts_s {
  * this call. On failure nothing was started and no callback runs. A
  * program that cannot be executed is not a failure here: the session
  * completes with AS_EXIT_EXEC_FAILED and r->exec_errno. */
-int as_session_spawn(as_loop_t *loop, const as_spawn_opts_t *opts,
-                     as_session_t **out);
+AS_API int as_session_spawn(as_loop_t *loop, const as_spawn_opts_t *opts,
+                            as_session_t **out);
 /* Watches a running process that is not (or no longer known as) a child
  * of this engine, e.g. a compute system's init found again after a
  * restart: only exit_cb/done_cb of opts (and data) are used. Its exit
  * status is known if it is still our child or the kernel keeps it for
  * the pidfd (Linux 6.15); otherwise the result says SIGKILL. */
-int as_session_adopt(as_loop_t *loop, pid_t pid, const as_spawn_opts_t *opts,
-                     as_session_t **out);
+AS_API int as_session_adopt(as_loop_t *loop, pid_t pid,
+                            const as_spawn_opts_t *opts, as_session_t **out);
 /* Stops watching the process, leaves it running, drops the caller's
  * reference: no callback runs after this. */
-void as_session_abandon(as_session_t *s);
-void as_session_ref(as_session_t *s);
+AS_API void as_session_abandon(as_session_t *s);
+AS_API void as_session_ref(as_session_t *s);
 /* Dropping the last reference of a running session detaches it: the engine
  * keeps pumping and reaping it but calls no callback; its output is
  * discarded. */
-void as_session_unref(as_session_t *s);
+AS_API void as_session_unref(as_session_t *s);
 
-pid_t as_session_pid(const as_session_t *s);
+AS_API pid_t as_session_pid(const as_session_t *s);
 /* The pid as the process's own pid namespace sees it (the same as
  * as_session_pid unless it joined a container). */
-pid_t as_session_ns_pid(const as_session_t *s);
+AS_API pid_t as_session_ns_pid(const as_session_t *s);
 /* The pidfd while the process is unreaped, else -1. Stays the session's. */
-int as_session_pidfd(const as_session_t *s);
+AS_API int as_session_pidfd(const as_session_t *s);
 /* Known from the spawn on: the errno of a failed exec (or child_fn setup),
  * else 0. */
-int as_session_exec_errno(const as_session_t *s);
+AS_API int as_session_exec_errno(const as_session_t *s);
 /* With a failed child_fn setup: the sentence child_fn wrote into its why
  * (the step and the path at fault, at most AS_WHY_MAX bytes with its
  * NUL), else "". Stays the session's. */
 enum { AS_WHY_MAX = 256 };
-const char *as_session_setup_why(const as_session_t *s);
-void *as_session_data(const as_session_t *s);
+AS_API const char *as_session_setup_why(const as_session_t *s);
+AS_API void *as_session_data(const as_session_t *s);
 /* The opts->extra_size bytes (zeroed) that live as long as the session. */
-void *as_session_extra(as_session_t *s);
+AS_API void *as_session_extra(as_session_t *s);
 /* 1 and the result once the process has exited / the session completed. */
-int as_session_exited(const as_session_t *s, as_result_t *r);
-int as_session_done(const as_session_t *s, as_result_t *r);
+AS_API int as_session_exited(const as_session_t *s, as_result_t *r);
+AS_API int as_session_done(const as_session_t *s, as_result_t *r);
 /* With AS_FDS: takes the caller's end of stream (AS_STDIN etc.); the caller
  * owns it (close-on-exec set). -EBADF when there is none or it was taken. */
-int as_session_take_fd(as_session_t *s, int stream);
+AS_API int as_session_take_fd(as_session_t *s, int stream);
 
 /* Queues len bytes for stdin; buf is lent until cb runs (status 0, or
  * -EPIPE/-ECANCELED when the bytes could not all be written). */
 typedef void (*as_write_cb)(as_session_t *s, int status, void *data);
-int as_session_write(as_session_t *s, const void *buf, size_t len,
-                     as_write_cb cb, void *data);
+AS_API int as_session_write(as_session_t *s, const void *buf, size_t len,
+                            as_write_cb cb, void *data);
 /* Closes stdin once every queued byte has been written (a console gets its
  * EOF character instead). Idempotent. */
-int as_session_close_stdin(as_session_t *s);
+AS_API int as_session_close_stdin(as_session_t *s);
 /* Sends sig through the pidfd. 0 after the process has exited (nothing is
  * signalled): idempotent. */
-int as_session_kill(as_session_t *s, int sig);
+AS_API int as_session_kill(as_session_t *s, int sig);
 /* Sends sig to the process group the session's program leads (new_pgrp,
  * or a console session): its descendants too, unless they left the group.
  * -EINVAL when the session leads no group; 0 when the group is empty. */
-int as_session_kill_group(as_session_t *s, int sig);
+AS_API int as_session_kill_group(as_session_t *s, int sig);
 /* Resizes the console; -ENOTTY without one. */
-int as_session_resize(as_session_t *s, uint16_t rows, uint16_t cols);
+AS_API int as_session_resize(as_session_t *s, uint16_t rows, uint16_t cols);
 /* Keeps the buffer of the data_cb under way; it then counts against the
  * stream's cap until as_session_release(). */
-void as_session_hold(as_session_t *s, int stream, char *buf);
-void as_session_release(as_session_t *s, int stream, char *buf);
+AS_API void as_session_hold(as_session_t *s, int stream, char *buf);
+AS_API void as_session_release(as_session_t *s, int stream, char *buf);
 /* Bytes of stream held by the consumer. */
-size_t as_session_held(const as_session_t *s, int stream);
+AS_API size_t as_session_held(const as_session_t *s, int stream);
 
 /* Timers (timer.c): one-shot, re-armable. An armed timer does not keep
  * the loop running. */
 typedef struct as_timer_s as_timer_t;
 typedef void (*as_timer_cb)(as_timer_t *t, void *data);
-int as_timer_new(as_loop_t *loop, as_timer_t **out);
+AS_API int as_timer_new(as_loop_t *loop, as_timer_t **out);
 /* cb(t, data) runs once, ms from now; re-arming replaces deadline and cb. */
-void as_timer_arm(as_timer_t *t, uint64_t ms, as_timer_cb cb, void *data);
-void as_timer_disarm(as_timer_t *t);
+AS_API void as_timer_arm(as_timer_t *t, uint64_t ms, as_timer_cb cb,
+                         void *data);
+AS_API void as_timer_disarm(as_timer_t *t);
 /* Disarms; the memory goes in a later loop phase, so this may be called
  * from t's own callback. NULL is accepted. */
-void as_timer_free(as_timer_t *t);
+AS_API void as_timer_free(as_timer_t *t);
 
 /* Unix stream sockets (sock.c), on the engine's epoll set. A listener and
  * each connection not yet closed keep the loop running. */
@@ -325,12 +337,12 @@ typedef void (*as_accept_cb)(as_listener_t *l, as_conn_t *c, void *data);
  * listen(), so that no connection gets in under the umask's mode. Every
  * accepted connection carries conn_extra zeroed bytes for its owner
  * (as_conn_extra). -ENAMETOOLONG, -EINVAL, -ENOMEM or -errno. */
-int as_listen_unix(as_loop_t *loop, const char *path, unsigned mode, int gid,
-                   size_t conn_extra, as_accept_cb cb, void *data,
-                   as_listener_t **out);
+AS_API int as_listen_unix(as_loop_t *loop, const char *path, unsigned mode,
+                          int gid, size_t conn_extra, as_accept_cb cb,
+                          void *data, as_listener_t **out);
 /* Stops accepting and removes the socket file (if it is still ours).
  * NULL is accepted. */
-void as_listener_close(as_listener_t *l);
+AS_API void as_listener_close(as_listener_t *l);
 
 typedef struct as_conn_cbs_s {
   /* len bytes in buf, lent for the call unless as_conn_hold() keeps it;
@@ -363,25 +375,25 @@ struct as_conn_wreq_s {
   size_t off, left; /* into iov[i]; bytes not yet written */
 };
 
-void *as_conn_extra(as_conn_t *c);
-void as_conn_start(as_conn_t *c, const as_conn_cbs_t *cbs, void *data);
-void as_conn_pause(as_conn_t *c, int paused);
-void as_conn_hold(as_conn_t *c, char *buf);
-void as_conn_release(as_conn_t *c, char *buf);
+AS_API void *as_conn_extra(as_conn_t *c);
+AS_API void as_conn_start(as_conn_t *c, const as_conn_cbs_t *cbs, void *data);
+AS_API void as_conn_pause(as_conn_t *c, int paused);
+AS_API void as_conn_hold(as_conn_t *c, char *buf);
+AS_API void as_conn_release(as_conn_t *c, char *buf);
 /* Queues the n pieces (their memory lent until cb) after everything
  * queued before; cb(req, status) runs from the loop, never inside this
  * call: 0, -EPIPE/-ECONNRESET (peer gone) or -ECANCELED (closed first).
  * -EPIPE at once when the peer is gone or after as_conn_shutdown(),
  * -EINVAL for a bad n. */
-int as_conn_write(as_conn_t *c, as_conn_wreq_t *req, const as_iov_t *iov, int n,
-                  as_conn_write_cb cb);
-size_t as_conn_queued(const as_conn_t *c);
-void as_conn_shutdown(as_conn_t *c);
+AS_API int as_conn_write(as_conn_t *c, as_conn_wreq_t *req, const as_iov_t *iov,
+                         int n, as_conn_write_cb cb);
+AS_API size_t as_conn_queued(const as_conn_t *c);
+AS_API void as_conn_shutdown(as_conn_t *c);
 /* SO_PEERCRED; -ENOTCONN once the peer is gone. */
-int as_conn_peer(const as_conn_t *c, pid_t *pid, uid_t *uid, gid_t *gid);
+AS_API int as_conn_peer(const as_conn_t *c, pid_t *pid, uid_t *uid, gid_t *gid);
 /* Closes at once: written requests complete with 0 and queued ones with
  * -ECANCELED inside this call, and no callback runs after. Held buffers
  * stay valid until released; the memory goes after the last one. */
-void as_conn_close(as_conn_t *c);
+AS_API void as_conn_close(as_conn_t *c);
 
 #endif
