@@ -18,6 +18,7 @@
  * message from the runtime, kept for the note. */
 #include "bench.h"
 
+#include <hcs-async.h>
 #include <hcs.h>
 
 #include <errno.h>
@@ -312,9 +313,9 @@ static bool a_start_one(actx_t *x) {
 
 /* On the engine thread: the first C execs; the done callbacks keep C in
  * flight from there. */
-static void a_kick(hcs_t *hcs, void *data) {
+static void a_kick(as_loop_t *loop, void *data) {
   actx_t *x = data;
-  (void)hcs;
+  (void)loop;
   for (uint64_t i = 0; i < x->run->w->c; i++) {
     if (!a_start_one(x)) {
       break;
@@ -349,7 +350,7 @@ static int exec_hcs_async(run_t *r) {
     run_fail(r, -err, "setting up the wait for the engine thread");
     return r->res->err;
   }
-  err = hcs_post(x.env->hcs, a_kick, &x);
+  err = as_loop_post(hcs_engine_loop(x.env->hcs), a_kick, &x);
   if (err != 0) {
     run_fail(r, err, "hcs_post");
   } else {

@@ -3,6 +3,7 @@
  * callback is a plain call on this thread, as an embedder would run it. */
 #include "bench.h"
 
+#include <hcs-async.h>
 #include <hcs.h>
 
 #include <errno.h>
@@ -166,7 +167,7 @@ int drv_hcs_run(run_t *r) {
       }
     }
   }
-  (void)hcs_run(x.hcs, false);
+  (void)as_loop_run(hcs_engine_loop(x.hcs), 0);
   hcs_close(x.hcs);
   bench_slab_free(x.recs, w->c * sizeof(*x.recs));
   return 0;

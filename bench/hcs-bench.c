@@ -6,9 +6,9 @@
  * Each idle cell runs in a fresh copy of this program (re-executed with
  * --worker-idle), so that memory an earlier contender freed and the
  * allocator kept cannot hide in a later contender's figure. */
-#include "hcs-async.h"
 #include "bench.h"
 #include "gateway.h"
+#include <hcs-async.h>
 
 #include <errno.h>
 #include <fcntl.h>

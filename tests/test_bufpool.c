@@ -1,6 +1,6 @@
 /* The buffer pool: size classes, reuse, in_use/high_water accounting and
  * the bound on what the free lists keep. */
-#include "hcs-async.h"
+#include <hcs-async.h>
 
 #include <criterion/criterion.h>
 #include <string.h>

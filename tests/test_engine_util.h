@@ -4,7 +4,7 @@
 #ifndef HCS_TESTS_ENGINE_UTIL_H
 #define HCS_TESTS_ENGINE_UTIL_H
 
-#include "hcs-async.h"
+#include <hcs-async.h>
 
 #include <criterion/criterion.h>
 #include <dirent.h>

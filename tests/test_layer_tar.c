@@ -6,6 +6,7 @@
  * libarchive. Needs root. */
 #include "test_layer_util.h"
 
+#include <hcs-async.h>
 #include <pthread.h>
 #include <time.h>
 
@@ -481,6 +482,7 @@ typedef struct async_s {
   char cause[512];
   pthread_mutex_t mu;
   pthread_cond_t cv;
+  hcs_t *h;
 } async_t;
 
 static void async_finish(async_t *a) {
@@ -500,8 +502,10 @@ static void on_done(hcs_result_t r, hcs_error_t *err, void *data) {
   async_finish(a);
 }
 
-static void start_on_engine(hcs_t *h, void *data) {
+static void start_on_engine(as_loop_t *loop, void *data) {
   async_t *a = data;
+  hcs_t *h = a->h;
+  (void)loop;
   a->start_rc = a->export_it
                     ? hcs_layer_export_start(h, &a->info, a->id, a->folder,
                                              NULL, NULL, on_done, a)
@@ -516,7 +520,8 @@ static hcs_result_t run_async(hcs_t *h, async_t *a) {
   a->finished = false;
   pthread_mutex_init(&a->mu, NULL);
   pthread_cond_init(&a->cv, NULL);
-  cr_assert_eq(hcs_post(h, start_on_engine, a), 0);
+  a->h = h;
+  cr_assert_eq(as_loop_post(hcs_engine_loop(h), start_on_engine, a), 0);
   struct timespec until;
   clock_gettime(CLOCK_REALTIME, &until);
   until.tv_sec += 30;

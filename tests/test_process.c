@@ -7,6 +7,7 @@
  * running. */
 #include "test_hcs_util.h"
 
+#include <hcs-async.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
@@ -916,8 +917,10 @@ static void pumped_done(hcs_session_t *s, const hcs_process_result_t *r,
   hcs_session_unref(s);
 }
 
-static void pumped_start(hcs_t *h, void *data) {
+static void pumped_start(as_loop_t *loop, void *data) {
   pumped_t *t = data;
+  hcs_t *h = t->h;
+  (void)loop;
   hcs_process_params_t p = params_args(t->args);
   hcs_session_in_t o = {.use_stdin = t->use_stdin,
                         .use_stdout = true,
@@ -991,12 +994,12 @@ Test(process, session_start_in_pumps_a_system_process) {
                       NULL};
   pumped_t t;
   pumped_init(&t, h, "p", sh);
-  cr_assert_eq(hcs_post(h, pumped_start, &t), 0);
+  cr_assert_eq(as_loop_post(hcs_engine_loop(h), pumped_start, &t), 0);
   pumped_wait(&t, false);
   cr_assert_eq(t.start, HCS_E_INVALID_STATE);
   pumped_fini(&t);
   pumped_init(&t, h, "nosuch", sh);
-  cr_assert_eq(hcs_post(h, pumped_start, &t), 0);
+  cr_assert_eq(as_loop_post(hcs_engine_loop(h), pumped_start, &t), 0);
   pumped_wait(&t, false);
   cr_assert_eq(t.start, HCS_E_SYSTEM_NOT_FOUND);
   pumped_fini(&t);
@@ -1011,7 +1014,7 @@ Test(process, session_start_in_pumps_a_system_process) {
   pumped_init(&t, h, "p", sh);
   t.use_stdin = true;
   t.input = "hello\n";
-  cr_assert_eq(hcs_post(h, pumped_start, &t), 0);
+  cr_assert_eq(as_loop_post(hcs_engine_loop(h), pumped_start, &t), 0);
   pumped_wait(&t, true);
   cr_assert_eq(t.start, HCS_OK);
   cr_assert_eq(t.result.exit_code, 3);
@@ -1024,7 +1027,7 @@ Test(process, session_start_in_pumps_a_system_process) {
   /* A running one is one of the system's: terminate reaches it. */
   const char *sleeper[] = {TH_HELPER("cli_sleeper"), "ignore-term", NULL};
   pumped_init(&t, h, "p", sleeper);
-  cr_assert_eq(hcs_post(h, pumped_start, &t), 0);
+  cr_assert_eq(as_loop_post(hcs_engine_loop(h), pumped_start, &t), 0);
   pumped_wait(&t, false);
   cr_assert_eq(t.start, HCS_OK);
   long long running = 0;

@@ -10,6 +10,7 @@
 #include "test_ct_util.h"
 #include "test_hcs_util.h"
 
+#include <hcs-async.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -171,14 +172,14 @@ Test(wait_steal, async_session_face) {
     cr_assert_eq(hcs_session_start(h, &o, &s), 0);
     /* A round now and then lets exits be seen while others start. */
     if (i % 16 == 15) {
-      hcs_run(h, true);
+      as_loop_run(hcs_engine_loop(h), 1);
     }
   }
   int64_t deadline = th_now_ms() + 60000;
   while (run.done < N_PROCS) {
     cr_assert(th_now_ms() < deadline, "%d of %d sessions done after 60 s",
               run.done, N_PROCS);
-    hcs_run(h, false);
+    as_loop_run(hcs_engine_loop(h), 0);
   }
   int stolen = stealer_stop(&st);
   cr_assert_eq(run.wrong, 0,

@@ -2,6 +2,7 @@
  * with a short report. A first look at the engine; hcs-bench measures. */
 #include "cli.h"
 
+#include <hcs-async.h>
 #include <hcs.h>
 
 #include <stdio.h>
@@ -89,7 +90,7 @@ int cli_demo(int argc, char **argv) {
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   start_more(&d);
-  hcs_run(d.hcs, false);
+  as_loop_run(hcs_engine_loop(d.hcs), 0);
   clock_gettime(CLOCK_MONOTONIC, &t1);
   double secs =
       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;

@@ -1,8 +1,8 @@
 /* libFuzzer target: the Windows command-line splitter. Every argv it gives
  * survives the hcsshim escaping (Go's syscall.EscapeArg) and a second
  * split unchanged. */
-#include "hcs-async.h"
 #include "hcs/cmdline.h"
+#include <hcs-async.h>
 
 #include <stdint.h>
 #include <stdlib.h>
