@@ -1,8 +1,8 @@
 /* The hcs command line, one subcommand per API call: the built binary
  * (../hcs from this test program) run as a user would, each test with a
  * state directory of its own. */
-#include "hcs/nat.h"
-#include "hcs/netlink.h"
+#include "hcs/hns/nat.h"
+#include "hcs/hns/netlink.h"
 
 #include <criterion/criterion.h>
 

@@ -1,7 +1,7 @@
 /* The CommandLine splitter (src/hcs/cmdline.c): the Windows rules case by
  * case, and a round trip against Go's syscall.EscapeArg, the escaping that
  * the clients of the HCS API used. */
-#include "hcs/cmdline.h"
+#include "hcs/api/cmdline.h"
 
 #include <criterion/criterion.h>
 #include <stdint.h>

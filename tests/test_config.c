@@ -1,7 +1,7 @@
 /* The JSON documents: the compute-system configuration and
  * CreateProcessParams. Round trips, and one rejection per class of bad
  * input with the field named. */
-#include "hcs/config.h"
+#include "hcs/system/config.h"
 
 #include <criterion/criterion.h>
 #include <hcs.h>

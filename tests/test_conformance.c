@@ -6,8 +6,8 @@
  * structs that hcs has no meaning for are accepted null or zero and
  * refused naming the field otherwise. hcsshim v0.7's pipe keys are
  * honoured; a console size without a console is dropped, as HCS did. */
-#include "hcs/config.h"
-#include "hcs/hns_json.h"
+#include "hcs/hns/hns_json.h"
+#include "hcs/system/config.h"
 #include "test_hcs_util.h"
 
 #include <fcntl.h>

@@ -3,7 +3,7 @@
  * cgroup2 hierarchy this test mounts, with a real process in it opening
  * real device nodes. (The v1 rules are exercised by test_isolation on a
  * v1 host.) */
-#include "hcs/devices.h"
+#include "hcs/system/devices.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>

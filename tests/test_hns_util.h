@@ -12,10 +12,10 @@
 #ifndef HCS_TESTS_HNS_UTIL_H
 #define HCS_TESTS_HNS_UTIL_H
 
-#include "hcs/hns_attach.h"
-#include "hcs/hns_store.h"
-#include "hcs/nat.h"
-#include "hcs/netlink.h"
+#include "hcs/hns/hns_attach.h"
+#include "hcs/hns/hns_store.h"
+#include "hcs/hns/nat.h"
+#include "hcs/hns/netlink.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>

@@ -5,7 +5,7 @@
  * overlay mounts: needs root. */
 #include "test_layer_util.h"
 
-#include "hcs/layerstore.h"
+#include "hcs/layer/layerstore.h"
 
 #include <fcntl.h>
 #include <jansson.h>

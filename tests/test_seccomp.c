@@ -5,7 +5,7 @@
  * modules, other ABIs. Docker-format profiles are honoured, or refused
  * with the field named. Every refused call is one that would fail
  * harmlessly if the filter let it through. */
-#include "hcs/seccomp.h"
+#include "hcs/system/seccomp.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* The service: an engine loop, usually on a thread of its own, and the
  * marshalling of synchronous calls onto it. */
-#include "hcs/hns_store.h"
-#include "hcs/system.h"
+#include "hcs/hns/hns_store.h"
+#include "hcs/system/system.h"
 
 #include <errno.h>
 #include <signal.h>

@@ -1,7 +1,7 @@
 /* libFuzzer target: the Windows command-line splitter. Every argv it gives
  * survives the hcsshim escaping (Go's syscall.EscapeArg) and a second
  * split unchanged. */
-#include "hcs/cmdline.h"
+#include "hcs/api/cmdline.h"
 #include <hcs-async.h>
 
 #include <stdint.h>

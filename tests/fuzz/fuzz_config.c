@@ -1,7 +1,7 @@
 /* libFuzzer target: the compute-system configuration parser. Any input
  * either parses, prints and parses back to the same text, or is refused
  * with an error object; nothing leaks or crashes. */
-#include "hcs/config.h"
+#include "hcs/system/config.h"
 
 #include <stdint.h>
 #include <stdlib.h>

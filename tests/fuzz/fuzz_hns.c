@@ -1,7 +1,7 @@
 /* libFuzzer target: the HNS network and endpoint documents. Each input is
  * read as both. An accepted document prints, parses back and prints the
  * same text again; a refused one gets an error and hands nothing back. */
-#include "hcs/hns_json.h"
+#include "hcs/hns/hns_json.h"
 
 #include <hcs.h>
 

@@ -1,7 +1,7 @@
 /* libFuzzer target: seccomp profiles in Docker's JSON format. Whatever the
  * input, the call gives a filter the kernel could take (1 to BPF_MAXINSNS
  * instructions) or a refusal with a sentence, and *out zeroed. */
-#include "hcs/seccomp.h"
+#include "hcs/system/seccomp.h"
 
 #include <errno.h>
 #include <stdint.h>

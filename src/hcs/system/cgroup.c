@@ -1,0 +1,417 @@
+/* Cgroups v1 and v2 behind the interface of cgroup.h. */
+#include "hcs/system/cgroup.h"
+
+#include "hcs-async.h"
+#include "hcs/system/devices.h"
+#include "hcs/system/system.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+
+static const char root[] = "/sys/fs/cgroup";
+/* v1 controllers a system may join, when the machine mounts them; the
+ * groups of all of them are removed on destroy (cpuacct and blkio are
+ * no longer joined, but groups made by earlier versions may remain). */
+static const char *const v2_one[] = {"", NULL};
+static const char *const v1_ctrls[] = {"memory",  "pids",  "cpu",     "cpuacct",
+                                       "freezer", "blkio", "devices", NULL};
+
+static int is_v2(void) {
+  struct statfs sf;
+  return statfs(root, &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC;
+}
+
+static int write_file(const char *dir, const char *file, const char *val) {
+  char path[1024];
+  snprintf(path, sizeof(path), "%s/%s", dir, file);
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return -errno;
+  }
+  ssize_t n = write(fd, val, strlen(val));
+  int err = n < 0 ? -errno : 0;
+  close(fd);
+  return err;
+}
+
+static int read_file(const char *dir, const char *file, char *buf, size_t n) {
+  char path[1024];
+  snprintf(path, sizeof(path), "%s/%s", dir, file);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return -errno;
+  }
+  ssize_t r = read(fd, buf, n - 1);
+  close(fd);
+  if (r < 0) {
+    return -errno;
+  }
+  buf[r] = '\0';
+  return 0;
+}
+
+static void group_dir(const hcs__cgroup_t *cg, const char *ctrl, char *buf,
+                      size_t n) {
+  if (cg->v2) {
+    snprintf(buf, n, "%s/hcs/%s", root, cg->id);
+  } else {
+    snprintf(buf, n, "%s/%s/hcs/%s", root, ctrl != NULL ? ctrl : "", cg->id);
+  }
+}
+
+static int mkdir_p2(const char *parent, const char *dir) {
+  if (mkdir(parent, 0755) != 0 && errno != EEXIST) {
+    return -errno;
+  }
+  if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+    return -errno;
+  }
+  return 0;
+}
+
+static int open_procs(hcs__cgroup_t *cg, const char *dir) {
+  char path[1024];
+  snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return -errno;
+  }
+  cg->procs[cg->nprocs++] = fd;
+  return 0;
+}
+
+typedef struct knob_s {
+  const char *ctrl; /* v1 controller */
+  const char *file;
+  char val[64];
+} knob_t;
+
+/* The limit files to write, in the version's names. */
+static int knobs_of(const hcs__cgroup_t *cg, const hcs__cgroup_limits_t *l,
+                    knob_t *k) {
+  int n = 0;
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  const long period = 100000;
+  long quota = 0;
+  if (l->cpu_max > 0) {
+    quota = period * ncpu * l->cpu_max / 10000;
+  } else if (l->cpu_count > 0 && l->cpu_count < ncpu) {
+    quota = period * l->cpu_count;
+  }
+  if (quota > 0 && quota < 1000) {
+    quota = 1000; /* the kernel's floor for a quota */
+  }
+  if (l->memory_bytes > 0) {
+    k[n] =
+        (knob_t){"memory", cg->v2 ? "memory.max" : "memory.limit_in_bytes", ""};
+    snprintf(k[n++].val, sizeof(k[0].val), "%lld", (long long)l->memory_bytes);
+    if (cg->v2) {
+      /* Without swap the limit is the limit, as on v1 without memsw. */
+      k[n] = (knob_t){"memory", "memory.swap.max", "0"};
+      n++;
+    }
+  }
+  if (l->pids > 0) {
+    k[n] = (knob_t){"pids", "pids.max", ""};
+    snprintf(k[n++].val, sizeof(k[0].val), "%lld", (long long)l->pids);
+  }
+  if (l->cpu_weight > 0) {
+    /* v1 shares run 2-262144 (1024 default); v2 weight 1-10000 (100). */
+    long long v =
+        cg->v2 ? l->cpu_weight : 2 + (long long)l->cpu_weight * 262142 / 10000;
+    k[n] = (knob_t){"cpu", cg->v2 ? "cpu.weight" : "cpu.shares", ""};
+    snprintf(k[n++].val, sizeof(k[0].val), "%lld", v);
+  }
+  if (quota > 0) {
+    if (cg->v2) {
+      k[n] = (knob_t){"cpu", "cpu.max", ""};
+      snprintf(k[n++].val, sizeof(k[0].val), "%ld %ld", quota, period);
+    } else {
+      k[n] = (knob_t){"cpu", "cpu.cfs_period_us", ""};
+      snprintf(k[n++].val, sizeof(k[0].val), "%ld", period);
+      k[n] = (knob_t){"cpu", "cpu.cfs_quota_us", ""};
+      snprintf(k[n++].val, sizeof(k[0].val), "%ld", quota);
+    }
+  }
+  return n;
+}
+
+static uint64_t read_oom(const hcs__cgroup_t *cg) {
+  char dir[512], buf[1024];
+  group_dir(cg, "memory", dir, sizeof(dir));
+  if (read_file(dir, cg->v2 ? "memory.events" : "memory.oom_control", buf,
+                sizeof(buf)) != 0) {
+    return 0;
+  }
+  const char *p = strstr(buf, "oom_kill ");
+  return p != NULL ? strtoull(p + 9, NULL, 10) : 0;
+}
+
+static int create_v2(hcs__cgroup_t *cg, const char **why) {
+  char parent[512], dir[512];
+  snprintf(parent, sizeof(parent), "%s/hcs", root);
+  group_dir(cg, NULL, dir, sizeof(dir));
+  int err = mkdir_p2(parent, dir);
+  if (err != 0) {
+    *why = dir;
+    return err;
+  }
+  /* Controllers must be enabled from the root down to the parent. */
+  (void)write_file(root, "cgroup.subtree_control", "+memory +pids +cpu");
+  (void)write_file(parent, "cgroup.subtree_control", "+memory +pids +cpu");
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    *why = dir;
+    return -errno;
+  }
+  err = hcs__devices_v2_attach(fd);
+  close(fd);
+  if (err != 0) {
+    *why = "the device program (BPF_CGROUP_DEVICE)";
+    return err;
+  }
+  return open_procs(cg, dir);
+}
+
+/* Everything denied, then the devices a system may open (devices.h). */
+static int devices_v1(const char *dir) {
+  int err = write_file(dir, "devices.deny", "a");
+  char rule[64];
+  for (size_t i = 0; err == 0 && hcs__devices_v1_rule(i, rule, sizeof(rule));
+       i++) {
+    err = write_file(dir, "devices.allow", rule);
+  }
+  return err;
+}
+
+/* On v1 every hierarchy joined is one cgroup.procs write per exec (a
+ * cgroup_attach_task each, about 2 % of an exec's CPU, issue 3), so a
+ * system joins only what it uses: freezer, to kill its members without a
+ * race; memory, whose oom_kill counter tells an OOM kill from another
+ * SIGKILL (global OOM kills are counted there too, limit or not); devices,
+ * the only barrier to the host's device nodes; and the
+ * hierarchy of each limit it sets (pids, cpu). Nothing reads cpuacct or
+ * blkio. The members are listed from the first group joined, freezer when
+ * it is there. */
+static int create_v1(hcs__cgroup_t *cg, const knob_t *k, int nk,
+                     const char **why) {
+  static const char *const ctrls[] = {"freezer", "memory", "devices", "pids",
+                                      "cpu"};
+  for (size_t i = 0; i < sizeof(ctrls) / sizeof(ctrls[0]); i++) {
+    const char *c = ctrls[i];
+    int use = i < 3; /* freezer, memory and devices: always */
+    for (int j = 0; j < nk && !use; j++) {
+      use = strcmp(k[j].ctrl, c) == 0;
+    }
+    char base[256], parent[512], dir[512];
+    snprintf(base, sizeof(base), "%s/%s", root, c);
+    if (!use || access(base, F_OK) != 0) {
+      continue; /* not needed, or not mounted here */
+    }
+    snprintf(parent, sizeof(parent), "%s/hcs", base);
+    group_dir(cg, c, dir, sizeof(dir));
+    int err = mkdir_p2(parent, dir);
+    if (err == 0 && strcmp(c, "devices") == 0) {
+      err = devices_v1(dir);
+      if (err != 0) {
+        *why = "devices.allow";
+        return err;
+      }
+    }
+    if (err == 0) {
+      err = open_procs(cg, dir);
+    }
+    if (err != 0) {
+      *why = c;
+      return err;
+    }
+    if (cg->list == NULL) {
+      cg->list = c;
+    }
+  }
+  return 0;
+}
+
+int hcs__cgroup_create(hcs__cgroup_t *cg, const char *id,
+                       const hcs__cgroup_limits_t *lim, const char **why) {
+  memset(cg, 0, sizeof(*cg));
+  for (int i = 0; i < HCS__CG_MAX_PROCS; i++) {
+    cg->procs[i] = -1;
+  }
+  cg->v2 = is_v2();
+  snprintf(cg->id, sizeof(cg->id), "%s", id);
+  knob_t k[8];
+  int n = knobs_of(cg, lim, k);
+  int err = cg->v2 ? create_v2(cg, why) : create_v1(cg, k, n, why);
+  if (err != 0) {
+    n = 0;
+  }
+  for (int i = 0; i < n && err == 0; i++) {
+    char dir[512];
+    group_dir(cg, k[i].ctrl, dir, sizeof(dir));
+    err = write_file(dir, k[i].file, k[i].val);
+    if (err == -ENOENT && strcmp(k[i].file, "memory.swap.max") == 0) {
+      err = 0; /* no swap accounting on this kernel */
+    }
+    if (err != 0) {
+      *why = k[i].file;
+    }
+  }
+  if (err != 0) {
+    hcs__cgroup_destroy(cg);
+    return err;
+  }
+  cg->oom_base = read_oom(cg);
+  return 0;
+}
+
+uint64_t hcs__cgroup_oom_kills(const hcs__cgroup_t *cg) {
+  return read_oom(cg) - cg->oom_base;
+}
+
+/* Calls fn for each pid listed in the group of ctrl. */
+static int each_pid(const hcs__cgroup_t *cg, const char *ctrl,
+                    void (*fn)(pid_t pid)) {
+  char dir[512], path[1024];
+  group_dir(cg, ctrl, dir, sizeof(dir));
+  snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+  FILE *f = fopen(path, "re");
+  if (f == NULL) {
+    return -errno;
+  }
+  int n = 0;
+  long pid;
+  while (fscanf(f, "%ld", &pid) == 1) {
+    if (fn != NULL) {
+      fn((pid_t)pid);
+    }
+    n++;
+  }
+  fclose(f);
+  return n;
+}
+
+/* v1 cgroups have no kill file: a pid read from cgroup.procs belongs to a
+ * member of the frozen group, which cannot exit and be replaced while it
+ * is frozen, so the kill cannot hit a stranger. */
+static void kill_pid(pid_t pid) { (void)kill(pid, SIGKILL); }
+
+void hcs__cgroup_kill(hcs__cgroup_t *cg) {
+  char dir[512];
+  if (cg->v2) {
+    group_dir(cg, NULL, dir, sizeof(dir));
+    if (write_file(dir, "cgroup.kill", "1") == 0) {
+      return;
+    }
+  }
+  const char *ctrl = cg->list;
+  group_dir(cg, "freezer", dir, sizeof(dir));
+  int frozen = !cg->v2 && write_file(dir, "freezer.state", "FROZEN") == 0;
+  for (int round = 0; round < 100 && each_pid(cg, ctrl, kill_pid) > 0;
+       round++) {
+  }
+  if (frozen) {
+    (void)write_file(dir, "freezer.state", "THAWED");
+  }
+}
+
+/* Freezes the group (v1 freezer, v2 cgroup.freeze): its members can
+ * neither fork nor exit until thawed, so pids read meanwhile stay theirs.
+ * 1 when frozen (thaw after), 0 when it cannot be. */
+static int freeze(const hcs__cgroup_t *cg, int on) {
+  char dir[512];
+  group_dir(cg, cg->v2 ? NULL : "freezer", dir, sizeof(dir));
+  return cg->v2
+             ? write_file(dir, "cgroup.freeze", on ? "1" : "0") == 0
+             : write_file(dir, "freezer.state", on ? "FROZEN" : "THAWED") == 0;
+}
+
+enum { TREE_MAX = 4096 };
+
+int hcs__cgroup_kill_tree(hcs__cgroup_t *cg, pid_t top) {
+  int frozen = freeze(cg, 1);
+  char dir[512], path[1024];
+  group_dir(cg, cg->list, dir, sizeof(dir));
+  snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+  FILE *f = fopen(path, "re");
+  pid_t *pid = as_calloc(TREE_MAX, sizeof(pid_t));
+  pid_t *ppid = as_calloc(TREE_MAX, sizeof(pid_t));
+  char *in = as_calloc(TREE_MAX, 1);
+  int n = 0, killed = 0;
+  long v;
+  while (f != NULL && pid != NULL && ppid != NULL && in != NULL &&
+         n < TREE_MAX && fscanf(f, "%ld", &v) == 1) {
+    pid[n] = (pid_t)v;
+    ppid[n] = (pid_t)hcs__proc_stat_field(pid[n], 4); /* ppid */
+    in[n] = pid[n] == top;
+    n++;
+  }
+  if (f != NULL) {
+    fclose(f);
+  }
+  /* The members whose chain of parents reaches top: a fixed point, the
+   * group being small and frozen. */
+  for (int grew = 1; grew;) {
+    grew = 0;
+    for (int i = 0; i < n; i++) {
+      for (int j = 0; j < n && !in[i]; j++) {
+        if (in[j] && ppid[i] == pid[j]) {
+          in[i] = grew = 1;
+        }
+      }
+    }
+  }
+  for (int i = 0; i < n; i++) {
+    /* Frozen members cannot exit, so each pid is still its member's. top
+     * goes with the rest: thawed before its children, it would see them
+     * die and exit with a code of its own. */
+    if (in[i] && kill(pid[i], SIGKILL) == 0) {
+      killed++;
+    }
+  }
+  as_free(pid);
+  as_free(ppid);
+  as_free(in);
+  if (frozen) {
+    (void)freeze(cg, 0);
+  }
+  return killed;
+}
+
+int hcs__cgroup_count(const hcs__cgroup_t *cg) {
+  return each_pid(cg, cg->list, NULL);
+}
+
+void hcs__cgroup_destroy(hcs__cgroup_t *cg) {
+  for (int i = 0; i < cg->nprocs; i++) {
+    close(cg->procs[i]);
+    cg->procs[i] = -1;
+  }
+  cg->nprocs = 0;
+  if (cg->id[0] == '\0') {
+    return;
+  }
+  for (const char *const *c = cg->v2 ? v2_one : v1_ctrls; *c != NULL; c++) {
+    char dir[512];
+    group_dir(cg, *c, dir, sizeof(dir));
+    /* A member that was just killed may take a moment to leave: a few
+     * short tries, on the rare path where a system stopped with it. */
+    for (int i = 0; i < 50 && rmdir(dir) != 0 && errno == EBUSY; i++) {
+      struct timespec ts = {0, 2 * 1000 * 1000};
+      nanosleep(&ts, NULL);
+    }
+  }
+  cg->id[0] = '\0';
+}

@@ -1,0 +1,81 @@
+/* The JSON documents of compute systems and processes. */
+#ifndef HCS_HCS_CONFIG_H
+#define HCS_HCS_CONFIG_H
+
+#include "hcs/api/schema.h"
+
+typedef struct hcs__layer_ref_s {
+  uint64_t present;
+  char *id;
+  char *path;
+} hcs__layer_ref_t;
+
+typedef struct hcs__mapped_dir_s {
+  uint64_t present;
+  char *host_path;
+  char *container_path;
+  int read_only;
+  /* hcsshim's, which hcs cannot honour: refused unless zero */
+  int64_t bandwidth_maximum, iops_maximum;
+  int create_in_utility_vm, linux_metadata;
+} hcs__mapped_dir_t;
+
+typedef struct hcs__id_map_s {
+  uint64_t present;
+  int64_t container_id, host_id, size;
+} hcs__id_map_t;
+
+/* The compute-system configuration (the ContainerConfig Docker sent) and
+ * the hcs extensions. */
+typedef struct hcs__config_s {
+  uint64_t present;
+  char *system_type, *name, *owner;
+  int is_dummy;
+  char *volume_path;
+  int ignore_flushes;
+  char *layer_folder_path;
+  hcs__layer_ref_t *layers;
+  size_t n_layers;
+  char *host_name;
+  hcs__mapped_dir_t *mapped_dirs;
+  size_t n_mapped_dirs;
+  char *sandbox_path;
+  int hv_partition;
+  char **endpoint_list;
+  int64_t processor_weight, processor_maximum, processor_count;
+  int64_t memory_maximum_mb;
+  int64_t storage_iops_maximum, storage_bandwidth_maximum;
+  int64_t storage_sandbox_size;
+  char *dns_search_list;
+  int allow_unqualified_dns;
+  char *credentials;
+  int servicing;
+  /* Fields of hcsshim's and Docker's structs that hcs cannot honour:
+   * accepted when null or zero (as Go wrote them unset), refused naming
+   * the field otherwise (hcs__config_parse), so never kept. */
+  char *devices, *hv_runtime, *mapped_pipes, *mapped_virtual_disks;
+  char *assigned_devices, *network_shared_container_name, *container_type;
+  int terminate_on_last_handle_closed;
+  /* hcs extensions */
+  int64_t pids_maximum;
+  int host_network;      /* share the host's network namespace */
+  char *seccomp_profile; /* "unconfined", or a profile in Docker's JSON */
+  char **environment;
+  hcs__id_map_t *uid_map;
+  size_t n_uid_map;
+  hcs__id_map_t *gid_map;
+  size_t n_gid_map;
+} hcs__config_t;
+
+extern const hcs__schema_t hcs__config_schema;
+
+/* Parses and checks a configuration (types, ranges, and the rules across
+ * fields: SystemType, HostName, absolute paths, the fields hcs cannot
+ * honour). On failure *cfg holds nothing. Free with hcs__config_free. */
+hcs_result_t hcs__config_parse(const char *text, hcs__config_t *cfg,
+                               const char *object, hcs_error_t **err);
+void hcs__config_free(hcs__config_t *cfg);
+/* The configuration as normalized JSON text (as_free), or NULL. */
+char *hcs__config_json(const hcs__config_t *cfg);
+
+#endif

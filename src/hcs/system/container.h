@@ -1,0 +1,52 @@
+/* Compute systems with isolation: Linux containers. */
+#ifndef HCS_HCS_CONTAINER_H
+#define HCS_HCS_CONTAINER_H
+
+#include "hcs/system/cgroup.h"
+#include "hcs/system/config.h"
+#include "hcs/system/seccomp.h"
+#include "hcs/system/system.h"
+
+typedef struct hcs__container_s {
+  hcs__config_t cfg;
+  hcs__cgroup_t cg;
+  as_session_t *init; /* pid 1 of the system */
+  pid_t init_pid;     /* on the host */
+  int init_done;
+  char root_mnt[512];     /* where the init child mounts the root */
+  uint64_t oom_seen;      /* OOM kills already blamed on a process */
+  char **env;             /* the default environment of its processes */
+  int ptmx_fd;            /* O_PATH: its devpts multiplexer, so consoles are
+                             its own /dev/pts/N; -1 if missing */
+  char ptmx[32];          /* "/proc/self/fd/N" naming ptmx_fd */
+  unsigned ns;            /* its namespaces: CLONE_NEW* */
+  size_t n_attached;      /* endpoints of EndpointList moved into its net ns */
+  hcs__bpf_t seccomp_own; /* a profile of its configuration's own */
+  as_spawner_t *spawner;  /* joined once at the first exec; NULL before */
+  int spawner_failed;     /* none to be had: each exec joins on its own */
+  int seccomp_on_thread;  /* the spawner carries the filter */
+  struct sock_fprog seccomp; /* what its processes install; .filter NULL:
+                                unconfined */
+  char resolv[576];          /* its resolv.conf in the state dir, bound over
+                                /etc/resolv.conf; "" without DNS settings */
+} hcs__container_t;
+
+/* Builds the cgroups and starts init in new namespaces with the root, the
+ * mapped directories, /proc, /dev and the host name in place. */
+hcs_result_t hcs__container_start(hcs__system_t *s, hcs_error_t **err);
+/* Completes the engine options of a process to run in the container:
+ * namespaces, cgroups, capabilities, no_new_privs, working directory,
+ * environment defaults, user. On failure returns -errno with *why set. */
+int hcs__container_exec_opts(hcs__system_t *s, as_spawn_opts_t *o,
+                             const char *user, const char **why);
+/* Shutdown (SIGTERM to init, which stops everything) or terminate
+ * (SIGKILL to init, and to the whole cgroup). */
+void hcs__container_signal(hcs__system_t *s, int sig);
+/* 1 when an OOM kill happened in the system and is not yet blamed. */
+int hcs__container_take_oom(hcs__system_t *s);
+void hcs__container_free(hcs__system_t *s);
+/* Lets go of a running system's init without stopping it (the service is
+ * closing and the system's record lets the next one find it again). */
+void hcs__container_release(hcs__system_t *s);
+
+#endif

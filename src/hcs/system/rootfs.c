@@ -1,0 +1,491 @@
+/* A compute system's root, built by its init child (a fork of the engine,
+ * single-threaded, in the system's new mount namespace): the overlay of its
+ * layers or its volume, the mapped directories, a minimal /dev, its
+ * resolv.conf and host name; then pivot_root, /proc, /sys and Docker's
+ * masked and read-only paths. Every path inside the root is opened
+ * component by component with no symlink followed (openat2), so that a
+ * hostile image cannot send a mount to the host. */
+#include "hcs/system/rootfs.h"
+
+#include "hcs/layer/layerstore.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#ifndef RESOLVE_NO_SYMLINKS
+#define RESOLVE_NO_SYMLINKS 0x04
+#define RESOLVE_BENEATH 0x08
+#endif
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+
+struct open_how_s {
+  uint64_t flags, mode, resolve;
+};
+
+/* mount_setattr(2), Linux 5.12. */
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+#ifndef MOUNT_ATTR_RDONLY
+#define MOUNT_ATTR_RDONLY 0x00000001
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+struct mount_attr_s {
+  uint64_t attr_set, attr_clr, propagation, userns_fd;
+};
+
+/* Opens dir `path` under root, making missing components, refusing a
+ * symlink anywhere on the way: a hostile image cannot send a mount to the
+ * host. O_PATH fd or -errno. */
+static int open_dir_in(int rootfd, const char *path) {
+  int dir = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
+  const char *p = path;
+  while (dir >= 0 && *p != '\0') {
+    while (*p == '/') {
+      p++;
+    }
+    if (*p == '\0') {
+      break;
+    }
+    char comp[256];
+    size_t n = 0;
+    while (p[n] != '\0' && p[n] != '/' && n < sizeof(comp) - 1) {
+      comp[n] = p[n];
+      n++;
+    }
+    comp[n] = '\0';
+    p += n;
+    if (strcmp(comp, "..") == 0 || strcmp(comp, ".") == 0) {
+      close(dir);
+      return -EINVAL;
+    }
+    (void)mkdirat(dir, comp, 0755);
+    struct open_how_s how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+                             .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH};
+    int next = (int)syscall(SYS_openat2, dir, comp, &how, sizeof(how));
+    int err = errno;
+    close(dir);
+    if (next < 0) {
+      return -err;
+    }
+    dir = next;
+  }
+  return dir < 0 ? -errno : dir;
+}
+
+static int fd_path(char *buf, size_t n, int fd) {
+  return snprintf(buf, n, "/proc/self/fd/%d", fd) < (int)n ? 0 : -ENAMETOOLONG;
+}
+
+/* open_dir_in, as a real directory fd (an O_PATH one cannot create
+ * files). */
+static int open_real_dir_in(int rootfd, const char *path) {
+  int dir = open_dir_in(rootfd, path);
+  if (dir < 0) {
+    return dir;
+  }
+  char p[64];
+  fd_path(p, sizeof(p), dir);
+  int d = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int err = errno;
+  close(dir);
+  return d < 0 ? -err : d;
+}
+
+/* Mounts onto the directory fd names (not a path an image could bend). */
+static int mount_on(int fd, const char *src, const char *type,
+                    unsigned long flags, const char *data) {
+  char target[64];
+  fd_path(target, sizeof(target), fd);
+  return mount(src, target, type, flags, data) != 0 ? -errno : 0;
+}
+
+static int mount_root(const hcs__container_t *ct) {
+  const hcs__config_t *cfg = &ct->cfg;
+  if (cfg->volume_path != NULL) {
+    return mount(cfg->volume_path, ct->root_mnt, NULL, MS_BIND | MS_REC,
+                 NULL) != 0
+               ? -errno
+               : 0;
+  }
+  /* An overlay: the layers nearest first (a layer folder of the store
+   * gives its diff; a full copy of the diff driver ends the chain); the
+   * sandbox layer, when given, holds the upper and work directories, or is
+   * itself the full copy to bind. */
+  char up[PATH_MAX], work[PATH_MAX], dir[PATH_MAX];
+  if (cfg->layer_folder_path != NULL) {
+    int full =
+        hcs__layer_sandbox_dirs(cfg->layer_folder_path, up, work, sizeof(up));
+    if (full < 0) {
+      return full;
+    }
+    if (full == 1) {
+      return mount(up, ct->root_mnt, NULL, MS_BIND, NULL) != 0 ? -errno : 0;
+    }
+  }
+  char opts[3072];
+  size_t n = (size_t)snprintf(opts, sizeof(opts), "lowerdir=");
+  size_t used = 0;
+  for (size_t i = 0; i < cfg->n_layers && n < sizeof(opts); i++) {
+    int r = hcs__layer_lowerdir(cfg->layers[i].path, dir, sizeof(dir));
+    if (r < 0) {
+      return r;
+    }
+    n += (size_t)snprintf(opts + n, sizeof(opts) - n, "%s%s", i > 0 ? ":" : "",
+                          dir);
+    used++;
+    if (r == 1) {
+      break;
+    }
+  }
+  if (cfg->layer_folder_path != NULL && n < sizeof(opts)) {
+    (void)mkdir(up, 0755);
+    (void)mkdir(work, 0700);
+    n += (size_t)snprintf(opts + n, sizeof(opts) - n, ",upperdir=%s,workdir=%s",
+                          up, work);
+  }
+  if (n >= sizeof(opts)) {
+    return -ENAMETOOLONG;
+  }
+  if (cfg->layer_folder_path == NULL && used == 1) {
+    /* One read-only layer: overlay wants two lowers, a bind does it. */
+    int r = hcs__layer_lowerdir(cfg->layers[0].path, dir, sizeof(dir));
+    if (r < 0) {
+      return r;
+    }
+    /* Read-only, as the layer is shared: with no sandbox the container
+     * has a read-only root (docker run --read-only). */
+    if (mount(dir, ct->root_mnt, NULL, MS_BIND, NULL) != 0 ||
+        mount(NULL, ct->root_mnt, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY,
+              NULL) != 0) {
+      return -errno;
+    }
+    return 0;
+  }
+  return mount("overlay", ct->root_mnt, "overlay", 0, opts) != 0 ? -errno : 0;
+}
+
+static int bind_mapped(int rootfd, const hcs__mapped_dir_t *m) {
+  struct stat st;
+  if (stat(m->host_path, &st) != 0) {
+    return -errno;
+  }
+  int fd = open_dir_in(rootfd, m->container_path);
+  if (fd < 0) {
+    return fd;
+  }
+  int err = mount_on(fd, m->host_path, NULL, MS_BIND | MS_REC, NULL);
+  close(fd);
+  if (err == 0 && m->read_only) {
+    /* The fd named the directory under the mount; reopen to name the
+     * mount's root, then make it and every mount below it read-only: a
+     * remount would leave submounts of the host directory writable. */
+    fd = open_dir_in(rootfd, m->container_path);
+    if (fd < 0) {
+      return fd;
+    }
+    struct mount_attr_s attr = {.attr_set = MOUNT_ATTR_RDONLY};
+    err = syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE,
+                  &attr, sizeof(attr)) != 0
+              ? -errno
+              : 0;
+    close(fd);
+  }
+  return err;
+}
+
+static int make_dev(int rootfd) {
+  int fd = open_dir_in(rootfd, "dev");
+  if (fd < 0) {
+    return fd;
+  }
+  int err = mount_on(fd, "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME,
+                     "mode=755,size=65536k");
+  close(fd);
+  if (err != 0) {
+    return err;
+  }
+  int d = open_real_dir_in(rootfd, "dev");
+  if (d < 0) {
+    return d;
+  }
+  static const struct {
+    const char *name;
+    unsigned maj, min;
+  } nodes[] = {{"null", 1, 3},   {"zero", 1, 5},    {"full", 1, 7},
+               {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
+  umask(0);
+  for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]) && err == 0; i++) {
+    if (mknodat(d, nodes[i].name, S_IFCHR | 0666,
+                makedev(nodes[i].maj, nodes[i].min)) != 0) {
+      err = -errno;
+    }
+  }
+  if (err == 0 && (mkdirat(d, "pts", 0755) != 0 || mkdirat(d, "shm", 01777))) {
+    err = -errno;
+  }
+  int pts = err == 0 ? open_dir_in(d, "pts") : err;
+  if (pts >= 0) {
+    err = mount_on(pts, "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
+                   "newinstance,ptmxmode=0666,mode=0620");
+    close(pts);
+  } else {
+    err = pts;
+  }
+  int shm = err == 0 ? open_dir_in(d, "shm") : err;
+  if (shm >= 0) {
+    err = mount_on(shm, "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                   "mode=1777,size=65536k");
+    close(shm);
+  } else if (err == 0) {
+    err = shm;
+  }
+  static const char *const links[][2] = {{"pts/ptmx", "ptmx"},
+                                         {"/proc/self/fd", "fd"},
+                                         {"/proc/self/fd/0", "stdin"},
+                                         {"/proc/self/fd/1", "stdout"},
+                                         {"/proc/self/fd/2", "stderr"}};
+  for (size_t i = 0; i < sizeof(links) / sizeof(links[0]) && err == 0; i++) {
+    if (symlinkat(links[i][0], d, links[i][1]) != 0) {
+      err = -errno;
+    }
+  }
+  umask(022);
+  close(d);
+  return err;
+}
+
+/* After pivot_root "/" is the container's: /proc must be a real directory
+ * of the image (a symlink there is refused, not followed). */
+static int mount_proc(void) {
+  int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) {
+    return -errno;
+  }
+  int fd = open_dir_in(root, "proc");
+  close(root);
+  if (fd < 0) {
+    return fd;
+  }
+  /* The old /proc went with the old root, so no /proc/self/fd path: mount
+   * onto "." from inside the checked directory instead. */
+  int err = fchdir(fd) != 0 ||
+                    mount("proc", ".", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                          NULL) != 0 ||
+                    chdir("/") != 0
+                ? -errno
+                : 0;
+  close(fd);
+  return err;
+}
+
+/* What Docker's default hides of /proc and /sys: files that show the
+ * host's kernel (keys, timers, memory image) are covered, directories
+ * that reach host hardware or host-wide knobs (every sysctl: core_pattern
+ * runs a host program) are read-only. Missing ones are skipped. */
+static const char *const masked_paths[] = {"/proc/acpi",
+                                           "/proc/asound",
+                                           "/proc/interrupts",
+                                           "/proc/kcore",
+                                           "/proc/keys",
+                                           "/proc/latency_stats",
+                                           "/proc/timer_list",
+                                           "/proc/timer_stats",
+                                           "/proc/sched_debug",
+                                           "/proc/scsi",
+                                           "/sys/firmware",
+                                           "/sys/devices/virtual/powercap",
+                                           NULL};
+static const char *const readonly_paths[] = {"/proc/bus",           "/proc/fs",
+                                             "/proc/irq",           "/proc/sys",
+                                             "/proc/sysrq-trigger", NULL};
+
+/* After pivot_root: the paths are the container's fresh /proc and /sys,
+ * which nothing of the image can have bent. *at names the path at fault. */
+static int mask_paths(const char **at) {
+  for (const char *const *p = readonly_paths; *p != NULL; p++) {
+    *at = *p;
+    if (mount(*p, *p, NULL, MS_BIND | MS_REC, NULL) != 0) {
+      if (errno == ENOENT) {
+        continue;
+      }
+      return -errno;
+    }
+    if (mount(NULL, *p, NULL,
+              MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV |
+                  MS_NOEXEC,
+              NULL) != 0) {
+      return -errno;
+    }
+  }
+  for (const char *const *p = masked_paths; *p != NULL; p++) {
+    *at = *p;
+    struct stat st;
+    if (lstat(*p, &st) != 0) {
+      if (errno == ENOENT) {
+        continue;
+      }
+      return -errno;
+    }
+    int r = S_ISDIR(st.st_mode)
+                ? mount("tmpfs", *p, "tmpfs", MS_RDONLY, "size=0,mode=0555")
+                : mount("/dev/null", *p, NULL, MS_BIND, NULL);
+    if (r != 0) {
+      return -errno;
+    }
+  }
+  return 0;
+}
+
+/* /sys, read-only, when the image has the directory (a read-only root
+ * without it goes without /sys). Its network part is the container's own
+ * network namespace's. */
+static int mount_sys(void) {
+  int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) {
+    return -errno;
+  }
+  int fd = open_dir_in(root, "sys");
+  close(root);
+  if (fd == -ENOENT || fd == -EROFS) {
+    return 0;
+  }
+  if (fd < 0) {
+    return fd;
+  }
+  int err =
+      fchdir(fd) != 0 ||
+              mount("sysfs", ".", "sysfs",
+                    MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0 ||
+              chdir("/") != 0
+          ? -errno
+          : 0;
+  close(fd);
+  return err;
+}
+
+/* The system's resolv.conf (prepared by the engine in the state dir) bound
+ * over /etc/resolv.conf: the image under it is never written. The file is
+ * made in the root when it is missing and the root is writable; a
+ * read-only root without one goes without. */
+static int bind_resolv_conf(int rootfd, const char *src) {
+  int d = open_real_dir_in(rootfd, "etc");
+  if (d == -ENOENT || d == -EROFS) {
+    return 0;
+  }
+  if (d < 0) {
+    return d;
+  }
+  char path[64];
+  int f = openat(d, "resolv.conf", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (f < 0 && errno == ENOENT) {
+    int c = openat(d, "resolv.conf",
+                   O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (c >= 0) {
+      close(c);
+      f = openat(d, "resolv.conf", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    } else if (errno == EROFS) {
+      close(d);
+      return 0;
+    }
+  }
+  close(d);
+  if (f < 0) {
+    return -errno;
+  }
+  struct stat st;
+  int err = fstat(f, &st) != 0     ? -errno
+            : !S_ISREG(st.st_mode) ? -EINVAL /* a symlink or device */
+                                   : 0;
+  if (err == 0) {
+    fd_path(path, sizeof(path), f);
+    err = mount(src, path, NULL, MS_BIND, NULL) != 0 ? -errno : 0;
+  }
+  close(f);
+  return err;
+}
+
+static int enter_root(const hcs__container_t *ct) {
+  if (chdir(ct->root_mnt) != 0 || syscall(SYS_pivot_root, ".", ".") != 0 ||
+      umount2(".", MNT_DETACH) != 0 || chdir("/") != 0) {
+    return -errno;
+  }
+  return 0;
+}
+
+int hcs__setup_fail(char *why, size_t n, int err, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(why, n, fmt, ap);
+  va_end(ap);
+  return err < 0 ? -err : err;
+}
+
+int hcs__rootfs_build(const hcs__container_t *ct, char *why, size_t n) {
+  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
+    return -hcs__setup_fail(why, n, errno, "making its mounts private");
+  }
+  int err = mount_root(ct);
+  if (err != 0) {
+    return -hcs__setup_fail(
+        why, n, err, "mounting its root at %s (from %s)", ct->root_mnt,
+        ct->cfg.volume_path != NULL ? "VolumePath" : "Layers");
+  }
+  int rootfd = open(ct->root_mnt, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0) {
+    return -hcs__setup_fail(why, n, errno, "opening %s", ct->root_mnt);
+  }
+  for (size_t i = 0; err == 0 && i < ct->cfg.n_mapped_dirs; i++) {
+    const hcs__mapped_dir_t *m = &ct->cfg.mapped_dirs[i];
+    if ((err = bind_mapped(rootfd, m)) != 0) {
+      hcs__setup_fail(why, n, err, "MappedDirectories[%zu]: binding %s at %s",
+                      i, m->host_path, m->container_path);
+    }
+  }
+  if (err == 0 && (err = make_dev(rootfd)) != 0) {
+    hcs__setup_fail(why, n, err, "making /dev in %s", ct->root_mnt);
+  }
+  if (err == 0 && ct->resolv[0] != '\0' &&
+      (err = bind_resolv_conf(rootfd, ct->resolv)) != 0) {
+    hcs__setup_fail(why, n, err, "binding %s over /etc/resolv.conf",
+                    ct->resolv);
+  }
+  close(rootfd);
+  const char *host = ct->cfg.host_name;
+  if (err == 0 && host != NULL && sethostname(host, strlen(host)) != 0) {
+    err =
+        -hcs__setup_fail(why, n, errno, "HostName: sethostname(\"%s\")", host);
+  }
+  return err;
+}
+
+int hcs__rootfs_enter(const hcs__container_t *ct, char *why, size_t n) {
+  int err = enter_root(ct);
+  if (err != 0) {
+    return -hcs__setup_fail(why, n, err, "pivot_root into %s", ct->root_mnt);
+  }
+  if ((err = mount_proc()) != 0) {
+    return -hcs__setup_fail(why, n, err, "mounting /proc");
+  }
+  if ((err = mount_sys()) != 0) {
+    return -hcs__setup_fail(why, n, err, "mounting /sys");
+  }
+  const char *path = NULL;
+  if ((err = mask_paths(&path)) != 0) {
+    return -hcs__setup_fail(why, n, err, "masking %s", path);
+  }
+  return 0;
+}

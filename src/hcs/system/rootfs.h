@@ -1,0 +1,24 @@
+/* The root of a compute system, as its init child builds it (rootfs.c). */
+#ifndef HCS_HCS_ROOTFS_H
+#define HCS_HCS_ROOTFS_H
+
+#include "hcs/system/container.h"
+
+#include <stddef.h>
+
+/* In the init child, in the system's new mount namespace, before
+ * pivot_root: makes the mounts private, mounts the root at ct->root_mnt
+ * (VolumePath bound, or the overlay of Layers; read-only without a
+ * sandbox), binds MappedDirectories (ReadOnly recursive), makes /dev,
+ * binds ct->resolv over /etc/resolv.conf and sets HostName. 0, or -errno
+ * with why naming the step and the path. */
+int hcs__rootfs_build(const hcs__container_t *ct, char *why, size_t n);
+/* Then: pivot_root into it, a fresh /proc and a read-only /sys, and
+ * Docker's masked and read-only paths. 0, or -errno with why set. */
+int hcs__rootfs_enter(const hcs__container_t *ct, char *why, size_t n);
+/* Writes the sentence fmt into why (n bytes) and returns err as a
+ * positive errno (err may be given either way). */
+__attribute__((format(printf, 4, 5))) int
+hcs__setup_fail(char *why, size_t n, int err, const char *fmt, ...);
+
+#endif
