@@ -69,7 +69,6 @@ struct hcs_s {
   struct hcs__hns_s *hns; /* networks and endpoints (hns_store.h) */
 };
 
-int hcs__id_valid(const char *id);
 void hcs__systems_terminate_all(hcs_t *hcs);
 void hcs__systems_free(hcs_t *hcs);
 size_t hcs__systems_running_processes(hcs_t *hcs);

@@ -4,6 +4,8 @@
  * layerexport.c) a context naming the call for its errors. */
 #include "hcs/layer/layerstore.h"
 
+#include "hcs/api/id.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>

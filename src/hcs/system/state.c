@@ -9,6 +9,8 @@
  * means that nobody is in the middle of an operation on that id. */
 #include "hcs/system/system.h"
 
+#include "hcs/api/id.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -7,6 +7,7 @@
  * one after the other, whichever process makes them. */
 #include "hcs/system/system.h"
 
+#include "hcs/api/id.h"
 #include "hcs/hns/hns_attach.h"
 #include "hcs/system/config.h"
 #include "hcs/system/container.h"
@@ -19,22 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-int hcs__id_valid(const char *id) {
-  if (id == NULL || id[0] == '\0' || id[0] == '.' || id[0] == '-') {
-    return 0;
-  }
-  size_t n = 0;
-  for (const char *p = id; *p != '\0'; p++, n++) {
-    char c = *p;
-    if (n >= 128 ||
-        !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-          (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-')) {
-      return 0;
-    }
-  }
-  return 1;
-}
 
 hcs__system_t *hcs__system_find(hcs_t *hcs, const char *id) {
   for (hcs__system_t *s = hcs->systems; s != NULL; s = s->next) {
