@@ -3,7 +3,7 @@
 
 #include "hcs-async.h"
 #include "hcs/system/devices.h"
-#include "hcs/system/system.h"
+#include "hcs/system/procfs.h"
 
 #include <errno.h>
 #include <fcntl.h>

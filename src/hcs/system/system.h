@@ -86,17 +86,7 @@ const char *hcs__state_name(int state);
  * (else marks it Stopped), or takes down what a start that never finished
  * made (it is Created again); saves the record. The lock of its id held. */
 void hcs__system_reattach(hcs__system_t *s);
-/* The start time of pid (/proc/PID/stat field 22), 0 when gone. */
-unsigned long long hcs__proc_start_time(pid_t pid);
-/* Field `field` (numbered from 1, as in proc(5), above 2) of
- * /proc/PID/stat as a number; 0 when the process is gone. */
-unsigned long long hcs__proc_stat_field(pid_t pid, int field);
 /* process.c */
-/* User: "uid[:gid]" or "name[:group]" to ids; -EINVAL, -ENOENT. */
-int hcs__parse_user(const char *user, uid_t *uid, gid_t *gid);
-/* The same, with names looked up in root's /etc/passwd and /etc/group. */
-int hcs__parse_user_in(const char *root, const char *user, uid_t *uid,
-                       gid_t *gid);
 void hcs__system_signal_all(hcs__system_t *s, int sig);
 void hcs__system_procs_free(hcs__system_t *s);
 
