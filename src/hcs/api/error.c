@@ -1,6 +1,8 @@
 /* HCS error objects: the operation, the object, the cause, the errno and
  * the result code, rendered as the HcsError text or as JSON. */
-#include "hcs/internal.h"
+#include "hcs/api/error.h"
+
+#include "hcs-async.h"
 
 #include <errno.h>
 #include <jansson.h>

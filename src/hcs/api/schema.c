@@ -1,6 +1,8 @@
 /* The strict JSON schema walker (see schema.h). */
 #include "hcs/api/schema.h"
 
+#include "hcs-async.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>

@@ -12,7 +12,7 @@
 #ifndef HCS_HCS_SCHEMA_H
 #define HCS_HCS_SCHEMA_H
 
-#include "hcs/internal.h"
+#include "hcs/api/error.h"
 
 #include <jansson.h>
 #include <stddef.h>

@@ -5,7 +5,7 @@
 #ifndef HCS_HCS_HNS_ATTACH_H
 #define HCS_HCS_HNS_ATTACH_H
 
-#include "hcs/internal.h"
+#include "hcs/api/call.h"
 
 #include <stddef.h>
 #include <sys/types.h>

@@ -6,6 +6,7 @@
  * public struct, so that a refusal hands nothing back. */
 #include "hcs/hns/hns_json.h"
 
+#include "hcs-async.h"
 #include "hcs/api/id.h"
 #include "hcs/api/schema.h"
 #include "hcs/hns/ipam.h"

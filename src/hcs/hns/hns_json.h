@@ -3,7 +3,7 @@
 #ifndef HCS_HCS_HNS_JSON_H
 #define HCS_HCS_HNS_JSON_H
 
-#include "hcs/internal.h"
+#include "hcs/api/error.h"
 
 /* Whether s names an HNS object: an id by the rules of hcs__id_valid, or
  * a GUID in the form hcs_guid_parse reads (braces allowed). */

@@ -15,9 +15,10 @@
 #ifndef HCS_HCS_HNS_STORE_H
 #define HCS_HCS_HNS_STORE_H
 
+#include "hcs/api/call.h"
+#include "hcs/api/error.h"
 #include "hcs/hns/ipam.h"
 #include "hcs/hns/netlink.h"
-#include "hcs/internal.h"
 
 #include <sys/types.h>
 

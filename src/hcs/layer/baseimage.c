@@ -3,6 +3,8 @@
  * offline. hcs.h (hcs_default_image_home) says what it holds. */
 #include "hcs/layer/layerstore.h"
 
+#include "hcs-async.h"
+
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -4,10 +4,12 @@
  * layerexport.c) a context naming the call for its errors. */
 #include "hcs/layer/layerstore.h"
 
+#include "hcs-async.h"
 #include "hcs/api/id.h"
 
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 

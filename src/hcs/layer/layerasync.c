@@ -4,6 +4,8 @@
  * thread. */
 #include "hcs/layer/layerstore.h"
 
+#include "hcs/api/call.h"
+
 #include <errno.h>
 #include <string.h>
 

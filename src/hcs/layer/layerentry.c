@@ -7,9 +7,12 @@
  * overlay's markers (a 0/0 character device, trusted.overlay.opaque). */
 #include "hcs/layer/layerimport.h"
 
+#include "hcs-async.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -8,6 +8,8 @@
  * (flavour 0) is compared with its parent's view instead: what is new or
  * changed is written, what is gone becomes a whiteout. */
 #include "hcs/layer/layerstore.h"
+
+#include "hcs-async.h"
 #include "hcs/sha256.h"
 
 #include <archive.h>

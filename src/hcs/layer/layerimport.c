@@ -5,6 +5,8 @@
  * no layer behind; its digest is checked against layer.json's. */
 #include "hcs/layer/layerimport.h"
 
+#include "hcs-async.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>

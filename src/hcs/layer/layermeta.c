@@ -4,6 +4,8 @@
  * interrupted call leaves no half-made layer under its id). */
 #include "hcs/layer/layerstore.h"
 
+#include "hcs-async.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -3,6 +3,8 @@
  * bookkeeping they share is layermeta.c. */
 #include "hcs/layer/layerstore.h"
 
+#include "hcs-async.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>

@@ -4,7 +4,7 @@
 #ifndef HCS_HCS_LAYERSTORE_H
 #define HCS_HCS_LAYERSTORE_H
 
-#include "hcs/internal.h"
+#include "hcs/api/error.h"
 
 #include <limits.h>
 #include <stdbool.h>

@@ -7,6 +7,8 @@
  * of fds. */
 #include "hcs/layer/layerstore.h"
 
+#include "hcs-async.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

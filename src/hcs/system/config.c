@@ -2,6 +2,7 @@
  * CreateProcessParams, described as schema tables (schema.h). */
 #include "hcs/system/config.h"
 
+#include "hcs-async.h"
 #include "hcs/system/seccomp.h"
 
 #include <errno.h>

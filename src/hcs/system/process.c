@@ -7,6 +7,7 @@
  * session completes. */
 #include "hcs/api/cmdline.h"
 #include "hcs/system/container.h"
+#include "hcs/system/session.h"
 #include "hcs/system/system.h"
 #include "hcs/system/user.h"
 

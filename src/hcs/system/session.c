@@ -1,7 +1,9 @@
 /* The public asynchronous session API: the engine's sessions under their
  * public names. An hcs_session_t is an as_session_t; a small block holds
  * the caller's callbacks so that results reach them in the public shape. */
-#include "hcs/internal.h"
+#include "hcs/system/session.h"
+
+#include "hcs/api/call.h"
 
 #include <errno.h>
 #include <string.h>

@@ -2,7 +2,8 @@
 #ifndef HCS_HCS_SYSTEM_H
 #define HCS_HCS_SYSTEM_H
 
-#include "hcs/internal.h"
+#include "hcs/api/call.h"
+#include "hcs/api/error.h"
 
 #include <stdio.h>
 
@@ -18,6 +19,7 @@ typedef struct hcs__waiter_s {
 } hcs__waiter_t;
 
 typedef struct hcs__proc_s hcs__proc_t;
+typedef struct hcs__system_s hcs__system_t;
 
 struct hcs__system_s {
   hcs__system_t *next;
@@ -86,8 +88,12 @@ const char *hcs__state_name(int state);
  * (else marks it Stopped), or takes down what a start that never finished
  * made (it is Created again); saves the record. The lock of its id held. */
 void hcs__system_reattach(hcs__system_t *s);
+/* At hcs_close: terminate every system, then free them all. */
+void hcs__systems_terminate_all(hcs_t *hcs);
+void hcs__systems_free(hcs_t *hcs);
 /* process.c */
 void hcs__system_signal_all(hcs__system_t *s, int sig);
 void hcs__system_procs_free(hcs__system_t *s);
+size_t hcs__systems_running_processes(hcs_t *hcs);
 
 #endif
