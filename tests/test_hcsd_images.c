@@ -4,7 +4,6 @@
  * every reference form, the layers mounted, list and inspect JSON, tags
  * that move, a reopened store, the built-in busybox, and loads that fail
  * leaving nothing behind. */
-#include "hcs/sha256.h"
 #include "hcsd/images.h"
 #include "test_layer_util.h"
 
@@ -18,6 +17,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -61,10 +61,12 @@ static void buf_free(buf_t *b) {
 }
 
 static void sha_hex(const void *p, size_t n, char out[65]) {
-  hcs__sha256_t s;
-  hcs__sha256_init(&s);
-  hcs__sha256_update(&s, p, n);
-  hcs__sha256_hex(&s, out);
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  cr_assert(EVP_Digest(p, n, md, &len, EVP_sha256(), NULL) == 1 && len == 32);
+  for (unsigned i = 0; i < len; i++) {
+    snprintf(out + 2 * i, 3, "%02x", md[i]);
+  }
 }
 
 /* ---- tars ---- */

@@ -24,9 +24,9 @@ static void job_work(void *data) {
   j->work(j->data);
 }
 
-static void job_done(hcs_t *hcs, int status, void *data) {
+static void job_done(as_loop_t *loop, int status, void *data) {
   job_t *j = data;
-  (void)hcs;
+  (void)loop;
   if (status != 0) {
     /* The service is closing: the work never ran; done still runs so
      * that its owner lets go. */
@@ -44,7 +44,7 @@ int hcsd_work(hcsd_t *d, void (*work)(void *data), void (*done)(void *data),
   j->work = work;
   j->done = done;
   j->data = data;
-  int r = hcs_work(d->hcs, job_work, job_done, j);
+  int r = as_loop_work(d->loop, job_work, job_done, j);
   if (r != 0) {
     free(j);
   }
@@ -207,9 +207,9 @@ typedef struct line_s {
   char *text;
 } line_t;
 
-static void line_post(hcs_t *hcs, void *data) {
+static void line_post(as_loop_t *loop, void *data) {
   line_t *l = data;
-  (void)hcs;
+  (void)loop;
   img_job_t *j = l->j;
   if (!j->began) {
     j->began = true;
@@ -234,7 +234,7 @@ static void load_emit(const char *line, void *arg) {
   t[n + 1] = '\0';
   l->j = j;
   l->text = t;
-  if (hcs_post(j->d->hcs, line_post, l) != 0) {
+  if (as_loop_post(j->d->loop, line_post, l) != 0) {
     free(t);
     free(l);
   }
@@ -246,10 +246,10 @@ static void img_load_work(void *data) {
       hcsd_images_load(j->d->images, j->r->body_fd, j->quiet, load_emit, j);
 }
 
-static void img_load_done(hcs_t *hcs, void *data) {
+static void img_load_done(as_loop_t *loop, void *data) {
   /* Runs after every line posted by the work (posts are in order). */
   img_job_t *j = data;
-  (void)hcs;
+  (void)loop;
   if (!j->began) {
     hcsd_chunked_begin(j->r, 200, "application/json", NULL, 0);
   }
@@ -260,8 +260,8 @@ static void img_load_done(hcs_t *hcs, void *data) {
 
 static void img_load_after(void *data) {
   img_job_t *j = data;
-  if (hcs_post(j->d->hcs, img_load_done, j) != 0) {
-    img_load_done(j->d->hcs, j);
+  if (as_loop_post(j->d->loop, img_load_done, j) != 0) {
+    img_load_done(j->d->loop, j);
   }
 }
 

@@ -111,7 +111,7 @@ void hcsd__ctr_unref(hcsd_ctr_t *c) {
     c->stdin_head = p->next;
     free(p);
   }
-  hcs_timer_free(c->stop_timer);
+  as_timer_free(c->stop_timer);
   free(c);
 }
 
@@ -533,7 +533,7 @@ void hcsd_h_ctr_create(hcsd_t *d, hcsd_req_t *r) {
   }
   hcsd_ctr_t *c = calloc(1, sizeof(*c));
   create_t *j = calloc(1, sizeof(*j));
-  if (c == NULL || j == NULL || hcs_timer_new(d->hcs, &c->stop_timer) != 0) {
+  if (c == NULL || j == NULL || as_timer_new(d->loop, &c->stop_timer) != 0) {
     free(c);
     free(j);
     free(name);

@@ -103,7 +103,7 @@ struct hcsd_ctr_s {
   int log_fd;
   int exec_fd; /* the execs log, open for appending, or -1 */
   size_t log_bytes;
-  hcs_timer_t *stop_timer;
+  as_timer_t *stop_timer;
   int stop_kill_sent;
   hcsd_exec_t *execs;
   size_t nexecs;     /* records in execs */

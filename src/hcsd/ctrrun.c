@@ -123,7 +123,7 @@ static void fanout(hcsd_ctr_t *c, hcs_session_t *s, int stream, char *buf,
                   (uint8_t)(len >> 16),
                   (uint8_t)(len >> 8),
                   (uint8_t)len};
-  hcs_iov_t iov[2] = {{h, 8}, {buf, len}};
+  as_iov_t iov[2] = {{h, 8}, {buf, len}};
   for (waiter_t *f = c->followers, *next; f != NULL; f = next) {
     next = f->next; /* a dropped follower is freed */
     if ((f->cond & stream) != 0) {
@@ -153,7 +153,7 @@ static void main_done(hcs_session_t *s, const hcs_process_result_t *r,
   c->oom = r->oom_killed;
   c->main = NULL;
   hcs_session_unref(s);
-  hcs_timer_disarm(c->stop_timer);
+  as_timer_disarm(c->stop_timer);
   cleanup_begin(c, NULL, 0, NULL);
   hcsd__ctr_unref(c); /* the session's */
 }
@@ -367,7 +367,7 @@ static void cleanup_begin(hcsd_ctr_t *c, hcsd_req_t *r, int status,
 
 /* ---- stop ---- */
 
-static void stop_timeout(hcs_timer_t *t, void *data) {
+static void stop_timeout(as_timer_t *t, void *data) {
   hcsd_ctr_t *c = data;
   (void)t;
   if (c->main != NULL) {
@@ -384,7 +384,7 @@ void hcsd__ctr_stop(hcsd_ctr_t *c, int sig, int t) {
   }
   (void)hcs_session_kill(c->main, sig);
   if (t > 0 && sig != SIGKILL) {
-    hcs_timer_arm(c->stop_timer, (uint64_t)t * 1000, stop_timeout, c);
+    as_timer_arm(c->stop_timer, (uint64_t)t * 1000, stop_timeout, c);
   }
 }
 

@@ -62,6 +62,7 @@ int hcsd_open_stores(hcsd_t *d, hcs_t *hcs, const hcsd_options_t *opt);
 int hcsd_open_stores(hcsd_t *d, hcs_t *hcs, const hcsd_options_t *opt) {
   memset(d, 0, sizeof(*d));
   d->hcs = hcs;
+  d->loop = hcs_engine_loop(hcs);
   d->opt = *opt;
   d->state_dir = strdup(opt->state_dir);
   d->booted = (int64_t)time(NULL);
@@ -120,17 +121,17 @@ int hcsd_start(hcsd_t *d, hcs_t *hcs, const hcsd_options_t *opt) {
   return 0;
 }
 
-static hcs_timer_t *stop_timer;
+static as_timer_t *stop_timer;
 
-static void stop_poll(hcs_timer_t *t, void *data) {
+static void stop_poll(as_timer_t *t, void *data) {
   hcsd_t *d = data;
   for (hcsd_ctr_t *c = d->ctrs; c != NULL; c = c->next) {
     if (c->state == CS_RUNNING || c->busy) {
-      hcs_timer_arm(t, 50, stop_poll, d);
+      as_timer_arm(t, 50, stop_poll, d);
       return;
     }
   }
-  hcs_timer_free(t);
+  as_timer_free(t);
   stop_timer = NULL;
   hcsd__http_close_all(d);
   if (d->stopped != NULL) {
@@ -150,7 +151,7 @@ void hcsd_stop(hcsd_t *d) {
       hcsd__ctr_stop(c, sig != 0 ? sig : SIGTERM, STOP_GRACE_S);
     }
   }
-  if (hcs_timer_new(d->hcs, &stop_timer) != 0) {
+  if (as_timer_new(d->loop, &stop_timer) != 0) {
     hcsd__http_close_all(d);
     if (d->stopped != NULL) {
       d->stopped(d);

@@ -1,6 +1,6 @@
 /* hcsd: the Docker Engine API subset on a unix socket, on hcs's engine
  * loop. Everything here runs on the engine thread, except the blocking
- * work handed to hcs_work() (image and network calls, compute-system
+ * work handed to as_loop_work() (image and network calls, compute-system
  * create/start/terminate, layer creation and removal).
  *
  * Modules: http.c (connections, HTTP/1.1 with http-parser, replies,
@@ -14,6 +14,7 @@
 #ifndef HCSD_HCSD_H
 #define HCSD_HCSD_H
 
+#include <hcs-async.h>
 #include <hcs.h>
 #include <jansson.h>
 #include <stdbool.h>
@@ -44,7 +45,8 @@ typedef struct hcsd_options_s {
 
 struct hcsd_s {
   hcs_t *hcs;
-  hcs_listener_t *listener;
+  as_loop_t *loop; /* hcs_engine_loop(hcs) */
+  as_listener_t *listener;
   hcsd_options_t opt;
   char *state_dir;
   hcsd_images_t *images;
@@ -60,8 +62,8 @@ struct hcsd_s {
   int64_t booted;             /* unix seconds */
 };
 
-/* Opens the stores and starts listening. Engine thread (before hcs_run
- * with no_thread). 0 or -1 with a message on stderr. */
+/* Opens the stores and starts listening. Engine thread (before the loop
+ * runs, with no_thread). 0 or -1 with a message on stderr. */
 int hcsd_start(hcsd_t *d, hcs_t *hcs, const hcsd_options_t *opt);
 /* Stops accepting, stops running containers, saves, closes every
  * connection; calls d->stopped when all is done. */
@@ -129,7 +131,7 @@ void hcsd_chunked_begin(hcsd_req_t *r, int status, const char *content_type,
 /* One chunk of the n pieces. 0, or -1 when the client is gone or was
  * dropped now, being HCSD_OUT_MAX behind: then r's gone callback has run
  * (r may be freed) and r must not be touched again. */
-int hcsd_chunked_writev(hcsd_req_t *r, const hcs_iov_t *iov, int n);
+int hcsd_chunked_writev(hcsd_req_t *r, const as_iov_t *iov, int n);
 int hcsd_chunked_write(hcsd_req_t *r, const void *buf, size_t len);
 void hcsd_chunked_end(hcsd_req_t *r);
 /* 1 while the client of r is connected. */

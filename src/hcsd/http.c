@@ -26,6 +26,7 @@
 #include <fcntl.h>
 #include <http_parser.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,15 +51,15 @@ enum { C_READ, C_BUSY, C_DRAIN, C_STREAM, C_CLOSING };
 struct hcsd_conn_s {
   hcsd_conn_t *next, *prev;
   hcsd_t *d;
-  hcs_conn_t *c;
+  as_conn_t *c;
   http_parser parser;
   int state;
   int refs;
   bool gone;    /* the client went away */
-  bool closed;  /* hcs_conn_close done */
+  bool closed;  /* as_conn_close done */
   bool started; /* bytes of the current request seen */
   bool in_body; /* its head is complete */
-  hcs_timer_t *timer;
+  as_timer_t *timer;
   hcsd_req_t req;
   size_t url_len;
   char hname[32];
@@ -75,6 +76,7 @@ struct hcsd_conn_s {
 
 /* A write of ours: a copy of the pieces, freed when written. */
 typedef struct wblock_s {
+  as_conn_wreq_t req; /* lent to the engine until sent */
   hcsd_conn_t *k;
   size_t cost;
   char data[];
@@ -149,11 +151,11 @@ static void arm_timer(hcsd_conn_t *k);
 /* A client that sent nothing for client_timeout_ms, and read nothing of
  * the replies queued for it for as long, is closed; one that trickles a
  * request's head is closed however much it reads. */
-static void conn_timeout(hcs_timer_t *t, void *data) {
+static void conn_timeout(as_timer_t *t, void *data) {
   hcsd_conn_t *k = data;
   (void)t;
   if (k->state == C_READ || k->state == C_DRAIN) {
-    if (!k->started && hcs_conn_queued(k->c) < k->armed_queued) {
+    if (!k->started && as_conn_queued(k->c) < k->armed_queued) {
       arm_timer(k); /* still reading its last reply (docker logs | less) */
       return;
     }
@@ -162,9 +164,9 @@ static void conn_timeout(hcs_timer_t *t, void *data) {
           "HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\n"
           "Content-Length: 39\r\nConnection: close\r\n\r\n"
           "{\"message\":\"request timed out (hcsd)\"}";
-      hcs_iov_t iov = {msg, sizeof(msg) - 1};
+      as_iov_t iov = {msg, sizeof(msg) - 1};
       (void)hcsd__conn_send(k, &iov, 1);
-      hcs_conn_shutdown(k->c);
+      as_conn_shutdown(k->c);
     }
     conn_close(k);
   }
@@ -172,8 +174,8 @@ static void conn_timeout(hcs_timer_t *t, void *data) {
 
 static void arm_timer(hcsd_conn_t *k) {
   if (k->timer != NULL && k->d->opt.client_timeout_ms != 0) {
-    k->armed_queued = hcs_conn_queued(k->c);
-    hcs_timer_arm(k->timer, k->d->opt.client_timeout_ms, conn_timeout, k);
+    k->armed_queued = as_conn_queued(k->c);
+    as_timer_arm(k->timer, k->d->opt.client_timeout_ms, conn_timeout, k);
   }
 }
 
@@ -184,9 +186,9 @@ static void conn_close(hcsd_conn_t *k) {
   }
   k->closed = true;
   k->state = C_CLOSING;
-  hcs_timer_free(k->timer);
+  as_timer_free(k->timer);
   k->timer = NULL;
-  hcs_conn_close(k->c); /* cancelled writes release their buffers here */
+  as_conn_close(k->c); /* cancelled writes release their buffers here */
   k->c = NULL;
   if (k->stream != NULL) {
     hcsd_stream_t *st = k->stream;
@@ -398,10 +400,9 @@ static const http_parser_settings settings = {
 
 /* ---- replies ---- */
 
-static void sent(hcs_conn_t *c, int status, void *data) {
-  wblock_t *b = data;
+static void sent(as_conn_wreq_t *req, int status) {
+  wblock_t *b = (wblock_t *)((char *)req - offsetof(wblock_t, req));
   hcsd_conn_t *k = b->k;
-  (void)c;
   k->out -= b->cost;
   free(b);
   /* Cancelled or failed writes come from the connection's close or its
@@ -418,7 +419,7 @@ static void sent(hcs_conn_t *c, int status, void *data) {
   conn_next(k);
 }
 
-int hcsd__conn_send(hcsd_conn_t *k, const hcs_iov_t *iov, int n) {
+int hcsd__conn_send(hcsd_conn_t *k, const as_iov_t *iov, int n) {
   if (k->closed || k->gone) {
     return -1;
   }
@@ -439,8 +440,8 @@ int hcsd__conn_send(hcsd_conn_t *k, const hcs_iov_t *iov, int n) {
   }
   b->k = k;
   b->cost = total + WRITE_COST;
-  hcs_iov_t one = {b->data, total};
-  if (hcs_conn_write(k->c, &one, 1, sent, b) != 0) {
+  as_iov_t one = {b->data, total};
+  if (as_conn_write(k->c, &b->req, &one, 1, sent) != 0) {
     free(b);
     return -1;
   }
@@ -450,7 +451,7 @@ int hcsd__conn_send(hcsd_conn_t *k, const hcs_iov_t *iov, int n) {
 
 static void conn_write(hcsd_conn_t *k, const void *a, size_t alen,
                        const void *b, size_t blen) {
-  hcs_iov_t iov[2] = {{a, alen}, {b, blen}};
+  as_iov_t iov[2] = {{a, alen}, {b, blen}};
   (void)hcsd__conn_send(k, iov, blen > 0 ? 2 : 1);
 }
 
@@ -476,7 +477,7 @@ static void req_finish(hcsd_req_t *r) {
     return;
   }
   if (!keep || k->gone) {
-    hcs_conn_shutdown(k->c);
+    as_conn_shutdown(k->c);
     conn_close(k);
     return;
   }
@@ -507,7 +508,7 @@ static void conn_next(hcsd_conn_t *k) {
     }
   }
   if (k->state == C_READ) {
-    hcs_conn_pause(k->c, false);
+    as_conn_pause(k->c, false);
   }
 }
 
@@ -531,7 +532,7 @@ static void reply3(hcsd_req_t *r, int status, const char *content_type,
     n += snprintf(h + n, sizeof(h) - (size_t)n, "Connection: close\r\n");
   }
   n += snprintf(h + n, sizeof(h) - (size_t)n, "\r\n");
-  hcs_iov_t iov[3] = {{h, (size_t)n}, {body, len}, {tail, tlen}};
+  as_iov_t iov[3] = {{h, (size_t)n}, {body, len}, {tail, tlen}};
   int pieces = r->head || body == NULL ? 1 : tlen > 0 ? 3 : 2;
   (void)hcsd__conn_send(k, iov, pieces);
   req_finish(r);
@@ -582,13 +583,13 @@ void hcsd_chunked_begin(hcsd_req_t *r, int status, const char *content_type,
                 content_type);
   char sz[24];
   int zn = snprintf(sz, sizeof(sz), "%zx\r\n", len);
-  hcs_iov_t iov[4] = {
+  as_iov_t iov[4] = {
       {h, (size_t)n}, {sz, (size_t)zn}, {first, len}, {"\r\n", 2}};
   (void)hcsd__conn_send(k, iov, len > 0 ? 4 : 1);
   k->out_cap = k->out + HCSD_OUT_MAX;
 }
 
-int hcsd_chunked_writev(hcsd_req_t *r, const hcs_iov_t *iov, int n) {
+int hcsd_chunked_writev(hcsd_req_t *r, const as_iov_t *iov, int n) {
   hcsd_conn_t *k = r->conn;
   assert(n >= 1 && n <= 6);
   if (k->closed || k->gone) {
@@ -609,15 +610,15 @@ int hcsd_chunked_writev(hcsd_req_t *r, const hcs_iov_t *iov, int n) {
     return -1;
   }
   char h[24];
-  hcs_iov_t v[8];
-  v[0] = (hcs_iov_t){h, (size_t)snprintf(h, sizeof(h), "%zx\r\n", len)};
+  as_iov_t v[8];
+  v[0] = (as_iov_t){h, (size_t)snprintf(h, sizeof(h), "%zx\r\n", len)};
   memcpy(v + 1, iov, (size_t)n * sizeof(*iov));
-  v[n + 1] = (hcs_iov_t){"\r\n", 2};
+  v[n + 1] = (as_iov_t){"\r\n", 2};
   return hcsd__conn_send(k, v, n + 2);
 }
 
 int hcsd_chunked_write(hcsd_req_t *r, const void *buf, size_t len) {
-  hcs_iov_t iov = {buf, len};
+  as_iov_t iov = {buf, len};
   return hcsd_chunked_writev(r, &iov, 1);
 }
 
@@ -708,7 +709,7 @@ hcsd_stream_t *hcsd_hijack(hcsd_req_t *r, bool framed,
                    framed ? "application/vnd.docker.multiplexed-stream"
                           : "application/vnd.docker.raw-stream");
   conn_write(k, h, (size_t)n, NULL, 0);
-  hcs_timer_disarm(k->timer);
+  as_timer_disarm(k->timer);
   k->state = C_STREAM;
   hcsd_stream_t *st = hcsd__stream_new(k->d, k, k->c, framed, ops, data);
   if (st == NULL) {
@@ -734,7 +735,7 @@ hcsd_stream_t *hcsd_hijack(hcsd_req_t *r, bool framed,
     if (more_len > 0) {
       hcsd__stream_input(st, more, more_len, false);
     }
-    hcs_conn_pause(k->c, false);
+    as_conn_pause(k->c, false);
   }
   free(left);
   free(more);
@@ -752,7 +753,7 @@ static void bad_request(hcsd_conn_t *k, int status, const char *msg) {
                    "Content-Length: %d\r\nConnection: close\r\n\r\n",
                    status, reason(status), bl);
   conn_write(k, h, (size_t)n, body, (size_t)bl);
-  hcs_conn_shutdown(k->c);
+  as_conn_shutdown(k->c);
   conn_close(k);
 }
 
@@ -805,12 +806,12 @@ static void conn_feed(hcsd_conn_t *k, char *buf, size_t len) {
     (void)lseek(r->body_fd, 0, SEEK_SET);
   }
   k->state = C_BUSY;
-  hcs_conn_pause(k->c, true);
-  hcs_timer_disarm(k->timer);
+  as_conn_pause(k->c, true);
+  as_timer_disarm(k->timer);
   hcsd_dispatch(k->d, r);
 }
 
-static void on_data(hcs_conn_t *c, char *buf, size_t len, void *data) {
+static void on_data(as_conn_t *c, char *buf, size_t len, void *data) {
   hcsd_conn_t *k = data;
   (void)c;
   if (k->state == C_STREAM) {
@@ -832,7 +833,7 @@ static void on_data(hcs_conn_t *c, char *buf, size_t len, void *data) {
       conn_close(k);
       return;
     }
-    hcs_conn_shutdown(k->c);
+    as_conn_shutdown(k->c);
     k->state = C_DRAIN;
     return;
   }
@@ -851,7 +852,7 @@ static void on_data(hcs_conn_t *c, char *buf, size_t len, void *data) {
   conn_unref(k);
 }
 
-static void on_gone(hcs_conn_t *c, int status, void *data) {
+static void on_gone(as_conn_t *c, int status, void *data) {
   hcsd_conn_t *k = data;
   (void)c;
   (void)status;
@@ -867,18 +868,18 @@ static void on_gone(hcs_conn_t *c, int status, void *data) {
   conn_close(k);
 }
 
-static void on_accept(hcs_listener_t *l, hcs_conn_t *c, void *data) {
+static void on_accept(as_listener_t *l, as_conn_t *c, void *data) {
   hcsd_t *d = data;
   (void)l;
-  unsigned uid = 0;
-  if (hcs_conn_peer(c, NULL, &uid, NULL) != 0) {
-    hcs_conn_close(c);
+  uid_t uid = 0;
+  if (as_conn_peer(c, NULL, &uid, NULL) != 0) {
+    as_conn_close(c);
     return;
   }
   hcsd_conn_t *k = calloc(1, sizeof(*k));
   if (k == NULL || d->stopping) {
     free(k);
-    hcs_conn_close(c);
+    as_conn_close(c);
     return;
   }
   k->d = d;
@@ -888,9 +889,9 @@ static void on_accept(hcs_listener_t *l, hcs_conn_t *c, void *data) {
   k->req.body_fd = -1;
   http_parser_init(&k->parser, HTTP_REQUEST);
   k->parser.data = k;
-  if (hcs_timer_new(d->hcs, &k->timer) != 0) {
+  if (as_timer_new(d->loop, &k->timer) != 0) {
     free(k);
-    hcs_conn_close(c);
+    as_conn_close(c);
     return;
   }
   k->next = d->conns;
@@ -900,17 +901,17 @@ static void on_accept(hcs_listener_t *l, hcs_conn_t *c, void *data) {
   d->conns = k;
   d->nconns++;
   arm_timer(k);
-  hcs_conn_callbacks_t cb = {.data = on_data, .gone = on_gone};
-  hcs_conn_start(c, &cb, k);
+  static const as_conn_cbs_t cbs = {.data_cb = on_data, .gone_cb = on_gone};
+  as_conn_start(c, &cbs, k);
 }
 
 int hcsd__http_listen(hcsd_t *d) {
-  return hcs_listen_unix(d->hcs, d->opt.socket_path, 0660, d->opt.gid,
-                         on_accept, d, &d->listener);
+  return as_listen_unix(d->loop, d->opt.socket_path, 0660, d->opt.gid, 0,
+                        on_accept, d, &d->listener);
 }
 
 void hcsd__http_stop(hcsd_t *d) {
-  hcs_listener_close(d->listener);
+  as_listener_close(d->listener);
   d->listener = NULL;
 }
 

@@ -3,8 +3,7 @@
  * and references (imgref.c). images.h says what each call does; imgint.h
  * what a record holds. */
 #include "hcsd/imgint.h"
-
-#include "hcs/sha256.h"
+#include "hcsd/util.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -344,12 +343,9 @@ static json_t *builtin_record(void) {
   }
   hcs_error_free(err);
   json_t *rec = NULL;
-  if (text != NULL && folder != NULL) {
-    hcs__sha256_t sha;
-    char hex[65], id[72];
-    hcs__sha256_init(&sha);
-    hcs__sha256_update(&sha, text, strlen(text));
-    hcs__sha256_hex(&sha, hex);
+  char hex[65], id[72];
+  if (text != NULL && folder != NULL &&
+      hcsd_sha256_hex(text, strlen(text), hex) == 0) {
     snprintf(id, sizeof(id), "sha256:%s", hex);
     rec =
         json_pack("{s:s,s:O,s:[s],s:[],s:[s],s:I,s:s,s:b}", "Id", id, "Config",

@@ -4,7 +4,7 @@
  * configs; the layers in a layer store under it). The built-in busybox
  * image (hcs_default_image_home()) is always there as
  * docker.io/library/busybox:latest. Every call is blocking (disk work) and
- * thread-safe (a mutex inside): hcsd calls them from hcs_work() threads,
+ * thread-safe (a mutex inside): hcsd calls them from as_loop_work() threads,
  * never from the engine thread. */
 #ifndef HCSD_IMAGES_H
 #define HCSD_IMAGES_H

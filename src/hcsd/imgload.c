@@ -5,8 +5,7 @@
  * image/tarexport/load.go does. The records go in only when every image
  * loaded; otherwise the layers this call imported go again. */
 #include "hcsd/imgint.h"
-
-#include "hcs/sha256.h"
+#include "hcsd/util.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -104,13 +103,6 @@ static int read_small(const char *path, char **out, size_t *len) {
   return 0;
 }
 
-static void sha256_hex(const void *p, size_t n, char out[65]) {
-  hcs__sha256_t sha;
-  hcs__sha256_init(&sha);
-  hcs__sha256_update(&sha, p, n);
-  hcs__sha256_hex(&sha, out);
-}
-
 static bool is_digest(const char *s) {
   return s != NULL && strlen(s) == 71 && strncmp(s, "sha256:", 7) == 0 &&
          strspn(s + 7, "0123456789abcdef") == 64;
@@ -183,13 +175,16 @@ static int digest_layer(load_t *L, const char *blob, const char *diff_id,
     }
     return r;
   }
-  hcs__sha256_t sha;
-  hcs__sha256_init(&sha);
+  hcsd_sha256_t *sha = hcsd_sha256_new();
+  if (sha == NULL) {
+    archive_read_free(a);
+    return fail(L, "reading layer %.12s: out of memory", diff_id + 7);
+  }
   *size = 0;
   uint64_t last = now_ms();
   la_ssize_t n;
   while ((n = archive_read_data(a, L->buf, sizeof(L->buf))) > 0) {
-    hcs__sha256_update(&sha, L->buf, (size_t)n);
+    hcsd_sha256_update(sha, L->buf, (size_t)n);
     *size += (uint64_t)n;
     if (!L->quiet && now_ms() - last >= PROGRESS_EVERY_MS) {
       last = now_ms();
@@ -201,7 +196,7 @@ static int digest_layer(load_t *L, const char *blob, const char *diff_id,
                        archive_error_string(a))
                 : 0;
   archive_read_free(a);
-  hcs__sha256_hex(&sha, hex);
+  hcsd_sha256_end(sha, hex);
   if (r == 0 && !L->quiet) {
     emit_progress(L, short_id, (uint64_t)st.st_size, (uint64_t)st.st_size);
   }
@@ -300,7 +295,10 @@ static int load_layers(load_t *L, json_t *paths, json_t *diff_ids, json_t *out,
     } else {
       char text[160];
       snprintf(text, sizeof(text), "sha256:%s %s", chains[i - 1], diff_id);
-      sha256_hex(text, strlen(text), chains[i]);
+      if (hcsd_sha256_hex(text, strlen(text), chains[i]) != 0) {
+        r = fail(L, "sha256 of layer %zu failed", i);
+        break;
+      }
     }
     for (size_t k = 0; k < i; k++) {
       parents[k] = folders[i - 1 - k];
@@ -372,7 +370,11 @@ static json_t *read_config(load_t *L, const char *path, char id[72]) {
     return NULL;
   }
   char hex[65];
-  sha256_hex(bytes, len, hex);
+  if (hcsd_sha256_hex(bytes, len, hex) != 0) {
+    free(bytes);
+    fail(L, "sha256 of %s failed", path);
+    return NULL;
+  }
   snprintf(id, 72, "sha256:%s", hex);
   json_error_t je;
   json_t *config = json_loadb(bytes, len, 0, &je);

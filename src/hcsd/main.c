@@ -30,9 +30,10 @@ static void on_stopped(hcsd_t *d) {
   pthread_mutex_unlock(&mu);
 }
 
-static void start_fn(hcs_t *hcs, void *data) {
+static void start_fn(as_loop_t *loop, void *data) {
   hcsd_options_t *o = data;
-  int rc = hcsd_start(&daemon_, hcs, o);
+  (void)loop;
+  int rc = hcsd_start(&daemon_, daemon_.hcs, o);
   pthread_mutex_lock(&mu);
   start_rc = rc;
   state = 1;
@@ -40,8 +41,8 @@ static void start_fn(hcs_t *hcs, void *data) {
   pthread_mutex_unlock(&mu);
 }
 
-static void stop_fn(hcs_t *hcs, void *data) {
-  (void)hcs;
+static void stop_fn(as_loop_t *loop, void *data) {
+  (void)loop;
   (void)data;
   hcsd_stop(&daemon_);
 }
@@ -144,7 +145,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   daemon_.stopped = on_stopped;
-  if (hcs_post(hcs, start_fn, &o) != 0) {
+  if (as_loop_post(daemon_.loop, start_fn, &o) != 0) {
     return 1;
   }
   wait_state(1);
@@ -157,7 +158,7 @@ int main(int argc, char **argv) {
   int sig = 0;
   sigwait(&set, &sig);
   hcsd_log("signal %d: stopping", sig);
-  if (hcs_post(hcs, stop_fn, NULL) == 0) {
+  if (as_loop_post(daemon_.loop, stop_fn, NULL) == 0) {
     wait_state(2);
   }
   hcsd_free(&daemon_);

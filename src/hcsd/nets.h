@@ -4,7 +4,7 @@
  * network hcsd creates on first use; "host" means no network namespace of
  * its own; "none" is refused at start. Every call is blocking (it makes
  * the synchronous hcs_HNS* calls) and thread-safe: hcsd calls them from
- * hcs_work() threads, never from the engine thread.
+ * as_loop_work() threads, never from the engine thread.
  *
  * Calls that answer an HTTP request return its status and set *reply to
  * the body text (free()): the JSON for a success, {"message":"..."} as

@@ -318,7 +318,7 @@ static hcsd_ctr_t *ctr_from_json(hcsd_t *d, json_t *o) {
     return NULL;
   }
   hcsd_ctr_t *c = calloc(1, sizeof(*c));
-  if (c == NULL || hcs_timer_new(d->hcs, &c->stop_timer) != 0) {
+  if (c == NULL || as_timer_new(d->loop, &c->stop_timer) != 0) {
     free(c);
     return NULL;
   }

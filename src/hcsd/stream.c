@@ -13,6 +13,7 @@
  * connection is closed. */
 #include "hcsd/stream_int.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,13 +23,13 @@
 struct hcsd_stream_s {
   hcsd_t *d;
   hcsd_conn_t *k; /* NULL once the connection is closed */
-  hcs_conn_t *c;
+  as_conn_t *c;
   bool framed;
   bool finished; /* the owner is done */
   bool gone_told;
   hcsd_stream_ops_t ops;
   void *data;
-  hcs_timer_t *grace;
+  as_timer_t *grace;
   int writes; /* writes in flight that hold session buffers */
   int pin;    /* inside a callback of the owner: not freed */
   size_t last_queued;
@@ -36,7 +37,7 @@ struct hcsd_stream_s {
 
 /* Frames of one read: a pool buffer (64 KiB at most) is at most
  * OUT_FRAMES frames, all sent by one write with their headers. */
-#define OUT_FRAMES (HCS_CONN_IOV_MAX / 2)
+#define OUT_FRAMES (AS_CONN_IOV_MAX / 2)
 
 struct hcsd_fan_s {
   hcs_session_t *s;
@@ -47,6 +48,7 @@ struct hcsd_fan_s {
 };
 
 typedef struct out_s {
+  as_conn_wreq_t req; /* lent to the engine until out_done */
   hcsd_stream_t *st;
   hcsd_fan_t *f;
   uint8_t hdr[OUT_FRAMES][8];
@@ -54,19 +56,19 @@ typedef struct out_s {
 
 static void maybe_free(hcsd_stream_t *st) {
   if (st->finished && st->k == NULL && st->writes == 0 && st->pin == 0) {
-    hcs_timer_free(st->grace);
+    as_timer_free(st->grace);
     free(st);
   }
 }
 
-hcsd_stream_t *hcsd__stream_new(hcsd_t *d, hcsd_conn_t *k, hcs_conn_t *c,
+hcsd_stream_t *hcsd__stream_new(hcsd_t *d, hcsd_conn_t *k, as_conn_t *c,
                                 bool framed, const hcsd_stream_ops_t *ops,
                                 void *data) {
   hcsd_stream_t *st = calloc(1, sizeof(*st));
   if (st == NULL) {
     return NULL;
   }
-  if (hcs_timer_new(d->hcs, &st->grace) != 0) {
+  if (as_timer_new(d->loop, &st->grace) != 0) {
     free(st);
     return NULL;
   }
@@ -133,9 +135,8 @@ static void fan_unref(hcsd_fan_t *f) {
   }
 }
 
-static void out_done(hcs_conn_t *c, int status, void *data) {
-  out_t *o = data;
-  (void)c;
+static void out_done(as_conn_wreq_t *req, int status) {
+  out_t *o = (out_t *)((char *)req - offsetof(out_t, req));
   (void)status;
   hcsd_stream_t *st = o->st;
   fan_unref(o->f);
@@ -170,19 +171,19 @@ void hcsd_fan_to(hcsd_fan_t *f, hcsd_stream_t *st) {
   o->f = f;
   /* Frames the client reads without growing its buffer (<= 32 KiB),
    * each from the held buffer itself. */
-  hcs_iov_t iov[HCS_CONN_IOV_MAX];
+  as_iov_t iov[AS_CONN_IOV_MAX];
   int n = 0;
   for (size_t off = 0, k = 0; off < f->len; k++) {
     size_t rest = f->len - off;
     size_t part = !st->framed || rest <= FRAME_MAX ? rest : FRAME_MAX;
     if (st->framed) {
       frame_header(o->hdr[k], f->stream, part);
-      iov[n++] = (hcs_iov_t){o->hdr[k], 8};
+      iov[n++] = (as_iov_t){o->hdr[k], 8};
     }
-    iov[n++] = (hcs_iov_t){f->buf + off, part};
+    iov[n++] = (as_iov_t){f->buf + off, part};
     off += part;
   }
-  if (hcs_conn_write(st->c, iov, n, out_done, o) != 0) {
+  if (as_conn_write(st->c, &o->req, iov, n, out_done) != 0) {
     free(o);
     return;
   }
@@ -220,13 +221,13 @@ void hcsd_stream_out_copy(hcsd_stream_t *st, int stream, const void *buf,
       n = FRAME_MAX;
     }
     uint8_t hdr[8];
-    hcs_iov_t iov[2];
+    as_iov_t iov[2];
     int k = 0;
     if (st->framed) {
       frame_header(hdr, stream, n);
-      iov[k++] = (hcs_iov_t){hdr, 8};
+      iov[k++] = (as_iov_t){hdr, 8};
     }
-    iov[k++] = (hcs_iov_t){p, n};
+    iov[k++] = (as_iov_t){p, n};
     if (hcsd__conn_send(st->k, iov, k) != 0) {
       return;
     }
@@ -237,17 +238,17 @@ void hcsd_stream_out_copy(hcsd_stream_t *st, int stream, const void *buf,
 
 void hcsd_stream_pause_input(hcsd_stream_t *st, bool paused) {
   if (st != NULL && st->c != NULL) {
-    hcs_conn_pause(st->c, paused);
+    as_conn_pause(st->c, paused);
   }
 }
 
-static void grace_over(hcs_timer_t *t, void *data) {
+static void grace_over(as_timer_t *t, void *data) {
   hcsd_stream_t *st = data;
-  size_t q = st->c != NULL ? hcs_conn_queued(st->c) : 0;
+  size_t q = st->c != NULL ? as_conn_queued(st->c) : 0;
   if (q > 0 && q < st->last_queued) {
     /* A slow reader still reading: give it more time. */
     st->last_queued = q;
-    hcs_timer_arm(t, FINISH_GRACE_MS, grace_over, st);
+    as_timer_arm(t, FINISH_GRACE_MS, grace_over, st);
     return;
   }
   if (st->k != NULL) {
@@ -270,8 +271,8 @@ void hcsd_stream_finish(hcsd_stream_t *st) {
   }
   /* Flush, then SHUT_WR; the client closes its side when it has read
    * everything. The grace timer closes a client that never does. */
-  hcs_conn_shutdown(st->c);
-  hcs_conn_pause(st->c, false);
-  st->last_queued = hcs_conn_queued(st->c) + 1;
-  hcs_timer_arm(st->grace, FINISH_GRACE_MS, grace_over, st);
+  as_conn_shutdown(st->c);
+  as_conn_pause(st->c, false);
+  st->last_queued = as_conn_queued(st->c) + 1;
+  as_timer_arm(st->grace, FINISH_GRACE_MS, grace_over, st);
 }
