@@ -4,6 +4,7 @@
  * reach the service and are answered there without touching the kernel
  * (unknown ids, unsupported types). Requests that build networks are
  * test_hns_net.c's and test_hns_traffic.c's. */
+#include "hcs-async.h"
 #include "hcs/hns/hns_json.h"
 
 #include <criterion/criterion.h>
