@@ -1,34 +1,21 @@
-/* Containers: a compute system with isolation. Its init is a fork of the
- * engine that enters new namespaces, joins the system's cgroups, builds
- * the root (rootfs.c), pivots into it and then reaps orphans until told to
- * stop. Processes started later are clones of the system's spawner, a
- * thread that has joined it once (no runtime binary per exec). */
+/* Containers: a compute system with isolation. Start prepares its
+ * configuration, cgroups and seccomp filter here and runs its init
+ * (init.c) in new namespaces; its endpoints follow (netattach.c).
+ * Processes started later are clones of the system's spawner, a thread
+ * that has joined it once (no runtime binary per exec). */
 #include "hcs/system/container.h"
 
-#include "hcs/hns/hns_attach.h"
-#include "hcs/layer/layerstore.h"
+#include "hcs/system/init.h"
 #include "hcs/system/procfs.h"
-#include "hcs/system/rootfs.h"
 #include "hcs/system/user.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <linux/capability.h>
-#include <net/if.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mount.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/sysmacros.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 /* The capabilities a container's processes keep: Docker's default set. */
@@ -46,113 +33,8 @@ static const uint64_t default_caps =
 static const unsigned ns_flags =
     CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
 
-/* ---- in the init child: a fork, single-threaded ---- */
-
-/* The loopback interface of a new network namespace starts down. */
-static int loopback_up(void) {
-  int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (sk < 0) {
-    return -errno;
-  }
-  struct ifreq ifr;
-  memset(&ifr, 0, sizeof(ifr));
-  snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
-  int err = 0;
-  if (ioctl(sk, SIOCGIFFLAGS, &ifr) != 0) {
-    err = -errno;
-  } else {
-    ifr.ifr_flags |= IFF_UP;
-    err = ioctl(sk, SIOCSIFFLAGS, &ifr) != 0 ? -errno : 0;
-  }
-  close(sk);
-  return err;
-}
-
-static void noop_handler(int sig) { (void)sig; }
-
-/* pid 1: reaps orphans; on SIGTERM (or INT, HUP, PWR) asks every process
- * to stop and exits once none is left. The kernel drops signals from the
- * parent namespace for which an init has no handler, so the ones it
- * waits for get a handler that is never run (they stay blocked). */
-__attribute__((noreturn)) static void init_loop(void) {
-  static const int sigs[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGPWR};
-  sigset_t all;
-  sigfillset(&all);
-  for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = noop_handler;
-    sigaction(sigs[i], &sa, NULL);
-  }
-  int stopping = 0;
-  for (;;) {
-    siginfo_t si;
-    struct timespec tick = {0, 20 * 1000 * 1000};
-    int sig = sigtimedwait(&all, &si, stopping ? &tick : NULL);
-    while (waitpid(-1, NULL, WNOHANG | __WALL) > 0) {
-    }
-    if (!stopping && sig > 0 && sig != SIGCHLD) {
-      stopping = 1;
-      (void)kill(-1, SIGTERM);
-    }
-    if (stopping && kill(-1, 0) != 0 && errno == ESRCH) {
-      _exit(0);
-    }
-  }
-}
-
-static int init_main(void *arg, int ready_fd, char *why, size_t n) {
-  hcs__container_t *ct = arg;
-  /* A copy of the engine's memory, running the host's binary: no process
-   * of the container may read it or open its executable (spawn.c says
-   * why for the exec path; the same holds here). */
-  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
-    return hcs__setup_fail(why, n, errno, "prctl(PR_SET_DUMPABLE)");
-  }
-  for (int i = 0; i < ct->cg.nprocs; i++) {
-    if (write(ct->cg.procs[i], "0", 1) != 1) {
-      return hcs__setup_fail(why, n, errno, "joining its cgroups (hcs/%s)",
-                             ct->cg.id);
-    }
-  }
-  if ((ct->ns & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) != 0) {
-    return hcs__setup_fail(why, n, errno, "unshare(CLONE_NEWCGROUP)");
-  }
-  int err = 0;
-  if ((ct->ns & CLONE_NEWNET) && (err = loopback_up()) != 0) {
-    return hcs__setup_fail(why, n, err, "bringing up its loopback interface");
-  }
-  if ((err = hcs__rootfs_build(ct, why, n)) != 0 ||
-      (err = hcs__rootfs_enter(ct, why, n)) != 0) {
-    return -err;
-  }
-  /* Nothing of the host stays open in pid 1. */
-  int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-  for (int fd = 0; fd < 3 && null >= 0; fd++) {
-    dup2(null, fd);
-  }
-  if (dup3(ready_fd, 3, O_CLOEXEC) < 0) {
-    return errno;
-  }
-  syscall(SYS_close_range, 4, ~0U, 0);
-  setsid();
-  prctl(PR_SET_NAME, "hcs-init", 0, 0, 0);
-  close(3); /* ready: the engine goes on */
-  init_loop();
-}
-
-/* ---- in the engine ---- */
-
-/* Gives the endpoints back to the host's side, ready for another system. */
-static void detach_endpoints(hcs__system_t *s) {
-  hcs__container_t *ct = s->ct;
-  for (size_t i = 0; i < ct->n_attached; i++) {
-    hcs__hns_detach(s->hcs, ct->cfg.endpoint_list[i]);
-  }
-  ct->n_attached = 0;
-}
-
-static void init_done_cb(as_session_t *is, const as_result_t *r, void *data) {
+void hcs__container_init_done(as_session_t *is, const as_result_t *r,
+                              void *data) {
   hcs__system_t *s = data;
   hcs__container_t *ct = s->ct;
   (void)is;
@@ -161,7 +43,7 @@ static void init_done_cb(as_session_t *is, const as_result_t *r, void *data) {
   /* Its namespaces are dying: nothing more can be started in them. */
   as_spawner_free(ct->spawner);
   ct->spawner = NULL;
-  detach_endpoints(s);
+  hcs__container_detach(s);
   /* pid 1 is gone, so the kernel killed its namespace; the cgroup may
    * still hold processes that left it. */
   hcs__cgroup_kill(&ct->cg);
@@ -175,7 +57,7 @@ static void init_done_cb(as_session_t *is, const as_result_t *r, void *data) {
 /* Pins the container's devpts multiplexer while only init runs there (no
  * process of the container could have swapped it yet); each console then
  * reopens that inode, whatever the container later does to its /dev. */
-static void open_ptmx(hcs__container_t *ct) {
+void hcs__container_open_ptmx(hcs__container_t *ct) {
   char path[64];
   struct stat st;
   snprintf(path, sizeof(path), "/proc/%d/root/dev/pts/ptmx", (int)ct->init_pid);
@@ -240,59 +122,9 @@ static char **default_env(const hcs__config_t *cfg, const char *id) {
   return env;
 }
 
-static int container_prepare(hcs__system_t *s, const char **why);
-
-/* Moves each endpoint of EndpointList into init's network namespace as
- * eth0, eth1, ... */
-static int attach_endpoints(hcs__system_t *s, char *why, size_t n) {
-  hcs__container_t *ct = s->ct;
-  char **eps = ct->cfg.endpoint_list;
-  for (size_t i = 0; eps != NULL && eps[i] != NULL; i++) {
-    char ifname[32];
-    snprintf(ifname, sizeof(ifname), "eth%u", (unsigned)(i % 1000));
-    char detail[200] = "";
-    int e = hcs__hns_attach(s->hcs, eps[i], ct->init_pid, ifname, detail,
-                            sizeof(detail));
-    if (e != 0) {
-      snprintf(why, n, "EndpointList[%zu] %s: %s", i, eps[i], detail);
-      return e;
-    }
-    ct->n_attached = i + 1;
-  }
-  return 0;
-}
-
-/* The DNS settings of the first endpoint that has any, in a file of the
- * state directory that init binds over the system's /etc/resolv.conf.
- * Nothing when no endpoint gives any. */
-static int write_resolv_conf(hcs__system_t *s, const char *run) {
-  hcs__container_t *ct = s->ct;
-  char **eps = ct->cfg.endpoint_list;
-  char dns[1024] = "";
-  for (size_t i = 0; eps != NULL && eps[i] != NULL && dns[0] == '\0'; i++) {
-    (void)hcs__hns_resolv_conf(s->hcs, eps[i], dns, sizeof(dns));
-  }
-  if (dns[0] == '\0') {
-    return 0;
-  }
-  snprintf(ct->resolv, sizeof(ct->resolv), "%s/%s.resolv.conf", run, s->id);
-  int fd = open(ct->resolv, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    int err = -errno;
-    ct->resolv[0] = '\0';
-    return err;
-  }
-  size_t len = strlen(dns);
-  int err = write(fd, dns, len) == (ssize_t)len ? 0 : errno ? -errno : -EIO;
-  if (close(fd) != 0 && err == 0) {
-    err = -errno;
-  }
-  return err;
-}
-
 hcs_result_t hcs__container_start(hcs__system_t *s, hcs_error_t **err) {
   const char *why = NULL;
-  int e = container_prepare(s, &why);
+  int e = hcs__container_prepare(s, &why);
   if (e != 0) {
     return start_fail(s, err, -e, why != NULL ? why : "preparing");
   }
@@ -302,16 +134,16 @@ hcs_result_t hcs__container_start(hcs__system_t *s, hcs_error_t **err) {
   if (mkdir(ct->root_mnt, 0700) != 0 && errno != EEXIST) {
     return start_fail(s, err, errno, ct->root_mnt);
   }
-  e = write_resolv_conf(s, run);
+  e = hcs__container_resolv_conf(s, run);
   if (e != 0) {
     return start_fail(s, err, -e, "writing the system's resolv.conf");
   }
   as_spawn_opts_t o;
   memset(&o, 0, sizeof(o));
-  o.child_fn = init_main;
+  o.child_fn = hcs__init_main;
   o.child_arg = ct;
   o.clone_flags = ct->ns & ~(unsigned)CLONE_NEWCGROUP;
-  o.cbs.done_cb = init_done_cb;
+  o.cbs.done_cb = hcs__container_init_done;
   o.data = s;
   e = as_session_spawn(hcs__loop(s->hcs), &o, &ct->init);
   if (e != 0) {
@@ -330,13 +162,13 @@ hcs_result_t hcs__container_start(hcs__system_t *s, hcs_error_t **err) {
     return start_fail_as(s, err, HCS_E_UNEXPECTED_EXIT, e, what);
   }
   ct->init_pid = as_session_pid(ct->init);
-  open_ptmx(ct);
+  hcs__container_open_ptmx(ct);
   char attach_why[256] = "";
-  e = attach_endpoints(s, attach_why, sizeof(attach_why));
+  e = hcs__container_attach(s, attach_why, sizeof(attach_why));
   if (e != 0) {
     /* init runs: stop it before letting go, or it would run on alone. */
     (void)as_session_kill(ct->init, SIGKILL);
-    detach_endpoints(s);
+    hcs__container_detach(s);
     return start_fail(s, err, -e, attach_why);
   }
   s->init_pid = ct->init_pid;
@@ -372,7 +204,7 @@ static int container_seccomp(hcs__container_t *ct, const char **why) {
 
 /* Prepares the parts of a container that live in this process: its
  * configuration, environment and cgroups (created again or reused). */
-static int container_prepare(hcs__system_t *s, const char **why) {
+int hcs__container_prepare(hcs__system_t *s, const char **why) {
   hcs__container_t *ct = as_calloc(1, sizeof(*ct));
   if (ct == NULL) {
     return -ENOMEM;
@@ -406,61 +238,6 @@ static int container_prepare(hcs__system_t *s, const char **why) {
   char name[160];
   hcs__system_cgroup_name(s, name, sizeof(name));
   return hcs__cgroup_create(&ct->cg, name, &lim, why);
-}
-
-/* A record says the system runs: adopt its init if the pid still names
- * the same process (same start time), else the record was stale. A record
- * of a start that never finished: kill what is in its groups, remove them
- * and its root's mount point; it is Created again. */
-static void reattach_one(hcs__system_t *s) {
-  const char *why = NULL;
-  int ok = container_prepare(s, &why) == 0 && !s->starting && s->init_pid > 0;
-  hcs__container_t *ct = s->ct;
-  if (ok) {
-    as_spawn_opts_t o;
-    memset(&o, 0, sizeof(o));
-    o.cbs.done_cb = init_done_cb;
-    o.data = s;
-    ok = as_session_adopt(hcs__loop(s->hcs), s->init_pid, &o, &ct->init) == 0;
-  }
-  /* Checked after the pidfd exists: from here the pid cannot be reused. */
-  if (ok && hcs__proc_start_time(s->init_pid) != s->init_start) {
-    as_session_abandon(ct->init);
-    ct->init = NULL;
-    ok = 0;
-  }
-  if (!ok) {
-    /* A group not made (prepare failed first) has no name: killing it
-     * would reach the parent, every system's. */
-    if (ct != NULL && ct->cg.id[0] != '\0') {
-      hcs__cgroup_kill(&ct->cg);
-    }
-    hcs__container_free(s);
-    s->state = s->starting ? HCS__SYS_CREATED : HCS__SYS_STOPPED;
-    s->starting = 0;
-    s->init_pid = 0;
-    (void)hcs__state_save(s);
-    return;
-  }
-  ct->init_pid = s->init_pid;
-  open_ptmx(ct);
-  s->nrunning++;
-}
-
-void hcs__system_reattach(hcs__system_t *s) {
-  if (!s->is_dummy && s->ct == NULL &&
-      (s->state == HCS__SYS_RUNNING || s->starting)) {
-    reattach_one(s);
-  }
-}
-
-void hcs__container_release(hcs__system_t *s) {
-  hcs__container_t *ct = s->ct;
-  if (ct != NULL && ct->init != NULL && !ct->init_done) {
-    as_session_abandon(ct->init);
-    ct->init = NULL;
-    s->nrunning--;
-  }
 }
 
 int hcs__container_exec_opts(hcs__system_t *s, as_spawn_opts_t *o,

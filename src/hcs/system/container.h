@@ -45,8 +45,35 @@ void hcs__container_signal(hcs__system_t *s, int sig);
 /* 1 when an OOM kill happened in the system and is not yet blamed. */
 int hcs__container_take_oom(hcs__system_t *s);
 void hcs__container_free(hcs__system_t *s);
-/* Lets go of a running system's init without stopping it (the service is
- * closing and the system's record lets the next one find it again). */
+/* Prepares the parts of a container that live in this process: its
+ * configuration, environment, seccomp filter and cgroups (created again
+ * or reused). s->ct is set even on failure, for hcs__container_free.
+ * 0, or -errno with *why naming the field or file at fault. */
+int hcs__container_prepare(hcs__system_t *s, const char **why);
+/* The done callback of init's session (data: the system): its
+ * namespaces died, so the system stops. */
+void hcs__container_init_done(as_session_t *is, const as_result_t *r,
+                              void *data);
+/* Pins the container's devpts multiplexer (ct->ptmx_fd), -1 if missing. */
+void hcs__container_open_ptmx(hcs__container_t *ct);
+
+/* netattach.c: moves each endpoint of EndpointList into init's network
+ * namespace as eth0, eth1, ...: 0, or -errno with why set. */
+int hcs__container_attach(hcs__system_t *s, char *why, size_t n);
+/* Gives the endpoints back to the host's side. */
+void hcs__container_detach(hcs__system_t *s);
+/* Writes the DNS settings of the first endpoint that has any to
+ * <run>/<id>.resolv.conf (ct->resolv), for init to bind over
+ * /etc/resolv.conf. 0 or -errno. */
+int hcs__container_resolv_conf(hcs__system_t *s, const char *run);
+
+/* reattach.c: lets go of a running system's init without stopping it
+ * (the service is closing and the system's record lets the next one find
+ * it again). */
 void hcs__container_release(hcs__system_t *s);
+/* Adopts the init of a system whose record says Running (else marks it
+ * Stopped), or takes down what a start that never finished made (it is
+ * Created again); saves the record. The lock of its id held. */
+void hcs__system_reattach(hcs__system_t *s);
 
 #endif

@@ -84,10 +84,6 @@ int hcs__state_names_run(const hcs__system_t *s);
 /* Reads every record into the service's list (at hcs_open). */
 hcs_result_t hcs__state_load(hcs_t *hcs, hcs_error_t **err);
 const char *hcs__state_name(int state);
-/* container.c: adopts the init of a system whose record says Running
- * (else marks it Stopped), or takes down what a start that never finished
- * made (it is Created again); saves the record. The lock of its id held. */
-void hcs__system_reattach(hcs__system_t *s);
 /* At hcs_close: terminate every system, then free them all. */
 void hcs__systems_terminate_all(hcs_t *hcs);
 void hcs__systems_free(hcs_t *hcs);

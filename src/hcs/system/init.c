@@ -1,0 +1,113 @@
+/* A container's init, in the child: a fork of the engine, single-threaded,
+ * that joins the system's cgroups, enters its namespaces, builds the root
+ * (rootfs.c), pivots into it and then reaps orphans until told to stop.
+ * Only async-signal-safe calls; a failure is a sentence in why. */
+#include "hcs/system/init.h"
+
+#include "hcs/system/rootfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* The loopback interface of a new network namespace starts down. */
+static int loopback_up(void) {
+  int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sk < 0) {
+    return -errno;
+  }
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof(ifr));
+  snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+  int err = 0;
+  if (ioctl(sk, SIOCGIFFLAGS, &ifr) != 0) {
+    err = -errno;
+  } else {
+    ifr.ifr_flags |= IFF_UP;
+    err = ioctl(sk, SIOCSIFFLAGS, &ifr) != 0 ? -errno : 0;
+  }
+  close(sk);
+  return err;
+}
+
+static void noop_handler(int sig) { (void)sig; }
+
+/* pid 1: reaps orphans; on SIGTERM (or INT, HUP, PWR) asks every process
+ * to stop and exits once none is left. The kernel drops signals from the
+ * parent namespace for which an init has no handler, so the ones it
+ * waits for get a handler that is never run (they stay blocked). */
+__attribute__((noreturn)) static void init_loop(void) {
+  static const int sigs[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGPWR};
+  sigset_t all;
+  sigfillset(&all);
+  for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = noop_handler;
+    sigaction(sigs[i], &sa, NULL);
+  }
+  int stopping = 0;
+  for (;;) {
+    siginfo_t si;
+    struct timespec tick = {0, 20 * 1000 * 1000};
+    int sig = sigtimedwait(&all, &si, stopping ? &tick : NULL);
+    while (waitpid(-1, NULL, WNOHANG | __WALL) > 0) {
+    }
+    if (!stopping && sig > 0 && sig != SIGCHLD) {
+      stopping = 1;
+      (void)kill(-1, SIGTERM);
+    }
+    if (stopping && kill(-1, 0) != 0 && errno == ESRCH) {
+      _exit(0);
+    }
+  }
+}
+
+int hcs__init_main(void *arg, int ready_fd, char *why, size_t n) {
+  hcs__container_t *ct = arg;
+  /* A copy of the engine's memory, running the host's binary: no process
+   * of the container may read it or open its executable (spawn.c says
+   * why for the exec path; the same holds here). */
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+    return hcs__setup_fail(why, n, errno, "prctl(PR_SET_DUMPABLE)");
+  }
+  for (int i = 0; i < ct->cg.nprocs; i++) {
+    if (write(ct->cg.procs[i], "0", 1) != 1) {
+      return hcs__setup_fail(why, n, errno, "joining its cgroups (hcs/%s)",
+                             ct->cg.id);
+    }
+  }
+  if ((ct->ns & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) != 0) {
+    return hcs__setup_fail(why, n, errno, "unshare(CLONE_NEWCGROUP)");
+  }
+  int err = 0;
+  if ((ct->ns & CLONE_NEWNET) && (err = loopback_up()) != 0) {
+    return hcs__setup_fail(why, n, err, "bringing up its loopback interface");
+  }
+  if ((err = hcs__rootfs_build(ct, why, n)) != 0 ||
+      (err = hcs__rootfs_enter(ct, why, n)) != 0) {
+    return -err;
+  }
+  /* Nothing of the host stays open in pid 1. */
+  int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  for (int fd = 0; fd < 3 && null >= 0; fd++) {
+    dup2(null, fd);
+  }
+  if (dup3(ready_fd, 3, O_CLOEXEC) < 0) {
+    return errno;
+  }
+  syscall(SYS_close_range, 4, ~0U, 0);
+  setsid();
+  prctl(PR_SET_NAME, "hcs-init", 0, 0, 0);
+  close(3); /* ready: the engine goes on */
+  init_loop();
+}
