@@ -159,13 +159,13 @@ static uint64_t read_oom(const hcs__cgroup_t *cg) {
   return p != NULL ? strtoull(p + 9, NULL, 10) : 0;
 }
 
-static int create_v2(hcs__cgroup_t *cg, const char **why) {
+static int create_v2(hcs__cgroup_t *cg, char *why, size_t wn) {
   char parent[512], dir[512];
   snprintf(parent, sizeof(parent), "%s/hcs", root);
   group_dir(cg, NULL, dir, sizeof(dir));
   int err = mkdir_p2(parent, dir);
   if (err != 0) {
-    *why = dir;
+    snprintf(why, wn, "mkdir(%s)", dir);
     return err;
   }
   /* Controllers must be enabled from the root down to the parent. */
@@ -173,16 +173,21 @@ static int create_v2(hcs__cgroup_t *cg, const char **why) {
   (void)write_file(parent, "cgroup.subtree_control", "+memory +pids +cpu");
   int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
-    *why = dir;
-    return -errno;
+    err = -errno;
+    snprintf(why, wn, "open(%s)", dir);
+    return err;
   }
   err = hcs__devices_v2_attach(fd);
   close(fd);
   if (err != 0) {
-    *why = "the device program (BPF_CGROUP_DEVICE)";
+    snprintf(why, wn, "bpf(BPF_PROG_ATTACH) of the device program to %s", dir);
     return err;
   }
-  return open_procs(cg, dir);
+  err = open_procs(cg, dir);
+  if (err != 0) {
+    snprintf(why, wn, "open(%s/cgroup.procs)", dir);
+  }
+  return err;
 }
 
 /* Everything denied, then the devices a system may open (devices.h). */
@@ -205,8 +210,8 @@ static int devices_v1(const char *dir) {
  * hierarchy of each limit it sets (pids, cpu). Nothing reads cpuacct or
  * blkio. The members are listed from the first group joined, freezer when
  * it is there. */
-static int create_v1(hcs__cgroup_t *cg, const knob_t *k, int nk,
-                     const char **why) {
+static int create_v1(hcs__cgroup_t *cg, const knob_t *k, int nk, char *why,
+                     size_t wn) {
   static const char *const ctrls[] = {"freezer", "memory", "devices", "pids",
                                       "cpu"};
   for (size_t i = 0; i < sizeof(ctrls) / sizeof(ctrls[0]); i++) {
@@ -223,18 +228,16 @@ static int create_v1(hcs__cgroup_t *cg, const knob_t *k, int nk,
     snprintf(parent, sizeof(parent), "%s/hcs", base);
     group_dir(cg, c, dir, sizeof(dir));
     int err = mkdir_p2(parent, dir);
-    if (err == 0 && strcmp(c, "devices") == 0) {
-      err = devices_v1(dir);
-      if (err != 0) {
-        *why = "devices.allow";
-        return err;
-      }
-    }
-    if (err == 0) {
-      err = open_procs(cg, dir);
-    }
     if (err != 0) {
-      *why = c;
+      snprintf(why, wn, "mkdir(%s)", dir);
+      return err;
+    }
+    if (strcmp(c, "devices") == 0 && (err = devices_v1(dir)) != 0) {
+      snprintf(why, wn, "write(%s/devices.deny or devices.allow)", dir);
+      return err;
+    }
+    if ((err = open_procs(cg, dir)) != 0) {
+      snprintf(why, wn, "open(%s/cgroup.procs)", dir);
       return err;
     }
     if (cg->list == NULL) {
@@ -245,7 +248,7 @@ static int create_v1(hcs__cgroup_t *cg, const knob_t *k, int nk,
 }
 
 int hcs__cgroup_create(hcs__cgroup_t *cg, const char *id,
-                       const hcs__cgroup_limits_t *lim, const char **why) {
+                       const hcs__cgroup_limits_t *lim, char *why, size_t wn) {
   memset(cg, 0, sizeof(*cg));
   for (int i = 0; i < HCS__CG_MAX_PROCS; i++) {
     cg->procs[i] = -1;
@@ -254,7 +257,7 @@ int hcs__cgroup_create(hcs__cgroup_t *cg, const char *id,
   snprintf(cg->id, sizeof(cg->id), "%s", id);
   knob_t k[8];
   int n = knobs_of(cg, lim, k);
-  int err = cg->v2 ? create_v2(cg, why) : create_v1(cg, k, n, why);
+  int err = cg->v2 ? create_v2(cg, why, wn) : create_v1(cg, k, n, why, wn);
   if (err != 0) {
     n = 0;
   }
@@ -266,7 +269,7 @@ int hcs__cgroup_create(hcs__cgroup_t *cg, const char *id,
       err = 0; /* no swap accounting on this kernel */
     }
     if (err != 0) {
-      *why = k[i].file;
+      snprintf(why, wn, "write(%s/%s, \"%s\")", dir, k[i].file, k[i].val);
     }
   }
   if (err != 0) {

@@ -5,6 +5,7 @@
 #ifndef HCS_HCS_CGROUP_H
 #define HCS_HCS_CGROUP_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -28,10 +29,11 @@ typedef struct hcs__cgroup_s {
   uint64_t oom_base; /* oom kills counted before the system started */
 } hcs__cgroup_t;
 
-/* Creates (or reuses) the groups and applies the limits. *why names the
- * file at fault on failure. 0 or -errno. */
+/* Creates (or reuses) the groups and applies the limits. 0, or -errno
+ * with why (wn bytes) naming the call and the file at fault, as in
+ * "write(/sys/fs/cgroup/hcs/ID/memory.max, \"...\")". */
 int hcs__cgroup_create(hcs__cgroup_t *cg, const char *id,
-                       const hcs__cgroup_limits_t *lim, const char **why);
+                       const hcs__cgroup_limits_t *lim, char *why, size_t wn);
 /* Kills every process in the groups (cgroup.kill on v2; SIGKILL to each
  * listed pid on v1, repeated until empty, under the freezer when it is
  * there). */

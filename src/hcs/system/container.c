@@ -123,20 +123,22 @@ static char **default_env(const hcs__config_t *cfg, const char *id) {
 }
 
 hcs_result_t hcs__container_start(hcs__system_t *s, hcs_error_t **err) {
-  const char *why = NULL;
-  int e = hcs__container_prepare(s, &why);
+  char why[1024] = ""; /* a sentence naming a path of ct->root_mnt's size */
+  int e = hcs__container_prepare(s, why, sizeof(why));
   if (e != 0) {
-    return start_fail(s, err, -e, why != NULL ? why : "preparing");
+    return start_fail(s, err, -e, why[0] != '\0' ? why : "preparing");
   }
   hcs__container_t *ct = s->ct;
   const char *run = hcs__system_run_dir(s->hcs);
   (void)mkdir(run, 0700);
   if (mkdir(ct->root_mnt, 0700) != 0 && errno != EEXIST) {
-    return start_fail(s, err, errno, ct->root_mnt);
+    snprintf(why, sizeof(why), "mkdir(%s)", ct->root_mnt);
+    return start_fail(s, err, errno, why);
   }
   e = hcs__container_resolv_conf(s, run);
   if (e != 0) {
-    return start_fail(s, err, -e, "writing the system's resolv.conf");
+    snprintf(why, sizeof(why), "writing %s/%s.resolv.conf", run, s->id);
+    return start_fail(s, err, -e, why);
   }
   as_spawn_opts_t o;
   memset(&o, 0, sizeof(o));
@@ -179,20 +181,21 @@ hcs_result_t hcs__container_start(hcs__system_t *s, hcs_error_t **err) {
 
 /* The filter its processes install before execve: the default (Docker's
  * default profile), none ("unconfined"), or a profile of its own. */
-static int container_seccomp(hcs__container_t *ct, const char **why) {
+static int container_seccomp(hcs__container_t *ct, char *why, size_t n) {
   const char *p = ct->cfg.seccomp_profile;
   const hcs__bpf_t *bpf = NULL;
+  char detail[160] = "";
   int e = 0;
   if (p == NULL || strcmp(p, "default") == 0) {
     e = hcs__seccomp_default(&bpf);
   } else if (strcmp(p, "unconfined") != 0) {
-    char detail[160];
     e = hcs__seccomp_from_json(p, default_caps, &ct->seccomp_own, detail,
                                sizeof(detail));
     bpf = &ct->seccomp_own;
   }
   if (e != 0) {
-    *why = "SeccompProfile";
+    snprintf(why, n, "SeccompProfile: %s",
+             bpf == &ct->seccomp_own ? detail : "the default profile");
     return e;
   }
   if (bpf != NULL) {
@@ -202,9 +205,7 @@ static int container_seccomp(hcs__container_t *ct, const char **why) {
   return 0;
 }
 
-/* Prepares the parts of a container that live in this process: its
- * configuration, environment and cgroups (created again or reused). */
-int hcs__container_prepare(hcs__system_t *s, const char **why) {
+int hcs__container_prepare(hcs__system_t *s, char *why, size_t n) {
   hcs__container_t *ct = as_calloc(1, sizeof(*ct));
   if (ct == NULL) {
     return -ENOMEM;
@@ -212,7 +213,7 @@ int hcs__container_prepare(hcs__system_t *s, const char **why) {
   ct->ptmx_fd = -1;
   s->ct = ct;
   if (hcs__config_parse(s->config, &ct->cfg, NULL, NULL) != HCS_OK) {
-    *why = "configuration";
+    snprintf(why, n, "configuration");
     return -EINVAL;
   }
   ct->env = default_env(&ct->cfg, s->id);
@@ -223,7 +224,7 @@ int hcs__container_prepare(hcs__system_t *s, const char **why) {
   if (!ct->cfg.host_network) {
     ct->ns |= CLONE_NEWNET; /* loopback and the endpoints, if any */
   }
-  int e = container_seccomp(ct, why);
+  int e = container_seccomp(ct, why, n);
   if (e != 0) {
     return e;
   }
@@ -237,7 +238,7 @@ int hcs__container_prepare(hcs__system_t *s, const char **why) {
   hcs__system_path(s, ".root", ct->root_mnt, sizeof(ct->root_mnt));
   char name[160];
   hcs__system_cgroup_name(s, name, sizeof(name));
-  return hcs__cgroup_create(&ct->cg, name, &lim, why);
+  return hcs__cgroup_create(&ct->cg, name, &lim, why, n);
 }
 
 int hcs__container_exec_opts(hcs__system_t *s, as_spawn_opts_t *o,

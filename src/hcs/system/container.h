@@ -48,8 +48,9 @@ void hcs__container_free(hcs__system_t *s);
 /* Prepares the parts of a container that live in this process: its
  * configuration, environment, seccomp filter and cgroups (created again
  * or reused). s->ct is set even on failure, for hcs__container_free.
- * 0, or -errno with *why naming the field or file at fault. */
-int hcs__container_prepare(hcs__system_t *s, const char **why);
+ * 0, or -errno with why (n bytes) naming the field, or the call and the
+ * file at fault. */
+int hcs__container_prepare(hcs__system_t *s, char *why, size_t n);
 /* The done callback of init's session (data: the system): its
  * namespaces died, so the system stops. */
 void hcs__container_init_done(as_session_t *is, const as_result_t *r,

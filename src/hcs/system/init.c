@@ -82,7 +82,8 @@ int hcs__init_main(void *arg, int ready_fd, char *why, size_t n) {
   }
   for (int i = 0; i < ct->cg.nprocs; i++) {
     if (write(ct->cg.procs[i], "0", 1) != 1) {
-      return hcs__setup_fail(why, n, errno, "joining its cgroups (hcs/%s)",
+      return hcs__setup_fail(why, n, errno,
+                             "joining its cgroups: write(hcs/%s/cgroup.procs)",
                              ct->cg.id);
     }
   }
@@ -103,7 +104,7 @@ int hcs__init_main(void *arg, int ready_fd, char *why, size_t n) {
     dup2(null, fd);
   }
   if (dup3(ready_fd, 3, O_CLOEXEC) < 0) {
-    return errno;
+    return hcs__setup_fail(why, n, errno, "dup3(ready pipe, 3)");
   }
   syscall(SYS_close_range, 4, ~0U, 0);
   setsid();

@@ -12,9 +12,9 @@
  * of a start that never finished: kill what is in its groups, remove them
  * and its root's mount point; it is Created again. */
 static void reattach_one(hcs__system_t *s) {
-  const char *why = NULL;
-  int ok =
-      hcs__container_prepare(s, &why) == 0 && !s->starting && s->init_pid > 0;
+  char why[AS_WHY_MAX];
+  int ok = hcs__container_prepare(s, why, sizeof(why)) == 0 && !s->starting &&
+           s->init_pid > 0;
   hcs__container_t *ct = s->ct;
   if (ok) {
     as_spawn_opts_t o;

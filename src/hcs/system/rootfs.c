@@ -113,36 +113,52 @@ static int mount_on(int fd, const char *src, const char *type,
   return mount(src, target, type, flags, data) != 0 ? -errno : 0;
 }
 
-static int mount_root(const hcs__container_t *ct) {
+/* Each failure writes why: the field, the call and the path at fault. */
+static int mount_root(const hcs__container_t *ct, char *why, size_t wn) {
   const hcs__config_t *cfg = &ct->cfg;
+  const char *at = ct->root_mnt;
   if (cfg->volume_path != NULL) {
-    return mount(cfg->volume_path, ct->root_mnt, NULL, MS_BIND | MS_REC,
-                 NULL) != 0
-               ? -errno
+    return mount(cfg->volume_path, at, NULL, MS_BIND | MS_REC, NULL) != 0
+               ? -hcs__setup_fail(why, wn, errno,
+                                  "VolumePath: mount(%s, %s, MS_BIND)",
+                                  cfg->volume_path, at)
                : 0;
   }
   /* An overlay: the layers nearest first (a layer folder of the store
    * gives its diff; a full copy of the diff driver ends the chain); the
    * sandbox layer, when given, holds the upper and work directories, or is
-   * itself the full copy to bind. */
+   * itself the full copy to bind. A missing folder is named here: the
+   * overlay's own refusal would not say which. */
   char up[PATH_MAX], work[PATH_MAX], dir[PATH_MAX];
+  struct stat st;
   if (cfg->layer_folder_path != NULL) {
+    if (stat(cfg->layer_folder_path, &st) != 0) {
+      return -hcs__setup_fail(why, wn, errno, "LayerFolderPath: stat(%s)",
+                              cfg->layer_folder_path);
+    }
     int full =
         hcs__layer_sandbox_dirs(cfg->layer_folder_path, up, work, sizeof(up));
     if (full < 0) {
-      return full;
+      return -hcs__setup_fail(why, wn, full, "LayerFolderPath: %s",
+                              cfg->layer_folder_path);
     }
     if (full == 1) {
-      return mount(up, ct->root_mnt, NULL, MS_BIND, NULL) != 0 ? -errno : 0;
+      return mount(up, at, NULL, MS_BIND, NULL) != 0
+                 ? -hcs__setup_fail(why, wn, errno,
+                                    "LayerFolderPath: mount(%s, %s, MS_BIND)",
+                                    up, at)
+                 : 0;
     }
   }
   char opts[3072];
   size_t n = (size_t)snprintf(opts, sizeof(opts), "lowerdir=");
   size_t used = 0;
   for (size_t i = 0; i < cfg->n_layers && n < sizeof(opts); i++) {
-    int r = hcs__layer_lowerdir(cfg->layers[i].path, dir, sizeof(dir));
+    const char *path = cfg->layers[i].path;
+    int r = stat(path, &st) != 0 ? -errno
+                                 : hcs__layer_lowerdir(path, dir, sizeof(dir));
     if (r < 0) {
-      return r;
+      return -hcs__setup_fail(why, wn, r, "Layers[%zu]: stat(%s)", i, path);
     }
     n += (size_t)snprintf(opts + n, sizeof(opts) - n, "%s%s", i > 0 ? ":" : "",
                           dir);
@@ -158,45 +174,54 @@ static int mount_root(const hcs__container_t *ct) {
                           up, work);
   }
   if (n >= sizeof(opts)) {
-    return -ENAMETOOLONG;
+    return -hcs__setup_fail(why, wn, ENAMETOOLONG,
+                            "Layers: the overlay's options for %s", at);
   }
   if (cfg->layer_folder_path == NULL && used == 1) {
-    /* One read-only layer: overlay wants two lowers, a bind does it. */
-    int r = hcs__layer_lowerdir(cfg->layers[0].path, dir, sizeof(dir));
-    if (r < 0) {
-      return r;
-    }
-    /* Read-only, as the layer is shared: with no sandbox the container
+    /* One read-only layer: overlay wants two lowers, a bind does it.
+     * Read-only, as the layer is shared: with no sandbox the container
      * has a read-only root (docker run --read-only). */
-    if (mount(dir, ct->root_mnt, NULL, MS_BIND, NULL) != 0 ||
-        mount(NULL, ct->root_mnt, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY,
-              NULL) != 0) {
-      return -errno;
+    if (mount(dir, at, NULL, MS_BIND, NULL) != 0 ||
+        mount(NULL, at, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) != 0) {
+      return -hcs__setup_fail(why, wn, errno,
+                              "Layers[0]: mount(%s, %s, MS_BIND|MS_RDONLY)",
+                              dir, at);
     }
     return 0;
   }
-  return mount("overlay", ct->root_mnt, "overlay", 0, opts) != 0 ? -errno : 0;
+  return mount("overlay", at, "overlay", 0, opts) != 0
+             ? -hcs__setup_fail(why, wn, errno,
+                                "Layers: mount(overlay, %s) of %zu layers", at,
+                                used)
+             : 0;
 }
 
-static int bind_mapped(int rootfd, const hcs__mapped_dir_t *m) {
+/* *call names the system call that failed, for the caller's sentence. */
+static int bind_mapped(int rootfd, const hcs__mapped_dir_t *m,
+                       const char **call) {
   struct stat st;
+  *call = "stat(HostPath)";
   if (stat(m->host_path, &st) != 0) {
     return -errno;
   }
+  *call = "open(ContainerPath) in the root";
   int fd = open_dir_in(rootfd, m->container_path);
   if (fd < 0) {
     return fd;
   }
+  *call = "mount(MS_BIND|MS_REC)";
   int err = mount_on(fd, m->host_path, NULL, MS_BIND | MS_REC, NULL);
   close(fd);
   if (err == 0 && m->read_only) {
     /* The fd named the directory under the mount; reopen to name the
      * mount's root, then make it and every mount below it read-only: a
      * remount would leave submounts of the host directory writable. */
+    *call = "open(ContainerPath) in the root";
     fd = open_dir_in(rootfd, m->container_path);
     if (fd < 0) {
       return fd;
     }
+    *call = "mount_setattr(MOUNT_ATTR_RDONLY)";
     struct mount_attr_s attr = {.attr_set = MOUNT_ATTR_RDONLY};
     err = syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE,
                   &attr, sizeof(attr)) != 0
@@ -436,23 +461,23 @@ int hcs__setup_fail(char *why, size_t n, int err, const char *fmt, ...) {
 
 int hcs__rootfs_build(const hcs__container_t *ct, char *why, size_t n) {
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
-    return -hcs__setup_fail(why, n, errno, "making its mounts private");
+    return -hcs__setup_fail(why, n, errno, "mount(/, MS_REC|MS_PRIVATE)");
   }
-  int err = mount_root(ct);
+  int err = mount_root(ct, why, n);
   if (err != 0) {
-    return -hcs__setup_fail(
-        why, n, err, "mounting its root at %s (from %s)", ct->root_mnt,
-        ct->cfg.volume_path != NULL ? "VolumePath" : "Layers");
+    return err;
   }
   int rootfd = open(ct->root_mnt, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0) {
-    return -hcs__setup_fail(why, n, errno, "opening %s", ct->root_mnt);
+    return -hcs__setup_fail(why, n, errno, "open(%s)", ct->root_mnt);
   }
   for (size_t i = 0; err == 0 && i < ct->cfg.n_mapped_dirs; i++) {
     const hcs__mapped_dir_t *m = &ct->cfg.mapped_dirs[i];
-    if ((err = bind_mapped(rootfd, m)) != 0) {
-      hcs__setup_fail(why, n, err, "MappedDirectories[%zu]: binding %s at %s",
-                      i, m->host_path, m->container_path);
+    const char *call = NULL;
+    if ((err = bind_mapped(rootfd, m, &call)) != 0) {
+      hcs__setup_fail(why, n, err,
+                      "MappedDirectories[%zu]: binding %s at %s: %s", i,
+                      m->host_path, m->container_path, call);
     }
   }
   if (err == 0 && (err = make_dev(rootfd)) != 0) {
@@ -478,14 +503,14 @@ int hcs__rootfs_enter(const hcs__container_t *ct, char *why, size_t n) {
     return -hcs__setup_fail(why, n, err, "pivot_root into %s", ct->root_mnt);
   }
   if ((err = mount_proc()) != 0) {
-    return -hcs__setup_fail(why, n, err, "mounting /proc");
+    return -hcs__setup_fail(why, n, err, "mount(proc, /proc)");
   }
   if ((err = mount_sys()) != 0) {
-    return -hcs__setup_fail(why, n, err, "mounting /sys");
+    return -hcs__setup_fail(why, n, err, "mount(sysfs, /sys)");
   }
   const char *path = NULL;
   if ((err = mask_paths(&path)) != 0) {
-    return -hcs__setup_fail(why, n, err, "masking %s", path);
+    return -hcs__setup_fail(why, n, err, "masking %s (mount)", path);
   }
   return 0;
 }
