@@ -10,7 +10,7 @@
 #include "hcs/layer/layerstore.h"
 
 #include "hcs-async.h"
-#include "hcs/sha256.h"
+#include "hcs/layer/sha256.h"
 
 #include <archive.h>
 #include <archive_entry.h>

@@ -4,7 +4,7 @@
 #define HCS_HCS_LAYERIMPORT_H
 
 #include "hcs/layer/layerstore.h"
-#include "hcs/sha256.h"
+#include "hcs/layer/sha256.h"
 
 #include <archive.h>
 #include <archive_entry.h>

@@ -2,7 +2,7 @@
  * 64-word schedule, 64 rounds. The constants are the first 32 bits of the
  * fractional parts of the cube roots (K) and square roots (initial hash)
  * of the first primes (section 4.2.2, 5.3.3). */
-#include "hcs/sha256.h"
+#include "hcs/layer/sha256.h"
 
 #include <string.h>
 
