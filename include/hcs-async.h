@@ -25,10 +25,15 @@ struct sock_fprog;
 
 #define AS_API __attribute__((visibility("default")))
 
-/* Allocation seam. as_alloc_init() installs it into libuv; it runs once per
- * process (pthread_once) and before any other libuv call the engine makes.
- */
+/* Allocation seam: the engine's and hcs's own objects and buffer pools
+ * come from mimalloc (loaded privately: the program's malloc/free and
+ * libuv's allocator stay untouched), or from libc where mimalloc is not
+ * installed or in sanitizer builds. as_free takes only what as_malloc,
+ * as_calloc, as_realloc or as_strdup returned. Any thread.
+ * as_alloc_init() sets the seam up; it runs at load time and is
+ * idempotent. as_alloc_is_mimalloc() says whether mimalloc backs it. */
 AS_API void as_alloc_init(void);
+AS_API int as_alloc_is_mimalloc(void);
 AS_API void *as_malloc(size_t size);
 AS_API void *as_calloc(size_t n, size_t size);
 AS_API void *as_realloc(void *p, size_t size);
