@@ -4,7 +4,7 @@
  * every reference form, the layers mounted, list and inspect JSON, tags
  * that move, a reopened store, the built-in busybox, and loads that fail
  * leaving nothing behind. */
-#include "hcsd/images.h"
+#include "hcsd/model/images.h"
 #include "test_layer_util.h"
 
 #include <hcs.h>

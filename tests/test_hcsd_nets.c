@@ -9,7 +9,7 @@
  * here touches the host's network and tests running at once never meet;
  * the namespace, with every bridge, pair and nftables table in it, goes
  * when the test's process exits. */
-#include "hcsd/nets.h"
+#include "hcsd/model/nets.h"
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>

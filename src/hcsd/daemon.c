@@ -1,8 +1,9 @@
 /* hcsd's start and stop: the stores, the records found again, the socket;
  * at stop the running containers are stopped (as dockerd does without
  * live-restore) before the connections close. */
-#include "hcsd/ctr_int.h"
-#include "hcsd/stream_int.h"
+#include "hcsd/http/stream_int.h"
+#include "hcsd/model/ctr_int.h"
+#include "hcsd/util.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -14,15 +15,6 @@
 #include <time.h>
 
 #define STOP_GRACE_S 10
-
-void hcsd_log(const char *fmt, ...) {
-  char msg[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof(msg), fmt, ap);
-  va_end(ap);
-  fprintf(stderr, "hcsd: %s\n", msg);
-}
 
 static int mkdirs(const char *base, const char *sub) {
   char p[4200];
@@ -65,6 +57,10 @@ int hcsd_open_stores(hcsd_t *d, hcs_t *hcs, const hcsd_options_t *opt) {
   d->loop = hcs_engine_loop(hcs);
   d->opt = *opt;
   d->state_dir = strdup(opt->state_dir);
+  if (asprintf(&d->tmp_dir, "%s/tmp", opt->state_dir) < 0) {
+    d->tmp_dir = NULL;
+    return -1;
+  }
   d->booted = (int64_t)time(NULL);
   if (mkdirs(d->state_dir, "") != 0 || mkdirs(d->state_dir, "tmp") != 0 ||
       mkdirs(d->state_dir, "containers") != 0 ||
@@ -172,4 +168,5 @@ void hcsd_free(hcsd_t *d) {
   hcsd_images_close(d->images);
   hcsd_nets_close(d->nets);
   free(d->state_dir);
+  free(d->tmp_dir);
 }

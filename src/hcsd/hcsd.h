@@ -21,8 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "hcsd/images.h"
-#include "hcsd/nets.h"
+#include "hcsd/model/images.h"
+#include "hcsd/model/nets.h"
 
 #define HCSD_API_VERSION "1.50"
 #define HCSD_API_MIN "1.24"
@@ -49,6 +49,7 @@ struct hcsd_s {
   as_listener_t *listener;
   hcsd_options_t opt;
   char *state_dir;
+  char *tmp_dir; /* state_dir/tmp: streamed request bodies */
   hcsd_images_t *images;
   hcsd_nets_t *nets;
   hcsd_ctr_t *ctrs; /* every container, newest first */
@@ -69,7 +70,6 @@ int hcsd_start(hcsd_t *d, hcs_t *hcs, const hcsd_options_t *opt);
  * connection; calls d->stopped when all is done. */
 void hcsd_stop(hcsd_t *d);
 void hcsd_free(hcsd_t *d);
-void hcsd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- http.c ---- */
 
@@ -186,17 +186,8 @@ void hcsd_stream_pause_input(hcsd_stream_t *st, bool paused);
 void hcsd_stream_finish(hcsd_stream_t *st);
 int hcsd_stream_alive(const hcsd_stream_t *st);
 
-/* ---- api.c ---- */
+/* ---- http/router.c ---- */
 void hcsd_dispatch(hcsd_t *d, hcsd_req_t *r);
-/* Runs work(data) on the pool, then done(data) on the engine thread. */
-int hcsd_work(hcsd_t *d, void (*work)(void *data), void (*done)(void *data),
-              void *data);
-/* RFC 3339 with nanoseconds, UTC, of ns since the epoch ("0001-01-01T00:00:00Z"
- * for 0). */
-void hcsd_time_rfc3339(int64_t ns, char out[40]);
-int64_t hcsd_now_ns(void);
-/* A signal by Docker's names: "KILL", "SIGKILL", "9"; 0 when unknown. */
-int hcsd_signal_number(const char *name);
 
 /* ---- ctr.c / ctrrun.c / exec.c ---- */
 int hcsd_ctrs_load(hcsd_t *d);

@@ -3,6 +3,7 @@
  * hcsd's serving; this thread opens the stores and then waits for
  * SIGTERM/SIGINT. */
 #include "hcsd/hcsd.h"
+#include "hcsd/util.h"
 
 #include <errno.h>
 #include <grp.h>

@@ -1,5 +1,13 @@
 /* Small helpers shared by hcsd's modules. */
 #include "hcsd/util.h"
+#include "hcsd/hcsd.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -72,4 +80,108 @@ char *hcsd_message_json(const char *text) {
   char *s = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
   json_decref(o);
   return s;
+}
+
+typedef struct job_s {
+  void (*work)(void *data);
+  void (*done)(void *data);
+  void *data;
+} job_t;
+
+static void job_work(void *data) {
+  job_t *j = data;
+  j->work(j->data);
+}
+
+static void job_done(as_loop_t *loop, int status, void *data) {
+  job_t *j = data;
+  (void)loop;
+  if (status != 0) {
+    /* The service is closing: the work never ran; done still runs so
+     * that its owner lets go. */
+  }
+  j->done(j->data);
+  free(j);
+}
+
+int hcsd_work(hcsd_t *d, void (*work)(void *data), void (*done)(void *data),
+              void *data) {
+  job_t *j = malloc(sizeof(*j));
+  if (j == NULL) {
+    return -ENOMEM;
+  }
+  j->work = work;
+  j->done = done;
+  j->data = data;
+  int r = as_loop_work(d->loop, job_work, job_done, j);
+  if (r != 0) {
+    free(j);
+  }
+  return r;
+}
+
+int64_t hcsd_now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void hcsd_time_rfc3339(int64_t ns, char out[40]) {
+  if (ns <= 0) {
+    snprintf(out, 40, "0001-01-01T00:00:00Z");
+    return;
+  }
+  time_t s = (time_t)(ns / 1000000000);
+  struct tm tm;
+  gmtime_r(&s, &tm);
+  char base[24];
+  strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(out, 40, "%s.%09lldZ", base, (long long)(ns % 1000000000));
+}
+
+static const struct {
+  const char *name;
+  int sig;
+} signals[] = {
+    {"HUP", SIGHUP},       {"INT", SIGINT},       {"QUIT", SIGQUIT},
+    {"ILL", SIGILL},       {"TRAP", SIGTRAP},     {"ABRT", SIGABRT},
+    {"BUS", SIGBUS},       {"FPE", SIGFPE},       {"KILL", SIGKILL},
+    {"USR1", SIGUSR1},     {"SEGV", SIGSEGV},     {"USR2", SIGUSR2},
+    {"PIPE", SIGPIPE},     {"ALRM", SIGALRM},     {"TERM", SIGTERM},
+    {"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD},     {"CONT", SIGCONT},
+    {"STOP", SIGSTOP},     {"TSTP", SIGTSTP},     {"TTIN", SIGTTIN},
+    {"TTOU", SIGTTOU},     {"URG", SIGURG},       {"XCPU", SIGXCPU},
+    {"XFSZ", SIGXFSZ},     {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF},
+    {"WINCH", SIGWINCH},   {"IO", SIGIO},         {"PWR", SIGPWR},
+    {"SYS", SIGSYS},
+};
+
+int hcsd_signal_number(const char *name) {
+  if (name == NULL || name[0] == '\0') {
+    return 0;
+  }
+  char *end;
+  long n = strtol(name, &end, 10);
+  if (*end == '\0') {
+    return n > 0 && n < 65 ? (int)n : 0;
+  }
+  const char *s = strncasecmp(name, "SIG", 3) == 0 ? name + 3 : name;
+  for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
+    if (strcasecmp(s, signals[i].name) == 0) {
+      return signals[i].sig;
+    }
+  }
+  if (strncasecmp(s, "RTMIN+", 6) == 0) {
+    return SIGRTMIN + atoi(s + 6);
+  }
+  return 0;
+}
+
+void hcsd_log(const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "hcsd: %s\n", msg);
 }

@@ -21,4 +21,17 @@ void hcsd_sha256_end(hcsd_sha256_t *s, char out[65]);
  * (out is then empty). */
 int hcsd_sha256_hex(const void *p, size_t n, char out[65]);
 
+struct hcsd_s;
+/* Runs work(data) on the pool, then done(data) on the engine thread. */
+int hcsd_work(struct hcsd_s *d, void (*work)(void *data),
+              void (*done)(void *data), void *data);
+/* RFC 3339 with nanoseconds, UTC, of ns since the epoch ("0001-01-01T00:00:00Z"
+ * for 0). */
+void hcsd_time_rfc3339(int64_t ns, char out[40]);
+int64_t hcsd_now_ns(void);
+/* A signal by Docker's names: "KILL", "SIGKILL", "9"; 0 when unknown. */
+int hcsd_signal_number(const char *name);
+/* One line on stderr, "hcsd: " first. */
+void hcsd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #endif

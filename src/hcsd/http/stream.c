@@ -11,7 +11,7 @@
  *
  * The stream struct lives until both its owner finished it and the
  * connection is closed. */
-#include "hcsd/stream_int.h"
+#include "hcsd/http/stream_int.h"
 
 #include <stddef.h>
 #include <stdlib.h>

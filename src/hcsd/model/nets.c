@@ -22,7 +22,7 @@
  *
  * Locking: one mutex, held across the HNS calls of each request; the
  * calls are milliseconds and hcsd makes them from worker threads. */
-#include "hcsd/netsint.h"
+#include "hcsd/model/netsint.h"
 #include "hcsd/util.h"
 
 #include <arpa/inet.h>

@@ -4,7 +4,7 @@
 #ifndef HCSD_NETSINT_H
 #define HCSD_NETSINT_H
 
-#include "hcsd/nets.h"
+#include "hcsd/model/nets.h"
 
 #include <hcs.h>
 

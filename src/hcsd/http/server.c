@@ -18,7 +18,8 @@
  * (hcsd_req_on_gone). The engine reports a peer's close while the
  * connection is paused (a hang-up is reported whatever the mask). */
 #include "hcsd/hcsd.h"
-#include "hcsd/stream_int.h"
+#include "hcsd/http/parse.h"
+#include "hcsd/http/stream_int.h"
 #include "hcsd/util.h"
 
 #include <assert.h>
@@ -33,8 +34,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-#define URL_MAX 8192
-#define BODY_MAX (16u << 20)
 /* What one queued write costs besides its bytes (the engine's request,
  * with its 16 iovecs, is about 320 bytes; our block's header): many tiny
  * chunks are bounded as surely as a few big ones. */
@@ -52,20 +51,13 @@ struct hcsd_conn_s {
   hcsd_conn_t *next, *prev;
   hcsd_t *d;
   as_conn_t *c;
-  http_parser parser;
+  hcsd_parse_t ps;
   int state;
   int refs;
-  bool gone;    /* the client went away */
-  bool closed;  /* as_conn_close done */
-  bool started; /* bytes of the current request seen */
-  bool in_body; /* its head is complete */
+  bool gone;   /* the client went away */
+  bool closed; /* as_conn_close done */
   as_timer_t *timer;
   hcsd_req_t req;
-  size_t url_len;
-  char hname[32];
-  size_t hname_len;
-  bool in_value;
-  bool want_ctype;
   char *pending; /* bytes received after a complete request */
   size_t pending_len;
   hcsd_stream_t *stream;
@@ -123,25 +115,11 @@ static void conn_feed(hcsd_conn_t *k, char *buf, size_t len);
 static void conn_close(hcsd_conn_t *k);
 static void conn_next(hcsd_conn_t *k);
 
-static void req_reset(hcsd_req_t *r) {
-  free(r->url);
-  free(r->path);
-  free(r->body);
-  free(r->leftover);
-  if (r->body_fd >= 0) {
-    close(r->body_fd);
-  }
-  hcsd_conn_t *k = r->conn;
-  memset(r, 0, sizeof(*r));
-  r->conn = k;
-  r->body_fd = -1;
-}
-
 static void conn_unref(hcsd_conn_t *k) {
   if (--k->refs > 0) {
     return;
   }
-  req_reset(&k->req);
+  hcsd_req_clear(&k->req);
   free(k->pending);
   free(k);
 }
@@ -155,11 +133,11 @@ static void conn_timeout(as_timer_t *t, void *data) {
   hcsd_conn_t *k = data;
   (void)t;
   if (k->state == C_READ || k->state == C_DRAIN) {
-    if (!k->started && as_conn_queued(k->c) < k->armed_queued) {
+    if (!k->ps.started && as_conn_queued(k->c) < k->armed_queued) {
       arm_timer(k); /* still reading its last reply (docker logs | less) */
       return;
     }
-    if (k->state == C_READ && k->started) {
+    if (k->state == C_READ && k->ps.started) {
       static const char msg[] =
           "HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\n"
           "Content-Length: 39\r\nConnection: close\r\n\r\n"
@@ -211,192 +189,6 @@ static void conn_close(hcsd_conn_t *k) {
   }
   conn_unref(k);
 }
-
-/* ---- parser callbacks ---- */
-
-/* A request's head has client_timeout_ms from its first byte, however
- * slowly it trickles in; its body, from each byte that arrives. */
-static int on_message_begin(http_parser *p) {
-  hcsd_conn_t *k = p->data;
-  k->started = true;
-  k->in_body = false;
-  arm_timer(k);
-  return 0;
-}
-
-static int on_url(http_parser *p, const char *at, size_t len) {
-  hcsd_conn_t *k = p->data;
-  if (k->url_len + len > URL_MAX) {
-    return 1;
-  }
-  char *u = realloc(k->req.url, k->url_len + len + 1);
-  if (u == NULL) {
-    return 1;
-  }
-  memcpy(u + k->url_len, at, len);
-  k->url_len += len;
-  u[k->url_len] = '\0';
-  k->req.url = u;
-  return 0;
-}
-
-static int on_header_field(http_parser *p, const char *at, size_t len) {
-  hcsd_conn_t *k = p->data;
-  if (k->in_value) {
-    k->in_value = false;
-    k->hname_len = 0;
-  }
-  for (size_t i = 0; i < len && k->hname_len < sizeof(k->hname) - 1; i++) {
-    k->hname[k->hname_len++] = at[i];
-  }
-  k->hname[k->hname_len] = '\0';
-  return 0;
-}
-
-static int on_header_value(http_parser *p, const char *at, size_t len) {
-  hcsd_conn_t *k = p->data;
-  if (!k->in_value) {
-    k->in_value = true;
-    k->want_ctype = strcasecmp(k->hname, "Content-Type") == 0;
-    if (k->want_ctype) {
-      k->req.content_type[0] = '\0';
-    }
-  }
-  if (k->want_ctype) {
-    size_t have = strlen(k->req.content_type);
-    size_t room = sizeof(k->req.content_type) - 1 - have;
-    size_t n = len < room ? len : room;
-    memcpy(k->req.content_type + have, at, n);
-    k->req.content_type[have + n] = '\0';
-  }
-  return 0;
-}
-
-static int hexval(int c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
-/* Percent-decodes s[0..n) (and '+' as ' ' when plus) into a new string. */
-static char *pct_decode(const char *s, size_t n, int plus) {
-  char *o = malloc(n + 1);
-  if (o == NULL) {
-    return NULL;
-  }
-  size_t j = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 &&
-        hexval(s[i + 2]) >= 0) {
-      o[j++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
-      i += 2;
-    } else if (plus && s[i] == '+') {
-      o[j++] = ' ';
-    } else {
-      o[j++] = s[i];
-    }
-  }
-  o[j] = '\0';
-  return o;
-}
-
-static int stream_body_path(const char *path, int method) {
-  return method == HTTP_POST && strcmp(path, "/images/load") == 0;
-}
-
-/* Splits the URL into path (version prefix off) and query. */
-static int split_url(hcsd_req_t *r) {
-  if (r->url == NULL || r->url[0] != '/') {
-    return -1;
-  }
-  const char *q = strchr(r->url, '?');
-  size_t plen = q != NULL ? (size_t)(q - r->url) : strlen(r->url);
-  r->path = pct_decode(r->url, plen, 0);
-  if (r->path == NULL) {
-    return -1;
-  }
-  r->query = q != NULL ? (char *)q + 1 : NULL; /* points into url */
-  return 0;
-}
-
-static int on_headers_complete(http_parser *p) {
-  hcsd_conn_t *k = p->data;
-  hcsd_req_t *r = &k->req;
-  k->in_body = true;
-  r->method = (int)p->method;
-  r->head = p->method == HTTP_HEAD;
-  r->upgrade = p->upgrade != 0;
-  if (split_url(r) != 0) {
-    return 0; /* answered as a bad request at completion */
-  }
-  const char *path = r->path;
-  if (path[0] == '/' && path[1] == 'v' && path[2] >= '0' && path[2] <= '9') {
-    const char *s = strchr(path + 1, '/');
-    path = s != NULL ? s : "";
-  }
-  if (stream_body_path(path, r->method)) {
-    char tmpl[4096];
-    snprintf(tmpl, sizeof(tmpl), "%s/tmp", k->d->state_dir);
-    r->body_fd = open(tmpl, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    r->stream_body = r->body_fd >= 0;
-  }
-  return 0;
-}
-
-static int on_body(http_parser *p, const char *at, size_t len) {
-  hcsd_conn_t *k = p->data;
-  hcsd_req_t *r = &k->req;
-  if (r->stream_body) {
-    while (len > 0) {
-      ssize_t n = write(r->body_fd, at, len);
-      if (n < 0 && errno == EINTR) {
-        continue;
-      }
-      if (n <= 0) {
-        return 1;
-      }
-      at += n;
-      len -= (size_t)n;
-    }
-    return 0;
-  }
-  if (r->body_len + len > BODY_MAX) {
-    return 1;
-  }
-  char *b = realloc(r->body, r->body_len + len + 1);
-  if (b == NULL) {
-    return 1;
-  }
-  memcpy(b + r->body_len, at, len);
-  r->body_len += len;
-  b[r->body_len] = '\0';
-  r->body = b;
-  return 0;
-}
-
-static int on_message_complete(http_parser *p) {
-  hcsd_conn_t *k = p->data;
-  k->req.keep_alive = http_should_keep_alive(p) != 0;
-  http_parser_pause(p, 1);
-  return 0;
-}
-
-static const http_parser_settings settings = {
-    .on_message_begin = on_message_begin,
-    .on_url = on_url,
-    .on_header_field = on_header_field,
-    .on_header_value = on_header_value,
-    .on_headers_complete = on_headers_complete,
-    .on_body = on_body,
-    .on_message_complete = on_message_complete,
-};
 
 /* ---- replies ---- */
 
@@ -468,11 +260,7 @@ static int head_common(char *h, size_t n, int status) {
 static void req_finish(hcsd_req_t *r) {
   hcsd_conn_t *k = r->conn;
   bool keep = r->keep_alive;
-  req_reset(r);
-  k->url_len = 0;
-  k->hname_len = 0;
-  k->in_value = false;
-  k->started = false;
+  hcsd_parse_next(&k->ps);
   if (k->closed) {
     return;
   }
@@ -492,7 +280,7 @@ static void req_finish(hcsd_req_t *r) {
 /* Reads the next request: the bytes already received first. */
 static void conn_next(hcsd_conn_t *k) {
   k->state = C_READ;
-  http_parser_pause(&k->parser, 0);
+  http_parser_pause(&k->ps.parser, 0);
   if (k->pending != NULL) {
     char *p = k->pending;
     size_t n = k->pending_len;
@@ -646,53 +434,18 @@ int hcsd_req_on_gone(hcsd_req_t *r, void (*gone)(hcsd_req_t *r, void *data),
 }
 
 char *hcsd_query(const hcsd_req_t *r, const char *name) {
-  const char *q = r->url != NULL ? strchr(r->url, '?') : NULL;
-  if (q == NULL) {
-    return NULL;
-  }
-  q++;
-  size_t nl = strlen(name);
-  while (*q != '\0') {
-    const char *amp = strchr(q, '&');
-    size_t seg = amp != NULL ? (size_t)(amp - q) : strlen(q);
-    const char *eq = memchr(q, '=', seg);
-    size_t klen = eq != NULL ? (size_t)(eq - q) : seg;
-    char *key = pct_decode(q, klen, 1);
-    int match = key != NULL && strlen(key) == nl && memcmp(key, name, nl) == 0;
-    free(key);
-    if (match) {
-      return eq != NULL ? pct_decode(eq + 1, seg - klen - 1, 1) : strdup("");
-    }
-    q += seg;
-    if (*q == '&') {
-      q++;
-    }
-  }
-  return NULL;
+  return hcsd_query_value(r->query, name);
 }
 
 int hcsd_query_bool(const hcsd_req_t *r, const char *name) {
-  char *v = hcsd_query(r, name);
-  int on = v != NULL && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0);
-  free(v);
-  return on;
+  return hcsd_query_flag(r->query, name);
 }
 
 int hcsd_query_size(hcsd_req_t *r, uint16_t *rows, uint16_t *cols) {
-  char *h = hcsd_query(r, "h"), *w = hcsd_query(r, "w");
-  char *e1 = NULL, *e2 = NULL;
-  unsigned long hv = h != NULL ? strtoul(h, &e1, 10) : 0;
-  unsigned long wv = w != NULL ? strtoul(w, &e2, 10) : 0;
-  int bad = h == NULL || w == NULL || *e1 != '\0' || *e2 != '\0' ||
-            hv > 65535 || wv > 65535;
-  free(h);
-  free(w);
-  if (bad) {
+  if (hcsd_query_hw(r->query, rows, cols) != 0) {
     hcsd_reply_error(r, 400, "invalid resize: h and w must be 0-65535");
     return -1;
   }
-  *rows = (uint16_t)hv;
-  *cols = (uint16_t)wv;
   return 0;
 }
 
@@ -725,7 +478,7 @@ hcsd_stream_t *hcsd_hijack(hcsd_req_t *r, bool framed,
   size_t more_len = k->pending_len;
   k->pending = NULL;
   k->pending_len = 0;
-  req_reset(r);
+  hcsd_req_clear(r);
   if (k->gone) {
     hcsd__stream_input(st, NULL, 0, true);
   } else {
@@ -758,28 +511,17 @@ static void bad_request(hcsd_conn_t *k, int status, const char *msg) {
 }
 
 static void conn_feed(hcsd_conn_t *k, char *buf, size_t len) {
-  size_t n = http_parser_execute(&k->parser, &settings, buf, len);
-  enum http_errno e = HTTP_PARSER_ERRNO(&k->parser);
-  if (e != HPE_OK && e != HPE_PAUSED) {
-    if (e == HPE_HEADER_OVERFLOW) {
-      bad_request(k, 431, "request header fields too large");
-    } else if (e == HPE_CB_url) {
-      bad_request(k, 414, "request URI too long");
-    } else if (e == HPE_CB_body) {
-      bad_request(k, 413, "request body too large");
-    } else {
-      char msg[128];
-      snprintf(msg, sizeof(msg), "malformed HTTP request: %s",
-               http_errno_name(e));
-      bad_request(k, 400, msg);
+  size_t n = 0;
+  char msg[128];
+  int st = hcsd_parse_feed(&k->ps, buf, len, &n, msg, sizeof(msg));
+  if (st == HCSD_PARSE_MORE) {
+    if (k->ps.in_body) {
+      arm_timer(k); /* progress on the body */
     }
     return;
   }
-  if (e != HPE_PAUSED) {
-    /* Not whole yet (an upgrade's body may still be coming too). */
-    if (k->in_body) {
-      arm_timer(k); /* progress on the body */
-    }
+  if (st != HCSD_PARSE_DONE) {
+    bad_request(k, st, msg);
     return;
   }
   /* A whole request: the rest waits (or is stream data after a hijack). */
@@ -795,16 +537,6 @@ static void conn_feed(hcsd_conn_t *k, char *buf, size_t len) {
     k->pending_len += rest;
   }
   hcsd_req_t *r = &k->req;
-  if (r->path == NULL) {
-    bad_request(k, 400, "malformed request target");
-    return;
-  }
-  if (r->body == NULL) {
-    r->body = calloc(1, 1);
-  }
-  if (r->stream_body) {
-    (void)lseek(r->body_fd, 0, SEEK_SET);
-  }
   k->state = C_BUSY;
   as_conn_pause(k->c, true);
   as_timer_disarm(k->timer);
@@ -868,6 +600,10 @@ static void on_gone(as_conn_t *c, int status, void *data) {
   conn_close(k);
 }
 
+/* A request's head has client_timeout_ms from its first byte, however
+ * slowly it trickles in; its body, from each byte that arrives. */
+static void began(void *data) { arm_timer(data); }
+
 static void on_accept(as_listener_t *l, as_conn_t *c, void *data) {
   hcsd_t *d = data;
   (void)l;
@@ -887,8 +623,7 @@ static void on_accept(as_listener_t *l, as_conn_t *c, void *data) {
   k->refs = 1;
   k->req.conn = k;
   k->req.body_fd = -1;
-  http_parser_init(&k->parser, HTTP_REQUEST);
-  k->parser.data = k;
+  hcsd_parse_init(&k->ps, &k->req, d->tmp_dir, began, k);
   if (as_timer_new(d->loop, &k->timer) != 0) {
     free(k);
     as_conn_close(c);

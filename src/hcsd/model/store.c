@@ -5,7 +5,8 @@
  * log_max bytes the log moves to log.1 and a new one starts, so at least
  * the newest log_max bytes, and at most twice that plus two reads, are
  * kept. */
-#include "hcsd/ctr_int.h"
+#include "hcsd/model/ctr_int.h"
+#include "hcsd/util.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* The image store's queries: resolve (docker's order of lookups), the
  * image a container is made from, and the JSON of docker images and
  * docker image inspect. */
-#include "hcsd/imgint.h"
+#include "hcsd/model/imgint.h"
 
 #include <errno.h>
 #include <stdio.h>

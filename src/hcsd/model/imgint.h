@@ -4,7 +4,7 @@
 #ifndef HCSD_IMGINT_H
 #define HCSD_IMGINT_H
 
-#include "hcsd/images.h"
+#include "hcsd/model/images.h"
 
 #include <hcs.h>
 

@@ -4,7 +4,7 @@
  * checked and its missing layers imported, base first, as moby's
  * image/tarexport/load.go does. The records go in only when every image
  * loaded; otherwise the layers this call imported go again. */
-#include "hcsd/imgint.h"
+#include "hcsd/model/imgint.h"
 #include "hcsd/util.h"
 
 #include <archive.h>

@@ -2,7 +2,7 @@
  * of the store one by one (an archive may be larger than memory, and
  * manifest.json may come last), found again by the names the archive
  * gives them, through its hard links and symlinks. */
-#include "hcsd/imgint.h"
+#include "hcsd/model/imgint.h"
 
 #include <archive.h>
 #include <archive_entry.h>

@@ -3,7 +3,7 @@
  * the first component looks like one, docker.io/library/ otherwise, and a
  * tag, "latest" by default. Digests (name@sha256:...) are not supported:
  * the store keeps no RepoDigests. */
-#include "hcsd/imgint.h"
+#include "hcsd/model/imgint.h"
 
 #include <stdbool.h>
 #include <stdio.h>

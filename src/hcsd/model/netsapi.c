@@ -2,7 +2,7 @@
  * /networks/{ref}: the request body checked as moby checks it (unknown
  * fields ignored, the ones hcs cannot honour refused with 400), the
  * answers in moby's shape and words. */
-#include "hcsd/netsint.h"
+#include "hcsd/model/netsint.h"
 #include "hcsd/util.h"
 
 #include <errno.h>

@@ -4,7 +4,7 @@
  * it over the hijacked connection and records the exit code before the
  * stream ends, so that the CLI's GET /exec/{id}/json right after EOF finds
  * it. */
-#include "hcsd/ctr_int.h"
+#include "hcsd/model/ctr_int.h"
 #include "hcsd/util.h"
 
 #include <ctype.h>

@@ -1,6 +1,6 @@
 /* hcsd's containers: the records and the HTTP handlers of
  * /containers/... (the compute system and main process are ctrrun.c's). */
-#include "hcsd/ctr_int.h"
+#include "hcsd/model/ctr_int.h"
 #include "hcsd/util.h"
 
 #include <ctype.h>

@@ -3,7 +3,7 @@
  * pumped session whose output feeds the log and every attached client;
  * at its exit the system and endpoint go, waiters are answered, and an
  * AutoRemove container is removed. Attach and logs live here too. */
-#include "hcsd/ctr_int.h"
+#include "hcsd/model/ctr_int.h"
 #include "hcsd/util.h"
 
 #include <ctype.h>

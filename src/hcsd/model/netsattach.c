@@ -4,7 +4,7 @@
  * remove refuses while it is there; at exit, the endpoint deleted. The
  * predefined bridge gets its HNS network here, on first use, and a
  * network whose HNS network was lost is made again. */
-#include "hcsd/netsint.h"
+#include "hcsd/model/netsint.h"
 #include "hcsd/util.h"
 
 #include <ctype.h>

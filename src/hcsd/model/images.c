@@ -2,7 +2,7 @@
  * queries (imgquery.c), docker load (imgload.c, staging in imgstage.c)
  * and references (imgref.c). images.h says what each call does; imgint.h
  * what a record holds. */
-#include "hcsd/imgint.h"
+#include "hcsd/model/imgint.h"
 #include "hcsd/util.h"
 
 #include <dirent.h>
