@@ -4,7 +4,7 @@
  * nothing), and its short form can be made. (The short form is for
  * display only: as in docker, "docker.io/er.io/x" shows as "er.io/x",
  * which names another registry, so it is not required to round-trip.) */
-#include "hcsd/imgint.h"
+#include "hcsd/model/imgint.h"
 
 #include <stdint.h>
 #include <stdlib.h>
