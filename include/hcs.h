@@ -9,8 +9,8 @@
  *   deadlocking.
  * - the asynchronous session API (hcs_session_*), for embedders that run
  *   on the engine's loop: every hcs_session_* call must be made on the
- *   engine thread (from a callback, or from a function given to hcs_post),
- *   and every callback runs there.
+ *   engine thread (from a callback, or from a function posted with
+ * as_loop_post), and every callback runs there.
  *
  * Results: the synchronous calls return an hcs_result_t from the Windows
  * code space the HCS used (HCS_OK, HCS_WSAEINVAL, ...). When a call fails
@@ -183,8 +183,8 @@ struct as_loop_s;
 
 typedef struct hcs_options_s {
   /* Run the engine on a thread of its own (the usual case). With false,
-   * the caller runs the loop with hcs_run() on a thread of its choosing,
-   * and that thread is the engine thread. */
+   * the caller runs the loop (as_loop_run on hcs_engine_loop()) on a
+   * thread of its choosing, and that thread is the engine thread. */
   bool no_thread;
   /* An embedder's uv_loop_t to run on (implies no_thread); NULL for a
    * loop of hcs's own. */
@@ -202,23 +202,17 @@ HCS_API hcs_result_t hcs_open(hcs_t **out, const hcs_options_t *opts,
 /* Terminates every process still running and every container (unless the
  * service has a state_dir: containers then keep running for the next
  * service), waits for them, stops the engine thread and frees the service.
- * Every hcs_session_t must have been released, and every listener and
- * connection closed (they keep the loop running). Not from the engine
- * thread. NULL is accepted. */
+ * Every hcs_session_t must have been released, and every handle the
+ * caller made on the engine loop closed (listeners and connections keep
+ * the loop running). Not from the engine thread. NULL is accepted. */
 HCS_API void hcs_close(hcs_t *hcs);
-/* With no_thread: runs the loop on the calling thread until no session is
- * active (once false), or one non-blocking round (once true). Returns 0. */
-HCS_API int hcs_run(hcs_t *hcs, bool once);
-/* Runs fn(hcs, data) once on the engine thread. Any thread. 0, or
- * -ESHUTDOWN when the service is closing, -ENOMEM. */
-HCS_API int hcs_post(hcs_t *hcs, void (*fn)(hcs_t *hcs, void *data),
-                     void *data);
 /* The engine loop (libhcs-async, <hcs-async.h>) the service runs on, for
  * a front end that adds its own sockets, timers, work or posts to it
  * (as_loop_post from any thread; the other as_ calls on the engine
- * thread). With no_thread the caller runs it with as_loop_run(). The loop
- * stays the service's: it lives until hcs_close(), and every handle the
- * caller made on it must be closed before that. Any thread. */
+ * thread). With no_thread the caller runs it with as_loop_run(): with
+ * once 0 it returns when no session, listener or connection is left. The
+ * loop stays the service's: it lives until hcs_close(), and every handle
+ * the caller made on it must be closed before that. Any thread. */
 HCS_API struct as_loop_s *hcs_engine_loop(hcs_t *hcs);
 
 /* Compute systems. ids are 1 to 128 characters of [A-Za-z0-9_.-], not
@@ -560,109 +554,6 @@ HCS_API hcs_result_t hcs_session_start_in(hcs_t *hcs, const char *id,
                                           hcs_session_t **out,
                                           hcs_error_t **err);
 
-/* Work, timers and sockets on the engine's loop, for daemons that serve
- * their clients on the engine thread (hcsd). Engine thread only, unless a
- * call says otherwise. Calls returning int give 0 or a negative errno. */
-
-/* Runs work(data) on the engine's thread pool (the synchronous hcs calls
- * may be made there), then done(hcs, status, data) on the engine thread:
- * status 0, or -ECANCELED when the service closed before work started
- * (work then never ran). Never calls done inside this call. -ENOMEM. */
-HCS_API int hcs_work(hcs_t *hcs, void (*work)(void *data),
-                     void (*done)(hcs_t *hcs, int status, void *data),
-                     void *data);
-
-/* Timers: caller-owned, re-armable. */
-typedef struct hcs_timer_s hcs_timer_t;
-/* A stopped timer; *out is the caller's, ended with hcs_timer_free(). */
-HCS_API int hcs_timer_new(hcs_t *hcs, hcs_timer_t **out);
-/* Calls cb(t, data) once, ms milliseconds from now; re-arming replaces the
- * previous deadline and callback. */
-HCS_API void hcs_timer_arm(hcs_timer_t *t, uint64_t ms,
-                           void (*cb)(hcs_timer_t *t, void *data), void *data);
-/* Stops the timer if armed. Idempotent. */
-HCS_API void hcs_timer_disarm(hcs_timer_t *t);
-/* Disarms and frees t (its memory goes once the loop lets go of it); NULL
- * is accepted. May be called from the timer's own callback. */
-HCS_API void hcs_timer_free(hcs_timer_t *t);
-
-/* Stream sockets. A connection reads into the engine's pool buffers and
- * writes from the caller's memory without copying; reading stops while the
- * caller holds too much (hcs_conn_hold) or pauses, so a peer that sends
- * faster than the caller consumes is throttled by the kernel, and a peer
- * that does not read stalls only the writes queued for it. */
-typedef struct hcs_listener_s hcs_listener_t;
-typedef struct hcs_conn_s hcs_conn_t;
-
-/* Listens on a unix stream socket at path (a socket file already there is
- * replaced; any other file there is -EEXIST), made with the given mode
- * (e.g. 0660) and, when gid is not -1, that group. accept(l, c, data) runs
- * on the engine thread for each new connection; c is the callee's: it
- * calls hcs_conn_start() to read and hcs_conn_close() at the end. A
- * listener keeps hcs_run() running until it is closed. Errors: -errno of
- * socket/bind/listen/chmod/chown, -ENAMETOOLONG for a path longer than
- * sun_path. */
-HCS_API int
-hcs_listen_unix(hcs_t *hcs, const char *path, unsigned mode, int gid,
-                void (*accept)(hcs_listener_t *l, hcs_conn_t *c, void *data),
-                void *data, hcs_listener_t **out);
-/* Stops accepting, closes the socket and removes its file; connections
- * already accepted stay. Frees l; NULL is accepted. */
-HCS_API void hcs_listener_close(hcs_listener_t *l);
-
-typedef struct hcs_conn_callbacks_s {
-  /* len bytes arrived in buf, lent for the call unless hcs_conn_hold()
-   * keeps it. len 0: the peer shut down its writing side (EOF). Writing
-   * still works; the connection is not gone. */
-  void (*data)(hcs_conn_t *c, char *buf, size_t len, void *data);
-  /* The peer is gone: closed both ways, reset, or a write failed (status
-   * -errno, -EPIPE for a plain close). No data callback follows; queued
-   * and later writes complete with -EPIPE. Runs once; the owner still
-   * calls hcs_conn_close(). */
-  void (*gone)(hcs_conn_t *c, int status, void *data);
-} hcs_conn_callbacks_t;
-
-/* Starts reading with cb (copied) and data. */
-HCS_API void hcs_conn_start(hcs_conn_t *c, const hcs_conn_callbacks_t *cb,
-                            void *data);
-/* Pauses (true) or resumes reading. A paused connection still reports
- * gone. Idempotent. */
-HCS_API void hcs_conn_pause(hcs_conn_t *c, bool paused);
-/* Inside the data callback: keep buf beyond the call; hcs_conn_release()
- * returns it. While more than 1 MiB is held, reading stops. */
-HCS_API void hcs_conn_hold(hcs_conn_t *c, char *buf);
-HCS_API void hcs_conn_release(hcs_conn_t *c, char *buf);
-
-typedef struct hcs_iov_s {
-  const void *base;
-  size_t len;
-} hcs_iov_t;
-#define HCS_CONN_IOV_MAX 16
-/* Queues the n pieces (1 to HCS_CONN_IOV_MAX), written in order after
- * everything queued before. With cb, the memory is lent until cb(c,
- * status, data) runs (never inside this call): 0 once every byte was
- * written, -EPIPE or -ECONNRESET when the peer went away, -ECANCELED when
- * the connection was closed first. With cb NULL the bytes are copied.
- * -EPIPE at once after the peer is gone or after hcs_conn_shutdown();
- * -EINVAL for a bad n. */
-HCS_API int hcs_conn_write(hcs_conn_t *c, const hcs_iov_t *iov, int n,
-                           void (*cb)(hcs_conn_t *c, int status, void *data),
-                           void *data);
-/* Bytes queued and not yet written. */
-HCS_API size_t hcs_conn_queued(const hcs_conn_t *c);
-/* Shuts the writing side (SHUT_WR) once every queued byte is written.
- * Idempotent. */
-HCS_API void hcs_conn_shutdown(hcs_conn_t *c);
-/* The peer's credentials (SO_PEERCRED); any pointer may be NULL. */
-HCS_API int hcs_conn_peer(const hcs_conn_t *c, int *pid, unsigned *uid,
-                          unsigned *gid);
-/* Closes the connection at once: pending writes complete with -ECANCELED
- * (their callbacks run inside this call) and no other callback runs
- * after. Buffers still held stay valid until each is given back with
- * hcs_conn_release(c, buf), which stays callable for them; c's memory
- * goes with the last one. Frees c otherwise; NULL is accepted. */
-HCS_API void hcs_conn_close(hcs_conn_t *c);
-
 /* Layers. A layer lives in info->home_dir/<id>; ids follow the rules of
  * system ids. parent_layer_paths lists the parents' folders nearest first,
  * base last, NULL-terminated (NULL for none). A parent is a layer folder
@@ -875,7 +766,7 @@ HCS_API hcs_result_t hcs_layer_copy(const hcs_driver_info_t *info,
                                     hcs_error_t **err);
 
 /* The same on the engine's thread pool, for callers on the engine thread
- * (from a callback, or from a function given to hcs_post) that must not
+ * (from a callback, or from a function posted with as_loop_post) that must not
  * block it. The arguments are copied. On 0, done(result, err, data) runs
  * exactly once on the engine thread, never inside this call, with the
  * call's result and error (err is the callback's to free; NULL on

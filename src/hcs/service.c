@@ -82,37 +82,7 @@ hcs_result_t hcs_open(hcs_t **out, const hcs_options_t *opts,
   return hcs__ok(err);
 }
 
-int hcs_run(hcs_t *hcs, bool once) { return as_loop_run(hcs->loop, once); }
-
 as_loop_t *hcs_engine_loop(hcs_t *hcs) { return hcs->loop; }
-
-typedef struct post_s {
-  hcs_t *hcs;
-  void (*fn)(hcs_t *hcs, void *data);
-  void *data;
-} post_t;
-
-static void post_tramp(as_loop_t *loop, void *data) {
-  post_t p = *(post_t *)data;
-  (void)loop;
-  as_free(data);
-  p.fn(p.hcs, p.data);
-}
-
-int hcs_post(hcs_t *hcs, void (*fn)(hcs_t *hcs, void *data), void *data) {
-  post_t *p = as_malloc(sizeof(*p));
-  if (p == NULL) {
-    return -ENOMEM;
-  }
-  p->hcs = hcs;
-  p->fn = fn;
-  p->data = data;
-  int r = as_loop_post(hcs->loop, post_tramp, p);
-  if (r != 0) {
-    as_free(p);
-  }
-  return r;
-}
 
 static void kill_all(hcs_t *hcs, hcs__call_t *call) {
   hcs__systems_terminate_all(hcs);
