@@ -260,7 +260,8 @@ void hcsd__ctr_settled(hcsd_ctr_t *c) {
 
 typedef struct create_s {
   hcsd_t *d;
-  hcsd_req_t *r;
+  hcsd_ctr_done_cb done;
+  void *data;
   hcsd_ctr_t *c;
   hcsd_image_t *img;
   int status;
@@ -369,11 +370,12 @@ static char **merge_env(char *const *base, json_t *extra) {
 static void create_done(void *data) {
   create_t *j = data;
   hcsd_ctr_t *c = j->c;
-  hcsd_req_t *r = j->r;
   c->busy = 0;
   if (j->status != 0) {
+    hcsd_err_t e = {.status = j->status};
+    snprintf(e.msg, sizeof(e.msg), "%s", j->msg);
     hcsd__ctr_unlink(c);
-    hcsd_reply_error(r, j->status, "%s", j->msg);
+    j->done(c, &e, j->data);
     hcsd__ctr_unref(c);
   } else {
     const hcsd_image_t *img = j->img;
@@ -407,189 +409,128 @@ static void create_done(void *data) {
                         json_string(wd != NULL ? wd : ""));
     json_object_set_new(c->config, "Image", json_string(c->image));
     hcsd__store_save(c);
-    json_t *o = json_pack("{s:s,s:[]}", "Id", c->id, "Warnings");
-    hcsd_reply_json(r, 201, o);
+    j->done(c, NULL, j->data);
     hcsd__ctr_settled(c);
   }
   hcsd_image_free(j->img);
-  hcsd_req_unref(r);
   free(j);
 }
 
-/* null, a string or an array of strings. */
-static int strv_ok(json_t *v, int allow_string) {
-  if (v == NULL || json_is_null(v) || (allow_string && json_is_string(v))) {
-    return 1;
+/* The name is free and well formed: 0, or -1 with e set. */
+static int name_check(hcsd_t *d, const char *name, hcsd_err_t *e) {
+  if (!name_ok(name)) {
+    hcsd_err_set(e, 400,
+                 "Invalid container name (%s), only "
+                 "[a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
+                 name);
+    return -1;
   }
-  if (!json_is_array(v)) {
-    return 0;
-  }
-  for (size_t i = 0; i < json_array_size(v); i++) {
-    if (!json_is_string(json_array_get(v, i))) {
-      return 0;
+  for (hcsd_ctr_t *o = d->ctrs; o != NULL; o = o->next) {
+    if (o->name != NULL && strcmp(o->name, name) == 0) {
+      hcsd_err_set(e, 409,
+                   "Conflict. The container name \"/%s\" is already in "
+                   "use by container \"%s\". You have to remove (or "
+                   "rename) that container to be able to reuse that "
+                   "name.",
+                   name, o->id);
+      return -1;
     }
   }
-  return 1;
+  return 0;
 }
 
-/* The fields hcsd reads, with the types Docker's schema gives them: the
- * name of the first that is wrong, or NULL. */
-static const char *create_body_check(json_t *b) {
-  static const char *const strs[] = {"Image",    "User",       "WorkingDir",
-                                     "Hostname", "StopSignal", NULL};
-  static const char *const bools[] = {
-      "Tty",          "OpenStdin",    "StdinOnce", "AttachStdin",
-      "AttachStdout", "AttachStderr", NULL};
-  for (int i = 0; strs[i] != NULL; i++) {
-    json_t *v = json_object_get(b, strs[i]);
-    if (v != NULL && !json_is_null(v) && !json_is_string(v)) {
-      return strs[i];
-    }
-  }
-  for (int i = 0; bools[i] != NULL; i++) {
-    json_t *v = json_object_get(b, bools[i]);
-    if (v != NULL && !json_is_null(v) && !json_is_boolean(v)) {
-      return bools[i];
-    }
-  }
-  if (!strv_ok(json_object_get(b, "Cmd"), 1)) {
-    return "Cmd";
-  }
-  if (!strv_ok(json_object_get(b, "Entrypoint"), 1)) {
-    return "Entrypoint";
-  }
-  if (!strv_ok(json_object_get(b, "Env"), 0)) {
-    return "Env";
-  }
-  json_t *hc = json_object_get(b, "HostConfig");
-  if (hc != NULL && !json_is_null(hc) && !json_is_object(hc)) {
-    return "HostConfig";
-  }
-  json_t *nm = json_object_get(hc, "NetworkMode");
-  if (nm != NULL && !json_is_null(nm) && !json_is_string(nm)) {
-    return "HostConfig.NetworkMode";
-  }
-  json_t *ar = json_object_get(hc, "AutoRemove");
-  if (ar != NULL && !json_is_null(ar) && !json_is_boolean(ar)) {
-    return "HostConfig.AutoRemove";
-  }
-  json_t *cs = json_object_get(hc, "ConsoleSize");
-  if (cs != NULL && !json_is_null(cs) &&
-      (!json_is_array(cs) || json_array_size(cs) != 2 ||
-       !json_is_integer(json_array_get(cs, 0)) ||
-       !json_is_integer(json_array_get(cs, 1)))) {
-    return "HostConfig.ConsoleSize";
-  }
-  return NULL;
-}
-
-void hcsd_h_ctr_create(hcsd_t *d, hcsd_req_t *r) {
-  json_error_t je;
-  json_t *body = json_loads(r->body, 0, &je);
-  if (!json_is_object(body)) {
-    json_decref(body);
-    hcsd_reply_error(r, 400, "invalid JSON in the request body: %s", je.text);
-    return;
-  }
-  const char *bad = create_body_check(body);
-  if (bad != NULL) {
-    json_decref(body);
-    hcsd_reply_error(r, 400, "json: cannot unmarshal the value of %s", bad);
-    return;
-  }
-  const char *image = json_string_value(json_object_get(body, "Image"));
-  if (image == NULL || image[0] == '\0') {
-    json_decref(body);
-    hcsd_reply_error(r, 400, "config: Image is required");
-    return;
-  }
-  char *name = hcsd_query(r, "name");
-  if (name != NULL && name[0] == '/') {
-    memmove(name, name + 1, strlen(name));
-  }
-  if (name != NULL && name[0] != '\0' && !name_ok(name)) {
-    hcsd_reply_error(r, 400,
-                     "Invalid container name (%s), only "
-                     "[a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
-                     name);
-    free(name);
-    json_decref(body);
-    return;
-  }
-  if (name != NULL && name[0] != '\0') {
-    for (hcsd_ctr_t *o = d->ctrs; o != NULL; o = o->next) {
-      if (o->name != NULL && strcmp(o->name, name) == 0) {
-        hcsd_reply_error(r, 409,
-                         "Conflict. The container name \"/%s\" is already in "
-                         "use by container \"%s\". You have to remove (or "
-                         "rename) that container to be able to reuse that "
-                         "name.",
-                         name, o->id);
-        free(name);
-        json_decref(body);
-        return;
-      }
-    }
-  }
+/* A new record from spec (its JSON taken), linked, busy until made. */
+static hcsd_ctr_t *ctr_new(hcsd_t *d, hcsd_ctr_spec_t *spec, const char *name) {
   hcsd_ctr_t *c = calloc(1, sizeof(*c));
-  create_t *j = calloc(1, sizeof(*j));
-  if (c == NULL || j == NULL || as_timer_new(d->loop, &c->stop_timer) != 0) {
+  if (c == NULL || as_timer_new(d->loop, &c->stop_timer) != 0) {
     free(c);
-    free(j);
-    free(name);
-    json_decref(body);
-    hcsd_reply_error(r, 500, "out of memory");
-    return;
+    return NULL;
   }
   c->d = d;
   c->refs = 1;
   c->log_fd = -1;
   c->exec_fd = -1;
   hcsd_random_id(c->id);
-  if (name == NULL || name[0] == '\0') {
-    free(name);
-    name = malloc(32);
-    snprintf(name, 32, "hcs_%.12s", c->id);
+  if (name != NULL && name[0] != '\0') {
+    c->name = strdup(name);
+  } else if (asprintf(&c->name, "hcs_%.12s", c->id) < 0) {
+    c->name = NULL;
   }
-  c->name = name;
-  c->image = strdup(image);
-  c->host_config = json_incref(json_object_get(body, "HostConfig"));
-  if (c->host_config == NULL) {
-    c->host_config = json_object();
-  }
-  json_object_del(body, "HostConfig");
-  json_object_del(body, "NetworkingConfig");
-  c->config = body;
-  c->tty = json_is_true(json_object_get(body, "Tty"));
-  c->open_stdin = json_is_true(json_object_get(body, "OpenStdin"));
-  c->stdin_once = json_is_true(json_object_get(body, "StdinOnce"));
-  c->auto_remove = json_is_true(json_object_get(c->host_config, "AutoRemove"));
-  json_t *cs = json_object_get(c->host_config, "ConsoleSize");
-  c->rows = (uint16_t)json_integer_value(json_array_get(cs, 0));
-  c->cols = (uint16_t)json_integer_value(json_array_get(cs, 1));
-  const char *hn = json_string_value(json_object_get(body, "Hostname"));
+  c->image = strdup(spec->image);
+  c->host_config = spec->host_config;
+  c->config = spec->config;
+  spec->host_config = spec->config = NULL;
+  c->tty = spec->tty;
+  c->open_stdin = spec->open_stdin;
+  c->stdin_once = spec->stdin_once;
+  c->auto_remove = spec->auto_remove;
+  c->rows = spec->rows;
+  c->cols = spec->cols;
+  const char *hn = spec->hostname;
   c->hostname = strndup(hn != NULL && hn[0] != '\0' ? hn : c->id, 63);
   if (hn == NULL || hn[0] == '\0') {
     c->hostname[12] = '\0';
   }
-  const char *nm =
-      json_string_value(json_object_get(c->host_config, "NetworkMode"));
-  c->net_mode = strdup(nm != NULL ? nm : "default");
+  c->net_mode = strdup(spec->net_mode);
   c->created_ns = hcsd_now_ns();
   c->state = CS_CREATED;
   c->busy = 1;
   c->next = d->ctrs;
   d->ctrs = c;
   d->nctrs++;
+  return c;
+}
+
+int hcsd_ctr_create(hcsd_t *d, hcsd_ctr_spec_t *spec, const char *name,
+                    hcsd_ctr_done_cb done, void *data, hcsd_err_t *e) {
+  if (name != NULL && name[0] != '\0' && name_check(d, name, e) != 0) {
+    return -1;
+  }
+  create_t *j = calloc(1, sizeof(*j));
+  hcsd_ctr_t *c = j != NULL ? ctr_new(d, spec, name) : NULL;
+  if (c == NULL) {
+    free(j);
+    hcsd_err_set(e, 500, "out of memory");
+    return -1;
+  }
   j->d = d;
-  j->r = r;
   j->c = c;
-  hcsd_req_ref(r);
+  j->done = done;
+  j->data = data;
   if (hcsd_work(d, create_work, create_done, j) != 0) {
     j->status = 500;
     snprintf(j->msg, sizeof(j->msg), "out of memory");
     create_done(j);
   }
+  return 0;
+}
+
+static void created(hcsd_ctr_t *c, const hcsd_err_t *e, void *data) {
+  hcsd_req_t *r = data;
+  if (e != NULL) {
+    hcsd_reply_error(r, e->status, "%s", e->msg);
+  } else {
+    hcsd_reply_json(r, 201, json_pack("{s:s,s:[]}", "Id", c->id, "Warnings"));
+  }
+  hcsd_req_unref(r);
+}
+
+void hcsd_h_ctr_create(hcsd_t *d, hcsd_req_t *r) {
+  hcsd_ctr_spec_t spec;
+  hcsd_err_t e;
+  if (hcsd_ctr_spec_decode(r->body, r->body_len, &spec, &e) != 0) {
+    hcsd_reply_error(r, e.status, "%s", e.msg);
+    return;
+  }
+  char *name = hcsd_query(r, "name");
+  const char *n = name != NULL && name[0] == '/' ? name + 1 : name;
+  hcsd_req_ref(r);
+  if (hcsd_ctr_create(d, &spec, n, created, r, &e) != 0) {
+    hcsd_reply_error(r, e.status, "%s", e.msg);
+    hcsd_req_unref(r);
+  }
+  free(name);
+  hcsd_ctr_spec_clear(&spec);
 }
 
 /* ---- list, inspect ---- */

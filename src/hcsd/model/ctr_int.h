@@ -4,6 +4,7 @@
 #define HCSD_CTR_INT_H
 
 #include "hcsd/hcsd.h"
+#include "hcsd/model/spec.h"
 
 enum {
   CS_CREATED,
@@ -114,6 +115,15 @@ struct hcsd_ctr_s {
 };
 
 /* ctr.c */
+/* A model call's end: e NULL on success. */
+typedef void (*hcsd_ctr_done_cb)(hcsd_ctr_t *c, const hcsd_err_t *e,
+                                 void *data);
+/* Creates a container from spec (its JSON taken on success) named name
+ * (NULL or "": one is made up): 0, and done runs once it is made or
+ * failed (inside this call only when the work cannot be queued); or -1 with e
+ * set (400 bad name, 409 name in use, 500), and done never runs. */
+int hcsd_ctr_create(hcsd_t *d, hcsd_ctr_spec_t *spec, const char *name,
+                    hcsd_ctr_done_cb done, void *data, hcsd_err_t *e);
 void hcsd__ctr_ref(hcsd_ctr_t *c);
 void hcsd__ctr_unref(hcsd_ctr_t *c);
 const char *hcsd__state_name(const hcsd_ctr_t *c);

@@ -195,22 +195,15 @@ void hcsd_h_exec_create(hcsd_t *d, hcsd_req_t *r, const char *ref) {
     hcsd_reply_error(r, 409, "container %s is not running", c->id);
     return;
   }
-  json_error_t je;
-  json_t *b = json_loads(r->body, 0, &je);
-  if (!json_is_object(b)) {
-    json_decref(b);
-    hcsd_reply_error(r, 400, "invalid JSON in the request body: %s", je.text);
-    return;
-  }
-  json_t *cmd = json_object_get(b, "Cmd");
-  if (!json_is_array(cmd) || json_array_size(cmd) == 0) {
-    json_decref(b);
-    hcsd_reply_error(r, 400, "No exec command specified");
+  hcsd_exec_spec_t spec;
+  hcsd_err_t err;
+  if (hcsd_exec_spec_decode(r->body, r->body_len, &spec, &err) != 0) {
+    hcsd_reply_error(r, err.status, "%s", err.msg);
     return;
   }
   hcsd_exec_t *e = calloc(1, sizeof(*e));
   if (e == NULL) {
-    json_decref(b);
+    hcsd_exec_spec_clear(&spec);
     hcsd_reply_error(r, 500, "out of memory");
     return;
   }
@@ -218,21 +211,20 @@ void hcsd_h_exec_create(hcsd_t *d, hcsd_req_t *r, const char *ref) {
   e->created_ns = hcsd_now_ns();
   hcsd_random_id(e->id);
   e->c = c;
-  e->argv = hcsd__strv_from_json(cmd);
-  e->env = hcsd__strv_from_json(json_object_get(b, "Env"));
-  const char *u = json_string_value(json_object_get(b, "User"));
-  const char *w = json_string_value(json_object_get(b, "WorkingDir"));
-  e->user = strdup(u != NULL && u[0] != '\0' ? u : c->user);
-  e->cwd = strdup(w != NULL && w[0] != '\0' ? w : c->cwd);
-  e->tty = json_is_true(json_object_get(b, "Tty"));
-  e->in = json_is_true(json_object_get(b, "AttachStdin"));
-  e->out = json_is_true(json_object_get(b, "AttachStdout"));
-  e->err = json_is_true(json_object_get(b, "AttachStderr"));
-  e->detach = json_is_true(json_object_get(b, "Detach"));
-  json_t *cs = json_object_get(b, "ConsoleSize");
-  e->rows = (uint16_t)json_integer_value(json_array_get(cs, 0));
-  e->cols = (uint16_t)json_integer_value(json_array_get(cs, 1));
-  json_decref(b);
+  e->argv = spec.argv;
+  e->env = spec.env;
+  spec.argv = spec.env = NULL;
+  e->user =
+      strdup(spec.user != NULL && spec.user[0] != '\0' ? spec.user : c->user);
+  e->cwd = strdup(spec.cwd != NULL && spec.cwd[0] != '\0' ? spec.cwd : c->cwd);
+  e->tty = spec.tty;
+  e->in = spec.in;
+  e->out = spec.out;
+  e->err = spec.err;
+  e->detach = spec.detach;
+  e->rows = spec.rows;
+  e->cols = spec.cols;
+  hcsd_exec_spec_clear(&spec);
   exec_link(c, e);
   json_t *o = json_pack("{s:s}", "Id", e->id);
   hcsd_reply_json(r, 201, o);

@@ -91,4 +91,9 @@ void hcsd__img_rmtree(const char *path);
 /* "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ" for now, UTC. */
 void hcsd__img_now(char out[40]);
 
+/* manifest.json of a docker-save archive: its array of images, or NULL
+ * with why set (no file or socket involved: the fuzz target's entry). */
+json_t *hcsd__img_manifest_parse(const char *bytes, size_t len, char *why,
+                                 size_t cap);
+
 #endif

@@ -470,6 +470,18 @@ static int load_image(load_t *L, json_t *item) {
   return r;
 }
 
+json_t *hcsd__img_manifest_parse(const char *bytes, size_t len, char *why,
+                                 size_t cap) {
+  json_error_t je;
+  json_t *m = json_loadb(bytes, len, 0, &je);
+  if (!json_is_array(m)) {
+    snprintf(why, cap, "%s", m == NULL ? je.text : "not a JSON array");
+    json_decref(m);
+    return NULL;
+  }
+  return m;
+}
+
 static int load_manifest(load_t *L) {
   const char *file = hcsd__img_stage_find(&L->st, "manifest.json");
   if (file == NULL) {
@@ -482,12 +494,10 @@ static int load_manifest(load_t *L) {
   if (err != 0) {
     return fail(L, "reading manifest.json: %s", strerror(-err));
   }
-  json_error_t je;
-  json_t *m = json_loadb(bytes, len, 0, &je);
+  char why[200];
+  json_t *m = hcsd__img_manifest_parse(bytes, len, why, sizeof(why));
   free(bytes);
-  int r = json_is_array(m) ? 0
-                           : fail(L, "invalid manifest.json: %s",
-                                  m == NULL ? je.text : "not a JSON array");
+  int r = m != NULL ? 0 : fail(L, "invalid manifest.json: %s", why);
   size_t i;
   json_t *item;
   json_array_foreach(m, i, item) {

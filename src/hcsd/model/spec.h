@@ -1,0 +1,56 @@
+/* The bodies of container create and exec create decoded into the
+ * model's structs, and the error a model call reports: plain calls over
+ * bytes, with no request in sight (the fuzz targets reach them). */
+#ifndef HCSD_MODEL_SPEC_H
+#define HCSD_MODEL_SPEC_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A model call's failure: an HTTP status class (400 bad input, 404 no
+ * such object, 409 conflict, 500 the host failed) and what to tell. */
+typedef struct hcsd_err_s {
+  int status;
+  char msg[512];
+} hcsd_err_t;
+
+void hcsd_err_set(hcsd_err_t *e, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* A container create body. config is the body less HostConfig and
+ * NetworkingConfig (kept for inspect), host_config never NULL; the other
+ * fields point into them. */
+typedef struct hcsd_ctr_spec_s {
+  json_t *config;
+  json_t *host_config;
+  const char *image;
+  const char *hostname; /* NULL or "" when not given */
+  const char *net_mode; /* "default" when not given */
+  bool tty, open_stdin, stdin_once, auto_remove;
+  uint16_t rows, cols;
+} hcsd_ctr_spec_t;
+
+/* Decodes body[0..len): 0, or -1 with e set (400 and the field that is
+ * wrong). On success the spec owns its JSON: hcsd_ctr_spec_clear. */
+int hcsd_ctr_spec_decode(const char *body, size_t len, hcsd_ctr_spec_t *spec,
+                         hcsd_err_t *e);
+void hcsd_ctr_spec_clear(hcsd_ctr_spec_t *spec);
+
+/* An exec create body; strings NULL or "" when not given (the
+ * container's own then apply). */
+typedef struct hcsd_exec_spec_s {
+  char **argv; /* at least one */
+  char **env;
+  char *user;
+  char *cwd;
+  bool tty, in, out, err, detach;
+  uint16_t rows, cols;
+} hcsd_exec_spec_t;
+
+int hcsd_exec_spec_decode(const char *body, size_t len, hcsd_exec_spec_t *spec,
+                          hcsd_err_t *e);
+void hcsd_exec_spec_clear(hcsd_exec_spec_t *spec);
+
+#endif
