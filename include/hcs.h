@@ -26,6 +26,7 @@
 #ifndef HCS_H
 #define HCS_H
 
+#include <hcs-version.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -35,6 +36,14 @@ extern "C" {
 #endif
 
 #define HCS_API __attribute__((visibility("default")))
+
+/* The library's version, "MAJOR.MINOR.PATCH" (a static string), and as
+ * HCS_VERSION_HEX encodes it; compare with the HCS_VERSION_* macros of the
+ * headers a program was built with. The major version is the soname's
+ * (libhcs.so.MAJOR): a program runs with any library of its major version
+ * whose minor version is at least its headers'. Any thread. */
+HCS_API const char *hcs_version(void);
+HCS_API unsigned hcs_version_hex(void);
 
 /* Result codes: the codes the HCS and hcsshim answered, so that code
  * ported from hcsshim tests for the same numbers (shared/spec/hcs-api.md,
