@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <uv.h>
@@ -26,8 +27,12 @@ struct as_loop_s {
   pthread_mutex_t lock; /* guards posts and closing */
   post_t *post_head, *post_tail;
   int closing;
-  pthread_t runner;
-  int running;
+  /* Written by the thread in as_loop_run, read by as_loop_on_thread from
+   * any thread: atomics, relaxed. A thread only needs to tell whether it
+   * is itself the runner; it sees its own writes in order, and a stale
+   * value written by another thread never names it. */
+  _Atomic pthread_t runner;
+  atomic_int running;
   as_bufpool_t *pool;
   as__spawn_stack_t stack;
   int devnull;
@@ -263,13 +268,13 @@ free_loop:
 }
 
 int as_loop_run(as_loop_t *loop, int once) {
-  pthread_t prev = loop->runner;
-  int was_running = loop->running;
-  loop->runner = pthread_self();
-  loop->running = 1;
+  pthread_t prev = atomic_load_explicit(&loop->runner, memory_order_relaxed);
+  int was_running = atomic_load_explicit(&loop->running, memory_order_relaxed);
+  atomic_store_explicit(&loop->runner, pthread_self(), memory_order_relaxed);
+  atomic_store_explicit(&loop->running, 1, memory_order_relaxed);
   int r = uv_run(loop->uv, once ? UV_RUN_NOWAIT : UV_RUN_DEFAULT);
-  loop->runner = prev;
-  loop->running = was_running;
+  atomic_store_explicit(&loop->runner, prev, memory_order_relaxed);
+  atomic_store_explicit(&loop->running, was_running, memory_order_relaxed);
   return r;
 }
 
@@ -345,7 +350,10 @@ int as_loop_post(as_loop_t *loop, as_post_cb fn, void *data) {
 }
 
 int as_loop_on_thread(const as_loop_t *loop) {
-  return loop->running && pthread_equal(loop->runner, pthread_self());
+  return atomic_load_explicit(&loop->running, memory_order_relaxed) &&
+         pthread_equal(
+             atomic_load_explicit(&loop->runner, memory_order_relaxed),
+             pthread_self());
 }
 
 as_bufpool_t *as_loop_pool(as_loop_t *loop) { return loop->pool; }
