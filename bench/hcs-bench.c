@@ -24,6 +24,38 @@
 #ifndef HCS_BENCH_PROGS_DIR
 #define HCS_BENCH_PROGS_DIR "bench/progs"
 #endif
+#ifndef HCS_BENCH_PROGS_INSTALLED
+#define HCS_BENCH_PROGS_INSTALLED "libexec/hcs/bench"
+#endif
+
+/* The directory of this binary, and its parent (the install prefix when
+ * it is <prefix>/bin/hcs-bench); "" when unknown. */
+static void self_dirs(char *dir, char *prefix, size_t size) {
+  char exe[PATH_MAX];
+  ssize_t k = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  exe[k > 0 ? k : 0] = '\0';
+  char *slash = strrchr(exe, '/');
+  if (slash != NULL) {
+    *slash = '\0';
+  }
+  snprintf(dir, size, "%s", exe);
+  slash = strrchr(exe, '/');
+  if (slash != NULL) {
+    *slash = '\0';
+  }
+  snprintf(prefix, size, "%s", slash != NULL ? exe : "");
+}
+
+/* The child programs: installed beside the bench
+ * (<prefix>/HCS_BENCH_PROGS_INSTALLED), else the build tree's. */
+static const char *default_progs(void) {
+  static char progs[PATH_MAX + sizeof(HCS_BENCH_PROGS_INSTALLED) + 1];
+  char dir[PATH_MAX], prefix[PATH_MAX];
+  self_dirs(dir, prefix, sizeof(dir));
+  snprintf(progs, sizeof(progs), "%s/%s", prefix, HCS_BENCH_PROGS_INSTALLED);
+  return prefix[0] != '\0' && access(progs, X_OK) == 0 ? progs
+                                                       : HCS_BENCH_PROGS_DIR;
+}
 
 enum {
   MAX_CELLS = 64,
@@ -113,7 +145,7 @@ static void usage(FILE *f) {
       "  --json FILE        results as JSON\n"
       "  --svg FILE         rate against concurrency, per contender\n"
       "  --progs DIR        the child programs (default %s)\n",
-      HCS_BENCH_PROGS_DIR);
+      default_progs());
 }
 
 static size_t parse_list(const char *s, uint64_t *out, size_t max) {
@@ -188,7 +220,7 @@ static void config_defaults(config_t *cf, const char *mode) {
   }
   cf->msg_len = 64;
   cf->resize_every = 4;
-  cf->progs = HCS_BENCH_PROGS_DIR;
+  cf->progs = default_progs();
   cf->rounds = 5;
   cf->pick_best = true;
   if (strcmp(mode, "smoke") == 0) {
@@ -734,20 +766,18 @@ static size_t run_cell(const config_t *cf, const cell_t *cell, prog_paths_t *pp,
 }
 
 /* The hcsd the gateway cells start: --hcsd, else the one built next to
- * this binary. */
+ * this binary, else the installed one (<prefix>/sbin/hcsd). */
 static void hcsd_path(const char *opt, char *out, size_t size) {
   if (opt != NULL) {
     snprintf(out, size, "%s", opt);
     return;
   }
-  char self[PATH_MAX];
-  ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
-  self[len > 0 ? len : 0] = '\0';
-  char *slash = strrchr(self, '/');
-  if (slash != NULL) {
-    *slash = '\0';
+  char dir[PATH_MAX], prefix[PATH_MAX];
+  self_dirs(dir, prefix, sizeof(dir));
+  int n = snprintf(out, size, "%s/hcsd", dir);
+  if (n > 0 && (size_t)n < size && access(out, X_OK) != 0) {
+    n = snprintf(out, size, "%s/sbin/hcsd", prefix);
   }
-  int n = snprintf(out, size, "%s/hcsd", self);
   if (n < 0 || (size_t)n >= size) {
     out[0] = '\0'; /* no such hcsd: the gateway cells say so */
   }

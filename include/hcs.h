@@ -802,8 +802,10 @@ HCS_API int hcs_layer_copy_start(hcs_t *hcs, const hcs_driver_info_t *info,
                                  const hcs_layer_options_t *opts,
                                  hcs_layer_done_cb done, void *data);
 
-/* The layer store built with hcs (an absolute path of the build tree, the
- * compile definition HCS_DEFAULT_IMAGE_HOME), holding the base image
+/* The layer store that holds the built-in base image: $HCS_IMAGE_HOME
+ * (an absolute path) when set; else the one installed with hcs,
+ * <prefix>/share/hcs/images, the prefix found from where libhcs (or the
+ * program linked with libhcs.a) lies; else the build tree's. It holds
  * HCS_DEFAULT_IMAGE: Debian's static busybox in bin/ with a relative
  * symlink per applet, /etc/passwd (root, nobody), /etc/group, /tmp
  * (1777), and /proc, /dev and /sys to mount on. Its layer.json says

@@ -16,13 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#ifndef HCS_DEFAULT_IMAGE_HOME
-#define HCS_DEFAULT_IMAGE_HOME "/var/lib/hcs/images"
-#endif
-
 extern char **environ;
-
-const char *hcs_default_image_home(void) { return HCS_DEFAULT_IMAGE_HOME; }
 
 /* 1 when the ELF file at fd asks for a program interpreter (it is
  * dynamically linked and would need a libc in the image), 0 when not,
