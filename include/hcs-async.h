@@ -345,8 +345,17 @@ typedef void (*as_accept_cb)(as_listener_t *l, as_conn_t *c, void *data);
 AS_API int as_listen_unix(as_loop_t *loop, const char *path, unsigned mode,
                           int gid, size_t conn_extra, as_accept_cb cb,
                           void *data, as_listener_t **out);
-/* Stops accepting and removes the socket file (if it is still ours).
- * NULL is accepted. */
+/* Adopts fd, a unix stream socket already bound and listening (one a
+ * service manager passed, sd_listen_fds(3)): it is made non-blocking and
+ * close-on-exec and watched like as_listen_unix's. On success fd belongs
+ * to the listener: as_listener_close closes it and unlinks nothing. On
+ * failure fd is left open and still the caller's. -EINVAL when fd is not
+ * a listening unix stream socket (or cb is NULL), -ENOMEM or -errno.
+ * Engine thread, as as_listen_unix. */
+AS_API int as_listen_fd(as_loop_t *loop, int fd, size_t conn_extra,
+                        as_accept_cb cb, void *data, as_listener_t **out);
+/* Stops accepting and removes the socket file (if it is still ours; an
+ * adopted socket has none). NULL is accepted. */
 AS_API void as_listener_close(as_listener_t *l);
 
 typedef struct as_conn_cbs_s {

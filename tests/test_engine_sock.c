@@ -288,6 +288,78 @@ Test(engine_sock, listen_echo_mode_group) {
   env_close(&env);
 }
 
+/* A socket bound and listening before the engine sees it, as a service
+ * manager hands one over (sd_listen_fds(3)). */
+static int bound_listening(const char *path, int flags) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | flags, 0);
+  cr_assert_geq(fd, 0, "socket: %s", strerror(errno));
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+  cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0, "bind: %s",
+               strerror(errno));
+  return fd;
+}
+
+Test(engine_sock, listen_fd_adopts) {
+  env_t env;
+  env_open(&env, "adopted listener");
+  /* Blocking and inherited, as systemd passes it. */
+  int fd = bound_listening(env.path, 0);
+  cr_assert_eq(listen(fd, 16), 0);
+  echo_t e = {.want = 2};
+  cr_assert_eq(
+      as_listen_fd(hcs_engine_loop(env.hcs), fd, 0, echo_accept, &e, &e.l), 0);
+  cr_assert(fcntl(fd, F_GETFL) & O_NONBLOCK, "the fd is made non-blocking");
+  cr_assert(fcntl(fd, F_GETFD) & FD_CLOEXEC, "the fd is made close-on-exec");
+
+  echo_peers_t p = {.path = env.path, .n = 2, .msg_len = 5000};
+  pthread_t th;
+  cr_assert_eq(pthread_create(&th, NULL, echo_peers_main, &p), 0);
+  cr_assert_eq(as_loop_run(hcs_engine_loop(env.hcs), 0), 0);
+  pthread_join(th, NULL);
+  cr_assert_eq(p.failed, 0, "peer %d: %s", p.failed - 1, p.why);
+  cr_assert_eq(e.accepted, 2);
+  cr_assert_eq(e.gone, 2);
+  cr_assert_eq(fcntl(fd, F_GETFD), -1, "as_listener_close closes the fd");
+  cr_assert_eq(access(env.path, F_OK), 0, "an adopted socket's file stays");
+  cr_assert_eq(unlink(env.path), 0);
+  env_close(&env);
+}
+
+static void refuse_accept(as_listener_t *l, as_conn_t *c, void *data) {
+  (void)l;
+  (void)data;
+  as_conn_close(c);
+  cr_assert_fail("nothing is adopted, so nothing is accepted");
+}
+
+Test(engine_sock, listen_fd_refuses) {
+  env_t env;
+  env_open(&env, "refused adoption");
+  as_loop_t *loop = hcs_engine_loop(env.hcs);
+  as_listener_t *l = NULL;
+  int bound = bound_listening(env.path, SOCK_CLOEXEC);
+  cr_assert_eq(as_listen_fd(loop, bound, 0, refuse_accept, NULL, &l), -EINVAL,
+               "bound, not listening");
+  cr_assert_eq(listen(bound, 1), 0);
+  cr_assert_eq(as_listen_fd(loop, bound, 0, NULL, NULL, &l), -EINVAL,
+               "no callback");
+  cr_assert_eq(as_listen_fd(loop, -1, 0, refuse_accept, NULL, &l), -EINVAL);
+  int pfd[2];
+  cr_assert_eq(pipe2(pfd, O_CLOEXEC), 0);
+  cr_assert_eq(as_listen_fd(loop, pfd[0], 0, refuse_accept, NULL, &l),
+               -ENOTSOCK);
+  cr_assert_null(l);
+  /* Failure leaves each fd open and the caller's. */
+  cr_assert_neq(fcntl(bound, F_GETFD), -1);
+  cr_assert_neq(fcntl(pfd[0], F_GETFD), -1);
+  close(pfd[0]);
+  close(pfd[1]);
+  close(bound);
+  cr_assert_eq(unlink(env.path), 0);
+  env_close(&env);
+}
+
 Test(engine_sock, thousand_connections) {
   te_raise_nofile(8192);
   env_t env;

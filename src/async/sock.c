@@ -21,6 +21,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -558,17 +559,11 @@ static int bind_unix(int fd, const char *path, unsigned mode, int gid,
   return err;
 }
 
-int as_listen_unix(as_loop_t *loop, const char *path, unsigned mode, int gid,
-                   size_t conn_extra, as_accept_cb cb, void *data,
-                   as_listener_t **out) {
-  if (path == NULL || path[0] == '\0' || cb == NULL) {
-    return -EINVAL;
-  }
-  if (strlen(path) >= sizeof(((struct sockaddr_un *)NULL)->sun_path)) {
-    return -ENAMETOOLONG;
-  }
+/* A listener with no fd yet; path may be NULL (nothing to remove). */
+static int listener_new(as_loop_t *loop, const char *path, size_t conn_extra,
+                        as_accept_cb cb, void *data, as_listener_t **out) {
   as_listener_t *l = as_calloc(1, sizeof(*l));
-  if (l == NULL || (l->path = as_strdup(path)) == NULL) {
+  if (l == NULL || (path != NULL && (l->path = as_strdup(path)) == NULL)) {
     as_free(l);
     return -ENOMEM;
   }
@@ -581,7 +576,40 @@ int as_listen_unix(as_loop_t *loop, const char *path, unsigned mode, int gid,
     as_free(l);
     return -ENOMEM;
   }
-  int err = clear_path(path);
+  *out = l;
+  return 0;
+}
+
+static void listener_discard(as_listener_t *l) {
+  as_timer_free(l->backoff);
+  as_free(l->path);
+  as_free(l);
+}
+
+static int listener_watch(as_listener_t *l, int fd) {
+  int err =
+      as__watch_add(as__loop_epfd(l->loop), &l->w, fd, EPOLLIN, listener_event);
+  if (err == 0) {
+    as__loop_active(l->loop, +1);
+  }
+  return err;
+}
+
+int as_listen_unix(as_loop_t *loop, const char *path, unsigned mode, int gid,
+                   size_t conn_extra, as_accept_cb cb, void *data,
+                   as_listener_t **out) {
+  if (path == NULL || path[0] == '\0' || cb == NULL) {
+    return -EINVAL;
+  }
+  if (strlen(path) >= sizeof(((struct sockaddr_un *)NULL)->sun_path)) {
+    return -ENAMETOOLONG;
+  }
+  as_listener_t *l;
+  int err = listener_new(loop, path, conn_extra, cb, data, &l);
+  if (err != 0) {
+    return err;
+  }
+  err = clear_path(path);
   if (err != 0) {
     goto free_l;
   }
@@ -601,11 +629,10 @@ int as_listen_unix(as_loop_t *loop, const char *path, unsigned mode, int gid,
     err = -errno;
     goto unlink_path;
   }
-  err = as__watch_add(as__loop_epfd(loop), &l->w, fd, EPOLLIN, listener_event);
+  err = listener_watch(l, fd);
   if (err != 0) {
     goto unlink_path;
   }
-  as__loop_active(loop, +1);
   *out = l;
   return 0;
 
@@ -614,10 +641,65 @@ unlink_path:
 close_fd:
   close(fd);
 free_l:
-  as_timer_free(l->backoff);
-  as_free(l->path);
-  as_free(l);
+  listener_discard(l);
   return err;
+}
+
+/* A socket handed over by a service manager (sd_listen_fds(3)) comes
+ * without O_NONBLOCK or FD_CLOEXEC: a blocking accept4 would stall the
+ * loop, and the fd must not reach a child. */
+static int check_listening_unix(int fd) {
+  int v;
+  socklen_t len = sizeof(v);
+  if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &len) != 0) {
+    return -errno;
+  }
+  if (v != AF_UNIX) {
+    return -EINVAL;
+  }
+  len = sizeof(v);
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) != 0) {
+    return -errno;
+  }
+  if (v != SOCK_STREAM) {
+    return -EINVAL;
+  }
+  len = sizeof(v);
+  if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) != 0) {
+    return -errno;
+  }
+  if (v == 0) {
+    return -EINVAL;
+  }
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0 ||
+      fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) {
+    return -errno;
+  }
+  return 0;
+}
+
+int as_listen_fd(as_loop_t *loop, int fd, size_t conn_extra, as_accept_cb cb,
+                 void *data, as_listener_t **out) {
+  if (fd < 0 || cb == NULL) {
+    return -EINVAL;
+  }
+  int err = check_listening_unix(fd);
+  if (err != 0) {
+    return err;
+  }
+  as_listener_t *l;
+  err = listener_new(loop, NULL, conn_extra, cb, data, &l);
+  if (err != 0) {
+    return err;
+  }
+  err = listener_watch(l, fd);
+  if (err != 0) {
+    listener_discard(l);
+    return err;
+  }
+  *out = l;
+  return 0;
 }
 
 void as_listener_close(as_listener_t *l) {
@@ -626,7 +708,8 @@ void as_listener_close(as_listener_t *l) {
   }
   struct stat st;
   /* Someone may have put another file there since; that one stays. */
-  if (lstat(l->path, &st) == 0 && st.st_dev == l->dev && st.st_ino == l->ino) {
+  if (l->path != NULL && lstat(l->path, &st) == 0 && st.st_dev == l->dev &&
+      st.st_ino == l->ino) {
     (void)unlink(l->path);
   }
   as_timer_free(l->backoff);
