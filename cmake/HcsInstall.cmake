@@ -50,3 +50,31 @@ install(CODE "
   endif()
   message(STATUS \"Made the base image: \${_home}/busybox\")
 ")
+
+# Man pages, bash completion and the systemd units (packaging/systemd):
+# the units name hcsd where this prefix puts it.
+foreach(page hcs.1 hcsd.8)
+  string(REGEX REPLACE ".*\\." "" section ${page})
+  configure_file(${PROJECT_SOURCE_DIR}/man/${page}
+                 ${CMAKE_BINARY_DIR}/man/${page} @ONLY)
+  install(FILES ${CMAKE_BINARY_DIR}/man/${page}
+          DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section})
+endforeach()
+
+set(HCS_BASH_COMPLETION_DIR ${CMAKE_INSTALL_DATADIR}/bash-completion/completions
+    CACHE STRING "Where bash completions go, under the prefix")
+install(FILES ${PROJECT_SOURCE_DIR}/packaging/bash-completion/hcs
+        DESTINATION ${HCS_BASH_COMPLETION_DIR})
+if(TARGET hcsd)
+  install(FILES ${PROJECT_SOURCE_DIR}/packaging/bash-completion/hcsd
+          DESTINATION ${HCS_BASH_COMPLETION_DIR})
+
+  # lib/, not the multiarch libdir: systemd reads <prefix>/lib/systemd.
+  set(HCS_SYSTEMD_UNIT_DIR lib/systemd/system
+      CACHE STRING "Where the systemd units go, under the prefix")
+  configure_file(${PROJECT_SOURCE_DIR}/packaging/systemd/hcsd.service.in
+                 ${CMAKE_BINARY_DIR}/packaging/hcsd.service @ONLY)
+  install(FILES ${CMAKE_BINARY_DIR}/packaging/hcsd.service
+                ${PROJECT_SOURCE_DIR}/packaging/systemd/hcsd.socket
+          DESTINATION ${HCS_SYSTEMD_UNIT_DIR})
+endif()
