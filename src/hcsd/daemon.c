@@ -1,6 +1,7 @@
 /* hcsd's start and stop: the stores, the records found again, the socket;
  * at stop the running containers are stopped (as dockerd does without
  * live-restore) before the connections close. */
+#include "hcsd/http/http.h"
 #include "hcsd/http/stream_int.h"
 #include "hcsd/model/ctr_int.h"
 #include "hcsd/util.h"
@@ -44,13 +45,12 @@ static void fix_done(void *data) {
   c->busy = 0;
   hcsd__store_save(c);
   if (c->auto_remove) {
-    hcsd__ctr_remove(c, NULL);
+    (void)hcsd__ctr_remove(c, NULL, NULL);
   }
   hcsd__ctr_unref(c);
   free(f);
 }
 
-int hcsd_open_stores(hcsd_t *d, hcs_t *hcs, const hcsd_options_t *opt);
 int hcsd_open_stores(hcsd_t *d, hcs_t *hcs, const hcsd_options_t *opt) {
   memset(d, 0, sizeof(*d));
   d->hcs = hcs;
@@ -106,7 +106,7 @@ int hcsd_start(hcsd_t *d, hcs_t *hcs, const hcsd_options_t *opt) {
         }
       }
     } else if (c->state == CS_REMOVING) {
-      hcsd__ctr_remove(c, NULL);
+      (void)hcsd__ctr_remove(c, NULL, NULL);
     }
   }
   int r = hcsd__http_listen(d);

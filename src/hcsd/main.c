@@ -1,14 +1,19 @@
 /* hcsd: the Docker Engine API subset on a unix socket, so that the docker
  * CLI drives hcs. The engine runs on its own thread and so does all of
  * hcsd's serving; this thread opens the stores and then waits for
- * SIGTERM/SIGINT. */
+ * SIGTERM/SIGINT (SIGHUP reopens the log). */
 #include "hcsd/hcsd.h"
+#include "hcsd/log.h"
 #include "hcsd/util.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <grp.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,60 +63,190 @@ static void wait_state(int want) {
 
 static void usage(FILE *f) {
   fprintf(
-      f, "usage: hcsd [--socket PATH] [--state-dir DIR] [--group GROUP]\n"
+      f, "usage: hcsd [-H PATH] [--state-dir DIR] [--group GROUP]\n"
          "            [--log-max BYTES] [--client-timeout SECONDS]\n"
+         "            [--log-level LEVEL] [--log-file FILE]\n"
+         "       hcsd --version\n"
          "Serves the Docker Engine API (1.50) on a unix socket (default\n"
          "/run/hcsd.sock, mode 0660) for the docker CLI:\n"
          "  DOCKER_HOST=unix:///run/hcsd.sock docker run --rm busybox echo hi\n"
-         "State (containers, images, networks) lives in --state-dir\n"
-         "(default /var/lib/hcsd). SIGTERM or SIGINT stops the running\n"
-         "containers, saves and exits 0.\n");
+         "\n"
+         "  -H, --host, --socket PATH  the socket ([unix://]PATH); under\n"
+         "                     socket activation (LISTEN_FDS) the socket\n"
+         "                     the service manager passes instead\n"
+         "  --state-dir DIR    containers, images and networks (default\n"
+         "                     /var/lib/hcsd)\n"
+         "  --group GROUP      the socket's group (name or number)\n"
+         "  --log-max BYTES    log kept per container (default 1 MiB)\n"
+         "  --client-timeout SECONDS  a request that makes no progress\n"
+         "                     this long is dropped (default 60)\n"
+         "  --log-level LEVEL  error, warn, info (default: with a line per\n"
+         "                     request) or debug\n"
+         "  --log-file FILE    log there, not on stderr; SIGHUP reopens it\n"
+         "\n"
+         "SIGTERM or SIGINT stops the running containers, saves and exits\n"
+         "0; SIGHUP reopens the log file. A usage error exits 2.\n");
 }
 
-int main(int argc, char **argv) {
-  hcsd_options_t o = {.socket_path = "/run/hcsd.sock",
-                      .state_dir = "/var/lib/hcsd",
-                      .gid = -1,
-                      .log_max = 1u << 20,
-                      .client_timeout_ms = 60000};
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+/* A whole decimal number from 0 to max; false when text is not one. */
+static bool parse_number(const char *text, unsigned long long max,
+                         unsigned long long *out) {
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(text, &end, 10);
+  if (text[0] < '0' || text[0] > '9' || errno != 0 || *end != '\0' || v > max) {
+    return false;
+  }
+  *out = v;
+  return true;
+}
+
+static bool parse_group(const char *text, int *gid) {
+  struct group *g = getgrnam(text);
+  unsigned long long n;
+  if (g != NULL) {
+    *gid = (int)g->gr_gid;
+  } else if (parse_number(text, INT_MAX, &n)) {
+    *gid = (int)n;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+enum {
+  O_STATE_DIR = 256,
+  O_GROUP,
+  O_LOG_MAX,
+  O_CLIENT_TIMEOUT,
+  O_LOG_LEVEL,
+  O_LOG_FILE,
+  O_VERSION,
+};
+
+static const struct option longs[] = {
+    {"socket", required_argument, 0, 'H'},
+    {"host", required_argument, 0, 'H'},
+    {"state-dir", required_argument, 0, O_STATE_DIR},
+    {"group", required_argument, 0, O_GROUP},
+    {"log-max", required_argument, 0, O_LOG_MAX},
+    {"client-timeout", required_argument, 0, O_CLIENT_TIMEOUT},
+    {"log-level", required_argument, 0, O_LOG_LEVEL},
+    {"log-file", required_argument, 0, O_LOG_FILE},
+    {"help", no_argument, 0, 'h'},
+    {"version", no_argument, 0, O_VERSION},
+    {0, 0, 0, 0}};
+
+typedef struct cmdline_s {
+  hcsd_options_t o;
+  int log_level;
+  const char *log_file;
+} cmdline_t;
+
+/* Applies option c; false when optarg is not a value for it. */
+static bool apply_opt(cmdline_t *cl, int c, const char *v) {
+  unsigned long long n;
+  switch (c) {
+  case 'H':
+    cl->o.socket_path = strncmp(v, "unix://", 7) == 0 ? v + 7 : v;
+    return cl->o.socket_path[0] != '\0';
+  case O_STATE_DIR:
+    cl->o.state_dir = v;
+    return v[0] != '\0';
+  case O_GROUP:
+    return parse_group(v, &cl->o.gid);
+  case O_LOG_MAX:
+    if (!parse_number(v, SIZE_MAX, &n)) {
+      return false;
+    }
+    cl->o.log_max = (size_t)n;
+    return true;
+  case O_CLIENT_TIMEOUT:
+    if (!parse_number(v, UINT32_MAX / 1000, &n)) {
+      return false;
+    }
+    cl->o.client_timeout_ms = (uint32_t)(n * 1000);
+    return true;
+  case O_LOG_LEVEL:
+    cl->log_level = hcsd_log_level_parse(v);
+    return cl->log_level >= 0;
+  case O_LOG_FILE:
+    cl->log_file = v;
+    return v[0] != '\0';
+  default:
+    return false;
+  }
+}
+
+/* The option as written, for messages: "--log-max" for "--log-max=x". */
+static const char *opt_name(int c, int li, char *buf, size_t size) {
+  for (int i = 0; li < 0 && longs[i].name != NULL; i++) {
+    li = longs[i].val == c && c >= 256 ? i : li;
+  }
+  if (li >= 0) {
+    snprintf(buf, size, "--%s", longs[li].name);
+  } else {
+    snprintf(buf, size, "-%c", c);
+  }
+  return buf;
+}
+
+/* Returns -1 to go on serving, else the exit status (0 after --help and
+ * --version, 2 after a usage error, printed). */
+static int parse_args(int argc, char **argv, cmdline_t *cl) {
+  int c, li = -1;
+  char name[64];
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":H:h", longs, &li)) != -1) {
+    if (c == 'h') {
       usage(stdout);
       return 0;
     }
-    if (v == NULL) {
-      fprintf(stderr, "hcsd: %s needs a value\n", a);
+    if (c == O_VERSION) {
+      printf("hcsd %s\n", HCS_VERSION_STRING);
+      return 0;
+    }
+    if (c == ':' || c == '?') {
+      /* optopt is the option's value; 0 for an unknown long option,
+       * which is then in argv. */
+      fprintf(stderr, "hcsd: %s %s\n",
+              c == ':' ? "missing value for" : "unknown option",
+              optopt != 0 ? opt_name(optopt, -1, name, sizeof(name))
+                          : argv[optind - 1]);
       usage(stderr);
       return 2;
     }
-    i++;
-    if (strcmp(a, "--socket") == 0 || strcmp(a, "-H") == 0) {
-      o.socket_path = strncmp(v, "unix://", 7) == 0 ? v + 7 : v;
-    } else if (strcmp(a, "--state-dir") == 0) {
-      o.state_dir = v;
-    } else if (strcmp(a, "--group") == 0) {
-      struct group *g = getgrnam(v);
-      char *end;
-      long n = strtol(v, &end, 10);
-      if (g != NULL) {
-        o.gid = (int)g->gr_gid;
-      } else if (*end == '\0' && n >= 0) {
-        o.gid = (int)n;
-      } else {
-        fprintf(stderr, "hcsd: --group %s: no such group\n", v);
-        return 2;
-      }
-    } else if (strcmp(a, "--log-max") == 0) {
-      o.log_max = strtoull(v, NULL, 10);
-    } else if (strcmp(a, "--client-timeout") == 0) {
-      o.client_timeout_ms = (uint32_t)(strtoul(v, NULL, 10) * 1000);
-    } else {
-      fprintf(stderr, "hcsd: unknown option %s\n", a);
-      usage(stderr);
+    if (!apply_opt(cl, c, optarg)) {
+      fprintf(stderr, "hcsd: bad value for %s: \"%s\"\n",
+              opt_name(c, li, name, sizeof(name)), optarg);
       return 2;
     }
+    li = -1;
+  }
+  if (optind < argc) {
+    fprintf(stderr, "hcsd: unexpected argument %s\n", argv[optind]);
+    usage(stderr);
+    return 2;
+  }
+  return -1;
+}
+
+int main(int argc, char **argv) {
+  cmdline_t cl = {.o = {.socket_path = "/run/hcsd.sock",
+                        .state_dir = "/var/lib/hcsd",
+                        .gid = -1,
+                        .log_max = 1u << 20,
+                        .client_timeout_ms = 60000},
+                  .log_level = HCSD_LOG_INFO};
+  int r = parse_args(argc, argv, &cl);
+  if (r >= 0) {
+    return r;
+  }
+  hcsd_options_t o = cl.o;
+  r = hcsd_log_setup(cl.log_level, cl.log_file);
+  if (r != 0) {
+    fprintf(stderr, "hcsd: --log-file %s: %s\n", cl.log_file, strerror(-r));
+    return 1;
   }
   /* Every exec stream is a socket, pipes and a pidfd: take all the fds
    * the hard limit allows, as dockerd does. */
@@ -136,7 +271,7 @@ int main(int argc, char **argv) {
   hcs_t *hcs = NULL;
   hcs_error_t *err = NULL;
   if (hcs_open(&hcs, &ho, &err) != HCS_OK) {
-    fprintf(stderr, "hcsd: %s\n", hcs_error_message(err));
+    hcsd_logl(HCSD_LOG_ERROR, "%s", hcs_error_message(err));
     hcs_error_free(err);
     return 1;
   }
@@ -155,15 +290,25 @@ int main(int argc, char **argv) {
     hcs_close(hcs);
     return 1;
   }
-  hcsd_log("serving the Docker API " HCSD_API_VERSION " on %s", o.socket_path);
+  hcsd_logl(HCSD_LOG_INFO, "serving the Docker API " HCSD_API_VERSION " on %s",
+            o.socket_path);
   int sig = 0;
-  sigwait(&set, &sig);
-  hcsd_log("signal %d: stopping", sig);
+  /* SIGHUP is logrotate's "reopen your log", not a reason to stop. */
+  while (sigwait(&set, &sig) == 0 && sig == SIGHUP) {
+    r = hcsd_log_reopen();
+    if (r != 0) {
+      hcsd_logl(HCSD_LOG_ERROR, "SIGHUP: reopening %s: %s", cl.log_file,
+                strerror(-r));
+    } else {
+      hcsd_logl(HCSD_LOG_INFO, "SIGHUP: log reopened");
+    }
+  }
+  hcsd_logl(HCSD_LOG_INFO, "signal %d: stopping", sig);
   if (as_loop_post(daemon_.loop, stop_fn, NULL) == 0) {
     wait_state(2);
   }
   hcsd_free(&daemon_);
   hcs_close(hcs);
-  hcsd_log("stopped");
+  hcsd_logl(HCSD_LOG_INFO, "stopped");
   return 0;
 }

@@ -185,3 +185,76 @@ void hcsd_log(const char *fmt, ...) {
   va_end(ap);
   fprintf(stderr, "hcsd: %s\n", msg);
 }
+
+/* ---- string vectors ---- */
+
+size_t hcsd__strv_len(char *const *v) {
+  size_t n = 0;
+  while (v != NULL && v[n] != NULL) {
+    n++;
+  }
+  return n;
+}
+
+void hcsd__strv_free(char **v) {
+  for (size_t i = 0; v != NULL && v[i] != NULL; i++) {
+    free(v[i]);
+  }
+  free(v);
+}
+
+char **hcsd__strv_dup(char *const *v) {
+  if (v == NULL) {
+    return NULL;
+  }
+  size_t n = hcsd__strv_len(v);
+  char **o = calloc(n + 1, sizeof(char *));
+  for (size_t i = 0; o != NULL && i < n; i++) {
+    o[i] = strdup(v[i]);
+  }
+  return o;
+}
+
+/* A JSON array of strings (or one string) to a vector; NULL for null. */
+char **hcsd__strv_from_json(json_t *a) {
+  if (json_is_string(a)) {
+    char **o = calloc(2, sizeof(char *));
+    if (o != NULL) {
+      o[0] = strdup(json_string_value(a));
+    }
+    return o;
+  }
+  if (!json_is_array(a)) {
+    return NULL;
+  }
+  size_t n = json_array_size(a);
+  char **o = calloc(n + 1, sizeof(char *));
+  size_t k = 0;
+  for (size_t i = 0; o != NULL && i < n; i++) {
+    const char *s = json_string_value(json_array_get(a, i));
+    if (s != NULL) {
+      o[k++] = strdup(s);
+    }
+  }
+  return o;
+}
+
+json_t *hcsd__strv_to_json(char *const *v) {
+  if (v == NULL) {
+    return json_null();
+  }
+  json_t *a = json_array();
+  for (size_t i = 0; v[i] != NULL; i++) {
+    json_array_append_new(a, json_string(v[i]));
+  }
+  return a;
+}
+
+void hcsd_frame_header(uint8_t h[8], int stream, size_t len) {
+  h[0] = (uint8_t)stream;
+  h[1] = h[2] = h[3] = 0;
+  h[4] = (uint8_t)(len >> 24);
+  h[5] = (uint8_t)(len >> 16);
+  h[6] = (uint8_t)(len >> 8);
+  h[7] = (uint8_t)len;
+}

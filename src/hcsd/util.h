@@ -2,6 +2,7 @@
 #ifndef HCSD_UTIL_H
 #define HCSD_UTIL_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,5 +34,15 @@ int64_t hcsd_now_ns(void);
 int hcsd_signal_number(const char *name);
 /* One line on stderr, "hcsd: " first. */
 void hcsd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Docker's 8-byte header of a multiplexed stream's frame. */
+void hcsd_frame_header(uint8_t h[8], int stream, size_t len);
+
+/* NULL-terminated string vectors (NULL is empty). */
+char **hcsd__strv_from_json(json_t *a); /* a string or array; NULL: null */
+json_t *hcsd__strv_to_json(char *const *v);
+char **hcsd__strv_dup(char *const *v);
+void hcsd__strv_free(char **v);
+size_t hcsd__strv_len(char *const *v);
 
 #endif

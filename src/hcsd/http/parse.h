@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "hcsd/hcsd.h"
+#include "hcsd/http/http.h"
 
 /* One request at a time into *req; the parser pauses after each. */
 typedef struct hcsd_parse_s {

@@ -1,6 +1,7 @@
 /* hcsd's routes: the version prefix, the small endpoints (ping, version,
- * info, images, networks) and the dispatch to containers and execs. */
-#include "hcsd/hcsd.h"
+ * info) and the dispatch to the handlers of containers, execs, images and
+ * networks. */
+#include "hcsd/http/http.h"
 #include "hcsd/util.h"
 
 #include <errno.h>
@@ -66,235 +67,11 @@ static void info(hcsd_t *d, hcsd_req_t *r) {
   hcsd_reply_json(r, 200, o);
 }
 
-/* ---- images ---- */
-
-typedef struct img_job_s {
-  hcsd_t *d;
-  hcsd_req_t *r;
-  char *ref;
-  char *out;
-  int status;
-  bool quiet;
-  bool began;
-} img_job_t;
-
-static void img_list_work(void *data) {
-  img_job_t *j = data;
-  j->out = hcsd_images_list_json(j->d->images);
-}
-
-static void img_inspect_work(void *data) {
-  img_job_t *j = data;
-  j->out = hcsd_images_inspect_json(j->d->images, j->ref);
-}
-
-static void img_reply_done(void *data) {
-  img_job_t *j = data;
-  if (j->out != NULL) {
-    hcsd_reply_text_json(j->r, 200, j->out);
-  } else if (j->ref != NULL) {
-    hcsd_reply_error(j->r, 404, "No such image: %s", j->ref);
+void hcsd_reply_err(hcsd_req_t *r, const hcsd_err_t *e) {
+  if (e->status == 304) {
+    hcsd_reply_empty(r, 304);
   } else {
-    hcsd_reply_error(j->r, 500, "listing images failed");
-  }
-  hcsd_req_unref(j->r);
-  free(j->ref);
-  free(j->out);
-  free(j);
-}
-
-/* docker load: lines of JSON, each posted to the engine thread as it is
- * produced. */
-typedef struct line_s {
-  img_job_t *j;
-  char *text;
-} line_t;
-
-static void line_post(as_loop_t *loop, void *data) {
-  line_t *l = data;
-  (void)loop;
-  img_job_t *j = l->j;
-  if (!j->began) {
-    j->began = true;
-    hcsd_chunked_begin(j->r, 200, "application/json", NULL, 0);
-  }
-  hcsd_chunked_write(j->r, l->text, strlen(l->text));
-  free(l->text);
-  free(l);
-}
-
-static void load_emit(const char *line, void *arg) {
-  img_job_t *j = arg;
-  line_t *l = malloc(sizeof(*l));
-  size_t n = strlen(line);
-  char *t = l != NULL ? malloc(n + 2) : NULL;
-  if (t == NULL) {
-    free(l);
-    return;
-  }
-  memcpy(t, line, n);
-  t[n] = '\n';
-  t[n + 1] = '\0';
-  l->j = j;
-  l->text = t;
-  if (as_loop_post(j->d->loop, line_post, l) != 0) {
-    free(t);
-    free(l);
-  }
-}
-
-static void img_load_work(void *data) {
-  img_job_t *j = data;
-  j->status =
-      hcsd_images_load(j->d->images, j->r->body_fd, j->quiet, load_emit, j);
-}
-
-static void img_load_done(as_loop_t *loop, void *data) {
-  /* Runs after every line posted by the work (posts are in order). */
-  img_job_t *j = data;
-  (void)loop;
-  if (!j->began) {
-    hcsd_chunked_begin(j->r, 200, "application/json", NULL, 0);
-  }
-  hcsd_chunked_end(j->r);
-  hcsd_req_unref(j->r);
-  free(j);
-}
-
-static void img_load_after(void *data) {
-  img_job_t *j = data;
-  if (as_loop_post(j->d->loop, img_load_done, j) != 0) {
-    img_load_done(j->d->loop, j);
-  }
-}
-
-static void images_route(hcsd_t *d, hcsd_req_t *r, const char *rest) {
-  img_job_t *j = calloc(1, sizeof(*j));
-  if (j == NULL) {
-    hcsd_reply_error(r, 500, "out of memory");
-    return;
-  }
-  j->d = d;
-  j->r = r;
-  void (*work)(void *) = NULL;
-  void (*done)(void *) = img_reply_done;
-  size_t n = strlen(rest);
-  if (r->method == HTTP_GET && strcmp(rest, "json") == 0) {
-    work = img_list_work;
-  } else if (r->method == HTTP_POST && strcmp(rest, "load") == 0) {
-    if (r->body_fd < 0) {
-      free(j);
-      hcsd_reply_error(r, 500, "cannot buffer the archive: %s",
-                       strerror(errno));
-      return;
-    }
-    j->quiet = hcsd_query_bool(r, "quiet");
-    work = img_load_work;
-    done = img_load_after;
-  } else if (r->method == HTTP_POST && strcmp(rest, "create") == 0) {
-    free(j);
-    char *from = hcsd_query(r, "fromImage");
-    hcsd_reply_error(r, 404,
-                     "pull access denied for %s, repository does not exist "
-                     "or may require 'docker login' (hcsd does not pull; "
-                     "use docker load)",
-                     from != NULL ? from : "");
-    free(from);
-    return;
-  } else if (r->method == HTTP_GET && n > 5 &&
-             strcmp(rest + n - 5, "/json") == 0) {
-    j->ref = strndup(rest, n - 5);
-    work = img_inspect_work;
-  } else {
-    free(j);
-    hcsd_reply_error(r, 404, "page not found");
-    return;
-  }
-  hcsd_req_ref(r);
-  if (hcsd_work(d, work, done, j) != 0) {
-    hcsd_req_unref(r);
-    free(j->ref);
-    free(j);
-    hcsd_reply_error(r, 500, "out of memory");
-  }
-}
-
-/* ---- networks ---- */
-
-typedef struct net_job_s {
-  hcsd_t *d;
-  hcsd_req_t *r;
-  int op; /* 0 create, 1 list, 2 inspect, 3 remove */
-  char *ref;
-  char *reply;
-  int status;
-} net_job_t;
-
-static void net_work(void *data) {
-  net_job_t *j = data;
-  switch (j->op) {
-  case 0:
-    j->status = hcsd_nets_create(j->d->nets, j->r->body, &j->reply);
-    break;
-  case 1:
-    j->status = hcsd_nets_list(j->d->nets, &j->reply);
-    break;
-  case 2:
-    j->status = hcsd_nets_inspect(j->d->nets, j->ref, &j->reply);
-    break;
-  default:
-    j->status = hcsd_nets_remove(j->d->nets, j->ref, &j->reply);
-    break;
-  }
-}
-
-static void net_done(void *data) {
-  net_job_t *j = data;
-  if (j->reply != NULL) {
-    hcsd_reply_text_json(j->r, j->status, j->reply);
-  } else {
-    hcsd_reply_empty(j->r, j->status);
-  }
-  hcsd_req_unref(j->r);
-  free(j->reply);
-  free(j->ref);
-  free(j);
-}
-
-static void networks_route(hcsd_t *d, hcsd_req_t *r, const char *rest) {
-  net_job_t *j = calloc(1, sizeof(*j));
-  if (j == NULL) {
-    hcsd_reply_error(r, 500, "out of memory");
-    return;
-  }
-  j->d = d;
-  j->r = r;
-  if (rest == NULL && r->method == HTTP_GET) {
-    j->op = 1;
-  } else if (rest != NULL && strcmp(rest, "create") == 0 &&
-             r->method == HTTP_POST) {
-    j->op = 0;
-  } else if (rest != NULL && strchr(rest, '/') == NULL &&
-             (r->method == HTTP_GET || r->method == HTTP_DELETE)) {
-    j->op = r->method == HTTP_GET ? 2 : 3;
-    j->ref = strdup(rest);
-  } else {
-    free(j);
-    hcsd_reply_error(r, 404, "page not found");
-    return;
-  }
-  if (d->nets == NULL) {
-    free(j->ref);
-    free(j);
-    hcsd_reply_error(r, 500, "networks are not available on this host");
-    return;
-  }
-  hcsd_req_ref(r);
-  if (hcsd_work(d, net_work, net_done, j) != 0) {
-    hcsd_req_unref(r);
-    free(j->ref);
-    free(j);
-    hcsd_reply_error(r, 500, "out of memory");
+    hcsd_reply_error(r, e->status, "%s", e->msg);
   }
 }
 
@@ -455,11 +232,11 @@ void hcsd_dispatch(hcsd_t *d, hcsd_req_t *r) {
   } else if ((rest = after(path, "/exec/")) != NULL) {
     exec_route(d, r, rest);
   } else if ((rest = after(path, "/images/")) != NULL) {
-    images_route(d, r, rest);
+    hcsd_h_images(d, r, rest);
   } else if (strcmp(path, "/networks") == 0) {
-    networks_route(d, r, NULL);
+    hcsd_h_networks(d, r, NULL);
   } else if ((rest = after(path, "/networks/")) != NULL) {
-    networks_route(d, r, rest);
+    hcsd_h_networks(d, r, rest);
   } else if ((rest = after(path, "/volumes/")) != NULL &&
              r->method == HTTP_GET) {
     hcsd_reply_error(r, 404, "get %s: no such volume", rest);

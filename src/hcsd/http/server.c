@@ -17,7 +17,7 @@
  * reference, and the holder of a parked request is told to let go
  * (hcsd_req_on_gone). The engine reports a peer's close while the
  * connection is paused (a hang-up is reported whatever the mask). */
-#include "hcsd/hcsd.h"
+#include "hcsd/http/http.h"
 #include "hcsd/http/parse.h"
 #include "hcsd/http/stream_int.h"
 #include "hcsd/util.h"
@@ -441,12 +441,14 @@ int hcsd_query_bool(const hcsd_req_t *r, const char *name) {
   return hcsd_query_flag(r->query, name);
 }
 
-int hcsd_query_size(hcsd_req_t *r, uint16_t *rows, uint16_t *cols) {
-  if (hcsd_query_hw(r->query, rows, cols) != 0) {
-    hcsd_reply_error(r, 400, "invalid resize: h and w must be 0-65535");
-    return -1;
+void hcsd_req_size(const hcsd_req_t *r, int *rows, int *cols) {
+  uint16_t h, w;
+  if (hcsd_query_hw(r->query, &h, &w) != 0) {
+    *rows = *cols = -1;
+    return;
   }
-  return 0;
+  *rows = h;
+  *cols = w;
 }
 
 /* ---- hijack ---- */

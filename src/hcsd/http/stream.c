@@ -1,6 +1,7 @@
 /* Hijacked connections as process streams: output written straight from
- * the engine's session buffers (held until the socket took them, so a
- * client that stops reading stalls the process, never the daemon), with
+ * the engine's session buffers (a hold of the model's, kept until the
+ * socket took them, so a client that stops reading stalls the process,
+ * never the daemon), with
  * Docker's 8-byte frame header when the stream is not a tty; client bytes
  * handed to the owner as stdin; half-close and full close told apart.
  *
@@ -12,6 +13,7 @@
  * The stream struct lives until both its owner finished it and the
  * connection is closed. */
 #include "hcsd/http/stream_int.h"
+#include "hcsd/util.h"
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -39,18 +41,10 @@ struct hcsd_stream_s {
  * OUT_FRAMES frames, all sent by one write with their headers. */
 #define OUT_FRAMES (AS_CONN_IOV_MAX / 2)
 
-struct hcsd_fan_s {
-  hcs_session_t *s;
-  int stream;
-  char *buf;
-  size_t len;
-  int refs; /* writes queued with buf */
-};
-
 typedef struct out_s {
   as_conn_wreq_t req; /* lent to the engine until out_done */
   hcsd_stream_t *st;
-  hcsd_fan_t *f;
+  hcsd_hold_t *hold;
   uint8_t hdr[OUT_FRAMES][8];
 } out_t;
 
@@ -118,49 +112,26 @@ int hcsd_stream_alive(const hcsd_stream_t *st) {
   return st != NULL && st->k != NULL && !st->gone_told;
 }
 
-static void frame_header(uint8_t h[8], int stream, size_t len) {
-  h[0] = (uint8_t)stream;
-  h[1] = h[2] = h[3] = 0;
-  h[4] = (uint8_t)(len >> 24);
-  h[5] = (uint8_t)(len >> 16);
-  h[6] = (uint8_t)(len >> 8);
-  h[7] = (uint8_t)len;
-}
-
-static void fan_unref(hcsd_fan_t *f) {
-  if (--f->refs == 0) {
-    hcs_session_release(f->s, f->stream, f->buf);
-    hcs_session_unref(f->s);
-    free(f);
-  }
-}
-
 static void out_done(as_conn_wreq_t *req, int status) {
   out_t *o = (out_t *)((char *)req - offsetof(out_t, req));
   (void)status;
   hcsd_stream_t *st = o->st;
-  fan_unref(o->f);
+  hcsd_hold_unref(o->hold);
   free(o);
   st->writes--;
   maybe_free(st);
 }
 
-hcsd_fan_t *hcsd_fan_begin(hcs_session_t *s, int stream, char *buf,
-                           size_t len) {
-  hcsd_fan_t *f = malloc(sizeof(*f));
-  if (f != NULL) {
-    *f = (hcsd_fan_t){.s = s, .stream = stream, .buf = buf, .len = len};
-  }
-  return f;
-}
+static void out_copy(hcsd_stream_t *st, int stream, const void *buf,
+                     size_t len);
 
-void hcsd_fan_to(hcsd_fan_t *f, hcsd_stream_t *st) {
-  if (f == NULL || st == NULL || st->k == NULL || st->gone_told ||
-      f->len == 0) {
+void hcsd_stream_out(hcsd_stream_t *st, int stream, const char *buf, size_t len,
+                     hcsd_hold_t *hold) {
+  if (st == NULL || st->k == NULL || st->gone_told || len == 0) {
     return;
   }
-  if (st->framed && f->len > (size_t)OUT_FRAMES * FRAME_MAX) {
-    hcsd_stream_out_copy(st, f->stream, f->buf, f->len); /* not a pool read */
+  if (hold == NULL || (st->framed && len > (size_t)OUT_FRAMES * FRAME_MAX)) {
+    out_copy(st, stream, buf, len); /* not a pool read */
     return;
   }
   out_t *o = malloc(sizeof(*o));
@@ -168,19 +139,19 @@ void hcsd_fan_to(hcsd_fan_t *f, hcsd_stream_t *st) {
     return;
   }
   o->st = st;
-  o->f = f;
+  o->hold = hold;
   /* Frames the client reads without growing its buffer (<= 32 KiB),
    * each from the held buffer itself. */
   as_iov_t iov[AS_CONN_IOV_MAX];
   int n = 0;
-  for (size_t off = 0, k = 0; off < f->len; k++) {
-    size_t rest = f->len - off;
+  for (size_t off = 0, k = 0; off < len; k++) {
+    size_t rest = len - off;
     size_t part = !st->framed || rest <= FRAME_MAX ? rest : FRAME_MAX;
     if (st->framed) {
-      frame_header(o->hdr[k], f->stream, part);
+      hcsd_frame_header(o->hdr[k], stream, part);
       iov[n++] = (as_iov_t){o->hdr[k], 8};
     }
-    iov[n++] = (as_iov_t){f->buf + off, part};
+    iov[n++] = (as_iov_t){buf + off, part};
     off += part;
   }
   if (as_conn_write(st->c, &o->req, iov, n, out_done) != 0) {
@@ -188,32 +159,11 @@ void hcsd_fan_to(hcsd_fan_t *f, hcsd_stream_t *st) {
     return;
   }
   st->writes++;
-  f->refs++;
+  hcsd_hold_ref(hold);
 }
 
-/* Still inside the session's data callback, where the buffer may be
- * held; the writes' callbacks run later, never here. */
-void hcsd_fan_end(hcsd_fan_t *f) {
-  if (f == NULL) {
-    return;
-  }
-  if (f->refs == 0) {
-    free(f);
-    return;
-  }
-  hcs_session_hold(f->s, f->stream, f->buf);
-  hcs_session_ref(f->s);
-}
-
-void hcsd_stream_out(hcsd_stream_t *st, hcs_session_t *s, int stream, char *buf,
+static void out_copy(hcsd_stream_t *st, int stream, const void *buf,
                      size_t len) {
-  hcsd_fan_t *f = hcsd_fan_begin(s, stream, buf, len);
-  hcsd_fan_to(f, st);
-  hcsd_fan_end(f);
-}
-
-void hcsd_stream_out_copy(hcsd_stream_t *st, int stream, const void *buf,
-                          size_t len) {
   const char *p = buf;
   while (st != NULL && st->k != NULL && !st->gone_told && len > 0) {
     size_t n = len;
@@ -224,7 +174,7 @@ void hcsd_stream_out_copy(hcsd_stream_t *st, int stream, const void *buf,
     as_iov_t iov[2];
     int k = 0;
     if (st->framed) {
-      frame_header(hdr, stream, n);
+      hcsd_frame_header(hdr, stream, n);
       iov[k++] = (as_iov_t){hdr, 8};
     }
     iov[k++] = (as_iov_t){p, n};

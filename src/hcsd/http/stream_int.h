@@ -2,7 +2,7 @@
 #ifndef HCSD_STREAM_INT_H
 #define HCSD_STREAM_INT_H
 
-#include "hcsd/hcsd.h"
+#include "hcsd/http/http.h"
 
 hcsd_stream_t *hcsd__stream_new(hcsd_t *d, hcsd_conn_t *k, as_conn_t *c,
                                 bool framed, const hcsd_stream_ops_t *ops,

@@ -1,80 +1,17 @@
-/* hcsd's containers: the records and the HTTP handlers of
- * /containers/... (the compute system and main process are ctrrun.c's). */
+/* hcsd's containers: the records, how a reference finds one, waits and
+ * settle callbacks, and create (the calls that change a running container
+ * are ctr_ops.c's, its compute system and main process ctr_run.c's, its
+ * output ctr_io.c's). */
 #include "hcsd/model/ctr_int.h"
 #include "hcsd/util.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <http_parser.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* ---- string vectors ---- */
-
-size_t hcsd__strv_len(char *const *v) {
-  size_t n = 0;
-  while (v != NULL && v[n] != NULL) {
-    n++;
-  }
-  return n;
-}
-
-void hcsd__strv_free(char **v) {
-  for (size_t i = 0; v != NULL && v[i] != NULL; i++) {
-    free(v[i]);
-  }
-  free(v);
-}
-
-char **hcsd__strv_dup(char *const *v) {
-  if (v == NULL) {
-    return NULL;
-  }
-  size_t n = hcsd__strv_len(v);
-  char **o = calloc(n + 1, sizeof(char *));
-  for (size_t i = 0; o != NULL && i < n; i++) {
-    o[i] = strdup(v[i]);
-  }
-  return o;
-}
-
-/* A JSON array of strings (or one string) to a vector; NULL for null. */
-char **hcsd__strv_from_json(json_t *a) {
-  if (json_is_string(a)) {
-    char **o = calloc(2, sizeof(char *));
-    if (o != NULL) {
-      o[0] = strdup(json_string_value(a));
-    }
-    return o;
-  }
-  if (!json_is_array(a)) {
-    return NULL;
-  }
-  size_t n = json_array_size(a);
-  char **o = calloc(n + 1, sizeof(char *));
-  size_t k = 0;
-  for (size_t i = 0; o != NULL && i < n; i++) {
-    const char *s = json_string_value(json_array_get(a, i));
-    if (s != NULL) {
-      o[k++] = strdup(s);
-    }
-  }
-  return o;
-}
-
-json_t *hcsd__strv_to_json(char *const *v) {
-  if (v == NULL) {
-    return json_null();
-  }
-  json_t *a = json_array();
-  for (size_t i = 0; v[i] != NULL; i++) {
-    json_array_append_new(a, json_string(v[i]));
-  }
-  return a;
-}
 
 /* ---- records ---- */
 
@@ -175,67 +112,101 @@ hcsd_ctr_t *hcsd_ctr_find(hcsd_t *d, const char *ref) {
   return hit;
 }
 
-static hcsd_ctr_t *find_or_404(hcsd_t *d, hcsd_req_t *r, const char *ref) {
+hcsd_ctr_t *hcsd__ctr_get(hcsd_t *d, const char *ref, hcsd_err_t *e) {
   hcsd_ctr_t *c = hcsd_ctr_find(d, ref);
   if (c == NULL || c->state == CS_REMOVING) {
-    hcsd_reply_error(r, 404, "No such container: %s", ref);
+    hcsd_err_set(e, 404, "No such container: %s", ref);
     return NULL;
   }
   return c;
 }
 
-/* ---- waiters ---- */
+/* ---- waits ---- */
 
-static void waiter_answer(hcsd_ctr_t *c, waiter_t *w) {
-  (void)hcsd_req_on_gone(w->r, NULL, NULL); /* w is answered now */
-  char body[96];
-  int n = snprintf(body, sizeof(body), "{\"StatusCode\":%d}\n", c->exit_code);
-  hcsd_chunked_write(w->r, body, (size_t)n);
-  hcsd_chunked_end(w->r);
-  hcsd_req_unref(w->r);
-  free(w);
-}
-
-/* A wait's client that goes holds nothing until the container's end
- * (which, for condition=removed, may never come). */
-void hcsd__waiter_gone(hcsd_req_t *r, void *data) {
-  waiter_t *w = data;
-  for (waiter_t **pp = w->list; *pp != NULL; pp = &(*pp)->next) {
-    if (*pp == w) {
-      *pp = w->next;
-      break;
-    }
+static int wait_ready(const hcsd_ctr_t *c, const hcsd_wait_t *w) {
+  if (c->state == CS_REMOVING) {
+    return 1; /* every wait ends with the container */
   }
-  free(w);
-  hcsd_req_unref(r);
+  if (w->cond == W_REMOVED) {
+    return 0;
+  }
+  if (w->cond == W_NEXT_EXIT) {
+    return c->exits > w->gen && !c->busy;
+  }
+  return c->state != CS_RUNNING && !c->busy;
 }
 
 void hcsd__ctr_wake(hcsd_ctr_t *c) {
-  waiter_t **pp = &c->waiters;
+  hcsd_wait_t **pp = &c->waiters;
   while (*pp != NULL) {
-    waiter_t *w = *pp;
-    int ready;
-    if (c->state == CS_REMOVING) {
-      ready = 1; /* every waiter ends with the container */
-    } else if (w->cond == W_REMOVED) {
-      ready = 0;
-    } else if (w->cond == W_NEXT_EXIT) {
-      ready = c->exits > w->gen && !c->busy;
-    } else {
-      ready = c->state != CS_RUNNING && !c->busy;
-    }
-    if (ready) {
+    hcsd_wait_t *w = *pp;
+    if (wait_ready(c, w)) {
       *pp = w->next;
-      waiter_answer(c, w);
+      w->done(c->exit_code, w->data);
+      free(w);
     } else {
       pp = &w->next;
     }
   }
 }
 
+static int wait_cond(const char *cond, hcsd_err_t *e) {
+  if (cond == NULL || cond[0] == '\0' || strcmp(cond, "not-running") == 0) {
+    return W_NOT_RUNNING;
+  }
+  if (strcmp(cond, "next-exit") == 0) {
+    return W_NEXT_EXIT;
+  }
+  if (strcmp(cond, "removed") == 0) {
+    return W_REMOVED;
+  }
+  hcsd_err_set(e, 400, "invalid condition: \"%s\"", cond);
+  return -1;
+}
+
+int hcsd_ctr_wait(hcsd_t *d, const char *ref, const char *condition,
+                  hcsd_wait_cb done, void *data, hcsd_wait_t **out, int *code,
+                  hcsd_err_t *e) {
+  hcsd_ctr_t *c = hcsd__ctr_get(d, ref, e);
+  int cond = c != NULL ? wait_cond(condition, e) : -1;
+  if (cond < 0) {
+    return -1;
+  }
+  hcsd_wait_t *w = calloc(1, sizeof(*w));
+  if (w == NULL) {
+    hcsd_err_set(e, 500, "out of memory");
+    return -1;
+  }
+  *w = (hcsd_wait_t){
+      .c = c, .cond = cond, .gen = c->exits, .done = done, .data = data};
+  if (wait_ready(c, w)) {
+    free(w);
+    *code = c->exit_code;
+    return 0;
+  }
+  w->next = c->waiters;
+  c->waiters = w;
+  *out = w;
+  return HCSD_PENDING;
+}
+
+/* A wait whose client went holds nothing until the container's end
+ * (which, for condition=removed, may never come). */
+void hcsd_wait_cancel(hcsd_wait_t *w) {
+  for (hcsd_wait_t **pp = &w->c->waiters; *pp != NULL; pp = &(*pp)->next) {
+    if (*pp == w) {
+      *pp = w->next;
+      break;
+    }
+  }
+  free(w);
+}
+
+/* ---- settle ---- */
+
 void hcsd__ctr_add_settle(hcsd_ctr_t *c, int (*fn)(hcsd_ctr_t *, void *),
                           void *data) {
-  waiter_t *w = calloc(1, sizeof(*w));
+  settle_t *w = calloc(1, sizeof(*w));
   if (w == NULL) {
     return;
   }
@@ -248,7 +219,7 @@ void hcsd__ctr_add_settle(hcsd_ctr_t *c, int (*fn)(hcsd_ctr_t *, void *),
 void hcsd__ctr_settled(hcsd_ctr_t *c) {
   hcsd__ctr_ref(c);
   while (c->settle != NULL && !c->busy) {
-    waiter_t *w = c->settle;
+    settle_t *w = c->settle;
     c->settle = w->next;
     w->fn(c, w->data);
     free(w);
@@ -260,7 +231,7 @@ void hcsd__ctr_settled(hcsd_ctr_t *c) {
 
 typedef struct create_s {
   hcsd_t *d;
-  hcsd_ctr_done_cb done;
+  hcsd_created_cb done;
   void *data;
   hcsd_ctr_t *c;
   hcsd_image_t *img;
@@ -375,7 +346,7 @@ static void create_done(void *data) {
     hcsd_err_t e = {.status = j->status};
     snprintf(e.msg, sizeof(e.msg), "%s", j->msg);
     hcsd__ctr_unlink(c);
-    j->done(c, &e, j->data);
+    j->done(c->id, &e, j->data);
     hcsd__ctr_unref(c);
   } else {
     const hcsd_image_t *img = j->img;
@@ -409,7 +380,7 @@ static void create_done(void *data) {
                         json_string(wd != NULL ? wd : ""));
     json_object_set_new(c->config, "Image", json_string(c->image));
     hcsd__store_save(c);
-    j->done(c, NULL, j->data);
+    j->done(c->id, NULL, j->data);
     hcsd__ctr_settled(c);
   }
   hcsd_image_free(j->img);
@@ -482,7 +453,7 @@ static hcsd_ctr_t *ctr_new(hcsd_t *d, hcsd_ctr_spec_t *spec, const char *name) {
 }
 
 int hcsd_ctr_create(hcsd_t *d, hcsd_ctr_spec_t *spec, const char *name,
-                    hcsd_ctr_done_cb done, void *data, hcsd_err_t *e) {
+                    hcsd_created_cb done, void *data, hcsd_err_t *e) {
   if (name != NULL && name[0] != '\0' && name_check(d, name, e) != 0) {
     return -1;
   }
@@ -498,396 +469,11 @@ int hcsd_ctr_create(hcsd_t *d, hcsd_ctr_spec_t *spec, const char *name,
   j->done = done;
   j->data = data;
   if (hcsd_work(d, create_work, create_done, j) != 0) {
-    j->status = 500;
-    snprintf(j->msg, sizeof(j->msg), "out of memory");
-    create_done(j);
+    hcsd__ctr_unlink(c);
+    hcsd__ctr_unref(c);
+    free(j);
+    hcsd_err_set(e, 500, "out of memory");
+    return -1;
   }
-  return 0;
-}
-
-static void created(hcsd_ctr_t *c, const hcsd_err_t *e, void *data) {
-  hcsd_req_t *r = data;
-  if (e != NULL) {
-    hcsd_reply_error(r, e->status, "%s", e->msg);
-  } else {
-    hcsd_reply_json(r, 201, json_pack("{s:s,s:[]}", "Id", c->id, "Warnings"));
-  }
-  hcsd_req_unref(r);
-}
-
-void hcsd_h_ctr_create(hcsd_t *d, hcsd_req_t *r) {
-  hcsd_ctr_spec_t spec;
-  hcsd_err_t e;
-  if (hcsd_ctr_spec_decode(r->body, r->body_len, &spec, &e) != 0) {
-    hcsd_reply_error(r, e.status, "%s", e.msg);
-    return;
-  }
-  char *name = hcsd_query(r, "name");
-  const char *n = name != NULL && name[0] == '/' ? name + 1 : name;
-  hcsd_req_ref(r);
-  if (hcsd_ctr_create(d, &spec, n, created, r, &e) != 0) {
-    hcsd_reply_error(r, e.status, "%s", e.msg);
-    hcsd_req_unref(r);
-  }
-  free(name);
-  hcsd_ctr_spec_clear(&spec);
-}
-
-/* ---- list, inspect ---- */
-
-static void status_text(const hcsd_ctr_t *c, char *out, size_t n) {
-  int64_t now = hcsd_now_ns();
-  int64_t since = c->state == CS_RUNNING ? c->started_ns : c->finished_ns;
-  int64_t s = (now - since) / 1000000000;
-  char ago[64];
-  if (s < 1) {
-    snprintf(ago, sizeof(ago), "Less than a second");
-  } else if (s < 60) {
-    snprintf(ago, sizeof(ago), "%lld second%s", (long long)s,
-             s == 1 ? "" : "s");
-  } else if (s < 3600) {
-    snprintf(ago, sizeof(ago), "%lld minute%s", (long long)(s / 60),
-             s / 60 == 1 ? "" : "s");
-  } else {
-    snprintf(ago, sizeof(ago), "%lld hours", (long long)(s / 3600));
-  }
-  if (c->state == CS_RUNNING) {
-    snprintf(out, n, "Up %s", ago);
-  } else if (c->state == CS_EXITED && c->finished_ns != 0) {
-    snprintf(out, n, "Exited (%d) %s ago", c->exit_code, ago);
-  } else if (c->state == CS_REMOVING) {
-    snprintf(out, n, "Removal In Progress");
-  } else {
-    snprintf(out, n, "Created");
-  }
-}
-
-static char *joined(char *const *v) {
-  size_t n = 1;
-  for (size_t i = 0; v != NULL && v[i] != NULL; i++) {
-    n += strlen(v[i]) + 1;
-  }
-  char *s = calloc(1, n);
-  for (size_t i = 0; s != NULL && v != NULL && v[i] != NULL; i++) {
-    if (i > 0) {
-      strcat(s, " ");
-    }
-    strcat(s, v[i]);
-  }
-  return s;
-}
-
-static json_t *networks_json(const hcsd_ctr_t *c) {
-  json_t *n = json_object();
-  if (c->net_name != NULL && c->net_settings != NULL) {
-    json_t *s = json_loads(c->net_settings, 0, NULL);
-    if (s != NULL) {
-      json_object_set_new(n, c->net_name, s);
-    }
-  }
-  return n;
-}
-
-void hcsd_h_ctr_list(hcsd_t *d, hcsd_req_t *r) {
-  int all = hcsd_query_bool(r, "all");
-  json_t *a = json_array();
-  for (hcsd_ctr_t *c = d->ctrs; c != NULL; c = c->next) {
-    if ((!all && c->state != CS_RUNNING) || (c->busy && c->image_id == NULL)) {
-      continue;
-    }
-    char st[96], nm[256];
-    status_text(c, st, sizeof(st));
-    snprintf(nm, sizeof(nm), "/%s", c->name);
-    char *cmd = joined(c->argv);
-    json_array_append_new(
-        a,
-        json_pack("{s:s,s:[s],s:s,s:s,s:s,s:I,s:[],s:{},s:s,s:s,"
-                  "s:{s:s},s:{s:o},s:[]}",
-                  "Id", c->id, "Names", nm, "Image", c->image, "ImageID",
-                  c->image_id != NULL ? c->image_id : "", "Command",
-                  cmd != NULL ? cmd : "", "Created",
-                  (json_int_t)(c->created_ns / 1000000000), "Ports", "Labels",
-                  "State", hcsd__state_name(c), "Status", st, "HostConfig",
-                  "NetworkMode", c->net_mode, "NetworkSettings", "Networks",
-                  networks_json(c), "Mounts"));
-    free(cmd);
-  }
-  hcsd_reply_json(r, 200, a);
-}
-
-json_t *hcsd__ctr_json(hcsd_ctr_t *c);
-json_t *hcsd__ctr_json(hcsd_ctr_t *c) {
-  char created[40], started[40], finished[40], nm[256];
-  hcsd_time_rfc3339(c->created_ns, created);
-  hcsd_time_rfc3339(c->started_ns, started);
-  hcsd_time_rfc3339(c->finished_ns, finished);
-  snprintf(nm, sizeof(nm), "/%s", c->name);
-  json_t *args = json_array();
-  for (size_t i = 1; c->argv != NULL && c->argv[0] != NULL && c->argv[i]; i++) {
-    json_array_append_new(args, json_string(c->argv[i]));
-  }
-  json_t *execs = json_array();
-  for (hcsd_exec_t *e = c->execs; e != NULL; e = e->next) {
-    json_array_append_new(execs, json_string(e->id));
-  }
-  json_t *o = json_pack(
-      "{s:s,s:s,s:s,s:s,s:o,s:{s:s,s:b,s:b,s:b,s:b,s:b,s:b,s:i,s:i,s:s,s:s,"
-      "s:s},s:s,s:s,s:i,s:O,s:O,s:{s:o,s:s,s:s},s:[],s:s,s:s,s:o,s:s}",
-      "Id", c->id, "Created", created, "Name", nm, "Path",
-      c->argv != NULL && c->argv[0] != NULL ? c->argv[0] : "", "Args", args,
-      "State", "Status", hcsd__state_name(c), "Running", c->state == CS_RUNNING,
-      "Paused", 0, "Restarting", 0, "OOMKilled", c->oom, "Dead", 0, "Removing",
-      c->state == CS_REMOVING, "Pid", c->pid, "ExitCode", c->exit_code, "Error",
-      c->error != NULL ? c->error : "", "StartedAt", started, "FinishedAt",
-      finished, "Image", c->image_id != NULL ? c->image_id : "", "Driver",
-      "overlay", "RestartCount", c->restart_count, "Config", c->config,
-      "HostConfig", c->host_config, "NetworkSettings", "Networks",
-      networks_json(c), "SandboxID", "", "SandboxKey", "", "Mounts", "Platform",
-      "linux", "Hostname", c->hostname, "ExecIDs", execs, "LogPath", "");
-  return o;
-}
-
-void hcsd_h_ctr_inspect(hcsd_t *d, hcsd_req_t *r, const char *ref) {
-  hcsd_ctr_t *c = find_or_404(d, r, ref);
-  if (c != NULL) {
-    hcsd_reply_json(r, 200, hcsd__ctr_json(c));
-  }
-}
-
-/* ---- start, kill, stop, rm, wait, resize ---- */
-
-static int retry_start(hcsd_ctr_t *c, void *data) {
-  hcsd_h_ctr_start(c->d, data, c->id);
-  hcsd_req_unref(data);
-  return 0;
-}
-
-void hcsd_h_ctr_start(hcsd_t *d, hcsd_req_t *r, const char *ref) {
-  hcsd_ctr_t *c = find_or_404(d, r, ref);
-  if (c == NULL) {
-    return;
-  }
-  if (c->busy) {
-    hcsd_req_ref(r);
-    hcsd__ctr_add_settle(c, retry_start, r);
-    return;
-  }
-  if (c->state == CS_RUNNING) {
-    hcsd_reply_empty(r, 304);
-    return;
-  }
-  hcsd__ctr_start(c, r);
-}
-
-static int stop_reply(hcsd_ctr_t *c, void *data) {
-  (void)c;
-  hcsd_reply_empty(data, 204);
-  hcsd_req_unref(data);
-  return 0;
-}
-
-void hcsd_h_ctr_kill(hcsd_t *d, hcsd_req_t *r, const char *ref) {
-  hcsd_ctr_t *c = find_or_404(d, r, ref);
-  if (c == NULL) {
-    return;
-  }
-  if (c->state != CS_RUNNING || c->main == NULL) {
-    hcsd_reply_error(r, 409,
-                     "cannot kill container: %s: container %s is not running",
-                     ref, c->id);
-    return;
-  }
-  char *s = hcsd_query(r, "signal");
-  int sig = s != NULL && s[0] != '\0' ? hcsd_signal_number(s) : SIGKILL;
-  int bad = s != NULL && s[0] != '\0' && sig == 0;
-  free(s);
-  if (bad) {
-    hcsd_reply_empty(r, 204); /* as the spec asks: unknown signals ignored */
-    return;
-  }
-  (void)hcs_session_kill(c->main, sig);
-  if (sig == SIGKILL) {
-    /* As moby: a KILL is answered once the container has stopped. */
-    hcsd_req_ref(r);
-    hcsd__ctr_add_settle(c, stop_reply, r);
-    return;
-  }
-  hcsd_reply_empty(r, 204);
-}
-
-/* Stops c with the request's signal (default: the image's StopSignal or
- * SIGTERM) and timeout t seconds (default 10), then SIGKILL. */
-static void stop_as_asked(hcsd_ctr_t *c, hcsd_req_t *r) {
-  char *s = hcsd_query(r, "signal");
-  char *t = hcsd_query(r, "t");
-  int sig = hcsd_signal_number(s != NULL ? s : c->stop_signal);
-  int secs = t != NULL ? atoi(t) : 10;
-  free(s);
-  free(t);
-  hcsd__ctr_stop(c, sig != 0 ? sig : SIGTERM, secs);
-}
-
-void hcsd_h_ctr_stop(hcsd_t *d, hcsd_req_t *r, const char *ref) {
-  hcsd_ctr_t *c = find_or_404(d, r, ref);
-  if (c == NULL) {
-    return;
-  }
-  if (c->state != CS_RUNNING) {
-    if (c->busy) {
-      hcsd_req_ref(r);
-      hcsd__ctr_add_settle(c, stop_reply, r);
-      return;
-    }
-    hcsd_reply_empty(r, 304);
-    return;
-  }
-  hcsd_req_ref(r);
-  hcsd__ctr_add_settle(c, stop_reply, r);
-  stop_as_asked(c, r);
-}
-
-static int delete_after(hcsd_ctr_t *c, void *data) {
-  hcsd_req_t *r = data;
-  if (c->state == CS_RUNNING || c->busy) {
-    /* Still up (a stop that did not take): ask again after. */
-    hcsd__ctr_add_settle(c, delete_after, r);
-    return 0;
-  }
-  hcsd__ctr_remove(c, r);
-  hcsd_req_unref(r);
-  return 0;
-}
-
-void hcsd_h_ctr_delete(hcsd_t *d, hcsd_req_t *r, const char *ref) {
-  hcsd_ctr_t *c = find_or_404(d, r, ref);
-  if (c == NULL) {
-    return;
-  }
-  int force = hcsd_query_bool(r, "force");
-  if ((c->state == CS_RUNNING || c->busy) && !force) {
-    hcsd_reply_error(r, 409,
-                     "cannot remove container \"/%s\": container is running: "
-                     "stop the container before removing or force remove",
-                     c->name);
-    return;
-  }
-  hcsd_req_ref(r);
-  if (c->state == CS_RUNNING || c->busy) {
-    hcsd__ctr_add_settle(c, delete_after, r);
-    if (c->state == CS_RUNNING) {
-      hcsd__ctr_stop(c, SIGKILL, 0);
-    }
-    return;
-  }
-  hcsd__ctr_remove(c, r);
-  hcsd_req_unref(r);
-}
-
-void hcsd_h_ctr_wait(hcsd_t *d, hcsd_req_t *r, const char *ref) {
-  hcsd_ctr_t *c = find_or_404(d, r, ref);
-  if (c == NULL) {
-    return;
-  }
-  char *cond = hcsd_query(r, "condition");
-  int w = W_NOT_RUNNING;
-  if (cond != NULL && strcmp(cond, "next-exit") == 0) {
-    w = W_NEXT_EXIT;
-  } else if (cond != NULL && strcmp(cond, "removed") == 0) {
-    w = W_REMOVED;
-  } else if (cond != NULL && cond[0] != '\0' &&
-             strcmp(cond, "not-running") != 0) {
-    hcsd_reply_error(r, 400, "invalid condition: \"%s\"", cond);
-    free(cond);
-    return;
-  }
-  free(cond);
-  waiter_t *wt = calloc(1, sizeof(*wt));
-  if (wt == NULL) {
-    hcsd_reply_error(r, 500, "out of memory");
-    return;
-  }
-  /* Headers now: the CLI starts the container only once it has them. */
-  hcsd_chunked_begin(r, 200, "application/json", NULL, 0);
-  if (hcsd_req_on_gone(r, hcsd__waiter_gone, wt) != 0) {
-    free(wt);
-    hcsd_chunked_end(r);
-    return;
-  }
-  hcsd_req_ref(r);
-  wt->r = r;
-  wt->list = &c->waiters;
-  wt->cond = w;
-  wt->gen = c->exits;
-  wt->next = c->waiters;
-  c->waiters = wt;
-  hcsd__ctr_wake(c);
-}
-
-void hcsd_h_ctr_resize(hcsd_t *d, hcsd_req_t *r, const char *ref) {
-  hcsd_ctr_t *c = find_or_404(d, r, ref);
-  if (c == NULL) {
-    return;
-  }
-  uint16_t rows, cols;
-  if (hcsd_query_size(r, &rows, &cols) != 0) {
-    return;
-  }
-  c->rows = rows;
-  c->cols = cols;
-  if (c->state == CS_RUNNING && c->main != NULL && c->tty) {
-    (void)hcs_session_resize(c->main, c->rows, c->cols);
-  }
-  hcsd_reply(r, 200, "text/plain; charset=utf-8", NULL, 0);
-}
-
-/* ---- restart, prune ---- */
-
-static int restart_after_stop(hcsd_ctr_t *c, void *data) {
-  hcsd_req_t *r = data;
-  if (c->state == CS_RUNNING || c->busy) {
-    hcsd__ctr_add_settle(c, restart_after_stop, r);
-    return 0;
-  }
-  if (c->state == CS_REMOVING) {
-    hcsd_reply_error(r, 404, "No such container: %s", c->id);
-    hcsd_req_unref(r);
-    return 0;
-  }
-  c->restart_count++;
-  hcsd__ctr_start(c, r);
-  hcsd_req_unref(r);
-  return 0;
-}
-
-/* POST /containers/{id}/restart[?t=N&signal=S]: stop as stop does, then
- * start; 204 once started. */
-void hcsd_h_ctr_restart(hcsd_t *d, hcsd_req_t *r, const char *ref) {
-  hcsd_ctr_t *c = find_or_404(d, r, ref);
-  if (c == NULL) {
-    return;
-  }
-  hcsd_req_ref(r);
-  if (c->state == CS_RUNNING && c->main != NULL) {
-    hcsd__ctr_add_settle(c, restart_after_stop, r);
-    stop_as_asked(c, r);
-    return;
-  }
-  restart_after_stop(c, r);
-}
-
-/* POST /containers/prune: removes every container that is not running;
- * {"ContainersDeleted":[ids],"SpaceReclaimed":0}. Replies once the
- * removals are under way (each finishes on its own). */
-void hcsd_h_ctr_prune(hcsd_t *d, hcsd_req_t *r) {
-  json_t *ids = json_array();
-  for (hcsd_ctr_t *c = d->ctrs, *next; c != NULL; c = next) {
-    next = c->next;
-    if (c->state != CS_RUNNING && !c->busy) {
-      json_array_append_new(ids, json_string(c->id));
-      hcsd__ctr_remove(c, NULL);
-    }
-  }
-  hcsd_reply_json(
-      r, 200,
-      json_pack("{s:o,s:i}", "ContainersDeleted", ids, "SpaceReclaimed", 0));
+  return HCSD_PENDING;
 }

@@ -3,8 +3,8 @@
 #ifndef HCSD_CTR_INT_H
 #define HCSD_CTR_INT_H
 
-#include "hcsd/hcsd.h"
-#include "hcsd/model/spec.h"
+#include "hcsd/model/model.h"
+#include "hcsd/util.h"
 
 enum {
   CS_CREATED,
@@ -15,23 +15,39 @@ enum {
 
 enum { W_NOT_RUNNING, W_NEXT_EXIT, W_REMOVED };
 
-typedef struct waiter_s {
-  struct waiter_s *next;
-  hcsd_req_t *r;
-  struct waiter_s **list; /* a wait's or a follower's: where it is linked */
+/* What runs when the container is no longer busy (ctr.c). */
+typedef struct settle_s {
+  struct settle_s *next;
+  int (*fn)(hcsd_ctr_t *c, void *data);
+  void *data;
+} settle_t;
+
+struct hcsd_wait_s {
+  hcsd_wait_t *next;
+  hcsd_ctr_t *c;
   int cond;
   int gen; /* the container's exits when the waiter came */
-  int (*fn)(hcsd_ctr_t *c, void *data); /* settle callbacks instead of r */
+  hcsd_wait_cb done;
   void *data;
-} waiter_t;
+};
 
-typedef struct attach_s {
-  struct attach_s *next;
+/* A listener of the container's output: an attached client or a log
+ * follower (ctr_io.c). */
+struct hcsd_attach_s {
+  hcsd_attach_t *next;
   hcsd_ctr_t *c;
-  hcsd_stream_t *st;
-  bool in, out, err;
-  bool eof_sent;
-} attach_t;
+  hcsd_out_ops_t ops;
+  void *data;
+  hcsd_attach_opts_t o;
+};
+
+struct hcsd_follow_s {
+  hcsd_follow_t *next;
+  hcsd_ctr_t *c;
+  int streams;
+  hcsd_out_ops_t ops;
+  void *data;
+};
 
 typedef struct pend_s {
   struct pend_s *next;
@@ -56,7 +72,10 @@ struct hcsd_exec_s {
   int exit_code;
   int pid;
   hcs_session_t *s;
-  hcsd_stream_t *st;
+  bool listened; /* ops set: a listener takes the output */
+  hcsd_out_ops_t ops;
+  void *ops_data;
+  int exec_errno; /* the program could not be run */
   size_t stdin_queued;
   bool stdin_eof;
 };
@@ -93,14 +112,14 @@ struct hcsd_ctr_s {
   int out_eofs;
   bool system_up;
   char *endpoint_id, *net_name, *net_settings;
-  attach_t *attached;
+  hcsd_attach_t *attached;
   pend_t *stdin_head, *stdin_tail;
   bool stdin_close_pending;
   size_t stdin_queued;
   size_t stdin_pending; /* bytes waiting for the process to exist */
-  waiter_t *waiters;
-  waiter_t *settle;    /* run when busy ends */
-  waiter_t *followers; /* logs -f: cond is 1 stdout | 2 stderr */
+  hcsd_wait_t *waiters;
+  settle_t *settle; /* run when busy ends */
+  hcsd_follow_t *followers;
   int log_fd;
   int exec_fd; /* the execs log, open for appending, or -1 */
   size_t log_bytes;
@@ -115,38 +134,45 @@ struct hcsd_ctr_s {
 };
 
 /* ctr.c */
-/* A model call's end: e NULL on success. */
-typedef void (*hcsd_ctr_done_cb)(hcsd_ctr_t *c, const hcsd_err_t *e,
-                                 void *data);
-/* Creates a container from spec (its JSON taken on success) named name
- * (NULL or "": one is made up): 0, and done runs once it is made or
- * failed (inside this call only when the work cannot be queued); or -1 with e
- * set (400 bad name, 409 name in use, 500), and done never runs. */
-int hcsd_ctr_create(hcsd_t *d, hcsd_ctr_spec_t *spec, const char *name,
-                    hcsd_ctr_done_cb done, void *data, hcsd_err_t *e);
 void hcsd__ctr_ref(hcsd_ctr_t *c);
 void hcsd__ctr_unref(hcsd_ctr_t *c);
 const char *hcsd__state_name(const hcsd_ctr_t *c);
-/* hcsd_req_on_gone's callback of a wait or a follower (data): it leaves
- * its list, and its request is let go. */
-void hcsd__waiter_gone(hcsd_req_t *r, void *data);
+/* By hcsd_ctr_find's rules, not one being removed; NULL with e 404. */
+hcsd_ctr_t *hcsd__ctr_get(hcsd_t *d, const char *ref, hcsd_err_t *e);
+hcsd_ctr_t *hcsd_ctr_find(hcsd_t *d, const char *ref);
 /* Completes waiters whose condition holds now. */
 void hcsd__ctr_wake(hcsd_ctr_t *c);
-/* busy ended: runs the settle callbacks. */
+/* busy ended: runs the settle callbacks. */ /* busy ended: runs the settle
+                                              * callbacks (all of them, busy or
+                                              * not, when the container is being
+                                              * removed). */
 void hcsd__ctr_settled(hcsd_ctr_t *c);
 void hcsd__ctr_add_settle(hcsd_ctr_t *c, int (*fn)(hcsd_ctr_t *, void *),
                           void *data);
 void hcsd__ctr_unlink(hcsd_ctr_t *c);
 
-/* ctrrun.c */
-/* Starts c; reply(r) when started or failed. r may be NULL. */
-void hcsd__ctr_start(hcsd_ctr_t *c, hcsd_req_t *r);
-/* Removes c (stopped) from disk and memory; r gets 204 when done. */
-void hcsd__ctr_remove(hcsd_ctr_t *c, hcsd_req_t *r);
+/* ctr_run.c */
+/* Starts c (not busy, not running): 0, then done(e) once it runs or
+ * failed to; or -1 (out of memory) and done never runs. */
+int hcsd__ctr_start(hcsd_ctr_t *c, hcsd_done_cb done, void *data);
+/* Removes c (stopped) from disk and memory: 0, then done (may be NULL)
+ * once it is gone; or -1 (out of memory), nothing changed. */
+int hcsd__ctr_remove(hcsd_ctr_t *c, hcsd_done_cb done, void *data);
 /* Stop: sig, then SIGKILL after t seconds (t < 0: never). */
 void hcsd__ctr_stop(hcsd_ctr_t *c, int sig, int t);
-void hcsd__ctr_attach_input(hcsd_ctr_t *c, const char *buf, size_t len);
-void hcsd__ctr_attach_eof(hcsd_ctr_t *c);
+
+/* ctr_io.c */
+/* The main process's output to the log, the attached and the followers. */
+void hcsd__ctr_output(hcsd_ctr_t *c, hcs_session_t *s, int stream, char *buf,
+                      size_t len);
+/* Ends every attached client and follower (exit, removal). */
+void hcsd__ctr_output_end(hcsd_ctr_t *c);
+/* Stdin kept from before the process existed goes to it now. */
+void hcsd__ctr_flush_stdin(hcsd_ctr_t *c);
+/* A hold over the session's buffer for listeners (NULL: out of memory,
+ * listeners copy); hcsd__hold_end once every listener had it. */
+hcsd_hold_t *hcsd__hold_begin(hcs_session_t *s, int stream, char *buf);
+void hcsd__hold_end(hcsd_hold_t *h);
 
 /* store.c */
 void hcsd__store_save(hcsd_ctr_t *c);
@@ -171,12 +197,5 @@ void hcsd__execs_free(hcsd_ctr_t *c);
 void hcsd__execs_index_free(hcsd_t *d);
 hcsd_exec_t *hcsd__exec_find(hcsd_t *d, const char *id, hcsd_ctr_t **ctr);
 void hcsd__exec_kill_all(hcsd_ctr_t *c);
-
-/* strv helpers (util) */
-char **hcsd__strv_from_json(json_t *a);
-json_t *hcsd__strv_to_json(char *const *v);
-char **hcsd__strv_dup(char *const *v);
-void hcsd__strv_free(char **v);
-size_t hcsd__strv_len(char *const *v);
 
 #endif

@@ -1,9 +1,8 @@
-/* hcsd's execs: POST /containers/{id}/exec records what to run; start
- * runs it at once on the engine thread as a pumped process of the
- * container's compute system (no thread hop, no runtime binary), streams
- * it over the hijacked connection and records the exit code before the
- * stream ends, so that the CLI's GET /exec/{id}/json right after EOF finds
- * it. */
+/* hcsd's execs: create records what to run; start runs it at once on
+ * the engine thread as a pumped process of the container's compute system
+ * (no thread hop, no runtime binary), hands its output to its listener
+ * and records the exit code before the output ends, so that a client's
+ * inspect right after EOF finds it. */
 #include "hcsd/model/ctr_int.h"
 #include "hcsd/util.h"
 
@@ -107,7 +106,7 @@ static void exec_link(hcsd_ctr_t *c, hcsd_exec_t *e) {
   for (hcsd_exec_t **pp = &c->execs; *pp != NULL;) {
     hcsd_exec_t *x = *pp;
     int stale = x->ended || (!x->started && x->created_ns < old);
-    if (kept < EXEC_KEEP * 3 / 4 || !stale || x->running || x->st != NULL) {
+    if (kept < EXEC_KEEP * 3 / 4 || !stale || x->running || x->listened) {
       kept++;
       pp = &x->next;
       continue;
@@ -123,7 +122,7 @@ void hcsd__execs_free(hcsd_ctr_t *c) {
   while (c->execs != NULL) {
     hcsd_exec_t *e = c->execs;
     c->execs = e->next;
-    if (e->running || e->st != NULL) {
+    if (e->running || e->listened) {
       /* Still streaming: it frees itself at its end. */
       e->c = NULL; /* an orphan */
       continue;
@@ -185,49 +184,42 @@ hcsd_exec_t *hcsd__exec_from_json(hcsd_t *d, hcsd_ctr_t *c, json_t *o) {
   return e;
 }
 
-void hcsd_h_exec_create(hcsd_t *d, hcsd_req_t *r, const char *ref) {
-  hcsd_ctr_t *c = hcsd_ctr_find(d, ref);
-  if (c == NULL || c->state == CS_REMOVING) {
-    hcsd_reply_error(r, 404, "No such container: %s", ref);
-    return;
+int hcsd_exec_create(hcsd_t *d, const char *ref, hcsd_exec_spec_t *spec,
+                     char id[65], hcsd_err_t *err) {
+  hcsd_ctr_t *c = hcsd__ctr_get(d, ref, err);
+  if (c == NULL) {
+    return -1;
   }
   if (c->state != CS_RUNNING || c->main == NULL) {
-    hcsd_reply_error(r, 409, "container %s is not running", c->id);
-    return;
-  }
-  hcsd_exec_spec_t spec;
-  hcsd_err_t err;
-  if (hcsd_exec_spec_decode(r->body, r->body_len, &spec, &err) != 0) {
-    hcsd_reply_error(r, err.status, "%s", err.msg);
-    return;
+    hcsd_err_set(err, 409, "container %s is not running", c->id);
+    return -1;
   }
   hcsd_exec_t *e = calloc(1, sizeof(*e));
   if (e == NULL) {
-    hcsd_exec_spec_clear(&spec);
-    hcsd_reply_error(r, 500, "out of memory");
-    return;
+    hcsd_err_set(err, 500, "out of memory");
+    return -1;
   }
   e->d = d;
   e->created_ns = hcsd_now_ns();
   hcsd_random_id(e->id);
   e->c = c;
-  e->argv = spec.argv;
-  e->env = spec.env;
-  spec.argv = spec.env = NULL;
-  e->user =
-      strdup(spec.user != NULL && spec.user[0] != '\0' ? spec.user : c->user);
-  e->cwd = strdup(spec.cwd != NULL && spec.cwd[0] != '\0' ? spec.cwd : c->cwd);
-  e->tty = spec.tty;
-  e->in = spec.in;
-  e->out = spec.out;
-  e->err = spec.err;
-  e->detach = spec.detach;
-  e->rows = spec.rows;
-  e->cols = spec.cols;
-  hcsd_exec_spec_clear(&spec);
+  e->argv = spec->argv;
+  e->env = spec->env;
+  spec->argv = spec->env = NULL;
+  e->user = strdup(spec->user != NULL && spec->user[0] != '\0' ? spec->user
+                                                               : c->user);
+  e->cwd =
+      strdup(spec->cwd != NULL && spec->cwd[0] != '\0' ? spec->cwd : c->cwd);
+  e->tty = spec->tty;
+  e->in = spec->in;
+  e->out = spec->out;
+  e->err = spec->err;
+  e->detach = spec->detach;
+  e->rows = spec->rows;
+  e->cols = spec->cols;
   exec_link(c, e);
-  json_t *o = json_pack("{s:s}", "Id", e->id);
-  hcsd_reply_json(r, 201, o);
+  memcpy(id, e->id, 65);
+  return 0;
 }
 
 /* ---- the running exec ---- */
@@ -235,8 +227,10 @@ void hcsd_h_exec_create(hcsd_t *d, hcsd_req_t *r, const char *ref) {
 static void exec_data(hcs_session_t *s, int stream, char *buf, size_t len,
                       void *data) {
   hcsd_exec_t *e = data;
-  if (len > 0 && e->st != NULL) {
-    hcsd_stream_out(e->st, s, stream, buf, len);
+  if (len > 0 && e->listened) {
+    hcsd_hold_t *h = hcsd__hold_begin(s, stream, buf);
+    e->ops.on_data(stream, buf, len, h, e->ops_data);
+    hcsd__hold_end(h);
   }
 }
 
@@ -250,15 +244,17 @@ static void exec_done(hcs_session_t *s, const hcs_process_result_t *r,
   e->ended = true;
   e->s = NULL;
   hcs_session_unref(s);
-  hcsd_stream_t *st = e->st;
-  e->st = NULL;
-  hcsd_stream_finish(st);
   hcsd_ctr_t *c = e->c;
+  if (c != NULL) {
+    hcsd__exec_save(e, c);
+  }
+  if (e->listened) {
+    e->listened = false;
+    e->ops.on_end(e->ops_data);
+  }
   if (c == NULL) {
     exec_free(e); /* its container went while it ran */
-    return;
   }
-  hcsd__exec_save(e, c);
 }
 
 typedef struct ewr_s {
@@ -267,20 +263,25 @@ typedef struct ewr_s {
   char data[];
 } ewr_t;
 
+static void exec_pause(hcsd_exec_t *e, bool paused) {
+  if (e->listened && e->ops.on_pause != NULL) {
+    e->ops.on_pause(paused, e->ops_data);
+  }
+}
+
 static void ewr_done(hcs_session_t *s, int status, void *data) {
   ewr_t *w = data;
   (void)s;
   (void)status;
   hcsd_exec_t *e = w->e;
   e->stdin_queued -= w->len;
-  if (e->stdin_queued < STDIN_CAP / 2 && e->st != NULL) {
-    hcsd_stream_pause_input(e->st, false);
+  if (e->stdin_queued < STDIN_CAP / 2) {
+    exec_pause(e, false);
   }
   free(w);
 }
 
-static void exec_input(hcsd_stream_t *st, char *buf, size_t len, void *data) {
-  hcsd_exec_t *e = data;
+void hcsd_exec_input(hcsd_exec_t *e, const char *buf, size_t len) {
   if (e->s == NULL || !e->in) {
     return;
   }
@@ -303,47 +304,18 @@ static void exec_input(hcsd_stream_t *st, char *buf, size_t len, void *data) {
     return;
   }
   if (e->stdin_queued >= STDIN_CAP) {
-    hcsd_stream_pause_input(st, true);
+    exec_pause(e, true);
   }
 }
 
-static void exec_gone(hcsd_stream_t *st, void *data) {
-  hcsd_exec_t *e = data;
-  /* The client left (or detached): the process keeps running, its output
-   * is dropped from now on. */
-  if (e->st == st) {
-    e->st = NULL;
-    hcsd_stream_finish(st);
-  }
-}
+/* The client left (or detached): the process keeps running, its output
+ * is dropped from now on. */
+void hcsd_exec_close(hcsd_exec_t *e) { e->listened = false; }
 
-void hcsd_h_exec_start(hcsd_t *d, hcsd_req_t *r, const char *id) {
-  hcsd_ctr_t *c = NULL;
-  hcsd_exec_t *e = hcsd__exec_find(d, id, &c);
-  if (e == NULL) {
-    hcsd_reply_error(r, 404, "No such exec instance: %s", id);
-    return;
-  }
-  if (e->started) {
-    hcsd_reply_error(r, 409, "Error: Exec command %s is already running",
-                     e->id);
-    return;
-  }
-  if (c->state != CS_RUNNING || c->main == NULL) {
-    hcsd_reply_error(r, 409, "container %s is not running", c->id);
-    return;
-  }
-  json_t *b = json_loads(r->body, 0, NULL);
-  if (json_is_object(b)) {
-    e->detach = e->detach || json_is_true(json_object_get(b, "Detach"));
-    json_t *cs = json_object_get(b, "ConsoleSize");
-    if (json_is_array(cs) && json_integer_value(json_array_get(cs, 0)) > 0) {
-      e->rows = (uint16_t)json_integer_value(json_array_get(cs, 0));
-      e->cols = (uint16_t)json_integer_value(json_array_get(cs, 1));
-    }
-  }
-  json_decref(b);
-  /* The environment: the container's, then the exec's. */
+/* The environment: the container's, then the exec's, HOSTNAME and (with
+ * a tty) TERM; the strings are borrowed (free only the vector). */
+static char **exec_env(const hcsd_exec_t *e, const hcsd_ctr_t *c,
+                       const char *hn) {
   size_t nc = hcsd__strv_len(c->env), ne = hcsd__strv_len(e->env);
   char **env = calloc(nc + ne + 3, sizeof(char *));
   size_t n = 0;
@@ -353,96 +325,132 @@ void hcsd_h_exec_start(hcsd_t *d, hcsd_req_t *r, const char *id) {
   for (size_t i = 0; env != NULL && i < ne; i++) {
     env[n++] = e->env[i];
   }
-  char hn[128];
-  snprintf(hn, sizeof(hn), "HOSTNAME=%s", c->hostname);
   if (env != NULL) {
-    env[n++] = hn;
+    env[n++] = (char *)hn;
     if (e->tty) {
       env[n++] = "TERM=xterm";
     }
   }
-  hcs_process_params_t pp;
-  memset(&pp, 0, sizeof(pp));
-  pp.args = (const char *const *)e->argv;
-  pp.environment = (const char *const *)env;
-  pp.working_directory = e->cwd;
-  pp.user = e->user != NULL && e->user[0] != '\0' ? e->user : NULL;
-  pp.emulate_console = e->tty;
-  pp.console_size[0] = e->rows;
-  pp.console_size[1] = e->cols;
-  bool attach = !e->detach;
+  return env;
+}
+
+static hcs_result_t exec_spawn(hcsd_exec_t *e, hcsd_ctr_t *c, bool attach,
+                               hcs_session_t **s, hcs_error_t **err) {
+  char hn[128];
+  snprintf(hn, sizeof(hn), "HOSTNAME=%s", c->hostname);
+  char **env = exec_env(e, c, hn);
+  hcs_process_params_t pp = {
+      .args = (const char *const *)e->argv,
+      .environment = (const char *const *)env,
+      .working_directory = e->cwd,
+      .user = e->user != NULL && e->user[0] != '\0' ? e->user : NULL,
+      .emulate_console = e->tty,
+      .console_size = {e->rows, e->cols},
+  };
   hcs_session_in_t o = {.use_stdin = attach && e->in,
                         .use_stdout = attach && (e->out || e->tty),
                         .use_stderr = attach && e->err && !e->tty,
                         .cb = {.data = exec_data, .done = exec_done},
                         .data = e};
-  hcs_error_t *err = NULL;
-  hcs_session_t *s = NULL;
-  hcs_result_t hr = hcs_session_start_in(d->hcs, c->id, &pp, &o, &s, &err);
+  hcs_result_t hr = hcs_session_start_in(e->d->hcs, c->id, &pp, &o, s, err);
   free(env);
+  return hr;
+}
+
+int hcsd_exec_start(hcsd_t *d, const char *id, const hcsd_exec_start_opts_t *o,
+                    hcsd_exec_t **x, bool *attached, bool *tty,
+                    hcsd_err_t *err) {
+  hcsd_ctr_t *c = NULL;
+  hcsd_exec_t *e = hcsd__exec_find(d, id, &c);
+  if (e == NULL) {
+    hcsd_err_set(err, 404, "No such exec instance: %s", id);
+    return -1;
+  }
+  if (e->started) {
+    hcsd_err_set(err, 409, "Error: Exec command %s is already running", e->id);
+    return -1;
+  }
+  if (c->state != CS_RUNNING || c->main == NULL) {
+    hcsd_err_set(err, 409, "container %s is not running", c->id);
+    return -1;
+  }
+  e->detach = e->detach || o->detach;
+  if (o->rows > 0) {
+    e->rows = o->rows;
+    e->cols = o->cols;
+  }
+  hcs_error_t *he = NULL;
+  hcs_session_t *s = NULL;
+  hcs_result_t hr = exec_spawn(e, c, !e->detach, &s, &he);
   if (hr != HCS_OK) {
-    hcsd_reply_error(r,
-                     hcs_is_not_exist(hr)        ? 404
-                     : hr == HCS_E_INVALID_STATE ? 409
-                                                 : 500,
-                     "OCI runtime exec failed: %s", hcs_error_message(err));
-    hcs_error_free(err);
-    return;
+    hcsd_err_set(err,
+                 hcs_is_not_exist(hr)        ? 404
+                 : hr == HCS_E_INVALID_STATE ? 409
+                                             : 500,
+                 "OCI runtime exec failed: %s", hcs_error_message(he));
+    hcs_error_free(he);
+    return -1;
   }
   e->started = true;
   e->running = true;
   e->s = s;
   e->pid = hcs_session_pid(s);
-  int ee = hcs_session_exec_errno(s);
-  if (!attach) {
-    hcsd_reply(r, 200, NULL, NULL, 0);
-    return;
-  }
-  static const hcsd_stream_ops_t ops = {exec_input, exec_gone};
-  e->st = hcsd_hijack(r, !e->tty, &ops, e);
-  if (ee != 0 && e->st != NULL) {
-    char msg[600], why[128];
-    snprintf(why, sizeof(why), "%s", strerror(ee));
-    why[0] = (char)tolower((unsigned char)why[0]);
-    snprintf(msg, sizeof(msg),
-             "OCI runtime exec failed: exec failed: unable to start container "
-             "process: exec: \"%s\": %s: unknown\r\n",
-             e->argv[0],
-             ee == ENOENT ? "executable file not found in $PATH" : why);
-    hcsd_stream_out_copy(e->st, 1, msg, strlen(msg));
-  }
+  e->exec_errno = hcs_session_exec_errno(s);
+  *x = e;
+  *attached = !e->detach;
+  *tty = e->tty;
+  return 0;
 }
 
-void hcsd_h_exec_resize(hcsd_t *d, hcsd_req_t *r, const char *id) {
+void hcsd_exec_listen(hcsd_exec_t *e, const hcsd_out_ops_t *ops, void *data) {
+  e->ops = *ops;
+  e->ops_data = data;
+  e->listened = true;
+  int ee = e->exec_errno;
+  if (ee == 0) {
+    return;
+  }
+  char msg[600], why[128];
+  snprintf(why, sizeof(why), "%s", strerror(ee));
+  why[0] = (char)tolower((unsigned char)why[0]);
+  snprintf(msg, sizeof(msg),
+           "OCI runtime exec failed: exec failed: unable to start container "
+           "process: exec: \"%s\": %s: unknown\r\n",
+           e->argv[0],
+           ee == ENOENT ? "executable file not found in $PATH" : why);
+  ops->on_data(1, msg, strlen(msg), NULL, data);
+}
+
+int hcsd_exec_resize(hcsd_t *d, const char *id, int rows, int cols,
+                     hcsd_err_t *err) {
   hcsd_exec_t *e = hcsd__exec_find(d, id, NULL);
   if (e == NULL) {
-    hcsd_reply_error(r, 404, "No such exec instance: %s", id);
-    return;
+    hcsd_err_set(err, 404, "No such exec instance: %s", id);
+    return -1;
   }
-  uint16_t rows, cols;
-  if (hcsd_query_size(r, &rows, &cols) != 0) {
-    return;
+  if (hcsd_size_check(rows, cols, err) != 0) {
+    return -1;
   }
-  e->rows = rows;
-  e->cols = cols;
+  e->rows = (uint16_t)rows;
+  e->cols = (uint16_t)cols;
   if (e->s != NULL && e->tty) {
     (void)hcs_session_resize(e->s, e->rows, e->cols);
   }
-  hcsd_reply(r, 200, "text/plain; charset=utf-8", NULL, 0);
+  return 0;
 }
 
-void hcsd_h_exec_inspect(hcsd_t *d, hcsd_req_t *r, const char *id) {
+json_t *hcsd_exec_inspect(hcsd_t *d, const char *id, hcsd_err_t *err) {
   hcsd_ctr_t *c = NULL;
   hcsd_exec_t *e = hcsd__exec_find(d, id, &c);
   if (e == NULL) {
-    hcsd_reply_error(r, 404, "No such exec instance: %s", id);
-    return;
+    hcsd_err_set(err, 404, "No such exec instance: %s", id);
+    return NULL;
   }
   json_t *args = json_array();
   for (size_t i = 1; e->argv != NULL && e->argv[0] != NULL && e->argv[i]; i++) {
     json_array_append_new(args, json_string(e->argv[i]));
   }
-  json_t *o = json_pack(
+  return json_pack(
       "{s:s,s:b,s:o,s:{s:b,s:s,s:o,s:b,s:s},s:b,s:b,s:b,s:b,s:s,s:s,s:i}", "ID",
       e->id, "Running", e->running, "ExitCode",
       e->ended ? json_integer(e->exit_code) : json_null(), "ProcessConfig",
@@ -451,7 +459,6 @@ void hcsd_h_exec_inspect(hcsd_t *d, hcsd_req_t *r, const char *id) {
       args, "privileged", 0, "user", e->user != NULL ? e->user : "",
       "OpenStdin", e->in, "OpenStderr", e->err, "OpenStdout", e->out,
       "CanRemove", 0, "ContainerID", c->id, "DetachKeys", "", "Pid", e->pid);
-  hcsd_reply_json(r, 200, o);
 }
 
 void hcsd__exec_kill_all(hcsd_ctr_t *c) {

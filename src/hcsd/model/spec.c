@@ -1,7 +1,7 @@
 /* Container create and exec create bodies, decoded and checked with the
  * types Docker's schema gives the fields hcsd reads. */
 #include "hcsd/model/spec.h"
-#include "hcsd/model/ctr_int.h"
+#include "hcsd/util.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -184,4 +184,19 @@ void hcsd_exec_spec_clear(hcsd_exec_spec_t *spec) {
   free(spec->user);
   free(spec->cwd);
   memset(spec, 0, sizeof(*spec));
+}
+
+void hcsd_exec_start_decode(const char *body, size_t len,
+                            hcsd_exec_start_opts_t *o) {
+  *o = (hcsd_exec_start_opts_t){0};
+  json_t *b = json_loadb(body != NULL ? body : "", len, 0, NULL);
+  if (json_is_object(b)) {
+    o->detach = json_is_true(json_object_get(b, "Detach"));
+    json_t *cs = json_object_get(b, "ConsoleSize");
+    if (json_is_array(cs) && json_integer_value(json_array_get(cs, 0)) > 0) {
+      o->rows = (uint16_t)json_integer_value(json_array_get(cs, 0));
+      o->cols = (uint16_t)json_integer_value(json_array_get(cs, 1));
+    }
+  }
+  json_decref(b);
 }

@@ -53,4 +53,13 @@ int hcsd_exec_spec_decode(const char *body, size_t len, hcsd_exec_spec_t *spec,
                           hcsd_err_t *e);
 void hcsd_exec_spec_clear(hcsd_exec_spec_t *spec);
 
+/* An exec start body: what hcsd_exec_start takes besides the id. */
+typedef struct hcsd_exec_start_opts_s {
+  bool detach;
+  uint16_t rows, cols; /* 0: as created */
+} hcsd_exec_start_opts_t;
+/* Decodes an exec start body (Detach, ConsoleSize); bad JSON is empty. */
+void hcsd_exec_start_decode(const char *body, size_t len,
+                            hcsd_exec_start_opts_t *o);
+
 #endif

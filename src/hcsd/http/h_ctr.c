@@ -1,0 +1,372 @@
+/* /containers/...: each handler decodes its request, calls the model and
+ * encodes the answer in Docker's words. */
+#include "hcsd/http/http.h"
+#include "hcsd/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A pending call's end: 204, or the error. */
+static void reply_done(const hcsd_err_t *e, void *data) {
+  hcsd_req_t *r = data;
+  if (e != NULL) {
+    hcsd_reply_err(r, e);
+  } else {
+    hcsd_reply_empty(r, 204);
+  }
+  hcsd_req_unref(r);
+}
+
+/* After a call given reply_done and r (referenced before the call): rc
+ * HCSD_PENDING leaves the answer to reply_done; otherwise it is now. */
+static void reply_now(hcsd_req_t *r, int rc, const hcsd_err_t *e) {
+  if (rc == HCSD_PENDING) {
+    return;
+  }
+  reply_done(rc < 0 ? e : NULL, r);
+}
+
+static void created(const char *id, const hcsd_err_t *e, void *data) {
+  hcsd_req_t *r = data;
+  if (e != NULL) {
+    hcsd_reply_err(r, e);
+  } else {
+    hcsd_reply_json(r, 201, json_pack("{s:s,s:[]}", "Id", id, "Warnings"));
+  }
+  hcsd_req_unref(r);
+}
+
+void hcsd_h_ctr_create(hcsd_t *d, hcsd_req_t *r) {
+  hcsd_ctr_spec_t spec;
+  hcsd_err_t e;
+  if (hcsd_ctr_spec_decode(r->body, r->body_len, &spec, &e) != 0) {
+    hcsd_reply_err(r, &e);
+    return;
+  }
+  char *name = hcsd_query(r, "name");
+  const char *n = name != NULL && name[0] == '/' ? name + 1 : name;
+  hcsd_req_ref(r);
+  if (hcsd_ctr_create(d, &spec, n, created, r, &e) < 0) {
+    hcsd_reply_err(r, &e);
+    hcsd_req_unref(r);
+  }
+  free(name);
+  hcsd_ctr_spec_clear(&spec);
+}
+
+void hcsd_h_ctr_list(hcsd_t *d, hcsd_req_t *r) {
+  hcsd_ctr_list_opts_t o = {.all = hcsd_query_bool(r, "all")};
+  hcsd_reply_json(r, 200, hcsd_ctr_list(d, &o));
+}
+
+/* {"ContainersDeleted":[ids],"SpaceReclaimed":0}, once the removals are
+ * under way (each finishes on its own). */
+void hcsd_h_ctr_prune(hcsd_t *d, hcsd_req_t *r) {
+  hcsd_reply_json(r, 200,
+                  json_pack("{s:o,s:i}", "ContainersDeleted",
+                            hcsd_ctrs_prune(d), "SpaceReclaimed", 0));
+}
+
+void hcsd_h_ctr_inspect(hcsd_t *d, hcsd_req_t *r, const char *ref) {
+  hcsd_err_t e;
+  json_t *o = hcsd_ctr_inspect(d, ref, &e);
+  if (o == NULL) {
+    hcsd_reply_err(r, &e);
+    return;
+  }
+  hcsd_reply_json(r, 200, o);
+}
+
+void hcsd_h_ctr_start(hcsd_t *d, hcsd_req_t *r, const char *ref) {
+  hcsd_err_t e;
+  hcsd_req_ref(r);
+  reply_now(r, hcsd_ctr_start(d, ref, reply_done, r, &e), &e);
+}
+
+void hcsd_h_ctr_kill(hcsd_t *d, hcsd_req_t *r, const char *ref) {
+  hcsd_err_t e;
+  char *sig = hcsd_query(r, "signal");
+  hcsd_req_ref(r);
+  int rc = hcsd_ctr_kill(d, ref, sig, reply_done, r, &e);
+  free(sig);
+  if (rc < 0 && e.status == 400) {
+    rc = 0; /* as the spec asks: signals that cannot be mapped are ignored */
+  }
+  reply_now(r, rc, &e);
+}
+
+/* ?t=N: seconds before SIGKILL (default 10). */
+static int stop_secs(hcsd_req_t *r) {
+  char *t = hcsd_query(r, "t");
+  int secs = t != NULL ? atoi(t) : 10;
+  free(t);
+  return secs;
+}
+
+void hcsd_h_ctr_stop(hcsd_t *d, hcsd_req_t *r, const char *ref) {
+  hcsd_err_t e;
+  char *sig = hcsd_query(r, "signal");
+  hcsd_req_ref(r);
+  int rc = hcsd_ctr_stop(d, ref, sig, stop_secs(r), reply_done, r, &e);
+  free(sig);
+  reply_now(r, rc, &e);
+}
+
+/* POST /containers/{id}/restart[?t=N&signal=S]: stop as stop does, then
+ * start; 204 once started. */
+void hcsd_h_ctr_restart(hcsd_t *d, hcsd_req_t *r, const char *ref) {
+  hcsd_err_t e;
+  char *sig = hcsd_query(r, "signal");
+  hcsd_req_ref(r);
+  int rc = hcsd_ctr_restart(d, ref, sig, stop_secs(r), reply_done, r, &e);
+  free(sig);
+  reply_now(r, rc, &e);
+}
+
+void hcsd_h_ctr_delete(hcsd_t *d, hcsd_req_t *r, const char *ref) {
+  hcsd_err_t e;
+  bool force = hcsd_query_bool(r, "force");
+  hcsd_req_ref(r);
+  reply_now(r, hcsd_ctr_remove(d, ref, force, reply_done, r, &e), &e);
+}
+
+void hcsd_h_ctr_resize(hcsd_t *d, hcsd_req_t *r, const char *ref) {
+  hcsd_err_t e;
+  int rows, cols;
+  hcsd_req_size(r, &rows, &cols);
+  if (hcsd_ctr_resize(d, ref, rows, cols, &e) != 0) {
+    hcsd_reply_err(r, &e);
+    return;
+  }
+  hcsd_reply(r, 200, "text/plain; charset=utf-8", NULL, 0);
+}
+
+/* ---- wait ---- */
+
+typedef struct wait_req_s {
+  hcsd_req_t *r;
+  hcsd_wait_t *w;
+} wait_req_t;
+
+static void wait_answer(hcsd_req_t *r, int code) {
+  char body[96];
+  int n = snprintf(body, sizeof(body), "{\"StatusCode\":%d}\n", code);
+  hcsd_chunked_write(r, body, (size_t)n);
+  hcsd_chunked_end(r);
+}
+
+static void waited(int code, void *data) {
+  wait_req_t *wr = data;
+  hcsd_req_t *r = wr->r;
+  free(wr);
+  (void)hcsd_req_on_gone(r, NULL, NULL); /* r is answered now */
+  wait_answer(r, code);
+  hcsd_req_unref(r);
+}
+
+static void wait_gone(hcsd_req_t *r, void *data) {
+  wait_req_t *wr = data;
+  hcsd_wait_cancel(wr->w);
+  free(wr);
+  hcsd_req_unref(r);
+}
+
+void hcsd_h_ctr_wait(hcsd_t *d, hcsd_req_t *r, const char *ref) {
+  hcsd_err_t e;
+  wait_req_t *wr = calloc(1, sizeof(*wr));
+  char *cond = hcsd_query(r, "condition");
+  int code = 0;
+  int rc = wr != NULL
+               ? hcsd_ctr_wait(d, ref, cond, waited, wr, &wr->w, &code, &e)
+               : (hcsd_err_set(&e, 500, "out of memory"), -1);
+  free(cond);
+  if (rc != HCSD_PENDING) {
+    free(wr);
+  }
+  if (rc < 0) {
+    hcsd_reply_err(r, &e);
+    return;
+  }
+  /* Headers now: the CLI starts the container only once it has them. */
+  hcsd_chunked_begin(r, 200, "application/json", NULL, 0);
+  if (rc == 0) {
+    wait_answer(r, code);
+  } else if (hcsd_req_on_gone(r, wait_gone, wr) != 0) {
+    hcsd_wait_cancel(wr->w);
+    free(wr);
+    hcsd_chunked_end(r);
+  } else {
+    hcsd_req_ref(r);
+    wr->r = r;
+  }
+}
+
+/* ---- logs ---- */
+
+/* A logs -f client: the model's follower and the parked request. */
+typedef struct follow_req_s {
+  hcsd_req_t *r;
+  hcsd_follow_t *f;
+  bool tty;
+} follow_req_t;
+
+static void follow_data(int stream, const char *buf, size_t len,
+                        hcsd_hold_t *hold, void *data) {
+  follow_req_t *fr = data;
+  (void)hold;
+  uint8_t h[8];
+  hcsd_frame_header(h, stream, len);
+  as_iov_t iov[2] = {{h, 8}, {buf, len}};
+  /* A client HCSD_OUT_MAX behind is dropped here: follow_gone ran. */
+  (void)hcsd_chunked_writev(fr->r, fr->tty ? iov + 1 : iov, fr->tty ? 1 : 2);
+}
+
+static void follow_end(void *data) {
+  follow_req_t *fr = data;
+  hcsd_chunked_end(fr->r);
+  hcsd_req_unref(fr->r);
+  free(fr);
+}
+
+static void follow_gone(hcsd_req_t *r, void *data) {
+  follow_req_t *fr = data;
+  hcsd_follow_cancel(fr->f);
+  free(fr);
+  hcsd_req_unref(r);
+}
+
+static const hcsd_out_ops_t follow_ops = {follow_data, follow_end, NULL};
+
+/* tail=N: a count, anything else (as moby) is all. */
+static long logs_tail(hcsd_req_t *r) {
+  char *t = hcsd_query(r, "tail");
+  char *end = NULL;
+  long tail = t != NULL && t[0] != '\0' && strcmp(t, "all") != 0
+                  ? strtol(t, &end, 10)
+                  : -1;
+  if (end != NULL && (*end != '\0' || tail < 0)) {
+    tail = -1;
+  }
+  free(t);
+  return tail;
+}
+
+/* Parks r as a follower, the stored log its first chunk. */
+static void logs_follow(hcsd_req_t *r, follow_req_t *fr, hcsd_logs_t *out,
+                        const char *ct) {
+  fr->r = r;
+  fr->f = out->follow;
+  fr->tty = out->tty;
+  hcsd_chunked_begin(r, 200, ct, out->buf, out->len);
+  if (hcsd_req_on_gone(r, follow_gone, fr) != 0) {
+    hcsd_follow_cancel(fr->f);
+    free(fr);
+    hcsd_chunked_end(r);
+    return;
+  }
+  hcsd_req_ref(r);
+}
+
+void hcsd_h_ctr_logs(hcsd_t *d, hcsd_req_t *r, const char *ref) {
+  hcsd_logs_opts_t o = {
+      .streams = (hcsd_query_bool(r, "stdout") ? 1 : 0) |
+                 (hcsd_query_bool(r, "stderr") ? 2 : 0),
+      .tail = logs_tail(r),
+      .follow = hcsd_query_bool(r, "follow"),
+  };
+  follow_req_t *fr = o.follow ? calloc(1, sizeof(*fr)) : NULL;
+  o.follow = fr != NULL;
+  hcsd_logs_t out;
+  hcsd_err_t e;
+  if (hcsd_ctr_logs(d, ref, &o, &follow_ops, fr, &out, &e) != 0) {
+    free(fr);
+    hcsd_reply_err(r, &e);
+    return;
+  }
+  const char *ct = out.tty ? "application/vnd.docker.raw-stream"
+                           : "application/vnd.docker.multiplexed-stream";
+  if (out.follow != NULL) {
+    logs_follow(r, fr, &out, ct);
+  } else {
+    free(fr);
+    hcsd_reply(r, 200, ct, out.buf != NULL ? out.buf : "", out.len);
+  }
+  free(out.buf);
+}
+
+/* ---- attach ---- */
+
+/* An attached client: the model's attachment and the hijacked stream.
+ * Until the stream is set up, a client that goes is only noted. */
+typedef struct attach_req_s {
+  hcsd_attach_t *a;
+  hcsd_stream_t *st;
+  bool setup, gone;
+} attach_req_t;
+
+static void attach_data(int stream, const char *buf, size_t len,
+                        hcsd_hold_t *hold, void *data) {
+  attach_req_t *ar = data;
+  hcsd_stream_out(ar->st, stream, buf, len, hold);
+}
+
+static void attach_end(void *data) {
+  attach_req_t *ar = data;
+  hcsd_stream_finish(ar->st);
+  free(ar);
+}
+
+static void attach_pause(bool paused, void *data) {
+  attach_req_t *ar = data;
+  hcsd_stream_pause_input(ar->st, paused);
+}
+
+static void attach_input(hcsd_stream_t *st, char *buf, size_t len, void *data) {
+  attach_req_t *ar = data;
+  (void)st;
+  hcsd_attach_input(ar->a, buf, len);
+}
+
+static void attach_gone(hcsd_stream_t *st, void *data) {
+  attach_req_t *ar = data;
+  if (ar->setup) {
+    ar->gone = true;
+    return;
+  }
+  hcsd_attach_close(ar->a);
+  free(ar);
+  hcsd_stream_finish(st);
+}
+
+void hcsd_h_ctr_attach(hcsd_t *d, hcsd_req_t *r, const char *ref) {
+  hcsd_attach_opts_t o = {.in = hcsd_query_bool(r, "stdin"),
+                          .out = hcsd_query_bool(r, "stdout"),
+                          .err = hcsd_query_bool(r, "stderr"),
+                          .logs = hcsd_query_bool(r, "logs"),
+                          .stream = hcsd_query_bool(r, "stream")};
+  attach_req_t *ar = calloc(1, sizeof(*ar));
+  hcsd_err_t e;
+  bool tty = false;
+  if (ar == NULL) {
+    hcsd_reply_error(r, 500, "out of memory");
+    return;
+  }
+  if (hcsd_ctr_attach(d, ref, &o, &ar->a, &tty, &e) != 0) {
+    free(ar);
+    hcsd_reply_err(r, &e);
+    return;
+  }
+  static const hcsd_stream_ops_t sops = {attach_input, attach_gone};
+  static const hcsd_out_ops_t ops = {attach_data, attach_end, attach_pause};
+  ar->setup = true;
+  ar->st = hcsd_hijack(r, !tty, &sops, ar);
+  ar->setup = false;
+  if (ar->st == NULL || ar->gone) {
+    hcsd_attach_close(ar->a);
+    hcsd_stream_finish(ar->st);
+    free(ar);
+    return;
+  }
+  hcsd_attach_listen(ar->a, &ops, ar);
+}

@@ -1,0 +1,281 @@
+/* The calls that change a container: start, stop, restart, kill, remove,
+ * prune and resize. A call that meets a busy container (starting or
+ * cleaning up) waits for it to settle and then decides, as dockerd
+ * serialises the operations on one container. */
+#include "hcsd/model/ctr_int.h"
+
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A caller's completion, parked on a settle callback. */
+typedef struct op_s {
+  hcsd_done_cb done;
+  void *data;
+} op_t;
+
+static op_t *op_new(hcsd_done_cb done, void *data, hcsd_err_t *e) {
+  op_t *op = malloc(sizeof(*op));
+  if (op == NULL) {
+    hcsd_err_set(e, 500, "out of memory");
+    return NULL;
+  }
+  *op = (op_t){done, data};
+  return op;
+}
+
+/* Ends op with e (NULL: success). */
+static void op_end(op_t *op, const hcsd_err_t *e) {
+  op->done(e, op->data);
+  free(op);
+}
+
+static void op_fail(op_t *op, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void op_fail(op_t *op, int status, const char *fmt, ...) {
+  hcsd_err_t e = {.status = status};
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(e.msg, sizeof(e.msg), fmt, ap);
+  va_end(ap);
+  op_end(op, &e);
+}
+
+/* ---- start ---- */
+
+static int start_settled(hcsd_ctr_t *c, void *data) {
+  op_t *op = data;
+  if (c->busy) {
+    hcsd__ctr_add_settle(c, start_settled, op);
+  } else if (c->state == CS_REMOVING) {
+    op_fail(op, 404, "No such container: %s", c->id);
+  } else if (c->state == CS_RUNNING) {
+    op_fail(op, 304, "%s", "container already started");
+  } else if (hcsd__ctr_start(c, op->done, op->data) != 0) {
+    op_fail(op, 500, "%s", "out of memory");
+  } else {
+    free(op);
+  }
+  return 0;
+}
+
+int hcsd_ctr_start(hcsd_t *d, const char *ref, hcsd_done_cb done, void *data,
+                   hcsd_err_t *e) {
+  hcsd_ctr_t *c = hcsd__ctr_get(d, ref, e);
+  if (c == NULL) {
+    return -1;
+  }
+  if (c->busy) {
+    op_t *op = op_new(done, data, e);
+    if (op == NULL) {
+      return -1;
+    }
+    hcsd__ctr_add_settle(c, start_settled, op);
+    return HCSD_PENDING;
+  }
+  if (c->state == CS_RUNNING) {
+    hcsd_err_set(e, 304, "container already started");
+    return -1;
+  }
+  if (hcsd__ctr_start(c, done, data) != 0) {
+    hcsd_err_set(e, 500, "out of memory");
+    return -1;
+  }
+  return HCSD_PENDING;
+}
+
+/* ---- stop, kill ---- */
+
+static int op_settled(hcsd_ctr_t *c, void *data) {
+  (void)c;
+  op_end(data, NULL);
+  return 0;
+}
+
+/* Stops c with signal (NULL: its StopSignal; unknown: SIGTERM), then
+ * SIGKILL after secs. */
+static void stop_with(hcsd_ctr_t *c, const char *signal, int secs) {
+  int sig = hcsd_signal_number(signal != NULL ? signal : c->stop_signal);
+  hcsd__ctr_stop(c, sig != 0 ? sig : SIGTERM, secs);
+}
+
+int hcsd_ctr_stop(hcsd_t *d, const char *ref, const char *signal, int secs,
+                  hcsd_done_cb done, void *data, hcsd_err_t *e) {
+  hcsd_ctr_t *c = hcsd__ctr_get(d, ref, e);
+  if (c == NULL) {
+    return -1;
+  }
+  if (c->state != CS_RUNNING && !c->busy) {
+    hcsd_err_set(e, 304, "container already stopped");
+    return -1;
+  }
+  op_t *op = op_new(done, data, e);
+  if (op == NULL) {
+    return -1;
+  }
+  hcsd__ctr_add_settle(c, op_settled, op);
+  if (c->state == CS_RUNNING) {
+    stop_with(c, signal, secs);
+  }
+  return HCSD_PENDING;
+}
+
+int hcsd_ctr_kill(hcsd_t *d, const char *ref, const char *signal,
+                  hcsd_done_cb done, void *data, hcsd_err_t *e) {
+  hcsd_ctr_t *c = hcsd__ctr_get(d, ref, e);
+  if (c == NULL) {
+    return -1;
+  }
+  if (c->state != CS_RUNNING || c->main == NULL) {
+    hcsd_err_set(e, 409,
+                 "cannot kill container: %s: container %s is not running", ref,
+                 c->id);
+    return -1;
+  }
+  bool named = signal != NULL && signal[0] != '\0';
+  int sig = named ? hcsd_signal_number(signal) : SIGKILL;
+  if (sig == 0) {
+    hcsd_err_set(e, 400, "Invalid signal: %s", signal);
+    return -1;
+  }
+  op_t *op = NULL;
+  if (sig == SIGKILL && (op = op_new(done, data, e)) == NULL) {
+    return -1;
+  }
+  (void)hcs_session_kill(c->main, sig);
+  if (op == NULL) {
+    return 0;
+  }
+  /* As moby: a KILL is answered once the container has stopped. */
+  hcsd__ctr_add_settle(c, op_settled, op);
+  return HCSD_PENDING;
+}
+
+/* ---- restart ---- */
+
+static int restart_settled(hcsd_ctr_t *c, void *data) {
+  op_t *op = data;
+  if (c->state == CS_RUNNING || c->busy) {
+    hcsd__ctr_add_settle(c, restart_settled, op);
+  } else if (c->state == CS_REMOVING) {
+    op_fail(op, 404, "No such container: %s", c->id);
+  } else {
+    c->restart_count++;
+    if (hcsd__ctr_start(c, op->done, op->data) != 0) {
+      op_fail(op, 500, "%s", "out of memory");
+      return 0;
+    }
+    free(op);
+  }
+  return 0;
+}
+
+int hcsd_ctr_restart(hcsd_t *d, const char *ref, const char *signal, int secs,
+                     hcsd_done_cb done, void *data, hcsd_err_t *e) {
+  hcsd_ctr_t *c = hcsd__ctr_get(d, ref, e);
+  op_t *op = c != NULL ? op_new(done, data, e) : NULL;
+  if (op == NULL) {
+    return -1;
+  }
+  if (c->state == CS_RUNNING || c->busy) {
+    hcsd__ctr_add_settle(c, restart_settled, op);
+    if (c->state == CS_RUNNING && c->main != NULL) {
+      stop_with(c, signal, secs);
+    }
+    return HCSD_PENDING;
+  }
+  c->restart_count++;
+  free(op);
+  if (hcsd__ctr_start(c, done, data) != 0) {
+    hcsd_err_set(e, 500, "out of memory");
+    return -1;
+  }
+  return HCSD_PENDING;
+}
+
+/* ---- remove, prune ---- */
+
+static int remove_settled(hcsd_ctr_t *c, void *data) {
+  op_t *op = data;
+  if (c->state == CS_RUNNING || c->busy) {
+    /* Still up (a stop that did not take): ask again after. */
+    hcsd__ctr_add_settle(c, remove_settled, op);
+  } else if (c->state == CS_REMOVING) {
+    op_end(op, NULL); /* removed meanwhile */
+  } else if (hcsd__ctr_remove(c, op->done, op->data) != 0) {
+    op_fail(op, 500, "%s", "out of memory");
+  } else {
+    free(op);
+  }
+  return 0;
+}
+
+int hcsd_ctr_remove(hcsd_t *d, const char *ref, bool force, hcsd_done_cb done,
+                    void *data, hcsd_err_t *e) {
+  hcsd_ctr_t *c = hcsd__ctr_get(d, ref, e);
+  if (c == NULL) {
+    return -1;
+  }
+  bool up = c->state == CS_RUNNING || c->busy;
+  if (up && !force) {
+    hcsd_err_set(e, 409,
+                 "cannot remove container \"/%s\": container is running: "
+                 "stop the container before removing or force remove",
+                 c->name);
+    return -1;
+  }
+  if (!up) {
+    if (hcsd__ctr_remove(c, done, data) != 0) {
+      hcsd_err_set(e, 500, "out of memory");
+      return -1;
+    }
+    return HCSD_PENDING;
+  }
+  op_t *op = op_new(done, data, e);
+  if (op == NULL) {
+    return -1;
+  }
+  hcsd__ctr_add_settle(c, remove_settled, op);
+  if (c->state == CS_RUNNING) {
+    hcsd__ctr_stop(c, SIGKILL, 0);
+  }
+  return HCSD_PENDING;
+}
+
+json_t *hcsd_ctrs_prune(hcsd_t *d) {
+  json_t *ids = json_array();
+  for (hcsd_ctr_t *c = d->ctrs, *next; c != NULL; c = next) {
+    next = c->next;
+    if (c->state != CS_RUNNING && !c->busy &&
+        hcsd__ctr_remove(c, NULL, NULL) == 0) {
+      json_array_append_new(ids, json_string(c->id));
+    }
+  }
+  return ids;
+}
+
+/* ---- resize ---- */
+
+int hcsd_size_check(int rows, int cols, hcsd_err_t *e) {
+  if (rows < 0 || rows > 65535 || cols < 0 || cols > 65535) {
+    hcsd_err_set(e, 400, "invalid resize: h and w must be 0-65535");
+    return -1;
+  }
+  return 0;
+}
+
+int hcsd_ctr_resize(hcsd_t *d, const char *ref, int rows, int cols,
+                    hcsd_err_t *e) {
+  hcsd_ctr_t *c = hcsd__ctr_get(d, ref, e);
+  if (c == NULL || hcsd_size_check(rows, cols, e) != 0) {
+    return -1;
+  }
+  c->rows = (uint16_t)rows;
+  c->cols = (uint16_t)cols;
+  if (c->state == CS_RUNNING && c->main != NULL && c->tty) {
+    (void)hcs_session_resize(c->main, c->rows, c->cols);
+  }
+  return 0;
+}

@@ -1,0 +1,123 @@
+/* What a container looks like from outside: Docker's list entries and
+ * inspect object, built from the record. */
+#include "hcsd/model/ctr_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void status_text(const hcsd_ctr_t *c, char *out, size_t n) {
+  int64_t now = hcsd_now_ns();
+  int64_t since = c->state == CS_RUNNING ? c->started_ns : c->finished_ns;
+  int64_t s = (now - since) / 1000000000;
+  char ago[64];
+  if (s < 1) {
+    snprintf(ago, sizeof(ago), "Less than a second");
+  } else if (s < 60) {
+    snprintf(ago, sizeof(ago), "%lld second%s", (long long)s,
+             s == 1 ? "" : "s");
+  } else if (s < 3600) {
+    snprintf(ago, sizeof(ago), "%lld minute%s", (long long)(s / 60),
+             s / 60 == 1 ? "" : "s");
+  } else {
+    snprintf(ago, sizeof(ago), "%lld hours", (long long)(s / 3600));
+  }
+  if (c->state == CS_RUNNING) {
+    snprintf(out, n, "Up %s", ago);
+  } else if (c->state == CS_EXITED && c->finished_ns != 0) {
+    snprintf(out, n, "Exited (%d) %s ago", c->exit_code, ago);
+  } else if (c->state == CS_REMOVING) {
+    snprintf(out, n, "Removal In Progress");
+  } else {
+    snprintf(out, n, "Created");
+  }
+}
+
+static char *joined(char *const *v) {
+  size_t n = 1;
+  for (size_t i = 0; v != NULL && v[i] != NULL; i++) {
+    n += strlen(v[i]) + 1;
+  }
+  char *s = calloc(1, n);
+  for (size_t i = 0; s != NULL && v != NULL && v[i] != NULL; i++) {
+    if (i > 0) {
+      strcat(s, " ");
+    }
+    strcat(s, v[i]);
+  }
+  return s;
+}
+
+static json_t *networks_json(const hcsd_ctr_t *c) {
+  json_t *n = json_object();
+  if (c->net_name != NULL && c->net_settings != NULL) {
+    json_t *s = json_loads(c->net_settings, 0, NULL);
+    if (s != NULL) {
+      json_object_set_new(n, c->net_name, s);
+    }
+  }
+  return n;
+}
+
+json_t *hcsd_ctr_list(hcsd_t *d, const hcsd_ctr_list_opts_t *o) {
+  json_t *a = json_array();
+  for (hcsd_ctr_t *c = d->ctrs; c != NULL; c = c->next) {
+    if ((!o->all && c->state != CS_RUNNING) ||
+        (c->busy && c->image_id == NULL)) {
+      continue;
+    }
+    char st[96], nm[256];
+    status_text(c, st, sizeof(st));
+    snprintf(nm, sizeof(nm), "/%s", c->name);
+    char *cmd = joined(c->argv);
+    json_array_append_new(
+        a,
+        json_pack("{s:s,s:[s],s:s,s:s,s:s,s:I,s:[],s:{},s:s,s:s,"
+                  "s:{s:s},s:{s:o},s:[]}",
+                  "Id", c->id, "Names", nm, "Image", c->image, "ImageID",
+                  c->image_id != NULL ? c->image_id : "", "Command",
+                  cmd != NULL ? cmd : "", "Created",
+                  (json_int_t)(c->created_ns / 1000000000), "Ports", "Labels",
+                  "State", hcsd__state_name(c), "Status", st, "HostConfig",
+                  "NetworkMode", c->net_mode, "NetworkSettings", "Networks",
+                  networks_json(c), "Mounts"));
+    free(cmd);
+  }
+  return a;
+}
+
+static json_t *ctr_json(const hcsd_ctr_t *c) {
+  char created[40], started[40], finished[40], nm[256];
+  hcsd_time_rfc3339(c->created_ns, created);
+  hcsd_time_rfc3339(c->started_ns, started);
+  hcsd_time_rfc3339(c->finished_ns, finished);
+  snprintf(nm, sizeof(nm), "/%s", c->name);
+  json_t *args = json_array();
+  for (size_t i = 1; c->argv != NULL && c->argv[0] != NULL && c->argv[i]; i++) {
+    json_array_append_new(args, json_string(c->argv[i]));
+  }
+  json_t *execs = json_array();
+  for (hcsd_exec_t *e = c->execs; e != NULL; e = e->next) {
+    json_array_append_new(execs, json_string(e->id));
+  }
+  json_t *o = json_pack(
+      "{s:s,s:s,s:s,s:s,s:o,s:{s:s,s:b,s:b,s:b,s:b,s:b,s:b,s:i,s:i,s:s,s:s,"
+      "s:s},s:s,s:s,s:i,s:O,s:O,s:{s:o,s:s,s:s},s:[],s:s,s:s,s:o,s:s}",
+      "Id", c->id, "Created", created, "Name", nm, "Path",
+      c->argv != NULL && c->argv[0] != NULL ? c->argv[0] : "", "Args", args,
+      "State", "Status", hcsd__state_name(c), "Running", c->state == CS_RUNNING,
+      "Paused", 0, "Restarting", 0, "OOMKilled", c->oom, "Dead", 0, "Removing",
+      c->state == CS_REMOVING, "Pid", c->pid, "ExitCode", c->exit_code, "Error",
+      c->error != NULL ? c->error : "", "StartedAt", started, "FinishedAt",
+      finished, "Image", c->image_id != NULL ? c->image_id : "", "Driver",
+      "overlay", "RestartCount", c->restart_count, "Config", c->config,
+      "HostConfig", c->host_config, "NetworkSettings", "Networks",
+      networks_json(c), "SandboxID", "", "SandboxKey", "", "Mounts", "Platform",
+      "linux", "Hostname", c->hostname, "ExecIDs", execs, "LogPath", "");
+  return o;
+}
+
+json_t *hcsd_ctr_inspect(hcsd_t *d, const char *ref, hcsd_err_t *e) {
+  hcsd_ctr_t *c = hcsd__ctr_get(d, ref, e);
+  return c != NULL ? ctr_json(c) : NULL;
+}

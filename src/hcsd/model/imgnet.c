@@ -1,0 +1,226 @@
+/* The image and network stores' blocking calls as calls of the model:
+ * each runs on the pool and answers on the engine thread; a load's
+ * messages are posted to the engine thread as they come, in order, its
+ * end after the last. */
+#include "hcsd/model/model.h"
+#include "hcsd/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct img_job_s {
+  hcsd_t *d;
+  char *ref; /* inspect's */
+  char *out; /* the JSON text */
+  hcsd_json_cb done;
+  int fd; /* load's */
+  bool quiet;
+  void (*line)(const char *text, void *data);
+  void (*loaded)(void *data);
+  void *data;
+} img_job_t;
+
+static int img_queue(hcsd_t *d, img_job_t *j, void (*work)(void *),
+                     void (*done)(void *), hcsd_err_t *e) {
+  if (hcsd_work(d, work, done, j) != 0) {
+    free(j->ref);
+    free(j);
+    hcsd_err_set(e, 500, "out of memory");
+    return -1;
+  }
+  return HCSD_PENDING;
+}
+
+static img_job_t *img_job(hcsd_t *d, void *data, hcsd_err_t *e) {
+  img_job_t *j = calloc(1, sizeof(*j));
+  if (j == NULL) {
+    hcsd_err_set(e, 500, "out of memory");
+    return NULL;
+  }
+  j->d = d;
+  j->data = data;
+  return j;
+}
+
+static void img_list_work(void *data) {
+  img_job_t *j = data;
+  j->out = hcsd_images_list_json(j->d->images);
+}
+
+static void img_inspect_work(void *data) {
+  img_job_t *j = data;
+  j->out = hcsd_images_inspect_json(j->d->images, j->ref);
+}
+
+static void img_json_done(void *data) {
+  img_job_t *j = data;
+  hcsd_err_t e = {0};
+  if (j->out == NULL && j->ref != NULL) {
+    hcsd_err_set(&e, 404, "No such image: %s", j->ref);
+  } else if (j->out == NULL) {
+    hcsd_err_set(&e, 500, "listing images failed");
+  }
+  j->done(j->out, j->out != NULL ? NULL : &e, j->data);
+  free(j->ref);
+  free(j->out);
+  free(j);
+}
+
+int hcsd_img_list(hcsd_t *d, hcsd_json_cb done, void *data, hcsd_err_t *e) {
+  img_job_t *j = img_job(d, data, e);
+  if (j == NULL) {
+    return -1;
+  }
+  j->done = done;
+  return img_queue(d, j, img_list_work, img_json_done, e);
+}
+
+int hcsd_img_inspect(hcsd_t *d, const char *ref, hcsd_json_cb done, void *data,
+                     hcsd_err_t *e) {
+  img_job_t *j = img_job(d, data, e);
+  if (j == NULL) {
+    return -1;
+  }
+  j->done = done;
+  if ((j->ref = strdup(ref)) == NULL) {
+    free(j);
+    hcsd_err_set(e, 500, "out of memory");
+    return -1;
+  }
+  return img_queue(d, j, img_inspect_work, img_json_done, e);
+}
+
+/* ---- load ---- */
+
+typedef struct line_s {
+  img_job_t *j;
+  char *text;
+} line_t;
+
+static void line_post(as_loop_t *loop, void *data) {
+  line_t *l = data;
+  (void)loop;
+  l->j->line(l->text, l->j->data);
+  free(l->text);
+  free(l);
+}
+
+/* On the pool: one message, posted with its newline. */
+static void load_emit(const char *text, void *arg) {
+  img_job_t *j = arg;
+  line_t *l = malloc(sizeof(*l));
+  size_t n = strlen(text);
+  char *t = l != NULL ? malloc(n + 2) : NULL;
+  if (t == NULL) {
+    free(l);
+    return;
+  }
+  memcpy(t, text, n);
+  t[n] = '\n';
+  t[n + 1] = '\0';
+  l->j = j;
+  l->text = t;
+  if (as_loop_post(j->d->loop, line_post, l) != 0) {
+    free(t);
+    free(l);
+  }
+}
+
+static void img_load_work(void *data) {
+  img_job_t *j = data;
+  (void)hcsd_images_load(j->d->images, j->fd, j->quiet, load_emit, j);
+}
+
+static void img_load_end(as_loop_t *loop, void *data) {
+  /* Runs after every line the work posted (posts are in order). */
+  img_job_t *j = data;
+  (void)loop;
+  j->loaded(j->data);
+  free(j);
+}
+
+static void img_load_done(void *data) {
+  img_job_t *j = data;
+  if (as_loop_post(j->d->loop, img_load_end, j) != 0) {
+    img_load_end(j->d->loop, j);
+  }
+}
+
+int hcsd_img_load(hcsd_t *d, int fd, bool quiet,
+                  void (*line)(const char *text, void *data),
+                  void (*done)(void *data), void *data, hcsd_err_t *e) {
+  img_job_t *j = img_job(d, data, e);
+  if (j == NULL) {
+    return -1;
+  }
+  j->fd = fd;
+  j->quiet = quiet;
+  j->line = line;
+  j->loaded = done;
+  return img_queue(d, j, img_load_work, img_load_done, e);
+}
+
+/* ---- networks ---- */
+
+typedef struct net_job_s {
+  hcsd_t *d;
+  hcsd_net_op_t op;
+  char *arg;
+  char *reply;
+  int status;
+  hcsd_net_cb done;
+  void *data;
+} net_job_t;
+
+static void net_work(void *data) {
+  net_job_t *j = data;
+  hcsd_nets_t *n = j->d->nets;
+  switch (j->op) {
+  case HCSD_NET_CREATE:
+    j->status = hcsd_nets_create(n, j->arg, &j->reply);
+    break;
+  case HCSD_NET_LIST:
+    j->status = hcsd_nets_list(n, &j->reply);
+    break;
+  case HCSD_NET_INSPECT:
+    j->status = hcsd_nets_inspect(n, j->arg, &j->reply);
+    break;
+  default:
+    j->status = hcsd_nets_remove(n, j->arg, &j->reply);
+    break;
+  }
+}
+
+static void net_done(void *data) {
+  net_job_t *j = data;
+  j->done(j->status, j->reply, j->data);
+  free(j->reply);
+  free(j->arg);
+  free(j);
+}
+
+int hcsd_net_call(hcsd_t *d, hcsd_net_op_t op, const char *arg,
+                  hcsd_net_cb done, void *data, hcsd_err_t *e) {
+  if (d->nets == NULL) {
+    hcsd_err_set(e, 500, "networks are not available on this host");
+    return -1;
+  }
+  net_job_t *j = calloc(1, sizeof(*j));
+  if (j == NULL || (arg != NULL && (j->arg = strdup(arg)) == NULL)) {
+    free(j);
+    hcsd_err_set(e, 500, "out of memory");
+    return -1;
+  }
+  j->d = d;
+  j->op = op;
+  j->done = done;
+  j->data = data;
+  if (hcsd_work(d, net_work, net_done, j) != 0) {
+    free(j->arg);
+    free(j);
+    hcsd_err_set(e, 500, "out of memory");
+    return -1;
+  }
+  return HCSD_PENDING;
+}

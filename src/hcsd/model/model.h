@@ -1,0 +1,211 @@
+/* hcsd's Docker model: containers, execs, logs, images and networks as
+ * plain calls on the engine thread, with no HTTP in sight (the adapter in
+ * http/ serves them; tests/test_hcsd_model.c drives them directly).
+ *
+ * Conventions. A container is named by ref (its id, its name with or
+ * without '/', or a unique id prefix), an exec by its whole id. A call
+ * that fails returns -1 with e set: its status says the class (400 bad
+ * input, 404 no such object, 409 conflict, 500 the host failed; 304 when
+ * there is nothing to do, which is no failure) and e->msg what to tell,
+ * and its callback never runs. A call that finishes later returns
+ * HCSD_PENDING and its done callback runs exactly once, from the loop,
+ * never inside the call; a call that returns 0 is finished.
+ *
+ * Output (attach, exec streams, log follow) goes to a listener: the ops
+ * and data its caller registered. The model holds no reference to the
+ * caller beyond them. */
+#ifndef HCSD_MODEL_H
+#define HCSD_MODEL_H
+
+#include "hcsd/hcsd.h"
+#include "hcsd/model/spec.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HCSD_PENDING 1
+
+/* A model call's end: e NULL on success. */
+typedef void (*hcsd_done_cb)(const hcsd_err_t *e, void *data);
+
+/* ---- output ---- */
+
+/* A process's output buffer, lent to a listener's on_data: a listener
+ * that keeps buf past the call takes a reference, and drops it when done
+ * with the bytes. While any reference is held the engine counts the bytes
+ * against the stream's cap, so the process waits for the slowest
+ * listener that holds its output. */
+typedef struct hcsd_hold_s hcsd_hold_t;
+void hcsd_hold_ref(hcsd_hold_t *h);
+void hcsd_hold_unref(hcsd_hold_t *h);
+
+typedef struct hcsd_out_ops_s {
+  /* len > 0 bytes of stream (1 stdout, 2 stderr; 1 for a tty). hold is
+   * NULL when buf is lent for the call only (stored log, messages). */
+  void (*on_data)(int stream, const char *buf, size_t len, hcsd_hold_t *hold,
+                  void *data);
+  /* The output is over (exit, or what was asked was sent); the listener
+   * is unregistered and its handle gone when this returns. */
+  void (*on_end)(void *data);
+  /* Input backpressure: stop / resume sending stdin. May be NULL. */
+  void (*on_pause)(bool paused, void *data);
+} hcsd_out_ops_t;
+
+/* A console size is rows and cols of 0-65535: 0, or -1 with e (400). */
+int hcsd_size_check(int rows, int cols, hcsd_err_t *e);
+
+/* ---- containers ---- */
+
+/* Creates a container from spec (its JSON taken on success) named name
+ * (NULL or "": one is made up; a leading '/' is dropped by the caller).
+ * HCSD_PENDING, then done(id, e); or -1 (400 bad name, 409 name in use,
+ * 500). */
+typedef void (*hcsd_created_cb)(const char *id, const hcsd_err_t *e,
+                                void *data);
+int hcsd_ctr_create(hcsd_t *d, hcsd_ctr_spec_t *spec, const char *name,
+                    hcsd_created_cb done, void *data, hcsd_err_t *e);
+/* Starts it (after what it is busy with): HCSD_PENDING, done once it runs
+ * or failed to (500 with the reason; 304 running already; 404 removed
+ * meanwhile); or -1: 404, 304 running. */
+int hcsd_ctr_start(hcsd_t *d, const char *ref, hcsd_done_cb done, void *data,
+                   hcsd_err_t *e);
+/* Stops it: signal (NULL: its StopSignal; a name or number; unknown ones
+ * are SIGTERM), SIGKILL after secs seconds (0 at once, < 0 never).
+ * HCSD_PENDING, done once it stopped; or -1: 404, 304 not running. */
+int hcsd_ctr_stop(hcsd_t *d, const char *ref, const char *signal, int secs,
+                  hcsd_done_cb done, void *data, hcsd_err_t *e);
+/* Stop as hcsd_ctr_stop, then start: HCSD_PENDING, done once started. */
+int hcsd_ctr_restart(hcsd_t *d, const char *ref, const char *signal, int secs,
+                     hcsd_done_cb done, void *data, hcsd_err_t *e);
+/* Sends signal (NULL or "": SIGKILL; "KILL", "SIGKILL", "9"...) to its
+ * main process: 0 once sent; HCSD_PENDING for SIGKILL, done once it
+ * stopped; -1: 404, 400 unknown signal, 409 not running. */
+int hcsd_ctr_kill(hcsd_t *d, const char *ref, const char *signal,
+                  hcsd_done_cb done, void *data, hcsd_err_t *e);
+/* Removes it (force: stops it first): HCSD_PENDING, done once gone; or
+ * -1: 404, 409 running without force. */
+int hcsd_ctr_remove(hcsd_t *d, const char *ref, bool force, hcsd_done_cb done,
+                    void *data, hcsd_err_t *e);
+/* Removes every container that is neither running nor busy; each removal
+ * finishes on its own. The JSON array of their ids. */
+json_t *hcsd_ctrs_prune(hcsd_t *d);
+
+/* Waits for condition (NULL, "" or "not-running", "next-exit",
+ * "removed"): 0 with *code the exit code when it holds now; HCSD_PENDING
+ * with *w, then done(code) (once removed, any wait ends); -1: 404, 400
+ * unknown condition, 500. hcsd_wait_cancel(*w) before done: it never
+ * runs. */
+typedef struct hcsd_wait_s hcsd_wait_t;
+typedef void (*hcsd_wait_cb)(int exit_code, void *data);
+int hcsd_ctr_wait(hcsd_t *d, const char *ref, const char *condition,
+                  hcsd_wait_cb done, void *data, hcsd_wait_t **w, int *code,
+                  hcsd_err_t *e);
+void hcsd_wait_cancel(hcsd_wait_t *w);
+
+/* Docker's container JSON (GET /containers/{id}/json), or NULL with e
+ * (404). */
+json_t *hcsd_ctr_inspect(hcsd_t *d, const char *ref, hcsd_err_t *e);
+typedef struct hcsd_ctr_list_opts_s {
+  bool all; /* also those not running */
+} hcsd_ctr_list_opts_t;
+/* Docker's list JSON array (GET /containers/json). */
+json_t *hcsd_ctr_list(hcsd_t *d, const hcsd_ctr_list_opts_t *o);
+/* Containers in state ("running", "exited", ...). */
+size_t hcsd_ctrs_count(hcsd_t *d, const char *state);
+/* The console size, applied now when it runs with a tty. 0, or -1: 404,
+ * 400 unless both are 0-65535 (-1 for a size that did not decode). */
+int hcsd_ctr_resize(hcsd_t *d, const char *ref, int rows, int cols,
+                    hcsd_err_t *e);
+
+/* ---- logs ---- */
+
+typedef struct hcsd_logs_opts_s {
+  int streams; /* 1 stdout | 2 stderr */
+  long tail;   /* the last lines; < 0: all */
+  bool follow; /* then what comes, while it runs */
+} hcsd_logs_opts_t;
+typedef struct hcsd_follow_s hcsd_follow_t;
+typedef struct hcsd_logs_s {
+  char *buf; /* the stored log asked for (free()): framed unless tty */
+  size_t len;
+  bool tty;
+  hcsd_follow_t *follow; /* with follow while it runs: ops get the rest */
+} hcsd_logs_t;
+/* 0 with *out, or -1: 404, 400 no stream asked for. */
+int hcsd_ctr_logs(hcsd_t *d, const char *ref, const hcsd_logs_opts_t *o,
+                  const hcsd_out_ops_t *ops, void *data, hcsd_logs_t *out,
+                  hcsd_err_t *e);
+/* The follower leaves; its ops are not called again. */
+void hcsd_follow_cancel(hcsd_follow_t *f);
+
+/* ---- attach ---- */
+
+typedef struct hcsd_attach_opts_s {
+  bool in, out, err;
+  bool logs;   /* the stored log first */
+  bool stream; /* then the output until its next exit */
+} hcsd_attach_opts_t;
+typedef struct hcsd_attach_s hcsd_attach_t;
+/* An attachment to the container (*tty: its output is raw), not yet
+ * listening: 0, or -1: 404, 500. */
+int hcsd_ctr_attach(hcsd_t *d, const char *ref, const hcsd_attach_opts_t *o,
+                    hcsd_attach_t **a, bool *tty, hcsd_err_t *e);
+/* Sends the stored log when asked, then follows the output (on_end at its
+ * exit), or ends at once (on_end inside this call) without stream. */
+void hcsd_attach_listen(hcsd_attach_t *a, const hcsd_out_ops_t *ops,
+                        void *data);
+/* The client's stdin (len 0: it closed its side). */
+void hcsd_attach_input(hcsd_attach_t *a, const char *buf, size_t len);
+/* The client left: a goes, its ops are not called again. */
+void hcsd_attach_close(hcsd_attach_t *a);
+
+/* ---- execs ---- */
+
+/* Records an exec into the running container (spec's vectors taken):
+ * 0 with id, or -1: 404, 409 not running, 500. */
+int hcsd_exec_create(hcsd_t *d, const char *ref, hcsd_exec_spec_t *spec,
+                     char id[65], hcsd_err_t *e);
+/* Starts it: 0 with *x and *tty; *attached when its streams are to be
+ * listened to (hcsd_exec_listen now, or they are dropped), else it runs
+ * detached. -1: 404, 409 started already or container not running, 500. */
+int hcsd_exec_start(hcsd_t *d, const char *id, const hcsd_exec_start_opts_t *o,
+                    hcsd_exec_t **x, bool *attached, bool *tty, hcsd_err_t *e);
+/* Output to ops until the exec ends (on_end after its exit code is
+ * recorded). A program that could not be run is told as stdout here. */
+void hcsd_exec_listen(hcsd_exec_t *x, const hcsd_out_ops_t *ops, void *data);
+void hcsd_exec_input(hcsd_exec_t *x, const char *buf, size_t len);
+/* The client left: the process runs on, its output is dropped. */
+void hcsd_exec_close(hcsd_exec_t *x);
+json_t *hcsd_exec_inspect(hcsd_t *d, const char *id, hcsd_err_t *e);
+/* As hcsd_ctr_resize for an exec's console. */
+int hcsd_exec_resize(hcsd_t *d, const char *id, int rows, int cols,
+                     hcsd_err_t *e);
+
+/* ---- images and networks (their stores' blocking calls on the pool) ---- */
+
+/* json: the JSON text (NULL on failure, with e: 404, 500). */
+typedef void (*hcsd_json_cb)(const char *json, const hcsd_err_t *e, void *data);
+int hcsd_img_list(hcsd_t *d, hcsd_json_cb done, void *data, hcsd_err_t *e);
+int hcsd_img_inspect(hcsd_t *d, const char *ref, hcsd_json_cb done, void *data,
+                     hcsd_err_t *e);
+/* Loads a `docker save` archive from fd (kept open): line(text) per
+ * message (a JSON object text and a newline) as it comes, then done. */
+int hcsd_img_load(hcsd_t *d, int fd, bool quiet,
+                  void (*line)(const char *text, void *data),
+                  void (*done)(void *data), void *data, hcsd_err_t *e);
+
+/* status and reply as model/nets.h words them (reply NULL: no body). */
+typedef void (*hcsd_net_cb)(int status, const char *reply, void *data);
+typedef enum {
+  HCSD_NET_CREATE, /* arg: the create body */
+  HCSD_NET_LIST,
+  HCSD_NET_INSPECT, /* arg: the ref */
+  HCSD_NET_REMOVE,  /* arg: the ref */
+} hcsd_net_op_t;
+/* HCSD_PENDING; or -1: 500 no networks on this host. */
+int hcsd_net_call(hcsd_t *d, hcsd_net_op_t op, const char *arg,
+                  hcsd_net_cb done, void *data, hcsd_err_t *e);
+
+#endif
