@@ -186,11 +186,23 @@ HCS_API void hcs_error_free(hcs_error_t *e);
 /* Frees memory that an hcs call handed to the caller. */
 HCS_API void hcs_free(void *p);
 
+/* Option structs grow: hcs_options_t, hcs_process_params_t,
+ * hcs_session_options_t, hcs_session_in_t and hcs_layer_options_t begin
+ * with uint32_t size, which a caller sets to sizeof(the struct) as it
+ * compiled it, or leaves 0 for the layout of hcs 0.1 (the first one).
+ * Fields a later version appends past a caller's size read as 0, their
+ * default, so a program built against older headers keeps working; a
+ * size larger than this library knows is accepted when the unknown bytes
+ * are zero and refused otherwise (the caller asks for something this
+ * library does not do): HCS_WSAEINVAL, or -E2BIG from the session calls.
+ * A size below the first layout's is refused likewise (-EINVAL). */
+
 /* The service: the engine thread, its loop and the compute systems. */
 typedef struct hcs_s hcs_t;
 struct as_loop_s;
 
 typedef struct hcs_options_s {
+  uint32_t size; /* sizeof as compiled, or 0 (see "Option structs grow") */
   /* Run the engine on a thread of its own (the usual case). With false,
    * the caller runs the loop (as_loop_run on hcs_engine_loop()) on a
    * thread of its choosing, and that thread is the engine thread. */
@@ -350,6 +362,7 @@ HCS_API hcs_result_t hcs_InspectComputeSystem(hcs_t *hcs, const char *id,
 
 /* Processes. */
 typedef struct hcs_process_params_s {
+  uint32_t size; /* sizeof as compiled, or 0 (see "Option structs grow") */
   const char *application_name; /* program; NULL: argv[0] */
   /* Split into argv by the Windows rules (shared/spec/hcs-api.md). Inside
    * quotes, "" is a literal quote: the rule of Windows since 2008, where
@@ -482,6 +495,7 @@ typedef struct hcs_session_callbacks_s {
 } hcs_session_callbacks_t;
 
 typedef struct hcs_session_options_s {
+  uint32_t size; /* sizeof as compiled, or 0 (see "Option structs grow") */
   const char *const *argv; /* NULL-terminated; argv[0] is the program */
   const char *file;        /* program when not argv[0]; NULL: argv[0] */
   const char *const *envp; /* NULL: the service's environment */
@@ -552,6 +566,7 @@ HCS_API void hcs_session_release(hcs_session_t *s, int stream, char *buf);
  * executed is not an error here: the session completes with
  * HCS_WAIT_ERR_EXEC_FAILED and exec_errno. */
 typedef struct hcs_session_in_s {
+  uint32_t size; /* sizeof as compiled, or 0 (see "Option structs grow") */
   bool use_stdin, use_stdout, use_stderr;
   size_t stream_cap;
   hcs_session_callbacks_t cb;
@@ -743,6 +758,7 @@ typedef struct hcs_layer_progress_s {
 #define HCS_LAYER_MAX_ENTRIES_DEFAULT UINT64_C(4000000)
 
 typedef struct hcs_layer_options_s {
+  uint32_t size; /* sizeof as compiled, or 0 (see "Option structs grow") */
   /* Import: the file bytes (the sizes the tar's entries declare, sparse
    * holes included) and the entries it may hold; 0 for the defaults
    * above. Past them: HCS_ERROR_INVALID_DATA, errno EFBIG. */

@@ -3,6 +3,7 @@
  * reach its thread through api/call.c. */
 #include "hcs/api/call.h"
 #include "hcs/api/error.h"
+#include "hcs/api/opts.h"
 #include "hcs/hns/hns_store.h"
 #include "hcs/system/system.h"
 
@@ -20,13 +21,16 @@ static void *engine_main(void *arg) {
 hcs_result_t hcs_open(hcs_t **out, const hcs_options_t *opts,
                       hcs_error_t **err) {
   static const char op[] = "hcs::Open";
-  hcs_options_t defaults = {0};
-  if (opts == NULL) {
-    opts = &defaults;
-  }
   if (out == NULL) {
     return hcs__fail(err, HCS_WSAEINVAL, op, NULL, EINVAL, "out is NULL");
   }
+  hcs_options_t o;
+  hcs_result_t r0 =
+      hcs__opts_in(&o, sizeof(o), opts, "hcs_options_t", op, NULL, err);
+  if (r0 != HCS_OK) {
+    return r0;
+  }
+  opts = &o;
   hcs_t *hcs;
   as_alloc_init();
   hcs = as_calloc(1, sizeof(*hcs));

@@ -6,6 +6,7 @@
 
 #include "hcs-async.h"
 #include "hcs/api/id.h"
+#include "hcs/api/opts.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -160,7 +161,14 @@ static hcs_result_t layer_begin(const layer_args_t *a,
   c->flavour = info->flavour;
   c->max_bytes = HCS_LAYER_MAX_BYTES_DEFAULT;
   c->max_entries = HCS_LAYER_MAX_ENTRIES_DEFAULT;
+  hcs_layer_options_t o;
+  hcs_result_t r = hcs__opts_in(&o, sizeof(o), opts, "hcs_layer_options_t",
+                                a->op, c->object, err);
+  if (r != HCS_OK) {
+    return r;
+  }
   if (opts != NULL) {
+    opts = &o;
     c->max_bytes = opts->max_bytes != 0 ? opts->max_bytes : c->max_bytes;
     c->max_entries =
         opts->max_entries != 0 ? opts->max_entries : c->max_entries;

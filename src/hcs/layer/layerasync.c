@@ -80,8 +80,11 @@ static int job_start(hcs_t *hcs, int kind, const hcs_driver_info_t *info,
   j->kind = kind;
   j->done = done;
   j->data = data;
+  /* Checked and read into this library's layout by the call itself. */
   if (opts != NULL) {
-    j->opts = *opts;
+    memcpy(&j->opts, opts,
+           opts->size != 0 && opts->size < sizeof(j->opts) ? opts->size
+                                                           : sizeof(j->opts));
   }
   int err;
   j->info.flavour = info->flavour;

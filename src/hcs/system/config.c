@@ -2,6 +2,8 @@
  * CreateProcessParams, described as schema tables (schema.h). */
 #include "hcs/system/config.h"
 
+#include "hcs/api/opts.h"
+
 #include "hcs-async.h"
 #include "hcs/system/seccomp.h"
 
@@ -429,6 +431,7 @@ hcs_result_t hcs_process_params_from_json(const char *json,
   }
   params_doc_t *d = &o->doc;
   hcs_process_params_t *p = &o->pub;
+  p->size = sizeof(*p);
   p->application_name = d->application_name;
   p->command_line = d->command_line;
   p->args = (const char *const *)(d->args != NULL ? d->args : d->command_args);
@@ -511,7 +514,11 @@ char *hcs_process_params_json(const hcs_process_params_t *p) {
   if (p == NULL) {
     return NULL;
   }
+  hcs_process_params_t pp;
+  if (hcs__opts_copy(&pp, sizeof(pp), sizeof(pp), p) != 0) {
+    return NULL;
+  }
   params_doc_t d;
-  doc_of(p, &d);
+  doc_of(&pp, &d);
   return dump_text(&params_schema, &d);
 }

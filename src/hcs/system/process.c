@@ -6,6 +6,7 @@
  * process whose streams the engine pumps; that record goes when the
  * session completes. */
 #include "hcs/api/cmdline.h"
+#include "hcs/api/opts.h"
 #include "hcs/system/container.h"
 #include "hcs/system/session.h"
 #include "hcs/system/system.h"
@@ -333,14 +334,25 @@ hcs_result_t hcs_session_start_in(hcs_t *hcs, const char *id,
     return hcs__fail(err, HCS_WSAEINVAL, op, id, EPERM,
                      "hcs_session_start_in: not on the engine thread");
   }
+  hcs_process_params_t pp;
+  hcs_session_in_t in;
+  hcs_result_t r = hcs__opts_in(&pp, sizeof(pp), params, "hcs_process_params_t",
+                                op, id, err);
+  if (r != HCS_OK) {
+    return r;
+  }
+  r = hcs__opts_in(&in, sizeof(in), opts, "hcs_session_in_t", op, id, err);
+  if (r != HCS_OK) {
+    return r;
+  }
   create_args_t a = {.id = id,
-                     .use = {opts->use_stdin || params->create_stdin_pipe,
-                             opts->use_stdout || params->create_stdout_pipe,
-                             opts->use_stderr || params->create_stderr_pipe},
-                     .params = params,
+                     .use = {in.use_stdin || pp.create_stdin_pipe,
+                             in.use_stdout || pp.create_stdout_pipe,
+                             in.use_stderr || pp.create_stderr_pipe},
+                     .params = &pp,
                      .fd = {-1, -1, -1},
-                     .pumped = opts};
-  hcs_result_t r = create_proc(hcs, &a, err);
+                     .pumped = &in};
+  r = create_proc(hcs, &a, err);
   if (r == HCS_OK) {
     *out = (hcs_session_t *)(void *)a.session;
     return hcs__ok(err);
@@ -359,10 +371,16 @@ hcs_result_t hcs_CreateProcessInComputeSystem(
                      : params == NULL ? "params"
                                       : "pid");
   }
+  hcs_process_params_t pp;
+  hcs_result_t r = hcs__opts_in(&pp, sizeof(pp), params, "hcs_process_params_t",
+                                op, id, err);
+  if (r != HCS_OK) {
+    return r;
+  }
   /* hcsshim's ProcessConfig asked for the pipes in the document. */
-  use_stdin = use_stdin || params->create_stdin_pipe;
-  use_stdout = use_stdout || params->create_stdout_pipe;
-  use_stderr = use_stderr || params->create_stderr_pipe;
+  use_stdin = use_stdin || pp.create_stdin_pipe;
+  use_stdout = use_stdout || pp.create_stdout_pipe;
+  use_stderr = use_stderr || pp.create_stderr_pipe;
   if ((use_stdin && stdin_fd == NULL) || (use_stdout && stdout_fd == NULL) ||
       (use_stderr && stderr_fd == NULL)) {
     return hcs__fail(err, HCS_WSAEINVAL, op, NULL, EINVAL,
@@ -370,9 +388,9 @@ hcs_result_t hcs_CreateProcessInComputeSystem(
   }
   create_args_t a = {.id = id,
                      .use = {use_stdin, use_stdout, use_stderr},
-                     .params = params,
+                     .params = &pp,
                      .fd = {-1, -1, -1}};
-  hcs_result_t r = hcs__call(hcs, create_fn, &a, err);
+  r = hcs__call(hcs, create_fn, &a, err);
   if (r != HCS_OK) {
     return r;
   }

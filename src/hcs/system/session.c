@@ -4,6 +4,7 @@
 #include "hcs/system/session.h"
 
 #include "hcs/api/call.h"
+#include "hcs/api/opts.h"
 
 #include <errno.h>
 #include <string.h>
@@ -76,8 +77,16 @@ void hcs__pub_done(as_session_t *s, const hcs_process_result_t *r) {
 
 int hcs_session_start(hcs_t *hcs, const hcs_session_options_t *o,
                       hcs_session_t **out) {
-  if (hcs == NULL || o == NULL || out == NULL || o->argv == NULL ||
-      o->argv[0] == NULL) {
+  hcs_session_options_t in;
+  if (hcs == NULL || o == NULL || out == NULL) {
+    return -EINVAL;
+  }
+  int e = hcs__opts_copy(&in, sizeof(in), sizeof(in), o);
+  if (e != 0) {
+    return e;
+  }
+  o = &in;
+  if (o->argv == NULL || o->argv[0] == NULL) {
     return -EINVAL;
   }
   as_spawn_opts_t so;
