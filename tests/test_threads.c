@@ -39,9 +39,14 @@ static bool fail(worker_t *w, const char *fmt, ...) {
   return false;
 }
 
-/* A call that must answer want; err is freed. */
+/* A call that must answer want; *errp is freed and set to NULL. errp is
+ * passed by address: the order in which a call's arguments are evaluated
+ * is unspecified, so a plain err argument could be read before the call
+ * beside it has set it. */
 static bool expect(worker_t *w, const char *what, hcs_result_t r,
-                   hcs_error_t *err, hcs_result_t want) {
+                   hcs_error_t **errp, hcs_result_t want) {
+  hcs_error_t *err = *errp;
+  *errp = NULL;
   if (r == want) {
     hcs_error_free(err);
     return true;
@@ -93,7 +98,7 @@ static bool run_one(worker_t *w, const char *id, int round) {
   if (!expect(w, "create",
               hcs_CreateProcessInComputeSystem(w->h, id, false, true, true, &p,
                                                &pid, NULL, &ofd, &efd, &err),
-              err, HCS_OK)) {
+              &err, HCS_OK)) {
     return false;
   }
   /* A few hundred bytes: stderr cannot fill its pipe while stdout is
@@ -106,7 +111,7 @@ static bool run_one(worker_t *w, const char *id, int round) {
   if (!expect(w, "wait",
               hcs_WaitForProcessInComputeSystem(w->h, id, pid, 60000,
                                                 &exit_code, &err),
-              err, HCS_OK)) {
+              &err, HCS_OK)) {
     return false;
   }
   if (exit_code != want || strcmp(got_out, out) != 0 ||
@@ -118,7 +123,7 @@ static bool run_one(worker_t *w, const char *id, int round) {
   err = NULL;
   return expect(w, "second wait",
                 hcs_WaitForProcessInComputeSystem(w->h, id, pid, 0, NULL, &err),
-                err, HCS_ERROR_NOT_FOUND);
+                &err, HCS_ERROR_NOT_FOUND);
 }
 
 /* Starts a process that waits for a signal, sees a wait time out, then
@@ -135,7 +140,7 @@ static bool run_killed(worker_t *w, const char *id) {
   if (!expect(w, "create sleeper",
               hcs_CreateProcessInComputeSystem(w->h, id, false, true, false, &p,
                                                &pid, NULL, &ofd, NULL, &err),
-              err, HCS_OK)) {
+              &err, HCS_OK)) {
     return false;
   }
   char ready[8];
@@ -152,18 +157,18 @@ static bool run_killed(worker_t *w, const char *id) {
   bool ok = expect(
       w, "wait for the sleeper",
       hcs_WaitForProcessInComputeSystem(w->h, id, pid, 5, &exit_code, &err),
-      err, HCS_WAIT_TIMEOUT);
+      &err, HCS_WAIT_TIMEOUT);
   for (int i = 0; ok && i < 2; i++) {
     err = NULL;
     ok = expect(w, "terminate",
-                hcs_TerminateProcessInComputeSystem(w->h, id, pid, &err), err,
+                hcs_TerminateProcessInComputeSystem(w->h, id, pid, &err), &err,
                 HCS_OK);
   }
   err = NULL;
   ok = ok && expect(w, "wait for the killed sleeper",
                     hcs_WaitForProcessInComputeSystem(w->h, id, pid, 60000,
                                                       &exit_code, &err),
-                    err, HCS_OK);
+                    &err, HCS_OK);
   char rest[64];
   read_to_eof(ofd, rest, sizeof(rest));
   if (ok && exit_code != 128 + SIGKILL) {
@@ -177,12 +182,12 @@ static bool work(worker_t *w) {
   snprintf(own, sizeof(own), "thr-own-%d", w->index);
   hcs_error_t *err = NULL;
   if (!expect(w, "create own",
-              hcs_CreateComputeSystem(w->h, own, w->config, &err), err,
+              hcs_CreateComputeSystem(w->h, own, w->config, &err), &err,
               HCS_OK)) {
     return false;
   }
   err = NULL;
-  if (!expect(w, "start own", hcs_StartComputeSystem(w->h, own, &err), err,
+  if (!expect(w, "start own", hcs_StartComputeSystem(w->h, own, &err), &err,
               HCS_OK)) {
     return false;
   }
@@ -207,17 +212,17 @@ static bool work(worker_t *w) {
               hcs_CreateProcessInComputeSystem(w->h, own, false, false, false,
                                                &p, &pid, NULL, NULL, NULL,
                                                &err),
-              err, HCS_OK)) {
+              &err, HCS_OK)) {
     return false;
   }
   err = NULL;
   if (!expect(w, "terminate own",
-              hcs_TerminateComputeSystem(w->h, own, 30000, NULL, &err), err,
+              hcs_TerminateComputeSystem(w->h, own, 30000, NULL, &err), &err,
               HCS_OK)) {
     return false;
   }
   err = NULL;
-  return expect(w, "delete own", hcs_DeleteComputeSystem(w->h, own, &err), err,
+  return expect(w, "delete own", hcs_DeleteComputeSystem(w->h, own, &err), &err,
                 HCS_OK);
 }
 
