@@ -46,7 +46,7 @@ HCS_API const char *hcs_version(void);
 HCS_API unsigned hcs_version_hex(void);
 
 /* Result codes: the codes the HCS and hcsshim answered, so that code
- * ported from hcsshim tests for the same numbers (shared/spec/hcs-api.md,
+ * ported from hcsshim tests for the same numbers (docs/hcs-api.md,
  * Constants). Win32 codes are small numbers; the HCS_E_* codes are the
  * HRESULTs of the HCS's own facility. hcs_result_errno() gives the errno
  * nearest to each, for callers who think in errno. */
@@ -240,7 +240,7 @@ HCS_API struct as_loop_s *hcs_engine_loop(hcs_t *hcs);
  * starting with '.' or '-'.
  *
  * Configuration JSON: the ContainerConfig Docker sent (SystemType
- * "Container" required; shared/spec/hcs-api.md lists the fields), read as
+ * "Container" required; docs/hcs-api.md lists the fields), read as
  * Go marshalled it: null is an absent array, object or raw field (a nil
  * slice, map or pointer: "Layers": null, "EndpointList": null), and "" an
  * absent string Go always wrote ("VolumePath": "" is no volume path). The
@@ -364,7 +364,7 @@ HCS_API hcs_result_t hcs_InspectComputeSystem(hcs_t *hcs, const char *id,
 typedef struct hcs_process_params_s {
   uint32_t size; /* sizeof as compiled, or 0 (see "Option structs grow") */
   const char *application_name; /* program; NULL: argv[0] */
-  /* Split into argv by the Windows rules (shared/spec/hcs-api.md). Inside
+  /* Split into argv by the Windows rules (docs/hcs-api.md). Inside
    * quotes, "" is a literal quote: the rule of Windows since 2008, where
    * hcs differs on purpose from Go's parser (there "" closes and reopens
    * the quotes). */

@@ -1,4 +1,4 @@
-/* The result codes as HCS and hcsshim gave them (shared/spec/hcs-api.md,
+/* The result codes as HCS and hcsshim gave them (docs/hcs-api.md,
  * Constants), hcsshim's predicates over them (IsNotExist,
  * IsAlreadyStopped, IsTimeout, IsPending, IsNotSupported,
  * IsAlreadyClosed, with the codes hcsshim's errors.go tested for), and the

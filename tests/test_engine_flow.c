@@ -1,4 +1,4 @@
-/* Flow control (DESIGN.md, process sessions, point 5): a consumer that
+/* Flow control (docs/DESIGN.md, process sessions, point 5): a consumer that
  * holds buffers stops the reading at the stream's cap, so memory stays
  * bounded however fast the child writes and however slow the consumer is;
  * and stdin takes a large write followed at once by its close. */

@@ -1,5 +1,5 @@
-/* Output delivery (DESIGN.md, process sessions, points 1 and 6): every byte
- * written arrives, in order, before done_cb; exit is not completion; a
+/* Output delivery (docs/DESIGN.md, process sessions, points 1 and 6): every
+ * byte written arrives, in order, before done_cb; exit is not completion; a
  * grandchild holding a pipe ends the session after the drain timeout with
  * output_cut; no fd of the host crosses into a child. */
 #include "test_engine_util.h"

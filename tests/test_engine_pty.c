@@ -1,4 +1,4 @@
-/* Consoles (DESIGN.md, process sessions, point 7): the size applies before
+/* Consoles (docs/DESIGN.md, process sessions, point 7): the size applies before
  * the program starts, a resize reaches it (SIGWINCH and the new size),
  * the last bytes written before exit are drained, and closing stdin gives
  * the console's EOF. */

@@ -1,4 +1,4 @@
-/* Teardown (DESIGN.md, process sessions, point 3): kill, close stdin and
+/* Teardown (docs/DESIGN.md, process sessions, point 3): kill, close stdin and
  * unref are safe twice and after exit; a kill shows in the result; a
  * detached session is still drained and reaped, and calls nobody. */
 #include "test_engine_util.h"

@@ -1,5 +1,5 @@
-/* hcsd through the real docker CLI (shared/spec/docker-api.md and the
- * recorded traces in shared/spec/docker-cli-traces/ say what docker 28.2.2
+/* hcsd through the real docker CLI (docs/docker-api.md and the
+ * recorded traces in docs/docker-cli-traces/ say what docker 28.2.2
  * sends and what moby answers): version, info, images, image inspect,
  * create / start / ps -a / inspect, run (exact bytes, stdout vs stderr,
  * --rm, -d, -i with piped stdin), wait / kill / stop / rm -f, exit codes

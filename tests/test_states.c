@@ -1,6 +1,6 @@
 /* Every call on a compute system, in every state a system can be in
  * (unknown, created, running, stopped, deleted), answers the code the HCS
- * gave (shared/spec/hcs-api.md): HCS_E_SYSTEM_NOT_FOUND for an unknown
+ * gave (docs/hcs-api.md): HCS_E_SYSTEM_NOT_FOUND for an unknown
  * id, HCS_E_SYSTEM_ALREADY_EXISTS for a duplicate,
  * HCS_E_SYSTEM_ALREADY_STOPPED for Shutdown/Terminate of a stopped system,
  * HCS_E_INVALID_STATE for a call the state forbids, ERROR_NOT_FOUND for an

@@ -12,7 +12,7 @@
  * allocations stay the embedder's. Where mimalloc is not installed, the
  * seam falls back to libc.
  *
- * The table is one of the documented globals (STYLE.md): written once,
+ * The table is one of the documented globals (docs/STYLE.md): written once,
  * under pthread_once, before any allocation of the engine. */
 #include "hcs-async.h"
 

@@ -30,7 +30,7 @@
 #define HCS_INSTALL_DATADIR "share"
 #endif
 
-/* Computed once: one of the documented process-wide values (STYLE.md). */
+/* Computed once: one of the documented process-wide values (docs/STYLE.md). */
 static char image_home[PATH_MAX];
 static pthread_once_t image_home_once = PTHREAD_ONCE_INIT;
 

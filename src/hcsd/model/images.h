@@ -35,7 +35,7 @@ typedef struct hcsd_image_s {
 int hcsd_images_open(const char *dir, hcsd_images_t **out, char **errmsg);
 void hcsd_images_close(hcsd_images_t *im);
 
-/* Loads a `docker save` archive (both layouts of shared/spec/docker-api.md
+/* Loads a `docker save` archive (both layouts of docs/docker-api.md
  * section 8; compressed layers sniffed) read from fd to its end. For each
  * message, emit(line, arg) gets one JSON object text without the newline:
  * progress lines when !quiet, {"stream":"Loaded image: NAME\n"} per tag,
