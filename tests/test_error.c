@@ -151,6 +151,15 @@ Test(error, parts_message_and_json) {
   check_error(err, HCS_ERROR_NOT_SUPPORTED, "hcs::CreateComputeSystem", "id=hv",
               "HvPartition", ENOTSUP);
 
+  /* A memory limit whose bytes would overflow is refused, not wrapped. */
+  cr_assert_eq(hcs_CreateComputeSystem(h, "big",
+                                       "{\"SystemType\":\"Container\","
+                                       "\"MemoryMaximumInMB\":8796093022208}",
+                                       &err),
+               HCS_WSAEINVAL);
+  check_error(err, HCS_WSAEINVAL, "hcs::CreateComputeSystem", "id=big",
+              "MemoryMaximumInMB", EINVAL);
+
   cr_assert_eq(hcs_DeleteComputeSystem(h, "s", &err), HCS_E_INVALID_STATE);
   check_error(err, HCS_E_INVALID_STATE, "hcs::DeleteComputeSystem", "id=s",
               NULL, EBUSY);

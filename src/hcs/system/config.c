@@ -65,6 +65,8 @@ static const hcs__schema_t idmap_schema = {idmap_fields, sizeof(hcs__id_map_t),
 
 #define C hcs__config_t
 #define BIG 4503599627370496LL /* 2^52: beyond any real limit */
+/* The most MiB whose bytes an int64_t holds (8 EiB). */
+#define MEM_MB_MAX (INT64_MAX >> 20)
 static const hcs__field_t config_fields[] = {
     {"SystemType", HCS__F_STR, OFF(C, system_type), 0, 0, 0, HCS__REQUIRED,
      NULL},
@@ -85,7 +87,7 @@ static const hcs__field_t config_fields[] = {
     INT(C, "ProcessorWeight", processor_weight, 0, 10000),
     INT(C, "ProcessorMaximum", processor_maximum, 0, 10000),
     INT(C, "ProcessorCount", processor_count, 0, 4096),
-    INT(C, "MemoryMaximumInMB", memory_maximum_mb, 0, BIG),
+    INT(C, "MemoryMaximumInMB", memory_maximum_mb, 0, MEM_MB_MAX),
     INT(C, "StorageIOPSMaximum", storage_iops_maximum, 0, BIG),
     INT(C, "StorageBandwidthMaximum", storage_bandwidth_maximum, 0, BIG),
     INT(C, "StorageSandboxSize", storage_sandbox_size, 0, BIG),
