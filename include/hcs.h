@@ -45,6 +45,36 @@ extern "C" {
 HCS_API const char *hcs_version(void);
 HCS_API unsigned hcs_version_hex(void);
 
+/* The library's log: what it meets on its own that no call's result
+ * reports (a state record it skips when a service opens, a network it
+ * cannot bring back, a record it cannot rewrite after a stop). Levels are
+ * syslog priorities. Until an embedder sets a callback the library logs
+ * nothing: it never writes to stderr or to syslog. */
+typedef enum hcs_log_level_e {
+  HCS_LOG_ERROR = 3,
+  HCS_LOG_WARN = 4,
+  HCS_LOG_INFO = 6,
+  HCS_LOG_DEBUG = 7,
+} hcs_log_level_t;
+/* msg is one line without a newline, the library's until cb returns. */
+typedef void (*hcs_log_cb)(hcs_log_level_t level, const char *msg, void *data);
+/* Sets the process's log callback (one for every service of the process;
+ * it replaces the one before): cb(level, msg, data) runs for each message
+ * at max_level or more severe (HCS_LOG_WARN: errors and warnings). cb
+ * NULL turns the log off again. data stays the caller's.
+ *
+ * Threads: cb runs on the thread that meets the event: the engine thread
+ * of a service, or the thread that calls hcs_open() or hcs_close() while
+ * they load or release state; never two calls at once. Once
+ * hcs_set_log_cb() returns, the callback it replaced is not running and
+ * never runs again, so its data may be freed. cb must return quickly (an
+ * engine thread waits for it) and must not call hcs_set_log_cb() or a
+ * synchronous hcs call. hcs_set_log_cb() may be called from any thread
+ * but not from inside cb. No errors: a max_level below HCS_LOG_ERROR
+ * counts as HCS_LOG_ERROR, one above HCS_LOG_DEBUG as HCS_LOG_DEBUG. */
+HCS_API void hcs_set_log_cb(hcs_log_cb cb, hcs_log_level_t max_level,
+                            void *data);
+
 /* Result codes: the codes the HCS and hcsshim answered, so that code
  * ported from hcsshim tests for the same numbers (docs/hcs-api.md,
  * Constants). Win32 codes are small numbers; the HCS_E_* codes are the

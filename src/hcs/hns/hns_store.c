@@ -9,6 +9,8 @@
 #include "hcs/hns/hns_json.h"
 #include "hcs/hns/nat.h"
 
+#include "hcs/api/log.h"
+
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -416,11 +418,17 @@ static int load_dir(hcs__hns_t *h, const char *kind,
 static void reconcile(hcs__hns_t *h) {
   char why[256];
   hcs__nl_t *nl = NULL;
-  if (hcs__nl_open(&nl) != 0) {
+  int e = hcs__nl_open(&nl);
+  if (e != 0) {
+    hcs__log(HCS_LOG_WARN, "networks not brought back: netlink: %s",
+             strerror(-e));
     return;
   }
   for (size_t i = 0; i < h->n_nets; i++) {
-    (void)hcs__hns_net_realize(h, h->nets[i], 0, why, sizeof(why));
+    if (hcs__hns_net_realize(h, h->nets[i], 0, why, sizeof(why)) != 0) {
+      hcs__log(HCS_LOG_WARN, "network bridge %s not brought back: %s",
+               h->nets[i]->bridge, why);
+    }
   }
   for (size_t i = 0; i < h->n_eps; i++) {
     hcs__hns_ep_t *ep = h->eps[i];
@@ -432,13 +440,16 @@ static void reconcile(hcs__hns_t *h) {
        * hcs was made again above, without its ports. */
       ep->attached = -1;
       (void)hcs__nl_link_enslave(nl, ep->host_if, ep->net->bridge);
-    } else {
-      (void)hcs__hns_ep_pair(nl, ep, why, sizeof(why));
+    } else if (hcs__hns_ep_pair(nl, ep, why, sizeof(why)) != 0) {
+      hcs__log(HCS_LOG_WARN, "endpoint %s not brought back: %s", ep->host_if,
+               why);
     }
   }
   for (size_t i = 0; i < h->n_nets; i++) {
-    if (h->nets[i]->nat) {
-      (void)hcs__hns_nat_sync(h, h->nets[i], why, sizeof(why));
+    if (h->nets[i]->nat &&
+        hcs__hns_nat_sync(h, h->nets[i], why, sizeof(why)) != 0) {
+      hcs__log(HCS_LOG_WARN, "network bridge %s: its NAT rules: %s",
+               h->nets[i]->bridge, why);
     }
   }
   hcs__nl_close(nl);

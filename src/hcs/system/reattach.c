@@ -3,6 +3,8 @@
  * lock of its id held), or cleaned up if it died meanwhile. */
 #include "hcs/system/container.h"
 
+#include "hcs/api/log.h"
+
 #include "hcs/system/procfs.h"
 
 #include <string.h>
@@ -12,7 +14,7 @@
  * of a start that never finished: kill what is in its groups, remove them
  * and its root's mount point; it is Created again. */
 static void reattach_one(hcs__system_t *s) {
-  char why[AS_WHY_MAX];
+  char why[AS_WHY_MAX] = "";
   int ok = hcs__container_prepare(s, why, sizeof(why)) == 0 && !s->starting &&
            s->init_pid > 0;
   hcs__container_t *ct = s->ct;
@@ -30,6 +32,12 @@ static void reattach_one(hcs__system_t *s) {
     ok = 0;
   }
   if (!ok) {
+    hcs__log(why[0] != '\0' ? HCS_LOG_WARN : HCS_LOG_INFO,
+             "compute system %s: %s; it is %s now", s->id,
+             why[0] != '\0' ? why
+             : s->starting  ? "its start did not finish"
+                            : "its init has exited",
+             s->starting ? "created" : "stopped");
     /* A group not made (prepare failed first) has no name: killing it
      * would reach the parent, every system's. */
     if (ct != NULL && ct->cg.id[0] != '\0') {
@@ -42,6 +50,8 @@ static void reattach_one(hcs__system_t *s) {
     (void)hcs__state_save(s);
     return;
   }
+  hcs__log(HCS_LOG_INFO, "compute system %s: running, adopted (init pid %d)",
+           s->id, (int)s->init_pid);
   ct->init_pid = s->init_pid;
   hcs__container_open_ptmx(ct);
   s->nrunning++;

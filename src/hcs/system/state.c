@@ -10,6 +10,7 @@
 #include "hcs/system/system.h"
 
 #include "hcs/api/id.h"
+#include "hcs/api/log.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -289,8 +290,9 @@ static void remove_stale_tmp(hcs_t *hcs, const char *name) {
     return;
   }
   char path[PATH_MAX];
-  if (id_path(hcs, id, ".json.tmp", path, sizeof(path)) == 0) {
-    (void)unlink(path);
+  if (id_path(hcs, id, ".json.tmp", path, sizeof(path)) == 0 &&
+      unlink(path) == 0) {
+    hcs__log(HCS_LOG_INFO, "removed %s, left by a writer that died", path);
   }
   hcs__state_unlock(hcs, id, fd);
 }
@@ -327,8 +329,13 @@ hcs_result_t hcs__state_load(hcs_t *hcs, hcs_error_t **err) {
     if (s != NULL && (hcs__system_find(hcs, s->id) != NULL ||
                       id_path(hcs, s->id, ".json", want, sizeof(want)) != 0 ||
                       strcmp(want, path) != 0)) {
+      hcs__log(HCS_LOG_WARN, "skipping %s: a record of compute system %s", path,
+               s->id);
       hcs__system_free(s); /* a record under another id's name */
       s = NULL;
+    } else if (s == NULL && r != -ENOENT) {
+      hcs__log(HCS_LOG_WARN, "skipping %s: %s", path,
+               r == -EINVAL ? "not a compute system's record" : strerror(-r));
     }
     if (s != NULL) {
       hcs__system_link(hcs, s);

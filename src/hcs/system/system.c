@@ -8,6 +8,7 @@
 #include "hcs/system/system.h"
 
 #include "hcs/api/id.h"
+#include "hcs/api/log.h"
 #include "hcs/hns/hns_attach.h"
 #include "hcs/system/config.h"
 #include "hcs/system/container.h"
@@ -478,8 +479,11 @@ void hcs__system_check_stopped(hcs__system_t *s) {
   /* Only over the record of this run: since it began, another process
    * may have seen it stop, deleted it, and made a new system of this id. */
   if (hcs__state_lock(s->hcs, s->id, 1, &fd) == 0) {
-    if (hcs__state_names_run(s)) {
-      (void)hcs__state_save(s);
+    int e = hcs__state_names_run(s) ? hcs__state_save(s) : 0;
+    if (e != 0) {
+      /* The next open finds the init gone and says Stopped itself. */
+      hcs__log(HCS_LOG_WARN, "compute system %s: writing its record: %s", s->id,
+               strerror(-e));
     }
     hcs__state_unlock(s->hcs, s->id, fd);
   }
