@@ -9,9 +9,11 @@
 #include "bench.h"
 #include "gateway.h"
 #include <hcs-async.h>
+#include <hcs-version.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <spawn.h>
@@ -144,25 +146,35 @@ static void usage(FILE *f) {
       "                     embedding server would (fork() pays for it)\n"
       "  --json FILE        results as JSON\n"
       "  --svg FILE         rate against concurrency, per contender\n"
-      "  --progs DIR        the child programs (default %s)\n",
+      "  --progs DIR        the child programs (default %s)\n"
+      "  --version          print the version and exit\n",
       default_progs());
 }
 
+/* A comma-separated list of up to max positive numbers: their count, or
+ * 0 when s is anything else. */
 static size_t parse_list(const char *s, uint64_t *out, size_t max) {
-  size_t n = 0;
-  char *end;
-  while (*s != '\0' && n < max) {
+  for (size_t n = 0; n < max;) {
+    /* strtoull alone would take " 5", "+5" and "-1" (as 2^64-1). */
+    if (*s < '0' || *s > '9') {
+      return 0;
+    }
+    char *end;
+    errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
-    if (end == s || v == 0) {
+    if (v == 0 || errno != 0) {
       return 0;
     }
     out[n++] = v;
-    s = *end == ',' ? end + 1 : end;
-    if (*end != ',' && *end != '\0') {
+    if (*end == '\0') {
+      return n;
+    }
+    if (*end != ',') {
       return 0;
     }
+    s = end + 1;
   }
-  return n;
+  return 0; /* more than max */
 }
 
 static int parse_names(const char *s, bool *on, int count,
@@ -278,106 +290,220 @@ static uint64_t spawn_n_for(const config_t *cf, uint64_t c) {
   return n < 4 * c ? 4 * c : n;
 }
 
+enum {
+  O_SCENARIO = 256,
+  O_CONTENDERS,
+  O_STREAMS,
+  O_MSGS,
+  O_MSG_SIZE,
+  O_BYTES,
+  O_IDLE,
+  O_PTY_N,
+  O_PTY_BYTES,
+  O_EXEC_C,
+  O_EXEC_N,
+  O_GW_C,
+  O_GW_STREAMS,
+  O_GW_N,
+  O_GWS_N,
+  O_GW_BYTES,
+  O_HCSD,
+  O_BALLAST,
+  O_PICK,
+  O_ROUNDS,
+  O_JSON,
+  O_SVG,
+  O_PROGS,
+  O_SMOKE,
+  O_FULL,
+  O_VERSION,
+};
+
+static const struct option bench_longs[] = {
+    {"scenario", required_argument, 0, O_SCENARIO},
+    {"contenders", required_argument, 0, O_CONTENDERS},
+    {"streams", required_argument, 0, O_STREAMS},
+    {"msgs", required_argument, 0, O_MSGS},
+    {"msg-size", required_argument, 0, O_MSG_SIZE},
+    {"bytes", required_argument, 0, O_BYTES},
+    {"idle", required_argument, 0, O_IDLE},
+    {"pty-n", required_argument, 0, O_PTY_N},
+    {"pty-bytes", required_argument, 0, O_PTY_BYTES},
+    {"exec-c", required_argument, 0, O_EXEC_C},
+    {"exec-n", required_argument, 0, O_EXEC_N},
+    {"gateway-c", required_argument, 0, O_GW_C},
+    {"gateway-streams", required_argument, 0, O_GW_STREAMS},
+    {"gateway-n", required_argument, 0, O_GW_N},
+    {"gateway-stream-n", required_argument, 0, O_GWS_N},
+    {"gateway-bytes", required_argument, 0, O_GW_BYTES},
+    {"hcsd", required_argument, 0, O_HCSD},
+    {"ballast", required_argument, 0, O_BALLAST},
+    {"pick", required_argument, 0, O_PICK},
+    {"rounds", required_argument, 0, O_ROUNDS},
+    {"json", required_argument, 0, O_JSON},
+    {"svg", required_argument, 0, O_SVG},
+    {"progs", required_argument, 0, O_PROGS},
+    {"smoke", no_argument, 0, O_SMOKE},
+    {"full", no_argument, 0, O_FULL},
+    {"help", no_argument, 0, 'h'},
+    {"version", no_argument, 0, O_VERSION},
+    {0, 0, 0, 0}};
+
+/* "+": argv stays in order for the command line the report records; a
+ * leading ':' makes a missing value ':' rather than '?'. */
+static const char bench_shorts[] = "+:c:n:h";
+
+/* One number that parse_list takes (positive), at most max. */
+static bool parse_one(const char *v, uint64_t max, uint64_t *out) {
+  uint64_t m = 0;
+  if (parse_list(v, &m, 1) != 1 || m > max) {
+    return false;
+  }
+  *out = m;
+  return true;
+}
+
+/* A list option: its values, or false when v is not a list of numbers. */
+static bool parse_many(const char *v, uint64_t *out, size_t *n) {
+  *n = parse_list(v, out, MAX_C);
+  return *n > 0;
+}
+
+/* Applies option c with value v; false when v is not a value for it. */
+static bool apply_opt(config_t *cf, int c, const char *v) {
+  uint64_t m = 0;
+  bool ok = true;
+  switch (c) {
+  case O_SCENARIO:
+    return parse_names(v, cf->sc_on, SC_COUNT, sc_name_i) == 0;
+  case O_CONTENDERS:
+    return parse_names(v, cf->ct_on, CT_COUNT, ct_name_i) == 0;
+  case 'c':
+    ok = parse_many(v, cf->spawn_c, &cf->n_spawn_c);
+    set_list(cf->echo_c, &cf->n_echo_c, cf->spawn_c, cf->n_spawn_c);
+    set_list(cf->pty_c, &cf->n_pty_c, cf->spawn_c, cf->n_spawn_c);
+    return ok;
+  case O_STREAMS:
+    return parse_many(v, cf->bulk_c, &cf->n_bulk_c);
+  case 'n':
+    return parse_one(v, UINT64_MAX, &cf->spawn_n);
+  case O_MSGS:
+    ok = parse_one(v, UINT32_MAX, &m);
+    cf->msgs = (uint32_t)m;
+    return ok;
+  case O_MSG_SIZE:
+    ok = parse_one(v, 64 * 1024, &m);
+    cf->msg_len = ok ? (uint32_t)m : cf->msg_len;
+    return ok;
+  case O_BYTES:
+    return parse_one(v, UINT64_MAX, &cf->bulk_total);
+  case O_IDLE:
+    return parse_one(v, UINT64_MAX, &cf->idle_n);
+  case O_PTY_N:
+    return parse_one(v, UINT64_MAX, &cf->pty_n);
+  case O_PTY_BYTES:
+    return parse_one(v, UINT64_MAX, &cf->pty_bytes);
+  case O_EXEC_C:
+    return parse_many(v, cf->exec_c, &cf->n_exec_c);
+  case O_EXEC_N:
+    return parse_one(v, UINT64_MAX, &cf->exec_n);
+  case O_GW_C:
+    return parse_many(v, cf->gw_c, &cf->n_gw_c);
+  case O_GW_STREAMS:
+    return parse_many(v, cf->gws_c, &cf->n_gws_c);
+  case O_GW_N:
+    return parse_one(v, UINT64_MAX, &cf->gw_n);
+  case O_GWS_N:
+    return parse_one(v, UINT64_MAX, &cf->gws_n);
+  case O_GW_BYTES:
+    ok = parse_one(v, UINT64_MAX - GW_BLOCK, &cf->gws_bytes);
+    /* Whole blocks of the stream's program (drv_gateway.c). */
+    cf->gws_bytes = (cf->gws_bytes + GW_BLOCK - 1) / GW_BLOCK * GW_BLOCK;
+    return ok;
+  case O_HCSD:
+    cf->hcsd = v;
+    return true;
+  case O_BALLAST:
+    return parse_one(v, UINT64_MAX / MIB, &cf->ballast_mib);
+  case O_PICK:
+    cf->pick_best = strcmp(v, "best") == 0;
+    return cf->pick_best || strcmp(v, "median") == 0;
+  case O_ROUNDS:
+    ok = parse_one(v, MAX_ROUNDS, &m);
+    cf->rounds = ok ? (unsigned)m : cf->rounds;
+    return ok;
+  case O_JSON:
+    cf->json = v;
+    return true;
+  case O_SVG:
+    cf->svg = v;
+    return true;
+  case O_PROGS:
+    cf->progs = v;
+    return true;
+  default:
+    return true; /* --smoke and --full: taken in the first pass */
+  }
+}
+
+/* The option as the user wrote it: "--rounds" for "--rounds=x" too. */
+static const char *opt_name(int c, int li, char *buf, size_t size) {
+  if (c < 256) {
+    snprintf(buf, size, "-%c", c);
+    return buf;
+  }
+  /* getopt_long gives no index with ':': the option is found by its
+   * value. */
+  for (int i = 0; li < 0 && bench_longs[i].name != NULL; i++) {
+    li = bench_longs[i].val == c ? i : li;
+  }
+  snprintf(buf, size, "--%s", li >= 0 ? bench_longs[li].name : "?");
+  return buf;
+}
+
+/* Returns 0, 1 when the program is to exit 0 (--help, --version), or -1
+ * after printing the mistake. Two passes: --smoke or --full picks the
+ * defaults, wherever it stands, that the other options then change. */
 static int parse_args(config_t *cf, int argc, char **argv) {
   const char *mode = "default";
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--smoke") == 0) {
-      mode = "smoke";
-    } else if (strcmp(argv[i], "--full") == 0) {
-      mode = "full";
-    }
+  int c, li;
+  opterr = 0;
+  optind = 0;
+  while ((c = getopt_long(argc, argv, bench_shorts, bench_longs, NULL)) != -1) {
+    mode = c == O_SMOKE ? "smoke" : c == O_FULL ? "full" : mode;
   }
   config_defaults(cf, mode);
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-    bool ok = true;
-    if (strcmp(a, "--smoke") == 0 || strcmp(a, "--full") == 0) {
-      continue;
+  optind = 0;
+  li = -1;
+  while ((c = getopt_long(argc, argv, bench_shorts, bench_longs, &li)) != -1) {
+    char name[64];
+    if (c == ':' || c == '?') {
+      /* optopt is the option's value; 0 for an unknown long one, which
+       * is then in argv. */
+      const char *what = optopt != 0 ? opt_name(optopt, -1, name, sizeof(name))
+                                     : argv[optind - 1];
+      fprintf(stderr, "hcs-bench: %s %s\n",
+              c == ':' ? "missing value for" : "unknown option", what);
+      return -1;
     }
-    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+    if (c == 'h') {
       usage(stdout);
-      exit(0);
+      return 1;
     }
-    if (v == NULL) {
-      fprintf(stderr, "hcs-bench: unknown option or missing value: %s\n", a);
+    if (c == O_VERSION) {
+      printf("hcs-bench %s\n", HCS_VERSION_STRING);
+      return 1;
+    }
+    if (!apply_opt(cf, c, optarg)) {
+      fprintf(stderr, "hcs-bench: bad value for %s: %s\n",
+              opt_name(c, li, name, sizeof(name)), optarg);
       return -1;
     }
-    i++;
-    if (strcmp(a, "--scenario") == 0) {
-      ok = parse_names(v, cf->sc_on, SC_COUNT, sc_name_i) == 0;
-    } else if (strcmp(a, "--contenders") == 0) {
-      ok = parse_names(v, cf->ct_on, CT_COUNT, ct_name_i) == 0;
-    } else if (strcmp(a, "-c") == 0) {
-      cf->n_spawn_c = parse_list(v, cf->spawn_c, MAX_C);
-      set_list(cf->echo_c, &cf->n_echo_c, cf->spawn_c, cf->n_spawn_c);
-      set_list(cf->pty_c, &cf->n_pty_c, cf->spawn_c, cf->n_spawn_c);
-      ok = cf->n_spawn_c > 0;
-    } else if (strcmp(a, "--streams") == 0) {
-      cf->n_bulk_c = parse_list(v, cf->bulk_c, MAX_C);
-      ok = cf->n_bulk_c > 0;
-    } else if (strcmp(a, "-n") == 0) {
-      ok = parse_list(v, &cf->spawn_n, 1) == 1;
-    } else if (strcmp(a, "--msgs") == 0) {
-      uint64_t m = 0;
-      ok = parse_list(v, &m, 1) == 1 && m <= UINT32_MAX;
-      cf->msgs = (uint32_t)m;
-    } else if (strcmp(a, "--msg-size") == 0) {
-      uint64_t m = 0;
-      ok = parse_list(v, &m, 1) == 1 && m <= 64 * 1024;
-      cf->msg_len = (uint32_t)m;
-    } else if (strcmp(a, "--bytes") == 0) {
-      ok = parse_list(v, &cf->bulk_total, 1) == 1;
-    } else if (strcmp(a, "--idle") == 0) {
-      ok = parse_list(v, &cf->idle_n, 1) == 1;
-    } else if (strcmp(a, "--pty-n") == 0) {
-      ok = parse_list(v, &cf->pty_n, 1) == 1;
-    } else if (strcmp(a, "--pty-bytes") == 0) {
-      ok = parse_list(v, &cf->pty_bytes, 1) == 1;
-    } else if (strcmp(a, "--exec-c") == 0) {
-      cf->n_exec_c = parse_list(v, cf->exec_c, MAX_C);
-      ok = cf->n_exec_c > 0;
-    } else if (strcmp(a, "--exec-n") == 0) {
-      ok = parse_list(v, &cf->exec_n, 1) == 1;
-    } else if (strcmp(a, "--gateway-c") == 0) {
-      cf->n_gw_c = parse_list(v, cf->gw_c, MAX_C);
-      ok = cf->n_gw_c > 0;
-    } else if (strcmp(a, "--gateway-streams") == 0) {
-      cf->n_gws_c = parse_list(v, cf->gws_c, MAX_C);
-      ok = cf->n_gws_c > 0;
-    } else if (strcmp(a, "--gateway-n") == 0) {
-      ok = parse_list(v, &cf->gw_n, 1) == 1;
-    } else if (strcmp(a, "--gateway-stream-n") == 0) {
-      ok = parse_list(v, &cf->gws_n, 1) == 1;
-    } else if (strcmp(a, "--gateway-bytes") == 0) {
-      ok = parse_list(v, &cf->gws_bytes, 1) == 1;
-      /* Whole blocks of the stream's program (drv_gateway.c). */
-      cf->gws_bytes = (cf->gws_bytes + GW_BLOCK - 1) / GW_BLOCK * GW_BLOCK;
-    } else if (strcmp(a, "--hcsd") == 0) {
-      cf->hcsd = v;
-    } else if (strcmp(a, "--ballast") == 0) {
-      ok = parse_list(v, &cf->ballast_mib, 1) == 1;
-    } else if (strcmp(a, "--pick") == 0) {
-      ok = strcmp(v, "best") == 0 || strcmp(v, "median") == 0;
-      cf->pick_best = strcmp(v, "best") == 0;
-    } else if (strcmp(a, "--rounds") == 0) {
-      uint64_t m = 0;
-      ok = parse_list(v, &m, 1) == 1 && m <= MAX_ROUNDS;
-      cf->rounds = (unsigned)m;
-    } else if (strcmp(a, "--json") == 0) {
-      cf->json = v;
-    } else if (strcmp(a, "--svg") == 0) {
-      cf->svg = v;
-    } else if (strcmp(a, "--progs") == 0) {
-      cf->progs = v;
-    } else {
-      fprintf(stderr, "hcs-bench: unknown option %s\n", a);
-      return -1;
-    }
-    if (!ok) {
-      fprintf(stderr, "hcs-bench: bad value for %s: %s\n", a, v);
-      return -1;
-    }
+    li = -1;
+  }
+  if (optind < argc) {
+    fprintf(stderr, "hcs-bench: unexpected argument %s\n", argv[optind]);
+    return -1;
   }
   return 0;
 }
@@ -817,9 +943,12 @@ int main(int argc, char **argv) {
     return worker_idle(argv[2], argv[3], argv[5]);
   }
   config_t cf;
-  if (parse_args(&cf, argc, argv) != 0) {
-    usage(stderr);
-    return 2;
+  int parsed = parse_args(&cf, argc, argv);
+  if (parsed != 0) {
+    if (parsed < 0) {
+      usage(stderr);
+    }
+    return parsed > 0 ? 0 : 2;
   }
   prog_paths_t pp;
   if (find_progs(cf.progs, &pp) != 0) {

@@ -50,6 +50,11 @@ int cli_open(const cli_ctx_t *ctx, const char *prog, hcs_t **out);
  * mistake and returns -1 when text is not that. */
 int cli_parse_ms(const char *prog, const char *opt, const char *text,
                  uint32_t *out);
+/* Parses a decimal number from min to max (min >= 0) given for what (an
+ * option or an argument's name); prints the mistake, naming what and
+ * text, and returns -1 when text is not that. */
+int cli_parse_int(const char *prog, const char *what, const char *text, int min,
+                  int max, int *out);
 /* Reads the whole of path ("-": stdin) into a NUL-terminated string the
  * caller frees; prints why and returns NULL when it cannot. */
 char *cli_read_text(const char *prog, const char *path);

@@ -62,6 +62,21 @@ int cli_parse_ms(const char *prog, const char *opt, const char *text,
   return 0;
 }
 
+int cli_parse_int(const char *prog, const char *what, const char *text, int min,
+                  int max, int *out) {
+  char *end;
+  errno = 0;
+  long v = strtol(text, &end, 10);
+  if (text[0] < '0' || text[0] > '9' || errno != 0 || *end != '\0' || v < min ||
+      v > max) {
+    fprintf(stderr, "%s: %s %s: expected a number from %d to %d\n", prog, what,
+            text, min, max);
+    return -1;
+  }
+  *out = (int)v;
+  return 0;
+}
+
 /* The input is a configuration or a request: a few KiB. The cap keeps a
  * mistaken `< /dev/zero` from eating the memory. */
 #define CLI_INPUT_MAX (16u << 20)

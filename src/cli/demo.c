@@ -5,6 +5,7 @@
 #include <hcs-async.h>
 #include <hcs.h>
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,21 +65,48 @@ static void start_more(demo_t *d) {
   }
 }
 
+static void demo_usage(FILE *f) {
+  fprintf(f, "usage: hcs demo [SESSIONS [CONCURRENCY]]\n"
+             "Starts SESSIONS (default 2000) host processes, CONCURRENCY "
+             "(default 64)\nat a time, on one loop, and reports.\n");
+}
+
+/* Returns 0, 1 after --help, or -1 after printing the mistake. */
+static int demo_parse(int argc, char **argv, demo_t *d) {
+  static const struct option longs[] = {{"help", no_argument, 0, 'h'},
+                                        {0, 0, 0, 0}};
+  int c;
+  optind = 0;
+  while ((c = cli_getopt(argc, argv, "hcs demo", "h", longs)) != -1) {
+    if (c == 'h') {
+      demo_usage(stdout);
+      return 1;
+    }
+    demo_usage(stderr);
+    return -1;
+  }
+  if (argc - optind > 2) {
+    fprintf(stderr, "hcs demo: too many arguments\n");
+    demo_usage(stderr);
+    return -1;
+  }
+  if (optind < argc && cli_parse_int("hcs demo", "SESSIONS", argv[optind], 1,
+                                     INT_MAX, &d->total) != 0) {
+    return -1;
+  }
+  if (optind + 1 < argc &&
+      cli_parse_int("hcs demo", "CONCURRENCY", argv[optind + 1], 1, INT_MAX,
+                    &d->concurrency) != 0) {
+    return -1;
+  }
+  return 0;
+}
+
 int cli_demo(int argc, char **argv) {
   demo_t d = {.total = 2000, .concurrency = 64};
-  if (argc > 1 && strcmp(argv[1], "--help") == 0) {
-    printf("usage: hcs demo [SESSIONS [CONCURRENCY]]\n");
-    return 0;
-  }
-  if (argc > 1) {
-    d.total = atoi(argv[1]);
-  }
-  if (argc > 2) {
-    d.concurrency = atoi(argv[2]);
-  }
-  if (d.total <= 0 || d.concurrency <= 0) {
-    fprintf(stderr, "hcs demo: SESSIONS and CONCURRENCY must be positive\n");
-    return 2;
+  int r = demo_parse(argc, argv, &d);
+  if (r != 0) {
+    return r > 0 ? CLI_OK : CLI_USAGE;
   }
   hcs_options_t ho = {.no_thread = true};
   hcs_error_t *err = NULL;

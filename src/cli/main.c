@@ -7,7 +7,8 @@
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: hcs [--state-dir DIR] COMMAND [ARGS...]\n"
+          "usage: hcs [--state-dir DIR] [--log-level LEVEL] COMMAND [ARGS...]\n"
+          "       hcs --version\n"
           "\n"
           "commands:\n"
           "  system  create, start, shutdown, terminate, delete, list and "
@@ -26,6 +27,9 @@ static void usage(FILE *f) {
           "  --state-dir DIR  where compute systems are recorded between "
           "commands\n"
           "                   (default: $HCS_STATE_DIR, else /run/hcs)\n"
+          "  --log-level LEVEL  what libhcs reports on stderr besides a "
+          "call's error:\n"
+          "                   error, warn (the default), info or debug\n"
           "\n"
           "Exit status: 0 when the call succeeded, 1 when it failed (the "
           "error is on\n"
@@ -55,34 +59,93 @@ static const command_t commands[] = {
     {"demo", demo_cmd},
 };
 
+/* libhcs's messages (hcs_set_log_cb), on stderr like the calls' errors. */
+static void print_log(hcs_log_level_t level, const char *msg, void *data) {
+  (void)data;
+  fprintf(stderr, "hcs: %s%s\n",
+          level <= HCS_LOG_ERROR  ? "error: "
+          : level <= HCS_LOG_WARN ? "warning: "
+                                  : "",
+          msg);
+}
+
+static int parse_log_level(const char *text, hcs_log_level_t *out) {
+  static const char *const names[] = {"error", "warn", "info", "debug"};
+  static const hcs_log_level_t levels[] = {HCS_LOG_ERROR, HCS_LOG_WARN,
+                                           HCS_LOG_INFO, HCS_LOG_DEBUG};
+  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+    if (strcmp(text, names[i]) == 0) {
+      *out = levels[i];
+      return 0;
+    }
+  }
+  fprintf(stderr, "hcs: --log-level %s: expected error, warn, info or debug\n",
+          text);
+  return -1;
+}
+
+static void version(void) {
+  /* A program linked against another libhcs than the headers it was
+   * built with says so. */
+  if (strcmp(hcs_version(), HCS_VERSION_STRING) != 0) {
+    printf("hcs %s (libhcs %s)\n", HCS_VERSION_STRING, hcs_version());
+  } else {
+    printf("hcs %s\n", HCS_VERSION_STRING);
+  }
+}
+
+/* The options before COMMAND. Returns -1 to go on to the command, else
+ * the exit status. */
+static int parse_globals(int argc, char **argv, cli_ctx_t *ctx) {
+  static const struct option longs[] = {
+      {"help", no_argument, 0, 'h'},
+      {"version", no_argument, 0, 'V'},
+      {"state-dir", required_argument, 0, 'S'},
+      {"log-level", required_argument, 0, 'L'},
+      {0, 0, 0, 0}};
+  hcs_log_level_t level = HCS_LOG_WARN;
+  int c;
+  optind = 0;
+  /* "+": the options stop at COMMAND, whose own options follow it. */
+  while ((c = cli_getopt(argc, argv, "hcs", "+h", longs)) != -1) {
+    switch (c) {
+    case 'h':
+      usage(stdout);
+      return CLI_OK;
+    case 'V':
+      version();
+      return CLI_OK;
+    case 'S':
+      if (optarg[0] == '\0') {
+        fprintf(stderr, "hcs: --state-dir: empty directory name\n");
+        return CLI_USAGE;
+      }
+      ctx->state_dir = optarg;
+      break;
+    case 'L':
+      if (parse_log_level(optarg, &level) != 0) {
+        return CLI_USAGE;
+      }
+      break;
+    default:
+      usage(stderr);
+      return CLI_USAGE;
+    }
+  }
+  hcs_set_log_cb(print_log, level, NULL);
+  return -1;
+}
+
 int main(int argc, char **argv) {
   cli_ctx_t ctx = {.state_dir = getenv("HCS_STATE_DIR")};
   if (ctx.state_dir == NULL || ctx.state_dir[0] == '\0') {
     ctx.state_dir = "/run/hcs";
   }
-  int i = 1;
-  for (; i < argc && argv[i][0] == '-'; i++) {
-    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-      usage(stdout);
-      return CLI_OK;
-    }
-    if (strncmp(argv[i], "--state-dir=", 12) == 0) {
-      ctx.state_dir = argv[i] + 12;
-    } else if (strcmp(argv[i], "--state-dir") == 0 && i + 1 < argc) {
-      ctx.state_dir = argv[++i];
-    } else if (strcmp(argv[i], "--state-dir") == 0) {
-      fprintf(stderr, "hcs: option --state-dir needs a value\n");
-      return CLI_USAGE;
-    } else {
-      fprintf(stderr, "hcs: unknown option %s\n", argv[i]);
-      usage(stderr);
-      return CLI_USAGE;
-    }
-    if (ctx.state_dir[0] == '\0') {
-      fprintf(stderr, "hcs: --state-dir: empty directory name\n");
-      return CLI_USAGE;
-    }
+  int r = parse_globals(argc, argv, &ctx);
+  if (r >= 0) {
+    return r;
   }
+  int i = optind;
   if (i >= argc) {
     usage(stderr);
     return CLI_USAGE;
