@@ -117,6 +117,11 @@ int hcsd_stream_alive(const hcsd_stream_t *st);
 /* ---- router.c and the handlers ---- */
 void hcsd_dispatch(hcsd_t *d, hcsd_req_t *r);
 
+/* unsupported.c: what a Docker endpoint hcsd does not serve is for, as
+ * the command that calls it ("stats", "volume ls"), or NULL. path is
+ * without the version prefix. */
+const char *hcsd_unsupported(int method, const char *path);
+
 /* A model error as its reply: 304 without a body, else {"message"}. */
 void hcsd_reply_err(hcsd_req_t *r, const hcsd_err_t *e);
 

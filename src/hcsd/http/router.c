@@ -1,6 +1,7 @@
 /* hcsd's routes: the version prefix, the small endpoints (ping, version,
- * info) and the dispatch to the handlers of containers, execs, images and
- * networks. */
+ * info), the refusal of the endpoints hcsd does not serve
+ * (unsupported.c) and the dispatch to the handlers of containers, execs,
+ * images and networks. */
 #include "hcsd/http/http.h"
 #include "hcsd/util.h"
 
@@ -220,6 +221,11 @@ void hcsd_dispatch(hcsd_t *d, hcsd_req_t *r) {
     return;
   }
   const char *rest;
+  const char *what = hcsd_unsupported(r->method, path);
+  if (what != NULL) {
+    hcsd_reply_error(r, 501, "not supported by hcsd: %s", what);
+    return;
+  }
   if (strcmp(path, "/_ping") == 0 &&
       (r->method == HTTP_GET || r->method == HTTP_HEAD)) {
     ping(r);
