@@ -774,7 +774,10 @@ int as__spawn_fn(int (*fn)(void *arg, int ready_fd, char *why, size_t n),
       /* One write of at most PIPE_BUF bytes: it arrives whole. */
       m.why[sizeof(m.why) - 1] = '\0';
       size_t len = offsetof(setup_msg_t, why) + strlen(m.why) + 1;
-      (void)!write(ep[1], &m, len);
+      ssize_t n;
+      do {
+        n = write(ep[1], &m, len);
+      } while (n < 0 && errno == EINTR);
     }
     _exit(127);
   }

@@ -182,7 +182,10 @@ static void *waiter_main(void *arg) {
   c->wait_res = hcs_WaitForProcessResult(
       c->hcs, c->id, c->pid, HCS_TIMEOUT_INFINITE, &c->result, &c->wait_err);
   /* The pipe's buffer holds the byte: the write cannot block. */
-  (void)write(c->exit_pipe[1], "x", 1);
+  ssize_t n;
+  do {
+    n = write(c->exit_pipe[1], "x", 1);
+  } while (n < 0 && errno == EINTR);
   return NULL;
 }
 

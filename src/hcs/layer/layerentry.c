@@ -249,6 +249,8 @@ static int clear_slot(hcs__imp_t *im, int pfd, const char *base,
 static hcs_result_t owner_of(hcs__imp_t *im, struct archive_entry *e,
                              uid_t *uid, gid_t *gid) {
   int64_t u = archive_entry_uid(e), g = archive_entry_gid(e);
+  *uid = 0; /* set on every path: the callers read them only on HCS_OK */
+  *gid = 0;
   if (u < 0 || u >= UINT32_MAX || g < 0 || g >= UINT32_MAX) {
     return hcs__imp_refuse(im, ERANGE, "has an owner out of range (%lld:%lld)",
                            (long long)u, (long long)g);

@@ -409,6 +409,7 @@ hcs_result_t hcs_CreateProcessInComputeSystem(
 /* Looks up the record of pid in system id. */
 static hcs_result_t proc_get(hcs_t *hcs, const char *op, const pid_args_t *a,
                              hcs__proc_t **out, hcs_error_t **err) {
+  *out = NULL;
   hcs__system_t *sys;
   hcs_result_t r = hcs__system_get(hcs, op, a->id, &sys, err);
   if (r != HCS_OK) {

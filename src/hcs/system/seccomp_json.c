@@ -123,7 +123,7 @@ static const struct {
  * absent, as in Docker). */
 static int parse_action(prof_t *p, json_t *obj, const char *path,
                         const char *aname, const char *rname, uint32_t *out) {
-  const char *s;
+  const char *s = NULL; /* set when get_str returns 1 */
   int r = get_str(p, obj, path, aname, &s);
   if (r <= 0) {
     return r < 0 ? r : bad(p, path, aname, "required");

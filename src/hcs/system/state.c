@@ -40,6 +40,9 @@ static int state_of(const char *name) {
 
 static int id_path(const hcs_t *hcs, const char *id, const char *suffix,
                    char *buf, size_t n) {
+  if (hcs->state_dir == NULL) {
+    return -ENOENT; /* a stateless service has no records */
+  }
   int len = snprintf(buf, n, "%s/%s%s", hcs->state_dir, id, suffix);
   return len < 0 || (size_t)len >= n ? -ENAMETOOLONG : 0;
 }
