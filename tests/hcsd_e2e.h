@@ -60,7 +60,8 @@ typedef struct he_s {
   char env_host[192], env_cfg[192];
   pid_t pid; /* the running daemon, 0 when none */
   int pidfd;
-  int fds0; /* the test's fd count before the daemon */
+  int fds0;             /* the test's fd count before the daemon */
+  const char *extra[8]; /* more options for the next daemon, NULL-ended */
 } he_t;
 
 static he_t he;
@@ -548,7 +549,7 @@ HE_UNUSED static void he_daemon_start(void) {
       dprintf(2, "e2e: bringing up lo: %s\n", strerror(errno));
       _exit(122);
     }
-    const char *argv[12] = {"hcsd", "--socket", he.sock, "--state-dir",
+    const char *argv[20] = {"hcsd", "--socket", he.sock, "--state-dir",
                             he.state};
     int argc = 5;
 #ifdef HE_CLIENT_TIMEOUT
@@ -561,6 +562,9 @@ HE_UNUSED static void he_daemon_start(void) {
     argv[argc++] = "--log-max";
     argv[argc++] = HE_LOG_MAX;
 #endif
+    for (int i = 0; i < 7 && he.extra[i] != NULL; i++) {
+      argv[argc++] = he.extra[i];
+    }
     argv[argc] = NULL;
     execv(HCSD_BIN, (char *const *)argv);
     dprintf(2, "e2e: exec %s: %s\n", HCSD_BIN, strerror(errno));

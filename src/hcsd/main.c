@@ -61,6 +61,12 @@ static void wait_state(int want) {
   pthread_mutex_unlock(&mu);
 }
 
+/* libhcs's messages join hcsd's log; the levels are the same priorities. */
+static void lib_log(hcs_log_level_t level, const char *msg, void *data) {
+  (void)data;
+  hcsd_logl((int)level, "hcs: %s", msg);
+}
+
 static void usage(FILE *f) {
   fprintf(
       f, "usage: hcsd [-H PATH] [--state-dir DIR] [--group GROUP]\n"
@@ -248,6 +254,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "hcsd: --log-file %s: %s\n", cl.log_file, strerror(-r));
     return 1;
   }
+  hcs_set_log_cb(lib_log, (hcs_log_level_t)cl.log_level, NULL);
   /* Every exec stream is a socket, pipes and a pidfd: take all the fds
    * the hard limit allows, as dockerd does. */
   struct rlimit nofile;

@@ -1,6 +1,7 @@
 /* Small helpers shared by hcsd's modules. */
 #include "hcsd/util.h"
 #include "hcsd/hcsd.h"
+#include "hcsd/log.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -183,7 +184,7 @@ void hcsd_log(const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof(msg), fmt, ap);
   va_end(ap);
-  fprintf(stderr, "hcsd: %s\n", msg);
+  hcsd_logl(HCSD_LOG_WARN, "%s", msg);
 }
 
 /* ---- string vectors ---- */

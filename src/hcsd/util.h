@@ -32,7 +32,7 @@ void hcsd_time_rfc3339(int64_t ns, char out[40]);
 int64_t hcsd_now_ns(void);
 /* A signal by Docker's names: "KILL", "SIGKILL", "9"; 0 when unknown. */
 int hcsd_signal_number(const char *name);
-/* One line on stderr, "hcsd: " first. */
+/* One line in hcsd's log at warn (log.h). */
 void hcsd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Docker's 8-byte header of a multiplexed stream's frame. */

@@ -20,6 +20,7 @@
 #include "hcsd/http/http.h"
 #include "hcsd/http/parse.h"
 #include "hcsd/http/stream_int.h"
+#include "hcsd/log.h"
 #include "hcsd/util.h"
 
 #include <assert.h>
@@ -32,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 /* What one queued write costs besides its bytes (the engine's request,
@@ -64,6 +66,10 @@ struct hcsd_conn_s {
   size_t out;          /* what the writes queued by hcsd cost until written */
   size_t out_cap;      /* a streamed reply's bound on out */
   size_t armed_queued; /* the engine's queued bytes when the timer was armed */
+  /* The request log's: when the request was whole, and its answer. */
+  uint64_t req_t0_ns;
+  int req_status;
+  size_t req_bytes; /* the reply's body, without head or chunk framing */
 };
 
 /* A write of ours: a copy of the pieces, freed when written. */
@@ -191,6 +197,29 @@ static void conn_close(hcsd_conn_t *k) {
 }
 
 /* ---- replies ---- */
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The request log, a line at info: method, path, status, body bytes and
+ * the time from the whole request to its reply's end (a hijack's upgrade).
+ * Written before that end is sent, so that a client that has the reply
+ * finds the line in the log. The path is the URL as received up to its query:
+ * http-parser lets no space or control byte through there, and the
+ * decoded path could hold a newline. */
+static void log_request(const hcsd_conn_t *k, const hcsd_req_t *r) {
+  if (!hcsd_log_on(HCSD_LOG_INFO)) {
+    return;
+  }
+  const char *url = r->url != NULL ? r->url : "?";
+  double ms = (double)(now_ns() - k->req_t0_ns) / 1e6;
+  hcsd_logl(HCSD_LOG_INFO, "%s %.*s %d %zuB %.3fms",
+            http_method_str((enum http_method)r->method),
+            (int)strcspn(url, "?"), url, k->req_status, k->req_bytes, ms);
+}
 
 static void sent(as_conn_wreq_t *req, int status) {
   wblock_t *b = (wblock_t *)((char *)req - offsetof(wblock_t, req));
@@ -322,6 +351,9 @@ static void reply3(hcsd_req_t *r, int status, const char *content_type,
   n += snprintf(h + n, sizeof(h) - (size_t)n, "\r\n");
   as_iov_t iov[3] = {{h, (size_t)n}, {body, len}, {tail, tlen}};
   int pieces = r->head || body == NULL ? 1 : tlen > 0 ? 3 : 2;
+  k->req_status = status;
+  k->req_bytes = pieces > 1 ? len + tlen : 0;
+  log_request(k, r);
   (void)hcsd__conn_send(k, iov, pieces);
   req_finish(r);
 }
@@ -375,6 +407,8 @@ void hcsd_chunked_begin(hcsd_req_t *r, int status, const char *content_type,
       {h, (size_t)n}, {sz, (size_t)zn}, {first, len}, {"\r\n", 2}};
   (void)hcsd__conn_send(k, iov, len > 0 ? 4 : 1);
   k->out_cap = k->out + HCSD_OUT_MAX;
+  k->req_status = status;
+  k->req_bytes = len;
 }
 
 int hcsd_chunked_writev(hcsd_req_t *r, const as_iov_t *iov, int n) {
@@ -402,6 +436,7 @@ int hcsd_chunked_writev(hcsd_req_t *r, const as_iov_t *iov, int n) {
   v[0] = (as_iov_t){h, (size_t)snprintf(h, sizeof(h), "%zx\r\n", len)};
   memcpy(v + 1, iov, (size_t)n * sizeof(*iov));
   v[n + 1] = (as_iov_t){"\r\n", 2};
+  k->req_bytes += len;
   return hcsd__conn_send(k, v, n + 2);
 }
 
@@ -411,6 +446,7 @@ int hcsd_chunked_write(hcsd_req_t *r, const void *buf, size_t len) {
 }
 
 void hcsd_chunked_end(hcsd_req_t *r) {
+  log_request(r->conn, r);
   conn_write(r->conn, "0\r\n\r\n", 5, NULL, 0);
   req_finish(r);
 }
@@ -463,6 +499,9 @@ hcsd_stream_t *hcsd_hijack(hcsd_req_t *r, bool framed,
                    "Api-Version: " HCSD_API_VERSION "\r\n\r\n",
                    framed ? "application/vnd.docker.multiplexed-stream"
                           : "application/vnd.docker.raw-stream");
+  k->req_status = 101;
+  k->req_bytes = 0;
+  log_request(k, r);
   conn_write(k, h, (size_t)n, NULL, 0);
   as_timer_disarm(k->timer);
   k->state = C_STREAM;
@@ -542,6 +581,9 @@ static void conn_feed(hcsd_conn_t *k, char *buf, size_t len) {
   k->state = C_BUSY;
   as_conn_pause(k->c, true);
   as_timer_disarm(k->timer);
+  k->req_t0_ns = now_ns();
+  k->req_status = 0;
+  k->req_bytes = 0;
   hcsd_dispatch(k->d, r);
 }
 
