@@ -30,6 +30,12 @@ static struct {
   as_loop_t *loop;
   hcsd_t d;
   bool opened;
+  /* A follower of a container's log (see wait_ready). */
+  struct {
+    char buf[4096];
+    size_t len;
+    bool ended;
+  } follow;
 } t;
 
 static int rm_cb(const char *path, const struct stat *st, int flag,
@@ -174,17 +180,22 @@ static void net_cb(int status, const char *reply, void *data) {
   ended(c);
 }
 
-/* Output caught through the listener ops. */
+/* Output caught through the listener ops, into out[0..*len) of n. */
+static void out_add(char *out, size_t *len, size_t n, const char *buf,
+                    size_t blen) {
+  size_t room = n - 1 - *len;
+  size_t k = blen < room ? blen : room;
+  memcpy(out + *len, buf, k);
+  *len += k;
+  out[*len] = '\0';
+}
+
 static void out_data(int stream, const char *buf, size_t len, hcsd_hold_t *hold,
                      void *data) {
   call_t *c = data;
   (void)stream;
   (void)hold; /* copied: no need to keep it */
-  size_t room = sizeof(c->out) - 1 - c->out_len;
-  size_t n = len < room ? len : room;
-  memcpy(c->out + c->out_len, buf, n);
-  c->out_len += n;
-  c->out[c->out_len] = '\0';
+  out_add(c->out, &c->out_len, sizeof(c->out), buf, len);
 }
 
 static void out_end(void *data) { ended(data); }
@@ -271,6 +282,36 @@ static void do_img_inspect(call_t *c) {
 
 static void do_net(call_t *c) {
   c->rc = hcsd_net_call(&t.d, (hcsd_net_op_t)c->num, c->arg, net_cb, c, &c->e);
+}
+
+/* A log follower's output, kept in t since it outlives the call that
+ * registers it; the loop stops at each piece, so that the test can look. */
+static void follow_data(int stream, const char *buf, size_t len,
+                        hcsd_hold_t *hold, void *data) {
+  (void)data;
+  (void)stream;
+  (void)hold;
+  out_add(t.follow.buf, &t.follow.len, sizeof(t.follow.buf), buf, len);
+  as_loop_stop(t.loop);
+}
+
+static void follow_end(void *data) {
+  (void)data;
+  t.follow.ended = true;
+  as_loop_stop(t.loop);
+}
+
+static const hcsd_out_ops_t follow_ops = {follow_data, follow_end, NULL};
+
+static void do_follow(call_t *c) {
+  hcsd_logs_opts_t o = {.streams = 3, .tail = -1, .follow = true};
+  memset(&t.follow, 0, sizeof(t.follow));
+  c->rc = hcsd_ctr_logs(&t.d, c->ref, &o, &follow_ops, NULL, &c->logs, &c->e);
+}
+
+static void do_unfollow(call_t *c) {
+  hcsd_follow_cancel(c->in);
+  c->rc = 0;
 }
 
 /* ---- helpers ---- */
@@ -464,13 +505,30 @@ Test(hcsd_model, name_conflict_is_409) {
   ok(run(do_remove, (call_t){.ref = "/twin"}));
 }
 
-/* A main process that ignores SIGTERM (sleep inherits that). */
-#define DEAF_SLEEPER "[\"sh\",\"-c\",\"trap '' TERM; sleep 60\"]"
+/* A main process that ignores SIGTERM (sleep inherits that) and says so
+ * once it does. */
+#define DEAF_SLEEPER "[\"sh\",\"-c\",\"trap '' TERM; echo ready; sleep 60\"]"
+
+/* Waits until the running id has written "ready" (stored or followed). */
+static void wait_ready(const char *id) {
+  call_t c = run(do_follow, (call_t){.ref = id});
+  cr_assert_eq(c.rc, 0, "%d %s", c.status, c.msg);
+  out_add(t.follow.buf, &t.follow.len, sizeof(t.follow.buf), c.logs.buf,
+          c.logs.len);
+  free(c.logs.buf);
+  while (memmem(t.follow.buf, t.follow.len, "ready\n", 6) == NULL &&
+         !t.follow.ended) {
+    as_loop_run(t.loop, 0);
+  }
+  cr_assert_not(t.follow.ended, "it ended before it was ready");
+  run(do_unfollow, (call_t){.in = c.logs.follow});
+}
 
 Test(hcsd_model, running_container_exec_kill_remove) {
   char id[65];
   create_ok("sleeper", DEAF_SLEEPER, id);
   ok(run(do_start, (call_t){.ref = id}));
+  wait_ready(id);
   refused(run(do_start, (call_t){.ref = id}), 304, "container already started");
   cr_assert_eq(list_size(false), 1);
 
@@ -528,6 +586,7 @@ Test(hcsd_model, stop_kill_and_exec_into_stopped) {
   refused(run(do_exec_create, (call_t){.ref = id, .in = &spec}), 409, NULL);
 
   ok(run(do_start, (call_t){.ref = id}));
+  wait_ready(id);
   /* SIGTERM is ignored: KILL after 1 s. */
   ok(run(do_stop, (call_t){.ref = id, .num = 1}));
   json_t *o = inspect(id);
