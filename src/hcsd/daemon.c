@@ -84,7 +84,7 @@ int hcsd_open_stores(hcsd_t *d, hcs_t *hcs, const hcsd_options_t *opt) {
     free(msg);
     d->nets = NULL;
   }
-  return hcsd__store_load_all(d);
+  return hcsd__ctrs_load(d);
 }
 
 int hcsd_start(hcsd_t *d, hcs_t *hcs, const hcsd_options_t *opt) {

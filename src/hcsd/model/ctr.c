@@ -410,8 +410,7 @@ static int name_check(hcsd_t *d, const char *name, hcsd_err_t *e) {
   return 0;
 }
 
-/* A new record from spec (its JSON taken), linked, busy until made. */
-static hcsd_ctr_t *ctr_new(hcsd_t *d, hcsd_ctr_spec_t *spec, const char *name) {
+hcsd_ctr_t *hcsd__ctr_alloc(hcsd_t *d) {
   hcsd_ctr_t *c = calloc(1, sizeof(*c));
   if (c == NULL || as_timer_new(d->loop, &c->stop_timer) != 0) {
     free(c);
@@ -421,6 +420,15 @@ static hcsd_ctr_t *ctr_new(hcsd_t *d, hcsd_ctr_spec_t *spec, const char *name) {
   c->refs = 1;
   c->log_fd = -1;
   c->exec_fd = -1;
+  return c;
+}
+
+/* A new record from spec (its JSON taken), linked, busy until made. */
+static hcsd_ctr_t *ctr_new(hcsd_t *d, hcsd_ctr_spec_t *spec, const char *name) {
+  hcsd_ctr_t *c = hcsd__ctr_alloc(d);
+  if (c == NULL) {
+    return NULL;
+  }
   hcsd_random_id(c->id);
   if (name != NULL && name[0] != '\0') {
     c->name = strdup(name);

@@ -134,6 +134,9 @@ struct hcsd_ctr_s {
 };
 
 /* ctr.c */
+/* A bare record of d (one reference, no id, nothing open but its stop
+ * timer), not linked; NULL when out of memory. */
+hcsd_ctr_t *hcsd__ctr_alloc(hcsd_t *d);
 void hcsd__ctr_ref(hcsd_ctr_t *c);
 void hcsd__ctr_unref(hcsd_ctr_t *c);
 const char *hcsd__state_name(const hcsd_ctr_t *c);
@@ -177,7 +180,6 @@ void hcsd__hold_end(hcsd_hold_t *h);
 /* store.c */
 void hcsd__store_save(hcsd_ctr_t *c);
 void hcsd__store_remove_dir(hcsd_t *d, const char *id);
-int hcsd__store_load_all(hcsd_t *d);
 char *hcsd__ctr_dir(hcsd_t *d, const char *id);
 char *hcsd__sandbox_home(hcsd_t *d);
 void hcsd__log_append(hcsd_ctr_t *c, int stream, const char *buf, size_t len);
@@ -186,13 +188,17 @@ char *hcsd__log_read(hcsd_ctr_t *c, size_t *len);
 /* Appends e's result to the container's execs log (rewritten from the
  * records kept when it has grown to twice their number). */
 void hcsd__exec_save(hcsd_exec_t *e, hcsd_ctr_t *c);
-/* Reads the execs log back (at load). */
-void hcsd__execs_load(hcsd_ctr_t *c);
+/* <the container's dir>/execs<sfx> into out. */
+void hcsd__execs_path(hcsd_ctr_t *c, char *out, size_t n, const char *sfx);
 json_t *hcsd__exec_json(const hcsd_exec_t *e);
 void hcsd__log_close(hcsd_ctr_t *c);
-hcsd_exec_t *hcsd__exec_from_json(hcsd_t *d, hcsd_ctr_t *c, json_t *o);
+
+/* load.c: every container record found again, newest first in d->ctrs.
+ * 0, or -1 when the state dir's path cannot be made. */
+int hcsd__ctrs_load(hcsd_t *d);
 
 /* exec.c */
+hcsd_exec_t *hcsd__exec_from_json(hcsd_t *d, hcsd_ctr_t *c, json_t *o);
 void hcsd__execs_free(hcsd_ctr_t *c);
 void hcsd__execs_index_free(hcsd_t *d);
 hcsd_exec_t *hcsd__exec_find(hcsd_t *d, const char *id, hcsd_ctr_t **ctr);

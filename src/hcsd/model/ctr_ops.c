@@ -258,14 +258,6 @@ json_t *hcsd_ctrs_prune(hcsd_t *d) {
 
 /* ---- resize ---- */
 
-int hcsd_size_check(int rows, int cols, hcsd_err_t *e) {
-  if (rows < 0 || rows > 65535 || cols < 0 || cols > 65535) {
-    hcsd_err_set(e, 400, "invalid resize: h and w must be 0-65535");
-    return -1;
-  }
-  return 0;
-}
-
 int hcsd_ctr_resize(hcsd_t *d, const char *ref, int rows, int cols,
                     hcsd_err_t *e) {
   hcsd_ctr_t *c = hcsd__ctr_get(d, ref, e);

@@ -53,9 +53,6 @@ typedef struct hcsd_out_ops_s {
   void (*on_pause)(bool paused, void *data);
 } hcsd_out_ops_t;
 
-/* A console size is rows and cols of 0-65535: 0, or -1 with e (400). */
-int hcsd_size_check(int rows, int cols, hcsd_err_t *e);
-
 /* ---- containers ---- */
 
 /* Creates a container from spec (its JSON taken on success) named name

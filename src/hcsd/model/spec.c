@@ -200,3 +200,11 @@ void hcsd_exec_start_decode(const char *body, size_t len,
   }
   json_decref(b);
 }
+
+int hcsd_size_check(int rows, int cols, hcsd_err_t *e) {
+  if (rows < 0 || rows > 65535 || cols < 0 || cols > 65535) {
+    hcsd_err_set(e, 400, "invalid resize: h and w must be 0-65535");
+    return -1;
+  }
+  return 0;
+}

@@ -58,6 +58,9 @@ typedef struct hcsd_exec_start_opts_s {
   bool detach;
   uint16_t rows, cols; /* 0: as created */
 } hcsd_exec_start_opts_t;
+/* A console size is rows and cols of 0-65535: 0, or -1 with e (400). */
+int hcsd_size_check(int rows, int cols, hcsd_err_t *e);
+
 /* Decodes an exec start body (Detach, ConsoleSize); bad JSON is empty. */
 void hcsd_exec_start_decode(const char *body, size_t len,
                             hcsd_exec_start_opts_t *o);

@@ -1,6 +1,7 @@
 /* hcsd's records on disk: <state>/containers/<id>/record.json (the
  * container, written whole and renamed into place), execs (one JSON line
- * per finished exec, appended) and its log: Docker's framed records (8-byte
+ * per finished exec, appended) and its log (load.c reads the records
+ * back): Docker's framed records (8-byte
  * header + bytes), bounded by log_max: once it holds
  * log_max bytes the log moves to log.1 and a new one starts, so at least
  * the newest log_max bytes, and at most twice that plus two reads, are
@@ -82,7 +83,7 @@ void hcsd__store_save(hcsd_ctr_t *c) {
   free(dir);
 }
 
-static void execs_path(hcsd_ctr_t *c, char *out, size_t n, const char *sfx) {
+void hcsd__execs_path(hcsd_ctr_t *c, char *out, size_t n, const char *sfx) {
   char *dir = hcsd__ctr_dir(c->d, c->id);
   snprintf(out, n, "%s/execs%s", dir != NULL ? dir : "/nonexistent", sfx);
   free(dir);
@@ -104,8 +105,8 @@ void hcsd__exec_save(hcsd_exec_t *e, hcsd_ctr_t *c) {
   if (c->exec_lines >= 2 * (c->nexecs + 16)) {
     /* Rewrite from the records kept, oldest first, and rename. */
     char tmp[4200];
-    execs_path(c, tmp, sizeof(tmp), ".tmp");
-    execs_path(c, path, sizeof(path), "");
+    hcsd__execs_path(c, tmp, sizeof(tmp), ".tmp");
+    hcsd__execs_path(c, path, sizeof(path), "");
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd >= 0) {
       size_t n = 0;
@@ -134,7 +135,7 @@ void hcsd__exec_save(hcsd_exec_t *e, hcsd_ctr_t *c) {
   }
   if (c->exec_fd < 0) {
     /* Opened once per container, kept for the next results. */
-    execs_path(c, path, sizeof(path), "");
+    hcsd__execs_path(c, path, sizeof(path), "");
     int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd < 0) {
       char *dir = hcsd__ctr_dir(c->d, c->id);
@@ -153,27 +154,6 @@ void hcsd__exec_save(hcsd_exec_t *e, hcsd_ctr_t *c) {
   append_line(c->exec_fd, o);
   json_decref(o);
   c->exec_lines++;
-}
-
-void hcsd__execs_load(hcsd_ctr_t *c) {
-  char path[4200];
-  execs_path(c, path, sizeof(path), "");
-  FILE *f = fopen(path, "re");
-  if (f == NULL) {
-    return;
-  }
-  char *line = NULL;
-  size_t cap = 0;
-  while (getline(&line, &cap, f) > 0) {
-    json_t *o = json_loads(line, 0, NULL);
-    if (o != NULL) {
-      hcsd__exec_from_json(c->d, c, o);
-      c->exec_lines++;
-    }
-    json_decref(o);
-  }
-  free(line);
-  fclose(f);
 }
 
 static void rm_tree(int dfd, const char *name) {
@@ -304,100 +284,4 @@ char *hcsd__log_read(hcsd_ctr_t *c, size_t *len) {
   slurp(a, &buf, len);
   slurp(b, &buf, len);
   return buf;
-}
-
-/* ---- load ---- */
-
-static char *str_or_null(json_t *o, const char *k) {
-  const char *s = json_string_value(json_object_get(o, k));
-  return s != NULL ? strdup(s) : NULL;
-}
-
-static hcsd_ctr_t *ctr_from_json(hcsd_t *d, json_t *o) {
-  const char *id = json_string_value(json_object_get(o, "Id"));
-  if (id == NULL || strlen(id) != 64) {
-    return NULL;
-  }
-  hcsd_ctr_t *c = calloc(1, sizeof(*c));
-  if (c == NULL || as_timer_new(d->loop, &c->stop_timer) != 0) {
-    free(c);
-    return NULL;
-  }
-  c->d = d;
-  c->refs = 1;
-  c->log_fd = -1;
-  c->exec_fd = -1;
-  memcpy(c->id, id, 65);
-  c->name = str_or_null(o, "Name");
-  c->image = str_or_null(o, "Image");
-  c->image_id = str_or_null(o, "ImageID");
-  c->config = json_incref(json_object_get(o, "Config"));
-  c->host_config = json_incref(json_object_get(o, "HostConfig"));
-  c->layers = hcsd__strv_from_json(json_object_get(o, "Layers"));
-  c->argv = hcsd__strv_from_json(json_object_get(o, "Argv"));
-  c->env = hcsd__strv_from_json(json_object_get(o, "Env"));
-  c->cwd = str_or_null(o, "Cwd");
-  c->user = str_or_null(o, "User");
-  c->stop_signal = str_or_null(o, "StopSignal");
-  c->hostname = str_or_null(o, "Hostname");
-  c->net_mode = str_or_null(o, "NetMode");
-  c->sandbox = str_or_null(o, "Sandbox");
-  c->tty = json_is_true(json_object_get(o, "Tty"));
-  c->open_stdin = json_is_true(json_object_get(o, "OpenStdin"));
-  c->stdin_once = json_is_true(json_object_get(o, "StdinOnce"));
-  c->auto_remove = json_is_true(json_object_get(o, "AutoRemove"));
-  c->rows = (uint16_t)json_integer_value(json_object_get(o, "Rows"));
-  c->cols = (uint16_t)json_integer_value(json_object_get(o, "Cols"));
-  c->state = (int)json_integer_value(json_object_get(o, "State"));
-  c->exit_code = (int)json_integer_value(json_object_get(o, "ExitCode"));
-  c->error = str_or_null(o, "Error");
-  if (c->error != NULL && c->error[0] == '\0') {
-    free(c->error);
-    c->error = NULL;
-  }
-  c->oom = json_is_true(json_object_get(o, "OOM"));
-  c->created_ns = json_integer_value(json_object_get(o, "Created"));
-  c->started_ns = json_integer_value(json_object_get(o, "Started"));
-  c->finished_ns = json_integer_value(json_object_get(o, "Finished"));
-  c->exits = (int)json_integer_value(json_object_get(o, "Exits"));
-  if (c->name == NULL || c->image == NULL || c->config == NULL ||
-      c->host_config == NULL || c->hostname == NULL || c->net_mode == NULL) {
-    hcsd__ctr_unref(c);
-    return NULL;
-  }
-  hcsd__execs_load(c);
-  return c;
-}
-
-int hcsd__store_load_all(hcsd_t *d) {
-  char *dir = hcsd__ctr_dir(d, "");
-  if (dir == NULL) {
-    return -1;
-  }
-  DIR *dh = opendir(dir);
-  if (dh == NULL) {
-    free(dir);
-    return 0;
-  }
-  struct dirent *e;
-  while ((e = readdir(dh)) != NULL) {
-    if (e->d_name[0] == '.') {
-      continue;
-    }
-    char path[4400];
-    snprintf(path, sizeof(path), "%s/%s/record.json", dir, e->d_name);
-    json_t *o = json_load_file(path, 0, NULL);
-    hcsd_ctr_t *c = o != NULL ? ctr_from_json(d, o) : NULL;
-    json_decref(o);
-    if (c == NULL) {
-      hcsd_log("skipping the unreadable container record %s", path);
-      continue;
-    }
-    c->next = d->ctrs;
-    d->ctrs = c;
-    d->nctrs++;
-  }
-  closedir(dh);
-  free(dir);
-  return 0;
 }
