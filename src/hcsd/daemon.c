@@ -2,7 +2,6 @@
  * at stop the running containers are stopped (as dockerd does without
  * live-restore) before the connections close. */
 #include "hcsd/http/http.h"
-#include "hcsd/http/stream_int.h"
 #include "hcsd/model/ctr_int.h"
 #include "hcsd/util.h"
 
@@ -109,7 +108,7 @@ int hcsd_start(hcsd_t *d, hcs_t *hcs, const hcsd_options_t *opt) {
       (void)hcsd__ctr_remove(c, NULL, NULL);
     }
   }
-  int r = hcsd__http_listen(d);
+  int r = hcsd__http_listen(d, hcsd_dispatch);
   if (r != 0) {
     hcsd_log("listening on %s: %s", d->opt.socket_path, strerror(-r));
     return -1;

@@ -30,6 +30,7 @@
 
 typedef struct hcsd_s hcsd_t;
 typedef struct hcsd_conn_s hcsd_conn_t; /* http/server.c's */
+struct hcsd_req_s;                      /* http/http.h's hcsd_req_t */
 typedef struct hcsd_ctr_s hcsd_ctr_t;
 typedef struct hcsd_exec_s hcsd_exec_t;
 
@@ -54,6 +55,8 @@ struct hcsd_s {
   size_t nctrs;
   hcsd_exec_t **ebuckets; /* every exec record by id (exec.c) */
   size_t nebuckets, nexecs;
+  /* Each whole request (http/router.c's hcsd_dispatch). */
+  void (*serve)(hcsd_t *d, struct hcsd_req_s *r);
   hcsd_conn_t *conns; /* every open connection */
   size_t nconns;
   int stopping;

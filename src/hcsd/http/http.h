@@ -46,6 +46,8 @@ void hcsd_reply_text_json(hcsd_req_t *r, int status, const char *json);
 void hcsd_reply_error(hcsd_req_t *r, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void hcsd_reply_empty(hcsd_req_t *r, int status);
+/* A model error as its reply: 304 without a body, else {"message"}. */
+void hcsd_reply_err(hcsd_req_t *r, const hcsd_err_t *e);
 
 /* Bounded output, the one rule for every reply (README, "Slow and
  * vanished clients"): a whole reply is bounded by its endpoint, and the
@@ -114,16 +116,23 @@ void hcsd_stream_pause_input(hcsd_stream_t *st, bool paused);
 void hcsd_stream_finish(hcsd_stream_t *st);
 int hcsd_stream_alive(const hcsd_stream_t *st);
 
+/* ---- server.c: the daemon's calls ---- */
+/* Listens on d->opt.socket_path; serve(d, r) gets each whole request,
+ * which it answers now or later. 0 or -errno. */
+int hcsd__http_listen(hcsd_t *d, void (*serve)(hcsd_t *d, hcsd_req_t *r));
+/* Stops accepting. */
+void hcsd__http_stop(hcsd_t *d);
+/* Closes every connection that is not answering a request or streaming. */
+void hcsd__http_close_all(hcsd_t *d);
+
 /* ---- router.c and the handlers ---- */
+/* Routes r to its handler: daemon.c gives it to hcsd__http_listen. */
 void hcsd_dispatch(hcsd_t *d, hcsd_req_t *r);
 
 /* unsupported.c: what a Docker endpoint hcsd does not serve is for, as
  * the command that calls it ("stats", "volume ls"), or NULL. path is
  * without the version prefix. */
 const char *hcsd_unsupported(int method, const char *path);
-
-/* A model error as its reply: 304 without a body, else {"message"}. */
-void hcsd_reply_err(hcsd_req_t *r, const hcsd_err_t *e);
 
 /* h_ctr.c (attach and logs too) */
 void hcsd_h_ctr_create(hcsd_t *d, hcsd_req_t *r);

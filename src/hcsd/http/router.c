@@ -68,14 +68,6 @@ static void info(hcsd_t *d, hcsd_req_t *r) {
   hcsd_reply_json(r, 200, o);
 }
 
-void hcsd_reply_err(hcsd_req_t *r, const hcsd_err_t *e) {
-  if (e->status == 304) {
-    hcsd_reply_empty(r, 304);
-  } else {
-    hcsd_reply_error(r, e->status, "%s", e->msg);
-  }
-}
-
 /* ---- dispatch ---- */
 
 /* Strips "/vX.Y"; answers 400 for versions out of range. 0: go on. */

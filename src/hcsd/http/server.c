@@ -393,6 +393,14 @@ void hcsd_reply_empty(hcsd_req_t *r, int status) {
   hcsd_reply(r, status, NULL, NULL, 0);
 }
 
+void hcsd_reply_err(hcsd_req_t *r, const hcsd_err_t *e) {
+  if (e->status == 304) {
+    hcsd_reply_empty(r, 304);
+  } else {
+    hcsd_reply_error(r, e->status, "%s", e->msg);
+  }
+}
+
 void hcsd_chunked_begin(hcsd_req_t *r, int status, const char *content_type,
                         const void *first, size_t len) {
   hcsd_conn_t *k = r->conn;
@@ -584,7 +592,7 @@ static void conn_feed(hcsd_conn_t *k, char *buf, size_t len) {
   k->req_t0_ns = now_ns();
   k->req_status = 0;
   k->req_bytes = 0;
-  hcsd_dispatch(k->d, r);
+  k->d->serve(k->d, r);
 }
 
 static void on_data(as_conn_t *c, char *buf, size_t len, void *data) {
@@ -684,7 +692,8 @@ static void on_accept(as_listener_t *l, as_conn_t *c, void *data) {
   as_conn_start(c, &cbs, k);
 }
 
-int hcsd__http_listen(hcsd_t *d) {
+int hcsd__http_listen(hcsd_t *d, void (*serve)(hcsd_t *d, hcsd_req_t *r)) {
+  d->serve = serve;
   return as_listen_unix(d->loop, d->opt.socket_path, 0660, d->opt.gid, 0,
                         on_accept, d, &d->listener);
 }

@@ -16,8 +16,5 @@ void hcsd__stream_conn_closed(hcsd_stream_t *st);
 int hcsd__conn_send(hcsd_conn_t *k, const as_iov_t *iov, int n);
 /* stream.c is done with the connection: http.c closes it. */
 void hcsd__conn_stream_done(hcsd_conn_t *k);
-int hcsd__http_listen(hcsd_t *d);
-void hcsd__http_stop(hcsd_t *d);
-void hcsd__http_close_all(hcsd_t *d);
 
 #endif
