@@ -360,7 +360,7 @@ void hcsd_h_ctr_attach(hcsd_t *d, hcsd_req_t *r, const char *ref) {
   static const hcsd_stream_ops_t sops = {attach_input, attach_gone};
   static const hcsd_out_ops_t ops = {attach_data, attach_end, attach_pause};
   ar->setup = true;
-  ar->st = hcsd_hijack(r, !tty, &sops, ar);
+  ar->st = hcsd_hijack(d, r, !tty, &sops, ar);
   ar->setup = false;
   if (ar->st == NULL || ar->gone) {
     hcsd_attach_close(ar->a);

@@ -88,7 +88,7 @@ void hcsd_h_exec_start(hcsd_t *d, hcsd_req_t *r, const char *id) {
   static const hcsd_stream_ops_t sops = {exec_input, exec_gone};
   static const hcsd_out_ops_t ops = {exec_out, exec_end, exec_pause};
   er->setup = true;
-  er->st = hcsd_hijack(r, !tty, &sops, er);
+  er->st = hcsd_hijack(d, r, !tty, &sops, er);
   er->setup = false;
   if (er->st == NULL || er->gone) {
     hcsd_stream_finish(er->st);

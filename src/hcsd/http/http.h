@@ -88,6 +88,7 @@ void hcsd_req_unref(hcsd_req_t *r);
 int hcsd_req_on_gone(hcsd_req_t *r, void (*gone)(hcsd_req_t *r, void *data),
                      void *data);
 
+/* ---- stream.c ---- */
 /* Hijack: 101 UPGRADED, then the connection belongs to the stream. */
 typedef struct hcsd_stream_ops_s {
   /* Bytes from the client (stdin); len 0: the client half-closed. */
@@ -97,12 +98,13 @@ typedef struct hcsd_stream_ops_s {
 } hcsd_stream_ops_t;
 
 /* Takes over r's connection. framed: 8-byte headers on output. The
- * request is over; the stream lives until hcsd_stream_close. Bytes the
- * client sent after the request are delivered to ops->input first. */
-hcsd_stream_t *hcsd_hijack(hcsd_req_t *r, bool framed,
+ * request is over; the stream lives until hcsd_stream_finish. Bytes the
+ * client sent after the request are delivered to ops->input first (ops
+ * may run inside this call). NULL when out of memory: r was answered
+ * 500. */
+hcsd_stream_t *hcsd_hijack(hcsd_t *d, hcsd_req_t *r, bool framed,
                            const hcsd_stream_ops_t *ops, void *data);
 
-/* ---- stream.c ---- */
 /* Output to a hijacked stream, framed when it is, without copying: with
  * hold (model.h) the buffer is referenced until the socket took it, so
  * that a process waits for its slowest attached client and the daemon

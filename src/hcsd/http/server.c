@@ -62,7 +62,8 @@ struct hcsd_conn_s {
   hcsd_req_t req;
   char *pending; /* bytes received after a complete request */
   size_t pending_len;
-  hcsd_stream_t *stream;
+  const hcsd__sink_t *sink; /* a hijacked connection's reader */
+  void *sink_data;
   size_t out;          /* what the writes queued by hcsd cost until written */
   size_t out_cap;      /* a streamed reply's bound on out */
   size_t armed_queued; /* the engine's queued bytes when the timer was armed */
@@ -174,10 +175,10 @@ static void conn_close(hcsd_conn_t *k) {
   k->timer = NULL;
   as_conn_close(k->c); /* cancelled writes release their buffers here */
   k->c = NULL;
-  if (k->stream != NULL) {
-    hcsd_stream_t *st = k->stream;
-    k->stream = NULL;
-    hcsd__stream_conn_closed(st);
+  if (k->sink != NULL) {
+    const hcsd__sink_t *sink = k->sink;
+    k->sink = NULL;
+    sink->closed(k->sink_data);
   }
   if (k->prev != NULL) {
     k->prev->next = k->next;
@@ -497,28 +498,26 @@ void hcsd_req_size(const hcsd_req_t *r, int *rows, int *cols) {
 
 /* ---- hijack ---- */
 
-hcsd_stream_t *hcsd_hijack(hcsd_req_t *r, bool framed,
-                           const hcsd_stream_ops_t *ops, void *data) {
+void hcsd__conn_hijack(hcsd_req_t *r, const char *content_type,
+                       const hcsd__sink_t *sink, void *data, hcsd_conn_t **kp,
+                       as_conn_t **cp) {
   hcsd_conn_t *k = r->conn;
   char h[512];
   int n = snprintf(h, sizeof(h),
                    "HTTP/1.1 101 UPGRADED\r\nContent-Type: %s\r\n"
                    "Connection: Upgrade\r\nUpgrade: tcp\r\n"
                    "Api-Version: " HCSD_API_VERSION "\r\n\r\n",
-                   framed ? "application/vnd.docker.multiplexed-stream"
-                          : "application/vnd.docker.raw-stream");
+                   content_type);
   k->req_status = 101;
   k->req_bytes = 0;
   log_request(k, r);
   conn_write(k, h, (size_t)n, NULL, 0);
   as_timer_disarm(k->timer);
   k->state = C_STREAM;
-  hcsd_stream_t *st = hcsd__stream_new(k->d, k, k->c, framed, ops, data);
-  if (st == NULL) {
-    conn_close(k);
-    return NULL;
-  }
-  k->stream = st;
+  k->sink = sink;
+  k->sink_data = data;
+  *kp = k;
+  *cp = k->c;
   char *left = r->leftover;
   size_t left_len = r->leftover_len;
   r->leftover = NULL;
@@ -529,19 +528,18 @@ hcsd_stream_t *hcsd_hijack(hcsd_req_t *r, bool framed,
   k->pending_len = 0;
   hcsd_req_clear(r);
   if (k->gone) {
-    hcsd__stream_input(st, NULL, 0, true);
+    sink->input(data, NULL, 0, true);
   } else {
     if (left_len > 0) {
-      hcsd__stream_input(st, left, left_len, false);
+      sink->input(data, left, left_len, false);
     }
     if (more_len > 0) {
-      hcsd__stream_input(st, more, more_len, false);
+      sink->input(data, more, more_len, false);
     }
     as_conn_pause(k->c, false);
   }
   free(left);
   free(more);
-  return st;
 }
 
 /* ---- connections ---- */
@@ -599,8 +597,8 @@ static void on_data(as_conn_t *c, char *buf, size_t len, void *data) {
   hcsd_conn_t *k = data;
   (void)c;
   if (k->state == C_STREAM) {
-    if (k->stream != NULL) {
-      hcsd__stream_input(k->stream, buf, len, false);
+    if (k->sink != NULL) {
+      k->sink->input(k->sink_data, buf, len, false);
     }
     return;
   }
@@ -641,8 +639,8 @@ static void on_gone(as_conn_t *c, int status, void *data) {
   (void)c;
   (void)status;
   k->gone = true;
-  if (k->state == C_STREAM && k->stream != NULL) {
-    hcsd__stream_input(k->stream, NULL, 0, true);
+  if (k->state == C_STREAM && k->sink != NULL) {
+    k->sink->input(k->sink_data, NULL, 0, true);
     return;
   }
   /* Closed now, also under a request being answered (a `docker wait`

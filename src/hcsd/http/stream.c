@@ -23,7 +23,6 @@
 #define FRAME_MAX (32u << 10) /* frames the client reads without growing */
 
 struct hcsd_stream_s {
-  hcsd_t *d;
   hcsd_conn_t *k; /* NULL once the connection is closed */
   as_conn_t *c;
   bool framed;
@@ -55,27 +54,8 @@ static void maybe_free(hcsd_stream_t *st) {
   }
 }
 
-hcsd_stream_t *hcsd__stream_new(hcsd_t *d, hcsd_conn_t *k, as_conn_t *c,
-                                bool framed, const hcsd_stream_ops_t *ops,
-                                void *data) {
-  hcsd_stream_t *st = calloc(1, sizeof(*st));
-  if (st == NULL) {
-    return NULL;
-  }
-  if (as_timer_new(d->loop, &st->grace) != 0) {
-    free(st);
-    return NULL;
-  }
-  st->d = d;
-  st->k = k;
-  st->c = c;
-  st->framed = framed;
-  st->ops = *ops;
-  st->data = data;
-  return st;
-}
-
-void hcsd__stream_input(hcsd_stream_t *st, char *buf, size_t len, bool gone) {
+static void stream_input(void *data, char *buf, size_t len, bool gone) {
+  hcsd_stream_t *st = data;
   st->pin++;
   if (gone) {
     if (!st->gone_told) {
@@ -94,7 +74,8 @@ void hcsd__stream_input(hcsd_stream_t *st, char *buf, size_t len, bool gone) {
   maybe_free(st);
 }
 
-void hcsd__stream_conn_closed(hcsd_stream_t *st) {
+static void stream_closed(void *data) {
+  hcsd_stream_t *st = data;
   st->k = NULL;
   st->c = NULL;
   st->pin++;
@@ -106,6 +87,25 @@ void hcsd__stream_conn_closed(hcsd_stream_t *st) {
   }
   st->pin--;
   maybe_free(st);
+}
+
+hcsd_stream_t *hcsd_hijack(hcsd_t *d, hcsd_req_t *r, bool framed,
+                           const hcsd_stream_ops_t *ops, void *data) {
+  static const hcsd__sink_t sink = {stream_input, stream_closed};
+  hcsd_stream_t *st = calloc(1, sizeof(*st));
+  if (st == NULL || as_timer_new(d->loop, &st->grace) != 0) {
+    free(st);
+    hcsd_reply_error(r, 500, "out of memory");
+    return NULL;
+  }
+  st->framed = framed;
+  st->ops = *ops;
+  st->data = data;
+  hcsd__conn_hijack(r,
+                    framed ? "application/vnd.docker.multiplexed-stream"
+                           : "application/vnd.docker.raw-stream",
+                    &sink, st, &st->k, &st->c);
+  return st;
 }
 
 int hcsd_stream_alive(const hcsd_stream_t *st) {
