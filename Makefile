@@ -21,7 +21,7 @@ ASAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 .PHONY: deps build run test format format-check test-build test-asan test-tsan \
-	valgrind fuzz build-werror clean
+	valgrind fuzz build-werror clean install deb release-check check-install
 
 deps:
 	@bash scripts/deps.sh
@@ -41,7 +41,8 @@ run: build
 
 # The CI check set, in order: format, -Werror build + tests, ASan/UBSan
 # build + tests, TSan on the many-thread suites, valgrind on the engine
-# suites, fuzz. The first failure stops make with a non-zero status.
+# suites, fuzz, the release builds, the install check. The first failure
+# stops make with a non-zero status.
 test: deps
 	$(MAKE) format-check
 	$(MAKE) test-build
@@ -49,6 +50,8 @@ test: deps
 	$(MAKE) test-tsan
 	$(MAKE) valgrind
 	$(MAKE) fuzz
+	$(MAKE) release-check
+	$(MAKE) check-install
 
 format-check: deps
 	@if [ -z "$(FORMAT_DIRS)" ]; then echo "format-check: no sources"; exit 0; fi; \
@@ -139,9 +142,58 @@ fuzz: deps
 		tail -1 $$scratch.log; rm -rf $$scratch $$scratch.log; \
 	done
 
+# Release builds as a distribution makes them: gcc and clang, at -O2 and
+# -O3, with Debian's hardening flags (dpkg-buildflags, hardening=+all) and
+# -Werror. The libraries and programs only, not the test suites.
+RELEASE_DIR ?= build-release
+# What is installed (cmake/HcsInstall.cmake), and hcs-mkimage, which makes
+# the image at install time.
+PROGRAM_TARGETS := hcs_async hcs hcs_async_static hcs_static hcs_cli \
+	hcs-mkimage hcsd hcs-bench
+release-check: deps
+	@export DEB_BUILD_MAINT_OPTIONS=hardening=+all; \
+	cflags="$$(dpkg-buildflags --get CFLAGS) $$(dpkg-buildflags --get CPPFLAGS)"; \
+	ldflags=$$(dpkg-buildflags --get LDFLAGS); \
+	for cc in gcc clang; do for opt in O2 O3; do \
+		dir=$(RELEASE_DIR)/$$cc-$$opt; \
+		echo "+ release-check: $$cc -$$opt, hardening, -Werror ($$dir)"; \
+		cmake -S . -B $$dir -DCMAKE_BUILD_TYPE=Release \
+			-DCMAKE_C_COMPILER=$$cc -DHCS_WERROR=ON -DHCS_SANITIZE=OFF \
+			-DCMAKE_C_FLAGS="$$cflags" \
+			-DCMAKE_C_FLAGS_RELEASE="-$$opt -DNDEBUG" \
+			-DCMAKE_EXE_LINKER_FLAGS="$$ldflags" \
+			-DCMAKE_SHARED_LINKER_FLAGS="$$ldflags" >/dev/null; \
+		cmake --build $$dir -j$(JOBS) --target $(PROGRAM_TARGETS) \
+			>$$dir/build.log 2>&1 || { cat $$dir/build.log; exit 1; }; \
+	done; done; \
+	echo "release-check: 4 builds clean"
+
+# `make install PREFIX=/opt/hcs DESTDIR=/tmp/stage`: what cmake --install
+# installs (cmake/HcsInstall.cmake), from a build configured for PREFIX;
+# the test suites are not built for it.
+PREFIX ?= /usr/local
+DESTDIR ?=
+install: deps
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
+		-DCMAKE_INSTALL_PREFIX=$(PREFIX)
+	cmake --build $(BUILD_DIR) -j$(JOBS) --target $(PROGRAM_TARGETS)
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD_DIR)
+
+# The Debian package (scripts/deb.sh), into DEB_OUT.
+DEB_OUT ?= build-deb/out
+deb: deps
+	@bash scripts/deb.sh $(DEB_OUT)
+
+# Installs as a user would and runs what was installed (scripts/check-install.sh):
+# a DESTDIR install, the example embedder via pkg-config, the .deb in a
+# scratch root, each program's --version and a bad option.
+check-install: deps
+	@bash scripts/check-install.sh
+
 format: deps
 	@if [ -z "$(FORMAT_DIRS)" ]; then exit 0; fi; \
 	$(FIND_SOURCES) | xargs -0 -r $(CLANG_FORMAT) --style=file -i
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(TSAN_DIR) $(FUZZ_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(TSAN_DIR) $(FUZZ_DIR) $(RELEASE_DIR) \
+		build-deb

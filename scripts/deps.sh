@@ -7,8 +7,9 @@ set -euo pipefail
 PACKAGES=(
   build-essential
   cmake
-  pkg-config
-  clang
+  pkg-config # also the install check: examples built with pkg-config hcs
+  clang      # fuzz, and the clang half of release-check
+  dpkg-dev   # release-check, make deb: dpkg-buildflags, dpkg-shlibdeps
   clang-format-14
   libclang-rt-14-dev
   libuv1-dev
