@@ -244,16 +244,47 @@ int hcsd_ctr_remove(hcsd_t *d, const char *ref, bool force, hcsd_done_cb done,
   return HCSD_PENDING;
 }
 
-json_t *hcsd_ctrs_prune(hcsd_t *d) {
-  json_t *ids = json_array();
+/* A prune whose removals are under way. */
+typedef struct prune_s {
+  json_t *ids;
+  size_t left;
+  hcsd_pruned_cb done;
+  void *data;
+} prune_t;
+
+static void pruned_one(const hcsd_err_t *e, void *data) {
+  prune_t *p = data;
+  (void)e; /* a removal cannot fail: what the host keeps is logged */
+  if (--p->left == 0) {
+    p->done(p->ids, p->data);
+    free(p);
+  }
+}
+
+int hcsd_ctrs_prune(hcsd_t *d, json_t **ids, hcsd_pruned_cb done, void *data,
+                    hcsd_err_t *e) {
+  prune_t *p = calloc(1, sizeof(*p));
+  if (p == NULL || (p->ids = json_array()) == NULL) {
+    free(p);
+    hcsd_err_set(e, 500, "out of memory");
+    return -1;
+  }
+  p->done = done;
+  p->data = data;
   for (hcsd_ctr_t *c = d->ctrs, *next; c != NULL; c = next) {
     next = c->next;
     if (c->state != CS_RUNNING && !c->busy &&
-        hcsd__ctr_remove(c, NULL, NULL) == 0) {
-      json_array_append_new(ids, json_string(c->id));
+        hcsd__ctr_remove(c, pruned_one, p) == 0) {
+      json_array_append_new(p->ids, json_string(c->id));
+      p->left++;
     }
   }
-  return ids;
+  if (p->left > 0) {
+    return HCSD_PENDING;
+  }
+  *ids = p->ids;
+  free(p);
+  return 0;
 }
 
 /* ---- resize ---- */
