@@ -1,7 +1,9 @@
 /* hcsd's HTTP request parser (src/hcsd/http/parse.c): any bytes, fed in
  * two pieces split where the first byte says, request after request as a
  * keep-alive connection would. No crash, no leak, and a whole request
- * always has its path and a NUL-terminated body. */
+ * always has its path and a NUL-terminated body. Each path is also matched
+ * against the endpoints hcsd does not serve (http/unsupported.c). */
+#include "hcsd/http/http.h"
 #include "hcsd/http/parse.h"
 
 #include <stdint.h>
@@ -25,6 +27,7 @@ static int feed(hcsd_parse_t *ps, const char *p, size_t n) {
         ps->req->body[ps->req->body_len] != '\0' || used > n) {
       abort();
     }
+    (void)hcsd_unsupported(ps->req->method, ps->req->path);
     if (ps->req->upgrade) {
       return -1; /* the rest is stream data */
     }
