@@ -116,7 +116,13 @@ int hcsd_start(hcsd_t *d, hcs_t *hcs, const hcsd_options_t *opt) {
   return 0;
 }
 
-static as_timer_t *stop_timer;
+/* Every container is down: the connections close, and the caller is told. */
+static void stop_end(hcsd_t *d) {
+  hcsd__http_close_all(d);
+  if (d->stopped != NULL) {
+    d->stopped(d);
+  }
+}
 
 static void stop_poll(as_timer_t *t, void *data) {
   hcsd_t *d = data;
@@ -127,11 +133,7 @@ static void stop_poll(as_timer_t *t, void *data) {
     }
   }
   as_timer_free(t);
-  stop_timer = NULL;
-  hcsd__http_close_all(d);
-  if (d->stopped != NULL) {
-    d->stopped(d);
-  }
+  stop_end(d);
 }
 
 void hcsd_stop(hcsd_t *d) {
@@ -146,14 +148,12 @@ void hcsd_stop(hcsd_t *d) {
       hcsd__ctr_stop(c, sig != 0 ? sig : SIGTERM, STOP_GRACE_S);
     }
   }
-  if (as_timer_new(d->loop, &stop_timer) != 0) {
-    hcsd__http_close_all(d);
-    if (d->stopped != NULL) {
-      d->stopped(d);
-    }
+  as_timer_t *t;
+  if (as_timer_new(d->loop, &t) != 0) {
+    stop_end(d);
     return;
   }
-  stop_poll(stop_timer, d);
+  stop_poll(t, d);
 }
 
 void hcsd_free(hcsd_t *d) {

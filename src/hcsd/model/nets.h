@@ -2,8 +2,8 @@
  *
  * "bridge" (the default, also what "default" resolves to) is an HNS NAT
  * network hcsd creates on first use; "host" means no network namespace of
- * its own; "none" is refused at start. Every call is blocking (it makes
- * the synchronous hcs_HNS* calls) and thread-safe: hcsd calls them from
+ * its own; "none" one of its own with only loopback. Every call is blocking (it
+ * makes the synchronous hcs_HNS* calls) and thread-safe: hcsd calls them from
  * as_loop_work() threads, never from the engine thread.
  *
  * Calls that answer an HTTP request return its status and set *reply to
