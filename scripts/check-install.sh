@@ -299,6 +299,24 @@ if cc -o /x/probe /x/probe.c $(pkg-config --cflags --libs hcs); then
 else
   no "building a probe with pkg-config hcs against the package"
 fi
+say "systemd-analyze verify hcsd.socket hcsd.service"
+units=/lib/systemd/system
+out=$(systemd-analyze verify "$units/hcsd.socket" "$units/hcsd.service" 2>&1) ||
+  no "systemd-analyze verify: $out"
+say "the installed hcsd serves the built-in image"
+/usr/sbin/hcsd --socket /run/hcsd-check.sock --state-dir /x/hcsd-state \
+  >/x/hcsd.log 2>&1 &
+hpid=$!
+for ((i = 0; i < 100; i++)); do
+  [[ -S /run/hcsd-check.sock ]] && break
+  sleep 0.1
+done
+out=$(curl -sS --max-time 20 --unix-socket /run/hcsd-check.sock \
+  http://hcsd/images/json 2>&1)
+[[ $out == *'"busybox:'* ]] ||
+  no "GET /images/json does not list the built-in busybox: \"$out\"; log: $(cat /x/hcsd.log)"
+kill -TERM "$hpid"
+wait "$hpid" || no "hcsd did not exit 0 after SIGTERM; log: $(cat /x/hcsd.log)"
 say "make -C /x/eg against /usr (pkg-config hcs)"
 if ! make -C /x/eg >/x/eg.log 2>&1; then
   cat /x/eg.log >&2

@@ -10,6 +10,8 @@ PACKAGES=(
   pkg-config # also the install check: examples built with pkg-config hcs
   clang      # fuzz, and the clang half of release-check
   dpkg-dev   # release-check, make deb: dpkg-buildflags, dpkg-shlibdeps
+  curl       # the install check asks the installed hcsd
+  systemd    # the install check: systemd-analyze verify of hcsd's units
   clang-format-14
   libclang-rt-14-dev
   libuv1-dev
