@@ -3,6 +3,8 @@
  * live-restore) before the connections close. */
 #include "hcsd/http/http.h"
 #include "hcsd/model/ctr_int.h"
+#include "hcsd/model/images.h"
+#include "hcsd/model/nets.h"
 #include "hcsd/util.h"
 
 #include <errno.h>

@@ -21,9 +21,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "hcsd/model/images.h"
-#include "hcsd/model/nets.h"
-
 #define HCSD_API_VERSION "1.50"
 #define HCSD_API_MIN "1.24"
 #define HCSD_VERSION "28.2.2-hcsd"
@@ -33,6 +30,8 @@ typedef struct hcsd_conn_s hcsd_conn_t; /* http/server.c's */
 struct hcsd_req_s;                      /* http/http.h's hcsd_req_t */
 typedef struct hcsd_ctr_s hcsd_ctr_t;
 typedef struct hcsd_exec_s hcsd_exec_t;
+typedef struct hcsd_images_s hcsd_images_t; /* model/images.h */
+typedef struct hcsd_nets_s hcsd_nets_t;     /* model/nets.h */
 
 typedef struct hcsd_options_s {
   const char *socket_path;

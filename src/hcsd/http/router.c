@@ -56,7 +56,7 @@ static void info(hcsd_t *d, hcsd_req_t *r) {
       (json_int_t)hcsd_ctrs_count(d, "running"), "ContainersPaused",
       (json_int_t)0, "ContainersStopped",
       (json_int_t)(d->nctrs - hcsd_ctrs_count(d, "running")), "Images",
-      (json_int_t)(d->images != NULL ? hcsd_images_count(d->images) : 0),
+      (json_int_t)hcsd_imgs_count(d),
       "Driver", "overlay", "Plugins", "Volume", "Network", "bridge", "host",
       "null", "Log", "KernelVersion", u.release, "OperatingSystem",
       "hcs on Linux", "OSVersion", u.release, "OSType", "linux", "Architecture",

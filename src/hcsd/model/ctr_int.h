@@ -3,7 +3,9 @@
 #ifndef HCSD_CTR_INT_H
 #define HCSD_CTR_INT_H
 
+#include "hcsd/model/images.h"
 #include "hcsd/model/model.h"
+#include "hcsd/model/nets.h"
 #include "hcsd/util.h"
 
 enum {

@@ -2,7 +2,9 @@
  * each runs on the pool and answers on the engine thread; a load's
  * messages are posted to the engine thread as they come, in order, its
  * end after the last. */
+#include "hcsd/model/images.h"
 #include "hcsd/model/model.h"
+#include "hcsd/model/nets.h"
 #include "hcsd/util.h"
 
 #include <stdio.h>
@@ -65,6 +67,10 @@ static void img_json_done(void *data) {
   free(j->ref);
   free(j->out);
   free(j);
+}
+
+size_t hcsd_imgs_count(hcsd_t *d) {
+  return d->images != NULL ? hcsd_images_count(d->images) : 0;
 }
 
 int hcsd_img_list(hcsd_t *d, hcsd_json_cb done, void *data, hcsd_err_t *e) {

@@ -186,6 +186,8 @@ int hcsd_exec_resize(hcsd_t *d, const char *id, int rows, int cols,
 
 /* ---- images and networks (their stores' blocking calls on the pool) ---- */
 
+/* The images in the store. */
+size_t hcsd_imgs_count(hcsd_t *d);
 /* json: the JSON text (NULL on failure, with e: 404, 500). */
 typedef void (*hcsd_json_cb)(const char *json, const hcsd_err_t *e, void *data);
 int hcsd_img_list(hcsd_t *d, hcsd_json_cb done, void *data, hcsd_err_t *e);
