@@ -222,6 +222,29 @@ else
   [[ $out == "$scratch/elsewhere" ]] ||
     fail "a: HCS_IMAGE_HOME=$scratch/elsewhere: image home \"$out\""
 fi
+step "a: probe linked with the installed archives (hcs.pc's private part)"
+# libhcs.a and libhcs-async.a whole (every object, so that every
+# dependency is needed), by file name (the linker would take the .so
+# beside them), and what hcs.pc and hcs-async.pc say a static link needs:
+# their Requires.private, linked shared (Debian's libarchive.pc cannot
+# give a static libarchive), and their Libs.private.
+pcenv=(env PKG_CONFIG_SYSROOT_DIR="$dest" PKG_CONFIG_PATH="$libdir/pkgconfig")
+mods=$("${pcenv[@]}" pkg-config --print-requires-private hcs hcs-async |
+  awk '{print $1}' | sort -u | tr '\n' ' ')
+private=$(sed -n 's/^Libs.private://p' "$libdir/pkgconfig/hcs.pc" \
+  "$libdir/pkgconfig/hcs-async.pc" | tr '\n' ' ')
+# shellcheck disable=SC2046,SC2086 # lists of options
+if ! cc -o "$scratch/probe-static" "$scratch/probe.c" \
+  $("${pcenv[@]}" pkg-config --cflags hcs) \
+  -Wl,--whole-archive "$libdir/libhcs.a" "$libdir/libhcs-async.a" \
+  -Wl,--no-whole-archive $(pkg-config --libs $mods) $private >"$scratch/probe-static.log" 2>&1; then
+  head -20 "$scratch/probe-static.log" >&2
+  fail "a: linking a probe with libhcs.a and hcs.pc's private part ($mods; $private)"
+elif ldd "$scratch/probe-static" | grep -q 'libhcs'; then
+  fail "a: the probe linked with libhcs.a still loads a libhcs shared object"
+elif ! out=$("$scratch/probe-static" 2>&1) || [[ $out != /* ]]; then
+  fail "a: the probe linked with libhcs.a: \"$out\""
+fi
 [[ -x $dest/usr/share/hcs/images/busybox/diff/bin/busybox ]] ||
   fail "a: the installed base image has no bin/busybox"
 step "a: hcs-bench --help names the installed programs"
