@@ -39,6 +39,9 @@ typedef struct hcsd_options_s {
   int gid;                    /* the socket's group; -1: root's */
   size_t log_max;             /* bytes of log kept per container */
   uint32_t client_timeout_ms; /* no progress on a request: closed */
+  int listen_fd; /* socket activation: the listening socket the service
+                    manager passed (3 and up), served instead of
+                    socket_path; 0: none */
 } hcsd_options_t;
 
 struct hcsd_s {

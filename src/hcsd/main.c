@@ -237,6 +237,28 @@ static int parse_args(int argc, char **argv, cmdline_t *cl) {
   return -1;
 }
 
+/* Socket activation (sd_listen_fds(3)): the listening socket a service
+ * manager passed at fd 3, when LISTEN_PID names this process (the
+ * variables are then removed, so that no child sees them). 0 when none
+ * was passed; -1, said, when LISTEN_FDS is not one socket. */
+static int activation_fd(int *fd) {
+  const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+  *fd = 0;
+  if (pid == NULL || fds == NULL ||
+      strtoll(pid, NULL, 10) != (long long)getpid()) {
+    return 0;
+  }
+  bool one = strcmp(fds, "1") == 0;
+  if (!one) {
+    fprintf(stderr, "hcsd: LISTEN_FDS=%s: hcsd serves one socket\n", fds);
+  }
+  unsetenv("LISTEN_PID");
+  unsetenv("LISTEN_FDS");
+  unsetenv("LISTEN_FDNAMES");
+  *fd = one ? 3 : 0;
+  return one ? 0 : -1;
+}
+
 int main(int argc, char **argv) {
   cmdline_t cl = {.o = {.socket_path = "/run/hcsd.sock",
                         .state_dir = "/var/lib/hcsd",
@@ -249,6 +271,9 @@ int main(int argc, char **argv) {
     return r;
   }
   hcsd_options_t o = cl.o;
+  if (activation_fd(&o.listen_fd) != 0) {
+    return 1;
+  }
   r = hcsd_log_setup(cl.log_level, cl.log_file);
   if (r != 0) {
     fprintf(stderr, "hcsd: --log-file %s: %s\n", cl.log_file, strerror(-r));
@@ -297,8 +322,16 @@ int main(int argc, char **argv) {
     hcs_close(hcs);
     return 1;
   }
-  hcsd_logl(HCSD_LOG_INFO, "serving the Docker API " HCSD_API_VERSION " on %s",
-            o.socket_path);
+  if (o.listen_fd > 0) {
+    hcsd_logl(HCSD_LOG_INFO,
+              "serving the Docker API " HCSD_API_VERSION
+              " on fd %d, the socket the service manager passed",
+              o.listen_fd);
+  } else {
+    hcsd_logl(HCSD_LOG_INFO,
+              "serving the Docker API " HCSD_API_VERSION " on %s",
+              o.socket_path);
+  }
   int sig = 0;
   /* SIGHUP is logrotate's "reopen your log", not a reason to stop. */
   while (sigwait(&set, &sig) == 0 && sig == SIGHUP) {

@@ -692,6 +692,10 @@ static void on_accept(as_listener_t *l, as_conn_t *c, void *data) {
 
 int hcsd__http_listen(hcsd_t *d, void (*serve)(hcsd_t *d, hcsd_req_t *r)) {
   d->serve = serve;
+  if (d->opt.listen_fd > 0) {
+    return as_listen_fd(d->loop, d->opt.listen_fd, 0, on_accept, d,
+                        &d->listener);
+  }
   return as_listen_unix(d->loop, d->opt.socket_path, 0660, d->opt.gid, 0,
                         on_accept, d, &d->listener);
 }
