@@ -326,18 +326,23 @@ say "systemd-analyze verify hcsd.socket hcsd.service"
 units=/lib/systemd/system
 out=$(systemd-analyze verify "$units/hcsd.socket" "$units/hcsd.service" 2>&1) ||
   no "systemd-analyze verify: $out"
-say "the installed hcsd serves the built-in image"
-/usr/sbin/hcsd --socket /run/hcsd-check.sock --state-dir /x/hcsd-state \
+say "hcsd started as hcsd.socket starts it (LISTEN_FDS), serving the image"
+listen=$(sed -n 's/^ListenStream=//p' "$units/hcsd.socket")
+systemd-socket-activate -l "$listen" /usr/sbin/hcsd --state-dir /x/hcsd-state \
   >/x/hcsd.log 2>&1 &
 hpid=$!
 for ((i = 0; i < 100; i++)); do
-  [[ -S /run/hcsd-check.sock ]] && break
+  [[ -S $listen ]] && break
   sleep 0.1
 done
-out=$(curl -sS --max-time 20 --unix-socket /run/hcsd-check.sock \
-  http://hcsd/images/json 2>&1)
+api() { curl -sS --max-time 20 --unix-socket "$listen" "http://hcsd$1" 2>&1; }
+out=$(api /_ping)
+[[ $out == OK ]] || no "GET /_ping on $listen: \"$out\"; log: $(cat /x/hcsd.log)"
+out=$(api /images/json)
 [[ $out == *'"busybox:'* ]] ||
-  no "GET /images/json does not list the built-in busybox: \"$out\"; log: $(cat /x/hcsd.log)"
+  no "GET /images/json does not list the built-in busybox: \"$out\""
+grep -q 'on fd 3' /x/hcsd.log ||
+  no "hcsd did not say it serves the passed socket; log: $(cat /x/hcsd.log)"
 kill -TERM "$hpid"
 wait "$hpid" || no "hcsd did not exit 0 after SIGTERM; log: $(cat /x/hcsd.log)"
 say "make -C /x/eg against /usr (pkg-config hcs)"
