@@ -222,6 +222,21 @@ else
   [[ $out == "$scratch/elsewhere" ]] ||
     fail "a: HCS_IMAGE_HOME=$scratch/elsewhere: image home \"$out\""
 fi
+step "a: the same build installed under another prefix finds its own files"
+moved=$scratch/moved/opt/hcs
+if ! DESTDIR=$scratch/moved cmake --install "$build" --prefix /opt/hcs \
+  >"$scratch/install-moved.log" 2>&1; then
+  tail -20 "$scratch/install-moved.log" >&2
+  fail "a: cmake --install --prefix /opt/hcs"
+else
+  mlib=$(dirname "$(find "$moved" -name 'libhcs.so.0' -print -quit)")
+  out=$(LD_LIBRARY_PATH=$mlib hidden "$scratch/probe" 2>&1) || true
+  [[ $out == "$moved/share/hcs/images" ]] ||
+    fail "a: under /opt/hcs: image home \"$out\", want \"$moved/share/hcs/images\""
+  out=$(hidden "$moved/bin/hcs-bench" --help 2>&1) || true
+  [[ $out == *"$moved/libexec/hcs/bench"* ]] ||
+    fail "a: under /opt/hcs: hcs-bench --help does not name $moved/libexec/hcs/bench"
+fi
 step "a: probe linked with the installed archives (hcs.pc's private part)"
 # libhcs.a and libhcs-async.a whole (every object, so that every
 # dependency is needed), by file name (the linker would take the .so
