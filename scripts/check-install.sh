@@ -315,12 +315,21 @@ no() {
   echo "check-install: FAILED: b: $*" >&2
   bad=1
 }
+# The maintainer scripts talk to systemd when it runs: here a systemctl
+# that only notes its arguments stands in for it, first in PATH.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+mkdir -p /run/systemd/system
+printf '#!/bin/sh\necho "$*" >>/x/systemctl.log\n' >/usr/local/sbin/systemctl
+chmod 0755 /usr/local/sbin/systemctl
 say "dpkg -i hcs.deb"
 if ! dpkg -i /x/hcs.deb; then
   say "dpkg -i left dependencies open: apt-get -f install (offline)"
   apt-get -f install -y -q --no-download || { no "the .deb does not install"; exit 1; }
 fi
 dpkg -s hcs | grep -q '^Status: install ok installed' || no "dpkg -s hcs: not installed"
+grep -qx 'daemon-reload' /x/systemctl.log 2>/dev/null ||
+  no "postinst did not run systemctl daemon-reload"
+: >/x/systemctl.log
 out=$(hcs --version 2>&1) || no "hcs --version: exit $?"
 [[ $out == *"$version"* ]] || no "hcs --version: \"$out\" does not say $version"
 say "hcs run -- echo ok"
@@ -380,6 +389,9 @@ wait "$pid" || no "exec-gateway from /usr did not exit 0 after SIGTERM"
 say "dpkg -r hcs"
 dpkg -r hcs >/dev/null || no "dpkg -r hcs"
 [[ ! -e /usr/bin/hcs ]] || no "dpkg -r hcs left /usr/bin/hcs"
+calls=$(tr '\n' ';' </x/systemctl.log)
+[[ $calls == *'stop hcsd.socket hcsd.service;'*'daemon-reload;'* ]] ||
+  no "prerm/postrm: systemctl was called \"$calls\", want stop of both units, then daemon-reload"
 exit $bad
 EOF
 
