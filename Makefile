@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Quick start (root, fresh Debian 12): `make run`, `make test`.
 # Every target first runs scripts/deps.sh, which installs missing packages.
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hcs-bench: the pieces shared by the harness (hcs-bench.c), the scenario
  * logic (work.c), the contenders (drv_hcs.c, drv_uv.c, drv_limit.c; for
  * exec, drv_exec.c on the systems exec_env.c runs) and the reports

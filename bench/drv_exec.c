@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The exec contenders: r->w->c execs in flight into the contender's
  * running system (exec_env.c), each read to EOF and waited.
  * - hcs: hcs_session_start_in on the engine's loop, as a gateway that

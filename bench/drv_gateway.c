@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The gateway contenders: execs into the one container of gw_env.c.
  * - hcsd: the Docker API flow the docker CLI makes for `docker exec`,
  *   from a raw non-blocking HTTP client on one epoll set with r->w->c

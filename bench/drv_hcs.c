@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The hcs contender: the public asynchronous session API on a service
  * without a thread of its own (no_thread), so the loop runs here and every
  * callback is a plain call on this thread, as an embedder would run it. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The limit: the tightest loop the kernel allows for the same work, with
  * no event library. One clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD) per
  * session gives the child and its pidfd in one system call and copies no

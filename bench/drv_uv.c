@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The libuv contender: uv_spawn with uv_pipe_t stdio, uv_read_start on the
  * outputs and the exit callback, on a uv loop of its own, written the way
  * a careful libuv program is: one shared read buffer (no allocation per

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The exec scenario's systems: one busybox root in a temporary directory,
  * and on it an hcs compute system, a crun container and a runc container,
  * each running until every exec cell is done. The contenders then differ

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hcs-bench's gateway scenarios: an hcsd of the bench's own on a private
  * socket, one busybox container it runs, and the two ways into it that
  * race (gw_env.c); the HTTP pieces both need (httpc.c); the drivers

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The gateway scenarios' environment: an hcsd started by the bench on a
  * socket and state directory of its own, one busybox container (pid 1 a
  * sleep, NetworkMode host so that no bridge is needed) created and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hcs-bench: races hcs against the tightest kernel loop ("limit") and
  * plain libuv on the same workloads, and exec into a running container
  * against crun exec and runc exec, in one run on one machine, and reports

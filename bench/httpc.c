@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The gateway scenarios' HTTP client pieces: connecting to hcsd's unix
  * socket, reading a response head, and a blocking call for setting up.
  * hcsd answers every non-streaming request with a Content-Length body

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Reports: the terminal tables, the targets with their ratios, the JSON
  * document and the SVG plot (written by hand: no plotting dependency). */
 #include "bench.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The per-session logic every contender shares, and the bookkeeping of a
  * run: clocks, resource counters, latency samples, the progress line. */
 #include "bench.h"

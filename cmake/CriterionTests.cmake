@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # ctest sees each Criterion test case, not each program, the way CMake's
 # gtest_discover_tests does it for GoogleTest: after a test program is
 # built, it is run with --list and the cases it names are written to a

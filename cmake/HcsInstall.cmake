@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # What `cmake --install` (and `make install PREFIX=... DESTDIR=...`) puts
 # under the prefix: the two libraries (shared with their sonames, and
 # static), the public headers, pkg-config files, the programs, the bench's

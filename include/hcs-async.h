@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libhcs-async, the engine: one libuv loop carrying many process sessions,
  * with the unix sockets, timers, thread-pool work and cross-thread posting
  * that a front end (hcsd, the bench, an embedder's gateway) drives beside

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hcs: the Host Compute Service API on Linux.
  *
  * Two faces:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Installs the Debian 12 packages that building, testing and the base image
 # need. Idempotent and quick when everything is present: only a missing
 # package triggers apt-get. Not root and something missing: says what to run.

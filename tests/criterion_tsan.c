@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Linked into the test programs of a ThreadSanitizer build only
  * (tests/CMakeLists.txt): lets Criterion start under TSan.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The end-to-end harness of hcsd's suites (tests/test_hcsd_*.c): one hcsd
  * per test on a private socket in a temp dir, the real docker CLI run
  * against it, and a raw HTTP client for what the CLI cannot send.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hcs-bench --smoke: every scenario runs with tiny N against every
  * contender, and its JSON says so completely: each scenario present, each
  * contender's sessions all completed with exit 0, every byte delivered.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The buffer pool: size classes, reuse, in_use/high_water accounting and
  * the bound on what the free lists keep. */
 #include <hcs-async.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The hcs program, run as a user runs it: `hcs run` exit codes (the
  * program's, 128+n for a signal, 127/126 when it cannot be run, 125 for
  * hcs's own errors), stdout/stderr passthrough, stdin with -i, -e and -w,

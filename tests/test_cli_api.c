@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The hcs command line, one subcommand per API call: the built binary
  * (../hcs from this test program) run as a user would, each test with a
  * state directory of its own. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* `hcs run` and a process tree: --timeout kills the whole tree (the
  * process's group), not only the process, and hcs ends within the drain
  * bound after the process exits even while a grandchild keeps the output

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The CommandLine splitter (src/hcs/cmdline.c): the Windows rules case by
  * case, and a round trip against Go's syscall.EscapeArg, the escaping that
  * the clients of the HCS API used. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The result codes as HCS and hcsshim gave them (docs/hcs-api.md,
  * Constants), hcsshim's predicates over them (IsNotExist,
  * IsAlreadyStopped, IsTimeout, IsPending, IsNotSupported,

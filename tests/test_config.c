@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The JSON documents: the compute-system configuration and
  * CreateProcessParams. Round trips, and one rejection per class of bad
  * input with the field named. */

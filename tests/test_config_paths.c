@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Host paths in a ContainerConfig are absolute: a relative VolumePath,
  * LayerFolderPath, MappedDirectories[].HostPath or Layers[].Path would be
  * resolved against the working directory of whichever process starts the

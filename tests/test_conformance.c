@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Documents as Go marshalled them (tests/conformance: the ContainerConfig
  * and ProcessConfig of Docker's Windows daemon and of hcsshim v0.1 to
  * v0.7) are accepted and mean what Go meant: null is a nil map, slice or

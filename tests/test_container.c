@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Compute systems with isolation, driven through the public API as root:
  * each test builds a busybox root, starts a system on it and checks the
  * effect from inside (what its processes see) and from outside (the

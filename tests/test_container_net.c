@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Containers on an HNS network: two systems whose EndpointList names
  * endpoints of one network talk TCP by address, a NAT mapping reaches a
  * system's server from the host, DNS settings land in its resolv.conf, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Shared by the container suites (tests/test_container.c,
  * test_isolation.c): a busybox root per test under a scratch directory, a
  * service, systems started on that root, and `sh -c` run inside them.

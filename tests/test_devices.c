@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The device rules of compute systems (src/hcs/devices.c) as the kernel
  * applies them: the v2 BPF device program attached to a cgroup of a
  * cgroup2 hierarchy this test mounts, with a real process in it opening

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Records of compute systems under faults and races, driven through the
  * hcs program as separate processes on one --state-dir (issue 12):
  * concurrent creates and starts of one id, a state directory that is full

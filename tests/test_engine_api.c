@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The public asynchronous face (hcs_session_* in include/hcs.h) on a
  * service whose loop the caller runs (no_thread): spawn, data, exit, done,
  * stdin, kill, a console and an exec failure, in the public result shape. */

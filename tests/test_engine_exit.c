@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Exit reporting (docs/DESIGN.md, process sessions, point 2): every exit code
  * 0-255 as the program exited, 128+n and the signal for a death by signal
  * n, AS_EXIT_EXEC_FAILED with the errno when the program cannot run, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Flow control (docs/DESIGN.md, process sessions, point 5): a consumer that
  * holds buffers stops the reading at the stream's cap, so memory stays
  * bounded however fast the child writes and however slow the consumer is;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Output delivery (docs/DESIGN.md, process sessions, points 1 and 6): every
  * byte written arrives, in order, before done_cb; exit is not completion; a
  * grandchild holding a pipe ends the session after the drain timeout with

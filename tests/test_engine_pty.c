@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Consoles (docs/DESIGN.md, process sessions, point 7): the size applies before
  * the program starts, a resize reaches it (SIGWINCH and the new size),
  * the last bytes written before exit are drained, and closing stdin gives

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Scale: 10,000 sessions held open at once on one loop, then completed;
  * every fd, buffer and session comes back. */
 #include "test_engine_util.h"

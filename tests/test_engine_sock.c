@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Work, timers and unix stream sockets on the engine's loop (as_loop_work,
  * as_timer_*, as_listen_unix, as_conn_*), reached through the loop of an
  * hcs service (hcs_engine_loop). The server side runs on the

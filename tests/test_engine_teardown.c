@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Teardown (docs/DESIGN.md, process sessions, point 3): kill, close stdin and
  * unref are safe twice and after exit; a kill shows in the result; a
  * detached session is still drained and reaped, and calls nobody. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Shared by the engine suites (tests/test_engine_*.c): leak checks, a
  * watchdog on the loop, the byte pattern of the gen helper, and a session
  * recorder. Every function is static: each suite is its own program. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Error objects, the HcsError equivalent: the code space, the parts
  * (operation, object, cause, errno), the message text, the JSON form, and
  * the contract around err: NULL is accepted by every call, success sets

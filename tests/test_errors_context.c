@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Errors that climb out of a container's start name the step, the call
  * that failed and the path or file it failed on, whether the failure is
  * in the engine (a cgroup file) or in the init child (a bind mount, a

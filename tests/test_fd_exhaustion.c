@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Out of fds is an error, never an abort: `hcs run` under every small
  * RLIMIT_NOFILE either runs the program or says why it cannot (exit 125),
  * and hcs_open() with a nearly full fd table answers an error. libuv

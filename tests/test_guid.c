@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* GUIDs: NewGUID is the first 16 bytes of SHA-1, NameToGuid the version-5
  * GUID under hcs's fixed namespace (vectors from an independent RFC 4122
  * implementation), ToString the Windows text with its byte order. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Shared by the suites of the public API and the hcs program
  * (tests/test_process.c, test_error.c, test_cli.c): leak checks, bounded
  * reads of child output, and a service with one running host system.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hcsd through the real docker CLI (docs/docker-api.md and the
  * recorded traces in docs/docker-cli-traces/ say what docker 28.2.2
  * sends and what moby answers): version, info, images, image inspect,

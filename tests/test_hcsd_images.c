@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hcsd's image store: docker save archives of both layouts (built here with
  * libarchive, plain and gzip-compressed layers, a whiteout in the second
  * layer) loaded from a pipe, the messages checked to the byte, lookups by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hcsd's log as a service sees it: a line per request at info (method,
  * path, status, bytes, duration) and none at --log-level warn; --log-file
  * reopened on SIGHUP, which does not stop hcsd (logrotate's move, then

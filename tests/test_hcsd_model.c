@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hcsd's Docker model (src/hcsd/model/model.h) driven without a socket:
  * a daemon model on a scratch state dir over an hcs service whose loop
  * the test runs (no_thread), real containers from the built-in busybox

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hcsd's networks on real HNS networks: create, list, inspect and remove
  * in Docker's shape and words, bridges that come and go with them,
  * endpoints attached at container start (an address of the subnet, a veth

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hcsd under slow and vanished clients (issue 19): what a client makes
  * the daemon queue is bounded per connection, and a client that goes
  * away releases at once everything it held.

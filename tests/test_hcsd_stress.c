@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hcsd under load and under hostile clients: 200 simultaneous `docker
  * exec` into one container (every output and exit code right, the
  * daemon's fds back to their baseline), hostile HTTP through a raw client

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* docker run -it and docker exec -it against hcsd through a real terminal:
  * a private tmux server (tmux -L <unique name> -f /dev/null) whose pane
  * runs a shell; the pane's output comes back through `pipe-pane` into a

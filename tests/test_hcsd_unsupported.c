@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Docker commands hcsd does not serve are told so: the real docker CLI
  * prints "not supported by hcsd: <what>" and fails, where it used to
  * print "page not found"; a path that is no Docker endpoint stays a 404,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* HNS as API surface: the strict network and endpoint documents (round
  * trips, one refusal per class of bad input with the field path named),
  * the request rules (methods, paths, bodies), and valid requests that

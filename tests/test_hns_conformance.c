@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* HNS as hcsshim's callers saw it: ids are upper-case GUIDs and MACs
  * "00-15-5D-xx-xx-xx" whatever form a request used (and an id is found
  * in any form); DELETE takes no output pointer (hcsshim passed none);

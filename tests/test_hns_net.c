@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* HNS networks and endpoints through the public requests, on the real
  * kernel: what a network and an endpoint become (a bridge, a veth pair),
  * address and MAC pools that allocate, run out with a clear error and

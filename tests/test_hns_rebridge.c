@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A network's bridge deleted behind hcs (`ip link del`) is made again with
  * every endpoint's host end a port of it again, running systems' too: at
  * the next open of the state directory, and at the next request that

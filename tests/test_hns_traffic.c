@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* HNS endpoints carrying traffic: children in network namespaces of their
  * own get endpoints through hcs__hns_attach (as a compute system does at
  * start) and then ping and talk TCP to each other by address, serve a NAT

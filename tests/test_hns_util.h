@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Shared by the HNS suites that build real networks (test_hns_net.c,
  * test_hns_traffic.c): a service per test on a state directory of its own,
  * networks and endpoints made through the public calls and remembered, so

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Attacks from inside a container, each run for real as root in a real
  * container: what a hostile process of the container tries, and what it
  * must not get (the engine's memory, the host's /proc, sysctls, devices,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The layer calls as API surface: each validates its arguments (the field
  * named in the cause, HCS_WSAEINVAL) before the store sees them; valid
  * arguments reach the store, here an empty one in a scratch directory.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A compute system started from layers, both flavours: the built-in
  * busybox base image in "Layers" (a layer folder, used through its diff)
  * and a sandbox layer as "LayerFolderPath". What the system writes lands

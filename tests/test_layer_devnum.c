@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Device numbers in a layer tar are taken whole: a major or minor beyond
  * Linux's (12 and 20 bits) is refused naming the entry, never narrowed
  * onto another device (major 2^32+1 became 1, so 2^32+1:3 was made as

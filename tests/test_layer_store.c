@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The layer store, both flavours through the same tests: layers made,
  * found and removed; the view of a three-layer chain with deletions and
  * opaque directories; CopyLayer of a sandbox's adds, changes and deletes;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ImportLayer and ExportLayer: the OCI layer tar, both flavours. A round
  * trip through three layers keeps every byte (whiteouts, opaque
  * directories, owners, modes, attributes, times, links, devices); every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Shared by the layer store suites (test_layer_store.c, test_layer_tar.c,
  * test_layer_container.c): a scratch directory per test that is unmounted
  * and removed at the end, tars written with libarchive, and a comparison

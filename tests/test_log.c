@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The library's log (hcs_set_log_cb): an embedder's callback gets the
  * messages of a real call that logs (hcs_open skipping a record that is
  * not one), at the level it asked for; without a callback nothing reaches

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The command lines of hcs, hcsd, hcs-bench and hcs-mkimage, the programs
  * built next to tests/: --version prints "<program> <version>" and exits
  * 0, --help prints the usage on stdout and exits 0; an unknown option, a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Option structs that grow (hcs.h, "Option structs grow"): the size a
  * caller compiled decides what is read; bytes past what the library
  * knows must be zero. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The synchronous HCS calls on a host (IsDummy) compute system, through a
  * service with its own engine thread: the system state machine, ids and
  * configuration errors, processes with every choice of streams, waits with

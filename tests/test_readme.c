@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The README's container example, run as it stands (the fenced block after
  * the line naming this file) from a scratch directory whose build/ is this
  * build tree, with its own state dir and layer store; and the start that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Seccomp filters (issue 12): the default filter, installed in a child the
  * way the spawn path installs it (no_new_privs, one raw seccomp call),
  * lets a program run (I/O, sockets, fork, execve) and refuses what

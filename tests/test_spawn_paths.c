@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Both spawn paths give the same session: clone3 with CLONE_PIDFD, and the
  * fallback (clone, then pidfd_open) that kernels or seccomp filters refusing
  * clone3 get. */

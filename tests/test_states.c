@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Every call on a compute system, in every state a system can be in
  * (unknown, created, running, stopped, deleted), answers the code the HCS
  * gave (docs/hcs-api.md): HCS_E_SYSTEM_NOT_FOUND for an unknown

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The synchronous calls from many threads at once, on one service: each
  * worker thread creates, starts, shuts down and deletes a system of its
  * own while it runs processes there and in a system all workers share,

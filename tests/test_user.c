@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* CreateProcessParams.User on a host system: the process runs with the
  * uid and gid asked for and no supplementary groups. */
 #include <criterion/criterion.h>

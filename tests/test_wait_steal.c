@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* An embedder that reaps with waitpid(-1, WNOHANG) takes exits of the
  * processes hcs tracks (execve makes every program signal SIGCHLD, so it
  * cannot be prevented), and hcs must still report the real exit code:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* blaster BYTES: writes BYTES bytes to stdout in 64 KiB writes, then exits
  * 0. The bytes are letters only, so a console's output processing (ONLCR
  * turns "\n" into "\r\n") leaves the count the host must deliver intact. */

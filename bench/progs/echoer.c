@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* echoer: writes back every byte read from stdin, as it arrives, until
  * EOF; then exits 0. The echo scenario's program: one read and one write
  * per message, so a round trip measures the host's pipes and loop. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* idler: blocks reading stdin and exits 0 at EOF. The idle scenario's
  * program: a session that holds its streams open and does nothing. Where
  * the build knows the architecture (HCS_BENCH_NOSTDLIB) it is libc-free,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* nop: exits 0 at once. The spawn scenario's program: its cost must be
  * the host's (spawn, exec, exit, reap), not its own, so where the build
  * knows the architecture (HCS_BENCH_NOSTDLIB) it is a bare _start making

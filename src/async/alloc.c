@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The allocation seam: every engine and hcs allocation goes through here,
  * to mimalloc in normal builds and to libc in sanitizer builds
  * (HCS_NO_MIMALLOC), so that the sanitizers see each allocation.

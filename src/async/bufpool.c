@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Buffer pool: four size classes over the allocation seam. A freed buffer
  * goes on its class's free list (bounded, so an idle loop gives memory
  * back) and the next get of that class reuses it while it is still warm

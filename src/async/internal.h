@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Engine internals shared between the files of src/async. */
 #ifndef HCS_ASYNC_INTERNAL_H
 #define HCS_ASYNC_INTERNAL_H

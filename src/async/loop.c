@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The loop: a libuv loop plus what every session on it shares (the buffer
  * pool, the spawn stack, /dev/null) and a queue for calls posted from other
  * threads. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Console pairs: the one place that knows ptmx, grantpt and TIOCSWINSZ. */
 #include "async/internal.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Pumps: output readers with a cap, and the stdin writer queue.
  *
  * Readers read straight into pool buffers and lend them to the data_cb; a

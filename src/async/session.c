@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Sessions: spawn, exit through the pidfd, completion, teardown.
  *
  * A session is complete when its process has exited and every output

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The session object, shared by session.c (spawn, exit, completion) and
  * pump.c (output readers and the stdin writer). */
 #ifndef HCS_ASYNC_SESSION_INT_H

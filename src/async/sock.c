@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unix stream sockets on the engine's epoll set: a listener and its
  * connections, one registration each, as pump.c does for pipes.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Process creation. The child shares the engine's memory and the engine
  * thread is suspended until the child has called execve (CLONE_VM |
  * CLONE_VFORK, as posix_spawn does): no page tables are copied, so a spawn

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Spawners: a thread per container that has joined it once.
  *
  * Joining a container costs the same for every exec: setns into six

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Timers: a libuv timer each, one-shot and re-armable. They are unref'd:
  * an armed timer (an idle timeout, say) must not keep a loop that has
  * nothing else to do from returning, nor hold up the service's close. */

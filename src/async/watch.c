@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The engine's own epoll set, nested in the libuv loop as a single polled
  * fd. Each pipe, pty and pidfd is one epoll registration whose data is the
  * watch itself: no libuv handle per fd (uv_poll_init costs three system

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Work on libuv's thread pool: a blocking job (a layer import, say) runs
  * off the loop, and its completion comes back on the loop thread. */
 #include "hcs-async.h"

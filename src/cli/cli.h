@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The subcommands of hcs and what they share. Each subcommand returns the
  * process's exit status: 0 when the call succeeded, 1 when it failed (the
  * HcsError text is on stderr), 2 for a usage error. `hcs run` and `hcs

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What the subcommands share: option parsing with hcs's messages, error
  * printing, opening the service, reading input, string lists. */
 #include "cli.h"

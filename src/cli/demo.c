@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hcs demo: a batch of sessions on one loop, each echoing its number,
  * with a short report. A first look at the engine; hcs-bench measures. */
 #include "cli.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hcs exec: a process in a running compute system, its stdio joined to
  * ours; and the relay that `hcs run` shares. */
 #include "cli.h"

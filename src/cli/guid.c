@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hcs guid: NameToGuid, NewGUID and the GUID text form. */
 #include "cli.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hcs hns: HNSNetworkRequest, HNSEndpointRequest, HNSListNetworkRequest. */
 #include "cli.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hcs layer: the layer calls, one verb each. import, export and copy
  * draw a progress bar on stderr when it is a terminal, and stop cleanly
  * (nothing left behind) on SIGINT. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hcs: the command-line front end. */
 #include "cli.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hcs run: one process on the host, its stdio joined to ours: a temporary
  * compute system without isolation and the exec path of `hcs exec`. */
 #include "cli.h"

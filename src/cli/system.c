@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hcs system: the compute-system calls. Systems outlive the command:
  * they are recorded in the service's state directory. */
 #include "cli.h"

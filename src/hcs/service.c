@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The service: an engine loop, usually on a thread of its own, and the
  * subsystems that hang from it (systems, networks). Synchronous calls
  * reach its thread through api/call.c. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hcsd's start and stop: the stores, the records found again, the socket;
  * at stop the running containers are stopped (as dockerd does without
  * live-restore) before the connections close. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hcsd: the Docker Engine API subset on a unix socket, on hcs's engine
  * loop. Everything here runs on the engine thread, except the blocking
  * work handed to as_loop_work() (image and network calls, compute-system

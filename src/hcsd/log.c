@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hcsd's log (log.h). The level, the file and whether stderr is the
  * journal are the process's: set once in main before the engine thread
  * starts, read from any thread after. The file is stderr itself (dup2),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hcsd's log: one line per event on stderr (or --log-file), filtered by
  * level. Under systemd, when stderr is the journal (JOURNAL_STREAM names
  * it), each line starts with its syslog priority, "<3>" to "<7>", which

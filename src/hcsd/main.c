@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hcsd: the Docker Engine API subset on a unix socket, so that the docker
  * CLI drives hcs. The engine runs on its own thread and so does all of
  * hcsd's serving; this thread opens the stores and then waits for

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Small helpers shared by hcsd's modules. */
 #include "hcsd/util.h"
 #include "hcsd/hcsd.h"

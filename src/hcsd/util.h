@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Small helpers shared by hcsd's modules. */
 #ifndef HCSD_UTIL_H
 #define HCSD_UTIL_H

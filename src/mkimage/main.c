@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hcs-mkimage: makes the built-in base image at build time (CMake target
  * hcs_images): `hcs-mkimage HOME BUSYBOX` (re)makes layer "busybox" in the
  * layer store HOME from the static busybox at BUSYBOX. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* An embedding program keeps its own heap and its own libuv: linking the
  * hcs libraries (built twice, against libhcs.so and libhcs.a) changes
  * neither its malloc/free nor libuv's global allocator, while hcs's own

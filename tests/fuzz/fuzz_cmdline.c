@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer target: the Windows command-line splitter. Every argv it gives
  * survives the hcsshim escaping (Go's syscall.EscapeArg) and a second
  * split unchanged. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer target: the compute-system configuration parser. Any input
  * either parses, prints and parses back to the same text, or is refused
  * with an error object; nothing leaks or crashes. */

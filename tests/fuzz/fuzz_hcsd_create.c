@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The container create body decoded into the model's spec
  * (src/hcsd/model/spec.c): any bytes are a spec with an image, or a 400
  * that names why. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The exec create body decoded into the model's spec
  * (src/hcsd/model/spec.c): any bytes are a spec with a command, or an
  * error that names why. */

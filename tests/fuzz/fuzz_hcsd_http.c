@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hcsd's HTTP request parser (src/hcsd/http/parse.c): any bytes, fed in
  * two pieces split where the first byte says, request after request as a
  * keep-alive connection would. No crash, no leak, and a whole request

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* manifest.json of docker load (src/hcsd/model/imgload.c): any bytes are
  * an array of images, or refused with a reason. */
 #include "hcsd/model/imgint.h"

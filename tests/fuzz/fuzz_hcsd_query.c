@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hcsd's query decoding (src/hcsd/http/parse.c): any query string, the
  * names hcsd asks for. A value is a NUL-terminated string no longer than
  * the query; a resize's size is 0-65535. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer target: hcsd's image references, which come straight from
  * clients (docker run X, docker load's RepoTags). A reference either is
  * refused or normalises to a fixed point (normalising twice changes

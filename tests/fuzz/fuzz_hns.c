@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer target: the HNS network and endpoint documents. Each input is
  * read as both. An accepted document prints, parses back and prints the
  * same text again; a refused one gets an error and hands nothing back. */

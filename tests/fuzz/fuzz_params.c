@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer target: CreateProcessParams JSON. Parses, prints, parses back
  * equal; or is refused with an error and returns nothing. */
 #include <hcs.h>

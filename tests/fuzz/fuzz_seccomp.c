@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer target: seccomp profiles in Docker's JSON format. Whatever the
  * input, the call gives a filter the kernel could take (1 to BPF_MAXINSNS
  * instructions) or a refusal with a sentence, and *out zeroed. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer target: ImportLayer over arbitrary bytes as layer.tar (either
  * flavour, by the first byte). Whatever the input, the import makes a
  * layer or fails with an error; nothing is written outside the store (a

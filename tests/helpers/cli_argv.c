@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cli_argv: prints every argv element, argv[0] included, one a line as
  * "[ARG]", so that empty arguments and blanks show. */
 #include <stdio.h>

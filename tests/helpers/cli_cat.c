@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cli_cat: copies stdin to stdout until EOF; exits 3 on a read or write
  * error. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cli_env: prints "cwd=DIR" (its working directory), then every environment
  * entry as "env=NAME=value", one a line. */
 #include <limits.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cli_exit CODE [OUT [ERR]]: writes OUT to stdout and ERR to stderr (no
  * newline added), then exits with CODE (0-255), or, for a negative CODE,
  * kills itself with signal -CODE (exit 254 if it survives). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cli_sleeper [ignore-term]: optionally ignores SIGTERM, then prints
  * "ready\n" (so a reader knows the disposition is in place) and sleeps until
  * a signal kills it. */

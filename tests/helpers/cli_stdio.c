@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cli_stdio REPORT: writes what its fds 0, 1 and 2 are ("0=TARGET\n" from
  * readlink /proc/self/fd/N, for each) into the file REPORT, then reads
  * stdin to EOF and writes "out:" and the bytes read to stdout, "err:" and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cli_winsz: puts its console (fd 0) in raw mode, prints "SIZE ROWS COLS\n"
  * from TIOCGWINSZ, then reads stdin a byte at a time: 'q' or EOF ends it
  * (exit 0), CR and LF are ignored, any other byte prints the size again.

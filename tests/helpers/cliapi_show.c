@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cliapi_show STATUS [NAME...]: prints "cwd=DIR", then "NAME=value" or
  * "NAME unset" for each NAME on stdout, "stderr STATUS" on stderr, and
  * exits with STATUS.

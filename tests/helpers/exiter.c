@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* exiter N: exits with status N (0-255).
  * exiter -N: kills itself with signal N; exits 254 if it survives (the
  * signal was ignored or blocked where the engine promised defaults).

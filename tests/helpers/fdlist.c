@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fdlist: prints, one a line, the number of every fd open in this process
  * except the directory fd used to list them. */
 #include <dirent.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* forker: forks a grandchild that keeps the inherited stdout open for 30 s
  * (in its own process group), prints the grandchild's pid, and exits at
  * once. The grandchild writes nothing. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* gen OUT ERR SEED: writes OUT bytes to stdout and ERR bytes to stderr,
  * interleaved in chunks of pseudo-random size, then _exit(0) without any
  * flushing at exit. Stream s carries the bytes of a splitmix64 sequence

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hcsd_prog: the program inside the image the hcsd e2e suite loads with
  * `docker load` (a static binary alone in its layer, as in hello-world).
  *   hcsd_prog exit CODE [OUT [ERR]]  writes OUT to stdout and ERR to stderr

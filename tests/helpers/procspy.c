@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* An attacker inside a container (tests/test_isolation.c): watches for
  * new processes, which in a private pid namespace get the next numbers,
  * and tries to get a handle on each one's memory, executable, environment

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ptyburst [N]: writes one block of N bytes (default 4096) in a single
  * write: printable letters ending in the marker "#MARKER#", no newline (so
  * a console passes it through unchanged), then exits at once. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sumin: reads stdin to EOF and prints "HASH COUNT\n": the 64-bit FNV-1a
  * hash of every byte read, in hex, and the byte count. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tree MODE N: forks N grandchildren that keep the inherited stdout and
  * stderr open, each in the parent's process group, prints their pids one
  * a line, then waits for them (MODE "wait") or exits at once (MODE

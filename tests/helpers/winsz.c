@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* winsz: prints the console size of fd 0 as "ROWS COLS\n", waits for
  * SIGWINCH, prints the size again and exits. SIGWINCH is blocked before the
  * first print, so a resize that follows the first line cannot be missed. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Calls: work that a thread hands to the engine thread, and waits for. */
 #include "hcs/api/call.h"
 

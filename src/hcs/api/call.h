@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The service handle, and running work on its engine thread. Every
  * subsystem hangs its state from the handle; each field says whose it is. */
 #ifndef HCS_HCS_API_CALL_H

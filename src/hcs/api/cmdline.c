@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* CommandLine -> argv by the rules Windows applies to a process command
  * line (the post-2008 CommandLineToArgvW / msvcrt rules), which is what a
  * client that escaped its arguments like Go's syscall.EscapeArg relies on:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The command-line splitter (Windows rules). */
 #ifndef HCS_HCS_CMDLINE_H
 #define HCS_HCS_CMDLINE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* HCS error objects: the operation, the object, the cause, the errno and
  * the result code, rendered as the HcsError text or as JSON. */
 #include "hcs/api/error.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Failing an HCS call: the error object of hcs.h, built in one line. */
 #ifndef HCS_HCS_API_ERROR_H
 #define HCS_HCS_API_ERROR_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* GUIDs as the HCS has them: 16 bytes whose first three fields (4, 2 and 2
  * bytes) are stored little-endian, the Windows GUID layout. */
 #include "hcs/api/error.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Ids: the rule of api/id.h. */
 #include "hcs/api/id.h"
 

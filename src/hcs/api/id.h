@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Ids of compute systems, layers and HNS objects: one rule for all. */
 #ifndef HCS_HCS_API_ID_H
 #define HCS_HCS_API_ID_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The library's log callback. It is the process's, not a service's:
  * hcs_open() logs before a service exists, and an embedder wants its
  * messages in one place. One of the few documented globals (STYLE.md):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The library's log (hcs_set_log_cb in hcs.h): messages about what the
  * library meets on its own, for the embedder's callback. */
 #ifndef HCS_HCS_API_LOG_H

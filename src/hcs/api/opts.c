@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Option structs that grow: hcs__opts_copy (opts.h). */
 #include "hcs/api/opts.h"
 

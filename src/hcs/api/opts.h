@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The public option structs' size field (include/hcs.h, "Option structs
  * grow"): what a caller's layout holds, read into this library's. */
 #ifndef HCS_API_OPTS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The strict JSON schema walker (see schema.h). */
 #include "hcs/api/schema.h"
 

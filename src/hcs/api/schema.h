@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A small strict JSON schema walker over jansson: a table of fields per
  * object, each with a type, a range and where it lands in a C struct.
  * Unknown fields, wrong types, numbers out of range and missing required

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* SHA-1 as FIPS 180-4 section 6.1 describes it: 512-bit blocks, an
  * 80-word schedule, four rounds of twenty steps. */
 #include "hcs/api/sha1.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* SHA-1 (FIPS 180-4), for the name-based GUIDs the HCS derives. Not for
  * security: GUID derivation only. */
 #ifndef HCS_HCS_SHA1_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hcs_version(): the version the library was built as. */
 #include <hcs.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* HNS requests on networks and endpoints, as hcsshim's HNSNetworkRequest,
  * HNSListNetworkRequest and HNSEndpointRequest take them: a method, a path
  * and a JSON body. Every request is validated in full here (the body with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Endpoints joining compute systems. The p end of the pair moves into the
  * system's namespace under its new name in one rtnetlink request; what is
  * configured there (address, links up, route, QoS) goes through a netlink

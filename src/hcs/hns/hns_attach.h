@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Attachment of HNS endpoints to compute systems, for container start and
  * terminate. Each call takes the HNS lock and talks to the kernel (a few
  * milliseconds); any thread, the engine's included. Namespace work runs on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* HNS endpoints: the checks of a new endpoint against its network (the
  * address inside a subnet and free, the MAC inside a pool and free, the
  * host ports of its mappings free), the allocation of what it did not

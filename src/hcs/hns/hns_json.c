@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* HNSNetwork and HNSEndpoint as JSON. The field tables (schema.h) give the
  * types, the ranges and the refusal of unknown fields; the checks here add
  * what a table cannot say: address, prefix and MAC syntax, gateways inside

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The HNS objects (networks, endpoints) as JSON: strict parsers and the
  * printers behind hcs_hns_network_json / hcs_hns_endpoint_json. */
 #ifndef HCS_HCS_HNS_JSON_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* HNS networks: what creating one checks (everything, before the kernel
  * is touched), the bridge and its addresses, and a nat network's table.
  * Types: "nat" (a bridge with the gateways on it, masquerading and port

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The HNS records: lookups, the fields derived from a record, and the
  * files in state_dir/hns ("network-ID.json", "endpoint-ID.json", each the
  * object's HNS JSON, read back with the same strict parsers that take a

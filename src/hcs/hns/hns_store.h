@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The HNS service inside hcs: its networks and endpoints, what each is in
  * the kernel, and their records in the state directory.
  *

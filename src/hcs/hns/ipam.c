@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Address and MAC syntax, and the allocators behind HNS endpoints. An
  * allocation takes the lowest free value, so that a freed address is the
  * next one handed out and a pool's use is easy to read. */

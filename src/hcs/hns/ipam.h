@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Addresses and MACs of HNS networks: their syntax, and allocation from a
  * network's Subnets and MacPools against those already in use. IPv4
  * addresses are numbers in host byte order; a MAC is a 48-bit number whose

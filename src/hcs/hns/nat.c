@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* nftables rule sets of NAT networks, given to libnftables as ruleset
  * text (nft_run_cmd_from_buffer is the library's interface; no program is
  * run). A network's table, for bridge hcs0a1b2c3d and subnet

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* NAT for HNS networks through libnftables: masquerading for a network's
  * subnets and the port mappings of its endpoints. Each network's rules
  * live in a table of their own, "table ip NAME" (NAME: the network's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* rtnetlink requests through libmnl. Each request asks for an ack, so a
  * call returns only once the kernel has applied it (or said why not);
  * answers are read into a buffer large enough for a whole dump batch. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* rtnetlink through libmnl: links (bridges, veth pairs), addresses and
  * routes, in the network namespace a socket was opened in. Every call
  * returns 0 (or a positive answer) or -errno as the kernel gave it. A

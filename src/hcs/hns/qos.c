@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The tbf qdisc of an endpoint's egress cap (see qos.h for the choice).
  * Sizes: the bucket holds 20 ms of the rate (at least 32 KiB, so that a
  * full-size frame always fits and a slow cap still passes a burst), and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* QosPolicy: an endpoint's egress cap, as a tbf qdisc through rtnetlink.
  *
  * Where: on the endpoint's own end of its veth pair, inside the system's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The built-in base image: a layer made at build time (src/mkimage) from
  * Debian's static busybox, so that every example, test and the bench run
  * offline. hcs.h (hcs_default_image_home) says what it holds. */

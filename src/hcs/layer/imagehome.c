@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Where the built-in base image is found at run time (hcs.h,
  * hcs_default_image_home): HCS_IMAGE_HOME from the environment; else the
  * image installed beside this code, <prefix>/<datadir>/hcs/images, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Layers: the layer-store calls of the HCS (ActivateLayer ...
  * UnprepareLayer) and their hcs extensions. Each validates its arguments
  * in full, then hands the store (layerstore.c, layerimport.c,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The long layer calls (import, export, copy) on the engine's thread pool:
  * the arguments are copied into a job, the synchronous call runs on a pool
  * thread, and the caller's callback gets its answer on the engine

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The entries of an imported tar, one at a time, made inside the layer's
  * root (layerimport.c reads the archive). Every name is cleaned and
  * checked before anything is made; every directory is reached with

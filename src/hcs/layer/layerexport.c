@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ExportLayer: a layer's changes as an OCI layer tar (pax) in a transport
  * folder, with layer.json {Id, Parents, Digest, Size}.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ImportLayer: a transport folder's layer.tar into a new layer. The tar
  * is outside input: it is read with libarchive (any tar, compressed or
  * not), its entries made by layerentry.c inside a stage that is removed

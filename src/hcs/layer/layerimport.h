@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ImportLayer's two halves: layerimport.c reads the archive and makes the
  * layer; layerentry.c makes one entry at a time inside it. */
 #ifndef HCS_HCS_LAYERIMPORT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The layer store's bookkeeping: a call's context and errors, the home and
  * its lock, layer.json, parent chains, and stages (folders being made
  * under a temporary name, renamed into place whole, so that a failed or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The layer calls that make, mount, list and remove layers (hcs.h
  * "Layers"). Import and export are layerimport.c and layerexport.c; the
  * bookkeeping they share is layermeta.c. */

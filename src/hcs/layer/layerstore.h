@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The layer store (issue 6): what layer.c, layerstore.c, layermeta.c,
  * layertree.c, layerimport.c, layerexport.c and baseimage.c share, and the
  * two calls container.c makes. hcs.h ("Layers") describes the folders. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Trees of layers: copying a diff, applying one (whiteouts as deletions),
  * removing, measuring. Every walk works relative to directory fds and
  * never follows a symlink: a layer's files are whatever a container or a

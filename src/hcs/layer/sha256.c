@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* SHA-256 as FIPS 180-4 section 6.2 describes it: 512-bit blocks, a
  * 64-word schedule, 64 rounds. The constants are the first 32 bits of the
  * fractional parts of the cube roots (K) and square roots (initial hash)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* SHA-256 (FIPS 180-4), for the digest of a transport folder's layer.tar
  * (ExportLayer writes it, ImportLayer checks it). */
 #ifndef HCS_HCS_SHA256_H

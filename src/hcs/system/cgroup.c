@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Cgroups v1 and v2 behind the interface of cgroup.h. */
 #include "hcs/system/cgroup.h"
 

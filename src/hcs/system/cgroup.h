@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Cgroups of compute systems: the one place that knows cgroup v1 and v2.
  * A system's group is hcs/<id> in each controller hierarchy it uses (v1:
  * freezer and memory, pids and cpu when limited) or in the unified

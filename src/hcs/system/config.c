@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The JSON documents: the compute-system configuration and
  * CreateProcessParams, described as schema tables (schema.h). */
 #include "hcs/system/config.h"

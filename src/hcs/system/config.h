@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The JSON documents of compute systems and processes. */
 #ifndef HCS_HCS_CONFIG_H
 #define HCS_HCS_CONFIG_H

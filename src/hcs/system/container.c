@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Containers: a compute system with isolation. Start prepares its
  * configuration, cgroups and seccomp filter here and runs its init
  * (init.c) in new namespaces; its endpoints follow (netattach.c).

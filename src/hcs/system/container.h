@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Compute systems with isolation: Linux containers. */
 #ifndef HCS_HCS_CONTAINER_H
 #define HCS_HCS_CONTAINER_H

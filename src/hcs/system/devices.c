@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Device access of compute systems behind devices.h: the kernel's two
  * mechanisms for one list. */
 #include "hcs/system/devices.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The devices a compute system's processes may open: one list, applied as
  * a v1 devices cgroup or as a v2 BPF device program. */
 #ifndef HCS_HCS_DEVICES_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A container's init, in the child: a fork of the engine, single-threaded,
  * that joins the system's cgroups, enters its namespaces, builds the root
  * (rootfs.c), pivots into it and then reaps orphans until told to stop.

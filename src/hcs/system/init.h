@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A container's init, in the child (init.c). */
 #ifndef HCS_HCS_SYSTEM_INIT_H
 #define HCS_HCS_SYSTEM_INIT_H

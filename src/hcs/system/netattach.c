@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A container's endpoints: moved into init's network namespace at start,
  * given back to the host's side when it stops, and the DNS settings they
  * carry as the system's resolv.conf. */

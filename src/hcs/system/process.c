@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Processes in compute systems: the synchronous hcsshim-shaped calls.
  * A record per process holds its engine session (and so its pidfd) until a
  * wait has taken its result, so a pid given to a caller can never name a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fields of /proc/PID/stat (proc(5)). */
 #include "hcs/system/procfs.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fields of /proc/PID/stat (procfs.c). */
 #ifndef HCS_HCS_SYSTEM_PROCFS_H
 #define HCS_HCS_SYSTEM_PROCFS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A running container across services: let go of at hcs_close while it
  * runs on, and adopted again at the next hcs_open from its record (the
  * lock of its id held), or cleaned up if it died meanwhile. */

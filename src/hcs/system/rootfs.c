@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A compute system's root, built by its init child (a fork of the engine,
  * single-threaded, in the system's new mount namespace): the overlay of its
  * layers or its volume, the mapped directories, a minimal /dev, its

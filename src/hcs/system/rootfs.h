@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The root of a compute system, as its init child builds it (rootfs.c). */
 #ifndef HCS_HCS_ROOTFS_H
 #define HCS_HCS_ROOTFS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Seccomp filters: the default one and Docker-format profiles, compiled by
  * libseccomp to classic BPF (see seccomp.h).
  *

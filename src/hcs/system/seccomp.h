@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Seccomp filters for the processes of compute systems, compiled to raw
  * classic BPF by libseccomp ahead of time, so that a spawn child installs
  * one with a single syscall between clone and execve (async-signal-safe:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Between seccomp.c and seccomp_json.c: one filter under construction with
  * libseccomp, and the names of syscalls. */
 #ifndef HCS_HCS_SECCOMP_BUILD_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Seccomp profiles in Docker's JSON format (see seccomp.h), read with
  * jansson and built with the builder of seccomp.c. */
 #include "hcs/system/seccomp.h"

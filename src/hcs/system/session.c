@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The public asynchronous session API: the engine's sessions under their
  * public names. An hcs_session_t is an as_session_t; a small block holds
  * the caller's callbacks so that results reach them in the public shape. */

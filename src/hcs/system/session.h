@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The public asynchronous sessions (session.c), for process.c. */
 #ifndef HCS_HCS_SYSTEM_SESSION_H
 #define HCS_HCS_SYSTEM_SESSION_H

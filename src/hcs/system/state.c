@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Records of compute systems in the state directory, one JSON file per
  * system (ID.json), and a lock file per id (ID.lock).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Compute systems: the registry, states, and shutdown/terminate.
  *
  * With a state directory, several processes may hold the same systems

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Compute systems and their process records. */
 #ifndef HCS_HCS_SYSTEM_H
 #define HCS_HCS_SYSTEM_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Users and groups of a process: "uid[:gid]" or "name[:group]", names
  * read from the host's databases or from a system's root. */
 #include "hcs/system/user.h"

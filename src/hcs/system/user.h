@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Users and groups of a process (user.c). */
 #ifndef HCS_HCS_SYSTEM_USER_H
 #define HCS_HCS_SYSTEM_USER_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* /containers/...: each handler decodes its request, calls the model and
  * encodes the answer in Docker's words. */
 #include "hcsd/http/http.h"

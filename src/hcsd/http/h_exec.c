@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* /containers/{id}/exec and /exec/...: decode, call the model, encode; an
  * attached exec's streams go over the hijacked connection. */
 #include "hcsd/http/http.h"

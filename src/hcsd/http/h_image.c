@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* /images/...: list, inspect and load through the model; hcsd does not
  * pull. */
 #include "hcsd/http/http.h"

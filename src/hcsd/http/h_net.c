@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* /networks...: create, list, inspect and remove through the model, whose
  * store words the replies as Docker does. */
 #include "hcsd/http/http.h"

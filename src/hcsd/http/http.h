@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hcsd's HTTP adapter: requests and their replies, chunked replies,
  * hijacked streams (server.c, stream.c), the routes (router.c) and the
  * handlers that decode a request, call the model and encode its answer

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* HTTP/1.1 requests decoded by http-parser into hcsd_req_t, and their
  * query strings. A request is whole when the parser pauses at its end. */
 #include "hcsd/http/parse.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* HTTP/1.1 requests and their query strings decoded from bytes, with no
  * connection in sight: server.c feeds what a client sends, the fuzz
  * targets feed what they make up. */

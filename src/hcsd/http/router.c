@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hcsd's routes: the version prefix, the small endpoints (ping, version,
  * info), the refusal of the endpoints hcsd does not serve
  * (unsupported.c) and the dispatch to the handlers of containers, execs,

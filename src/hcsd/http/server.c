@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hcsd's connections: HTTP/1.1 requests parsed by http-parser, one at a
  * time per connection (keep-alive; pipelined bytes wait their turn),
  * replies whole or chunked, and the hijack of attach / exec start, after

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Hijacked connections as process streams: output written straight from
  * the engine's session buffers (a hold of the model's, kept until the
  * socket took them, so a client that stops reading stalls the process,

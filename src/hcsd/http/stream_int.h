@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Between server.c and stream.c: a hijacked connection, which server.c
  * reads and closes, and stream.c writes. */
 #ifndef HCSD_STREAM_INT_H

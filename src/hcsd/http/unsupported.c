@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The Docker endpoints hcsd does not serve, named as the commands that
  * call them, so that a client is told "not supported by hcsd: stats"
  * rather than "page not found", which reads as a bug of hcsd or of the

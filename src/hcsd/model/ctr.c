@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hcsd's containers: the records, how a reference finds one, waits and
  * settle callbacks, and create (the calls that change a running container
  * are ctr_ops.c's, its compute system and main process ctr_run.c's, its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Containers and execs: the records shared by ctr.c, ctrrun.c, exec.c and
  * store.c. Engine thread. */
 #ifndef HCSD_CTR_INT_H

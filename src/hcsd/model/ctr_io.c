@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A container's output and input: the main process's output to its log,
  * its attached clients and its log followers (each a listener: ops and
  * data), the stored log read back (logs, attach?logs=1), and the attached

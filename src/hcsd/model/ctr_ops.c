@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The calls that change a container: start, stop, restart, kill, remove,
  * prune and resize. A call that meets a busy container (starting or
  * cleaning up) waits for it to settle and then decides, as dockerd

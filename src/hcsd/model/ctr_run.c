@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A container's life on the host: at start an endpoint, a compute system
  * from the image's layers and the sandbox, and the main process as a
  * pumped session whose output goes to ctr_io.c (log, attached clients,

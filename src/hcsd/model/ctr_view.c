@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What a container looks like from outside: Docker's list entries and
  * inspect object, built from the record. */
 #include "hcsd/model/ctr_int.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hcsd's execs: create records what to run; start runs it at once on
  * the engine thread as a pumped process of the container's compute system
  * (no thread hop, no runtime binary), hands its output to its listener

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hcsd's image store: the records, images.json and opening (images.c),
  * queries (imgquery.c), docker load (imgload.c, staging in imgstage.c)
  * and references (imgref.c). images.h says what each call does; imgint.h

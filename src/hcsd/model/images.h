@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hcsd's image store: Docker images over hcs layer stores.
  *
  * Images live in a directory of hcsd's (images.json with ids, tags and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The image store's insides, shared by images.c (records, images.json),
  * imgquery.c (lookups, list and inspect), imgload.c and imgstage.c (docker
  * load) and imgref.c (image references). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* docker load: a `docker save` archive read from a stream, its files kept
  * in a staging folder under the store (manifest.json may come last, and an
  * archive may be larger than memory), then each image of manifest.json

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The image and network stores' blocking calls as calls of the model:
  * each runs on the pool and answers on the engine thread; a load's
  * messages are posted to the engine thread as they come, in order, its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The image store's queries: resolve (docker's order of lookups), the
  * image a container is made from, and the JSON of docker images and
  * docker image inspect. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Image references as docker's distribution/reference parses them
  * (ParseNormalizedNamed, FamiliarString): name components, a domain when
  * the first component looks like one, docker.io/library/ otherwise, and a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* docker load's staging: the archive's files, streamed into a folder
  * of the store one by one (an archive may be larger than memory, and
  * manifest.json may come last), found again by the names the archive

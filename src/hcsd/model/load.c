@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The records of an earlier hcsd found again at open: each container
  * from its record.json, with the execs of its execs log (store.c writes
  * them). */

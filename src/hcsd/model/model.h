@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hcsd's Docker model: containers, execs, logs, images and networks as
  * plain calls on the engine thread, with no HTTP in sight (the adapter in
  * http/ serves them; tests/test_hcsd_model.c drives them directly).

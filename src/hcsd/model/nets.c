@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hcsd's networks: Docker networks as records of hcsd's (names, ids,
  * labels, options, created times, the endpoints attached) in
  * <dir>/networks.json, each backed by an HNS network of hcs's.

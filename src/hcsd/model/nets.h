@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hcsd's networks: Docker networks over hcs's HNS calls.
  *
  * "bridge" (the default, also what "default" resolves to) is an HNS NAT

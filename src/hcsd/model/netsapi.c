@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* POST /networks/create, GET /networks, GET /networks/{ref} and DELETE
  * /networks/{ref}: the request body checked as moby checks it (unknown
  * fields ignored, the ones hcs cannot honour refused with 400), the

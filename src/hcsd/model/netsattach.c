@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Endpoints of containers: at start, an HNS endpoint on the network the
  * container's NetworkMode names (its address and MAC from the network's
  * IPAM), recorded in the network's Containers so that inspect lists it and

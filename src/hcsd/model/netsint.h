@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The networks module's insides, shared by nets.c (records, networks.json,
  * HNS networks, open/close), netsapi.c (create, list, inspect, remove) and
  * netsattach.c (endpoints of containers). */

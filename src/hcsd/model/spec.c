@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Container create and exec create bodies, decoded and checked with the
  * types Docker's schema gives the fields hcsd reads. */
 #include "hcsd/model/spec.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The bodies of container create and exec create decoded into the
  * model's structs, and the error a model call reports: plain calls over
  * bytes, with no request in sight (the fuzz targets reach them). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hcsd's records on disk: <state>/containers/<id>/record.json (the
  * container, written whole and renamed into place), execs (one JSON line
  * per finished exec, appended) and its log (load.c reads the records
