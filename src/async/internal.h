@@ -103,6 +103,12 @@ int as__child_kill(int pidfd, pid_t pid, int sig);
  * next spawn takes. */
 void as__spawn_use_clone3(int on);
 int as__spawn_clone3_used(void);
+/* For tests: with on 0, clone3 is called without CLONE_CLEAR_SIGHAND, as
+ * on a kernel before 5.5, and the child resets its handlers itself;
+ * as__spawn_clear_sighand_used tells whether the next spawn on the engine's
+ * own path (no spawner) has the kernel reset them. */
+void as__spawn_use_clear_sighand(int on);
+int as__spawn_clear_sighand_used(void);
 
 /* pty.c: console pairs. */
 /* ptmx: the multiplexer to open (a container's devpts), NULL for the

@@ -60,6 +60,9 @@ enum {
 #ifndef CLOSE_RANGE_UNSHARE
 #define CLOSE_RANGE_UNSHARE (1U << 1)
 #endif
+#ifndef CLONE_CLEAR_SIGHAND
+#define CLONE_CLEAR_SIGHAND 0x100000000ULL
+#endif
 
 /* One-time kernel feature probe (a documented global): set when clone3 was
  * refused once, so later spawns go straight to the fallback. */
@@ -67,6 +70,9 @@ static volatile int clone3_refused;
 /* Likewise: set when close_range refused CLOSE_RANGE_UNSHARE (Linux < 5.9),
  * so children get a copy of the fd table from clone instead. */
 static volatile int unshare_refused;
+/* Likewise: set when clone3 refused CLONE_CLEAR_SIGHAND (EINVAL before
+ * Linux 5.5), so children reset their handlers one signal at a time. */
+static volatile int clear_sighand_refused;
 
 /* The child shares the engine's memory (CLONE_VM) and the engine waits
  * for it to exec or exit (CLONE_VFORK), so a failure is reported here, in
@@ -80,10 +86,11 @@ typedef struct child_ctx_s {
    * written by the child is not always the engine's there (valgrind runs
    * a CLONE_VM|CLONE_VFORK child as a fork). -1 on the clone3 path. */
   int errfd;
-  int shared_top; /* > 0: the fd table is the engine's until unshared,
-                     keeping only the fds below shared_top (the slots) */
-  int slot[3];    /* with shared_top: where the stdio sources are */
-  pid_t ns_pid;   /* written by the child: its pid in its own namespace */
+  int shared_top;      /* > 0: the fd table is the engine's until unshared,
+                          keeping only the fds below shared_top (the slots) */
+  int slot[3];         /* with shared_top: where the stdio sources are */
+  int sighand_cleared; /* cloned with CLONE_CLEAR_SIGHAND */
+  pid_t ns_pid;        /* written by the child: its pid in its own namespace */
 } child_ctx_t;
 
 #if defined(__x86_64__)
@@ -119,6 +126,12 @@ __asm__(".text\n"
 #endif
 
 void as__spawn_use_clone3(int on) { clone3_refused = !on; }
+
+void as__spawn_use_clear_sighand(int on) { clear_sighand_refused = !on; }
+
+int as__spawn_clear_sighand_used(void) {
+  return as__spawn_clone3_used() && !clear_sighand_refused;
+}
 
 int as__spawn_clone3_used(void) {
 #ifdef HAVE_CLONE3_CALL
@@ -316,34 +329,44 @@ CHILD_FN int as__capset(uint64_t caps) {
   return child_sys(SYS_capset, (long)&hdr, (long)data, 0) != 0 ? errno : 0;
 }
 
-CHILD_FN static int child_main(void *arg) {
-  child_ctx_t *ctx = arg;
-  const as__child_t *c = ctx->c;
-  int fd[3] = {c->fd[0], c->fd[1], c->fd[2]};
-
-  /* Handlers of the engine's process must not run here, in its memory:
-   * reset every caught signal to its default before unblocking. A signal
-   * the engine's process ignores stays ignored for a program on the host,
-   * as across execve (`nohup hcs run ...`); a container's program starts
-   * with every signal at its default, whatever the host process was
-   * started with. */
-  int reset_ignored = c->ns_flags != 0 || c->spawner != NULL;
+/* Handlers of the engine's process must not run here, in its memory:
+ * every caught signal goes back to its default before the mask opens. A
+ * signal the engine's process ignores stays ignored for a program on the
+ * host, as across execve (`nohup hcs run ...`); a container's program
+ * starts with every signal at its default, whatever the host process was
+ * started with. SIGPIPE is ignored by the engine (as_loop_new), not by
+ * the program: it is reset in both. */
+CHILD_FN static void child_reset_signals(const child_ctx_t *ctx) {
+  /* The kernel's struct sigaction, not glibc's: the handler comes first
+   * on every architecture, and all zeroes means SIG_DFL. */
+  unsigned long dfl[8] = {0};
+  int reset_ignored = ctx->c->ns_flags != 0 || ctx->c->spawner != NULL;
+  if (ctx->sighand_cleared && !reset_ignored) {
+    /* clone3 has reset the caught ones and kept the ignored ones (see
+     * flush_signal_handlers): only SIGPIPE is left, one call instead of
+     * one per signal. */
+    (void)syscall(SYS_rt_sigaction, SIGPIPE, dfl, NULL, KSIGSET_SIZE);
+    return;
+  }
   for (int sig = 1; sig < NSIG; sig++) {
-    /* The kernel's struct sigaction, not glibc's: the handler comes first
-     * on every architecture, and all zeroes means SIG_DFL. */
     unsigned long ksa[8] = {0};
     if (sig == SIGKILL || sig == SIGSTOP ||
         syscall(SYS_rt_sigaction, sig, NULL, ksa, KSIGSET_SIZE) != 0) {
       continue;
     }
-    /* SIGPIPE is ignored by the engine (as_loop_new), not by the program. */
     if (ksa[0] != (unsigned long)SIG_DFL &&
         (ksa[0] != (unsigned long)SIG_IGN || sig == SIGPIPE || reset_ignored)) {
-      unsigned long dfl[8] = {0};
       (void)syscall(SYS_rt_sigaction, sig, dfl, NULL, KSIGSET_SIZE);
     }
   }
+}
 
+CHILD_FN static int child_main(void *arg) {
+  child_ctx_t *ctx = arg;
+  const as__child_t *c = ctx->c;
+  int fd[3] = {c->fd[0], c->fd[1], c->fd[2]};
+
+  child_reset_signals(ctx);
   ctx->ns_pid = (pid_t)syscall(SYS_getpid);
   if (c->n_cgroup_fds != 0 || c->ns_flags != 0) {
     int err = child_join(c);
@@ -479,6 +502,31 @@ static int pidfd_available(void) {
 
 static int clone_fallback(child_ctx_t *ctx, char *top, pid_t *pid, int *pidfd);
 
+#ifdef HAVE_CLONE3_CALL
+/* clone3, with CLONE_CLEAR_SIGHAND where the kernel takes it (Linux 5.5):
+ * the kernel then resets the child's handlers as it copies them, sparing
+ * the child a system call or two per signal. A kernel that predates the
+ * flag refuses the whole call with EINVAL; the answer is kept once the
+ * same call without it has been taken. */
+static long clone3_sighand(struct clone_args *args, child_ctx_t *ctx) {
+  if (!clear_sighand_refused) {
+    ctx->sighand_cleared = 1;
+    args->flags |= CLONE_CLEAR_SIGHAND;
+    long r = as__clone3_call(args, sizeof(*args), child_main, ctx);
+    if (r != -EINVAL) {
+      return r;
+    }
+    args->flags &= ~CLONE_CLEAR_SIGHAND;
+  }
+  ctx->sighand_cleared = 0;
+  long r = as__clone3_call(args, sizeof(*args), child_main, ctx);
+  if (r != -EINVAL && !clear_sighand_refused) {
+    clear_sighand_refused = 1;
+  }
+  return r;
+}
+#endif
+
 static int clone_child(child_ctx_t *ctx, as__spawn_stack_t *st, pid_t *pid,
                        int *pidfd) {
   char *top = (char *)st->base + st->size;
@@ -493,7 +541,7 @@ static int clone_child(child_ctx_t *ctx, as__spawn_stack_t *st, pid_t *pid,
     args.exit_signal = 0;
     args.stack = (uint64_t)(uintptr_t)st->base;
     args.stack_size = st->size;
-    long r = as__clone3_call(&args, sizeof(args), child_main, ctx);
+    long r = clone3_sighand(&args, ctx);
     if (r > 0) {
       *pid = (pid_t)r;
       *pidfd = fd;
@@ -505,6 +553,7 @@ static int clone_child(child_ctx_t *ctx, as__spawn_stack_t *st, pid_t *pid,
     clone3_refused = 1;
   }
 #endif
+  ctx->sighand_cleared = 0;
   /* The fallback child gets a copy of the fd table from clone: it takes
    * its stdio from where it is, not through the slots. */
   ctx->shared_top = 0;
