@@ -319,6 +319,37 @@ AS_API void as_session_release(as_session_t *s, int stream, char *buf);
 /* Bytes of stream held by the consumer. */
 AS_API size_t as_session_held(const as_session_t *s, int stream);
 
+/* Raw output, for forwarding without copies. With a raw callback set on
+ * an output stream the engine stops reading that stream's pipe: when
+ * bytes wait in it, cb(s, stream, fd, avail, data) says that avail > 0
+ * bytes are at the head of the pipe fd (non-blocking, the engine's, lent
+ * until as_session_raw_next), and the consumer moves them out itself,
+ * with splice(2) into a socket say (as_conn_write_pipe), in order with
+ * anything else it sends. Nobody else reads the pipe meanwhile, so those
+ * avail bytes stay there until the consumer takes them; the process may
+ * fill the pipe and then blocks in write(), which is the flow control.
+ * The stream is not watched until the consumer calls
+ * as_session_raw_next(s, stream), once per cb, when it is done with the
+ * fd (all, some or none of the bytes taken); the next cb says what is in
+ * the pipe then, from a later loop phase. Until then the fd stays open
+ * and the session's memory stays valid, even after the session
+ * completed (drain timeout) or the caller dropped its reference. EOF and
+ * completion are as in copy mode: data_cb gets len 0 once the pipe is
+ * empty and its writers gone, and the session is done only after that.
+ *
+ * as_session_raw(s, stream, cb, data) sets the mode from now on; cb NULL
+ * returns the stream to copy mode (once an outstanding cb was answered):
+ * whatever is left in the pipe then goes to data_cb. Detaching the
+ * session (its last as_session_unref) does the same. 0, -EINVAL (stream
+ * not AS_STDOUT or AS_STDERR), -ENOTTY (a console: its master is no
+ * pipe, the copying path stays), -EBADF (the stream is not pumped, or at
+ * EOF). Loop thread. */
+typedef void (*as_raw_cb)(as_session_t *s, int stream, int fd, size_t avail,
+                          void *data);
+AS_API int as_session_raw(as_session_t *s, int stream, as_raw_cb cb,
+                          void *data);
+AS_API void as_session_raw_next(as_session_t *s, int stream);
+
 /* Timers (timer.c): one-shot, re-armable. An armed timer does not keep
  * the loop running. */
 typedef struct as_timer_s as_timer_t;
@@ -388,6 +419,8 @@ struct as_conn_wreq_s {
   as_iov_t iov[AS_CONN_IOV_MAX];
   int n, i;         /* pieces; the first not fully written */
   size_t off, left; /* into iov[i]; bytes not yet written */
+  int pipe_fd;      /* as_conn_write_pipe: the pipe, after the pieces */
+  size_t pipe_left; /* its bytes not yet moved */
 };
 
 AS_API void *as_conn_extra(as_conn_t *c);
@@ -402,6 +435,19 @@ AS_API void as_conn_release(as_conn_t *c, char *buf);
  * -EINVAL for a bad n. */
 AS_API int as_conn_write(as_conn_t *c, as_conn_wreq_t *req, const as_iov_t *iov,
                          int n, as_conn_write_cb cb);
+/* As as_conn_write, then len bytes taken from the pipe pipe_fd: moved
+ * with splice(2), so that the socket gets the pipe's pages without a copy
+ * (where the kernel refuses splice, EINVAL, they are read and sent
+ * through a buffer of the engine's). The len bytes must be in the pipe
+ * already, and nothing else may read it until cb runs; a pipe that ends
+ * before them fails the connection with -EIO. pipe_fd is borrowed until
+ * cb; n may be 0 (no pieces before the pipe's bytes). Errors as
+ * as_conn_write. splice(2) has no MSG_NOSIGNAL: a peer that leaves while
+ * bytes move raises SIGPIPE, which the engine ignores unless the program
+ * installed a handler of its own (as_loop_new). */
+AS_API int as_conn_write_pipe(as_conn_t *c, as_conn_wreq_t *req,
+                              const as_iov_t *iov, int n, int pipe_fd,
+                              size_t len, as_conn_write_cb cb);
 AS_API size_t as_conn_queued(const as_conn_t *c);
 AS_API void as_conn_shutdown(as_conn_t *c);
 /* SO_PEERCRED; -ENOTCONN once the peer is gone. */

@@ -56,7 +56,7 @@ static void out_deliver(as_session_t *s, as__out_t *o, char *buf, size_t n) {
   }
 }
 
-static void out_eof(as_session_t *s, as__out_t *o) {
+void as__out_eof(as_session_t *s, as__out_t *o) {
   as__watch_close(as__loop_epfd(s->loop), &o->w, shared_fd(s));
   if (s->cbs.data_cb != NULL) {
     s->cbs.data_cb(s, o->stream, NULL, 0, s->data);
@@ -67,8 +67,13 @@ static void read_cb(as__watch_t *w, uint32_t events) {
   as__out_t *o = CONTAINER(w, as__out_t, w);
   as_session_t *s = o->s;
   as_bufpool_t *pool = as_loop_pool(s->loop);
-  (void)events;
   as__sref(s);
+  if (o->raw_cb != NULL) {
+    as__raw_ready(s, o, events);
+    as__session_maybe_done(s);
+    as__sunref(s);
+    return;
+  }
   for (int i = 0; i < READS_PER_WAKE && o->w.fd >= 0 && !o->paused; i++) {
     char *buf;
     ssize_t n = as__read_pooled(pool, o->w.fd, &buf);
@@ -92,7 +97,7 @@ static void read_cb(as__watch_t *w, uint32_t events) {
     }
     /* 0 is EOF; EIO is how a console master says the last slave closed;
      * any other error ends the stream too. */
-    out_eof(s, o);
+    as__out_eof(s, o);
   }
   as__session_maybe_done(s);
   as__sunref(s);
@@ -175,9 +180,8 @@ int as__pump_start(as_session_t *s) {
 }
 
 void as__pump_close(as_session_t *s) {
-  int epfd = as__loop_epfd(s->loop);
   for (int i = 0; i < 2; i++) {
-    as__watch_close(epfd, &s->out[i].w, shared_fd(s));
+    as__out_close(s, &s->out[i]);
   }
   in_close(s, -ECANCELED);
 }

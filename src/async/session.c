@@ -60,6 +60,7 @@ void as_session_unref(as_session_t *s) {
   if (--s->user_refs == 0) {
     /* Detached: the engine still drains and reaps, but calls nobody. */
     memset(&s->cbs, 0, sizeof(s->cbs));
+    s->out[0].raw_cb = s->out[1].raw_cb = NULL;
   }
   as__sunref(s);
 }

@@ -28,6 +28,13 @@ typedef struct as__out_s {
   int paused;  /* at the cap: not reading */
   int grown;   /* its pipe was enlarged once it proved bulky */
   size_t held; /* bytes of buffers the consumer holds */
+  /* Raw mode (raw.c): the consumer takes the bytes from the pipe. */
+  as_raw_cb raw_cb;
+  void *raw_data;
+  int raw_busy;  /* a raw_cb not answered yet (holds a session ref) */
+  int muted;     /* off the epoll set: busy, or its answer being checked */
+  int close_due; /* the session closed it while busy: closed at the answer */
+  as__defer_t raw_defer;
 } as__out_t;
 
 typedef struct as__in_s {
@@ -77,5 +84,11 @@ int as__pump_start(as_session_t *s);
 /* Closes every stream; queued stdin writes complete with -ECANCELED. */
 void as__pump_close(as_session_t *s);
 int as__out_open(const as_session_t *s);
+/* The stream is at EOF: closes it and tells the data_cb. */
+void as__out_eof(as_session_t *s, as__out_t *o);
+/* raw.c: a raw stream's pipe is ready (events from epoll). */
+void as__raw_ready(as_session_t *s, as__out_t *o, uint32_t events);
+/* Closes the stream's fd now, or at the answer of a raw_cb under way. */
+void as__out_close(as_session_t *s, as__out_t *o);
 
 #endif

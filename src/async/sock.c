@@ -7,7 +7,10 @@
  * pauses or holds more than AS_CONN_HOLD_MAX, so a fast peer is throttled
  * by the kernel. Writing goes from the owner's memory: a write is tried at
  * once when nothing is queued, the rest waits for EPOLLOUT, and requests
- * complete in order, from the loop.
+ * complete in order, from the loop. A request may end with bytes of a
+ * pipe (as_conn_write_pipe), moved by splice(2): the pipe's pages go into
+ * the socket without a copy. Where splice is refused (EINVAL) they go
+ * through a pool buffer, one at a time.
  *
  * A peer's shutdown(SHUT_WR) reads as EOF without EPOLLHUP: the
  * connection lives on for writing. EPOLLHUP (the peer closed, or both
@@ -62,7 +65,7 @@ struct as_conn_s {
   as__defer_t defer; /* completions of writes, a late gone, the free */
   unsigned refs;     /* the owner's, held buffers', a queued defer's */
   unsigned started : 1, paused : 1, eof : 1, gone : 1, gone_due : 1, closed : 1,
-      shut_asked : 1, defer_queued : 1, cb_held : 1;
+      shut_asked : 1, defer_queued : 1, cb_held : 1, no_splice : 1;
   int gone_status;
   int write_err; /* a failed write in as_conn_write, for the defer */
   size_t held;   /* bytes of buffers the owner holds */
@@ -70,6 +73,8 @@ struct as_conn_s {
   as_conn_wreq_t *wq_head, *wq_tail;     /* waiting to be written */
   as_conn_wreq_t *done_head, *done_tail; /* written, cb not yet run */
   char *cb_buf;                          /* lent to the data_cb under way */
+  char *bounce; /* without splice: pipe bytes read and not yet sent */
+  size_t bounce_len, bounce_off;
   as_conn_cbs_t cbs;
   void *data;
   max_align_t extra[]; /* the owner's conn_extra bytes */
@@ -79,6 +84,9 @@ struct as_conn_s {
 
 static void conn_unref(as_conn_t *c) {
   if (--c->refs == 0) {
+    if (c->bounce != NULL) {
+      as_bufpool_put(as_loop_pool(c->loop), c->bounce);
+    }
     as_free(c);
   }
 }
@@ -215,6 +223,15 @@ static void wq_advance(as_conn_t *c, size_t n) {
       r->i++;
       r->off = 0;
     }
+    if (r->pipe_left > 0) {
+      size_t k = n < r->pipe_left ? n : r->pipe_left;
+      r->pipe_left -= k;
+      r->left -= k;
+      n -= k;
+      if (r->pipe_left > 0) {
+        return;
+      }
+    }
     c->wq_head = r->next;
     if (c->wq_head == NULL) {
       c->wq_tail = NULL;
@@ -223,6 +240,7 @@ static void wq_advance(as_conn_t *c, size_t n) {
   }
 }
 
+/* The pieces to send, up to the first pipe: its bytes go by themselves. */
 static int wq_gather(const as_conn_t *c, struct iovec *v) {
   int nv = 0;
   for (const as_conn_wreq_t *r = c->wq_head; r != NULL && nv < IOV_BATCH;
@@ -235,8 +253,67 @@ static int wq_gather(const as_conn_t *c, struct iovec *v) {
         nv++;
       }
     }
+    if (r->pipe_left > 0) {
+      break;
+    }
   }
   return nv;
+}
+
+/* Sends what the bounce buffer holds. n > 0 sent, or -errno. */
+static ssize_t bounce_send(as_conn_t *c) {
+  ssize_t n = send(c->w.fd, c->bounce + c->bounce_off,
+                   c->bounce_len - c->bounce_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+  if (n < 0) {
+    return -errno;
+  }
+  c->bounce_off += (size_t)n;
+  if (c->bounce_off == c->bounce_len) {
+    as_bufpool_put(as_loop_pool(c->loop), c->bounce);
+    c->bounce = NULL;
+  }
+  return n;
+}
+
+/* Moves up to want bytes of r's pipe into the socket: spliced, or read
+ * into the bounce buffer where splice is refused. n > 0 moved, or -errno
+ * (-EAGAIN: the socket is full; -EIO: the pipe had fewer bytes than
+ * promised). */
+static ssize_t pipe_send(as_conn_t *c, const as_conn_wreq_t *r, size_t want) {
+  if (c->bounce == NULL && !c->no_splice) {
+    ssize_t n = splice(r->pipe_fd, NULL, c->w.fd, NULL, want,
+                       SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (n > 0) {
+      return n;
+    }
+    if (n == 0) {
+      return -EIO;
+    }
+    if (errno != EINVAL) {
+      return -errno;
+    }
+    c->no_splice = 1;
+  }
+  if (c->bounce == NULL) {
+    as_bufpool_t *pool = as_loop_pool(c->loop);
+    char *buf = as_bufpool_get(pool, AS_BUF_MAX);
+    if (buf == NULL) {
+      return -ENOMEM;
+    }
+    ssize_t n;
+    do {
+      n = read(r->pipe_fd, buf, want < AS_BUF_MAX ? want : AS_BUF_MAX);
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0) {
+      int err = n == 0 || errno == EAGAIN ? EIO : errno;
+      as_bufpool_put(pool, buf);
+      return -err;
+    }
+    c->bounce = buf;
+    c->bounce_len = (size_t)n;
+    c->bounce_off = 0;
+  }
+  return bounce_send(c);
 }
 
 /* Writes what the socket takes, up to a budget. 0, or -errno of a failed
@@ -246,9 +323,23 @@ static int wq_send(as_conn_t *c) {
   struct iovec v[IOV_BATCH];
   wq_advance(c, 0);
   while (c->wq_head != NULL && budget > 0) {
+    as_conn_wreq_t *h = c->wq_head;
+    ssize_t n;
+    if (h->i >= h->n && h->pipe_left > 0) {
+      n = pipe_send(c, h, h->pipe_left < budget ? h->pipe_left : budget);
+      if (n < 0) {
+        if (n == -EINTR) {
+          continue;
+        }
+        return n == -EAGAIN ? 0 : (int)n;
+      }
+      wq_advance(c, (size_t)n);
+      budget -= (size_t)n < budget ? (size_t)n : budget;
+      continue;
+    }
     struct msghdr msg = {.msg_iov = v, .msg_iovlen = (size_t)wq_gather(c, v)};
     /* MSG_NOSIGNAL: an embedder may have a SIGPIPE handler installed. */
-    ssize_t n = sendmsg(c->w.fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    n = sendmsg(c->w.fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0 && errno == EINTR) {
       continue;
     }
@@ -398,11 +489,9 @@ void as_conn_release(as_conn_t *c, char *buf) {
   conn_unref(c);
 }
 
-int as_conn_write(as_conn_t *c, as_conn_wreq_t *req, const as_iov_t *iov, int n,
-                  as_conn_write_cb cb) {
-  if (n < 1 || n > AS_CONN_IOV_MAX || iov == NULL) {
-    return -EINVAL;
-  }
+static int conn_queue(as_conn_t *c, as_conn_wreq_t *req, const as_iov_t *iov,
+                      int n, int pipe_fd, size_t pipe_len,
+                      as_conn_write_cb cb) {
   if (c->gone || c->closed || c->shut_asked) {
     return -EPIPE;
   }
@@ -411,7 +500,9 @@ int as_conn_write(as_conn_t *c, as_conn_wreq_t *req, const as_iov_t *iov, int n,
   req->n = n;
   req->i = 0;
   req->off = 0;
-  req->left = 0;
+  req->pipe_fd = pipe_fd;
+  req->pipe_left = pipe_len;
+  req->left = pipe_len;
   for (int i = 0; i < n; i++) {
     req->iov[i] = iov[i];
     req->left += iov[i].len;
@@ -437,6 +528,22 @@ int as_conn_write(as_conn_t *c, as_conn_wreq_t *req, const as_iov_t *iov, int n,
   }
   conn_update(c);
   return 0;
+}
+
+int as_conn_write(as_conn_t *c, as_conn_wreq_t *req, const as_iov_t *iov, int n,
+                  as_conn_write_cb cb) {
+  if (n < 1 || n > AS_CONN_IOV_MAX || iov == NULL) {
+    return -EINVAL;
+  }
+  return conn_queue(c, req, iov, n, -1, 0, cb);
+}
+
+int as_conn_write_pipe(as_conn_t *c, as_conn_wreq_t *req, const as_iov_t *iov,
+                       int n, int pipe_fd, size_t len, as_conn_write_cb cb) {
+  if (n < 0 || n > AS_CONN_IOV_MAX || (n > 0 && iov == NULL) || pipe_fd < 0) {
+    return -EINVAL;
+  }
+  return conn_queue(c, req, iov, n, pipe_fd, len, cb);
 }
 
 size_t as_conn_queued(const as_conn_t *c) { return c->queued; }
