@@ -578,6 +578,13 @@ HCS_API int hcs_session_resize(hcs_session_t *s, uint16_t rows, uint16_t cols);
  * process blocks in write) until hcs_session_release() returns buffers. */
 HCS_API void hcs_session_hold(hcs_session_t *s, int stream, char *buf);
 HCS_API void hcs_session_release(hcs_session_t *s, int stream, char *buf);
+/* The engine's session (libhcs-async, <hcs-async.h>) that s is, for the
+ * engine's calls on its streams beyond these (as_session_raw: output
+ * moved by splice, never copied). It is s itself under its engine name:
+ * it lives as long as s, and s's callbacks stay as they are. Engine
+ * thread. */
+struct as_session_s;
+HCS_API struct as_session_s *hcs_session_engine(hcs_session_t *s);
 
 /* Processes in a compute system as pumped sessions: the async face of
  * hcs_CreateProcessInComputeSystem, for daemons that stream a process's

@@ -176,3 +176,5 @@ void hcs_session_hold(hcs_session_t *s, int stream, char *buf) {
 void hcs_session_release(hcs_session_t *s, int stream, char *buf) {
   as_session_release(TO_AS(s), stream, buf);
 }
+
+as_session_t *hcs_session_engine(hcs_session_t *s) { return TO_AS(s); }
