@@ -36,6 +36,12 @@ static void exec_out(int stream, const char *buf, size_t len, hcsd_hold_t *hold,
   hcsd_stream_out(er->st, stream, buf, len, hold);
 }
 
+static int exec_pipe(int stream, int fd, size_t n, as_session_t *s,
+                     void *data) {
+  exec_req_t *er = data;
+  return hcsd_stream_pipe(er->st, stream, fd, n, s);
+}
+
 static void exec_end(void *data) {
   exec_req_t *er = data;
   hcsd_stream_finish(er->st);
@@ -97,6 +103,7 @@ void hcsd_h_exec_start(hcsd_t *d, hcsd_req_t *r, const char *id) {
     return;
   }
   hcsd_exec_listen(er->x, &ops, er);
+  hcsd_exec_splice(er->x, exec_pipe);
 }
 
 void hcsd_h_exec_resize(hcsd_t *d, hcsd_req_t *r, const char *id) {

@@ -112,6 +112,13 @@ hcsd_stream_t *hcsd_hijack(hcsd_t *d, hcsd_req_t *r, bool framed,
  * queues nothing more for any; without (NULL) it is copied. */
 void hcsd_stream_out(hcsd_stream_t *st, int stream, const char *buf, size_t len,
                      hcsd_hold_t *hold);
+/* Output moved from a pipe without copies (model.h, on_pipe): len bytes
+ * of stream at the head of fd, framed when the stream is, spliced into
+ * the socket after what was queued before; as_session_raw_next(s,
+ * stream) once they are gone (or the client is). 0, or -1 when the
+ * client is gone or out of memory (nothing was queued). */
+int hcsd_stream_pipe(hcsd_stream_t *st, int stream, int fd, size_t len,
+                     as_session_t *s);
 /* Pauses / resumes reading the client's input. */
 void hcsd_stream_pause_input(hcsd_stream_t *st, bool paused);
 /* Output is complete: flush, shut the write side, close once the client

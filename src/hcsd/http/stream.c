@@ -126,6 +126,50 @@ static void out_done(as_conn_wreq_t *req, int status) {
 static void out_copy(hcsd_stream_t *st, int stream, const void *buf,
                      size_t len);
 
+/* Bytes left in a process's pipe, spliced after their frame header. */
+typedef struct pipe_out_s {
+  as_conn_wreq_t req; /* lent to the engine until pipe_done */
+  hcsd_stream_t *st;
+  as_session_t *s;
+  int stream;
+  uint8_t hdr[8];
+} pipe_out_t;
+
+static void pipe_done(as_conn_wreq_t *req, int status) {
+  pipe_out_t *p = (pipe_out_t *)((char *)req - offsetof(pipe_out_t, req));
+  (void)status;
+  hcsd_stream_t *st = p->st;
+  as_session_raw_next(p->s, p->stream);
+  free(p);
+  st->writes--;
+  maybe_free(st);
+}
+
+int hcsd_stream_pipe(hcsd_stream_t *st, int stream, int fd, size_t len,
+                     as_session_t *s) {
+  if (st == NULL || st->k == NULL || st->gone_told || len > UINT32_MAX) {
+    return -1;
+  }
+  pipe_out_t *p = malloc(sizeof(*p));
+  if (p == NULL) {
+    return -1;
+  }
+  p->st = st;
+  p->s = s;
+  p->stream = stream;
+  /* One frame for the whole offer (a pipe holds 1 MiB at most): the
+   * docker CLI's reader grows its buffer to the frame. */
+  hcsd_frame_header(p->hdr, stream, len);
+  as_iov_t hdr = {p->hdr, sizeof(p->hdr)};
+  if (as_conn_write_pipe(st->c, &p->req, &hdr, st->framed ? 1 : 0, fd, len,
+                         pipe_done) != 0) {
+    free(p);
+    return -1;
+  }
+  st->writes++;
+  return 0;
+}
+
 void hcsd_stream_out(hcsd_stream_t *st, int stream, const char *buf, size_t len,
                      hcsd_hold_t *hold) {
   if (st == NULL || st->k == NULL || st->gone_told || len == 0) {

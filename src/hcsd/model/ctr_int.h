@@ -78,7 +78,8 @@ struct hcsd_exec_s {
   bool listened; /* ops set: a listener takes the output */
   hcsd_out_ops_t ops;
   void *ops_data;
-  int exec_errno; /* the program could not be run */
+  hcsd_pipe_fn on_pipe; /* hcsd_exec_splice */
+  int exec_errno;       /* the program could not be run */
   size_t stdin_queued;
   bool stdin_eof;
 };

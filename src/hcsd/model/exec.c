@@ -3,7 +3,13 @@
  * the engine thread as a pumped process of the container's compute system
  * (no thread hop, no runtime binary), hands its output to its listener
  * and records the exit code before the output ends, so that a client's
- * inspect right after EOF finds it. */
+ * inspect right after EOF finds it.
+ *
+ * A non-tty exec's output is raw (as_session_raw) while a listener that
+ * can splice takes it: the engine never reads the pipes, the listener
+ * moves their pages into its socket, and nothing copies the bytes (docker
+ * keeps no log of an exec, so neither does hcsd). A console, or a
+ * listener that cannot, keeps the copying path. */
 #include "hcsd/model/ctr_int.h"
 #include "hcsd/util.h"
 
@@ -309,9 +315,32 @@ void hcsd_exec_input(hcsd_exec_t *e, const char *buf, size_t len) {
   }
 }
 
+/* Raw output goes back to the copying reader, which drops it when no
+ * listener is left. */
+static void exec_unraw(hcsd_exec_t *e) {
+  if (e->s != NULL && !e->tty) {
+    as_session_t *as = hcs_session_engine(e->s);
+    (void)as_session_raw(as, HCS_STDOUT, NULL, NULL);
+    (void)as_session_raw(as, HCS_STDERR, NULL, NULL);
+  }
+}
+
+static void exec_raw(as_session_t *as, int stream, int fd, size_t n,
+                     void *data) {
+  hcsd_exec_t *e = data;
+  if (e->listened && e->on_pipe(stream, fd, n, as, e->ops_data) == 0) {
+    return;
+  }
+  (void)as_session_raw(as, stream, NULL, NULL);
+  as_session_raw_next(as, stream);
+}
+
 /* The client left (or detached): the process keeps running, its output
  * is dropped from now on. */
-void hcsd_exec_close(hcsd_exec_t *e) { e->listened = false; }
+void hcsd_exec_close(hcsd_exec_t *e) {
+  e->listened = false;
+  exec_unraw(e);
+}
 
 /* The environment: the container's, then the exec's, HOSTNAME and (with
  * a tty) TERM; the strings are borrowed (free only the vector). */
@@ -420,6 +449,17 @@ void hcsd_exec_listen(hcsd_exec_t *e, const hcsd_out_ops_t *ops, void *data) {
            e->argv[0],
            ee == ENOENT ? "executable file not found in $PATH" : why);
   ops->on_data(1, msg, strlen(msg), NULL, data);
+}
+
+void hcsd_exec_splice(hcsd_exec_t *e, hcsd_pipe_fn on_pipe) {
+  if (e->tty || !e->listened || e->exec_errno != 0 || e->s == NULL) {
+    return;
+  }
+  e->on_pipe = on_pipe;
+  /* -EBADF for a stream not asked for: nothing to forward. */
+  as_session_t *as = hcs_session_engine(e->s);
+  (void)as_session_raw(as, HCS_STDOUT, exec_raw, e);
+  (void)as_session_raw(as, HCS_STDERR, exec_raw, e);
 }
 
 int hcsd_exec_resize(hcsd_t *d, const char *id, int rows, int cols,

@@ -177,6 +177,17 @@ int hcsd_exec_start(hcsd_t *d, const char *id, const hcsd_exec_start_opts_t *o,
 /* Output to ops until the exec ends (on_end after its exit code is
  * recorded). A program that could not be run is told as stdout here. */
 void hcsd_exec_listen(hcsd_exec_t *x, const hcsd_out_ops_t *ops, void *data);
+/* Output without copies: n > 0 bytes of stream wait at the head of the
+ * pipe fd (hcs-async.h, as_raw_cb); the listener moves them out in order
+ * with the rest of its output (spliced into its socket) and then calls
+ * as_session_raw_next(s, stream) once. 0; -1 when it cannot take them (it
+ * called nothing): that stream goes to on_data from then on. */
+typedef int (*hcsd_pipe_fn)(int stream, int fd, size_t n, as_session_t *s,
+                            void *data);
+/* After hcsd_exec_listen: a non-tty exec's output goes to on_pipe (with
+ * the listener's data) instead of on_data while on_pipe takes it. A
+ * console, or a program that could not be run, stays on on_data. */
+void hcsd_exec_splice(hcsd_exec_t *x, hcsd_pipe_fn on_pipe);
 void hcsd_exec_input(hcsd_exec_t *x, const char *buf, size_t len);
 /* The client left: the process runs on, its output is dropped. */
 void hcsd_exec_close(hcsd_exec_t *x);
