@@ -38,7 +38,8 @@ typedef enum contender {
   CT_CRUN,
   CT_RUNC,
   CT_HCS_SYNC,
-  CT_HCSD, /* gateway: the Docker API flow through hcsd, against hcs */
+  CT_HCSD,    /* gateway: the Docker API flow through hcsd, against hcs */
+  CT_DOCKERD, /* gateway: the same flow through a dockerd the bench starts */
   CT_COUNT
 } contender_t;
 

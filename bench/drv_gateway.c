@@ -9,6 +9,8 @@
  *   to EOF; GET /exec/{eid}/json on the keep-alive connection. It counts
  *   as done when that answer says the exec is not running and gives its
  *   exit code; its latency runs from the create request to that answer.
+ * - dockerd: the same client, code and checks against the dockerd of
+ *   gw_dockerd.c (its socket, its container, API /v1.41).
  * - hcs (direct): the same exec through the hcs calls in this process,
  *   on a service opened on hcsd's hcs state directory: the same running
  *   container, r->w->c threads, each hcs_CreateProcessInComputeSystem
@@ -74,7 +76,7 @@ typedef struct gslot_s {
 
 typedef struct gw_s {
   run_t *r;
-  gw_env_t *g;
+  gw_target_t t; /* hcsd's or dockerd's socket, container and API */
   int ep;
   uint64_t active;
   bool stop;
@@ -134,7 +136,7 @@ static int conn_flush(gw_t *x, gconn_t *c) {
 static int conn_send(gw_t *x, gconn_t *c, const char *method, const char *path,
                      const char *extra, const char *body) {
   if (c->fd < 0) {
-    int fd = httpc_connect(x->g->sock, true);
+    int fd = httpc_connect(x->t.sock, true);
     if (fd < 0) {
       return fd;
     }
@@ -162,7 +164,7 @@ static int conn_send(gw_t *x, gconn_t *c, const char *method, const char *path,
 
 static int send_create(gw_t *x, gslot_t *sl) {
   char path[160];
-  snprintf(path, sizeof(path), "/v1.50/containers/%s/exec", x->g->ctr);
+  snprintf(path, sizeof(path), "%s/containers/%s/exec", x->t.api, x->t.ctr);
   sl->st = ST_CREATE;
   return conn_send(x, &sl->ctl, "POST", path,
                    "Content-Type: application/json\r\n", x->create_body);
@@ -170,7 +172,7 @@ static int send_create(gw_t *x, gslot_t *sl) {
 
 static int send_start(gw_t *x, gslot_t *sl) {
   char path[160];
-  snprintf(path, sizeof(path), "/v1.50/exec/%s/start", sl->eid);
+  snprintf(path, sizeof(path), "%s/exec/%s/start", x->t.api, sl->eid);
   sl->st = ST_START;
   sl->in_len = 0;
   sl->fh_got = 0;
@@ -183,7 +185,7 @@ static int send_start(gw_t *x, gslot_t *sl) {
 
 static int send_inspect(gw_t *x, gslot_t *sl) {
   char path[160];
-  snprintf(path, sizeof(path), "/v1.50/exec/%s/json", sl->eid);
+  snprintf(path, sizeof(path), "%s/exec/%s/json", x->t.api, sl->eid);
   sl->st = ST_INSPECT;
   sl->in_len = 0;
   return conn_send(x, &sl->ctl, "GET", path, "", NULL);
@@ -431,9 +433,9 @@ static int run_loop(gw_t *x, gslot_t *slots, uint64_t c) {
   return 0;
 }
 
-static int drv_hcsd(run_t *r, gw_env_t *g) {
+static int drv_api(run_t *r, gw_env_t *g, contender_t ct) {
   const work_t *w = r->w;
-  gw_t x = {.r = r, .g = g};
+  gw_t x = {.r = r, .t = gw_env_target(g, ct)};
   if (w->sc == SC_GWSTREAM) {
     snprintf(x.create_body, sizeof(x.create_body),
              "{\"AttachStdout\":true,\"AttachStderr\":true,"
@@ -456,12 +458,12 @@ static int drv_hcsd(run_t *r, gw_env_t *g) {
     slots[i].hj = (gconn_t){.fd = -1, .hijack = true, .slot = &slots[i]};
   }
   if (r->res->err == 0) {
-    double cpu0 = gw_env_hcsd_cpu(g);
+    double cpu0 = gw_env_cpu(x.t.pid);
     int err = run_loop(&x, slots, w->c);
     if (err != 0) {
       run_fail(r, err, "the client's epoll loop");
     }
-    r->cpu_other += gw_env_hcsd_cpu(g) - cpu0;
+    r->cpu_other += gw_env_cpu(x.t.pid) - cpu0;
   }
   for (uint64_t i = 0; slots != NULL && i < w->c; i++) {
     conn_close(&x, &slots[i].ctl);
@@ -630,5 +632,5 @@ int drv_gateway_run(run_t *r, contender_t ct) {
     run_fail(r, -ENODEV, "the gateway is not running");
     return r->res->err;
   }
-  return ct == CT_HCSD ? drv_hcsd(r, g) : drv_direct(r, g);
+  return ct == CT_HCS ? drv_direct(r, g) : drv_api(r, g, ct);
 }

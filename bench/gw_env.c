@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,19 +45,19 @@ static void on_stop_signal(int sig) { interrupted = sig; }
 
 int gw_env_interrupted(void) { return interrupted; }
 
-static void nap_ms(long ms) {
+void gw_nap_ms(long ms) {
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
   while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
   }
 }
 
 /* fork + exec rather than posix_spawn: the child asks for SIGTERM when
- * the bench dies. Only async-signal-safe calls between the two. */
-static int spawn_hcsd(gw_env_t *g, const char *bin) {
-  char *argv[] = {(char *)bin, "--socket",         g->sock, "--state-dir",
-                  g->state,    "--client-timeout", "3600",  NULL};
+ * the bench dies, and may unshare. Only async-signal-safe calls between
+ * the two. */
+int gw_spawn_daemon(const char *bin, char *const argv[], const char *log,
+                    bool newnet, pid_t *out) {
   int logfd =
-      open(g->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND, 0600);
+      open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND, 0600);
   if (logfd < 0) {
     return -errno;
   }
@@ -70,6 +71,9 @@ static int spawn_hcsd(gw_env_t *g, const char *bin) {
     if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent) {
       _exit(127);
     }
+    if (newnet && unshare(CLONE_NEWNET) != 0) {
+      _exit(GW_EXIT_NETNS);
+    }
     int nul = open("/dev/null", O_RDONLY);
     if (nul < 0 || dup2(nul, 0) < 0 || dup2(logfd, 1) < 0 ||
         dup2(logfd, 2) < 0) {
@@ -81,13 +85,18 @@ static int spawn_hcsd(gw_env_t *g, const char *bin) {
   int err = pid < 0 ? -errno : 0;
   close(logfd);
   if (err == 0) {
-    g->pid = pid;
+    *out = pid;
   }
   return err;
 }
 
-/* The end of hcsd's log, on one line, for a note. */
-static void log_end(const char *log, char *out, size_t size) {
+static int spawn_hcsd(gw_env_t *g, const char *bin) {
+  char *argv[] = {(char *)bin, "--socket",         g->sock, "--state-dir",
+                  g->state,    "--client-timeout", "3600",  NULL};
+  return gw_spawn_daemon(bin, argv, g->log, false, &g->pid);
+}
+
+void gw_log_end(const char *log, char *out, size_t size) {
   out[0] = '\0';
   int fd = open(log, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -104,68 +113,91 @@ static void log_end(const char *log, char *out, size_t size) {
   }
 }
 
-static int wait_ready(gw_env_t *g, const char **why) {
-  for (long waited = 0; waited < READY_MS; waited += POLL_MS) {
-    int status;
-    if (waitpid(g->pid, &status, WNOHANG) == g->pid) {
-      g->pid = 0;
-      *why = "hcsd exited before answering";
+int gw_wait_ping(const char *sock, pid_t *pid, long ms, int *status) {
+  for (long waited = 0; waited < ms; waited += POLL_MS) {
+    if (waitpid(*pid, status, WNOHANG) == *pid) {
+      *pid = 0;
       return -ECHILD;
     }
     int code = 0;
     char body[64];
-    if (httpc_call(g->sock, "GET", "/_ping", NULL, &code, body, sizeof(body)) ==
+    if (httpc_call(sock, "GET", "/_ping", NULL, &code, body, sizeof(body)) ==
             0 &&
         code == 200) {
       return 0;
     }
-    nap_ms(POLL_MS);
+    gw_nap_ms(POLL_MS);
   }
-  *why = "hcsd did not answer /_ping";
   return -ETIMEDOUT;
 }
 
-/* POST path with json; the "Id" of a 201 answer into id (when id). */
-static int post(gw_env_t *g, const char *path, const char *json, int want,
-                char *id, size_t idsize, const char **why) {
+static int wait_ready(gw_env_t *g, const char **why) {
+  int status;
+  int err = gw_wait_ping(g->sock, &g->pid, READY_MS, &status);
+  *why = err == -ECHILD ? "hcsd exited before answering"
+         : err != 0     ? "hcsd did not answer /_ping"
+                        : NULL;
+  return err;
+}
+
+int gw_post(const char *sock, const char *path, const char *json, int want,
+            char *id, size_t idsize, char *buf, size_t bufsize,
+            const char **why) {
   int code = 0;
   char body[1024];
-  int err = httpc_call(g->sock, "POST", path, json, &code, body, sizeof(body));
+  int err = httpc_call(sock, "POST", path, json, &code, body, sizeof(body));
   if (err != 0) {
-    *why = path;
+    snprintf(buf, bufsize, "POST %.100s", path);
+    *why = buf;
     return err;
   }
   if (code != want) {
-    snprintf(g->why, sizeof(g->why), "POST %.60s: %d %.80s", path, code, body);
-    *why = g->why;
+    snprintf(buf, bufsize, "POST %.60s: %d %.80s", path, code, body);
+    *why = buf;
     return -EPROTO;
   }
   if (id != NULL) {
     json_t *o = json_loads(body, 0, NULL);
     const char *s = json_string_value(json_object_get(o, "Id"));
-    if (s == NULL || strlen(s) >= idsize) {
-      json_decref(o);
+    bool ok = s != NULL && strlen(s) < idsize;
+    if (ok) {
+      snprintf(id, idsize, "%s", s);
+    }
+    json_decref(o);
+    if (!ok) {
       *why = "container create: no Id in the answer";
       return -EPROTO;
     }
-    snprintf(id, idsize, "%s", s);
-    json_decref(o);
   }
   return 0;
 }
 
-static int start_container(gw_env_t *g, const char **why) {
-  static const char create[] =
-      "{\"Image\":\"busybox\",\"Cmd\":[\"sleep\",\"100000\"],"
-      "\"HostConfig\":{\"NetworkMode\":\"host\"}}";
-  int err = post(g, "/v1.50/containers/create", create, 201, g->ctr,
-                 sizeof(g->ctr), why);
+int gw_start_sleeper(const char *sock, const char *api, const char *image,
+                     char *ctr, size_t ctrsize, char *buf, size_t bufsize,
+                     const char **why) {
+  char create[256], path[160];
+  snprintf(create, sizeof(create),
+           "{\"Image\":\"%s\",\"Cmd\":[\"sleep\",\"100000\"],"
+           "\"HostConfig\":{\"NetworkMode\":\"host\"}}",
+           image);
+  snprintf(path, sizeof(path), "%s/containers/create", api);
+  int err = gw_post(sock, path, create, 201, ctr, ctrsize, buf, bufsize, why);
   if (err == 0) {
-    char path[160];
-    snprintf(path, sizeof(path), "/v1.50/containers/%s/start", g->ctr);
-    err = post(g, path, NULL, 204, NULL, 0, why);
+    snprintf(path, sizeof(path), "%s/containers/%s/start", api, ctr);
+    err = gw_post(sock, path, NULL, 204, NULL, 0, buf, bufsize, why);
   }
   return err;
+}
+
+void gw_remove_ctr(const char *sock, const char *api, const char *ctr) {
+  char path[160], body[256];
+  int code = 0;
+  snprintf(path, sizeof(path), "%s/containers/%s?force=1", api, ctr);
+  int err = httpc_call(sock, "DELETE", path, NULL, &code, body, sizeof(body));
+  if (err != 0 || code != 204) {
+    fprintf(stderr, "hcs-bench: DELETE %s: %d %s\n", path,
+            err != 0 ? err : code, err != 0 ? strerror(-err) : body);
+  }
 }
 
 static int open_direct(gw_env_t *g, const char **why) {
@@ -210,7 +242,10 @@ static int setup(gw_env_t *g, const char *bin, const bool *want,
     *why = "starting hcsd";
     return err;
   }
-  if ((err = wait_ready(g, why)) != 0 || (err = start_container(g, why)) != 0) {
+  if ((err = wait_ready(g, why)) != 0 ||
+      (err = gw_start_sleeper(g->sock, "/v1.50", "busybox", g->ctr,
+                              sizeof(g->ctr), g->why, sizeof(g->why), why)) !=
+          0) {
     return err;
   }
   if (want[CT_HCS] && (err = open_direct(g, why)) != 0) {
@@ -233,7 +268,7 @@ void gw_env_open(gw_env_t *g, const char *hcsd_bin, const bool *want) {
   int err = setup(g, hcsd_bin, want, &why);
   char tail[128] = "";
   if (err != 0 && g->log[0] != '\0') {
-    log_end(g->log, tail, sizeof(tail));
+    gw_log_end(g->log, tail, sizeof(tail));
   }
   const contender_t cts[] = {CT_HCSD, CT_HCS};
   for (size_t i = 0; i < 2; i++) {
@@ -251,18 +286,30 @@ void gw_env_open(gw_env_t *g, const char *hcsd_bin, const bool *want) {
              want[ct] && tail[0] != '\0' ? "; hcsd: " : "",
              want[ct] ? tail : "");
   }
+  if (want[CT_DOCKERD]) {
+    (void)gw_dockerd_open(g);
+  } else {
+    snprintf(g->note[CT_DOCKERD], sizeof(g->note[CT_DOCKERD]), "not asked for");
+  }
 }
 
-double gw_env_hcsd_cpu(const gw_env_t *g) {
-  if (g->pid <= 0) {
+gw_target_t gw_env_target(const gw_env_t *g, contender_t ct) {
+  if (ct == CT_DOCKERD) {
+    return (gw_target_t){g->dk.sock, g->dk.ctr, GW_DOCKERD_API, g->dk.pid};
+  }
+  return (gw_target_t){g->sock, g->ctr, "/v1.50", g->pid};
+}
+
+double gw_env_cpu(pid_t pid) {
+  if (pid <= 0) {
     return 0;
   }
   char path[64];
-  snprintf(path, sizeof(path), "/proc/%d/stat", (int)g->pid);
+  snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
   FILE *f = fopen(path, "re");
   unsigned long long v[4] = {0};
   /* proc_pid_stat(5): utime, stime, cutime and cstime are fields 14-17, in
-   * clock ticks; hcsd's command name holds no space or parenthesis. */
+   * clock ticks; the daemon's command name holds no space or parenthesis. */
   int got = f != NULL ? fscanf(f,
                                "%*d %*s %*c %*d %*d %*d %*d %*d %*u %*u %*u "
                                "%*u %*u %llu %llu %llu %llu",
@@ -276,34 +323,34 @@ double gw_env_hcsd_cpu(const gw_env_t *g) {
                   : 0;
 }
 
-static void stop_hcsd(gw_env_t *g) {
-  if (kill(g->pid, SIGTERM) != 0) {
-    fprintf(stderr, "hcs-bench: kill hcsd %d: %s\n", (int)g->pid,
+void gw_stop_pid(pid_t pid, const char *name, long ms, const char *log) {
+  if (kill(pid, SIGTERM) != 0) {
+    fprintf(stderr, "hcs-bench: kill %s %d: %s\n", name, (int)pid,
             strerror(errno));
   }
   int status = 0;
   long waited = 0;
   pid_t got;
-  while ((got = waitpid(g->pid, &status, WNOHANG)) == 0 && waited < STOP_MS) {
-    nap_ms(POLL_MS);
+  while ((got = waitpid(pid, &status, WNOHANG)) == 0 && waited < ms) {
+    gw_nap_ms(POLL_MS);
     waited += POLL_MS;
   }
   if (got == 0) {
     fprintf(stderr,
-            "hcs-bench: hcsd %d still runs %d ms after SIGTERM; "
+            "hcs-bench: %s %d still runs %ld ms after SIGTERM; "
             "SIGKILL\n",
-            (int)g->pid, STOP_MS);
-    (void)kill(g->pid, SIGKILL);
-    while (waitpid(g->pid, &status, 0) < 0 && errno == EINTR) {
+            name, (int)pid, ms);
+    (void)kill(pid, SIGKILL);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
   } else if (got > 0 && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
-    fprintf(stderr, "hcs-bench: hcsd ended with status 0x%x (log %s)\n", status,
-            g->log);
+    fprintf(stderr, "hcs-bench: %s ended with status 0x%x (log %s)\n", name,
+            status, log);
   }
-  g->pid = 0;
 }
 
 int gw_env_close(gw_env_t *g) {
+  gw_dockerd_close(g);
   if (g->hcs != NULL) {
     /* The service has a state directory: closing it leaves the
      * container running, for hcsd to remove. */
@@ -311,18 +358,11 @@ int gw_env_close(gw_env_t *g) {
     g->hcs = NULL;
   }
   if (g->pid > 0 && g->ctr[0] != '\0') {
-    char path[160], body[256];
-    int code = 0;
-    snprintf(path, sizeof(path), "/v1.50/containers/%s?force=1", g->ctr);
-    int err =
-        httpc_call(g->sock, "DELETE", path, NULL, &code, body, sizeof(body));
-    if (err != 0 || code != 204) {
-      fprintf(stderr, "hcs-bench: DELETE %s: %d %s\n", path,
-              err != 0 ? err : code, err != 0 ? strerror(-err) : body);
-    }
+    gw_remove_ctr(g->sock, "/v1.50", g->ctr);
   }
   if (g->pid > 0) {
-    stop_hcsd(g);
+    gw_stop_pid(g->pid, "hcsd", STOP_MS, g->log);
+    g->pid = 0;
   }
   if (g->dir[0] != '\0') {
     /* FTW_MOUNT: hcsd mounts the container's root in the container's own

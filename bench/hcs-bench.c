@@ -116,10 +116,12 @@ static void usage(FILE *f) {
       "  --full             the big matrix (C up to 4096)\n"
       "  --scenario LIST    spawn,echo,bulk,idle,pty,exec,gateway,\n"
       "                     gateway-stream (default all)\n"
-      "  --contenders LIST  hcs,libuv,limit,crun,runc,hcs-sync,hcsd (default\n"
-      "                     all; crun, runc and hcs-sync race in exec\n"
-      "                     only, hcsd in gateway and gateway-stream only,\n"
-      "                     libuv and limit everywhere else)\n"
+      "  --contenders LIST  hcs,libuv,limit,crun,runc,hcs-sync,hcsd,dockerd\n"
+      "                     (default all; crun, runc and hcs-sync race in\n"
+      "                     exec only, hcsd and dockerd in gateway and\n"
+      "                     gateway-stream only, libuv and limit everywhere\n"
+      "                     else; dockerd: a dockerd of the bench's own in a\n"
+      "                     network namespace, 40 execs a cell, C <= 16)\n"
       "  -c LIST            concurrency for spawn, echo and pty\n"
       "  --streams LIST     bulk streams (default 1,64)\n"
       "  -n N               sessions per spawn cell\n"
@@ -202,7 +204,7 @@ static const char *sc_name_i(int i) { return bench_sc_name((scenario_t)i); }
 /* The contenders as --contenders and --worker-idle name them. */
 static const char *ct_name_i(int i) {
   static const char *const names[CT_COUNT] = {
-      "hcs", "libuv", "limit", "crun", "runc", "hcs-sync", "hcsd"};
+      "hcs", "libuv", "limit", "crun", "runc", "hcs-sync", "hcsd", "dockerd"};
   return i >= 0 && i < CT_COUNT ? names[i] : "?";
 }
 
@@ -835,7 +837,8 @@ static size_t run_cell(const config_t *cf, const cell_t *cell, prog_paths_t *pp,
   for (int ct = 0; ct < CT_COUNT; ct++) {
     in[ct] = cf->ct_on[ct] && bench_ct_in(cell->sc, (contender_t)ct);
     runs[ct] = in[ct] && (cell->sc != SC_EXEC || env->up[ct]) &&
-               (!gw_sc || gw->up[ct]);
+               (!gw_sc || gw->up[ct]) &&
+               (ct != CT_DOCKERD || cell->c <= GW_DOCKERD_MAX_C);
     if (runs[ct]) {
       order[nct++] = (contender_t)ct;
     }
@@ -856,6 +859,19 @@ static size_t run_cell(const config_t *cf, const cell_t *cell, prog_paths_t *pp,
         work_t wh = w;
         wh.n *= cf->exec_hcs_mul;
         (void)run_contender(ct, &wh, res, progress ? label : NULL);
+        continue;
+      }
+      if (ct == CT_DOCKERD) {
+        work_t wd = w;
+        uint64_t dn = GW_DOCKERD_N / rounds > w.c ? GW_DOCKERD_N / rounds : w.c;
+        wd.n = dn < w.n ? dn : w.n;
+        (void)run_contender(ct, &wd, res, progress ? label : NULL);
+        if (res->note[0] == '\0' && wd.n < w.n) {
+          snprintf(res->note, sizeof(res->note),
+                   "%d execs a cell over the rounds (about 10 execs/s), "
+                   "no cell past C=%d",
+                   GW_DOCKERD_N, GW_DOCKERD_MAX_C);
+        }
         continue;
       }
       if (cell->sc != SC_IDLE) {
@@ -883,6 +899,12 @@ static size_t run_cell(const config_t *cf, const cell_t *cell, prog_paths_t *pp,
         col[r] = per[r][ct];
       }
       pick_round(col, rounds, cf->pick_best, &out[n++]);
+    } else if (in[ct] && ct == CT_DOCKERD && gw_sc && gw->up[ct]) {
+      char note[96];
+      snprintf(note, sizeof(note),
+               "not run past C=%d (dockerd makes about 10 execs/s)",
+               GW_DOCKERD_MAX_C);
+      skip_result(&out[n++], cell->sc, ct, cell->c, note);
     } else if (in[ct]) {
       exec_unavailable(&out[n++], &rc, (contender_t)ct,
                        gw_sc ? gw->note[ct] : env->note[ct],
@@ -1017,7 +1039,8 @@ int main(int argc, char **argv) {
     const cell_t *cell = &cells[i];
     if ((cell->sc == SC_GATEWAY || cell->sc == SC_GWSTREAM) && !gw_open) {
       if (progress) {
-        fprintf(stderr, "\r\033[K[gateway] starting hcsd and its container");
+        fprintf(stderr, "\r\033[K[gateway] starting hcsd (and dockerd) and "
+                        "the containers");
       }
       char hcsd[PATH_MAX];
       hcsd_path(cf.hcsd, hcsd, sizeof(hcsd));

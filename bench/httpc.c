@@ -120,26 +120,51 @@ static int write_all(int fd, const char *p, size_t len) {
   return 0;
 }
 
-int httpc_call(const char *sock, const char *method, const char *path,
-               const char *json, int *status, char *resp, size_t size) {
+/* Writes len bytes from fd to the socket. */
+static int send_fd(int sock, int fd, size_t len) {
+  char buf[65536];
+  while (len > 0) {
+    ssize_t k = read(fd, buf, len < sizeof(buf) ? len : sizeof(buf));
+    if (k < 0 && errno == EINTR) {
+      continue;
+    }
+    if (k <= 0) {
+      return k == 0 ? -EIO : -errno;
+    }
+    int err = write_all(sock, buf, (size_t)k);
+    if (err != 0) {
+      return err;
+    }
+    len -= (size_t)k;
+  }
+  return 0;
+}
+
+/* One request on a connection of its own: the body from json, or from
+ * body_fd when json is NULL and body_fd >= 0. */
+static int call(const char *sock, const char *method, const char *path,
+                const char *ctype, const char *json, int body_fd,
+                size_t body_len, int *status, char *resp, size_t size) {
   int fd = httpc_connect(sock, false);
   if (fd < 0) {
     return fd;
   }
   char req[1024];
-  size_t blen = json != NULL ? strlen(json) : 0;
+  size_t blen = json != NULL ? strlen(json) : body_fd >= 0 ? body_len : 0;
   int n =
       snprintf(req, sizeof(req),
                "%s %s HTTP/1.1\r\nHost: api.moby.localhost\r\n"
-               "Connection: close\r\n%sContent-Length: %zu\r\n\r\n",
-               method, path,
-               json != NULL ? "Content-Type: application/json\r\n" : "", blen);
+               "Connection: close\r\n%s%s%sContent-Length: %zu\r\n\r\n",
+               method, path, ctype != NULL ? "Content-Type: " : "",
+               ctype != NULL ? ctype : "", ctype != NULL ? "\r\n" : "", blen);
   int err = n > 0 && (size_t)n < sizeof(req) ? 0 : -EOVERFLOW;
   if (err == 0) {
     err = write_all(fd, req, (size_t)n);
   }
-  if (err == 0 && blen > 0) {
+  if (err == 0 && json != NULL && blen > 0) {
     err = write_all(fd, json, blen);
+  } else if (err == 0 && json == NULL && blen > 0) {
+    err = send_fd(fd, body_fd, blen);
   }
   char buf[HEAD_MAX + 4096];
   size_t got = 0;
@@ -181,4 +206,16 @@ int httpc_call(const char *sock, const char *method, const char *path,
   memcpy(resp, buf + hl, body);
   resp[body] = '\0';
   return 0;
+}
+
+int httpc_call(const char *sock, const char *method, const char *path,
+               const char *json, int *status, char *resp, size_t size) {
+  return call(sock, method, path, json != NULL ? "application/json" : NULL,
+              json, -1, 0, status, resp, size);
+}
+
+int httpc_call_fd(const char *sock, const char *method, const char *path,
+                  const char *ctype, int fd, size_t len, int *status,
+                  char *resp, size_t size) {
+  return call(sock, method, path, ctype, NULL, fd, len, status, resp, size);
 }

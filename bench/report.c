@@ -11,7 +11,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-enum { MAX_TARGETS = 16, MAX_XS = 16 };
+enum { MAX_TARGETS = 24, MAX_XS = 16 };
 
 typedef struct machine_s {
   long nproc;
@@ -96,8 +96,10 @@ static void print_title(scenario_t sc) {
       "idle: N idler sessions (stdin, stdout, stderr piped) held open",
       "pty: console sessions, blaster output, a resize every 4 chunks",
       "exec: nop exec'd into one running container, stdout to EOF, waited",
-      "gateway: echo x exec'd via hcsd's socket, against hcs in-process",
-      "gateway-stream: dd of S bytes via hcsd's socket, vs hcs in-process"};
+      "gateway: echo x exec'd via hcsd's (or dockerd's) socket, against hcs "
+      "in-process",
+      "gateway-stream: dd of S bytes via hcsd's (or dockerd's) socket, vs hcs "
+      "in-process"};
   printf("\n%s\n", title[sc]);
 }
 
@@ -238,6 +240,23 @@ static void print_row(const report_t *rp, const result_t *r) {
   }
 }
 
+/* gateway: hcsd over dockerd at each C both ran: the rate and p50. */
+static void print_vs_dockerd(const report_t *rp, scenario_t sc) {
+  for (size_t i = 0; i < rp->n; i++) {
+    const result_t *h = &rp->res[i];
+    const result_t *d = find(rp, sc, h->c, CT_DOCKERD);
+    if (h->sc != (int)sc || h->ct != CT_HCSD || h->skipped || h->err != 0 ||
+        d == NULL || d->err != 0 || figure(d) <= 0 || d->p50_us <= 0) {
+      continue;
+    }
+    printf("  hcsd / dockerd (C=%llu): %.1fx the %s, p50 %.3fx (%.2f vs "
+           "%.2f ms)\n",
+           (unsigned long long)h->c, figure(h) / figure(d),
+           sc == SC_GATEWAY ? "execs/s" : "GB/s", h->p50_us / d->p50_us,
+           h->p50_us / 1e3, d->p50_us / 1e3);
+  }
+}
+
 void report_table(const report_t *rp, scenario_t sc) {
   print_title(sc);
   print_header(sc);
@@ -245,6 +264,9 @@ void report_table(const report_t *rp, scenario_t sc) {
     if (rp->res[i].sc == (int)sc) {
       print_row(rp, &rp->res[i]);
     }
+  }
+  if (sc == SC_GATEWAY || sc == SC_GWSTREAM) {
+    print_vs_dockerd(rp, sc);
   }
   for (size_t i = 0; i < rp->n; i++) {
     const result_t *r = &rp->res[i];
@@ -354,6 +376,39 @@ static size_t eval_exec_targets(const report_t *rp, target_t *t, size_t max) {
   return n;
 }
 
+/* gateway, C=1 and C=16: hcsd's rate >= 30x dockerd's, its p50 <= 1/30
+ * of dockerd's. A dockerd that was skipped says why. */
+static size_t eval_gateway_targets(const report_t *rp, target_t *t) {
+  static const uint64_t cs[] = {1, 16};
+  size_t n = 0;
+  for (size_t i = 0; i < sizeof(cs) / sizeof(cs[0]); i++) {
+    const result_t *h = find(rp, SC_GATEWAY, cs[i], CT_HCSD);
+    const result_t *d = find(rp, SC_GATEWAY, cs[i], CT_DOCKERD);
+    const result_t *skip = NULL;
+    for (size_t j = 0; j < rp->n && d == NULL; j++) {
+      const result_t *r = &rp->res[j];
+      if (r->sc == SC_GATEWAY && r->c == cs[i] && r->ct == CT_DOCKERD) {
+        skip = r;
+      }
+    }
+    for (int k = 0; k < 2; k++) {
+      target_t *x = &t[n++];
+      memset(x, 0, sizeof(*x));
+      snprintf(x->name, sizeof(x->name), "gateway %s C=%llu",
+               k == 0 ? "rate" : "p50", (unsigned long long)cs[i]);
+      snprintf(x->goal, sizeof(x->goal), "%s",
+               k == 0 ? "hcsd >= 30x dockerd" : "hcsd <= 0.033x dockerd");
+      target_ratio(x, h, d, k == 0 ? 30 : 1.0 / 30, k == 0,
+                   k == 0 ? "rate" : "p50");
+      if (skip != NULL && skip->skipped) {
+        x->status = "SKIPPED";
+        snprintf(x->measured, sizeof(x->measured), "dockerd: %s", skip->note);
+      }
+    }
+  }
+  return n;
+}
+
 static size_t eval_targets(const report_t *rp, target_t *t) {
   size_t n = 0;
   static const struct {
@@ -424,7 +479,8 @@ static size_t eval_targets(const report_t *rp, target_t *t) {
     snprintf(x->measured, sizeof(x->measured), "hcs %.0f vs libuv %.0f B",
              h->mem_per_session, u->mem_per_session);
   }
-  return n + eval_exec_targets(rp, &t[n], MAX_TARGETS - n);
+  n += eval_exec_targets(rp, &t[n], MAX_TARGETS - 4 - n);
+  return n + eval_gateway_targets(rp, &t[n]);
 }
 
 void report_targets(const report_t *rp) {
@@ -563,7 +619,7 @@ typedef struct panel_s {
 
 static const char *const colour[CT_COUNT] = {"#d62728", "#1f77b4", "#555555",
                                              "#2ca02c", "#9467bd", "#ff7f0e",
-                                             "#8c564b"};
+                                             "#8c564b", "#17becf"};
 
 static double nice_max(double v) {
   if (v <= 0) {

@@ -121,7 +121,8 @@ const char *bench_sc_name(scenario_t sc) {
 
 const char *bench_ct_name(contender_t ct) {
   static const char *const names[CT_COUNT] = {
-      "hcs", "libuv", "limit", "crun exec", "runc exec", "hcs sync", "hcsd"};
+      "hcs",       "libuv",    "limit", "crun exec",
+      "runc exec", "hcs sync", "hcsd",  "dockerd"};
   return ct < CT_COUNT ? names[ct] : "?";
 }
 
@@ -130,7 +131,7 @@ bool bench_ct_in(scenario_t sc, contender_t ct) {
     return true;
   }
   if (sc == SC_GATEWAY || sc == SC_GWSTREAM) {
-    return ct == CT_HCSD;
+    return ct == CT_HCSD || ct == CT_DOCKERD;
   }
   return sc == SC_EXEC ? ct == CT_CRUN || ct == CT_RUNC || ct == CT_HCS_SYNC
                        : ct == CT_UV || ct == CT_LIMIT;

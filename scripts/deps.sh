@@ -30,6 +30,7 @@ PACKAGES=(
   tmux               # hcsd's terminal tests
   crun # hcs-bench exec baselines
   runc
+  docker.io # hcs-bench gateway: the dockerd contender
 )
 
 missing=()
