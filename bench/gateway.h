@@ -49,9 +49,10 @@ typedef struct gw_target_s {
 } gw_target_t;
 gw_target_t gw_env_target(const gw_env_t *g, contender_t ct);
 
-/* dockerd caps: about 10 execs/s here, so a cell gets this many execs
- * over its rounds (at least C a round), and no cell past this C. */
-enum { GW_DOCKERD_N = 40, GW_DOCKERD_MAX_C = 16 };
+/* dockerd caps: about 10 execs/s here, so a gateway cell gives it this
+ * many execs (gateway-stream: _STREAM_N of 64 MiB), and no cell past
+ * this C. */
+enum { GW_DOCKERD_N = 40, GW_DOCKERD_STREAM_N = 8, GW_DOCKERD_MAX_C = 16 };
 /* The API version Debian's dockerd 20.10 speaks (it refuses newer). */
 #define GW_DOCKERD_API "/v1.41"
 
