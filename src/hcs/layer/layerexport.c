@@ -453,7 +453,12 @@ static hcs_result_t export_into(hcs__lctx_t *c, const char *id,
   hcs_result_t r = x == NULL ? hcs__lsys(c, ENOMEM, "exporting") : HCS_OK;
   if (r == HCS_OK) {
     x->c = c;
-    hcs__sha256_init(&x->sha);
+    x->out = -1;
+    if (hcs__sha256_init(&x->sha) != 0) {
+      r = hcs__lsys(c, ENOMEM, "digest of %s/layer.tar", folder);
+    }
+  }
+  if (r == HCS_OK) {
     x->out =
         openat(dir, "layer.tar.tmp",
                O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
@@ -465,8 +470,9 @@ static hcs_result_t export_into(hcs__lctx_t *c, const char *id,
   }
   if (r == HCS_OK) {
     char digest[65];
-    hcs__sha256_hex(&x->sha, digest);
-    r = write_description(c, dir, id, chain, digest, x->size);
+    r = hcs__sha256_hex(&x->sha, digest) != 0
+            ? hcs__lsys(c, ENOMEM, "digest of %s/layer.tar", folder)
+            : write_description(c, dir, id, chain, digest, x->size);
   }
   if (x != NULL) {
     if (r != HCS_OK && x->out >= 0) {
@@ -480,6 +486,7 @@ static hcs_result_t export_into(hcs__lctx_t *c, const char *id,
     }
     archive_entry_free(x->e);
     hcs__inomap_free(&x->links);
+    hcs__sha256_free(&x->sha);
     as_free(x);
   }
   close(dir);

@@ -82,7 +82,10 @@ static hcs_result_t extract(hcs__lctx_t *c, int tar, int root,
   im->tar = tar;
   im->root = root;
   im->cached_fd = -1;
-  hcs__sha256_init(&im->sha);
+  if (hcs__sha256_init(&im->sha) != 0) {
+    as_free(im);
+    return hcs__lsys(c, ENOMEM, "digest of layer.tar");
+  }
   struct stat st;
   if (fstat(tar, &st) == 0) {
     c->progress.p.total_bytes = (uint64_t)st.st_size;
@@ -105,7 +108,9 @@ static hcs_result_t extract(hcs__lctx_t *c, int tar, int root,
   const void *rest;
   while (r == HCS_OK && tar_read(im->a, im, &rest) > 0) {
   }
-  hcs__sha256_hex(&im->sha, digest);
+  if (hcs__sha256_hex(&im->sha, digest) != 0 && r == HCS_OK) {
+    r = hcs__lsys(c, ENOMEM, "digest of layer.tar");
+  }
   if (im->a != NULL) {
     archive_read_free(im->a);
   }
