@@ -193,3 +193,49 @@ Test(hcsd_splice, unread_exec_stream_paces_the_process) {
   he_cmd_free(&c);
   he_end();
 }
+
+/* Starts dd writing 256 MiB of zeros on a new connection, reads the
+ * response head and about want bytes of the stream. */
+static int start_dd(const char *id, char *eid, size_t n, size_t want) {
+  he_exec_create(id,
+                 "{\"AttachStdout\":true,\"AttachStderr\":true,\"Cmd\":[\"dd\","
+                 "\"if=/dev/zero\",\"bs=65536\",\"count=4096\","
+                 "\"status=none\"]}",
+                 eid, n);
+  int fd = he_raw_connect();
+  he_send_exec_start(fd, eid);
+  read_head(fd, "HTTP/1.1 101");
+  static char buf[65536];
+  size_t got = 0;
+  while (got < want) {
+    ssize_t k = recv(fd, buf, sizeof(buf), 0);
+    cr_assert_gt(k, 0, "the stream ended after %zu bytes", got);
+    got += (size_t)k;
+  }
+  return fd;
+}
+
+/* A client that leaves mid-stream detaches its exec, whose output is then
+ * dropped: dd runs to its end. A stream still in flight when the daemon
+ * stops leaves nothing behind. */
+Test(hcsd_splice, streams_left_and_in_flight_at_exit) {
+  char id[128], gone[80], kept[80];
+  he_docker_line(id, sizeof(id), "run", "-d", "busybox", "sleep", "600");
+  int fd = start_dd(id, gone, sizeof(gone), 1 << 20);
+  close(fd);
+  int64_t deadline = th_now_ms() + 60000;
+  json_t *j;
+  while ((j = exec_inspect(gone)) != NULL &&
+         json_is_true(json_object_get(j, "Running"))) {
+    json_decref(j);
+    cr_assert_lt(th_now_ms(), deadline,
+                 "dd still runs 60 s after its client left");
+    (void)poll(NULL, 0, 50);
+  }
+  cr_assert_eq(json_integer_value(json_object_get(j, "ExitCode")), 0);
+  json_decref(j);
+  fd = start_dd(id, kept, sizeof(kept), 1 << 20);
+  he_daemon_stop();
+  close(fd);
+  he_end();
+}
