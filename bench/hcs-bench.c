@@ -884,7 +884,8 @@ static size_t run_cell(const config_t *cf, const cell_t *cell, prog_paths_t *pp,
         if (res->note[0] == '\0' && (wd.n < w.n || dk_rounds < rounds)) {
           snprintf(res->note, sizeof(res->note),
                    "fewer execs (N: a round's) in fewer rounds: it makes "
-                   "about 10 execs/s; no cell past C=%d",
+                   "about 10 execs/s; no cell past C=%d; CPU: dockerd's "
+                   "own, not containerd's or the shims'",
                    GW_DOCKERD_MAX_C);
         }
         continue;
