@@ -830,7 +830,8 @@ static void exec_unavailable(result_t *res, const cell_t *cell, contender_t ct,
  * they fill. Returns those rounds. */
 static unsigned dockerd_plan(scenario_t sc, unsigned rounds, work_t *w) {
   uint64_t total = sc == SC_GWSTREAM ? GW_DOCKERD_STREAM_N : GW_DOCKERD_N;
-  uint64_t per = total / rounds > w->c ? total / rounds : w->c;
+  uint64_t share = (total + rounds - 1) / rounds;
+  uint64_t per = share > w->c ? share : w->c;
   w->n = per < w->n ? per : w->n;
   uint64_t need = w->n > 0 ? (total + w->n - 1) / w->n : rounds;
   return need < rounds ? (unsigned)need : rounds;
