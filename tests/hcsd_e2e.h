@@ -154,6 +154,27 @@ HE_UNUSED static bool he_raw_send(int fd, const void *data, size_t n,
   return true;
 }
 
+/* Reads a response head byte by byte up to its blank line (so no body
+ * byte is taken); asserts its status line starts with want. Its
+ * Content-Length, 0 without one. */
+HE_UNUSED static size_t he_read_head(int fd, const char *want) {
+  char head[4096];
+  size_t n = 0;
+  while (n < 4 || memcmp(head + n - 4, "\r\n\r\n", 4) != 0) {
+    struct pollfd pf = {.fd = fd, .events = POLLIN};
+    cr_assert_eq(poll(&pf, 1, 30000), 1, "no response head\ndaemon log:\n%s",
+                 he_log_tail());
+    cr_assert_eq(recv(fd, head + n, 1, 0), 1, "closed inside a head: %.*s",
+                 (int)n, head);
+    n++;
+    cr_assert_lt(n, sizeof(head), "endless head");
+  }
+  cr_assert(strncmp(head, want, strlen(want)) == 0, "%.*s", (int)n, head);
+  head[n] = '\0';
+  const char *cl = strcasestr(head, "\r\nContent-Length:");
+  return cl != NULL ? (size_t)strtoull(cl + 17, NULL, 10) : 0;
+}
+
 HE_UNUSED static bool he_raw_send_str(int fd, const char *s) {
   return he_raw_send(fd, s, strlen(s), 10000);
 }

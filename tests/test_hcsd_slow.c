@@ -67,27 +67,6 @@ static int connect_small(void) {
   return fd;
 }
 
-/* Reads a response head byte by byte up to its blank line (so no body
- * byte is taken); asserts its status line starts with want. Its
- * Content-Length, 0 without one. */
-static size_t read_head(int fd, const char *want) {
-  char head[4096];
-  size_t n = 0;
-  while (n < 4 || memcmp(head + n - 4, "\r\n\r\n", 4) != 0) {
-    struct pollfd pf = {.fd = fd, .events = POLLIN};
-    cr_assert_eq(poll(&pf, 1, 30000), 1, "no response head\ndaemon log:\n%s",
-                 he_log_tail());
-    cr_assert_eq(recv(fd, head + n, 1, 0), 1, "closed inside a head: %.*s",
-                 (int)n, head);
-    n++;
-    cr_assert_lt(n, sizeof(head), "endless head");
-  }
-  cr_assert(strncmp(head, want, strlen(want)) == 0, "%.*s", (int)n, head);
-  head[n] = '\0';
-  const char *cl = strcasestr(head, "\r\nContent-Length:");
-  return cl != NULL ? (size_t)strtoull(cl + 17, NULL, 10) : 0;
-}
-
 /* Reads what fd has within ms; the byte count, -1 at EOF. */
 static ssize_t drain(int fd, int ms) {
   struct pollfd pf = {.fd = fd, .events = POLLIN};
@@ -149,7 +128,7 @@ static int open_reply(bool small, const char *req, const char *want,
                       size_t *len) {
   int fd = small ? connect_small() : he_raw_connect();
   cr_assert(he_raw_send_str(fd, req));
-  size_t n = read_head(fd, want);
+  size_t n = he_read_head(fd, want);
   if (len != NULL) {
     *len = n;
   }
@@ -396,7 +375,7 @@ static void open_waits(const char *id, int *fds, int n, size_t body) {
              id, body);
     cr_assert(he_raw_send_str(fds[i], req));
     cr_assert(he_raw_send(fds[i], b, body, 10000));
-    read_head(fds[i], "HTTP/1.1 200");
+    he_read_head(fds[i], "HTTP/1.1 200");
   }
   free(b);
 }
@@ -451,7 +430,7 @@ static void start_exec(const char *id, int fd) {
                  "\"AttachStderr\":true,\"Cmd\":[\"cat\"]}",
                  eid, sizeof(eid));
   he_send_exec_start(fd, eid);
-  read_head(fd, "HTTP/1.1 101");
+  he_read_head(fd, "HTTP/1.1 101");
 }
 
 #define SL_STREAMS 100

@@ -58,22 +58,6 @@ Test(hcsd_splice, docker_exec_64mib_intact) {
   he_end();
 }
 
-/* Reads a response head byte by byte up to its blank line (so that no
- * stream byte is taken); asserts its status line starts with want. */
-static void read_head(int fd, const char *want) {
-  char head[4096];
-  size_t n = 0;
-  while (n < 4 || memcmp(head + n - 4, "\r\n\r\n", 4) != 0) {
-    struct pollfd pf = {.fd = fd, .events = POLLIN};
-    cr_assert_eq(poll(&pf, 1, 30000), 1, "no response head\ndaemon log:\n%s",
-                 he_log_tail());
-    cr_assert_eq(recv(fd, head + n, 1, 0), 1, "closed inside a head");
-    n++;
-    cr_assert_lt(n, sizeof(head), "endless head");
-  }
-  cr_assert(strncmp(head, want, strlen(want)) == 0, "%.*s", (int)n, head);
-}
-
 static json_t *exec_inspect(const char *eid) {
   char path[160];
   snprintf(path, sizeof(path), "/v1.50/exec/%s/json", eid);
@@ -140,7 +124,7 @@ Test(hcsd_splice, unread_exec_stream_paces_the_process) {
   cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
   long rss0 = he_daemon_rss_kib();
   he_send_exec_start(fd, eid);
-  read_head(fd, "HTTP/1.1 101");
+  he_read_head(fd, "HTTP/1.1 101");
   /* Two seconds unread: dd would write 256 MiB in well under one. The
    * daemon stays within its bound all along, and dd is still running. */
   long peak = rss0;
@@ -204,7 +188,7 @@ static int start_dd(const char *id, char *eid, size_t n, size_t want) {
                  eid, n);
   int fd = he_raw_connect();
   he_send_exec_start(fd, eid);
-  read_head(fd, "HTTP/1.1 101");
+  he_read_head(fd, "HTTP/1.1 101");
   static char buf[65536];
   size_t got = 0;
   while (got < want) {
