@@ -41,7 +41,10 @@ static void created(const char *id, const hcsd_err_t *e, void *data) {
 void hcsd_h_ctr_create(hcsd_t *d, hcsd_req_t *r) {
   hcsd_ctr_spec_t spec;
   hcsd_err_t e;
-  if (hcsd_ctr_spec_decode(r->body, r->body_len, &spec, &e) != 0) {
+  char *platform = hcsd_query(r, "platform");
+  int bad = hcsd_platform_check(platform, &e);
+  free(platform);
+  if (bad != 0 || hcsd_ctr_spec_decode(r->body, r->body_len, &spec, &e) != 0) {
     hcsd_reply_err(r, &e);
     return;
   }

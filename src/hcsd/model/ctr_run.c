@@ -49,6 +49,7 @@ static char *system_config(hcsd_ctr_t *c, const char *ep) {
   if (strcmp(c->net_mode, "host") == 0) {
     json_object_set_new(o, "HostNetwork", json_true());
   }
+  hcsd_spec_system_limits(c->host_config, o);
   char *s = json_dumps(o, JSON_COMPACT);
   json_decref(o);
   return s;

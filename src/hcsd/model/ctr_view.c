@@ -87,6 +87,21 @@ json_t *hcsd_ctr_list(hcsd_t *d, const hcsd_ctr_list_opts_t *o) {
   return a;
 }
 
+/* HostConfig as stored, with the LogConfig that a record from before
+ * hcsd kept one lacks (json-file: what its log is). */
+static json_t *host_config_json(const hcsd_ctr_t *c) {
+  json_t *lc = json_object_get(c->host_config, "LogConfig");
+  const char *type = json_string_value(json_object_get(lc, "Type"));
+  if (type != NULL && type[0] != '\0') {
+    return json_incref(c->host_config);
+  }
+  json_t *hc = json_is_object(c->host_config) ? json_copy(c->host_config)
+                                              : json_object();
+  json_object_set_new(hc, "LogConfig",
+                      json_pack("{s:s,s:{}}", "Type", "json-file", "Config"));
+  return hc;
+}
+
 static json_t *ctr_json(const hcsd_ctr_t *c) {
   char created[40], started[40], finished[40], nm[256];
   hcsd_time_rfc3339(c->created_ns, created);
@@ -103,7 +118,7 @@ static json_t *ctr_json(const hcsd_ctr_t *c) {
   }
   json_t *o = json_pack(
       "{s:s,s:s,s:s,s:s,s:o,s:{s:s,s:b,s:b,s:b,s:b,s:b,s:b,s:i,s:i,s:s,s:s,"
-      "s:s},s:s,s:s,s:i,s:O,s:O,s:{s:o,s:s,s:s},s:[],s:s,s:s,s:o,s:s}",
+      "s:s},s:s,s:s,s:i,s:O,s:o,s:{s:o,s:s,s:s},s:[],s:s,s:s,s:o,s:s}",
       "Id", c->id, "Created", created, "Name", nm, "Path",
       c->argv != NULL && c->argv[0] != NULL ? c->argv[0] : "", "Args", args,
       "State", "Status", hcsd__state_name(c), "Running", c->state == CS_RUNNING,
@@ -112,7 +127,7 @@ static json_t *ctr_json(const hcsd_ctr_t *c) {
       c->error != NULL ? c->error : "", "StartedAt", started, "FinishedAt",
       finished, "Image", c->image_id != NULL ? c->image_id : "", "Driver",
       "overlay", "RestartCount", c->restart_count, "Config", c->config,
-      "HostConfig", c->host_config, "NetworkSettings", "Networks",
+      "HostConfig", host_config_json(c), "NetworkSettings", "Networks",
       networks_json(c), "SandboxID", "", "SandboxKey", "", "Mounts", "Platform",
       "linux", "Hostname", c->hostname, "ExecIDs", execs, "LogPath", "");
   return o;

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
 
 void hcsd_err_set(hcsd_err_t *e, int status, const char *fmt, ...) {
   va_list ap;
@@ -84,6 +86,445 @@ static const char *create_body_check(json_t *b) {
   return NULL;
 }
 
+/* ---- the rule: every documented field honoured or refused ----
+ *
+ * A documented field of a create or exec body that hcsd does not
+ * implement is accepted only at its default (what the docker CLI sends
+ * when its flag is not given: absent, null, false, 0, "", [], {}, a
+ * struct of such, or the field's own default below) and otherwise
+ * refused with a 400 naming the CLI flag, never stored and ignored.
+ * Members that no version of the API documents are ignored, as dockerd's
+ * JSON decoder ignores them: a newer client's field is not an error. */
+
+typedef struct refused_s {
+  const char *field; /* member of its object */
+  const char *flag;  /* the docker CLI flag that sets it, or NULL */
+  const char *also;  /* one more default value, as JSON text, or NULL */
+  bool null_only;    /* only absent or null is the default ([] is not) */
+  const struct refused_s *sub; /* an object's members, each its own flag */
+} refused_t;
+
+static const refused_t health_refused[] = {
+    {"Test", "--health-cmd", NULL, false, NULL},
+    {"Interval", "--health-interval", NULL, false, NULL},
+    {"Timeout", "--health-timeout", NULL, false, NULL},
+    {"StartPeriod", "--health-start-period", NULL, false, NULL},
+    {"StartInterval", "--health-start-interval", NULL, false, NULL},
+    {"Retries", "--health-retries", NULL, false, NULL},
+    {NULL, NULL, NULL, false, NULL}};
+
+static const refused_t ipam_refused[] = {
+    {"IPv4Address", "--ip", NULL, false, NULL},
+    {"IPv6Address", "--ip6", NULL, false, NULL},
+    {"LinkLocalIPs", "--link-local-ip", NULL, false, NULL},
+    {NULL, NULL, NULL, false, NULL}};
+
+static const refused_t config_refused[] = {
+    {"Domainname", "--domainname", NULL, false, NULL},
+    {"Volumes", "--volume", NULL, false, NULL},
+    {"Healthcheck", "--health-cmd", "{\"Test\":[\"NONE\"]}", false,
+     health_refused},
+    {"NetworkDisabled", NULL, NULL, false, NULL},
+    {"MacAddress", "--mac-address", NULL, false, NULL},
+    {"StopTimeout", "--stop-timeout", NULL, false, NULL},
+    {"Shell", NULL, NULL, false, NULL},
+    {"OnBuild", NULL, NULL, false, NULL},
+    {"ArgsEscaped", NULL, NULL, false, NULL},
+    {NULL, NULL, NULL, false, NULL}};
+
+static const refused_t host_refused[] = {
+    {"Binds", "--volume", NULL, false, NULL},
+    {"PortBindings", "--publish", NULL, false, NULL},
+    {"VolumeDriver", "--volume-driver", NULL, false, NULL},
+    {"VolumesFrom", "--volumes-from", NULL, false, NULL},
+    {"Mounts", "--mount", NULL, false, NULL},
+    {"Annotations", "--annotation", NULL, false, NULL},
+    {"CapAdd", "--cap-add", NULL, false, NULL},
+    {"CapDrop", "--cap-drop", NULL, false, NULL},
+    {"CgroupnsMode", "--cgroupns", "\"private\"", false, NULL},
+    {"Dns", "--dns", NULL, false, NULL},
+    {"DnsOptions", "--dns-option", NULL, false, NULL},
+    {"DnsSearch", "--dns-search", NULL, false, NULL},
+    {"ExtraHosts", "--add-host", NULL, false, NULL},
+    {"GroupAdd", "--group-add", NULL, false, NULL},
+    {"IpcMode", "--ipc", "\"private\"", false, NULL},
+    {"Cgroup", NULL, NULL, false, NULL},
+    {"Links", "--link", NULL, false, NULL},
+    {"OomScoreAdj", "--oom-score-adj", NULL, false, NULL},
+    {"PidMode", "--pid", NULL, false, NULL},
+    {"Privileged", "--privileged", NULL, false, NULL},
+    {"PublishAllPorts", "--publish-all", NULL, false, NULL},
+    {"ReadonlyRootfs", "--read-only", NULL, false, NULL},
+    {"SecurityOpt", "--security-opt", NULL, false, NULL},
+    {"StorageOpt", "--storage-opt", NULL, false, NULL},
+    {"Tmpfs", "--tmpfs", NULL, false, NULL},
+    {"UTSMode", "--uts", NULL, false, NULL},
+    {"UsernsMode", "--userns", NULL, false, NULL},
+    {"ShmSize", "--shm-size", NULL, false, NULL},
+    {"Sysctls", "--sysctl", NULL, false, NULL},
+    {"Runtime", "--runtime", NULL, false, NULL},
+    {"Isolation", "--isolation", "\"default\"", false, NULL},
+    {"MaskedPaths", "--security-opt systempaths=unconfined", NULL, true, NULL},
+    {"ReadonlyPaths", "--security-opt systempaths=unconfined", NULL, true,
+     NULL},
+    {"CgroupParent", "--cgroup-parent", NULL, false, NULL},
+    {"BlkioWeight", "--blkio-weight", NULL, false, NULL},
+    {"BlkioWeightDevice", "--blkio-weight-device", NULL, false, NULL},
+    {"BlkioDeviceReadBps", "--device-read-bps", NULL, false, NULL},
+    {"BlkioDeviceWriteBps", "--device-write-bps", NULL, false, NULL},
+    {"BlkioDeviceReadIOps", "--device-read-iops", NULL, false, NULL},
+    {"BlkioDeviceWriteIOps", "--device-write-iops", NULL, false, NULL},
+    {"CpuPeriod", "--cpu-period", NULL, false, NULL},
+    {"CpuQuota", "--cpu-quota", NULL, false, NULL},
+    {"CpuRealtimePeriod", "--cpu-rt-period", NULL, false, NULL},
+    {"CpuRealtimeRuntime", "--cpu-rt-runtime", NULL, false, NULL},
+    {"CpusetCpus", "--cpuset-cpus", NULL, false, NULL},
+    {"CpusetMems", "--cpuset-mems", NULL, false, NULL},
+    {"Devices", "--device", NULL, false, NULL},
+    {"DeviceCgroupRules", "--device-cgroup-rule", NULL, false, NULL},
+    {"DeviceRequests", "--gpus", NULL, false, NULL},
+    {"KernelMemory", "--kernel-memory", NULL, false, NULL},
+    {"KernelMemoryTCP", NULL, NULL, false, NULL},
+    {"MemoryReservation", "--memory-reservation", NULL, false, NULL},
+    {"MemorySwap", "--memory-swap", NULL, false, NULL},
+    {"MemorySwappiness", "--memory-swappiness", "-1", false, NULL},
+    {"OomKillDisable", "--oom-kill-disable", NULL, false, NULL},
+    {"Init", "--init", NULL, false, NULL},
+    {"Ulimits", "--ulimit", NULL, false, NULL},
+    {"CpuCount", "--cpu-count", NULL, false, NULL},
+    {"CpuPercent", "--cpu-percent", NULL, false, NULL},
+    {"IOMaximumIOps", "--io-maxiops", NULL, false, NULL},
+    {"IOMaximumBandwidth", "--io-maxbandwidth", NULL, false, NULL},
+    {NULL, NULL, NULL, false, NULL}};
+
+/* EndpointsConfig.<network>: what a create may ask of its endpoint. */
+static const refused_t endpoint_refused[] = {
+    {"IPAMConfig", "--ip", NULL, false, ipam_refused},
+    {"Links", "--link", NULL, false, NULL},
+    {"Aliases", "--network-alias", NULL, false, NULL},
+    {"MacAddress", "--mac-address", NULL, false, NULL},
+    {"DriverOpts", "--network driver-opt", NULL, false, NULL},
+    {"GwPriority", "--network gw-priority", NULL, false, NULL},
+    {"DNSNames", NULL, NULL, false, NULL},
+    {"NetworkID", NULL, NULL, false, NULL},
+    {"EndpointID", NULL, NULL, false, NULL},
+    {"Gateway", NULL, NULL, false, NULL},
+    {"IPAddress", NULL, NULL, false, NULL},
+    {"IPPrefixLen", NULL, NULL, false, NULL},
+    {"IPv6Gateway", NULL, NULL, false, NULL},
+    {"GlobalIPv6Address", NULL, NULL, false, NULL},
+    {"GlobalIPv6PrefixLen", NULL, NULL, false, NULL},
+    {NULL, NULL, NULL, false, NULL}};
+
+static const refused_t exec_refused[] = {
+    {"Privileged", "--privileged", NULL, false, NULL},
+    {"DetachKeys", "--detach-keys", NULL, false, NULL},
+    {NULL, NULL, NULL, false, NULL}};
+
+/* Go's zero value: absent, null, false, 0, "", [] or {}. */
+static bool is_zero(json_t *v) {
+  if (v == NULL) {
+    return true;
+  }
+  switch (json_typeof(v)) {
+  case JSON_NULL:
+  case JSON_FALSE:
+    return true;
+  case JSON_INTEGER:
+    return json_integer_value(v) == 0;
+  case JSON_REAL:
+    return json_real_value(v) == 0.0;
+  case JSON_STRING:
+    return json_string_length(v) == 0;
+  case JSON_ARRAY:
+    return json_array_size(v) == 0;
+  case JSON_OBJECT:
+    /* A map's keys are its content ({"/t": ""} is a tmpfs); a struct's
+     * members are looked at one by one (refused_t.sub). */
+    return json_object_size(v) == 0;
+  default:
+    return false;
+  }
+}
+
+static bool is_default(json_t *v, const refused_t *f) {
+  if (v == NULL || json_is_null(v)) {
+    return true;
+  }
+  if (f->null_only) {
+    return false;
+  }
+  if (is_zero(v)) {
+    return true;
+  }
+  if (f->sub != NULL && json_is_object(v)) {
+    const refused_t *m = f->sub;
+    while (m->field != NULL && is_default(json_object_get(v, m->field), m)) {
+      m++;
+    }
+    if (m->field == NULL) {
+      return true;
+    }
+  }
+  json_t *also =
+      f->also != NULL ? json_loads(f->also, JSON_DECODE_ANY, NULL) : NULL;
+  bool eq = also != NULL && json_equal(v, also);
+  json_decref(also);
+  return eq;
+}
+
+static int refuse(hcsd_err_t *e, const char *flag, const char *where,
+                  const char *field) {
+  if (flag != NULL) {
+    hcsd_err_set(e, 400, "hcsd does not support %s (%s%s)", flag, where, field);
+  } else {
+    hcsd_err_set(e, 400, "hcsd does not support %s%s", where, field);
+  }
+  return -1;
+}
+
+/* The first field of o in table not at its default: -1 with e set
+ * naming it (by the member that is not, when its members have flags). */
+static int check_refused(json_t *o, const refused_t *table, const char *where,
+                         hcsd_err_t *e) {
+  for (const refused_t *f = table; f->field != NULL; f++) {
+    json_t *v = json_object_get(o, f->field);
+    if (is_default(v, f)) {
+      continue;
+    }
+    char sub[128];
+    snprintf(sub, sizeof(sub), "%s%s.", where, f->field);
+    if (f->sub != NULL && json_is_object(v) &&
+        check_refused(v, f->sub, sub, e) != 0) {
+      return -1;
+    }
+    return refuse(e, f->flag, where, f->field);
+  }
+  return 0;
+}
+
+int hcsd_platform_check(const char *platform, hcsd_err_t *e) {
+  if (platform == NULL || platform[0] == '\0') {
+    return 0;
+  }
+  struct utsname u;
+  const char *arch = uname(&u) != 0                      ? "?"
+                     : strcmp(u.machine, "x86_64") == 0  ? "amd64"
+                     : strcmp(u.machine, "aarch64") == 0 ? "arm64"
+                                                         : u.machine;
+  char mine[80];
+  snprintf(mine, sizeof(mine), "linux/%s", arch);
+  if (strcmp(platform, "linux") == 0 || strcmp(platform, mine) == 0) {
+    return 0;
+  }
+  hcsd_err_set(e, 400,
+               "hcsd does not support --platform %s (its images are %s)",
+               platform, mine);
+  return -1;
+}
+
+/* An integer field of HostConfig: 0 when absent or null, -1 with e set
+ * when it is not an integer. */
+static int int_field(json_t *hc, const char *name, json_int_t *out,
+                     hcsd_err_t *e) {
+  json_t *v = json_object_get(hc, name);
+  *out = 0;
+  if (v == NULL || json_is_null(v)) {
+    return 0;
+  }
+  if (!json_is_integer(v)) {
+    hcsd_err_set(e, 400, "json: cannot unmarshal the value of HostConfig.%s",
+                 name);
+    return -1;
+  }
+  *out = json_integer_value(v);
+  return 0;
+}
+
+static long online_cpus(void) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? n : 1;
+}
+
+#define MIB (1024LL * 1024)
+#define NANO 1000000000LL
+/* libhcs's bounds: ProcessorMaximum and ProcessorWeight run to 10000
+ * (a share of all CPUs, a relative weight), PidsMaximum to the kernel's
+ * pid_max ceiling. */
+#define HCS_CPU_UNITS 10000
+#define HCS_PIDS_MAX 4194304
+/* Docker's cpu shares run 2-262144 (cgroup v1's range). */
+#define SHARES_MAX 262144
+
+/* The limits of HostConfig that libhcs's system config carries, checked
+ * as dockerd checks them: 0, or -1 with e set. */
+static int limits_check(json_t *hc, hcsd_err_t *e) {
+  json_int_t mem, cpus, shares, pids;
+  if (int_field(hc, "Memory", &mem, e) != 0 ||
+      int_field(hc, "NanoCpus", &cpus, e) != 0 ||
+      int_field(hc, "CpuShares", &shares, e) != 0 ||
+      int_field(hc, "PidsLimit", &pids, e) != 0) {
+    return -1;
+  }
+  if (mem < 0) {
+    hcsd_err_set(e, 400, "invalid --memory: %lld", (long long)mem);
+    return -1;
+  }
+  if (mem > 0 && mem < 6 * MIB) {
+    hcsd_err_set(e, 400, "Minimum memory limit allowed is 6MB");
+    return -1;
+  }
+  long ncpu = online_cpus();
+  if (cpus < 0 || cpus > (json_int_t)ncpu * NANO) {
+    hcsd_err_set(e, 400,
+                 "Range of CPUs is from 0.01 to %ld.00, as there are only %ld "
+                 "CPUs available",
+                 ncpu, ncpu);
+    return -1;
+  }
+  if (shares < 0 || shares > SHARES_MAX) {
+    hcsd_err_set(e, 400, "invalid --cpu-shares: %lld (2 to %d)",
+                 (long long)shares, SHARES_MAX);
+    return -1;
+  }
+  return 0;
+}
+
+void hcsd_spec_system_limits(json_t *hc, json_t *sys) {
+  hcsd_err_t e;
+  json_int_t mem, cpus, shares, pids;
+  if (int_field(hc, "Memory", &mem, &e) != 0 ||
+      int_field(hc, "NanoCpus", &cpus, &e) != 0 ||
+      int_field(hc, "CpuShares", &shares, &e) != 0 ||
+      int_field(hc, "PidsLimit", &pids, &e) != 0) {
+    return; /* decode refused these; a record from before has none */
+  }
+  if (mem > 0) {
+    /* libhcs counts in MiB: a limit that is not whole MiB rounds up. */
+    json_object_set_new(sys, "MemoryMaximumInMB",
+                        json_integer((mem + MIB - 1) / MIB));
+  }
+  if (cpus > 0) {
+    long long all = (long long)online_cpus() * NANO;
+    long long units = (cpus * HCS_CPU_UNITS + all - 1) / all;
+    json_object_set_new(
+        sys, "ProcessorMaximum",
+        json_integer(units > HCS_CPU_UNITS ? HCS_CPU_UNITS : units));
+  }
+  if (shares > 0) {
+    /* Docker's v2 conversion of shares to a weight (1-10000), which
+     * libhcs writes as cpu.weight, or as shares again on v1. */
+    long long w = 1 + (shares < 2 ? 0 : (shares - 2) * 9999 / 262142);
+    json_object_set_new(sys, "ProcessorWeight", json_integer(w));
+  }
+  if (pids > 0) {
+    json_object_set_new(
+        sys, "PidsMaximum",
+        json_integer(pids > HCS_PIDS_MAX ? HCS_PIDS_MAX : pids));
+  }
+}
+
+/* LogConfig: json-file (what hcsd's log is), with no options. */
+static int log_config_check(json_t *hc, hcsd_err_t *e) {
+  json_t *lc = json_object_get(hc, "LogConfig");
+  if (lc == NULL || json_is_null(lc)) {
+    return 0;
+  }
+  if (!json_is_object(lc)) {
+    hcsd_err_set(e, 400, "json: cannot unmarshal the value of LogConfig");
+    return -1;
+  }
+  json_t *t = json_object_get(lc, "Type");
+  const char *type = json_string_value(t);
+  if (t != NULL && !json_is_null(t) &&
+      (type == NULL || (type[0] != '\0' && strcmp(type, "json-file") != 0))) {
+    hcsd_err_set(e, 400,
+                 "hcsd does not support --log-driver %s "
+                 "(HostConfig.LogConfig.Type); its log is json-file",
+                 type != NULL ? type : "");
+    return -1;
+  }
+  if (!is_zero(json_object_get(lc, "Config"))) {
+    return refuse(e, "--log-opt", "HostConfig.", "LogConfig.Config");
+  }
+  return 0;
+}
+
+static int restart_check(json_t *hc, hcsd_err_t *e) {
+  json_t *rp = json_object_get(hc, "RestartPolicy");
+  const char *name = json_string_value(json_object_get(rp, "Name"));
+  if (rp == NULL || json_is_null(rp) ||
+      ((name == NULL || name[0] == '\0' || strcmp(name, "no") == 0) &&
+       is_zero(json_object_get(rp, "MaximumRetryCount")))) {
+    return 0;
+  }
+  return refuse(e, "--restart", "HostConfig.", "RestartPolicy");
+}
+
+/* NetworkingConfig: one endpoint (the network of NetworkMode) asking for
+ * nothing hcsd cannot give. */
+static int networking_check(json_t *nc, hcsd_err_t *e) {
+  json_t *eps = json_object_get(nc, "EndpointsConfig");
+  if (eps == NULL || json_is_null(eps)) {
+    return 0;
+  }
+  if (!json_is_object(eps)) {
+    hcsd_err_set(e, 400,
+                 "json: cannot unmarshal the value of "
+                 "NetworkingConfig.EndpointsConfig");
+    return -1;
+  }
+  if (json_object_size(eps) > 1) {
+    hcsd_err_set(e, 400,
+                 "hcsd does not support a second --network at create "
+                 "(NetworkingConfig.EndpointsConfig)");
+    return -1;
+  }
+  const char *k;
+  json_t *ep;
+  json_object_foreach(eps, k, ep) {
+    if (!json_is_null(ep) && !json_is_object(ep)) {
+      hcsd_err_set(e, 400,
+                   "json: cannot unmarshal the value of "
+                   "NetworkingConfig.EndpointsConfig.%s",
+                   k);
+      return -1;
+    }
+    if (check_refused(ep, endpoint_refused,
+                      "NetworkingConfig.EndpointsConfig.<network>.", e) != 0) {
+      return -1;
+    }
+  }
+  return 0;
+}
+
+/* Every field of the body either hcsd's or at its default. */
+static int create_fields_check(json_t *b, hcsd_err_t *e) {
+  json_t *hc = json_object_get(b, "HostConfig");
+  json_t *nc = json_object_get(b, "NetworkingConfig");
+  const char *wd = json_string_value(json_object_get(b, "WorkingDir"));
+  if (wd != NULL && wd[0] != '\0' && wd[0] != '/') {
+    hcsd_err_set(e, 400,
+                 "the working directory '%s' is invalid, it needs to be an "
+                 "absolute path",
+                 wd);
+    return -1;
+  }
+  if (nc != NULL && !json_is_null(nc) && !json_is_object(nc)) {
+    hcsd_err_set(e, 400,
+                 "json: cannot unmarshal the value of "
+                 "NetworkingConfig");
+    return -1;
+  }
+  if (check_refused(b, config_refused, "", e) != 0 ||
+      check_refused(hc, host_refused, "HostConfig.", e) != 0 ||
+      log_config_check(hc, e) != 0 || restart_check(hc, e) != 0 ||
+      limits_check(hc, e) != 0) {
+    return -1;
+  }
+  return networking_check(nc, e);
+}
+
 static json_t *load_object(const char *body, size_t len, hcsd_err_t *e) {
   json_error_t je;
   json_t *b = json_loadb(body, len, 0, &je);
@@ -114,8 +555,16 @@ int hcsd_ctr_spec_decode(const char *body, size_t len, hcsd_ctr_spec_t *spec,
     hcsd_err_set(e, 400, "config: Image is required");
     return -1;
   }
-  json_t *hc = json_incref(json_object_get(b, "HostConfig"));
-  spec->host_config = hc != NULL ? hc : json_object();
+  if (create_fields_check(b, e) != 0) {
+    json_decref(b);
+    return -1;
+  }
+  json_t *hc = json_object_get(b, "HostConfig");
+  spec->host_config = json_is_object(hc) ? json_incref(hc) : json_object();
+  /* The log hcsd keeps is json-file, and inspect says so (the Python
+   * SDK's containers.run reads HostConfig.LogConfig.Type). */
+  json_object_set_new(spec->host_config, "LogConfig",
+                      json_pack("{s:s,s:{}}", "Type", "json-file", "Config"));
   json_object_del(b, "HostConfig");
   json_object_del(b, "NetworkingConfig");
   spec->config = b;
@@ -157,6 +606,10 @@ int hcsd_exec_spec_decode(const char *body, size_t len, hcsd_exec_spec_t *spec,
   if (!json_is_array(cmd) || json_array_size(cmd) == 0) {
     json_decref(b);
     hcsd_err_set(e, 400, "No exec command specified");
+    return -1;
+  }
+  if (check_refused(b, exec_refused, "", e) != 0) {
+    json_decref(b);
     return -1;
   }
   spec->argv = hcsd__strv_from_json(cmd);

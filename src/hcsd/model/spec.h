@@ -35,8 +35,18 @@ typedef struct hcsd_ctr_spec_s {
 
 /* Decodes body[0..len): 0, or -1 with e set (400 and the field that is
  * wrong). On success the spec owns its JSON: hcsd_ctr_spec_clear. */
+/* Every documented field is honoured or refused (400 "hcsd does not
+ * support --flag (field)"); see spec.c for which and why. */
 int hcsd_ctr_spec_decode(const char *body, size_t len, hcsd_ctr_spec_t *spec,
                          hcsd_err_t *e);
+/* Adds to sys, a compute-system config, the limits a decoded HostConfig
+ * hc asks for (Memory, NanoCpus, CpuShares, PidsLimit) in libhcs's
+ * fields: MemoryMaximumInMB, ProcessorMaximum, ProcessorWeight,
+ * PidsMaximum. */
+void hcsd_spec_system_limits(json_t *hc, json_t *sys);
+/* The ?platform= of a create: "", "linux" or the host's "linux/<arch>"
+ * (hcsd's images are the host's): 0, or -1 with e (400). */
+int hcsd_platform_check(const char *platform, hcsd_err_t *e);
 void hcsd_ctr_spec_clear(hcsd_ctr_spec_t *spec);
 
 /* An exec create body; strings NULL or "" when not given (the
