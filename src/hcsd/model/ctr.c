@@ -8,10 +8,15 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* ---- records ---- */
@@ -236,6 +241,8 @@ typedef struct create_s {
   void *data;
   hcsd_ctr_t *c;
   hcsd_image_t *img;
+  char *wd;    /* Config.WorkingDir, NULL or "" when not given */
+  char **argv; /* resolved against the image */
   int status;
   char msg[512];
 } create_t;
@@ -252,43 +259,16 @@ static int name_ok(const char *n) {
   return strlen(n) < 200;
 }
 
-static void create_work(void *data) {
-  create_t *j = data;
-  hcsd_ctr_t *c = j->c;
-  if (hcsd_images_resolve(j->d->images, c->image, &j->img) != 0) {
-    const char *tag =
-        strchr(c->image, ':') != NULL || strncmp(c->image, "sha256:", 7) == 0
-            ? ""
-            : ":latest";
-    j->status = 404;
-    snprintf(j->msg, sizeof(j->msg), "No such image: %s%s", c->image, tag);
-    return;
-  }
-  char *home = hcsd__sandbox_home(j->d);
-  hcs_driver_info_t info = {.flavour = HCS_FLAVOUR_FILTER, .home_dir = home};
-  hcs_error_t *err = NULL;
-  const char *base = strrchr(j->img->layers[0], '/');
-  hcs_result_t hr = hcs_CreateSandboxLayer(
-      &info, c->id, base != NULL ? base + 1 : j->img->layers[0],
-      (const char *const *)j->img->layers, &err);
-  if (hr != HCS_OK) {
-    j->status = 500;
-    snprintf(j->msg, sizeof(j->msg), "creating the container's layer: %s",
-             hcs_error_message(err));
-    hcs_error_free(err);
-  } else {
-    size_t n = strlen(home) + 70;
-    c->sandbox = malloc(n);
-    snprintf(c->sandbox, n, "%s/%s", home, c->id);
-  }
-  free(home);
-}
-
-/* Entrypoint + Cmd as docker resolves them against the image. */
+/* Entrypoint + Cmd as docker resolves them against the image: an
+ * Entrypoint given (even [""], which `--entrypoint ""` sends to clear the
+ * image's) drops the image's Cmd, and [""] itself stands for none. */
 static char **resolve_argv(json_t *cfg, const hcsd_image_t *img) {
   json_t *ep = json_object_get(cfg, "Entrypoint");
   json_t *cmd = json_object_get(cfg, "Cmd");
+  const char *ep0 = json_string_value(json_array_get(ep, 0));
+  bool cleared = json_array_size(ep) == 1 && ep0 != NULL && ep0[0] == '\0';
   char **e = json_is_null(ep) || ep == NULL ? hcsd__strv_dup(img->entrypoint)
+             : cleared                      ? NULL
                                             : hcsd__strv_from_json(ep);
   char **m;
   if (cmd != NULL && !json_is_null(cmd)) {
@@ -309,6 +289,134 @@ static char **resolve_argv(json_t *cfg, const hcsd_image_t *img) {
   hcsd__strv_free(e);
   hcsd__strv_free(m);
   return v;
+}
+
+/* dir, resolved in root as if root were "/", made with its missing
+ * parents (0755): 0 or -errno. Each prefix is looked up by openat2 with
+ * RESOLVE_IN_ROOT, so that a symlink in the image (even "/x -> /") is
+ * followed inside the root and never out of it. */
+static int mkdir_in_root(int root, const char *dir) {
+  char prefix[PATH_MAX] = "";
+  size_t len = 0;
+  int parent = dup(root);
+  const char *p = dir;
+  while (parent >= 0 && *p != '\0') {
+    size_t n = strcspn(p, "/");
+    if (n == 0 || (n == 1 && p[0] == '.')) {
+      p += n + (p[n] == '/');
+      continue;
+    }
+    if (len + n + 2 > sizeof(prefix)) {
+      close(parent);
+      return -ENAMETOOLONG;
+    }
+    char comp[PATH_MAX];
+    memcpy(comp, p, n);
+    comp[n] = '\0';
+    len += (size_t)snprintf(prefix + len, sizeof(prefix) - len, "%s%s",
+                            len > 0 ? "/" : "", comp);
+    struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+                           .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+    int fd = (int)syscall(SYS_openat2, root, prefix, &how, sizeof(how));
+    if (fd < 0 && errno == ENOENT &&
+        (mkdirat(parent, comp, 0755) == 0 || errno == EEXIST)) {
+      fd = (int)syscall(SYS_openat2, root, prefix, &how, sizeof(how));
+    }
+    int err = fd < 0 ? -errno : 0;
+    close(parent);
+    if (err != 0) {
+      return err;
+    }
+    parent = fd;
+    p += n + (p[n] == '/');
+  }
+  if (parent < 0) {
+    return -errno;
+  }
+  close(parent);
+  return 0;
+}
+
+/* The working directory made in the new sandbox, as dockerd makes it at
+ * create: the sandbox's view mounted in hcsd's mount namespace for the
+ * time it takes. 0, or -1 with j's error set. */
+static int make_workdir(create_t *j, const hcs_driver_info_t *info,
+                        const char *wd) {
+  hcs_error_t *err = NULL;
+  char *path = NULL;
+  const char *const *parents = (const char *const *)j->img->layers;
+  hcs_result_t hr = hcs_PrepareLayer(info, j->c->id, parents, &err);
+  if (hr == HCS_OK) {
+    hr = hcs_GetLayerMountPath(info, j->c->id, &path, &err);
+    int root = hr == HCS_OK ? open(path, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+    int rc = root >= 0 ? mkdir_in_root(root, wd) : -errno;
+    if (root >= 0) {
+      close(root);
+    }
+    if (hr == HCS_OK && rc != 0) {
+      j->status = 500;
+      snprintf(j->msg, sizeof(j->msg),
+               "Cannot mkdir: the working directory %.200s: %s", wd,
+               strerror(-rc));
+    }
+    hcs_free(path);
+    (void)hcs_UnprepareLayer(info, j->c->id, NULL);
+  }
+  if (hr != HCS_OK) {
+    j->status = 500;
+    snprintf(j->msg, sizeof(j->msg),
+             "mounting the container's layer for its working directory: %s",
+             hcs_error_message(err));
+    hcs_error_free(err);
+  }
+  return j->status != 0 ? -1 : 0;
+}
+
+static void create_work(void *data) {
+  create_t *j = data;
+  hcsd_ctr_t *c = j->c;
+  if (hcsd_images_resolve(j->d->images, c->image, &j->img) != 0) {
+    const char *tag =
+        strchr(c->image, ':') != NULL || strncmp(c->image, "sha256:", 7) == 0
+            ? ""
+            : ":latest";
+    j->status = 404;
+    snprintf(j->msg, sizeof(j->msg), "No such image: %s%s", c->image, tag);
+    return;
+  }
+  j->argv = resolve_argv(c->config, j->img);
+  if (j->argv == NULL || j->argv[0] == NULL) {
+    j->status = 400;
+    snprintf(j->msg, sizeof(j->msg), "No command specified");
+    return;
+  }
+  char *home = hcsd__sandbox_home(j->d);
+  hcs_driver_info_t info = {.flavour = HCS_FLAVOUR_FILTER, .home_dir = home};
+  hcs_error_t *err = NULL;
+  const char *base = strrchr(j->img->layers[0], '/');
+  hcs_result_t hr = hcs_CreateSandboxLayer(
+      &info, c->id, base != NULL ? base + 1 : j->img->layers[0],
+      (const char *const *)j->img->layers, &err);
+  if (hr != HCS_OK) {
+    j->status = 500;
+    snprintf(j->msg, sizeof(j->msg), "creating the container's layer: %s",
+             hcs_error_message(err));
+    hcs_error_free(err);
+  } else {
+    size_t n = strlen(home) + 70;
+    c->sandbox = malloc(n);
+    snprintf(c->sandbox, n, "%s/%s", home, c->id);
+    const char *iwd = j->img->working_dir;
+    const char *wd = j->wd != NULL && j->wd[0] != '\0' ? j->wd
+                     : iwd != NULL && iwd[0] != '\0'   ? iwd
+                                                       : "/";
+    if (strcmp(wd, "/") != 0 && make_workdir(j, &info, wd) != 0) {
+      (void)hcs_DestroyLayer(&info, c->id, NULL);
+      free(c->sandbox);
+      c->sandbox = NULL;
+    }
+  }
+  free(home);
 }
 
 /* The image's env, then the container's (a later K= wins). */
@@ -353,7 +461,8 @@ static void create_done(void *data) {
     const hcsd_image_t *img = j->img;
     c->image_id = strdup(img->id);
     c->layers = hcsd__strv_dup(img->layers);
-    c->argv = resolve_argv(c->config, img);
+    c->argv = j->argv;
+    j->argv = NULL;
     c->env = merge_env(img->env, json_object_get(c->config, "Env"));
     const char *wd =
         json_string_value(json_object_get(c->config, "WorkingDir"));
@@ -385,6 +494,8 @@ static void create_done(void *data) {
     hcsd__ctr_settled(c);
   }
   hcsd_image_free(j->img);
+  hcsd__strv_free(j->argv);
+  free(j->wd);
   free(j);
 }
 
@@ -477,9 +588,12 @@ int hcsd_ctr_create(hcsd_t *d, hcsd_ctr_spec_t *spec, const char *name,
   j->c = c;
   j->done = done;
   j->data = data;
+  const char *wd = json_string_value(json_object_get(c->config, "WorkingDir"));
+  j->wd = wd != NULL ? strdup(wd) : NULL;
   if (hcsd_work(d, create_work, create_done, j) != 0) {
     hcsd__ctr_unlink(c);
     hcsd__ctr_unref(c);
+    free(j->wd);
     free(j);
     hcsd_err_set(e, 500, "out of memory");
     return -1;
