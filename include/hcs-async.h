@@ -41,9 +41,19 @@ AS_API void *as_realloc(void *p, size_t size);
 AS_API void as_free(void *p);
 AS_API char *as_strdup(const char *s);
 
-/* Buffer pool: size classes from 1 KiB to 64 KiB, freed buffers are kept
- * for reuse up to a bound per class. Loop-thread only.
- */
+/* Buffer pool: size classes of 1, 4, 16, 64 and 256 KiB and 1 MiB
+ * (AS_BUF_MAX); freed buffers are kept for reuse up to 1 MiB per class,
+ * so an idle loop keeps at most that much whatever ran on it. Loop-thread
+ * only.
+ *
+ * AS_BUF_READ is what one read takes by default: a socket's, and an
+ * output stream's until it proves bulky. A stream whose reads fill their
+ * buffer reads 256 KiB and then up to AS_BUF_MAX at a time, never more
+ * than its cap leaves room for (one AS_BUF_READ at least); it goes back
+ * to AS_BUF_READ as soon as a read takes less than that, and such a read
+ * is handed to the data_cb in a buffer of its own size, so an
+ * interactive stream never pins more than AS_BUF_READ per buffer it
+ * holds. */
 typedef struct as_bufpool_s as_bufpool_t;
 typedef struct as_bufpool_stats_s {
   size_t in_use;     /* bytes handed out and not yet returned */
@@ -53,7 +63,7 @@ typedef struct as_bufpool_stats_s {
   uint64_t reuses;   /* of which came from a free list */
 } as_bufpool_stats_t;
 
-enum { AS_BUF_MAX = 64 * 1024 };
+enum { AS_BUF_READ = 64 * 1024, AS_BUF_MAX = 1024 * 1024 };
 
 AS_API int as_bufpool_new(as_bufpool_t **out);
 AS_API void as_bufpool_free(as_bufpool_t *pool);

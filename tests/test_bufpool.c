@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: MIT */
-/* The buffer pool: size classes, reuse, in_use/high_water accounting and
- * the bound on what the free lists keep. */
+/* The buffer pool: size classes (1 KiB to AS_BUF_MAX), reuse,
+ * in_use/high_water accounting and the bound on what the free lists
+ * keep, the large classes included. */
 #include <hcs-async.h>
 
 #include <criterion/criterion.h>
+#include <stdint.h>
 #include <string.h>
 
 enum { KIB = 1024, CACHE_PER_CLASS = 1024 * KIB };
 
-static const size_t classes[] = {1 * KIB, 4 * KIB, 16 * KIB, 64 * KIB};
+static const size_t classes[] = {1 * KIB,  4 * KIB,   16 * KIB,
+                                 64 * KIB, 256 * KIB, 1024 * KIB};
 enum { NCLASSES = sizeof(classes) / sizeof(classes[0]) };
 
 static as_bufpool_t *pool_new(void) {
@@ -27,11 +30,19 @@ Test(bufpool, size_classes) {
   static const struct {
     size_t ask, cap;
   } cases[] = {
-      {0, 1 * KIB},         {1, 1 * KIB},
-      {1 * KIB, 1 * KIB},   {1 * KIB + 1, 4 * KIB},
-      {4 * KIB, 4 * KIB},   {4 * KIB + 1, 16 * KIB},
-      {16 * KIB, 16 * KIB}, {16 * KIB + 1, 64 * KIB},
+      {0, 1 * KIB},
+      {1, 1 * KIB},
+      {1 * KIB, 1 * KIB},
+      {1 * KIB + 1, 4 * KIB},
+      {4 * KIB, 4 * KIB},
+      {4 * KIB + 1, 16 * KIB},
+      {16 * KIB, 16 * KIB},
+      {16 * KIB + 1, 64 * KIB},
       {64 * KIB, 64 * KIB},
+      {64 * KIB + 1, 256 * KIB},
+      {256 * KIB, 256 * KIB},
+      {256 * KIB + 1, 1024 * KIB},
+      {AS_BUF_MAX, 1024 * KIB},
   };
   as_bufpool_t *pool = pool_new();
   size_t in_use = 0;
@@ -62,7 +73,8 @@ Test(bufpool, size_classes) {
   as_bufpool_put(pool, NULL); /* accepted, no effect */
   as_bufpool_stats(pool, &st);
   cr_assert_eq(st.in_use, 0);
-  cr_assert_eq(st.cached, in_use);
+  /* Two of 1 MiB came back, and that list keeps one. */
+  cr_assert_eq(st.cached, in_use - AS_BUF_MAX);
   as_bufpool_free(pool);
 }
 
@@ -87,7 +99,8 @@ Test(bufpool, reuse_within_a_class) {
   as_bufpool_stats(pool, &st);
   cr_assert_eq(st.reuses, NCLASSES);
   cr_assert_eq(st.allocs, 2 * NCLASSES);
-  cr_assert_eq(st.cached, 1 * KIB + 4 * KIB + 16 * KIB + 64 * KIB);
+  cr_assert_eq(st.cached, 1 * KIB + 4 * KIB + 16 * KIB + 64 * KIB + 256 * KIB +
+                              1024 * KIB);
   as_bufpool_free(pool);
 }
 
@@ -109,12 +122,13 @@ Test(bufpool, classes_do_not_mix) {
 }
 
 Test(bufpool, in_use_and_high_water) {
-  enum { N = 40 };
+  /* The classes up to AS_BUF_READ: their lists keep all N / 2. */
+  enum { N = 40, NSMALL = 4 };
   as_bufpool_t *pool = pool_new();
   void *b[N];
   size_t expect = 0;
   for (int i = 0; i < N; i++) {
-    size_t cls = classes[i % NCLASSES];
+    size_t cls = classes[i % NSMALL];
     b[i] = as_bufpool_get(pool, cls);
     cr_assert_not_null(b[i]);
     expect += cls;
@@ -127,15 +141,15 @@ Test(bufpool, in_use_and_high_water) {
   /* Give half back: in_use drops, the high water mark stays. */
   for (int i = 0; i < N; i += 2) {
     as_bufpool_put(pool, b[i]);
-    expect -= classes[i % NCLASSES];
+    expect -= classes[i % NSMALL];
   }
   as_bufpool_stats(pool, &st);
   cr_assert_eq(st.in_use, expect);
   cr_assert_eq(st.high_water, peak);
   /* Taking them again (from the free lists) does not pass the peak. */
   for (int i = 0; i < N; i += 2) {
-    b[i] = as_bufpool_get(pool, classes[i % NCLASSES]);
-    expect += classes[i % NCLASSES];
+    b[i] = as_bufpool_get(pool, classes[i % NSMALL]);
+    expect += classes[i % NSMALL];
   }
   as_bufpool_stats(pool, &st);
   cr_assert_eq(st.in_use, peak);
@@ -219,4 +233,48 @@ Test(bufpool, loop_pool) {
   as_bufpool_stats(pool, &st);
   cr_assert_eq(st.in_use, 0);
   as_loop_free(loop);
+}
+
+/* The header's constants name classes: AS_BUF_READ (a default read) and
+ * AS_BUF_MAX (the largest) give exactly that capacity; the classes of a
+ * page and more start on a page, the kernel's fast case for a copy into
+ * them (bufpool.c). */
+Test(bufpool, read_and_max_are_classes) {
+  cr_assert_eq(AS_BUF_READ, 64 * KIB);
+  cr_assert_eq(AS_BUF_MAX, 1024 * KIB);
+  as_bufpool_t *pool = pool_new();
+  for (int c = 0; c < NCLASSES; c++) {
+    char *b = as_bufpool_get(pool, classes[c]);
+    cr_assert_not_null(b);
+    cr_assert_eq(as_bufpool_cap(b), classes[c]);
+    if (classes[c] >= 4 * KIB) {
+      cr_assert_eq((uintptr_t)b % (4 * KIB), 0, "class %zu not on a page",
+                   classes[c]);
+    }
+    as_bufpool_put(pool, b);
+  }
+  as_bufpool_free(pool);
+}
+
+/* Large buffers held by a consumer (eight 1 MiB ones) come back to a
+ * cache that keeps one: what an idle loop keeps does not grow with what
+ * a burst took. */
+Test(bufpool, large_burst_leaves_one_cached) {
+  enum { N = 8 };
+  as_bufpool_t *pool = pool_new();
+  void *b[N];
+  for (int i = 0; i < N; i++) {
+    b[i] = as_bufpool_get(pool, AS_BUF_MAX);
+    cr_assert_not_null(b[i]);
+  }
+  as_bufpool_stats_t st;
+  as_bufpool_stats(pool, &st);
+  cr_assert_eq(st.in_use, (size_t)N * AS_BUF_MAX);
+  for (int i = 0; i < N; i++) {
+    as_bufpool_put(pool, b[i]);
+  }
+  as_bufpool_stats(pool, &st);
+  cr_assert_eq(st.in_use, 0);
+  cr_assert_eq(st.cached, (size_t)AS_BUF_MAX);
+  as_bufpool_free(pool);
 }

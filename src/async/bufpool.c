@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* Buffer pool: four size classes over the allocation seam. A freed buffer
- * goes on its class's free list (bounded, so an idle loop gives memory
- * back) and the next get of that class reuses it while it is still warm
- * in the cache.
+/* Buffer pool: six size classes over the allocation seam, 1 KiB to
+ * AS_BUF_MAX. A freed buffer goes on its class's free list and the next
+ * get of that class reuses it while it is still warm in the cache. Each
+ * list keeps at most CACHE_BYTES_PER_CLASS (one buffer of the largest
+ * class, four of the 256 KiB one), so what an idle loop keeps is bounded
+ * whatever its streams did: the large classes serve the reads of bulky
+ * streams (pump.c), one or two in flight at a time per loop, and a
+ * consumer that held many of them gives the surplus back to the seam.
  *
  * Each buffer's data starts on a page (64 bytes for the classes below a
  * page), with a small header just before it naming its class and the
@@ -18,13 +22,15 @@
 #include <unistd.h>
 
 enum {
-  CLASSES = 4,
+  CLASSES = 6,
   CACHE_BYTES_PER_CLASS = 1024 * 1024,
   PAGE_ALIGN = 4096,
   LINE_ALIGN = 64,
 };
 
-static const size_t class_size[CLASSES] = {1024, 4096, 16384, AS_BUF_MAX};
+static const size_t class_size[CLASSES] = {1024,  4096,   16384,
+                                           65536, 262144, AS_BUF_MAX};
+_Static_assert(AS_BUF_READ == 65536, "AS_BUF_READ is a class");
 
 typedef struct buf_hdr_s {
   void *raw; /* what the seam allocated */
@@ -157,13 +163,17 @@ void as_bufpool_stats(const as_bufpool_t *pool, as_bufpool_stats_t *st) {
 }
 
 ssize_t as__read_pooled(as_bufpool_t *pool, int fd, char **buf) {
-  char *b = as_bufpool_get(pool, AS_BUF_MAX);
+  return as__read_pooled_n(pool, fd, AS_BUF_READ, buf);
+}
+
+ssize_t as__read_pooled_n(as_bufpool_t *pool, int fd, size_t size, char **buf) {
+  char *b = as_bufpool_get(pool, size);
   if (b == NULL) {
     return -ENOMEM;
   }
   ssize_t n;
   do {
-    n = read(fd, b, AS_BUF_MAX);
+    n = read(fd, b, size);
   } while (n < 0 && errno == EINTR);
   if (n > 0) {
     *buf = b;

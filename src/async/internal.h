@@ -117,12 +117,14 @@ int as__pty_open(int *master, int *slave, uint16_t rows, uint16_t cols,
                  const char *ptmx);
 int as__pty_resize(int master, uint16_t rows, uint16_t cols);
 
-/* bufpool.c: one read of fd into a fresh AS_BUF_MAX pool buffer, as the
- * pumps and sockets do it. Returns n > 0 with *buf the caller's (put it
- * back with as_bufpool_put); else no buffer is handed out and the result
- * is 0 (EOF), -EAGAIN, -ENOMEM (no buffer; the fd stays readable, so the
- * next wake retries) or another -errno. EINTR is retried. */
+/* bufpool.c: one read of at most size bytes (<= AS_BUF_MAX) of fd into a
+ * fresh pool buffer, as the pumps and sockets do it; as__read_pooled reads
+ * AS_BUF_READ. Returns n > 0 with *buf the caller's (put it back with
+ * as_bufpool_put); else no buffer is handed out and the result is 0
+ * (EOF), -EAGAIN, -ENOMEM (no buffer; the fd stays readable, so the next
+ * wake retries) or another -errno. EINTR is retried. */
 ssize_t as__read_pooled(as_bufpool_t *pool, int fd, char **buf);
+ssize_t as__read_pooled_n(as_bufpool_t *pool, int fd, size_t size, char **buf);
 
 /* watch.c: the engine's epoll set. */
 typedef struct as__watch_s as__watch_t;

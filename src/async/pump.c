@@ -13,12 +13,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
 enum {
-  READS_PER_WAKE = 16,           /* 1 MiB at most from one stream a wake */
+  READ_BYTES_PER_WAKE = 1024 * 1024, /* from one stream, then the others */
+  READS_PER_WAKE = 16,
   BULK_PIPE_BYTES = 1024 * 1024, /* a stream that fills reads gets this */
+  READ_GROWTH = 4, /* the pool's classes from AS_BUF_READ up: 64K, 256K, 1M */
   WRITE_BYTES_PER_WAKE = 1024 * 1024,
 };
 
@@ -63,6 +66,54 @@ void as__out_eof(as_session_t *s, as__out_t *o) {
   }
 }
 
+/* The size of the next read: the stream's read size, cut to what the cap
+ * leaves room for, so that held bytes pass the cap by less than one
+ * AS_BUF_READ, as they did when every read was that size. */
+static size_t read_size(const as_session_t *s, const as__out_t *o) {
+  size_t room = s->cap > o->held ? s->cap - o->held : 0;
+  size_t size = o->rd_size;
+  while (size > AS_BUF_READ && size > room) {
+    size /= READ_GROWTH;
+  }
+  return size;
+}
+
+/* A read that filled its buffer says the writer is ahead of us: the next
+ * one may take more (fewer system calls and wake-ups per byte). A read
+ * smaller than AS_BUF_READ says it is not: back to small reads, and that
+ * read goes out in a buffer of its own size, so that a consumer holding
+ * it does not pin a large one. Returns the buffer to hand out. */
+static char *read_adapt(as_bufpool_t *pool, as__out_t *o, char *buf,
+                        size_t size, size_t n) {
+  if (n == size) {
+    if (!o->grown) {
+      /* A bigger pipe lets the writer run ahead between our wake-ups.
+       * Only streams that prove bulky pay for it (idle ones keep
+       * 64 KiB); a console or a full quota just says no. */
+      o->grown = 1;
+      (void)fcntl(o->w.fd, F_SETPIPE_SZ, BULK_PIPE_BYTES);
+    }
+    if (o->rd_size < AS_BUF_MAX && size == o->rd_size) {
+      o->rd_size *= READ_GROWTH;
+    }
+    return buf;
+  }
+  if (n >= AS_BUF_READ) {
+    return buf;
+  }
+  o->rd_size = AS_BUF_READ;
+  if (as_bufpool_cap(buf) <= AS_BUF_READ) {
+    return buf;
+  }
+  char *small = as_bufpool_get(pool, n);
+  if (small == NULL) {
+    return buf; /* the large one will do */
+  }
+  memcpy(small, buf, n);
+  as_bufpool_put(pool, buf);
+  return small;
+}
+
 static void read_cb(as__watch_t *w, uint32_t events) {
   as__out_t *o = CONTAINER(w, as__out_t, w);
   as_session_t *s = o->s;
@@ -74,20 +125,18 @@ static void read_cb(as__watch_t *w, uint32_t events) {
     as__sunref(s);
     return;
   }
-  for (int i = 0; i < READS_PER_WAKE && o->w.fd >= 0 && !o->paused; i++) {
+  size_t got = 0;
+  for (int i = 0; i < READS_PER_WAKE && got < READ_BYTES_PER_WAKE &&
+                  o->w.fd >= 0 && !o->paused;
+       i++) {
     char *buf;
-    ssize_t n = as__read_pooled(pool, o->w.fd, &buf);
+    size_t size = read_size(s, o);
+    ssize_t n = as__read_pooled_n(pool, o->w.fd, size, &buf);
     if (n > 0) {
-      if (n == AS_BUF_MAX && !o->grown) {
-        /* A bulk writer: a bigger pipe lets it run ahead between our
-         * wake-ups, so each wake-up reads more and fewer happen. Only
-         * streams that prove bulky pay for it (idle ones keep 64 KiB);
-         * a console or a full quota just says no. */
-        o->grown = 1;
-        (void)fcntl(o->w.fd, F_SETPIPE_SZ, BULK_PIPE_BYTES);
-      }
+      got += (size_t)n;
+      buf = read_adapt(pool, o, buf, size, (size_t)n);
       out_deliver(s, o, buf, (size_t)n);
-      if (n < AS_BUF_MAX) {
+      if ((size_t)n < size) {
         break;
       }
       continue;

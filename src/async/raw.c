@@ -65,7 +65,7 @@ static void offer(as_session_t *s, as__out_t *o, int hup) {
     }
     return;
   }
-  if ((size_t)avail >= AS_BUF_MAX && !o->grown) {
+  if ((size_t)avail >= AS_BUF_READ && !o->grown) {
     /* As pump.c: a bulk writer gets a bigger pipe, and each offer (one
      * splice) then moves more. */
     o->grown = 1;

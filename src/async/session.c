@@ -323,6 +323,7 @@ static as_session_t *session_new(as_loop_t *loop, const as_spawn_opts_t *o) {
     s->out[i].w.fd = -1;
     s->out[i].s = s;
     s->out[i].stream = AS_STDOUT + i;
+    s->out[i].rd_size = AS_BUF_READ;
   }
   s->cap = o->stream_cap != 0 ? o->stream_cap : 1024 * 1024;
   s->drain_ms = o->drain_ms != 0 ? o->drain_ms : AS_DRAIN_DEFAULT_MS;

@@ -24,10 +24,11 @@ typedef struct as__wreq_s {
 typedef struct as__out_s {
   as__watch_t w; /* w.fd is -1 once at EOF and closed */
   as_session_t *s;
-  int stream;  /* AS_STDOUT or AS_STDERR */
-  int paused;  /* at the cap: not reading */
-  int grown;   /* its pipe was enlarged once it proved bulky */
-  size_t held; /* bytes of buffers the consumer holds */
+  int stream;     /* AS_STDOUT or AS_STDERR */
+  int paused;     /* at the cap: not reading */
+  int grown;      /* its pipe was enlarged once it proved bulky */
+  size_t held;    /* bytes of buffers the consumer holds */
+  size_t rd_size; /* the next read's size: AS_BUF_READ, more when bulky */
   /* Raw mode (raw.c): the consumer takes the bytes from the pipe. */
   as_raw_cb raw_cb;
   void *raw_data;

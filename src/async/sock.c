@@ -296,13 +296,13 @@ static ssize_t pipe_send(as_conn_t *c, const as_conn_wreq_t *r, size_t want) {
   }
   if (c->bounce == NULL) {
     as_bufpool_t *pool = as_loop_pool(c->loop);
-    char *buf = as_bufpool_get(pool, AS_BUF_MAX);
+    char *buf = as_bufpool_get(pool, AS_BUF_READ);
     if (buf == NULL) {
       return -ENOMEM;
     }
     ssize_t n;
     do {
-      n = read(r->pipe_fd, buf, want < AS_BUF_MAX ? want : AS_BUF_MAX);
+      n = read(r->pipe_fd, buf, want < AS_BUF_READ ? want : AS_BUF_READ);
     } while (n < 0 && errno == EINTR);
     if (n <= 0) {
       int err = n == 0 || errno == EAGAIN ? EIO : errno;
@@ -386,7 +386,7 @@ static void conn_read(as_conn_t *c, int hup) {
     ssize_t n = as__read_pooled(pool, c->w.fd, &buf);
     if (n > 0) {
       conn_deliver(c, buf, (size_t)n);
-      if (n < AS_BUF_MAX) {
+      if (n < AS_BUF_READ) {
         return;
       }
       continue;
