@@ -25,6 +25,7 @@ typedef enum scenario {
   SC_EXEC,
   SC_GATEWAY,  /* execs through hcsd's socket: sessions per second */
   SC_GWSTREAM, /* the same, each exec streaming w->bytes: bytes per second */
+  SC_LOAD,     /* docker load of a generated image through each daemon */
   SC_COUNT
 } scenario_t;
 
@@ -40,6 +41,7 @@ typedef enum contender {
   CT_HCS_SYNC,
   CT_HCSD,    /* gateway: the Docker API flow through hcsd, against hcs */
   CT_DOCKERD, /* gateway: the same flow through a dockerd the bench starts */
+  CT_PODMAN,  /* gateway: the same through podman's Docker-compatible API */
   CT_COUNT
 } contender_t;
 
@@ -190,6 +192,9 @@ int drv_exec_run(run_t *r, contender_t ct);
 /* gateway, gateway-stream: CT_HCSD through hcsd's socket, CT_HCS the same
  * execs through the hcs calls (drv_gateway.c). */
 int drv_gateway_run(run_t *r, contender_t ct);
+/* load: r->w->n docker loads of a generated image of r->w->bytes, one at
+ * a time, through the contender's socket (drv_load.c). */
+int drv_load_run(run_t *r, contender_t ct);
 
 /* exec_env.c: the exec scenario's systems, set up once for every exec
  * cell: a busybox root in a temporary directory, an hcs compute system on

@@ -11,10 +11,26 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* gateway-stream: the block the program writes; S is a multiple of it. */
 #define GW_BLOCK 65536u
+
+enum { GW_LOAD_MAX = 16 }; /* loads per daemon in a run */
+
+/* A Docker-API daemon of the bench's own (dockerd, podman): everything
+ * it keeps lives under dir, which goes when it stops. */
+typedef struct gw_daemon_s {
+  char dir[64];   /* its socket, data, state, log */
+  char sock[128]; /* dir/<name>.sock */
+  char log[128];  /* dir/<name>.log */
+  pid_t pid;      /* 0 when not running */
+  char ctr[80];   /* the bench's container in it */
+  /* Its own mount namespace (GW_NEWNS), once it runs: every process in it
+   * is of its family, waited for when it stops. 0: none. */
+  ino_t mntns;
+} gw_daemon_t;
 
 struct gw_env_s {
   char dir[64];      /* the temporary directory, removed at the end */
@@ -31,13 +47,22 @@ struct gw_env_s {
   struct sigaction old_sa[3];
   /* CT_DOCKERD (gw_dockerd.c): a dockerd of the bench's own, in a network
    * namespace of its own, with the same busybox image and container. */
+  gw_daemon_t dk;
+  /* CT_PODMAN (gw_podman.c): podman's API service, the same way. */
+  gw_daemon_t pm;
+  /* The busybox layer as a tar (gw_base_tar): dockerd's image, and the
+   * base of every image load_img.c makes. */
+  char base_tar[64];
+  /* load (drv_load.c): the archives, the k-th loaded by each daemon as
+   * its k-th load (new to each; made once for all), and the daemons
+   * given the base image already. */
   struct {
-    char dir[64];   /* its socket, data root, exec root, pidfile, log */
-    char sock[128]; /* dir/docker.sock */
-    char log[128];  /* dir/dockerd.log */
-    pid_t pid;      /* 0 when not running */
-    char ctr[80];
-  } dk;
+    char dir[64]; /* removed by gw_env_close */
+    uint64_t made, bytes;
+    uint64_t size[GW_LOAD_MAX];
+    unsigned used[CT_COUNT];
+    bool warm[CT_COUNT];
+  } ld;
 };
 
 /* Where a contender that speaks the Docker API goes: its socket, the
@@ -51,10 +76,18 @@ gw_target_t gw_env_target(const gw_env_t *g, contender_t ct);
 
 /* dockerd caps: about 10 execs/s here, so a gateway cell gives it this
  * many execs (gateway-stream: _STREAM_N of 64 MiB), and no cell past
- * this C. */
+ * this C. podman's likewise: about 5 execs/s, 0.1 GB/s. */
 enum { GW_DOCKERD_N = 40, GW_DOCKERD_STREAM_N = 8, GW_DOCKERD_MAX_C = 16 };
-/* The API version Debian's dockerd 20.10 speaks (it refuses newer). */
+enum { GW_PODMAN_N = 20, GW_PODMAN_STREAM_N = 4, GW_PODMAN_MAX_C = 16 };
+/* The API version Debian's dockerd 20.10 speaks (it refuses newer);
+ * podman 4.3's compatible API answers on the same paths. */
 #define GW_DOCKERD_API "/v1.41"
+#define GW_PODMAN_API "/v1.41"
+/* Whether ct is a daemon the bench starts besides hcsd, slow enough to
+ * get the caps above; its caps. */
+bool gw_slow(contender_t ct);
+void gw_slow_caps(contender_t ct, uint64_t *n, uint64_t *stream_n,
+                  uint64_t *max_c);
 
 /* Starts hcsd (the binary at hcsd_bin) on a private socket and state
  * directory, creates and starts one busybox container through it, and
@@ -75,11 +108,15 @@ double gw_env_cpu(pid_t pid);
 /* gw_env.c's pieces that gw_dockerd.c uses too. */
 /* Starts bin with argv as the bench's child, its stdout and stderr into
  * log, SIGTERM to it when the bench dies, in a network namespace of its
- * own when newnet (a child that cannot make one exits GW_EXIT_NETNS). The
- * pid into *pid. 0 or a negative errno. */
+ * own with GW_NEWNET (a child that cannot make one exits GW_EXIT_NETNS),
+ * and with GW_NEWNS in a mount namespace of its own, all of it private:
+ * what it and its children mount goes when the last of them exits. Its
+ * environment env, or the bench's when NULL. The pid into *pid. 0 or a
+ * negative errno. */
 enum { GW_EXIT_NETNS = 126 };
-int gw_spawn_daemon(const char *bin, char *const argv[], const char *log,
-                    bool newnet, pid_t *pid);
+enum { GW_NEWNET = 1 << 0, GW_NEWNS = 1 << 1 };
+int gw_spawn_daemon(const char *bin, char *const argv[], char *const env[],
+                    const char *log, unsigned ns, pid_t *pid);
 void gw_nap_ms(long ms);
 /* The end of a daemon's log, on one line, for a note. */
 void gw_log_end(const char *log, char *out, size_t size);
@@ -92,16 +129,40 @@ int gw_wait_ping(const char *sock, pid_t *pid, long ms, int *status);
 int gw_post(const char *sock, const char *path, const char *json, int want,
             char *id, size_t idsize, char *buf, size_t bufsize,
             const char **why);
-/* Creates and starts the bench's container (image, `sleep 100000`,
- * NetworkMode host) through the API at sock; its id into ctr. */
+/* Creates and starts the bench's container (image, `sleep 100000`, its
+ * HostConfig's members host_config) through the API at sock; its id into
+ * ctr. */
+#define GW_HOST_NET "\"NetworkMode\":\"host\""
 int gw_start_sleeper(const char *sock, const char *api, const char *image,
-                     char *ctr, size_t ctrsize, char *buf, size_t bufsize,
-                     const char **why);
+                     const char *host_config, char *ctr, size_t ctrsize,
+                     char *buf, size_t bufsize, const char **why);
 /* DELETE ?force=1 of the container; a failure is said on stderr. */
 void gw_remove_ctr(const char *sock, const char *api, const char *ctr);
 /* SIGTERM to the daemon pid (a child of the bench), a wait of up to ms,
  * then SIGKILL; what went wrong is said on stderr. */
 void gw_stop_pid(pid_t pid, const char *name, long ms, const char *log);
+
+/* Finds name on PATH (and /usr/sbin, /usr/bin) into out. */
+bool gw_find_bin(const char *name, char *out, size_t size);
+/* Makes d->dir from template (/tmp/hcs-bench-XX-XXXXXX), d->sock and
+ * d->log as dir/<name>.sock and dir/<name>.log. 0 or -errno. */
+int gw_daemon_dir(gw_daemon_t *d, const char *tmpl, const char *name);
+/* Waits for the daemon's ping; *why says what failed. */
+int gw_daemon_ready(gw_env_t *g, gw_daemon_t *d, const char *name, long ms,
+                    const char **why);
+/* The contender's note after a failure to set it up: why, the errno, the
+ * end of its log. */
+void gw_daemon_note(gw_env_t *g, contender_t ct, gw_daemon_t *d,
+                    const char *why, int err);
+/* Removes the container, stops the daemon (SIGTERM, a wait of up to
+ * stop_ms, SIGKILL), unmounts what it left under its directory and
+ * removes that. */
+void gw_daemon_close(gw_daemon_t *d, const char *name, const char *api,
+                     long stop_ms);
+/* The busybox layer (hcs_default_image_home()) as a tar file, made at
+ * the first call (g->base_tar; gw_env_close removes it): its path, or
+ * NULL with *why saying what failed. */
+const char *gw_base_tar(gw_env_t *g, const char **why);
 
 /* gw_dockerd.c: starts dockerd (found on PATH) on a private socket, data
  * and exec root, in a new network namespace, imports the built-in busybox
@@ -112,6 +173,38 @@ int gw_dockerd_open(gw_env_t *g);
 /* Removes the container, stops dockerd (SIGTERM to its pid, then a
  * wait), unmounts what it left under its directory and removes that. */
 void gw_dockerd_close(gw_env_t *g);
+
+/* drv_load.c: removes the load cell's archives. */
+void drv_load_close(gw_env_t *g);
+
+/* gw_podman.c: starts `podman system service` (podman on PATH) on a
+ * private socket, --root, --runroot and --tmpdir, in a new network
+ * namespace, loads the busybox layer as its image (POST /images/load of
+ * an archive load_img.c makes) and starts the same container in it, with
+ * no network. On failure sets g->note[CT_PODMAN] and stops what it
+ * started. Returns 0 or a negative errno. */
+int gw_podman_open(gw_env_t *g);
+void gw_podman_close(gw_env_t *g);
+
+/* load_img.c: `docker save` archives made by the bench: manifest.json,
+ * the config, and the layers as layer.tar files, uncompressed. */
+typedef struct load_img_s {
+  uint64_t size;   /* the archive's bytes */
+  char tag[64];    /* its one RepoTag */
+  char config[72]; /* sha256:<hex> of the config: the image's id */
+} load_img_t;
+/* Writes the archive at path: the layer tar base_tar, and above it, when
+ * big > 0, a layer of big bytes of pseudo-random data in files of 4 MiB
+ * (at most), unique to salt (so no daemon finds it already loaded), the
+ * image tagged tag. 0 or a negative errno (*why says what). */
+int load_img_write(const char *path, const char *base_tar, uint64_t big,
+                   uint64_t salt, const char *tag, load_img_t *out,
+                   const char **why);
+/* POST /images/load?quiet=1 of the archive at path through sock (api the
+ * path prefix), its answer read to the end: 0 when the daemon says it
+ * loaded it; else a negative errno, what it said in why. */
+int load_img_post(const char *sock, const char *api, const char *path,
+                  char *why, size_t whysize);
 
 /* httpc.c: a client-side HTTP/1.1 response head. */
 typedef struct httpc_head_s {

@@ -23,11 +23,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+extern char **environ;
 
 enum {
   READY_MS = 15000, /* hcsd answers its ping */
@@ -54,8 +57,8 @@ void gw_nap_ms(long ms) {
 /* fork + exec rather than posix_spawn: the child asks for SIGTERM when
  * the bench dies, and may unshare. Only async-signal-safe calls between
  * the two. */
-int gw_spawn_daemon(const char *bin, char *const argv[], const char *log,
-                    bool newnet, pid_t *out) {
+int gw_spawn_daemon(const char *bin, char *const argv[], char *const env[],
+                    const char *log, unsigned ns, pid_t *out) {
   int logfd =
       open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND, 0600);
   if (logfd < 0) {
@@ -71,7 +74,12 @@ int gw_spawn_daemon(const char *bin, char *const argv[], const char *log,
     if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent) {
       _exit(127);
     }
-    if (newnet && unshare(CLONE_NEWNET) != 0) {
+    if ((ns & GW_NEWNET) != 0 && unshare(CLONE_NEWNET) != 0) {
+      _exit(GW_EXIT_NETNS);
+    }
+    if ((ns & GW_NEWNS) != 0 &&
+        (unshare(CLONE_NEWNS) != 0 ||
+         mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)) {
       _exit(GW_EXIT_NETNS);
     }
     int nul = open("/dev/null", O_RDONLY);
@@ -79,7 +87,7 @@ int gw_spawn_daemon(const char *bin, char *const argv[], const char *log,
         dup2(logfd, 2) < 0) {
       _exit(127);
     }
-    execv(bin, argv);
+    execve(bin, argv, env != NULL ? env : environ);
     _exit(127);
   }
   int err = pid < 0 ? -errno : 0;
@@ -93,7 +101,7 @@ int gw_spawn_daemon(const char *bin, char *const argv[], const char *log,
 static int spawn_hcsd(gw_env_t *g, const char *bin) {
   char *argv[] = {(char *)bin, "--socket",         g->sock, "--state-dir",
                   g->state,    "--client-timeout", "3600",  NULL};
-  return gw_spawn_daemon(bin, argv, g->log, false, &g->pid);
+  return gw_spawn_daemon(bin, argv, NULL, g->log, 0, &g->pid);
 }
 
 void gw_log_end(const char *log, char *out, size_t size) {
@@ -173,13 +181,13 @@ int gw_post(const char *sock, const char *path, const char *json, int want,
 }
 
 int gw_start_sleeper(const char *sock, const char *api, const char *image,
-                     char *ctr, size_t ctrsize, char *buf, size_t bufsize,
-                     const char **why) {
-  char create[256], path[160];
+                     const char *host_config, char *ctr, size_t ctrsize,
+                     char *buf, size_t bufsize, const char **why) {
+  char create[768], path[160];
   snprintf(create, sizeof(create),
            "{\"Image\":\"%s\",\"Cmd\":[\"sleep\",\"100000\"],"
-           "\"HostConfig\":{\"NetworkMode\":\"host\"}}",
-           image);
+           "\"HostConfig\":{%s}}",
+           image, host_config);
   snprintf(path, sizeof(path), "%s/containers/create", api);
   int err = gw_post(sock, path, create, 201, ctr, ctrsize, buf, bufsize, why);
   if (err == 0) {
@@ -243,7 +251,7 @@ static int setup(gw_env_t *g, const char *bin, const bool *want,
     return err;
   }
   if ((err = wait_ready(g, why)) != 0 ||
-      (err = gw_start_sleeper(g->sock, "/v1.50", "busybox", g->ctr,
+      (err = gw_start_sleeper(g->sock, "/v1.50", "busybox", GW_HOST_NET, g->ctr,
                               sizeof(g->ctr), g->why, sizeof(g->why), why)) !=
           0) {
     return err;
@@ -291,11 +299,19 @@ void gw_env_open(gw_env_t *g, const char *hcsd_bin, const bool *want) {
   } else {
     snprintf(g->note[CT_DOCKERD], sizeof(g->note[CT_DOCKERD]), "not asked for");
   }
+  if (want[CT_PODMAN]) {
+    (void)gw_podman_open(g);
+  } else {
+    snprintf(g->note[CT_PODMAN], sizeof(g->note[CT_PODMAN]), "not asked for");
+  }
 }
 
 gw_target_t gw_env_target(const gw_env_t *g, contender_t ct) {
   if (ct == CT_DOCKERD) {
     return (gw_target_t){g->dk.sock, g->dk.ctr, GW_DOCKERD_API, g->dk.pid};
+  }
+  if (ct == CT_PODMAN) {
+    return (gw_target_t){g->pm.sock, g->pm.ctr, GW_PODMAN_API, g->pm.pid};
   }
   return (gw_target_t){g->sock, g->ctr, "/v1.50", g->pid};
 }
@@ -350,7 +366,13 @@ void gw_stop_pid(pid_t pid, const char *name, long ms, const char *log) {
 }
 
 int gw_env_close(gw_env_t *g) {
+  drv_load_close(g);
+  gw_podman_close(g);
   gw_dockerd_close(g);
+  if (g->base_tar[0] != '\0') {
+    (void)unlink(g->base_tar);
+    g->base_tar[0] = '\0';
+  }
   if (g->hcs != NULL) {
     /* The service has a state directory: closing it leaves the
      * container running, for hcsd to remove. */

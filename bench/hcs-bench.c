@@ -100,6 +100,8 @@ typedef struct config_s {
   uint64_t gw_n, gws_n; /* execs per cell */
   uint64_t gws_bytes;   /* bytes each gateway-stream exec writes */
   const char *hcsd;     /* NULL: the hcsd next to this binary */
+  uint64_t load_bytes;  /* load: the big layer of each image */
+  unsigned load_rounds; /* load: its rounds (one load each) */
   uint32_t resize_every;
   unsigned rounds;      /* each cell runs this many times per contender */
   bool pick_best;       /* report the best round, else the median one */
@@ -115,14 +117,17 @@ static void usage(FILE *f) {
       "  --smoke            every scenario with tiny N (CI)\n"
       "  --full             the big matrix (C up to 4096)\n"
       "  --scenario LIST    spawn,echo,bulk,idle,pty,exec,gateway,\n"
-      "                     gateway-stream (default all)\n"
-      "  --contenders LIST  hcs,libuv,limit,crun,runc,hcs-sync,hcsd,dockerd\n"
+      "                     gateway-stream,load (default all)\n"
+      "  --contenders LIST  hcs,libuv,limit,crun,runc,hcs-sync,hcsd,dockerd,\n"
+      "                     podman\n"
       "                     (default all; crun, runc and hcs-sync race in\n"
       "                     exec only, hcsd and dockerd in gateway and\n"
       "                     gateway-stream only, libuv and limit everywhere\n"
       "                     else; dockerd: a dockerd of the bench's own in a\n"
       "                     network namespace: 40 execs a gateway cell, 8 a\n"
-      "                     gateway-stream cell, C <= 16)\n"
+      "                     gateway-stream cell, C <= 16; podman: its API\n"
+      "                     service the same way, the same caps; load:\n"
+      "                     hcsd, dockerd and podman)\n"
       "  -c LIST            concurrency for spawn, echo and pty\n"
       "  --streams LIST     bulk streams (default 1,64)\n"
       "  -n N               sessions per spawn cell\n"
@@ -142,6 +147,9 @@ static void usage(FILE *f) {
       "  --gateway-bytes B  bytes each gateway-stream exec writes (rounded\n"
       "                     up to 64 KiB blocks)\n"
       "  --gateway-stream-n N    execs per gateway-stream cell\n"
+      "  --load-bytes B     the big layer of each image the load cell loads\n"
+      "                     (default 256 MiB; one load a round, 2 rounds\n"
+      "                     unless --full or --rounds)\n"
       "  --hcsd PATH        the hcsd the gateway cells start (default: the\n"
       "                     one next to hcs-bench)\n"
       "  --rounds R         runs per cell and contender, median "
@@ -204,8 +212,9 @@ static int parse_names(const char *s, bool *on, int count,
 static const char *sc_name_i(int i) { return bench_sc_name((scenario_t)i); }
 /* The contenders as --contenders and --worker-idle name them. */
 static const char *ct_name_i(int i) {
-  static const char *const names[CT_COUNT] = {
-      "hcs", "libuv", "limit", "crun", "runc", "hcs-sync", "hcsd", "dockerd"};
+  static const char *const names[CT_COUNT] = {"hcs",  "libuv",   "limit",
+                                              "crun", "runc",    "hcs-sync",
+                                              "hcsd", "dockerd", "podman"};
   return i >= 0 && i < CT_COUNT ? names[i] : "?";
 }
 
@@ -254,6 +263,8 @@ static void config_defaults(config_t *cf, const char *mode) {
     cf->gw_n = 4;
     cf->gws_n = 2;
     cf->gws_bytes = 256 * 1024;
+    cf->load_bytes = 1024 * 1024;
+    cf->load_rounds = 1;
     cf->spawn_n = 8;
     cf->echo_total = 32;
     cf->bulk_total = 256 * 1024;
@@ -282,6 +293,10 @@ static void config_defaults(config_t *cf, const char *mode) {
   cf->gw_n = full ? 2000 : 1000;
   cf->gws_n = full ? 80 : 40;
   cf->gws_bytes = 64 * (uint64_t)MIB;
+  cf->load_bytes = 256 * (uint64_t)MIB;
+  /* A load takes seconds (podman's near 7 for 256 MiB): fewer rounds,
+   * unless --full or --rounds asks. */
+  cf->load_rounds = full ? cf->rounds : 2;
 }
 
 /* Sessions per spawn cell: enough for a few seconds per contender. */
@@ -312,6 +327,7 @@ enum {
   O_GWS_N,
   O_GW_BYTES,
   O_HCSD,
+  O_LOAD_BYTES,
   O_BALLAST,
   O_PICK,
   O_ROUNDS,
@@ -341,6 +357,7 @@ static const struct option bench_longs[] = {
     {"gateway-stream-n", required_argument, 0, O_GWS_N},
     {"gateway-bytes", required_argument, 0, O_GW_BYTES},
     {"hcsd", required_argument, 0, O_HCSD},
+    {"load-bytes", required_argument, 0, O_LOAD_BYTES},
     {"ballast", required_argument, 0, O_BALLAST},
     {"pick", required_argument, 0, O_PICK},
     {"rounds", required_argument, 0, O_ROUNDS},
@@ -427,6 +444,8 @@ static bool apply_opt(config_t *cf, int c, const char *v) {
   case O_HCSD:
     cf->hcsd = v;
     return true;
+  case O_LOAD_BYTES:
+    return parse_one(v, UINT64_MAX / 2, &cf->load_bytes);
   case O_BALLAST:
     return parse_one(v, UINT64_MAX / MIB, &cf->ballast_mib);
   case O_PICK:
@@ -435,6 +454,7 @@ static bool apply_opt(config_t *cf, int c, const char *v) {
   case O_ROUNDS:
     ok = parse_one(v, MAX_ROUNDS, &m);
     cf->rounds = ok ? (unsigned)m : cf->rounds;
+    cf->load_rounds = cf->rounds;
     return ok;
   case O_JSON:
     cf->json = v;
@@ -566,6 +586,10 @@ static size_t build_cells(const config_t *cf, cell_t *cells) {
                             cf->gws_bytes};
     }
   }
+  /* load: one image a round, a new one each time. */
+  if (cf->sc_on[SC_LOAD] && n < MAX_CELLS) {
+    cells[n++] = (cell_t){SC_LOAD, 1, cf->load_rounds, 0, cf->load_bytes};
+  }
   return n;
 }
 
@@ -646,6 +670,8 @@ static int run_contender(contender_t ct, const work_t *w, result_t *res,
     err = drv_exec_run(&r, ct);
   } else if (w->sc == SC_GATEWAY || w->sc == SC_GWSTREAM) {
     err = drv_gateway_run(&r, ct);
+  } else if (w->sc == SC_LOAD) {
+    err = drv_load_run(&r, ct);
   } else if (ct == CT_HCS) {
     err = drv_hcs_run(&r);
   } else if (ct == CT_UV) {
@@ -758,7 +784,8 @@ static int run_idle_worker(contender_t ct, uint64_t n, const char *progs,
 static cell_t round_cell(const cell_t *cell, unsigned rounds) {
   cell_t r = *cell;
   if (cell->sc == SC_SPAWN || cell->sc == SC_PTY || cell->sc == SC_EXEC ||
-      cell->sc == SC_GATEWAY || cell->sc == SC_GWSTREAM) {
+      cell->sc == SC_GATEWAY || cell->sc == SC_GWSTREAM ||
+      cell->sc == SC_LOAD) {
     r.n = cell->n / rounds > cell->c ? cell->n / rounds : cell->c;
   } else if (cell->sc == SC_ECHO) {
     r.msgs = cell->msgs / rounds > 0 ? cell->msgs / rounds : 1;
@@ -824,12 +851,15 @@ static void exec_unavailable(result_t *res, const cell_t *cell, contender_t ct,
   }
 }
 
-/* dockerd makes about 10 execs/s here: a gateway cell gives it
- * GW_DOCKERD_N execs (gateway-stream GW_DOCKERD_STREAM_N), a round's
- * share at least C and at most the others' (w->n), in as many rounds as
- * they fill. Returns those rounds. */
-static unsigned dockerd_plan(scenario_t sc, unsigned rounds, work_t *w) {
-  uint64_t total = sc == SC_GWSTREAM ? GW_DOCKERD_STREAM_N : GW_DOCKERD_N;
+/* dockerd and podman make about 10 execs/s here: a gateway cell gives
+ * one its cap of execs (gw_slow_caps; gateway-stream its stream cap), a
+ * round's share at least C and at most the others' (w->n), in as many
+ * rounds as they fill. Returns those rounds. */
+static unsigned slow_plan(contender_t ct, scenario_t sc, unsigned rounds,
+                          work_t *w) {
+  uint64_t n, stream_n, max_c;
+  gw_slow_caps(ct, &n, &stream_n, &max_c);
+  uint64_t total = sc == SC_GWSTREAM ? stream_n : n;
   uint64_t share = (total + rounds - 1) / rounds;
   uint64_t per = share > w->c ? share : w->c;
   w->n = per < w->n ? per : w->n;
@@ -844,15 +874,23 @@ static size_t run_cell(const config_t *cf, const cell_t *cell, prog_paths_t *pp,
                        exec_env_t *env, gw_env_t *gw, bool progress,
                        const char *idle_note, result_t *out) {
   bool gw_sc = cell->sc == SC_GATEWAY || cell->sc == SC_GWSTREAM;
-  unsigned rounds = cell->sc == SC_IDLE ? 1 : cf->rounds;
+  bool daemon_sc = gw_sc || cell->sc == SC_LOAD;
+  unsigned rounds = cell->sc == SC_IDLE   ? 1
+                    : cell->sc == SC_LOAD ? (unsigned)cell->n
+                                          : cf->rounds;
   contender_t order[CT_COUNT];
   bool in[CT_COUNT] = {false}, runs[CT_COUNT] = {false};
+  bool slow[CT_COUNT] = {false};
+  uint64_t max_c[CT_COUNT] = {0};
   size_t nct = 0;
   for (int ct = 0; ct < CT_COUNT; ct++) {
+    uint64_t cap_n, cap_sn;
+    slow[ct] = gw_sc && gw_slow((contender_t)ct);
+    gw_slow_caps((contender_t)ct, &cap_n, &cap_sn, &max_c[ct]);
     in[ct] = cf->ct_on[ct] && bench_ct_in(cell->sc, (contender_t)ct);
     runs[ct] = in[ct] && (cell->sc != SC_EXEC || env->up[ct]) &&
-               (!gw_sc || gw->up[ct]) &&
-               (ct != CT_DOCKERD || cell->c <= GW_DOCKERD_MAX_C);
+               (!daemon_sc || gw->up[ct]) &&
+               (!slow[ct] || cell->c <= max_c[ct]);
     if (runs[ct]) {
       order[nct++] = (contender_t)ct;
     }
@@ -861,8 +899,14 @@ static size_t run_cell(const config_t *cf, const cell_t *cell, prog_paths_t *pp,
   cell_t rc = round_cell(cell, rounds);
   work_t w;
   make_work(cf, &rc, pp, env, gw, &w);
-  work_t wd = w;
-  unsigned dk_rounds = dockerd_plan(cell->sc, rounds, &wd);
+  work_t ws[CT_COUNT];
+  unsigned ct_rounds[CT_COUNT];
+  for (int ct = 0; ct < CT_COUNT; ct++) {
+    ws[ct] = w;
+    ct_rounds[ct] = slow[ct]
+                        ? slow_plan((contender_t)ct, cell->sc, rounds, &ws[ct])
+                        : rounds;
+  }
   for (unsigned r = 0; r < rounds && nct > 0; r++) {
     for (size_t k = 0; k < nct; k++) {
       contender_t ct = order[(k + r) % nct];
@@ -877,17 +921,21 @@ static size_t run_cell(const config_t *cf, const cell_t *cell, prog_paths_t *pp,
         (void)run_contender(ct, &wh, res, progress ? label : NULL);
         continue;
       }
-      if (ct == CT_DOCKERD) {
-        if (r >= dk_rounds) {
+      if (slow[ct]) {
+        if (r >= ct_rounds[ct]) {
           continue;
         }
-        (void)run_contender(ct, &wd, res, progress ? label : NULL);
-        if (res->note[0] == '\0' && (wd.n < w.n || dk_rounds < rounds)) {
+        (void)run_contender(ct, &ws[ct], res, progress ? label : NULL);
+        if (res->note[0] == '\0' &&
+            (ws[ct].n < w.n || ct_rounds[ct] < rounds)) {
           snprintf(res->note, sizeof(res->note),
-                   "fewer execs (N: a round's) in fewer rounds: it makes "
-                   "about 10 execs/s; no cell past C=%d; CPU: dockerd's "
-                   "own, not containerd's or the shims'",
-                   GW_DOCKERD_MAX_C);
+                   "fewer execs (N: a round's) in fewer rounds: a slow "
+                   "exec path; no cell past C=%llu; CPU: %s",
+                   (unsigned long long)max_c[ct],
+                   ct == CT_PODMAN ? "the service's own, not conmon's or "
+                                     "crun's"
+                                   : "dockerd's own, not containerd's or "
+                                     "the shims'");
         }
         continue;
       }
@@ -912,21 +960,21 @@ static size_t run_cell(const config_t *cf, const cell_t *cell, prog_paths_t *pp,
   for (int ct = 0; ct < CT_COUNT; ct++) {
     if (runs[ct]) {
       result_t col[MAX_ROUNDS];
-      unsigned ran = ct == CT_DOCKERD ? dk_rounds : rounds;
+      unsigned ran = ct_rounds[ct];
       for (unsigned r = 0; r < ran; r++) {
         col[r] = per[r][ct];
       }
       pick_round(col, ran, cf->pick_best, &out[n++]);
-    } else if (in[ct] && ct == CT_DOCKERD && gw_sc && gw->up[ct]) {
+    } else if (in[ct] && slow[ct] && gw->up[ct]) {
       char note[96];
       snprintf(note, sizeof(note),
-               "not run past C=%d (dockerd makes about 10 execs/s)",
-               GW_DOCKERD_MAX_C);
+               "not run past C=%llu (%s makes about 10 execs/s)",
+               (unsigned long long)max_c[ct], bench_ct_name((contender_t)ct));
       skip_result(&out[n++], cell->sc, ct, cell->c, note);
     } else if (in[ct]) {
       exec_unavailable(&out[n++], &rc, (contender_t)ct,
-                       gw_sc ? gw->note[ct] : env->note[ct],
-                       gw_sc ? gw->err[ct] : env->err[ct]);
+                       daemon_sc ? gw->note[ct] : env->note[ct],
+                       daemon_sc ? gw->err[ct] : env->err[ct]);
     }
   }
   return n;
@@ -1055,10 +1103,12 @@ int main(int argc, char **argv) {
   bool gw_open = false;
   for (size_t i = 0; i < ncells; i++) {
     const cell_t *cell = &cells[i];
-    if ((cell->sc == SC_GATEWAY || cell->sc == SC_GWSTREAM) && !gw_open) {
+    if ((cell->sc == SC_GATEWAY || cell->sc == SC_GWSTREAM ||
+         cell->sc == SC_LOAD) &&
+        !gw_open) {
       if (progress) {
-        fprintf(stderr, "\r\033[K[gateway] starting hcsd (and dockerd) and "
-                        "the containers");
+        fprintf(stderr, "\r\033[K[gateway] starting hcsd (dockerd, podman) "
+                        "and the containers");
       }
       char hcsd[PATH_MAX];
       hcsd_path(cf.hcsd, hcsd, sizeof(hcsd));

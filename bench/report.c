@@ -96,10 +96,12 @@ static void print_title(scenario_t sc) {
       "idle: N idler sessions (stdin, stdout, stderr piped) held open",
       "pty: console sessions, blaster output, a resize every 4 chunks",
       "exec: nop exec'd into one running container, stdout to EOF, waited",
-      "gateway: echo x exec'd via hcsd's (or dockerd's) socket, against hcs "
-      "in-process",
-      "gateway-stream: dd of S bytes via hcsd's (or dockerd's) socket, vs hcs "
-      "in-process"};
+      "gateway: echo x exec'd via hcsd's (dockerd's, podman's) socket, "
+      "against hcs in-process",
+      "gateway-stream: dd of S bytes via hcsd's (dockerd's, podman's) socket, "
+      "vs hcs in-process",
+      "load: docker load (POST /images/load) of a new image each time: the "
+      "busybox layer and S of random data"};
   printf("\n%s\n", title[sc]);
 }
 
@@ -146,6 +148,11 @@ static void print_header(scenario_t sc) {
            "done", sc == SC_GATEWAY ? "execs/s" : "GB/s", "spread", "x hcs",
            "p50 ms", "p99 ms", "CPU us/ex", "host us");
     break;
+  case SC_LOAD:
+    printf("%6s %7s  %-9s %6s %11s %6s %9s %8s %9s %9s\n", "MiB", "N", "who",
+           "done", "MB/s", "spread", "x dockerd", "p50 s", "CPU s/ld",
+           "daemon s");
+    break;
   default:
     break;
   }
@@ -167,6 +174,25 @@ static void print_gateway_row(const report_t *rp, const result_t *r,
          (unsigned long long)r->c, (unsigned long long)r->n, r->name, done,
          r->sc == SC_GATEWAY ? 0 : 2, figure(r), sp, xh, r->p50_us / 1e3,
          r->p99_us / 1e3, r->cpu_us, r->cpu_self_us);
+}
+
+/* load: MB/s (1e6 bytes of the archive a second), x dockerd, and the CPU
+ * of a load: all of it (bench, daemon and its children) and the daemon's
+ * share. */
+static void print_load_row(const report_t *rp, const result_t *r,
+                           const char *done, const char *sp) {
+  char xd[16] = "";
+  if (r->skipped) {
+    printf("%6s %7s  %-9s %s\n", "-", "-", r->name, r->note);
+    return;
+  }
+  if (r->ct != CT_DOCKERD) {
+    ratio_str(xd, sizeof(xd), rp, r, CT_DOCKERD);
+  }
+  printf("%6llu %7llu  %-9s %6s %11.0f %6s %9s %8.2f %9.2f %9.2f\n",
+         (unsigned long long)(r->bytes_per_session >> 20),
+         (unsigned long long)r->n, r->name, done, figure(r) * 1e3, sp, xd,
+         r->p50_us / 1e6, r->cpu_us / 1e6, (r->cpu_us - r->cpu_self_us) / 1e6);
 }
 
 static void print_row(const report_t *rp, const result_t *r) {
@@ -234,26 +260,35 @@ static void print_row(const report_t *rp, const result_t *r) {
   case SC_GWSTREAM:
     print_gateway_row(rp, r, done, sp);
     break;
+  case SC_LOAD:
+    print_load_row(rp, r, done, sp);
+    break;
   default:
     printf("%6s %7s  %-8s %s\n", "-", "-", r->name, r->note);
     break;
   }
 }
 
-/* gateway: hcsd over dockerd at each C both ran: the rate and p50. */
+/* gateway, load: hcsd over dockerd and over podman at each C both ran:
+ * the figure and p50. */
 static void print_vs_dockerd(const report_t *rp, scenario_t sc) {
-  for (size_t i = 0; i < rp->n; i++) {
-    const result_t *h = &rp->res[i];
-    const result_t *d = find(rp, sc, h->c, CT_DOCKERD);
-    if (h->sc != (int)sc || h->ct != CT_HCSD || h->skipped || h->err != 0 ||
-        d == NULL || d->err != 0 || figure(d) <= 0 || d->p50_us <= 0) {
-      continue;
+  static const contender_t others[] = {CT_DOCKERD, CT_PODMAN};
+  for (size_t k = 0; k < sizeof(others) / sizeof(others[0]); k++) {
+    for (size_t i = 0; i < rp->n; i++) {
+      const result_t *h = &rp->res[i];
+      const result_t *d = find(rp, sc, h->c, others[k]);
+      if (h->sc != (int)sc || h->ct != CT_HCSD || h->skipped || h->err != 0 ||
+          d == NULL || d->err != 0 || figure(d) <= 0 || d->p50_us <= 0) {
+        continue;
+      }
+      printf("  hcsd / %s (C=%llu): %.1fx the %s, p50 %.3fx (%.2f vs "
+             "%.2f ms)\n",
+             d->name, (unsigned long long)h->c, figure(h) / figure(d),
+             sc == SC_GATEWAY ? "execs/s"
+             : sc == SC_LOAD  ? "MB/s"
+                              : "GB/s",
+             h->p50_us / d->p50_us, h->p50_us / 1e3, d->p50_us / 1e3);
     }
-    printf("  hcsd / dockerd (C=%llu): %.1fx the %s, p50 %.3fx (%.2f vs "
-           "%.2f ms)\n",
-           (unsigned long long)h->c, figure(h) / figure(d),
-           sc == SC_GATEWAY ? "execs/s" : "GB/s", h->p50_us / d->p50_us,
-           h->p50_us / 1e3, d->p50_us / 1e3);
   }
 }
 
@@ -265,7 +300,7 @@ void report_table(const report_t *rp, scenario_t sc) {
       print_row(rp, &rp->res[i]);
     }
   }
-  if (sc == SC_GATEWAY || sc == SC_GWSTREAM) {
+  if (sc == SC_GATEWAY || sc == SC_GWSTREAM || sc == SC_LOAD) {
     print_vs_dockerd(rp, sc);
   }
   for (size_t i = 0; i < rp->n; i++) {
@@ -409,6 +444,36 @@ static size_t eval_gateway_targets(const report_t *rp, target_t *t) {
   return n;
 }
 
+/* load: hcsd's MB/s >= 2x dockerd's. A dockerd that was skipped says
+ * why. */
+static size_t eval_load_target(const report_t *rp, target_t *t) {
+  const result_t *h = NULL, *d = NULL, *skip = NULL;
+  for (size_t i = 0; i < rp->n; i++) {
+    const result_t *r = &rp->res[i];
+    if (r->sc != SC_LOAD) {
+      continue;
+    }
+    h = r->ct == CT_HCSD && !r->skipped ? r : h;
+    d = r->ct == CT_DOCKERD && !r->skipped ? r : d;
+    skip = r->ct == CT_DOCKERD && r->skipped ? r : skip;
+  }
+  memset(t, 0, sizeof(*t));
+  snprintf(
+      t->name, sizeof(t->name), "load %llu MiB",
+      (unsigned long long)((h != NULL ? h->bytes_per_session : 256ull << 20) >>
+                           20));
+  snprintf(t->goal, sizeof(t->goal), "hcsd >= 2x dockerd");
+  target_ratio(t, h, d, 2, true, "rate");
+  if (skip != NULL) {
+    t->status = "SKIPPED";
+    snprintf(t->measured, sizeof(t->measured), "dockerd: %s", skip->note);
+  } else if (h != NULL && d != NULL && h->err == 0 && d->err == 0) {
+    snprintf(t->measured, sizeof(t->measured), "hcsd %.0f vs dockerd %.0f MB/s",
+             figure(h) * 1e3, figure(d) * 1e3);
+  }
+  return 1;
+}
+
 static size_t eval_targets(const report_t *rp, target_t *t) {
   size_t n = 0;
   static const struct {
@@ -479,8 +544,9 @@ static size_t eval_targets(const report_t *rp, target_t *t) {
     snprintf(x->measured, sizeof(x->measured), "hcs %.0f vs libuv %.0f B",
              h->mem_per_session, u->mem_per_session);
   }
-  n += eval_exec_targets(rp, &t[n], MAX_TARGETS - 4 - n);
-  return n + eval_gateway_targets(rp, &t[n]);
+  n += eval_exec_targets(rp, &t[n], MAX_TARGETS - 5 - n);
+  n += eval_gateway_targets(rp, &t[n]);
+  return n + eval_load_target(rp, &t[n]);
 }
 
 void report_targets(const report_t *rp) {
@@ -524,7 +590,8 @@ static json_t *result_json(const result_t *r) {
                                   : r->sc == SC_EXEC || r->sc == SC_GATEWAY ||
                                           r->sc == SC_GWSTREAM
                                       ? "exec"
-                                      : "session"));
+                                  : r->sc == SC_LOAD ? "load"
+                                                     : "session"));
   json_object_set_new(o, "rounds", json_integer(r->rounds));
   json_object_set_new(o, "figure_min", json_real(r->fig_min));
   json_object_set_new(o, "figure_max", json_real(r->fig_max));
@@ -540,7 +607,7 @@ static json_t *result_json(const result_t *r) {
     json_object_set_new(o, "msg_bytes", json_integer(r->msg_len));
   }
   if (r->sc == SC_BULK || r->sc == SC_PTY || r->sc == SC_GATEWAY ||
-      r->sc == SC_GWSTREAM) {
+      r->sc == SC_GWSTREAM || r->sc == SC_LOAD) {
     json_object_set_new(o, "bytes_per_session",
                         json_integer((json_int_t)r->bytes_per_session));
   }
@@ -619,7 +686,7 @@ typedef struct panel_s {
 
 static const char *const colour[CT_COUNT] = {"#d62728", "#1f77b4", "#555555",
                                              "#2ca02c", "#9467bd", "#ff7f0e",
-                                             "#8c564b", "#17becf"};
+                                             "#8c564b", "#17becf", "#bcbd22"};
 
 static double nice_max(double v) {
   if (v <= 0) {

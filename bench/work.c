@@ -114,24 +114,28 @@ int bench_pty_open(int *master, int *slave, uint16_t rows, uint16_t cols) {
 
 const char *bench_sc_name(scenario_t sc) {
   static const char *const names[SC_COUNT] = {
-      "spawn", "echo", "bulk",    "idle",
-      "pty",   "exec", "gateway", "gateway-stream"};
+      "spawn", "echo",    "bulk",           "idle", "pty",
+      "exec",  "gateway", "gateway-stream", "load"};
   return sc < SC_COUNT ? names[sc] : "?";
 }
 
 const char *bench_ct_name(contender_t ct) {
   static const char *const names[CT_COUNT] = {
-      "hcs",       "libuv",    "limit", "crun exec",
-      "runc exec", "hcs sync", "hcsd",  "dockerd"};
+      "hcs",      "libuv", "limit",   "crun exec", "runc exec",
+      "hcs sync", "hcsd",  "dockerd", "podman"};
   return ct < CT_COUNT ? names[ct] : "?";
 }
 
 bool bench_ct_in(scenario_t sc, contender_t ct) {
+  bool daemon = ct == CT_HCSD || ct == CT_DOCKERD || ct == CT_PODMAN;
+  if (sc == SC_LOAD) {
+    return daemon; /* the daemons alone: docker load has no in-process form */
+  }
   if (ct == CT_HCS) {
     return true;
   }
   if (sc == SC_GATEWAY || sc == SC_GWSTREAM) {
-    return ct == CT_HCSD || ct == CT_DOCKERD;
+    return daemon;
   }
   return sc == SC_EXEC ? ct == CT_CRUN || ct == CT_RUNC || ct == CT_HCS_SYNC
                        : ct == CT_UV || ct == CT_LIMIT;
@@ -255,6 +259,7 @@ double result_figure(const result_t *r) {
   switch (r->sc) {
   case SC_BULK:
   case SC_GWSTREAM:
+  case SC_LOAD:
     return r->gbps;
   case SC_IDLE:
     return r->mem_per_session;

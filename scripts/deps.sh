@@ -31,6 +31,7 @@ PACKAGES=(
   crun # hcs-bench exec baselines
   runc
   docker.io # hcs-bench gateway: the dockerd contender
+  podman    # hcs-bench gateway, load: the podman contender
 )
 
 missing=()

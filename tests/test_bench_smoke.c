@@ -28,8 +28,9 @@ static const char *const contenders[] = {"hcs", "libuv", "limit"};
 static const char *const exec_contenders[] = {"hcs", "hcs sync", "crun exec",
                                               "runc exec"};
 /* gateway: hcsd (through its socket) against hcs (in-process), into one
- * container of an hcsd the bench starts. */
-static const char *const gw_scenarios[] = {"gateway", "gateway-stream"};
+ * container of an hcsd the bench starts; load: docker load through hcsd
+ * (and dockerd and podman where installed). */
+static const char *const gw_scenarios[] = {"gateway", "gateway-stream", "load"};
 static const char *const gw_contenders[] = {"hcsd", "hcs"};
 
 static void bench_path(char *out, size_t size) {
@@ -116,7 +117,8 @@ static void check_ran(json_t *e, const char *sc, const char *what) {
   cr_expect_eq(bytes, expected, "%s C=%lld: %lld of %lld bytes delivered", what,
                conc, (long long)bytes, (long long)expected);
   if (strcmp(sc, "echo") == 0 || strcmp(sc, "bulk") == 0 ||
-      strcmp(sc, "pty") == 0 || strncmp(sc, "gateway", 7) == 0) {
+      strcmp(sc, "pty") == 0 || strncmp(sc, "gateway", 7) == 0 ||
+      strcmp(sc, "load") == 0) {
     cr_expect_gt(expected, 0, "%s: a scenario that moves no bytes", what);
   }
   if (strcmp(sc, "pty") == 0) {
@@ -218,18 +220,41 @@ Test(bench_smoke, every_scenario_complete, .timeout = 300) {
            bench);
   bool gw_may_skip = geteuid() != 0 || access(hcsd, X_OK) != 0;
   for (size_t i = 0; i < sizeof(gw_scenarios) / sizeof(gw_scenarios[0]); i++) {
+    bool load = strcmp(gw_scenarios[i], "load") == 0;
     for (size_t j = 0; j < sizeof(gw_contenders) / sizeof(gw_contenders[0]);
          j++) {
+      int count;
+      if (load && strcmp(gw_contenders[j], "hcs") == 0) {
+        /* docker load has no in-process form: no hcs row. */
+        cr_expect_null(find_result(results, "load", "hcs", &count),
+                       "load: an hcs row");
+        continue;
+      }
       check_runs(results, gw_scenarios[i], gw_contenders[j], gw_may_skip);
     }
-    /* dockerd: the bench's own, wherever Debian's docker.io is installed;
-     * elsewhere skipped with the reason. */
+    /* dockerd and podman: the bench's own, wherever Debian's docker.io
+     * (podman and runc) are installed; elsewhere skipped with the
+     * reason. */
     bool dk = access("/usr/sbin/dockerd", X_OK) == 0 ||
               access("/usr/bin/dockerd", X_OK) == 0;
+    bool pm = access("/usr/bin/podman", X_OK) == 0 &&
+              (access("/usr/sbin/runc", X_OK) == 0 ||
+               access("/usr/bin/runc", X_OK) == 0);
     check_runs(results, gw_scenarios[i], "dockerd", !dk || geteuid() != 0);
+    check_runs(results, gw_scenarios[i], "podman", !pm || geteuid() != 0);
   }
   json_t *targets = json_object_get(root, "targets");
   cr_expect(json_is_array(targets) && json_array_size(targets) > 0,
             "no targets");
+  /* The load target: measured wherever hcsd and dockerd both ran. */
+  size_t ti;
+  json_t *t;
+  bool load_target = false;
+  json_array_foreach(targets, ti, t) {
+    const char *name = json_string_value(json_object_get(t, "target"));
+    load_target =
+        load_target || (name != NULL && strncmp(name, "load ", 5) == 0);
+  }
+  cr_expect(load_target, "no load target");
   json_decref(root);
 }
