@@ -376,6 +376,12 @@ Test(hcsd_fields, workdir_is_made) {
   he_cmd_free(&c);
   he_docker_fails(125, "needs to be an absolute path", "run", "--rm", "-w",
                   "rel", "busybox", "pwd");
+  /* A file where the directory would be: create fails, leaving nothing. */
+  he_docker_fails(125, "Cannot mkdir", "run", "--rm", "-w", "/etc/passwd/x",
+                  "busybox", "pwd");
+  he_docker_ok(&c, "ps", "-aq");
+  cr_assert_str_eq(c.o.p, "", "a failed create left %s", c.o.p);
+  he_cmd_free(&c);
   he_end();
 }
 
@@ -453,6 +459,22 @@ Test(hcsd_fields, process_settings_and_metadata) {
                  "s");
   cr_assert_str_eq(code, "7");
   he_docker_ok(&c, "rm", "s");
+  he_cmd_free(&c);
+  he_end();
+}
+
+/* --init: the program is not pid 1, and an orphan it leaves is reaped
+ * (no zombie stays under the program's pid namespace). */
+Test(hcsd_fields, init_reaps) {
+  he_cmd_t c;
+  he_docker(&c, "run", "--rm", "--init", "busybox", "sh", "-c",
+            "sh -c 'sleep 0.2 &' ; sleep 1; echo $$; "
+            "ps -o stat= | grep -c Z || true");
+  he_expect_code(&c, 0);
+  int pid = 0, zombies = -1;
+  cr_assert_eq(sscanf(c.o.p, "%d %d", &pid, &zombies), 2, "%s", c.o.p);
+  cr_assert_neq(pid, 1, "the program is pid 1");
+  cr_assert_eq(zombies, 0, "zombies: %s", c.o.p);
   he_cmd_free(&c);
   he_end();
 }

@@ -94,7 +94,9 @@ static const char *create_body_check(json_t *b) {
  * struct of such, or the field's own default below) and otherwise
  * refused with a 400 naming the CLI flag, never stored and ignored.
  * Members that no version of the API documents are ignored, as dockerd's
- * JSON decoder ignores them: a newer client's field is not an error. */
+ * JSON decoder ignores them: a newer client's field is not an error.
+ * HostConfig.Init is honoured whatever its value: pid 1 of every container
+ * is hcs's init, which reaps and forwards signals as docker-init does. */
 
 typedef struct refused_s {
   const char *field; /* member of its object */
@@ -189,7 +191,6 @@ static const refused_t host_refused[] = {
     {"MemorySwap", "--memory-swap", NULL, false, NULL},
     {"MemorySwappiness", "--memory-swappiness", "-1", false, NULL},
     {"OomKillDisable", "--oom-kill-disable", NULL, false, NULL},
-    {"Init", "--init", NULL, false, NULL},
     {"Ulimits", "--ulimit", NULL, false, NULL},
     {"CpuCount", "--cpu-count", NULL, false, NULL},
     {"CpuPercent", "--cpu-percent", NULL, false, NULL},
