@@ -245,6 +245,17 @@ typedef struct hcs_options_s {
    * missing), so that another hcs_open on it finds them again; NULL keeps
    * them in memory only. The hcs command uses /run/hcs. */
   const char *state_dir;
+  /* Engine loops, each on a thread of its own (0: one per CPU the process
+   * may run on, at most 64; 1: one loop, as before this field existed).
+   * Loop 0 is the engine loop: the compute systems, networks and every
+   * synchronous call live there (with no_thread or uv_loop, it is the
+   * caller's). Loops 1 to threads-1 are always hcs's own threads; they
+   * carry the asynchronous sessions a front end starts from them
+   * (hcs_session_start places a session on the loop of the thread that
+   * calls it, and it stays there: its calls and callbacks are that
+   * thread's). A front end spreads its sessions by posting its work to
+   * hcs_engine_loop_at(). More than 64: HCS_WSAEINVAL naming threads. */
+  uint32_t threads;
 } hcs_options_t;
 
 /* Starts a service. opts may be NULL for the defaults. On success the
@@ -266,6 +277,14 @@ HCS_API void hcs_close(hcs_t *hcs);
  * loop stays the service's: it lives until hcs_close(), and every handle
  * the caller made on it must be closed before that. Any thread. */
 HCS_API struct as_loop_s *hcs_engine_loop(hcs_t *hcs);
+/* The number of engine loops (hcs_options_t.threads as resolved, >= 1),
+ * and loop i of them (0 is hcs_engine_loop()); NULL when i is out of
+ * range. Loops 1 and up run on hcs's threads until hcs_close(): a front
+ * end reaches them with as_loop_post (any thread), and what it makes on
+ * one (sessions, sockets, timers) must be ended there before
+ * hcs_close(). Any thread. */
+HCS_API uint32_t hcs_engine_loops(hcs_t *hcs);
+HCS_API struct as_loop_s *hcs_engine_loop_at(hcs_t *hcs, uint32_t i);
 
 /* Compute systems. ids are 1 to 128 characters of [A-Za-z0-9_.-], not
  * starting with '.' or '-'.
@@ -503,8 +522,10 @@ HCS_API hcs_result_t hcs_ResizeConsoleInComputeSystem(
     hcs_t *hcs, const char *id, uint32_t pid, uint16_t height, uint16_t width,
     hcs_error_t **err);
 
-/* Asynchronous sessions on the engine's loop. Every call here and every
- * callback is on the engine thread. */
+/* Asynchronous sessions on the engine's loops. A session lives on the
+ * loop whose thread started it (hcs_session_start from any engine loop;
+ * hcs_session_start_in from the engine loop, loop 0): every call on it
+ * must be made on that loop's thread, and every callback runs there. */
 typedef struct hcs_session_s hcs_session_t;
 
 enum {
@@ -541,7 +562,9 @@ typedef struct hcs_session_options_s {
   void *data;
 } hcs_session_options_t;
 
-/* Starts a process on the host. On success *out holds a reference the
+/* Starts a process on the host, as a session of the engine loop the
+ * calling thread runs (from a thread that runs none, loop 0's: with
+ * no_thread, before the caller runs it). On success *out holds a reference the
  * caller drops with hcs_session_unref(); callbacks run later, never inside
  * this call. Errors: -EINVAL (no argv), -EMFILE/-ENFILE, -ENOMEM, -EAGAIN
  * (process limit). A program that cannot be executed is not an error here:
@@ -1041,7 +1064,9 @@ HCS_API void hcs_guid_ToString(const hcs_guid_t *g, char out[HCS_GUID_STRLEN]);
 HCS_API hcs_result_t hcs_guid_parse(const char *text, hcs_guid_t *out,
                                     hcs_error_t **err);
 
-/* Engine statistics, for harnesses. Engine thread. */
+/* Engine statistics of one loop, for harnesses: the loop whose thread
+ * calls; from a thread that runs no engine loop, loop 0's (then only while
+ * nobody runs it: no_thread). */
 typedef struct hcs_stats_s {
   size_t sessions;       /* alive (not yet freed) */
   size_t buf_in_use;     /* pool bytes handed out */

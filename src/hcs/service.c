@@ -9,6 +9,7 @@
 #include "hcs/system/system.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,84 @@ static void *engine_main(void *arg) {
   hcs_t *hcs = arg;
   as_loop_run(hcs->loop, 0);
   return NULL;
+}
+
+static void *worker_main(void *arg) {
+  as_loop_run(arg, 0);
+  return NULL;
+}
+
+/* hcs_options_t.threads as the service runs it. */
+static uint32_t loops_wanted(uint32_t threads) {
+  if (threads != 0) {
+    return threads;
+  }
+  cpu_set_t set;
+  int n = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 1;
+  return n < 1 ? 1 : n > HCS__LOOPS_MAX ? HCS__LOOPS_MAX : (uint32_t)n;
+}
+
+static void worker_end(as_loop_t *loop, void *data) {
+  (void)data;
+  as_loop_kill_all(loop, SIGKILL);
+  as_loop_keepalive(loop, 0);
+}
+
+/* Stops the worker loops from first on: each kills its sessions' processes
+ * and its thread returns once they are complete. */
+static void workers_stop(hcs_t *hcs, uint32_t first) {
+  for (uint32_t i = first; i < hcs->nloops; i++) {
+    if (hcs->loops[i] != NULL &&
+        as_loop_post(hcs->loops[i], worker_end, NULL) != 0) {
+      /* Not reachable: a loop refuses posts only once it is being freed. */
+      abort();
+    }
+  }
+  for (uint32_t i = first; i < hcs->nloops; i++) {
+    if (hcs->loops[i] != NULL) {
+      pthread_join(hcs->workers[i], NULL);
+      as_loop_free(hcs->loops[i]);
+      hcs->loops[i] = NULL;
+    }
+  }
+}
+
+static void loops_free(hcs_t *hcs) {
+  as_free(hcs->loops);
+  as_free(hcs->workers);
+}
+
+/* Loops 1..n-1, each running on a thread of its own. */
+static hcs_result_t workers_start(hcs_t *hcs, uint32_t n, hcs_error_t **err) {
+  static const char op[] = "hcs::Open";
+  hcs->loops = as_calloc(n, sizeof(*hcs->loops));
+  hcs->workers = as_calloc(n, sizeof(*hcs->workers));
+  if (hcs->loops == NULL || hcs->workers == NULL) {
+    loops_free(hcs);
+    return hcs__fail(err, HCS_ERROR_OUTOFMEMORY, op, NULL, ENOMEM,
+                     "allocating %u engine loops", n);
+  }
+  hcs->loops[0] = hcs->loop;
+  hcs->nloops = 1;
+  for (uint32_t i = 1; i < n; i++) {
+    int r = as_loop_new(&hcs->loops[i], NULL);
+    if (r == 0) {
+      as_loop_keepalive(hcs->loops[i], 1);
+      r = -pthread_create(&hcs->workers[i], NULL, worker_main, hcs->loops[i]);
+      if (r != 0) {
+        as_loop_free(hcs->loops[i]);
+        hcs->loops[i] = NULL;
+      }
+    }
+    if (r != 0) {
+      workers_stop(hcs, 1);
+      loops_free(hcs);
+      return hcs__fail(err, HCS_ERROR_GEN_FAILURE, op, NULL, -r,
+                       "starting engine loop %u of %u: %s", i, n, strerror(-r));
+    }
+    hcs->nloops = i + 1;
+  }
+  return HCS_OK;
 }
 
 hcs_result_t hcs_open(hcs_t **out, const hcs_options_t *opts,
@@ -32,6 +111,11 @@ hcs_result_t hcs_open(hcs_t **out, const hcs_options_t *opts,
     return r0;
   }
   opts = &o;
+  if (o.threads > HCS__LOOPS_MAX) {
+    return hcs__fail(err, HCS_WSAEINVAL, op, NULL, EINVAL,
+                     "threads: %u engine loops asked, at most %d", o.threads,
+                     HCS__LOOPS_MAX);
+  }
   hcs_t *hcs;
   as_alloc_init();
   hcs = as_calloc(1, sizeof(*hcs));
@@ -69,10 +153,21 @@ hcs_result_t hcs_open(hcs_t **out, const hcs_options_t *opts,
     as_free(hcs);
     return hr;
   }
+  hr = workers_start(hcs, loops_wanted(opts->threads), err);
+  if (hr != HCS_OK) {
+    hcs__systems_free(hcs);
+    as_loop_free(hcs->loop);
+    hcs__hns_close(hcs);
+    as_free(hcs->state_dir);
+    as_free(hcs);
+    return hr;
+  }
   if (!opts->no_thread && opts->uv_loop == NULL) {
     as_loop_keepalive(hcs->loop, 1);
     r = pthread_create(&hcs->thread, NULL, engine_main, hcs);
     if (r != 0) {
+      workers_stop(hcs, 1);
+      loops_free(hcs);
       as_loop_free(hcs->loop);
       hcs__systems_free(hcs);
       hcs__hns_close(hcs);
@@ -89,6 +184,12 @@ hcs_result_t hcs_open(hcs_t **out, const hcs_options_t *opts,
 
 as_loop_t *hcs_engine_loop(hcs_t *hcs) { return hcs->loop; }
 
+uint32_t hcs_engine_loops(hcs_t *hcs) { return hcs->nloops; }
+
+as_loop_t *hcs_engine_loop_at(hcs_t *hcs, uint32_t i) {
+  return i < hcs->nloops ? hcs->loops[i] : NULL;
+}
+
 static void kill_all(hcs_t *hcs, hcs__call_t *call) {
   hcs__systems_terminate_all(hcs);
   as_loop_kill_all(hcs->loop, SIGKILL);
@@ -101,6 +202,7 @@ void hcs_close(hcs_t *hcs) {
   if (hcs == NULL) {
     return;
   }
+  workers_stop(hcs, 1);
   if (hcs->threaded) {
     (void)hcs__call(hcs, kill_all, NULL, NULL);
     pthread_join(hcs->thread, NULL);
@@ -114,14 +216,16 @@ void hcs_close(hcs_t *hcs) {
   hcs__systems_free(hcs);
   as_loop_free(hcs->loop);
   hcs__hns_close(hcs);
+  loops_free(hcs);
   as_free(hcs->state_dir);
   as_free(hcs);
 }
 
 void hcs_stats(hcs_t *hcs, hcs_stats_t *st) {
   as_bufpool_stats_t ps;
-  as_bufpool_stats(as_loop_pool(hcs->loop), &ps);
-  st->sessions = as_loop_sessions(hcs->loop);
+  as_loop_t *loop = hcs__caller_loop(hcs);
+  as_bufpool_stats(as_loop_pool(loop), &ps);
+  st->sessions = as_loop_sessions(loop);
   st->buf_in_use = ps.in_use;
   st->buf_high_water = ps.high_water;
   st->buf_cached = ps.cached;

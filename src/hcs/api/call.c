@@ -12,6 +12,15 @@ as_loop_t *hcs__loop(hcs_t *hcs) { return hcs->loop; }
 
 int hcs__on_engine(hcs_t *hcs) { return as_loop_on_thread(hcs->loop); }
 
+as_loop_t *hcs__caller_loop(hcs_t *hcs) {
+  for (uint32_t i = 1; i < hcs->nloops; i++) {
+    if (as_loop_on_thread(hcs->loops[i])) {
+      return hcs->loops[i];
+    }
+  }
+  return hcs->loop;
+}
+
 typedef struct call_post_s {
   hcs_t *hcs;
   hcs__call_t *call;

@@ -9,10 +9,16 @@
 
 #include <pthread.h>
 
+enum { HCS__LOOPS_MAX = 64 };
+
 struct hcs_s {
-  as_loop_t *loop;
+  as_loop_t *loop; /* loop 0, the engine loop: systems, networks, calls */
   pthread_t thread;
   int threaded;
+  /* Loops 1..nloops-1 and their threads (service.c): sessions only. */
+  uint32_t nloops;
+  as_loop_t **loops;             /* nloops entries, loops[0] == loop */
+  pthread_t *workers;            /* nloops entries, [0] unused */
   struct hcs__system_s *systems; /* system.c; engine thread only */
   char *state_dir;               /* NULL: records in memory only */
   struct hcs__hns_s *hns;        /* networks and endpoints (hns_store.h) */
@@ -46,6 +52,9 @@ hcs_result_t hcs__call_timed(hcs_t *hcs, hcs__call_fn fn, void *args,
                              hcs_error_t **err);
 void hcs__call_done(hcs__call_t *call, hcs_result_t result, hcs_error_t *err);
 as_loop_t *hcs__loop(hcs_t *hcs);
+/* The engine loop the calling thread runs, or loop 0 from any other
+ * thread. */
+as_loop_t *hcs__caller_loop(hcs_t *hcs);
 int hcs__on_engine(hcs_t *hcs);
 
 #endif

@@ -107,7 +107,7 @@ int hcs_session_start(hcs_t *hcs, const hcs_session_options_t *o,
   hcs__pub_setup(&so);
   so.cbs.done_cb = pub_done;
   as_session_t *s;
-  int r = as_session_spawn(hcs__loop(hcs), &so, &s);
+  int r = as_session_spawn(hcs__caller_loop(hcs), &so, &s);
   if (r != 0) {
     return r;
   }
