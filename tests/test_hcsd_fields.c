@@ -276,6 +276,10 @@ Test(hcsd_fields, api_only_fields_are_refused) {
   create_fails("{\"Image\":\"busybox\",\"NetworkingConfig\":{"
                "\"EndpointsConfig\":{\"a\":{},\"b\":{}}}}",
                "hcsd does not support a second --network");
+  create_fails("{\"Image\":\"busybox\",\"HostConfig\":{\"NetworkMode\":"
+               "\"default\"},\"NetworkingConfig\":{\"EndpointsConfig\":{"
+               "\"n1\":{}}}}",
+               "hcsd does not support a second --network");
   create_fails("{\"Image\":\"busybox\",\"HostConfig\":{\"Memory\":1000}}",
                "Minimum memory limit allowed is 6MB");
   create_fails("{\"Image\":\"busybox\",\"HostConfig\":{\"NanoCpus\":"

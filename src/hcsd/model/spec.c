@@ -462,9 +462,22 @@ static int restart_check(json_t *hc, hcsd_err_t *e) {
   return refuse(e, "--restart", "HostConfig.", "RestartPolicy");
 }
 
-/* NetworkingConfig: one endpoint (the network of NetworkMode) asking for
- * nothing hcsd cannot give. */
-static int networking_check(json_t *nc, hcsd_err_t *e) {
+/* Whether network names a and b are the one network (the default one
+ * has three names). */
+static bool same_network(const char *a, const char *b) {
+  static const char *const dflt[] = {"", "default", "bridge"};
+  bool da = false, db = false;
+  for (size_t i = 0; i < sizeof(dflt) / sizeof(dflt[0]); i++) {
+    da = da || strcmp(a, dflt[i]) == 0;
+    db = db || strcmp(b, dflt[i]) == 0;
+  }
+  return (da && db) || strcmp(a, b) == 0;
+}
+
+/* NetworkingConfig: one endpoint, on the network of NetworkMode (nm),
+ * asking for nothing hcsd cannot give; an endpoint on another network
+ * would be a second network, which dockerd connects at create. */
+static int networking_check(json_t *nc, const char *nm, hcsd_err_t *e) {
   json_t *eps = json_object_get(nc, "EndpointsConfig");
   if (eps == NULL || json_is_null(eps)) {
     return 0;
@@ -484,6 +497,14 @@ static int networking_check(json_t *nc, hcsd_err_t *e) {
   const char *k;
   json_t *ep;
   json_object_foreach(eps, k, ep) {
+    if (!same_network(k, nm)) {
+      hcsd_err_set(e, 400,
+                   "hcsd does not support a second --network at create "
+                   "(NetworkingConfig.EndpointsConfig.%s beside NetworkMode "
+                   "%s)",
+                   k, nm);
+      return -1;
+    }
     if (!json_is_null(ep) && !json_is_object(ep)) {
       hcsd_err_set(e, 400,
                    "json: cannot unmarshal the value of "
@@ -523,7 +544,8 @@ static int create_fields_check(json_t *b, hcsd_err_t *e) {
       limits_check(hc, e) != 0) {
     return -1;
   }
-  return networking_check(nc, e);
+  const char *nm = json_string_value(json_object_get(hc, "NetworkMode"));
+  return networking_check(nc, nm != NULL ? nm : "", e);
 }
 
 static json_t *load_object(const char *body, size_t len, hcsd_err_t *e) {
