@@ -9,7 +9,8 @@
  * working directory made, an entrypoint cleared, metadata in inspect). */
 #include "hcsd_e2e.h"
 
-#include <ctype.h>
+#include <stddef.h>
+#include <sys/utsname.h>
 
 TestSuite(hcsd_fields, .init = he_setup, .fini = he_teardown, .timeout = 300);
 
@@ -296,6 +297,27 @@ Test(hcsd_fields, api_only_fields_are_refused) {
   he_cmd_t c;
   he_docker_ok(&c, "ps", "-aq");
   cr_assert_str_eq(c.o.p, "", "refused creates left containers: %s", c.o.p);
+  he_cmd_free(&c);
+  he_end();
+}
+
+/* The honoured values of flags that are otherwise refused, spelt out
+ * on the command line: accepted, and the container runs. */
+Test(hcsd_fields, honoured_values_of_refused_flags) {
+  struct utsname u;
+  cr_assert_eq(uname(&u), 0);
+  char platform[80];
+  snprintf(platform, sizeof(platform), "linux/%s",
+           strcmp(u.machine, "x86_64") == 0    ? "amd64"
+           : strcmp(u.machine, "aarch64") == 0 ? "arm64"
+                                               : u.machine);
+  he_cmd_t c;
+  he_docker(&c, "run", "--rm", "--log-driver", "json-file", "--restart", "no",
+            "--isolation", "default", "--ipc", "private", "--cgroupns",
+            "private", "--platform", platform, "--memory-swappiness", "-1",
+            "busybox", "echo", "ok");
+  he_expect_code(&c, 0);
+  cr_assert_str_eq(c.o.p, "ok\n");
   he_cmd_free(&c);
   he_end();
 }
