@@ -9,6 +9,9 @@
  * working directory made, an entrypoint cleared, metadata in inspect). */
 #include "hcsd_e2e.h"
 
+#include <archive.h>
+#include <archive_entry.h>
+#include <openssl/evp.h>
 #include <stddef.h>
 #include <sys/utsname.h>
 
@@ -407,6 +410,105 @@ Test(hcsd_fields, workdir_is_made) {
                   "busybox", "pwd");
   he_docker_ok(&c, "ps", "-aq");
   cr_assert_str_eq(c.o.p, "", "a failed create left %s", c.o.p);
+  he_cmd_free(&c);
+  he_end();
+}
+
+/* A tar entry: a regular file of n bytes of data, or (link) a symlink
+ * to data. */
+static void tar_put(struct archive *a, const char *name, const char *data,
+                    size_t n, bool link) {
+  struct archive_entry *e = archive_entry_new();
+  archive_entry_set_pathname(e, name);
+  archive_entry_set_filetype(e, link ? AE_IFLNK : AE_IFREG);
+  archive_entry_set_perm(e, link ? 0777 : 0644);
+  if (link) {
+    archive_entry_set_symlink(e, data);
+  } else {
+    archive_entry_set_size(e, (la_int64_t)n);
+  }
+  cr_assert_eq(archive_write_header(a, e), ARCHIVE_OK, "%s",
+               archive_error_string(a));
+  if (!link) {
+    cr_assert_eq(archive_write_data(a, data, n), (la_ssize_t)n);
+  }
+  archive_entry_free(e);
+}
+
+static void sha256_of(const void *p, size_t n, char out[65]) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  cr_assert(EVP_Digest(p, n, md, &len, EVP_sha256(), NULL) == 1 && len == 32);
+  for (unsigned i = 0; i < len; i++) {
+    snprintf(out + 2 * i, 3, "%02x", md[i]);
+  }
+}
+
+/* At path, what `docker load` takes (the `docker save` layout): the image
+ * symimg:1, one layer holding only the symlink /escape -> target. */
+static void make_symlink_image(const char *path, const char *target) {
+  static char layer[65536];
+  size_t used = 0;
+  struct archive *a = archive_write_new();
+  archive_write_set_format_pax_restricted(a);
+  cr_assert_eq(archive_write_open_memory(a, layer, sizeof(layer), &used),
+               ARCHIVE_OK);
+  tar_put(a, "escape", target, 0, true);
+  archive_write_close(a);
+  archive_write_free(a);
+  char layer_sha[65], cfg_sha[65], cfg[512], manifest[512];
+  sha256_of(layer, used, layer_sha);
+  int cn = snprintf(cfg, sizeof(cfg),
+                    "{\"architecture\":\"amd64\",\"os\":\"linux\","
+                    "\"config\":{\"Cmd\":[\"/nothing\"]},\"rootfs\":{"
+                    "\"type\":\"layers\",\"diff_ids\":[\"sha256:%s\"]}}",
+                    layer_sha);
+  sha256_of(cfg, (size_t)cn, cfg_sha);
+  int mn = snprintf(manifest, sizeof(manifest),
+                    "[{\"Config\":\"%s.json\",\"RepoTags\":[\"symimg:1\"],"
+                    "\"Layers\":[\"%s/layer.tar\"]}]",
+                    cfg_sha, layer_sha);
+  char name[160];
+  a = archive_write_new();
+  archive_write_set_format_pax_restricted(a);
+  cr_assert_eq(archive_write_open_filename(a, path), ARCHIVE_OK);
+  snprintf(name, sizeof(name), "%s/layer.tar", layer_sha);
+  tar_put(a, name, layer, used, false);
+  snprintf(name, sizeof(name), "%s.json", cfg_sha);
+  tar_put(a, name, cfg, (size_t)cn, false);
+  tar_put(a, "manifest.json", manifest, (size_t)mn, false);
+  archive_write_close(a);
+  archive_write_free(a);
+}
+
+/* -w through a symlink of the image that points at a host directory
+ * (which exists there): the walk follows it inside the container's root,
+ * as dockerd's does, and makes nothing on the host; nor does a ".." past
+ * the root. */
+Test(hcsd_fields, workdir_stays_in_the_root) {
+  char outside[160], img[160], wd[200], wd2[200], host2[200];
+  snprintf(outside, sizeof(outside), "%s/outside", he.dir);
+  cr_assert_eq(mkdir(outside, 0755), 0, "%s", strerror(errno));
+  snprintf(img, sizeof(img), "%s/symimg.tar", he.dir);
+  make_symlink_image(img, outside);
+  he_cmd_t c;
+  he_docker_ok(&c, "load", "-i", img);
+  he_cmd_free(&c);
+  snprintf(wd, sizeof(wd), "/escape/made");
+  const char *base = strrchr(he.dir, '/') + 1;
+  snprintf(wd2, sizeof(wd2), "/escape/../../../../../../%s-made", base);
+  snprintf(host2, sizeof(host2), "/%s-made", base);
+  he_docker_ok(&c, "create", "--name", "a", "-w", wd, "symimg:1");
+  he_cmd_free(&c);
+  he_docker_ok(&c, "create", "--name", "b", "-w", wd2, "symimg:1");
+  he_cmd_free(&c);
+  char made[200];
+  snprintf(made, sizeof(made), "%s/made", outside);
+  cr_assert(access(made, F_OK) != 0 && errno == ENOENT,
+            "-w %s made %s on the host", wd, made);
+  cr_assert(access(host2, F_OK) != 0 && errno == ENOENT,
+            "-w %s made %s on the host", wd2, host2);
+  he_docker_ok(&c, "rm", "a", "b");
   he_cmd_free(&c);
   he_end();
 }

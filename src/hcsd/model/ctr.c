@@ -291,50 +291,128 @@ static char **resolve_argv(json_t *cfg, const hcsd_image_t *img) {
   return v;
 }
 
-/* dir, resolved in root as if root were "/", made with its missing
- * parents (0755): 0 or -errno. Each prefix is looked up by openat2 with
- * RESOLVE_IN_ROOT, so that a symlink in the image (even "/x -> /") is
- * followed inside the root and never out of it. */
-static int mkdir_in_root(int root, const char *dir) {
-  char prefix[PATH_MAX] = "";
-  size_t len = 0;
-  int parent = dup(root);
-  const char *p = dir;
-  while (parent >= 0 && *p != '\0') {
-    size_t n = strcspn(p, "/");
-    if (n == 0 || (n == 1 && p[0] == '.')) {
-      p += n + (p[n] == '/');
-      continue;
-    }
-    if (len + n + 2 > sizeof(prefix)) {
-      close(parent);
-      return -ENAMETOOLONG;
-    }
-    char comp[PATH_MAX];
-    memcpy(comp, p, n);
-    comp[n] = '\0';
-    len += (size_t)snprintf(prefix + len, sizeof(prefix) - len, "%s%s",
-                            len > 0 ? "/" : "", comp);
-    struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-                           .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
-    int fd = (int)syscall(SYS_openat2, root, prefix, &how, sizeof(how));
-    if (fd < 0 && errno == ENOENT &&
-        (mkdirat(parent, comp, 0755) == 0 || errno == EEXIST)) {
-      fd = (int)syscall(SYS_openat2, root, prefix, &how, sizeof(how));
-    }
-    int err = fd < 0 ? -errno : 0;
-    close(parent);
-    if (err != 0) {
-      return err;
-    }
-    parent = fd;
-    p += n + (p[n] == '/');
-  }
-  if (parent < 0) {
+/* The walk of mkdir_in_root: what is left of the path, the directory
+ * reached (an O_PATH fd) and its path from root, which holds no symlink
+ * and no "..". */
+typedef struct walk_s {
+  int root, cur;
+  int links;
+  char rest[PATH_MAX];
+  char at[PATH_MAX];
+} walk_t;
+
+/* Moves the walk to w->at, looked up from root with no symlink followed:
+ * 0 or -errno. */
+static int walk_reopen(walk_t *w) {
+  struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+                         .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS};
+  int fd = w->at[0] == '\0'
+               ? dup(w->root)
+               : (int)syscall(SYS_openat2, w->root, w->at, &how, sizeof(how));
+  if (fd < 0) {
     return -errno;
   }
-  close(parent);
+  close(w->cur);
+  w->cur = fd;
   return 0;
+}
+
+/* The symlink name in the current directory: its target takes its place
+ * at the head of what is left (an absolute one walked from root). */
+static int walk_link(walk_t *w, const char *name) {
+  char target[PATH_MAX], joined[PATH_MAX];
+  ssize_t n = readlinkat(w->cur, name, target, sizeof(target) - 1);
+  if (n < 0) {
+    return -errno;
+  }
+  target[n] = '\0';
+  if (++w->links > 40 /* the kernel's MAXSYMLINKS */) {
+    return -ELOOP;
+  }
+  if ((size_t)snprintf(joined, sizeof(joined), "%s/%s", target, w->rest) >=
+      sizeof(joined)) {
+    return -ENAMETOOLONG;
+  }
+  memcpy(w->rest, joined, sizeof(joined));
+  if (target[0] == '/') {
+    w->at[0] = '\0';
+    return walk_reopen(w);
+  }
+  return 0;
+}
+
+/* One component: "..", a directory entered (made when missing) or a
+ * symlink replaced by its target. 0 or -errno. */
+static int walk_step(walk_t *w, const char *name) {
+  if (strcmp(name, "..") == 0) {
+    char *slash = strrchr(w->at, '/');
+    *(slash != NULL ? slash : w->at) = '\0'; /* never above root */
+    return walk_reopen(w);
+  }
+  struct stat st;
+  if (fstatat(w->cur, name, &st, AT_SYMLINK_NOFOLLOW) != 0 &&
+      (errno != ENOENT ||
+       (mkdirat(w->cur, name, 0755) != 0 && errno != EEXIST) ||
+       fstatat(w->cur, name, &st, AT_SYMLINK_NOFOLLOW) != 0)) {
+    return -errno;
+  }
+  if (S_ISLNK(st.st_mode)) {
+    return walk_link(w, name);
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return -ENOTDIR;
+  }
+  size_t len = strlen(w->at);
+  if (len + strlen(name) + 2 > sizeof(w->at)) {
+    return -ENAMETOOLONG;
+  }
+  int fd = openat(w->cur, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    return -errno;
+  }
+  close(w->cur);
+  w->cur = fd;
+  snprintf(w->at + len, sizeof(w->at) - len, "%s%s", len > 0 ? "/" : "", name);
+  return 0;
+}
+
+/* dir made inside root with its missing parents (0755), as dockerd makes
+ * a working directory (its SecureJoin, then MkdirAll): each component is
+ * looked at without following it, a symlink's target is walked in its
+ * place (an absolute one from root), ".." never climbs above root, so
+ * nothing in the image can point the walk outside it. 0 or -errno. */
+static int mkdir_in_root(int root, const char *dir) {
+  walk_t *w = calloc(1, sizeof(*w));
+  if (w == NULL) {
+    return -ENOMEM;
+  }
+  w->root = root;
+  w->cur = dup(root);
+  int err = w->cur < 0 ? -errno : 0;
+  if (err == 0 && (size_t)snprintf(w->rest, sizeof(w->rest), "%s", dir) >=
+                      sizeof(w->rest)) {
+    err = -ENAMETOOLONG;
+  }
+  while (err == 0 && w->rest[0] != '\0') {
+    char name[NAME_MAX + 1];
+    const char *p = w->rest + strspn(w->rest, "/");
+    size_t n = strcspn(p, "/");
+    if (n > NAME_MAX) {
+      err = -ENAMETOOLONG;
+      break;
+    }
+    memcpy(name, p, n);
+    name[n] = '\0';
+    memmove(w->rest, p + n, strlen(p + n) + 1);
+    if (n > 0 && strcmp(name, ".") != 0) {
+      err = walk_step(w, name);
+    }
+  }
+  if (w->cur >= 0) {
+    close(w->cur);
+  }
+  free(w);
+  return err;
 }
 
 /* The working directory made in the new sandbox, as dockerd makes it at
