@@ -46,8 +46,11 @@ static void fix_done(void *data) {
   hcsd_ctr_t *c = f->c;
   c->busy = 0;
   hcsd__store_save(c);
-  if (c->auto_remove) {
-    (void)hcsd__ctr_remove(c, NULL, NULL);
+  /* Requests that came while the system was torn down (a start, an rm)
+   * parked on busy: they are answered now, as after any cleanup. */
+  if (!c->auto_remove || hcsd__ctr_remove(c, NULL, NULL) != 0) {
+    hcsd__ctr_wake(c);
+    hcsd__ctr_settled(c);
   }
   hcsd__ctr_unref(c);
   free(f);

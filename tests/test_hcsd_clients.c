@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: MIT */
+/* hcsd as real clients use it, through the docker CLI 28.2 (issue 17):
+ * requests that come while a crash is recovered are answered, kill and
+ * stop refuse signals Linux does not have and never show a container
+ * running with its exit code, and docker ps's list options and filters
+ * select what dockerd selects (a CI cleanup by label removes its own
+ * containers only). One daemon per test (he_setup), each test ending with
+ * he_end()'s checks that nothing is left behind. */
+#include "hcsd_e2e.h"
+
+#include <pthread.h>
+
+TestSuite(hcsd_clients, .init = he_setup, .fini = he_teardown, .timeout = 240);
+
+/* The single line of `docker inspect -f fmt name`. */
+static void inspect_f(const char *name, const char *fmt, char *out, size_t n) {
+  he_docker_line(out, n, "inspect", "-f", fmt, name);
+}
+
+/* The processes a killed daemon left to this subreaper (the containers'
+ * inits and main processes), each reaped by a thread of its own as it
+ * exits, in any order: a container's init ends only once every process
+ * of its namespace has been reaped, and the daemon that recovers the
+ * container waits for its init. */
+typedef struct orphans_s {
+  pid_t pids[64];
+  pthread_t th[64];
+  int n;
+} orphans_t;
+
+static void *orphan_main(void *data) {
+  pid_t pid = *(pid_t *)data;
+  while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+  }
+  return NULL;
+}
+
+static void orphans_find(orphans_t *o) {
+  pid_t pids[64];
+  int n = he_children(pids, 64);
+  cr_assert_leq(n, 64);
+  o->n = 0;
+  for (int i = 0; i < n; i++) {
+    if (pids[i] != he.pid) {
+      o->pids[o->n++] = pids[i];
+    }
+  }
+}
+
+static void orphans_reap(orphans_t *o) {
+  for (int i = 0; i < o->n; i++) {
+    cr_assert_eq(pthread_create(&o->th[i], NULL, orphan_main, &o->pids[i]), 0);
+  }
+}
+
+static void orphans_join(orphans_t *o) {
+  for (int i = 0; i < o->n; i++) {
+    cr_assert_eq(pthread_join(o->th[i], NULL), 0);
+  }
+}
+
+/* The daemon's open sockets. */
+static int daemon_sockets(void) {
+  char dir[64];
+  snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)he.pid);
+  DIR *d = opendir(dir);
+  cr_assert_not_null(d, "%s: %s", dir, strerror(errno));
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    char link[64];
+    ssize_t l = readlinkat(dirfd(d), e->d_name, link, sizeof(link) - 1);
+    n += l > 7 && strncmp(link, "socket:", 7) == 0;
+  }
+  closedir(d);
+  return n;
+}
+
+/* Waits until the daemon has n sockets open (polling /proc, the only view
+ * there is), for 10 s at most. */
+static void daemon_sockets_wait(int n) {
+  int64_t deadline = th_now_ms() + 10000;
+  while (daemon_sockets() != n) {
+    cr_assert_lt(th_now_ms(), deadline, "the daemon has %d sockets, not %d",
+                 daemon_sockets(), n);
+    (void)poll(NULL, 0, 10);
+  }
+}
+
+/* kill -9 of hcsd, by the pid held. */
+static void daemon_crash(void) {
+  cr_assert_eq(kill(he.pid, SIGKILL), 0, "kill: %s", strerror(errno));
+  int status = 0;
+  cr_assert_eq(waitpid(he.pid, &status, 0), he.pid);
+  cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  close(he.pidfd);
+  he.pid = 0;
+  he.pidfd = -1;
+}
+
+/* ------------------------------------------------------------------------
+ * Crash recovery. */
+
+/* After kill -9 and a restart on the same state dir, the containers that
+ * ran are Exited (255) and their systems are torn down; a start, an rm -f
+ * and a wait sent at once park on that and are answered when it ends. */
+Test(hcsd_clients, crash_recovery_answers_parked_requests) {
+  const char *names[] = {"cr1", "cr2", "cr3"};
+  for (int i = 0; i < 3; i++) {
+    char id[128];
+    he_docker_line(id, sizeof(id), "run", "-d", "--name", names[i], "busybox",
+                   "sleep", "1000");
+  }
+  daemon_crash();
+  orphans_t orphans;
+  orphans_find(&orphans);
+  cr_assert_geq(orphans.n, 3, "the containers' inits died with hcsd");
+  /* Until the orphans are reaped the recovery cannot end (for up to its
+   * 10 s bound): the three requests come while it runs. */
+  he_daemon_start();
+  daemon_sockets_wait(1); /* the listener, the ping's connection gone */
+  he_cmd_t cs[3];
+  he_cmd_start(&cs[0], HE_ARGV("docker", "start", "cr1"), NULL, 0);
+  he_cmd_start(&cs[1], HE_ARGV("docker", "rm", "-f", "cr2"), NULL, 0);
+  he_cmd_start(&cs[2], HE_ARGV("docker", "wait", "cr3"), NULL, 0);
+  daemon_sockets_wait(4); /* and the three clients' */
+  orphans_reap(&orphans);
+  he_cmds_wait(cs, 3, 15000);
+  he_expect_code(&cs[0], 0);
+  cr_assert_str_eq(cs[0].o.p, "cr1\n");
+  he_expect_code(&cs[1], 0);
+  cr_assert_str_eq(cs[1].o.p, "cr2\n");
+  he_expect_code(&cs[2], 0);
+  cr_assert_str_eq(cs[2].o.p, "255\n");
+  for (int i = 0; i < 3; i++) {
+    he_cmd_free(&cs[i]);
+  }
+  orphans_join(&orphans);
+
+  char line[256];
+  inspect_f("cr1", "{{.State.Status}} {{.State.Running}}", line, sizeof(line));
+  cr_assert_str_eq(line, "running true");
+  inspect_f("cr3", "{{.State.Status}} {{.State.ExitCode}}", line, sizeof(line));
+  cr_assert_str_eq(line, "exited 255");
+  he_docker_fails(1, "No such container: cr2", "inspect", "--type", "container",
+                  "cr2");
+  /* The recovered containers work as any: rm -f of a running one, start
+   * of an exited one. */
+  he_cmd_t c;
+  he_docker_ok(&c, "rm", "-f", "cr1");
+  he_cmd_free(&c);
+  he_docker_ok(&c, "start", "cr3");
+  he_cmd_free(&c);
+  he_docker_ok(&c, "rm", "-f", "cr3");
+  he_cmd_free(&c);
+  he_end();
+}
+
+/* ------------------------------------------------------------------------
+ * kill and stop. */
+
+/* Signals Linux does not have are refused (moby's 400 and words, checked
+ * before the container is looked up); a number past 64 fails at the
+ * kill, as in moby. */
+Test(hcsd_clients, kill_refuses_unknown_signals) {
+  char id[128];
+  he_docker_line(id, sizeof(id), "run", "-d", "--name", "k1", "busybox",
+                 "sleep", "1000");
+  he_docker_fails(1, "Invalid signal: BOGUS", "kill", "-s", "BOGUS", "k1");
+  he_docker_fails(1, "Invalid signal: SIGBOGUS", "kill", "-s", "SIGBOGUS",
+                  "k1");
+  he_docker_fails(1, "Invalid signal: 0", "kill", "-s", "0", "k1");
+  he_docker_fails(1, "Invalid signal: BOGUS", "kill", "-s", "BOGUS", "nosuch");
+  he_docker_fails(1, "does not support signal 99", "kill", "-s", "99", "k1");
+  he_docker_fails(1, "Invalid signal: BOGUS", "stop", "-s", "BOGUS", "k1");
+  he_docker_fails(1, "Invalid signal: BOGUS", "restart", "-s", "BOGUS", "k1");
+  he_request_fails("POST", "/v1.50/containers/k1/kill?signal=BOGUS", NULL, 400,
+                   "Invalid signal: BOGUS");
+
+  /* None of them did anything: the same process runs. */
+  char line[256];
+  inspect_f("k1", "{{.State.Status}} {{.State.ExitCode}}", line, sizeof(line));
+  cr_assert_str_eq(line, "running 0");
+  /* Known names in any case, with or without SIG, and numbers. */
+  he_cmd_t c;
+  he_docker_ok(&c, "kill", "-s", "sigusr1", "k1");
+  he_cmd_free(&c);
+  he_docker_line(line, sizeof(line), "wait", "k1");
+  cr_assert_str_eq(line, "138");
+  he_docker_ok(&c, "rm", "k1");
+  he_cmd_free(&c);
+  he_end();
+}
+
+/* The state an inspect right after a kill -s TERM shows: still running
+ * with code 0, or exited with 143, never running with 143. */
+static void expect_consistent(const char *name) {
+  char path[128];
+  snprintf(path, sizeof(path), "/v1.50/containers/%s/json", name);
+  he_http_t r;
+  he_request("GET", path, NULL, &r);
+  cr_assert_eq(r.status, 200, "%s", r.body.p);
+  json_t *o = he_json(r.body.p);
+  json_t *st = json_object_get(o, "State");
+  bool running = json_is_true(json_object_get(st, "Running"));
+  int code = (int)json_integer_value(json_object_get(st, "ExitCode"));
+  const char *status = json_string_value(json_object_get(st, "Status"));
+  cr_assert(running ? code == 0 && strcmp(status, "running") == 0
+                    : code == 143 && strcmp(status, "exited") == 0,
+            "inspect after kill -s TERM: Status %s Running %d ExitCode %d",
+            status, running, code);
+  json_decref(o);
+  he_http_free(&r);
+}
+
+Test(hcsd_clients, kill_term_state_is_consistent) {
+  for (int i = 0; i < 5; i++) {
+    char id[128], line[64];
+    he_docker_line(id, sizeof(id), "run", "-d", "--name", "t1", "busybox",
+                   "sleep", "1000");
+    he_cmd_t c;
+    he_docker_ok(&c, "kill", "-s", "TERM", "t1");
+    he_cmd_free(&c);
+    expect_consistent("t1");
+    he_docker_line(line, sizeof(line), "wait", "t1");
+    cr_assert_str_eq(line, "143");
+    inspect_f("t1", "{{.State.Status}} {{.State.Running}} {{.State.ExitCode}}",
+              line, sizeof(line));
+    cr_assert_str_eq(line, "exited false 143");
+    he_docker_ok(&c, "rm", "t1");
+    he_cmd_free(&c);
+  }
+  he_end();
+}
