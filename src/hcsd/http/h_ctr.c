@@ -108,9 +108,6 @@ void hcsd_h_ctr_kill(hcsd_t *d, hcsd_req_t *r, const char *ref) {
   hcsd_req_ref(r);
   int rc = hcsd_ctr_kill(d, ref, sig, reply_done, r, &e);
   free(sig);
-  if (rc < 0 && e.status == 400) {
-    rc = 0; /* as the spec asks: signals that cannot be mapped are ignored */
-  }
   reply_now(r, rc, &e);
 }
 

@@ -95,15 +95,29 @@ static int op_settled(hcsd_ctr_t *c, void *data) {
   return 0;
 }
 
-/* Stops c with signal (NULL: its StopSignal; unknown: SIGTERM), then
- * SIGKILL after secs. */
+/* A signal asked for (NULL or "": none) that Linux does not have: -1
+ * with e 400 in moby's words; else 0. */
+static int signal_check(const char *signal, hcsd_err_t *e) {
+  if (signal != NULL && signal[0] != '\0' && hcsd_signal_number(signal) == 0) {
+    hcsd_err_set(e, 400, "Invalid signal: %s", signal);
+    return -1;
+  }
+  return 0;
+}
+
+/* Stops c with signal (NULL or "": its StopSignal; an image's unknown
+ * one: SIGTERM), then SIGKILL after secs. */
 static void stop_with(hcsd_ctr_t *c, const char *signal, int secs) {
-  int sig = hcsd_signal_number(signal != NULL ? signal : c->stop_signal);
+  bool named = signal != NULL && signal[0] != '\0';
+  int sig = hcsd_signal_number(named ? signal : c->stop_signal);
   hcsd__ctr_stop(c, sig != 0 ? sig : SIGTERM, secs);
 }
 
 int hcsd_ctr_stop(hcsd_t *d, const char *ref, const char *signal, int secs,
                   hcsd_done_cb done, void *data, hcsd_err_t *e) {
+  if (signal_check(signal, e) != 0) {
+    return -1;
+  }
   hcsd_ctr_t *c = hcsd__ctr_get(d, ref, e);
   if (c == NULL) {
     return -1;
@@ -123,8 +137,20 @@ int hcsd_ctr_stop(hcsd_t *d, const char *ref, const char *signal, int secs,
   return HCSD_PENDING;
 }
 
+/* A number past the last real-time signal: moby parses it, and its kill
+ * fails. */
+static bool signal_too_big(const char *signal) {
+  char *end;
+  long n = signal != NULL && signal[0] != '\0' ? strtol(signal, &end, 10) : 0;
+  return n > 64 && *end == '\0';
+}
+
 int hcsd_ctr_kill(hcsd_t *d, const char *ref, const char *signal,
                   hcsd_done_cb done, void *data, hcsd_err_t *e) {
+  /* As moby: the signal is checked before the container is looked up. */
+  if (!signal_too_big(signal) && signal_check(signal, e) != 0) {
+    return -1;
+  }
   hcsd_ctr_t *c = hcsd__ctr_get(d, ref, e);
   if (c == NULL) {
     return -1;
@@ -135,12 +161,15 @@ int hcsd_ctr_kill(hcsd_t *d, const char *ref, const char *signal,
                  c->id);
     return -1;
   }
-  bool named = signal != NULL && signal[0] != '\0';
-  int sig = named ? hcsd_signal_number(signal) : SIGKILL;
-  if (sig == 0) {
-    hcsd_err_set(e, 400, "Invalid signal: %s", signal);
+  if (signal_too_big(signal)) {
+    hcsd_err_set(e, 500,
+                 "Cannot kill container: %s: The linux daemon does not "
+                 "support signal %s",
+                 ref, signal);
     return -1;
   }
+  bool named = signal != NULL && signal[0] != '\0';
+  int sig = named ? hcsd_signal_number(signal) : SIGKILL;
   op_t *op = NULL;
   if (sig == SIGKILL && (op = op_new(done, data, e)) == NULL) {
     return -1;
@@ -175,7 +204,8 @@ static int restart_settled(hcsd_ctr_t *c, void *data) {
 
 int hcsd_ctr_restart(hcsd_t *d, const char *ref, const char *signal, int secs,
                      hcsd_done_cb done, void *data, hcsd_err_t *e) {
-  hcsd_ctr_t *c = hcsd__ctr_get(d, ref, e);
+  hcsd_ctr_t *c =
+      signal_check(signal, e) == 0 ? hcsd__ctr_get(d, ref, e) : NULL;
   op_t *op = c != NULL ? op_new(done, data, e) : NULL;
   if (op == NULL) {
     return -1;

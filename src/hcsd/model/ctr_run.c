@@ -111,9 +111,15 @@ static void main_done(hcs_session_t *s, const hcs_process_result_t *r,
                       void *data) {
   hcsd_ctr_t *c = data;
   if (c->state == CS_RUNNING) {
+    /* Exited from now on, with its code, while the system is torn down
+     * (busy): inspect never shows a running container with an exit
+     * code. */
+    c->state = CS_EXITED;
     c->exit_code =
         r->exit_code == HCS_WAIT_ERR_EXEC_FAILED ? 127 : r->exit_code & 0xff;
   } /* else a failed start: its code stays */
+  c->finished_ns = hcsd_now_ns();
+  c->pid = 0;
   c->oom = r->oom_killed;
   c->main = NULL;
   hcs_session_unref(s);
@@ -294,11 +300,6 @@ static void cleanup_done(void *data) {
   free(c->endpoint_id);
   c->endpoint_id = NULL;
   c->system_up = false;
-  if (c->state == CS_RUNNING) {
-    c->state = CS_EXITED;
-  }
-  c->finished_ns = hcsd_now_ns();
-  c->pid = 0;
   c->exits++;
   c->busy = 0;
   hcsd__store_save(c);
@@ -318,6 +319,7 @@ static void start_failed(run_t *j, int status) {
   free(c->error);
   c->error = strdup(j->msg);
   c->exit_code = exec_error_code(j->msg);
+  c->finished_ns = hcsd_now_ns();
   hcsd_err_t e;
   hcsd_err_set(&e, status, "%s", j->msg);
   j->done(&e, j->data);
