@@ -86,6 +86,7 @@ test-asan: deps
 TSAN_DIR ?= build-tsan
 space := $(subst ,, )
 TSAN_SUITES := test_threads test_process test_wait_steal test_hcsd_nets \
+	test_loops test_loops_sync \
 	test_engine_sock test_engine_api
 # Left out, the cases that start processes in containers (test_container
 # whole, and the container cases of the others): their clones are made by

@@ -248,13 +248,18 @@ typedef struct hcs_options_s {
   /* Engine loops, each on a thread of its own (0: one per CPU the process
    * may run on, at most 64; 1: one loop, as before this field existed).
    * Loop 0 is the engine loop: the compute systems, networks and every
-   * synchronous call live there (with no_thread or uv_loop, it is the
-   * caller's). Loops 1 to threads-1 are always hcs's own threads; they
-   * carry the asynchronous sessions a front end starts from them
-   * (hcs_session_start places a session on the loop of the thread that
-   * calls it, and it stays there: its calls and callbacks are that
-   * thread's). A front end spreads its sessions by posting its work to
-   * hcs_engine_loop_at(). More than 64: HCS_WSAEINVAL naming threads. */
+   * synchronous call run there (with no_thread or uv_loop, it is the
+   * caller's). Loops 1 to threads-1 are always hcs's own threads. They
+   * carry the processes of hcs_CreateProcessInComputeSystem (made from a
+   * thread other than the engine's, each goes to the next loop in turn:
+   * its exit, wait, terminate and resize reach it there), and the
+   * asynchronous sessions a front end starts from them (hcs_session_start
+   * places a session on the loop of the thread that calls it, and it stays
+   * there: its calls and callbacks are that thread's). A front end
+   * spreads its sessions by posting its work to hcs_engine_loop_at(). A
+   * synchronous call from a worker loop's thread is refused
+   * (HCS_WSAEINVAL, errno EDEADLK): it would wait for loop 0, which may
+   * be waiting for it. More than 64: HCS_WSAEINVAL naming threads. */
   uint32_t threads;
 } hcs_options_t;
 

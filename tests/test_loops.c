@@ -96,7 +96,7 @@ static void on_data(hcs_session_t *s, int stream, char *buf, size_t len,
   (void)s;
   (void)stream;
   check_thread(o);
-  if (o->n + len < sizeof(o->out)) {
+  if (len > 0 && o->n + len < sizeof(o->out)) {
     memcpy(o->out + o->n, buf, len);
     o->n += len;
   }

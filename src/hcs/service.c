@@ -41,6 +41,31 @@ static void worker_end(as_loop_t *loop, void *data) {
   as_loop_keepalive(loop, 0);
 }
 
+static void worker_kill(as_loop_t *loop, void *data) {
+  (void)data;
+  as_loop_kill_all(loop, SIGKILL);
+}
+
+void hcs__remote_gone(hcs_t *hcs) {
+  if (--hcs->nremote == 0 && hcs->closing) {
+    as_loop_keepalive(hcs->loop, 0);
+  }
+}
+
+/* On loop 0 at close: every process goes, on every loop. Loop 0 keeps
+ * running until the ends of its processes on worker loops are back. */
+static void kill_everything(hcs_t *hcs) {
+  hcs->closing = 1;
+  hcs__systems_terminate_all(hcs);
+  as_loop_kill_all(hcs->loop, SIGKILL);
+  for (uint32_t i = 1; i < hcs->nloops; i++) {
+    if (as_loop_post(hcs->loops[i], worker_kill, NULL) != 0) {
+      abort(); /* worker loops end after loop 0 (hcs_close) */
+    }
+  }
+  as_loop_keepalive(hcs->loop, hcs->nremote > 0);
+}
+
 /* Stops the worker loops from first on: each kills its sessions' processes
  * and its thread returns once they are complete. */
 static void workers_stop(hcs_t *hcs, uint32_t first) {
@@ -191,9 +216,7 @@ as_loop_t *hcs_engine_loop_at(hcs_t *hcs, uint32_t i) {
 }
 
 static void kill_all(hcs_t *hcs, hcs__call_t *call) {
-  hcs__systems_terminate_all(hcs);
-  as_loop_kill_all(hcs->loop, SIGKILL);
-  as_loop_keepalive(hcs->loop, 0);
+  kill_everything(hcs);
   as_loop_stop(hcs->loop);
   hcs__call_done(call, HCS_OK, NULL);
 }
@@ -202,18 +225,18 @@ void hcs_close(hcs_t *hcs) {
   if (hcs == NULL) {
     return;
   }
-  workers_stop(hcs, 1);
   if (hcs->threaded) {
     (void)hcs__call(hcs, kill_all, NULL, NULL);
     pthread_join(hcs->thread, NULL);
   } else {
-    hcs__systems_terminate_all(hcs);
-    as_loop_kill_all(hcs->loop, SIGKILL);
+    kill_everything(hcs);
   }
   /* The engine thread is gone: this thread runs the loop from here on,
    * until every killed process is reaped and its session complete. */
   as_loop_run(hcs->loop, 0);
   hcs__systems_free(hcs);
+  /* Last, the worker loops: they release what loop 0 let go above. */
+  workers_stop(hcs, 1);
   as_loop_free(hcs->loop);
   hcs__hns_close(hcs);
   loops_free(hcs);

@@ -300,7 +300,9 @@ int main(int argc, char **argv) {
   char hcs_state[4200];
   snprintf(hcs_state, sizeof(hcs_state), "%s/hcs", o.state_dir);
   (void)mkdir(o.state_dir, 0700);
-  hcs_options_t ho = {.state_dir = hcs_state};
+  /* One loop: hcsd's model and its sessions live on the engine loop (the
+   * worker loops take sessions started from their own threads only). */
+  hcs_options_t ho = {.state_dir = hcs_state, .threads = 1};
   hcs_t *hcs = NULL;
   hcs_error_t *err = NULL;
   if (hcs_open(&hcs, &ho, &err) != HCS_OK) {

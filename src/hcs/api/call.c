@@ -83,7 +83,14 @@ hcs_result_t hcs__call_timed(hcs_t *hcs, hcs__call_fn fn, void *args,
   pthread_mutex_init(&call.lock, NULL);
   pthread_cond_init(&call.cond, &ca);
   pthread_condattr_destroy(&ca);
-  if (hcs__on_engine(hcs)) {
+  if (hcs__caller_loop(hcs) != hcs->loop) {
+    /* A worker loop waiting for loop 0 could be waited for in turn. */
+    call.finished = 1;
+    call.result =
+        hcs__fail(&call.err, HCS_WSAEINVAL, "hcs", NULL, EDEADLK,
+                  "a synchronous call from a worker loop's thread (loops 1 "
+                  "and up take sessions only)");
+  } else if (hcs__on_engine(hcs)) {
     fn(hcs, &call);
     if (!call.finished && cancel != NULL) {
       cancel(hcs, &call);

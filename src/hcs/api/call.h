@@ -17,8 +17,14 @@ struct hcs_s {
   int threaded;
   /* Loops 1..nloops-1 and their threads (service.c): sessions only. */
   uint32_t nloops;
-  as_loop_t **loops;             /* nloops entries, loops[0] == loop */
-  pthread_t *workers;            /* nloops entries, [0] unused */
+  as_loop_t **loops;  /* nloops entries, loops[0] == loop */
+  pthread_t *workers; /* nloops entries, [0] unused */
+  /* Loop 0's: the next loop a synchronous call's process goes to, the
+   * processes on worker loops whose end has not come back (loop 0 keeps
+   * running for them while closing), and closing. */
+  uint32_t next_loop;
+  size_t nremote;
+  int closing;
   struct hcs__system_s *systems; /* system.c; engine thread only */
   char *state_dir;               /* NULL: records in memory only */
   struct hcs__hns_s *hns;        /* networks and endpoints (hns_store.h) */
@@ -55,6 +61,8 @@ as_loop_t *hcs__loop(hcs_t *hcs);
 /* The engine loop the calling thread runs, or loop 0 from any other
  * thread. */
 as_loop_t *hcs__caller_loop(hcs_t *hcs);
+/* A process on a worker loop has ended for loop 0 (service.c). */
+void hcs__remote_gone(hcs_t *hcs);
 int hcs__on_engine(hcs_t *hcs);
 
 #endif

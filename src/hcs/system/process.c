@@ -29,6 +29,15 @@ struct hcs__proc_s {
   int pumped; /* hcs_session_start_in: the record ends with the session */
   hcs_process_result_t result;
   hcs__waiter_t *waiters;
+  /* A process whose session lives on a worker loop (remote.c's part
+   * below): its session is touched on that loop only, by jobs posted in
+   * order; the record is loop 0's. refs (loop 0's) counts the record and
+   * the session until its end reached loop 0; at 0 the session is
+   * released on its loop. gone: the record was dropped first. */
+  hcs_t *hcs;
+  as_loop_t *loop;
+  int remote, refs, gone;
+  pid_t host_pid;
 };
 
 typedef struct create_args_s {
@@ -39,6 +48,9 @@ typedef struct create_args_s {
   int fd[3];
   const hcs_session_in_t *pumped; /* hcs_session_start_in */
   as_session_t *session;          /* its session, a reference for it */
+  hcs__call_t *call;              /* a call that may end on a worker loop */
+  int pending;                    /* the spawn went to a worker loop */
+  int may_defer;                  /* the caller is not on the engine thread */
 } create_args_t;
 
 typedef struct pid_args_s {
@@ -102,9 +114,32 @@ static void proc_unlink(hcs__proc_t *p) {
   }
 }
 
-static void proc_free(hcs__proc_t *p) {
+static void remote_release(as_loop_t *loop, void *data) {
+  hcs__proc_t *p = data;
+  (void)loop;
   as_session_unref(p->s);
   as_free(p);
+}
+
+/* Drops one of loop 0's references. A local record is the session's only
+ * owner: releasing it detaches a session still running (no callback runs
+ * any more). A remote one is released on its loop, after every job posted
+ * to it before. */
+static void proc_put(hcs__proc_t *p) {
+  if (--p->refs > 0) {
+    return;
+  }
+  if (!p->remote) {
+    as_session_unref(p->s);
+    as_free(p);
+  } else if (as_loop_post(p->loop, remote_release, p) != 0) {
+    abort(); /* worker loops outlive loop 0's records (service.c) */
+  }
+}
+
+static void proc_free(hcs__proc_t *p) {
+  p->gone = 1;
+  proc_put(p);
 }
 
 /* Hands the result to every waiter; the first to get it releases the
@@ -125,10 +160,9 @@ static void proc_deliver(hcs__proc_t *p) {
   proc_free(p);
 }
 
-static void proc_done_cb(as_session_t *s, const as_result_t *r, void *data) {
-  hcs__proc_t *p = data;
+/* The process's end, on loop 0. */
+static void proc_ended(hcs__proc_t *p, const as_result_t *r) {
   hcs__system_t *sys = p->sys;
-  (void)s;
   hcs__to_result(r, &p->result);
   p->result.oom_killed =
       r->signal == SIGKILL && sys->ct != NULL && hcs__container_take_oom(sys);
@@ -145,6 +179,43 @@ static void proc_done_cb(as_session_t *s, const as_result_t *r, void *data) {
   }
   proc_deliver(p);
   hcs__system_check_stopped(sys);
+}
+
+typedef struct ended_msg_s {
+  hcs__proc_t *p;
+  as_result_t r;
+} ended_msg_t;
+
+static void remote_ended(as_loop_t *loop, void *data) {
+  ended_msg_t *m = data;
+  hcs__proc_t *p = m->p;
+  hcs_t *hcs = p->hcs;
+  (void)loop;
+  if (!p->gone) {
+    proc_ended(p, &m->r);
+  }
+  as_free(m);
+  proc_put(p); /* the session's reference */
+  hcs__remote_gone(hcs);
+}
+
+static void proc_done_cb(as_session_t *s, const as_result_t *r, void *data) {
+  hcs__proc_t *p = data;
+  (void)s;
+  if (!p->remote) {
+    proc_ended(p, r);
+    return;
+  }
+  /* On the session's loop: the record is loop 0's. */
+  ended_msg_t *m = as_malloc(sizeof(*m));
+  if (m == NULL) {
+    abort(); /* a lost end would leave the system running forever */
+  }
+  m->p = p;
+  m->r = *r;
+  if (as_loop_post(p->hcs->loop, remote_ended, m) != 0) {
+    abort();
+  }
 }
 
 /* Builds argv from the params: Args wins, else CommandLine split by the
@@ -170,6 +241,210 @@ static int params_argv(const hcs_process_params_t *pp, char ***argv) {
   }
   return hcs__cmdline_split(pp->command_line != NULL ? pp->command_line : "",
                             argv);
+}
+
+static void proc_link(hcs__proc_t *p) {
+  hcs__system_t *sys = p->sys;
+  if (sys->nprocs + 1 > sys->nbuckets) {
+    (void)procs_grow(sys); /* a longer chain if not */
+  }
+  hcs__proc_t **b = bucket(sys, p->pid);
+  p->hnext = *b;
+  *b = p;
+  sys->nprocs++;
+  sys->nrunning++;
+}
+
+static void take_fds(as_session_t *s, int fd[3]) {
+  for (int i = 0; i < 3; i++) {
+    int f = as_session_take_fd(s, i);
+    fd[i] = f >= 0 ? f : -1;
+  }
+}
+
+/* The console is stdin and stdout, whatever was asked: the process has no
+ * other streams. Unasked ends are closed here. */
+static void console_fds(create_args_t *a) {
+  if (!a->params->emulate_console) {
+    return;
+  }
+  for (int i = 0; i < 3; i++) {
+    if (!a->use[i] && a->fd[i] >= 0) {
+      close(a->fd[i]);
+      a->fd[i] = -1;
+    }
+  }
+}
+
+/* The loop a synchronous call's process goes to: each in turn. */
+static as_loop_t *place(hcs_t *hcs) {
+  if (hcs->nloops < 2) {
+    return hcs->loop;
+  }
+  uint32_t i = hcs->next_loop++ % hcs->nloops;
+  return hcs->loops[i];
+}
+
+/* A spawn on a worker loop: the job carries the options (pointing into
+ * the caller's params, which live until its call ends, and into the
+ * container, which nrunning keeps) and argv; loop 0 links the record and
+ * ends the call when the job comes back. */
+typedef struct spawn_job_s {
+  hcs__proc_t *p;
+  as_spawn_opts_t o;
+  char **argv;
+  create_args_t *a;
+  int r;
+  uint32_t pid;
+  int fd[3];
+} spawn_job_t;
+
+static void remote_kill_job(hcs__proc_t *p, int sig, hcs__call_t *call);
+
+static void remote_spawned(as_loop_t *loop, void *data) {
+  spawn_job_t *j = data;
+  hcs__proc_t *p = j->p;
+  hcs__system_t *sys = p->sys;
+  create_args_t *a = j->a;
+  hcs__call_t *call = a->call;
+  hcs_t *hcs = p->hcs;
+  (void)loop;
+  sys->nrunning--; /* the pin of remote_spawn; proc_link counts it again */
+  if (j->r != 0) {
+    hcs_error_t *err = NULL;
+    char obj[200];
+    snprintf(obj, sizeof(obj), "id=%s", sys->id);
+    hcs_result_t r = hcs__fail(
+        &err, HCS_ERROR_GEN_FAILURE, "hcs::CreateProcessInComputeSystem", obj,
+        -j->r, "starting \"%s\": %s", j->o.file, strerror(-j->r));
+    as_free(p);
+    hcs__remote_gone(hcs);
+    hcs__system_check_stopped(sys);
+    hcs__call_done(call, r, err);
+  } else {
+    p->pid = j->pid;
+    proc_link(p);
+    a->pid = p->pid;
+    memcpy(a->fd, j->fd, sizeof(a->fd));
+    console_fds(a);
+    if (sys->stopping) {
+      /* Terminate or shutdown came while it started: it goes too. */
+      remote_kill_job(p, SIGKILL, NULL);
+    }
+    hcs__call_done(call, HCS_OK, NULL);
+  }
+  hcs__argv_free(j->argv);
+  as_free(j);
+}
+
+static void remote_spawn_job(as_loop_t *loop, void *data) {
+  spawn_job_t *j = data;
+  j->r = as_session_spawn(loop, &j->o, &j->p->s);
+  if (j->r == 0) {
+    j->pid = (uint32_t)as_session_ns_pid(j->p->s);
+    j->p->host_pid = as_session_pid(j->p->s);
+    take_fds(j->p->s, j->fd);
+  }
+  if (as_loop_post(j->p->hcs->loop, remote_spawned, j) != 0) {
+    abort(); /* loop 0 outlives the worker loops' jobs (service.c) */
+  }
+}
+
+static hcs_result_t remote_spawn(hcs__proc_t *p, const as_spawn_opts_t *o,
+                                 create_args_t *a, char **argv,
+                                 hcs_error_t **err) {
+  spawn_job_t *j = as_calloc(1, sizeof(*j));
+  if (j == NULL) {
+    char obj[200];
+    snprintf(obj, sizeof(obj), "id=%s", p->sys->id);
+    as_free(p);
+    return hcs__fail(err, HCS_ERROR_OUTOFMEMORY,
+                     "hcs::CreateProcessInComputeSystem", obj, ENOMEM,
+                     "allocating the spawn");
+  }
+  p->remote = 1;
+  p->refs = 2; /* the record, and the session until its end comes back */
+  j->p = p;
+  j->o = *o;
+  j->argv = argv;
+  j->o.argv = argv;
+  j->a = a;
+  if (as_loop_post(p->loop, remote_spawn_job, j) != 0) {
+    abort(); /* worker loops run until hcs_close has ended loop 0 */
+  }
+  /* Running from now on for the system: its container stays whole (and
+   * a stop waits) until the job is back. */
+  p->sys->nrunning++;
+  p->hcs->nremote++;
+  a->pending = 1;
+  return HCS_OK;
+}
+
+typedef struct kill_job_s {
+  hcs__proc_t *p;
+  int sig;
+  hcs__call_t *call;   /* terminate's, or NULL */
+  hcs__cgroup_t *cg;   /* the tree to kill first (a group leader's) */
+  uint16_t rows, cols; /* a resize instead, when rows != 0 */
+  char obj[200];       /* for an error: loop 0 may free the system */
+} kill_job_t;
+
+/* terminate_fn's and resize_fn's work, on the session's loop. While the
+ * process has not exited its end is not on its way to loop 0, so the
+ * system (and its cgroup) stays as it is for the job. */
+static void remote_kill_run(as_loop_t *loop, void *data) {
+  kill_job_t *j = data;
+  as_session_t *s = j->p->s;
+  int e = 0;
+  const char *what = "kill";
+  (void)loop;
+  if (j->rows != 0) {
+    what = "TIOCSWINSZ";
+    e = as_session_exited(s, NULL) ? 0 : as_session_resize(s, j->rows, j->cols);
+  } else {
+    if (j->cg != NULL && !as_session_exited(s, NULL)) {
+      (void)hcs__cgroup_kill_tree(j->cg, as_session_pid(s));
+      e = as_session_kill_group(s, j->sig);
+    }
+    if (e == 0) {
+      e = as_session_kill(s, j->sig);
+      what = "pidfd_send_signal";
+    }
+  }
+  if (j->call != NULL) {
+    hcs_error_t *err = NULL;
+    hcs_result_t r = HCS_OK;
+    if (e != 0) {
+      r = hcs__fail(&err, HCS_ERROR_GEN_FAILURE,
+                    j->rows != 0 ? "hcs::ResizeConsoleInComputeSystem"
+                                 : "hcs::TerminateProcessInComputeSystem",
+                    j->obj, -e, "%s: %s", what, strerror(-e));
+    }
+    hcs__call_done(j->call, r, err);
+  }
+  as_free(j);
+}
+
+static void remote_job(hcs__proc_t *p, kill_job_t *j) {
+  if (j == NULL) {
+    abort(); /* a kill that cannot be sent would leave it running */
+  }
+  j->p = p;
+  obj_of(j->obj, sizeof(j->obj), p->sys->id, p->pid);
+  if (as_loop_post(p->loop, remote_kill_run, j) != 0) {
+    abort();
+  }
+}
+
+static void remote_kill_job(hcs__proc_t *p, int sig, hcs__call_t *call) {
+  kill_job_t *j = as_calloc(1, sizeof(*j));
+  if (j != NULL) {
+    j->sig = sig;
+    j->call = call;
+    j->cg =
+        call != NULL && p->group && p->sys->ct != NULL ? &p->sys->ct->cg : NULL;
+  }
+  remote_job(p, j);
 }
 
 static hcs_result_t spawn_proc(hcs__system_t *sys, create_args_t *a,
@@ -225,21 +500,23 @@ static hcs_result_t spawn_proc(hcs__system_t *sys, create_args_t *a,
   }
   o.cbs.done_cb = proc_done_cb;
   o.data = p;
+  p->sys = sys;
+  p->hcs = sys->hcs;
+  p->refs = 1;
+  p->console = pp->emulate_console;
+  p->group = pp->process_group;
+  p->loop = a->call != NULL ? place(sys->hcs) : hcs__loop(sys->hcs);
+  if (p->loop != hcs__loop(sys->hcs)) {
+    return remote_spawn(p, &o, a, argv, err);
+  }
   int r = as_session_spawn(hcs__loop(sys->hcs), &o, &p->s);
   if (r != 0) {
     as_free(p);
     return hcs__fail(err, HCS_ERROR_GEN_FAILURE, op, obj, -r,
                      "starting \"%s\": %s", o.file, strerror(-r));
   }
-  p->sys = sys;
   p->pid = (uint32_t)as_session_ns_pid(p->s);
-  p->console = pp->emulate_console;
-  p->group = pp->process_group;
-  hcs__proc_t **b = bucket(sys, p->pid);
-  p->hnext = *b;
-  *b = p;
-  sys->nprocs++;
-  sys->nrunning++;
+  proc_link(p);
   a->pid = p->pid;
   if (a->pumped != NULL) {
     p->pumped = 1;
@@ -248,20 +525,8 @@ static hcs_result_t spawn_proc(hcs__system_t *sys, create_args_t *a,
     a->session = p->s;
     return HCS_OK;
   }
-  for (int i = 0; i < 3; i++) {
-    int fd = as_session_take_fd(p->s, i);
-    a->fd[i] = fd >= 0 ? fd : -1;
-  }
-  if (pp->emulate_console) {
-    /* The console is stdin and stdout, whatever was asked: the process
-     * has no other streams. Unasked ends are closed here. */
-    for (int i = 0; i < 3; i++) {
-      if (!a->use[i] && a->fd[i] >= 0) {
-        close(a->fd[i]);
-        a->fd[i] = -1;
-      }
-    }
-  }
+  take_fds(p->s, a->fd);
+  console_fds(a);
   return HCS_OK;
 }
 
@@ -304,7 +569,9 @@ static hcs_result_t create_proc(hcs_t *hcs, create_args_t *a,
   if (r == HCS_OK) {
     r = spawn_proc(sys, a, argv, &err);
   }
-  hcs__argv_free(argv);
+  if (!a->pending) {
+    hcs__argv_free(argv); /* else the worker loop's job has it */
+  }
   if (errp != NULL) {
     *errp = err;
   } else {
@@ -315,8 +582,14 @@ static hcs_result_t create_proc(hcs_t *hcs, create_args_t *a,
 
 static void create_fn(hcs_t *hcs, hcs__call_t *call) {
   hcs_error_t *err = NULL;
-  hcs_result_t r = create_proc(hcs, call->args, &err);
-  hcs__call_done(call, r, err);
+  create_args_t *a = call->args;
+  /* Made from another thread, the call may end later, on a worker loop;
+   * made on the engine thread, it must end inline. */
+  a->call = a->may_defer ? call : NULL;
+  hcs_result_t r = create_proc(hcs, a, &err);
+  if (!a->pending) {
+    hcs__call_done(call, r, err);
+  }
 }
 
 hcs_result_t hcs_session_start_in(hcs_t *hcs, const char *id,
@@ -390,7 +663,8 @@ hcs_result_t hcs_CreateProcessInComputeSystem(
   create_args_t a = {.id = id,
                      .use = {use_stdin, use_stdout, use_stderr},
                      .params = &pp,
-                     .fd = {-1, -1, -1}};
+                     .fd = {-1, -1, -1},
+                     .may_defer = !hcs__on_engine(hcs)};
   r = hcs__call(hcs, create_fn, &a, err);
   if (r != HCS_OK) {
     return r;
@@ -515,6 +789,14 @@ static void terminate_fn(hcs_t *hcs, hcs__call_t *call) {
   hcs_error_t *err = NULL;
   hcs__proc_t *p;
   hcs_result_t r = proc_get(hcs, op, a, &p, &err);
+  if (r == HCS_OK && p->remote) {
+    if (p->done) {
+      hcs__call_done(call, HCS_OK, NULL); /* as a kill after the exit */
+      return;
+    }
+    remote_kill_job(p, SIGKILL, call);
+    return;
+  }
   if (r == HCS_OK) {
     /* The group first, while its leader is unreaped: its id is then the
      * leader's pid and cannot name a stranger's group. In a container,
@@ -567,6 +849,16 @@ static void resize_fn(hcs_t *hcs, hcs__call_t *call) {
   } else if (r == HCS_OK && (a->height == 0 || a->width == 0)) {
     r = hcs__fail(&err, HCS_WSAEINVAL, op, obj, EINVAL,
                   "height and width must be at least 1");
+  } else if (r == HCS_OK && !p->done && p->remote) {
+    kill_job_t *j = as_calloc(1, sizeof(*j));
+    if (j != NULL) {
+      j->call = call;
+      j->rows = a->height;
+      j->cols = a->width;
+      remote_job(p, j);
+      return;
+    }
+    r = hcs__fail(&err, HCS_ERROR_OUTOFMEMORY, op, obj, ENOMEM, "resize");
   } else if (r == HCS_OK && !p->done) {
     int e = as_session_resize(p->s, a->height, a->width);
     if (e != 0) {
@@ -592,7 +884,13 @@ hcs_result_t hcs_ResizeConsoleInComputeSystem(hcs_t *hcs, const char *id,
 void hcs__system_signal_all(hcs__system_t *s, int sig) {
   for (size_t i = 0; i < s->nbuckets; i++) {
     for (hcs__proc_t *p = s->buckets[i]; p != NULL; p = p->hnext) {
-      (void)as_session_kill(p->s, sig);
+      if (p->remote) {
+        if (!p->done) {
+          remote_kill_job(p, sig, NULL);
+        }
+      } else {
+        (void)as_session_kill(p->s, sig);
+      }
     }
   }
 }
