@@ -232,3 +232,164 @@ Test(hcsd_clients, kill_term_state_is_consistent) {
   }
   he_end();
 }
+
+/* ------------------------------------------------------------------------
+ * docker ps: list options and filters. */
+
+/* `docker ps ARGS... --format {{.Names}}`: the names, one per line, into
+ * out. */
+#define ps_names(out, n, ...)                                                  \
+  do {                                                                         \
+    he_cmd_t he_p_;                                                            \
+    he_docker_ok(&he_p_, "ps", __VA_ARGS__, "--format", "{{.Names}}");         \
+    snprintf((out), (n), "%s", he_p_.o.p);                                     \
+    he_cmd_free(&he_p_);                                                       \
+  } while (0)
+
+#define expect_ps(want, ...)                                                   \
+  do {                                                                         \
+    char ps_[2048];                                                            \
+    ps_names(ps_, sizeof(ps_), __VA_ARGS__);                                   \
+    cr_assert_str_eq(ps_, (want), "docker ps %s", #__VA_ARGS__);               \
+  } while (0)
+
+/* Four containers as a CI host has them: job 1's running and created ones,
+ * job 2's exited one, and an unrelated exited one (newest last). */
+static void ps_fixture(char ids[4][128]) {
+  he_docker_line(ids[0], sizeof(ids[0]), "run", "-d", "--name", "a1", "--label",
+                 "job=1", "--label", "x", "--expose", "8080", "busybox",
+                 "sleep", "1000");
+  he_cmd_t c;
+  he_docker(&c, "run", "--name", "a2", "--label", "job=2", "busybox", "sh",
+            "-c", "exit 3");
+  he_expect_code(&c, 3);
+  he_cmd_free(&c);
+  he_docker_line(ids[1], sizeof(ids[1]), "inspect", "-f", "{{.Id}}", "a2");
+  he_docker_line(ids[2], sizeof(ids[2]), "create", "--name", "a3", "--label",
+                 "job=1", "busybox", "true");
+  he_docker_ok(&c, "run", "--name", "a4", "busybox", "true");
+  he_cmd_free(&c);
+  he_docker_line(ids[3], sizeof(ids[3]), "inspect", "-f", "{{.Id}}", "a4");
+}
+
+Test(hcsd_clients, ps_list_options) {
+  char ids[4][128];
+  ps_fixture(ids);
+  expect_ps("a1\n", "-a=false");
+  expect_ps("a4\na3\na2\na1\n", "-a");
+  expect_ps("a4\n", "-l");
+  expect_ps("a4\na3\n", "-n", "2");
+  expect_ps("a1\n", "-n", "0");
+  char line[256];
+  he_docker_line(line, sizeof(line), "ps", "-q");
+  cr_assert_eq(strlen(line), 12);
+  cr_assert(strncmp(line, ids[0], 12) == 0, "ps -q: %s", line);
+  /* -s would need the size of the container's layer: refused, named. */
+  he_docker_fails(1, "hcsd does not support size", "ps", "-s");
+  he_cmd_t c;
+  he_docker_ok(&c, "rm", "-f", "a1", "a2", "a3", "a4");
+  he_cmd_free(&c);
+  he_end();
+}
+
+/* A CI cleanup of one job's containers removes those and no other. */
+Test(hcsd_clients, ps_filter_label_cleanup) {
+  char ids[4][128];
+  ps_fixture(ids);
+  he_cmd_t c;
+  he_docker_ok(&c, "ps", "-aq", "--no-trunc", "--filter", "label=job=1");
+  char want[512];
+  snprintf(want, sizeof(want), "%s\n%s\n", ids[2], ids[0]);
+  cr_assert_str_eq(c.o.p, want);
+  he_cmd_free(&c);
+  he_docker_ok(&c, "rm", "-f", ids[2], ids[0]);
+  he_cmd_free(&c);
+  expect_ps("a4\na2\n", "-a");
+  expect_ps("a2\n", "-a", "--filter", "label=job");
+  expect_ps("", "-a", "--filter", "label=job=1", "--filter", "label=job=2");
+  he_docker_ok(&c, "rm", "-f", "a2", "a4");
+  he_cmd_free(&c);
+  he_end();
+}
+
+Test(hcsd_clients, ps_filters) {
+  char ids[4][128];
+  ps_fixture(ids);
+  char f[160];
+  expect_ps("a1\n", "-a", "--filter", "label=x");
+  expect_ps("a1\n", "-a", "--filter", "label=x=");
+  expect_ps("a3\na1\n", "-a", "--filter", "label=job=1");
+  /* status: any of them; it lists stopped ones without -a. */
+  expect_ps("a4\na2\n", "--filter", "status=exited");
+  expect_ps("a4\na3\na2\n", "-a", "--filter", "status=exited", "--filter",
+            "status=created");
+  expect_ps("a1\n", "-l", "--filter", "status=running");
+  expect_ps("a4\n", "-n", "1", "--filter", "status=exited");
+  expect_ps("a2\n", "-a", "--filter", "exited=3");
+  expect_ps("a4\n", "-a", "--filter", "exited=0");
+  expect_ps("", "-a", "--filter", "status=running", "--filter", "exited=3");
+  /* name: a regular expression, with or without the '/'. */
+  expect_ps("a1\n", "-a", "--filter", "name=^a1$");
+  expect_ps("a1\n", "-a", "--filter", "name=/a1");
+  expect_ps("a4\na3\na2\na1\n", "-a", "--filter", "name=a");
+  expect_ps("", "-a", "--filter", "name=A1");
+  snprintf(f, sizeof(f), "id=%.6s", ids[1]);
+  expect_ps("a2\n", "-a", "--filter", f);
+  expect_ps("a4\na3\na2\na1\n", "-a", "--filter", "ancestor=busybox");
+  expect_ps("a1\n", "--filter", "ancestor=busybox:latest");
+  expect_ps("", "-a", "--filter", "ancestor=nosuch");
+  expect_ps("a2\na1\n", "-a", "--filter", "before=a3");
+  expect_ps("a4\na3\n", "-a", "--filter", "since=a2");
+  expect_ps("a3\n", "-a", "--filter", "since=a2", "--filter", "before=a4");
+  expect_ps("a4\na3\na2\na1\n", "-a", "--filter", "network=bridge");
+  expect_ps("", "-a", "--filter", "network=none");
+  expect_ps("a4\na3\na2\na1\n", "-a", "--filter", "health=none");
+  expect_ps("", "-a", "--filter", "health=healthy");
+  expect_ps("a1\n", "-a", "--filter", "expose=8080");
+  expect_ps("a1\n", "-a", "--filter", "expose=8000-8100/tcp");
+  expect_ps("", "-a", "--filter", "expose=8080/udp");
+  expect_ps("", "-a", "--filter", "publish=8080");
+  expect_ps("", "-a", "--filter", "volume=/data");
+  expect_ps("a4\na3\na2\na1\n", "-a", "--filter", "isolation=default");
+  expect_ps("", "-a", "--filter", "is-task=true");
+
+  /* Refusals: each names the filter (dockerd's words where it has
+   * them). */
+  he_docker_fails(1, "Invalid filter 'bogus'", "ps", "--filter", "bogus=1");
+  he_docker_fails(1, "Invalid filter 'status=bogus'", "ps", "--filter",
+                  "status=bogus");
+  he_docker_fails(1, "Unrecognised filter value for health: bogus", "ps",
+                  "--filter", "health=bogus");
+  he_docker_fails(1, "Invalid filter 'exited=abc'", "ps", "-a", "--filter",
+                  "exited=abc");
+  he_docker_fails(1, "Invalid filter 'publish=abc'", "ps", "-a", "--filter",
+                  "publish=abc");
+  he_docker_fails(1, "No such container: nosuch", "ps", "-a", "--filter",
+                  "before=nosuch");
+  he_request_fails("GET", "/v1.50/containers/json?filters=notjson", NULL, 400,
+                   "invalid filters");
+  he_request_fails("GET",
+                   "/v1.50/containers/json?filters=%7B%22label%22%3A1%7D", NULL,
+                   400, "invalid filters: the values of 'label'");
+  /* The older form of the values, {"value":true}. */
+  he_http_t r;
+  he_request("GET",
+             "/v1.50/containers/json?all=1&filters="
+             "%7B%22label%22%3A%7B%22job%3D2%22%3Atrue%7D%7D",
+             NULL, &r);
+  cr_assert_eq(r.status, 200, "%s", r.body.p);
+  json_t *a = he_json(r.body.p);
+  cr_assert_eq(json_array_size(a), 1, "%s", r.body.p);
+  cr_assert_str_eq(
+      json_string_value(json_object_get(json_array_get(a, 0), "Id")), ids[1]);
+  cr_assert_str_eq(json_string_value(json_object_get(
+                       json_object_get(json_array_get(a, 0), "Labels"), "job")),
+                   "2");
+  json_decref(a);
+  he_http_free(&r);
+
+  he_cmd_t c;
+  he_docker_ok(&c, "rm", "-f", "a1", "a2", "a3", "a4");
+  he_cmd_free(&c);
+  he_end();
+}

@@ -238,8 +238,8 @@ static void do_inspect(call_t *c) {
 
 static void do_list(call_t *c) {
   hcsd_ctr_list_opts_t o = {.all = c->flag};
-  c->json = hcsd_ctr_list(&t.d, &o);
-  c->rc = 0;
+  c->json = hcsd_ctr_list(&t.d, &o, &c->e);
+  c->rc = c->json != NULL ? 0 : -1;
 }
 
 static void do_logs(call_t *c) {

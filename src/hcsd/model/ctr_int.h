@@ -158,6 +158,17 @@ void hcsd__ctr_add_settle(hcsd_ctr_t *c, int (*fn)(hcsd_ctr_t *, void *),
                           void *data);
 void hcsd__ctr_unlink(hcsd_ctr_t *c);
 
+/* ctr_filter.c: GET /containers/json's filters (the query's JSON text;
+ * NULL or "": none). 0 with *f, or -1 with e: 400 an unknown key or a
+ * value it cannot take, 404 before/since naming no container. */
+typedef struct hcsd_ctr_filter_s hcsd_ctr_filter_t;
+int hcsd__ctr_filter_new(hcsd_t *d, const char *filters, hcsd_ctr_filter_t **f,
+                         hcsd_err_t *e);
+bool hcsd__ctr_filter_match(const hcsd_ctr_filter_t *f, const hcsd_ctr_t *c);
+/* A status filter lists the containers not running without all=1. */
+bool hcsd__ctr_filter_all(const hcsd_ctr_filter_t *f);
+void hcsd__ctr_filter_free(hcsd_ctr_filter_t *f);
+
 /* ctr_run.c */
 /* Starts c (not busy, not running): 0, then done(e) once it runs or
  * failed to; or -1 (out of memory) and done never runs. */

@@ -60,30 +60,42 @@ static json_t *networks_json(const hcsd_ctr_t *c) {
   return n;
 }
 
-json_t *hcsd_ctr_list(hcsd_t *d, const hcsd_ctr_list_opts_t *o) {
+json_t *hcsd_ctr_list(hcsd_t *d, const hcsd_ctr_list_opts_t *o, hcsd_err_t *e) {
+  hcsd_ctr_filter_t *f;
+  if (hcsd__ctr_filter_new(d, o->filters, &f, e) != 0) {
+    return NULL;
+  }
+  /* As moby: a limit, or a status filter, lists those not running too. */
+  bool all = o->all || o->limit > 0 || hcsd__ctr_filter_all(f);
   json_t *a = json_array();
   for (hcsd_ctr_t *c = d->ctrs; c != NULL; c = c->next) {
-    if ((!o->all && c->state != CS_RUNNING) ||
-        (c->busy && c->image_id == NULL)) {
+    if ((!all && c->state != CS_RUNNING) || (c->busy && c->image_id == NULL) ||
+        !hcsd__ctr_filter_match(f, c)) {
       continue;
     }
+    if (o->limit > 0 && json_array_size(a) >= (size_t)o->limit) {
+      break;
+    }
+    json_t *labels = json_object_get(c->config, "Labels");
     char st[96], nm[256];
     status_text(c, st, sizeof(st));
     snprintf(nm, sizeof(nm), "/%s", c->name);
     char *cmd = joined(c->argv);
     json_array_append_new(
-        a,
-        json_pack("{s:s,s:[s],s:s,s:s,s:s,s:I,s:[],s:{},s:s,s:s,"
-                  "s:{s:s},s:{s:o},s:[]}",
-                  "Id", c->id, "Names", nm, "Image", c->image, "ImageID",
-                  c->image_id != NULL ? c->image_id : "", "Command",
-                  cmd != NULL ? cmd : "", "Created",
-                  (json_int_t)(c->created_ns / 1000000000), "Ports", "Labels",
-                  "State", hcsd__state_name(c), "Status", st, "HostConfig",
-                  "NetworkMode", c->net_mode, "NetworkSettings", "Networks",
-                  networks_json(c), "Mounts"));
+        a, json_pack(
+               "{s:s,s:[s],s:s,s:s,s:s,s:I,s:[],s:o,s:s,s:s,"
+               "s:{s:s},s:{s:o},s:[]}",
+               "Id", c->id, "Names", nm, "Image", c->image, "ImageID",
+               c->image_id != NULL ? c->image_id : "", "Command",
+               cmd != NULL ? cmd : "", "Created",
+               (json_int_t)(c->created_ns / 1000000000), "Ports", "Labels",
+               json_is_object(labels) ? json_deep_copy(labels) : json_object(),
+               "State", hcsd__state_name(c), "Status", st, "HostConfig",
+               "NetworkMode", c->net_mode, "NetworkSettings", "Networks",
+               networks_json(c), "Mounts"));
     free(cmd);
   }
+  hcsd__ctr_filter_free(f);
   return a;
 }
 

@@ -111,10 +111,14 @@ void hcsd_wait_cancel(hcsd_wait_t *w);
  * (404). */
 json_t *hcsd_ctr_inspect(hcsd_t *d, const char *ref, hcsd_err_t *e);
 typedef struct hcsd_ctr_list_opts_s {
-  bool all; /* also those not running */
+  bool all;            /* also those not running */
+  long limit;          /* > 0: the newest limit of them, running or not */
+  const char *filters; /* the filters' JSON text (moby's), or NULL */
 } hcsd_ctr_list_opts_t;
-/* Docker's list JSON array (GET /containers/json). */
-json_t *hcsd_ctr_list(hcsd_t *d, const hcsd_ctr_list_opts_t *o);
+/* Docker's list JSON array (GET /containers/json), newest first; NULL
+ * with e: 400 an unknown filter or a value it cannot take, 404 before= or
+ * since= naming no container. */
+json_t *hcsd_ctr_list(hcsd_t *d, const hcsd_ctr_list_opts_t *o, hcsd_err_t *e);
 /* Containers in state ("running", "exited", ...). */
 size_t hcsd_ctrs_count(hcsd_t *d, const char *state);
 /* The console size, applied now when it runs with a tty. 0, or -1: 404,
