@@ -5,10 +5,10 @@
  * AND. Every documented key is honoured; an unknown key or a value a key
  * cannot take is refused with 400 naming it, as dockerd does. */
 #include "hcsd/model/ctr_int.h"
+#include "hcsd/model/filters.h"
 #include "hcsd/model/imgint.h"
 
 #include <errno.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,31 +40,6 @@ static bool in_list(const char *s, const char *const *list, size_t n) {
 }
 
 #define IN(s, list) in_list((s), (list), sizeof(list) / sizeof((list)[0]))
-
-/* One key's values as an array of strings: from ["a","b"] or
- * {"a":true,"b":true}; NULL when they are neither. */
-static json_t *values_of(json_t *v) {
-  json_t *out = json_array();
-  if (json_is_array(v)) {
-    size_t i;
-    json_t *s;
-    json_array_foreach(v, i, s) {
-      if (!json_is_string(s)) {
-        json_decref(out);
-        return NULL;
-      }
-      json_array_append(out, s);
-    }
-  } else if (json_is_object(v)) {
-    const char *k;
-    json_t *b;
-    json_object_foreach(v, k, b) { json_array_append_new(out, json_string(k)); }
-  } else {
-    json_decref(out);
-    return NULL;
-  }
-  return out;
-}
 
 /* ---- ports: "80", "80/udp", "8000-8010/tcp" ---- */
 
@@ -165,35 +140,20 @@ static int bound_set(hcsd_t *d, json_t *vals, int64_t *ns, bool *has,
 int hcsd__ctr_filter_new(hcsd_t *d, const char *text, hcsd_ctr_filter_t **out,
                          hcsd_err_t *e) {
   hcsd_ctr_filter_t *f = calloc(1, sizeof(*f));
-  if (f == NULL || (f->f = json_object()) == NULL) {
-    free(f);
+  if (f == NULL) {
     hcsd_err_set(e, 500, "out of memory");
     return -1;
   }
   *out = f;
-  if (text == NULL || text[0] == '\0') {
-    return 0;
-  }
-  json_error_t je;
-  json_t *in = json_loads(text, 0, &je);
-  if (!json_is_object(in)) {
-    hcsd_err_set(e, 400, "invalid filters: %s",
-                 in == NULL ? je.text : "not a JSON object");
+  char msg[300];
+  if (hcsd__filters_parse(text, keys, sizeof(keys) / sizeof(keys[0]), &f->f,
+                          msg, sizeof(msg)) != 0) {
+    hcsd_err_set(e, 400, "%s", msg);
     goto fail;
   }
   const char *key;
-  json_t *v;
-  json_object_foreach(in, key, v) {
-    if (!IN(key, keys)) {
-      hcsd_err_set(e, 400, "Invalid filter '%s'", key);
-      goto fail;
-    }
-    json_t *vals = values_of(v);
-    if (vals == NULL) {
-      hcsd_err_set(e, 400, "invalid filters: the values of '%s'", key);
-      goto fail;
-    }
-    json_object_set_new(f->f, key, vals);
+  json_t *vals;
+  json_object_foreach(f->f, key, vals) {
     size_t i;
     json_t *s;
     json_array_foreach(vals, i, s) {
@@ -208,10 +168,8 @@ int hcsd__ctr_filter_new(hcsd_t *d, const char *text, hcsd_ctr_filter_t **out,
                 e) != 0) {
     goto fail;
   }
-  json_decref(in);
   return 0;
 fail:
-  json_decref(in);
   hcsd__ctr_filter_free(f);
   *out = NULL;
   return -1;
@@ -233,27 +191,9 @@ bool hcsd__ctr_filter_all(const hcsd_ctr_filter_t *f) {
 /* moby's name filter: a regular expression, against the name with and
  * without its '/'. */
 static bool name_match(const char *re, const char *name) {
-  regex_t rx;
-  if (regcomp(&rx, re, REG_EXTENDED | REG_NOSUB) != 0) {
-    return false; /* as moby: a value that does not compile matches none */
-  }
   char slashed[256];
   snprintf(slashed, sizeof(slashed), "/%s", name);
-  bool hit = regexec(&rx, name, 0, NULL, 0) == 0 ||
-             regexec(&rx, slashed, 0, NULL, 0) == 0;
-  regfree(&rx);
-  return hit;
-}
-
-/* label=k (has it) or label=k=v (has it with that value). */
-static bool label_match(const hcsd_ctr_t *c, const char *want) {
-  json_t *labels = json_object_get(c->config, "Labels");
-  const char *eq = strchr(want, '=');
-  char key[512];
-  snprintf(key, sizeof(key), "%.*s",
-           (int)(eq != NULL ? (size_t)(eq - want) : strlen(want)), want);
-  const char *have = json_string_value(json_object_get(labels, key));
-  return have != NULL && (eq == NULL || strcmp(have, eq + 1) == 0);
+  return hcsd__filters_regex(re, name) || hcsd__filters_regex(re, slashed);
 }
 
 /* The image as given at create, or its id (with or without "sha256:",
@@ -386,7 +326,9 @@ bool hcsd__ctr_filter_match(const hcsd_ctr_filter_t *f, const hcsd_ctr_t *c) {
     json_t *s;
     json_array_foreach(vals, i, s) {
       const char *v = json_string_value(s);
-      bool hit = label ? label_match(c, v) : value_match(c, key, v);
+      bool hit =
+          label ? hcsd__filters_label(json_object_get(c->config, "Labels"), v)
+                : value_match(c, key, v);
       if (label && !hit) {
         return false; /* every label asked for */
       }
