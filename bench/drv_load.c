@@ -101,10 +101,10 @@ static int make_upto(lctx_t *x, uint64_t last) {
 static int prepare(lctx_t *x) {
   gw_env_t *g = x->g;
   const char *why = NULL;
-  x->base = gw_base_tar(g, &why);
-  if (x->base == NULL) {
+  int err = gw_base_tar(g, &x->base, &why);
+  if (err != 0) {
     snprintf(x->why, sizeof(x->why), "%s", why);
-    return -EIO;
+    return err;
   }
   if (g->ld.dir[0] == '\0') {
     snprintf(g->ld.dir, sizeof(g->ld.dir), "/tmp/hcs-bench-load-XXXXXX");
@@ -114,7 +114,7 @@ static int prepare(lctx_t *x) {
       return -EIO;
     }
   }
-  int err = warm(x);
+  err = warm(x);
   if (err != 0) {
     char said[sizeof(x->why)];
     memcpy(said, x->why, sizeof(said));

@@ -160,9 +160,9 @@ void gw_daemon_note(gw_env_t *g, contender_t ct, gw_daemon_t *d,
 void gw_daemon_close(gw_daemon_t *d, const char *name, const char *api,
                      long stop_ms);
 /* The busybox layer (hcs_default_image_home()) as a tar file, made at
- * the first call (g->base_tar; gw_env_close removes it): its path, or
- * NULL with *why saying what failed. */
-const char *gw_base_tar(gw_env_t *g, const char **why);
+ * the first call (g->base_tar; gw_env_close removes it), its path into
+ * *path. 0, or a negative errno with *why saying what failed. */
+int gw_base_tar(gw_env_t *g, const char **path, const char **why);
 
 /* gw_dockerd.c: starts dockerd (found on PATH) on a private socket, data
  * and exec root, in a new network namespace, imports the built-in busybox

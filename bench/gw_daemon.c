@@ -205,9 +205,10 @@ static int busybox_tar(gw_env_t *g, const char *tar, const char **why) {
   snprintf(diff, sizeof(diff), "%s/%s/diff", hcs_default_image_home(),
            HCS_DEFAULT_IMAGE);
   if (access(diff, R_OK) != 0) {
+    int err = -errno;
     snprintf(g->why, sizeof(g->why), "no busybox layer at %.120s", diff);
     *why = g->why;
-    return -errno;
+    return err;
   }
   /* Fixed owners, times and order: the same bytes (the same diff_id)
    * every time. */
@@ -230,21 +231,22 @@ static int busybox_tar(gw_env_t *g, const char *tar, const char **why) {
   return 0;
 }
 
-const char *gw_base_tar(gw_env_t *g, const char **why) {
-  if (g->base_tar[0] != '\0') {
-    return g->base_tar;
+int gw_base_tar(gw_env_t *g, const char **path, const char **why) {
+  if (g->base_tar[0] == '\0') {
+    char tmp[sizeof(g->base_tar)] = "/tmp/hcs-bench-base-XXXXXX.tar";
+    int fd = mkstemps(tmp, 4);
+    if (fd < 0) {
+      *why = "mkstemps /tmp/hcs-bench-base-XXXXXX.tar";
+      return -errno;
+    }
+    close(fd);
+    int err = busybox_tar(g, tmp, why);
+    if (err != 0) {
+      (void)unlink(tmp);
+      return err;
+    }
+    memcpy(g->base_tar, tmp, sizeof(tmp));
   }
-  char path[sizeof(g->base_tar)] = "/tmp/hcs-bench-base-XXXXXX.tar";
-  int fd = mkstemps(path, 4);
-  if (fd < 0) {
-    *why = "mkstemps /tmp/hcs-bench-base-XXXXXX.tar";
-    return NULL;
-  }
-  close(fd);
-  if (busybox_tar(g, path, why) != 0) {
-    (void)unlink(path);
-    return NULL;
-  }
-  memcpy(g->base_tar, path, sizeof(path));
-  return g->base_tar;
+  *path = g->base_tar;
+  return 0;
 }

@@ -59,14 +59,15 @@ static int spawn_dockerd(gw_env_t *g, const char *bin) {
 
 /* docker import: the layer's tar as the image DK_IMAGE. */
 static int import_image(gw_env_t *g, const char **why) {
-  const char *tar = gw_base_tar(g, why);
-  if (tar == NULL) {
-    return -EIO;
+  const char *tar = NULL;
+  int err = gw_base_tar(g, &tar, why);
+  if (err != 0) {
+    return err;
   }
   int fd = open(tar, O_RDONLY | O_CLOEXEC);
   struct stat st;
   if (fd < 0 || fstat(fd, &st) != 0) {
-    int err = -errno;
+    err = -errno;
     if (fd >= 0) {
       close(fd);
     }
@@ -75,7 +76,7 @@ static int import_image(gw_env_t *g, const char **why) {
   }
   int code = 0;
   char body[1024];
-  int err = httpc_call_fd(
+  err = httpc_call_fd(
       g->dk.sock, "POST",
       DK_API "/images/create?fromSrc=-&repo=" DK_IMAGE "&tag=latest",
       "application/x-tar", fd, (size_t)st.st_size, &code, body, sizeof(body));

@@ -35,9 +35,11 @@ extern char **environ;
 #define PM_API GW_PODMAN_API
 #define PM_IMAGE "hcs-bench-busybox:latest"
 
-/* A containers.conf of the run's own: an exec session's conmon stays 1 s
+/* A containers.conf of the run's own: an exec session's conmon stays 5 s
  * after the exec ends, not podman's 300 (which would outlive the run),
- * before it runs podman's cleanup. Its environment entry into env. */
+ * before it runs podman's cleanup, which removes the session. (At 1 s a
+ * loaded machine's GET /exec/{id}/json came after it: 404.) Its
+ * environment entry into env. */
 static int write_conf(gw_env_t *g, char *env, size_t size) {
   char path[96];
   snprintf(path, sizeof(path), "%s/containers.conf", g->pm.dir);
@@ -45,7 +47,7 @@ static int write_conf(gw_env_t *g, char *env, size_t size) {
   if (f == NULL) {
     return -errno;
   }
-  fputs("[engine]\nexit_command_delay = 1\n", f);
+  fputs("[engine]\nexit_command_delay = 5\n", f);
   if (fclose(f) != 0) {
     return -errno;
   }
@@ -105,14 +107,15 @@ static int spawn_podman(gw_env_t *g, const char *bin, const char *runc) {
 
 /* docker load of the busybox layer, as PM_IMAGE. */
 static int load_image(gw_env_t *g, const char **why) {
-  const char *base = gw_base_tar(g, why);
-  if (base == NULL) {
-    return -EIO;
+  const char *base = NULL;
+  int err = gw_base_tar(g, &base, why);
+  if (err != 0) {
+    return err;
   }
   char path[128];
   snprintf(path, sizeof(path), "%s/busybox-image.tar", g->pm.dir);
   load_img_t img;
-  int err = load_img_write(path, base, 0, 0, PM_IMAGE, &img, why);
+  err = load_img_write(path, base, 0, 0, PM_IMAGE, &img, why);
   if (err == 0) {
     err = load_img_post(g->pm.sock, PM_API, path, g->why, sizeof(g->why));
     *why = err != 0 ? g->why : NULL;

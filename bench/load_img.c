@@ -172,7 +172,7 @@ static int copy_file(out_t *o, const char *path) {
     return -errno;
   }
   char buf[65536];
-  ssize_t k;
+  ssize_t k = 0;
   while (o->err == 0 &&
          ((k = read(fd, buf, sizeof(buf))) > 0 || (k < 0 && errno == EINTR))) {
     if (k > 0) {

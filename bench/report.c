@@ -458,10 +458,11 @@ static size_t eval_load_target(const report_t *rp, target_t *t) {
     skip = r->ct == CT_DOCKERD && r->skipped ? r : skip;
   }
   memset(t, 0, sizeof(*t));
-  snprintf(
-      t->name, sizeof(t->name), "load %llu MiB",
-      (unsigned long long)((h != NULL ? h->bytes_per_session : 256ull << 20) >>
-                           20));
+  snprintf(t->name, sizeof(t->name), "load %llu MiB",
+           (unsigned long long)((h != NULL && h->bytes_per_session > 0
+                                     ? h->bytes_per_session
+                                     : 256ull << 20) >>
+                                20));
   snprintf(t->goal, sizeof(t->goal), "hcsd >= 2x dockerd");
   target_ratio(t, h, d, 2, true, "rate");
   if (skip != NULL) {
