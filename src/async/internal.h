@@ -141,7 +141,13 @@ int as__watch_add(int epfd, as__watch_t *w, int fd, uint32_t events,
 int as__watch_mod(int epfd, as__watch_t *w, uint32_t events);
 /* Closes the fd; shared says another fd refers to the same file. */
 void as__watch_close(int epfd, as__watch_t *w, int shared);
-void as__watch_dispatch(int epfd);
+/* Takes w out of the set and leaves its fd open. */
+void as__watch_del(int epfd, as__watch_t *w);
+/* Waits at most timeout_ms (-1: no bound; 0: a poll) for events in the
+ * set, then calls woke(arg) (unless NULL) and the cb of each ready watch.
+ * Returns how many were ready. */
+int as__watch_dispatch(int epfd, int timeout_ms, void (*woke)(void *arg),
+                       void *arg);
 
 /* loop.c */
 /* Deferred calls: run from the loop in a later phase of the same

@@ -1,7 +1,28 @@
 /* SPDX-License-Identifier: MIT */
 /* The loop: a libuv loop plus what every session on it shares (the buffer
  * pool, the spawn stack, /dev/null) and a queue for calls posted from other
- * threads. */
+ * threads.
+ *
+ * Two epoll sets meet here: libuv's (its backend fd: its timers' wake-ups,
+ * async sends, signals, the embedder's handles) and the engine's (epfd:
+ * every pipe, pty, pidfd and socket of the sessions). The kernel lets one
+ * set be a member of the other, not both at once (EPOLL_CTL_ADD gives
+ * ELOOP), so one of them is nested:
+ *
+ * - on an embedder's loop, and whenever something other than
+ *   as_loop_run's own loop drives the libuv loop (uv_run on as_loop_uv, a
+ *   once round), epfd is one polled fd of libuv's (epoll_poll); a wake for
+ *   a session costs libuv's epoll_wait and then the engine's;
+ * - while as_loop_run runs a loop the engine owns, the nesting is turned
+ *   round (run_own): libuv's backend fd is a member of epfd, the thread
+ *   blocks in one epoll_wait on epfd with libuv's next timeout, session
+ *   events are dispatched from it directly, and libuv gets a round
+ *   (uv_run NOWAIT, its own epoll_wait) only when its backend fd is ready
+ *   or it has something due: a timer, a closing handle, a pending or idle
+ *   callback. A wake that only sessions caused costs one epoll_wait.
+ *   A uv_run on as_loop_uv made from a callback of that run sees no
+ *   session events (epfd is not in libuv's set then); after as_loop_run
+ *   returns, uv_run alone drives everything again. */
 #include "async/internal.h"
 
 #include <assert.h>
@@ -10,7 +31,9 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -40,7 +63,15 @@ struct as_loop_s {
   int own_pidns; /* -1 until a spawn into a container needs it */
   int epfd;
   uv_poll_t epoll_poll; /* the engine's epoll set, as one fd of libuv's */
-  uv_idle_t defer_idle; /* runs deferred calls; started while any wait */
+  uv_idle_t defer_idle; /* runs deferred calls while nested; see defer */
+  /* run_own: libuv's backend fd in epfd while own_depth > 0; uv_due says
+   * it polled ready in this round. stop: as_loop_stop asked run_own to
+   * return (libuv's stop flag would be eaten by the uv_run NOWAIT). */
+  as__watch_t uv_w;
+  int own_depth;
+  int uv_due;
+  int stop;
+  int keepalive;
   as__defer_t *defer_head, *defer_tail;
   uv_signal_t sigchld; /* only for children without a pidfd */
   int sigchld_init;
@@ -68,7 +99,7 @@ static void epoll_cb(uv_poll_t *p, int status, int events) {
   as_loop_t *loop = p->data;
   (void)status;
   (void)events;
-  as__watch_dispatch(loop->epfd);
+  (void)as__watch_dispatch(loop->epfd, 0, NULL, NULL);
 }
 
 /* A write to a pipe whose reader is gone must fail with EPIPE, not kill
@@ -95,15 +126,31 @@ static void defer_cb(uv_idle_t *h) {
   }
 }
 
+/* run_own runs the deferred calls itself after each batch of events; an
+ * idle handle would make every libuv round poll with timeout 0. */
 void as__loop_defer(as_loop_t *loop, as__defer_t *d) {
   d->next = NULL;
   if (loop->defer_tail != NULL) {
     loop->defer_tail->next = d;
   } else {
     loop->defer_head = d;
-    uv_idle_start(&loop->defer_idle, defer_cb);
+    if (loop->own_depth == 0) {
+      uv_idle_start(&loop->defer_idle, defer_cb);
+    }
   }
   loop->defer_tail = d;
+}
+
+/* The wake handle is what keeps libuv's loop alive for the engine: ref'd
+ * while keepalive is on or a session is active. The loop's liveness and
+ * libuv's next timeout (uv_backend_timeout) then count the engine in
+ * either nesting, with no handle of its own per state. */
+static void update_ref(as_loop_t *loop) {
+  if (loop->keepalive || loop->nactive > 0) {
+    uv_ref((uv_handle_t *)&loop->wake);
+  } else {
+    uv_unref((uv_handle_t *)&loop->wake);
+  }
 }
 
 static void sigchld_cb(uv_signal_t *h, int sig) {
@@ -238,8 +285,9 @@ int as_loop_new(as_loop_t **out, void *uv_loop) {
   if (err != 0) {
     goto close_poll;
   }
-  /* Live sessions keep the loop alive (as__loop_active), not the set. */
+  /* Live sessions keep the loop alive (update_ref), not the set. */
   uv_unref((uv_handle_t *)&loop->epoll_poll);
+  loop->uv_w.fd = -1;
   uv_idle_init(loop->uv, &loop->defer_idle);
   loop->defer_idle.data = loop;
   *out = loop;
@@ -268,25 +316,122 @@ free_loop:
   return err;
 }
 
+static void uv_ready_cb(as__watch_t *w, uint32_t events) {
+  as_loop_t *loop = (as_loop_t *)((char *)w - offsetof(as_loop_t, uv_w));
+  (void)events;
+  loop->uv_due = 1;
+}
+
+/* After each epoll_wait, before any callback: libuv's clock, which its
+ * timers and as_loop_now read, moves only when libuv runs a round; the
+ * wait may have slept for long. A vDSO read, no system call. */
+static void woke_cb(void *arg) {
+  as_loop_t *loop = arg;
+  uv_update_time(loop->uv);
+}
+
+/* Turns the nesting round for run_own: epfd leaves libuv's set (uv_poll_stop
+ * deletes it from the backend at once), then libuv's backend fd joins
+ * epfd. Deferred calls leave the idle handle for run_own's own list. */
+static int nest_uv_in_engine(as_loop_t *loop) {
+  (void)uv_poll_stop(&loop->epoll_poll);
+  int err = as__watch_add(loop->epfd, &loop->uv_w, uv_backend_fd(loop->uv),
+                          EPOLLIN, uv_ready_cb);
+  if (err != 0) {
+    (void)uv_poll_start(&loop->epoll_poll, UV_READABLE, epoll_cb);
+    return err;
+  }
+  (void)uv_idle_stop(&loop->defer_idle);
+  return 0;
+}
+
+/* Back to the nesting that uv_run on its own expects. libuv adds epfd to
+ * its set again in its next round, after the backend fd has left epfd. */
+static void nest_engine_in_uv(as_loop_t *loop) {
+  as__watch_del(loop->epfd, &loop->uv_w);
+  (void)uv_poll_start(&loop->epoll_poll, UV_READABLE, epoll_cb);
+  if (loop->defer_head != NULL) {
+    uv_idle_start(&loop->defer_idle, defer_cb);
+  }
+}
+
+/* One round of run_own. The wait is for the engine's events and libuv's
+ * backend fd together, bounded by libuv's next timer; zero when deferred
+ * calls wait or libuv has something to run now. uv_backend_timeout counts
+ * libuv's view of liveness: the wake handle is ref'd while the engine has
+ * work (update_ref), so with sessions alone it still gives the next timer
+ * and not 0. */
+static void own_round(as_loop_t *loop, int nowait) {
+  uv_loop_t *uv = loop->uv;
+  int timeout = nowait || loop->defer_head != NULL ? 0 : uv_backend_timeout(uv);
+  loop->uv_due = 0;
+  (void)as__watch_dispatch(loop->epfd, timeout, woke_cb, loop);
+  if (loop->defer_head != NULL) {
+    defer_cb(&loop->defer_idle);
+  }
+  if (loop->stop) {
+    return;
+  }
+  /* Due timers, closing handles, pending and idle callbacks show as a zero
+   * timeout; a loop with nothing of libuv's alive shows so too, and then
+   * uv_run returns at once without polling. */
+  if (loop->uv_due || uv_backend_timeout(uv) == 0) {
+    (void)uv_run(uv, UV_RUN_NOWAIT);
+  }
+}
+
+/* as_loop_run on a loop the engine owns: see the top of the file. Nested
+ * calls (from a callback) run rounds of the same arrangement. */
+static int run_own(as_loop_t *loop, int once) {
+  uv_loop_t *uv = loop->uv;
+  if (loop->own_depth == 0 && nest_uv_in_engine(loop) != 0) {
+    return uv_run(uv, once ? UV_RUN_NOWAIT : UV_RUN_DEFAULT);
+  }
+  loop->own_depth++;
+  if (once) {
+    own_round(loop, 1);
+  } else {
+    while (!loop->stop && (uv_loop_alive(uv) || loop->defer_head != NULL)) {
+      own_round(loop, 0);
+    }
+  }
+  loop->stop = 0;
+  if (--loop->own_depth == 0) {
+    nest_engine_in_uv(loop);
+  }
+  return uv_loop_alive(uv);
+}
+
 int as_loop_run(as_loop_t *loop, int once) {
   pthread_t prev = atomic_load_explicit(&loop->runner, memory_order_relaxed);
   int was_running = atomic_load_explicit(&loop->running, memory_order_relaxed);
   atomic_store_explicit(&loop->runner, pthread_self(), memory_order_relaxed);
   atomic_store_explicit(&loop->running, 1, memory_order_relaxed);
-  int r = uv_run(loop->uv, once ? UV_RUN_NOWAIT : UV_RUN_DEFAULT);
+  int r;
+  /* A once round outside run_own stays nested: turning the sets round
+   * costs four epoll_ctl calls, more than the round saves. */
+  if (loop->owns_uv && (!once || loop->own_depth > 0)) {
+    r = run_own(loop, once);
+  } else {
+    r = uv_run(loop->uv, once ? UV_RUN_NOWAIT : UV_RUN_DEFAULT);
+    loop->stop = 0;
+  }
   atomic_store_explicit(&loop->runner, prev, memory_order_relaxed);
   atomic_store_explicit(&loop->running, was_running, memory_order_relaxed);
   return r;
 }
 
-void as_loop_stop(as_loop_t *loop) { uv_stop(loop->uv); }
+void as_loop_stop(as_loop_t *loop) {
+  if (loop->own_depth > 0) {
+    loop->stop = 1;
+  } else {
+    uv_stop(loop->uv);
+  }
+}
 
 void as_loop_keepalive(as_loop_t *loop, int on) {
-  if (on) {
-    uv_ref((uv_handle_t *)&loop->wake);
-  } else {
-    uv_unref((uv_handle_t *)&loop->wake);
-  }
+  loop->keepalive = on != 0;
+  update_ref(loop);
 }
 
 void as_loop_free(as_loop_t *loop) {
@@ -388,9 +533,9 @@ int as__loop_epfd(as_loop_t *loop) { return loop->epfd; }
 
 void as__loop_active(as_loop_t *loop, int delta) {
   if (delta > 0 && loop->nactive++ == 0) {
-    uv_ref((uv_handle_t *)&loop->epoll_poll);
+    update_ref(loop);
   } else if (delta < 0 && --loop->nactive == 0) {
-    uv_unref((uv_handle_t *)&loop->epoll_poll);
+    update_ref(loop);
   }
 }
 

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* The engine's own epoll set, nested in the libuv loop as a single polled
- * fd. Each pipe, pty and pidfd is one epoll registration whose data is the
+/* The engine's own epoll set: nested in the libuv loop as a single polled
+ * fd, or, while the engine runs a libuv loop of its own, the set the
+ * thread blocks in, libuv's backend fd one of its members (loop.c). Each
+ * pipe, pty and pidfd is one epoll registration whose data is the
  * watch itself: no libuv handle per fd (uv_poll_init costs three system
  * calls and a hundred bytes per fd; a registration here costs one call and
  * sixteen bytes), and closing an fd that nothing else shares removes it
@@ -61,19 +63,36 @@ void as__watch_close(int epfd, as__watch_t *w, int shared) {
   w->events = 0;
 }
 
+void as__watch_del(int epfd, as__watch_t *w) {
+  if (w->fd < 0) {
+    return;
+  }
+  (void)epoll_ctl(epfd, EPOLL_CTL_DEL, w->fd, NULL);
+  w->fd = -1;
+  w->events = 0;
+}
+
 /* Events for watches closed earlier in the same batch are skipped: their
  * memory lives until a later loop iteration (sessions are freed from a
  * libuv close callback), and their fd is -1. */
-void as__watch_dispatch(int epfd) {
+int as__watch_dispatch(int epfd, int timeout_ms, void (*woke)(void *arg),
+                       void *arg) {
   struct epoll_event ev[BATCH];
-  int n;
-  do {
-    n = epoll_wait(epfd, ev, BATCH, 0);
-  } while (n < 0 && errno == EINTR);
+  int n = epoll_wait(epfd, ev, BATCH, timeout_ms);
+  if (n < 0) {
+    /* EINTR (a signal handler ran): an empty wake; the caller's loop
+     * computes its timeout again. Other errors cannot happen on an epoll
+     * fd of our own with a valid buffer. */
+    n = 0;
+  }
+  if (woke != NULL) {
+    woke(arg);
+  }
   for (int i = 0; i < n; i++) {
     as__watch_t *w = ev[i].data.ptr;
     if (w->fd >= 0) {
       w->cb(w, ev[i].events);
     }
   }
+  return n;
 }
