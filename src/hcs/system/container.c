@@ -34,6 +34,28 @@ static const uint64_t default_caps =
 static const unsigned ns_flags =
     CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
 
+static void spawner_end(as_loop_t *loop, void *data) {
+  (void)loop;
+  as_spawner_free(data);
+}
+
+/* Each spawner ends on its loop, after the spawns already posted there. */
+static void spawners_free(hcs__system_t *s) {
+  hcs__container_t *ct = s->ct;
+  if (ct->spawners == NULL) {
+    return;
+  }
+  for (uint32_t i = 0; i < s->hcs->nloops; i++) {
+    as_spawner_t *sp = ct->spawners[i];
+    if (sp != NULL &&
+        (i == 0 || as_loop_post(s->hcs->loops[i], spawner_end, sp) != 0)) {
+      as_spawner_free(sp); /* loop 0's, or a loop that runs no more */
+    }
+  }
+  as_free(ct->spawners);
+  ct->spawners = NULL;
+}
+
 void hcs__container_init_done(as_session_t *is, const as_result_t *r,
                               void *data) {
   hcs__system_t *s = data;
@@ -42,8 +64,7 @@ void hcs__container_init_done(as_session_t *is, const as_result_t *r,
   (void)r;
   ct->init_done = 1;
   /* Its namespaces are dying: nothing more can be started in them. */
-  as_spawner_free(ct->spawner);
-  ct->spawner = NULL;
+  spawners_free(s);
   hcs__container_detach(s);
   /* pid 1 is gone, so the kernel killed its namespace; the cgroup may
    * still hold processes that left it. */
@@ -243,12 +264,20 @@ int hcs__container_prepare(hcs__system_t *s, char *why, size_t n) {
 }
 
 int hcs__container_exec_opts(hcs__system_t *s, as_spawn_opts_t *o,
-                             const char *user, const char **why) {
+                             const char *user, uint32_t slot,
+                             const char **why) {
   hcs__container_t *ct = s->ct;
   int pidfd = ct->init_done ? -1 : as_session_pidfd(ct->init);
   if (pidfd < 0) {
     *why = "the system's init has exited";
     return -ESRCH;
+  }
+  if (ct->spawners == NULL && !ct->spawner_failed) {
+    ct->spawners = as_calloc(s->hcs->nloops, sizeof(*ct->spawners));
+    if (ct->spawners == NULL) {
+      *why = "allocating the spawners";
+      return -ENOMEM;
+    }
   }
   o->ns_pidfd = pidfd;
   o->ns_flags = ct->ns;
@@ -258,7 +287,7 @@ int hcs__container_exec_opts(hcs__system_t *s, as_spawn_opts_t *o,
   o->caps = default_caps;
   o->no_new_privs = 1;
   o->seccomp = ct->seccomp.filter != NULL ? &ct->seccomp : NULL;
-  if (ct->spawner == NULL && !ct->spawner_failed) {
+  if (!ct->spawner_failed && ct->spawners[slot] == NULL) {
     /* The default filter allows what the spawner's thread does itself
      * (futex, clone without namespace flags); a profile of the system's
      * own might not, so its processes install that one each. */
@@ -272,10 +301,10 @@ int hcs__container_exec_opts(hcs__system_t *s, as_spawn_opts_t *o,
                             .seccomp = on_thread ? o->seccomp : NULL};
     /* Without one (no thread to be had), each process joins on its own:
      * slower, the same result. */
-    ct->spawner_failed = as_spawner_new(&so, &ct->spawner) != 0;
+    ct->spawner_failed = as_spawner_new(&so, &ct->spawners[slot]) != 0;
     ct->seccomp_on_thread = on_thread && !ct->spawner_failed;
   }
-  o->spawner = ct->spawner;
+  o->spawner = ct->spawner_failed ? NULL : ct->spawners[slot];
   if (ct->seccomp_on_thread) {
     o->seccomp = NULL;
   }
@@ -338,8 +367,7 @@ void hcs__container_free(hcs__system_t *s) {
   if (ct->ptmx_fd >= 0) {
     close(ct->ptmx_fd);
   }
-  as_spawner_free(ct->spawner);
-  ct->spawner = NULL;
+  spawners_free(s);
   if (ct->init != NULL) {
     as_session_unref(ct->init);
   }

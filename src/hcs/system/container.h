@@ -23,9 +23,12 @@ typedef struct hcs__container_s {
   unsigned ns;            /* its namespaces: CLONE_NEW* */
   size_t n_attached;      /* endpoints of EndpointList moved into its net ns */
   hcs__bpf_t seccomp_own; /* a profile of its configuration's own */
-  as_spawner_t *spawner;  /* joined once at the first exec; NULL before */
-  int spawner_failed;     /* none to be had: each exec joins on its own */
-  int seccomp_on_thread;  /* the spawner carries the filter */
+  /* A spawner per engine loop (hcs->nloops entries, NULL before the
+   * loop's first exec here): a loop's spawns are clones of its own thread,
+   * so loops do not queue on one. Each is used and freed on its loop. */
+  as_spawner_t **spawners;
+  int spawner_failed;        /* none to be had: each exec joins on its own */
+  int seccomp_on_thread;     /* the spawner carries the filter */
   struct sock_fprog seccomp; /* what its processes install; .filter NULL:
                                 unconfined */
   char resolv[576];          /* its resolv.conf in the state dir, bound over
@@ -35,11 +38,12 @@ typedef struct hcs__container_s {
 /* Builds the cgroups and starts init in new namespaces with the root, the
  * mapped directories, /proc, /dev and the host name in place. */
 hcs_result_t hcs__container_start(hcs__system_t *s, hcs_error_t **err);
-/* Completes the engine options of a process to run in the container:
- * namespaces, cgroups, capabilities, no_new_privs, working directory,
- * environment defaults, user. On failure returns -errno with *why set. */
+/* Completes the engine options of a process to run in the container,
+ * spawned on engine loop slot: namespaces, cgroups, capabilities,
+ * no_new_privs, working directory, environment defaults, user. On failure
+ * returns -errno with *why set. */
 int hcs__container_exec_opts(hcs__system_t *s, as_spawn_opts_t *o,
-                             const char *user, const char **why);
+                             const char *user, uint32_t slot, const char **why);
 /* Shutdown (SIGTERM to init, which stops everything) or terminate
  * (SIGKILL to init, and to the whole cgroup). */
 void hcs__container_signal(hcs__system_t *s, int sig);

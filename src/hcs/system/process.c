@@ -277,12 +277,8 @@ static void console_fds(create_args_t *a) {
 }
 
 /* The loop a synchronous call's process goes to: each in turn. */
-static as_loop_t *place(hcs_t *hcs) {
-  if (hcs->nloops < 2) {
-    return hcs->loop;
-  }
-  uint32_t i = hcs->next_loop++ % hcs->nloops;
-  return hcs->loops[i];
+static uint32_t place(hcs_t *hcs) {
+  return hcs->nloops < 2 ? 0 : hcs->next_loop++ % hcs->nloops;
 }
 
 /* A spawn on a worker loop: the job carries the options (pointing into
@@ -451,6 +447,8 @@ static hcs_result_t spawn_proc(hcs__system_t *sys, create_args_t *a,
                                char **argv, hcs_error_t **err) {
   static const char op[] = "hcs::CreateProcessInComputeSystem";
   const hcs_process_params_t *pp = a->params;
+  /* A call that must end inline spawns here, on loop 0. */
+  uint32_t slot = a->call != NULL ? place(sys->hcs) : 0;
   char obj[200];
   snprintf(obj, sizeof(obj), "id=%s", sys->id);
   hcs__proc_t *p = as_calloc(1, sizeof(*p));
@@ -478,7 +476,7 @@ static hcs_result_t spawn_proc(hcs__system_t *sys, create_args_t *a,
   o.new_pgrp = pp->process_group;
   if (sys->ct != NULL) {
     const char *why = "";
-    int e = hcs__container_exec_opts(sys, &o, pp->user, &why);
+    int e = hcs__container_exec_opts(sys, &o, pp->user, slot, &why);
     if (e != 0) {
       as_free(p);
       return hcs__fail(err, HCS_WSAEINVAL, op, obj, -e, "%s", why);
@@ -505,7 +503,7 @@ static hcs_result_t spawn_proc(hcs__system_t *sys, create_args_t *a,
   p->refs = 1;
   p->console = pp->emulate_console;
   p->group = pp->process_group;
-  p->loop = a->call != NULL ? place(sys->hcs) : hcs__loop(sys->hcs);
+  p->loop = sys->hcs->loops[slot];
   if (p->loop != hcs__loop(sys->hcs)) {
     return remote_spawn(p, &o, a, argv, err);
   }
