@@ -393,3 +393,84 @@ Test(hcsd_clients, ps_filters) {
   he_cmd_free(&c);
   he_end();
 }
+
+/* ------------------------------------------------------------------------
+ * docker images and docker network ls filters. */
+
+#define expect_lines(want, fmt, ...)                                           \
+  do {                                                                         \
+    he_cmd_t he_l_;                                                            \
+    he_docker_ok(&he_l_, __VA_ARGS__, "--format", fmt);                        \
+    cr_assert_str_eq(he_l_.o.p, (want), "docker %s: %s", #__VA_ARGS__,         \
+                     he_l_.o.p);                                               \
+    he_cmd_free(&he_l_);                                                       \
+  } while (0)
+
+Test(hcsd_clients, images_filters) {
+  const char *fmt = "{{.Repository}}:{{.Tag}}";
+  expect_lines("busybox:latest\n", fmt, "images");
+  expect_lines("busybox:latest\n", fmt, "images", "-a");
+  expect_lines("busybox:latest\n", fmt, "images", "busybox");
+  expect_lines("", fmt, "images", "nosuch");
+  expect_lines("busybox:latest\n", fmt, "images", "--filter", "reference=bus*");
+  expect_lines("busybox:latest\n", fmt, "images", "--filter",
+               "reference=*:latest");
+  expect_lines("", fmt, "images", "--filter", "reference=*/*");
+  expect_lines("", fmt, "images", "--filter", "dangling=true");
+  expect_lines("busybox:latest\n", fmt, "images", "--filter", "dangling=false");
+  expect_lines("", fmt, "images", "--filter", "label=x");
+  expect_lines("", fmt, "images", "--filter", "before=busybox");
+  expect_lines("", fmt, "images", "--filter", "since=busybox");
+  he_docker_fails(1, "Invalid filter 'dangling=[x]'", "images", "--filter",
+                  "dangling=x");
+  he_docker_fails(1, "No such image: nosuch:latest", "images", "--filter",
+                  "before=nosuch");
+  he_docker_fails(1, "Invalid filter 'until'", "images", "--filter",
+                  "until=10m");
+  he_docker_fails(1, "Invalid filter 'bogus'", "images", "--filter", "bogus=1");
+  he_end();
+}
+
+Test(hcsd_clients, network_ls_filters) {
+  he_cmd_t c;
+  he_docker_ok(&c, "network", "create", "--label", "team=a", "n1");
+  he_cmd_free(&c);
+  he_docker_ok(&c, "network", "create", "n2");
+  he_cmd_free(&c);
+  char id[128], f[160];
+  he_docker_line(id, sizeof(id), "network", "inspect", "-f", "{{.Id}}", "n1");
+  const char *fmt = "{{.Name}}";
+  expect_lines("bridge\nhost\nn1\nn2\nnone\n", fmt, "network", "ls");
+  expect_lines("n1\nn2\nnone\n", fmt, "network", "ls", "--filter", "name=n");
+  expect_lines("n1\n", fmt, "network", "ls", "--filter", "name=^n1$");
+  expect_lines("", fmt, "network", "ls", "--filter", "name=N1");
+  snprintf(f, sizeof(f), "id=%.8s", id);
+  expect_lines("n1\n", fmt, "network", "ls", "--filter", f);
+  expect_lines("bridge\nn1\nn2\n", fmt, "network", "ls", "--filter",
+               "driver=bridge");
+  expect_lines("none\n", fmt, "network", "ls", "--filter", "driver=null");
+  expect_lines("n1\nn2\n", fmt, "network", "ls", "--filter", "type=custom");
+  expect_lines("bridge\nhost\nnone\n", fmt, "network", "ls", "--filter",
+               "type=builtin");
+  expect_lines("n1\n", fmt, "network", "ls", "--filter", "label=team");
+  expect_lines("n1\n", fmt, "network", "ls", "--filter", "label=team=a");
+  expect_lines("", fmt, "network", "ls", "--filter", "label=team=b");
+  expect_lines("n1\nn2\n", fmt, "network", "ls", "--filter", "dangling=true");
+  expect_lines("bridge\nhost\nn1\nn2\nnone\n", fmt, "network", "ls", "--filter",
+               "scope=local");
+  he_docker_fails(1, "invalid filter: 'type'='bogus'", "network", "ls",
+                  "--filter", "type=bogus");
+  he_docker_fails(1, "invalid value for filter 'dangling'", "network", "ls",
+                  "--filter", "dangling=x");
+  he_docker_fails(1, "Invalid filter 'bogus'", "network", "ls", "--filter",
+                  "bogus=1");
+  /* A cleanup by label removes that network only. */
+  he_docker_ok(&c, "network", "ls", "-q", "--no-trunc", "--filter",
+               "label=team=a");
+  snprintf(f, sizeof(f), "%s\n", id);
+  cr_assert_str_eq(c.o.p, f);
+  he_cmd_free(&c);
+  he_docker_ok(&c, "network", "rm", id, "n2");
+  he_cmd_free(&c);
+  he_end();
+}

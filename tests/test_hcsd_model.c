@@ -284,7 +284,7 @@ static void do_prune(call_t *c) {
 }
 
 static void do_img_list(call_t *c) {
-  c->rc = hcsd_img_list(&t.d, json_cb, c, &c->e);
+  c->rc = hcsd_img_list(&t.d, NULL, json_cb, c, &c->e);
 }
 
 static void do_img_inspect(call_t *c) {

@@ -78,7 +78,9 @@ void hcsd_h_images(hcsd_t *d, hcsd_req_t *r, const char *rest) {
   int rc;
   hcsd_req_ref(r);
   if (r->method == HTTP_GET && strcmp(rest, "json") == 0) {
-    rc = hcsd_img_list(d, json_done, r, &e);
+    char *filters = hcsd_query(r, "filters");
+    rc = hcsd_img_list(d, filters, json_done, r, &e);
+    free(filters);
   } else if (r->method == HTTP_POST && strcmp(rest, "load") == 0) {
     rc = load(d, r, &e);
   } else if (r->method == HTTP_GET && n > 5 &&

@@ -45,9 +45,12 @@ void hcsd_h_networks(hcsd_t *d, hcsd_req_t *r, const char *rest) {
     hcsd_reply_error(r, 404, "page not found");
     return;
   }
+  char *filters = op == HCSD_NET_LIST ? hcsd_query(r, "filters") : NULL;
   hcsd_req_ref(r);
-  if (hcsd_net_call(d, op, arg, net_done, r, &e) < 0) {
+  if (hcsd_net_call(d, op, filters != NULL ? filters : arg, net_done, r, &e) <
+      0) {
     hcsd_reply_err(r, &e);
     hcsd_req_unref(r);
   }
+  free(filters);
 }

@@ -54,6 +54,13 @@ void hcsd_image_free(hcsd_image_t *img);
 
 /* GET /images/json: the JSON array text (free()). */
 char *hcsd_images_list_json(hcsd_images_t *im);
+/* GET /images/json?filters=: the array text (free()) of the images that
+ * pass filters (moby's JSON text: dangling, reference, label, before,
+ * since; NULL: all), *status 200; or NULL with *status (400 a key or
+ * value moby refuses, 404 before/since naming no image, 500) and *msg
+ * (free()). */
+char *hcsd_images_query_json(hcsd_images_t *im, const char *filters,
+                             int *status, char **msg);
 /* GET /images/{ref}/json: the JSON object text (free()), NULL when ref
  * resolves to no image. */
 char *hcsd_images_inspect_json(hcsd_images_t *im, const char *ref);

@@ -14,7 +14,10 @@
 
 typedef struct img_job_s {
   hcsd_t *d;
-  char *ref; /* inspect's */
+  char *ref;     /* inspect's */
+  char *filters; /* list's */
+  int status;    /* list's failure */
+  char *msg;
   char *out; /* the JSON text */
   hcsd_json_cb done;
   int fd; /* load's */
@@ -28,6 +31,7 @@ static int img_queue(hcsd_t *d, img_job_t *j, void (*work)(void *),
                      void (*done)(void *), hcsd_err_t *e) {
   if (hcsd_work(d, work, done, j) != 0) {
     free(j->ref);
+    free(j->filters);
     free(j);
     hcsd_err_set(e, 500, "out of memory");
     return -1;
@@ -48,7 +52,8 @@ static img_job_t *img_job(hcsd_t *d, void *data, hcsd_err_t *e) {
 
 static void img_list_work(void *data) {
   img_job_t *j = data;
-  j->out = hcsd_images_list_json(j->d->images);
+  j->out =
+      hcsd_images_query_json(j->d->images, j->filters, &j->status, &j->msg);
 }
 
 static void img_inspect_work(void *data) {
@@ -62,10 +67,13 @@ static void img_json_done(void *data) {
   if (j->out == NULL && j->ref != NULL) {
     hcsd_err_set(&e, 404, "No such image: %s", j->ref);
   } else if (j->out == NULL) {
-    hcsd_err_set(&e, 500, "listing images failed");
+    hcsd_err_set(&e, j->status, "%s",
+                 j->msg != NULL ? j->msg : "listing images failed");
   }
   j->done(j->out, j->out != NULL ? NULL : &e, j->data);
   free(j->ref);
+  free(j->filters);
+  free(j->msg);
   free(j->out);
   free(j);
 }
@@ -74,12 +82,18 @@ size_t hcsd_imgs_count(hcsd_t *d) {
   return d->images != NULL ? hcsd_images_count(d->images) : 0;
 }
 
-int hcsd_img_list(hcsd_t *d, hcsd_json_cb done, void *data, hcsd_err_t *e) {
+int hcsd_img_list(hcsd_t *d, const char *filters, hcsd_json_cb done, void *data,
+                  hcsd_err_t *e) {
   img_job_t *j = img_job(d, data, e);
   if (j == NULL) {
     return -1;
   }
   j->done = done;
+  if (filters != NULL && (j->filters = strdup(filters)) == NULL) {
+    free(j);
+    hcsd_err_set(e, 500, "out of memory");
+    return -1;
+  }
   return img_queue(d, j, img_list_work, img_json_done, e);
 }
 
@@ -188,7 +202,7 @@ static void net_work(void *data) {
     j->status = hcsd_nets_create(n, j->arg, &j->reply);
     break;
   case HCSD_NET_LIST:
-    j->status = hcsd_nets_list(n, &j->reply);
+    j->status = hcsd_nets_query(n, j->arg, &j->reply);
     break;
   case HCSD_NET_INSPECT:
     j->status = hcsd_nets_inspect(n, j->arg, &j->reply);

@@ -2,9 +2,11 @@
 /* The image store's queries: resolve (docker's order of lookups), the
  * image a container is made from, and the JSON of docker images and
  * docker image inspect. */
+#include "hcsd/model/filters.h"
 #include "hcsd/model/imgint.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,29 +202,172 @@ static int by_created_desc(const void *a, const void *b) {
   return strcmp(hcsd__img_rec_str(x, "Id"), hcsd__img_rec_str(y, "Id"));
 }
 
+/* ---- list filters (moby's docker images --filter) ---- */
+
+static const char *const img_keys[] = {"dangling", "reference", "label",
+                                       "before", "since"};
+
+typedef struct img_filter_s {
+  json_t *f;
+  int dangling;          /* -1: not asked, else 0/1 */
+  int64_t before, since; /* created (s), when asked */
+  bool has_before, has_since;
+} img_filter_t;
+
+/* before=/since=: the image named, its creation time. Locked. */
+static int img_bound(hcsd_images_t *im, const json_t *vals, int64_t *t,
+                     bool *has, char **msg) {
+  size_t i;
+  json_t *s;
+  json_array_foreach(vals, i, s) {
+    const char *ref = json_string_value(s);
+    char *name = NULL;
+    json_t *rec = resolve_locked(im, ref, &name);
+    free(name);
+    if (rec == NULL) {
+      if (asprintf(msg, "No such image: %s%s", ref,
+                   strchr(ref, ':') != NULL ? "" : ":latest") < 0) {
+        *msg = NULL;
+      }
+      return 404;
+    }
+    *t = parse_time(
+        hcsd__img_rec_str(json_object_get(rec, "Config"), "created"));
+    *has = true;
+  }
+  return 0;
+}
+
+/* The filters read and checked: 0, or the status (400, 404) with *msg.
+ * Locked. */
+static int img_filter_new(hcsd_images_t *im, const char *text, img_filter_t *f,
+                          char **msg) {
+  char m[300];
+  memset(f, 0, sizeof(*f));
+  f->dangling = -1;
+  if (hcsd__filters_parse(text, img_keys,
+                          sizeof(img_keys) / sizeof(img_keys[0]), &f->f, m,
+                          sizeof(m)) != 0) {
+    *msg = strdup(m);
+    return 400;
+  }
+  json_t *d = json_object_get(f->f, "dangling");
+  for (size_t i = 0; i < json_array_size(d); i++) {
+    const char *v = json_string_value(json_array_get(d, i));
+    if (strcmp(v, "true") != 0 && strcmp(v, "1") != 0 &&
+        strcmp(v, "false") != 0 && strcmp(v, "0") != 0) {
+      if (asprintf(msg, "Invalid filter 'dangling=[%s]'", v) < 0) {
+        *msg = NULL;
+      }
+      return 400;
+    }
+    f->dangling = strcmp(v, "true") == 0 || strcmp(v, "1") == 0;
+  }
+  int st = img_bound(im, json_object_get(f->f, "before"), &f->before,
+                     &f->has_before, msg);
+  return st != 0 ? st
+                 : img_bound(im, json_object_get(f->f, "since"), &f->since,
+                             &f->has_since, msg);
+}
+
+/* moby's reference match: a path pattern against the familiar name with
+ * its tag, and without. */
+static bool ref_match(const char *pattern, const char *familiar) {
+  if (fnmatch(pattern, familiar, FNM_PATHNAME) == 0) {
+    return true;
+  }
+  char name[512];
+  snprintf(name, sizeof(name), "%s", familiar);
+  char *colon = strrchr(name, ':');
+  if (colon != NULL && strchr(colon, '/') == NULL) {
+    *colon = '\0';
+  }
+  return fnmatch(pattern, name, FNM_PATHNAME) == 0;
+}
+
+/* The tags the reference filter lets through (all without one). */
+static json_t *tags_matching(const img_filter_t *f, json_t *tags) {
+  json_t *refs = json_object_get(f->f, "reference");
+  if (refs == NULL) {
+    return tags;
+  }
+  json_t *out = json_array();
+  size_t i;
+  json_t *t;
+  json_array_foreach(tags, i, t) {
+    for (size_t k = 0; k < json_array_size(refs); k++) {
+      if (ref_match(json_string_value(json_array_get(refs, k)),
+                    json_string_value(t))) {
+        json_array_append(out, t);
+        break;
+      }
+    }
+  }
+  json_decref(tags);
+  return out;
+}
+
+/* The list entry of rec, or NULL when the filters leave it out. */
+static json_t *img_entry(const img_filter_t *f, const json_t *rec) {
+  json_t *config = json_object_get(rec, "Config");
+  json_t *labels = json_object_get(json_object_get(config, "config"), "Labels");
+  int64_t created = parse_time(hcsd__img_rec_str(config, "created"));
+  json_t *all_tags = familiar_tags(rec);
+  bool dangling = json_array_size(all_tags) == 0;
+  json_t *tags = tags_matching(f, all_tags);
+  if ((f->dangling >= 0 && dangling != (f->dangling == 1)) ||
+      (f->has_before && created >= f->before) ||
+      (f->has_since && created <= f->since) ||
+      !hcsd__filters_labels(f->f, labels) ||
+      (json_object_get(f->f, "reference") != NULL &&
+       json_array_size(tags) == 0)) {
+    json_decref(tags);
+    return NULL;
+  }
+  return json_pack("{s:s,s:s,s:o,s:[],s:I,s:O,s:i,s:o,s:i}", "Id",
+                   hcsd__img_rec_str(rec, "Id"), "ParentId", "", "RepoTags",
+                   tags, "RepoDigests", "Created", (json_int_t)created, "Size",
+                   json_object_get(rec, "Size"), "SharedSize", -1, "Labels",
+                   json_is_object(labels) ? json_deep_copy(labels)
+                                          : json_object(),
+                   "Containers", -1);
+}
+
 char *hcsd_images_list_json(hcsd_images_t *im) {
+  int status;
+  char *msg = NULL;
+  char *text = hcsd_images_query_json(im, NULL, &status, &msg);
+  free(msg);
+  return text;
+}
+
+char *hcsd_images_query_json(hcsd_images_t *im, const char *filters,
+                             int *status, char **msg) {
+  *msg = NULL;
   pthread_mutex_lock(&im->mu);
+  img_filter_t f;
+  *status = img_filter_new(im, filters, &f, msg);
+  if (*status != 0) {
+    pthread_mutex_unlock(&im->mu);
+    json_decref(f.f);
+    return NULL;
+  }
   size_t n = json_array_size(im->images);
   json_t **items = calloc(n + 1, sizeof(*items));
-  size_t i;
+  size_t i, kept = 0;
   json_t *rec;
   json_array_foreach(im->images, i, rec) {
     if (items == NULL) {
       break;
     }
-    json_t *config = json_object_get(rec, "Config");
-    json_t *labels =
-        json_object_get(json_object_get(config, "config"), "Labels");
-    items[i] = json_pack(
-        "{s:s,s:s,s:o,s:[],s:I,s:O,s:i,s:o,s:i}", "Id",
-        hcsd__img_rec_str(rec, "Id"), "ParentId", "", "RepoTags",
-        familiar_tags(rec), "RepoDigests", "Created",
-        (json_int_t)parse_time(hcsd__img_rec_str(config, "created")), "Size",
-        json_object_get(rec, "Size"), "SharedSize", -1, "Labels",
-        json_is_object(labels) ? json_deep_copy(labels) : json_object(),
-        "Containers", -1);
+    json_t *item = img_entry(&f, rec);
+    if (item != NULL) {
+      items[kept++] = item;
+    }
   }
   pthread_mutex_unlock(&im->mu);
+  json_decref(f.f);
+  n = kept;
   char *text = NULL;
   if (items != NULL) {
     qsort(items, n, sizeof(*items), by_created_desc);
@@ -234,6 +379,10 @@ char *hcsd_images_list_json(hcsd_images_t *im) {
     json_decref(list);
   }
   free(items);
+  *status = text != NULL ? 200 : 500;
+  if (text == NULL) {
+    *msg = strdup("out of memory");
+  }
   return text;
 }
 

@@ -207,7 +207,10 @@ int hcsd_exec_resize(hcsd_t *d, const char *id, int rows, int cols,
 size_t hcsd_imgs_count(hcsd_t *d);
 /* json: the JSON text (NULL on failure, with e: 404, 500). */
 typedef void (*hcsd_json_cb)(const char *json, const hcsd_err_t *e, void *data);
-int hcsd_img_list(hcsd_t *d, hcsd_json_cb done, void *data, hcsd_err_t *e);
+/* filters: moby's JSON text (dangling, reference, label, before, since),
+ * or NULL; a bad one ends in done with e (400, 404). */
+int hcsd_img_list(hcsd_t *d, const char *filters, hcsd_json_cb done, void *data,
+                  hcsd_err_t *e);
 int hcsd_img_inspect(hcsd_t *d, const char *ref, hcsd_json_cb done, void *data,
                      hcsd_err_t *e);
 /* Loads a `docker save` archive from fd (kept open): line(text) per
@@ -219,8 +222,8 @@ int hcsd_img_load(hcsd_t *d, int fd, bool quiet,
 /* status and reply as model/nets.h words them (reply NULL: no body). */
 typedef void (*hcsd_net_cb)(int status, const char *reply, void *data);
 typedef enum {
-  HCSD_NET_CREATE, /* arg: the create body */
-  HCSD_NET_LIST,
+  HCSD_NET_CREATE,  /* arg: the create body */
+  HCSD_NET_LIST,    /* arg: the filters' JSON text, or NULL */
   HCSD_NET_INSPECT, /* arg: the ref */
   HCSD_NET_REMOVE,  /* arg: the ref */
 } hcsd_net_op_t;

@@ -28,6 +28,10 @@ void hcsd_nets_close(hcsd_nets_t *n);
 int hcsd_nets_create(hcsd_nets_t *n, const char *body, char **reply);
 /* GET /networks: 200 and the array. */
 int hcsd_nets_list(hcsd_nets_t *n, char **reply);
+/* GET /networks?filters=: 200 and the networks that pass filters (moby's
+ * JSON text: name, id, driver, label, type, scope, dangling; NULL: all);
+ * 400 for a key or value moby refuses. */
+int hcsd_nets_query(hcsd_nets_t *n, const char *filters, char **reply);
 /* GET /networks/{name or id or unique id prefix}: 200 or 404. */
 int hcsd_nets_inspect(hcsd_nets_t *n, const char *ref, char **reply);
 /* DELETE /networks/{ref}: 204, 404, 403 for a predefined network or one

@@ -3,6 +3,7 @@
  * /networks/{ref}: the request body checked as moby checks it (unknown
  * fields ignored, the ones hcs cannot honour refused with 400), the
  * answers in moby's shape and words. */
+#include "hcsd/model/filters.h"
 #include "hcsd/model/netsint.h"
 #include "hcsd/util.h"
 
@@ -321,16 +322,112 @@ static json_t *net_json(const hcsd_net_t *net, bool containers) {
       net->options, "Labels", net->labels);
 }
 
+/* ---- list filters (moby's network ls) ---- */
+
+static const char *const net_keys[] = {"name", "id",    "driver",  "label",
+                                       "type", "scope", "dangling"};
+
+/* A value a key cannot take: the status (400) with the reply, else 0. */
+static int net_filter_check(const json_t *f, char **reply) {
+  size_t i;
+  json_t *s;
+  json_array_foreach(json_object_get(f, "type"), i, s) {
+    const char *v = json_string_value(s);
+    if (strcmp(v, "custom") != 0 && strcmp(v, "builtin") != 0) {
+      return hcsd__nets_fail(reply, 400, "invalid filter: 'type'='%s'", v);
+    }
+  }
+  json_array_foreach(json_object_get(f, "dangling"), i, s) {
+    const char *v = json_string_value(s);
+    if (strcmp(v, "true") != 0 && strcmp(v, "1") != 0 &&
+        strcmp(v, "false") != 0 && strcmp(v, "0") != 0) {
+      return hcsd__nets_fail(reply, 400,
+                             "invalid value for filter 'dangling', must be "
+                             "\"true\" (or \"1\"), or \"false\" (or \"0\")");
+    }
+  }
+  return 0;
+}
+
+/* Whether net passes the one value v of key (label: filters.c's). */
+static bool net_value_match(const hcsd_net_t *net, const char *key,
+                            const char *v) {
+  if (strcmp(key, "name") == 0) {
+    return hcsd__filters_regex(v, net->name);
+  }
+  if (strcmp(key, "id") == 0) {
+    return hcsd__filters_regex(v, net->id);
+  }
+  if (strcmp(key, "driver") == 0) {
+    return strcmp(net->driver, v) == 0;
+  }
+  if (strcmp(key, "type") == 0) {
+    return strcmp(v, net->predefined ? "builtin" : "custom") == 0;
+  }
+  if (strcmp(key, "scope") == 0) {
+    return strcmp(v, "local") == 0;
+  }
+  /* dangling: custom networks with no container (moby leaves the
+   * predefined ones out either way). */
+  bool dangling = !net->predefined && json_object_size(net->containers) == 0;
+  bool want = strcmp(v, "true") == 0 || strcmp(v, "1") == 0;
+  return !net->predefined && dangling == want;
+}
+
+/* Keys with AND, one key's values with OR, labels all of them. */
+static bool net_filter_match(const json_t *f, const hcsd_net_t *net) {
+  if (!hcsd__filters_labels(f, net->labels)) {
+    return false;
+  }
+  const char *key;
+  json_t *vals;
+  json_object_foreach((json_t *)f, key, vals) {
+    if (strcmp(key, "label") == 0) {
+      continue;
+    }
+    bool any = false;
+    size_t i;
+    json_t *s;
+    json_array_foreach(vals, i, s) {
+      any = any || net_value_match(net, key, json_string_value(s));
+    }
+    if (!any && json_array_size(vals) > 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
 int hcsd_nets_list(hcsd_nets_t *n, char **reply) {
+  return hcsd_nets_query(n, NULL, reply);
+}
+
+int hcsd_nets_query(hcsd_nets_t *n, const char *filters, char **reply) {
+  json_t *f;
+  char msg[300];
+  if (hcsd__filters_parse(filters, net_keys,
+                          sizeof(net_keys) / sizeof(net_keys[0]), &f, msg,
+                          sizeof(msg)) != 0) {
+    return hcsd__nets_fail(reply, 400, "%s", msg);
+  }
+  int st = net_filter_check(f, reply);
+  if (st != 0) {
+    json_decref(f);
+    return st;
+  }
   json_t *arr = json_array();
   pthread_mutex_lock(&n->lock);
   for (size_t i = 0; arr != NULL && i < n->n; i++) {
+    if (!net_filter_match(f, n->v[i])) {
+      continue;
+    }
     if (json_array_append_new(arr, net_json(n->v[i], false)) != 0) {
       json_decref(arr);
       arr = NULL;
     }
   }
   pthread_mutex_unlock(&n->lock);
+  json_decref(f);
   *reply = hcsd__nets_dump(arr);
   return *reply != NULL ? 200 : hcsd__nets_fail(reply, 500, "out of memory");
 }
