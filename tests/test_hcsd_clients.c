@@ -286,6 +286,12 @@ Test(hcsd_clients, ps_list_options) {
   cr_assert(strncmp(line, ids[0], 12) == 0, "ps -q: %s", line);
   /* -s would need the size of the container's layer: refused, named. */
   he_docker_fails(1, "hcsd does not support size", "ps", "-s");
+  /* rm -l removes a link, never the container (hcsd has no links). */
+  he_docker_fails(1, "cannot remove the default link name", "rm", "-l", "a4");
+  /* start --checkpoint (the CLI sends it to experimental daemons only). */
+  he_request_fails("POST", "/v1.50/containers/a3/start?checkpoint=c1", NULL,
+                   400, "hcsd does not support checkpoints");
+  expect_ps("a4\na3\na2\na1\n", "-a");
   he_cmd_t c;
   he_docker_ok(&c, "rm", "-f", "a1", "a2", "a3", "a4");
   he_cmd_free(&c);

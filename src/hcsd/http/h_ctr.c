@@ -115,8 +115,20 @@ void hcsd_h_ctr_inspect(hcsd_t *d, hcsd_req_t *r, const char *ref) {
   hcsd_reply_json(r, 200, o);
 }
 
+/* A query parameter that is present (and not empty). */
+static bool query_given(hcsd_req_t *r, const char *name) {
+  char *v = hcsd_query(r, name);
+  bool given = v != NULL && v[0] != '\0';
+  free(v);
+  return given;
+}
+
 void hcsd_h_ctr_start(hcsd_t *d, hcsd_req_t *r, const char *ref) {
   hcsd_err_t e;
+  if (query_given(r, "checkpoint") || query_given(r, "checkpoint-dir")) {
+    hcsd_reply_error(r, 400, "hcsd does not support checkpoints");
+    return;
+  }
   hcsd_req_ref(r);
   reply_now(r, hcsd_ctr_start(d, ref, reply_done, r, &e), &e);
 }
@@ -158,8 +170,22 @@ void hcsd_h_ctr_restart(hcsd_t *d, hcsd_req_t *r, const char *ref) {
   reply_now(r, rc, &e);
 }
 
+/* DELETE /containers/{id}?force&v&link: v is honoured as there is
+ * nothing to remove (hcsd makes no anonymous volumes); link removes a
+ * legacy link, and hcsd has none: a container's own name is moby's 409,
+ * a parent/child name a 404. */
 void hcsd_h_ctr_delete(hcsd_t *d, hcsd_req_t *r, const char *ref) {
   hcsd_err_t e;
+  if (hcsd_query_bool(r, "link")) {
+    if (strchr(ref[0] == '/' ? ref + 1 : ref, '/') == NULL) {
+      hcsd_reply_error(r, 409,
+                       "Conflict, cannot remove the default link "
+                       "name of the container");
+    } else {
+      hcsd_reply_error(r, 404, "hcsd does not support links: no link %s", ref);
+    }
+    return;
+  }
   bool force = hcsd_query_bool(r, "force");
   hcsd_req_ref(r);
   reply_now(r, hcsd_ctr_remove(d, ref, force, reply_done, r, &e), &e);
