@@ -88,9 +88,12 @@ void gw_daemon_note(gw_env_t *g, contender_t ct, gw_daemon_t *d,
   if (d->log[0] != '\0' && (err == -ECHILD || err == -ETIMEDOUT)) {
     gw_log_end(d->log, tail, sizeof(tail));
   }
-  snprintf(g->note[ct], sizeof(g->note[ct]), "%.64s: %.30s%s%.40s; skipped",
+  /* The log's last words: its end, as much as the note holds. */
+  size_t tl = strlen(tail);
+  const char *end = tail + (tl > 48 ? tl - 48 : 0);
+  snprintf(g->note[ct], sizeof(g->note[ct]), "%.64s: %.30s%s%.48s; skipped",
            why != NULL ? why : bench_ct_name(ct), strerror(-err),
-           tail[0] != '\0' ? "; log: " : "", tail);
+           tail[0] != '\0' ? "; log: " : "", end);
 }
 
 /* Unmounts what a daemon left under its directory, deepest first (a
