@@ -130,6 +130,15 @@ enum as_stdio_mode {
   AS_STDIO_NULL = 0, /* /dev/null in the child */
   AS_STDIO_PIPE,     /* a pipe the engine pumps (or hands out, AS_FDS) */
   AS_STDIO_FD,       /* the caller's fd, dup'ed into the child */
+  /* AS_STDOUT and AS_STDERR only (else -EINVAL): as AS_STDIO_PIPE, over
+   * one end of a unix socketpair (SOCK_STREAM) instead of a pipe. It
+   * moves bulk output faster than a pipe (the writer queues whole
+   * socket buffers and the reader takes them in one read; it is what
+   * libuv gives a child's stdout), but the child sees a socket: opening
+   * /dev/stdout or /proc/self/fd/1 fails (ENXIO), and programs that
+   * fstat their output see S_IFSOCK. Not for raw output (as_session_raw
+   * refuses it: splice(2) needs a pipe on one side). */
+  AS_STDIO_SOCKET,
 };
 
 enum as_flags {
@@ -352,8 +361,9 @@ AS_API size_t as_session_held(const as_session_t *s, int stream);
  * whatever is left in the pipe then goes to data_cb. Detaching the
  * session (its last as_session_unref) does the same. 0, -EINVAL (stream
  * not AS_STDOUT or AS_STDERR), -ENOTTY (a console: its master is no
- * pipe, the copying path stays), -EBADF (the stream is not pumped, or at
- * EOF). Loop thread. */
+ * pipe, the copying path stays), -ENOTSUP (an AS_STDIO_SOCKET stream, no
+ * pipe either: the copying path stays), -EBADF (the stream is not
+ * pumped, or at EOF). Loop thread. */
 typedef void (*as_raw_cb)(as_session_t *s, int stream, int fd, size_t avail,
                           void *data);
 AS_API int as_session_raw(as_session_t *s, int stream, as_raw_cb cb,

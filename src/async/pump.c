@@ -86,7 +86,7 @@ static size_t read_size(const as_session_t *s, const as__out_t *o) {
 static char *read_adapt(as_bufpool_t *pool, as__out_t *o, char *buf,
                         size_t size, size_t n) {
   if (n == size) {
-    if (!o->grown) {
+    if (!o->grown && !o->sock) {
       /* A bigger pipe lets the writer run ahead between our wake-ups.
        * Only streams that prove bulky pay for it (idle ones keep
        * 64 KiB); a console or a full quota just says no. */

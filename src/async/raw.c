@@ -133,6 +133,9 @@ int as_session_raw(as_session_t *s, int stream, as_raw_cb cb, void *data) {
     return -ENOTTY;
   }
   as__out_t *o = &s->out[stream - AS_STDOUT];
+  if (cb != NULL && o->sock) {
+    return -ENOTSUP;
+  }
   if (cb != NULL && o->w.fd < 0) {
     return -EBADF;
   }

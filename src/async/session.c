@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -242,6 +243,14 @@ static int make_stdio(as_session_t *s, const as_spawn_opts_t *o, int child[3],
       }
       child[i] = i == AS_STDIN ? p[0] : p[1];
       mine[i] = i == AS_STDIN ? p[1] : p[0];
+    } else if (mode == AS_STDIO_SOCKET && i != AS_STDIN) {
+      int p[2];
+      if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) != 0) {
+        return -errno;
+      }
+      child[i] = p[1];
+      mine[i] = p[0];
+      s->out[i - AS_STDOUT].sock = 1;
     } else {
       return -EINVAL;
     }
@@ -257,7 +266,8 @@ static void close_child_ends(const as_spawn_opts_t *o, int child[3]) {
     return;
   }
   for (int i = 0; i < 3; i++) {
-    if (o->stdio[i] == AS_STDIO_PIPE && child[i] >= 0) {
+    if ((o->stdio[i] == AS_STDIO_PIPE || o->stdio[i] == AS_STDIO_SOCKET) &&
+        child[i] >= 0) {
       close(child[i]);
     }
   }

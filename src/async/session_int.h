@@ -27,6 +27,7 @@ typedef struct as__out_s {
   int stream;     /* AS_STDOUT or AS_STDERR */
   int paused;     /* at the cap: not reading */
   int grown;      /* its pipe was enlarged once it proved bulky */
+  int sock;       /* a socket (AS_STDIO_SOCKET): no pipe to grow or splice */
   size_t held;    /* bytes of buffers the consumer holds */
   size_t rd_size; /* the next read's size: AS_BUF_READ, more when bulky */
   /* Raw mode (raw.c): the consumer takes the bytes from the pipe. */
