@@ -42,6 +42,7 @@ typedef enum contender {
   CT_HCSD,    /* gateway: the Docker API flow through hcsd, against hcs */
   CT_DOCKERD, /* gateway: the same flow through a dockerd the bench starts */
   CT_PODMAN,  /* gateway: the same through podman's Docker-compatible API */
+  CT_HCS1,    /* gateway: hcs in-process on a service of one engine loop */
   CT_COUNT
 } contender_t;
 

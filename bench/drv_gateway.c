@@ -481,6 +481,7 @@ static int drv_api(run_t *r, gw_env_t *g, contender_t ct) {
 typedef struct dctx_s {
   run_t *r;
   gw_env_t *g;
+  struct hcs_s *hcs; /* g->hcs, or g->hcs1 for CT_HCS1 */
   const char *args[6];
   char bs_arg[24], count_arg[32];
   pthread_mutex_t mu;
@@ -531,15 +532,15 @@ static void direct_one(dctx_t *d, sess_t *s) {
   memset(&res, 0, sizeof(res));
   const char *what = "create";
   int64_t got = -EIO;
-  if (hcs_CreateProcessInComputeSystem(d->g->hcs, d->g->ctr, false, true, true,
+  if (hcs_CreateProcessInComputeSystem(d->hcs, d->g->ctr, false, true, true,
                                        &pp, &pid, NULL, &out, &errfd,
                                        &herr) == HCS_OK) {
     got = drain2(out, errfd);
     close(out);
     close(errfd);
     what = "wait";
-    if (hcs_WaitForProcessResult(d->g->hcs, d->g->ctr, pid,
-                                 HCS_TIMEOUT_INFINITE, &res, &herr) == HCS_OK) {
+    if (hcs_WaitForProcessResult(d->hcs, d->g->ctr, pid, HCS_TIMEOUT_INFINITE,
+                                 &res, &herr) == HCS_OK) {
       herr = NULL;
       what = NULL;
     }
@@ -582,8 +583,8 @@ static void *direct_worker(void *arg) {
   }
 }
 
-static int drv_direct(run_t *r, gw_env_t *g) {
-  dctx_t d = {.r = r, .g = g};
+static int drv_direct(run_t *r, gw_env_t *g, struct hcs_s *hcs) {
+  dctx_t d = {.r = r, .g = g, .hcs = hcs};
   if (r->w->sc == SC_GWSTREAM) {
     snprintf(d.bs_arg, sizeof(d.bs_arg), "bs=%u", GW_BLOCK);
     snprintf(d.count_arg, sizeof(d.count_arg), "count=%llu",
@@ -632,5 +633,7 @@ int drv_gateway_run(run_t *r, contender_t ct) {
     run_fail(r, -ENODEV, "the gateway is not running");
     return r->res->err;
   }
-  return ct == CT_HCS ? drv_direct(r, g) : drv_api(r, g, ct);
+  return ct == CT_HCS    ? drv_direct(r, g, g->hcs)
+         : ct == CT_HCS1 ? drv_direct(r, g, g->hcs1)
+                         : drv_api(r, g, ct);
 }

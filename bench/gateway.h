@@ -42,8 +42,9 @@ struct gw_env_s {
   bool up[CT_COUNT]; /* CT_HCSD: through the socket; CT_HCS: direct */
   int err[CT_COUNT]; /* as exec_env_t's */
   char note[CT_COUNT][160];
-  struct hcs_s *hcs; /* direct: a service on hcsd's hcs state directory */
-  char why[160];     /* what failed while setting up */
+  struct hcs_s *hcs;  /* direct: a service on hcsd's hcs state directory */
+  struct hcs_s *hcs1; /* CT_HCS1: the same with one engine loop */
+  char why[160];      /* what failed while setting up */
   struct sigaction old_sa[3];
   /* CT_DOCKERD (gw_dockerd.c): a dockerd of the bench's own, in a network
    * namespace of its own, with the same busybox image and container. */

@@ -91,7 +91,7 @@ void gw_daemon_note(gw_env_t *g, contender_t ct, gw_daemon_t *d,
   /* The log's last words: its end, as much as the note holds. */
   size_t tl = strlen(tail);
   const char *end = tail + (tl > 48 ? tl - 48 : 0);
-  snprintf(g->note[ct], sizeof(g->note[ct]), "%.64s: %.30s%s%.48s; skipped",
+  snprintf(g->note[ct], sizeof(g->note[ct]), "%.63s: %.30s%s%.48s; skipped",
            why != NULL ? why : bench_ct_name(ct), strerror(-err),
            tail[0] != '\0' ? "; log: " : "", end);
 }

@@ -208,17 +208,20 @@ void gw_remove_ctr(const char *sock, const char *api, const char *ctr) {
   }
 }
 
-static int open_direct(gw_env_t *g, const char **why) {
+/* A service on hcsd's state directory (the container's records): with
+ * one engine loop per CPU (threads 0), or one (CT_HCS1). */
+static int open_direct(gw_env_t *g, struct hcs_s **out, uint32_t threads,
+                       const char **why) {
   char dir[160];
   snprintf(dir, sizeof(dir), "%s/hcs", g->state);
-  hcs_options_t o = {.state_dir = dir};
+  hcs_options_t o = {.size = sizeof(o), .state_dir = dir, .threads = threads};
   hcs_error_t *herr = NULL;
-  if (hcs_open(&g->hcs, &o, &herr) != HCS_OK) {
+  if (hcs_open(out, &o, &herr) != HCS_OK) {
     snprintf(g->why, sizeof(g->why), "hcs_open: %.140s",
              hcs_error_message(herr));
     int en = hcs_error_errno(herr);
     hcs_error_free(herr);
-    g->hcs = NULL;
+    *out = NULL;
     *why = g->why;
     return -(en != 0 ? en : EIO);
   }
@@ -256,11 +259,15 @@ static int setup(gw_env_t *g, const char *bin, const bool *want,
           0) {
     return err;
   }
-  if (want[CT_HCS] && (err = open_direct(g, why)) != 0) {
+  if (want[CT_HCS] && (err = open_direct(g, &g->hcs, 0, why)) != 0) {
+    return err;
+  }
+  if (want[CT_HCS1] && (err = open_direct(g, &g->hcs1, 1, why)) != 0) {
     return err;
   }
   g->up[CT_HCSD] = want[CT_HCSD];
   g->up[CT_HCS] = want[CT_HCS];
+  g->up[CT_HCS1] = want[CT_HCS1];
   return 0;
 }
 
@@ -278,8 +285,8 @@ void gw_env_open(gw_env_t *g, const char *hcsd_bin, const bool *want) {
   if (err != 0 && g->log[0] != '\0') {
     gw_log_end(g->log, tail, sizeof(tail));
   }
-  const contender_t cts[] = {CT_HCSD, CT_HCS};
-  for (size_t i = 0; i < 2; i++) {
+  const contender_t cts[] = {CT_HCSD, CT_HCS, CT_HCS1};
+  for (size_t i = 0; i < sizeof(cts) / sizeof(cts[0]); i++) {
     contender_t ct = cts[i];
     if (g->up[ct]) {
       continue;
@@ -373,11 +380,15 @@ int gw_env_close(gw_env_t *g) {
     (void)unlink(g->base_tar);
     g->base_tar[0] = '\0';
   }
+  /* The services have a state directory: closing one leaves the
+   * container running, for hcsd to remove. */
   if (g->hcs != NULL) {
-    /* The service has a state directory: closing it leaves the
-     * container running, for hcsd to remove. */
     hcs_close(g->hcs);
     g->hcs = NULL;
+  }
+  if (g->hcs1 != NULL) {
+    hcs_close(g->hcs1);
+    g->hcs1 = NULL;
   }
   if (g->pid > 0 && g->ctr[0] != '\0') {
     gw_remove_ctr(g->sock, "/v1.50", g->ctr);

@@ -119,9 +119,11 @@ static void usage(FILE *f) {
       "  --scenario LIST    spawn,echo,bulk,idle,pty,exec,gateway,\n"
       "                     gateway-stream,load (default all)\n"
       "  --contenders LIST  hcs,libuv,limit,crun,runc,hcs-sync,hcsd,dockerd,\n"
-      "                     podman\n"
+      "                     podman,hcs-1loop\n"
       "                     (default all; crun, runc and hcs-sync race in\n"
-      "                     exec only, hcsd and dockerd in gateway and\n"
+      "                     exec only, hcsd, dockerd and hcs-1loop (hcs\n"
+      "                     in-process with one engine loop, where hcs has\n"
+      "                     one per CPU) in gateway and\n"
       "                     gateway-stream only, libuv and limit everywhere\n"
       "                     else; dockerd: a dockerd of the bench's own in a\n"
       "                     network namespace: 40 execs a gateway cell, 8 a\n"
@@ -212,9 +214,9 @@ static int parse_names(const char *s, bool *on, int count,
 static const char *sc_name_i(int i) { return bench_sc_name((scenario_t)i); }
 /* The contenders as --contenders and --worker-idle name them. */
 static const char *ct_name_i(int i) {
-  static const char *const names[CT_COUNT] = {"hcs",  "libuv",   "limit",
-                                              "crun", "runc",    "hcs-sync",
-                                              "hcsd", "dockerd", "podman"};
+  static const char *const names[CT_COUNT] = {
+      "hcs",      "libuv", "limit",   "crun",   "runc",
+      "hcs-sync", "hcsd",  "dockerd", "podman", "hcs-1loop"};
   return i >= 0 && i < CT_COUNT ? names[i] : "?";
 }
 

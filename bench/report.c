@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -441,6 +442,19 @@ static size_t eval_gateway_targets(const report_t *rp, target_t *t) {
       }
     }
   }
+  /* Every core: hcs in-process with its engine loops (one per CPU)
+   * against one loop, where the machine has more than one CPU. */
+  target_t *x = &t[n++];
+  memset(x, 0, sizeof(*x));
+  snprintf(x->name, sizeof(x->name), "gateway loops C=16");
+  snprintf(x->goal, sizeof(x->goal), "hcs >= 1.7x one loop");
+  target_ratio(x, find(rp, SC_GATEWAY, 16, CT_HCS),
+               find(rp, SC_GATEWAY, 16, CT_HCS1), 1.7, true, "rate");
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) < 2) {
+    x->status = "SKIPPED";
+    snprintf(x->measured, sizeof(x->measured), "one CPU: one loop either way");
+  }
   return n;
 }
 
@@ -545,7 +559,7 @@ static size_t eval_targets(const report_t *rp, target_t *t) {
     snprintf(x->measured, sizeof(x->measured), "hcs %.0f vs libuv %.0f B",
              h->mem_per_session, u->mem_per_session);
   }
-  n += eval_exec_targets(rp, &t[n], MAX_TARGETS - 5 - n);
+  n += eval_exec_targets(rp, &t[n], MAX_TARGETS - 6 - n);
   n += eval_gateway_targets(rp, &t[n]);
   return n + eval_load_target(rp, &t[n]);
 }

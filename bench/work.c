@@ -122,7 +122,7 @@ const char *bench_sc_name(scenario_t sc) {
 const char *bench_ct_name(contender_t ct) {
   static const char *const names[CT_COUNT] = {
       "hcs",      "libuv", "limit",   "crun exec", "runc exec",
-      "hcs sync", "hcsd",  "dockerd", "podman"};
+      "hcs sync", "hcsd",  "dockerd", "podman",    "hcs 1loop"};
   return ct < CT_COUNT ? names[ct] : "?";
 }
 
@@ -135,7 +135,7 @@ bool bench_ct_in(scenario_t sc, contender_t ct) {
     return true;
   }
   if (sc == SC_GATEWAY || sc == SC_GWSTREAM) {
-    return daemon;
+    return daemon || ct == CT_HCS1;
   }
   return sc == SC_EXEC ? ct == CT_CRUN || ct == CT_RUNC || ct == CT_HCS_SYNC
                        : ct == CT_UV || ct == CT_LIMIT;
