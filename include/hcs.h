@@ -416,6 +416,21 @@ HCS_API hcs_result_t hcs_InspectComputeSystem(hcs_t *hcs, const char *id,
                                               char **json, hcs_error_t **err);
 
 /* Processes. */
+
+/* How a process's piped stdout and stderr reach hcs (stdio_transport of
+ * hcs_process_params_t and hcs_session_options_t; "StdioTransport" in
+ * CreateProcessParams). Pipes by default. A socket (one end of a unix
+ * socketpair, SOCK_STREAM, as libuv gives a child) moves bulk output
+ * faster, but the program sees a socket: opening /dev/stdout or
+ * /proc/self/fd/1 fails (ENXIO), fstat says S_IFSOCK, and a caller's end
+ * handed out by hcs_CreateProcessInComputeSystem is a socket too. Not
+ * with a console (EmulateConsole: its pty is the transport); hcsd's
+ * spliced output needs pipes, and copies a socket's bytes instead. */
+typedef enum hcs_stdio_transport {
+  HCS_STDIO_PIPE = 0,
+  HCS_STDIO_SOCKET = 1,
+} hcs_stdio_transport_t;
+
 typedef struct hcs_process_params_s {
   uint32_t size; /* sizeof as compiled, or 0 (see "Option structs grow") */
   const char *application_name; /* program; NULL: argv[0] */
@@ -449,6 +464,10 @@ typedef struct hcs_process_params_s {
    * asked for it; hcs_CreateProcessInComputeSystem then needs its fd
    * out-parameter. */
   bool create_stdin_pipe, create_stdout_pipe, create_stderr_pipe;
+  /* hcs: hcs_stdio_transport_t of stdout and stderr; another value, or
+   * HCS_STDIO_SOCKET with emulate_console: HCS_WSAEINVAL naming
+   * StdioTransport. */
+  int stdio_transport;
 } hcs_process_params_t;
 
 /* CreateProcessParams as JSON: {"ApplicationName", "CommandLine",
@@ -458,7 +477,9 @@ typedef struct hcs_process_params_s {
  * honoured as create_*_pipe; "CommandArgs", argv as "Args" is;
  * "CreateInUtilityVm" and "OCISpecification", accepted only false and
  * null: HCS_ERROR_NOT_SUPPORTED otherwise) and the hcs extensions
- * "Args": [...], "DrainTimeoutMs". Documents as Go marshalled them read
+ * "Args": [...], "DrainTimeoutMs", "StdioTransport": "Pipe" or "Socket"
+ * (stdio_transport; any other string is refused naming it). Documents
+ * as Go marshalled them read
  * as Go meant them: null is an absent field (a nil map or slice), and ""
  * an absent string. A ConsoleSize without EmulateConsole is [0, 0], as
  * HCS took it. Text that is not a JSON object: HCS_E_INVALID_JSON.
@@ -471,7 +492,9 @@ HCS_API hcs_result_t hcs_process_params_from_json(const char *json,
                                                   hcs_error_t **err);
 HCS_API void hcs_process_params_free(hcs_process_params_t *p);
 /* The JSON text of p (hcs_free), in the form from_json reads back; a
- * console_size without emulate_console is left out. */
+ * console_size without emulate_console is left out. NULL on ENOMEM, or
+ * for a p that no document can say (a size it does not know, an unknown
+ * stdio_transport). */
 HCS_API char *hcs_process_params_json(const hcs_process_params_t *p);
 
 /* Starts a process in a running system. On success *pid names it (as the
@@ -565,6 +588,9 @@ typedef struct hcs_session_options_s {
   uint32_t drain_timeout_ms; /* 0: 2000 */
   hcs_session_callbacks_t cb;
   void *data;
+  /* hcs_stdio_transport_t of stdout and stderr; another value, or
+   * HCS_STDIO_SOCKET with console: -EINVAL. */
+  int stdio_transport;
 } hcs_session_options_t;
 
 /* Starts a process on the host, as a session of the engine loop the

@@ -33,7 +33,14 @@ int hcs__opts_copy(void *out, size_t known, size_t first, const void *in) {
 hcs_result_t hcs__opts_in(void *out, size_t known, const void *in,
                           const char *type, const char *op, const char *obj,
                           hcs_error_t **err) {
-  int e = hcs__opts_copy(out, known, known, in);
+  return hcs__opts_in_first(out, known, known, in, type, op, obj, err);
+}
+
+hcs_result_t hcs__opts_in_first(void *out, size_t known, size_t first,
+                                const void *in, const char *type,
+                                const char *op, const char *obj,
+                                hcs_error_t **err) {
+  int e = hcs__opts_copy(out, known, first, in);
   if (e != 0) {
     uint32_t size;
     memcpy(&size, in, sizeof(size));

@@ -23,5 +23,14 @@ int hcs__opts_copy(void *out, size_t known, size_t first, const void *in);
 hcs_result_t hcs__opts_in(void *out, size_t known, const void *in,
                           const char *type, const char *op, const char *obj,
                           hcs_error_t **err);
+/* The same for a struct that grew since hcs 0.1, whose first layout was
+ * first bytes. */
+hcs_result_t hcs__opts_in_first(void *out, size_t known, size_t first,
+                                const void *in, const char *type,
+                                const char *op, const char *obj,
+                                hcs_error_t **err);
+/* The first layouts of the structs that grew. */
+#define HCS__PARAMS_FIRST offsetof(hcs_process_params_t, stdio_transport)
+#define HCS__SESSION_FIRST offsetof(hcs_session_options_t, stdio_transport)
 
 #endif

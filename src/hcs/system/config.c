@@ -338,6 +338,7 @@ typedef struct params_doc_s {
   char **command_args;
   int create_in_utility_vm; /* refused when true */
   char *oci_specification;  /* refused when not null */
+  char *stdio_transport;    /* "Pipe" or "Socket" */
 } params_doc_t;
 
 /* The indices of params_fields, for documents built from a struct. */
@@ -352,6 +353,7 @@ enum {
   PF_USER,
   PF_DRAIN_TIMEOUT_MS,
   PF_CREATE_STDIN_PIPE,
+  PF_STDIO_TRANSPORT = PF_CREATE_STDIN_PIPE + 6, /* the last of the table */
 };
 
 /* ProcessConfig as hcsshim wrote it (v0.3 to v0.7: every field, or only
@@ -375,6 +377,7 @@ static const hcs__field_t params_fields[] = {
      HCS__ZERO_ABSENT, NULL},
     GO_BOOL(P, "CreateInUtilityVm", create_in_utility_vm),
     GO_RAW(P, "OCISpecification", oci_specification),
+    GO_STR(P, "StdioTransport", stdio_transport),
     {NULL, 0, 0, 0, 0, 0, 0, NULL}};
 #undef P
 static const hcs__schema_t params_schema = {params_fields, sizeof(params_doc_t),
@@ -391,6 +394,13 @@ typedef struct params_owned_s {
  * that only a utility VM could honour. */
 static hcs_result_t params_check(const params_doc_t *d, const char *op,
                                  hcs_error_t **err) {
+  const char *t = d->stdio_transport;
+  if (t != NULL && strcmp(t, "Pipe") != 0 && strcmp(t, "Socket") != 0) {
+    return hcs__fail(err, HCS_WSAEINVAL, op, NULL, EINVAL,
+                     "StdioTransport: must be \"Pipe\" or \"Socket\", not "
+                     "\"%.64s\"",
+                     t);
+  }
   if (d->args != NULL && d->command_args != NULL) {
     return hcs__fail(err, HCS_WSAEINVAL, op, NULL, EINVAL,
                      "CommandArgs: give the arguments once, as Args or as "
@@ -451,6 +461,10 @@ hcs_result_t hcs_process_params_from_json(const char *json,
   p->create_stderr_pipe = d->create_pipe[2] != 0;
   p->user = d->user;
   p->drain_timeout_ms = (uint32_t)d->drain_timeout_ms;
+  p->stdio_transport =
+      d->stdio_transport != NULL && strcmp(d->stdio_transport, "Socket") == 0
+          ? HCS_STDIO_SOCKET
+          : HCS_STDIO_PIPE;
   *out = p;
   return hcs__ok(err);
 }
@@ -511,6 +525,10 @@ static void doc_of(const hcs_process_params_t *p, params_doc_t *d) {
       d->present |= UINT64_C(1) << (PF_CREATE_STDIN_PIPE + i);
     }
   }
+  if (p->stdio_transport == HCS_STDIO_SOCKET) {
+    d->stdio_transport = (char *)"Socket";
+    d->present |= UINT64_C(1) << PF_STDIO_TRANSPORT;
+  }
 }
 
 char *hcs_process_params_json(const hcs_process_params_t *p) {
@@ -518,7 +536,9 @@ char *hcs_process_params_json(const hcs_process_params_t *p) {
     return NULL;
   }
   hcs_process_params_t pp;
-  if (hcs__opts_copy(&pp, sizeof(pp), sizeof(pp), p) != 0) {
+  if (hcs__opts_copy(&pp, sizeof(pp), HCS__PARAMS_FIRST, p) != 0 ||
+      (pp.stdio_transport != HCS_STDIO_PIPE &&
+       pp.stdio_transport != HCS_STDIO_SOCKET)) {
     return NULL;
   }
   params_doc_t d;

@@ -474,6 +474,13 @@ static hcs_result_t spawn_proc(hcs__system_t *sys, create_args_t *a,
   o.cols = pp->console_size[1];
   o.drain_ms = pp->drain_timeout_ms;
   o.new_pgrp = pp->process_group;
+  if (hcs__stdio_transport(&o, pp->stdio_transport) != 0) {
+    as_free(p);
+    return hcs__fail(err, HCS_WSAEINVAL, op, obj, EINVAL, "StdioTransport: %s",
+                     pp->emulate_console
+                         ? "a console (EmulateConsole) is its own transport"
+                         : "must be HCS_STDIO_PIPE or HCS_STDIO_SOCKET");
+  }
   if (sys->ct != NULL) {
     const char *why = "";
     int e = hcs__container_exec_opts(sys, &o, pp->user, slot, &why);
@@ -608,8 +615,9 @@ hcs_result_t hcs_session_start_in(hcs_t *hcs, const char *id,
   }
   hcs_process_params_t pp;
   hcs_session_in_t in;
-  hcs_result_t r = hcs__opts_in(&pp, sizeof(pp), params, "hcs_process_params_t",
-                                op, id, err);
+  hcs_result_t r =
+      hcs__opts_in_first(&pp, sizeof(pp), HCS__PARAMS_FIRST, params,
+                         "hcs_process_params_t", op, id, err);
   if (r != HCS_OK) {
     return r;
   }
@@ -644,8 +652,9 @@ hcs_result_t hcs_CreateProcessInComputeSystem(
                                       : "pid");
   }
   hcs_process_params_t pp;
-  hcs_result_t r = hcs__opts_in(&pp, sizeof(pp), params, "hcs_process_params_t",
-                                op, id, err);
+  hcs_result_t r =
+      hcs__opts_in_first(&pp, sizeof(pp), HCS__PARAMS_FIRST, params,
+                         "hcs_process_params_t", op, id, err);
   if (r != HCS_OK) {
     return r;
   }

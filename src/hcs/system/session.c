@@ -76,13 +76,28 @@ void hcs__pub_done(as_session_t *s, const hcs_process_result_t *r) {
   }
 }
 
+int hcs__stdio_transport(as_spawn_opts_t *so, int transport) {
+  if (transport == HCS_STDIO_PIPE) {
+    return 0;
+  }
+  if (transport != HCS_STDIO_SOCKET || (so->flags & AS_PTY)) {
+    return -EINVAL;
+  }
+  for (int i = AS_STDOUT; i <= AS_STDERR; i++) {
+    if (so->stdio[i] == AS_STDIO_PIPE) {
+      so->stdio[i] = AS_STDIO_SOCKET;
+    }
+  }
+  return 0;
+}
+
 int hcs_session_start(hcs_t *hcs, const hcs_session_options_t *o,
                       hcs_session_t **out) {
   hcs_session_options_t in;
   if (hcs == NULL || o == NULL || out == NULL) {
     return -EINVAL;
   }
-  int e = hcs__opts_copy(&in, sizeof(in), sizeof(in), o);
+  int e = hcs__opts_copy(&in, sizeof(in), HCS__SESSION_FIRST, o);
   if (e != 0) {
     return e;
   }
@@ -104,6 +119,10 @@ int hcs_session_start(hcs_t *hcs, const hcs_session_options_t *o,
   so.cols = o->cols;
   so.stream_cap = o->stream_cap;
   so.drain_ms = o->drain_timeout_ms;
+  e = hcs__stdio_transport(&so, o->stdio_transport);
+  if (e != 0) {
+    return e;
+  }
   hcs__pub_setup(&so);
   so.cbs.done_cb = pub_done;
   as_session_t *s;

@@ -15,5 +15,8 @@ void hcs__pub_setup(as_spawn_opts_t *so);
 void hcs__pub_init(as_session_t *s, const hcs_session_callbacks_t *cb,
                    void *data);
 void hcs__pub_done(as_session_t *s, const hcs_process_result_t *r);
+/* Puts so's piped stdout and stderr on transport (hcs_stdio_transport_t):
+ * 0, or -EINVAL for an unknown transport or a socket with a console. */
+int hcs__stdio_transport(as_spawn_opts_t *so, int transport);
 
 #endif
