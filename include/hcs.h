@@ -344,10 +344,11 @@ HCS_API struct as_loop_s *hcs_engine_loop_at(hcs_t *hcs, uint32_t i);
  *   undumpable (PR_SET_DUMPABLE 0) at its first exec into a container:
  *   the spawn child shares its memory until execve and is visible in the
  *   container meanwhile; no container process can then read it. From its
- *   first exec until its init exits, a running container has one thread
- *   of the embedding process (its spawner: it has joined the container's
- *   namespaces, capabilities and seccomp filter once, and every process
- *   started in the container is a clone of it); a container program's
+ *   first exec until its init exits, a running container has a thread
+ *   of the embedding process for each engine loop that started a process
+ *   in it (a spawner: it has joined the container's namespaces,
+ *   capabilities and seccomp filter once, and every process that loop
+ *   starts in the container is a clone of it); a container program's
  *   signals all start at their defaults.
  *   "EndpointList" names HNS endpoints (hcs_HNSEndpointRequest): the
  *   container then gets a network namespace of its own with them as
