@@ -4,8 +4,9 @@
  * threads.
  *
  * Two epoll sets meet here: libuv's (its backend fd: its timers' wake-ups,
- * async sends, signals, the embedder's handles) and the engine's (epfd:
- * every pipe, pty, pidfd and socket of the sessions). The kernel lets one
+ * thread-pool completions, signals, the embedder's handles) and the
+ * engine's (epfd: every pipe, pty, pidfd and socket of the sessions, and
+ * the eventfd of posts). The kernel lets one
  * set be a member of the other, not both at once (EPOLL_CTL_ADD gives
  * ELOOP), so one of them is nested:
  *
@@ -34,6 +35,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -47,10 +49,17 @@ struct as_loop_s {
   uv_loop_t *uv;
   uv_loop_t own_uv;
   int owns_uv;
-  uv_async_t wake;
-  pthread_mutex_t lock; /* guards posts and closing */
+  /* Never sent: an active handle whose ref keeps libuv's loop alive for
+   * the engine (update_ref). */
+  uv_async_t hold;
+  pthread_mutex_t lock; /* guards posts, post_signalled and closing */
   post_t *post_head, *post_tail;
   int closing;
+  /* Posts wake the loop through an eventfd in epfd, an engine event like
+   * any session's: one epoll_wait in run_own, where a uv_async would cost
+   * libuv's round too. post_signalled: written and not yet taken. */
+  as__watch_t post_w;
+  int post_signalled;
   /* Written by the thread in as_loop_run, read by as_loop_on_thread from
    * any thread: atomics, relaxed. A thread only needs to tell whether it
    * is itself the runner; it sees its own writes in order, and a stale
@@ -81,11 +90,14 @@ struct as_loop_s {
   size_t nactive; /* sessions not yet complete: they keep the loop alive */
 };
 
-static void wake_cb(uv_async_t *h) {
-  as_loop_t *loop = h->data;
+/* A post after the list is taken finds post_signalled clear and writes
+ * again; one that lands between the read and the take is run now and
+ * leaves a wake with nothing to do. */
+static void run_posts(as_loop_t *loop) {
   pthread_mutex_lock(&loop->lock);
   post_t *p = loop->post_head;
   loop->post_head = loop->post_tail = NULL;
+  loop->post_signalled = 0;
   pthread_mutex_unlock(&loop->lock);
   while (p != NULL) {
     post_t *next = p->next;
@@ -93,6 +105,15 @@ static void wake_cb(uv_async_t *h) {
     as_free(p);
     p = next;
   }
+}
+
+static void post_ready_cb(as__watch_t *w, uint32_t events) {
+  as_loop_t *loop = (as_loop_t *)((char *)w - offsetof(as_loop_t, post_w));
+  uint64_t n;
+  (void)events;
+  /* Only EAGAIN can fail it (a wake already taken). */
+  (void)!read(w->fd, &n, sizeof(n));
+  run_posts(loop);
 }
 
 static void epoll_cb(uv_poll_t *p, int status, int events) {
@@ -141,15 +162,15 @@ void as__loop_defer(as_loop_t *loop, as__defer_t *d) {
   loop->defer_tail = d;
 }
 
-/* The wake handle is what keeps libuv's loop alive for the engine: ref'd
+/* The hold handle is what keeps libuv's loop alive for the engine: ref'd
  * while keepalive is on or a session is active. The loop's liveness and
  * libuv's next timeout (uv_backend_timeout) then count the engine in
  * either nesting, with no handle of its own per state. */
 static void update_ref(as_loop_t *loop) {
   if (loop->keepalive || loop->nactive > 0) {
-    uv_ref((uv_handle_t *)&loop->wake);
+    uv_ref((uv_handle_t *)&loop->hold);
   } else {
-    uv_unref((uv_handle_t *)&loop->wake);
+    uv_unref((uv_handle_t *)&loop->hold);
   }
 }
 
@@ -258,10 +279,20 @@ int as_loop_new(as_loop_t **out, void *uv_loop) {
   if (err != 0) {
     goto free_stack;
   }
+  int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (efd < 0) {
+    err = -errno;
+    goto free_pool;
+  }
+  err = as__watch_add(loop->epfd, &loop->post_w, efd, EPOLLIN, post_ready_cb);
+  if (err != 0) {
+    close(efd);
+    goto free_pool;
+  }
   if (uv_loop == NULL) {
     err = uv_loop_init_checked(&loop->own_uv);
     if (err != 0) {
-      goto free_pool;
+      goto close_post;
     }
     loop->uv = &loop->own_uv;
     loop->owns_uv = 1;
@@ -269,16 +300,14 @@ int as_loop_new(as_loop_t **out, void *uv_loop) {
     loop->uv = uv_loop;
   }
   pthread_mutex_init(&loop->lock, NULL);
-  err = uv_async_init(loop->uv, &loop->wake, wake_cb);
+  err = uv_async_init(loop->uv, &loop->hold, NULL);
   if (err != 0) {
     goto close_uv;
   }
-  loop->wake.data = loop;
-  /* The wake handle alone does not keep the loop alive. */
-  uv_unref((uv_handle_t *)&loop->wake);
+  uv_unref((uv_handle_t *)&loop->hold);
   err = uv_poll_init(loop->uv, &loop->epoll_poll, loop->epfd);
   if (err != 0) {
-    goto close_wake;
+    goto close_hold;
   }
   loop->epoll_poll.data = loop;
   err = uv_poll_start(&loop->epoll_poll, UV_READABLE, epoll_cb);
@@ -295,14 +324,16 @@ int as_loop_new(as_loop_t **out, void *uv_loop) {
 
 close_poll:
   uv_close((uv_handle_t *)&loop->epoll_poll, NULL);
-close_wake:
-  uv_close((uv_handle_t *)&loop->wake, NULL);
+close_hold:
+  uv_close((uv_handle_t *)&loop->hold, NULL);
   uv_run(loop->uv, UV_RUN_NOWAIT);
 close_uv:
   pthread_mutex_destroy(&loop->lock);
   if (loop->owns_uv) {
     uv_loop_close(&loop->own_uv);
   }
+close_post:
+  as__watch_close(loop->epfd, &loop->post_w, 0);
 free_pool:
   as_bufpool_free(loop->pool);
 free_stack:
@@ -358,7 +389,7 @@ static void nest_engine_in_uv(as_loop_t *loop) {
 /* One round of run_own. The wait is for the engine's events and libuv's
  * backend fd together, bounded by libuv's next timer; zero when deferred
  * calls wait or libuv has something to run now. uv_backend_timeout counts
- * libuv's view of liveness: the wake handle is ref'd while the engine has
+ * libuv's view of liveness: the hold handle is ref'd while the engine has
  * work (update_ref), so with sessions alone it still gives the next timer
  * and not 0. */
 static void own_round(as_loop_t *loop, int nowait) {
@@ -442,8 +473,8 @@ void as_loop_free(as_loop_t *loop) {
   loop->closing = 1;
   pthread_mutex_unlock(&loop->lock);
   /* Posts that raced with closing still run, so no poster waits forever. */
-  wake_cb(&loop->wake);
-  uv_close((uv_handle_t *)&loop->wake, NULL);
+  run_posts(loop);
+  uv_close((uv_handle_t *)&loop->hold, NULL);
   uv_close((uv_handle_t *)&loop->epoll_poll, NULL);
   uv_run(loop->uv, UV_RUN_DEFAULT);
   uv_close((uv_handle_t *)&loop->defer_idle, NULL);
@@ -460,6 +491,7 @@ void as_loop_free(as_loop_t *loop) {
   pthread_mutex_destroy(&loop->lock);
   as_bufpool_free(loop->pool);
   as__spawn_stack_free(&loop->stack);
+  as__watch_close(loop->epfd, &loop->post_w, 0);
   close(loop->epfd);
   close(loop->devnull);
   if (loop->own_pidns >= 0) {
@@ -488,9 +520,14 @@ int as_loop_post(as_loop_t *loop, as_post_cb fn, void *data) {
     loop->post_head = p;
   }
   loop->post_tail = p;
-  /* Sent under the lock so that as_loop_free cannot close the handle
-   * between the enqueue and the send. */
-  uv_async_send(&loop->wake);
+  /* Written under the lock so that as_loop_free cannot close the eventfd
+   * between the enqueue and the write. A full counter (EAGAIN) is a wake
+   * already pending. */
+  if (!loop->post_signalled) {
+    static const uint64_t one = 1;
+    loop->post_signalled = 1;
+    (void)!write(loop->post_w.fd, &one, sizeof(one));
+  }
   pthread_mutex_unlock(&loop->lock);
   return 0;
 }
