@@ -401,6 +401,19 @@ HCS_API hcs_result_t hcs_TerminateComputeSystem(hcs_t *hcs, const char *id,
                                                 uint32_t timeout,
                                                 const char *context,
                                                 hcs_error_t **err);
+/* Pause: freezes every process of a running system (its cgroups), which
+ * Inspect then shows as "Paused"; Resume thaws them. While paused no
+ * process can be created in it (HCS_E_INVALID_STATE), and Shutdown or
+ * Terminate thaw it after signalling, so that their signals act. Pause
+ * of a system not running (or stopping), or paused already, and Resume
+ * of one not paused: HCS_E_INVALID_STATE; a system without isolation
+ * (IsDummy: no group of its own): HCS_ERROR_NOT_SUPPORTED; unknown id:
+ * HCS_E_SYSTEM_NOT_FOUND; a freezer that would not settle:
+ * HCS_ERROR_GEN_FAILURE with the errno (and the system left running). */
+HCS_API hcs_result_t hcs_PauseComputeSystem(hcs_t *hcs, const char *id,
+                                            hcs_error_t **err);
+HCS_API hcs_result_t hcs_ResumeComputeSystem(hcs_t *hcs, const char *id,
+                                             hcs_error_t **err);
 /* hcs: forgets a system that is Created or Stopped, with its process
  * records. A running one: HCS_E_INVALID_STATE; unknown id:
  * HCS_E_SYSTEM_NOT_FOUND. */

@@ -342,10 +342,43 @@ static int freeze(const hcs__cgroup_t *cg, int on) {
              : write_file(dir, "freezer.state", on ? "FROZEN" : "THAWED") == 0;
 }
 
+int hcs__cgroup_frozen(const hcs__cgroup_t *cg) {
+  char dir[512], buf[256];
+  group_dir(cg, cg->v2 ? NULL : "freezer", dir, sizeof(dir));
+  if (read_file(dir, cg->v2 ? "cgroup.events" : "freezer.state", buf,
+                sizeof(buf)) != 0) {
+    return 0;
+  }
+  return cg->v2 ? strstr(buf, "frozen 1") != NULL
+                : strncmp(buf, "FROZEN", 6) == 0;
+}
+
+int hcs__cgroup_freeze(const hcs__cgroup_t *cg, int on) {
+  char dir[512];
+  group_dir(cg, cg->v2 ? NULL : "freezer", dir, sizeof(dir));
+  int e = cg->v2 ? write_file(dir, "cgroup.freeze", on ? "1" : "0")
+                 : write_file(dir, "freezer.state", on ? "FROZEN" : "THAWED");
+  /* Freezing settles once every member has stopped (FREEZING, then
+   * FROZEN on v1; "frozen 1" in cgroup.events on v2). */
+  for (int i = 0; e == 0 && hcs__cgroup_frozen(cg) != on; i++) {
+    if (i == 2000) {
+      return -ETIMEDOUT;
+    }
+    struct timespec ts = {0, 1000 * 1000};
+    nanosleep(&ts, NULL);
+    if (!cg->v2 && on) {
+      /* v1 retries a freeze that met a member in a system call. */
+      e = write_file(dir, "freezer.state", "FROZEN");
+    }
+  }
+  return e;
+}
+
 enum { TREE_MAX = 4096 };
 
 int hcs__cgroup_kill_tree(hcs__cgroup_t *cg, pid_t top) {
-  int frozen = freeze(cg, 1);
+  /* A group frozen already (paused) stays so. */
+  int frozen = !hcs__cgroup_frozen(cg) && freeze(cg, 1);
   char dir[512], path[1024];
   group_dir(cg, cg->list, dir, sizeof(dir));
   snprintf(path, sizeof(path), "%s/cgroup.procs", dir);

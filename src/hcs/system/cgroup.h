@@ -45,6 +45,11 @@ void hcs__cgroup_kill(hcs__cgroup_t *cg);
  * session still goes. A member reparented away from top's tree (to init)
  * is not reached. The number killed. */
 int hcs__cgroup_kill_tree(hcs__cgroup_t *cg, pid_t top);
+/* Freezes (on) or thaws the groups and waits until every member is
+ * stopped / running again: 0, -ETIMEDOUT, or -errno of the write. */
+int hcs__cgroup_freeze(const hcs__cgroup_t *cg, int on);
+/* 1 when the groups are frozen. */
+int hcs__cgroup_frozen(const hcs__cgroup_t *cg);
 /* OOM kills in the system's memory group since it was created. */
 uint64_t hcs__cgroup_oom_kills(const hcs__cgroup_t *cg);
 /* Number of processes left in the groups (0 once empty), -errno. */

@@ -546,6 +546,10 @@ static hcs_result_t create_proc(hcs_t *hcs, create_args_t *a,
     snprintf(obj, sizeof(obj), "id=%s", sys->id);
     r = hcs__fail(&err, HCS_E_INVALID_STATE, op, obj, EINVAL,
                   "the system is not running");
+  } else if (r == HCS_OK && sys->paused) {
+    snprintf(obj, sizeof(obj), "id=%s", sys->id);
+    r = hcs__fail(&err, HCS_E_INVALID_STATE, op, obj, EINVAL,
+                  "the system is paused: resume it first");
   }
   char **argv = NULL;
   if (r == HCS_OK) {

@@ -234,6 +234,8 @@ static void system_sync(hcs_t *hcs, const char *id) {
   if (s != NULL && !s->is_dummy && s->ct == NULL &&
       (s->state == HCS__SYS_RUNNING || s->starting)) {
     hcs__system_reattach(s);
+    /* Paused by another process: its groups say so. */
+    s->paused = s->ct != NULL && hcs__cgroup_frozen(&s->ct->cg);
   }
   if (s != NULL && !s->is_dummy && s->ct == NULL) {
     remove_run_files(s);
@@ -242,8 +244,8 @@ static void system_sync(hcs_t *hcs, const char *id) {
 
 /* Takes the lock of id for an operation and syncs the system (nothing to
  * lock for an invalid id, which the operation refuses). */
-static hcs_result_t lock_id(hcs_t *hcs, const char *op, const char *id, int *fd,
-                            hcs_error_t **err) {
+hcs_result_t hcs__system_lock(hcs_t *hcs, const char *op, const char *id,
+                              int *fd, hcs_error_t **err) {
   *fd = -1;
   if (!hcs__id_valid(id)) {
     return HCS_OK;
@@ -284,6 +286,7 @@ void hcs__systems_recover(hcs_t *hcs) {
        * judged, and is seen as Created. */
       if (!s->starting) {
         hcs__system_reattach(s);
+        s->paused = s->ct != NULL && hcs__cgroup_frozen(&s->ct->cg);
       }
       s->starting = 0;
     } else if (s != NULL) {
@@ -353,7 +356,7 @@ static void create_fn(hcs_t *hcs, hcs__call_t *call) {
     return;
   }
   int lock;
-  r = lock_id(hcs, op, a->id, &lock, &err);
+  r = hcs__system_lock(hcs, op, a->id, &lock, &err);
   if (r == HCS_OK) {
     r = create_locked(hcs, a, &err);
   }
@@ -442,7 +445,7 @@ static void start_fn(hcs_t *hcs, hcs__call_t *call) {
   hcs_error_t *err = NULL;
   hcs__system_t *s;
   int lock;
-  hcs_result_t r = lock_id(hcs, op, call->args, &lock, &err);
+  hcs_result_t r = hcs__system_lock(hcs, op, call->args, &lock, &err);
   if (r == HCS_OK) {
     r = hcs__system_get(hcs, op, call->args, &s, &err);
   }
@@ -504,7 +507,7 @@ static void stop_fn(hcs_t *hcs, hcs__call_t *call) {
   hcs__system_t *s;
   int lock;
   /* Not held while the call waits: the end of the run takes it again. */
-  hcs_result_t r = lock_id(hcs, op, a->id, &lock, &err);
+  hcs_result_t r = hcs__system_lock(hcs, op, a->id, &lock, &err);
   hcs__state_unlock(hcs, a->id, lock);
   if (r == HCS_OK) {
     r = hcs__system_get(hcs, op, a->id, &s, &err);
@@ -550,6 +553,8 @@ static void stop_fn(hcs_t *hcs, hcs__call_t *call) {
     if (a->kill) {
       hcs__system_signal_all(s, SIGKILL);
     }
+    /* Paused: the signals are pending, and act once thawed. */
+    hcs__system_thaw(s);
   } else {
     hcs__system_signal_all(s, a->kill ? SIGKILL : SIGTERM);
   }
@@ -614,7 +619,7 @@ static void delete_fn(hcs_t *hcs, hcs__call_t *call) {
   hcs_error_t *err = NULL;
   hcs__system_t *s;
   int lock;
-  hcs_result_t r = lock_id(hcs, op, call->args, &lock, &err);
+  hcs_result_t r = hcs__system_lock(hcs, op, call->args, &lock, &err);
   if (r == HCS_OK) {
     r = hcs__system_get(hcs, op, call->args, &s, &err);
   }
@@ -660,6 +665,7 @@ void hcs__systems_terminate_all(hcs_t *hcs) {
       hcs__container_release(s);
     } else {
       hcs__container_signal(s, SIGKILL);
+      hcs__system_thaw(s);
     }
   }
 }
@@ -679,9 +685,11 @@ void hcs__systems_free(hcs_t *hcs) {
 }
 
 static json_t *system_json(const hcs__system_t *s, int with_config) {
-  json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:I}", "Id", s->id, "Name",
-                        s->name, "State", hcs__state_name(s->state), "IsDummy",
-                        s->is_dummy, "Processes", (json_int_t)s->nrunning);
+  json_t *o = json_pack(
+      "{s:s, s:s, s:s, s:b, s:I}", "Id", s->id, "Name", s->name, "State",
+      s->paused && s->state == HCS__SYS_RUNNING ? "Paused"
+                                                : hcs__state_name(s->state),
+      "IsDummy", s->is_dummy, "Processes", (json_int_t)s->nrunning);
   if (o != NULL && with_config) {
     json_object_set_new(o, "Configuration", json_loads(s->config, 0, NULL));
   }

@@ -40,6 +40,7 @@ struct hcs__system_s {
   unsigned long long init_start; /* its start time (clock ticks) */
   int starting; /* a start is under way: the record names its groups and
                    root, for the next open to take back if it dies */
+  int paused;   /* Running with its groups frozen (pause.c) */
 };
 
 hcs__system_t *hcs__system_find(hcs_t *hcs, const char *id);
@@ -60,6 +61,14 @@ void hcs__system_path(const hcs__system_t *s, const char *suffix, char *buf,
                       size_t n);
 /* The name of the system's groups under hcs/ in each hierarchy. */
 void hcs__system_cgroup_name(const hcs__system_t *s, char *buf, size_t n);
+/* Takes the lock of id for operation op and brings the system in line
+ * with its record (*fd -1 when there is nothing to lock); the caller
+ * drops it with hcs__state_unlock. */
+hcs_result_t hcs__system_lock(hcs_t *hcs, const char *op, const char *id,
+                              int *fd, hcs_error_t **err);
+/* pause.c: thaws a paused system (its processes then see what was sent
+ * to them meanwhile); nothing for one not paused. */
+void hcs__system_thaw(hcs__system_t *s);
 /* At hcs_open, after the records are read: adopts the inits of running
  * systems and takes back what callers that died left half-made. */
 void hcs__systems_recover(hcs_t *hcs);
