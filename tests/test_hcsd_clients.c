@@ -281,18 +281,36 @@ Test(hcsd_clients, ps_list_options) {
   expect_ps("a4\na3\n", "-n", "2");
   expect_ps("a1\n", "-n", "0");
   char line[256];
+  he_cmd_t c;
   he_docker_line(line, sizeof(line), "ps", "-q");
   cr_assert_eq(strlen(line), 12);
   cr_assert(strncmp(line, ids[0], 12) == 0, "ps -q: %s", line);
-  /* -s would need the size of the container's layer: refused, named. */
-  he_docker_fails(1, "hcsd does not support size", "ps", "-s");
+  /* -s: what the container wrote (a 3000-byte file, with a second hard
+   * link counted once), and that plus its image. */
+  he_docker_ok(&c, "exec", "a1", "sh", "-c",
+               "head -c 3000 /dev/zero > /f && ln /f /g");
+  he_cmd_free(&c);
+  he_docker_line(line, sizeof(line), "ps", "-s", "--format", "{{.Size}}");
+  cr_assert(strncmp(line, "3kB (virtual ", 13) == 0, "ps -s: %s", line);
+  he_http_t r;
+  he_request("GET",
+             "/v1.50/containers/json?size=1&filters="
+             "%7B%22name%22%3A%5B%22a1%22%5D%7D",
+             NULL, &r);
+  json_t *a = he_json(r.body.p);
+  json_t *o = json_array_get(a, 0);
+  int64_t rw = json_integer_value(json_object_get(o, "SizeRw"));
+  int64_t root = json_integer_value(json_object_get(o, "SizeRootFs"));
+  cr_assert(rw >= 3000 && rw < 3000 + 4096, "SizeRw %lld", (long long)rw);
+  cr_assert_gt(root, rw + 100000, "SizeRootFs %lld", (long long)root);
+  json_decref(a);
+  he_http_free(&r);
   /* rm -l removes a link, never the container (hcsd has no links). */
   he_docker_fails(1, "cannot remove the default link name", "rm", "-l", "a4");
   /* start --checkpoint (the CLI sends it to experimental daemons only). */
   he_request_fails("POST", "/v1.50/containers/a3/start?checkpoint=c1", NULL,
                    400, "hcsd does not support checkpoints");
   expect_ps("a4\na3\na2\na1\n", "-a");
-  he_cmd_t c;
   he_docker_ok(&c, "rm", "-f", "a1", "a2", "a3", "a4");
   he_cmd_free(&c);
   he_end();

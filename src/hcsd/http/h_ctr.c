@@ -59,28 +59,35 @@ void hcsd_h_ctr_create(hcsd_t *d, hcsd_req_t *r) {
   hcsd_ctr_spec_clear(&spec);
 }
 
-/* GET /containers/json?all&limit&filters (size: refused, hcsd does not
- * measure a container's layer). */
+static void listed(json_t *list, void *data) {
+  hcsd_req_t *r = data;
+  hcsd_reply_json(r, 200, list);
+  hcsd_req_unref(r);
+}
+
+/* GET /containers/json?all&limit&filters&size. */
 void hcsd_h_ctr_list(hcsd_t *d, hcsd_req_t *r) {
   hcsd_err_t e;
-  if (hcsd_query_bool(r, "size")) {
-    hcsd_err_set(&e, 400, "hcsd does not support size (docker ps -s)");
-    hcsd_reply_err(r, &e);
-    return;
-  }
   char *limit = hcsd_query(r, "limit");
   char *filters = hcsd_query(r, "filters");
   hcsd_ctr_list_opts_t o = {.all = hcsd_query_bool(r, "all"),
                             .limit = limit != NULL ? atol(limit) : 0,
                             .filters = filters};
   json_t *a = hcsd_ctr_list(d, &o, &e);
-  if (a != NULL) {
-    hcsd_reply_json(r, 200, a);
-  } else {
-    hcsd_reply_err(r, &e);
-  }
   free(limit);
   free(filters);
+  if (a == NULL) {
+    hcsd_reply_err(r, &e);
+  } else if (!hcsd_query_bool(r, "size")) {
+    hcsd_reply_json(r, 200, a);
+  } else {
+    hcsd_req_ref(r);
+    if (hcsd_ctr_list_sizes(d, a, listed, r, &e) < 0) {
+      json_decref(a);
+      hcsd_reply_err(r, &e);
+      hcsd_req_unref(r);
+    }
+  }
 }
 
 /* {"ContainersDeleted":[ids],"SpaceReclaimed":0}, once they are gone. */

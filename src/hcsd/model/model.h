@@ -119,12 +119,31 @@ typedef struct hcsd_ctr_list_opts_s {
  * with e: 400 an unknown filter or a value it cannot take, 404 before= or
  * since= naming no container. */
 json_t *hcsd_ctr_list(hcsd_t *d, const hcsd_ctr_list_opts_t *o, hcsd_err_t *e);
+/* docker ps -s: list (taken) gets each entry's SizeRw and SizeRootFs,
+ * measured on the pool: HCSD_PENDING, then done(list) (the receiver's to
+ * json_decref); or -1 (500), list untouched. */
+typedef void (*hcsd_list_cb)(json_t *list, void *data);
+int hcsd_ctr_list_sizes(hcsd_t *d, json_t *list, hcsd_list_cb done, void *data,
+                        hcsd_err_t *e);
 /* Containers in state ("running", "exited", ...). */
 size_t hcsd_ctrs_count(hcsd_t *d, const char *state);
 /* The console size, applied now when it runs with a tty. 0, or -1: 404,
  * 400 unless both are 0-65535 (-1 for a size that did not decode). */
 int hcsd_ctr_resize(hcsd_t *d, const char *ref, int rows, int cols,
                     hcsd_err_t *e);
+
+/* Freezes / thaws its processes: 0, or -1: 404; 409 not running or
+ * paused already (pause); 500 not paused (unpause), or the host failed. */
+int hcsd_ctr_pause(hcsd_t *d, const char *ref, hcsd_err_t *e);
+int hcsd_ctr_unpause(hcsd_t *d, const char *ref, hcsd_err_t *e);
+/* Renames it to name (a leading '/' dropped): 0, or -1: 400 empty, the
+ * same name or not well formed, 404, 409 name in use. */
+int hcsd_ctr_rename(hcsd_t *d, const char *ref, const char *name,
+                    hcsd_err_t *e);
+/* Its processes as `ps -ef` shows them: {"Titles","Processes"}, or NULL
+ * with e: 400 ps_args other than "" or "-ef", 404, 409 not running, 500. */
+json_t *hcsd_ctr_top(hcsd_t *d, const char *ref, const char *ps_args,
+                     hcsd_err_t *e);
 
 /* ---- logs ---- */
 
