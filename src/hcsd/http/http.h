@@ -25,7 +25,9 @@ struct hcsd_req_s {
   char content_type[96];
   bool upgrade; /* Connection: Upgrade + Upgrade: tcp */
   bool keep_alive;
-  bool head;      /* HEAD: no body in the reply */
+  bool head; /* HEAD: no body in the reply */
+  /* Header lines ("Name: value\r\n") the next whole reply adds. */
+  const char *extra_head;
   char *leftover; /* bytes after the request (hijack: stdin) */
   size_t leftover_len;
   void (*gone)(hcsd_req_t *r, void *data); /* hcsd_req_on_gone */
@@ -158,6 +160,13 @@ void hcsd_h_ctr_delete(hcsd_t *d, hcsd_req_t *r, const char *ref);
 void hcsd_h_ctr_resize(hcsd_t *d, hcsd_req_t *r, const char *ref);
 void hcsd_h_ctr_attach(hcsd_t *d, hcsd_req_t *r, const char *ref);
 void hcsd_h_ctr_logs(hcsd_t *d, hcsd_req_t *r, const char *ref);
+/* h_archive.c: GET, HEAD and PUT /containers/{id}/archive */
+void hcsd_h_ctr_archive(hcsd_t *d, hcsd_req_t *r, const char *ref);
+/* h_top.c: GET top, POST pause, unpause and rename */
+void hcsd_h_ctr_top(hcsd_t *d, hcsd_req_t *r, const char *ref);
+void hcsd_h_ctr_pause(hcsd_t *d, hcsd_req_t *r, const char *ref);
+void hcsd_h_ctr_unpause(hcsd_t *d, hcsd_req_t *r, const char *ref);
+void hcsd_h_ctr_rename(hcsd_t *d, hcsd_req_t *r, const char *ref);
 /* h_exec.c */
 void hcsd_h_exec_create(hcsd_t *d, hcsd_req_t *r, const char *ref);
 void hcsd_h_exec_start(hcsd_t *d, hcsd_req_t *r, const char *id);

@@ -55,8 +55,10 @@ static void info(hcsd_t *d, hcsd_req_t *r) {
       "s:s,s:s,s:I,s:I,s:s,s:s,s:s,s:s,s:s,s:{s:s},s:[],s:s,s:s}",
       "ID", "hcsd", "Containers", (json_int_t)d->nctrs, "ContainersRunning",
       (json_int_t)hcsd_ctrs_count(d, "running"), "ContainersPaused",
-      (json_int_t)0, "ContainersStopped",
-      (json_int_t)(d->nctrs - hcsd_ctrs_count(d, "running")), "Images",
+      (json_int_t)hcsd_ctrs_count(d, "paused"), "ContainersStopped",
+      (json_int_t)(d->nctrs - hcsd_ctrs_count(d, "running") -
+                   hcsd_ctrs_count(d, "paused")),
+      "Images",
       (json_int_t)hcsd_imgs_count(d), "Driver", "overlay", "Plugins", "Volume",
       "Network", "bridge", "host", "null", "Log", "KernelVersion", u.release,
       "OperatingSystem", "hcs on Linux", "OSVersion", u.release, "OSType",
@@ -163,6 +165,13 @@ static void containers_route(hcsd_t *d, hcsd_req_t *r, const char *rest) {
           {"resize", HTTP_POST, hcsd_h_ctr_resize},
           {"logs", HTTP_GET, hcsd_h_ctr_logs},
           {"exec", HTTP_POST, hcsd_h_exec_create},
+          {"top", HTTP_GET, hcsd_h_ctr_top},
+          {"pause", HTTP_POST, hcsd_h_ctr_pause},
+          {"unpause", HTTP_POST, hcsd_h_ctr_unpause},
+          {"rename", HTTP_POST, hcsd_h_ctr_rename},
+          {"archive", HTTP_GET, hcsd_h_ctr_archive},
+          {"archive", HTTP_HEAD, hcsd_h_ctr_archive},
+          {"archive", HTTP_PUT, hcsd_h_ctr_archive},
       };
       for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
         if (strcmp(verb, t[i].verb) == 0 && m == t[i].method) {

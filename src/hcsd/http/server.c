@@ -337,8 +337,12 @@ static void reply3(hcsd_req_t *r, int status, const char *content_type,
                    const char *body, size_t len, const char *tail) {
   hcsd_conn_t *k = r->conn;
   size_t tlen = tail != NULL ? strlen(tail) : 0;
-  char h[512];
+  char h[512 + 8192];
   int n = head_common(h, sizeof(h), status);
+  if (r->extra_head != NULL) {
+    n += snprintf(h + n, sizeof(h) - (size_t)n, "%s", r->extra_head);
+    r->extra_head = NULL;
+  }
   if (content_type != NULL) {
     n += snprintf(h + n, sizeof(h) - (size_t)n, "Content-Type: %s\r\n",
                   content_type);

@@ -22,16 +22,11 @@ static const struct {
   const char *path;
   const char *what;
 } unsupported[] = {
-    {HTTP_GET, "/containers/*/top", "top"},
     {HTTP_GET, "/containers/*/changes", "diff"},
     {HTTP_GET, "/containers/*/export", "export"},
     {HTTP_GET, "/containers/*/stats", "stats"},
     {HTTP_GET, "/containers/*/attach/ws", "attach over a websocket"},
     {HTTP_POST, "/containers/*/update", "update"},
-    {HTTP_POST, "/containers/*/rename", "rename"},
-    {HTTP_POST, "/containers/*/pause", "pause"},
-    {HTTP_POST, "/containers/*/unpause", "unpause"},
-    {ANY, "/containers/*/archive", "cp"},
     {HTTP_POST, "/commit", "commit"},
     {ANY, "/build/**", "build"},
     {ANY, "/session", "build"},
