@@ -39,8 +39,6 @@ Test(hcsd_unsupported, docker_commands_say_what) {
   refused("image history", HE_ARGV("docker", "image", "history", "busybox"));
   refused("image rm", HE_ARGV("docker", "image", "rm", "busybox"));
   refused("image prune", HE_ARGV("docker", "image", "prune", "-f"));
-  refused("volume ls", HE_ARGV("docker", "volume", "ls"));
-  refused("volume create", HE_ARGV("docker", "volume", "create", "v1"));
   refused("network prune", HE_ARGV("docker", "network", "prune", "-f"));
   refused("network connect",
           HE_ARGV("docker", "network", "connect", "bridge", "s"));
@@ -71,8 +69,6 @@ Test(hcsd_unsupported, http_answers) {
       {"POST", "/v1.50/build/prune", "build"},
       {"POST", "/v1.50/images/library/busybox:1/tag?repo=x", "image tag"},
       {"DELETE", "/v1.50/images/busybox", "image rm"},
-      {"GET", "/v1.50/volumes", "volume ls"},
-      {"DELETE", "/v1.50/volumes/v1", "volume rm"},
       {"GET", "/v1.50/events", "events"},
       {"GET", "/v1.50/services", "service"},
       {"POST", "/v1.50/networks/n/disconnect", "network disconnect"},

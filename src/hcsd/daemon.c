@@ -6,6 +6,7 @@
 #include "hcsd/model/ctr_int.h"
 #include "hcsd/model/images.h"
 #include "hcsd/model/nets.h"
+#include "hcsd/model/volumes.h"
 #include "hcsd/util.h"
 
 #include <errno.h>
@@ -88,6 +89,9 @@ int hcsd_open_stores(hcsd_t *d, hcs_t *hcs, const hcsd_options_t *opt) {
     hcsd_log("networks unavailable: %s", msg != NULL ? msg : "?");
     free(msg);
     d->nets = NULL;
+  }
+  if (hcsd_volumes_open(d) != 0) {
+    return -1;
   }
   return hcsd__ctrs_load(d);
 }

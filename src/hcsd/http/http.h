@@ -174,6 +174,8 @@ void hcsd_h_exec_resize(hcsd_t *d, hcsd_req_t *r, const char *id);
 void hcsd_h_exec_inspect(hcsd_t *d, hcsd_req_t *r, const char *id);
 /* h_image.c: rest is the path after /images/ */
 void hcsd_h_images(hcsd_t *d, hcsd_req_t *r, const char *rest);
+/* h_volume.c: rest is the path after /volumes/, NULL for /volumes */
+void hcsd_h_volumes(hcsd_t *d, hcsd_req_t *r, const char *rest);
 /* h_net.c: rest is the path after /networks/, NULL for /networks */
 void hcsd_h_networks(hcsd_t *d, hcsd_req_t *r, const char *rest);
 

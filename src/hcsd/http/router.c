@@ -241,9 +241,10 @@ void hcsd_dispatch(hcsd_t *d, hcsd_req_t *r) {
     hcsd_h_networks(d, r, NULL);
   } else if ((rest = after(path, "/networks/")) != NULL) {
     hcsd_h_networks(d, r, rest);
-  } else if ((rest = after(path, "/volumes/")) != NULL &&
-             r->method == HTTP_GET) {
-    hcsd_reply_error(r, 404, "get %s: no such volume", rest);
+  } else if (strcmp(path, "/volumes") == 0) {
+    hcsd_h_volumes(d, r, NULL);
+  } else if ((rest = after(path, "/volumes/")) != NULL) {
+    hcsd_h_volumes(d, r, rest);
   } else if ((rest = after(path, "/plugins/")) != NULL &&
              r->method == HTTP_GET) {
     hcsd_reply_error(r, 404, "plugin \"%.*s\" not found",

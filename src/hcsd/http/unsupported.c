@@ -3,10 +3,9 @@
  * call them, so that a client is told "not supported by hcsd: stats"
  * rather than "page not found", which reads as a bug of hcsd or of the
  * client. A path that is no Docker endpoint is not listed: it stays a
- * 404. GET /volumes/{name} and GET /plugins/{name}/json are not listed
- * either: `docker inspect NAME` tries every kind of object in turn and
- * goes on past a 404 (router.c answers them as dockerd does for a name
- * that is not there). */
+ * 404. GET /plugins/{name}/json is not listed either: `docker inspect
+ * NAME` tries every kind of object in turn and goes on past a 404
+ * (router.c answers it as dockerd does for a name that is not there). */
 #include "hcsd/http/http.h"
 
 #include <http_parser.h>
@@ -41,10 +40,6 @@ static const struct {
     {HTTP_POST, "/networks/prune", "network prune"},
     {HTTP_POST, "/networks/*/connect", "network connect"},
     {HTTP_POST, "/networks/*/disconnect", "network disconnect"},
-    {HTTP_GET, "/volumes", "volume ls"},
-    {HTTP_POST, "/volumes/create", "volume create"},
-    {HTTP_POST, "/volumes/prune", "volume prune"},
-    {HTTP_DELETE, "/volumes/*", "volume rm"},
     {HTTP_PUT, "/volumes/*", "volume update"},
     {HTTP_GET, "/plugins", "plugin ls"},
     {HTTP_GET, "/plugins/privileges", "plugin install"},
