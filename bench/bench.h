@@ -43,6 +43,8 @@ typedef enum contender {
   CT_DOCKERD, /* gateway: the same flow through a dockerd the bench starts */
   CT_PODMAN,  /* gateway: the same through podman's Docker-compatible API */
   CT_HCS1,    /* gateway: hcs in-process on a service of one engine loop */
+  /* bulk: hcs with stdout on a socketpair (stdio_transport) */
+  CT_HCS_SOCK,
   CT_COUNT
 } contender_t;
 

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The hcs contender: the public asynchronous session API on a service
  * without a thread of its own (no_thread), so the loop runs here and every
- * callback is a plain call on this thread, as an embedder would run it. */
+ * callback is a plain call on this thread, as an embedder would run it.
+ * hcs sock (bulk only) is the same with stdout on a socketpair
+ * (HCS_STDIO_SOCKET), the transport libuv's children get. */
 #include "bench.h"
 
 #include <hcs-async.h>
@@ -142,6 +144,9 @@ int drv_hcs_run(run_t *r) {
   memset(&x, 0, sizeof(x));
   x.run = r;
   set_opts(&x, w);
+  if (r->res->ct == CT_HCS_SOCK) {
+    x.opts.stdio_transport = HCS_STDIO_SOCKET;
+  }
   x.recs = bench_slab_alloc(w->c * sizeof(*x.recs));
   if (x.recs == NULL) {
     return -ENOMEM;

@@ -119,7 +119,7 @@ static void usage(FILE *f) {
       "  --scenario LIST    spawn,echo,bulk,idle,pty,exec,gateway,\n"
       "                     gateway-stream,load (default all)\n"
       "  --contenders LIST  hcs,libuv,limit,crun,runc,hcs-sync,hcsd,dockerd,\n"
-      "                     podman,hcs-1loop\n"
+      "                     podman,hcs-1loop,hcs-sock\n"
       "                     (default all; crun, runc and hcs-sync race in\n"
       "                     exec only, hcsd, dockerd and hcs-1loop (hcs\n"
       "                     in-process with one engine loop, where hcs has\n"
@@ -129,7 +129,8 @@ static void usage(FILE *f) {
       "                     network namespace: 40 execs a gateway cell, 8 a\n"
       "                     gateway-stream cell, C <= 16; podman: its API\n"
       "                     service the same way, the same caps; load:\n"
-      "                     hcsd, dockerd and podman)\n"
+      "                     hcsd, dockerd and podman; hcs-sock: hcs with\n"
+      "                     stdout on a socketpair, bulk only)\n"
       "  -c LIST            concurrency for spawn, echo and pty\n"
       "  --streams LIST     bulk streams (default 1,64)\n"
       "  -n N               sessions per spawn cell\n"
@@ -215,8 +216,8 @@ static const char *sc_name_i(int i) { return bench_sc_name((scenario_t)i); }
 /* The contenders as --contenders and --worker-idle name them. */
 static const char *ct_name_i(int i) {
   static const char *const names[CT_COUNT] = {
-      "hcs",      "libuv", "limit",   "crun",   "runc",
-      "hcs-sync", "hcsd",  "dockerd", "podman", "hcs-1loop"};
+      "hcs",  "libuv",   "limit",  "crun",      "runc",    "hcs-sync",
+      "hcsd", "dockerd", "podman", "hcs-1loop", "hcs-sock"};
   return i >= 0 && i < CT_COUNT ? names[i] : "?";
 }
 
@@ -674,7 +675,7 @@ static int run_contender(contender_t ct, const work_t *w, result_t *res,
     err = drv_gateway_run(&r, ct);
   } else if (w->sc == SC_LOAD) {
     err = drv_load_run(&r, ct);
-  } else if (ct == CT_HCS) {
+  } else if (ct == CT_HCS || ct == CT_HCS_SOCK) {
     err = drv_hcs_run(&r);
   } else if (ct == CT_UV) {
     err = drv_uv_run(&r);

@@ -699,9 +699,9 @@ typedef struct panel_s {
   const char *ylabel;
 } panel_t;
 
-static const char *const colour[CT_COUNT] = {"#d62728", "#1f77b4", "#555555",
-                                             "#2ca02c", "#9467bd", "#ff7f0e",
-                                             "#8c564b", "#17becf", "#bcbd22"};
+static const char *const colour[CT_COUNT] = {
+    "#d62728", "#1f77b4", "#555555", "#2ca02c", "#9467bd", "#ff7f0e",
+    "#8c564b", "#17becf", "#bcbd22", "#e377c2", "#7f7f7f"};
 
 static double nice_max(double v) {
   if (v <= 0) {

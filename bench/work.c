@@ -121,8 +121,8 @@ const char *bench_sc_name(scenario_t sc) {
 
 const char *bench_ct_name(contender_t ct) {
   static const char *const names[CT_COUNT] = {
-      "hcs",      "libuv", "limit",   "crun exec", "runc exec",
-      "hcs sync", "hcsd",  "dockerd", "podman",    "hcs 1loop"};
+      "hcs",  "libuv",   "limit",  "crun exec", "runc exec", "hcs sync",
+      "hcsd", "dockerd", "podman", "hcs 1loop", "hcs sock"};
   return ct < CT_COUNT ? names[ct] : "?";
 }
 
@@ -133,6 +133,9 @@ bool bench_ct_in(scenario_t sc, contender_t ct) {
   }
   if (ct == CT_HCS) {
     return true;
+  }
+  if (ct == CT_HCS_SOCK) {
+    return sc == SC_BULK; /* the transport matters for bulk output only */
   }
   if (sc == SC_GATEWAY || sc == SC_GWSTREAM) {
     return daemon || ct == CT_HCS1;
