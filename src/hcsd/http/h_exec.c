@@ -102,8 +102,10 @@ void hcsd_h_exec_start(hcsd_t *d, hcsd_req_t *r, const char *id) {
     free(er);
     return;
   }
-  hcsd_exec_listen(er->x, &ops, er);
-  hcsd_exec_splice(er->x, exec_pipe);
+  /* An exec that could not start ends inside listen (er goes). */
+  hcsd_exec_t *x = er->x;
+  hcsd_exec_listen(x, &ops, er);
+  hcsd_exec_splice(x, exec_pipe);
 }
 
 void hcsd_h_exec_resize(hcsd_t *d, hcsd_req_t *r, const char *id) {

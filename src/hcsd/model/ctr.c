@@ -73,7 +73,7 @@ const char *hcsd__state_name(const hcsd_ctr_t *c) {
   case CS_CREATED:
     return "created";
   case CS_RUNNING:
-    return "running";
+    return hcsd__ctr_paused(c) ? "paused" : "running";
   case CS_EXITED:
     return "exited";
   default:
@@ -578,7 +578,7 @@ static void create_done(void *data) {
 }
 
 /* The name is free and well formed: 0, or -1 with e set. */
-static int name_check(hcsd_t *d, const char *name, hcsd_err_t *e) {
+int hcsd__ctr_name_check(hcsd_t *d, const char *name, hcsd_err_t *e) {
   if (!name_ok(name)) {
     hcsd_err_set(e, 400,
                  "Invalid container name (%s), only "
@@ -652,7 +652,8 @@ static hcsd_ctr_t *ctr_new(hcsd_t *d, hcsd_ctr_spec_t *spec, const char *name) {
 
 int hcsd_ctr_create(hcsd_t *d, hcsd_ctr_spec_t *spec, const char *name,
                     hcsd_created_cb done, void *data, hcsd_err_t *e) {
-  if (name != NULL && name[0] != '\0' && name_check(d, name, e) != 0) {
+  if (name != NULL && name[0] != '\0' &&
+      hcsd__ctr_name_check(d, name, e) != 0) {
     return -1;
   }
   create_t *j = calloc(1, sizeof(*j));

@@ -80,6 +80,8 @@ struct hcsd_exec_s {
   void *ops_data;
   hcsd_pipe_fn on_pipe; /* hcsd_exec_splice */
   int exec_errno;       /* the program could not be run */
+  char *fail;           /* why it could not start (its User), told as
+                           output; NULL when it started */
   size_t stdin_queued;
   bool stdin_eof;
 };
@@ -134,7 +136,9 @@ struct hcsd_ctr_s {
   size_t prune_at;   /* nexecs at which exec.c prunes next */
   size_t exec_lines; /* lines in the execs log on disk */
   int restart_count;
-  int exits; /* exits seen since create */
+  int exits;      /* exits seen since create */
+  bool paused;    /* its system frozen (ctr_pause.c) ... */
+  int paused_run; /* ... in the run after this many exits */
 };
 
 /* ctr.c */
@@ -157,6 +161,15 @@ void hcsd__ctr_settled(hcsd_ctr_t *c);
 void hcsd__ctr_add_settle(hcsd_ctr_t *c, int (*fn)(hcsd_ctr_t *, void *),
                           void *data);
 void hcsd__ctr_unlink(hcsd_ctr_t *c);
+
+/* The name is well formed and free: 0, or -1 with e (400, 409). */
+int hcsd__ctr_name_check(hcsd_t *d, const char *name, hcsd_err_t *e);
+
+/* ctr_pause.c: c runs with its system frozen. */
+bool hcsd__ctr_paused(const hcsd_ctr_t *c);
+/* After a signal to a paused c: thawed, so that the signal acts (as
+ * dockerd unpauses after it signals). Nothing when not paused. */
+void hcsd__ctr_thaw(hcsd_ctr_t *c);
 
 /* ctr_filter.c: GET /containers/json's filters (the query's JSON text;
  * NULL or "": none). 0 with *f, or -1 with e: 400 an unknown key or a

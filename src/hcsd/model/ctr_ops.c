@@ -133,6 +133,7 @@ int hcsd_ctr_stop(hcsd_t *d, const char *ref, const char *signal, int secs,
   hcsd__ctr_add_settle(c, op_settled, op);
   if (c->state == CS_RUNNING) {
     stop_with(c, signal, secs);
+    hcsd__ctr_thaw(c);
   }
   return HCSD_PENDING;
 }
@@ -175,6 +176,7 @@ int hcsd_ctr_kill(hcsd_t *d, const char *ref, const char *signal,
     return -1;
   }
   (void)hcs_session_kill(c->main, sig);
+  hcsd__ctr_thaw(c);
   if (op == NULL) {
     return 0;
   }
@@ -214,6 +216,7 @@ int hcsd_ctr_restart(hcsd_t *d, const char *ref, const char *signal, int secs,
     hcsd__ctr_add_settle(c, restart_settled, op);
     if (c->state == CS_RUNNING && c->main != NULL) {
       stop_with(c, signal, secs);
+      hcsd__ctr_thaw(c);
     }
     return HCSD_PENDING;
   }
@@ -271,6 +274,7 @@ int hcsd_ctr_remove(hcsd_t *d, const char *ref, bool force, hcsd_done_cb done,
   hcsd__ctr_add_settle(c, remove_settled, op);
   if (c->state == CS_RUNNING) {
     hcsd__ctr_stop(c, SIGKILL, 0);
+    hcsd__ctr_thaw(c);
   }
   return HCSD_PENDING;
 }

@@ -24,7 +24,7 @@ static void status_text(const hcsd_ctr_t *c, char *out, size_t n) {
     snprintf(ago, sizeof(ago), "%lld hours", (long long)(s / 3600));
   }
   if (c->state == CS_RUNNING) {
-    snprintf(out, n, "Up %s", ago);
+    snprintf(out, n, "Up %s%s", ago, hcsd__ctr_paused(c) ? " (Paused)" : "");
   } else if (c->state == CS_EXITED && c->finished_ns != 0) {
     snprintf(out, n, "Exited (%d) %s ago", c->exit_code, ago);
   } else if (c->state == CS_REMOVING) {
@@ -134,14 +134,15 @@ static json_t *ctr_json(const hcsd_ctr_t *c) {
       "Id", c->id, "Created", created, "Name", nm, "Path",
       c->argv != NULL && c->argv[0] != NULL ? c->argv[0] : "", "Args", args,
       "State", "Status", hcsd__state_name(c), "Running", c->state == CS_RUNNING,
-      "Paused", 0, "Restarting", 0, "OOMKilled", c->oom, "Dead", 0, "Removing",
-      c->state == CS_REMOVING, "Pid", c->pid, "ExitCode", c->exit_code, "Error",
-      c->error != NULL ? c->error : "", "StartedAt", started, "FinishedAt",
-      finished, "Image", c->image_id != NULL ? c->image_id : "", "Driver",
-      "overlay", "RestartCount", c->restart_count, "Config", c->config,
-      "HostConfig", host_config_json(c), "NetworkSettings", "Networks",
-      networks_json(c), "SandboxID", "", "SandboxKey", "", "Mounts", "Platform",
-      "linux", "Hostname", c->hostname, "ExecIDs", execs, "LogPath", "");
+      "Paused", hcsd__ctr_paused(c), "Restarting", 0, "OOMKilled", c->oom,
+      "Dead", 0, "Removing", c->state == CS_REMOVING, "Pid", c->pid, "ExitCode",
+      c->exit_code, "Error", c->error != NULL ? c->error : "", "StartedAt",
+      started, "FinishedAt", finished, "Image",
+      c->image_id != NULL ? c->image_id : "", "Driver", "overlay",
+      "RestartCount", c->restart_count, "Config", c->config, "HostConfig",
+      host_config_json(c), "NetworkSettings", "Networks", networks_json(c),
+      "SandboxID", "", "SandboxKey", "", "Mounts", "Platform", "linux",
+      "Hostname", c->hostname, "ExecIDs", execs, "LogPath", "");
   return o;
 }
 

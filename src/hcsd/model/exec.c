@@ -92,6 +92,7 @@ static void exec_free(hcsd_exec_t *e) {
   hcsd__strv_free(e->env);
   free(e->user);
   free(e->cwd);
+  free(e->fail);
   free(e);
 }
 
@@ -199,6 +200,12 @@ int hcsd_exec_create(hcsd_t *d, const char *ref, hcsd_exec_spec_t *spec,
   }
   if (c->state != CS_RUNNING || c->main == NULL) {
     hcsd_err_set(err, 409, "container %s is not running", c->id);
+    return -1;
+  }
+  if (hcsd__ctr_paused(c)) {
+    hcsd_err_set(err, 409,
+                 "Container %s is paused, unpause the container before exec",
+                 ref);
     return -1;
   }
   hcsd_exec_t *e = calloc(1, sizeof(*e));
@@ -387,6 +394,55 @@ static hcs_result_t exec_spawn(hcsd_exec_t *e, hcsd_ctr_t *c, bool attach,
   return hr;
 }
 
+/* The exec's User names no user or group of the container: runc's
+ * words for it in e->fail. */
+static bool user_unknown(hcsd_exec_t *e, hcs_result_t hr,
+                         const hcs_error_t *he) {
+  const char *m = hcs_error_message(he);
+  if (hr != HCS_WSAEINVAL || hcs_error_errno(he) != ENOENT || m == NULL ||
+      strstr(m, "User:") == NULL || e->user == NULL) {
+    return false;
+  }
+  /* "user[:group]": a numeric user needs no entry, so the group is at
+   * fault; a name is looked up first, and so named (which of the two is
+   * missing when both are names is not told by the host). */
+  const char *colon = strchr(e->user, ':');
+  size_t un = colon != NULL ? (size_t)(colon - e->user) : strlen(e->user);
+  bool numeric = un > 0 && strspn(e->user, "0123456789") == un;
+  char msg[512];
+  if (colon != NULL && numeric) {
+    snprintf(msg, sizeof(msg),
+             "unable to find group %s: no matching entries in group file",
+             colon + 1);
+  } else {
+    snprintf(msg, sizeof(msg),
+             "unable to find user %.*s: no matching entries in passwd file",
+             (int)un, e->user);
+  }
+  free(e->fail);
+  e->fail = strdup(msg);
+  return e->fail != NULL;
+}
+
+/* As dockerd: the exec ended with 126 before it ran; detached, the start
+ * fails (500) with why; attached, the start succeeds and the stream tells
+ * why (hcsd_exec_listen). */
+static int user_failed(hcsd_exec_t *e, hcsd_ctr_t *c, hcsd_exec_t **x,
+                       bool *attached, bool *tty, hcsd_err_t *err) {
+  e->started = true;
+  e->ended = true;
+  e->exit_code = 126;
+  hcsd__exec_save(e, c);
+  if (e->detach) {
+    hcsd_err_set(err, 500, "%s", e->fail);
+    return -1;
+  }
+  *x = e;
+  *attached = true;
+  *tty = e->tty;
+  return 0;
+}
+
 int hcsd_exec_start(hcsd_t *d, const char *id, const hcsd_exec_start_opts_t *o,
                     hcsd_exec_t **x, bool *attached, bool *tty,
                     hcsd_err_t *err) {
@@ -404,6 +460,12 @@ int hcsd_exec_start(hcsd_t *d, const char *id, const hcsd_exec_start_opts_t *o,
     hcsd_err_set(err, 409, "container %s is not running", c->id);
     return -1;
   }
+  if (hcsd__ctr_paused(c)) {
+    hcsd_err_set(err, 409,
+                 "Container %s is paused, unpause the container before exec",
+                 c->id);
+    return -1;
+  }
   e->detach = e->detach || o->detach;
   if (o->rows > 0) {
     e->rows = o->rows;
@@ -412,6 +474,10 @@ int hcsd_exec_start(hcsd_t *d, const char *id, const hcsd_exec_start_opts_t *o,
   hcs_error_t *he = NULL;
   hcs_session_t *s = NULL;
   hcs_result_t hr = exec_spawn(e, c, !e->detach, &s, &he);
+  if (hr != HCS_OK && user_unknown(e, hr, he)) {
+    hcs_error_free(he);
+    return user_failed(e, c, x, attached, tty, err);
+  }
   if (hr != HCS_OK) {
     hcsd_err_set(err,
                  hcs_is_not_exist(hr)        ? 404
@@ -435,6 +501,13 @@ int hcsd_exec_start(hcsd_t *d, const char *id, const hcsd_exec_start_opts_t *o,
 void hcsd_exec_listen(hcsd_exec_t *e, const hcsd_out_ops_t *ops, void *data) {
   e->ops = *ops;
   e->ops_data = data;
+  if (e->fail != NULL) {
+    char msg[600];
+    snprintf(msg, sizeof(msg), "%s\r\n", e->fail);
+    ops->on_data(1, msg, strlen(msg), NULL, data);
+    ops->on_end(data);
+    return;
+  }
   e->listened = true;
   int ee = e->exec_errno;
   if (ee == 0) {
