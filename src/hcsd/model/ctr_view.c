@@ -2,6 +2,7 @@
 /* What a container looks like from outside: Docker's list entries and
  * inspect object, built from the record. */
 #include "hcsd/model/ctr_int.h"
+#include "hcsd/model/volumes.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,6 +144,7 @@ static json_t *ctr_json(const hcsd_ctr_t *c) {
       host_config_json(c), "NetworkSettings", "Networks", networks_json(c),
       "SandboxID", "", "SandboxKey", "", "Mounts", "Platform", "linux",
       "Hostname", c->hostname, "ExecIDs", execs, "LogPath", "");
+  json_object_set_new(o, "Mounts", hcsd_volumes_mounts(c->d, c->host_config));
   return o;
 }
 

@@ -233,13 +233,8 @@ json_t *hcsd_vol_create(hcsd_t *d, const char *body, hcsd_err_t *e) {
     hcsd_random_id(id);
     name = id;
   }
-  if (!name_ok(name)) {
-    hcsd_err_set(e, 400,
-                 "create %s: \"%s\" includes invalid characters for a local "
-                 "volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are "
-                 "allowed. If you intended to pass a host directory, use "
-                 "absolute path",
-                 name, name);
+  if (hcsd_vol_name_check(name, e) != 0) {
+    /* e says why */
   } else if (driver != NULL && driver[0] != '\0' &&
              strcmp(driver, "local") != 0) {
     hcsd_err_set(e, 400,
@@ -568,4 +563,83 @@ int hcsd_volumes_system(hcsd_t *d, json_t *hc, json_t *sys, hcsd_err_t *e) {
     }
   }
   return 0;
+}
+
+/* ---- at create, and for inspect ---- */
+
+int hcsd_vol_name_check(const char *name, hcsd_err_t *e) {
+  if (!name_ok(name)) {
+    hcsd_err_set(e, 400,
+                 "create %s: \"%s\" includes invalid characters for a local "
+                 "volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are "
+                 "allowed. If you intended to pass a host directory, use "
+                 "absolute path",
+                 name, name);
+    return -1;
+  }
+  return 0;
+}
+
+int hcsd_vol_mount_check(json_t *mount, hcsd_err_t *e) {
+  const char *src = mount_volume(mount);
+  json_t *vo = json_object_get(mount, "VolumeOptions");
+  json_t *dc = json_object_get(vo, "DriverConfig");
+  if (src == NULL) {
+    hcsd_err_set(e, 400,
+                 "hcsd does not support anonymous volumes (--mount "
+                 "type=volume without source): name the volume");
+    return -1;
+  }
+  const char *sub = json_string_value(json_object_get(vo, "Subpath"));
+  if (sub != NULL && sub[0] != '\0') {
+    hcsd_err_set(e, 400, "hcsd does not support --mount volume-subpath");
+    return -1;
+  }
+  if (json_is_object(dc) && json_object_size(dc) > 0) {
+    hcsd_err_set(e, 400,
+                 "hcsd does not support volume driver options "
+                 "(--mount volume-driver, volume-opt)");
+    return -1;
+  }
+  return hcsd_vol_name_check(src, e);
+}
+
+static json_t *mount_json(hcsd_t *d, const char *name, const char *dst,
+                          bool ro) {
+  char p[4200];
+  vol_path(d, name, "_data", p, sizeof(p));
+  return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:s}", "Type", "volume",
+                   "Name", name, "Source", p, "Destination", dst, "Driver",
+                   "local", "Mode", ro ? "ro" : "z", "RW", !ro, "Propagation",
+                   "");
+}
+
+json_t *hcsd_volumes_mounts(hcsd_t *d, json_t *hc) {
+  json_t *a = json_array();
+  size_t i;
+  json_t *v;
+  char name[256];
+  json_array_foreach(json_object_get(hc, "Binds"), i, v) {
+    const char *s = json_string_value(v);
+    if (s != NULL && bind_volume(s, name, sizeof(name)) != NULL) {
+      const char *dst = s + strlen(name) + 1;
+      const char *mode = strchr(dst, ':');
+      char d2[4096];
+      snprintf(d2, sizeof(d2), "%.*s",
+               (int)(mode != NULL ? (size_t)(mode - dst) : strlen(dst)), dst);
+      json_array_append_new(
+          a,
+          mount_json(d, name, d2, mode != NULL && strstr(mode, "ro") != NULL));
+    }
+  }
+  json_array_foreach(json_object_get(hc, "Mounts"), i, v) {
+    const char *n = mount_volume(v);
+    const char *dst = json_string_value(json_object_get(v, "Target"));
+    if (n != NULL && dst != NULL) {
+      json_array_append_new(
+          a,
+          mount_json(d, n, dst, json_is_true(json_object_get(v, "ReadOnly"))));
+    }
+  }
+  return a;
 }

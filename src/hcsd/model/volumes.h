@@ -35,4 +35,12 @@ int hcsd_vol_prune(hcsd_t *d, const char *filters, hcsd_vol_pruned_cb done,
  * dockerd does, appended to sys's MappedDirectories. 0, or -1 with e. */
 int hcsd_volumes_system(hcsd_t *d, json_t *hc, json_t *sys, hcsd_err_t *e);
 
+/* At create (mounts.c): a volume's name as Binds gives it, and a Mounts
+ * entry of Type "volume" (a Source named; no driver options). 0, or -1
+ * with e (400). */
+int hcsd_vol_name_check(const char *name, hcsd_err_t *e);
+int hcsd_vol_mount_check(json_t *mount, hcsd_err_t *e);
+/* Docker's inspect "Mounts" for the named volumes of hc (a new array). */
+json_t *hcsd_volumes_mounts(hcsd_t *d, json_t *hc);
+
 #endif
