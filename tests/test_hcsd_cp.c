@@ -6,6 +6,10 @@
  * daemon per test (he_setup), each ending with he_end()'s checks. */
 #include "hcsd_e2e.h"
 
+#include <archive.h>
+#include <archive_entry.h>
+#include <sys/sysmacros.h>
+
 TestSuite(hcsd_cp, .init = he_setup, .fini = he_teardown, .timeout = 240);
 
 static void write_file(const char *path, const char *text) {
@@ -180,6 +184,88 @@ Test(hcsd_cp, read_only_destination) {
   he_docker_fails(1, "read-only file system", "cp", p, "ro:/sys/");
   he_cmd_t c;
   he_docker_ok(&c, "rm", "-f", "ro");
+  he_cmd_free(&c);
+  he_end();
+}
+
+/* A one-entry tar (type, name, and a link target or file text) into
+ * buf: its length. */
+static size_t one_entry_tar(char *buf, size_t n, mode_t type, const char *name,
+                            const char *arg) {
+  struct archive *a = archive_write_new();
+  size_t used = 0;
+  archive_write_set_format_pax_restricted(a);
+  cr_assert_eq(archive_write_open_memory(a, buf, n, &used), ARCHIVE_OK);
+  struct archive_entry *e = archive_entry_new();
+  archive_entry_set_pathname(e, name);
+  archive_entry_set_filetype(e, type);
+  archive_entry_set_perm(e, 0644);
+  if (type == AE_IFLNK) {
+    archive_entry_set_symlink(e, arg);
+  } else if (type == AE_IFREG && arg != NULL && name[0] == 'h') {
+    archive_entry_set_hardlink(e, arg);
+  } else if (type == AE_IFREG) {
+    archive_entry_set_size(e, (la_int64_t)strlen(arg));
+  } else if (type == AE_IFCHR) {
+    archive_entry_set_rdev(e, makedev(1, 3));
+  }
+  cr_assert_eq(archive_write_header(a, e), ARCHIVE_OK);
+  if (type == AE_IFREG && name[0] != 'h') {
+    archive_write_data(a, arg, strlen(arg));
+  }
+  archive_entry_free(e);
+  archive_write_close(a);
+  archive_write_free(a);
+  return used;
+}
+
+/* `docker cp - ctr:/d` of the tar must fail saying want. */
+static void put_refused(const char *tar, size_t len, const char *want) {
+  he_cmd_t c;
+  he_docker_in(&c, tar, len, "cp", "-", "h:/d");
+  he_expect_code(&c, 1);
+  he_expect_has(c.e.p, want);
+  he_cmd_free(&c);
+}
+
+Test(hcsd_cp, hostile_archives_refused) {
+  static char tar[65536];
+  char id[128];
+  he_docker_line(id, sizeof(id), "run", "-d", "--name", "h", "busybox", "sleep",
+                 "300");
+  sh_in("h", "mkdir -p /d && ln -s / /d/root && ln -s /etc /d/etc");
+  put_refused(tar, one_entry_tar(tar, sizeof(tar), AE_IFREG, "../../esc", "x"),
+              "outside the destination");
+  put_refused(tar, one_entry_tar(tar, sizeof(tar), AE_IFCHR, "mem", NULL),
+              "devices and sockets are not copied");
+  put_refused(tar,
+              one_entry_tar(tar, sizeof(tar), AE_IFREG, "hl", "../etc/passwd"),
+              "hard link to outside the destination");
+  /* Through a symlink already in the destination: refused, and nothing
+   * written in the container's /etc nor the host's. */
+  put_refused(
+      tar,
+      one_entry_tar(tar, sizeof(tar), AE_IFREG, "root/hcsd-cp-evil", "evil"),
+      "Not a directory");
+  put_refused(
+      tar,
+      one_entry_tar(tar, sizeof(tar), AE_IFREG, "etc/hcsd-cp-evil", "evil"),
+      "Not a directory");
+  cr_assert(access("/hcsd-cp-evil", F_OK) != 0);
+  cr_assert(access("/etc/hcsd-cp-evil", F_OK) != 0);
+  he_cmd_t c;
+  he_docker(&c, "exec", "h", "ls", "/etc/hcsd-cp-evil", "/hcsd-cp-evil");
+  cr_assert_neq(c.code, 0, "the entry landed through the symlink");
+  he_cmd_free(&c);
+  /* A plain one goes in. */
+  size_t len = one_entry_tar(tar, sizeof(tar), AE_IFREG, "ok", "fine");
+  he_docker_in(&c, tar, len, "cp", "-", "h:/d");
+  he_expect_code(&c, 0);
+  he_cmd_free(&c);
+  he_docker_ok(&c, "exec", "h", "cat", "/d/ok");
+  cr_assert_str_eq(c.o.p, "fine");
+  he_cmd_free(&c);
+  he_docker_ok(&c, "rm", "-f", "h");
   he_cmd_free(&c);
   he_end();
 }
