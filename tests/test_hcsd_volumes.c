@@ -70,8 +70,17 @@ Test(hcsd_volumes, create_ls_inspect_rm_prune) {
   he_cmd_free(&c);
   vol_names(line, sizeof(line), "--filter", "name=v");
   cr_assert_str_eq(line, "v2\n");
+  /* 8 KiB in v2, which its prune reclaims. */
+  snprintf(want, sizeof(want), "%s/volumes/v2/_data/blob", he.state);
+  FILE *f = fopen(want, "w");
+  cr_assert_not_null(f);
+  for (int i = 0; i < 8192; i++) {
+    fputc('x', f);
+  }
+  fclose(f);
   he_docker_ok(&c, "volume", "prune", "-af");
   he_expect_has(c.o.p, "v2");
+  he_expect_has(c.o.p, "Total reclaimed space: 8.192kB");
   he_cmd_free(&c);
   vol_names(line, sizeof(line), "--filter", "name=v");
   cr_assert_str_eq(line, "");

@@ -112,17 +112,31 @@ static int rm_entry(const char *p, const struct stat *st, int flag,
   return 0;
 }
 
-static int size_entry(const char *p, const struct stat *st, int flag,
-                      struct FTW *f);
-static __thread int64_t size_sum;
-static int size_entry(const char *p, const struct stat *st, int flag,
-                      struct FTW *f) {
-  (void)p;
-  (void)f;
-  if (flag == FTW_F && S_ISREG(st->st_mode)) {
-    size_sum += (int64_t)st->st_blocks * 512;
+/* The bytes of the regular files under dir (dir is closed). */
+static int64_t tree_bytes(int dir, int depth) {
+  DIR *dp = fdopendir(dir);
+  if (dp == NULL) {
+    close(dir);
+    return 0;
   }
-  return 0;
+  int64_t sum = 0;
+  struct dirent *de;
+  while ((de = readdir(dp)) != NULL) {
+    struct stat st;
+    if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+        fstatat(dirfd(dp), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      continue;
+    }
+    if (S_ISREG(st.st_mode)) {
+      sum += (int64_t)st.st_size; /* as dockerd counts: sizes, not blocks */
+    } else if (S_ISDIR(st.st_mode) && depth < 128) {
+      int fd = openat(dirfd(dp), de->d_name,
+                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      sum += fd >= 0 ? tree_bytes(fd, depth + 1) : 0;
+    }
+  }
+  closedir(dp);
+  return sum;
 }
 
 static void rm_tree(const char *p) {
@@ -372,9 +386,10 @@ static void trash_work(void *data) {
   trash_t *t = data;
   for (size_t i = 0; i < t->n; i++) {
     if (t->report != NULL) {
-      size_sum = 0;
-      (void)nftw(t->paths[i], size_entry, 32, FTW_PHYS | FTW_MOUNT);
-      t->bytes += size_sum;
+      char dp[4200];
+      snprintf(dp, sizeof(dp), "%s/_data", t->paths[i]);
+      int fd = open(dp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      t->bytes += fd >= 0 ? tree_bytes(fd, 0) : 0;
     }
     rm_tree(t->paths[i]);
   }
