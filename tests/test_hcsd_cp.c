@@ -51,6 +51,7 @@ static void cp_ok(const char *from, const char *to) {
 
 Test(hcsd_cp, running_both_ways) {
   char id[128], p[256], q[256], line[256];
+  he_cmd_t c;
   he_docker_line(id, sizeof(id), "run", "-d", "--name", "r", "busybox", "sleep",
                  "300");
   sh_in("r", "mkdir -p /d/sub && printf hello > /d/f && "
@@ -67,6 +68,17 @@ Test(hcsd_cp, running_both_ways) {
   cp_ok("r:/d", p);
   snprintf(q, sizeof(q), "%s/out/sub/g", he.dir);
   expect_file(q, "deep");
+  /* dir/. : what is in it, into an existing directory. */
+  snprintf(p, sizeof(p), "%s/dot", he.dir);
+  cr_assert_eq(mkdir(p, 0755), 0);
+  cp_ok("r:/d/.", p);
+  snprintf(q, sizeof(q), "%s/dot/sub/g", he.dir);
+  expect_file(q, "deep");
+  /* To stdout: a tar holding the file. */
+  he_docker_ok(&c, "cp", "r:/d/f", "-");
+  cr_assert_gt(c.o.len, 1024);
+  cr_assert(memcmp(c.o.p, "f", 2) == 0, "the tar's first name is not f");
+  he_cmd_free(&c);
 
   /* In: a file into a directory, and a directory under a new name. */
   snprintf(p, sizeof(p), "%s/in.txt", he.dir);
@@ -80,7 +92,6 @@ Test(hcsd_cp, running_both_ways) {
   he_docker_line(line, sizeof(line), "exec", "r", "sh", "-c",
                  "cat /d/in.txt; echo");
   cr_assert_str_eq(line, "from host");
-  he_cmd_t c;
   he_docker_ok(&c, "exec", "r", "sh", "-c", "cat /d/newdir/x; echo");
   cr_assert_str_eq(c.o.p, "xx\n");
   he_cmd_free(&c);
