@@ -172,6 +172,10 @@ Test(hcsd_top, exec_as_a_missing_user) {
   he_expect_has(c.o.p, "unable to find group nogrp: no matching entries in "
                        "group file");
   he_cmd_free(&c);
+  he_docker(&c, "exec", "-u", "root:nogrp", "u", "true");
+  he_expect_code(&c, 126);
+  he_expect_has(c.o.p, "unable to find group nogrp");
+  he_cmd_free(&c);
   he_docker_fails(1, "unable to find user nosuchuser", "exec", "-d", "-u",
                   "nosuchuser", "u", "true");
   /* A user that exists still runs. */

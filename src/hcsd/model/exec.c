@@ -394,23 +394,38 @@ static hcs_result_t exec_spawn(hcsd_exec_t *e, hcsd_ctr_t *c, bool attach,
   return hr;
 }
 
+/* The container's passwd (through its main process's root) has an entry
+ * for the user name of n bytes. */
+static bool passwd_has(const hcsd_ctr_t *c, const char *name, size_t n) {
+  char path[64], line[512];
+  snprintf(path, sizeof(path), "/proc/%d/root/etc/passwd", c->pid);
+  FILE *f = c->pid > 0 ? fopen(path, "re") : NULL;
+  bool found = false;
+  while (f != NULL && !found && fgets(line, sizeof(line), f) != NULL) {
+    found = strncmp(line, name, n) == 0 && line[n] == ':';
+  }
+  if (f != NULL) {
+    fclose(f);
+  }
+  return found;
+}
+
 /* The exec's User names no user or group of the container: runc's
  * words for it in e->fail. */
-static bool user_unknown(hcsd_exec_t *e, hcs_result_t hr,
+static bool user_unknown(hcsd_exec_t *e, const hcsd_ctr_t *c, hcs_result_t hr,
                          const hcs_error_t *he) {
   const char *m = hcs_error_message(he);
   if (hr != HCS_WSAEINVAL || hcs_error_errno(he) != ENOENT || m == NULL ||
       strstr(m, "User:") == NULL || e->user == NULL) {
     return false;
   }
-  /* "user[:group]": a numeric user needs no entry, so the group is at
-   * fault; a name is looked up first, and so named (which of the two is
-   * missing when both are names is not told by the host). */
+  /* "user[:group]": the user is looked up first (a numeric one needs no
+   * entry); when it is there, the group is at fault. */
   const char *colon = strchr(e->user, ':');
   size_t un = colon != NULL ? (size_t)(colon - e->user) : strlen(e->user);
   bool numeric = un > 0 && strspn(e->user, "0123456789") == un;
   char msg[512];
-  if (colon != NULL && numeric) {
+  if (colon != NULL && (numeric || passwd_has(c, e->user, un))) {
     snprintf(msg, sizeof(msg),
              "unable to find group %s: no matching entries in group file",
              colon + 1);
@@ -474,7 +489,7 @@ int hcsd_exec_start(hcsd_t *d, const char *id, const hcsd_exec_start_opts_t *o,
   hcs_error_t *he = NULL;
   hcs_session_t *s = NULL;
   hcs_result_t hr = exec_spawn(e, c, !e->detach, &s, &he);
-  if (hr != HCS_OK && user_unknown(e, hr, he)) {
+  if (hr != HCS_OK && user_unknown(e, c, hr, he)) {
     hcs_error_free(he);
     return user_failed(e, c, x, attached, tty, err);
   }
