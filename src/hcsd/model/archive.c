@@ -386,6 +386,8 @@ static void make_tar(arc_job_t *j, int fd, const hcsd__arc_path_t *p) {
 
 /* ---- the job ---- */
 
+static void arc_free(arc_job_t *j);
+
 static void not_found(arc_job_t *j) {
   hcsd_err_set(&j->e, 404, "Could not find the file %s in container %s",
                j->path, j->ref);
@@ -491,21 +493,13 @@ static void arc_done(void *data) {
   }
   hcsd__ctr_unref(c);
   free(j->stat);
-  free(j->path);
-  free(j->ref);
-  free(j->home);
-  free(j);
+  arc_free(j);
 }
 
 /* Where the job finds the root: an open /proc/<pid>/root while it runs,
  * else the sandbox held busy. 0, or -1 with e. */
 static int arc_root(arc_job_t *j, hcsd_err_t *e) {
   hcsd_ctr_t *c = j->c;
-  if (c->busy) {
-    hcsd_err_set(e, 409, "container %s is starting or stopping; try again",
-                 j->ref);
-    return -1;
-  }
   if (c->state == CS_RUNNING && c->pid > 0) {
     char p[64];
     snprintf(p, sizeof(p), "/proc/%d/root", c->pid);
@@ -529,6 +523,52 @@ static int arc_root(arc_job_t *j, hcsd_err_t *e) {
   return 0;
 }
 
+/* Starts j on the pool: 0, or -1 with e. */
+static int arc_launch(arc_job_t *j, hcsd_err_t *e) {
+  if (arc_root(j, e) != 0) {
+    return -1;
+  }
+  if (hcsd_work(j->d, arc_work, arc_done, j) != 0) {
+    hcsd_err_set(e, 500, "out of memory");
+    if (j->root >= 0) {
+      close(j->root);
+      j->root = -1;
+    }
+    j->held_busy = false;
+    return -1;
+  }
+  if (j->held_busy) {
+    j->c->busy = 1;
+  }
+  return 0;
+}
+
+static void arc_free(arc_job_t *j) {
+  free(j->path);
+  free(j->ref);
+  free(j->home);
+  free(j);
+}
+
+/* A busy container (a start, or an exit's cleanup, under way): the copy
+ * waits until it settles, as a start does. */
+static int arc_settled(hcsd_ctr_t *c, void *data) {
+  arc_job_t *j = data;
+  hcsd_err_t e;
+  if (c->state == CS_REMOVING) {
+    hcsd_err_set(&e, 404, "No such container: %s", j->ref);
+  } else if (c->busy) {
+    hcsd__ctr_add_settle(c, arc_settled, j);
+    return 0;
+  } else if (arc_launch(j, &e) == 0) {
+    return 0;
+  }
+  j->done(&e, NULL, NULL, 0, j->data);
+  hcsd__ctr_unref(c);
+  arc_free(j);
+  return 0;
+}
+
 int hcsd_ctr_archive(hcsd_t *d, const char *ref, const hcsd_arc_opts_t *o,
                      hcsd_arc_cb done, void *data, hcsd_err_t *e) {
   hcsd_ctr_t *c = hcsd__ctr_get(d, ref, e);
@@ -539,7 +579,10 @@ int hcsd_ctr_archive(hcsd_t *d, const char *ref, const hcsd_arc_opts_t *o,
   if (j == NULL || (j->path = strdup(o->path)) == NULL ||
       (j->ref = strdup(ref)) == NULL) {
     hcsd_err_set(e, 500, "out of memory");
-    goto fail_alloc;
+    if (j != NULL) {
+      arc_free(j);
+    }
+    return -1;
   }
   j->d = d;
   j->c = c;
@@ -548,28 +591,12 @@ int hcsd_ctr_archive(hcsd_t *d, const char *ref, const hcsd_arc_opts_t *o,
   j->root = -1;
   j->done = done;
   j->data = data;
-  if (arc_root(j, e) != 0) {
-    goto fail_alloc;
-  }
-  if (hcsd_work(d, arc_work, arc_done, j) != 0) {
-    hcsd_err_set(e, 500, "out of memory");
-    goto fail_root;
-  }
-  if (j->held_busy) {
-    c->busy = 1;
+  if (c->busy) {
+    hcsd__ctr_add_settle(c, arc_settled, j);
+  } else if (arc_launch(j, e) != 0) {
+    arc_free(j);
+    return -1;
   }
   hcsd__ctr_ref(c);
   return HCSD_PENDING;
-fail_root:
-  if (j->root >= 0) {
-    close(j->root);
-  }
-fail_alloc:
-  if (j != NULL) {
-    free(j->path);
-    free(j->ref);
-    free(j->home);
-  }
-  free(j);
-  return -1;
 }

@@ -39,9 +39,10 @@ typedef struct hcsd_arc_opts_s {
 typedef void (*hcsd_arc_cb)(const hcsd_err_t *e, const char *stat, char *tar,
                             size_t len, void *data);
 
-/* HCSD_PENDING, then done; or -1: 404 no such container, 409 busy
- * (starting, stopping or being removed), 500. The failures done reports:
- * 404 "Could not find the file P in container REF", 400 a PUT to no
+/* HCSD_PENDING, then done (after what a busy container is doing: a
+ * start, an exit's cleanup); or -1: 404 no such container, 500. The
+ * failures done reports: 404 "Could not find the file P in container
+ * REF" (or the container removed meanwhile), 400 a PUT to no
  * directory or a tar entry that would land outside it (named), 403 a
  * read-only destination, 413 a GET larger than hcsd keeps in memory, 500
  * the host failed (the syscall and errno named). */
