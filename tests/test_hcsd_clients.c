@@ -235,6 +235,39 @@ Test(hcsd_clients, kill_term_state_is_consistent) {
   he_end();
 }
 
+/* A client that polls inspect until the container has exited, then
+ * removes it without force: never "container is running" (the exit is
+ * still being cleaned up behind the exited state). */
+Test(hcsd_clients, rm_right_after_exit) {
+  for (int i = 0; i < 5; i++) {
+    char id[128];
+    he_docker_line(id, sizeof(id), "run", "-d", "--name", "x1", "busybox",
+                   "sleep", "1000");
+    he_http_t r;
+    he_request("POST", "/v1.50/containers/x1/kill?signal=TERM", NULL, &r);
+    cr_assert_eq(r.status, 204, "%s", r.body.p);
+    he_http_free(&r);
+    int64_t deadline = th_now_ms() + 10000;
+    for (;;) {
+      he_request("GET", "/v1.50/containers/x1/json", NULL, &r);
+      json_t *o = he_json(r.body.p);
+      bool up =
+          json_is_true(json_object_get(json_object_get(o, "State"), "Running"));
+      json_decref(o);
+      he_http_free(&r);
+      if (!up) {
+        break;
+      }
+      cr_assert_lt(th_now_ms(), deadline, "x1 still running");
+    }
+    he_request("DELETE", "/v1.50/containers/x1", NULL, &r);
+    cr_assert_eq(r.status, 204, "rm of an exited container: %d %s", r.status,
+                 r.body.p);
+    he_http_free(&r);
+  }
+  he_end();
+}
+
 /* ------------------------------------------------------------------------
  * docker ps: list options and filters. */
 

@@ -246,18 +246,47 @@ static int remove_settled(hcsd_ctr_t *c, void *data) {
   return 0;
 }
 
+static void running_conflict(const hcsd_ctr_t *c, hcsd_err_t *e) {
+  hcsd_err_set(e, 409,
+               "cannot remove container \"/%s\": container is running: "
+               "stop the container before removing or force remove",
+               c->name);
+}
+
+/* rm without force of a container busy but not running (its exit being
+ * cleaned up, or a start under way): decided once it settles, so that a
+ * client that saw it exited can remove it. */
+static int remove_unforced_settled(hcsd_ctr_t *c, void *data) {
+  op_t *op = data;
+  if (c->busy) {
+    hcsd__ctr_add_settle(c, remove_unforced_settled, op);
+  } else if (c->state == CS_RUNNING) {
+    hcsd_err_t e;
+    running_conflict(c, &e);
+    op_end(op, &e);
+  } else {
+    remove_settled(c, op);
+  }
+  return 0;
+}
+
 int hcsd_ctr_remove(hcsd_t *d, const char *ref, bool force, hcsd_done_cb done,
                     void *data, hcsd_err_t *e) {
   hcsd_ctr_t *c = hcsd__ctr_get(d, ref, e);
   if (c == NULL) {
     return -1;
   }
+  if (!force && c->busy && c->state != CS_RUNNING) {
+    op_t *op = op_new(done, data, e);
+    if (op == NULL) {
+      return -1;
+    }
+    hcsd__ctr_add_settle(c, remove_unforced_settled, op);
+    return HCSD_PENDING;
+  }
   bool up = c->state == CS_RUNNING || c->busy;
   if (up && !force) {
-    hcsd_err_set(e, 409,
-                 "cannot remove container \"/%s\": container is running: "
-                 "stop the container before removing or force remove",
-                 c->name);
+    running_conflict(c, e);
     return -1;
   }
   if (!up) {
