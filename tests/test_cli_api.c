@@ -277,6 +277,8 @@ Test(cli_api, every_help_exits_0) {
       {"system", "start", "--help"},
       {"system", "shutdown", "--help"},
       {"system", "terminate", "--help"},
+      {"system", "pause", "--help"},
+      {"system", "resume", "--help"},
       {"system", "delete", "--help"},
       {"system", "list", "--help"},
       {"system", "inspect", "--help"},
@@ -966,6 +968,50 @@ Test(cli_api, container_exec_environment, .fini = terminate_quietly) {
   cr_assert_not_null(strstr(r.out, "HCS_CT=over\n"), "%s", r.out);
   cr_assert_not_null(strstr(r.out, "HCS_X=x\n"), "%s", r.out);
   free(plain);
+  HCS(&r, NULL, "system", "terminate", "box", "--timeout", "10000");
+  EXPECT(&r, 0);
+  cr_assert_str_eq(state_of(&r, "box"), "Stopped");
+  HCS(&r, NULL, "system", "delete", "box");
+  EXPECT(&r, 0);
+  res_free(&r);
+  assert_clean();
+}
+
+/* hcs system pause / resume across commands: each hcs finds the system
+ * paused from its frozen groups, refuses an exec into it, and a
+ * terminate of the paused system stops it. */
+Test(cli_api, container_pause_resume, .fini = terminate_quietly) {
+  if (geteuid() != 0) {
+    cr_skip_test("containers need root (namespaces, mounts, cgroups)");
+  }
+  char root[128], bin[160], cfg[512];
+  snprintf(root, sizeof(root), "%s/root", g_root);
+  cr_assert_eq(mkdir(root, 0755), 0);
+  snprintf(bin, sizeof(bin), "%s/show", root);
+  copy_exec(HELPER("cliapi_show"), bin);
+  snprintf(cfg, sizeof(cfg),
+           "{\"SystemType\":\"Container\",\"VolumePath\":\"%s\"}", root);
+  res_t r = {0};
+  HCS(&r, cfg, "system", "create", "box", "-");
+  EXPECT(&r, 0);
+  HCS(&r, NULL, "system", "start", "box");
+  EXPECT(&r, 0);
+  HCS(&r, NULL, "system", "resume", "box");
+  EXPECT(&r, 1, "not paused");
+  HCS(&r, NULL, "system", "pause", "box");
+  EXPECT(&r, 0);
+  cr_assert_str_eq(state_of(&r, "box"), "Paused");
+  HCS(&r, NULL, "system", "pause", "box");
+  EXPECT(&r, 1, "paused already");
+  HCS(&r, NULL, "exec", "box", "--", "/show", "0");
+  EXPECT(&r, 125, "the system is paused", "(0xc0370105)");
+  HCS(&r, NULL, "system", "resume", "box");
+  EXPECT(&r, 0);
+  cr_assert_str_eq(state_of(&r, "box"), "Running");
+  HCS(&r, NULL, "exec", "box", "--", "/show", "0");
+  EXPECT(&r, 0);
+  HCS(&r, NULL, "system", "pause", "box");
+  EXPECT(&r, 0);
   HCS(&r, NULL, "system", "terminate", "box", "--timeout", "10000");
   EXPECT(&r, 0);
   cr_assert_str_eq(state_of(&r, "box"), "Stopped");

@@ -51,6 +51,16 @@ static hcs_result_t do_terminate(hcs_t *hcs, const sys_args_t *a,
   return hcs_TerminateComputeSystem(hcs, a->id, a->timeout, a->context, err);
 }
 
+static hcs_result_t do_pause(hcs_t *hcs, const sys_args_t *a,
+                             hcs_error_t **err) {
+  return hcs_PauseComputeSystem(hcs, a->id, err);
+}
+
+static hcs_result_t do_resume(hcs_t *hcs, const sys_args_t *a,
+                              hcs_error_t **err) {
+  return hcs_ResumeComputeSystem(hcs, a->id, err);
+}
+
 static hcs_result_t do_delete(hcs_t *hcs, const sys_args_t *a,
                               hcs_error_t **err) {
   return hcs_DeleteComputeSystem(hcs, a->id, err);
@@ -95,6 +105,12 @@ static const sys_verb_t verbs[] = {
      "Kills every process of system ID and waits up to MS milliseconds, or\n"
      "without limit, for them to be gone (TerminateComputeSystem).",
      1, 1, do_terminate},
+    {"pause", "ID",
+     "Freezes every process of running system ID (PauseComputeSystem); no\n"
+     "process can be started in it until it is resumed.",
+     1, 0, do_pause},
+    {"resume", "ID", "Thaws paused system ID (ResumeComputeSystem).", 1, 0,
+     do_resume},
     {"delete", "ID",
      "Forgets compute system ID, which must be created or stopped\n"
      "(DeleteComputeSystem).",
