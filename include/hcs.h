@@ -112,10 +112,8 @@ enum {
  * call has finished when it returns). */
 #define HCS_E_OPERATION_PENDING ((hcs_result_t)0xC0370103u)
 /* The call is not valid in the system's or process's state: Start of a
- * system not Created, a process in a system not running (or paused),
- * Delete of a running system, Pause of a system not running or paused
- * already, Resume of one not paused, a console resize on a process
- * without one. */
+ * system not Created, a process in a system not running, Delete of a
+ * running system, a console resize on a process without one. */
 #define HCS_E_INVALID_STATE ((hcs_result_t)0xC0370105u)
 /* The system's init died during Start. */
 #define HCS_E_UNEXPECTED_EXIT ((hcs_result_t)0xC0370106u)
@@ -320,7 +318,14 @@ HCS_API struct as_loop_s *hcs_engine_loop_at(hcs_t *hcs, uint32_t i);
  * the host's network namespace; not with an EndpointList),
  * "SeccompProfile" ("default" when absent: Docker's default profile;
  * "unconfined": no filter; or a profile in Docker's seccomp JSON format
- * as a string, compiled at create, HCS_WSAEINVAL naming what is wrong).
+ * as a string, compiled at create, HCS_WSAEINVAL naming what is wrong),
+ * "Tmpfs" ([{ContainerPath, Options}]: a tmpfs there, always nosuid and
+ * nodev; Options comma-separated, a later one winning: size=, mode=
+ * (octal), uid=, gid=, nr_inodes=, ro, rw, exec, noexec, nosuid, nodev,
+ * private, rprivate; any other is HCS_WSAEINVAL naming it),
+ * "ReadOnlyRoot" (true: the root is remounted read-only once its mount
+ * points are made; the mappings and tmpfs on it keep their own flags, as
+ * with docker run --read-only); neither with "IsDummy" (HCS_WSAEINVAL).
  *
  * - "IsDummy": true: no isolation; processes run directly on the host.
  * - otherwise (root only, else HCS_ERROR_NOT_SUPPORTED) a Linux container:
@@ -328,7 +333,9 @@ HCS_API struct as_loop_s *hcs_engine_loop_at(hcs_t *hcs, uint32_t i);
  *   (a directory, bound) or from "Layers" (an overlay, nearest first, with
  *   upper and work directories in "LayerFolderPath" when given; without a
  *   sandbox the root is read-only); "MappedDirectories" bound
- *   (ReadOnly honoured; no symlink is followed on the container side);
+ *   (ReadOnly honoured; no symlink is followed on the container side; a
+ *   HostPath that is not a directory is bound onto a file, made empty
+ *   when missing) and "Tmpfs" mounted, shallowest ContainerPath first;
  *   a fresh /proc (with Docker's masked and read-only paths: /proc/sys,
  *   /proc/sysrq-trigger, /proc/irq, /proc/bus, /proc/fs read-only;
  *   /proc/kcore, /proc/keys, /proc/timer_list, ... covered), a read-only

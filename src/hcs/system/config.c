@@ -6,6 +6,7 @@
 #include "hcs/api/opts.h"
 
 #include "hcs-async.h"
+#include "hcs/system/rootfs.h"
 #include "hcs/system/seccomp.h"
 
 #include <errno.h>
@@ -53,6 +54,14 @@ static const hcs__field_t mapped_fields[] = {
     {NULL, 0, 0, 0, 0, 0, 0, NULL}};
 static const hcs__schema_t mapped_schema = {
     mapped_fields, sizeof(hcs__mapped_dir_t), OFF(hcs__mapped_dir_t, present)};
+
+static const hcs__field_t tmpfs_fields[] = {
+    {"ContainerPath", HCS__F_STR, OFF(hcs__tmpfs_t, container_path), 0, 0, 0, 1,
+     NULL},
+    GO_STR(hcs__tmpfs_t, "Options", options),
+    {NULL, 0, 0, 0, 0, 0, 0, NULL}};
+static const hcs__schema_t tmpfs_schema = {tmpfs_fields, sizeof(hcs__tmpfs_t),
+                                           OFF(hcs__tmpfs_t, present)};
 
 #define ID_MAX 4294967295LL
 static const hcs__field_t idmap_fields[] = {
@@ -112,6 +121,9 @@ static const hcs__field_t config_fields[] = {
      &idmap_schema},
     {"GidMap", HCS__F_OBJARR, OFF(C, gid_map), OFF(C, n_gid_map), 0, 0, 0,
      &idmap_schema},
+    {"Tmpfs", HCS__F_OBJARR, OFF(C, tmpfs), OFF(C, n_tmpfs), 0, 0, 0,
+     &tmpfs_schema},
+    BOOL(C, "ReadOnlyRoot", read_only_root),
     {NULL, 0, 0, 0, 0, 0, 0, NULL}};
 #undef C
 
@@ -169,6 +181,27 @@ static hcs_result_t check_paths(const hcs__config_t *cfg, const char *object,
       return hcs__fail(err, HCS_WSAEINVAL, create_op, object, EINVAL,
                        "MappedDirectories[%zu].%s: must be an absolute path", i,
                        which);
+    }
+  }
+  if (cfg->is_dummy && (cfg->n_tmpfs > 0 || cfg->read_only_root)) {
+    return hcs__fail(err, HCS_WSAEINVAL, create_op, object, EINVAL,
+                     "%s: a system without isolation has the host's mounts",
+                     cfg->n_tmpfs > 0 ? "Tmpfs" : "ReadOnlyRoot");
+  }
+  for (size_t i = 0; i < cfg->n_tmpfs; i++) {
+    unsigned long flags;
+    char data[256], bad[64];
+    if (cfg->tmpfs[i].container_path[0] != '/') {
+      return hcs__fail(err, HCS_WSAEINVAL, create_op, object, EINVAL,
+                       "Tmpfs[%zu].ContainerPath: must be an absolute path", i);
+    }
+    if (hcs__tmpfs_options(cfg->tmpfs[i].options, &flags, data, sizeof(data),
+                           bad, sizeof(bad)) != 0) {
+      return hcs__fail(err, HCS_WSAEINVAL, create_op, object, EINVAL,
+                       "Tmpfs[%zu].Options: \"%s\" is not an option hcs "
+                       "takes (size=, mode=, uid=, gid=, nr_inodes=, ro, rw, "
+                       "exec, noexec, nosuid, nodev)",
+                       i, bad);
     }
   }
   for (size_t i = 0; i < cfg->n_layers; i++) {

@@ -21,6 +21,14 @@ typedef struct hcs__mapped_dir_s {
   int create_in_utility_vm, linux_metadata;
 } hcs__mapped_dir_t;
 
+/* hcs extension "Tmpfs": a tmpfs at ContainerPath, with Options as
+ * hcs__tmpfs_options reads them. */
+typedef struct hcs__tmpfs_s {
+  uint64_t present;
+  char *container_path;
+  char *options;
+} hcs__tmpfs_t;
+
 typedef struct hcs__id_map_s {
   uint64_t present;
   int64_t container_id, host_id, size;
@@ -66,6 +74,9 @@ typedef struct hcs__config_s {
   size_t n_uid_map;
   hcs__id_map_t *gid_map;
   size_t n_gid_map;
+  hcs__tmpfs_t *tmpfs;
+  size_t n_tmpfs;
+  int read_only_root; /* the root read-only once its mounts are made */
 } hcs__config_t;
 
 extern const hcs__schema_t hcs__config_schema;

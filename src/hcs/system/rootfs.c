@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -197,7 +198,45 @@ static int mount_root(const hcs__container_t *ct, char *why, size_t wn) {
              : 0;
 }
 
-/* *call names the system call that failed, for the caller's sentence. */
+/* The mount point path names in the root, opened O_PATH with no symlink
+ * followed: a directory (made, with its parents, when missing), or for a
+ * file to bind a regular file (made empty when missing). fd or -errno. */
+static int open_target_in(int rootfd, const char *path, bool file) {
+  if (!file) {
+    return open_dir_in(rootfd, path);
+  }
+  const char *slash = strrchr(path, '/');
+  char parent[PATH_MAX];
+  snprintf(parent, sizeof(parent), "%.*s", (int)(slash - path), path);
+  const char *base = slash + 1;
+  if (base[0] == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
+    return -EINVAL;
+  }
+  int dir = open_real_dir_in(rootfd, parent);
+  if (dir < 0) {
+    return dir;
+  }
+  int c = openat(dir, base,
+                 O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (c >= 0) {
+    close(c);
+  }
+  int fd = openat(dir, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  int err = errno;
+  close(dir);
+  if (fd < 0) {
+    return -err;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return -ENOTDIR; /* a directory, symlink or device where a file goes */
+  }
+  return fd;
+}
+
+/* *call names the system call that failed, for the caller's sentence. A
+ * HostPath that is not a directory is bound onto a file. */
 static int bind_mapped(int rootfd, const hcs__mapped_dir_t *m,
                        const char **call) {
   struct stat st;
@@ -205,8 +244,9 @@ static int bind_mapped(int rootfd, const hcs__mapped_dir_t *m,
   if (stat(m->host_path, &st) != 0) {
     return -errno;
   }
+  bool file = !S_ISDIR(st.st_mode);
   *call = "open(ContainerPath) in the root";
-  int fd = open_dir_in(rootfd, m->container_path);
+  int fd = open_target_in(rootfd, m->container_path, file);
   if (fd < 0) {
     return fd;
   }
@@ -218,7 +258,7 @@ static int bind_mapped(int rootfd, const hcs__mapped_dir_t *m,
      * mount's root, then make it and every mount below it read-only: a
      * remount would leave submounts of the host directory writable. */
     *call = "open(ContainerPath) in the root";
-    fd = open_dir_in(rootfd, m->container_path);
+    fd = open_target_in(rootfd, m->container_path, file);
     if (fd < 0) {
       return fd;
     }
@@ -231,6 +271,136 @@ static int bind_mapped(int rootfd, const hcs__mapped_dir_t *m,
     close(fd);
   }
   return err;
+}
+
+int hcs__tmpfs_options(const char *opts, unsigned long *flags, char *data,
+                       size_t n, char *bad, size_t bn) {
+  static const char *const keys[] = {
+      "size=", "mode=", "uid=", "gid=", "nr_inodes="};
+  static const struct {
+    const char *name;
+    unsigned long set, clr;
+  } words[] = {{"ro", MS_RDONLY, 0},     {"rw", 0, MS_RDONLY},
+               {"noexec", MS_NOEXEC, 0}, {"exec", 0, MS_NOEXEC},
+               {"nosuid", 0, 0},         {"nodev", 0, 0},
+               {"private", 0, 0},        {"rprivate", 0, 0}};
+  *flags = MS_NOSUID | MS_NODEV;
+  size_t used = 0;
+  data[0] = '\0';
+  for (const char *p = opts != NULL ? opts : ""; *p != '\0';) {
+    size_t len = strcspn(p, ",");
+    bool ok = len == 0;
+    for (size_t i = 0; !ok && i < sizeof(words) / sizeof(words[0]); i++) {
+      if (strlen(words[i].name) == len && strncmp(p, words[i].name, len) == 0) {
+        *flags = (*flags | words[i].set) & ~words[i].clr;
+        ok = true;
+      }
+    }
+    for (size_t i = 0; !ok && i < sizeof(keys) / sizeof(keys[0]); i++) {
+      size_t kl = strlen(keys[i]);
+      if (len > kl && strncmp(p, keys[i], kl) == 0 &&
+          strspn(p + kl, "0123456789kmgKMG%") == len - kl) {
+        used += (size_t)snprintf(data + used, used < n ? n - used : 0, "%s%.*s",
+                                 used > 0 ? "," : "", (int)len, p);
+        ok = used < n;
+      }
+    }
+    if (!ok) {
+      snprintf(bad, bn, "%.*s", (int)len, p);
+      return -EINVAL;
+    }
+    p += len + (p[len] == ',');
+  }
+  return 0;
+}
+
+/* A tmpfs at t->container_path. */
+static int mount_tmpfs(int rootfd, const hcs__tmpfs_t *t, const char **call) {
+  unsigned long flags;
+  char data[256], bad[64];
+  *call = "its Options";
+  if (hcs__tmpfs_options(t->options, &flags, data, sizeof(data), bad,
+                         sizeof(bad)) != 0) {
+    return -EINVAL; /* checked at create: a record edited since */
+  }
+  *call = "open(ContainerPath) in the root";
+  int fd = open_dir_in(rootfd, t->container_path);
+  if (fd < 0) {
+    return fd;
+  }
+  *call = "mount(tmpfs)";
+  int err = mount_on(fd, "tmpfs", "tmpfs", flags, data);
+  close(fd);
+  return err;
+}
+
+/* The path's depth: its components ("/a/b/" is 2). */
+static size_t path_depth(const char *p) {
+  size_t d = 0;
+  for (; *p != '\0'; p++) {
+    d += p[0] != '/' && (p[1] == '/' || p[1] == '\0');
+  }
+  return d;
+}
+
+/* MappedDirectories and Tmpfs, shallowest first (as Docker sorts its
+ * mounts), so that a mapping inside another lands on top of it; the order
+ * given among those of one depth. */
+static int mount_mappings(const hcs__container_t *ct, int rootfd, char *why,
+                          size_t n) {
+  const hcs__config_t *cfg = &ct->cfg;
+  size_t max = 0;
+  for (size_t i = 0; i < cfg->n_mapped_dirs; i++) {
+    size_t d = path_depth(cfg->mapped_dirs[i].container_path);
+    max = d > max ? d : max;
+  }
+  for (size_t i = 0; i < cfg->n_tmpfs; i++) {
+    size_t d = path_depth(cfg->tmpfs[i].container_path);
+    max = d > max ? d : max;
+  }
+  for (size_t depth = 0; depth <= max; depth++) {
+    for (size_t i = 0; i < cfg->n_mapped_dirs; i++) {
+      const hcs__mapped_dir_t *m = &cfg->mapped_dirs[i];
+      const char *call = NULL;
+      int err = path_depth(m->container_path) == depth
+                    ? bind_mapped(rootfd, m, &call)
+                    : 0;
+      if (err != 0) {
+        return -hcs__setup_fail(why, n, err,
+                                "MappedDirectories[%zu]: binding %s at %s: %s",
+                                i, m->host_path, m->container_path, call);
+      }
+    }
+    for (size_t i = 0; i < cfg->n_tmpfs; i++) {
+      const hcs__tmpfs_t *t = &cfg->tmpfs[i];
+      const char *call = NULL;
+      int err = path_depth(t->container_path) == depth
+                    ? mount_tmpfs(rootfd, t, &call)
+                    : 0;
+      if (err != 0) {
+        return -hcs__setup_fail(why, n, err, "Tmpfs[%zu]: at %s: %s", i,
+                                t->container_path, call);
+      }
+    }
+  }
+  return 0;
+}
+
+/* ReadOnlyRoot: the root's own mount read-only, once every mount point in
+ * it is made (the mounts on it keep their own flags, as with Docker's
+ * --read-only); /proc and /sys are made first, for rootfs_enter. */
+static int root_read_only(const hcs__container_t *ct, int rootfd) {
+  static const char *const dirs[] = {"proc", "sys"};
+  for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+    int fd = open_dir_in(rootfd, dirs[i]);
+    if (fd >= 0) {
+      close(fd);
+    }
+  }
+  return mount(NULL, ct->root_mnt, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY,
+               NULL) != 0
+             ? -errno
+             : 0;
 }
 
 static int make_dev(int rootfd) {
@@ -472,15 +642,7 @@ int hcs__rootfs_build(const hcs__container_t *ct, char *why, size_t n) {
   if (rootfd < 0) {
     return -hcs__setup_fail(why, n, errno, "open(%s)", ct->root_mnt);
   }
-  for (size_t i = 0; err == 0 && i < ct->cfg.n_mapped_dirs; i++) {
-    const hcs__mapped_dir_t *m = &ct->cfg.mapped_dirs[i];
-    const char *call = NULL;
-    if ((err = bind_mapped(rootfd, m, &call)) != 0) {
-      hcs__setup_fail(why, n, err,
-                      "MappedDirectories[%zu]: binding %s at %s: %s", i,
-                      m->host_path, m->container_path, call);
-    }
-  }
+  err = mount_mappings(ct, rootfd, why, n);
   if (err == 0 && (err = make_dev(rootfd)) != 0) {
     hcs__setup_fail(why, n, err, "making /dev in %s", ct->root_mnt);
   }
@@ -488,6 +650,11 @@ int hcs__rootfs_build(const hcs__container_t *ct, char *why, size_t n) {
       (err = bind_resolv_conf(rootfd, ct->resolv)) != 0) {
     hcs__setup_fail(why, n, err, "binding %s over /etc/resolv.conf",
                     ct->resolv);
+  }
+  if (err == 0 && ct->cfg.read_only_root &&
+      (err = root_read_only(ct, rootfd)) != 0) {
+    hcs__setup_fail(why, n, err, "ReadOnlyRoot: remounting %s read-only",
+                    ct->root_mnt);
   }
   close(rootfd);
   const char *host = ct->cfg.host_name;

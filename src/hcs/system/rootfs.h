@@ -17,6 +17,14 @@ int hcs__rootfs_build(const hcs__container_t *ct, char *why, size_t n);
 /* Then: pivot_root into it, a fresh /proc and a read-only /sys, and
  * Docker's masked and read-only paths. 0, or -errno with why set. */
 int hcs__rootfs_enter(const hcs__container_t *ct, char *why, size_t n);
+/* The options of a "Tmpfs" mapping (comma-separated, a later one wins):
+ * *flags gets MS_NOSUID|MS_NODEV always, MS_NOEXEC for noexec (exec
+ * clears it), MS_RDONLY for ro (rw clears it); data (n bytes) the
+ * options the kernel reads: size=, mode= (octal), uid=, gid=, nr_inodes=.
+ * private and rprivate are what every mount of a system is already.
+ * 0, or -EINVAL with the first other option in bad (bn bytes). */
+int hcs__tmpfs_options(const char *opts, unsigned long *flags, char *data,
+                       size_t n, char *bad, size_t bn);
 /* Writes the sentence fmt into why (n bytes) and returns err as a
  * positive errno (err may be given either way). */
 __attribute__((format(printf, 4, 5))) int
