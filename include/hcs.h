@@ -112,8 +112,10 @@ enum {
  * call has finished when it returns). */
 #define HCS_E_OPERATION_PENDING ((hcs_result_t)0xC0370103u)
 /* The call is not valid in the system's or process's state: Start of a
- * system not Created, a process in a system not running, Delete of a
- * running system, a console resize on a process without one. */
+ * system not Created, a process in a system not running (or paused),
+ * Delete of a running system, Pause of a system not running or paused
+ * already, Resume of one not paused, a console resize on a process
+ * without one. */
 #define HCS_E_INVALID_STATE ((hcs_result_t)0xC0370105u)
 /* The system's init died during Start. */
 #define HCS_E_UNEXPECTED_EXIT ((hcs_result_t)0xC0370106u)
