@@ -5,6 +5,7 @@
  * followers); at its exit the system and endpoint go, waiters are
  * answered, and an AutoRemove container is removed. */
 #include "hcsd/model/ctr_int.h"
+#include "hcsd/model/volumes.h"
 #include "hcsd/util.h"
 
 #include <ctype.h>
@@ -30,7 +31,8 @@ static void start_failed(run_t *j, int status);
 
 /* ---- start ---- */
 
-static char *system_config(hcsd_ctr_t *c, const char *ep) {
+/* The compute system's config, or NULL with e set. */
+static char *system_config(hcsd_ctr_t *c, const char *ep, hcsd_err_t *e) {
   json_t *layers = json_array();
   for (size_t i = 0; c->layers != NULL && c->layers[i] != NULL; i++) {
     hcs_guid_t g;
@@ -50,9 +52,32 @@ static char *system_config(hcsd_ctr_t *c, const char *ep) {
     json_object_set_new(o, "HostNetwork", json_true());
   }
   hcsd_spec_system_limits(c->host_config, o);
-  char *s = json_dumps(o, JSON_COMPACT);
+  char *dir = hcsd__ctr_dir(c->d, c->id);
+  size_t n = dir != NULL ? strlen(dir) + 8 : 0;
+  char *hosts = dir != NULL ? malloc(n) : NULL;
+  int r = -1;
+  if (hosts != NULL) {
+    snprintf(hosts, n, "%s/hosts", dir);
+    r = hcsd_spec_system_mounts(c->host_config, hosts,
+                                strcmp(c->net_mode, "host") == 0, o, e);
+    r = r == 0 ? hcsd_volumes_system(c->d, c->host_config, o, e) : r;
+  } else {
+    hcsd_err_set(e, 500, "out of memory");
+  }
+  free(dir);
+  free(hosts);
+  char *s = r == 0 ? json_dumps(o, JSON_COMPACT) : NULL;
   json_decref(o);
   return s;
+}
+
+/* A failed start's endpoint goes. */
+static void ep_release(run_t *j) {
+  if (j->ep != NULL) {
+    (void)hcsd_nets_detach(j->c->d->nets, j->ep);
+    free(j->ep);
+    j->ep = NULL;
+  }
 }
 
 static void start_work(void *data) {
@@ -71,8 +96,15 @@ static void start_work(void *data) {
       return;
     }
   }
-  char *cfg = system_config(c, j->ep);
+  hcsd_err_t ce;
+  char *cfg = system_config(c, j->ep, &ce);
   hcs_error_t *err = NULL;
+  if (cfg == NULL) {
+    j->status = ce.status;
+    snprintf(j->msg, sizeof(j->msg), "%s", ce.msg);
+    ep_release(j);
+    return;
+  }
   /* A system left from an earlier run of this container goes first. */
   (void)hcs_TerminateComputeSystem(d->hcs, c->id, TERMINATE_MS, NULL, NULL);
   (void)hcs_DeleteComputeSystem(d->hcs, c->id, NULL);
@@ -89,11 +121,7 @@ static void start_work(void *data) {
     snprintf(j->msg, sizeof(j->msg), "starting the container: %s",
              hcs_error_message(err));
     hcs_error_free(err);
-    if (j->ep != NULL) {
-      (void)hcsd_nets_detach(d->nets, j->ep);
-      free(j->ep);
-      j->ep = NULL;
-    }
+    ep_release(j);
   }
 }
 

@@ -135,11 +135,9 @@ static const refused_t config_refused[] = {
     {NULL, NULL, NULL, false, NULL}};
 
 static const refused_t host_refused[] = {
-    {"Binds", "--volume", NULL, false, NULL},
     {"PortBindings", "--publish", NULL, false, NULL},
     {"VolumeDriver", "--volume-driver", NULL, false, NULL},
     {"VolumesFrom", "--volumes-from", NULL, false, NULL},
-    {"Mounts", "--mount", NULL, false, NULL},
     {"Annotations", "--annotation", NULL, false, NULL},
     {"CapAdd", "--cap-add", NULL, false, NULL},
     {"CapDrop", "--cap-drop", NULL, false, NULL},
@@ -147,7 +145,6 @@ static const refused_t host_refused[] = {
     {"Dns", "--dns", NULL, false, NULL},
     {"DnsOptions", "--dns-option", NULL, false, NULL},
     {"DnsSearch", "--dns-search", NULL, false, NULL},
-    {"ExtraHosts", "--add-host", NULL, false, NULL},
     {"GroupAdd", "--group-add", NULL, false, NULL},
     {"IpcMode", "--ipc", "\"private\"", false, NULL},
     {"Cgroup", NULL, NULL, false, NULL},
@@ -156,10 +153,8 @@ static const refused_t host_refused[] = {
     {"PidMode", "--pid", NULL, false, NULL},
     {"Privileged", "--privileged", NULL, false, NULL},
     {"PublishAllPorts", "--publish-all", NULL, false, NULL},
-    {"ReadonlyRootfs", "--read-only", NULL, false, NULL},
     {"SecurityOpt", "--security-opt", NULL, false, NULL},
     {"StorageOpt", "--storage-opt", NULL, false, NULL},
-    {"Tmpfs", "--tmpfs", NULL, false, NULL},
     {"UTSMode", "--uts", NULL, false, NULL},
     {"UsernsMode", "--userns", NULL, false, NULL},
     {"ShmSize", "--shm-size", NULL, false, NULL},
@@ -541,7 +536,7 @@ static int create_fields_check(json_t *b, hcsd_err_t *e) {
   if (check_refused(b, config_refused, "", e) != 0 ||
       check_refused(hc, host_refused, "HostConfig.", e) != 0 ||
       log_config_check(hc, e) != 0 || restart_check(hc, e) != 0 ||
-      limits_check(hc, e) != 0) {
+      limits_check(hc, e) != 0 || hcsd_spec_mounts_check(hc, e) != 0) {
     return -1;
   }
   const char *nm = json_string_value(json_object_get(hc, "NetworkMode"));
