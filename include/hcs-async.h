@@ -47,13 +47,13 @@ AS_API char *as_strdup(const char *s);
  * only.
  *
  * AS_BUF_READ is what one read takes by default: a socket's, and an
- * output stream's until it proves bulky. A stream whose reads fill their
- * buffer reads 256 KiB and then up to AS_BUF_MAX at a time, never more
- * than its cap leaves room for (one AS_BUF_READ at least); it goes back
- * to AS_BUF_READ as soon as a read takes less than that, and such a read
- * is handed to the data_cb in a buffer of its own size, so an
- * interactive stream never pins more than AS_BUF_READ per buffer it
- * holds. */
+ * output stream's. A stream spawned with a larger read_max
+ * (as_spawn_opts_t) whose reads fill their buffer reads 256 KiB and then
+ * up to read_max at a time, never more than its cap leaves room for (one
+ * AS_BUF_READ at least); it goes back to AS_BUF_READ as soon as a read
+ * takes less than that, and such a read is handed to the data_cb in a
+ * buffer of its own size, so an interactive stream never pins more than
+ * AS_BUF_READ per buffer it holds. */
 typedef struct as_bufpool_s as_bufpool_t;
 typedef struct as_bufpool_stats_s {
   size_t in_use;     /* bytes handed out and not yet returned */
@@ -261,6 +261,14 @@ typedef struct as_spawn_opts_s {
   void *child_arg;
   unsigned clone_flags;
   size_t stream_cap; /* bytes an output stream may hold; 0 = 1 MiB */
+  /* The largest read a bulky output stream grows to (the buffer pool
+   * says how), rounded down to 64 KiB, 256 KiB or 1 MiB; 0 (or below
+   * AS_BUF_READ): AS_BUF_READ, no growth; above AS_BUF_MAX: -EINVAL. Off
+   * by default because it measured slower on a pipe (BENCHMARKS.md,
+   * issue 16): a pipe wakes a writer blocked on it only once a read
+   * ends (pipe_read), so a large read stalls the writer for longer, and
+   * a buffer larger than the core's L2 cache takes the copy slower. */
+  size_t read_max;
   uint32_t drain_ms; /* after exit; 0 = AS_DRAIN_DEFAULT_MS */
   as_session_cbs_t cbs;
   void *data;

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* Large reads for bulky streams (include/hcs-async.h, the buffer pool): a
- * stream whose reads fill their buffer reads up to AS_BUF_MAX at a time,
- * within its cap, every byte in order; a stream of small writes stays on
- * small buffers, and a bulky one that turns interactive goes back to
- * them. The buffers the data_cb gets show it: as_bufpool_cap() of each. */
+/* Large reads for bulky streams (include/hcs-async.h, the buffer pool and
+ * read_max): a stream spawned with read_max AS_BUF_MAX whose reads fill
+ * their buffer reads up to that at a time, within its cap, every byte in
+ * order; one spawned without it never reads more than AS_BUF_READ; a
+ * stream of small writes stays on small buffers, and a bulky one that
+ * turns interactive goes back to them. The buffers the data_cb gets show
+ * it: as_bufpool_cap() of each. */
 #include "test_engine_util.h"
 
 #include <fcntl.h>
@@ -30,6 +32,7 @@ typedef struct big_s {
   int pace;         /* hold every buffer; give all back once paused */
   int paused_ticks; /* ticks seen with the stream at its cap */
   int pipe_fd;      /* paced: the stream's pipe, opened through /proc */
+  size_t read_max;  /* as_spawn_opts_t's */
   uint64_t bulk;    /* bulkecho: its bulk bytes (pattern k % 251) */
   int gen;          /* gen: hash the bytes instead */
   uint64_t seen;    /* bytes handed to the data_cb */
@@ -152,14 +155,15 @@ static void big_timer_closed(uv_handle_t *h) {
 }
 
 /* Whether the writer has filled the pipe (its writes are at most 64 KiB,
- * so it is blocked once less than that is free). Gives up waiting after
- * a second: the writer may be done. */
+ * so it is blocked once less than that is free), or will write no more
+ * (exited: its drain timer runs). Gives up waiting after a second. */
 static int pipe_full(big_t *b) {
   int size = fcntl(b->pipe_fd, F_GETPIPE_SZ);
   int queued = 0;
   cr_assert_geq(size, 0);
   cr_assert_eq(ioctl(b->pipe_fd, FIONREAD, &queued), 0);
-  return queued + AS_BUF_READ >= size || b->paused_ticks > 1000;
+  return queued + AS_BUF_READ >= size || as_session_exited(b->s, NULL) ||
+         b->paused_ticks > 1000;
 }
 
 /* The slow consumer: once the engine has stopped reading (the held bytes
@@ -188,6 +192,7 @@ static void big_run(big_t *b, char *const *argv, const char *what) {
   o.stdio[AS_STDIN] = b->gen ? AS_STDIO_NULL : AS_STDIO_PIPE;
   o.stdio[AS_STDOUT] = AS_STDIO_PIPE;
   o.stream_cap = PACE_CAP;
+  o.read_max = b->read_max;
   o.cbs.data_cb = big_data;
   o.cbs.done_cb = big_done;
   o.data = b;
@@ -234,7 +239,7 @@ static void big_run(big_t *b, char *const *argv, const char *what) {
 
 /* gen writes BULK_TOTAL bytes of seed's pattern; every one arrives, in
  * order. */
-static big_t *gen_run(uint64_t seed, int pace) {
+static big_t *gen_run(uint64_t seed, int pace, size_t read_max) {
   big_t *b = calloc(1, sizeof(*b));
   cr_assert_not_null(b);
   char total[32], seed_arg[32];
@@ -243,6 +248,7 @@ static big_t *gen_run(uint64_t seed, int pace) {
   char *argv[] = {HELPER("gen"), total, "0", seed_arg, NULL};
   b->gen = 1;
   b->pace = pace;
+  b->read_max = read_max;
   big_run(b, argv, pace ? "gen, paced" : "gen");
   cr_assert_eq(b->taken, BULK_TOTAL);
   cr_assert_eq(b->hash, te_pattern_hash(seed, 0, BULK_TOTAL),
@@ -251,7 +257,7 @@ static big_t *gen_run(uint64_t seed, int pace) {
 }
 
 Test(engine_bigbuf, bulk_stream_reads_large_buffers) {
-  big_t *b = gen_run(91, 1);
+  big_t *b = gen_run(91, 1, AS_BUF_MAX);
   cr_assert_eq(b->max_cap_bulk, (size_t)AS_BUF_MAX,
                "no read took a %d-byte buffer (largest %zu)", AS_BUF_MAX,
                b->max_cap_bulk);
@@ -260,9 +266,32 @@ Test(engine_bigbuf, bulk_stream_reads_large_buffers) {
   free(b);
 }
 
+/* Without read_max (the default), the same paced writer is read
+ * AS_BUF_READ at a time. */
+Test(engine_bigbuf, no_growth_by_default) {
+  big_t *b = gen_run(93, 1, 0);
+  cr_assert_leq(b->max_cap_bulk, (size_t)AS_BUF_READ,
+                "a %zu-byte buffer without read_max", b->max_cap_bulk);
+  free(b);
+}
+
 /* A consumer that takes every byte at once (the common case): the same
  * bytes, and nothing left out of the pool (big_run). */
-Test(engine_bigbuf, bulk_stream_unpaced) { free(gen_run(92, 0)); }
+Test(engine_bigbuf, bulk_stream_unpaced) { free(gen_run(92, 0, AS_BUF_MAX)); }
+
+/* More than the largest class is refused, and nothing starts. */
+Test(engine_bigbuf, read_max_past_the_pool_is_refused) {
+  as_loop_t *loop;
+  cr_assert_eq(as_loop_new(&loop, NULL), 0);
+  char *argv[] = {HELPER("bulkecho"), "0", NULL};
+  as_spawn_opts_t o = te_opts(argv[0], argv);
+  o.stdio[AS_STDOUT] = AS_STDIO_PIPE;
+  o.read_max = (size_t)AS_BUF_MAX + 1;
+  as_session_t *s = NULL;
+  cr_assert_eq(as_session_spawn(loop, &o, &s), -EINVAL);
+  as_loop_free(loop);
+  te_assert_no_child();
+}
 
 /* Small writes answered one at a time never fill a read: every buffer
  * is a small one, and the pool never lent more than one at a time. */
@@ -270,6 +299,7 @@ Test(engine_bigbuf, interactive_stream_stays_small) {
   big_t *b = calloc(1, sizeof(*b));
   cr_assert_not_null(b);
   char *argv[] = {HELPER("bulkecho"), "0", NULL};
+  b->read_max = AS_BUF_MAX; /* allowed to grow, and never does */
   big_run(b, argv, "echo");
   cr_assert_eq(b->msgs_sent, MSGS);
   cr_assert_eq(b->taken, (uint64_t)MSGS * MSG_LEN);
@@ -289,6 +319,7 @@ Test(engine_bigbuf, bulky_then_interactive_goes_back_to_small) {
   char *argv[] = {HELPER("bulkecho"), "16777216", NULL};
   b->bulk = 16u << 20;
   b->pace = 1;
+  b->read_max = AS_BUF_MAX;
   big_run(b, argv, "bulk then echo");
   cr_assert_eq(b->taken, b->bulk + (uint64_t)MSGS * MSG_LEN);
   cr_assert_eq(b->max_cap_bulk, (size_t)AS_BUF_MAX,

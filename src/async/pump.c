@@ -79,12 +79,14 @@ static size_t read_size(const as_session_t *s, const as__out_t *o) {
 }
 
 /* A read that filled its buffer says the writer is ahead of us: the next
- * one may take more (fewer system calls and wake-ups per byte). A read
+ * one may take more, up to the session's read_max (fewer system calls
+ * and wake-ups per byte). A read
  * smaller than AS_BUF_READ says it is not: back to small reads, and that
  * read goes out in a buffer of its own size, so that a consumer holding
  * it does not pin a large one. Returns the buffer to hand out. */
-static char *read_adapt(as_bufpool_t *pool, as__out_t *o, char *buf,
-                        size_t size, size_t n) {
+static char *read_adapt(as_session_t *s, as__out_t *o, char *buf, size_t size,
+                        size_t n) {
+  as_bufpool_t *pool = as_loop_pool(s->loop);
   if (n == size) {
     if (!o->grown && !o->sock) {
       /* A bigger pipe lets the writer run ahead between our wake-ups.
@@ -93,7 +95,7 @@ static char *read_adapt(as_bufpool_t *pool, as__out_t *o, char *buf,
       o->grown = 1;
       (void)fcntl(o->w.fd, F_SETPIPE_SZ, BULK_PIPE_BYTES);
     }
-    if (o->rd_size < AS_BUF_MAX && size == o->rd_size) {
+    if (o->rd_size < s->read_max && size == o->rd_size) {
       o->rd_size *= READ_GROWTH;
     }
     return buf;
@@ -134,7 +136,7 @@ static void read_cb(as__watch_t *w, uint32_t events) {
     ssize_t n = as__read_pooled_n(pool, o->w.fd, size, &buf);
     if (n > 0) {
       got += (size_t)n;
-      buf = read_adapt(pool, o, buf, size, (size_t)n);
+      buf = read_adapt(s, o, buf, size, (size_t)n);
       out_deliver(s, o, buf, (size_t)n);
       if ((size_t)n < size) {
         break;

@@ -336,6 +336,9 @@ static as_session_t *session_new(as_loop_t *loop, const as_spawn_opts_t *o) {
     s->out[i].rd_size = AS_BUF_READ;
   }
   s->cap = o->stream_cap != 0 ? o->stream_cap : 1024 * 1024;
+  s->read_max = o->read_max >= AS_BUF_MAX        ? AS_BUF_MAX
+                : o->read_max >= AS_BUF_READ * 4 ? AS_BUF_READ * 4
+                                                 : AS_BUF_READ;
   s->drain_ms = o->drain_ms != 0 ? o->drain_ms : AS_DRAIN_DEFAULT_MS;
   s->cbs = o->cbs;
   s->data = o->data;
@@ -376,7 +379,7 @@ static void abort_spawned(as_session_t *s, int pidfd) {
 
 int as_session_spawn(as_loop_t *loop, const as_spawn_opts_t *o,
                      as_session_t **out) {
-  if (o == NULL || out == NULL ||
+  if (o == NULL || out == NULL || o->read_max > AS_BUF_MAX ||
       (o->child_fn == NULL && (o->file == NULL || o->file[0] == '\0'))) {
     return -EINVAL;
   }

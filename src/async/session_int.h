@@ -70,6 +70,7 @@ struct as_session_s {
   char *cb_buf; /* the buffer lent to the data_cb under way */
   int cb_held;  /* the consumer took it */
   size_t cap;
+  size_t read_max; /* a pool class, AS_BUF_READ to AS_BUF_MAX */
   uint32_t drain_ms;
   as_result_t result;
   as_session_cbs_t cbs;
