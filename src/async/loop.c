@@ -6,9 +6,9 @@
  * Two epoll sets meet here: libuv's (its backend fd: its timers' wake-ups,
  * thread-pool completions, signals, the embedder's handles) and the
  * engine's (epfd: every pipe, pty, pidfd and socket of the sessions, and
- * the eventfd of posts). The kernel lets one
- * set be a member of the other, not both at once (EPOLL_CTL_ADD gives
- * ELOOP), so one of them is nested:
+ * the eventfd of posts). The kernel lets one set be a member of the
+ * other, not both at once (EPOLL_CTL_ADD gives ELOOP), so one of them is
+ * nested:
  *
  * - on an embedder's loop, and whenever something other than
  *   as_loop_run's own loop drives the libuv loop (uv_run on as_loop_uv, a
