@@ -31,8 +31,10 @@ static void start_failed(run_t *j, int status);
 
 /* ---- start ---- */
 
-/* The compute system's config, or NULL with e set. */
-static char *system_config(hcsd_ctr_t *c, const char *ep, hcsd_err_t *e) {
+/* The compute system's config, or NULL with e set; settings: the
+ * endpoint's NetworkSettings (JSON text) or NULL. */
+static char *system_config(hcsd_ctr_t *c, const char *ep, const char *settings,
+                           hcsd_err_t *e) {
   json_t *layers = json_array();
   for (size_t i = 0; c->layers != NULL && c->layers[i] != NULL; i++) {
     hcs_guid_t g;
@@ -55,15 +57,22 @@ static char *system_config(hcsd_ctr_t *c, const char *ep, hcsd_err_t *e) {
   char *dir = hcsd__ctr_dir(c->d, c->id);
   size_t n = dir != NULL ? strlen(dir) + 8 : 0;
   char *hosts = dir != NULL ? malloc(n) : NULL;
+  json_t *net = settings != NULL ? json_loads(settings, 0, NULL) : NULL;
   int r = -1;
   if (hosts != NULL) {
     snprintf(hosts, n, "%s/hosts", dir);
-    r = hcsd_spec_system_mounts(c->host_config, hosts,
-                                strcmp(c->net_mode, "host") == 0, o, e);
+    hcsd_hosts_t h = {
+        .path = hosts,
+        .host_net = strcmp(c->net_mode, "host") == 0,
+        .ip = json_string_value(json_object_get(net, "IPAddress")),
+        .name = c->hostname,
+    };
+    r = hcsd_spec_system_mounts(c->host_config, &h, o, e);
     r = r == 0 ? hcsd_volumes_system(c->d, c->host_config, o, e) : r;
   } else {
     hcsd_err_set(e, 500, "out of memory");
   }
+  json_decref(net);
   free(dir);
   free(hosts);
   char *s = r == 0 ? json_dumps(o, JSON_COMPACT) : NULL;
@@ -97,7 +106,7 @@ static void start_work(void *data) {
     }
   }
   hcsd_err_t ce;
-  char *cfg = system_config(c, j->ep, &ce);
+  char *cfg = system_config(c, j->ep, j->net_settings, &ce);
   hcs_error_t *err = NULL;
   if (cfg == NULL) {
     j->status = ce.status;

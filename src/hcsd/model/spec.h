@@ -48,13 +48,20 @@ void hcsd_spec_system_limits(json_t *hc, json_t *sys);
  * Tmpfs, ReadonlyRootfs and ExtraHosts checked as dockerd checks them
  * at create: 0, or -1 with e (400 naming what is wrong or refused). */
 int hcsd_spec_mounts_check(json_t *hc, hcsd_err_t *e);
+/* The container's hosts file: where, and what it says of the container. */
+typedef struct hcsd_hosts_s {
+  const char *path;
+  bool host_net;    /* the host's network: the host's file to start from */
+  const char *ip;   /* its address, or NULL / "" without a network */
+  const char *name; /* its host name */
+} hcsd_hosts_t;
 /* At start (off the engine thread): adds to sys libhcs's
  * MappedDirectories, Tmpfs and ReadOnlyRoot for hc, making a missing -v
- * source directory; writes the container's hosts file at path hosts
- * (loopback names, or the host's file when host_net, then ExtraHosts)
- * and maps it at /etc/hosts. 0, or -1 with e (500). */
-int hcsd_spec_system_mounts(json_t *hc, const char *hosts, bool host_net,
-                            json_t *sys, hcsd_err_t *e);
+ * source directory; writes the container's hosts file (loopback names,
+ * or the host's file, then ExtraHosts, then "ip name") and maps it at
+ * /etc/hosts. 0, or -1 with e (500). */
+int hcsd_spec_system_mounts(json_t *hc, const hcsd_hosts_t *hosts, json_t *sys,
+                            hcsd_err_t *e);
 /* The ?platform= of a create: "", "linux" or the host's "linux/<arch>"
  * (hcsd's images are the host's): 0, or -1 with e (400). */
 int hcsd_platform_check(const char *platform, hcsd_err_t *e);
