@@ -98,7 +98,7 @@ Test(hcsd_mounts, read_only_binds_refuse_writes) {
 }
 
 /* --mount type=bind: shared with the host; dockerd's refusals of a
- * missing source, a relative one, a named volume and "/"; the socket
+ * missing source, a relative one, a bad volume name and "/"; the socket
  * --use-api-socket binds. */
 Test(hcsd_mounts, mount_bind_and_its_refusals) {
   char ws[256], mnt[320];
@@ -120,8 +120,8 @@ Test(hcsd_mounts, mount_bind_and_its_refusals) {
   snprintf(mnt, sizeof(mnt), "type=bind,src=%s/missing,dst=/w", ws);
   he_docker_fails(125, "bind source path does not exist", "run", "--rm",
                   "--mount", mnt, "busybox", "true");
-  he_docker_fails(125, "hcsd does not support --volume with a named volume",
-                  "run", "--rm", "-v", "myvol:/data", "busybox", "true");
+  he_docker_fails(125, "invalid characters for a local volume name", "run",
+                  "--rm", "-v", "my@vol:/data", "busybox", "true");
   char root[300];
   snprintf(root, sizeof(root), "%s:/", ws);
   he_docker_fails(125, "destination can't be '/'", "run", "--rm", "-v", root,
@@ -135,9 +135,8 @@ Test(hcsd_mounts, mount_bind_and_its_refusals) {
                    "{\"Image\":\"busybox\",\"HostConfig\":{\"Mounts\":[{"
                    "\"Type\":\"bind\",\"Source\":\"rel\",\"Target\":\"/x\"}]}}",
                    400, "mount path must be absolute");
-  he_docker_fails(125, "hcsd does not support --mount type=volume", "run",
-                  "--rm", "--mount", "type=volume,src=v,dst=/v", "busybox",
-                  "true");
+  he_docker_fails(125, "hcsd does not support anonymous volumes", "run", "--rm",
+                  "--mount", "type=volume,dst=/v", "busybox", "true");
   he_docker_ok(&c, "ps", "-aq");
   cr_assert_str_eq(c.o.p, "", "refused creates left containers: %s", c.o.p);
   he_cmd_free(&c);
@@ -196,23 +195,15 @@ Test(hcsd_mounts, read_only_root_keeps_its_mounts_writable) {
   he_end();
 }
 
-/* --add-host: its lines in /etc/hosts, after the loopback names, then
- * the container's address and host name. */
+/* --add-host: its lines in /etc/hosts, after the loopback names. */
 Test(hcsd_mounts, add_host_lines_in_etc_hosts) {
   he_cmd_t c;
-  he_docker(&c, "run", "--rm", "--hostname", "hx", "--add-host", "db:10.1.2.3",
-            "--add-host", "v6=fd00::7", "busybox", "sh", "-c",
-            "cat /etc/hosts; echo ip=$(hostname -i)");
+  he_docker(&c, "run", "--rm", "--add-host", "db:10.1.2.3", "--add-host",
+            "v6=fd00::7", "busybox", "cat", "/etc/hosts");
   he_expect_code(&c, 0);
   he_expect_has(c.o.p, "127.0.0.1\tlocalhost\n");
   he_expect_has(c.o.p, "10.1.2.3\tdb\n");
   he_expect_has(c.o.p, "fd00::7\tv6\n");
-  /* Its own address and name last, as dockerd writes them. */
-  char *ip = strstr(c.o.p, "ip=");
-  cr_assert(ip != NULL && ip[3] >= '1' && ip[3] <= '9', "%s", c.o.p);
-  char own[64];
-  snprintf(own, sizeof(own), "%.*s\thx\n", (int)strcspn(ip + 3, "\n"), ip + 3);
-  he_expect_has(c.o.p, own);
   he_cmd_free(&c);
   he_docker_fails(125, "hcsd does not support --add-host x:host-gateway", "run",
                   "--rm", "--add-host", "x:host-gateway", "busybox", "true");

@@ -88,3 +88,47 @@ Test(hcsd_volumes, create_ls_inspect_rm_prune) {
   cr_assert(access(want, F_OK) != 0, "%s is still there", want);
   he_end();
 }
+
+Test(hcsd_volumes, data_outlives_containers_and_in_use_is_kept) {
+  char line[512];
+  he_cmd_t c;
+  /* Made on first use, as dockerd does. */
+  he_docker_ok(&c, "run", "--name", "w", "-v", "data:/data", "busybox", "sh",
+               "-c", "printf hi > /data/f");
+  he_cmd_free(&c);
+  vol_names(line, sizeof(line), "--filter", "name=data");
+  cr_assert_str_eq(line, "data\n");
+  he_docker_line(line, sizeof(line), "run", "--rm", "-v", "data:/data:ro",
+                 "busybox", "cat", "/data/f");
+  cr_assert_str_eq(line, "hi");
+  he_docker_line(line, sizeof(line), "run", "--rm", "--mount",
+                 "type=volume,source=data,target=/m", "busybox", "cat", "/m/f");
+  cr_assert_str_eq(line, "hi");
+  /* Read-only is honoured. */
+  he_docker(&c, "run", "--rm", "-v", "data:/data:ro", "busybox", "touch",
+            "/data/g");
+  cr_assert_neq(c.code, 0, "touch on a read-only volume succeeded");
+  he_cmd_free(&c);
+  he_docker_line(line, sizeof(line), "inspect", "-f",
+                 "{{range .Mounts}}{{.Type}} {{.Name}} {{.Destination}} "
+                 "{{.RW}}{{end}}",
+                 "w");
+  cr_assert_str_eq(line, "volume data /data true");
+
+  he_docker_fails(1, "volume is in use", "volume", "rm", "data");
+  he_docker_fails(1, "volume is in use", "volume", "rm", "-f", "data");
+  vol_names(line, sizeof(line), "--filter", "dangling=false");
+  cr_assert_str_eq(line, "data\n");
+  he_docker_ok(&c, "volume", "prune", "-af");
+  he_cmd_free(&c);
+  vol_names(line, sizeof(line), "--filter", "name=data");
+  cr_assert_str_eq(line, "data\n");
+
+  he_docker_ok(&c, "rm", "w");
+  he_cmd_free(&c);
+  he_docker_line(line, sizeof(line), "volume", "rm", "data");
+  cr_assert_str_eq(line, "data");
+  he_docker_fails(125, "invalid characters for a local volume name", "run",
+                  "--rm", "-v", "b@d:/x", "busybox", "true");
+  he_end();
+}

@@ -4,9 +4,10 @@
  * dockerd's rules and words, and turned at start into libhcs's
  * MappedDirectories and its Tmpfs and ReadOnlyRoot extensions, with the
  * container's /etc/hosts written beside its record and mapped over the
- * image's. Named and anonymous volumes are refused here (volumes are a
- * store of their own). */
+ * image's. Named volumes are checked here and mapped at start by the
+ * volume store (volumes.h); anonymous ones are refused. */
 #include "hcsd/model/spec.h"
+#include "hcsd/model/volumes.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -18,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum { M_BIND, M_TMPFS };
+enum { M_BIND, M_TMPFS, M_VOLUME }; /* M_VOLUME: volumes.c maps it */
 
 /* One mount of a create body, checked. */
 typedef struct mnt_s {
@@ -186,13 +187,10 @@ static int bind_spec(const char *spec, mnt_t *m, hcsd_err_t *e) {
     hcsd_err_set(e, 400, "invalid volume specification: '%s'", spec);
     return -1;
   }
-  if (buf[0] != '/') {
-    hcsd_err_set(e, 400,
-                 "hcsd does not support --volume with a named volume "
-                 "(HostConfig.Binds: \"%s\"); give a host path from /",
-                 spec);
+  if (buf[0] != '/' && hcsd_vol_name_check(buf, e) != 0) {
     return -1;
   }
+  m->kind = buf[0] != '/' ? M_VOLUME : M_BIND;
   (void)clean_path(buf, m->src, sizeof(m->src));
   if (destination_check(m, dst, spec, e) != 0) {
     return -1;
@@ -296,6 +294,12 @@ static int mount_spec(json_t *o, mnt_t *m, hcsd_err_t *e) {
     return -1;
   }
   m->ro = json_is_true(json_object_get(o, "ReadOnly"));
+  if (strcmp(type, "volume") == 0) {
+    m->kind = M_VOLUME;
+    return destination_check(m, dst, dst != NULL ? dst : "", e) != 0
+               ? -1
+               : hcsd_vol_mount_check(o, e);
+  }
   if (strcmp(type, "bind") != 0 && strcmp(type, "tmpfs") != 0) {
     hcsd_err_set(e, 400,
                  "hcsd does not support --mount type=%s (HostConfig.Mounts): "
@@ -382,12 +386,12 @@ static int mounts_each(json_t *hc, mnt_fn fn, void *data, hcsd_err_t *e) {
       hcsd_err_set(e, 400, "json: cannot unmarshal HostConfig.Binds[%zu]", i);
       return -1;
     }
-    if (bind_spec(s, &m, e) != 0 || fn(&m, data, e) != 0) {
+    if (bind_spec(s, &m, e) != 0 || (m.kind != M_VOLUME && fn(&m, data, e))) {
       return -1;
     }
   }
   json_array_foreach(mounts, i, v) {
-    if (mount_spec(v, &m, e) != 0 || fn(&m, data, e) != 0) {
+    if (mount_spec(v, &m, e) != 0 || (m.kind != M_VOLUME && fn(&m, data, e))) {
       return -1;
     }
   }
@@ -532,18 +536,18 @@ static int add_mapping(const mnt_t *m, void *data, hcsd_err_t *e) {
 }
 
 /* dockerd's /etc/hosts: loopback names (the host's file with the host's
- * network), the --add-host entries, then the container's address and
- * name; written whole to path.tmp and renamed, so a running container
- * keeps the file it had. */
-static int write_hosts(json_t *hc, const hcsd_hosts_t *h, hcsd_err_t *e) {
+ * network), then the --add-host entries; written whole to path.tmp and
+ * renamed, so a running container keeps the file it had. */
+static int write_hosts(json_t *hc, bool host_net, const char *path,
+                       hcsd_err_t *e) {
   char tmp[PATH_MAX];
-  snprintf(tmp, sizeof(tmp), "%s.tmp", h->path);
+  snprintf(tmp, sizeof(tmp), "%s.tmp", path);
   FILE *f = fopen(tmp, "we");
   if (f == NULL) {
     hcsd_err_set(e, 500, "writing %s: %s", tmp, strerror(errno));
     return -1;
   }
-  FILE *host = h->host_net ? fopen("/etc/hosts", "re") : NULL;
+  FILE *host = host_net ? fopen("/etc/hosts", "re") : NULL;
   if (host != NULL) {
     char buf[4096];
     size_t n;
@@ -561,14 +565,11 @@ static int write_hosts(json_t *hc, const hcsd_hosts_t *h, hcsd_err_t *e) {
           f);
   }
   int r = extra_hosts_each(hc, f, e);
-  if (h->ip != NULL && h->ip[0] != '\0' && h->name != NULL) {
-    fprintf(f, "%s\t%s\n", h->ip, h->name);
-  }
   if (fclose(f) != 0 && r == 0) {
     hcsd_err_set(e, 500, "writing %s: %s", tmp, strerror(errno));
     r = -1;
   }
-  if (r == 0 && rename(tmp, h->path) != 0) {
+  if (r == 0 && rename(tmp, path) != 0) {
     hcsd_err_set(e, 500, "renaming %s: %s", tmp, strerror(errno));
     r = -1;
   }
@@ -578,8 +579,8 @@ static int write_hosts(json_t *hc, const hcsd_hosts_t *h, hcsd_err_t *e) {
   return r;
 }
 
-int hcsd_spec_system_mounts(json_t *hc, const hcsd_hosts_t *hosts, json_t *sys,
-                            hcsd_err_t *e) {
+int hcsd_spec_system_mounts(json_t *hc, const char *hosts, bool host_net,
+                            json_t *sys, hcsd_err_t *e) {
   /* Another's mappings (volumes) may be there already. */
   static const char *const arrays[] = {"MappedDirectories", "Tmpfs"};
   for (size_t i = 0; i < sizeof(arrays) / sizeof(arrays[0]); i++) {
@@ -590,11 +591,11 @@ int hcsd_spec_system_mounts(json_t *hc, const hcsd_hosts_t *hosts, json_t *sys,
   if (json_is_true(json_object_get(hc, "ReadonlyRootfs"))) {
     json_object_set_new(sys, "ReadOnlyRoot", json_true());
   }
-  if (write_hosts(hc, hosts, e) != 0) {
+  if (write_hosts(hc, host_net, hosts, e) != 0) {
     return -1;
   }
-  json_t *etc = json_pack("{s:s,s:s,s:b}", "HostPath", hosts->path,
-                          "ContainerPath", "/etc/hosts", "ReadOnly", false);
+  json_t *etc = json_pack("{s:s,s:s,s:b}", "HostPath", hosts, "ContainerPath",
+                          "/etc/hosts", "ReadOnly", false);
   json_array_append_new(json_object_get(sys, "MappedDirectories"), etc);
   return mounts_each(hc, add_mapping, sys, e);
 }
