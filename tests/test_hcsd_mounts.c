@@ -195,15 +195,23 @@ Test(hcsd_mounts, read_only_root_keeps_its_mounts_writable) {
   he_end();
 }
 
-/* --add-host: its lines in /etc/hosts, after the loopback names. */
+/* --add-host: its lines in /etc/hosts, after the loopback names, then
+ * the container's address and host name. */
 Test(hcsd_mounts, add_host_lines_in_etc_hosts) {
   he_cmd_t c;
-  he_docker(&c, "run", "--rm", "--add-host", "db:10.1.2.3", "--add-host",
-            "v6=fd00::7", "busybox", "cat", "/etc/hosts");
+  he_docker(&c, "run", "--rm", "--hostname", "hx", "--add-host", "db:10.1.2.3",
+            "--add-host", "v6=fd00::7", "busybox", "sh", "-c",
+            "cat /etc/hosts; echo ip=$(hostname -i)");
   he_expect_code(&c, 0);
   he_expect_has(c.o.p, "127.0.0.1\tlocalhost\n");
   he_expect_has(c.o.p, "10.1.2.3\tdb\n");
   he_expect_has(c.o.p, "fd00::7\tv6\n");
+  /* Its own address and name last, as dockerd writes them. */
+  char *ip = strstr(c.o.p, "ip=");
+  cr_assert(ip != NULL && ip[3] >= '1' && ip[3] <= '9', "%s", c.o.p);
+  char own[64];
+  snprintf(own, sizeof(own), "%.*s\thx\n", (int)strcspn(ip + 3, "\n"), ip + 3);
+  he_expect_has(c.o.p, own);
   he_cmd_free(&c);
   he_docker_fails(125, "hcsd does not support --add-host x:host-gateway", "run",
                   "--rm", "--add-host", "x:host-gateway", "busybox", "true");

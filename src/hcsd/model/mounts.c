@@ -536,18 +536,18 @@ static int add_mapping(const mnt_t *m, void *data, hcsd_err_t *e) {
 }
 
 /* dockerd's /etc/hosts: loopback names (the host's file with the host's
- * network), then the --add-host entries; written whole to path.tmp and
- * renamed, so a running container keeps the file it had. */
-static int write_hosts(json_t *hc, bool host_net, const char *path,
-                       hcsd_err_t *e) {
+ * network), the --add-host entries, then the container's address and
+ * name; written whole to path.tmp and renamed, so a running container
+ * keeps the file it had. */
+static int write_hosts(json_t *hc, const hcsd_hosts_t *h, hcsd_err_t *e) {
   char tmp[PATH_MAX];
-  snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+  snprintf(tmp, sizeof(tmp), "%s.tmp", h->path);
   FILE *f = fopen(tmp, "we");
   if (f == NULL) {
     hcsd_err_set(e, 500, "writing %s: %s", tmp, strerror(errno));
     return -1;
   }
-  FILE *host = host_net ? fopen("/etc/hosts", "re") : NULL;
+  FILE *host = h->host_net ? fopen("/etc/hosts", "re") : NULL;
   if (host != NULL) {
     char buf[4096];
     size_t n;
@@ -565,11 +565,14 @@ static int write_hosts(json_t *hc, bool host_net, const char *path,
           f);
   }
   int r = extra_hosts_each(hc, f, e);
+  if (h->ip != NULL && h->ip[0] != '\0' && h->name != NULL) {
+    fprintf(f, "%s\t%s\n", h->ip, h->name);
+  }
   if (fclose(f) != 0 && r == 0) {
     hcsd_err_set(e, 500, "writing %s: %s", tmp, strerror(errno));
     r = -1;
   }
-  if (r == 0 && rename(tmp, path) != 0) {
+  if (r == 0 && rename(tmp, h->path) != 0) {
     hcsd_err_set(e, 500, "renaming %s: %s", tmp, strerror(errno));
     r = -1;
   }
@@ -579,8 +582,8 @@ static int write_hosts(json_t *hc, bool host_net, const char *path,
   return r;
 }
 
-int hcsd_spec_system_mounts(json_t *hc, const char *hosts, bool host_net,
-                            json_t *sys, hcsd_err_t *e) {
+int hcsd_spec_system_mounts(json_t *hc, const hcsd_hosts_t *hosts, json_t *sys,
+                            hcsd_err_t *e) {
   /* Another's mappings (volumes) may be there already. */
   static const char *const arrays[] = {"MappedDirectories", "Tmpfs"};
   for (size_t i = 0; i < sizeof(arrays) / sizeof(arrays[0]); i++) {
@@ -591,11 +594,11 @@ int hcsd_spec_system_mounts(json_t *hc, const char *hosts, bool host_net,
   if (json_is_true(json_object_get(hc, "ReadonlyRootfs"))) {
     json_object_set_new(sys, "ReadOnlyRoot", json_true());
   }
-  if (write_hosts(hc, host_net, hosts, e) != 0) {
+  if (write_hosts(hc, hosts, e) != 0) {
     return -1;
   }
-  json_t *etc = json_pack("{s:s,s:s,s:b}", "HostPath", hosts, "ContainerPath",
-                          "/etc/hosts", "ReadOnly", false);
+  json_t *etc = json_pack("{s:s,s:s,s:b}", "HostPath", hosts->path,
+                          "ContainerPath", "/etc/hosts", "ReadOnly", false);
   json_array_append_new(json_object_get(sys, "MappedDirectories"), etc);
   return mounts_each(hc, add_mapping, sys, e);
 }
