@@ -319,6 +319,44 @@ static long logs_tail(hcsd_req_t *r) {
   return tail;
 }
 
+/* since= / until=: what the CLI sends (seconds since the epoch, with up to
+ * nine digits of fraction, from a date or a duration it converted), in
+ * ns; 0 when absent or "0". -1 (and a 400) for anything else, in moby's
+ * words. */
+static int logs_time(hcsd_req_t *r, const char *name, int64_t *ns) {
+  char *v = hcsd_query(r, name);
+  *ns = 0;
+  if (v == NULL || v[0] == '\0') {
+    free(v);
+    return 0;
+  }
+  const char *p = v;
+  int64_t s = 0, frac = 0;
+  int digits = 0, fd = 0;
+  for (; *p >= '0' && *p <= '9' && digits < 12; p++, digits++) {
+    s = s * 10 + (*p - '0');
+  }
+  if (*p == '.') {
+    for (p++; *p >= '0' && *p <= '9' && fd < 9; p++, fd++) {
+      frac = frac * 10 + (*p - '0');
+    }
+  }
+  bool ok = digits > 0 && *p == '\0';
+  for (; ok && fd < 9; fd++) {
+    frac *= 10;
+  }
+  if (!ok) {
+    char msg[200];
+    snprintf(msg, sizeof(msg), "invalid value for \"%s\": %.64s", name, v);
+    free(v);
+    hcsd_reply_error(r, 400, "%s", msg);
+    return -1;
+  }
+  free(v);
+  *ns = s * 1000000000 + frac;
+  return 0;
+}
+
 /* Parks r as a follower, the stored log its first chunk. */
 static void logs_follow(hcsd_req_t *r, follow_req_t *fr, hcsd_logs_t *out,
                         const char *ct) {
@@ -341,7 +379,14 @@ void hcsd_h_ctr_logs(hcsd_t *d, hcsd_req_t *r, const char *ref) {
                  (hcsd_query_bool(r, "stderr") ? 2 : 0),
       .tail = logs_tail(r),
       .follow = hcsd_query_bool(r, "follow"),
+      .timestamps = hcsd_query_bool(r, "timestamps"),
   };
+  /* details: the log driver's extra attributes, of which hcsd's json-file
+   * log has none (--log-opt is refused at create): nothing to add. */
+  if (logs_time(r, "since", &o.since) != 0 ||
+      logs_time(r, "until", &o.until) != 0) {
+    return;
+  }
   follow_req_t *fr = o.follow ? calloc(1, sizeof(*fr)) : NULL;
   o.follow = fr != NULL;
   hcsd_logs_t out;

@@ -110,8 +110,9 @@ static char *pct_decode(const char *s, size_t n, int plus) {
 static int stream_body_path(const char *path, int method) {
   size_t n = strlen(path);
   return (method == HTTP_POST && strcmp(path, "/images/load") == 0) ||
-         (method == HTTP_PUT && strncmp(path, "/containers/", 12) == 0 &&
-          n > 8 && strcmp(path + n - 8, "/archive") == 0);
+         (method == HTTP_PUT && n > 20 &&
+          memcmp(path, "/containers/", 12) == 0 &&
+          strcmp(path + n - 8, "/archive") == 0);
 }
 
 /* Splits the URL into path (version prefix off) and query. */

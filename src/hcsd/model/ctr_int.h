@@ -48,6 +48,8 @@ struct hcsd_follow_s {
   hcsd_follow_t *next;
   hcsd_ctr_t *c;
   int streams;
+  bool timestamps; /* each line led by the time it was read */
+  bool mid[3];     /* per stream: the last byte sent was not a newline */
   hcsd_out_ops_t ops;
   void *data;
 };
@@ -210,6 +212,11 @@ void hcsd__store_save(hcsd_ctr_t *c);
 void hcsd__store_remove_dir(hcsd_t *d, const char *id);
 char *hcsd__ctr_dir(hcsd_t *d, const char *id);
 char *hcsd__sandbox_home(hcsd_t *d);
+/* A record of the log: an 8-byte frame header (stream, 0, 0, 0, length),
+ * or with byte 1 HCSD_LOG_TIMED a 16-byte one whose last 8 bytes are the
+ * time the output was read (ns, big-endian); then the bytes. Logs written
+ * before the times were kept have only untimed records. */
+enum { HCSD_LOG_TIMED = 1 };
 void hcsd__log_append(hcsd_ctr_t *c, int stream, const char *buf, size_t len);
 /* The stored log (framed records), malloc'ed, *len its size. */
 char *hcsd__log_read(hcsd_ctr_t *c, size_t *len);

@@ -65,6 +65,35 @@ void hcsd__hold_end(hcsd_hold_t *h) {
 
 /* ---- output ---- */
 
+enum { STAMP_LEN = 31 }; /* "2006-01-02T15:04:05.000000000Z " */
+
+/* buf with the time t before each line that starts in it (*mid: the
+ * previous byte of the stream was not a newline, so buf's first line
+ * goes on), as moby writes log lines with --timestamps. malloc'ed. */
+static char *stamped(const char *buf, size_t len, int64_t t, bool *mid,
+                     size_t *out_len) {
+  size_t lines = 0;
+  for (size_t i = 0; i < len; i++) {
+    lines += buf[i] == '\n';
+  }
+  char *out = malloc(len + (lines + 1) * STAMP_LEN + 1);
+  if (out == NULL) {
+    return NULL;
+  }
+  char ts[40];
+  hcsd_time_rfc3339(t, ts);
+  size_t o = 0;
+  for (size_t i = 0; i < len; i++) {
+    if (!*mid) {
+      o += (size_t)snprintf(out + o, STAMP_LEN + 1, "%s ", ts);
+    }
+    out[o++] = buf[i];
+    *mid = buf[i] != '\n';
+  }
+  *out_len = o;
+  return out;
+}
+
 static bool wants(const hcsd_attach_t *a, int stream) {
   return stream == HCS_STDOUT ? a->o.out : a->o.err;
 }
@@ -83,10 +112,22 @@ void hcsd__ctr_output(hcsd_ctr_t *c, hcs_session_t *s, int stream, char *buf,
     }
   }
   hcsd__hold_end(h);
+  int64_t now = 0;
   for (hcsd_follow_t *f = c->followers, *next; f != NULL; f = next) {
     next = f->next;
-    if ((f->streams & stream) != 0) {
+    if ((f->streams & stream) == 0) {
+      continue;
+    }
+    if (!f->timestamps) {
       f->ops.on_data(stream, buf, len, NULL, f->data);
+      continue;
+    }
+    now = now != 0 ? now : hcsd_now_ns();
+    size_t n = 0;
+    char *st = stamped(buf, len, now, &f->mid[stream], &n);
+    if (st != NULL) {
+      f->ops.on_data(stream, st, n, NULL, f->data);
+      free(st);
     }
   }
 }
@@ -108,37 +149,50 @@ void hcsd__ctr_output_end(hcsd_ctr_t *c) {
 
 /* ---- the stored log ---- */
 
-/* Calls fn for each record of log[0..n) (framed: 8-byte headers). */
+/* Calls fn for each record of log[0..n) (ctr_int.h: timed or not; an
+ * untimed record's time is 0). */
 static void log_each(const char *log, size_t n,
                      void (*fn)(int stream, const char *p, size_t len,
-                                void *data),
+                                int64_t t, void *data),
                      void *data) {
   for (size_t i = 0; log != NULL && i + 8 <= n;) {
-    size_t len = ((size_t)(uint8_t)log[i + 4] << 24) |
-                 ((size_t)(uint8_t)log[i + 5] << 16) |
-                 ((size_t)(uint8_t)log[i + 6] << 8) | (uint8_t)log[i + 7];
-    if (i + 8 + len > n) {
+    const uint8_t *h = (const uint8_t *)log + i;
+    size_t len = ((size_t)h[4] << 24) | ((size_t)h[5] << 16) |
+                 ((size_t)h[6] << 8) | h[7];
+    size_t hl = h[1] == HCSD_LOG_TIMED ? 16 : 8;
+    if (i + hl + len > n) {
       break;
     }
-    fn((uint8_t)log[i], log + i + 8, len, data);
-    i += 8 + len;
+    uint64_t t = 0;
+    for (size_t k = 8; k < hl; k++) {
+      t = t << 8 | h[k];
+    }
+    fn(h[0], log + i + hl, len, (int64_t)t, data);
+    i += hl + len;
   }
 }
 
-/* The records of the streams asked for: offsets into the log. */
+/* The records of the streams and times asked for: offsets into the log
+ * and their times (moby: since <= t <= until; an untimed record is older
+ * than any since, and within any until). */
 typedef struct recs_s {
   size_t (*rec)[3]; /* off, len, stream */
+  int64_t *t;
   size_t n;
   const char *log;
   int streams;
+  int64_t since, until;
 } recs_t;
 
-static void rec_add(int stream, const char *p, size_t len, void *data) {
+static void rec_add(int stream, const char *p, size_t len, int64_t t,
+                    void *data) {
   recs_t *r = data;
-  if (r->rec != NULL && (stream & r->streams) != 0) {
+  if (r->rec != NULL && r->t != NULL && (stream & r->streams) != 0 &&
+      (r->since == 0 || t >= r->since) && (r->until == 0 || t <= r->until)) {
     r->rec[r->n][0] = (size_t)(p - r->log);
     r->rec[r->n][1] = len;
     r->rec[r->n][2] = (size_t)stream;
+    r->t[r->n] = t;
     r->n++;
   }
 }
@@ -163,35 +217,60 @@ static void tail_start(const recs_t *r, long tail, size_t *first,
   }
 }
 
-/* The records from first (less skip bytes) on, framed unless tty. */
+/* The records from first (less skip bytes) on, framed unless tty, each
+ * line led by its record's time with timestamps. */
 static char *logs_body(const recs_t *r, size_t first, size_t skip, bool tty,
-                       size_t cap, size_t *len) {
+                       bool timestamps, size_t *len) {
+  size_t cap = 1;
+  for (size_t i = first; i < r->n; i++) {
+    size_t lines = 1;
+    for (size_t j = 0; timestamps && j < r->rec[i][1]; j++) {
+      lines += r->log[r->rec[i][0] + j] == '\n';
+    }
+    cap += 8 + r->rec[i][1] + (timestamps ? lines * STAMP_LEN : 0);
+  }
   char *out = malloc(cap);
   size_t o = 0;
+  bool mid[3] = {false, false, false};
   for (size_t i = first; out != NULL && i < r->n; i++) {
     size_t cut = i == first ? skip : 0;
     size_t n = r->rec[i][1] - cut;
+    const char *p = r->log + r->rec[i][0] + cut;
     if (n == 0) {
       continue;
+    }
+    char *st = NULL;
+    if (timestamps) {
+      st = stamped(p, n, r->t[i], &mid[r->rec[i][2] & 3], &n);
+      if (st == NULL) {
+        free(out);
+        return NULL;
+      }
+      p = st;
     }
     if (!tty) {
       hcsd_frame_header((uint8_t *)out + o, (int)r->rec[i][2], n);
       o += 8;
     }
-    memcpy(out + o, r->log + r->rec[i][0] + cut, n);
+    memcpy(out + o, p, n);
     o += n;
+    free(st);
   }
   *len = o;
   return out;
 }
 
-static int follow(hcsd_ctr_t *c, int streams, const hcsd_out_ops_t *ops,
-                  void *data, hcsd_follow_t **out) {
+static int follow(hcsd_ctr_t *c, int streams, bool timestamps,
+                  const hcsd_out_ops_t *ops, void *data, hcsd_follow_t **out) {
   hcsd_follow_t *f = calloc(1, sizeof(*f));
   if (f == NULL) {
     return -1;
   }
-  *f = (hcsd_follow_t){.c = c, .streams = streams, .ops = *ops, .data = data};
+  *f = (hcsd_follow_t){.c = c,
+                       .streams = streams,
+                       .timestamps = timestamps,
+                       .ops = *ops,
+                       .data = data};
   f->next = c->followers;
   c->followers = f;
   *out = f;
@@ -210,21 +289,30 @@ int hcsd_ctr_logs(hcsd_t *d, const char *ref, const hcsd_logs_opts_t *o,
                  "You must choose at least one stream (stdout or stderr)");
     return -1;
   }
+  if (o->follow && o->until != 0 && o->until > hcsd_now_ns()) {
+    hcsd_err_set(e, 400,
+                 "hcsd does not support --until a time to come with "
+                 "--follow");
+    return -1;
+  }
   size_t n = 0;
   char *log = hcsd__log_read(c, &n);
   recs_t r = {.rec = malloc((n / 8 + 1) * sizeof(*r.rec)),
+              .t = malloc((n / 8 + 1) * sizeof(*r.t)),
               .log = log,
-              .streams = o->streams};
+              .streams = o->streams,
+              .since = o->since,
+              .until = o->until};
   log_each(log, n, rec_add, &r);
   size_t first = 0, skip = 0;
   tail_start(&r, o->tail, &first, &skip);
   *out = (hcsd_logs_t){.tty = c->tty};
-  out->buf =
-      logs_body(&r, first, skip, c->tty, n + 8 * (r.n + 1) + 1, &out->len);
+  out->buf = logs_body(&r, first, skip, c->tty, o->timestamps, &out->len);
   free(r.rec);
+  free(r.t);
   free(log);
-  if (o->follow && (c->state == CS_RUNNING || c->busy)) {
-    (void)follow(c, o->streams & 3, ops, data, &out->follow);
+  if (o->follow && o->until == 0 && (c->state == CS_RUNNING || c->busy)) {
+    (void)follow(c, o->streams & 3, o->timestamps, ops, data, &out->follow);
   }
   return 0;
 }
@@ -259,8 +347,10 @@ int hcsd_ctr_attach(hcsd_t *d, const char *ref, const hcsd_attach_opts_t *o,
   return 0;
 }
 
-static void replay(int stream, const char *p, size_t len, void *data) {
+static void replay(int stream, const char *p, size_t len, int64_t t,
+                   void *data) {
   hcsd_attach_t *a = data;
+  (void)t;
   if (wants(a, stream)) {
     a->ops.on_data(stream, p, len, NULL, a->data);
   }

@@ -148,9 +148,12 @@ json_t *hcsd_ctr_top(hcsd_t *d, const char *ref, const char *ps_args,
 /* ---- logs ---- */
 
 typedef struct hcsd_logs_opts_s {
-  int streams; /* 1 stdout | 2 stderr */
-  long tail;   /* the last lines; < 0: all */
-  bool follow; /* then what comes, while it runs */
+  int streams;          /* 1 stdout | 2 stderr */
+  long tail;            /* the last lines; < 0: all */
+  bool follow;          /* then what comes, while it runs */
+  bool timestamps;      /* each line led by the time it was read */
+  int64_t since, until; /* ns since the epoch, inclusive; 0: no bound. A
+                           follow with an until still to come: 400 */
 } hcsd_logs_opts_t;
 typedef struct hcsd_follow_s hcsd_follow_t;
 typedef struct hcsd_logs_s {

@@ -234,15 +234,21 @@ void hcsd__log_append(hcsd_ctr_t *c, int stream, const char *buf, size_t len) {
       return;
     }
   }
-  uint8_t h[8] = {(uint8_t)stream,
-                  0,
-                  0,
-                  0,
-                  (uint8_t)(len >> 24),
-                  (uint8_t)(len >> 16),
-                  (uint8_t)(len >> 8),
-                  (uint8_t)len};
-  struct iovec iov[2] = {{h, 8}, {(void *)buf, len}};
+  /* A timed record (ctr_io.c log_each): the frame header with byte 1 set,
+   * then the time it was read, ns since the epoch, big-endian. */
+  uint64_t t = (uint64_t)hcsd_now_ns();
+  uint8_t h[16] = {(uint8_t)stream,
+                   HCSD_LOG_TIMED,
+                   0,
+                   0,
+                   (uint8_t)(len >> 24),
+                   (uint8_t)(len >> 16),
+                   (uint8_t)(len >> 8),
+                   (uint8_t)len};
+  for (int i = 0; i < 8; i++) {
+    h[8 + i] = (uint8_t)(t >> (56 - 8 * i));
+  }
+  struct iovec iov[2] = {{h, sizeof(h)}, {(void *)buf, len}};
   ssize_t n = writev(c->log_fd, iov, 2);
   if (n > 0) {
     c->log_bytes += (size_t)n;
