@@ -6,6 +6,7 @@
 
 #include <hcs-async.h>
 #include <hcs.h>
+#include <stddef.h>
 
 /* A caller built against a newer hcs: the struct and one more field. */
 typedef struct newer_options_s {
@@ -22,6 +23,13 @@ Test(opts_size, open_reads_the_callers_layout) {
   o.size = 0; /* the first layout */
   cr_assert_eq(hcs_open(&h, &o, &err), HCS_OK);
   hcs_close(h);
+  /* A caller built before threads was added: its size ends at state_dir. */
+  o.size = (uint32_t)offsetof(hcs_options_t, threads);
+  o.threads = 65; /* past its size: never read (read, it is refused) */
+  cr_assert_eq(hcs_open(&h, &o, &err), HCS_OK, "%s",
+               err != NULL ? hcs_error_message(err) : "");
+  hcs_close(h);
+  o.threads = 0;
 
   newer_options_t n = {.known = {.size = sizeof(n)}};
   cr_assert_eq(hcs_open(&h, &n.known, &err), HCS_OK,

@@ -130,8 +130,8 @@ hcs_result_t hcs_open(hcs_t **out, const hcs_options_t *opts,
     return hcs__fail(err, HCS_WSAEINVAL, op, NULL, EINVAL, "out is NULL");
   }
   hcs_options_t o;
-  hcs_result_t r0 =
-      hcs__opts_in(&o, sizeof(o), opts, "hcs_options_t", op, NULL, err);
+  hcs_result_t r0 = hcs__opts_in_first(&o, sizeof(o), HCS__OPTIONS_FIRST, opts,
+                                       "hcs_options_t", op, NULL, err);
   if (r0 != HCS_OK) {
     return r0;
   }

@@ -32,5 +32,6 @@ hcs_result_t hcs__opts_in_first(void *out, size_t known, size_t first,
 /* The first layouts of the structs that grew. */
 #define HCS__PARAMS_FIRST offsetof(hcs_process_params_t, stdio_transport)
 #define HCS__SESSION_FIRST offsetof(hcs_session_options_t, stdio_transport)
+#define HCS__OPTIONS_FIRST offsetof(hcs_options_t, threads)
 
 #endif
