@@ -330,12 +330,16 @@ static void env_open(env_t *e, fwd_t *f, const char *what, as_accept_cb cb,
   te_watchdog_start(f->loop, &e->wd, WATCHDOG_MS, what);
 }
 
-static void env_run_close(env_t *e, fwd_t *f) {
+/* Runs the loop to its end, frees it, then joins the client (whose
+ * socket is one of the process's fds until then) and checks that nothing
+ * is left. */
+static void env_run_close(env_t *e, fwd_t *f, client_t *cl) {
   as_loop_run(f->loop, 0);
   te_watchdog_stop(&e->wd);
   as_timer_free(f->later[0]);
   as_timer_free(f->later[1]);
   as_loop_free(f->loop);
+  client_join(cl);
   cr_assert_eq(rmdir(e->dir), 0, "rmdir %s: %s", e->dir, strerror(errno));
   cr_assert_eq(te_fd_count(), e->fds0, "fds leaked");
   te_assert_no_child();
@@ -366,8 +370,7 @@ static void run_gen(fwd_t *f, client_t *cl, uint64_t out, uint64_t err,
   env_open(&e, f, what, fwd_accept, f);
   gen_opts(f, out, err, seed);
   client_start(cl, e.path, f->framed);
-  env_run_close(&e, f);
-  client_join(cl);
+  env_run_close(&e, f, cl);
 }
 
 /* Runs gen through the forwarder and checks what the client got. */
@@ -468,8 +471,7 @@ Test(engine_splice, detached_raw_session_is_drained) {
   cr_assert_eq(f.offers, 1, "an offer after the session was dropped");
   cr_assert(!f.done, "a callback of a detached session");
   as_conn_shutdown(f.c);
-  env_run_close(&e, &f);
-  client_join(&cl);
+  env_run_close(&e, &f, &cl);
   cr_assert_eq(cl.err, 0);
   cr_assert_eq(cl.frames, 1);
 }
@@ -557,8 +559,7 @@ static void run_pipe_case(pipe_case_t *pc, int sock, size_t len,
   free(b);
   close(pc->src[1]);
   client_start(cl, e.path, 1);
-  env_run_close(&e, &pc->f);
-  client_join(cl);
+  env_run_close(&e, &pc->f, cl);
 }
 
 Test(engine_splice, write_pipe_copies_where_splice_is_refused) {
