@@ -45,46 +45,52 @@ typedef struct arc_job_s {
 
 /* ---- paths ---- */
 
+int hcsd__arc_clean(const char *in, char *out, size_t n, bool climb) {
+  size_t at[512]; /* where each component begins in out */
+  size_t nc = 0, off = 0;
+  out[0] = '\0';
+  for (const char *t = in; *t != '\0';) {
+    size_t len = strcspn(t, "/");
+    if (len == 2 && strncmp(t, "..", 2) == 0) {
+      if (!climb) {
+        return -1;
+      }
+      nc -= nc > 0;
+      off = nc > 0 ? at[nc] - 1 : 0; /* back to before its '/' */
+      out[off] = '\0';
+    } else if (len > 0 && !(len == 1 && t[0] == '.')) {
+      size_t sep = off > 0;
+      if (nc == sizeof(at) / sizeof(at[0]) || off + sep + len + 1 > n) {
+        return -1;
+      }
+      if (sep) {
+        out[off++] = '/';
+      }
+      at[nc++] = off;
+      memcpy(out + off, t, len);
+      off += len;
+      out[off] = '\0';
+    }
+    t += len + (t[len] == '/');
+  }
+  return (int)nc;
+}
+
 int hcsd__arc_path(const char *in, hcsd__arc_path_t *p) {
   size_t n = strlen(in);
   bool dot = (n >= 2 && strcmp(in + n - 2, "/.") == 0) || strcmp(in, ".") == 0;
   p->follow = dot || (n > 0 && in[n - 1] == '/');
-  /* The components, ".." stopping at the root as it does for "/". */
-  char *comp[512];
-  size_t nc = 0;
-  char buf[4096];
-  if (n >= sizeof(buf)) {
+  p->clean[0] = '/';
+  /* ".." stops at the root, as it does for "/". */
+  int nc = hcsd__arc_clean(in, p->clean + 1, sizeof(p->clean) - 1, true);
+  if (nc < 0) {
     return -ENAMETOOLONG;
   }
-  memcpy(buf, in, n + 1);
-  char *save = NULL;
-  for (char *t = strtok_r(buf, "/", &save); t != NULL;
-       t = strtok_r(NULL, "/", &save)) {
-    if (strcmp(t, ".") == 0) {
-      continue;
-    }
-    if (strcmp(t, "..") == 0) {
-      nc -= nc > 0;
-      continue;
-    }
-    if (nc == sizeof(comp) / sizeof(comp[0])) {
-      return -ENAMETOOLONG;
-    }
-    comp[nc++] = t;
-  }
-  size_t off = 0;
-  p->clean[0] = '\0';
-  for (size_t i = 0; i < nc; i++) {
-    off += (size_t)snprintf(p->clean + off, sizeof(p->clean) - off, "/%s",
-                            comp[i]);
-  }
-  if (nc == 0) {
-    strcpy(p->clean, "/");
-  }
-  if (nc > 0 && strlen(comp[nc - 1]) >= sizeof(p->base)) {
+  const char *last = strrchr(p->clean, '/') + 1;
+  if (strlen(last) >= sizeof(p->base)) {
     return -ENAMETOOLONG;
   }
-  snprintf(p->base, sizeof(p->base), "%s", nc == 0 || dot ? "." : comp[nc - 1]);
+  snprintf(p->base, sizeof(p->base), "%s", nc == 0 || dot ? "." : last);
   return 0;
 }
 

@@ -60,6 +60,10 @@ typedef struct hcsd__arc_path_s {
   bool follow;
 } hcsd__arc_path_t;
 int hcsd__arc_path(const char *in, hcsd__arc_path_t *p);
+/* in's components into out as "a/b/c" (no '/' at either end, no "."
+ * parts), ".." taking the one before when climb: their number, or -1 for
+ * a ".." without climb or a name longer than n. */
+int hcsd__arc_clean(const char *in, char *out, size_t n, bool climb);
 /* openat2(root, path, flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS):
  * an fd or -errno. */
 int hcsd__arc_open_in(int root, const char *path, int flags);

@@ -38,25 +38,8 @@ static int put_fail(put_t *p, const char *name, const char *what, int err) {
 /* The entry's name cleaned into out (relative, no "." parts): 0, 1 for
  * the destination itself, -1 when it climbs with "..". */
 static int clean_name(const char *in, char *out, size_t n) {
-  char buf[4096];
-  snprintf(buf, sizeof(buf), "%s", in);
-  size_t off = 0;
-  out[0] = '\0';
-  char *save = NULL;
-  for (char *t = strtok_r(buf, "/", &save); t != NULL;
-       t = strtok_r(NULL, "/", &save)) {
-    if (strcmp(t, ".") == 0) {
-      continue;
-    }
-    if (strcmp(t, "..") == 0) {
-      return -1;
-    }
-    off += (size_t)snprintf(out + off, n - off, "%s%s", off > 0 ? "/" : "", t);
-    if (off >= n) {
-      return -1;
-    }
-  }
-  return off == 0 ? 1 : 0;
+  int nc = hcsd__arc_clean(in, out, n, false);
+  return nc < 0 ? -1 : nc == 0 ? 1 : 0;
 }
 
 /* The parent of rel (cleaned) walked from the destination, directories
