@@ -643,3 +643,57 @@ Test(engine_wake, stop_then_run_again_then_uv_run_alone) {
   cr_assert_eq(te_fd_count(), fds0, "fds leaked");
   te_assert_no_child();
 }
+
+/* On an embedder's loop the engine's set stays nested in libuv's, and the
+ * embedder runs uv_run: a session's events and a post from another thread
+ * (its eventfd is in the engine's set) still arrive. */
+typedef struct emb_s {
+  as_loop_t *loop;
+  int posted, post_err;
+} emb_t;
+
+static void emb_post(as_loop_t *loop, void *data) {
+  emb_t *x = data;
+  x->posted = 1;
+  as_loop_keepalive(loop, 0);
+}
+
+static void *emb_poster(void *arg) {
+  emb_t *x = arg;
+  x->post_err = as_loop_post(x->loop, emb_post, x);
+  return NULL;
+}
+
+Test(engine_wake, an_embedders_loop_keeps_the_nesting) {
+  int fds0 = te_fd_baseline();
+  uv_loop_t uv;
+  cr_assert_eq(uv_loop_init(&uv), 0);
+  emb_t x = {0};
+  cr_assert_eq(as_loop_new(&x.loop, &uv), 0);
+  te_run_t run;
+  te_run_init(&run);
+  char *argv[] = {"cli_cat", NULL};
+  as_spawn_opts_t o = te_opts(HELPER("cli_cat"), argv);
+  o.stdio[AS_STDIN] = AS_STDIO_PIPE;
+  o.stdio[AS_STDOUT] = AS_STDIO_PIPE;
+  cr_assert_eq(te_spawn(&x.loop, &o, &run), 0);
+  cr_assert_eq(as_session_write(run.s, "nested", 6, NULL, NULL), 0);
+  cr_assert_eq(as_session_close_stdin(run.s), 0);
+  as_loop_keepalive(x.loop, 1);
+  pthread_t th;
+  cr_assert_eq(pthread_create(&th, NULL, emb_poster, &x), 0);
+  te_watchdog_t wd;
+  te_watchdog_start(x.loop, &wd, 10000, "embedder's loop");
+  /* Until the session is done and the post has turned keepalive off. */
+  cr_assert_eq(uv_run(&uv, UV_RUN_DEFAULT), 0);
+  pthread_join(th, NULL);
+  cr_assert_eq(x.post_err, 0);
+  cr_assert(x.posted);
+  cr_assert(run.done);
+  cr_assert_str_eq(run.out[0], "nested");
+  te_watchdog_stop(&wd);
+  as_loop_free(x.loop);
+  cr_assert_eq(uv_loop_close(&uv), 0);
+  cr_assert_eq(te_fd_count(), fds0, "fds leaked");
+  te_assert_no_child();
+}
