@@ -587,6 +587,19 @@ Test(engine_wake, a_timer_armed_after_a_long_sleep_counts_from_the_wake) {
   te_assert_no_child();
 }
 
+/* Starts cat with msg (a literal, lent until written) on its stdin, then
+ * EOF. */
+static void cat_once(as_loop_t **loopp, te_run_t *run, const char *msg) {
+  te_run_init(run);
+  char *argv[] = {"cli_cat", NULL};
+  as_spawn_opts_t o = te_opts(HELPER("cli_cat"), argv);
+  o.stdio[AS_STDIN] = AS_STDIO_PIPE;
+  o.stdio[AS_STDOUT] = AS_STDIO_PIPE;
+  cr_assert_eq(te_spawn(loopp, &o, run), 0);
+  cr_assert_eq(as_session_write(run->s, msg, strlen(msg), NULL, NULL), 0);
+  cr_assert_eq(as_session_close_stdin(run->s), 0);
+}
+
 /* as_loop_stop ends the run from a callback, a later run goes on where it
  * stopped, and after a run the libuv loop can be driven by uv_run alone:
  * the engine's set is back in libuv's. */
@@ -625,14 +638,7 @@ Test(engine_wake, stop_then_run_again_then_uv_run_alone) {
 
   /* A session driven by uv_run alone, after the engine's own runs. */
   te_run_t run;
-  te_run_init(&run);
-  char *argv[] = {"cli_cat", NULL};
-  as_spawn_opts_t o = te_opts(HELPER("cli_cat"), argv);
-  o.stdio[AS_STDIN] = AS_STDIO_PIPE;
-  o.stdio[AS_STDOUT] = AS_STDIO_PIPE;
-  cr_assert_eq(te_spawn(&x.loop, &o, &run), 0);
-  cr_assert_eq(as_session_write(run.s, "hello", 5, NULL, NULL), 0);
-  cr_assert_eq(as_session_close_stdin(run.s), 0);
+  cat_once(&x.loop, &run, "hello");
   cr_assert_eq(uv_run(as_loop_uv(x.loop), UV_RUN_DEFAULT), 0);
   cr_assert(run.done);
   cr_assert_eq(run.bytes[0], 5);
@@ -671,14 +677,7 @@ Test(engine_wake, an_embedders_loop_keeps_the_nesting) {
   emb_t x = {0};
   cr_assert_eq(as_loop_new(&x.loop, &uv), 0);
   te_run_t run;
-  te_run_init(&run);
-  char *argv[] = {"cli_cat", NULL};
-  as_spawn_opts_t o = te_opts(HELPER("cli_cat"), argv);
-  o.stdio[AS_STDIN] = AS_STDIO_PIPE;
-  o.stdio[AS_STDOUT] = AS_STDIO_PIPE;
-  cr_assert_eq(te_spawn(&x.loop, &o, &run), 0);
-  cr_assert_eq(as_session_write(run.s, "nested", 6, NULL, NULL), 0);
-  cr_assert_eq(as_session_close_stdin(run.s), 0);
+  cat_once(&x.loop, &run, "nested");
   as_loop_keepalive(x.loop, 1);
   pthread_t th;
   cr_assert_eq(pthread_create(&th, NULL, emb_poster, &x), 0);
