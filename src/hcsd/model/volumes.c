@@ -193,10 +193,10 @@ static int vol_make(hcsd_t *d, const char *name, json_t *labels,
   if (vol_exists(d, name)) {
     return 0;
   }
-  char id[65], tmp[4200], p[4300], final[4200];
+  char id[65], fresh[32], tmp[4200], p[4300], final[4200];
   hcsd_random_id(id);
-  snprintf(p, sizeof(p), VOL_NEW "%.16s", id);
-  vol_path(d, p, NULL, tmp, sizeof(tmp));
+  snprintf(fresh, sizeof(fresh), VOL_NEW "%.16s", id);
+  vol_path(d, fresh, NULL, tmp, sizeof(tmp));
   snprintf(p, sizeof(p), "%s/_data", tmp);
   if (mkdir(tmp, 0700) != 0 || mkdir(p, 0755) != 0) {
     hcsd_err_set(e, 500, "creating volume %s: %s", name, strerror(errno));
