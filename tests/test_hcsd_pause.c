@@ -131,3 +131,17 @@ Test(hcsd_pause, stop_and_kill_while_paused) {
   he_docker_fails(1, "No such container: nope", "pause", "nope");
   he_end();
 }
+
+/* hcsd stopping (SIGTERM) with a paused container: the container's stop
+ * signal acts (it is thawed after it), so the daemon exits well before
+ * its grace period, not never. */
+Test(hcsd_pause, daemon_stops_with_a_paused_container) {
+  char id[128];
+  he_docker_line(id, sizeof(id), "run", "-d", "--name", "z", "busybox", "sh",
+                 "-c", COUNTER);
+  (void)last_count("z");
+  expect_line("z", HE_ARGV("docker", "pause", "z"));
+  int64_t t0 = th_now_ms();
+  he_end();
+  cr_assert_lt(th_now_ms() - t0, 8000, "hcsd took its stop grace or more");
+}
