@@ -345,7 +345,7 @@ static void target_ratio(target_t *t, const result_t *a, const result_t *b,
   if (p99 || p50) {
     snprintf(t->measured, sizeof(t->measured), "%s %.0f us vs %s %.0f us",
              a->name, va, b->name, vb);
-  } else if (a->sc == SC_BULK) {
+  } else if (a->sc == SC_BULK || a->sc == SC_GWSTREAM) {
     snprintf(t->measured, sizeof(t->measured), "%s %.2f vs %s %.2f GB/s",
              a->name, va, b->name, vb);
   } else {
