@@ -5,6 +5,7 @@
 #include "hcsd/log.h"
 
 #include <errno.h>
+#include <ftw.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 void hcsd_random_id(char out[65]) {
   uint8_t b[32];
@@ -259,4 +261,16 @@ void hcsd_frame_header(uint8_t h[8], int stream, size_t len) {
   h[5] = (uint8_t)(len >> 16);
   h[6] = (uint8_t)(len >> 8);
   h[7] = (uint8_t)len;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag,
+                  struct FTW *ftw) {
+  (void)st;
+  (void)ftw;
+  (void)(flag == FTW_DP ? rmdir(path) : unlink(path));
+  return 0;
+}
+
+void hcsd_rmtree(const char *path) {
+  (void)nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }

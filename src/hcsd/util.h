@@ -45,5 +45,8 @@ json_t *hcsd__strv_to_json(char *const *v);
 char **hcsd__strv_dup(char *const *v);
 void hcsd__strv_free(char **v);
 size_t hcsd__strv_len(char *const *v);
+/* Removes a tree without following symlinks or crossing mounts; errors
+ * are ignored (it is cleanup). Any thread. */
+void hcsd_rmtree(const char *path);
 
 #endif

@@ -207,6 +207,11 @@ void hcsd__ctr_flush_stdin(hcsd_ctr_t *c);
 hcsd_hold_t *hcsd__hold_begin(hcs_session_t *s, int stream, char *buf);
 void hcsd__hold_end(hcsd_hold_t *h);
 
+/* ctr_size.c: the bytes of the files under the directory fd (taken and
+ * closed), as moby's du counts them: sizes, each inode once, no symlink
+ * followed, 128 levels at most. */
+int64_t hcsd__dir_bytes(int fd);
+
 /* store.c */
 void hcsd__store_save(hcsd_ctr_t *c);
 void hcsd__store_remove_dir(hcsd_t *d, const char *id);

@@ -59,7 +59,7 @@ static bool link_seen(links_t *l, const struct stat *st) {
 }
 
 /* The size of what is under the directory fd (taken and closed). */
-static int64_t dir_size(int fd, links_t *links) {
+static int64_t dir_size(int fd, links_t *links, int depth) {
   DIR *dir = fdopendir(fd);
   if (dir == NULL) {
     close(fd);
@@ -76,15 +76,24 @@ static int64_t dir_size(int fd, links_t *links) {
       continue;
     }
     if (S_ISDIR(st.st_mode)) {
-      int sub = openat(dirfd(dir), e->d_name,
-                       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      total += sub >= 0 ? dir_size(sub, links) : 0;
+      int sub = depth < 128
+                    ? openat(dirfd(dir), e->d_name,
+                             O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                    : -1;
+      total += sub >= 0 ? dir_size(sub, links, depth + 1) : 0;
     } else if (st.st_nlink < 2 || !link_seen(links, &st)) {
       total += st.st_size;
     }
   }
   closedir(dir);
   return total;
+}
+
+int64_t hcsd__dir_bytes(int fd) {
+  links_t links = {0};
+  int64_t n = dir_size(fd, &links, 0);
+  free(links.v);
+  return n;
 }
 
 /* The image's Size from its inspect JSON, 0 when gone. */
@@ -105,9 +114,7 @@ static void size_work(void *data) {
     int fd = s->upper != NULL
                  ? open(s->upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
                  : -1;
-    links_t links = {0};
-    s->rw = fd >= 0 ? dir_size(fd, &links) : 0;
-    free(links.v);
+    s->rw = fd >= 0 ? hcsd__dir_bytes(fd) : 0;
     s->image = s->image_id != NULL ? image_size(j->d, s->image_id) : 0;
   }
 }

@@ -25,18 +25,6 @@
 
 /* ---- small helpers ---- */
 
-static int rm_one(const char *path, const struct stat *st, int flag,
-                  struct FTW *ftw) {
-  (void)st;
-  (void)ftw;
-  (void)(flag == FTW_DP ? rmdir(path) : unlink(path));
-  return 0;
-}
-
-void hcsd__img_rmtree(const char *path) {
-  nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-}
-
 void hcsd__img_now(char out[40]) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -127,7 +115,7 @@ static int probe_flavour(const char *dir) {
     (void)umount2(p[3], MNT_DETACH);
     flavour = HCS_FLAVOUR_FILTER;
   }
-  hcsd__img_rmtree(base);
+  hcsd_rmtree(base);
   return flavour;
 }
 
@@ -407,7 +395,7 @@ static void remove_leftovers(hcsd_images_t *im) {
         strncmp(e->d_name, ".probe-", 7) == 0) {
       char *p = hcsd__img_path_join(im->dir, e->d_name);
       if (p != NULL) {
-        hcsd__img_rmtree(p);
+        hcsd_rmtree(p);
       }
       free(p);
     }

@@ -86,9 +86,6 @@ json_t *hcsd__img_find_by_tag(hcsd_images_t *im, const char *tag);
 json_t *hcsd__img_find_by_id(hcsd_images_t *im, const char *id);
 /* a + "/" + b, malloc'ed; NULL on ENOMEM. */
 char *hcsd__img_path_join(const char *a, const char *b);
-/* Removes a tree without following symlinks; errors are ignored (it is
- * cleanup). */
-void hcsd__img_rmtree(const char *path);
 /* "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ" for now, UTC. */
 void hcsd__img_now(char out[40]);
 

@@ -227,7 +227,7 @@ static int import_layer(load_t *L, const char *blob, const char *chain,
     r = fail(L, "out of memory");
   }
   hcs_error_free(err);
-  hcsd__img_rmtree(xfer);
+  hcsd_rmtree(xfer);
   free(xfer);
   free(tar);
   return r;
@@ -591,7 +591,7 @@ int hcsd_images_load(hcsd_images_t *im, int fd, bool quiet,
     remove_created(L);
   }
   if (staged) {
-    hcsd__img_rmtree(L->tmp);
+    hcsd_rmtree(L->tmp);
   }
   pthread_mutex_unlock(&im->load_mu);
   size_t i;

@@ -11,7 +11,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,45 +103,6 @@ static hcsd_ctr_t *vol_user(hcsd_t *d, const char *name) {
 
 /* ---- the store ---- */
 
-static int rm_entry(const char *p, const struct stat *st, int flag,
-                    struct FTW *f) {
-  (void)st;
-  (void)f;
-  (void)(flag == FTW_DP ? rmdir(p) : unlink(p));
-  return 0;
-}
-
-/* The bytes of the regular files under dir (dir is closed). */
-static int64_t tree_bytes(int dir, int depth) {
-  DIR *dp = fdopendir(dir);
-  if (dp == NULL) {
-    close(dir);
-    return 0;
-  }
-  int64_t sum = 0;
-  struct dirent *de;
-  while ((de = readdir(dp)) != NULL) {
-    struct stat st;
-    if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
-        fstatat(dirfd(dp), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-      continue;
-    }
-    if (S_ISREG(st.st_mode)) {
-      sum += (int64_t)st.st_size; /* as dockerd counts: sizes, not blocks */
-    } else if (S_ISDIR(st.st_mode) && depth < 128) {
-      int fd = openat(dirfd(dp), de->d_name,
-                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      sum += fd >= 0 ? tree_bytes(fd, depth + 1) : 0;
-    }
-  }
-  closedir(dp);
-  return sum;
-}
-
-static void rm_tree(const char *p) {
-  (void)nftw(p, rm_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-}
-
 int hcsd_volumes_open(hcsd_t *d) {
   char p[4200];
   vol_path(d, NULL, NULL, p, sizeof(p));
@@ -157,7 +117,7 @@ int hcsd_volumes_open(hcsd_t *d) {
         strncmp(de->d_name, VOL_NEW, strlen(VOL_NEW)) == 0) {
       char q[4500];
       snprintf(q, sizeof(q), "%s/%s", p, de->d_name);
-      rm_tree(q);
+      hcsd_rmtree(q);
     }
   }
   if (dir != NULL) {
@@ -200,7 +160,7 @@ static int vol_make(hcsd_t *d, const char *name, json_t *labels,
   snprintf(p, sizeof(p), "%s/_data", tmp);
   if (mkdir(tmp, 0700) != 0 || mkdir(p, 0755) != 0) {
     hcsd_err_set(e, 500, "creating volume %s: %s", name, strerror(errno));
-    rm_tree(tmp);
+    hcsd_rmtree(tmp);
     return -1;
   }
   char created[32];
@@ -215,7 +175,7 @@ static int vol_make(hcsd_t *d, const char *name, json_t *labels,
   vol_path(d, name, NULL, final, sizeof(final));
   if (rc != 0 || rename(tmp, final) != 0) {
     int err = errno;
-    rm_tree(tmp);
+    hcsd_rmtree(tmp);
     if (vol_exists(d, name)) {
       return 0; /* made meanwhile by another */
     }
@@ -389,9 +349,9 @@ static void trash_work(void *data) {
       char dp[4200];
       snprintf(dp, sizeof(dp), "%s/_data", t->paths[i]);
       int fd = open(dp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      t->bytes += fd >= 0 ? tree_bytes(fd, 0) : 0;
+      t->bytes += fd >= 0 ? hcsd__dir_bytes(fd) : 0;
     }
-    rm_tree(t->paths[i]);
+    hcsd_rmtree(t->paths[i]);
   }
 }
 
