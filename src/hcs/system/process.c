@@ -29,7 +29,7 @@ struct hcs__proc_s {
   int pumped; /* hcs_session_start_in: the record ends with the session */
   hcs_process_result_t result;
   hcs__waiter_t *waiters;
-  /* A process whose session lives on a worker loop (remote.c's part
+  /* A process whose session lives on a worker loop (the remote_* calls
    * below): its session is touched on that loop only, by jobs posted in
    * order; the record is loop 0's. refs (loop 0's) counts the record and
    * the session until its end reached loop 0; at 0 the session is
@@ -37,7 +37,6 @@ struct hcs__proc_s {
   hcs_t *hcs;
   as_loop_t *loop;
   int remote, refs, gone;
-  pid_t host_pid;
 };
 
 typedef struct create_args_s {
@@ -338,7 +337,6 @@ static void remote_spawn_job(as_loop_t *loop, void *data) {
   j->r = as_session_spawn(loop, &j->o, &j->p->s);
   if (j->r == 0) {
     j->pid = (uint32_t)as_session_ns_pid(j->p->s);
-    j->p->host_pid = as_session_pid(j->p->s);
     take_fds(j->p->s, j->fd);
   }
   if (as_loop_post(j->p->hcs->loop, remote_spawned, j) != 0) {
