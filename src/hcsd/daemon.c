@@ -156,7 +156,6 @@ void hcsd_stop(hcsd_t *d) {
     if (c->state == CS_RUNNING && c->main != NULL) {
       int sig = hcsd_signal_number(c->stop_signal);
       hcsd__ctr_stop(c, sig != 0 ? sig : SIGTERM, STOP_GRACE_S);
-      hcsd__ctr_thaw(c); /* paused: the signal acts once thawed */
     }
   }
   as_timer_t *t;

@@ -191,7 +191,8 @@ int hcsd__ctr_start(hcsd_ctr_t *c, hcsd_done_cb done, void *data);
 /* Removes c (stopped) from disk and memory: 0, then done (may be NULL)
  * once it is gone; or -1 (out of memory), nothing changed. */
 int hcsd__ctr_remove(hcsd_ctr_t *c, hcsd_done_cb done, void *data);
-/* Stop: sig, then SIGKILL after t seconds (t < 0: never). */
+/* Stop: sig (a paused c thawed after it), then SIGKILL after t seconds
+ * (t < 0: never). */
 void hcsd__ctr_stop(hcsd_ctr_t *c, int sig, int t);
 
 /* ctr_io.c */

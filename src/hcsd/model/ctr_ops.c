@@ -133,7 +133,6 @@ int hcsd_ctr_stop(hcsd_t *d, const char *ref, const char *signal, int secs,
   hcsd__ctr_add_settle(c, op_settled, op);
   if (c->state == CS_RUNNING) {
     stop_with(c, signal, secs);
-    hcsd__ctr_thaw(c);
   }
   return HCSD_PENDING;
 }
@@ -216,7 +215,6 @@ int hcsd_ctr_restart(hcsd_t *d, const char *ref, const char *signal, int secs,
     hcsd__ctr_add_settle(c, restart_settled, op);
     if (c->state == CS_RUNNING && c->main != NULL) {
       stop_with(c, signal, secs);
-      hcsd__ctr_thaw(c);
     }
     return HCSD_PENDING;
   }
@@ -303,7 +301,6 @@ int hcsd_ctr_remove(hcsd_t *d, const char *ref, bool force, hcsd_done_cb done,
   hcsd__ctr_add_settle(c, remove_settled, op);
   if (c->state == CS_RUNNING) {
     hcsd__ctr_stop(c, SIGKILL, 0);
-    hcsd__ctr_thaw(c);
   }
   return HCSD_PENDING;
 }

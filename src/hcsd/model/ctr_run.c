@@ -397,6 +397,9 @@ void hcsd__ctr_stop(hcsd_ctr_t *c, int sig, int t) {
     sig = SIGKILL;
   }
   (void)hcs_session_kill(c->main, sig);
+  /* Paused: the signal acts once thawed (dockerd unpauses after it
+   * signals). */
+  hcsd__ctr_thaw(c);
   if (t > 0 && sig != SIGKILL) {
     as_timer_arm(c->stop_timer, (uint64_t)t * 1000, stop_timeout, c);
   }
