@@ -5,8 +5,8 @@
  * pipe, pty and pidfd is one epoll registration whose data is the
  * watch itself: no libuv handle per fd (uv_poll_init costs three system
  * calls and a hundred bytes per fd; a registration here costs one call and
- * sixteen bytes), and closing an fd that nothing else shares removes it
- * from the set with no further call. */
+ * sixteen bytes); a close deletes the registration first (see
+ * as__watch_close). */
 #include "async/internal.h"
 
 #include <errno.h>
@@ -53,11 +53,14 @@ void as__watch_close(int epfd, as__watch_t *w, int shared) {
   if (w->fd < 0) {
     return;
   }
-  /* A registration lives as long as its open file description: an fd that
-   * has a dup elsewhere (a pty master) must leave the set explicitly. */
-  if (shared) {
-    (void)epoll_ctl(epfd, EPOLL_CTL_DEL, w->fd, NULL);
-  }
+  /* A registration lives as long as its open file description, and any
+   * fd may have a copy elsewhere for a while: a pty master's dup, or the
+   * fd table of a child another thread (another engine loop, a spawner,
+   * the embedder) has cloned and that has not reached its exec yet. A
+   * registration left behind would report events for freed memory, so
+   * every fd leaves the set explicitly. */
+  (void)shared;
+  (void)epoll_ctl(epfd, EPOLL_CTL_DEL, w->fd, NULL);
   close(w->fd);
   w->fd = -1;
   w->events = 0;
