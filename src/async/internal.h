@@ -139,8 +139,8 @@ int as__watch_add(int epfd, as__watch_t *w, int fd, uint32_t events,
                   as__watch_cb cb);
 /* events 0 keeps the registration but reports nothing. */
 int as__watch_mod(int epfd, as__watch_t *w, uint32_t events);
-/* Closes the fd; shared says another fd refers to the same file. */
-void as__watch_close(int epfd, as__watch_t *w, int shared);
+/* Takes w out of the set, then closes its fd. */
+void as__watch_close(int epfd, as__watch_t *w);
 /* Takes w out of the set and leaves its fd open. */
 void as__watch_del(int epfd, as__watch_t *w);
 /* Waits at most timeout_ms (-1: no bound; 0: a poll) for events in the

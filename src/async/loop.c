@@ -333,7 +333,7 @@ close_uv:
     uv_loop_close(&loop->own_uv);
   }
 close_post:
-  as__watch_close(loop->epfd, &loop->post_w, 0);
+  as__watch_close(loop->epfd, &loop->post_w);
 free_pool:
   as_bufpool_free(loop->pool);
 free_stack:
@@ -491,7 +491,7 @@ void as_loop_free(as_loop_t *loop) {
   pthread_mutex_destroy(&loop->lock);
   as_bufpool_free(loop->pool);
   as__spawn_stack_free(&loop->stack);
-  as__watch_close(loop->epfd, &loop->post_w, 0);
+  as__watch_close(loop->epfd, &loop->post_w);
   close(loop->epfd);
   close(loop->devnull);
   if (loop->own_pidns >= 0) {

@@ -33,10 +33,6 @@ static const char console_eof = 4;
 #define CONTAINER(ptr, type, member)                                           \
   ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
-/* A console's streams are dups of one master: their registrations must be
- * removed explicitly. */
-static int shared_fd(const as_session_t *s) { return (s->flags & AS_PTY) != 0; }
-
 int as__out_open(const as_session_t *s) {
   return s->out[0].w.fd >= 0 || s->out[1].w.fd >= 0;
 }
@@ -60,7 +56,7 @@ static void out_deliver(as_session_t *s, as__out_t *o, char *buf, size_t n) {
 }
 
 void as__out_eof(as_session_t *s, as__out_t *o) {
-  as__watch_close(as__loop_epfd(s->loop), &o->w, shared_fd(s));
+  as__watch_close(as__loop_epfd(s->loop), &o->w);
   if (s->cbs.data_cb != NULL) {
     s->cbs.data_cb(s, o->stream, NULL, 0, s->data);
   }
@@ -163,7 +159,7 @@ static void wreq_done(as_session_t *s, as__wreq_t *r, int status) {
 
 static void in_close(as_session_t *s, int status) {
   as__in_t *in = &s->in;
-  as__watch_close(as__loop_epfd(s->loop), &in->w, shared_fd(s));
+  as__watch_close(as__loop_epfd(s->loop), &in->w);
   while (in->head != NULL) {
     as__wreq_t *r = in->head;
     in->head = r->next;

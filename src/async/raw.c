@@ -90,7 +90,7 @@ void as__out_close(as_session_t *s, as__out_t *o) {
     return;
   }
   /* A muted fd is off the set: closing it is all there is to do. */
-  as__watch_close(as__loop_epfd(s->loop), &o->w, (s->flags & AS_PTY) != 0);
+  as__watch_close(as__loop_epfd(s->loop), &o->w);
 }
 
 /* After an answer: the next offer, or the pipe back on the set (in copy

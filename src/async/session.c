@@ -37,7 +37,7 @@ static void session_free(as_session_t *s) {
   if (s->pty_master >= 0) {
     close(s->pty_master);
   }
-  as__watch_close(as__loop_epfd(s->loop), &s->exit_w, 0);
+  as__watch_close(as__loop_epfd(s->loop), &s->exit_w);
   as_free(s->setup_why);
   as_free(s);
 }
@@ -143,7 +143,7 @@ static void check_exit(as_session_t *s) {
     wstatus = s->adopted ? SIGKILL : -1;
   }
   /* Reaped: the pidfd can name nothing any more, so it goes now. */
-  as__watch_close(as__loop_epfd(s->loop), &s->exit_w, 0);
+  as__watch_close(as__loop_epfd(s->loop), &s->exit_w);
   as__loop_pid_unwatch(s->loop, &s->pidw);
   s->exited = 1;
   set_result(s, wstatus);
@@ -368,11 +368,11 @@ static void abort_spawned(as_session_t *s, int pidfd) {
   as__loop_pid_unwatch(s->loop, &s->pidw);
   for (int i = 0; i < 2; i++) {
     if (s->out[i].w.fd >= 0) {
-      as__watch_close(as__loop_epfd(s->loop), &s->out[i].w, 1);
+      as__watch_close(as__loop_epfd(s->loop), &s->out[i].w);
     }
   }
   if (s->in.w.fd >= 0) {
-    as__watch_close(as__loop_epfd(s->loop), &s->in.w, 1);
+    as__watch_close(as__loop_epfd(s->loop), &s->in.w);
   }
   session_free(s);
 }
@@ -600,7 +600,7 @@ void as_session_abandon(as_session_t *s) {
   /* No callback runs any more, the process is left running, and it is no
    * longer watched: a child of ours is reaped by whoever inherits it. */
   memset(&s->cbs, 0, sizeof(s->cbs));
-  as__watch_close(as__loop_epfd(s->loop), &s->exit_w, 0);
+  as__watch_close(as__loop_epfd(s->loop), &s->exit_w);
   as__loop_pid_unwatch(s->loop, &s->pidw);
   s->exited = 1;
   session_finish(s, 1);

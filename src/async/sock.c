@@ -172,7 +172,7 @@ static void conn_gone(as_conn_t *c, int status) {
   }
   c->gone = 1;
   c->gone_status = status;
-  as__watch_close(as__loop_epfd(c->loop), &c->w, 0);
+  as__watch_close(as__loop_epfd(c->loop), &c->w);
   complete_all(c, status);
   if (c->closed) {
     return; /* a write callback closed it */
@@ -586,7 +586,7 @@ void as_conn_close(as_conn_t *c) {
   assert(!c->closed);
   c->closed = 1;
   complete_all(c, -ECANCELED);
-  as__watch_close(as__loop_epfd(c->loop), &c->w, 0);
+  as__watch_close(as__loop_epfd(c->loop), &c->w);
   as__loop_active(c->loop, -1);
   conn_defer(c);
   conn_unref(c);
@@ -822,7 +822,7 @@ void as_listener_close(as_listener_t *l) {
   }
   as_timer_free(l->backoff);
   l->backoff = NULL;
-  as__watch_close(as__loop_epfd(l->loop), &l->w, 0);
+  as__watch_close(as__loop_epfd(l->loop), &l->w);
   as__loop_active(l->loop, -1);
   l->free_d.fn = listener_free;
   as__loop_defer(l->loop, &l->free_d);

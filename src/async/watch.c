@@ -49,7 +49,7 @@ int as__watch_mod(int epfd, as__watch_t *w, uint32_t events) {
   return 0;
 }
 
-void as__watch_close(int epfd, as__watch_t *w, int shared) {
+void as__watch_close(int epfd, as__watch_t *w) {
   if (w->fd < 0) {
     return;
   }
@@ -59,7 +59,6 @@ void as__watch_close(int epfd, as__watch_t *w, int shared) {
    * the embedder) has cloned and that has not reached its exec yet. A
    * registration left behind would report events for freed memory, so
    * every fd leaves the set explicitly. */
-  (void)shared;
   (void)epoll_ctl(epfd, EPOLL_CTL_DEL, w->fd, NULL);
   close(w->fd);
   w->fd = -1;
