@@ -495,6 +495,54 @@ int hcsd_spec_mounts_check(json_t *hc, hcsd_err_t *e) {
   return r != 0 ? -1 : extra_hosts_each(hc, NULL, e);
 }
 
+/* Whether path (cleaned) is the destination of a mount of hc. */
+static bool mounted_at(json_t *hc, const char *path) {
+  mnt_t m;
+  hcsd_err_t e;
+  size_t i;
+  json_t *v;
+  json_array_foreach(json_object_get(hc, "Binds"), i, v) {
+    const char *s = json_string_value(v);
+    if (s != NULL && bind_spec(s, &m, &e) == 0 && strcmp(m.dst, path) == 0) {
+      return true;
+    }
+  }
+  json_array_foreach(json_object_get(hc, "Mounts"), i, v) {
+    if (mount_spec(v, &m, &e) == 0 && strcmp(m.dst, path) == 0) {
+      return true;
+    }
+  }
+  const char *k;
+  json_object_foreach(json_object_get(hc, "Tmpfs"), k, v) {
+    char dst[PATH_MAX];
+    if (clean_path(k, dst, sizeof(dst)) == 0 && strcmp(dst, path) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+int hcsd_spec_volumes_check(json_t *b, json_t *hc, hcsd_err_t *e) {
+  json_t *vols = json_object_get(b, "Volumes");
+  if (vols != NULL && !json_is_null(vols) && !json_is_object(vols)) {
+    hcsd_err_set(e, 400, "json: cannot unmarshal Volumes");
+    return -1;
+  }
+  const char *k;
+  json_t *v;
+  json_object_foreach(vols, k, v) {
+    char path[PATH_MAX];
+    if (clean_path(k, path, sizeof(path)) != 0 || !mounted_at(hc, path)) {
+      hcsd_err_set(e, 400,
+                   "hcsd does not support --volume %s (Volumes: an "
+                   "anonymous volume)",
+                   k);
+      return -1;
+    }
+  }
+  return 0;
+}
+
 /* mkdir -p path (absolute, clean), as dockerd makes a -v source: 0 or
  * -1 with errno. */
 static int make_dirs(const char *path, mode_t mode) {

@@ -123,7 +123,6 @@ static const refused_t ipam_refused[] = {
 
 static const refused_t config_refused[] = {
     {"Domainname", "--domainname", NULL, false, NULL},
-    {"Volumes", "--volume", NULL, false, NULL},
     {"Healthcheck", "--health-cmd", "{\"Test\":[\"NONE\"]}", false,
      health_refused},
     {"NetworkDisabled", NULL, NULL, false, NULL},
@@ -536,7 +535,8 @@ static int create_fields_check(json_t *b, hcsd_err_t *e) {
   if (check_refused(b, config_refused, "", e) != 0 ||
       check_refused(hc, host_refused, "HostConfig.", e) != 0 ||
       log_config_check(hc, e) != 0 || restart_check(hc, e) != 0 ||
-      limits_check(hc, e) != 0 || hcsd_spec_mounts_check(hc, e) != 0) {
+      limits_check(hc, e) != 0 || hcsd_spec_mounts_check(hc, e) != 0 ||
+      hcsd_spec_volumes_check(b, hc, e) != 0) {
     return -1;
   }
   const char *nm = json_string_value(json_object_get(hc, "NetworkMode"));

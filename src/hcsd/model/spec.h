@@ -48,6 +48,11 @@ void hcsd_spec_system_limits(json_t *hc, json_t *sys);
  * Tmpfs, ReadonlyRootfs and ExtraHosts checked as dockerd checks them
  * at create: 0, or -1 with e (400 naming what is wrong or refused). */
 int hcsd_spec_mounts_check(json_t *hc, hcsd_err_t *e);
+/* Config.Volumes of create body b: the anonymous volumes of `docker run
+ * -v /path`, which hcsd does not make, refused (400); a key that is the
+ * destination of one of hc's mounts asks for none (the Python SDK and
+ * docker-compose name their mounts' destinations there too). */
+int hcsd_spec_volumes_check(json_t *b, json_t *hc, hcsd_err_t *e);
 /* The container's hosts file: where, and what it says of the container. */
 typedef struct hcsd_hosts_s {
   const char *path;
