@@ -32,6 +32,8 @@ PACKAGES=(
   runc
   docker.io # hcs-bench gateway: the dockerd contender
   podman    # hcs-bench gateway, load: the podman contender
+  python3-docker # hcsd's client tests: the Python docker SDK
+  docker-compose # hcsd's client tests: compose 1.29
 )
 
 missing=()
