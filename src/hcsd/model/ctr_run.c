@@ -95,8 +95,9 @@ static void start_work(void *data) {
   hcsd_t *d = c->d;
   if (strcmp(c->net_mode, "host") != 0 && d->nets != NULL) {
     char *err = NULL;
-    int st = hcsd_nets_attach(d->nets, c->net_mode, c->id, &j->ep, &j->net_name,
-                              &j->net_settings, &err);
+    hcsd_nets_ask_t ask = {c->name, c->config, c->host_config};
+    int st = hcsd_nets_attach_with(d->nets, c->net_mode, c->id, &ask, &j->ep,
+                                   &j->net_name, &j->net_settings, &err);
     if (st != 0) {
       j->status = st;
       snprintf(j->msg, sizeof(j->msg), "%s",

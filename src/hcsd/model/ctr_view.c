@@ -2,6 +2,7 @@
 /* What a container looks like from outside: Docker's list entries and
  * inspect object, built from the record. */
 #include "hcsd/model/ctr_int.h"
+#include "hcsd/model/ports.h"
 #include "hcsd/model/volumes.h"
 
 #include <stdio.h>
@@ -61,6 +62,13 @@ static json_t *networks_json(const hcsd_ctr_t *c) {
   return n;
 }
 
+/* NetworkSettings.Ports: the mappings of its endpoint while it runs. */
+static json_t *ctr_ports(const hcsd_ctr_t *c) {
+  return c->d->nets != NULL && c->endpoint_id != NULL
+             ? hcsd_nets_ports(c->d->nets, c->id)
+             : json_object();
+}
+
 json_t *hcsd_ctr_list(hcsd_t *d, const hcsd_ctr_list_opts_t *o, hcsd_err_t *e) {
   hcsd_ctr_filter_t *f;
   if (hcsd__ctr_filter_new(d, o->filters, &f, e) != 0) {
@@ -82,18 +90,22 @@ json_t *hcsd_ctr_list(hcsd_t *d, const hcsd_ctr_list_opts_t *o, hcsd_err_t *e) {
     status_text(c, st, sizeof(st));
     snprintf(nm, sizeof(nm), "/%s", c->name);
     char *cmd = joined(c->argv);
+    json_t *view = ctr_ports(c);
+    json_t *ports = hcsd_ports_list(view);
+    json_decref(view);
     json_array_append_new(
-        a, json_pack(
-               "{s:s,s:[s],s:s,s:s,s:s,s:I,s:[],s:o,s:s,s:s,"
-               "s:{s:s},s:{s:o},s:[]}",
-               "Id", c->id, "Names", nm, "Image", c->image, "ImageID",
-               c->image_id != NULL ? c->image_id : "", "Command",
-               cmd != NULL ? cmd : "", "Created",
-               (json_int_t)(c->created_ns / 1000000000), "Ports", "Labels",
-               json_is_object(labels) ? json_deep_copy(labels) : json_object(),
-               "State", hcsd__state_name(c), "Status", st, "HostConfig",
-               "NetworkMode", c->net_mode, "NetworkSettings", "Networks",
-               networks_json(c), "Mounts"));
+        a, json_pack("{s:s,s:[s],s:s,s:s,s:s,s:I,s:o,s:o,s:s,s:s,"
+                     "s:{s:s},s:{s:o},s:[]}",
+                     "Id", c->id, "Names", nm, "Image", c->image, "ImageID",
+                     c->image_id != NULL ? c->image_id : "", "Command",
+                     cmd != NULL ? cmd : "", "Created",
+                     (json_int_t)(c->created_ns / 1000000000), "Ports", ports,
+                     "Labels",
+                     json_is_object(labels) ? json_deep_copy(labels)
+                                            : json_object(),
+                     "State", hcsd__state_name(c), "Status", st, "HostConfig",
+                     "NetworkMode", c->net_mode, "NetworkSettings", "Networks",
+                     networks_json(c), "Mounts"));
     free(cmd);
   }
   hcsd__ctr_filter_free(f);
@@ -145,6 +157,8 @@ static json_t *ctr_json(const hcsd_ctr_t *c) {
       "SandboxID", "", "SandboxKey", "", "Mounts", "Platform", "linux",
       "Hostname", c->hostname, "ExecIDs", execs, "LogPath", "");
   json_object_set_new(o, "Mounts", hcsd_volumes_mounts(c->d, c->host_config));
+  json_object_set_new(json_object_get(o, "NetworkSettings"), "Ports",
+                      ctr_ports(c));
   return o;
 }
 

@@ -272,7 +272,10 @@ int hcsd__nets_save(hcsd_nets_t *n) {
       arr = NULL;
     }
   }
-  char *text = hcsd__nets_dump(json_pack("{s:o*}", "Networks", arr));
+  pthread_mutex_lock(&n->plock);
+  char *text = hcsd__nets_dump(
+      json_pack("{s:o*, s:O}", "Networks", arr, "Ports", n->ports));
+  pthread_mutex_unlock(&n->plock);
   char tmp[4096];
   snprintf(tmp, sizeof(tmp), "%s.tmp", n->path);
   if (text == NULL) {
@@ -364,6 +367,10 @@ static int nets_load(hcsd_nets_t *n, char **errmsg) {
       return hcsd__nets_fail_msg(
           errmsg, -1, "%s: Networks[%zu] is not a network record", n->path, i);
     }
+  }
+  json_t *ports = json_object_get(doc, "Ports");
+  if (json_is_object(ports)) {
+    json_object_update(n->ports, ports);
   }
   json_decref(doc);
   return 0;
@@ -526,6 +533,7 @@ static void reconcile(hcsd_nets_t *n, hcsd_net_t *net) {
     const char *id = json_string_value(json_object_get(ep, "EndpointID"));
     if (id == NULL || !hns_has_endpoint(n, id)) {
       json_object_del(net->containers, key);
+      json_object_del(n->ports, key);
     }
   }
 }
@@ -569,8 +577,11 @@ int hcsd_nets_open(hcs_t *hcs, const char *dir, hcsd_nets_t **out,
     return hcsd__nets_fail_msg(errmsg, -1, "out of memory");
   }
   pthread_mutex_init(&n->lock, NULL);
+  pthread_mutex_init(&n->plock, NULL);
   n->hcs = hcs;
-  int r = nets_load(n, errmsg);
+  n->ports = json_object();
+  int r = n->ports != NULL ? nets_load(n, errmsg)
+                           : hcsd__nets_fail_msg(errmsg, -1, "out of memory");
   if (r == 0 && add_predefined(n) != 0) {
     r = hcsd__nets_fail_msg(errmsg, -1, "out of memory");
   }
@@ -600,6 +611,8 @@ void hcsd_nets_close(hcsd_nets_t *n) {
   }
   free(n->v);
   free(n->path);
+  json_decref(n->ports);
+  pthread_mutex_destroy(&n->plock);
   pthread_mutex_destroy(&n->lock);
   free(n);
 }

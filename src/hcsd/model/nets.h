@@ -15,6 +15,8 @@
 
 #include <hcs.h>
 
+#include <jansson.h>
+
 typedef struct hcsd_nets_s hcsd_nets_t;
 
 /* dir: hcsd's directory for its network records (names, labels, created
@@ -48,6 +50,25 @@ int hcsd_nets_remove(hcsd_nets_t *n, const char *ref, char **reply);
 int hcsd_nets_attach(hcsd_nets_t *n, const char *mode, const char *container_id,
                      char **endpoint_id, char **name, char **settings,
                      char **errmsg);
+/* What a container asks of its endpoint beyond the network; the JSON is
+ * only read, during the call. */
+typedef struct hcsd_nets_ask_s {
+  const char *name;    /* the container's name, for messages */
+  json_t *config;      /* its Config: ExposedPorts */
+  json_t *host_config; /* its HostConfig: PortBindings, PublishAllPorts */
+} hcsd_nets_ask_t;
+/* hcsd_nets_attach with the endpoint's port mappings (ports.h) for ask
+ * (NULL: none); a port already allocated or bound on the host fails the
+ * attach (500, dockerd's words). */
+int hcsd_nets_attach_with(hcsd_nets_t *n, const char *mode,
+                          const char *container_id, const hcsd_nets_ask_t *ask,
+                          char **endpoint_id, char **name, char **settings,
+                          char **errmsg);
+/* NetworkSettings.Ports of the container while its endpoint lives (a new
+ * object; {} when it has none). Does not wait for an HNS call: the engine
+ * thread may call it. */
+json_t *hcsd_nets_ports(hcsd_nets_t *n, const char *container_id);
+
 /* Deletes the endpoint made by attach. Idempotent; 0 or -errno. */
 int hcsd_nets_detach(hcsd_nets_t *n, const char *endpoint_id);
 

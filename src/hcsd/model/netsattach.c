@@ -6,6 +6,7 @@
  * predefined bridge gets its HNS network here, on first use, and a
  * network whose HNS network was lost is made again. */
 #include "hcsd/model/netsint.h"
+#include "hcsd/model/ports.h"
 #include "hcsd/util.h"
 
 #include <ctype.h>
@@ -97,13 +98,14 @@ static void drop_stale(hcsd_nets_t *n, hcsd_net_t *net,
 }
 
 static int endpoint_make(hcsd_nets_t *n, hcsd_net_t *net,
-                         const char *container_id, hcs_hns_endpoint_t **out,
-                         char **errmsg) {
+                         const char *container_id, json_t *policies,
+                         hcs_hns_endpoint_t **out, char **errmsg) {
   char id[65];
   hcsd_random_id(id);
-  char *body =
-      hcsd__nets_dump(json_pack("{s:s, s:s, s:s}", "Id", id, "Name",
-                                container_id, "VirtualNetwork", net->hns_id));
+  char *body = hcsd__nets_dump(
+      json_pack("{s:s, s:s, s:s, s:O*}", "Id", id, "Name", container_id,
+                "VirtualNetwork", net->hns_id, "Policies",
+                json_array_size(policies) > 0 ? policies : NULL));
   if (body == NULL) {
     return hcsd__nets_fail_msg(errmsg, 500, "out of memory");
   }
@@ -142,9 +144,39 @@ static int mode_refused(const char *mode, char **errmsg) {
   return 0;
 }
 
+/* The endpoint's NAT policies and its view for ask; the view is kept
+ * once the endpoint is made. */
+static int ports_plan(hcsd_nets_t *n, const char *container_id,
+                      const hcsd_nets_ask_t *ask, json_t **policies,
+                      json_t **view, char **errmsg) {
+  *policies = *view = NULL;
+  if (ask == NULL) {
+    return 0;
+  }
+  /* The container's own mappings of a missed detach are not in use. */
+  json_t *in_use = json_copy(n->ports);
+  json_object_del(in_use, container_id);
+  int st = hcsd__ports_plan(ask->config, ask->host_config, in_use,
+                            ask->name != NULL ? ask->name : container_id,
+                            policies, view, errmsg);
+  json_decref(in_use);
+  return st;
+}
+
+static void ports_keep(hcsd_nets_t *n, const char *container_id, json_t *view) {
+  pthread_mutex_lock(&n->plock);
+  if (view != NULL) {
+    json_object_set_new(n->ports, container_id, view);
+  } else {
+    json_object_del(n->ports, container_id);
+  }
+  pthread_mutex_unlock(&n->plock);
+}
+
 static int attach_locked(hcsd_nets_t *n, const char *mode,
-                         const char *container_id, char **endpoint_id,
-                         char **name, char **settings, char **errmsg) {
+                         const char *container_id, const hcsd_nets_ask_t *ask,
+                         char **endpoint_id, char **name, char **settings,
+                         char **errmsg) {
   size_t ambiguous = 0;
   hcsd_net_t *net = hcsd__nets_find(n, mode, &ambiguous);
   if (net == NULL) {
@@ -159,9 +191,16 @@ static int attach_locked(hcsd_nets_t *n, const char *mode,
       return st;
     }
     drop_stale(n, net, container_id);
-    if ((st = endpoint_make(n, net, container_id, &e, errmsg)) != 0) {
+    json_t *policies, *view;
+    st = ports_plan(n, container_id, ask, &policies, &view, errmsg);
+    st = st != 0 ? st
+                 : endpoint_make(n, net, container_id, policies, &e, errmsg);
+    json_decref(policies);
+    if (st != 0) {
+      json_decref(view);
       return st;
     }
+    ports_keep(n, container_id, view);
   }
   *settings = hcsd__nets_dump(settings_json(net, e));
   *name = strdup(net->name);
@@ -170,6 +209,7 @@ static int attach_locked(hcsd_nets_t *n, const char *mode,
       (e != NULL && *endpoint_id == NULL)) {
     if (e != NULL) {
       json_object_del(net->containers, container_id);
+      ports_keep(n, container_id, NULL);
       (void)endpoint_delete(n, e->id, NULL);
       (void)hcsd__nets_save(n);
     }
@@ -187,6 +227,14 @@ static int attach_locked(hcsd_nets_t *n, const char *mode,
 int hcsd_nets_attach(hcsd_nets_t *n, const char *mode, const char *container_id,
                      char **endpoint_id, char **name, char **settings,
                      char **errmsg) {
+  return hcsd_nets_attach_with(n, mode, container_id, NULL, endpoint_id, name,
+                               settings, errmsg);
+}
+
+int hcsd_nets_attach_with(hcsd_nets_t *n, const char *mode,
+                          const char *container_id, const hcsd_nets_ask_t *ask,
+                          char **endpoint_id, char **name, char **settings,
+                          char **errmsg) {
   *endpoint_id = *name = *settings = *errmsg = NULL;
   if (mode == NULL || mode[0] == '\0' || strcmp(mode, "default") == 0) {
     mode = "bridge";
@@ -199,8 +247,8 @@ int hcsd_nets_attach(hcsd_nets_t *n, const char *mode, const char *container_id,
     return st;
   }
   pthread_mutex_lock(&n->lock);
-  st =
-      attach_locked(n, mode, container_id, endpoint_id, name, settings, errmsg);
+  st = attach_locked(n, mode, container_id, ask, endpoint_id, name, settings,
+                     errmsg);
   pthread_mutex_unlock(&n->lock);
   return st;
 }
@@ -213,6 +261,7 @@ static bool forget_endpoint(hcsd_nets_t *n, const char *endpoint_id) {
     json_object_foreach(n->v[i]->containers, key, ep) {
       const char *id = json_string_value(json_object_get(ep, "EndpointID"));
       if (id != NULL && strcmp(id, endpoint_id) == 0) {
+        ports_keep(n, key, NULL);
         json_object_del(n->v[i]->containers, key);
         return true;
       }
@@ -236,4 +285,12 @@ int hcsd_nets_detach(hcsd_nets_t *n, const char *endpoint_id) {
   }
   pthread_mutex_unlock(&n->lock);
   return e;
+}
+
+json_t *hcsd_nets_ports(hcsd_nets_t *n, const char *container_id) {
+  pthread_mutex_lock(&n->plock);
+  json_t *v = json_object_get(n->ports, container_id);
+  v = v != NULL ? json_deep_copy(v) : json_object();
+  pthread_mutex_unlock(&n->plock);
+  return v;
 }

@@ -35,6 +35,11 @@ struct hcsd_nets_s {
   char *path;     /* <dir>/networks.json */
   hcsd_net_t **v; /* predefined first, then in creation order */
   size_t n;
+  /* Container id -> its NetworkSettings.Ports while its endpoint lives:
+   * written with both locks held, read under either (plock alone for
+   * the engine thread, which must not wait out an HNS call). */
+  pthread_mutex_t plock;
+  json_t *ports;
 };
 
 /* Sets *reply to {"message": text} and returns status. */

@@ -2,6 +2,7 @@
 /* Container create and exec create bodies, decoded and checked with the
  * types Docker's schema gives the fields hcsd reads. */
 #include "hcsd/model/spec.h"
+#include "hcsd/model/ports.h"
 #include "hcsd/util.h"
 
 #include <stdarg.h>
@@ -134,7 +135,6 @@ static const refused_t config_refused[] = {
     {NULL, NULL, NULL, false, NULL}};
 
 static const refused_t host_refused[] = {
-    {"PortBindings", "--publish", NULL, false, NULL},
     {"VolumeDriver", "--volume-driver", NULL, false, NULL},
     {"VolumesFrom", "--volumes-from", NULL, false, NULL},
     {"Annotations", "--annotation", NULL, false, NULL},
@@ -151,7 +151,6 @@ static const refused_t host_refused[] = {
     {"OomScoreAdj", "--oom-score-adj", NULL, false, NULL},
     {"PidMode", "--pid", NULL, false, NULL},
     {"Privileged", "--privileged", NULL, false, NULL},
-    {"PublishAllPorts", "--publish-all", NULL, false, NULL},
     {"SecurityOpt", "--security-opt", NULL, false, NULL},
     {"StorageOpt", "--storage-opt", NULL, false, NULL},
     {"UTSMode", "--uts", NULL, false, NULL},
@@ -540,6 +539,9 @@ static int create_fields_check(json_t *b, hcsd_err_t *e) {
     return -1;
   }
   const char *nm = json_string_value(json_object_get(hc, "NetworkMode"));
+  if (hcsd_ports_check(b, hc, nm, e) != 0) {
+    return -1;
+  }
   return networking_check(nc, nm != NULL ? nm : "", e);
 }
 
