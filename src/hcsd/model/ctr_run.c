@@ -95,7 +95,10 @@ static void start_work(void *data) {
   hcsd_t *d = c->d;
   if (strcmp(c->net_mode, "host") != 0 && d->nets != NULL) {
     char *err = NULL;
-    hcsd_nets_ask_t ask = {c->name, c->config, c->host_config};
+    char *dir = hcsd__ctr_dir(d, c->id), hosts[4096];
+    snprintf(hosts, sizeof(hosts), "%s/hosts", dir != NULL ? dir : "");
+    free(dir);
+    hcsd_nets_ask_t ask = {c->name, c->config, c->host_config, hosts};
     int st = hcsd_nets_attach_with(d->nets, c->net_mode, c->id, &ask, &j->ep,
                                    &j->net_name, &j->net_settings, &err);
     if (st != 0) {
@@ -123,6 +126,8 @@ static void start_work(void *data) {
     hr = hcs_StartComputeSystem(d->hcs, c->id, &err);
     if (hr != HCS_OK) {
       (void)hcs_DeleteComputeSystem(d->hcs, c->id, NULL);
+    } else if (d->nets != NULL) {
+      hcsd_nets_started(d->nets, c->id);
     }
   }
   free(cfg);

@@ -273,8 +273,8 @@ int hcsd__nets_save(hcsd_nets_t *n) {
     }
   }
   pthread_mutex_lock(&n->plock);
-  char *text = hcsd__nets_dump(
-      json_pack("{s:o*, s:O}", "Networks", arr, "Ports", n->ports));
+  char *text = hcsd__nets_dump(json_pack("{s:o*, s:O, s:O}", "Networks", arr,
+                                         "Ports", n->ports, "Peers", n->peers));
   pthread_mutex_unlock(&n->plock);
   char tmp[4096];
   snprintf(tmp, sizeof(tmp), "%s.tmp", n->path);
@@ -369,8 +369,12 @@ static int nets_load(hcsd_nets_t *n, char **errmsg) {
     }
   }
   json_t *ports = json_object_get(doc, "Ports");
+  json_t *peers = json_object_get(doc, "Peers");
   if (json_is_object(ports)) {
     json_object_update(n->ports, ports);
+  }
+  if (json_is_object(peers)) {
+    json_object_update(n->peers, peers);
   }
   json_decref(doc);
   return 0;
@@ -580,8 +584,10 @@ int hcsd_nets_open(hcs_t *hcs, const char *dir, hcsd_nets_t **out,
   pthread_mutex_init(&n->plock, NULL);
   n->hcs = hcs;
   n->ports = json_object();
-  int r = n->ports != NULL ? nets_load(n, errmsg)
-                           : hcsd__nets_fail_msg(errmsg, -1, "out of memory");
+  n->peers = json_object();
+  int r = n->ports != NULL && n->peers != NULL
+              ? nets_load(n, errmsg)
+              : hcsd__nets_fail_msg(errmsg, -1, "out of memory");
   if (r == 0 && add_predefined(n) != 0) {
     r = hcsd__nets_fail_msg(errmsg, -1, "out of memory");
   }
@@ -612,6 +618,7 @@ void hcsd_nets_close(hcsd_nets_t *n) {
   free(n->v);
   free(n->path);
   json_decref(n->ports);
+  json_decref(n->peers);
   pthread_mutex_destroy(&n->plock);
   pthread_mutex_destroy(&n->lock);
   free(n);

@@ -56,6 +56,8 @@ typedef struct hcsd_nets_ask_s {
   const char *name;    /* the container's name, for messages */
   json_t *config;      /* its Config: ExposedPorts */
   json_t *host_config; /* its HostConfig: PortBindings, PublishAllPorts */
+  const char *hosts;   /* its hosts file, where the names of the others on
+                          its user networks go; NULL: none */
 } hcsd_nets_ask_t;
 /* hcsd_nets_attach with the endpoint's port mappings (ports.h) for ask
  * (NULL: none); a port already allocated or bound on the host fails the
@@ -64,6 +66,9 @@ int hcsd_nets_attach_with(hcsd_nets_t *n, const char *mode,
                           const char *container_id, const hcsd_nets_ask_t *ask,
                           char **endpoint_id, char **name, char **settings,
                           char **errmsg);
+/* Once the container's system runs (its hosts file written and bound):
+ * the names of the others on its user networks written into it. */
+void hcsd_nets_started(hcsd_nets_t *n, const char *container_id);
 /* NetworkSettings.Ports of the container while its endpoint lives (a new
  * object; {} when it has none). Does not wait for an HNS call: the engine
  * thread may call it. */

@@ -23,34 +23,35 @@ static void mac_docker(const char *hns, char out[18]) {
   }
 }
 
-/* NetworkSettings.Networks[name] of an endpoint (NULL for host). */
-static json_t *settings_json(const hcsd_net_t *net,
-                             const hcs_hns_endpoint_t *e) {
+/* NetworkSettings.Networks[name] of an endpoint (NULL for host);
+ * dns: DNSNames (taken), NULL on a network that gives no names. */
+static json_t *settings_json(const hcsd_net_t *net, const hcs_hns_endpoint_t *e,
+                             json_t *dns) {
   char mac[18];
   mac_docker(e != NULL ? e->mac_address : NULL, mac);
   return json_pack(
       "{s:n, s:n, s:n, s:s, s:n, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:i, "
-      "s:n}",
+      "s:o}",
       "IPAMConfig", "Links", "Aliases", "MacAddress", mac, "DriverOpts",
       "NetworkID", net->id, "EndpointID", e != NULL ? e->id : "", "Gateway",
       e != NULL && e->gateway_address != NULL ? e->gateway_address : "",
       "IPAddress", e != NULL && e->ip_address != NULL ? e->ip_address : "",
       "IPPrefixLen", e != NULL ? (int)e->prefix_length : 0, "IPv6Gateway", "",
-      "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0, "DNSNames");
+      "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0, "DNSNames",
+      dns != NULL ? dns : json_null());
 }
 
-/* The entry of Containers for an endpoint. */
-static json_t *container_json(const char *container_id,
-                              const hcs_hns_endpoint_t *e) {
+/* The entry of Containers for an endpoint: name, the container's. */
+static json_t *container_json(const char *name, const hcs_hns_endpoint_t *e) {
   char mac[18], *ipv4 = NULL;
   mac_docker(e->mac_address, mac);
   if (asprintf(&ipv4, "%s/%u", e->ip_address != NULL ? e->ip_address : "",
                (unsigned)e->prefix_length) < 0) {
     return NULL;
   }
-  json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s}", "Name", container_id,
-                        "EndpointID", e->id, "MacAddress", mac, "IPv4Address",
-                        ipv4, "IPv6Address", "");
+  json_t *j =
+      json_pack("{s:s, s:s, s:s, s:s, s:s}", "Name", name, "EndpointID", e->id,
+                "MacAddress", mac, "IPv4Address", ipv4, "IPv6Address", "");
   free(ipv4);
   return j;
 }
@@ -98,8 +99,9 @@ static void drop_stale(hcsd_nets_t *n, hcsd_net_t *net,
 }
 
 static int endpoint_make(hcsd_nets_t *n, hcsd_net_t *net,
-                         const char *container_id, json_t *policies,
-                         hcs_hns_endpoint_t **out, char **errmsg) {
+                         const char *container_id, const char *name,
+                         json_t *policies, hcs_hns_endpoint_t **out,
+                         char **errmsg) {
   char id[65];
   hcsd_random_id(id);
   char *body = hcsd__nets_dump(
@@ -119,7 +121,7 @@ static int endpoint_make(hcsd_nets_t *n, hcsd_net_t *net,
     hcs_error_free(err);
     return st;
   }
-  json_t *entry = container_json(container_id, *out);
+  json_t *entry = container_json(name, *out);
   int e = entry == NULL ? -ENOMEM
           : json_object_set_new(net->containers, container_id, entry) != 0
               ? -ENOMEM
@@ -193,16 +195,27 @@ static int attach_locked(hcsd_nets_t *n, const char *mode,
     drop_stale(n, net, container_id);
     json_t *policies, *view;
     st = ports_plan(n, container_id, ask, &policies, &view, errmsg);
-    st = st != 0 ? st
-                 : endpoint_make(n, net, container_id, policies, &e, errmsg);
+    const char *cname =
+        ask != NULL && ask->name != NULL ? ask->name : container_id;
+    st = st != 0
+             ? st
+             : endpoint_make(n, net, container_id, cname, policies, &e, errmsg);
     json_decref(policies);
     if (st != 0) {
       json_decref(view);
       return st;
     }
     ports_keep(n, container_id, view);
+    if (ask != NULL) {
+      hcsd__nets_hosts_join(n, container_id, cname, ask->hosts, NULL);
+      hcsd__nets_hosts_refresh(n, net);
+    }
   }
-  *settings = hcsd__nets_dump(settings_json(net, e));
+  json_t *dns = NULL;
+  if (e != NULL && !net->predefined && ask != NULL && ask->name != NULL) {
+    dns = json_pack("[s, s#]", ask->name, container_id, (size_t)12);
+  }
+  *settings = hcsd__nets_dump(settings_json(net, e, dns));
   *name = strdup(net->name);
   *endpoint_id = e != NULL ? strdup(e->id) : NULL;
   if (*settings == NULL || *name == NULL ||
@@ -262,7 +275,9 @@ static bool forget_endpoint(hcsd_nets_t *n, const char *endpoint_id) {
       const char *id = json_string_value(json_object_get(ep, "EndpointID"));
       if (id != NULL && strcmp(id, endpoint_id) == 0) {
         ports_keep(n, key, NULL);
+        json_object_del(n->peers, key);
         json_object_del(n->v[i]->containers, key);
+        hcsd__nets_hosts_refresh(n, n->v[i]);
         return true;
       }
     }

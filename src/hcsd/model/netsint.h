@@ -40,6 +40,9 @@ struct hcsd_nets_s {
    * the engine thread, which must not wait out an HNS call). */
   pthread_mutex_t plock;
   json_t *ports;
+  /* Container id -> {Name, Hosts (its hosts file), Aliases} while it has
+   * an endpoint: what the others on its user networks call it. */
+  json_t *peers;
 };
 
 /* Sets *reply to {"message": text} and returns status. */
@@ -84,6 +87,14 @@ hcs_result_t hcsd__nets_hns_delete(hcsd_nets_t *n, const char *hns_id,
                                    hcs_error_t **err);
 /* Whether HNS still knows the network (any answer but NOT_FOUND). */
 bool hcsd__nets_hns_has(hcsd_nets_t *n, const char *hns_id);
+
+/* netshosts.c: the names section of the hosts file of each member of
+ * net rewritten (locked); nothing for a predefined network. */
+void hcsd__nets_hosts_refresh(hcsd_nets_t *n, hcsd_net_t *net);
+/* Records what the others call container cid (aliases: an array or
+ * NULL; hosts: its hosts file or NULL). Locked. */
+void hcsd__nets_hosts_join(hcsd_nets_t *n, const char *cid, const char *name,
+                           const char *hosts, json_t *aliases);
 
 /* The RFC 3339 text of ns since the epoch, with nanoseconds, UTC. */
 void hcsd__nets_time(int64_t ns, char out[40]);

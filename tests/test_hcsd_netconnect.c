@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/* Containers on networks against hcsd with the real docker CLI: names
+ * that resolve between the containers of a user network (and not on the
+ * default one, as dockerd), kept up to date as containers come and go;
+ * docker network connect and disconnect. One daemon per test (he_setup),
+ * each ending with he_end()'s checks. */
+#include "hcsd_e2e.h"
+
+TestSuite(hcsd_netconnect, .init = he_setup, .fini = he_teardown,
+          .timeout = 300);
+
+/* A detached container that sleeps, on network net ("" for the default). */
+static void sleeper(const char *name, const char *net) {
+  char id[128];
+  if (net[0] != '\0') {
+    he_docker_line(id, sizeof(id), "run", "-d", "--name", name, "--network",
+                   net, "busybox", "sleep", "300");
+  } else {
+    he_docker_line(id, sizeof(id), "run", "-d", "--name", name, "busybox",
+                   "sleep", "300");
+  }
+}
+
+/* `docker exec from ping -c1 -W2 to`: its exit code (output in c). */
+static int ping(he_cmd_t *c, const char *from, const char *to) {
+  return he_docker(c, "exec", from, "ping", "-c1", "-W2", to);
+}
+
+Test(hcsd_netconnect, names_resolve_on_user_networks_only) {
+  he_cmd_t c;
+  char line[1024], want[256], id[128];
+  he_docker_ok(&c, "network", "create", "n1");
+  he_cmd_free(&c);
+  sleeper("a", "n1");
+  sleeper("b", "n1");
+  /* b came after a: a's file was rewritten while a ran. */
+  ping(&c, "a", "b");
+  he_expect_code(&c, 0);
+  he_cmd_free(&c);
+  ping(&c, "b", "a");
+  he_expect_code(&c, 0);
+  he_cmd_free(&c);
+  he_docker_line(id, sizeof(id), "inspect", "-f", "{{.Id}}", "b");
+  snprintf(want, sizeof(want), "%.12s", id);
+  ping(&c, "a", want);
+  he_expect_code(&c, 0);
+  he_cmd_free(&c);
+  he_docker_line(line, sizeof(line), "inspect", "-f",
+                 "{{json .NetworkSettings.Networks.n1.DNSNames}}", "b");
+  snprintf(want, sizeof(want), "[\"b\",\"%.12s\"]", id);
+  cr_assert_str_eq(line, want);
+  he_docker_line(line, sizeof(line), "network", "inspect", "-f",
+                 "{{range .Containers}}{{.Name}} {{end}}", "n1");
+  cr_assert(strcmp(line, "a b ") == 0 || strcmp(line, "b a ") == 0, "%s", line);
+
+  /* b leaves: a no longer finds it. */
+  he_docker_ok(&c, "rm", "-f", "b");
+  he_cmd_free(&c);
+  he_docker_ok(&c, "exec", "a", "cat", "/etc/hosts");
+  cr_assert(strstr(c.o.p, "\tb ") == NULL, "b still listed:\n%s", c.o.p);
+  he_cmd_free(&c);
+  cr_assert_neq(ping(&c, "a", "b"), 0, "a still reaches b");
+  he_cmd_free(&c);
+
+  /* The default network gives no names, as dockerd's. */
+  sleeper("x", "");
+  sleeper("y", "");
+  cr_assert_neq(ping(&c, "x", "y"), 0, "x reaches y by name: %s", c.o.p);
+  he_expect_has(c.e.p, "bad address");
+  he_cmd_free(&c);
+  he_docker_line(line, sizeof(line), "inspect", "-f",
+                 "{{json .NetworkSettings.Networks.bridge.DNSNames}}", "y");
+  cr_assert_str_eq(line, "null");
+
+  he_docker_ok(&c, "rm", "-f", "a", "x", "y");
+  he_cmd_free(&c);
+  he_docker_ok(&c, "network", "rm", "n1");
+  he_cmd_free(&c);
+  he_end();
+}
