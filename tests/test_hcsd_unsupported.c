@@ -35,10 +35,6 @@ Test(hcsd_unsupported, docker_commands_say_what) {
   snprintf(tar, sizeof(tar), "%s/s.tar", he.dir);
   refused("export", HE_ARGV("docker", "export", "-o", tar, "s"));
   refused("commit", HE_ARGV("docker", "commit", "s", "snap"));
-  refused("image tag", HE_ARGV("docker", "image", "tag", "busybox", "mine:1"));
-  refused("image history", HE_ARGV("docker", "image", "history", "busybox"));
-  refused("image rm", HE_ARGV("docker", "image", "rm", "busybox"));
-  refused("image prune", HE_ARGV("docker", "image", "prune", "-f"));
   refused("network prune", HE_ARGV("docker", "network", "prune", "-f"));
   refused("network connect",
           HE_ARGV("docker", "network", "connect", "bridge", "s"));
@@ -67,8 +63,6 @@ Test(hcsd_unsupported, http_answers) {
       {"POST", "/v1.50/containers/abc/update", "update"},
       {"POST", "/v1.50/build", "build"},
       {"POST", "/v1.50/build/prune", "build"},
-      {"POST", "/v1.50/images/library/busybox:1/tag?repo=x", "image tag"},
-      {"DELETE", "/v1.50/images/busybox", "image rm"},
       {"GET", "/v1.50/events", "events"},
       {"GET", "/v1.50/services", "service"},
       {"POST", "/v1.50/networks/n/disconnect", "network disconnect"},

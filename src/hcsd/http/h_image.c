@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* /images/...: list, inspect and load through the model; hcsd does not
- * pull. */
+/* /images/...: list, inspect, load, tag, rm, prune, history and save
+ * through the model; hcsd does not pull. */
 #include "hcsd/http/http.h"
+#include "hcsd/http/parse.h"
+#include "hcsd/model/imgjob.h"
 
 #include <errno.h>
 #include <http_parser.h>
@@ -72,6 +74,90 @@ static void pull_refused(hcsd_req_t *r) {
   free(from);
 }
 
+/* ---- tag, rm, prune, history, save (imgjob.h) ---- */
+
+static void op_done(int status, const char *body, size_t len, void *data) {
+  hcsd_req_t *r = data;
+  if (status == 201) {
+    hcsd_reply_empty(r, 201);
+  } else if (status == 200 && r->method == HTTP_GET && body[0] != '[') {
+    hcsd_reply(r, 200, "application/x-tar", body, len);
+  } else if (status == 200) {
+    hcsd_reply_text_json(r, 200, body);
+  } else {
+    hcsd_reply_error(r, status, "%s", body);
+  }
+  hcsd_req_unref(r);
+}
+
+static int op(hcsd_t *d, hcsd_req_t *r, hcsd_imgop_t what,
+              const hcsd_imgop_args_t *a, hcsd_err_t *e) {
+  return hcsd_imgop(d, what, a, op_done, r, e);
+}
+
+/* GET /images/get?names=A&names=B, or /images/{name}/get. */
+static int save(hcsd_t *d, hcsd_req_t *r, const char *one, hcsd_err_t *e) {
+  char *names[64];
+  size_t n = 0;
+  if (one != NULL) {
+    names[n++] = (char *)one;
+  } else {
+    for (const char *q = r->query; q != NULL && n < 64;) {
+      size_t len = strcspn(q, "&");
+      char *seg = strndup(q, len);
+      char *v = seg != NULL ? hcsd_query_value(seg, "names") : NULL;
+      free(seg);
+      if (v != NULL) {
+        names[n++] = v;
+      }
+      q = q[len] == '&' ? q + len + 1 : NULL;
+    }
+  }
+  hcsd_imgop_args_t a = {.refs = (const char *const *)names, .nrefs = n};
+  int rc = n > 0 ? op(d, r, HCSD_IMGOP_SAVE, &a, e)
+                 : (hcsd_err_set(e, 400, "no image named to save"), -1);
+  for (size_t i = 0; one == NULL && i < n; i++) {
+    free(names[i]);
+  }
+  return rc;
+}
+
+/* The routes of an image named in the path ("/images/{name}/verb",
+ * names may hold '/'): -2 when none matches. */
+static int named(hcsd_t *d, hcsd_req_t *r, const char *rest, hcsd_err_t *e) {
+  static const struct {
+    const char *verb; /* "" for DELETE /images/{name} */
+    int method;
+  } t[] = {{"/tag", HTTP_POST},
+           {"/history", HTTP_GET},
+           {"/get", HTTP_GET},
+           {"", HTTP_DELETE}};
+  size_t n = strlen(rest);
+  for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+    size_t vl = strlen(t[i].verb);
+    if (r->method != t[i].method || n <= vl ||
+        strcmp(rest + n - vl, t[i].verb) != 0) {
+      continue;
+    }
+    char *ref = strndup(rest, n - vl);
+    char *repo = hcsd_query(r, "repo"), *tag = hcsd_query(r, "tag");
+    hcsd_imgop_args_t a = {.ref = ref,
+                           .repo = repo,
+                           .tag = tag,
+                           .force = hcsd_query_bool(r, "force")};
+    int rc = ref == NULL ? (hcsd_err_set(e, 500, "out of memory"), -1)
+             : i == 0    ? op(d, r, HCSD_IMGOP_TAG, &a, e)
+             : i == 1    ? op(d, r, HCSD_IMGOP_HISTORY, &a, e)
+             : i == 2    ? save(d, r, ref, e)
+                         : op(d, r, HCSD_IMGOP_DELETE, &a, e);
+    free(ref);
+    free(repo);
+    free(tag);
+    return rc;
+  }
+  return -2;
+}
+
 void hcsd_h_images(hcsd_t *d, hcsd_req_t *r, const char *rest) {
   size_t n = strlen(rest);
   hcsd_err_t e;
@@ -89,6 +175,20 @@ void hcsd_h_images(hcsd_t *d, hcsd_req_t *r, const char *rest) {
     rc = ref != NULL ? hcsd_img_inspect(d, ref, json_done, r, &e)
                      : (hcsd_err_set(&e, 500, "out of memory"), -1);
     free(ref);
+  } else if (r->method == HTTP_POST && strcmp(rest, "prune") == 0) {
+    char *filters = hcsd_query(r, "filters");
+    hcsd_imgop_args_t a = {.filters = filters};
+    rc = op(d, r, HCSD_IMGOP_PRUNE, &a, &e);
+    free(filters);
+  } else if (r->method == HTTP_GET && strcmp(rest, "get") == 0) {
+    rc = save(d, r, NULL, &e);
+  } else if (r->method == HTTP_GET && n > 5 &&
+             strcmp(rest + n - 5, "/json") == 0) {
+    char *ref = strndup(rest, n - 5);
+    rc = ref != NULL ? hcsd_img_inspect(d, ref, json_done, r, &e)
+                     : (hcsd_err_set(&e, 500, "out of memory"), -1);
+    free(ref);
+  } else if ((rc = named(d, r, rest, &e)) != -2) {
   } else {
     hcsd_req_unref(r);
     if (r->method == HTTP_POST && strcmp(rest, "create") == 0) {

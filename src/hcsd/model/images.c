@@ -187,6 +187,11 @@ void hcsd__img_add(hcsd_images_t *im, json_t *rec) {
   json_decref(rec);
 }
 
+static json_t *builtin_of(hcsd_images_t *im) {
+  json_t *first = json_array_get(im->images, 0);
+  return json_is_true(json_object_get(first, "Builtin")) ? first : NULL;
+}
+
 int hcsd__img_save(hcsd_images_t *im) {
   json_t *saved = json_array();
   size_t i;
@@ -197,6 +202,16 @@ int hcsd__img_save(hcsd_images_t *im) {
     }
   }
   json_t *doc = json_pack("{s:i,s:o}", "Version", 1, "Images", saved);
+  /* The built-in image is made at each open; what was done to it (its
+   * tags, its removal) is kept here. */
+  json_t *builtin = builtin_of(im);
+  if (doc != NULL && builtin != NULL) {
+    json_object_set(doc, "BuiltinTags", json_object_get(builtin, "RepoTags"));
+    json_object_set(doc, "BuiltinTagTime",
+                    json_object_get(builtin, "LastTagTime"));
+  } else if (doc != NULL && im->builtin_removed) {
+    json_object_set_new(doc, "BuiltinRemoved", json_true());
+  }
   char *final = hcsd__img_path_join(im->dir, "images.json");
   char *tmp = hcsd__img_path_join(im->dir, "images.json.tmp");
   int err = doc == NULL || final == NULL || tmp == NULL ? -ENOMEM : 0;
@@ -374,6 +389,17 @@ static int read_records(hcsd_images_t *im, char **errmsg) {
     json_decref(doc);
     return -1;
   }
+  json_t *builtin = builtin_of(im);
+  json_t *tags = json_object_get(doc, "BuiltinTags");
+  const char *when = hcsd__img_rec_str(doc, "BuiltinTagTime");
+  if (builtin != NULL && json_is_true(json_object_get(doc, "BuiltinRemoved"))) {
+    json_array_remove(im->images, 0);
+    im->builtin_removed = true;
+  } else if (builtin != NULL && json_is_array(tags)) {
+    json_object_set(builtin, "RepoTags", tags);
+    json_object_set_new(builtin, "LastTagTime",
+                        json_string(when != NULL ? when : HCSD_IMG_NO_TIME));
+  }
   json_array_extend(im->images, recs);
   json_decref(doc);
   free(path);
@@ -392,7 +418,8 @@ static void remove_leftovers(hcsd_images_t *im) {
   struct dirent *e;
   while (d != NULL && (e = readdir(d)) != NULL) {
     if (strncmp(e->d_name, ".load-", 6) == 0 ||
-        strncmp(e->d_name, ".probe-", 7) == 0) {
+        strncmp(e->d_name, ".probe-", 7) == 0 ||
+        strncmp(e->d_name, ".save-", 6) == 0) {
       char *p = hcsd__img_path_join(im->dir, e->d_name);
       if (p != NULL) {
         hcsd_rmtree(p);
@@ -452,7 +479,7 @@ int hcsd_images_open(const char *dir, hcsd_images_t **out, char **errmsg) {
     hcsd_images_close(im);
     return -1;
   }
-  if (builtin != NULL) {
+  if (builtin != NULL && !im->builtin_removed) {
     size_t i;
     json_t *rec;
     json_array_foreach(im->images, i, rec) {

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct hcsd_images_s hcsd_images_t;
 
@@ -65,5 +66,51 @@ char *hcsd_images_query_json(hcsd_images_t *im, const char *filters,
  * resolves to no image. */
 char *hcsd_images_inspect_json(hcsd_images_t *im, const char *ref);
 size_t hcsd_images_count(hcsd_images_t *im);
+
+/* The containers, as the image calls below see them: which image each
+ * stands on, whether it runs, and its image's layer folders (those stay
+ * while a container uses them, even once its image is gone). */
+typedef struct hcsd_img_user_s {
+  char *image_id; /* "sha256:<hex>" */
+  char ctr_id[65];
+  bool running;
+  char **layers; /* NULL-terminated, or NULL */
+} hcsd_img_user_t;
+typedef struct hcsd_img_users_s {
+  hcsd_img_user_t *v;
+  size_t n;
+} hcsd_img_users_t;
+
+/* The calls below answer an HTTP status and, on failure, *msg (free())
+ * in dockerd's words. */
+
+/* POST /images/{src}/tag?repo=&tag=: 201; 400 a reference docker
+ * refuses, 404 src names no image, 500. */
+int hcsd_images_tag(hcsd_images_t *im, const char *src, const char *repo,
+                    const char *tag, char **msg);
+/* DELETE /images/{ref}?force=: 200 with *out the JSON array of
+ * {"Untagged"} and {"Deleted"} (the image, then its layers no other image
+ * holds); 404, 409 the conflicts of dockerd (a container uses it, more
+ * than one tag names it), 500. hcsd keeps no parent images, so noprune
+ * has nothing to keep. */
+int hcsd_images_delete(hcsd_images_t *im, const char *ref, bool force,
+                       const hcsd_img_users_t *users, char **out, char **msg);
+/* POST /images/prune?filters= (dangling, label, label!, until): 200 with
+ * *out {"ImagesDeleted","SpaceReclaimed"}; 400 a bad filter, 500. No
+ * image a container uses is removed. */
+int hcsd_images_prune(hcsd_images_t *im, const char *filters,
+                      const hcsd_img_users_t *users, char **out, char **msg);
+/* GET /images/{ref}/history: the JSON array text (free()), newest first;
+ * NULL when ref names no image. */
+char *hcsd_images_history_json(hcsd_images_t *im, const char *ref);
+/* GET /system/df's Images: the list with each one's Containers; *total
+ * and *reclaimable (the images no container uses) in bytes. */
+char *hcsd_images_df_json(hcsd_images_t *im, const hcsd_img_users_t *users,
+                          int64_t *total, int64_t *reclaimable);
+/* GET /images/get: a docker save archive (docker-archive, both
+ * manifest.json and the legacy files) of refs[0..n) written to fd. 200,
+ * or 404 a ref names no image, 500. */
+int hcsd_images_save(hcsd_images_t *im, const char *const *refs, size_t n,
+                     int fd, char **msg);
 
 #endif

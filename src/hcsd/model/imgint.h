@@ -25,7 +25,8 @@ struct hcsd_images_s {
   char *dir;
   char *layers_dir; /* <dir>/layers, the layer store */
   hcs_driver_info_t info;
-  json_t *images; /* array of records, the built-in one (if any) first */
+  json_t *images;       /* array of records, the built-in one (if any) first */
+  bool builtin_removed; /* docker rmi took the built-in image away */
 };
 
 #define HCSD_IMG_MAX_JSON (UINT64_C(32) << 20) /* manifest, config bytes */
@@ -88,6 +89,20 @@ json_t *hcsd__img_find_by_id(hcsd_images_t *im, const char *id);
 char *hcsd__img_path_join(const char *a, const char *b);
 /* "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ" for now, UTC. */
 void hcsd__img_now(char out[40]);
+
+/* With im->mu held: the record ref names in docker's order of lookups (a
+ * full id, a reference, a unique id prefix), NULL when none; *name (when
+ * name is not NULL) the normalised reference that matched (free()), or
+ * NULL. */
+json_t *hcsd__img_resolve(hcsd_images_t *im, const char *ref, char **name);
+/* A record's RepoTags as docker shows them (a new array). */
+json_t *hcsd__img_familiar_tags(const json_t *rec);
+/* *msg: "No such image: REF" as dockerd words it (a name with its tag);
+ * 404. */
+int hcsd__img_no_such(char **msg, const char *ref);
+/* Seconds since the epoch of an RFC 3339 time ("2025-01-01T00:00:00Z",
+ * fractions and offsets allowed); 0 when s is none. */
+int64_t hcsd__img_time(const char *s);
 
 /* manifest.json of a docker-save archive: its array of images, or NULL
  * with why set (no file or socket involved: the fuzz target's entry). */

@@ -12,9 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-/* Seconds since the epoch of an RFC 3339 time ("2025-01-01T00:00:00Z",
- * fractions and offsets allowed); 0 when s is none. */
-static int64_t parse_time(const char *s) {
+int64_t hcsd__img_time(const char *s) {
   struct tm tm = {0};
   int used = 0;
   if (s == NULL ||
@@ -37,10 +35,10 @@ static int64_t parse_time(const char *s) {
   return t;
 }
 
-/* Docker's order of lookups: a full id, a reference, an id prefix
- * (unique). */
-static json_t *resolve_locked(hcsd_images_t *im, const char *ref, char **name) {
-  *name = NULL;
+json_t *hcsd__img_resolve(hcsd_images_t *im, const char *ref, char **name) {
+  if (name != NULL) {
+    *name = NULL;
+  }
   const char *hex = strncmp(ref, "sha256:", 7) == 0 ? ref + 7 : ref;
   size_t n = strlen(hex);
   bool is_hex = n > 0 && n <= 64 && strspn(hex, "0123456789abcdef") == n;
@@ -52,11 +50,14 @@ static json_t *resolve_locked(hcsd_images_t *im, const char *ref, char **name) {
   if (hex == ref) {
     char *norm = hcsd__img_normalise(ref);
     json_t *rec = norm != NULL ? hcsd__img_find_by_tag(im, norm) : NULL;
-    if (rec != NULL) {
+    if (rec != NULL && name != NULL) {
       *name = norm;
       return rec;
     }
     free(norm);
+    if (rec != NULL) {
+      return rec;
+    }
   }
   json_t *found = NULL;
   size_t i;
@@ -144,7 +145,7 @@ int hcsd_images_resolve(hcsd_images_t *im, const char *ref,
   *out = NULL;
   pthread_mutex_lock(&im->mu);
   char *name = NULL;
-  json_t *rec = resolve_locked(im, ref, &name);
+  json_t *rec = hcsd__img_resolve(im, ref, &name);
   hcsd_image_t *img = rec != NULL ? image_of(im, rec, name) : NULL;
   pthread_mutex_unlock(&im->mu);
   if (rec == NULL) {
@@ -177,8 +178,7 @@ void hcsd_image_free(hcsd_image_t *img) {
   free(img);
 }
 
-/* RepoTags as docker shows them. */
-static json_t *familiar_tags(const json_t *rec) {
+json_t *hcsd__img_familiar_tags(const json_t *rec) {
   json_t *out = json_array();
   size_t i;
   json_t *t;
@@ -221,9 +221,7 @@ static int img_bound(hcsd_images_t *im, const json_t *vals, int64_t *t,
   json_t *s;
   json_array_foreach(vals, i, s) {
     const char *ref = json_string_value(s);
-    char *name = NULL;
-    json_t *rec = resolve_locked(im, ref, &name);
-    free(name);
+    json_t *rec = hcsd__img_resolve(im, ref, NULL);
     if (rec == NULL) {
       if (asprintf(msg, "No such image: %s%s", ref,
                    strchr(ref, ':') != NULL ? "" : ":latest") < 0) {
@@ -231,7 +229,7 @@ static int img_bound(hcsd_images_t *im, const json_t *vals, int64_t *t,
       }
       return 404;
     }
-    *t = parse_time(
+    *t = hcsd__img_time(
         hcsd__img_rec_str(json_object_get(rec, "Config"), "created"));
     *has = true;
   }
@@ -311,8 +309,8 @@ static json_t *tags_matching(const img_filter_t *f, json_t *tags) {
 static json_t *img_entry(const img_filter_t *f, const json_t *rec) {
   json_t *config = json_object_get(rec, "Config");
   json_t *labels = json_object_get(json_object_get(config, "config"), "Labels");
-  int64_t created = parse_time(hcsd__img_rec_str(config, "created"));
-  json_t *all_tags = familiar_tags(rec);
+  int64_t created = hcsd__img_time(hcsd__img_rec_str(config, "created"));
+  json_t *all_tags = hcsd__img_familiar_tags(rec);
   bool dangling = json_array_size(all_tags) == 0;
   json_t *tags = tags_matching(f, all_tags);
   if ((f->dangling >= 0 && dangling != (f->dangling == 1)) ||
@@ -393,9 +391,7 @@ static json_t *config_str(const json_t *config, const char *key) {
 
 char *hcsd_images_inspect_json(hcsd_images_t *im, const char *ref) {
   pthread_mutex_lock(&im->mu);
-  char *name = NULL;
-  json_t *rec = resolve_locked(im, ref, &name);
-  free(name);
+  json_t *rec = hcsd__img_resolve(im, ref, NULL);
   json_t *o = NULL;
   if (rec != NULL) {
     json_t *config = json_object_get(rec, "Config");
@@ -406,10 +402,11 @@ char *hcsd_images_inspect_json(hcsd_images_t *im, const char *ref) {
     o = json_pack(
         "{s:s,s:o,s:[],s:s,s:o,s:s,s:o,s:o,s:o,s:o,s:o,s:O,s:{s:s,s:n},"
         "s:{s:s,s:o},s:{s:s}}",
-        "Id", hcsd__img_rec_str(rec, "Id"), "RepoTags", familiar_tags(rec),
-        "RepoDigests", "Parent", "", "Comment", config_str(config, "comment"),
-        "Created", created != NULL ? created : HCSD_IMG_NO_TIME,
-        "DockerVersion", config_str(config, "docker_version"), "Author",
+        "Id", hcsd__img_rec_str(rec, "Id"), "RepoTags",
+        hcsd__img_familiar_tags(rec), "RepoDigests", "Parent", "", "Comment",
+        config_str(config, "comment"), "Created",
+        created != NULL ? created : HCSD_IMG_NO_TIME, "DockerVersion",
+        config_str(config, "docker_version"), "Author",
         config_str(config, "author"), "Config",
         json_is_object(c) ? json_deep_copy(c) : json_object(), "Architecture",
         config_str(config, "architecture"), "Os", config_str(config, "os"),

@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: MIT */
+/* imgjob.h: the image store's calls that depend on the containers, run on
+ * the pool with what the containers use taken on the engine thread. */
+#include "hcsd/model/imgjob.h"
+#include "hcsd/model/ctr_int.h"
+#include "hcsd/model/images.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* A save is sent with its length, as dockerd's is read by the CLI; one
+ * larger than this is refused rather than held in memory. */
+#define SAVE_MAX (UINT64_C(1) << 30)
+
+typedef struct imgop_job_s {
+  hcsd_t *d;
+  hcsd_imgop_t op;
+  char *ref, *repo, *tag, *filters;
+  bool force;
+  char **refs;
+  size_t nrefs;
+  hcsd_img_users_t users;
+  int status;
+  char *body;
+  size_t len;
+  hcsd_imgop_cb done;
+  void *data;
+} imgop_job_t;
+
+static void free_strv(char **v) {
+  for (size_t i = 0; v != NULL && v[i] != NULL; i++) {
+    free(v[i]);
+  }
+  free(v);
+}
+
+static char **dup_strv(char *const *v, size_t n) {
+  char **out = calloc(n + 1, sizeof(*out));
+  for (size_t i = 0; out != NULL && i < n; i++) {
+    if ((out[i] = strdup(v[i])) == NULL) {
+      free_strv(out);
+      return NULL;
+    }
+  }
+  return out;
+}
+
+static size_t strv_len(char *const *v) {
+  size_t n = 0;
+  while (v != NULL && v[n] != NULL) {
+    n++;
+  }
+  return n;
+}
+
+void hcsd_img_users_free(hcsd_img_users_t *u) {
+  for (size_t i = 0; u->v != NULL && i < u->n; i++) {
+    free(u->v[i].image_id);
+    free_strv(u->v[i].layers);
+  }
+  free(u->v);
+  u->v = NULL;
+  u->n = 0;
+}
+
+bool hcsd_img_users_take(hcsd_t *d, hcsd_img_users_t *u) {
+  u->n = 0;
+  u->v = calloc(d->nctrs + 1, sizeof(*u->v));
+  if (u->v == NULL) {
+    return false;
+  }
+  for (hcsd_ctr_t *c = d->ctrs; c != NULL; c = c->next) {
+    if (c->image_id == NULL) {
+      continue;
+    }
+    hcsd_img_user_t *x = &u->v[u->n++];
+    snprintf(x->ctr_id, sizeof(x->ctr_id), "%s", c->id);
+    x->running = c->state == CS_RUNNING;
+    x->image_id = strdup(c->image_id);
+    x->layers =
+        c->layers != NULL ? dup_strv(c->layers, strv_len(c->layers)) : NULL;
+    if (x->image_id == NULL || (c->layers != NULL && x->layers == NULL)) {
+      hcsd_img_users_free(u);
+      return false;
+    }
+  }
+  return true;
+}
+
+static void set_msg(imgop_job_t *j, int status, char *msg) {
+  j->status = status;
+  j->body = msg;
+  j->len = msg != NULL ? strlen(msg) : 0;
+}
+
+/* The archive into memory through an unlinked file of the daemon's
+ * temporary folder. */
+static void save_work(imgop_job_t *j) {
+  char *msg = NULL;
+  int fd = open(j->d->tmp_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    if (asprintf(&msg, "a temporary file in %s: %s", j->d->tmp_dir,
+                 strerror(errno)) < 0) {
+      msg = NULL;
+    }
+    set_msg(j, 500, msg);
+    return;
+  }
+  int st = hcsd_images_save(j->d->images, (const char *const *)j->refs,
+                            j->nrefs, fd, &msg);
+  struct stat sb;
+  if (st == 200 && (fstat(fd, &sb) != 0 || (uint64_t)sb.st_size > SAVE_MAX)) {
+    st = 413;
+    if (asprintf(&msg, "the archive is larger than hcsd sends (%llu bytes)",
+                 (unsigned long long)SAVE_MAX) < 0) {
+      msg = NULL;
+    }
+  }
+  if (st != 200) {
+    close(fd);
+    set_msg(j, st, msg);
+    return;
+  }
+  j->body = malloc((size_t)sb.st_size + 1);
+  size_t got = 0;
+  while (j->body != NULL && got < (size_t)sb.st_size) {
+    ssize_t n = pread(fd, j->body + got, (size_t)sb.st_size - got, (off_t)got);
+    if (n <= 0) {
+      break;
+    }
+    got += (size_t)n;
+  }
+  close(fd);
+  if (j->body == NULL || got != (size_t)sb.st_size) {
+    free(j->body);
+    set_msg(j, 500, strdup("reading the archive back failed"));
+    return;
+  }
+  j->status = 200;
+  j->len = got;
+}
+
+static void df_work(imgop_job_t *j) {
+  int64_t total = 0, reclaimable = 0;
+  char *list =
+      hcsd_images_df_json(j->d->images, &j->users, &total, &reclaimable);
+  json_t *o = list != NULL ? json_loads(list, 0, NULL) : NULL;
+  free(list);
+  json_t *rep = o != NULL ? json_pack("{s:o,s:I,s:I}", "Images", o,
+                                      "LayersSize", (json_int_t)total,
+                                      "Reclaimable", (json_int_t)reclaimable)
+                          : NULL;
+  char *text = rep != NULL ? json_dumps(rep, JSON_COMPACT) : NULL;
+  json_decref(rep);
+  if (text == NULL) {
+    set_msg(j, 500, strdup("out of memory"));
+    return;
+  }
+  set_msg(j, 200, text);
+}
+
+static void imgop_work(void *data) {
+  imgop_job_t *j = data;
+  hcsd_images_t *im = j->d->images;
+  char *out = NULL, *msg = NULL;
+  switch (j->op) {
+  case HCSD_IMGOP_TAG:
+    j->status = hcsd_images_tag(im, j->ref, j->repo, j->tag, &msg);
+    break;
+  case HCSD_IMGOP_DELETE:
+    j->status = hcsd_images_delete(im, j->ref, j->force, &j->users, &out, &msg);
+    break;
+  case HCSD_IMGOP_PRUNE:
+    j->status = hcsd_images_prune(im, j->filters, &j->users, &out, &msg);
+    break;
+  case HCSD_IMGOP_HISTORY:
+    out = hcsd_images_history_json(im, j->ref);
+    if (out == NULL && asprintf(&msg, "No such image: %s", j->ref) < 0) {
+      msg = NULL;
+    }
+    j->status = out != NULL ? 200 : 404;
+    break;
+  case HCSD_IMGOP_SAVE:
+    save_work(j);
+    return;
+  case HCSD_IMGOP_DF:
+    df_work(j);
+    return;
+  }
+  if (out != NULL) {
+    free(msg);
+    set_msg(j, j->status, out);
+  } else {
+    int st = j->status;
+    set_msg(j, st, msg);
+  }
+}
+
+static void imgop_free(imgop_job_t *j) {
+  free(j->ref);
+  free(j->repo);
+  free(j->tag);
+  free(j->filters);
+  free_strv(j->refs);
+  hcsd_img_users_free(&j->users);
+  free(j->body);
+  free(j);
+}
+
+static void imgop_done(void *data) {
+  imgop_job_t *j = data;
+  const char *body = j->body != NULL ? j->body : "out of memory";
+  j->done(j->status, body, j->body != NULL ? j->len : strlen(body), j->data);
+  imgop_free(j);
+}
+
+static bool dup_opt(char **out, const char *s) {
+  *out = s != NULL ? strdup(s) : NULL;
+  return s == NULL || *out != NULL;
+}
+
+int hcsd_imgop(hcsd_t *d, hcsd_imgop_t op, const hcsd_imgop_args_t *a,
+               hcsd_imgop_cb done, void *data, hcsd_err_t *e) {
+  if (d->images == NULL) {
+    hcsd_err_set(e, 500, "images are not available on this host");
+    return -1;
+  }
+  imgop_job_t *j = calloc(1, sizeof(*j));
+  if (j == NULL) {
+    hcsd_err_set(e, 500, "out of memory");
+    return -1;
+  }
+  *j = (imgop_job_t){
+      .d = d, .op = op, .force = a->force, .done = done, .data = data};
+  bool ok = dup_opt(&j->ref, a->ref) && dup_opt(&j->repo, a->repo) &&
+            dup_opt(&j->tag, a->tag) && dup_opt(&j->filters, a->filters) &&
+            hcsd_img_users_take(d, &j->users);
+  if (ok && a->refs != NULL) {
+    j->nrefs = a->nrefs;
+    ok = (j->refs = dup_strv((char *const *)a->refs, a->nrefs)) != NULL;
+  }
+  if (!ok || hcsd_work(d, imgop_work, imgop_done, j) != 0) {
+    imgop_free(j);
+    hcsd_err_set(e, 500, "out of memory");
+    return -1;
+  }
+  return HCSD_PENDING;
+}
