@@ -34,7 +34,9 @@ static la_ssize_t tar_read(struct archive *a, void *data, const void **buf) {
     archive_set_error(a, errno, "read: %s", strerror(errno));
     return -1;
   }
-  hcs__sha256_update(&im->sha, im->buf, (size_t)n);
+  if (im->hash) {
+    hcs__sha256_update(&im->sha, im->buf, (size_t)n);
+  }
   im->c->progress.p.bytes += (uint64_t)n;
   *buf = im->buf;
   return n;
@@ -70,10 +72,11 @@ static hcs_result_t read_entries(hcs__imp_t *im) {
   return hcs__imp_dir_times(im);
 }
 
-/* Extracts the tar of fd tar into directory root; *digest gets the hex
- * SHA-256 of the whole file. */
-static hcs_result_t extract(hcs__lctx_t *c, int tar, int root,
-                            char digest[65]) {
+/* Extracts the tar of fd tar into directory root; with digest, it gets
+ * the hex SHA-256 of the whole file (without, when nothing promises one,
+ * the bytes are not hashed: a caller such as docker load has checked
+ * them already). */
+static hcs_result_t extract(hcs__lctx_t *c, int tar, int root, char *digest) {
   hcs__imp_t *im = as_calloc(1, sizeof(*im));
   if (im == NULL) {
     return hcs__lsys(c, ENOMEM, "importing");
@@ -82,7 +85,8 @@ static hcs_result_t extract(hcs__lctx_t *c, int tar, int root,
   im->tar = tar;
   im->root = root;
   im->cached_fd = -1;
-  if (hcs__sha256_init(&im->sha) != 0) {
+  im->hash = digest != NULL;
+  if (im->hash && hcs__sha256_init(&im->sha) != 0) {
     as_free(im);
     return hcs__lsys(c, ENOMEM, "digest of layer.tar");
   }
@@ -106,11 +110,12 @@ static hcs_result_t extract(hcs__lctx_t *c, int tar, int root,
   }
   /* The digest covers the bytes after the end-of-archive blocks too. */
   const void *rest;
-  while (r == HCS_OK && tar_read(im->a, im, &rest) > 0) {
+  while (r == HCS_OK && im->hash && tar_read(im->a, im, &rest) > 0) {
   }
-  if (hcs__sha256_hex(&im->sha, digest) != 0 && r == HCS_OK) {
+  if (im->hash && hcs__sha256_hex(&im->sha, digest) != 0 && r == HCS_OK) {
     r = hcs__lsys(c, ENOMEM, "digest of layer.tar");
   }
+  hcs__sha256_free(&im->sha);
   if (im->a != NULL) {
     archive_read_free(im->a);
   }
@@ -165,7 +170,7 @@ static hcs_result_t fill(hcs__lctx_t *c, hcs__stage_t *s, int tar,
     return hcs__lsys(c, -err, "making %s/%s", c->home, s->name);
   }
   char digest[65];
-  hcs_result_t r = extract(c, tar, into, digest);
+  hcs_result_t r = extract(c, tar, into, want[0] != '\0' ? digest : NULL);
   if (r == HCS_OK && want[0] != '\0' && strcmp(want, digest) != 0) {
     r = hcs__lfail(c, HCS_ERROR_INVALID_DATA, EINVAL,
                    "layer.tar: its digest is sha256:%s, layer.json says "

@@ -20,9 +20,10 @@ typedef struct dirtime_s {
 typedef struct hcs__imp_s {
   hcs__lctx_t *c;
   struct archive *a;
-  int root;              /* the tree being filled, O_RDONLY|O_DIRECTORY */
-  int tar;               /* layer.tar */
-  hcs__sha256_t sha;     /* of every byte of layer.tar */
+  int root;          /* the tree being filled, O_RDONLY|O_DIRECTORY */
+  int tar;           /* layer.tar */
+  hcs__sha256_t sha; /* of every byte of layer.tar, when hash */
+  bool hash;
   uint64_t declared;     /* file bytes the entries declare */
   uint64_t entries;      /* entries seen */
   const char *name;      /* the entry's name as the tar has it */
@@ -31,7 +32,7 @@ typedef struct hcs__imp_s {
   int cached_fd;         /* O_PATH, or -1 */
   dirtime_t *times;
   size_t ntimes, cap;
-  char buf[65536];
+  char buf[1 << 20]; /* reads of layer.tar: few system calls per layer */
 } hcs__imp_t;
 
 /* Makes entry e in the layer, or refuses it (HCS_ERROR_INVALID_DATA
