@@ -53,6 +53,8 @@ struct hcsd_s {
   char *state_dir;
   char *tmp_dir; /* state_dir/tmp: streamed request bodies */
   hcsd_images_t *images;
+  struct img_job_s *loads; /* docker loads waiting their turn (imgnet.c) */
+  bool loading;            /* one of them is on the pool */
   hcsd_nets_t *nets;
   hcsd_ctr_t *ctrs; /* every container, newest first */
   size_t nctrs;

@@ -46,8 +46,8 @@ static void load_done(void *data) {
 }
 
 static int load(hcsd_t *d, hcsd_req_t *r, hcsd_err_t *e) {
-  if (r->body_fd < 0) {
-    hcsd_err_set(e, 500, "cannot buffer the archive: %s", strerror(errno));
+  if (r->live == NULL) {
+    hcsd_err_set(e, 500, "the archive is not streamed to its reader");
     return -1;
   }
   load_req_t *l = calloc(1, sizeof(*l));
@@ -56,8 +56,9 @@ static int load(hcsd_t *d, hcsd_req_t *r, hcsd_err_t *e) {
     return -1;
   }
   l->r = r;
-  int rc = hcsd_img_load(d, r->body_fd, hcsd_query_bool(r, "quiet"), load_line,
-                         load_done, l, e);
+  int rc =
+      hcsd_img_load(d, hcsd_body_reader(r->live), hcsd_query_bool(r, "quiet"),
+                    load_line, load_done, l, e);
   if (rc < 0) {
     free(l);
   }

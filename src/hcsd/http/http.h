@@ -20,8 +20,9 @@ struct hcsd_req_s {
   const char *query; /* raw, into url; NULL when none */
   char *body;        /* NUL-terminated */
   size_t body_len;
-  int body_fd;      /* -1, or the temp file the body was streamed to */
-  bool stream_body; /* the body goes to body_fd */
+  int body_fd;       /* -1, or the temp file the body was streamed to */
+  bool stream_body;  /* the body goes to body_fd */
+  hcsd_body_t *live; /* docker load's body, going to its reader */
   char content_type[96];
   bool upgrade; /* Connection: Upgrade + Upgrade: tcp */
   bool keep_alive;

@@ -145,6 +145,11 @@ static int on_headers_complete(http_parser *p) {
     const char *s = strchr(path + 1, '/');
     path = s != NULL ? s : "";
   }
+  if (k->body != NULL && r->method == HTTP_POST &&
+      strcmp(path, "/images/load") == 0) {
+    /* docker load's archive goes to its reader as it arrives. */
+    return k->body(k->data, NULL, 0) != 0 ? 1 : 0;
+  }
   if (stream_body_path(path, r->method)) {
     char tmpl[4096];
     snprintf(tmpl, sizeof(tmpl), "%s", k->tmp_dir);
@@ -157,6 +162,9 @@ static int on_headers_complete(http_parser *p) {
 static int on_body(http_parser *p, const char *at, size_t len) {
   hcsd_parse_t *k = p->data;
   hcsd_req_t *r = k->req;
+  if (r->live != NULL) {
+    return k->body(k->data, at, len) != 0 ? 1 : 0;
+  }
   if (r->stream_body) {
     while (len > 0) {
       ssize_t n = write(r->body_fd, at, len);
@@ -220,6 +228,9 @@ void hcsd_req_clear(hcsd_req_t *r) {
   free(r->leftover);
   if (r->body_fd >= 0) {
     close(r->body_fd);
+  }
+  if (r->live != NULL) {
+    hcsd_body_unref(r->live, false);
   }
   hcsd_conn_t *k = r->conn;
   memset(r, 0, sizeof(*r));

@@ -25,6 +25,10 @@ typedef struct hcsd_parse_s {
   bool started;              /* bytes of the current request seen */
   bool in_body;              /* its head is complete */
   void (*began)(void *data); /* the first byte of a request */
+  /* With it, docker load's body is streamed: body(data, NULL, 0) when
+   * its head is complete, then body(data, at, len) per piece; nonzero
+   * refuses the request. */
+  int (*body)(void *data, const char *at, size_t len);
   void *data;
 } hcsd_parse_t;
 

@@ -48,7 +48,9 @@
 /* C_DRAIN: a reply is answered but waits in the queue; the next request
  * is read once it is (or, when the client has sent its EOF, the
  * connection closes). */
-enum { C_READ, C_BUSY, C_DRAIN, C_STREAM, C_CLOSING };
+/* C_BODY: docker load's request is being answered while its body still
+ * arrives (its reader consumes it as it comes). */
+enum { C_READ, C_BUSY, C_DRAIN, C_STREAM, C_CLOSING, C_BODY };
 
 struct hcsd_conn_s {
   hcsd_conn_t *next, *prev;
@@ -63,6 +65,8 @@ struct hcsd_conn_s {
   hcsd_req_t req;
   char *pending; /* bytes received after a complete request */
   size_t pending_len;
+  char *rbuf;               /* the engine's buffer being fed, or NULL */
+  bool early;               /* serve the request once its head is fed */
   const hcsd__sink_t *sink; /* a hijacked connection's reader */
   void *sink_data;
   size_t out;          /* what the writes queued by hcsd cost until written */
@@ -140,6 +144,14 @@ static void arm_timer(hcsd_conn_t *k);
 static void conn_timeout(as_timer_t *t, void *data) {
   hcsd_conn_t *k = data;
   (void)t;
+  if (k->state == C_BODY) {
+    if (hcsd_body_waiting(k->req.live)) {
+      arm_timer(k); /* its reader is behind, not the client */
+    } else {
+      conn_close(k); /* the reader sees the body cut short */
+    }
+    return;
+  }
   if (k->state == C_READ || k->state == C_DRAIN) {
     if (!k->ps.started && as_conn_queued(k->c) < k->armed_queued) {
       arm_timer(k); /* still reading its last reply (docker logs | less) */
@@ -172,6 +184,9 @@ static void conn_close(hcsd_conn_t *k) {
   }
   k->closed = true;
   k->state = C_CLOSING;
+  if (k->req.live != NULL) {
+    hcsd_body_end(k->req.live, -EPIPE); /* no-op once it is whole */
+  }
   as_timer_free(k->timer);
   k->timer = NULL;
   as_conn_close(k->c); /* cancelled writes release their buffers here */
@@ -290,7 +305,9 @@ static int head_common(char *h, size_t n, int status) {
  * written, or close. */
 static void req_finish(hcsd_req_t *r) {
   hcsd_conn_t *k = r->conn;
-  bool keep = r->keep_alive;
+  /* Answered before its body was all read: the rest cannot be told from
+   * a next request. */
+  bool keep = r->keep_alive && k->state != C_BODY;
   hcsd_parse_next(&k->ps);
   if (k->closed) {
     return;
@@ -562,6 +579,27 @@ static void bad_request(hcsd_conn_t *k, int status, const char *msg) {
   conn_close(k);
 }
 
+static void conn_serve(hcsd_conn_t *k) {
+  k->req_t0_ns = now_ns();
+  k->req_status = 0;
+  k->req_bytes = 0;
+  k->d->serve(k->d, &k->req);
+}
+
+/* docker load's body: its reader when its head is complete (at NULL),
+ * then each piece, left in the engine's buffer when it is in one. */
+static int conn_body(void *data, const char *at, size_t len) {
+  hcsd_conn_t *k = data;
+  hcsd_req_t *r = &k->req;
+  if (at == NULL) {
+    r->live = hcsd_body_new(k->d->loop, k->c);
+    k->early = r->live != NULL;
+    return r->live != NULL ? 0 : -1;
+  }
+  /* -EPIPE: its reader has stopped (and answered); the rest goes. */
+  return hcsd_body_put(r->live, k->rbuf, at, len) == -ENOMEM ? -1 : 0;
+}
+
 static void conn_feed(hcsd_conn_t *k, char *buf, size_t len) {
   size_t n = 0;
   char msg[128];
@@ -569,6 +607,11 @@ static void conn_feed(hcsd_conn_t *k, char *buf, size_t len) {
   if (st == HCSD_PARSE_MORE) {
     if (k->ps.in_body) {
       arm_timer(k); /* progress on the body */
+    }
+    if (k->early) {
+      k->early = false;
+      k->state = C_BODY;
+      conn_serve(k);
     }
     return;
   }
@@ -589,13 +632,17 @@ static void conn_feed(hcsd_conn_t *k, char *buf, size_t len) {
     k->pending_len += rest;
   }
   hcsd_req_t *r = &k->req;
+  bool served = k->state == C_BODY;
+  if (r->live != NULL) {
+    hcsd_body_end(r->live, 0);
+  }
+  k->early = false;
   k->state = C_BUSY;
   as_conn_pause(k->c, true);
   as_timer_disarm(k->timer);
-  k->req_t0_ns = now_ns();
-  k->req_status = 0;
-  k->req_bytes = 0;
-  k->d->serve(k->d, r);
+  if (!served) {
+    conn_serve(k);
+  }
 }
 
 static void on_data(as_conn_t *c, char *buf, size_t len, void *data) {
@@ -605,6 +652,13 @@ static void on_data(as_conn_t *c, char *buf, size_t len, void *data) {
     if (k->sink != NULL) {
       k->sink->input(k->sink_data, buf, len, false);
     }
+    return;
+  }
+  if (k->state == C_BODY && len == 0) {
+    /* The client stopped sending in the middle of the body. */
+    hcsd_body_end(k->req.live, -EPIPE);
+    k->req.keep_alive = false;
+    k->state = C_BUSY;
     return;
   }
   if (len == 0) {
@@ -624,7 +678,7 @@ static void on_data(as_conn_t *c, char *buf, size_t len, void *data) {
     k->state = C_DRAIN;
     return;
   }
-  if (k->state != C_READ) {
+  if (k->state != C_READ && k->state != C_BODY) {
     /* Paused, but a read was under way: keep the bytes for later. */
     char *p = realloc(k->pending, k->pending_len + len);
     if (p != NULL) {
@@ -635,7 +689,9 @@ static void on_data(as_conn_t *c, char *buf, size_t len, void *data) {
     return;
   }
   k->refs++;
+  k->rbuf = buf;
   conn_feed(k, buf, len);
+  k->rbuf = NULL;
   conn_unref(k);
 }
 
@@ -679,6 +735,7 @@ static void on_accept(as_listener_t *l, as_conn_t *c, void *data) {
   k->req.conn = k;
   k->req.body_fd = -1;
   hcsd_parse_init(&k->ps, &k->req, d->tmp_dir, began, k);
+  k->ps.body = conn_body;
   if (as_timer_new(d->loop, &k->timer) != 0) {
     free(k);
     as_conn_close(c);

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 typedef struct hcsd_images_s hcsd_images_t;
 
@@ -46,6 +47,17 @@ void hcsd_images_close(hcsd_images_t *im);
  * emitting the error. Nothing half-loaded stays. */
 int hcsd_images_load(hcsd_images_t *im, int fd, bool quiet,
                      void (*emit)(const char *line, void *arg), void *arg);
+/* Where a load's archive comes from: read(data, &p) gives the next piece
+ * (*p valid until the next call) and its length, 0 at the end, -errno
+ * when it failed or was cut short. */
+typedef struct hcsd_img_src_s {
+  ssize_t (*read)(void *data, const void **p);
+  void *data;
+} hcsd_img_src_t;
+/* hcsd_images_load of the archive src gives, read to its end. */
+int hcsd_images_load_src(hcsd_images_t *im, const hcsd_img_src_t *src,
+                         bool quiet, void (*emit)(const char *line, void *arg),
+                         void *arg);
 
 /* Resolves ref as docker does: "busybox", "busybox:1", "library/busybox",
  * "docker.io/library/busybox:latest", "sha256:<hex>", "<hex>" or a unique

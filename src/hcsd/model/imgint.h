@@ -39,23 +39,30 @@ typedef struct hcsd__img_entry_s {
   char *name;  /* cleaned: relative, no "." or ".." components */
   char *blob;  /* the staged file, or NULL for a link */
   char *alias; /* the name a link stands for */
+  /* Of a staged file: the sha256 of its bytes, taken as they were
+   * staged, their count, and whether they may be compressed (they begin
+   * as a gzip, bzip2, xz or zstd stream does). */
+  char digest[65];
+  uint64_t size;
+  bool packed;
 } hcsd__img_entry_t;
 
 typedef struct hcsd__img_stage_s {
   const char *dir; /* the caller's, made and removed by it */
   hcsd__img_entry_t *entries;
   size_t n, cap;
-  int fd;
-  char *err;              /* why staging failed (free()) */
-  char in[HCSD_IMG_BUF];  /* what the input gives libarchive */
-  char buf[HCSD_IMG_BUF]; /* what libarchive gives back */
+  const hcsd_img_src_t *src;
+  char *err; /* why staging failed (free()) */
 } hcsd__img_stage_t;
 
-/* Reads the tar (gzip, bzip2, xz or zstd compressed or not) from fd into
- * S->dir until its end. 0, or -1 with S->err. */
-int hcsd__img_stage_read(hcsd__img_stage_t *S, int fd);
+/* Reads the tar (gzip, bzip2, xz or zstd compressed or not) from src
+ * into S->dir until its end. 0, or -1 with S->err. */
+int hcsd__img_stage_read(hcsd__img_stage_t *S, const hcsd_img_src_t *src);
 /* The staged file the archive's name stands for, or NULL. */
 const char *hcsd__img_stage_find(hcsd__img_stage_t *S, const char *name);
+/* The same as its entry (blob set), or NULL. */
+const hcsd__img_entry_t *hcsd__img_stage_entry(hcsd__img_stage_t *S,
+                                               const char *name);
 void hcsd__img_stage_free(hcsd__img_stage_t *S);
 /* A libarchive reader with the filters moby sniffs (and no others). */
 struct archive *hcsd__img_reader_new(void);

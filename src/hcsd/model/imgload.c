@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LOAD_BUF HCSD_IMG_BUF
+#define LOAD_BUF (1u << 20) /* reads of a file: few system calls */
 #define PROGRESS_EVERY_MS 100
 
 typedef struct load_s {
@@ -28,7 +28,7 @@ typedef struct load_s {
   bool quiet;
   void (*emit)(const char *line, void *arg);
   void *arg;
-  int fd;
+  const hcsd_img_src_t *src;
   char tmp[4096]; /* <dir>/.load-XXXXXX, the staging folder */
   hcsd__img_stage_t st;
   char *err;       /* the first failure */
@@ -154,8 +154,8 @@ static void emit_progress(load_t *L, const char *short_id, uint64_t cur,
                          (json_int_t)total, "progress", text, "id", short_id));
 }
 
-/* The sha256 and size of the uncompressed layer in blob, with progress
- * lines over the bytes of blob (as moby reports them). */
+/* The sha256 and size of the uncompressed layer in the compressed blob,
+ * with progress lines over the bytes of blob (as moby reports them). */
 static int digest_layer(load_t *L, const char *blob, const char *diff_id,
                         char hex[65], uint64_t *size) {
   struct archive *a = hcsd__img_reader_new();
@@ -256,13 +256,25 @@ static int load_layer(load_t *L, size_t i, const char *path,
   if (exists && known) {
     return 0;
   }
-  const char *blob = hcsd__img_stage_find(&L->st, path);
-  if (blob == NULL) {
+  const hcsd__img_entry_t *staged = hcsd__img_stage_entry(&L->st, path);
+  if (staged == NULL) {
     return fail(L, "open %s: no such file or directory", path);
   }
+  const char *blob = staged->blob;
   char hex[65];
-  if (digest_layer(L, blob, diff_id, hex, size) != 0) {
-    return -1;
+  if (staged->packed) {
+    if (digest_layer(L, blob, diff_id, hex, size) != 0) {
+      return -1;
+    }
+  } else {
+    /* Its bytes are the layer's, hashed once as they were staged. */
+    memcpy(hex, staged->digest, sizeof(hex));
+    *size = staged->size;
+    if (!L->quiet) {
+      char short_id[13];
+      snprintf(short_id, sizeof(short_id), "%.12s", diff_id + 7);
+      emit_progress(L, short_id, staged->size, staged->size);
+    }
   }
   if (strcmp(hex, diff_id + 7) != 0) {
     return fail(L,
@@ -553,19 +565,20 @@ static void remove_created(load_t *L) {
 }
 
 /* The rest of the stream is read, so that the writer never blocks. */
-static void drain(int fd, char *buf, size_t cap) {
-  ssize_t n;
-  while ((n = read(fd, buf, cap)) > 0 || (n < 0 && errno == EINTR)) {
+static void drain(const hcsd_img_src_t *src) {
+  const void *p;
+  while (src->read(src->data, &p) > 0) {
   }
 }
 
-int hcsd_images_load(hcsd_images_t *im, int fd, bool quiet,
-                     void (*emit)(const char *line, void *arg), void *arg) {
+int hcsd_images_load_src(hcsd_images_t *im, const hcsd_img_src_t *src,
+                         bool quiet, void (*emit)(const char *line, void *arg),
+                         void *arg) {
   load_t *L = calloc(1, sizeof(*L));
   if (L == NULL) {
     return -1;
   }
-  *L = (load_t){.im = im, .quiet = quiet, .emit = emit, .arg = arg, .fd = fd};
+  *L = (load_t){.im = im, .quiet = quiet, .emit = emit, .arg = arg, .src = src};
   L->recs = json_array();
   L->lines = json_array();
   L->done = json_object();
@@ -581,10 +594,10 @@ int hcsd_images_load(hcsd_images_t *im, int fd, bool quiet,
     r = fail(L, "making %s: %s", L->tmp, strerror(errno));
   }
   L->st.dir = L->tmp;
-  if (r == 0 && hcsd__img_stage_read(&L->st, fd) != 0) {
+  if (r == 0 && hcsd__img_stage_read(&L->st, src) != 0) {
     r = fail(L, "%s", L->st.err != NULL ? L->st.err : "out of memory");
   }
-  drain(fd, L->buf, sizeof(L->buf));
+  drain(src);
   r = r == 0 ? load_manifest(L) : r;
   r = r == 0 ? commit(L) : r;
   if (r != 0) {
@@ -613,5 +626,38 @@ int hcsd_images_load(hcsd_images_t *im, int fd, bool quiet,
   json_decref(L->done);
   json_decref(L->created);
   free(L);
+  return r;
+}
+
+/* ---- an archive read from a file descriptor ---- */
+
+typedef struct fd_src_s {
+  int fd;
+  char buf[LOAD_BUF];
+} fd_src_t;
+
+static ssize_t fd_read(void *data, const void **p) {
+  fd_src_t *f = data;
+  *p = f->buf;
+  ssize_t n;
+  do {
+    n = read(f->fd, f->buf, sizeof(f->buf));
+  } while (n < 0 && errno == EINTR);
+  return n < 0 ? -errno : n;
+}
+
+int hcsd_images_load(hcsd_images_t *im, int fd, bool quiet,
+                     void (*emit)(const char *line, void *arg), void *arg) {
+  fd_src_t *f = malloc(sizeof(*f));
+  if (f == NULL) {
+    emit("{\"errorDetail\":{\"message\":\"out of memory\"},"
+         "\"error\":\"out of memory\"}",
+         arg);
+    return -1;
+  }
+  f->fd = fd;
+  hcsd_img_src_t src = {fd_read, f};
+  int r = hcsd_images_load_src(im, &src, quiet, emit, arg);
+  free(f);
   return r;
 }

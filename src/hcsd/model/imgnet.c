@@ -20,11 +20,12 @@ typedef struct img_job_s {
   char *msg;
   char *out; /* the JSON text */
   hcsd_json_cb done;
-  int fd; /* load's */
+  hcsd_body_t *body; /* load's */
   bool quiet;
   void (*line)(const char *text, void *data);
   void (*loaded)(void *data);
   void *data;
+  struct img_job_s *next; /* load's, in d->loads */
 } img_job_t;
 
 static int img_queue(hcsd_t *d, img_job_t *j, void (*work)(void *),
@@ -148,17 +149,32 @@ static void load_emit(const char *text, void *arg) {
   }
 }
 
+static ssize_t body_read(void *data, const void **p) {
+  return hcsd_body_read(data, p);
+}
+
 static void img_load_work(void *data) {
   img_job_t *j = data;
-  (void)hcsd_images_load(j->d->images, j->fd, j->quiet, load_emit, j);
+  hcsd_img_src_t src = {body_read, j->body};
+  (void)hcsd_images_load_src(j->d->images, &src, j->quiet, load_emit, j);
+  hcsd_body_unref(j->body, true);
+  j->body = NULL;
 }
+
+static void img_load_next(hcsd_t *d);
 
 static void img_load_end(as_loop_t *loop, void *data) {
   /* Runs after every line the work posted (posts are in order). */
   img_job_t *j = data;
   (void)loop;
+  if (j->body != NULL) {
+    hcsd_body_unref(j->body, true); /* the service closed first */
+  }
+  hcsd_t *d = j->d;
   j->loaded(j->data);
   free(j);
+  d->loading = false;
+  img_load_next(d);
 }
 
 static void img_load_done(void *data) {
@@ -168,18 +184,47 @@ static void img_load_done(void *data) {
   }
 }
 
-int hcsd_img_load(hcsd_t *d, int fd, bool quiet,
+int hcsd_img_load(hcsd_t *d, hcsd_body_t *body, bool quiet,
                   void (*line)(const char *text, void *data),
                   void (*done)(void *data), void *data, hcsd_err_t *e) {
   img_job_t *j = img_job(d, data, e);
   if (j == NULL) {
+    hcsd_body_unref(body, true);
     return -1;
   }
-  j->fd = fd;
+  j->body = body;
   j->quiet = quiet;
   j->line = line;
   j->loaded = done;
-  return img_queue(d, j, img_load_work, img_load_done, e);
+  img_job_t **tail = &d->loads;
+  while (*tail != NULL) {
+    tail = &(*tail)->next;
+  }
+  *tail = j;
+  img_load_next(d);
+  return HCSD_PENDING;
+}
+
+/* One load at a time is on the pool (they take turns on the store's
+ * load lock anyway): a load waits for its client's bytes as they come,
+ * and a pool thread held by each waiting load would starve every other
+ * call. The others wait here, their clients held back once a little of
+ * their bodies is in (hcsd/body.h). */
+static void img_load_next(hcsd_t *d) {
+  while (!d->loading && d->loads != NULL) {
+    img_job_t *j = d->loads;
+    d->loads = j->next;
+    if (hcsd_work(d, img_load_work, img_load_done, j) == 0) {
+      d->loading = true;
+      return;
+    }
+    hcsd_body_unref(j->body, true);
+    j->line("{\"errorDetail\":{\"message\":\"out of memory\"},"
+            "\"error\":\"out of memory\"}\n",
+            j->data);
+    j->loaded(j->data);
+    free(j);
+  }
 }
 
 /* ---- networks ---- */

@@ -4,6 +4,7 @@
  * manifest.json may come last), found again by the names the archive
  * gives them, through its hard links and symlinks. */
 #include "hcsd/model/imgint.h"
+#include "hcsd/util.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -66,26 +67,25 @@ static char *clean_path(const char *dir, const char *name) {
   return out;
 }
 
-static int add_entry(hcsd__img_stage_t *S, char *name, char *blob,
-                     char *alias) {
+static int add_entry(hcsd__img_stage_t *S, hcsd__img_entry_t e) {
   if (S->n == S->cap) {
     size_t cap = S->cap != 0 ? 2 * S->cap : 32;
-    hcsd__img_entry_t *e = realloc(S->entries, cap * sizeof(*e));
-    if (e == NULL) {
-      free(name);
-      free(blob);
-      free(alias);
+    hcsd__img_entry_t *v = realloc(S->entries, cap * sizeof(*v));
+    if (v == NULL) {
+      free(e.name);
+      free(e.blob);
+      free(e.alias);
       return fail(S, "out of memory");
     }
-    S->entries = e;
+    S->entries = v;
     S->cap = cap;
   }
-  S->entries[S->n++] = (hcsd__img_entry_t){name, blob, alias};
+  S->entries[S->n++] = e;
   return 0;
 }
 
-/* The staged file the archive's name stands for, or NULL. */
-const char *hcsd__img_stage_find(hcsd__img_stage_t *S, const char *name) {
+const hcsd__img_entry_t *hcsd__img_stage_entry(hcsd__img_stage_t *S,
+                                               const char *name) {
   char *want = clean_path("", name);
   for (int hop = 0; want != NULL && hop < MAX_ALIAS_HOPS; hop++) {
     const hcsd__img_entry_t *e = NULL;
@@ -94,7 +94,7 @@ const char *hcsd__img_stage_find(hcsd__img_stage_t *S, const char *name) {
     }
     free(want);
     if (e == NULL || e->blob != NULL) {
-      return e != NULL ? e->blob : NULL;
+      return e;
     }
     want = strdup(e->alias);
   }
@@ -102,59 +102,130 @@ const char *hcsd__img_stage_find(hcsd__img_stage_t *S, const char *name) {
   return NULL;
 }
 
-static ssize_t in_read(struct archive *a, void *data, const void **buf) {
-  hcsd__img_stage_t *S = data;
-  *buf = S->in;
-  while (true) {
-    ssize_t n = read(S->fd, S->in, sizeof(S->in));
-    if (n >= 0 || errno != EINTR) {
-      if (n < 0) {
-        archive_set_error(a, errno, "reading the archive: %s", strerror(errno));
-      }
-      return n;
-    }
-  }
+/* The staged file the archive's name stands for, or NULL. */
+const char *hcsd__img_stage_find(hcsd__img_stage_t *S, const char *name) {
+  const hcsd__img_entry_t *e = hcsd__img_stage_entry(S, name);
+  return e != NULL ? e->blob : NULL;
 }
 
-static int write_all(int fd, const char *p, size_t n) {
+static la_ssize_t in_read(struct archive *a, void *data, const void **buf) {
+  hcsd__img_stage_t *S = data;
+  ssize_t n = S->src->read(S->src->data, buf);
+  if (n < 0) {
+    archive_set_error(a, (int)-n, "reading the archive: %s",
+                      n == -EPIPE ? "the body ended early" : strerror((int)-n));
+  }
+  return n;
+}
+
+/* Whether bytes beginning with p[0..n) may be a stream one of
+ * hcsd__img_reader_new's filters unpacks: a loose test of the magic
+ * numbers libarchive's bidders check, so that whatever they would take
+ * is counted here too. */
+static bool looks_packed(const unsigned char *p, size_t n) {
+  static const unsigned char xz[] = {0xfd, '7', 'z', 'X', 'Z', 0};
+  static const unsigned char zstd[] = {0x28, 0xb5, 0x2f, 0xfd};
+  return (n >= 2 && p[0] == 0x1f && p[1] == 0x8b) ||
+         (n >= 3 && memcmp(p, "BZh", 3) == 0) ||
+         (n >= sizeof(xz) && memcmp(p, xz, sizeof(xz)) == 0) ||
+         (n >= sizeof(zstd) && memcmp(p, zstd, sizeof(zstd)) == 0) ||
+         /* zstd's skippable frames, 0x184D2A50-5F little-endian */
+         (n >= 4 && (p[0] & 0xf0) == 0x50 && p[1] == 0x2a && p[2] == 0x4d &&
+          p[3] == 0x18);
+}
+
+/* One staged file being written: its bytes go to fd and the digest. */
+typedef struct put_s {
+  int fd;
+  hcsd_sha256_t *sha;
+  uint64_t at;
+  unsigned char head[6];
+  size_t head_len;
+} put_t;
+
+static int put(put_t *w, const char *p, size_t n) {
+  size_t take = sizeof(w->head) - w->head_len;
+  take = take < n ? take : n;
+  memcpy(w->head + w->head_len, p, take);
+  w->head_len += take;
+  hcsd_sha256_update(w->sha, p, n);
+  w->at += n;
   while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0 && errno == EINTR) {
+    ssize_t k = write(w->fd, p, n);
+    if (k < 0 && errno == EINTR) {
       continue;
     }
-    if (w <= 0) {
-      return w < 0 ? -errno : -EIO;
+    if (k <= 0) {
+      return k < 0 ? -errno : -EIO;
     }
-    p += w;
-    n -= (size_t)w;
+    p += k;
+    n -= (size_t)k;
   }
   return 0;
 }
 
-static int stage_file(hcsd__img_stage_t *S, struct archive *a, char *name) {
-  char *blob = NULL;
-  if (asprintf(&blob, "%s/f%zu", S->dir, S->n) < 0) {
+/* The hole of a sparse entry up to offset end, as the zeros it reads as. */
+static int put_zeros(put_t *w, uint64_t end) {
+  static const char zeros[65536];
+  int err = 0;
+  while (err == 0 && w->at < end) {
+    uint64_t n = end - w->at;
+    err = put(w, zeros, n < sizeof(zeros) ? (size_t)n : sizeof(zeros));
+  }
+  return err;
+}
+
+/* The entry's data as libarchive holds it (no copy), into w. 0, -EIO
+ * (the archive's fault) or -errno. */
+static int put_data(put_t *w, struct archive *a, struct archive_entry *e) {
+  const void *p;
+  size_t n;
+  la_int64_t off;
+  int ar, err = 0;
+  while (err == 0 &&
+         (ar = archive_read_data_block(a, &p, &n, &off)) == ARCHIVE_OK) {
+    err = off < 0 || (uint64_t)off < w->at ? -EIO : put_zeros(w, (uint64_t)off);
+    err = err == 0 ? put(w, p, n) : err;
+  }
+  if (err == 0 && ar != ARCHIVE_EOF) {
+    err = -EIO;
+  }
+  if (err == 0 && archive_entry_size_is_set(e) && archive_entry_size(e) > 0) {
+    err = put_zeros(w, (uint64_t)archive_entry_size(e));
+  }
+  return err;
+}
+
+static int stage_file(hcsd__img_stage_t *S, struct archive *a,
+                      struct archive_entry *ae, char *name) {
+  hcsd__img_entry_t e = {.name = name};
+  if (asprintf(&e.blob, "%s/f%zu", S->dir, S->n) < 0) {
     free(name);
     return fail(S, "out of memory");
   }
-  int fd = open(blob, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  int err = fd < 0 ? -errno : 0;
-  la_ssize_t n;
-  while (err == 0 && (n = archive_read_data(a, S->buf, sizeof(S->buf))) != 0) {
-    err = n < 0 ? -EIO : write_all(fd, S->buf, (size_t)n);
+  put_t w = {.fd = open(e.blob, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600),
+             .sha = hcsd_sha256_new()};
+  int err = w.fd < 0 ? -errno : w.sha == NULL ? -ENOMEM : 0;
+  err = err == 0 ? put_data(&w, a, ae) : err;
+  if (w.fd >= 0) {
+    close(w.fd);
   }
-  if (fd >= 0) {
-    close(fd);
+  if (w.sha != NULL) {
+    hcsd_sha256_end(w.sha, e.digest);
   }
   if (err != 0) {
-    int r = err == -EIO ? fail(S, "invalid archive: %s: %s", name,
-                               archive_error_string(a))
-                        : fail(S, "writing %s: %s", blob, strerror(-err));
+    int r = err == -EIO
+                ? fail(S, "invalid archive: %s: %s", name,
+                       archive_error_string(a) != NULL ? archive_error_string(a)
+                                                       : "bad data offsets")
+                : fail(S, "writing %s: %s", e.blob, strerror(-err));
     free(name);
-    free(blob);
+    free(e.blob);
     return r;
   }
-  return add_entry(S, name, blob, NULL);
+  e.size = w.at;
+  e.packed = looks_packed(w.head, w.head_len);
+  return add_entry(S, e);
 }
 
 /* One entry of the archive: regular files are staged, links remembered,
@@ -181,10 +252,10 @@ static int stage_entry(hcsd__img_stage_t *S, struct archive *a,
     }
     free(dir);
   } else if (archive_entry_filetype(e) == AE_IFREG) {
-    return stage_file(S, a, name);
+    return stage_file(S, a, e, name);
   }
   if (alias != NULL) {
-    return add_entry(S, name, NULL, alias);
+    return add_entry(S, (hcsd__img_entry_t){.name = name, .alias = alias});
   }
   free(name);
   return 0;
@@ -203,8 +274,8 @@ struct archive *hcsd__img_reader_new(void) {
   return a;
 }
 
-int hcsd__img_stage_read(hcsd__img_stage_t *S, int fd) {
-  S->fd = fd;
+int hcsd__img_stage_read(hcsd__img_stage_t *S, const hcsd_img_src_t *src) {
+  S->src = src;
   struct archive *a = hcsd__img_reader_new();
   if (a == NULL || archive_read_support_format_tar(a) != ARCHIVE_OK) {
     if (a != NULL) {

@@ -18,6 +18,7 @@
 #ifndef HCSD_MODEL_H
 #define HCSD_MODEL_H
 
+#include "hcsd/body.h"
 #include "hcsd/hcsd.h"
 #include "hcsd/model/spec.h"
 
@@ -235,9 +236,10 @@ int hcsd_img_list(hcsd_t *d, const char *filters, hcsd_json_cb done, void *data,
                   hcsd_err_t *e);
 int hcsd_img_inspect(hcsd_t *d, const char *ref, hcsd_json_cb done, void *data,
                      hcsd_err_t *e);
-/* Loads a `docker save` archive from fd (kept open): line(text) per
- * message (a JSON object text and a newline) as it comes, then done. */
-int hcsd_img_load(hcsd_t *d, int fd, bool quiet,
+/* Loads a `docker save` archive from body as it arrives (taking the
+ * consumer's reference, also on failure): line(text) per message (a JSON
+ * object text and a newline) as it comes, then done. */
+int hcsd_img_load(hcsd_t *d, hcsd_body_t *body, bool quiet,
                   void (*line)(const char *text, void *data),
                   void (*done)(void *data), void *data, hcsd_err_t *e);
 
