@@ -242,12 +242,21 @@ static hcs_result_t main_start(run_t *j, hcs_session_t **s) {
  * message. */
 static void main_exec_failed(run_t *j, int ee) {
   hcsd_ctr_t *c = j->c;
-  char why[128];
-  snprintf(why, sizeof(why), "%s", strerror(ee));
-  why[0] = (char)tolower((unsigned char)why[0]);
+  char why[300];
+  const char *prog = c->argv[0];
+  /* runc's words: a name looked up in PATH is not found, a path is
+   * stat'ed. */
+  if (ee == ENOENT && strchr(prog, '/') == NULL) {
+    snprintf(why, sizeof(why), "executable file not found in $PATH");
+  } else if (ee == ENOENT) {
+    snprintf(why, sizeof(why), "stat %s: no such file or directory", prog);
+  } else {
+    snprintf(why, sizeof(why), "%s", strerror(ee));
+    why[0] = (char)tolower((unsigned char)why[0]);
+  }
   snprintf(j->msg, sizeof(j->msg),
-           "failed to create task for container: exec: \"%s\": %s", c->argv[0],
-           why);
+           "failed to create task for container: exec: \"%s\": %s: unknown",
+           prog, why);
   hcsd__ctr_ref(c); /* the session's, dropped in main_done */
   c->main = NULL;
   free(c->error);

@@ -36,17 +36,22 @@ static void status_text(const hcsd_ctr_t *c, char *out, size_t n) {
   }
 }
 
+/* The list's Command as moby makes it: the program, then its arguments,
+ * each one with a space in it between single quotes. */
 static char *joined(char *const *v) {
   size_t n = 1;
   for (size_t i = 0; v != NULL && v[i] != NULL; i++) {
-    n += strlen(v[i]) + 1;
+    n += strlen(v[i]) + 3;
   }
   char *s = calloc(1, n);
   for (size_t i = 0; s != NULL && v != NULL && v[i] != NULL; i++) {
+    bool quote = i > 0 && strchr(v[i], ' ') != NULL;
     if (i > 0) {
       strcat(s, " ");
     }
+    strcat(s, quote ? "'" : "");
     strcat(s, v[i]);
+    strcat(s, quote ? "'" : "");
   }
   return s;
 }
