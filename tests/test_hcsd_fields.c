@@ -295,8 +295,8 @@ Test(hcsd_fields, api_only_fields_are_refused) {
                "\"Type\":\"syslog\"}}}",
                "hcsd does not support --log-driver syslog");
   create_fails("{\"Image\":\"busybox\",\"HostConfig\":{\"RestartPolicy\":{"
-               "\"Name\":\"on-failure\",\"MaximumRetryCount\":3}}}",
-               "hcsd does not support --restart");
+               "\"Name\":\"bogus\"}}}",
+               "invalid restart policy: unknown policy 'bogus'");
   he_cmd_t c;
   he_docker_ok(&c, "ps", "-aq");
   cr_assert_str_eq(c.o.p, "", "refused creates left containers: %s", c.o.p);

@@ -6,6 +6,7 @@
 #include "hcsd/model/ctr_int.h"
 #include "hcsd/model/images.h"
 #include "hcsd/model/nets.h"
+#include "hcsd/model/restart.h"
 #include "hcsd/model/volumes.h"
 #include "hcsd/util.h"
 
@@ -118,6 +119,7 @@ int hcsd_start(hcsd_t *d, hcs_t *hcs, const hcsd_options_t *opt) {
       (void)hcsd__ctr_remove(c, NULL, NULL);
     }
   }
+  hcsd__restart_boot(d);
   int r = hcsd__http_listen(d, hcsd_dispatch);
   if (r != 0) {
     hcsd_log("listening on %s: %s", d->opt.socket_path, strerror(-r));

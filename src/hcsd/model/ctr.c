@@ -75,7 +75,7 @@ const char *hcsd__state_name(const hcsd_ctr_t *c) {
   case CS_RUNNING:
     return hcsd__ctr_paused(c) ? "paused" : "running";
   case CS_EXITED:
-    return "exited";
+    return c->restarting ? "restarting" : "exited";
   default:
     return "removing";
   }

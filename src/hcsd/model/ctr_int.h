@@ -141,6 +141,10 @@ struct hcsd_ctr_s {
   int exits;      /* exits seen since create */
   bool paused;    /* its system frozen (ctr_pause.c) ... */
   int paused_run; /* ... in the run after this many exits */
+
+  bool restarting;     /* a restart by its policy is due (restart.c) */
+  bool manual_stop;    /* the user stopped it: its policy waits */
+  uint32_t restart_ms; /* the policy's last backoff */
 };
 
 /* ctr.c */

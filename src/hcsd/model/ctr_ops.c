@@ -4,6 +4,7 @@
  * cleaning up) waits for it to settle and then decides, as dockerd
  * serialises the operations on one container. */
 #include "hcsd/model/ctr_int.h"
+#include "hcsd/model/restart.h"
 
 #include <signal.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 typedef struct op_s {
   hcsd_done_cb done;
   void *data;
+  int secs; /* a stop's */
 } op_t;
 
 static op_t *op_new(hcsd_done_cb done, void *data, hcsd_err_t *e) {
@@ -23,7 +25,7 @@ static op_t *op_new(hcsd_done_cb done, void *data, hcsd_err_t *e) {
     hcsd_err_set(e, 500, "out of memory");
     return NULL;
   }
-  *op = (op_t){done, data};
+  *op = (op_t){done, data, 0};
   return op;
 }
 
@@ -68,6 +70,7 @@ int hcsd_ctr_start(hcsd_t *d, const char *ref, hcsd_done_cb done, void *data,
   if (c == NULL) {
     return -1;
   }
+  hcsd__restart_user_start(c);
   if (c->busy) {
     op_t *op = op_new(done, data, e);
     if (op == NULL) {
@@ -92,6 +95,55 @@ int hcsd_ctr_start(hcsd_t *d, const char *ref, hcsd_done_cb done, void *data,
 static int op_settled(hcsd_ctr_t *c, void *data) {
   (void)c;
   op_end(data, NULL);
+  return 0;
+}
+
+/* fn(c, op) once c, running now and not busy, has exited (or is gone):
+ * a settle callback that re-parked itself would run again at once. */
+typedef struct exit_park_s {
+  hcsd_ctr_t *c;
+  int (*fn)(hcsd_ctr_t *c, void *op);
+  op_t *op;
+} exit_park_t;
+
+static void park_exited(int code, void *data) {
+  exit_park_t *p = data;
+  (void)code;
+  p->fn(p->c, p->op);
+  free(p);
+}
+
+static void until_exit(hcsd_ctr_t *c, int (*fn)(hcsd_ctr_t *, void *),
+                       op_t *op) {
+  exit_park_t *p = malloc(sizeof(*p));
+  hcsd_wait_t *w;
+  hcsd_err_t e;
+  int code;
+  if (p == NULL) {
+    op_fail(op, 500, "%s", "out of memory");
+    return;
+  }
+  *p = (exit_park_t){c, fn, op};
+  if (hcsd_ctr_wait(c->d, c->id, "next-exit", park_exited, p, &w, &code, &e) !=
+      HCSD_PENDING) {
+    free(p);
+    fn(c, op); /* removed meanwhile */
+  }
+}
+
+/* A stop that met a start under way: the container is stopped (its
+ * StopSignal) once it runs, and the stop answered at its exit. */
+static int stop_settled(hcsd_ctr_t *c, void *data) {
+  op_t *op = data;
+  if (c->busy) {
+    hcsd__ctr_add_settle(c, stop_settled, op);
+  } else if (c->state == CS_RUNNING && c->main != NULL) {
+    until_exit(c, op_settled, op);
+    int sig = hcsd_signal_number(c->stop_signal);
+    hcsd__ctr_stop(c, sig != 0 ? sig : SIGTERM, op->secs);
+  } else {
+    op_end(op, NULL);
+  }
   return 0;
 }
 
@@ -122,6 +174,13 @@ int hcsd_ctr_stop(hcsd_t *d, const char *ref, const char *signal, int secs,
   if (c == NULL) {
     return -1;
   }
+  bool restarting = c->restarting;
+  if (c->state == CS_RUNNING || c->busy || restarting) {
+    hcsd__restart_user_stop(c);
+  }
+  if (restarting && !c->busy) {
+    return 0; /* its restart is called off */
+  }
   if (c->state != CS_RUNNING && !c->busy) {
     hcsd_err_set(e, 304, "container already stopped");
     return -1;
@@ -130,9 +189,12 @@ int hcsd_ctr_stop(hcsd_t *d, const char *ref, const char *signal, int secs,
   if (op == NULL) {
     return -1;
   }
-  hcsd__ctr_add_settle(c, op_settled, op);
   if (c->state == CS_RUNNING) {
+    hcsd__ctr_add_settle(c, op_settled, op);
     stop_with(c, signal, secs);
+  } else {
+    op->secs = secs; /* a start under way: stopped once it runs */
+    hcsd__ctr_add_settle(c, stop_settled, op);
   }
   return HCSD_PENDING;
 }
@@ -174,6 +236,9 @@ int hcsd_ctr_kill(hcsd_t *d, const char *ref, const char *signal,
   if (sig == SIGKILL && (op = op_new(done, data, e)) == NULL) {
     return -1;
   }
+  if (sig == SIGKILL || sig == hcsd_signal_number(c->stop_signal)) {
+    hcsd__restart_user_stop(c); /* as moby: the stop signal stops it */
+  }
   (void)hcs_session_kill(c->main, sig);
   hcsd__ctr_thaw(c);
   if (op == NULL) {
@@ -188,12 +253,17 @@ int hcsd_ctr_kill(hcsd_t *d, const char *ref, const char *signal,
 
 static int restart_settled(hcsd_ctr_t *c, void *data) {
   op_t *op = data;
-  if (c->state == CS_RUNNING || c->busy) {
+  if (c->busy) {
     hcsd__ctr_add_settle(c, restart_settled, op);
+  } else if (c->state == CS_RUNNING) {
+    /* Started meanwhile (the restart met a start): stopped again. */
+    until_exit(c, restart_settled, op);
+    hcsd__ctr_stop(c, SIGKILL, 0);
   } else if (c->state == CS_REMOVING) {
     op_fail(op, 404, "No such container: %s", c->id);
   } else {
     c->restart_count++;
+    c->manual_stop = false;
     if (hcsd__ctr_start(c, op->done, op->data) != 0) {
       op_fail(op, 500, "%s", "out of memory");
       return 0;
@@ -211,6 +281,7 @@ int hcsd_ctr_restart(hcsd_t *d, const char *ref, const char *signal, int secs,
   if (op == NULL) {
     return -1;
   }
+  hcsd__restart_user_stop(c); /* its stop is no exit for the policy */
   if (c->state == CS_RUNNING || c->busy) {
     hcsd__ctr_add_settle(c, restart_settled, op);
     if (c->state == CS_RUNNING && c->main != NULL) {
@@ -219,6 +290,7 @@ int hcsd_ctr_restart(hcsd_t *d, const char *ref, const char *signal, int secs,
     return HCSD_PENDING;
   }
   c->restart_count++;
+  c->manual_stop = false;
   free(op);
   if (hcsd__ctr_start(c, done, data) != 0) {
     hcsd_err_set(e, 500, "out of memory");
@@ -231,9 +303,12 @@ int hcsd_ctr_restart(hcsd_t *d, const char *ref, const char *signal, int secs,
 
 static int remove_settled(hcsd_ctr_t *c, void *data) {
   op_t *op = data;
-  if (c->state == CS_RUNNING || c->busy) {
-    /* Still up (a stop that did not take): ask again after. */
+  if (c->busy) {
     hcsd__ctr_add_settle(c, remove_settled, op);
+  } else if (c->state == CS_RUNNING) {
+    /* Started meanwhile (the rm -f met a start): killed, then removed. */
+    until_exit(c, remove_settled, op);
+    hcsd__ctr_stop(c, SIGKILL, 0);
   } else if (c->state == CS_REMOVING) {
     op_end(op, NULL); /* removed meanwhile */
   } else if (hcsd__ctr_remove(c, op->done, op->data) != 0) {
@@ -272,6 +347,13 @@ int hcsd_ctr_remove(hcsd_t *d, const char *ref, bool force, hcsd_done_cb done,
                     void *data, hcsd_err_t *e) {
   hcsd_ctr_t *c = hcsd__ctr_get(d, ref, e);
   if (c == NULL) {
+    return -1;
+  }
+  if (c->restarting && !force) {
+    hcsd_err_set(e, 409,
+                 "cannot remove container \"/%s\": container is restarting: "
+                 "stop the container before removing or force remove",
+                 c->name);
     return -1;
   }
   if (!force && c->busy && c->state != CS_RUNNING) {
@@ -334,7 +416,7 @@ int hcsd_ctrs_prune(hcsd_t *d, json_t **ids, hcsd_pruned_cb done, void *data,
   p->data = data;
   for (hcsd_ctr_t *c = d->ctrs, *next; c != NULL; c = next) {
     next = c->next;
-    if (c->state != CS_RUNNING && !c->busy &&
+    if (c->state != CS_RUNNING && !c->busy && !c->restarting &&
         hcsd__ctr_remove(c, pruned_one, p) == 0) {
       json_array_append_new(p->ids, json_string(c->id));
       p->left++;

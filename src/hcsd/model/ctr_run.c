@@ -5,6 +5,7 @@
  * followers); at its exit the system and endpoint go, waiters are
  * answered, and an AutoRemove container is removed. */
 #include "hcsd/model/ctr_int.h"
+#include "hcsd/model/restart.h"
 #include "hcsd/model/volumes.h"
 #include "hcsd/util.h"
 
@@ -354,6 +355,7 @@ static void cleanup_done(void *data) {
   c->system_up = false;
   c->exits++;
   c->busy = 0;
+  (void)hcsd__restart_exit(c);
   hcsd__store_save(c);
   if (c->auto_remove) {
     (void)hcsd__ctr_remove(c, NULL, NULL);
@@ -462,6 +464,7 @@ int hcsd__ctr_remove(hcsd_ctr_t *c, hcsd_done_cb done, void *data) {
     return -1;
   }
   *j = (rm_t){c, done, data};
+  (void)hcsd__restart_cancel(c);
   if (hcsd_work(c->d, remove_work, remove_done, j) != 0) {
     free(j);
     return -1;

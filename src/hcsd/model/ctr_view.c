@@ -162,6 +162,11 @@ static json_t *ctr_json(const hcsd_ctr_t *c) {
       "SandboxID", "", "SandboxKey", "", "Mounts", "Platform", "linux",
       "Hostname", c->hostname, "ExecIDs", execs, "LogPath", "");
   json_object_set_new(o, "Mounts", hcsd_volumes_mounts(c->d, c->host_config));
+  /* A restart by its policy is due: dockerd counts it as running. */
+  json_t *st = json_object_get(o, "State");
+  json_object_set_new(st, "Running",
+                      json_boolean(c->state == CS_RUNNING || c->restarting));
+  json_object_set_new(st, "Restarting", json_boolean(c->restarting));
   json_object_set_new(json_object_get(o, "NetworkSettings"), "Ports",
                       ctr_ports(c));
   return o;

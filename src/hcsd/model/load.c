@@ -81,6 +81,9 @@ static hcsd_ctr_t *ctr_from_json(hcsd_t *d, json_t *o) {
   c->started_ns = json_integer_value(json_object_get(o, "Started"));
   c->finished_ns = json_integer_value(json_object_get(o, "Finished"));
   c->exits = (int)json_integer_value(json_object_get(o, "Exits"));
+  c->restart_count =
+      (int)json_integer_value(json_object_get(o, "RestartCount"));
+  c->manual_stop = json_is_true(json_object_get(o, "ManuallyStopped"));
   if (c->name == NULL || c->image == NULL || c->config == NULL ||
       c->host_config == NULL || c->hostname == NULL || c->net_mode == NULL) {
     hcsd__ctr_unref(c);

@@ -3,6 +3,7 @@
  * types Docker's schema gives the fields hcsd reads. */
 #include "hcsd/model/spec.h"
 #include "hcsd/model/ports.h"
+#include "hcsd/model/restart.h"
 #include "hcsd/util.h"
 
 #include <stdarg.h>
@@ -444,17 +445,6 @@ static int log_config_check(json_t *hc, hcsd_err_t *e) {
   return 0;
 }
 
-static int restart_check(json_t *hc, hcsd_err_t *e) {
-  json_t *rp = json_object_get(hc, "RestartPolicy");
-  const char *name = json_string_value(json_object_get(rp, "Name"));
-  if (rp == NULL || json_is_null(rp) ||
-      ((name == NULL || name[0] == '\0' || strcmp(name, "no") == 0) &&
-       is_zero(json_object_get(rp, "MaximumRetryCount")))) {
-    return 0;
-  }
-  return refuse(e, "--restart", "HostConfig.", "RestartPolicy");
-}
-
 /* Whether network names a and b are the one network (the default one
  * has three names). */
 static bool same_network(const char *a, const char *b) {
@@ -533,7 +523,7 @@ static int create_fields_check(json_t *b, hcsd_err_t *e) {
   }
   if (check_refused(b, config_refused, "", e) != 0 ||
       check_refused(hc, host_refused, "HostConfig.", e) != 0 ||
-      log_config_check(hc, e) != 0 || restart_check(hc, e) != 0 ||
+      log_config_check(hc, e) != 0 || hcsd_restart_policy_check(hc, e) != 0 ||
       limits_check(hc, e) != 0 || hcsd_spec_mounts_check(hc, e) != 0 ||
       hcsd_spec_volumes_check(b, hc, e) != 0) {
     return -1;

@@ -65,6 +65,8 @@ void hcsd__store_save(hcsd_ctr_t *c) {
       "Created", (json_int_t)c->created_ns, "Started",
       (json_int_t)c->started_ns, "Finished", (json_int_t)c->finished_ns,
       "Exits", c->exits);
+  json_object_set_new(o, "RestartCount", json_integer(c->restart_count));
+  json_object_set_new(o, "ManuallyStopped", json_boolean(c->manual_stop));
   char *dir = hcsd__ctr_dir(c->d, c->id);
   if (o == NULL || dir == NULL) {
     json_decref(o);
