@@ -29,11 +29,7 @@ Test(hcsd_unsupported, docker_commands_say_what) {
                  "300");
 
   refused("stats", HE_ARGV("docker", "stats", "--no-stream", "s"));
-  refused("diff", HE_ARGV("docker", "diff", "s"));
   refused("update", HE_ARGV("docker", "update", "--cpu-shares", "512", "s"));
-  char tar[128];
-  snprintf(tar, sizeof(tar), "%s/s.tar", he.dir);
-  refused("export", HE_ARGV("docker", "export", "-o", tar, "s"));
   refused("commit", HE_ARGV("docker", "commit", "s", "snap"));
   refused("network prune", HE_ARGV("docker", "network", "prune", "-f"));
   refused("network connect",
@@ -59,7 +55,6 @@ Test(hcsd_unsupported, http_answers) {
     const char *method, *path, *what;
   } no[] = {
       {"GET", "/v1.50/containers/abc/stats?stream=0", "stats"},
-      {"GET", "/containers/abc/changes", "diff"},
       {"POST", "/v1.50/containers/abc/update", "update"},
       {"POST", "/v1.50/build", "build"},
       {"POST", "/v1.50/build/prune", "build"},

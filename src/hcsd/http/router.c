@@ -3,6 +3,7 @@
  * info), the refusal of the endpoints hcsd does not serve
  * (unsupported.c) and the dispatch to the handlers of containers, execs,
  * images and networks. */
+#include "hcsd/http/h_system.h"
 #include "hcsd/http/http.h"
 #include "hcsd/util.h"
 
@@ -171,6 +172,8 @@ static void containers_route(hcsd_t *d, hcsd_req_t *r, const char *rest) {
           {"archive", HTTP_GET, hcsd_h_ctr_archive},
           {"archive", HTTP_HEAD, hcsd_h_ctr_archive},
           {"archive", HTTP_PUT, hcsd_h_ctr_archive},
+          {"changes", HTTP_GET, hcsd_h_ctr_changes},
+          {"export", HTTP_GET, hcsd_h_ctr_export},
       };
       for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
         if (strcmp(verb, t[i].verb) == 0 && m == t[i].method) {
