@@ -78,3 +78,92 @@ Test(hcsd_netconnect, names_resolve_on_user_networks_only) {
   he_cmd_free(&c);
   he_end();
 }
+
+/* Whether `docker exec ctr ip -o -4 addr show dev` succeeds; its output in
+ * out. */
+static int addr_of(const char *ctr, const char *dev, char *out, size_t n) {
+  he_cmd_t c;
+  int code = he_docker(&c, "exec", ctr, "ip", "-o", "-4", "addr", "show", dev);
+  snprintf(out, n, "%s", c.o.p);
+  he_cmd_free(&c);
+  return code;
+}
+
+Test(hcsd_netconnect, connect_and_disconnect_a_stopped_container) {
+  he_cmd_t c;
+  char line[1024], ip[64], out[1024];
+  he_docker_ok(&c, "network", "create", "n1");
+  he_cmd_free(&c);
+  he_docker_ok(&c, "network", "create", "n2");
+  he_cmd_free(&c);
+  sleeper("p", "n2");
+  he_docker_ok(&c, "create", "--name", "c", "--network", "n1", "busybox",
+               "sleep", "300");
+  he_cmd_free(&c);
+
+  he_docker_ok(&c, "network", "connect", "--alias", "web", "n2", "c");
+  he_cmd_free(&c);
+  he_docker_line(line, sizeof(line), "inspect", "-f",
+                 "{{json .NetworkSettings.Networks.n2.Aliases}}", "c");
+  cr_assert_str_eq(line, "[\"web\"]");
+  he_docker_fails(1, "already exists in network n2", "network", "connect", "n2",
+                  "c");
+  he_docker_fails(1, "--ip", "network", "connect", "--ip", "172.30.9.9", "n2",
+                  "c");
+  he_docker_fails(1, "No such container", "network", "connect", "n2", "nope");
+  he_docker_fails(1, "not found", "network", "connect", "nonet", "c");
+
+  /* At start: eth0 on n1, eth1 on n2, and the names of n2. */
+  he_docker_ok(&c, "start", "c");
+  he_cmd_free(&c);
+  he_docker_line(ip, sizeof(ip), "inspect", "-f",
+                 "{{.NetworkSettings.Networks.n2.IPAddress}}", "c");
+  cr_assert_neq(ip[0], '\0', "no address on n2");
+  cr_assert_eq(addr_of("c", "eth1", out, sizeof(out)), 0, "no eth1");
+  he_expect_has(out, ip);
+  he_docker_line(line, sizeof(line), "inspect", "-f",
+                 "{{.NetworkSettings.Networks.n1.IPAddress}}", "c");
+  cr_assert_eq(addr_of("c", "eth0", out, sizeof(out)), 0, "no eth0");
+  he_expect_has(out, line);
+  ping(&c, "c", "p");
+  he_expect_code(&c, 0);
+  he_cmd_free(&c);
+  ping(&c, "p", "web");
+  he_expect_code(&c, 0);
+  he_cmd_free(&c);
+  ping(&c, "p", "c");
+  he_expect_code(&c, 0);
+  he_cmd_free(&c);
+  he_docker_line(line, sizeof(line), "network", "inspect", "-f",
+                 "{{range .Containers}}{{.Name}} {{end}}", "n2");
+  cr_assert(strcmp(line, "c p ") == 0 || strcmp(line, "p c ") == 0, "%s", line);
+
+  /* Running: refused, said why. */
+  he_docker_fails(1, "running container", "network", "disconnect", "n2", "c");
+  he_docker_fails(1, "running container", "network", "connect", "n1", "p");
+
+  he_docker_ok(&c, "stop", "-t", "1", "c");
+  he_cmd_free(&c);
+  he_docker_ok(&c, "network", "disconnect", "n2", "c");
+  he_cmd_free(&c);
+  he_docker_fails(1, "is not connected to network n2", "network", "disconnect",
+                  "n2", "c");
+  he_docker_fails(1, "NetworkMode", "network", "disconnect", "n1", "c");
+  he_docker_ok(&c, "start", "c");
+  he_cmd_free(&c);
+  cr_assert_neq(addr_of("c", "eth1", out, sizeof(out)), 0, "eth1 left: %s",
+                out);
+  he_docker_line(line, sizeof(line), "inspect", "-f",
+                 "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}",
+                 "c");
+  cr_assert_str_eq(line, "n1 ");
+  ping(&c, "p", "web");
+  cr_assert_neq(c.code, 0, "p still finds web");
+  he_cmd_free(&c);
+
+  he_docker_ok(&c, "rm", "-f", "c", "p");
+  he_cmd_free(&c);
+  he_docker_ok(&c, "network", "rm", "n1", "n2");
+  he_cmd_free(&c);
+  he_end();
+}

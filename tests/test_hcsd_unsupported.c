@@ -32,8 +32,6 @@ Test(hcsd_unsupported, docker_commands_say_what) {
   refused("update", HE_ARGV("docker", "update", "--cpu-shares", "512", "s"));
   refused("commit", HE_ARGV("docker", "commit", "s", "snap"));
   refused("network prune", HE_ARGV("docker", "network", "prune", "-f"));
-  refused("network connect",
-          HE_ARGV("docker", "network", "connect", "bridge", "s"));
   refused("system df", HE_ARGV("docker", "system", "df"));
   refused("plugin ls", HE_ARGV("docker", "plugin", "ls"));
   refused("swarm", HE_ARGV("docker", "swarm", "init"));
@@ -60,7 +58,6 @@ Test(hcsd_unsupported, http_answers) {
       {"POST", "/v1.50/build/prune", "build"},
       {"GET", "/v1.50/events", "events"},
       {"GET", "/v1.50/services", "service"},
-      {"POST", "/v1.50/networks/n/disconnect", "network disconnect"},
   };
   for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
     he_http_t r;

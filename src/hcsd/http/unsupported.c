@@ -30,8 +30,6 @@ static const struct {
     {HTTP_GET, "/images/search", "search"},
     {HTTP_POST, "/images/**/push", "push"},
     {HTTP_POST, "/networks/prune", "network prune"},
-    {HTTP_POST, "/networks/*/connect", "network connect"},
-    {HTTP_POST, "/networks/*/disconnect", "network disconnect"},
     {HTTP_PUT, "/volumes/*", "volume update"},
     {HTTP_GET, "/plugins", "plugin ls"},
     {HTTP_GET, "/plugins/privileges", "plugin install"},

@@ -49,7 +49,8 @@ static char *system_config(hcsd_ctr_t *c, const char *ep, const char *settings,
                         "Name", c->name, "Layers", layers, "LayerFolderPath",
                         c->sandbox, "HostName", c->hostname);
   if (ep != NULL) {
-    json_object_set_new(o, "EndpointList", json_pack("[s]", ep));
+    json_object_set_new(o, "EndpointList",
+                        hcsd_nets_endpoint_list(c->d->nets, c->id, ep));
   }
   if (strcmp(c->net_mode, "host") == 0) {
     json_object_set_new(o, "HostNetwork", json_true());
@@ -437,6 +438,9 @@ static void remove_work(void *data) {
   hcs_driver_info_t info = {.flavour = HCS_FLAVOUR_FILTER, .home_dir = home};
   if (c->sandbox != NULL) {
     (void)hcs_DestroyLayer(&info, c->id, NULL);
+  }
+  if (c->d->nets != NULL) {
+    hcsd_nets_forget(c->d->nets, c->id);
   }
   free(home);
   hcsd__store_remove_dir(c->d, c->id);

@@ -64,6 +64,11 @@ static json_t *networks_json(const hcsd_ctr_t *c) {
       json_object_set_new(n, c->net_name, s);
     }
   }
+  if (c->d->nets != NULL) {
+    json_t *more = hcsd_nets_extra(c->d->nets, c->id);
+    json_object_update(n, more);
+    json_decref(more);
+  }
   return n;
 }
 

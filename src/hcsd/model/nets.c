@@ -273,8 +273,9 @@ int hcsd__nets_save(hcsd_nets_t *n) {
     }
   }
   pthread_mutex_lock(&n->plock);
-  char *text = hcsd__nets_dump(json_pack("{s:o*, s:O, s:O}", "Networks", arr,
-                                         "Ports", n->ports, "Peers", n->peers));
+  char *text = hcsd__nets_dump(json_pack("{s:o*, s:O, s:O, s:O}", "Networks",
+                                         arr, "Ports", n->ports, "Peers",
+                                         n->peers, "Extra", n->extra));
   pthread_mutex_unlock(&n->plock);
   char tmp[4096];
   snprintf(tmp, sizeof(tmp), "%s.tmp", n->path);
@@ -375,6 +376,10 @@ static int nets_load(hcsd_nets_t *n, char **errmsg) {
   }
   if (json_is_object(peers)) {
     json_object_update(n->peers, peers);
+  }
+  json_t *extra = json_object_get(doc, "Extra");
+  if (json_is_object(extra)) {
+    json_object_update(n->extra, extra);
   }
   json_decref(doc);
   return 0;
@@ -585,7 +590,8 @@ int hcsd_nets_open(hcs_t *hcs, const char *dir, hcsd_nets_t **out,
   n->hcs = hcs;
   n->ports = json_object();
   n->peers = json_object();
-  int r = n->ports != NULL && n->peers != NULL
+  n->extra = json_object();
+  int r = n->ports != NULL && n->peers != NULL && n->extra != NULL
               ? nets_load(n, errmsg)
               : hcsd__nets_fail_msg(errmsg, -1, "out of memory");
   if (r == 0 && add_predefined(n) != 0) {
@@ -619,6 +625,7 @@ void hcsd_nets_close(hcsd_nets_t *n) {
   free(n->path);
   json_decref(n->ports);
   json_decref(n->peers);
+  json_decref(n->extra);
   pthread_mutex_destroy(&n->plock);
   pthread_mutex_destroy(&n->lock);
   free(n);

@@ -74,7 +74,30 @@ void hcsd_nets_started(hcsd_nets_t *n, const char *container_id);
  * thread may call it. */
 json_t *hcsd_nets_ports(hcsd_nets_t *n, const char *container_id);
 
-/* Deletes the endpoint made by attach. Idempotent; 0 or -errno. */
+/* POST /networks/{net_ref}/connect of a container that does not run
+ * (id cid, named cname, of NetworkMode mode), with the request's
+ * EndpointConfig (NULL or an object; Aliases honoured, the rest refused
+ * by name): recorded, and made an endpoint at each start after the one of
+ * its mode. 200, or 404 (no network), 403 (connected already), 400. */
+int hcsd_nets_connect(hcsd_nets_t *n, const char *net_ref, const char *cid,
+                      const char *cname, const char *mode, json_t *epc,
+                      char **reply);
+/* POST /networks/{net_ref}/disconnect of such a container: 200, or 404,
+ * 403 (not connected), 400 (the network of its NetworkMode). */
+int hcsd_nets_disconnect(hcsd_nets_t *n, const char *net_ref, const char *cid,
+                         const char *cname, const char *mode, char **reply);
+/* The container's EndpointList for its system: primary (attach's
+ * endpoint) first, then those of its other networks. */
+json_t *hcsd_nets_endpoint_list(hcsd_nets_t *n, const char *cid,
+                                const char *primary);
+/* NetworkSettings.Networks entries of the networks it was connected to
+ * (a new object). Does not wait for an HNS call. */
+json_t *hcsd_nets_extra(hcsd_nets_t *n, const char *cid);
+/* The container is removed: what was recorded of it goes. */
+void hcsd_nets_forget(hcsd_nets_t *n, const char *cid);
+
+/* Deletes the endpoint made by attach, and the container's endpoints on
+ * its other networks. Idempotent; 0 or -errno. */
 int hcsd_nets_detach(hcsd_nets_t *n, const char *endpoint_id);
 
 #endif

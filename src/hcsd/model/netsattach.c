@@ -23,17 +23,17 @@ static void mac_docker(const char *hns, char out[18]) {
   }
 }
 
-/* NetworkSettings.Networks[name] of an endpoint (NULL for host);
- * dns: DNSNames (taken), NULL on a network that gives no names. */
-static json_t *settings_json(const hcsd_net_t *net, const hcs_hns_endpoint_t *e,
-                             json_t *dns) {
+json_t *hcsd__nets_settings(const hcsd_net_t *net, const hcs_hns_endpoint_t *e,
+                            json_t *dns, json_t *aliases) {
   char mac[18];
   mac_docker(e != NULL ? e->mac_address : NULL, mac);
   return json_pack(
-      "{s:n, s:n, s:n, s:s, s:n, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:i, "
+      "{s:n, s:n, s:o, s:s, s:n, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:i, "
       "s:o}",
-      "IPAMConfig", "Links", "Aliases", "MacAddress", mac, "DriverOpts",
-      "NetworkID", net->id, "EndpointID", e != NULL ? e->id : "", "Gateway",
+      "IPAMConfig", "Links", "Aliases",
+      aliases != NULL ? json_incref(aliases) : json_null(), "MacAddress", mac,
+      "DriverOpts", "NetworkID", net->id, "EndpointID", e != NULL ? e->id : "",
+      "Gateway",
       e != NULL && e->gateway_address != NULL ? e->gateway_address : "",
       "IPAddress", e != NULL && e->ip_address != NULL ? e->ip_address : "",
       "IPPrefixLen", e != NULL ? (int)e->prefix_length : 0, "IPv6Gateway", "",
@@ -175,6 +175,104 @@ static void ports_keep(hcsd_nets_t *n, const char *container_id, json_t *view) {
   pthread_mutex_unlock(&n->plock);
 }
 
+/* Every alias the container was given on its networks. */
+static json_t *aliases_of(hcsd_nets_t *n, const char *cid) {
+  json_t *all = json_array();
+  const char *k;
+  json_t *s;
+  json_object_foreach(json_object_get(n->extra, cid), k, s) {
+    json_array_extend(all, json_object_get(s, "Aliases"));
+  }
+  return all;
+}
+
+static void extra_set(hcsd_nets_t *n, const char *cid, const char *net,
+                      json_t *settings) {
+  pthread_mutex_lock(&n->plock);
+  json_t *mine = json_object_get(n->extra, cid);
+  if (mine != NULL && settings != NULL) {
+    json_object_set_new(mine, net, settings);
+  } else {
+    json_decref(settings);
+  }
+  pthread_mutex_unlock(&n->plock);
+}
+
+/* An endpoint on each network the container was connected to beyond
+ * its mode's (after that one, so eth0 is its mode's and gives the
+ * default route). 0 or a 500 with *errmsg; the ones made stay for the
+ * caller to drop. */
+static int attach_extras(hcsd_nets_t *n, const char *cid, const char *cname,
+                         char **errmsg) {
+  json_t *want = json_deep_copy(json_object_get(n->extra, cid));
+  const char *name;
+  json_t *s;
+  int st = 0;
+  json_object_foreach(want, name, s) {
+    hcsd_net_t *net = hcsd__nets_find_name(n, name);
+    hcs_hns_endpoint_t *e = NULL;
+    if (net == NULL) {
+      st = hcsd__nets_fail_msg(errmsg, 500, "network %s not found", name);
+    }
+    st = st != 0 ? st : ensure_hns(n, net, errmsg);
+    if (st == 0) {
+      drop_stale(n, net, cid);
+      st = endpoint_make(n, net, cid, cname, NULL, &e, errmsg);
+    }
+    if (st != 0) {
+      break;
+    }
+    json_t *aliases = json_object_get(s, "Aliases");
+    json_t *dns = json_pack("[s, s#]", cname, cid, (size_t)12);
+    json_array_extend(dns, aliases);
+    extra_set(n, cid, name, hcsd__nets_settings(net, e, dns, aliases));
+    hcs_hns_endpoint_free(e);
+    hcsd__nets_hosts_refresh(n, net);
+  }
+  json_decref(want);
+  return st;
+}
+
+/* The extra networks' entries as they are while the container is down. */
+static void extras_idle(hcsd_nets_t *n, const char *cid) {
+  pthread_mutex_lock(&n->plock);
+  const char *k;
+  json_t *s;
+  json_object_foreach(json_object_get(n->extra, cid), k, s) {
+    json_t *idle = json_pack("{s:s, s:s, s:s, s:i, s:s, s:n}", "EndpointID", "",
+                             "Gateway", "", "IPAddress", "", "IPPrefixLen", 0,
+                             "MacAddress", "", "DNSNames");
+    json_object_update(s, idle);
+    json_decref(idle);
+  }
+  pthread_mutex_unlock(&n->plock);
+}
+
+/* Deletes the container's endpoint on every network; 0, or -EBUSY
+ * (-EIO) for one HNS would not delete, whose record stays. */
+static int drop_all(hcsd_nets_t *n, const char *cid) {
+  int e = 0;
+  for (size_t i = 0; i < n->n; i++) {
+    json_t *ep = json_object_get(n->v[i]->containers, cid);
+    const char *id = json_string_value(json_object_get(ep, "EndpointID"));
+    if (id == NULL) {
+      continue;
+    }
+    hcs_result_t r = endpoint_delete(n, id, NULL);
+    if (r == HCS_OK || r == HCS_ERROR_NOT_FOUND) {
+      json_object_del(n->v[i]->containers, cid);
+      hcsd__nets_hosts_refresh(n, n->v[i]);
+    } else {
+      /* WSAEINVAL: a running system still holds it. */
+      e = r == HCS_WSAEINVAL ? -EBUSY : -EIO;
+    }
+  }
+  ports_keep(n, cid, NULL);
+  json_object_del(n->peers, cid);
+  extras_idle(n, cid);
+  return e;
+}
+
 static int attach_locked(hcsd_nets_t *n, const char *mode,
                          const char *container_id, const hcsd_nets_ask_t *ask,
                          char **endpoint_id, char **name, char **settings,
@@ -206,16 +304,23 @@ static int attach_locked(hcsd_nets_t *n, const char *mode,
       return st;
     }
     ports_keep(n, container_id, view);
-    if (ask != NULL) {
-      hcsd__nets_hosts_join(n, container_id, cname, ask->hosts, NULL);
-      hcsd__nets_hosts_refresh(n, net);
+    json_t *aliases = aliases_of(n, container_id);
+    hcsd__nets_hosts_join(n, container_id, cname,
+                          ask != NULL ? ask->hosts : NULL, aliases);
+    json_decref(aliases);
+    hcsd__nets_hosts_refresh(n, net);
+    if ((st = attach_extras(n, container_id, cname, errmsg)) != 0) {
+      hcs_hns_endpoint_free(e);
+      (void)drop_all(n, container_id);
+      (void)hcsd__nets_save(n);
+      return st;
     }
   }
   json_t *dns = NULL;
   if (e != NULL && !net->predefined && ask != NULL && ask->name != NULL) {
     dns = json_pack("[s, s#]", ask->name, container_id, (size_t)12);
   }
-  *settings = hcsd__nets_dump(settings_json(net, e, dns));
+  *settings = hcsd__nets_dump(hcsd__nets_settings(net, e, dns, NULL));
   *name = strdup(net->name);
   *endpoint_id = e != NULL ? strdup(e->id) : NULL;
   if (*settings == NULL || *name == NULL ||
@@ -266,18 +371,15 @@ int hcsd_nets_attach_with(hcsd_nets_t *n, const char *mode,
   return st;
 }
 
-/* Drops the Containers entry naming the endpoint; whether one did. */
-static bool forget_endpoint(hcsd_nets_t *n, const char *endpoint_id) {
+/* The container endpoint_id is an endpoint of, into cid; false if none. */
+static bool owner_of(hcsd_nets_t *n, const char *endpoint_id, char cid[128]) {
   for (size_t i = 0; i < n->n; i++) {
     const char *key;
     json_t *ep;
     json_object_foreach(n->v[i]->containers, key, ep) {
       const char *id = json_string_value(json_object_get(ep, "EndpointID"));
       if (id != NULL && strcmp(id, endpoint_id) == 0) {
-        ports_keep(n, key, NULL);
-        json_object_del(n->peers, key);
-        json_object_del(n->v[i]->containers, key);
-        hcsd__nets_hosts_refresh(n, n->v[i]);
+        snprintf(cid, 128, "%s", key);
         return true;
       }
     }
@@ -290,16 +392,57 @@ int hcsd_nets_detach(hcsd_nets_t *n, const char *endpoint_id) {
     return 0;
   }
   pthread_mutex_lock(&n->lock);
-  hcs_result_t r = endpoint_delete(n, endpoint_id, NULL);
+  char cid[128];
   int e = 0;
-  if (r == HCS_OK || r == HCS_ERROR_NOT_FOUND) {
-    e = forget_endpoint(n, endpoint_id) ? hcsd__nets_save(n) : 0;
+  if (owner_of(n, endpoint_id, cid)) {
+    e = drop_all(n, cid);
+    int w = hcsd__nets_save(n);
+    e = e != 0 ? e : w;
   } else {
-    /* WSAEINVAL: a running system still holds it. */
-    e = r == HCS_WSAEINVAL ? -EBUSY : -EIO;
+    hcs_result_t r = endpoint_delete(n, endpoint_id, NULL);
+    e = r == HCS_OK || r == HCS_ERROR_NOT_FOUND ? 0
+        : r == HCS_WSAEINVAL                    ? -EBUSY
+                                                : -EIO;
   }
   pthread_mutex_unlock(&n->lock);
   return e;
+}
+
+json_t *hcsd_nets_endpoint_list(hcsd_nets_t *n, const char *cid,
+                                const char *primary) {
+  json_t *a = json_array();
+  if (primary != NULL) {
+    json_array_append_new(a, json_string(primary));
+  }
+  pthread_mutex_lock(&n->lock);
+  for (size_t i = 0; i < n->n; i++) {
+    json_t *ep = json_object_get(n->v[i]->containers, cid);
+    const char *id = json_string_value(json_object_get(ep, "EndpointID"));
+    if (id != NULL && (primary == NULL || strcmp(id, primary) != 0)) {
+      json_array_append_new(a, json_string(id));
+    }
+  }
+  pthread_mutex_unlock(&n->lock);
+  return a;
+}
+
+json_t *hcsd_nets_extra(hcsd_nets_t *n, const char *cid) {
+  pthread_mutex_lock(&n->plock);
+  json_t *v = json_object_get(n->extra, cid);
+  v = v != NULL ? json_deep_copy(v) : json_object();
+  pthread_mutex_unlock(&n->plock);
+  return v;
+}
+
+void hcsd_nets_forget(hcsd_nets_t *n, const char *cid) {
+  pthread_mutex_lock(&n->lock);
+  pthread_mutex_lock(&n->plock);
+  bool had = json_object_del(n->extra, cid) == 0;
+  pthread_mutex_unlock(&n->plock);
+  if (had) {
+    (void)hcsd__nets_save(n);
+  }
+  pthread_mutex_unlock(&n->lock);
 }
 
 json_t *hcsd_nets_ports(hcsd_nets_t *n, const char *container_id) {

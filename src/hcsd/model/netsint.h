@@ -43,6 +43,11 @@ struct hcsd_nets_s {
   /* Container id -> {Name, Hosts (its hosts file), Aliases} while it has
    * an endpoint: what the others on its user networks call it. */
   json_t *peers;
+  /* Container id -> {network name -> NetworkSettings.Networks entry}:
+   * the networks it was connected to beyond its NetworkMode's, with
+   * their endpoints' settings while it runs. Written with both locks
+   * held, like ports. */
+  json_t *extra;
 };
 
 /* Sets *reply to {"message": text} and returns status. */
@@ -87,6 +92,12 @@ hcs_result_t hcsd__nets_hns_delete(hcsd_nets_t *n, const char *hns_id,
                                    hcs_error_t **err);
 /* Whether HNS still knows the network (any answer but NOT_FOUND). */
 bool hcsd__nets_hns_has(hcsd_nets_t *n, const char *hns_id);
+
+/* netsattach.c: NetworkSettings.Networks[net] for endpoint e (NULL: not
+ * running); dns: DNSNames (taken; NULL: null); aliases: Aliases (NULL:
+ * null). */
+json_t *hcsd__nets_settings(const hcsd_net_t *net, const hcs_hns_endpoint_t *e,
+                            json_t *dns, json_t *aliases);
 
 /* netshosts.c: the names section of the hosts file of each member of
  * net rewritten (locked); nothing for a predefined network. */

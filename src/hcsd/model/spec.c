@@ -445,6 +445,10 @@ static int log_config_check(json_t *hc, hcsd_err_t *e) {
   return 0;
 }
 
+int hcsd_spec_endpoint_check(json_t *ep, const char *where, hcsd_err_t *e) {
+  return check_refused(ep, endpoint_refused, where, e);
+}
+
 /* Whether network names a and b are the one network (the default one
  * has three names). */
 static bool same_network(const char *a, const char *b) {

@@ -44,6 +44,11 @@ int hcsd_ctr_spec_decode(const char *body, size_t len, hcsd_ctr_spec_t *spec,
  * fields: MemoryMaximumInMB, ProcessorMaximum, ProcessorWeight,
  * PidsMaximum. */
 void hcsd_spec_system_limits(json_t *hc, json_t *sys);
+/* An endpoint's settings (EndpointsConfig.<network>, or the
+ * EndpointConfig of docker network connect) with every field hcsd cannot
+ * give at its default: 0, or -1 with e (400 naming the flag and where,
+ * the field's path prefix). */
+int hcsd_spec_endpoint_check(json_t *ep, const char *where, hcsd_err_t *e);
 /* mounts.c: HostConfig's Binds (host paths), Mounts (bind, tmpfs),
  * Tmpfs, ReadonlyRootfs and ExtraHosts checked as dockerd checks them
  * at create: 0, or -1 with e (400 naming what is wrong or refused). */
