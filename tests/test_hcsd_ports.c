@@ -191,13 +191,38 @@ Test(hcsd_ports, publish_fixed_random_inspect_port_ps_and_cleanup) {
   he_end();
 }
 
+/* Datagrams to 127.0.0.1:15353 until the container's udprecv logs one
+ * (it may not be bound yet when the first ones come). */
+static void he_expect_udp(const char *ctr) {
+  int64_t deadline = th_now_ms() + 30000;
+  for (;;) {
+    peer_t p = {.port = 15353, .udp = true, .send = "hello-udp"};
+    peer(&p);
+    cr_assert_eq(p.err, 0, "send: %s", strerror(p.err));
+    he_cmd_t c;
+    he_docker_ok(&c, "logs", ctr);
+    bool got = strstr(c.o.p, "hello-udp") != NULL;
+    he_cmd_free(&c);
+    if (got) {
+      return;
+    }
+    cr_assert_lt(th_now_ms(), deadline, "no datagram reached %s", ctr);
+    usleep(300 * 1000);
+  }
+}
+
 Test(hcsd_ports, user_network_udp_and_publish_all) {
   char line[1024];
   he_cmd_t c;
   he_docker_ok(&c, "network", "create", "n1");
   he_cmd_free(&c);
-  serve("u1", "hello-user-net", "--network", "n1", "-p", "18082:80", "-p",
-        "15353:53/udp");
+  char id[128], vol[512];
+  snprintf(vol, sizeof(vol), "%s:/h:ro", HCS_TEST_HELPERS_DIR);
+  he_docker_line(id, sizeof(id), "run", "-d", "--name", "u1", "--network", "n1",
+                 "-p", "18082:80", "-p", "15353:53/udp", "-v", vol, "busybox",
+                 "sh", "-c",
+                 "/h/udprecv 53 & while true; do echo hello-user-net | nc -l "
+                 "-p 80; done");
   tcp_read(18082, line, sizeof(line));
   cr_assert_str_eq(line, "hello-user-net\n");
   he_docker_ok(&c, "port", "u1");
@@ -208,6 +233,7 @@ Test(hcsd_ports, user_network_udp_and_publish_all) {
   ruleset(&rs);
   he_expect_has(rs.p, "udp dport 15353 dnat");
   th_buf_free(&rs);
+  he_expect_udp("u1");
 
   /* -P publishes each exposed port on a port of the dynamic range. */
   serve("u2", "hello-all", "--network", "n1", "--expose", "80", "-P");
