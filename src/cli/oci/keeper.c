@@ -1,0 +1,514 @@
+/* SPDX-License-Identifier: MIT */
+/* The keeper (see oci.h): the host process whose pid the shim waits for.
+ * It runs the OCI process as a libhcs session in the compute system;
+ * the session's calls are made on the engine thread (as_loop_post), and
+ * the keeper's main thread waits in poll() on its signals (a signalfd),
+ * the engine's events (a pipe) and the stdin it relays. */
+#include "oci.h"
+
+#include <hcs-async.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+enum {
+  STOP_MS = 10000, /* the system's terminate after its process ended */
+  IN_BUF = 65536,
+};
+
+typedef struct keeper_s {
+  const oci_keeper_opts_t *o;
+  hcs_t *hcs;
+  as_loop_t *loop;
+  hcs_session_t *s; /* engine thread only */
+  int ev[2];        /* engine -> main: 's' started, 'w' written, 'd' done */
+  int out_fd, err_fd, in_fd; /* where the process's stdio goes */
+  int tty;                   /* the console's slave end, or -1 */
+  hcs_result_t start_res;
+  hcs_error_t *start_err;
+  hcs_process_result_t result;
+  char in_buf[IN_BUF];
+  bool in_busy; /* in_buf lent to the engine */
+} keeper_t;
+
+typedef struct post_s {
+  keeper_t *k;
+  int sig;
+  size_t len;
+  uint16_t rows, cols;
+  int what; /* 'k' kill, 'w' write, 'c' close stdin, 'r' resize, 'u' unref */
+} post_t;
+
+static void event(keeper_t *k, char c) {
+  ssize_t n;
+  do {
+    n = write(k->ev[1], &c, 1);
+  } while (n < 0 && errno == EINTR);
+}
+
+static void write_all(int fd, const char *p, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR) {
+      continue;
+    }
+    if (w <= 0) {
+      return; /* the reader went away: its output is dropped */
+    }
+    p += w;
+    n -= (size_t)w;
+  }
+}
+
+static void on_data(hcs_session_t *s, int stream, char *buf, size_t len,
+                    void *data) {
+  (void)s;
+  keeper_t *k = data;
+  if (len > 0) {
+    write_all(stream == HCS_STDERR ? k->err_fd : k->out_fd, buf, len);
+  }
+}
+
+static void on_done(hcs_session_t *s, const hcs_process_result_t *r,
+                    void *data) {
+  (void)s;
+  keeper_t *k = data;
+  k->result = *r;
+  event(k, 'd');
+}
+
+static void start_cb(as_loop_t *loop, void *data) {
+  (void)loop;
+  keeper_t *k = data;
+  const oci_process_t *p = k->o->proc;
+  hcs_process_params_t pp = {
+      .size = sizeof(pp),
+      .args = (const char *const *)p->args,
+      .environment = (const char *const *)p->env,
+      .working_directory = p->cwd,
+      .user = p->user,
+      .emulate_console = p->terminal,
+  };
+  if (p->terminal) {
+    struct winsize ws = {.ws_row = p->rows, .ws_col = p->cols};
+    if (k->tty >= 0) {
+      (void)ioctl(k->tty, TIOCGWINSZ, &ws);
+    }
+    pp.console_size[0] = ws.ws_row;
+    pp.console_size[1] = ws.ws_col;
+  }
+  hcs_session_in_t in = {
+      .size = sizeof(in),
+      .use_stdin = true,
+      .use_stdout = true,
+      .use_stderr = !p->terminal,
+      .cb = {.data = on_data, .done = on_done},
+      .data = k,
+  };
+  k->start_res =
+      hcs_session_start_in(k->hcs, k->o->id, &pp, &in, &k->s, &k->start_err);
+  event(k, 's');
+}
+
+static void write_cb(hcs_session_t *s, int status, void *data) {
+  (void)s;
+  (void)status;
+  event(data, 'w');
+}
+
+static void post_cb(as_loop_t *loop, void *data) {
+  (void)loop;
+  post_t *p = data;
+  keeper_t *k = p->k;
+  if (k->s == NULL) {
+    if (p->what == 'w') {
+      event(k, 'w');
+    }
+  } else if (p->what == 'k') {
+    (void)hcs_session_kill(k->s, p->sig);
+  } else if (p->what == 'w') {
+    if (hcs_session_write(k->s, k->in_buf, p->len, write_cb, k) != 0) {
+      event(k, 'w');
+    }
+  } else if (p->what == 'c') {
+    (void)hcs_session_close_stdin(k->s);
+  } else if (p->what == 'r') {
+    (void)hcs_session_resize(k->s, p->rows, p->cols);
+  } else if (p->what == 'u') {
+    hcs_session_unref(k->s);
+    k->s = NULL;
+    event(k, 'u');
+  }
+  free(p);
+}
+
+static void post(keeper_t *k, int what, int sig, size_t len) {
+  post_t *p = calloc(1, sizeof(*p));
+  if (p == NULL) {
+    return;
+  }
+  *p = (post_t){.k = k, .what = what, .sig = sig, .len = len};
+  if (what == 'r' && k->tty >= 0) {
+    struct winsize ws;
+    if (ioctl(k->tty, TIOCGWINSZ, &ws) != 0) {
+      free(p);
+      return;
+    }
+    p->rows = ws.ws_row;
+    p->cols = ws.ws_col;
+  }
+  if (as_loop_post(k->loop, post_cb, p) != 0) {
+    free(p);
+  }
+}
+
+/* The signals the keeper takes (blocked in every thread, read from a
+ * signalfd): all but those a fault raises, the unstoppable two, and
+ * SIGCHLD/SIGPIPE which it never forwards. */
+static void keeper_sigset(sigset_t *set) {
+  sigfillset(set);
+  static const int keep[] = {SIGKILL, SIGSTOP, SIGSEGV, SIGBUS,  SIGFPE, SIGILL,
+                             SIGTRAP, SIGSYS,  SIGABRT, SIGPIPE, SIGCHLD};
+  for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+    sigdelset(set, keep[i]);
+  }
+}
+
+/* The signal a signalfd read says, as the container's signal: `kill`
+ * sends OCI_KILL_SIGNAL carrying it, anyone else sends it directly. */
+static int container_signal(const struct signalfd_siginfo *si) {
+  if ((int)si->ssi_signo == OCI_KILL_SIGNAL) {
+    return si->ssi_int;
+  }
+  return (int)si->ssi_signo;
+}
+
+static void report(int ready, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void report(int ready, const char *fmt, ...) {
+  char msg[2048];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  write_all(ready, "E", 1);
+  write_all(ready, msg,
+            n > 0 ? (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1 : 0);
+}
+
+/* Makes and starts the system (create); -1 after report(). */
+static int make_system(keeper_t *k, int ready) {
+  hcs_error_t *err = NULL;
+  const char *id = k->o->id;
+  if (hcs_CreateComputeSystem(k->hcs, id, k->o->spec->system_json, &err) !=
+      HCS_OK) {
+    report(ready, "creating the container: %s", hcs_error_message(err));
+    hcs_error_free(err);
+    return -1;
+  }
+  char why[600] = "";
+  if (hcs_StartComputeSystem(k->hcs, id, &err) != HCS_OK) {
+    report(ready, "starting the container: %s", hcs_error_message(err));
+    hcs_error_free(err);
+  } else if (oci_late_setup(k->o->g, id, &k->o->spec->late, why, sizeof(why)) !=
+             0) {
+    report(ready, "%s", why);
+    (void)hcs_TerminateComputeSystem(k->hcs, id, STOP_MS, NULL, NULL);
+  } else {
+    return 0;
+  }
+  (void)hcs_DeleteComputeSystem(k->hcs, id, NULL);
+  return -1;
+}
+
+/* --console-socket: a pty whose master goes to the socket (as runc sends
+ * it, SCM_RIGHTS); the keeper keeps the slave, raw, as its controlling
+ * terminal, so that a resize of the master reaches it as SIGWINCH. The
+ * process's own console is hcs's, relayed through this one. */
+static int console_open(keeper_t *k, int ready) {
+  const char *path = k->o->console_socket;
+  int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (m < 0 || grantpt(m) != 0 || unlockpt(m) != 0) {
+    report(ready, "console: %s", strerror(errno));
+    return -1;
+  }
+  char name[64];
+  if (ptsname_r(m, name, sizeof(name)) != 0 ||
+      (k->tty = open(name, O_RDWR | O_CLOEXEC)) < 0) {
+    report(ready, "console: %s: %s", name, strerror(errno));
+    close(m);
+    return -1;
+  }
+  struct termios t;
+  if (tcgetattr(k->tty, &t) == 0) {
+    cfmakeraw(&t);
+    (void)tcsetattr(k->tty, TCSANOW, &t);
+  }
+  (void)ioctl(k->tty, TIOCSCTTY, 0);
+  int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+  char cbuf[CMSG_SPACE(sizeof(int))] = {0};
+  struct iovec iov = {.iov_base = name, .iov_len = strlen(name)};
+  struct msghdr msg = {.msg_iov = &iov,
+                       .msg_iovlen = 1,
+                       .msg_control = cbuf,
+                       .msg_controllen = sizeof(cbuf)};
+  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &m, sizeof(int));
+  int r = sock >= 0 && connect(sock, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+                  sendmsg(sock, &msg, MSG_NOSIGNAL) >= 0
+              ? 0
+              : -errno;
+  if (sock >= 0) {
+    close(sock);
+  }
+  close(m);
+  if (r != 0) {
+    report(ready, "--console-socket %s: %s", path, strerror(-r));
+    return -1;
+  }
+  k->in_fd = k->out_fd = k->err_fd = k->tty;
+  return 0;
+}
+
+/* Waits for `start` (a byte in the fifo). Returns 0, or the exit status
+ * when a signal ended the container first. */
+static int wait_start(keeper_t *k, int sigfd) {
+  int fifo = open(k->o->fifo, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fifo < 0) {
+    return 1;
+  }
+  for (;;) {
+    struct pollfd p[2] = {{.fd = fifo, .events = POLLIN},
+                          {.fd = sigfd, .events = POLLIN}};
+    if (poll(p, 2, -1) < 0) {
+      continue;
+    }
+    char c;
+    if (p[0].revents && read(fifo, &c, 1) == 1) {
+      close(fifo);
+      return 0;
+    }
+    struct signalfd_siginfo si;
+    if (p[1].revents && read(sigfd, &si, sizeof(si)) == sizeof(si)) {
+      int sig = container_signal(&si);
+      if (sig > 0 && sig != SIGCONT && sig != SIGWINCH && sig != SIGURG &&
+          sig != SIGCHLD) {
+        close(fifo);
+        return 128 + sig;
+      }
+    }
+  }
+}
+
+static void on_signal(keeper_t *k, int sigfd) {
+  struct signalfd_siginfo si;
+  while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+    int sig = container_signal(&si);
+    if ((int)si.ssi_signo == SIGWINCH && k->tty >= 0) {
+      post(k, 'r', 0, 0);
+    } else if (sig > 0 && sig < _NSIG) {
+      post(k, 'k', sig, 0);
+    }
+  }
+}
+
+static void on_stdin(keeper_t *k) {
+  ssize_t n = read(k->in_fd, k->in_buf, sizeof(k->in_buf));
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+    return;
+  }
+  if (n <= 0) {
+    post(k, 'c', 0, 0);
+    k->in_fd = -1;
+    return;
+  }
+  k->in_busy = true;
+  post(k, 'w', 0, (size_t)n);
+}
+
+/* Relays until the session is done. */
+static void relay(keeper_t *k, int sigfd) {
+  for (bool done = false; !done;) {
+    struct pollfd p[3] = {{.fd = sigfd, .events = POLLIN},
+                          {.fd = k->ev[0], .events = POLLIN},
+                          {.fd = -1}};
+    if (k->in_fd >= 0 && !k->in_busy) {
+      p[2] = (struct pollfd){.fd = k->in_fd, .events = POLLIN};
+    }
+    if (poll(p, 3, -1) < 0) {
+      continue;
+    }
+    if (p[0].revents) {
+      on_signal(k, sigfd);
+    }
+    char c;
+    if (p[1].revents && read(k->ev[0], &c, 1) == 1) {
+      k->in_busy = c == 'w' ? false : k->in_busy;
+      done = c == 'd';
+    }
+    if (p[2].revents) {
+      on_stdin(k);
+    }
+  }
+}
+
+static char wait_event(keeper_t *k, char want) {
+  char c = 0;
+  while (c != want) {
+    ssize_t n = read(k->ev[0], &c, 1);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      break;
+    }
+  }
+  return c;
+}
+
+/* The status the keeper exits with: the process's, as a shell gives it. */
+static int exit_status(keeper_t *k) {
+  const hcs_process_result_t *r = &k->result;
+  const char *prog = k->o->proc->args[0];
+  if (r->exit_code == HCS_WAIT_ERR_EXEC_FAILED) {
+    dprintf(k->err_fd, "hcs-runc: exec %s: %s\n", prog,
+            strerror(r->exec_errno));
+    return r->exec_errno == ENOENT && r->exec_stage == HCS_EXEC_STAGE_PROGRAM
+               ? 127
+               : 126;
+  }
+  return r->exit_code >= 0 && r->exit_code <= 255 ? r->exit_code : 255;
+}
+
+static int run_process(keeper_t *k, int sigfd) {
+  if (as_loop_post(k->loop, start_cb, k) != 0 || wait_event(k, 's') != 's') {
+    return 255;
+  }
+  if (k->start_res != HCS_OK) {
+    dprintf(k->err_fd, "hcs-runc: starting %s: %s\n", k->o->proc->args[0],
+            hcs_error_message(k->start_err));
+    oci_hcs_error(k->o->g, "starting the process", k->start_err);
+    return 255;
+  }
+  relay(k, sigfd);
+  post(k, 'u', 0, 0);
+  wait_event(k, 'u');
+  return exit_status(k);
+}
+
+static int keeper_main(const oci_keeper_opts_t *o, int ready) {
+  keeper_t k = {.o = o, .out_fd = 1, .err_fd = 2, .in_fd = 0, .tty = -1};
+  (void)setsid();
+  sigset_t set;
+  keeper_sigset(&set);
+  sigaddset(&set, OCI_KILL_SIGNAL);
+  pthread_sigmask(SIG_BLOCK, &set, NULL);
+  int sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sigfd < 0 || pipe2(k.ev, O_CLOEXEC) != 0) {
+    report(ready, "keeper: %s", strerror(errno));
+    return 1;
+  }
+  if (o->console_socket != NULL && console_open(&k, ready) != 0) {
+    return 1;
+  }
+  hcs_error_t *err = NULL;
+  char dir[PATH_MAX];
+  oci_hcs_dir(o->g, dir, sizeof(dir));
+  hcs_options_t ho = {.size = sizeof(ho), .state_dir = dir, .threads = 1};
+  if (hcs_open(&k.hcs, &ho, &err) != HCS_OK) {
+    report(ready, "opening hcs: %s", hcs_error_message(err));
+    hcs_error_free(err);
+    return 1;
+  }
+  k.loop = hcs_engine_loop(k.hcs);
+  if (o->spec != NULL && make_system(&k, ready) != 0) {
+    hcs_close(k.hcs);
+    return 1;
+  }
+  int status = 0;
+  if (o->fifo != NULL) {
+    write_all(ready, "K", 1);
+    close(ready);
+    status = wait_start(&k, sigfd);
+  }
+  if (status == 0) {
+    if (o->fifo == NULL) {
+      write_all(ready, "K", 1);
+      close(ready);
+    }
+    status = run_process(&k, sigfd);
+  }
+  /* The process was the container's life, as pid 1 is under runc: what
+   * it leaves behind (exec'd processes, daemons) ends with it. */
+  if (o->spec != NULL) {
+    (void)hcs_TerminateComputeSystem(k.hcs, o->id, STOP_MS, NULL, NULL);
+  }
+  hcs_close(k.hcs);
+  return status;
+}
+
+pid_t oci_keeper_spawn(const oci_keeper_opts_t *o) {
+  int ready[2];
+  if (pipe2(ready, O_CLOEXEC) != 0) {
+    oci_error(o->g, "pipe: %s", strerror(errno));
+    return -1;
+  }
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid < 0) {
+    oci_error(o->g, "fork: %s", strerror(errno));
+    close(ready[0]);
+    close(ready[1]);
+    return -1;
+  }
+  if (pid == 0) {
+    close(ready[0]);
+    _exit(keeper_main(o, ready[1]));
+  }
+  close(ready[1]);
+  char msg[2048];
+  size_t n = 0;
+  for (;;) {
+    ssize_t r = read(ready[0], msg + n, sizeof(msg) - 1 - n);
+    if (r < 0 && errno == EINTR) {
+      continue;
+    }
+    if (r <= 0 || (n += (size_t)r) >= sizeof(msg) - 1) {
+      break;
+    }
+  }
+  close(ready[0]);
+  msg[n] = '\0';
+  if (n > 0 && msg[0] == 'K') {
+    return pid;
+  }
+  int st;
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  oci_error(o->g, "%s",
+            n > 1 ? msg + 1 : "the keeper died before it was ready");
+  return -1;
+}

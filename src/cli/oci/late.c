@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: MIT */
+/* What runc makes in a container and an hcs container lacks, made once
+ * the system runs and before its process starts: linux.sysctl (net.*),
+ * an mqueue at /dev/mqueue and the cgroup tree at /sys/fs/cgroup (seen
+ * through the container's cgroup namespace). A child process joins the
+ * system's namespaces through a pidfd of its init (found in libhcs's
+ * record, checked by start time) and makes them; it runs after fork()
+ * in a threaded process, so it only makes system calls on what was
+ * prepared before, and reports a step and an errno. */
+#include "oci.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+enum { MAX_KEYS = 32, MAX_CG = 16 };
+
+typedef struct late_s {
+  char sysctl_path[MAX_KEYS][256];
+  const char *sysctl_val[MAX_KEYS];
+  size_t n_sysctl;
+  char cg_dir[MAX_CG][64];  /* under /sys/fs/cgroup */
+  char cg_opts[MAX_CG][96]; /* its superblock's options; "" for cgroup2 */
+  size_t n_cg;
+  bool v2_only;
+} late_t;
+
+typedef struct report_s {
+  int step; /* index into step_names */
+  int item;
+  int err;
+} report_t;
+
+static const char *const step_names[] = {"setns(net)",
+                                         "linux.sysctl",
+                                         "setns(mnt, ipc, cgroup)",
+                                         "mount /dev/mqueue",
+                                         "mount a tmpfs on /sys/fs/cgroup",
+                                         "mount a cgroup hierarchy",
+                                         "remount /sys/fs/cgroup read-only"};
+
+/* The host's cgroup hierarchies: each v1 controller's mount (its last
+ * path element and its options), or cgroup2 alone. */
+static void host_cgroups(late_t *l) {
+  FILE *f = fopen("/proc/self/mountinfo", "re");
+  char line[4096];
+  while (f != NULL && fgets(line, sizeof(line), f) != NULL &&
+         l->n_cg < MAX_CG) {
+    char point[PATH_MAX], type[32], opts[512];
+    /* proc_pid_mountinfo(5): point is field 5; after " - " come the
+     * type, the source and the superblock's options. */
+    char *dash = strstr(line, " - ");
+    if (dash == NULL || sscanf(line, "%*s %*s %*s %*s %4095s", point) != 1 ||
+        sscanf(dash + 3, "%31s %*s %511s", type, opts) != 2 ||
+        strncmp(point, "/sys/fs/cgroup", 14) != 0) {
+      continue;
+    }
+    if (strcmp(type, "cgroup2") == 0 && strcmp(point, "/sys/fs/cgroup") == 0) {
+      l->v2_only = true;
+      continue;
+    }
+    const char *base = strrchr(point, '/') + 1;
+    if ((strcmp(type, "cgroup") != 0 && strcmp(type, "cgroup2") != 0) ||
+        point[14] != '/') {
+      continue;
+    }
+    /* The options that name the hierarchy (controllers, name=). */
+    char keep[96] = "";
+    size_t n = 0;
+    for (char *save = NULL, *o = strtok_r(opts, ",", &save); o != NULL;
+         o = strtok_r(NULL, ",", &save)) {
+      if (strcmp(o, "rw") == 0 || strcmp(o, "ro") == 0 ||
+          strncmp(o, "release_agent", 13) == 0 || strcmp(o, "relatime") == 0 ||
+          strncmp(o, "nsdelegate", 10) == 0) {
+        continue;
+      }
+      int w = snprintf(keep + n, sizeof(keep) - n, "%s%s", n ? "," : "", o);
+      n += w > 0 && (size_t)w < sizeof(keep) - n ? (size_t)w : 0;
+    }
+    snprintf(l->cg_dir[l->n_cg], sizeof(l->cg_dir[0]), "%s", base);
+    snprintf(l->cg_opts[l->n_cg], sizeof(l->cg_opts[0]), "%s",
+             strcmp(type, "cgroup2") == 0 ? "" : keep);
+    l->n_cg++;
+  }
+  if (f != NULL) {
+    fclose(f);
+  }
+}
+
+static int child_fail(int fd, int step, int item) {
+  report_t r = {.step = step, .item = item, .err = errno};
+  (void)write(fd, &r, sizeof(r));
+  return 1;
+}
+
+static int mount_cgroups(const oci_late_t *w, const late_t *l, int fd) {
+  unsigned long ro = w->cgroup_ro ? MS_RDONLY : 0;
+  unsigned long fl = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+  const char *top = "/sys/fs/cgroup";
+  if (l->v2_only) {
+    return mount("cgroup2", top, "cgroup2", fl | ro, NULL) != 0
+               ? child_fail(fd, 5, 0)
+               : 0;
+  }
+  if (mount("tmpfs", top, "tmpfs", fl, "mode=755") != 0) {
+    return child_fail(fd, 4, 0);
+  }
+  for (size_t i = 0; i < l->n_cg; i++) {
+    char dir[160];
+    snprintf(dir, sizeof(dir), "%s/%s", top, l->cg_dir[i]);
+    (void)mkdir(dir, 0555);
+    bool v2 = l->cg_opts[i][0] == '\0';
+    if (mount("cgroup", dir, v2 ? "cgroup2" : "cgroup", fl | ro,
+              v2 ? NULL : l->cg_opts[i]) != 0) {
+      return child_fail(fd, 5, (int)i);
+    }
+  }
+  if (ro != 0 &&
+      mount(NULL, top, NULL, MS_REMOUNT | MS_BIND | fl | ro, NULL) != 0) {
+    return child_fail(fd, 6, 0);
+  }
+  return 0;
+}
+
+static int child_main(const oci_late_t *w, const late_t *l, int pidfd, int fd) {
+  if (l->n_sysctl > 0 && setns(pidfd, CLONE_NEWNET) != 0) {
+    return child_fail(fd, 0, 0);
+  }
+  /* The host's /proc still: /proc/sys/net is the joined namespace's. */
+  for (size_t i = 0; i < l->n_sysctl; i++) {
+    int f = open(l->sysctl_path[i], O_WRONLY | O_CLOEXEC);
+    if (f < 0 || write(f, l->sysctl_val[i], strlen(l->sysctl_val[i])) < 0) {
+      return child_fail(fd, 1, (int)i);
+    }
+    close(f);
+  }
+  if (!w->mqueue && !w->cgroup) {
+    return 0;
+  }
+  if (setns(pidfd, CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWCGROUP) != 0) {
+    return child_fail(fd, 2, 0);
+  }
+  unsigned long fl = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+  if (w->mqueue && ((mkdir("/dev/mqueue", 0755) != 0 && errno != EEXIST) ||
+                    mount("mqueue", "/dev/mqueue", "mqueue", fl, NULL) != 0)) {
+    return child_fail(fd, 3, 0);
+  }
+  return w->cgroup ? mount_cgroups(w, l, fd) : 0;
+}
+
+static int prepare(const oci_late_t *w, late_t *l, char *why, size_t wn) {
+  const char *key;
+  json_t *v;
+  json_object_foreach(w->sysctl, key, v) {
+    if (l->n_sysctl == MAX_KEYS) {
+      snprintf(why, wn, "linux.sysctl: more than %d keys", MAX_KEYS);
+      return -1;
+    }
+    char *p = l->sysctl_path[l->n_sysctl];
+    int n = snprintf(p, sizeof(l->sysctl_path[0]), "/proc/sys/%s", key);
+    for (int i = 10; i < n; i++) {
+      p[i] = p[i] == '.' ? '/' : p[i];
+    }
+    l->sysctl_val[l->n_sysctl++] = json_string_value(v);
+  }
+  if (w->cgroup) {
+    host_cgroups(l);
+  }
+  return 0;
+}
+
+/* A pidfd of the system's init, from libhcs's record ROOT/hcs/ID.json. */
+static int init_pidfd(const oci_global_t *g, const char *id) {
+  char rec[PATH_MAX];
+  oci_hcs_dir(g, rec, sizeof(rec));
+  size_t n = strlen(rec);
+  snprintf(rec + n, sizeof(rec) - n, "/%s.json", id);
+  json_t *o = json_load_file(rec, 0, NULL);
+  json_int_t pid = 0, start = 0;
+  (void)json_unpack(o, "{s:{s:I, s:I}}", "Init", "Pid", &pid, "StartTime",
+                    &start);
+  json_decref(o);
+  int fd = pid > 0 ? (int)syscall(SYS_pidfd_open, (pid_t)pid, 0) : -1;
+  if (fd >= 0 && oci_start_time((pid_t)pid) != (unsigned long long)start) {
+    close(fd);
+    fd = -1;
+  }
+  return fd;
+}
+
+int oci_late_setup(const oci_global_t *g, const char *id, const oci_late_t *w,
+                   char *why, size_t wn) {
+  if (json_object_size(w->sysctl) == 0 && !w->mqueue && !w->cgroup) {
+    return 0;
+  }
+  late_t *l = calloc(1, sizeof(*l));
+  int pidfd = -1, p[2] = {-1, -1}, r = -1;
+  if (l == NULL || prepare(w, l, why, wn) != 0) {
+    goto out;
+  }
+  if ((pidfd = init_pidfd(g, id)) < 0) {
+    snprintf(why, wn, "the container's init is not found");
+    goto out;
+  }
+  if (pipe2(p, O_CLOEXEC) != 0) {
+    snprintf(why, wn, "pipe: %s", strerror(errno));
+    goto out;
+  }
+  pid_t pid = fork();
+  if (pid == 0) {
+    _exit(child_main(w, l, pidfd, p[1]));
+  }
+  close(p[1]);
+  p[1] = -1;
+  report_t rep;
+  ssize_t n = pid > 0 ? read(p[0], &rep, sizeof(rep)) : -1;
+  int st = 0;
+  while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  if (pid < 0) {
+    snprintf(why, wn, "fork: %s", strerror(errno));
+  } else if (n == (ssize_t)sizeof(rep)) {
+    snprintf(
+        why, wn, "%s%s%s: %s", step_names[rep.step], rep.step == 1 ? " " : "",
+        rep.step == 1 ? l->sysctl_path[rep.item] + 10 : "", strerror(rep.err));
+  } else {
+    r = WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+    if (r != 0) {
+      snprintf(why, wn, "setting up the container's mounts failed");
+    }
+  }
+out:
+  if (p[0] >= 0) {
+    close(p[0]);
+  }
+  if (pidfd >= 0) {
+    close(pidfd);
+  }
+  free(l);
+  return r;
+}

@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: MIT */
+/* hcs-runc: an OCI runtime with runc's command line, on libhcs.
+ *
+ * The shape (why it is not runc's): libhcs gives a container hcs's init
+ * as pid 1 and starts the container's programs as processes of the
+ * service that asks for them (a libhcs session, pumped by that service's
+ * engine). containerd-shim-runc-v2 and dockerd wait for the pid that
+ * `create --pid-file` names and take its exit status as the container's.
+ * So `create` leaves behind a keeper: a host process (the pid in the
+ * pid file; the shim, a subreaper, inherits it when `create` exits) that
+ * holds a libhcs service on the state under --root, makes and starts the
+ * compute system, waits on ROOT/ID/exec.fifo for `start`, then runs the
+ * OCI process as a session in the system, relays its stdio to the fds it
+ * was given (or a console it sends to --console-socket), forwards the
+ * signals `kill` sends it, and exits with the process's status after
+ * terminating the system (the process was the container's life, as pid 1
+ * is under runc). `exec` leaves a keeper of the same kind for a process
+ * in a running system. */
+#ifndef HCS_CLI_OCI_OCI_H
+#define HCS_CLI_OCI_OCI_H
+
+#include <hcs.h>
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define OCI_DEFAULT_ROOT "/run/hcs-runc"
+#define OCI_VERSION "1.0.2"
+
+/* Options before the command. */
+typedef struct oci_global_s {
+  const char *root; /* --root */
+  const char *log;  /* --log, or NULL */
+  bool log_json;    /* --log-format json */
+  bool debug;       /* --debug */
+} oci_global_t;
+
+/* main.c: errors in runc's form. oci_error() says what failed (to the
+ * --log file, as JSON with --log-format json, and to stderr); returns 1. */
+int oci_error(const oci_global_t *g, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* The hcs error's text as an oci_error (err freed); returns 1. */
+int oci_hcs_error(const oci_global_t *g, const char *what, hcs_error_t *err);
+
+/* spec.c: config.json mapped onto libhcs. */
+typedef struct oci_process_s {
+  char **args; /* NULL-terminated */
+  char **env;  /* NULL-terminated */
+  char *cwd;
+  char user[48]; /* "uid:gid" */
+  bool terminal;
+  uint16_t rows, cols;
+} oci_process_t;
+
+/* late.c: what the keeper makes once the system runs (see late.c). */
+typedef struct oci_late_s {
+  json_t *sysctl; /* linux.sysctl (a reference): net.* keys only */
+  bool mqueue;    /* an mqueue on /dev/mqueue (nosuid, nodev, noexec) */
+  bool cgroup;    /* the cgroup tree on /sys/fs/cgroup */
+  bool cgroup_ro;
+} oci_late_t;
+
+/* In the namespaces of running system id; -1 with why on failure. */
+int oci_late_setup(const oci_global_t *g, const char *id, const oci_late_t *w,
+                   char *why, size_t wn);
+
+typedef struct oci_spec_s {
+  char *system_json; /* the ContainerConfig for CreateComputeSystem */
+  char *rootfs;      /* root.path, absolute */
+  oci_process_t proc;
+  oci_late_t late;
+} oci_spec_t;
+
+/* Reads BUNDLE/config.json into spec; on a field hcs cannot honour,
+ * writes a sentence naming it into why and returns -1. */
+int oci_spec_load(const char *bundle, oci_spec_t *spec, char *why, size_t wn);
+/* A process object ("process" of config.json, or exec's --process file)
+ * into p; -1 with why as above. path names it in messages. */
+int oci_process_parse(json_t *o, const char *path, oci_process_t *p, char *why,
+                      size_t wn);
+void oci_process_free(oci_process_t *p);
+void oci_spec_free(oci_spec_t *spec);
+
+/* state.c: what a container keeps under ROOT/ID. */
+typedef struct oci_state_s {
+  char id[129];
+  pid_t pid;                     /* the keeper */
+  unsigned long long start_time; /* its start time (proc(5) field 22) */
+  char bundle[4096];
+  char rootfs[4096];
+  char created[64]; /* RFC 3339 */
+} oci_state_t;
+
+typedef enum oci_status {
+  OCI_CREATED,
+  OCI_RUNNING,
+  OCI_PAUSED,
+  OCI_STOPPED,
+} oci_status_t;
+
+/* ROOT/ID/name into out. */
+int oci_path(const oci_global_t *g, const char *id, const char *name, char *out,
+             size_t n);
+/* The directory of libhcs's records: ROOT/hcs. */
+void oci_hcs_dir(const oci_global_t *g, char *out, size_t n);
+int oci_state_write(const oci_global_t *g, const oci_state_t *st);
+/* 0, -ENOENT when there is no container ID, or another -errno. */
+int oci_state_read(const oci_global_t *g, const char *id, oci_state_t *st);
+/* A pidfd of the keeper while it is the process st names, else -1. */
+int oci_keeper_pidfd(const oci_state_t *st);
+oci_status_t oci_status(const oci_global_t *g, const oci_state_t *st);
+const char *oci_status_name(oci_status_t s);
+/* Removes ROOT/ID and what is in it. */
+void oci_state_remove(const oci_global_t *g, const char *id);
+/* Starts a libhcs service on ROOT/hcs. */
+int oci_open(const oci_global_t *g, hcs_t **out);
+/* proc(5) field 22 of pid, 0 when it is gone. */
+unsigned long long oci_start_time(pid_t pid);
+
+/* keeper.c */
+typedef struct oci_keeper_opts_s {
+  const oci_global_t *g;
+  const char *id;
+  const oci_spec_t *spec;     /* create: the system to make; else NULL */
+  const oci_process_t *proc;  /* the process */
+  const char *console_socket; /* or NULL */
+  const char *bundle;
+  const char *fifo; /* create: wait for start on it; exec: NULL */
+} oci_keeper_opts_t;
+
+/* Forks the keeper; returns its pid once it has made (and started) the
+ * system and is waiting for `start` (create), or has started the process
+ * (exec); -1 after oci_error() otherwise. */
+pid_t oci_keeper_spawn(const oci_keeper_opts_t *o);
+
+/* The signal `kill` sends a keeper, carrying the container's signal as
+ * its value (sigqueue(3)). */
+#define OCI_KILL_SIGNAL (SIGRTMIN + 1)
+
+/* Commands (cmd.c, exec.c). argv[0] is the command's name. */
+int oci_cmd_create(const oci_global_t *g, int argc, char **argv);
+int oci_cmd_start(const oci_global_t *g, int argc, char **argv);
+int oci_cmd_state(const oci_global_t *g, int argc, char **argv);
+int oci_cmd_kill(const oci_global_t *g, int argc, char **argv);
+int oci_cmd_delete(const oci_global_t *g, int argc, char **argv);
+int oci_cmd_pause(const oci_global_t *g, int argc, char **argv);
+int oci_cmd_resume(const oci_global_t *g, int argc, char **argv);
+int oci_cmd_ps(const oci_global_t *g, int argc, char **argv);
+int oci_cmd_exec(const oci_global_t *g, int argc, char **argv);
+int oci_cmd_features(const oci_global_t *g, int argc, char **argv);
+
+/* Writes pid to path as runc does (the number, no newline), atomically. */
+int oci_write_pid_file(const char *path, pid_t pid);
+
+#endif /* HCS_CLI_OCI_OCI_H */

@@ -1,0 +1,728 @@
+/* SPDX-License-Identifier: MIT */
+/* An OCI bundle's config.json as an hcs ContainerConfig and a process.
+ * Every field is either carried into the hcs configuration, matched
+ * against what hcs always does (a container of hcs always has its own
+ * pid, mount, uts, ipc and cgroup namespaces, a fresh /proc, a read-only
+ * /sys, a private /dev with devpts and a 64 MiB /dev/shm, Docker's masked
+ * and read-only paths), made by the keeper once the system runs (late.c:
+ * net.* sysctls, /dev/mqueue, /sys/fs/cgroup), or refused with a
+ * sentence naming it. */
+#include "oci.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct ctx_s {
+  char *why;
+  size_t wn;
+  json_t *cfg; /* the ContainerConfig being made */
+} ctx_t;
+
+static int say(ctx_t *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int say(ctx_t *c, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(c->why, c->wn, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+/* Whether o holds something: not absent, null, false, 0, "", [] or {}. */
+static bool given(const json_t *o) {
+  switch (o != NULL ? json_typeof(o) : JSON_NULL) {
+  case JSON_OBJECT:
+    return json_object_size(o) > 0;
+  case JSON_ARRAY:
+    return json_array_size(o) > 0;
+  case JSON_STRING:
+    return json_string_length(o) > 0;
+  case JSON_INTEGER:
+    return json_integer_value(o) != 0;
+  case JSON_REAL:
+    return json_real_value(o) != 0;
+  case JSON_TRUE:
+    return true;
+  default:
+    return false;
+  }
+}
+
+/* Refuses each member of o that is given and not in known. */
+static int only(ctx_t *c, json_t *o, const char *path,
+                const char *const *known) {
+  const char *k;
+  json_t *v;
+  json_object_foreach(o, k, v) {
+    bool ok = false;
+    for (size_t i = 0; known[i] != NULL && !ok; i++) {
+      ok = strcmp(known[i], k) == 0;
+    }
+    if (!ok && given(v)) {
+      return say(c, "%s%s%s: not supported by hcs-runc", path,
+                 path[0] ? "." : "", k);
+    }
+  }
+  return 0;
+}
+
+static char **str_array(json_t *a) {
+  size_t n = json_is_array(a) ? json_array_size(a) : 0;
+  char **v = calloc(n + 1, sizeof(char *));
+  for (size_t i = 0; v != NULL && i < n; i++) {
+    const char *s = json_string_value(json_array_get(a, i));
+    v[i] = strdup(s != NULL ? s : "");
+  }
+  return v;
+}
+
+static void str_array_free(char **v) {
+  for (size_t i = 0; v != NULL && v[i] != NULL; i++) {
+    free(v[i]);
+  }
+  free(v);
+}
+
+static int parse_user(ctx_t *c, json_t *u, const char *path, oci_process_t *p) {
+  static const char *const known[] = {"uid", "gid", "additionalGids", "umask",
+                                      NULL};
+  json_int_t uid = 0, gid = 0;
+  if (u != NULL && (only(c, u, path, known) != 0)) {
+    return -1;
+  }
+  if (u != NULL && json_unpack(u, "{s?I, s?I}", "uid", &uid, "gid", &gid)) {
+    return say(c, "%s: uid and gid must be numbers", path);
+  }
+  /* hcs gives a process the groups of its uid:gid only: an additional
+   * gid other than the primary one cannot be honoured. */
+  json_t *extra = json_object_get(u, "additionalGids"), *e;
+  size_t i;
+  json_array_foreach(extra, i, e) {
+    if (json_integer_value(e) != gid) {
+      return say(c,
+                 "%s.additionalGids: hcs sets no supplementary group "
+                 "(%lld) beyond the primary gid %lld",
+                 path, (long long)json_integer_value(e), (long long)gid);
+    }
+  }
+  snprintf(p->user, sizeof(p->user), "%lld:%lld", (long long)uid,
+           (long long)gid);
+  return 0;
+}
+
+int oci_process_parse(json_t *o, const char *path, oci_process_t *p, char *why,
+                      size_t wn) {
+  ctx_t c = {.why = why, .wn = wn};
+  static const char *const known[] = {
+      "terminal", "consoleSize",  "user",    "args",        "env",
+      "cwd",      "capabilities", "rlimits", "oomScoreAdj", "noNewPrivileges",
+      NULL};
+  memset(p, 0, sizeof(*p));
+  if (!json_is_object(o)) {
+    return say(&c, "%s: missing", path);
+  }
+  if (only(&c, o, path, known) != 0) {
+    return -1;
+  }
+  json_t *args = json_object_get(o, "args");
+  if (!json_is_array(args) || json_array_size(args) == 0) {
+    return say(&c, "%s.args: required, at least the program", path);
+  }
+  char upath[128];
+  snprintf(upath, sizeof(upath), "%s.user", path);
+  if (parse_user(&c, json_object_get(o, "user"), upath, p) != 0) {
+    return -1;
+  }
+  const char *cwd = json_string_value(json_object_get(o, "cwd"));
+  if (cwd != NULL && cwd[0] != '/') {
+    return say(&c, "%s.cwd: \"%s\" is not absolute", path, cwd);
+  }
+  p->terminal = json_is_true(json_object_get(o, "terminal"));
+  json_t *size = json_object_get(o, "consoleSize");
+  p->rows = (uint16_t)json_integer_value(json_object_get(size, "height"));
+  p->cols = (uint16_t)json_integer_value(json_object_get(size, "width"));
+  p->args = str_array(args);
+  p->env = str_array(json_object_get(o, "env"));
+  p->cwd = strdup(cwd != NULL ? cwd : "/");
+  if (p->args == NULL || p->env == NULL || p->cwd == NULL) {
+    oci_process_free(p);
+    return say(&c, "out of memory");
+  }
+  return 0;
+}
+
+void oci_process_free(oci_process_t *p) {
+  str_array_free(p->args);
+  str_array_free(p->env);
+  free(p->cwd);
+  memset(p, 0, sizeof(*p));
+}
+
+/* Docker's default capabilities: what a process of an hcs container has
+ * (the bounding, effective and permitted sets). */
+static const char *const default_caps[] = {"CAP_CHOWN",
+                                           "CAP_DAC_OVERRIDE",
+                                           "CAP_FSETID",
+                                           "CAP_FOWNER",
+                                           "CAP_MKNOD",
+                                           "CAP_NET_RAW",
+                                           "CAP_SETGID",
+                                           "CAP_SETUID",
+                                           "CAP_SETFCAP",
+                                           "CAP_SETPCAP",
+                                           "CAP_NET_BIND_SERVICE",
+                                           "CAP_SYS_CHROOT",
+                                           "CAP_KILL",
+                                           "CAP_AUDIT_WRITE",
+                                           NULL};
+
+static bool in_list(const char *const *list, const char *s) {
+  for (size_t i = 0; list[i] != NULL; i++) {
+    if (strcmp(list[i], s) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+static bool in_array(json_t *a, const char *s) {
+  size_t i;
+  json_t *e;
+  json_array_foreach(a, i, e) {
+    if (json_is_string(e) && strcmp(json_string_value(e), s) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/* The bounding set becomes CapAdd/CapDrop against Docker's defaults;
+ * hcs keeps effective = permitted = bounding and inheritable and ambient
+ * empty, so the other sets must say the same. */
+static int map_caps(ctx_t *c, json_t *caps) {
+  if (caps == NULL) {
+    return 0;
+  }
+  static const char *const known[] = {"bounding",    "effective", "permitted",
+                                      "inheritable", "ambient",   NULL};
+  if (only(c, caps, "process.capabilities", known) != 0) {
+    return -1;
+  }
+  json_t *bnd = json_object_get(caps, "bounding");
+  const char *sets[] = {"effective", "permitted"};
+  for (size_t k = 0; k < 2; k++) {
+    json_t *s = json_object_get(caps, sets[k]);
+    if (json_array_size(s) != json_array_size(bnd)) {
+      return say(c,
+                 "process.capabilities.%s: hcs keeps it equal to the "
+                 "bounding set",
+                 sets[k]);
+    }
+    size_t i;
+    json_t *e;
+    json_array_foreach(s, i, e) {
+      if (!in_array(bnd, json_string_value(e))) {
+        return say(c,
+                   "process.capabilities.%s: hcs keeps it equal to the "
+                   "bounding set",
+                   sets[k]);
+      }
+    }
+  }
+  if (given(json_object_get(caps, "inheritable")) ||
+      given(json_object_get(caps, "ambient"))) {
+    return say(c, "process.capabilities: hcs keeps the inheritable and "
+                  "ambient sets empty");
+  }
+  json_t *add = json_array(), *drop = json_array();
+  size_t i;
+  json_t *e;
+  json_array_foreach(bnd, i, e) {
+    if (!in_list(default_caps, json_string_value(e))) {
+      json_array_append(add, e);
+    }
+  }
+  for (i = 0; default_caps[i] != NULL; i++) {
+    if (!in_array(bnd, default_caps[i])) {
+      json_array_append_new(drop, json_string(default_caps[i]));
+    }
+  }
+  json_object_set_new(c->cfg, "CapAdd", add);
+  json_object_set_new(c->cfg, "CapDrop", drop);
+  return 0;
+}
+
+static int map_rlimits(ctx_t *c, json_t *rl) {
+  json_t *out = json_array(), *e;
+  size_t i;
+  json_array_foreach(rl, i, e) {
+    const char *type = json_string_value(json_object_get(e, "type"));
+    if (type == NULL || strncmp(type, "RLIMIT_", 7) != 0) {
+      json_decref(out);
+      return say(c, "process.rlimits[%zu].type: not RLIMIT_*", i);
+    }
+    char name[32];
+    size_t k = 0;
+    for (const char *s = type + 7; *s != '\0' && k + 1 < sizeof(name); s++) {
+      name[k++] = (char)(*s >= 'A' && *s <= 'Z' ? *s - 'A' + 'a' : *s);
+    }
+    name[k] = '\0';
+    if (strcmp(name, "as") == 0) {
+      json_decref(out);
+      return say(c, "process.rlimits[%zu]: RLIMIT_AS is not supported", i);
+    }
+    json_array_append_new(out, json_pack("{s:s, s:O, s:O}", "Name", name,
+                                         "Soft", json_object_get(e, "soft"),
+                                         "Hard", json_object_get(e, "hard")));
+  }
+  json_object_set_new(c->cfg, "Ulimits", out);
+  return 0;
+}
+
+/* What of "process" belongs to the system (capabilities, rlimits) and
+ * what hcs always does (no_new_privs, oom_score_adj untouched). */
+static int map_process_system(ctx_t *c, json_t *proc) {
+  json_t *adj = json_object_get(proc, "oomScoreAdj");
+  if (given(adj)) {
+    return say(c, "process.oomScoreAdj: hcs leaves the score at 0");
+  }
+  if (map_caps(c, json_object_get(proc, "capabilities")) != 0) {
+    return -1;
+  }
+  return map_rlimits(c, json_object_get(proc, "rlimits"));
+}
+
+/* The mounts hcs makes itself in every container, by destination and
+ * type. */
+static const struct {
+  const char *dest, *type;
+} own_mounts[] = {
+    {"/proc", "proc"}, {"/dev", "tmpfs"},     {"/dev/pts", "devpts"},
+    {"/sys", "sysfs"}, {"/dev/shm", "tmpfs"},
+};
+
+static bool is_own_mount(const char *dest, const char *type) {
+  for (size_t i = 0; i < sizeof(own_mounts) / sizeof(own_mounts[0]); i++) {
+    if (strcmp(own_mounts[i].dest, dest) == 0 &&
+        strcmp(own_mounts[i].type, type) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+static int map_bind(ctx_t *c, json_t *m, size_t i, json_t *maps) {
+  bool ro = false;
+  size_t k;
+  json_t *o;
+  json_array_foreach(json_object_get(m, "options"), k, o) {
+    const char *s = json_string_value(o);
+    if (s == NULL) {
+      return say(c, "mounts[%zu].options[%zu]: not a string", i, k);
+    }
+    if (strcmp(s, "ro") == 0) {
+      ro = true;
+    } else if (strcmp(s, "rw") == 0) {
+      ro = false;
+    } else if (strcmp(s, "bind") != 0 && strcmp(s, "rbind") != 0 &&
+               strcmp(s, "rprivate") != 0 && strcmp(s, "private") != 0) {
+      return say(c,
+                 "mounts[%zu].options: \"%s\" (on %s) is not supported; a "
+                 "bind is rbind, private, ro or rw",
+                 i, s, json_string_value(json_object_get(m, "destination")));
+    }
+  }
+  json_array_append_new(
+      maps, json_pack("{s:O, s:O, s:b}", "HostPath",
+                      json_object_get(m, "source"), "ContainerPath",
+                      json_object_get(m, "destination"), "ReadOnly", ro));
+  return 0;
+}
+
+static int map_tmpfs(ctx_t *c, json_t *m, json_t *tmpfs) {
+  char opts[1024] = "";
+  size_t k, n = 0;
+  json_t *o;
+  json_array_foreach(json_object_get(m, "options"), k, o) {
+    const char *s = json_string_value(o);
+    int w = snprintf(opts + n, sizeof(opts) - n, "%s%s", n ? "," : "",
+                     s != NULL ? s : "");
+    if (w < 0 || (size_t)w >= sizeof(opts) - n) {
+      return say(c, "mounts: the options of a tmpfs are too long");
+    }
+    n += (size_t)w;
+  }
+  json_array_append_new(tmpfs, json_pack("{s:O, s:s}", "ContainerPath",
+                                         json_object_get(m, "destination"),
+                                         "Options", opts));
+  return 0;
+}
+
+/* mqueue and cgroup mounts, which the keeper makes (late.c), with the
+ * options it honours. */
+static int map_late(ctx_t *c, json_t *m, size_t i, oci_late_t *late) {
+  const char *type = json_string_value(json_object_get(m, "type"));
+  bool cg = strcmp(type, "cgroup") == 0;
+  const char *dest = cg ? "/sys/fs/cgroup" : "/dev/mqueue";
+  if (strcmp(json_string_value(json_object_get(m, "destination")), dest)) {
+    return say(c, "mounts[%zu]: a %s mount goes on %s only", i, type, dest);
+  }
+  size_t k;
+  json_t *o;
+  json_array_foreach(json_object_get(m, "options"), k, o) {
+    const char *s = json_string_value(o);
+    if (s == NULL ||
+        (strcmp(s, "nosuid") != 0 && strcmp(s, "nodev") != 0 &&
+         strcmp(s, "noexec") != 0 &&
+         (!cg || (strcmp(s, "ro") != 0 && strcmp(s, "rw") != 0)))) {
+      return say(c, "mounts[%zu].options: \"%s\" on %s is not supported", i,
+                 s != NULL ? s : "?", dest);
+    }
+    late->cgroup_ro = late->cgroup_ro || (cg && strcmp(s, "ro") == 0);
+  }
+  late->cgroup = late->cgroup || cg;
+  late->mqueue = late->mqueue || !cg;
+  return 0;
+}
+
+static int map_mounts(ctx_t *c, json_t *mounts, oci_late_t *late) {
+  json_t *maps = json_array(), *tmpfs = json_array(), *m;
+  json_object_set_new(c->cfg, "MappedDirectories", maps);
+  json_object_set_new(c->cfg, "Tmpfs", tmpfs);
+  size_t i;
+  json_array_foreach(mounts, i, m) {
+    static const char *const known[] = {"destination", "type", "source",
+                                        "options", NULL};
+    char path[32];
+    snprintf(path, sizeof(path), "mounts[%zu]", i);
+    if (only(c, m, path, known) != 0) {
+      return -1;
+    }
+    const char *dest = json_string_value(json_object_get(m, "destination"));
+    const char *type = json_string_value(json_object_get(m, "type"));
+    bool bind = in_array(json_object_get(m, "options"), "bind") ||
+                in_array(json_object_get(m, "options"), "rbind");
+    if (dest == NULL || dest[0] != '/') {
+      return say(c, "%s.destination: required, absolute", path);
+    }
+    if (type == NULL) {
+      type = bind ? "bind" : "";
+    }
+    if (strcmp(dest, "/dev/shm") == 0 && strcmp(type, "tmpfs") == 0 &&
+        !in_array(json_object_get(m, "options"), "size=67108864") &&
+        !in_array(json_object_get(m, "options"), "size=65536k")) {
+      return say(c, "%s: /dev/shm of hcs is 64 MiB (size=67108864)", path);
+    }
+    int r = 0;
+    if (is_own_mount(dest, type)) {
+      continue;
+    } else if (strcmp(type, "mqueue") == 0 || strcmp(type, "cgroup") == 0) {
+      r = map_late(c, m, i, late);
+    } else if (strcmp(type, "bind") == 0 || bind) {
+      r = map_bind(c, m, i, maps);
+    } else if (strcmp(type, "tmpfs") == 0) {
+      r = map_tmpfs(c, m, tmpfs);
+    } else {
+      r = say(c, "%s: a %s mount on %s is not supported", path, type, dest);
+    }
+    if (r != 0) {
+      return r;
+    }
+  }
+  return 0;
+}
+
+static int map_namespaces(ctx_t *c, json_t *nss) {
+  bool have[6] = {false};
+  static const char *const kinds[] = {"pid", "mount",   "uts",
+                                      "ipc", "network", "cgroup"};
+  size_t i;
+  json_t *ns;
+  json_array_foreach(nss, i, ns) {
+    const char *type = json_string_value(json_object_get(ns, "type"));
+    size_t k = 0;
+    while (k < 6 && (type == NULL || strcmp(kinds[k], type) != 0)) {
+      k++;
+    }
+    if (k == 6) {
+      return say(c, "linux.namespaces[%zu].type: \"%s\" is not supported", i,
+                 type != NULL ? type : "");
+    }
+    if (given(json_object_get(ns, "path"))) {
+      return say(c,
+                 "linux.namespaces[%zu].path: hcs makes a container's "
+                 "namespaces; joining %s is not supported",
+                 i, json_string_value(json_object_get(ns, "path")));
+    }
+    have[k] = true;
+  }
+  for (size_t k = 0; k < 4; k++) {
+    if (!have[k]) {
+      return say(c,
+                 "linux.namespaces: hcs always gives a container its own "
+                 "%s namespace; sharing the host's is not supported",
+                 kinds[k]);
+    }
+  }
+  if (!have[4]) {
+    json_object_set_new(c->cfg, "HostNetwork", json_true());
+  }
+  return 0;
+}
+
+/* The device cgroup of an hcs container opens Docker's default devices
+ * less /dev/console; an allow rule for anything else is refused. */
+static int check_devices(ctx_t *c, json_t *devs) {
+  static const int ok[][2] = {{1, 3}, {1, 5}, {1, 7}, {1, 8},   {1, 9},
+                              {5, 0}, {5, 1}, {5, 2}, {136, -1}};
+  size_t i;
+  json_t *d;
+  json_array_foreach(devs, i, d) {
+    if (!json_is_true(json_object_get(d, "allow"))) {
+      continue;
+    }
+    const char *type = json_string_value(json_object_get(d, "type"));
+    json_t *maj = json_object_get(d, "major"),
+           *min = json_object_get(d, "minor");
+    bool found = false;
+    for (size_t k = 0; k < sizeof(ok) / sizeof(ok[0]) && !found; k++) {
+      found = type != NULL && strcmp(type, "c") == 0 &&
+              json_integer_value(maj) == ok[k][0] &&
+              (ok[k][1] < 0 ||
+               (json_is_integer(min) && json_integer_value(min) == ok[k][1]));
+    }
+    if (!found) {
+      return say(c,
+                 "linux.resources.devices[%zu]: hcs opens only Docker's "
+                 "default devices; allowing %s %lld:%lld is not supported",
+                 i, type != NULL ? type : "a",
+                 (long long)json_integer_value(maj),
+                 (long long)json_integer_value(min));
+    }
+  }
+  return 0;
+}
+
+static int map_memory(ctx_t *c, json_t *mem) {
+  static const char *const known[] = {"limit", "disableOOMKiller", NULL};
+  if (only(c, mem, "linux.resources.memory", known) != 0) {
+    return -1;
+  }
+  json_int_t limit = json_integer_value(json_object_get(mem, "limit"));
+  if (limit > 0) {
+    if (limit % (1024 * 1024) != 0) {
+      return say(c,
+                 "linux.resources.memory.limit: hcs sets memory in whole "
+                 "MiB; %lld is not",
+                 (long long)limit);
+    }
+    json_object_set_new(c->cfg, "MemoryMaximumInMB",
+                        json_integer(limit / (1024 * 1024)));
+  }
+  return 0;
+}
+
+static int map_resources(ctx_t *c, json_t *res) {
+  static const char *const known[] = {"devices", "memory",  "pids",
+                                      "cpu",     "blockIO", NULL};
+  if (res == NULL) {
+    return 0;
+  }
+  if (only(c, res, "linux.resources", known) != 0 ||
+      check_devices(c, json_object_get(res, "devices")) != 0 ||
+      map_memory(c, json_object_get(res, "memory")) != 0) {
+    return -1;
+  }
+  json_int_t pids = json_integer_value(
+      json_object_get(json_object_get(res, "pids"), "limit"));
+  if (pids > 0) {
+    json_object_set_new(c->cfg, "PidsMaximum", json_integer(pids));
+  }
+  static const char *const none[] = {NULL};
+  if (only(c, json_object_get(res, "cpu"), "linux.resources.cpu", none) != 0 ||
+      only(c, json_object_get(res, "blockIO"), "linux.resources.blockIO",
+           none) != 0) {
+    return -1;
+  }
+  return 0;
+}
+
+/* maskedPaths and readonlyPaths: hcs covers Docker's default set in
+ * every container; a path beyond it is refused. */
+static int check_paths(ctx_t *c, json_t *list, const char *field,
+                       const char *const *set) {
+  size_t i;
+  json_t *e;
+  json_array_foreach(list, i, e) {
+    const char *p = json_string_value(e);
+    if (p == NULL || !in_list(set, p)) {
+      return say(c, "linux.%s: %s is not in the set hcs covers", field,
+                 p != NULL ? p : "?");
+    }
+  }
+  return 0;
+}
+
+static int map_seccomp(ctx_t *c, json_t *sc) {
+  if (sc == NULL) {
+    json_object_set_new(c->cfg, "SeccompProfile", json_string("unconfined"));
+    return 0;
+  }
+  static const char *const known[] = {"defaultAction", "defaultErrnoRet",
+                                      "architectures", "syscalls", NULL};
+  if (only(c, sc, "linux.seccomp", known) != 0) {
+    return -1;
+  }
+  /* The OCI form is the one Docker's profiles use for these keys; hcs
+   * compiles it at create and names what it refuses. */
+  char *text = json_dumps(sc, JSON_COMPACT);
+  if (text == NULL) {
+    return say(c, "out of memory");
+  }
+  json_object_set_new(c->cfg, "SeccompProfile", json_string(text));
+  free(text);
+  return 0;
+}
+
+static int map_linux(ctx_t *c, json_t *lx, oci_spec_t *spec) {
+  static const char *const known[] = {
+      "namespaces",  "resources",     "cgroupsPath", "seccomp",
+      "maskedPaths", "readonlyPaths", "sysctl",      NULL};
+  static const char *const masked[] = {"/proc/acpi",
+                                       "/proc/asound",
+                                       "/proc/interrupts",
+                                       "/proc/kcore",
+                                       "/proc/keys",
+                                       "/proc/latency_stats",
+                                       "/proc/timer_list",
+                                       "/proc/timer_stats",
+                                       "/proc/sched_debug",
+                                       "/proc/scsi",
+                                       "/sys/firmware",
+                                       "/sys/devices/virtual/powercap",
+                                       NULL};
+  static const char *const ro[] = {"/proc/bus",           "/proc/fs",
+                                   "/proc/irq",           "/proc/sys",
+                                   "/proc/sysrq-trigger", NULL};
+  if (!json_is_object(lx)) {
+    return say(c, "linux: required");
+  }
+  if (only(c, lx, "linux", known) != 0 ||
+      map_namespaces(c, json_object_get(lx, "namespaces")) != 0 ||
+      map_resources(c, json_object_get(lx, "resources")) != 0 ||
+      check_paths(c, json_object_get(lx, "maskedPaths"), "maskedPaths",
+                  masked) != 0 ||
+      check_paths(c, json_object_get(lx, "readonlyPaths"), "readonlyPaths",
+                  ro) != 0 ||
+      map_seccomp(c, json_object_get(lx, "seccomp")) != 0) {
+    return -1;
+  }
+  json_t *sysctl = json_object_get(lx, "sysctl");
+  const char *k;
+  json_t *v;
+  json_object_foreach(sysctl, k, v) {
+    if (strncmp(k, "net.", 4) != 0 || strstr(k, "..") != NULL ||
+        !json_is_string(v)) {
+      return say(c,
+                 "linux.sysctl: %s: hcs-runc sets only net.* (in the "
+                 "container's network namespace)",
+                 k);
+    }
+    if (json_is_true(json_object_get(c->cfg, "HostNetwork"))) {
+      return say(c,
+                 "linux.sysctl: %s: the container shares the host's "
+                 "network namespace",
+                 k);
+    }
+  }
+  spec->late.sysctl = json_incref(sysctl);
+  return 0;
+}
+
+static int map_root(ctx_t *c, json_t *root, const char *bundle,
+                    oci_spec_t *spec) {
+  const char *path = json_string_value(json_object_get(root, "path"));
+  if (path == NULL || path[0] == '\0') {
+    return say(c, "root.path: required");
+  }
+  char full[PATH_MAX];
+  if (path[0] == '/') {
+    snprintf(full, sizeof(full), "%s", path);
+  } else {
+    snprintf(full, sizeof(full), "%s/%s", bundle, path);
+  }
+  spec->rootfs = realpath(full, NULL);
+  if (spec->rootfs == NULL) {
+    return say(c, "root.path: %s: %s", full, strerror(errno));
+  }
+  json_object_set_new(c->cfg, "VolumePath", json_string(spec->rootfs));
+  if (json_is_true(json_object_get(root, "readonly"))) {
+    json_object_set_new(c->cfg, "ReadOnlyRoot", json_true());
+  }
+  return 0;
+}
+
+static int map_spec(ctx_t *c, json_t *s, const char *bundle, oci_spec_t *spec) {
+  static const char *const known[] = {"ociVersion", "process",     "root",
+                                      "hostname",   "mounts",      "hooks",
+                                      "linux",      "annotations", NULL};
+  if (only(c, s, "", known) != 0) {
+    return -1;
+  }
+  json_t *hooks = json_object_get(s, "hooks");
+  const char *k;
+  json_t *v;
+  json_object_foreach(hooks, k, v) {
+    if (given(v)) {
+      return say(c, "hooks.%s: hooks are not supported by hcs-runc", k);
+    }
+  }
+  const char *host = json_string_value(json_object_get(s, "hostname"));
+  if (host != NULL && host[0] != '\0') {
+    json_object_set_new(c->cfg, "HostName", json_string(host));
+  }
+  json_t *proc = json_object_get(s, "process");
+  if (map_root(c, json_object_get(s, "root"), bundle, spec) != 0 ||
+      map_mounts(c, json_object_get(s, "mounts"), &spec->late) != 0 ||
+      map_linux(c, json_object_get(s, "linux"), spec) != 0 ||
+      map_process_system(c, proc) != 0) {
+    return -1;
+  }
+  return oci_process_parse(proc, "process", &spec->proc, c->why, c->wn);
+}
+
+int oci_spec_load(const char *bundle, oci_spec_t *spec, char *why, size_t wn) {
+  memset(spec, 0, sizeof(*spec));
+  char path[PATH_MAX];
+  snprintf(path, sizeof(path), "%s/config.json", bundle);
+  json_error_t jerr;
+  json_t *s = json_load_file(path, 0, &jerr);
+  ctx_t c = {.why = why, .wn = wn, .cfg = NULL};
+  if (s == NULL) {
+    return say(&c, "%s: %s", path, jerr.text);
+  }
+  c.cfg = json_pack("{s:s}", "SystemType", "Container");
+  int r = c.cfg != NULL ? map_spec(&c, s, bundle, spec) : say(&c, "no memory");
+  if (r == 0) {
+    spec->system_json = json_dumps(c.cfg, JSON_COMPACT);
+    r = spec->system_json != NULL ? 0 : say(&c, "out of memory");
+  }
+  json_decref(c.cfg);
+  json_decref(s);
+  if (r != 0) {
+    oci_spec_free(spec);
+  }
+  return r;
+}
+
+void oci_spec_free(oci_spec_t *spec) {
+  free(spec->system_json);
+  free(spec->rootfs);
+  oci_process_free(&spec->proc);
+  json_decref(spec->late.sysctl);
+  memset(spec, 0, sizeof(*spec));
+}
