@@ -307,6 +307,8 @@ AS_API int as_session_pidfd(const as_session_t *s);
 /* Known from the spawn on: the errno of a failed exec (or child_fn setup),
  * else 0. */
 AS_API int as_session_exec_errno(const as_session_t *s);
+/* With the errno above: the step that failed (enum as_stage). */
+AS_API int as_session_exec_stage(const as_session_t *s);
 /* With a failed child_fn setup: the sentence child_fn wrote into its why
  * (the step and the path at fault, at most AS_WHY_MAX bytes with its
  * NUL), else "". Stays the session's. */

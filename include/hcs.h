@@ -636,6 +636,8 @@ HCS_API int hcs_session_pid(const hcs_session_t *s);
  * could not be executed (the session then completes with
  * HCS_WAIT_ERR_EXEC_FAILED), else 0. */
 HCS_API int hcs_session_exec_errno(const hcs_session_t *s);
+/* With the errno above: the step that failed (HCS_EXEC_STAGE_*). */
+HCS_API int hcs_session_exec_stage(const hcs_session_t *s);
 /* Queues len bytes for stdin; buf is lent until cb runs with 0, or a
  * negative errno (-EPIPE: the reader went away; -ECANCELED: the session
  * ended first). -EPIPE at once when stdin is closed or was not asked. */

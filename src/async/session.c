@@ -488,6 +488,10 @@ int as_session_exec_errno(const as_session_t *s) {
   return s->result.exec_errno;
 }
 
+int as_session_exec_stage(const as_session_t *s) {
+  return s->result.exec_stage;
+}
+
 int as_session_pidfd(const as_session_t *s) {
   return s->exited ? -1 : s->exit_w.fd;
 }

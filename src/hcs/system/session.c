@@ -147,6 +147,10 @@ int hcs_session_exec_errno(const hcs_session_t *s) {
   return as_session_exec_errno((const as_session_t *)(const void *)s);
 }
 
+int hcs_session_exec_stage(const hcs_session_t *s) {
+  return as_session_exec_stage((const as_session_t *)(const void *)s);
+}
+
 typedef struct wr_s {
   void (*cb)(hcs_session_t *s, int status, void *data);
   void *data;

@@ -82,6 +82,7 @@ struct hcsd_exec_s {
   void *ops_data;
   hcsd_pipe_fn on_pipe; /* hcsd_exec_splice */
   int exec_errno;       /* the program could not be run */
+  int exec_stage;       /* with it: HCS_EXEC_STAGE_* */
   char *fail;           /* why it could not start (its User), told as
                            output; NULL when it started */
   size_t stdin_queued;

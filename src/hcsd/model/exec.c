@@ -251,9 +251,12 @@ static void exec_data(hcs_session_t *s, int stream, char *buf, size_t len,
 static void exec_done(hcs_session_t *s, const hcs_process_result_t *r,
                       void *data) {
   hcsd_exec_t *e = data;
-  e->exit_code = r->exit_code == HCS_WAIT_ERR_EXEC_FAILED
-                     ? (r->exec_errno == ENOENT ? 127 : 126)
-                     : r->exit_code & 0xff;
+  e->exit_code =
+      r->exit_code == HCS_WAIT_ERR_EXEC_FAILED
+          ? (r->exec_errno == ENOENT && r->exec_stage == HCS_EXEC_STAGE_PROGRAM
+                 ? 127
+                 : 126)
+          : r->exit_code & 0xff;
   e->running = false;
   e->ended = true;
   e->s = NULL;
@@ -507,6 +510,7 @@ int hcsd_exec_start(hcsd_t *d, const char *id, const hcsd_exec_start_opts_t *o,
   e->s = s;
   e->pid = hcs_session_pid(s);
   e->exec_errno = hcs_session_exec_errno(s);
+  e->exec_stage = hcs_session_exec_stage(s);
   *x = e;
   *attached = !e->detach;
   *tty = e->tty;
@@ -531,11 +535,19 @@ void hcsd_exec_listen(hcsd_exec_t *e, const hcsd_out_ops_t *ops, void *data) {
   char msg[600], why[128];
   snprintf(why, sizeof(why), "%s", strerror(ee));
   why[0] = (char)tolower((unsigned char)why[0]);
-  snprintf(msg, sizeof(msg),
-           "OCI runtime exec failed: exec failed: unable to start container "
-           "process: exec: \"%s\": %s: unknown\r\n",
-           e->argv[0],
-           ee == ENOENT ? "executable file not found in $PATH" : why);
+  if (e->exec_stage == HCS_EXEC_STAGE_CWD) {
+    snprintf(msg, sizeof(msg),
+             "OCI runtime exec failed: exec failed: unable to start container "
+             "process: chdir to cwd (\"%s\") set in config.json failed: %s: "
+             "unknown\r\n",
+             e->cwd, why);
+  } else {
+    snprintf(msg, sizeof(msg),
+             "OCI runtime exec failed: exec failed: unable to start container "
+             "process: exec: \"%s\": %s: unknown\r\n",
+             e->argv[0],
+             ee == ENOENT ? "executable file not found in $PATH" : why);
+  }
   ops->on_data(1, msg, strlen(msg), NULL, data);
 }
 
