@@ -251,8 +251,7 @@ static const step_t scenario[] = {
      NULL},
     {S("exec", "d1", "nosuchcmd"), "127: as dockerd 28, 20.10 gives 126"},
     {S("exec", "-u", "nosuchuser", "d1", "true"), NULL},
-    {S("exec", "-w", "/missing", "d1", "pwd"),
-     "a missing exec working dir: hcsd says the program is not found, 127"},
+    {S("exec", "-w", "/missing", "d1", "pwd"), NULL},
     {S("exec", "nosuch", "true"), NULL},
     /* signals and stop */
     {S("kill", "-s", "BOGUS", "d1"), NULL},
