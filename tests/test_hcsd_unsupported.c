@@ -31,8 +31,6 @@ Test(hcsd_unsupported, docker_commands_say_what) {
   refused("stats", HE_ARGV("docker", "stats", "--no-stream", "s"));
   refused("update", HE_ARGV("docker", "update", "--cpu-shares", "512", "s"));
   refused("commit", HE_ARGV("docker", "commit", "s", "snap"));
-  refused("network prune", HE_ARGV("docker", "network", "prune", "-f"));
-  refused("system df", HE_ARGV("docker", "system", "df"));
   refused("plugin ls", HE_ARGV("docker", "plugin", "ls"));
   refused("swarm", HE_ARGV("docker", "swarm", "init"));
 
@@ -55,7 +53,6 @@ Test(hcsd_unsupported, http_answers) {
       {"GET", "/v1.50/containers/abc/stats?stream=0", "stats"},
       {"POST", "/v1.50/containers/abc/update", "update"},
       {"POST", "/v1.50/build", "build"},
-      {"POST", "/v1.50/build/prune", "build"},
       {"GET", "/v1.50/events", "events"},
       {"GET", "/v1.50/services", "service"},
   };

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* /images/...: list, inspect, load, tag, rm, prune, history and save
  * through the model; hcsd does not pull. */
+#include "hcsd/http/h_system.h"
 #include "hcsd/http/http.h"
-#include "hcsd/http/parse.h"
 #include "hcsd/model/imgjob.h"
 
 #include <errno.h>
@@ -103,16 +103,7 @@ static int save(hcsd_t *d, hcsd_req_t *r, const char *one, hcsd_err_t *e) {
   if (one != NULL) {
     names[n++] = (char *)one;
   } else {
-    for (const char *q = r->query; q != NULL && n < 64;) {
-      size_t len = strcspn(q, "&");
-      char *seg = strndup(q, len);
-      char *v = seg != NULL ? hcsd_query_value(seg, "names") : NULL;
-      free(seg);
-      if (v != NULL) {
-        names[n++] = v;
-      }
-      q = q[len] == '&' ? q + len + 1 : NULL;
-    }
+    n = hcsd_query_all(r, "names", names, 64);
   }
   hcsd_imgop_args_t a = {.refs = (const char *const *)names, .nrefs = n};
   int rc = n > 0 ? op(d, r, HCSD_IMGOP_SAVE, &a, e)
@@ -170,12 +161,6 @@ void hcsd_h_images(hcsd_t *d, hcsd_req_t *r, const char *rest) {
     free(filters);
   } else if (r->method == HTTP_POST && strcmp(rest, "load") == 0) {
     rc = load(d, r, &e);
-  } else if (r->method == HTTP_GET && n > 5 &&
-             strcmp(rest + n - 5, "/json") == 0) {
-    char *ref = strndup(rest, n - 5);
-    rc = ref != NULL ? hcsd_img_inspect(d, ref, json_done, r, &e)
-                     : (hcsd_err_set(&e, 500, "out of memory"), -1);
-    free(ref);
   } else if (r->method == HTTP_POST && strcmp(rest, "prune") == 0) {
     char *filters = hcsd_query(r, "filters");
     hcsd_imgop_args_t a = {.filters = filters};

@@ -10,5 +10,14 @@
 /* GET /containers/{id}/changes and /containers/{id}/export */
 void hcsd_h_ctr_changes(hcsd_t *d, hcsd_req_t *r, const char *ref);
 void hcsd_h_ctr_export(hcsd_t *d, hcsd_req_t *r, const char *ref);
+/* Every value of query parameter name ("names=a&names=b"), decoded, into
+ * out[0..max) (each free()): their count. */
+size_t hcsd_query_all(const hcsd_req_t *r, const char *name, char **out,
+                      size_t max);
+
+/* GET /system/df, POST /networks/prune, POST /build/prune */
+void hcsd_h_system_df(hcsd_t *d, hcsd_req_t *r);
+void hcsd_h_networks_prune(hcsd_t *d, hcsd_req_t *r);
+void hcsd_h_build_prune(hcsd_t *d, hcsd_req_t *r);
 
 #endif

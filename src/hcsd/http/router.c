@@ -243,6 +243,13 @@ void hcsd_dispatch(hcsd_t *d, hcsd_req_t *r) {
     exec_route(d, r, rest);
   } else if ((rest = after(path, "/images/")) != NULL) {
     hcsd_h_images(d, r, rest);
+  } else if (strcmp(path, "/system/df") == 0 && r->method == HTTP_GET) {
+    hcsd_h_system_df(d, r);
+  } else if (strcmp(path, "/networks/prune") == 0 &&
+             r->method == HTTP_POST) {
+    hcsd_h_networks_prune(d, r);
+  } else if (strcmp(path, "/build/prune") == 0 && r->method == HTTP_POST) {
+    hcsd_h_build_prune(d, r);
   } else if (strcmp(path, "/networks") == 0) {
     hcsd_h_networks(d, r, NULL);
   } else if ((rest = after(path, "/networks/")) != NULL) {

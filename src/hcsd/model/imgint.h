@@ -107,6 +107,10 @@ json_t *hcsd__img_familiar_tags(const json_t *rec);
 /* *msg: "No such image: REF" as dockerd words it (a name with its tag);
  * 404. */
 int hcsd__img_no_such(char **msg, const char *ref);
+/* moby's timetypes.GetTimestamp for an until= filter: seconds since the
+ * epoch ("1700000000", "1700000000.5"), an RFC 3339 time or date, or a Go
+ * duration before now ("10m", "1h30m"). false when v is none. */
+bool hcsd__img_until(const char *v, int64_t now, int64_t *out);
 /* Seconds since the epoch of an RFC 3339 time ("2025-01-01T00:00:00Z",
  * fractions and offsets allowed); 0 when s is none. */
 int64_t hcsd__img_time(const char *s);

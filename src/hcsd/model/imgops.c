@@ -281,10 +281,7 @@ int hcsd_images_delete(hcsd_images_t *im, const char *ref, bool force,
 static const char *const prune_keys[] = {"dangling", "label", "label!",
                                          "until"};
 
-/* moby's timetypes.GetTimestamp for until=: seconds since the epoch
- * ("1700000000", "1700000000.5"), an RFC 3339 time or date, or a Go
- * duration before now ("10m", "1h30m"). false when it is none. */
-static bool until_time(const char *v, int64_t now, int64_t *out) {
+bool hcsd__img_until(const char *v, int64_t now, int64_t *out) {
   char *end;
   if (v[0] == '\0') {
     return false;
@@ -379,7 +376,7 @@ static int prune_filters(const char *text, json_t **f, bool *dangling_only,
   }
   if (json_array_size(u) == 1) {
     const char *v = json_string_value(json_array_get(u, 0));
-    if (!until_time(v, (int64_t)time(NULL), until)) {
+    if (!hcsd__img_until(v, (int64_t)time(NULL), until)) {
       return fail(msg, 400, "failed to parse value as time or duration: %s", v);
     }
     *has_until = true;
