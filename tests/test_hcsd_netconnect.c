@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Containers on networks against hcsd with the real docker CLI: names
- * that resolve between the containers of a user network (and not on the
- * default one, as dockerd), kept up to date as containers come and go;
+ * (and --network-alias names) that resolve between the containers of a
+ * user network (and not on the default one, as dockerd), kept up to date
+ * as containers come and go;
  * docker network connect and disconnect. One daemon per test (he_setup),
  * each ending with he_end()'s checks. */
 #include "hcsd_e2e.h"
@@ -31,7 +32,8 @@ Test(hcsd_netconnect, names_resolve_on_user_networks_only) {
   char line[1024], want[256], id[128];
   he_docker_ok(&c, "network", "create", "n1");
   he_cmd_free(&c);
-  sleeper("a", "n1");
+  he_docker_line(id, sizeof(id), "run", "-d", "--name", "a", "--network", "n1",
+                 "--network-alias", "db", "busybox", "sleep", "300");
   sleeper("b", "n1");
   /* b came after a: a's file was rewritten while a ran. */
   ping(&c, "a", "b");
@@ -40,6 +42,12 @@ Test(hcsd_netconnect, names_resolve_on_user_networks_only) {
   ping(&c, "b", "a");
   he_expect_code(&c, 0);
   he_cmd_free(&c);
+  ping(&c, "b", "db");
+  he_expect_code(&c, 0);
+  he_cmd_free(&c);
+  he_docker_line(line, sizeof(line), "inspect", "-f",
+                 "{{json .NetworkSettings.Networks.n1.Aliases}}", "a");
+  cr_assert_str_eq(line, "[\"db\"]");
   he_docker_line(id, sizeof(id), "inspect", "-f", "{{.Id}}", "b");
   snprintf(want, sizeof(want), "%.12s", id);
   ping(&c, "a", want);
@@ -71,6 +79,13 @@ Test(hcsd_netconnect, names_resolve_on_user_networks_only) {
   he_docker_line(line, sizeof(line), "inspect", "-f",
                  "{{json .NetworkSettings.Networks.bridge.DNSNames}}", "y");
   cr_assert_str_eq(line, "null");
+  /* The CLI keeps --network-alias off the default network; the API says
+   * why when a client does not. */
+  he_request_fails("POST", "/v1.50/containers/create",
+                   "{\"Image\":\"busybox\",\"HostConfig\":{\"NetworkMode\":"
+                   "\"bridge\"},\"NetworkingConfig\":{\"EndpointsConfig\":{"
+                   "\"bridge\":{\"Aliases\":[\"x\"]}}}}",
+                   400, "network-scoped alias");
 
   he_docker_ok(&c, "rm", "-f", "a", "x", "y");
   he_cmd_free(&c);

@@ -241,8 +241,9 @@ typedef struct create_s {
   void *data;
   hcsd_ctr_t *c;
   hcsd_image_t *img;
-  char *wd;    /* Config.WorkingDir, NULL or "" when not given */
-  char **argv; /* resolved against the image */
+  char *wd;        /* Config.WorkingDir, NULL or "" when not given */
+  json_t *aliases; /* --network-alias names, or NULL */
+  char **argv;     /* resolved against the image */
   int status;
   char msg[512];
 } create_t;
@@ -495,6 +496,9 @@ static void create_work(void *data) {
     }
   }
   free(home);
+  if (j->status == 0 && j->aliases != NULL && j->d->nets != NULL) {
+    hcsd_nets_aliases(j->d->nets, c->id, j->aliases);
+  }
 }
 
 /* The image's env, then the container's (a later K= wins). */
@@ -574,6 +578,7 @@ static void create_done(void *data) {
   hcsd_image_free(j->img);
   hcsd__strv_free(j->argv);
   free(j->wd);
+  json_decref(j->aliases);
   free(j);
 }
 
@@ -667,12 +672,15 @@ int hcsd_ctr_create(hcsd_t *d, hcsd_ctr_spec_t *spec, const char *name,
   j->c = c;
   j->done = done;
   j->data = data;
+  j->aliases = spec->aliases;
+  spec->aliases = NULL;
   const char *wd = json_string_value(json_object_get(c->config, "WorkingDir"));
   j->wd = wd != NULL ? strdup(wd) : NULL;
   if (hcsd_work(d, create_work, create_done, j) != 0) {
     hcsd__ctr_unlink(c);
     hcsd__ctr_unref(c);
     free(j->wd);
+    json_decref(j->aliases);
     free(j);
     hcsd_err_set(e, 500, "out of memory");
     return -1;

@@ -273,9 +273,9 @@ int hcsd__nets_save(hcsd_nets_t *n) {
     }
   }
   pthread_mutex_lock(&n->plock);
-  char *text = hcsd__nets_dump(json_pack("{s:o*, s:O, s:O, s:O}", "Networks",
-                                         arr, "Ports", n->ports, "Peers",
-                                         n->peers, "Extra", n->extra));
+  char *text = hcsd__nets_dump(json_pack(
+      "{s:o*, s:O, s:O, s:O, s:O}", "Networks", arr, "Ports", n->ports, "Peers",
+      n->peers, "Extra", n->extra, "Aliases", n->aliases));
   pthread_mutex_unlock(&n->plock);
   char tmp[4096];
   snprintf(tmp, sizeof(tmp), "%s.tmp", n->path);
@@ -380,6 +380,10 @@ static int nets_load(hcsd_nets_t *n, char **errmsg) {
   json_t *extra = json_object_get(doc, "Extra");
   if (json_is_object(extra)) {
     json_object_update(n->extra, extra);
+  }
+  json_t *aliases = json_object_get(doc, "Aliases");
+  if (json_is_object(aliases)) {
+    json_object_update(n->aliases, aliases);
   }
   json_decref(doc);
   return 0;
@@ -591,7 +595,9 @@ int hcsd_nets_open(hcs_t *hcs, const char *dir, hcsd_nets_t **out,
   n->ports = json_object();
   n->peers = json_object();
   n->extra = json_object();
-  int r = n->ports != NULL && n->peers != NULL && n->extra != NULL
+  n->aliases = json_object();
+  int r = n->ports != NULL && n->peers != NULL && n->extra != NULL &&
+                  n->aliases != NULL
               ? nets_load(n, errmsg)
               : hcsd__nets_fail_msg(errmsg, -1, "out of memory");
   if (r == 0 && add_predefined(n) != 0) {
@@ -626,6 +632,7 @@ void hcsd_nets_close(hcsd_nets_t *n) {
   json_decref(n->ports);
   json_decref(n->peers);
   json_decref(n->extra);
+  json_decref(n->aliases);
   pthread_mutex_destroy(&n->plock);
   pthread_mutex_destroy(&n->lock);
   free(n);

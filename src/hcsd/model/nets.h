@@ -93,6 +93,9 @@ json_t *hcsd_nets_endpoint_list(hcsd_nets_t *n, const char *cid,
 /* NetworkSettings.Networks entries of the networks it was connected to
  * (a new object). Does not wait for an HNS call. */
 json_t *hcsd_nets_extra(hcsd_nets_t *n, const char *cid);
+/* At create: the container's --network-alias names (an array, copied)
+ * on the network of its NetworkMode, a user network. */
+void hcsd_nets_aliases(hcsd_nets_t *n, const char *cid, json_t *aliases);
 /* The container is removed: what was recorded of it goes. */
 void hcsd_nets_forget(hcsd_nets_t *n, const char *cid);
 

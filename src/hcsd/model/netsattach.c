@@ -178,6 +178,7 @@ static void ports_keep(hcsd_nets_t *n, const char *container_id, json_t *view) {
 /* Every alias the container was given on its networks. */
 static json_t *aliases_of(hcsd_nets_t *n, const char *cid) {
   json_t *all = json_array();
+  json_array_extend(all, json_object_get(n->aliases, cid));
   const char *k;
   json_t *s;
   json_object_foreach(json_object_get(n->extra, cid), k, s) {
@@ -317,10 +318,13 @@ static int attach_locked(hcsd_nets_t *n, const char *mode,
     }
   }
   json_t *dns = NULL;
+  json_t *mine = json_object_get(n->aliases, container_id);
   if (e != NULL && !net->predefined && ask != NULL && ask->name != NULL) {
     dns = json_pack("[s, s#]", ask->name, container_id, (size_t)12);
+    json_array_extend(dns, mine);
   }
-  *settings = hcsd__nets_dump(hcsd__nets_settings(net, e, dns, NULL));
+  *settings = hcsd__nets_dump(hcsd__nets_settings(
+      net, e, dns, json_array_size(mine) > 0 ? mine : NULL));
   *name = strdup(net->name);
   *endpoint_id = e != NULL ? strdup(e->id) : NULL;
   if (*settings == NULL || *name == NULL ||
@@ -434,11 +438,21 @@ json_t *hcsd_nets_extra(hcsd_nets_t *n, const char *cid) {
   return v;
 }
 
+void hcsd_nets_aliases(hcsd_nets_t *n, const char *cid, json_t *aliases) {
+  json_t *copy = json_deep_copy(aliases);
+  pthread_mutex_lock(&n->lock);
+  if (copy != NULL && json_object_set_new(n->aliases, cid, copy) == 0) {
+    (void)hcsd__nets_save(n);
+  }
+  pthread_mutex_unlock(&n->lock);
+}
+
 void hcsd_nets_forget(hcsd_nets_t *n, const char *cid) {
   pthread_mutex_lock(&n->lock);
   pthread_mutex_lock(&n->plock);
   bool had = json_object_del(n->extra, cid) == 0;
   pthread_mutex_unlock(&n->plock);
+  had = json_object_del(n->aliases, cid) == 0 || had;
   if (had) {
     (void)hcsd__nets_save(n);
   }

@@ -48,6 +48,9 @@ struct hcsd_nets_s {
    * their endpoints' settings while it runs. Written with both locks
    * held, like ports. */
   json_t *extra;
+  /* Container id -> its --network-alias names on its NetworkMode's
+   * network, from create to removal. */
+  json_t *aliases;
 };
 
 /* Sets *reply to {"message": text} and returns status. */

@@ -196,7 +196,6 @@ static const refused_t host_refused[] = {
 static const refused_t endpoint_refused[] = {
     {"IPAMConfig", "--ip", NULL, false, ipam_refused},
     {"Links", "--link", NULL, false, NULL},
-    {"Aliases", "--network-alias", NULL, false, NULL},
     {"MacAddress", "--mac-address", NULL, false, NULL},
     {"DriverOpts", "--network driver-opt", NULL, false, NULL},
     {"GwPriority", "--network gw-priority", NULL, false, NULL},
@@ -461,6 +460,45 @@ static bool same_network(const char *a, const char *b) {
   return (da && db) || strcmp(a, b) == 0;
 }
 
+/* --network-alias: names, on a network of the user's only (dockerd's
+ * words for the others). */
+static int aliases_check(json_t *ep, const char *nm, hcsd_err_t *e) {
+  json_t *a = json_object_get(ep, "Aliases");
+  size_t i;
+  json_t *v;
+  if (a != NULL && !json_is_null(a) && !json_is_array(a)) {
+    hcsd_err_set(e, 400, "json: cannot unmarshal the value of Aliases");
+    return -1;
+  }
+  json_array_foreach(a, i, v) {
+    if (json_string_length(v) == 0) {
+      hcsd_err_set(e, 400, "Aliases[%zu]: must be a name", i);
+      return -1;
+    }
+  }
+  if (json_array_size(a) > 0 &&
+      (same_network(nm, "bridge") || strcmp(nm, "host") == 0 ||
+       strcmp(nm, "none") == 0 || strncmp(nm, "container:", 10) == 0)) {
+    hcsd_err_set(e, 400,
+                 "network-scoped alias is supported only for containers in "
+                 "user defined networks");
+    return -1;
+  }
+  return 0;
+}
+
+/* The Aliases of the one endpoint of NetworkingConfig nc (a new
+ * reference), or NULL when it has none. */
+static json_t *endpoint_aliases(json_t *nc) {
+  const char *k;
+  json_t *ep;
+  json_object_foreach(json_object_get(nc, "EndpointsConfig"), k, ep) {
+    json_t *a = json_object_get(ep, "Aliases");
+    return json_array_size(a) > 0 ? json_incref(a) : NULL;
+  }
+  return NULL;
+}
+
 /* NetworkingConfig: one endpoint, on the network of NetworkMode (nm),
  * asking for nothing hcsd cannot give; an endpoint on another network
  * would be a second network, which dockerd connects at create. */
@@ -500,7 +538,8 @@ static int networking_check(json_t *nc, const char *nm, hcsd_err_t *e) {
       return -1;
     }
     if (check_refused(ep, endpoint_refused,
-                      "NetworkingConfig.EndpointsConfig.<network>.", e) != 0) {
+                      "NetworkingConfig.EndpointsConfig.<network>.", e) != 0 ||
+        aliases_check(ep, nm, e) != 0) {
       return -1;
     }
   }
@@ -580,6 +619,7 @@ int hcsd_ctr_spec_decode(const char *body, size_t len, hcsd_ctr_spec_t *spec,
   json_object_set_new(spec->host_config, "LogConfig",
                       json_pack("{s:s,s:{}}", "Type", "json-file", "Config"));
   json_object_del(b, "HostConfig");
+  spec->aliases = endpoint_aliases(json_object_get(b, "NetworkingConfig"));
   json_object_del(b, "NetworkingConfig");
   spec->config = b;
   spec->image = image;
@@ -599,6 +639,7 @@ int hcsd_ctr_spec_decode(const char *body, size_t len, hcsd_ctr_spec_t *spec,
 }
 
 void hcsd_ctr_spec_clear(hcsd_ctr_spec_t *spec) {
+  json_decref(spec->aliases);
   json_decref(spec->config);
   json_decref(spec->host_config);
   memset(spec, 0, sizeof(*spec));

@@ -29,6 +29,7 @@ typedef struct hcsd_ctr_spec_s {
   const char *image;
   const char *hostname; /* NULL or "" when not given */
   const char *net_mode; /* "default" when not given */
+  json_t *aliases;      /* its endpoint's Aliases (--network-alias), or NULL */
   bool tty, open_stdin, stdin_once, auto_remove;
   uint16_t rows, cols;
 } hcsd_ctr_spec_t;
