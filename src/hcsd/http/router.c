@@ -166,6 +166,7 @@ static void containers_route(hcsd_t *d, hcsd_req_t *r, const char *rest) {
           {"logs", HTTP_GET, hcsd_h_ctr_logs},
           {"exec", HTTP_POST, hcsd_h_exec_create},
           {"top", HTTP_GET, hcsd_h_ctr_top},
+          {"stats", HTTP_GET, hcsd_h_ctr_stats},
           {"pause", HTTP_POST, hcsd_h_ctr_pause},
           {"unpause", HTTP_POST, hcsd_h_ctr_unpause},
           {"rename", HTTP_POST, hcsd_h_ctr_rename},

@@ -21,7 +21,6 @@ static const struct {
   const char *path;
   const char *what;
 } unsupported[] = {
-    {HTTP_GET, "/containers/*/stats", "stats"},
     {HTTP_GET, "/containers/*/attach/ws", "attach over a websocket"},
     {HTTP_POST, "/containers/*/update", "update"},
     {HTTP_POST, "/commit", "commit"},
