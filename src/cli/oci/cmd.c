@@ -111,7 +111,10 @@ static int valid_id(const oci_global_t *g, const char *id) {
 /* ROOT/ID made for a new container; an existing one is an error. */
 static int make_dir(const oci_global_t *g, const char *id) {
   char dir[PATH_MAX];
-  (void)mkdir(g->root, 0700);
+  int e = oci_make_root(g);
+  if (e != 0) {
+    return oci_error(g, "--root %s: %s", g->root, strerror(-e));
+  }
   if (oci_path(g, id, "", dir, sizeof(dir)) != 0) {
     return oci_error(g, "%s: path too long", id);
   }
@@ -429,30 +432,17 @@ int oci_cmd_resume(const oci_global_t *g, int argc, char **argv) {
   return pause_or_resume(g, argc, argv, false);
 }
 
-/* The host pids of the container's processes: its cgroup's, as libhcs's
- * record names it (the pids controller; cgroup v2 when there is none). */
+/* The host pids of the container's processes: its cgroup's. */
 static json_t *container_pids(const oci_global_t *g, const char *id) {
-  char rec[PATH_MAX];
-  oci_hcs_dir(g, rec, sizeof(rec));
-  size_t n = strlen(rec);
-  snprintf(rec + n, sizeof(rec) - n, "/%s.json", id);
-  json_t *o = json_load_file(rec, 0, NULL), *pids = json_array();
-  const char *cg = json_string_value(json_object_get(o, "Cgroup"));
-  static const char *const roots[] = {
-      "/sys/fs/cgroup/pids", "/sys/fs/cgroup/unified", "/sys/fs/cgroup"};
-  for (size_t i = 0; cg != NULL && i < 3 && json_array_size(pids) == 0; i++) {
-    char path[PATH_MAX];
-    snprintf(path, sizeof(path), "%s/%s/cgroup.procs", roots[i], cg);
-    FILE *f = fopen(path, "re");
-    int pid;
-    while (f != NULL && fscanf(f, "%d", &pid) == 1) {
-      json_array_append_new(pids, json_integer(pid));
-    }
-    if (f != NULL) {
-      fclose(f);
-    }
+  json_t *pids = json_array();
+  FILE *f = oci_cgroup_open(g, id, "cgroup.procs");
+  int pid;
+  while (f != NULL && fscanf(f, "%d", &pid) == 1) {
+    json_array_append_new(pids, json_integer(pid));
   }
-  json_decref(o);
+  if (f != NULL) {
+    fclose(f);
+  }
   return pids;
 }
 

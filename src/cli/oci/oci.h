@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #define OCI_DEFAULT_ROOT "/run/hcs-runc"
@@ -113,8 +114,13 @@ int oci_state_read(const oci_global_t *g, const char *id, oci_state_t *st);
 int oci_keeper_pidfd(const oci_state_t *st);
 oci_status_t oci_status(const oci_global_t *g, const oci_state_t *st);
 const char *oci_status_name(oci_status_t s);
+/* file of the container's cgroup (as libhcs's record names it), opened
+ * for reading; NULL when it has none. */
+FILE *oci_cgroup_open(const oci_global_t *g, const char *id, const char *file);
 /* Removes ROOT/ID and what is in it. */
 void oci_state_remove(const oci_global_t *g, const char *id);
+/* Makes ROOT and its missing parents: 0 or -errno. */
+int oci_make_root(const oci_global_t *g);
 /* Starts a libhcs service on ROOT/hcs. */
 int oci_open(const oci_global_t *g, hcs_t **out);
 /* proc(5) field 22 of pid, 0 when it is gone. */

@@ -129,16 +129,40 @@ oci_status_t oci_status(const oci_global_t *g, const oci_state_t *st) {
       access(fifo, F_OK) == 0) {
     return OCI_CREATED;
   }
+  char buf[16] = "";
+  FILE *f = oci_cgroup_open(g, st->id, "freezer.state");
+  if (f == NULL) {
+    f = oci_cgroup_open(g, st->id, "cgroup.freeze");
+  }
+  if (f != NULL) {
+    (void)fgets(buf, sizeof(buf), f);
+    fclose(f);
+  }
+  /* A freeze under way (FREEZING) counts as paused already: pause has
+   * asked for it. */
+  return strncmp(buf, "FR", 2) == 0 || buf[0] == '1' ? OCI_PAUSED : OCI_RUNNING;
+}
+
+FILE *oci_cgroup_open(const oci_global_t *g, const char *id, const char *file) {
   char rec[4200];
   oci_hcs_dir(g, rec, sizeof(rec));
   size_t n = strlen(rec);
-  snprintf(rec + n, sizeof(rec) - n, "/%s.json", st->id);
+  snprintf(rec + n, sizeof(rec) - n, "/%s.json", id);
   json_t *o = json_load_file(rec, 0, NULL);
-  const char *s = NULL;
-  bool paused = o != NULL && json_unpack(o, "{s:s}", "State", &s) == 0 &&
-                strcmp(s, "Paused") == 0;
+  const char *cg = json_string_value(json_object_get(o, "Cgroup"));
+  /* libhcs makes the group under each v1 controller it uses, or in the
+   * v2 tree (cgroup.c); the first that has the file. */
+  static const char *const roots[] = {
+      "/sys/fs/cgroup/freezer", "/sys/fs/cgroup/memory",  "/sys/fs/cgroup/pids",
+      "/sys/fs/cgroup/devices", "/sys/fs/cgroup/unified", "/sys/fs/cgroup"};
+  FILE *f = NULL;
+  for (size_t i = 0; cg != NULL && f == NULL && i < 6; i++) {
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/%s/%s", roots[i], cg, file);
+    f = fopen(path, "re");
+  }
   json_decref(o);
-  return paused ? OCI_PAUSED : OCI_RUNNING;
+  return f;
 }
 
 const char *oci_status_name(oci_status_t s) {
@@ -162,10 +186,28 @@ void oci_state_remove(const oci_global_t *g, const char *id) {
   }
 }
 
+int oci_make_root(const oci_global_t *g) {
+  char p[4200];
+  snprintf(p, sizeof(p), "%s", g->root);
+  /* Each missing parent in turn, as runc makes its root (MkdirAll). */
+  for (char *s = strchr(p + 1, '/');; s = strchr(s + 1, '/')) {
+    if (s != NULL) {
+      *s = '\0';
+    }
+    if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+      return -errno;
+    }
+    if (s == NULL) {
+      return 0;
+    }
+    *s = '/';
+  }
+}
+
 int oci_open(const oci_global_t *g, hcs_t **out) {
   char dir[4200];
   oci_hcs_dir(g, dir, sizeof(dir));
-  (void)mkdir(g->root, 0700);
+  (void)oci_make_root(g);
   hcs_options_t o = {.size = sizeof(o), .state_dir = dir, .threads = 1};
   hcs_error_t *err = NULL;
   if (hcs_open(out, &o, &err) != HCS_OK) {

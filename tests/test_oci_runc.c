@@ -1,0 +1,549 @@
+/* SPDX-License-Identifier: MIT */
+/* hcs-runc (issue 18) driven as containerd-shim-runc-v2 drives it: each
+ * command a separate run of the binary on one --root, the test a child
+ * subreaper (as the shim is) that waits for the pid --pid-file names and
+ * takes its exit status as the container's. The bundle's rootfs is the
+ * built-in busybox layer, read-only (root.readonly). The last case runs
+ * Debian's dockerd with --add-runtime hcs=<hcs-runc>, in a network
+ * namespace the test makes with `ip netns add`, on a private socket,
+ * data root and exec root, stopped by its pid; skipped when dockerd is
+ * not installed. */
+#include <criterion/criterion.h>
+#include <hcs.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <jansson.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static char dir[128], root[160], bundle[160], log_path[160];
+
+static void setup(void) {
+  if (geteuid() != 0) {
+    cr_skip_test("hcs-runc makes containers: root only");
+  }
+  snprintf(dir, sizeof(dir), "/tmp/hcs-oci-XXXXXX");
+  cr_assert_not_null(mkdtemp(dir));
+  snprintf(root, sizeof(root), "%s/root", dir);
+  snprintf(bundle, sizeof(bundle), "%s/bundle", dir);
+  snprintf(log_path, sizeof(log_path), "%s/log.json", dir);
+  cr_assert_eq(mkdir(bundle, 0700), 0);
+  /* The shim is a subreaper: a keeper whose `create` exited is its. */
+  cr_assert_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+}
+
+static int rm_one(const char *p, const struct stat *sb, int type,
+                  struct FTW *ftw) {
+  (void)sb;
+  (void)ftw;
+  (void)(type == FTW_DP ? rmdir(p) : unlink(p));
+  return 0;
+}
+
+static void teardown(void) {
+  if (dir[0] != '\0') {
+    (void)nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+  }
+}
+
+TestSuite(oci, .init = setup, .fini = teardown, .timeout = 120);
+
+/* ------------------------------------------------------------------------
+ * Running hcs-runc. */
+
+typedef struct run_s {
+  int status; /* exit status, 128+n for signal n */
+  char out[8192], err[8192];
+} run_t;
+
+static void slurp(const char *path, char *buf, size_t n) {
+  buf[0] = '\0';
+  FILE *f = fopen(path, "re");
+  if (f != NULL) {
+    size_t k = fread(buf, 1, n - 1, f);
+    buf[k] = '\0';
+    fclose(f);
+  }
+}
+
+static int wait_status(pid_t pid) {
+  int st;
+  while (waitpid(pid, &st, 0) < 0) {
+    cr_assert_eq(errno, EINTR, "waitpid %d: %s", (int)pid, strerror(errno));
+  }
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* Runs argv (argv[0] a program on PATH or a path) with stdin from
+ * /dev/null and stdout, stderr to files named tag under dir, which a
+ * keeper it leaves keeps writing to. */
+static pid_t spawn_to(char *const argv[], const char *tag) {
+  char out[200], err[200];
+  snprintf(out, sizeof(out), "%s/%s.out", dir, tag);
+  snprintf(err, sizeof(err), "%s/%s.err", dir, tag);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
+  posix_spawn_file_actions_addopen(&fa, 2, err, O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
+  pid_t pid;
+  int e = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  cr_assert_eq(e, 0, "spawn %s: %s", argv[0], strerror(e));
+  return pid;
+}
+
+static void collect(run_t *r, const char *tag) {
+  char p[200];
+  snprintf(p, sizeof(p), "%s/%s.out", dir, tag);
+  slurp(p, r->out, sizeof(r->out));
+  snprintf(p, sizeof(p), "%s/%s.err", dir, tag);
+  slurp(p, r->err, sizeof(r->err));
+}
+
+/* hcs-runc --root ROOT --log LOG --log-format json ARGS... */
+static run_t runc_v(const char *tag, const char *const *args) {
+  char *argv[32] = {HCS_RUNC_BIN, "--root",       root,  "--log",
+                    log_path,     "--log-format", "json"};
+  size_t n = 7;
+  for (size_t i = 0; args[i] != NULL && n < 31; i++) {
+    argv[n++] = (char *)args[i];
+  }
+  argv[n] = NULL;
+  run_t r;
+  r.status = wait_status(spawn_to(argv, tag));
+  collect(&r, tag);
+  return r;
+}
+
+#define RUNC(tag, ...) runc_v(tag, (const char *const[]){__VA_ARGS__, NULL})
+
+/* ------------------------------------------------------------------------
+ * Bundles. */
+
+static const char *rootfs(void) {
+  static char p[512];
+  snprintf(p, sizeof(p), "%s/%s/diff", hcs_default_image_home(),
+           HCS_DEFAULT_IMAGE);
+  return p;
+}
+
+/* config.json of the bundle: the process args, the mounts and linux
+ * section Docker 20.10 sends (less its binds); extra is merged in. */
+static void write_bundle(const char *const *args, const char *extra) {
+  json_t *a = json_array();
+  for (size_t i = 0; args[i] != NULL; i++) {
+    json_array_append_new(a, json_string(args[i]));
+  }
+  json_error_t jerr;
+  json_t *c = json_pack_ex(
+      &jerr, 0,
+      "{s:s, s:{s:{s:i, s:i}, s:o, s:[s], s:s}, s:{s:s, s:b}, s:s,"
+      " s:[{s:s, s:s, s:s, s:[s,s,s]}, {s:s, s:s, s:s, s:[s,s,s,s]},"
+      "    {s:s, s:s, s:s, s:[s,s,s,s,s,s]}, {s:s, s:s, s:s, s:[s,s,s,s]},"
+      "    {s:s, s:s, s:s, s:[s,s,s,s]}, {s:s, s:s, s:s, s:[s,s,s]},"
+      "    {s:s, s:s, s:s, s:[s,s,s,s,s]}],"
+      " s:{s:{s:s}, s:[{s:s}, {s:s}, {s:s}, {s:s}, {s:s}],"
+      "    s:[s, s, s], s:[s, s]}}",
+      "ociVersion", "1.0.2", "process", "user", "uid", 0, "gid", 0, "args", a,
+      "env", "PATH=/bin:/usr/bin", "cwd", "/", "root", "path", rootfs(),
+      "readonly", 1, "hostname", "oci-test", "mounts", "destination", "/proc",
+      "type", "proc", "source", "proc", "options", "nosuid", "noexec", "nodev",
+      "destination", "/dev", "type", "tmpfs", "source", "tmpfs", "options",
+      "nosuid", "strictatime", "mode=755", "size=65536k", "destination",
+      "/dev/pts", "type", "devpts", "source", "devpts", "options", "nosuid",
+      "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5",
+      "destination", "/sys", "type", "sysfs", "source", "sysfs", "options",
+      "nosuid", "noexec", "nodev", "ro", "destination", "/sys/fs/cgroup",
+      "type", "cgroup", "source", "cgroup", "options", "ro", "nosuid", "noexec",
+      "nodev", "destination", "/dev/mqueue", "type", "mqueue", "source",
+      "mqueue", "options", "nosuid", "noexec", "nodev", "destination",
+      "/dev/shm", "type", "tmpfs", "source", "shm", "options", "nosuid",
+      "noexec", "nodev", "mode=1777", "size=67108864", "linux", "sysctl",
+      "net.ipv4.ping_group_range", "0 2147483647", "namespaces", "type",
+      "mount", "type", "network", "type", "uts", "type", "pid", "type", "ipc",
+      "maskedPaths", "/proc/kcore", "/proc/keys", "/sys/firmware",
+      "readonlyPaths", "/proc/sys", "/proc/sysrq-trigger");
+  cr_assert_not_null(c, "config: %s", jerr.text);
+  if (extra != NULL) {
+    json_t *x = json_loads(extra, 0, &jerr);
+    cr_assert_not_null(x, "extra: %s", jerr.text);
+    json_object_update_recursive(c, x);
+    json_decref(x);
+  }
+  char p[200];
+  snprintf(p, sizeof(p), "%s/config.json", bundle);
+  cr_assert_eq(json_dump_file(c, p, JSON_INDENT(1)), 0);
+  json_decref(c);
+}
+
+static pid_t read_pid(const char *path) {
+  char buf[32];
+  slurp(path, buf, sizeof(buf));
+  return (pid_t)atoi(buf);
+}
+
+static json_t *state_of(const char *id) {
+  run_t r = RUNC("state", "state", id);
+  cr_assert_eq(r.status, 0, "state %s: %s", id, r.err);
+  json_error_t jerr;
+  json_t *o = json_loads(r.out, 0, &jerr);
+  cr_assert_not_null(o, "state is not JSON (%s): %s", jerr.text, r.out);
+  return o;
+}
+
+static const char *status_of(json_t *st) {
+  return json_string_value(json_object_get(st, "status"));
+}
+
+/* create + start of the bundle as id; returns the keeper's pid. */
+static pid_t create_start(const char *id) {
+  char pidf[200];
+  snprintf(pidf, sizeof(pidf), "%s/%s.pid", dir, id);
+  run_t r =
+      RUNC("create", "create", "--bundle", bundle, "--pid-file", pidf, id);
+  cr_assert_eq(r.status, 0, "create: %s", r.err);
+  pid_t pid = read_pid(pidf);
+  cr_assert_gt(pid, 0);
+  json_t *st = state_of(id);
+  cr_expect_str_eq(status_of(st), "created");
+  cr_expect_eq(json_integer_value(json_object_get(st, "pid")), pid);
+  cr_expect_str_eq(json_string_value(json_object_get(st, "bundle")), bundle);
+  cr_expect_str_eq(json_string_value(json_object_get(st, "ociVersion")),
+                   "1.0.2");
+  json_decref(st);
+  r = RUNC("start", "start", id);
+  cr_assert_eq(r.status, 0, "start: %s", r.err);
+  return pid;
+}
+
+/* The last line of the log, which the shim shows. */
+static json_t *last_log(void) {
+  char buf[16384];
+  slurp(log_path, buf, sizeof(buf));
+  char *end = buf + strlen(buf);
+  while (end > buf && end[-1] == '\n') {
+    *--end = '\0';
+  }
+  char *line = strrchr(buf, '\n');
+  json_t *o = json_loads(line != NULL ? line + 1 : buf, 0, NULL);
+  cr_assert_not_null(o, "log is not runc's JSON lines: %s", buf);
+  return o;
+}
+
+/* ------------------------------------------------------------------------
+ * The lifecycle the shim drives. */
+
+Test(oci, lifecycle_exit_status_and_output) {
+  write_bundle((const char *const[]){"sh", "-c",
+                                     "echo out; echo err >&2; hostname; "
+                                     "cat /proc/sys/net/ipv4/ping_group_range;"
+                                     " exit 7",
+                                     NULL},
+               NULL);
+  pid_t keeper = create_start("life");
+  cr_assert_eq(wait_status(keeper), 7, "the pid-file's process exits 7");
+  run_t r;
+  collect(&r, "create");
+  cr_expect_str_eq(r.out, "out\noci-test\n0\t2147483647\n");
+  cr_expect_str_eq(r.err, "err\n");
+  json_t *st = state_of("life");
+  cr_expect_str_eq(status_of(st), "stopped");
+  json_decref(st);
+  r = RUNC("delete", "delete", "life");
+  cr_assert_eq(r.status, 0, "delete: %s", r.err);
+  r = RUNC("state2", "state", "life");
+  cr_expect_neq(r.status, 0);
+  cr_expect(strstr(r.err, "does not exist") != NULL, "%s", r.err);
+}
+
+Test(oci, kill_forwards_the_signal) {
+  write_bundle((const char *const[]){"sleep", "1000", NULL}, NULL);
+  pid_t keeper = create_start("k");
+  json_t *st = state_of("k");
+  cr_expect_str_eq(status_of(st), "running");
+  json_decref(st);
+  run_t r = RUNC("del", "delete", "k");
+  cr_expect_neq(r.status, 0, "a running container is not deleted");
+  r = RUNC("kill", "kill", "k", "TERM");
+  cr_assert_eq(r.status, 0, "kill: %s", r.err);
+  cr_expect_eq(wait_status(keeper), 128 + SIGTERM);
+  r = RUNC("del", "delete", "k");
+  cr_expect_eq(r.status, 0, "delete: %s", r.err);
+}
+
+Test(oci, mounts_docker_asks_for) {
+  write_bundle((const char *const[]){"sh", "-c",
+                                     "grep -E ' /dev/mqueue | /sys/fs/cgroup '"
+                                     " /proc/mounts | cut -d' ' -f2,3,4 | "
+                                     "cut -d, -f1; touch /x 2>/dev/null || "
+                                     "echo ro",
+                                     NULL},
+               NULL);
+  pid_t keeper = create_start("m");
+  cr_assert_eq(wait_status(keeper), 0);
+  run_t r;
+  collect(&r, "create");
+  cr_expect(strstr(r.out, "/dev/mqueue mqueue rw\n") != NULL, "%s", r.out);
+  cr_expect(strstr(r.out, "/sys/fs/cgroup ") != NULL &&
+                strstr(r.out, "/sys/fs/cgroup tmpfs rw") == NULL,
+            "%s", r.out);
+  cr_expect(strstr(r.out, "ro\n") != NULL, "root.readonly: %s", r.out);
+  (void)RUNC("del", "delete", "m");
+}
+
+Test(oci, exec_pause_resume_ps) {
+  write_bundle((const char *const[]){"sleep", "1000", NULL}, NULL);
+  pid_t keeper = create_start("e");
+  char proc[200], pidf[200];
+  snprintf(proc, sizeof(proc), "%s/process.json", dir);
+  snprintf(pidf, sizeof(pidf), "%s/exec.pid", dir);
+  FILE *f = fopen(proc, "we");
+  cr_assert_not_null(f);
+  fputs("{\"args\":[\"sh\",\"-c\",\"echo in-$(hostname); exit 5\"],"
+        "\"env\":[\"PATH=/bin\"],\"cwd\":\"/\",\"user\":{\"uid\":0,"
+        "\"gid\":0}}",
+        f);
+  fclose(f);
+  run_t r = RUNC("exec", "exec", "--process", proc, "--pid-file", pidf, "e");
+  cr_expect_eq(r.status, 5, "exec: %s", r.err);
+  cr_expect_str_eq(r.out, "in-oci-test\n");
+  cr_expect_gt(read_pid(pidf), 0);
+  r = RUNC("ps", "ps", "--format", "json", "e");
+  cr_expect_eq(r.status, 0, "ps: %s", r.err);
+  json_t *pids = json_loads(r.out, 0, NULL);
+  cr_expect(json_array_size(pids) >= 2, "init and sleep: %s", r.out);
+  json_decref(pids);
+  r = RUNC("pause", "pause", "e");
+  cr_expect_eq(r.status, 0, "pause: %s", r.err);
+  json_t *st = state_of("e");
+  cr_expect_str_eq(status_of(st), "paused");
+  json_decref(st);
+  r = RUNC("resume", "resume", "e");
+  cr_expect_eq(r.status, 0, "resume: %s", r.err);
+  r = RUNC("kill", "kill", "e", "KILL");
+  cr_expect_eq(r.status, 0, "kill: %s", r.err);
+  cr_expect_eq(wait_status(keeper), 128 + SIGKILL);
+  r = RUNC("del", "delete", "e");
+  cr_expect_eq(r.status, 0, "delete: %s", r.err);
+}
+
+Test(oci, refusals_name_the_field_in_the_log) {
+  write_bundle((const char *const[]){"true", NULL},
+               "{\"hooks\":{\"prestart\":[{\"path\":\"/bin/true\"}]}}");
+  run_t r = RUNC("create", "create", "--bundle", bundle, "h");
+  cr_expect_eq(r.status, 1);
+  json_t *l = last_log();
+  cr_expect_str_eq(json_string_value(json_object_get(l, "level")), "error");
+  const char *msg = json_string_value(json_object_get(l, "msg"));
+  cr_expect(msg != NULL && strstr(msg, "hooks.prestart") != NULL, "%s", msg);
+  json_decref(l);
+  r = RUNC("state", "state", "h");
+  cr_expect_neq(r.status, 0, "a refused create leaves nothing");
+
+  write_bundle((const char *const[]){"true", NULL},
+               "{\"linux\":{\"namespaces\":[{\"type\":\"network\","
+               "\"path\":\"/run/netns/x\"},{\"type\":\"pid\"},"
+               "{\"type\":\"mount\"},{\"type\":\"ipc\"},{\"type\":\"uts\"}]}}");
+  r = RUNC("create", "create", "--bundle", bundle, "n");
+  cr_expect_eq(r.status, 1);
+  cr_expect(strstr(r.err, "linux.namespaces[0].path") != NULL, "%s", r.err);
+
+  char *argv[] = {HCS_RUNC_BIN, "--root", root, "--systemd-cgroup",
+                  "state",      "x",      NULL};
+  int st = wait_status(spawn_to(argv, "sd"));
+  run_t sd;
+  collect(&sd, "sd");
+  cr_expect_eq(st, 1);
+  cr_expect(strstr(sd.err, "--systemd-cgroup") != NULL, "%s", sd.err);
+}
+
+Test(oci, version_and_features) {
+  run_t r = RUNC("v", "--version");
+  cr_expect_eq(r.status, 0);
+  cr_expect(strncmp(r.out, "hcs-runc version ", 17) == 0, "%s", r.out);
+  r = RUNC("f", "features");
+  cr_expect_eq(r.status, 0);
+  json_t *o = json_loads(r.out, 0, NULL);
+  cr_expect_not_null(o, "features is JSON: %s", r.out);
+  cr_expect_str_eq(json_string_value(json_object_get(o, "ociVersionMax")),
+                   "1.0.2");
+  json_decref(o);
+}
+
+/* ------------------------------------------------------------------------
+ * Through dockerd. */
+
+typedef struct dockerd_s {
+  char netns[64], sock[200], host[220];
+  pid_t pid;
+} dockerd_t;
+
+static bool on_path(const char *name) {
+  char cmd[128];
+  snprintf(cmd, sizeof(cmd), "/usr/sbin/%s", name);
+  if (access(cmd, X_OK) == 0) {
+    return true;
+  }
+  snprintf(cmd, sizeof(cmd), "/usr/bin/%s", name);
+  return access(cmd, X_OK) == 0;
+}
+
+static int run_argv(char *const argv[], const char *tag) {
+  return wait_status(spawn_to(argv, tag));
+}
+
+static int docker(const dockerd_t *d, const char *tag, const char *const *a,
+                  run_t *r) {
+  char *argv[24] = {"docker", "--host", (char *)d->host};
+  size_t n = 3;
+  for (size_t i = 0; a[i] != NULL && n < 23; i++) {
+    argv[n++] = (char *)a[i];
+  }
+  argv[n] = NULL;
+  r->status = run_argv(argv, tag);
+  collect(r, tag);
+  return r->status;
+}
+
+#define DOCKER(d, r, ...)                                                      \
+  docker(d, "docker", (const char *const[]){__VA_ARGS__, NULL}, r)
+
+/* dockerd in the network namespace d->netns (made with ip netns add): the
+ * child joins it with setns, without the /sys that `ip netns exec` would
+ * remount (dockerd needs the host's cgroup mounts). */
+static void dockerd_start(dockerd_t *d) {
+  snprintf(d->netns, sizeof(d->netns), "hcs-oci-%d", (int)getpid());
+  char *add[] = {"ip", "netns", "add", d->netns, NULL};
+  cr_assert_eq(run_argv(add, "netns"), 0, "ip netns add");
+  snprintf(d->sock, sizeof(d->sock), "%s/docker.sock", dir);
+  snprintf(d->host, sizeof(d->host), "unix://%s", d->sock);
+  char data[200], exec_root[200], pidfile[200], rt[300], nspath[128], log[200];
+  snprintf(data, sizeof(data), "%s/data", dir);
+  snprintf(exec_root, sizeof(exec_root), "%s/exec", dir);
+  snprintf(pidfile, sizeof(pidfile), "%s/dockerd.pid", dir);
+  snprintf(rt, sizeof(rt), "hcs=%s", HCS_RUNC_BIN);
+  snprintf(nspath, sizeof(nspath), "/run/netns/%s", d->netns);
+  snprintf(log, sizeof(log), "%s/dockerd.log", dir);
+  char *argv[] = {"dockerd",
+                  "--host",
+                  d->host,
+                  "--data-root",
+                  data,
+                  "--exec-root",
+                  exec_root,
+                  "--pidfile",
+                  pidfile,
+                  "--bridge",
+                  "none",
+                  "--iptables=false",
+                  "--ip6tables=false",
+                  "--ip-forward=false",
+                  "--add-runtime",
+                  rt,
+                  NULL};
+  int ns = open(nspath, O_RDONLY | O_CLOEXEC);
+  cr_assert_geq(ns, 0, "%s: %s", nspath, strerror(errno));
+  d->pid = fork();
+  cr_assert_geq(d->pid, 0);
+  if (d->pid == 0) {
+    int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0 ||
+        setns(ns, CLONE_NEWNET) != 0 || prctl(PR_SET_PDEATHSIG, SIGTERM)) {
+      _exit(126);
+    }
+    execvp("dockerd", argv);
+    _exit(127);
+  }
+  close(ns);
+  for (int i = 0; i < 600; i++) {
+    run_t r;
+    if (DOCKER(d, &r, "version", "--format", "{{.Server.Version}}") == 0) {
+      return;
+    }
+    int st;
+    cr_assert_eq(waitpid(d->pid, &st, WNOHANG), 0, "dockerd exited; see %s",
+                 log);
+    struct timespec ts = {0, 100 * 1000 * 1000};
+    nanosleep(&ts, NULL); /* dockerd's socket has no other readiness */
+  }
+  cr_assert_fail("dockerd did not answer in 60 s");
+}
+
+static void dockerd_stop(dockerd_t *d) {
+  if (d->pid > 0) {
+    kill(d->pid, SIGTERM);
+    (void)wait_status(d->pid);
+    d->pid = 0;
+  }
+  char *del[] = {"ip", "netns", "del", d->netns, NULL};
+  (void)run_argv(del, "netns");
+}
+
+/* The busybox layer as the image "busybox" (docker import of its tar). */
+static void import_busybox(dockerd_t *d) {
+  char tar[200];
+  snprintf(tar, sizeof(tar), "%s/busybox.tar", dir);
+  char *argv[] = {"tar",       "--numeric-owner",
+                  "--owner=0", "--group=0",
+                  "-C",        (char *)rootfs(),
+                  "-cf",       tar,
+                  ".",         NULL};
+  cr_assert_eq(run_argv(argv, "tar"), 0, "tar of the busybox layer");
+  run_t r;
+  cr_assert_eq(DOCKER(d, &r, "import", tar, "busybox:latest"), 0,
+               "docker import: %s", r.err);
+}
+
+Test(oci, docker_run_through_dockerd, .timeout = 300) {
+  if (!on_path("dockerd") || !on_path("ip") ||
+      !on_path("containerd-shim-runc-v2")) {
+    cr_skip_test("no dockerd, containerd-shim-runc-v2 or ip (Debian's "
+                 "docker.io, iproute2)");
+  }
+  dockerd_t d = {0};
+  dockerd_start(&d);
+  import_busybox(&d);
+  run_t r;
+  DOCKER(&d, &r, "run", "--runtime", "hcs", "--rm", "busybox", "echo", "hi");
+  cr_expect_eq(r.status, 0, "docker run: %s", r.err);
+  cr_expect_str_eq(r.out, "hi\n");
+  DOCKER(&d, &r, "run", "--runtime", "hcs", "--rm", "busybox", "sh", "-c",
+         "exit 3");
+  cr_expect_eq(r.status, 3, "the exit status reaches docker: %s", r.err);
+  DOCKER(&d, &r, "run", "-d", "--name", "oc", "--runtime", "hcs", "busybox",
+         "sleep", "1000");
+  cr_expect_eq(r.status, 0, "docker run -d: %s", r.err);
+  DOCKER(&d, &r, "exec", "oc", "sh", "-c", "echo exec-$(hostname | cut -c1-3)");
+  cr_expect_eq(r.status, 0, "docker exec: %s", r.err);
+  cr_expect_eq(strncmp(r.out, "exec-", 5), 0, "%s", r.out);
+  DOCKER(&d, &r, "stop", "-t", "5", "oc");
+  cr_expect_eq(r.status, 0, "docker stop: %s", r.err);
+  DOCKER(&d, &r, "inspect", "--format", "{{.State.ExitCode}}", "oc");
+  cr_expect_str_eq(r.out, "143\n", "stopped by SIGTERM");
+  DOCKER(&d, &r, "rm", "oc");
+  cr_expect_eq(r.status, 0, "docker rm: %s", r.err);
+  DOCKER(&d, &r, "run", "--runtime", "hcs", "--rm", "--device", "/dev/kmsg",
+         "busybox", "true");
+  cr_expect_neq(r.status, 0, "an allowed device hcs does not open");
+  cr_expect(strstr(r.err, "linux.") != NULL, "the field is named: %s", r.err);
+  dockerd_stop(&d);
+}
