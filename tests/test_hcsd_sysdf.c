@@ -165,3 +165,40 @@ Test(hcsd_sysdf, system_prune) {
   he_cmd_free(&c);
   he_end();
 }
+
+Test(hcsd_sysdf, container_prune) {
+  he_cmd_t c;
+  char old[80], plain[80], live[80], want[256];
+  he_docker_line(old, sizeof(old), "run", "-d", "--label", "keep=1", "busybox",
+                 "sh", "-c", "head -c 30000 /dev/zero > /f");
+  he_docker_line(plain, sizeof(plain), "run", "-d", "busybox", "true");
+  he_docker_ok(&c, "wait", old, plain);
+  he_cmd_free(&c);
+  he_docker_line(live, sizeof(live), "run", "-d", "busybox", "sleep", "100");
+
+  he_docker_fails(1, "Invalid filter 'bogus'", "container", "prune", "-f",
+                  "--filter", "bogus=1");
+  he_docker_fails(1, "failed to parse value as time or duration", "container",
+                  "prune", "-f", "--filter", "until=junk");
+  he_docker_ok(&c, "container", "prune", "-f", "--filter",
+               "until=2000-01-01T00:00:00Z");
+  cr_assert_str_eq(c.o.p, "Total reclaimed space: 0B\n");
+  he_cmd_free(&c);
+  /* The labelled one, its writable layer's bytes reclaimed. */
+  he_docker_ok(&c, "container", "prune", "-f", "--filter", "label=keep=1");
+  snprintf(want, sizeof(want),
+           "Deleted Containers:\n%s\n\nTotal reclaimed space: 30kB\n", old);
+  cr_assert_str_eq(c.o.p, want);
+  he_cmd_free(&c);
+  he_docker_ok(&c, "container", "prune", "-f", "--filter", "label!=keep=1");
+  snprintf(want, sizeof(want), "Deleted Containers:\n%s\n", plain);
+  he_expect_has(c.o.p, want);
+  he_cmd_free(&c);
+  he_docker_ok(&c, "ps", "-a", "-q", "--no-trunc");
+  snprintf(want, sizeof(want), "%s\n", live);
+  cr_assert_str_eq(c.o.p, want);
+  he_cmd_free(&c);
+  he_docker_ok(&c, "rm", "-f", live);
+  he_cmd_free(&c);
+  he_end();
+}

@@ -90,28 +90,6 @@ void hcsd_h_ctr_list(hcsd_t *d, hcsd_req_t *r) {
   }
 }
 
-/* {"ContainersDeleted":[ids],"SpaceReclaimed":0}, once they are gone. */
-static void pruned(json_t *ids, void *data) {
-  hcsd_req_t *r = data;
-  hcsd_reply_json(
-      r, 200,
-      json_pack("{s:o,s:i}", "ContainersDeleted", ids, "SpaceReclaimed", 0));
-  hcsd_req_unref(r);
-}
-
-void hcsd_h_ctr_prune(hcsd_t *d, hcsd_req_t *r) {
-  hcsd_err_t e;
-  json_t *ids = NULL;
-  hcsd_req_ref(r);
-  int rc = hcsd_ctrs_prune(d, &ids, pruned, r, &e);
-  if (rc == 0) {
-    pruned(ids, r);
-  } else if (rc < 0) {
-    hcsd_reply_err(r, &e);
-    hcsd_req_unref(r);
-  }
-}
-
 void hcsd_h_ctr_inspect(hcsd_t *d, hcsd_req_t *r, const char *ref) {
   hcsd_err_t e;
   json_t *o = hcsd_ctr_inspect(d, ref, &e);

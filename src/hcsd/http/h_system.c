@@ -82,15 +82,27 @@ void hcsd_h_system_df(hcsd_t *d, hcsd_req_t *r) {
   }
 }
 
-void hcsd_h_networks_prune(hcsd_t *d, hcsd_req_t *r) {
+/* A prune of the model by the request's filters. */
+static void prune(hcsd_t *d, hcsd_req_t *r,
+                  int (*fn)(hcsd_t *, const char *, hcsd_sys_cb, void *,
+                            hcsd_err_t *)) {
   char *filters = hcsd_query(r, "filters");
   hcsd_err_t e;
   hcsd_req_ref(r);
-  if (hcsd_networks_prune(d, filters, sys_done, r, &e) < 0) {
+  if (fn(d, filters, sys_done, r, &e) < 0) {
     hcsd_reply_err(r, &e);
     hcsd_req_unref(r);
   }
   free(filters);
+}
+
+void hcsd_h_networks_prune(hcsd_t *d, hcsd_req_t *r) {
+  prune(d, r, hcsd_networks_prune);
+}
+
+/* POST /containers/prune (http.h) */
+void hcsd_h_ctr_prune(hcsd_t *d, hcsd_req_t *r) {
+  prune(d, r, hcsd_containers_prune);
 }
 
 void hcsd_h_build_prune(hcsd_t *d, hcsd_req_t *r) {

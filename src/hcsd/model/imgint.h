@@ -111,6 +111,9 @@ int hcsd__img_no_such(char **msg, const char *ref);
  * epoch ("1700000000", "1700000000.5"), an RFC 3339 time or date, or a Go
  * duration before now ("10m", "1h30m"). false when v is none. */
 bool hcsd__img_until(const char *v, int64_t now, int64_t *out);
+/* A prune's label= and label!= filters of f (hcsd__filters_parse's) pass
+ * labels (an object, or NULL). */
+bool hcsd__img_labels_pass(const json_t *f, const json_t *labels);
 /* Seconds since the epoch of an RFC 3339 time ("2025-01-01T00:00:00Z",
  * fractions and offsets allowed); 0 when s is none. */
 int64_t hcsd__img_time(const char *s);

@@ -322,6 +322,20 @@ bool hcsd__img_until(const char *v, int64_t now, int64_t *out) {
   return true;
 }
 
+bool hcsd__img_labels_pass(const json_t *f, const json_t *labels) {
+  if (!hcsd__filters_labels(f, labels)) {
+    return false;
+  }
+  const json_t *neg = json_object_get(f, "label!");
+  for (size_t i = 0; i < json_array_size(neg); i++) {
+    if (hcsd__filters_label(labels,
+                            json_string_value(json_array_get(neg, i)))) {
+      return false;
+    }
+  }
+  return true;
+}
+
 /* Whether the prune filters f let rec go. */
 static bool prune_match(const json_t *f, const json_t *rec, bool dangling_only,
                         int64_t until, bool has_until) {
@@ -335,17 +349,7 @@ static bool prune_match(const json_t *f, const json_t *rec, bool dangling_only,
       hcsd__img_time(hcsd__img_rec_str(config, "created")) >= until) {
     return false;
   }
-  if (!hcsd__filters_labels(f, labels)) {
-    return false;
-  }
-  const json_t *neg = json_object_get(f, "label!");
-  for (size_t i = 0; i < json_array_size(neg); i++) {
-    if (hcsd__filters_label(labels,
-                            json_string_value(json_array_get(neg, i)))) {
-      return false;
-    }
-  }
-  return true;
+  return hcsd__img_labels_pass(f, labels);
 }
 
 /* The filters read: 0, or 400 with *msg. */

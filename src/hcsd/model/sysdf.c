@@ -170,6 +170,33 @@ int hcsd_system_df(hcsd_t *d, const char *const *types, size_t ntypes,
   return HCSD_PENDING;
 }
 
+/* ---- the prunes' filters: until, label, label! ---- */
+
+/* until, label and label! read: 0, or -1 with e (400). */
+static int prune_filters(const char *text, json_t **f, int64_t *until,
+                         bool *has_until, hcsd_err_t *e) {
+  static const char *const keys[] = {"until", "label", "label!"};
+  char m[300];
+  if (hcsd__filters_parse(text, keys, 3, f, m, sizeof(m)) != 0) {
+    hcsd_err_set(e, 400, "%s", m);
+    return -1;
+  }
+  json_t *u = json_object_get(*f, "until");
+  const char *v = json_string_value(json_array_get(u, 0));
+  if (json_array_size(u) > 1 ||
+      (v != NULL && !hcsd__img_until(v, (int64_t)time(NULL), until))) {
+    hcsd_err_set(e, 400, "%s",
+                 json_array_size(u) > 1
+                     ? "more than one until filter specified"
+                     : "failed to parse value as time or duration");
+    json_decref(*f);
+    *f = NULL;
+    return -1;
+  }
+  *has_until = v != NULL;
+  return 0;
+}
+
 /* ---- network prune ---- */
 
 typedef struct net_prune_s {
@@ -183,22 +210,9 @@ typedef struct net_prune_s {
 } net_prune_t;
 
 static bool net_match(const net_prune_t *p, const json_t *net) {
-  const json_t *labels = json_object_get(net, "Labels");
-  if (p->has_until && hcsd__img_time(json_string_value(
-                          json_object_get(net, "Created"))) >= p->until) {
-    return false;
-  }
-  if (!hcsd__filters_labels(p->f, labels)) {
-    return false;
-  }
-  const json_t *neg = json_object_get(p->f, "label!");
-  for (size_t i = 0; i < json_array_size(neg); i++) {
-    if (hcsd__filters_label(labels,
-                            json_string_value(json_array_get(neg, i)))) {
-      return false;
-    }
-  }
-  return true;
+  return (!p->has_until || hcsd__img_time(json_string_value(
+                               json_object_get(net, "Created"))) < p->until) &&
+         hcsd__img_labels_pass(p->f, json_object_get(net, "Labels"));
 }
 
 static void net_prune_work(void *data) {
@@ -242,7 +256,6 @@ static void net_prune_done(void *data) {
 
 int hcsd_networks_prune(hcsd_t *d, const char *filters, hcsd_sys_cb done,
                         void *data, hcsd_err_t *e) {
-  static const char *const keys[] = {"until", "label", "label!"};
   if (d->nets == NULL) {
     hcsd_err_set(e, 500, "networks are not available on this host");
     return -1;
@@ -253,28 +266,134 @@ int hcsd_networks_prune(hcsd_t *d, const char *filters, hcsd_sys_cb done,
     return -1;
   }
   *p = (net_prune_t){.d = d, .done = done, .data = data};
-  char m[300];
-  if (hcsd__filters_parse(filters, keys, 3, &p->f, m, sizeof(m)) != 0) {
-    hcsd_err_set(e, 400, "%s", m);
+  if (prune_filters(filters, &p->f, &p->until, &p->has_until, e) != 0) {
     free(p);
     return -1;
   }
-  json_t *u = json_object_get(p->f, "until");
-  const char *v = json_string_value(json_array_get(u, 0));
-  if (json_array_size(u) > 1 ||
-      (v != NULL && !hcsd__img_until(v, (int64_t)time(NULL), &p->until))) {
-    hcsd_err_set(e, 400, "%s",
-                 json_array_size(u) > 1
-                     ? "more than one until filter specified"
-                     : "failed to parse value as time or duration");
-    json_decref(p->f);
-    free(p);
-    return -1;
-  }
-  p->has_until = v != NULL;
   if (hcsd_work(d, net_prune_work, net_prune_done, p) != 0) {
     json_decref(p->f);
     free(p);
+    hcsd_err_set(e, 500, "out of memory");
+    return -1;
+  }
+  return HCSD_PENDING;
+}
+
+/* ---- container prune ---- */
+
+typedef struct ctr_prune_s {
+  hcsd_t *d;
+  json_t *ids;    /* the containers that match, then those removed */
+  char **uppers;  /* their writable layers */
+  int64_t *sizes; /* measured on the pool */
+  size_t n, left;
+  int64_t reclaimed;
+  hcsd_sys_cb done;
+  void *data;
+} ctr_prune_t;
+
+static void ctr_prune_free(ctr_prune_t *p) {
+  for (size_t i = 0; i < p->n; i++) {
+    free(p->uppers[i]);
+  }
+  free(p->uppers);
+  free(p->sizes);
+  json_decref(p->ids);
+  free(p);
+}
+
+static void ctr_prune_answer(ctr_prune_t *p) {
+  json_t *o = json_pack("{s:O,s:I}", "ContainersDeleted",
+                        json_array_size(p->ids) > 0 ? p->ids : json_null(),
+                        "SpaceReclaimed", (json_int_t)p->reclaimed);
+  char *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+  json_decref(o);
+  p->done(text != NULL ? 200 : 500, text != NULL ? text : "out of memory",
+          p->data);
+  free(text);
+  ctr_prune_free(p);
+}
+
+static void ctr_removed(const hcsd_err_t *e, void *data) {
+  ctr_prune_t *p = data;
+  (void)e; /* a removal cannot fail: what the host keeps is logged */
+  if (--p->left == 0) {
+    ctr_prune_answer(p);
+  }
+}
+
+static bool ctr_prunable(const hcsd_ctr_t *c) {
+  return c->state != CS_RUNNING && !c->busy && !c->restarting;
+}
+
+static void ctr_sizes(void *data) {
+  ctr_prune_t *p = data;
+  for (size_t i = 0; i < p->n; i++) {
+    int fd = p->uppers[i] != NULL
+                 ? open(p->uppers[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                 : -1;
+    p->sizes[i] = fd >= 0 ? hcsd__dir_bytes(fd) : 0;
+  }
+}
+
+/* Back on the engine thread: those still prunable go. */
+static void ctr_remove_measured(void *data) {
+  ctr_prune_t *p = data;
+  json_t *matched = p->ids;
+  p->ids = json_array();
+  p->left = 1; /* this call's own, so that no removal answers early */
+  for (size_t i = 0; i < p->n; i++) {
+    const char *id = json_string_value(json_array_get(matched, i));
+    hcsd_ctr_t *c = hcsd_ctr_find(p->d, id);
+    if (c != NULL && ctr_prunable(c) &&
+        hcsd__ctr_remove(c, ctr_removed, p) == 0) {
+      json_array_append_new(p->ids, json_string(id));
+      p->reclaimed += p->sizes[i];
+      p->left++;
+    }
+  }
+  json_decref(matched);
+  ctr_removed(NULL, p);
+}
+
+static bool ctr_match(const json_t *f, const hcsd_ctr_t *c, int64_t until,
+                      bool has_until) {
+  return (!has_until || c->created_ns / 1000000000 < until) &&
+         hcsd__img_labels_pass(f, json_object_get(c->config, "Labels"));
+}
+
+int hcsd_containers_prune(hcsd_t *d, const char *filters, hcsd_sys_cb done,
+                          void *data, hcsd_err_t *e) {
+  json_t *f = NULL;
+  int64_t until = 0;
+  bool has_until = false;
+  if (prune_filters(filters, &f, &until, &has_until, e) != 0) {
+    return -1;
+  }
+  ctr_prune_t *p = calloc(1, sizeof(*p));
+  bool ok = p != NULL && (p->ids = json_array()) != NULL &&
+            (p->uppers = calloc(d->nctrs + 1, sizeof(char *))) != NULL &&
+            (p->sizes = calloc(d->nctrs + 1, sizeof(int64_t))) != NULL;
+  for (hcsd_ctr_t *c = d->ctrs; ok && c != NULL; c = c->next) {
+    if (ctr_prunable(c) && ctr_match(f, c, until, has_until)) {
+      json_array_append_new(p->ids, json_string(c->id));
+      if (c->sandbox != NULL &&
+          asprintf(&p->uppers[p->n], "%s/upper", c->sandbox) < 0) {
+        p->uppers[p->n] = NULL;
+      }
+      p->n++;
+    }
+  }
+  json_decref(f);
+  if (ok) {
+    p->d = d;
+    p->done = done;
+    p->data = data;
+  }
+  if (!ok || hcsd_work(d, ctr_sizes, ctr_remove_measured, p) != 0) {
+    if (p != NULL) {
+      ctr_prune_free(p);
+    }
     hcsd_err_set(e, 500, "out of memory");
     return -1;
   }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* docker system df (GET /system/df) and the prunes of docker system prune
- * that have no store of their own in hcsd: the networks (POST
- * /networks/prune) and the build cache (POST /build/prune: hcsd builds
- * nothing, so it has none, as dockerd answers with an empty builder). */
+ * but those of the image and volume stores: the containers (POST
+ * /containers/prune), the networks (POST /networks/prune) and the build
+ * cache (POST /build/prune: hcsd builds nothing, so it has none, as
+ * dockerd answers with an empty builder). */
 #ifndef HCSD_MODEL_SYSDF_H
 #define HCSD_MODEL_SYSDF_H
 
@@ -24,5 +25,11 @@ int hcsd_system_df(hcsd_t *d, const char *const *types, size_t ntypes,
  * 500). */
 int hcsd_networks_prune(hcsd_t *d, const char *filters, hcsd_sys_cb done,
                         void *data, hcsd_err_t *e);
+/* Removes the containers that are neither running nor busy, by filters
+ * (until, label, label!), as dockerd does before it answers: HCSD_PENDING,
+ * then done with {"ContainersDeleted":[ids],"SpaceReclaimed":<bytes of
+ * their writable layers>}; or -1 with e (400 a bad filter, 500). */
+int hcsd_containers_prune(hcsd_t *d, const char *filters, hcsd_sys_cb done,
+                          void *data, hcsd_err_t *e);
 
 #endif
