@@ -182,3 +182,43 @@ Test(hcsd_netconnect, connect_and_disconnect_a_stopped_container) {
   he_cmd_free(&c);
   he_end();
 }
+
+/* What connect and --network-alias recorded is there after hcsd restarts
+ * on its state directory, and the container starts with it. */
+Test(hcsd_netconnect, records_survive_a_restart) {
+  he_cmd_t c;
+  char line[1024], out[1024], id[128];
+  he_docker_ok(&c, "network", "create", "n1");
+  he_cmd_free(&c);
+  he_docker_ok(&c, "network", "create", "n2");
+  he_cmd_free(&c);
+  he_docker_ok(&c, "create", "--name", "c", "--network", "n1",
+               "--network-alias", "db", "busybox", "sleep", "300");
+  he_cmd_free(&c);
+  he_docker_ok(&c, "network", "connect", "--alias", "web", "n2", "c");
+  he_cmd_free(&c);
+
+  he_daemon_stop();
+  he_daemon_start();
+
+  he_docker_line(line, sizeof(line), "inspect", "-f",
+                 "{{json .NetworkSettings.Networks.n2.Aliases}}", "c");
+  cr_assert_str_eq(line, "[\"web\"]");
+  he_docker_ok(&c, "start", "c");
+  he_cmd_free(&c);
+  cr_assert_eq(addr_of("c", "eth1", out, sizeof(out)), 0, "no eth1");
+  he_docker_line(id, sizeof(id), "run", "-d", "--name", "p", "--network", "n1",
+                 "busybox", "sleep", "300");
+  ping(&c, "p", "db");
+  he_expect_code(&c, 0);
+  he_cmd_free(&c);
+  he_docker_line(line, sizeof(line), "inspect", "-f",
+                 "{{json .NetworkSettings.Networks.n1.Aliases}}", "c");
+  cr_assert_str_eq(line, "[\"db\"]");
+
+  he_docker_ok(&c, "rm", "-f", "c", "p");
+  he_cmd_free(&c);
+  he_docker_ok(&c, "network", "rm", "n1", "n2");
+  he_cmd_free(&c);
+  he_end();
+}
