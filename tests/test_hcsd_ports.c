@@ -180,6 +180,14 @@ Test(hcsd_ports, publish_fixed_random_inspect_port_ps_and_cleanup) {
   serve("s4", "hello-again", "-p", "18080:80");
   tcp_read(18080, line, sizeof(line));
   cr_assert_str_eq(line, "hello-again\n");
+  /* A range: its first port that is free. */
+  serve("s5", "hello-range", "-p", "18080-18085:80");
+  he_docker_line(line, sizeof(line), "port", "s5", "80");
+  cr_assert_str_eq(line, "0.0.0.0:18081");
+  tcp_read(18081, line, sizeof(line));
+  cr_assert_str_eq(line, "hello-range\n");
+  he_docker_ok(&c, "rm", "-f", "s5");
+  he_cmd_free(&c);
   he_docker_ok(&c, "stop", "-t", "1", "s4");
   he_cmd_free(&c);
   he_docker_line(line, sizeof(line), "inspect", "-f",
