@@ -295,6 +295,36 @@ Test(hcsd_imgops, rm_conflicts) {
   he_end();
 }
 
+/* rmi -f of an image a stopped container stands on: the image goes, its
+ * layers stay for the container, across a restart of hcsd, and go once
+ * the container is gone. */
+Test(hcsd_imgops, rm_forced_keeps_layers) {
+  img_t img;
+  load_image("k:1", "k", "yes", &img);
+  he_cmd_t c;
+  he_docker_ok(&c, "create", "--name", "kc", "k:1");
+  he_cmd_free(&c);
+  char want[256];
+  snprintf(want, sizeof(want), "Untagged: k:1\nDeleted: sha256:%s\n", img.cfg);
+  expect_out(want, "rmi", "-f", "k:1");
+  he_daemon_stop();
+  he_daemon_start();
+  he_docker_ok(&c, "export", "kc");
+  cr_assert_not_null(memmem(c.o.p, c.o.len, "layer 1 of k", 12), "a.txt lost");
+  cr_assert_not_null(memmem(c.o.p, c.o.len, "layer 2 of k", 12), "b.txt lost");
+  he_cmd_free(&c);
+  he_docker_ok(&c, "rm", "kc");
+  he_cmd_free(&c);
+  expect_out("Total reclaimed space: 0B\n", "image", "prune", "-f");
+  for (int i = 0; i < 2; i++) {
+    char layer[256];
+    snprintf(layer, sizeof(layer), "%s/images/layers/%s", he.state,
+             img.chain[i]);
+    cr_assert_neq(access(layer, F_OK), 0, "%s is still there", layer);
+  }
+  he_end();
+}
+
 Test(hcsd_imgops, prune) {
   img_t a, b, l;
   load_image("p:1", "pa", "no", &a);

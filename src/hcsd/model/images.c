@@ -212,6 +212,9 @@ int hcsd__img_save(hcsd_images_t *im) {
   } else if (doc != NULL && im->builtin_removed) {
     json_object_set_new(doc, "BuiltinRemoved", json_true());
   }
+  if (doc != NULL && json_array_size(im->kept) > 0) {
+    json_object_set(doc, "KeptLayers", im->kept);
+  }
   char *final = hcsd__img_path_join(im->dir, "images.json");
   char *tmp = hcsd__img_path_join(im->dir, "images.json.tmp");
   int err = doc == NULL || final == NULL || tmp == NULL ? -ENOMEM : 0;
@@ -253,6 +256,16 @@ static json_t *find_layer(hcsd_images_t *im, const char *chain) {
     json_array_foreach(json_object_get(rec, "Layers"), j, l) {
       if (strcmp(hcsd__img_rec_str(l, "Chain"), chain) == 0) {
         return l;
+      }
+    }
+  }
+  json_array_foreach(im->kept, i, l) {
+    if (strcmp(hcsd__img_rec_str(l, "Chain"), chain) == 0) {
+      return l;
+    }
+    json_array_foreach(json_object_get(l, "Below"), j, rec) {
+      if (strcmp(json_string_value(rec), chain) == 0) {
+        return l; /* a parent of a kept layer stays with it */
       }
     }
   }
@@ -401,6 +414,12 @@ static int read_records(hcsd_images_t *im, char **errmsg) {
                         json_string(when != NULL ? when : HCSD_IMG_NO_TIME));
   }
   json_array_extend(im->images, recs);
+  json_array_foreach(json_object_get(doc, "KeptLayers"), i, rec) {
+    const char *c = hcsd__img_rec_str(rec, "Chain");
+    if (c != NULL && strlen(c) == 64 && strspn(c, "0123456789abcdef") == 64) {
+      json_array_append(im->kept, rec);
+    }
+  }
   json_decref(doc);
   free(path);
   return 0;
@@ -455,6 +474,7 @@ int hcsd_images_open(const char *dir, hcsd_images_t **out, char **errmsg) {
   hcsd_images_t *im = calloc(1, sizeof(*im));
   if (im == NULL || (im->dir = strdup(dir)) == NULL ||
       (im->layers_dir = hcsd__img_path_join(dir, "layers")) == NULL ||
+      (im->kept = json_array()) == NULL ||
       (im->images = json_array()) == NULL) {
     *errmsg = strdup("out of memory");
     hcsd_images_close(im);
@@ -502,6 +522,7 @@ void hcsd_images_close(hcsd_images_t *im) {
     pthread_mutex_destroy(&im->load_mu);
   }
   json_decref(im->images);
+  json_decref(im->kept);
   free(im->layers_dir);
   free(im->dir);
   free(im);

@@ -27,6 +27,10 @@ struct hcsd_images_s {
   hcs_driver_info_t info;
   json_t *images;       /* array of records, the built-in one (if any) first */
   bool builtin_removed; /* docker rmi took the built-in image away */
+  /* The layers a container still stands on after its image went (rmi
+   * -f): [{"Chain","Size","Below":[the chains under it, base first]}],
+   * kept in images.json until no container uses them. */
+  json_t *kept;
 };
 
 #define HCSD_IMG_MAX_JSON (UINT64_C(32) << 20) /* manifest, config bytes */
@@ -84,7 +88,8 @@ int hcsd__img_save(hcsd_images_t *im);
 /* With im->mu held: the size of layer chain (hex) from a record that
  * holds it; false when none does. */
 bool hcsd__img_layer_size(hcsd_images_t *im, const char *chain, uint64_t *size);
-/* With im->mu held: whether a record holds layer chain (hex). */
+/* With im->mu held: whether a record holds layer chain (hex), or it is
+ * kept for a container. */
 bool hcsd__img_layer_used(hcsd_images_t *im, const char *chain);
 /* Records: a field's string (NULL when it is none), the record holding a
  * normalised tag or an id ("sha256:<hex>"), NULL when none does; with

@@ -164,6 +164,50 @@ static int conflict(del_t *D, const json_t *rec, bool force, bool tags) {
               hard ? "cannot be forced" : "must be forced", why);
 }
 
+/* Layer i of layers (a record's, base first) outlives its image for a
+ * container: kept with the ones under it. */
+static void keep_for_container(hcsd_images_t *im, json_t *layers, size_t i) {
+  json_t *below = json_array();
+  for (size_t k = 0; k < i; k++) {
+    json_array_append(below,
+                      json_object_get(json_array_get(layers, k), "Chain"));
+  }
+  json_t *l = json_array_get(layers, i);
+  json_array_append_new(
+      im->kept, json_pack("{s:O,s:O,s:o}", "Chain", json_object_get(l, "Chain"),
+                          "Size", json_object_get(l, "Size"), "Below", below));
+}
+
+/* The kept layers no container uses any more go, each with those under
+ * it that nothing else holds. */
+static void release_kept(hcsd_images_t *im, const hcsd_img_users_t *users) {
+  for (size_t i = json_array_size(im->kept); i-- > 0;) {
+    json_t *k = json_incref(json_array_get(im->kept, i));
+    char *folder =
+        hcsd__img_path_join(im->layers_dir, hcsd__img_rec_str(k, "Chain"));
+    if (folder == NULL || layer_in_use(users, folder)) {
+      free(folder);
+      json_decref(k);
+      continue;
+    }
+    free(folder);
+    json_array_remove(im->kept, i);
+    json_t *below = json_object_get(k, "Below");
+    for (size_t j = json_array_size(below) + 1; j-- > 0;) {
+      const char *chain = j == json_array_size(below)
+                              ? hcsd__img_rec_str(k, "Chain")
+                              : json_string_value(json_array_get(below, j));
+      hcs_error_t *err = NULL;
+      if (hcsd__img_layer_used(im, chain) ||
+          hcs_DestroyLayer(&im->info, chain, &err) != HCS_OK) {
+        hcs_error_free(err);
+        break;
+      }
+    }
+    json_decref(k);
+  }
+}
+
 /* Removes rec (its tags listed as untagged) and the layers no other
  * image nor container holds, top first, each listed as deleted. */
 static void remove_record(del_t *D, json_t *rec) {
@@ -191,9 +235,12 @@ static void remove_record(del_t *D, json_t *rec) {
     json_t *l = json_array_get(layers, i);
     const char *chain = hcsd__img_rec_str(l, "Chain");
     char *folder = hcsd__img_path_join(D->im->layers_dir, chain);
-    bool keep = folder == NULL || hcsd__img_layer_used(D->im, chain) ||
-                layer_in_use(D->users, folder);
+    bool used = folder == NULL || hcsd__img_layer_used(D->im, chain);
+    bool keep = used || layer_in_use(D->users, folder);
     free(folder);
+    if (!used && keep) {
+      keep_for_container(D->im, layers, i);
+    }
     hcs_error_t *err = NULL;
     if (keep || hcs_DestroyLayer(&D->im->info, chain, &err) != HCS_OK) {
       hcs_error_free(err);
@@ -261,8 +308,9 @@ int hcsd_images_delete(hcsd_images_t *im, const char *ref, bool force,
   *msg = NULL;
   del_t D = {.im = im, .users = users, .out = json_array(), .msg = msg};
   pthread_mutex_lock(&im->mu);
+  release_kept(im, users);
   int st = delete_locked(&D, ref, force);
-  int err = st == 200 ? hcsd__img_save(im) : 0;
+  int err = hcsd__img_save(im); /* release_kept may have changed it */
   pthread_mutex_unlock(&im->mu);
   if (err != 0) {
     json_decref(D.out);
@@ -402,6 +450,7 @@ int hcsd_images_prune(hcsd_images_t *im, const char *filters,
   }
   del_t D = {.im = im, .users = users, .out = json_array(), .msg = msg};
   pthread_mutex_lock(&im->mu);
+  release_kept(im, users);
   for (size_t i = json_array_size(im->images); i-- > 0;) {
     json_t *rec = json_array_get(im->images, i);
     if (first_user(users, hcsd__img_rec_str(rec, "Id"), -1) == NULL &&
