@@ -576,9 +576,9 @@ HCS_API hcs_result_t hcs_ResizeConsoleInComputeSystem(
     hcs_error_t **err);
 
 /* Asynchronous sessions on the engine's loops. A session lives on the
- * loop whose thread started it (hcs_session_start from any engine loop;
- * hcs_session_start_in from the engine loop, loop 0): every call on it
- * must be made on that loop's thread, and every callback runs there. */
+ * loop whose thread started it (hcs_session_start and hcs_session_start_in
+ * from any engine loop's thread): every call on it must be made on that
+ * loop's thread, and every callback runs there. */
 typedef struct hcs_session_s hcs_session_t;
 
 enum {
@@ -675,7 +675,12 @@ HCS_API struct as_session_s *hcs_session_engine(hcs_session_t *s);
  * terminate reach it; the system's records know it); its streams are the
  * engine's pumps, with cb, hold/release and the drain contract of
  * hcs_session_start. stream_cap and drain_timeout_ms as in
- * hcs_session_options_t (0: defaults). Engine thread only. On HCS_OK
+ * hcs_session_options_t (0: defaults). On an engine loop's thread only
+ * (other threads: HCS_WSAEINVAL): the session lives on that loop. From a
+ * worker loop (1 and up) the call waits for loop 0 to check the system
+ * and make the process's record, then spawns on the worker's own loop;
+ * loop 0 never waits for a worker, so this cannot deadlock, but the
+ * worker's loop stands still for that wait. On HCS_OK
  * *out holds a reference the caller drops with hcs_session_unref(); the
  * callbacks run later, never inside this call. Errors as
  * hcs_CreateProcessInComputeSystem: HCS_E_SYSTEM_NOT_FOUND (unknown id),

@@ -3,7 +3,8 @@
  * processes go to each loop in turn (seen in each loop's statistics), and
  * wait, terminate, a console resize, terminating the system and
  * hcs_close reach them wherever they run; a synchronous call from a
- * worker loop's thread is refused. */
+ * worker loop's thread is refused; hcs_session_start_in works from each
+ * loop's thread. */
 #include "test_hcs_util.h"
 
 #include <hcs-async.h>
@@ -240,4 +241,157 @@ Test(loops_sync, sync_call_from_worker_refused) {
   cr_assert(strstr(c.sync_msg, "worker loop") != NULL, "%s", c.sync_msg);
   hcs_close(c.h);
   th_assert_no_child();
+}
+
+/* hcs_session_start_in from each loop's thread (an exec gateway's worker
+ * taking a connection and its exec): each session lives on the loop that
+ * started it, its data and done callbacks run on that thread, it counts
+ * in that loop's statistics, and the system's terminate reaches the ones
+ * still running on worker loops. */
+enum { PER = 4 };
+
+typedef struct in_run_s in_run_t;
+typedef struct in_one_s {
+  in_run_t *run;
+  uint32_t loop;
+  char out[32];
+  size_t n;
+  int code;
+} in_one_t;
+
+struct in_run_s {
+  hcs_t *h;
+  in_one_t one[LOOPS][PER + 1];
+  pthread_t thread[LOOPS];
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int done, started, wrong_thread, start_err;
+  size_t sessions[LOOPS];
+  char why[256];
+};
+
+static void in_check(in_one_t *o) {
+  if (!pthread_equal(pthread_self(), o->run->thread[o->loop]) ||
+      !as_loop_on_thread(hcs_engine_loop_at(o->run->h, o->loop))) {
+    pthread_mutex_lock(&o->run->mu);
+    o->run->wrong_thread++;
+    pthread_mutex_unlock(&o->run->mu);
+  }
+}
+
+static void in_data(hcs_session_t *s, int stream, char *buf, size_t len,
+                    void *data) {
+  in_one_t *o = data;
+  (void)s;
+  (void)stream;
+  in_check(o);
+  if (len > 0 && o->n + len < sizeof(o->out)) {
+    memcpy(o->out + o->n, buf, len);
+    o->n += len;
+  }
+}
+
+static void in_done(hcs_session_t *s, const hcs_process_result_t *res,
+                    void *data) {
+  in_one_t *o = data;
+  in_check(o);
+  o->code = res->exit_code;
+  hcs_session_unref(s);
+  pthread_mutex_lock(&o->run->mu);
+  o->run->done++;
+  pthread_cond_broadcast(&o->run->cv);
+  pthread_mutex_unlock(&o->run->mu);
+}
+
+/* On loop i: PER short sessions, and one that sleeps until terminated. */
+static void in_start(as_loop_t *loop, void *data) {
+  in_one_t *first = data;
+  in_run_t *r = first->run;
+  uint32_t i = first->loop;
+  (void)loop;
+  r->thread[i] = pthread_self();
+  for (int k = 0; k <= PER; k++) {
+    char script[64];
+    if (k < PER) {
+      snprintf(script, sizeof(script), "echo in%u; exit %d", i, k + 1);
+    } else {
+      snprintf(script, sizeof(script), "echo up; exec sleep 60");
+    }
+    const char *args[] = {"/bin/sh", "-c", script, NULL};
+    hcs_process_params_t p;
+    memset(&p, 0, sizeof(p));
+    p.args = args;
+    hcs_session_in_t in = {.size = sizeof(in),
+                           .use_stdout = true,
+                           .cb = {.data = in_data, .done = in_done},
+                           .data = &r->one[i][k]};
+    hcs_session_t *s = NULL;
+    hcs_error_t *err = NULL;
+    hcs_result_t hr = hcs_session_start_in(r->h, "s", &p, &in, &s, &err);
+    pthread_mutex_lock(&r->mu);
+    if (hr != HCS_OK) {
+      r->start_err++;
+      snprintf(r->why, sizeof(r->why), "%s", hcs_error_message(err));
+    }
+    pthread_mutex_unlock(&r->mu);
+    hcs_error_free(err);
+  }
+  hcs_stats_t st;
+  hcs_stats(r->h, &st);
+  pthread_mutex_lock(&r->mu);
+  r->sessions[i] = st.sessions;
+  r->started++;
+  pthread_cond_broadcast(&r->cv);
+  pthread_mutex_unlock(&r->mu);
+}
+
+static void in_wait(in_run_t *r, int *what, int n) {
+  pthread_mutex_lock(&r->mu);
+  while (*what < n) {
+    pthread_cond_wait(&r->cv, &r->mu);
+  }
+  pthread_mutex_unlock(&r->mu);
+}
+
+Test(loops_sync, session_start_in_from_every_loop, .timeout = 120) {
+  static in_run_t r = {.mu = PTHREAD_MUTEX_INITIALIZER,
+                       .cv = PTHREAD_COND_INITIALIZER};
+  int fds0 = th_fd_baseline();
+  r.h = open_three("s");
+  for (uint32_t i = 0; i < LOOPS; i++) {
+    for (int k = 0; k <= PER; k++) {
+      r.one[i][k].run = &r;
+      r.one[i][k].loop = i;
+    }
+  }
+  for (uint32_t i = 0; i < LOOPS; i++) {
+    cr_assert_eq(
+        as_loop_post(hcs_engine_loop_at(r.h, i), in_start, &r.one[i][0]), 0);
+  }
+  in_wait(&r, &r.started, LOOPS);
+  cr_assert_eq(r.start_err, 0, "%s", r.why);
+  in_wait(&r, &r.done, LOOPS * PER);
+  for (uint32_t i = 0; i < LOOPS; i++) {
+    cr_assert_eq(r.sessions[i], PER + 1, "loop %u counted %zu sessions", i,
+                 r.sessions[i]);
+    for (int k = 0; k < PER; k++) {
+      char want[16];
+      snprintf(want, sizeof(want), "in%u\n", i);
+      in_one_t *o = &r.one[i][k];
+      cr_assert_eq(o->code, k + 1);
+      cr_assert_eq(o->n, strlen(want), "%.*s", (int)o->n, o->out);
+      cr_assert_eq(memcmp(o->out, want, o->n), 0);
+    }
+  }
+  /* The sleepers: the system's terminate reaches each loop's. */
+  hcs_error_t *err = NULL;
+  th_expect_ok(hcs_TerminateComputeSystem(r.h, "s", 30000, NULL, &err), err);
+  in_wait(&r, &r.done, LOOPS * (PER + 1));
+  for (uint32_t i = 0; i < LOOPS; i++) {
+    cr_assert_eq(r.one[i][PER].code, 137, "loop %u: %d", i, r.one[i][PER].code);
+  }
+  cr_assert_eq(r.wrong_thread, 0, "a callback ran off its session's loop");
+  hcs_close(r.h);
+  th_assert_no_child();
+  cr_assert_eq(th_fd_count(), fds0, "fds leaked");
 }

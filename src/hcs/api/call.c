@@ -70,9 +70,9 @@ static void deadline_in(struct timespec *ts, uint32_t ms) {
   }
 }
 
-hcs_result_t hcs__call_timed(hcs_t *hcs, hcs__call_fn fn, void *args,
+static hcs_result_t call_run(hcs_t *hcs, hcs__call_fn fn, void *args,
                              uint32_t timeout, hcs__call_fn cancel,
-                             hcs_error_t **err) {
+                             int worker_ok, hcs_error_t **err) {
   hcs__call_t call;
   memset(&call, 0, sizeof(call));
   call.fn = fn;
@@ -83,7 +83,7 @@ hcs_result_t hcs__call_timed(hcs_t *hcs, hcs__call_fn fn, void *args,
   pthread_mutex_init(&call.lock, NULL);
   pthread_cond_init(&call.cond, &ca);
   pthread_condattr_destroy(&ca);
-  if (hcs__caller_loop(hcs) != hcs->loop) {
+  if (!worker_ok && hcs__caller_loop(hcs) != hcs->loop) {
     /* A worker loop waiting for loop 0 could be waited for in turn. */
     call.finished = 1;
     call.result =
@@ -141,7 +141,18 @@ hcs_result_t hcs__call_timed(hcs_t *hcs, hcs__call_fn fn, void *args,
   return call.result;
 }
 
+hcs_result_t hcs__call_timed(hcs_t *hcs, hcs__call_fn fn, void *args,
+                             uint32_t timeout, hcs__call_fn cancel,
+                             hcs_error_t **err) {
+  return call_run(hcs, fn, args, timeout, cancel, 0, err);
+}
+
 hcs_result_t hcs__call(hcs_t *hcs, hcs__call_fn fn, void *args,
                        hcs_error_t **err) {
-  return hcs__call_timed(hcs, fn, args, HCS_TIMEOUT_INFINITE, NULL, err);
+  return call_run(hcs, fn, args, HCS_TIMEOUT_INFINITE, NULL, 0, err);
+}
+
+hcs_result_t hcs__call_from_worker(hcs_t *hcs, hcs__call_fn fn, void *args,
+                                   hcs_error_t **err) {
+  return call_run(hcs, fn, args, HCS_TIMEOUT_INFINITE, NULL, 1, err);
 }

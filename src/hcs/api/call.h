@@ -56,6 +56,11 @@ hcs_result_t hcs__call(hcs_t *hcs, hcs__call_fn fn, void *args,
 hcs_result_t hcs__call_timed(hcs_t *hcs, hcs__call_fn fn, void *args,
                              uint32_t timeout, hcs__call_fn cancel,
                              hcs_error_t **err);
+/* hcs__call for a worker loop's thread, with fn one that finishes on loop 0
+ * without waiting for any worker loop (loop 0 never waits for a worker,
+ * so this cannot deadlock; the worker's own loop stands still meanwhile). */
+hcs_result_t hcs__call_from_worker(hcs_t *hcs, hcs__call_fn fn, void *args,
+                                   hcs_error_t **err);
 void hcs__call_done(hcs__call_t *call, hcs_result_t result, hcs_error_t *err);
 as_loop_t *hcs__loop(hcs_t *hcs);
 /* The engine loop the calling thread runs, or loop 0 from any other

@@ -50,6 +50,8 @@ typedef struct create_args_s {
   hcs__call_t *call;              /* a call that may end on a worker loop */
   int pending;                    /* the spawn went to a worker loop */
   int may_defer;                  /* the caller is not on the engine thread */
+  uint32_t worker;                /* start_in from this worker loop, or 0 */
+  struct spawn_job_s *job;        /* then the spawn it runs itself */
 } create_args_t;
 
 typedef struct pid_args_s {
@@ -159,6 +161,19 @@ static void proc_deliver(hcs__proc_t *p) {
   proc_free(p);
 }
 
+typedef struct done_job_s {
+  as_session_t *s;
+  hcs_process_result_t r;
+} done_job_t;
+
+/* A pumped session's done callback, on the session's loop. */
+static void remote_pub_done(as_loop_t *loop, void *data) {
+  done_job_t *j = data;
+  (void)loop;
+  hcs__pub_done(j->s, &j->r);
+  as_free(j);
+}
+
 /* The process's end, on loop 0. */
 static void proc_ended(hcs__proc_t *p, const as_result_t *r) {
   hcs__system_t *sys = p->sys;
@@ -167,14 +182,26 @@ static void proc_ended(hcs__proc_t *p, const as_result_t *r) {
       r->signal == SIGKILL && sys->ct != NULL && hcs__container_take_oom(sys);
   p->done = 1;
   sys->nrunning--;
-  if (p->pumped) {
-    hcs__pub_done(p->s, &p->result);
-    if (p->waiters == NULL) {
-      proc_unlink(p);
-      proc_free(p);
-      hcs__system_check_stopped(sys);
-      return;
+  if (p->pumped && p->remote) {
+    /* Posted before the release of the session (proc_put), so it is
+     * still there when the job runs. */
+    done_job_t *j = as_malloc(sizeof(*j));
+    if (j == NULL) {
+      abort(); /* a lost done would leave its caller waiting forever */
     }
+    j->s = p->s;
+    j->r = p->result;
+    if (as_loop_post(p->loop, remote_pub_done, j) != 0) {
+      abort();
+    }
+  } else if (p->pumped) {
+    hcs__pub_done(p->s, &p->result);
+  }
+  if (p->pumped && p->waiters == NULL) {
+    proc_unlink(p);
+    proc_free(p);
+    hcs__system_check_stopped(sys);
+    return;
   }
   proc_deliver(p);
   hcs__system_check_stopped(sys);
@@ -300,12 +327,16 @@ static void remote_spawned(as_loop_t *loop, void *data) {
   spawn_job_t *j = data;
   hcs__proc_t *p = j->p;
   hcs__system_t *sys = p->sys;
-  create_args_t *a = j->a;
-  hcs__call_t *call = a->call;
+  create_args_t *a = j->a; /* NULL: a worker's start_in, answered there */
+  hcs__call_t *call = a != NULL ? a->call : NULL;
   hcs_t *hcs = p->hcs;
   (void)loop;
   sys->nrunning--; /* the pin of remote_spawn; proc_link counts it again */
-  if (j->r != 0) {
+  if (j->r != 0 && a == NULL) {
+    as_free(p);
+    hcs__remote_gone(hcs);
+    hcs__system_check_stopped(sys);
+  } else if (j->r != 0) {
     hcs_error_t *err = NULL;
     char obj[200];
     snprintf(obj, sizeof(obj), "id=%s", sys->id);
@@ -319,14 +350,16 @@ static void remote_spawned(as_loop_t *loop, void *data) {
   } else {
     p->pid = j->pid;
     proc_link(p);
-    a->pid = p->pid;
-    memcpy(a->fd, j->fd, sizeof(a->fd));
-    console_fds(a);
     if (sys->stopping) {
       /* Terminate or shutdown came while it started: it goes too. */
       remote_kill_job(p, SIGKILL, NULL);
     }
-    hcs__call_done(call, HCS_OK, NULL);
+    if (a != NULL) {
+      a->pid = p->pid;
+      memcpy(a->fd, j->fd, sizeof(a->fd));
+      console_fds(a);
+      hcs__call_done(call, HCS_OK, NULL);
+    }
   }
   hcs__argv_free(j->argv);
   as_free(j);
@@ -362,9 +395,13 @@ static hcs_result_t remote_spawn(hcs__proc_t *p, const as_spawn_opts_t *o,
   j->o = *o;
   j->argv = argv;
   j->o.argv = argv;
-  j->a = a;
-  if (as_loop_post(p->loop, remote_spawn_job, j) != 0) {
-    abort(); /* worker loops run until hcs_close has ended loop 0 */
+  if (a->worker != 0) {
+    a->job = j; /* the calling worker spawns it (start_in_worker) */
+  } else {
+    j->a = a;
+    if (as_loop_post(p->loop, remote_spawn_job, j) != 0) {
+      abort(); /* worker loops run until hcs_close has ended loop 0 */
+    }
   }
   /* Running from now on for the system: its container stays whole (and
    * a stop waits) until the job is back. */
@@ -445,8 +482,11 @@ static hcs_result_t spawn_proc(hcs__system_t *sys, create_args_t *a,
                                char **argv, hcs_error_t **err) {
   static const char op[] = "hcs::CreateProcessInComputeSystem";
   const hcs_process_params_t *pp = a->params;
-  /* A call that must end inline spawns here, on loop 0. */
-  uint32_t slot = a->call != NULL ? place(sys->hcs) : 0;
+  /* A call that must end inline spawns here, on loop 0; a worker's
+   * start_in on the worker's loop. */
+  uint32_t slot = a->worker != 0    ? a->worker
+                  : a->call != NULL ? place(sys->hcs)
+                                    : 0;
   char obj[200];
   snprintf(obj, sizeof(obj), "id=%s", sys->id);
   hcs__proc_t *p = as_calloc(1, sizeof(*p));
@@ -599,6 +639,57 @@ static void create_fn(hcs_t *hcs, hcs__call_t *call) {
   }
 }
 
+static void create_worker_fn(hcs_t *hcs, hcs__call_t *call) {
+  hcs_error_t *err = NULL;
+  hcs_result_t r = create_proc(hcs, call->args, &err);
+  hcs__call_done(call, r, err);
+}
+
+/* start_in on worker loop a->worker: loop 0 checks the system and makes
+ * the record and the spawn (as for a synchronous call's process placed on
+ * that loop), the worker spawns inline, on its own loop, so that the
+ * caller has its session when the call returns; loop 0 links the record
+ * when the job comes back, before the process's end can reach it. */
+static hcs_result_t start_in_worker(hcs_t *hcs, create_args_t *a,
+                                    hcs_session_t **out, hcs_error_t **err) {
+  hcs_result_t r = hcs__call_from_worker(hcs, create_worker_fn, a, err);
+  if (r != HCS_OK) {
+    return r;
+  }
+  spawn_job_t *j = a->job;
+  hcs__proc_t *p = j->p;
+  j->r = as_session_spawn(p->loop, &j->o, &p->s);
+  if (j->r == 0) {
+    j->pid = p->pid = (uint32_t)as_session_ns_pid(p->s);
+    p->pumped = 1;
+    hcs__pub_init(p->s, &a->pumped->cb, a->pumped->data);
+    as_session_ref(p->s);
+    *out = (hcs_session_t *)(void *)p->s;
+    r = hcs__ok(err);
+  } else {
+    char obj[200];
+    snprintf(obj, sizeof(obj), "id=%s", a->id);
+    r = hcs__fail(err, HCS_ERROR_GEN_FAILURE,
+                  "hcs::CreateProcessInComputeSystem", obj, -j->r,
+                  "starting \"%s\": %s", j->o.file, strerror(-j->r));
+  }
+  if (as_loop_post(hcs->loop, remote_spawned, j) != 0) {
+    abort(); /* loop 0 outlives the worker loops' jobs (service.c) */
+  }
+  return r;
+}
+
+/* The worker loop whose thread calls, or 0. */
+static uint32_t caller_worker(hcs_t *hcs) {
+  as_loop_t *loop = hcs__caller_loop(hcs);
+  for (uint32_t i = 1; i < hcs->nloops; i++) {
+    if (hcs->loops[i] == loop) {
+      return i;
+    }
+  }
+  return 0;
+}
+
 hcs_result_t hcs_session_start_in(hcs_t *hcs, const char *id,
                                   const hcs_process_params_t *params,
                                   const hcs_session_in_t *opts,
@@ -611,9 +702,10 @@ hcs_result_t hcs_session_start_in(hcs_t *hcs, const char *id,
                      : opts == NULL   ? "opts"
                                       : "out");
   }
-  if (!hcs__on_engine(hcs)) {
+  uint32_t worker = caller_worker(hcs);
+  if (worker == 0 && !hcs__on_engine(hcs)) {
     return hcs__fail(err, HCS_WSAEINVAL, op, id, EPERM,
-                     "hcs_session_start_in: not on the engine thread");
+                     "hcs_session_start_in: not on an engine loop's thread");
   }
   hcs_process_params_t pp;
   hcs_session_in_t in;
@@ -633,7 +725,11 @@ hcs_result_t hcs_session_start_in(hcs_t *hcs, const char *id,
                              in.use_stderr || pp.create_stderr_pipe},
                      .params = &pp,
                      .fd = {-1, -1, -1},
-                     .pumped = &in};
+                     .pumped = &in,
+                     .worker = worker};
+  if (worker != 0) {
+    return start_in_worker(hcs, &a, out, err);
+  }
   r = create_proc(hcs, &a, err);
   if (r == HCS_OK) {
     *out = (hcs_session_t *)(void *)a.session;
