@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* The exec contenders: r->w->c execs in flight into the contender's
  * running system (exec_env.c), each read to EOF and waited.
- * - hcs: hcs_session_start_in on the engine's loop, as a gateway that
- *   serves its clients on the engine thread (hcsd) makes an exec: the
- *   bench thread posts the cell to the engine thread once, the engine
- *   thread keeps C sessions in flight (stdout pumped to EOF, the done
- *   callback with the exit code starts the next) and wakes the bench
- *   thread once, when the last is done. No thread hand-off per exec.
+ * - hcs: hcs_session_start_in on the engine's loops, as a gateway that
+ *   serves its clients on them makes an exec: the bench thread posts a
+ *   lane to each engine loop once (C split among them), each loop keeps
+ *   its lane's sessions in flight (stdout pumped to EOF, the done
+ *   callback with the exit code starts the next) and the bench thread
+ *   wakes once, when the last lane is done. No thread hand-off per exec
+ *   (a worker loop's start waits for loop 0 to check the system).
  * - hcs sync: hcs_CreateProcessInComputeSystem with stdout piped, the pipe
  *   read to EOF, hcs_WaitForProcessResult, from C threads: the synchronous
  *   calls, each a post to the engine thread and a wake-up back.
@@ -202,7 +203,18 @@ static void *worker(void *arg) {
   }
 }
 
-/* hcs: one exec's slot on the engine thread. */
+/* hcs: the lanes' shared run, one lane per engine loop, one exec's slot
+ * in a lane. */
+typedef struct ashared_s {
+  run_t *run;
+  /* The run's bookkeeping (work_begin, book) and stop, shared by the
+   * lanes; the bench thread waits for lanes to reach 0. */
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  bool stop; /* a start failed: start no more */
+  uint32_t lanes;
+} ashared_t;
+
 typedef struct actx_s actx_t;
 
 typedef struct arec_s {
@@ -212,29 +224,27 @@ typedef struct arec_s {
   struct arec_s *next_free;
 } arec_t;
 
+/* A lane: everything but sh is its loop's thread's until the lane ends. */
 struct actx_s {
+  ashared_t *sh;
   run_t *run;
   exec_env_t *env;
   const char *args[2];
   hcs_process_params_t pp;
   hcs_session_in_t opts;
   arec_t *recs;      /* c slots */
+  uint64_t c;        /* this lane's share of the cell's concurrency */
   uint64_t unused;   /* slots never used yet start here */
   arec_t *free_list; /* slots used and free again */
   uint64_t active;   /* sessions started and not yet done */
-  bool stop;         /* a start failed: start no more */
-  /* The bench thread waits for the cell's end; everything above is the
-   * engine thread's until then. */
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
-  bool finished;
 };
 
 static void a_finish(actx_t *x) {
-  pthread_mutex_lock(&x->mu);
-  x->finished = true;
-  pthread_cond_signal(&x->cv);
-  pthread_mutex_unlock(&x->mu);
+  ashared_t *sh = x->sh;
+  pthread_mutex_lock(&sh->mu);
+  sh->lanes--;
+  pthread_cond_signal(&sh->cv);
+  pthread_mutex_unlock(&sh->mu);
 }
 
 static void a_data(hcs_session_t *s, int stream, char *buf, size_t len,
@@ -268,9 +278,11 @@ static void a_done(hcs_session_t *s, const hcs_process_result_t *res,
   }
   hcs_session_unref(s);
   x->active--;
+  pthread_mutex_lock(&x->sh->mu);
   if (!book(x->run, &rec->s, o)) {
-    x->stop = true;
+    x->sh->stop = true;
   }
+  pthread_mutex_unlock(&x->sh->mu);
   rec->next_free = x->free_list;
   x->free_list = rec;
   if (!a_start_one(x) && x->active == 0) {
@@ -281,43 +293,53 @@ static void a_done(hcs_session_t *s, const hcs_process_result_t *res,
 /* Starts the next exec if one is due and a slot is free; whether it did. */
 static bool a_start_one(actx_t *x) {
   run_t *r = x->run;
-  if (x->stop || exec_env_interrupted() || r->started >= r->w->n) {
+  ashared_t *sh = x->sh;
+  arec_t *rec = x->free_list;
+  if (rec == NULL && x->unused < x->c) {
+    rec = &x->recs[x->unused];
+  }
+  pthread_mutex_lock(&sh->mu);
+  bool go = rec != NULL && !sh->stop && !exec_env_interrupted() &&
+            r->started < r->w->n;
+  if (go) {
+    work_begin(r, &rec->s);
+  }
+  pthread_mutex_unlock(&sh->mu);
+  if (!go) {
     return false;
   }
-  arec_t *rec = x->free_list;
-  if (rec != NULL) {
+  if (rec == x->free_list) {
     x->free_list = rec->next_free;
-  } else if (x->unused < r->w->c) {
-    rec = &x->recs[x->unused++];
-    rec->x = x;
   } else {
-    return false;
+    x->unused++;
+    rec->x = x;
   }
   memset(&rec->o, 0, sizeof(rec->o));
-  work_begin(r, &rec->s);
   x->opts.data = rec;
   hcs_session_t *h;
   hcs_error_t *herr = NULL;
   if (hcs_session_start_in(x->env->hcs, x->env->hcs_id, &x->pp, &x->opts, &h,
                            &herr) != HCS_OK) {
     hcs_failed(&rec->o, "hcs_session_start_in", herr);
+    pthread_mutex_lock(&sh->mu);
     r->started--;
     (void)book(r, &rec->s, &rec->o);
+    sh->stop = true;
+    pthread_mutex_unlock(&sh->mu);
     rec->next_free = x->free_list;
     x->free_list = rec;
-    x->stop = true;
     return false;
   }
   x->active++;
   return true;
 }
 
-/* On the engine thread: the first C execs; the done callbacks keep C in
- * flight from there. */
+/* On a lane's loop: its first execs; the done callbacks keep its share
+ * of C in flight from there. */
 static void a_kick(as_loop_t *loop, void *data) {
   actx_t *x = data;
   (void)loop;
-  for (uint64_t i = 0; i < x->run->w->c; i++) {
+  for (uint64_t i = 0; i < x->c; i++) {
     if (!a_start_one(x)) {
       break;
     }
@@ -328,42 +350,59 @@ static void a_kick(as_loop_t *loop, void *data) {
 }
 
 static int exec_hcs_async(run_t *r) {
-  actx_t x;
-  memset(&x, 0, sizeof(x));
-  x.run = r;
-  x.env = r->w->env;
-  x.args[0] = x.env->prog;
-  x.pp.args = x.args;
-  x.opts.use_stdout = true;
-  x.opts.cb.data = a_data;
-  x.opts.cb.done = a_done;
-  x.recs = calloc(r->w->c > 0 ? r->w->c : 1, sizeof(*x.recs));
-  if (x.recs == NULL) {
-    run_fail(r, -ENOMEM, "the exec slots");
-    return r->res->err;
+  exec_env_t *env = r->w->env;
+  uint32_t n = hcs_engine_loops(env->hcs);
+  if (n > r->w->c) {
+    n = r->w->c > 0 ? (uint32_t)r->w->c : 1;
   }
-  int err = pthread_mutex_init(&x.mu, NULL);
-  if (err == 0 && (err = pthread_cond_init(&x.cv, NULL)) != 0) {
-    pthread_mutex_destroy(&x.mu);
+  ashared_t sh = {.run = r, .lanes = n};
+  actx_t *lanes = calloc(n, sizeof(*lanes));
+  arec_t *recs = calloc(r->w->c > 0 ? r->w->c : 1, sizeof(*recs));
+  int err = lanes == NULL || recs == NULL ? ENOMEM : 0;
+  if (err == 0 && (err = pthread_mutex_init(&sh.mu, NULL)) == 0 &&
+      (err = pthread_cond_init(&sh.cv, NULL)) != 0) {
+    pthread_mutex_destroy(&sh.mu);
   }
   if (err != 0) {
-    free(x.recs);
-    run_fail(r, -err, "setting up the wait for the engine thread");
+    free(lanes);
+    free(recs);
+    run_fail(r, -err, "setting up the lanes");
     return r->res->err;
   }
-  err = as_loop_post(hcs_engine_loop(x.env->hcs), a_kick, &x);
-  if (err != 0) {
-    run_fail(r, err, "hcs_post");
-  } else {
-    pthread_mutex_lock(&x.mu);
-    while (!x.finished) {
-      pthread_cond_wait(&x.cv, &x.mu);
+  uint64_t given = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    actx_t *x = &lanes[i];
+    x->sh = &sh;
+    x->run = r;
+    x->env = env;
+    x->args[0] = env->prog;
+    x->pp.args = x->args;
+    x->opts.use_stdout = true;
+    x->opts.cb.data = a_data;
+    x->opts.cb.done = a_done;
+    x->c = r->w->c / n + (i < r->w->c % n ? 1 : 0);
+    x->recs = recs + given;
+    given += x->c;
+  }
+  uint32_t posted = 0;
+  for (; posted < n; posted++) {
+    err = as_loop_post(hcs_engine_loop_at(env->hcs, posted), a_kick,
+                       &lanes[posted]);
+    if (err != 0) {
+      run_fail(r, err, "hcs_post");
+      break;
     }
-    pthread_mutex_unlock(&x.mu);
   }
-  pthread_cond_destroy(&x.cv);
-  pthread_mutex_destroy(&x.mu);
-  free(x.recs);
+  pthread_mutex_lock(&sh.mu);
+  sh.lanes -= n - posted;
+  while (sh.lanes > 0) {
+    pthread_cond_wait(&sh.cv, &sh.mu);
+  }
+  pthread_mutex_unlock(&sh.mu);
+  pthread_cond_destroy(&sh.cv);
+  pthread_mutex_destroy(&sh.mu);
+  free(recs);
+  free(lanes);
   return r->res->err;
 }
 
