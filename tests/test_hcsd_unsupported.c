@@ -51,7 +51,6 @@ Test(hcsd_unsupported, http_answers) {
   } no[] = {
       {"POST", "/v1.50/containers/abc/update", "update"},
       {"POST", "/v1.50/build", "build"},
-      {"GET", "/v1.50/events", "events"},
       {"GET", "/v1.50/services", "service"},
   };
   for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {

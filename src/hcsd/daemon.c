@@ -4,6 +4,7 @@
  * live-restore) before the connections close. */
 #include "hcsd/http/http.h"
 #include "hcsd/model/ctr_int.h"
+#include "hcsd/model/events.h"
 #include "hcsd/model/images.h"
 #include "hcsd/model/nets.h"
 #include "hcsd/model/restart.h"
@@ -176,6 +177,7 @@ void hcsd_free(hcsd_t *d) {
     hcsd__ctr_unref(c);
   }
   hcsd__execs_index_free(d);
+  hcsd_events_free(d);
   hcsd_images_close(d->images);
   hcsd_nets_close(d->nets);
   free(d->state_dir);

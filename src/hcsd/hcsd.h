@@ -67,6 +67,8 @@ struct hcsd_s {
   int stopping;
   void (*stopped)(hcsd_t *d); /* hcsd_stop finished */
   int64_t booted;             /* unix seconds */
+
+  struct hcsd_events_s *events; /* model/events.c's bus */
 };
 
 /* Opens the stores (state_dir made 0700) and finds the records again;

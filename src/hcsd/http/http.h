@@ -165,6 +165,8 @@ void hcsd_h_ctr_logs(hcsd_t *d, hcsd_req_t *r, const char *ref);
 void hcsd_h_ctr_archive(hcsd_t *d, hcsd_req_t *r, const char *ref);
 /* h_top.c: GET top, POST pause, unpause and rename */
 void hcsd_h_ctr_top(hcsd_t *d, hcsd_req_t *r, const char *ref);
+/* h_events.c: GET /events */
+void hcsd_h_events(hcsd_t *d, hcsd_req_t *r);
 /* h_stats.c: GET /containers/{id}/stats */
 void hcsd_h_ctr_stats(hcsd_t *d, hcsd_req_t *r, const char *ref);
 void hcsd_h_ctr_pause(hcsd_t *d, hcsd_req_t *r, const char *ref);

@@ -238,6 +238,8 @@ void hcsd_dispatch(hcsd_t *d, hcsd_req_t *r) {
     version(r);
   } else if (strcmp(path, "/info") == 0 && r->method == HTTP_GET) {
     info(d, r);
+  } else if (strcmp(path, "/events") == 0 && r->method == HTTP_GET) {
+    hcsd_h_events(d, r);
   } else if ((rest = after(path, "/containers/")) != NULL) {
     containers_route(d, r, rest);
   } else if ((rest = after(path, "/exec/")) != NULL) {

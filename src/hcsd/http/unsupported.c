@@ -40,7 +40,6 @@ static const struct {
     {ANY, "/tasks/**", "service ps"},
     {ANY, "/secrets/**", "secret"},
     {ANY, "/configs/**", "config"},
-    {HTTP_GET, "/events", "events"},
     {HTTP_POST, "/auth", "login"},
     {HTTP_GET, "/distribution/**", "manifest inspect"},
 };

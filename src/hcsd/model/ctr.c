@@ -4,6 +4,7 @@
  * are ctr_ops.c's, its compute system and main process ctr_run.c's, its
  * output ctr_io.c's). */
 #include "hcsd/model/ctr_int.h"
+#include "hcsd/model/events.h"
 #include "hcsd/util.h"
 
 #include <ctype.h>
@@ -572,6 +573,7 @@ static void create_done(void *data) {
                         json_string(wd != NULL ? wd : ""));
     json_object_set_new(c->config, "Image", json_string(c->image));
     hcsd__store_save(c);
+    hcsd_event_ctr(c, "create", NULL);
     j->done(c->id, NULL, j->data);
     hcsd__ctr_settled(c);
   }

@@ -4,6 +4,7 @@
  * cleaning up) waits for it to settle and then decides, as dockerd
  * serialises the operations on one container. */
 #include "hcsd/model/ctr_int.h"
+#include "hcsd/model/events.h"
 #include "hcsd/model/restart.h"
 
 #include <signal.h>
@@ -98,6 +99,15 @@ static int op_settled(hcsd_ctr_t *c, void *data) {
   return 0;
 }
 
+/* A docker stop is over: dockerd's stop event after the die. */
+static int stopped_settled(hcsd_ctr_t *c, void *data) {
+  if (c->state != CS_REMOVING) {
+    hcsd_event_ctr(c, "stop", NULL);
+  }
+  op_end(data, NULL);
+  return 0;
+}
+
 /* fn(c, op) once c, running now and not busy, has exited (or is gone):
  * a settle callback that re-parked itself would run again at once. */
 typedef struct exit_park_s {
@@ -138,7 +148,7 @@ static int stop_settled(hcsd_ctr_t *c, void *data) {
   if (c->busy) {
     hcsd__ctr_add_settle(c, stop_settled, op);
   } else if (c->state == CS_RUNNING && c->main != NULL) {
-    until_exit(c, op_settled, op);
+    until_exit(c, stopped_settled, op);
     int sig = hcsd_signal_number(c->stop_signal);
     hcsd__ctr_stop(c, sig != 0 ? sig : SIGTERM, op->secs);
   } else {
@@ -190,7 +200,7 @@ int hcsd_ctr_stop(hcsd_t *d, const char *ref, const char *signal, int secs,
     return -1;
   }
   if (c->state == CS_RUNNING) {
-    hcsd__ctr_add_settle(c, op_settled, op);
+    hcsd__ctr_add_settle(c, stopped_settled, op);
     stop_with(c, signal, secs);
   } else {
     op->secs = secs; /* a start under way: stopped once it runs */
@@ -240,6 +250,7 @@ int hcsd_ctr_kill(hcsd_t *d, const char *ref, const char *signal,
     hcsd__restart_user_stop(c); /* as moby: the stop signal stops it */
   }
   (void)hcs_session_kill(c->main, sig);
+  hcsd_event_ctr_int(c, "kill", "signal", sig);
   hcsd__ctr_thaw(c);
   if (op == NULL) {
     return 0;

@@ -3,6 +3,7 @@
  * and thawed (hcs_PauseComputeSystem), and its name changed, in moby's
  * words and status codes. */
 #include "hcsd/model/ctr_int.h"
+#include "hcsd/model/events.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,7 @@ static int set_paused(hcsd_t *d, const char *ref, bool on, hcsd_err_t *e) {
   }
   c->paused = on;
   c->paused_run = c->exits;
+  hcsd_event_ctr(c, on ? "pause" : "unpause", NULL);
   return 0;
 }
 
@@ -94,8 +96,10 @@ int hcsd_ctr_rename(hcsd_t *d, const char *ref, const char *name,
     }
     return -1;
   }
+  json_t *old = json_pack("{s:s+}", "oldName", "/", c->name);
   free(c->name);
   c->name = copy;
   hcsd__store_save(c);
+  hcsd_event_ctr(c, "rename", old);
   return 0;
 }

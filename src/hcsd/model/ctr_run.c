@@ -5,6 +5,7 @@
  * followers); at its exit the system and endpoint go, waiters are
  * answered, and an AutoRemove container is removed. */
 #include "hcsd/model/ctr_int.h"
+#include "hcsd/model/events.h"
 #include "hcsd/model/restart.h"
 #include "hcsd/model/volumes.h"
 #include "hcsd/util.h"
@@ -162,6 +163,7 @@ static void main_done(hcs_session_t *s, const hcs_process_result_t *r,
     c->state = CS_EXITED;
     c->exit_code =
         r->exit_code == HCS_WAIT_ERR_EXEC_FAILED ? 127 : r->exit_code & 0xff;
+    hcsd_event_ctr_int(c, "die", "exitCode", c->exit_code);
   } /* else a failed start: its code stays */
   c->finished_ns = hcsd_now_ns();
   c->pid = 0;
@@ -282,6 +284,7 @@ static void main_running(run_t *j, hcs_session_t *s) {
   c->busy = 0;
   hcsd__ctr_flush_stdin(c);
   hcsd__store_save(c);
+  hcsd_event_ctr(c, "start", NULL);
   j->done(NULL, j->data);
   hcsd__ctr_settled(c);
 }
@@ -404,6 +407,7 @@ static void stop_timeout(as_timer_t *t, void *data) {
   (void)t;
   if (c->main != NULL) {
     (void)hcs_session_kill(c->main, SIGKILL);
+    hcsd_event_ctr_int(c, "kill", "signal", SIGKILL);
   }
 }
 
@@ -415,6 +419,7 @@ void hcsd__ctr_stop(hcsd_ctr_t *c, int sig, int t) {
     sig = SIGKILL;
   }
   (void)hcs_session_kill(c->main, sig);
+  hcsd_event_ctr_int(c, "kill", "signal", sig);
   /* Paused: the signal acts once thawed (dockerd unpauses after it
    * signals). */
   hcsd__ctr_thaw(c);
@@ -450,6 +455,7 @@ static void remove_done(void *data) {
   rm_t *j = data;
   hcsd_ctr_t *c = j->c;
   hcsd__ctr_unlink(c);
+  hcsd_event_ctr(c, "destroy", NULL);
   c->busy = 0;
   hcsd__ctr_output_end(c); /* attached before it ever ran */
   hcsd__ctr_wake(c);       /* state REMOVING: every waiter ends */

@@ -11,6 +11,7 @@
  * keeps no log of an exec, so neither does hcsd). A console, or a
  * listener that cannot, keeps the copying path. */
 #include "hcsd/model/ctr_int.h"
+#include "hcsd/model/events.h"
 #include "hcsd/util.h"
 
 #include <ctype.h>
@@ -232,6 +233,7 @@ int hcsd_exec_create(hcsd_t *d, const char *ref, hcsd_exec_spec_t *spec,
   e->rows = spec->rows;
   e->cols = spec->cols;
   exec_link(c, e);
+  hcsd_event_exec(c, "exec_create", e->id, e->argv, 0);
   memcpy(id, e->id, 65);
   return 0;
 }
@@ -264,6 +266,7 @@ static void exec_done(hcs_session_t *s, const hcs_process_result_t *r,
   hcsd_ctr_t *c = e->c;
   if (c != NULL) {
     hcsd__exec_save(e, c);
+    hcsd_event_exec(c, "exec_die", e->id, NULL, e->exit_code);
   }
   if (e->listened) {
     e->listened = false;
@@ -508,6 +511,7 @@ int hcsd_exec_start(hcsd_t *d, const char *id, const hcsd_exec_start_opts_t *o,
   e->started = true;
   e->running = true;
   e->s = s;
+  hcsd_event_exec(c, "exec_start", e->id, e->argv, 0);
   e->pid = hcs_session_pid(s);
   e->exec_errno = hcs_session_exec_errno(s);
   e->exec_stage = hcs_session_exec_stage(s);

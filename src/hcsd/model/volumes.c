@@ -6,6 +6,7 @@
  * pool. */
 #include "hcsd/model/volumes.h"
 #include "hcsd/model/ctr_int.h"
+#include "hcsd/model/events.h"
 #include "hcsd/model/filters.h"
 
 #include <dirent.h>
@@ -183,6 +184,8 @@ static int vol_make(hcsd_t *d, const char *name, json_t *labels,
                  rc != 0 ? "cannot write its options" : strerror(err));
     return -1;
   }
+  hcsd_event(d, "volume", "create", name,
+             json_pack("{s:s}", "driver", "local"));
   return 0;
 }
 
@@ -385,6 +388,8 @@ static int trash_add(hcsd_t *d, trash_t *t, const char *name, hcsd_err_t *e) {
     return -1;
   }
   t->n++;
+  hcsd_event(d, "volume", "destroy", name,
+             json_pack("{s:s}", "driver", "local"));
   return 0;
 }
 

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: MIT */
+/* docker events through the docker CLI 28.2 (issue 17): a stream
+ * filtered by container sees a container's life in dockerd's order
+ * (create, start, the exec's three, pause, unpause, the kill, die and
+ * stop of docker stop, destroy), --since/--until replay the kept events
+ * and end, the filters by label, image, type and event select what
+ * dockerd selects, and clients that leave hold nothing in the daemon.
+ * One daemon per test (he_setup), each ending with he_end(). */
+#include "hcsd_e2e.h"
+
+#include <time.h>
+
+TestSuite(hcsd_events, .init = he_setup, .fini = he_teardown, .timeout = 240);
+
+/* Now, as the CLI's --since and --until take it. */
+static void stamp(char *out, size_t n) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  snprintf(out, n, "%lld.%09ld", (long long)ts.tv_sec, ts.tv_nsec);
+}
+
+static void docker_ok(const char *const *argv) {
+  he_cmd_t c;
+  he_run_argv(&c, NULL, 0, argv);
+  he_expect_code(&c, 0);
+  he_cmd_free(&c);
+}
+
+#define DOCKER_OK(...) docker_ok(HE_ARGV("docker", __VA_ARGS__))
+
+/* Reads c's stdout until it holds want, for ms at most. */
+static void read_until(he_cmd_t *c, const char *want, int64_t ms) {
+  int64_t deadline = th_now_ms() + ms;
+  while (c->o.p == NULL || strstr(c->o.p, want) == NULL) {
+    int64_t left = deadline - th_now_ms();
+    cr_assert_gt(left, 0, "`%s`: no \"%s\" in: %s", c->what, want, c->o.p);
+    struct pollfd pf = {.fd = c->out, .events = POLLIN};
+    if (poll(&pf, 1, (int)left) == 1) {
+      char buf[4096];
+      ssize_t got = read(c->out, buf, sizeof(buf));
+      cr_assert_gt(got, 0, "`%s` ended: %s %s", c->what, c->o.p, c->e.p);
+      th_buf_add(&c->o, buf, (size_t)got);
+    }
+  }
+}
+
+static const char lifecycle[] = "create\n"
+                                "start\n"
+                                "exec_create: true \n"
+                                "exec_start: true \n"
+                                "exec_die\n"
+                                "pause\n"
+                                "unpause\n"
+                                "kill\n"
+                                "die\n"
+                                "stop\n"
+                                "start\n"
+                                "kill\n"
+                                "die\n"
+                                "destroy\n";
+
+/* The stream sees ev1's life in order, and only ev1's; a replay of the
+ * same time with --until ends by itself. */
+Test(hcsd_events, container_lifecycle_in_order) {
+  char t0[64], t1[64];
+  stamp(t0, sizeof(t0));
+  /* --since t0: what happens before the stream is up is replayed. */
+  he_cmd_t ev;
+  he_cmd_start(&ev,
+               HE_ARGV("docker", "events", "--since", t0, "--filter",
+                       "container=ev1", "--format", "{{.Status}}"),
+               NULL, 0);
+  DOCKER_OK("run", "-d", "--name", "other", "busybox", "sleep", "1000");
+  DOCKER_OK("run", "-d", "--name", "ev1", "busybox", "sleep", "1000");
+  DOCKER_OK("exec", "ev1", "true");
+  DOCKER_OK("pause", "ev1");
+  DOCKER_OK("unpause", "ev1");
+  DOCKER_OK("stop", "-t", "5", "ev1");
+  DOCKER_OK("start", "ev1");
+  DOCKER_OK("kill", "ev1");
+  DOCKER_OK("rm", "ev1");
+  read_until(&ev, "destroy\n", 20000);
+  stamp(t1, sizeof(t1));
+  cr_assert_str_eq(ev.o.p, lifecycle);
+  kill(ev.pid, SIGKILL);
+  he_cmds_wait(&ev, 1, HE_CMD_MS);
+  he_cmd_free(&ev);
+
+  /* The replay of t0..t1: the same events, and the CLI exits. */
+  he_cmd_t c;
+  he_docker_ok(&c, "events", "--since", t0, "--until", t1, "--filter",
+               "container=ev1", "--format", "{{.Status}}");
+  cr_assert_str_eq(c.o.p, lifecycle);
+  he_cmd_free(&c);
+  /* The dies with their codes: TERM forwarded by hcs's init, then KILL. */
+  he_docker_ok(&c, "events", "--since", t0, "--until", t1, "--filter",
+               "container=ev1", "--filter", "event=die", "--format",
+               "{{.Actor.Attributes.name}} {{.Actor.Attributes.exitCode}}");
+  cr_assert_str_eq(c.o.p, "ev1 143\nev1 137\n");
+  he_cmd_free(&c);
+  DOCKER_OK("rm", "-f", "other");
+  he_end();
+}
+
+/* Filters by label, image, type and event, replayed. */
+Test(hcsd_events, filters_select) {
+  char t0[64], t1[64];
+  stamp(t0, sizeof(t0));
+  DOCKER_OK("create", "--name", "c1", "--label", "job=1", "busybox", "true");
+  DOCKER_OK("create", "--name", "c2", "--label", "job=2", "busybox", "true");
+  DOCKER_OK("volume", "create", "v1");
+  stamp(t1, sizeof(t1));
+  static const struct {
+    const char *filter, *want;
+  } cases[] = {
+      {"label=job=1", "create c1\n"},
+      {"label=job", "create c1\ncreate c2\n"},
+      {"image=busybox", "create c1\ncreate c2\n"},
+      {"image=nosuch", ""},
+      {"container=c2", "create c2\n"},
+      {"event=destroy", ""},
+      {"type=container", "create c1\ncreate c2\n"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    he_cmd_t c;
+    he_docker_ok(&c, "events", "--since", t0, "--until", t1, "--filter",
+                 cases[i].filter, "--format",
+                 "{{.Action}} {{.Actor.Attributes.name}}");
+    cr_assert_str_eq(c.o.p, cases[i].want, "--filter %s", cases[i].filter);
+    he_cmd_free(&c);
+  }
+  /* A volume's event is its own type. */
+  he_cmd_t c;
+  he_docker_ok(&c, "events", "--since", t0, "--until", t1, "--filter",
+               "type=volume", "--format",
+               "{{.Type}} {{.Action}} {{.Actor.ID}}");
+  cr_assert_str_eq(c.o.p, "volume create v1\n");
+  he_cmd_free(&c);
+  he_docker_fails(1, "Invalid filter 'bogus'", "events", "--since", t0,
+                  "--until", t1, "--filter", "bogus=1");
+  he_request_fails("GET", "/v1.50/events?since=x", NULL, 400, "since");
+  DOCKER_OK("rm", "c1", "c2");
+  DOCKER_OK("volume", "rm", "v1");
+  he_end();
+}
+
+/* Streams whose clients vanish are let go: the daemon's fds come back,
+ * and events go on for the one that stays. */
+Test(hcsd_events, vanished_clients_hold_nothing) {
+  int fds = he_daemon_fds();
+  int socks[16];
+  for (int i = 0; i < 16; i++) {
+    socks[i] = he_raw_connect();
+    cr_assert(he_raw_send_str(socks[i], "GET /v1.50/events HTTP/1.1\r\n"
+                                        "Host: x\r\n\r\n"));
+    (void)he_read_head(socks[i], "HTTP/1.1 200");
+  }
+  he_conn_t keep = {.fd = he_raw_connect()};
+  cr_assert(he_raw_send_str(keep.fd, "GET /v1.50/events?filters=%7B%22type"
+                                     "%22%3A%5B%22container%22%5D%7D "
+                                     "HTTP/1.1\r\nHost: x\r\n\r\n"));
+  (void)he_read_head(keep.fd, "HTTP/1.1 200");
+  for (int i = 0; i < 16; i++) {
+    close(socks[i]);
+  }
+  DOCKER_OK("create", "--name", "after", "busybox", "true");
+  (void)he_conn_find(&keep, "\"Action\":\"create\"", th_now_ms() + 10000);
+  he_expect_has(keep.in.p, "\"status\":\"create\"");
+  he_expect_has(keep.in.p, "\"name\":\"after\"");
+  he_conn_close(&keep);
+  int now = he_daemon_settle_fds(fds, 10000);
+  cr_assert_leq(now, fds, "the daemon holds %d fds, %d before", now, fds);
+  DOCKER_OK("rm", "after");
+  he_end();
+}
