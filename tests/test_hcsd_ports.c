@@ -163,6 +163,12 @@ Test(hcsd_ports, publish_fixed_random_inspect_port_ps_and_cleanup) {
   he_docker_line(line, sizeof(line), "inspect", "-f", "{{.State.Status}}",
                  "s3");
   cr_assert_str_eq(line, "created");
+  /* One container asking twice for a host port. */
+  he_docker_fails(125,
+                  "Bind for 0.0.0.0:18089 failed: port is already "
+                  "allocated",
+                  "run", "--rm", "-p", "18089:80", "-p", "18089:81", "busybox",
+                  "true");
 
   th_buf_t rs = {0};
   ruleset(&rs);

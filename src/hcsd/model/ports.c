@@ -273,7 +273,9 @@ static int plan_one(plan_t *p, const char *key, unsigned port, bool udp,
     hp = port_free(p, udp, c) ? c : 0;
   }
   const char *proto = udp ? "udp" : "tcp";
-  if (hp == 0 && lo == hi && hcsd__ports_taken(p->in_use, true, udp, lo)) {
+  if (hp == 0 && lo == hi &&
+      (hcsd__ports_taken(p->in_use, true, udp, lo) ||
+       hcsd__ports_taken(p->view, false, udp, lo))) {
     return plan_fail(p,
                      "driver failed programming external connectivity on "
                      "endpoint %s: Bind for 0.0.0.0:%u failed: port is "
