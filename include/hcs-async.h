@@ -215,6 +215,12 @@ AS_API int as_spawner_new(const as_spawner_opts_t *o, as_spawner_t **out);
  * thread; NULL is a no-op. */
 AS_API void as_spawner_free(as_spawner_t *sp);
 
+/* A resource limit of a child (setrlimit(2)); UINT64_MAX: unlimited. */
+typedef struct as_rlimit_s {
+  int resource; /* RLIMIT_* */
+  uint64_t soft, hard;
+} as_rlimit_t;
+
 typedef struct as_spawn_opts_s {
   const char *file;    /* program: a path, or a name searched in PATH */
   char *const *argv;   /* NULL-terminated; argv[0] defaults to file */
@@ -273,6 +279,12 @@ typedef struct as_spawn_opts_s {
   as_session_cbs_t cbs;
   void *data;
   size_t extra_size; /* bytes allocated with the session for its owner */
+  /* Set in the child before its ids and capabilities change (raising a
+   * hard limit needs CAP_SYS_RESOURCE, which a spawner's clone no longer
+   * has); a refused one fails the spawn at AS_STAGE_SETUP. Borrowed until
+   * the call returns. */
+  const as_rlimit_t *rlimits;
+  size_t n_rlimits;
 } as_spawn_opts_t;
 
 /* Starts a process. On success *out holds one reference that the caller

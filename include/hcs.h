@@ -328,6 +328,22 @@ HCS_API struct as_loop_s *hcs_engine_loop_at(hcs_t *hcs, uint32_t i);
  * "ReadOnlyRoot" (true: the root is remounted read-only once its mount
  * points are made; the mappings and tmpfs on it keep their own flags, as
  * with docker run --read-only); neither with "IsDummy" (HCS_WSAEINVAL).
+ * "CapAdd"/"CapDrop" (capability names, with or without CAP_, any case,
+ * or "ALL"): the processes' set is the default set less CapDrop plus
+ * CapAdd, and the default seccomp filter then allows what Docker's
+ * default profile allows to those capabilities (mount, unshare, setns
+ * for CAP_SYS_ADMIN, ...); an unknown name is HCS_WSAEINVAL naming it.
+ * "Ulimits" ([{Name, Soft, Hard}], Name as docker run --ulimit spells it:
+ * nofile, nproc, core, cpu, data, fsize, locks, memlock, msgqueue, nice,
+ * rss, rtprio, rttime, sigpending, stack; -1 unlimited; Soft above Hard
+ * or another name is HCS_WSAEINVAL): set in every process before it
+ * runs (such a system's processes are not cloned from a spawner, whose
+ * clones could not raise a hard limit). "ShmSizeInBytes": the size of
+ * its /dev/shm (64 MiB when 0 or absent). "CpusetCpus", "CpusetMems"
+ * (lists as "0-2,4"): its cpuset group (v1 joins the cpuset hierarchy).
+ * "SwapMaximumInMB": swap beside MemoryMaximumInMB (0, the default: none;
+ * -1: unlimited). "MemoryReservationInMB": a soft limit (v1
+ * memory.soft_limit_in_bytes, v2 memory.low).
  *
  * - "IsDummy": true: no isolation; processes run directly on the host.
  * - otherwise (root only, else HCS_ERROR_NOT_SUPPORTED) a Linux container:

@@ -34,6 +34,8 @@ typedef struct as__child_s {
   const struct sock_fprog *seccomp; /* installed last; NULL: none */
   int new_pgrp;                     /* setpgid(0, 0) */
   as_spawner_t *spawner; /* clone from this thread (already joined) */
+  const as_rlimit_t *rlimits;
+  size_t n_rlimits;
 } as__child_t;
 
 /* Capabilities of the calling thread, in raw system calls (safe between

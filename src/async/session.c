@@ -412,6 +412,8 @@ int as_session_spawn(as_loop_t *loop, const as_spawn_opts_t *o,
       .seccomp = o->seccomp,
       .new_pgrp = o->new_pgrp && !(o->flags & AS_PTY),
       .spawner = o->spawner,
+      .rlimits = o->rlimits,
+      .n_rlimits = o->n_rlimits,
   };
   if (o->spawner != NULL) {
     /* The spawner's thread has joined and dropped all of that already. */

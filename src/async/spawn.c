@@ -435,6 +435,12 @@ CHILD_FN static int child_main(void *arg) {
       child_fail(ctx, errno, AS_STAGE_SETUP);
     }
   }
+  for (size_t i = 0; i < c->n_rlimits; i++) {
+    const uint64_t lim[2] = {c->rlimits[i].soft, c->rlimits[i].hard};
+    if (syscall(SYS_prlimit64, 0, c->rlimits[i].resource, lim, NULL) != 0) {
+      child_fail(ctx, errno, AS_STAGE_SETUP);
+    }
+  }
   /* Groups before the uid: once the uid is dropped, setgroups is
    * refused. */
   if (c->set_ids && (child_sys(SYS_setgroups, 0, 0, 0) < 0 ||

@@ -26,8 +26,9 @@ static const char root[] = "/sys/fs/cgroup";
  * groups of all of them are removed on destroy (cpuacct and blkio are
  * no longer joined, but groups made by earlier versions may remain). */
 static const char *const v2_one[] = {"", NULL};
-static const char *const v1_ctrls[] = {"memory",  "pids",  "cpu",     "cpuacct",
-                                       "freezer", "blkio", "devices", NULL};
+static const char *const v1_ctrls[] = {"memory",  "pids",    "cpu",
+                                       "cpuacct", "freezer", "blkio",
+                                       "devices", "cpuset",  NULL};
 
 static int is_v2(void) {
   struct statfs sf;
@@ -96,8 +97,39 @@ static int open_procs(hcs__cgroup_t *cg, const char *dir) {
 typedef struct knob_s {
   const char *ctrl; /* v1 controller */
   const char *file;
-  char val[64];
+  char val[160];
 } knob_t;
+
+enum { KNOBS_MAX = 16 };
+
+/* The memory knobs: the limit, swap beside it, the soft limit. */
+static int memory_knobs(const hcs__cgroup_t *cg, const hcs__cgroup_limits_t *l,
+                        knob_t *k) {
+  int n = 0;
+  const int sz = (int)sizeof(k[0].val);
+  if (l->memory_bytes > 0) {
+    k[n] =
+        (knob_t){"memory", cg->v2 ? "memory.max" : "memory.limit_in_bytes", ""};
+    snprintf(k[n++].val, sz, "%lld", (long long)l->memory_bytes);
+    /* Without swap the limit is the limit; v1 counts memory and swap
+     * together (memsw), v2 swap alone. */
+    k[n] = (knob_t){"memory",
+                    cg->v2 ? "memory.swap.max" : "memory.memsw.limit_in_bytes",
+                    ""};
+    if (l->swap_bytes < 0) {
+      snprintf(k[n++].val, sz, "%s", cg->v2 ? "max" : "-1");
+    } else {
+      snprintf(k[n++].val, sz, "%lld",
+               (long long)(l->swap_bytes + (cg->v2 ? 0 : l->memory_bytes)));
+    }
+  }
+  if (l->memory_low_bytes > 0) {
+    k[n] = (knob_t){"memory",
+                    cg->v2 ? "memory.low" : "memory.soft_limit_in_bytes", ""};
+    snprintf(k[n++].val, sz, "%lld", (long long)l->memory_low_bytes);
+  }
+  return n;
+}
 
 /* The limit files to write, in the version's names. */
 static int knobs_of(const hcs__cgroup_t *cg, const hcs__cgroup_limits_t *l,
@@ -114,14 +146,13 @@ static int knobs_of(const hcs__cgroup_t *cg, const hcs__cgroup_limits_t *l,
   if (quota > 0 && quota < 1000) {
     quota = 1000; /* the kernel's floor for a quota */
   }
-  if (l->memory_bytes > 0) {
-    k[n] =
-        (knob_t){"memory", cg->v2 ? "memory.max" : "memory.limit_in_bytes", ""};
-    snprintf(k[n++].val, sizeof(k[0].val), "%lld", (long long)l->memory_bytes);
-    if (cg->v2) {
-      /* Without swap the limit is the limit, as on v1 without memsw. */
-      k[n] = (knob_t){"memory", "memory.swap.max", "0"};
-      n++;
+  n += memory_knobs(cg, l, k);
+  const char *const sets[][2] = {{"cpuset.cpus", l->cpuset_cpus},
+                                 {"cpuset.mems", l->cpuset_mems}};
+  for (int i = 0; i < 2; i++) {
+    if (sets[i][1] != NULL && sets[i][1][0] != '\0') {
+      k[n] = (knob_t){"cpuset", sets[i][0], ""};
+      snprintf(k[n++].val, sizeof(k[0].val), "%s", sets[i][1]);
     }
   }
   if (l->pids > 0) {
@@ -170,8 +201,13 @@ static int create_v2(hcs__cgroup_t *cg, char *why, size_t wn) {
     return err;
   }
   /* Controllers must be enabled from the root down to the parent. */
-  (void)write_file(root, "cgroup.subtree_control", "+memory +pids +cpu");
-  (void)write_file(parent, "cgroup.subtree_control", "+memory +pids +cpu");
+  static const char *const enable[] = {"+memory +pids +cpu", "+cpuset"};
+  for (int i = 0; i < 2; i++) {
+    /* One write fails whole when one controller is missing: cpuset is
+     * asked for apart. */
+    (void)write_file(root, "cgroup.subtree_control", enable[i]);
+    (void)write_file(parent, "cgroup.subtree_control", enable[i]);
+  }
   int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
     err = -errno;
@@ -211,38 +247,118 @@ static int devices_v1(const char *dir) {
  * hierarchy of each limit it sets (pids, cpu). Nothing reads cpuacct or
  * blkio. The members are listed from the first group joined, freezer when
  * it is there. */
+/* A new v1 cpuset group has empty cpus and mems, and a task cannot join
+ * it until both are set: each takes its parent's. */
+static int cpuset_inherit(const char *parent, const char *dir) {
+  static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
+  for (int i = 0; i < 2; i++) {
+    char mine[1024], up[1024];
+    int e = read_file(dir, files[i], mine, sizeof(mine));
+    if (e != 0) {
+      return e;
+    }
+    if (mine[0] != '\n' && mine[0] != '\0') {
+      continue;
+    }
+    e = read_file(parent, files[i], up, sizeof(up));
+    if (e == 0) {
+      e = write_file(dir, files[i], up);
+    }
+    if (e != 0) {
+      return e;
+    }
+  }
+  return 0;
+}
+
+/* Makes the group of controller c (the hcs/ parent too) and opens its
+ * cgroup.procs. 0 or -errno with why. */
+static int join_v1(hcs__cgroup_t *cg, const char *c, char *why, size_t wn) {
+  char base[256], parent[512], dir[512];
+  snprintf(base, sizeof(base), "%s/%s", root, c);
+  snprintf(parent, sizeof(parent), "%s/hcs", base);
+  group_dir(cg, c, dir, sizeof(dir));
+  int err = mkdir_p2(parent, dir);
+  if (err != 0) {
+    snprintf(why, wn, "mkdir(%s)", dir);
+    return err;
+  }
+  if (strcmp(c, "devices") == 0 && (err = devices_v1(dir)) != 0) {
+    snprintf(why, wn, "write(%s/devices.deny or devices.allow)", dir);
+    return err;
+  }
+  if (strcmp(c, "cpuset") == 0 && ((err = cpuset_inherit(base, parent)) != 0 ||
+                                   (err = cpuset_inherit(parent, dir)) != 0)) {
+    snprintf(why, wn, "write(%s/cpuset.cpus or cpuset.mems)", dir);
+    return err;
+  }
+  if ((err = open_procs(cg, dir)) != 0) {
+    snprintf(why, wn, "open(%s/cgroup.procs)", dir);
+    return err;
+  }
+  if (cg->list == NULL) {
+    cg->list = c;
+  }
+  return 0;
+}
+
+static const char *const v1_joined[] = {"freezer", "memory", "devices",
+                                        "pids",    "cpu",    "cpuset"};
+
+/* Whether the group of v1 controller c exists. */
+static int has_v1(const hcs__cgroup_t *cg, const char *c) {
+  char dir[512];
+  group_dir(cg, c, dir, sizeof(dir));
+  return access(dir, F_OK) == 0;
+}
+
 static int create_v1(hcs__cgroup_t *cg, const knob_t *k, int nk, char *why,
                      size_t wn) {
-  static const char *const ctrls[] = {"freezer", "memory", "devices", "pids",
-                                      "cpu"};
-  for (size_t i = 0; i < sizeof(ctrls) / sizeof(ctrls[0]); i++) {
+  const char *const *ctrls = v1_joined;
+  for (size_t i = 0; i < sizeof(v1_joined) / sizeof(v1_joined[0]); i++) {
     const char *c = ctrls[i];
     int use = i < 3; /* freezer, memory and devices: always */
     for (int j = 0; j < nk && !use; j++) {
       use = strcmp(k[j].ctrl, c) == 0;
     }
-    char base[256], parent[512], dir[512];
+    char base[256];
     snprintf(base, sizeof(base), "%s/%s", root, c);
     if (!use || access(base, F_OK) != 0) {
       continue; /* not needed, or not mounted here */
     }
-    snprintf(parent, sizeof(parent), "%s/hcs", base);
-    group_dir(cg, c, dir, sizeof(dir));
-    int err = mkdir_p2(parent, dir);
+    int err = join_v1(cg, c, why, wn);
     if (err != 0) {
-      snprintf(why, wn, "mkdir(%s)", dir);
       return err;
     }
-    if (strcmp(c, "devices") == 0 && (err = devices_v1(dir)) != 0) {
-      snprintf(why, wn, "write(%s/devices.deny or devices.allow)", dir);
-      return err;
-    }
-    if ((err = open_procs(cg, dir)) != 0) {
-      snprintf(why, wn, "open(%s/cgroup.procs)", dir);
-      return err;
-    }
-    if (cg->list == NULL) {
-      cg->list = c;
+  }
+  return 0;
+}
+
+/* Writes the knobs; one that the kernel refuses for the order (v1's
+ * memsw below the limit, a limit above memsw) is tried again after the
+ * others. 0 or -errno with why. */
+static int write_knobs(const hcs__cgroup_t *cg, const knob_t *k, int n,
+                       char *why, size_t wn) {
+  int failed[KNOBS_MAX], nf = 0, err = 0;
+  for (int pass = 0; pass < 2; pass++) {
+    int m = pass == 0 ? n : nf;
+    nf = 0;
+    for (int j = 0; j < m; j++) {
+      int i = pass == 0 ? j : failed[j];
+      char dir[512];
+      group_dir(cg, k[i].ctrl, dir, sizeof(dir));
+      err = write_file(dir, k[i].file, k[i].val);
+      if (err == -ENOENT &&
+          (strcmp(k[i].file, "memory.swap.max") == 0 ||
+           strcmp(k[i].file, "memory.memsw.limit_in_bytes") == 0)) {
+        err = 0; /* no swap accounting on this kernel */
+      }
+      if (err != 0 && pass == 0) {
+        failed[nf++] = i;
+      } else if (err != 0) {
+        snprintf(why, wn, "write(%s/%s, \"%s\")", dir, k[i].file, k[i].val);
+        return err;
+      }
     }
   }
   return 0;
@@ -256,22 +372,11 @@ int hcs__cgroup_create(hcs__cgroup_t *cg, const char *id,
   }
   cg->v2 = is_v2();
   snprintf(cg->id, sizeof(cg->id), "%s", id);
-  knob_t k[8];
+  knob_t k[KNOBS_MAX];
   int n = knobs_of(cg, lim, k);
   int err = cg->v2 ? create_v2(cg, why, wn) : create_v1(cg, k, n, why, wn);
-  if (err != 0) {
-    n = 0;
-  }
-  for (int i = 0; i < n && err == 0; i++) {
-    char dir[512];
-    group_dir(cg, k[i].ctrl, dir, sizeof(dir));
-    err = write_file(dir, k[i].file, k[i].val);
-    if (err == -ENOENT && strcmp(k[i].file, "memory.swap.max") == 0) {
-      err = 0; /* no swap accounting on this kernel */
-    }
-    if (err != 0) {
-      snprintf(why, wn, "write(%s/%s, \"%s\")", dir, k[i].file, k[i].val);
-    }
+  if (err == 0) {
+    err = write_knobs(cg, k, n, why, wn);
   }
   if (err != 0) {
     hcs__cgroup_destroy(cg);
@@ -279,6 +384,58 @@ int hcs__cgroup_create(hcs__cgroup_t *cg, const char *id,
   }
   cg->oom_base = read_oom(cg);
   return 0;
+}
+
+static int freeze(const hcs__cgroup_t *cg, int on);
+
+/* Moves every member into the new group of v1 controller c, frozen so
+ * that none forks past the move. */
+static int move_members(hcs__cgroup_t *cg, const char *c, char *why,
+                        size_t wn) {
+  int err = join_v1(cg, c, why, wn);
+  if (err != 0) {
+    return err;
+  }
+  int frozen = !hcs__cgroup_frozen(cg) && freeze(cg, 1);
+  char dir[512], path[1024];
+  group_dir(cg, cg->list, dir, sizeof(dir));
+  snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+  FILE *f = fopen(path, "re");
+  long pid;
+  while (f != NULL && err == 0 && fscanf(f, "%ld", &pid) == 1) {
+    char v[32];
+    int len = snprintf(v, sizeof(v), "%ld", pid);
+    if (write(cg->procs[cg->nprocs - 1], v, (size_t)len) < 0 &&
+        errno != ESRCH) {
+      err = -errno;
+      snprintf(why, wn, "moving pid %ld into hcs/%s in %s", pid, cg->id, c);
+    }
+  }
+  if (f != NULL) {
+    fclose(f);
+  }
+  if (frozen) {
+    (void)freeze(cg, 0);
+  }
+  return err;
+}
+
+int hcs__cgroup_update(hcs__cgroup_t *cg, const hcs__cgroup_limits_t *lim,
+                       char *why, size_t wn) {
+  knob_t k[KNOBS_MAX];
+  int n = knobs_of(cg, lim, k), err = 0;
+  for (int i = 0; i < n && err == 0 && !cg->v2; i++) {
+    char base[256];
+    snprintf(base, sizeof(base), "%s/%s", root, k[i].ctrl);
+    if (!has_v1(cg, k[i].ctrl) && access(base, F_OK) == 0) {
+      if (cg->nprocs == HCS__CG_MAX_PROCS) {
+        snprintf(why, wn, "joining %s: too many hierarchies", k[i].ctrl);
+        return -E2BIG;
+      }
+      err = move_members(cg, k[i].ctrl, why, wn);
+    }
+  }
+  return err != 0 ? err : write_knobs(cg, k, n, why, wn);
 }
 
 uint64_t hcs__cgroup_oom_kills(const hcs__cgroup_t *cg) {

@@ -13,11 +13,15 @@
 enum { HCS__CG_MAX_PROCS = 8 };
 
 typedef struct hcs__cgroup_limits_s {
-  int64_t memory_bytes; /* 0: none */
-  int64_t pids;         /* 0: none */
-  int64_t cpu_weight;   /* 1-10000 (ProcessorWeight); 0: default */
-  int64_t cpu_max;      /* 1-10000 of the machine (ProcessorMaximum); 0 */
-  int64_t cpu_count;    /* ProcessorCount; 0: all */
+  int64_t memory_bytes;     /* 0: none */
+  int64_t pids;             /* 0: none */
+  int64_t cpu_weight;       /* 1-10000 (ProcessorWeight); 0: default */
+  int64_t cpu_max;          /* 1-10000 of the machine (ProcessorMaximum); 0 */
+  int64_t cpu_count;        /* ProcessorCount; 0: all */
+  int64_t swap_bytes;       /* swap beside memory_bytes: 0 none, -1 unlimited */
+  int64_t memory_low_bytes; /* a soft limit (v1 soft_limit, v2 low); 0 */
+  const char *cpuset_cpus;  /* cpuset lists; NULL: all */
+  const char *cpuset_mems;
 } hcs__cgroup_limits_t;
 
 typedef struct hcs__cgroup_s {
@@ -35,6 +39,12 @@ typedef struct hcs__cgroup_s {
  * "write(/sys/fs/cgroup/hcs/ID/memory.max, \"...\")". */
 int hcs__cgroup_create(hcs__cgroup_t *cg, const char *id,
                        const hcs__cgroup_limits_t *lim, char *why, size_t wn);
+/* Applies lim to the groups of a running system, each field that is set
+ * (non-zero, or a string); on v1 a hierarchy not joined before is made
+ * and every member moved into it, with the group frozen. 0, or -errno
+ * with why as for create. */
+int hcs__cgroup_update(hcs__cgroup_t *cg, const hcs__cgroup_limits_t *lim,
+                       char *why, size_t wn);
 /* Kills every process in the groups (cgroup.kill on v2; SIGKILL to each
  * listed pid on v1, repeated until empty, under the freezer when it is
  * there). */

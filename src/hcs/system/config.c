@@ -10,8 +10,11 @@
 #include "hcs/system/seccomp.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
 
 #define OFF(type, field) offsetof(type, field)
 #define STR(type, json, field)                                                 \
@@ -73,6 +76,17 @@ static const hcs__field_t idmap_fields[] = {
 static const hcs__schema_t idmap_schema = {idmap_fields, sizeof(hcs__id_map_t),
                                            OFF(hcs__id_map_t, present)};
 
+#define U hcs__ulimit_t
+#define RLIM_BIG INT64_MAX
+static const hcs__field_t ulimit_fields[] = {
+    {"Name", HCS__F_STR, OFF(U, name), 0, 0, 0, HCS__REQUIRED, NULL},
+    {"Soft", HCS__F_INT, OFF(U, soft), 0, -1, RLIM_BIG, HCS__REQUIRED, NULL},
+    {"Hard", HCS__F_INT, OFF(U, hard), 0, -1, RLIM_BIG, HCS__REQUIRED, NULL},
+    {NULL, 0, 0, 0, 0, 0, 0, NULL}};
+#undef U
+static const hcs__schema_t ulimit_schema = {
+    ulimit_fields, sizeof(hcs__ulimit_t), OFF(hcs__ulimit_t, present)};
+
 #define C hcs__config_t
 #define BIG 4503599627370496LL /* 2^52: beyond any real limit */
 /* The most MiB whose bytes an int64_t holds (8 EiB). */
@@ -124,6 +138,15 @@ static const hcs__field_t config_fields[] = {
     {"Tmpfs", HCS__F_OBJARR, OFF(C, tmpfs), OFF(C, n_tmpfs), 0, 0, 0,
      &tmpfs_schema},
     BOOL(C, "ReadOnlyRoot", read_only_root),
+    {"CapAdd", HCS__F_STRARR, OFF(C, cap_add), 0, 0, 0, 0, NULL},
+    {"CapDrop", HCS__F_STRARR, OFF(C, cap_drop), 0, 0, 0, 0, NULL},
+    {"Ulimits", HCS__F_OBJARR, OFF(C, ulimits), OFF(C, n_ulimits), 0, 0, 0,
+     &ulimit_schema},
+    INT(C, "ShmSizeInBytes", shm_size, 0, BIG),
+    STR(C, "CpusetCpus", cpuset_cpus),
+    STR(C, "CpusetMems", cpuset_mems),
+    INT(C, "SwapMaximumInMB", swap_maximum_mb, -1, MEM_MB_MAX),
+    INT(C, "MemoryReservationInMB", memory_reservation_mb, 0, MEM_MB_MAX),
     {NULL, 0, 0, 0, 0, 0, 0, NULL}};
 #undef C
 
@@ -300,6 +323,134 @@ static hcs_result_t check_seccomp(const hcs__config_t *cfg, const char *object,
   return HCS_OK;
 }
 
+/* Ulimits names as Docker spells them (go-units). */
+static const struct {
+  const char *name;
+  int res;
+} ulimit_names[] = {
+    {"core", RLIMIT_CORE},         {"cpu", RLIMIT_CPU},
+    {"data", RLIMIT_DATA},         {"fsize", RLIMIT_FSIZE},
+    {"locks", RLIMIT_LOCKS},       {"memlock", RLIMIT_MEMLOCK},
+    {"msgqueue", RLIMIT_MSGQUEUE}, {"nice", RLIMIT_NICE},
+    {"nofile", RLIMIT_NOFILE},     {"nproc", RLIMIT_NPROC},
+    {"rss", RLIMIT_RSS},           {"rtprio", RLIMIT_RTPRIO},
+    {"rttime", RLIMIT_RTTIME},     {"sigpending", RLIMIT_SIGPENDING},
+    {"stack", RLIMIT_STACK},
+};
+
+int hcs__ulimit_resource(const char *name) {
+  for (size_t i = 0; i < sizeof(ulimit_names) / sizeof(ulimit_names[0]); i++) {
+    if (strcmp(ulimit_names[i].name, name) == 0) {
+      return ulimit_names[i].res;
+    }
+  }
+  return -1;
+}
+
+/* The bits of the capabilities named in v (NULL-ended): 0, or -EINVAL
+ * with *bad naming the first that is none. */
+static int caps_of(char **v, uint64_t *out, const char **bad) {
+  *out = 0;
+  for (size_t i = 0; v != NULL && v[i] != NULL; i++) {
+    if (strcasecmp(v[i], "ALL") == 0) {
+      *out |= (UINT64_C(2) << HCS__CAP_LAST) - 1;
+      continue;
+    }
+    char name[64];
+    snprintf(name, sizeof(name), "%s%s",
+             strncasecmp(v[i], "CAP_", 4) == 0 ? "" : "CAP_", v[i]);
+    for (char *p = name; *p != '\0'; p++) {
+      *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p);
+    }
+    int n = hcs__cap_number(name);
+    if (n < 0) {
+      *bad = v[i];
+      return -EINVAL;
+    }
+    *out |= UINT64_C(1) << n;
+  }
+  return 0;
+}
+
+int hcs__config_caps(const hcs__config_t *cfg, uint64_t dflt, uint64_t *caps,
+                     const char **bad) {
+  uint64_t add, drop;
+  int e = caps_of(cfg->cap_add, &add, bad);
+  if (e == 0) {
+    e = caps_of(cfg->cap_drop, &drop, bad);
+  }
+  if (e == 0) {
+    *caps = (dflt & ~drop) | add;
+  }
+  return e;
+}
+
+/* A cpuset list: numbers and ranges a-b (a <= b), comma-separated. */
+static int cpuset_ok(const char *s) {
+  if (*s == '\0') {
+    return 0;
+  }
+  for (;;) {
+    char *end;
+    if (*s < '0' || *s > '9') {
+      return 0;
+    }
+    unsigned long a = strtoul(s, &end, 10), b = a;
+    if (*end == '-') {
+      if (end[1] < '0' || end[1] > '9') {
+        return 0;
+      }
+      b = strtoul(end + 1, &end, 10);
+    }
+    if (b < a || b > 4095) {
+      return 0;
+    }
+    if (*end == '\0') {
+      return 1;
+    }
+    if (*end != ',') {
+      return 0;
+    }
+    s = end + 1;
+  }
+}
+
+/* The hcs extensions of processes and cgroups: capability and ulimit
+ * names, cpuset lists. */
+static hcs_result_t check_resources(const hcs__config_t *cfg,
+                                    const char *object, hcs_error_t **err) {
+  uint64_t caps;
+  const char *bad = NULL;
+  if (hcs__config_caps(cfg, 0, &caps, &bad) != 0) {
+    return hcs__fail(err, HCS_WSAEINVAL, create_op, object, EINVAL,
+                     "CapAdd/CapDrop: \"%.64s\" is not a capability", bad);
+  }
+  for (size_t i = 0; i < cfg->n_ulimits; i++) {
+    const hcs__ulimit_t *u = &cfg->ulimits[i];
+    if (hcs__ulimit_resource(u->name) < 0) {
+      return hcs__fail(err, HCS_WSAEINVAL, create_op, object, EINVAL,
+                       "Ulimits[%zu].Name: \"%.64s\" is not a resource "
+                       "limit (nofile, nproc, core, ...)",
+                       i, u->name);
+    }
+    if (u->hard != -1 && (u->soft == -1 || u->soft > u->hard)) {
+      return hcs__fail(err, HCS_WSAEINVAL, create_op, object, EINVAL,
+                       "Ulimits[%zu]: Soft above Hard", i);
+    }
+  }
+  const char *const sets[][2] = {{"CpusetCpus", cfg->cpuset_cpus},
+                                 {"CpusetMems", cfg->cpuset_mems}};
+  for (size_t i = 0; i < 2; i++) {
+    if (sets[i][1] != NULL && !cpuset_ok(sets[i][1])) {
+      return hcs__fail(err, HCS_WSAEINVAL, create_op, object, EINVAL,
+                       "%s: \"%.64s\" is not a list of numbers and ranges "
+                       "(0-3,5)",
+                       sets[i][0], sets[i][1]);
+    }
+  }
+  return HCS_OK;
+}
+
 hcs_result_t hcs__config_parse(const char *text, hcs__config_t *cfg,
                                const char *object, hcs_error_t **err) {
   memset(cfg, 0, sizeof(*cfg));
@@ -324,6 +475,9 @@ hcs_result_t hcs__config_parse(const char *text, hcs__config_t *cfg,
   }
   if (r == HCS_OK) {
     r = check_seccomp(cfg, object, err);
+  }
+  if (r == HCS_OK) {
+    r = check_resources(cfg, object, err);
   }
   if (r == HCS_OK && cfg->host_network && cfg->endpoint_list != NULL &&
       cfg->endpoint_list[0] != NULL) {

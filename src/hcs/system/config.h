@@ -29,6 +29,14 @@ typedef struct hcs__tmpfs_s {
   char *options;
 } hcs__tmpfs_t;
 
+/* hcs extension "Ulimits": a resource limit (setrlimit(2)) of every
+ * process of the system; Name as Docker spells it (nofile, nproc, ...). */
+typedef struct hcs__ulimit_s {
+  uint64_t present;
+  char *name;
+  int64_t soft, hard; /* -1: unlimited */
+} hcs__ulimit_t;
+
 typedef struct hcs__id_map_s {
   uint64_t present;
   int64_t container_id, host_id, size;
@@ -76,7 +84,14 @@ typedef struct hcs__config_s {
   size_t n_gid_map;
   hcs__tmpfs_t *tmpfs;
   size_t n_tmpfs;
-  int read_only_root; /* the root read-only once its mounts are made */
+  int read_only_root;         /* the root read-only once its mounts are made */
+  char **cap_add, **cap_drop; /* names, with or without CAP_, or ALL */
+  hcs__ulimit_t *ulimits;
+  size_t n_ulimits;
+  int64_t shm_size;                /* /dev/shm in bytes; 0: 64 MiB */
+  char *cpuset_cpus, *cpuset_mems; /* cpuset lists ("0-1,3") */
+  int64_t swap_maximum_mb;         /* beyond memory; -1 unlimited */
+  int64_t memory_reservation_mb;   /* a soft limit; 0: none */
 } hcs__config_t;
 
 extern const hcs__schema_t hcs__config_schema;
@@ -89,5 +104,13 @@ hcs_result_t hcs__config_parse(const char *text, hcs__config_t *cfg,
 void hcs__config_free(hcs__config_t *cfg);
 /* The configuration as normalized JSON text (as_free), or NULL. */
 char *hcs__config_json(const hcs__config_t *cfg);
+/* The capabilities (1 << CAP_*) of a system's processes: default (the
+ * default set) with cfg's CapDrop taken out, then its CapAdd put in (ALL
+ * in either: every capability the kernel knows). 0, or -EINVAL with bad
+ * set to the name that is not a capability. */
+int hcs__config_caps(const hcs__config_t *cfg, uint64_t dflt, uint64_t *caps,
+                     const char **bad);
+/* The resource number (RLIMIT_*) of a Ulimits Name, or -1. */
+int hcs__ulimit_resource(const char *name);
 
 #endif

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* The capabilities a container's processes keep: Docker's default set. */
@@ -208,10 +209,13 @@ static int container_seccomp(hcs__container_t *ct, char *why, size_t n) {
   const hcs__bpf_t *bpf = NULL;
   char detail[160] = "";
   int e = 0;
-  if (p == NULL || strcmp(p, "default") == 0) {
+  if ((p == NULL || strcmp(p, "default") == 0) && ct->caps == default_caps) {
     e = hcs__seccomp_default(&bpf);
+  } else if (p == NULL || strcmp(p, "default") == 0) {
+    e = hcs__seccomp_default_caps(ct->caps, &ct->seccomp_own);
+    bpf = &ct->seccomp_own;
   } else if (strcmp(p, "unconfined") != 0) {
-    e = hcs__seccomp_from_json(p, default_caps, &ct->seccomp_own, detail,
+    e = hcs__seccomp_from_json(p, ct->caps, &ct->seccomp_own, detail,
                                sizeof(detail));
     bpf = &ct->seccomp_own;
   }
@@ -225,6 +229,34 @@ static int container_seccomp(hcs__container_t *ct, char *why, size_t n) {
     ct->seccomp.filter = bpf->insns;
   }
   return 0;
+}
+
+void hcs__container_limits(const hcs__config_t *cfg,
+                           hcs__cgroup_limits_t *lim) {
+  *lim = (hcs__cgroup_limits_t){
+      .memory_bytes = cfg->memory_maximum_mb * 1024 * 1024,
+      .pids = cfg->pids_maximum,
+      .cpu_weight = cfg->processor_weight,
+      .cpu_max = cfg->processor_maximum,
+      .cpu_count = cfg->processor_count,
+      .swap_bytes = cfg->swap_maximum_mb > 0
+                        ? cfg->swap_maximum_mb * 1024 * 1024
+                        : cfg->swap_maximum_mb,
+      .memory_low_bytes = cfg->memory_reservation_mb * 1024 * 1024,
+      .cpuset_cpus = cfg->cpuset_cpus,
+      .cpuset_mems = cfg->cpuset_mems,
+  };
+}
+
+/* The capabilities this process holds (its permitted set). */
+static uint64_t permitted_caps(void) {
+  struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct d[2];
+  memset(d, 0, sizeof(d));
+  if (syscall(SYS_capget, &h, d) != 0) {
+    return default_caps;
+  }
+  return (uint64_t)d[0].permitted | (uint64_t)d[1].permitted << 32;
 }
 
 int hcs__container_prepare(hcs__system_t *s, char *why, size_t n) {
@@ -246,17 +278,30 @@ int hcs__container_prepare(hcs__system_t *s, char *why, size_t n) {
   if (!ct->cfg.host_network) {
     ct->ns |= CLONE_NEWNET; /* loopback and the endpoints, if any */
   }
+  const char *bad = NULL;
+  if (hcs__config_caps(&ct->cfg, default_caps, &ct->caps, &bad) != 0) {
+    snprintf(why, n, "CapAdd/CapDrop: %s", bad);
+    return -EINVAL;
+  }
+  /* ALL is what this process may hand on: a capability it lacks cannot
+   * be given (capset(2) refuses the whole set). */
+  ct->caps &= permitted_caps();
   int e = container_seccomp(ct, why, n);
   if (e != 0) {
     return e;
   }
-  hcs__cgroup_limits_t lim = {
-      .memory_bytes = ct->cfg.memory_maximum_mb * 1024 * 1024,
-      .pids = ct->cfg.pids_maximum,
-      .cpu_weight = ct->cfg.processor_weight,
-      .cpu_max = ct->cfg.processor_maximum,
-      .cpu_count = ct->cfg.processor_count,
-  };
+  if (ct->cfg.n_ulimits > 0 &&
+      (ct->rlimits = as_calloc(ct->cfg.n_ulimits, sizeof(as_rlimit_t))) ==
+          NULL) {
+    return -ENOMEM;
+  }
+  for (size_t i = 0; i < ct->cfg.n_ulimits; i++) {
+    const hcs__ulimit_t *u = &ct->cfg.ulimits[i];
+    ct->rlimits[i] = (as_rlimit_t){hcs__ulimit_resource(u->name),
+                                   (uint64_t)u->soft, (uint64_t)u->hard};
+  }
+  hcs__cgroup_limits_t lim;
+  hcs__container_limits(&ct->cfg, &lim);
   hcs__system_path(s, ".root", ct->root_mnt, sizeof(ct->root_mnt));
   char name[160];
   hcs__system_cgroup_name(s, name, sizeof(name));
@@ -284,9 +329,14 @@ int hcs__container_exec_opts(hcs__system_t *s, as_spawn_opts_t *o,
   o->cgroup_fds = ct->cg.procs;
   o->n_cgroup_fds = (size_t)ct->cg.nprocs;
   o->set_caps = 1;
-  o->caps = default_caps;
+  o->caps = ct->caps;
   o->no_new_privs = 1;
   o->seccomp = ct->seccomp.filter != NULL ? &ct->seccomp : NULL;
+  o->rlimits = ct->rlimits;
+  o->n_rlimits = ct->cfg.n_ulimits;
+  /* A spawner's clones have lost CAP_SYS_RESOURCE, which raising a hard
+   * limit needs: with limits each process joins on its own. */
+  ct->spawner_failed |= ct->rlimits != NULL;
   if (!ct->spawner_failed && ct->spawners[slot] == NULL) {
     /* The default filter allows what the spawner's thread does itself
      * (futex, clone without namespace flags); a profile of the system's
@@ -296,7 +346,7 @@ int hcs__container_exec_opts(hcs__system_t *s, as_spawn_opts_t *o,
     as_spawner_opts_t so = {.ns_pidfd = pidfd,
                             .ns_flags = ct->ns,
                             .set_caps = 1,
-                            .caps = default_caps,
+                            .caps = ct->caps,
                             .no_new_privs = 1,
                             .seccomp = on_thread ? o->seccomp : NULL};
     /* Without one (no thread to be had), each process joins on its own:
@@ -385,6 +435,7 @@ void hcs__container_free(hcs__system_t *s) {
   }
   hcs__config_free(&ct->cfg);
   hcs__bpf_free(&ct->seccomp_own);
+  as_free(ct->rlimits);
   for (char **e = ct->env; e != NULL && *e != NULL; e++) {
     as_free(*e);
   }

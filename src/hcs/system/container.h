@@ -21,6 +21,8 @@ typedef struct hcs__container_s {
                              its own /dev/pts/N; -1 if missing */
   char ptmx[32];          /* "/proc/self/fd/N" naming ptmx_fd */
   unsigned ns;            /* its namespaces: CLONE_NEW* */
+  uint64_t caps;          /* its processes' capabilities (1 << CAP_*) */
+  as_rlimit_t *rlimits;   /* its processes' resource limits (Ulimits) */
   size_t n_attached;      /* endpoints of EndpointList moved into its net ns */
   hcs__bpf_t seccomp_own; /* a profile of its configuration's own */
   /* A spawner per engine loop (hcs->nloops entries, NULL before the
@@ -44,6 +46,8 @@ hcs_result_t hcs__container_start(hcs__system_t *s, hcs_error_t **err);
  * returns -errno with *why set. */
 int hcs__container_exec_opts(hcs__system_t *s, as_spawn_opts_t *o,
                              const char *user, uint32_t slot, const char **why);
+/* The cgroup limits cfg asks for (borrowing its strings). */
+void hcs__container_limits(const hcs__config_t *cfg, hcs__cgroup_limits_t *lim);
 /* Shutdown (SIGTERM to init, which stops everything) or terminate
  * (SIGKILL to init, and to the whole cgroup). */
 void hcs__container_signal(hcs__system_t *s, int sig);

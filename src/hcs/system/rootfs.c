@@ -403,7 +403,8 @@ static int root_read_only(const hcs__container_t *ct, int rootfd) {
              : 0;
 }
 
-static int make_dev(int rootfd) {
+/* shm_size: /dev/shm in bytes, 0 for Docker's 64 MiB. */
+static int make_dev(int rootfd, int64_t shm_size) {
   int fd = open_dir_in(rootfd, "dev");
   if (fd < 0) {
     return fd;
@@ -443,8 +444,10 @@ static int make_dev(int rootfd) {
   }
   int shm = err == 0 ? open_dir_in(d, "shm") : err;
   if (shm >= 0) {
-    err = mount_on(shm, "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                   "mode=1777,size=65536k");
+    char opts[64];
+    snprintf(opts, sizeof(opts), "mode=1777,size=%lld",
+             shm_size > 0 ? (long long)shm_size : 65536LL * 1024);
+    err = mount_on(shm, "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts);
     close(shm);
   } else if (err == 0) {
     err = shm;
@@ -643,7 +646,7 @@ int hcs__rootfs_build(const hcs__container_t *ct, char *why, size_t n) {
     return -hcs__setup_fail(why, n, errno, "open(%s)", ct->root_mnt);
   }
   err = mount_mappings(ct, rootfd, why, n);
-  if (err == 0 && (err = make_dev(rootfd)) != 0) {
+  if (err == 0 && (err = make_dev(rootfd, ct->cfg.shm_size)) != 0) {
     hcs__setup_fail(why, n, err, "making /dev in %s", ct->root_mnt);
   }
   if (err == 0 && ct->resolv[0] != '\0' &&

@@ -412,7 +412,85 @@ void hcs__bpf_free(hcs__bpf_t *bpf) {
 /* A comparison of the first argument, all 64 bits of it. */
 #define A0(op, a, b) ((struct scmp_arg_cmp){0, (op), (a), (b)})
 
-static int default_rules(hcs__seccomp_build_t *b) {
+/* The syscalls Docker's default profile allows only to a process that
+ * holds a capability outside the default set, by that capability. */
+static const struct {
+  int cap;
+  const char *const names[24];
+} cap_syscalls[] = {
+    {CAP_DAC_READ_SEARCH, {"open_by_handle_at", NULL}},
+    {CAP_SYS_ADMIN,
+     {"bpf",
+      "fanotify_init",
+      "fsconfig",
+      "fsmount",
+      "fsopen",
+      "fspick",
+      "lookup_dcookie",
+      "mount",
+      "mount_setattr",
+      "move_mount",
+      "open_tree",
+      "perf_event_open",
+      "quotactl",
+      "quotactl_fd",
+      "setdomainname",
+      "sethostname",
+      "setns",
+      "syslog",
+      "umount",
+      "umount2",
+      "unshare",
+      NULL}},
+    {CAP_SYS_BOOT, {"reboot", NULL}},
+    {CAP_SYS_MODULE, {"delete_module", "init_module", "finit_module", NULL}},
+    {CAP_SYS_PACCT, {"acct", NULL}},
+    {CAP_SYS_PTRACE, {"kcmp", "pidfd_getfd", "process_madvise", NULL}},
+    {CAP_SYS_RAWIO, {"iopl", "ioperm", NULL}},
+    {CAP_SYS_TIME, {"settimeofday", "stime", "clock_settime", NULL}},
+    {CAP_SYS_TTY_CONFIG, {"vhangup", NULL}},
+    {CAP_SYS_NICE,
+     {"get_mempolicy", "mbind", "set_mempolicy", "set_mempolicy_home_node",
+      NULL}},
+    {CAP_SYSLOG, {"syslog", NULL}},
+    {CAP_BPF, {"bpf", NULL}},
+    {CAP_PERFMON, {"perf_event_open", NULL}},
+};
+
+/* Whether name was given a rule by an entry of cap_syscalls before
+ * entry k that caps holds. */
+static int cap_rule_seen(uint64_t caps, size_t k, const char *name) {
+  for (size_t i = 0; i < k; i++) {
+    for (size_t j = 0;
+         (caps >> cap_syscalls[i].cap) & 1 && cap_syscalls[i].names[j] != NULL;
+         j++) {
+      if (strcmp(cap_syscalls[i].names[j], name) == 0) {
+        return 1;
+      }
+    }
+  }
+  return 0;
+}
+
+static int cap_rules(hcs__seccomp_build_t *b, uint64_t caps) {
+  int r = 0;
+  for (size_t k = 0; k < sizeof(cap_syscalls) / sizeof(cap_syscalls[0]); k++) {
+    for (size_t j = 0; (caps >> cap_syscalls[k].cap) & 1 &&
+                       cap_syscalls[k].names[j] != NULL && r == 0;
+         j++) {
+      const char *name = cap_syscalls[k].names[j];
+      int late, nr = hcs__seccomp_resolve(name, &late);
+      if (nr != __NR_SCMP_ERROR && !cap_rule_seen(caps, k, name)) {
+        r = hcs__seccomp_build_add(b, SCMP_ACT_ALLOW, nr, late, 0, NULL);
+      }
+    }
+  }
+  return r;
+}
+
+/* caps: the capabilities the filter's processes hold; CAP_SYS_ADMIN
+ * lets clone and clone3 make namespaces, as under Docker. */
+static int default_rules(hcs__seccomp_build_t *b, uint64_t caps) {
   int r = 0;
   for (size_t i = 0; allow_any[i] != NULL && r == 0; i++) {
     int late, nr = hcs__seccomp_resolve(allow_any[i], &late);
@@ -422,13 +500,18 @@ static int default_rules(hcs__seccomp_build_t *b) {
   }
   /* clone's flags are its first argument on every ABI but s390's. */
   const struct scmp_arg_cmp no_ns = A0(SCMP_CMP_MASKED_EQ, NS_FLAGS, 0);
+  int admin = (caps >> CAP_SYS_ADMIN) & 1;
   if (r == 0) {
-    r = hcs__seccomp_build_add(b, SCMP_ACT_ALLOW, SCMP_SYS(clone), 0, 1,
-                               &no_ns);
+    r = hcs__seccomp_build_add(b, SCMP_ACT_ALLOW, SCMP_SYS(clone), 0,
+                               admin ? 0 : 1, &no_ns);
   }
   if (r == 0) {
-    r = hcs__seccomp_build_add(b, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0,
-                               0, NULL);
+    r = hcs__seccomp_build_add(b,
+                               admin ? SCMP_ACT_ALLOW : SCMP_ACT_ERRNO(ENOSYS),
+                               SCMP_SYS(clone3), 0, 0, NULL);
+  }
+  if (r == 0) {
+    r = cap_rules(b, caps);
   }
   /* socket(2): every family but AF_ALG (38) and AF_VSOCK (40), the upper
    * 32 bits clear; [41, 63] as four masked ranges. */
@@ -459,17 +542,25 @@ static hcs__bpf_t default_bpf;
 static int default_err;
 static pthread_once_t default_once = PTHREAD_ONCE_INIT;
 
-static void default_build(void) {
+static int default_for(uint64_t caps, hcs__bpf_t *out) {
   hcs__seccomp_build_t b;
   int r = hcs__seccomp_build_init(&b, SCMP_ACT_ERRNO(EPERM), NULL, 0);
   if (r == 0) {
-    r = default_rules(&b);
+    r = default_rules(&b, caps);
   }
   if (r == 0) {
-    r = hcs__seccomp_build_finish(&b, &default_bpf);
+    r = hcs__seccomp_build_finish(&b, out);
   }
   hcs__seccomp_build_abort(&b);
-  default_err = r;
+  return r;
+}
+
+static void default_build(void) {
+  default_err = default_for(HCS__SECCOMP_DOCKER_CAPS, &default_bpf);
+}
+
+int hcs__seccomp_default_caps(uint64_t caps, hcs__bpf_t *out) {
+  return default_for(caps, out);
 }
 
 int hcs__seccomp_default(const hcs__bpf_t **out) {

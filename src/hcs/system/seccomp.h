@@ -39,6 +39,12 @@ void hcs__bpf_free(hcs__bpf_t *bpf);
    (UINT64_C(1) << CAP_SYS_CHROOT) | (UINT64_C(1) << CAP_MKNOD) |              \
    (UINT64_C(1) << CAP_AUDIT_WRITE) | (UINT64_C(1) << CAP_SETFCAP))
 
+/* The number of a capability named as in its CAP_* macro ("CAP_CHOWN"),
+ * or -1. */
+int hcs__cap_number(const char *name);
+/* The highest capability number hcs knows. */
+#define HCS__CAP_LAST CAP_CHECKPOINT_RESTORE
+
 /* The default filter, equivalent to Docker's default profile for a
  * process with Docker's default capabilities (seccomp.c says where it
  * differs and why). Compiled on the first call in the process (one
@@ -47,6 +53,11 @@ void hcs__bpf_free(hcs__bpf_t *bpf);
  * thread. 0, or -ENOMEM / -errno from libseccomp, the same on every call
  * once the first has failed. */
 int hcs__seccomp_default(const hcs__bpf_t **out);
+/* The default filter for processes that hold caps (1 << CAP_*): Docker's
+ * default profile with the rules it keeps for capabilities outside the
+ * default set (mount, unshare, setns, ... for CAP_SYS_ADMIN). Compiled
+ * on each call; *out freed with hcs__bpf_free. 0 or -errno. */
+int hcs__seccomp_default_caps(uint64_t caps, hcs__bpf_t *out);
 
 /* Compiles a profile in Docker's seccomp JSON format (the format of
  * `docker run --security-opt seccomp=FILE`): defaultAction,

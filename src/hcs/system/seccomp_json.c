@@ -275,15 +275,20 @@ static const char *const cap_names[] = {
     CAPNAME(CAP_CHECKPOINT_RESTORE),
 };
 
+int hcs__cap_number(const char *name) {
+  for (size_t i = 0; i < sizeof(cap_names) / sizeof(cap_names[0]); i++) {
+    if (cap_names[i] != NULL && strcmp(cap_names[i], name) == 0) {
+      return (int)i;
+    }
+  }
+  return -1;
+}
+
 /* Whether the process holds the capability named; a name this module does
  * not know is not held (Docker looks names up in the bounding set). */
 static int cap_held(const prof_t *p, const char *name) {
-  for (size_t i = 0; i < sizeof(cap_names) / sizeof(cap_names[0]); i++) {
-    if (cap_names[i] != NULL && strcmp(cap_names[i], name) == 0) {
-      return (p->caps >> i) & 1;
-    }
-  }
-  return 0;
+  int n = hcs__cap_number(name);
+  return n >= 0 && ((p->caps >> n) & 1);
 }
 
 /* Docker's names of architectures in includes/excludes (Go's, mostly). */

@@ -6,10 +6,12 @@
 #include "hcsd/model/restart.h"
 #include "hcsd/util.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -139,8 +141,6 @@ static const refused_t host_refused[] = {
     {"VolumeDriver", "--volume-driver", NULL, false, NULL},
     {"VolumesFrom", "--volumes-from", NULL, false, NULL},
     {"Annotations", "--annotation", NULL, false, NULL},
-    {"CapAdd", "--cap-add", NULL, false, NULL},
-    {"CapDrop", "--cap-drop", NULL, false, NULL},
     {"CgroupnsMode", "--cgroupns", "\"private\"", false, NULL},
     {"Dns", "--dns", NULL, false, NULL},
     {"DnsOptions", "--dns-option", NULL, false, NULL},
@@ -156,7 +156,6 @@ static const refused_t host_refused[] = {
     {"StorageOpt", "--storage-opt", NULL, false, NULL},
     {"UTSMode", "--uts", NULL, false, NULL},
     {"UsernsMode", "--userns", NULL, false, NULL},
-    {"ShmSize", "--shm-size", NULL, false, NULL},
     {"Sysctls", "--sysctl", NULL, false, NULL},
     {"Runtime", "--runtime", NULL, false, NULL},
     {"Isolation", "--isolation", "\"default\"", false, NULL},
@@ -174,18 +173,13 @@ static const refused_t host_refused[] = {
     {"CpuQuota", "--cpu-quota", NULL, false, NULL},
     {"CpuRealtimePeriod", "--cpu-rt-period", NULL, false, NULL},
     {"CpuRealtimeRuntime", "--cpu-rt-runtime", NULL, false, NULL},
-    {"CpusetCpus", "--cpuset-cpus", NULL, false, NULL},
-    {"CpusetMems", "--cpuset-mems", NULL, false, NULL},
     {"Devices", "--device", NULL, false, NULL},
     {"DeviceCgroupRules", "--device-cgroup-rule", NULL, false, NULL},
     {"DeviceRequests", "--gpus", NULL, false, NULL},
     {"KernelMemory", "--kernel-memory", NULL, false, NULL},
     {"KernelMemoryTCP", NULL, NULL, false, NULL},
-    {"MemoryReservation", "--memory-reservation", NULL, false, NULL},
-    {"MemorySwap", "--memory-swap", NULL, false, NULL},
     {"MemorySwappiness", "--memory-swappiness", "-1", false, NULL},
     {"OomKillDisable", "--oom-kill-disable", NULL, false, NULL},
-    {"Ulimits", "--ulimit", NULL, false, NULL},
     {"CpuCount", "--cpu-count", NULL, false, NULL},
     {"CpuPercent", "--cpu-percent", NULL, false, NULL},
     {"IOMaximumIOps", "--io-maxiops", NULL, false, NULL},
@@ -350,9 +344,198 @@ static long online_cpus(void) {
 /* Docker's cpu shares run 2-262144 (cgroup v1's range). */
 #define SHARES_MAX 262144
 
+/* Whether word is one of the space-separated words of list. */
+static bool in_words(const char *list, const char *word) {
+  size_t n = strlen(word);
+  for (const char *p = strstr(list, word); n > 0 && p != NULL;
+       p = strstr(p + 1, word)) {
+    if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0')) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/* CapAdd and CapDrop: capability names, with or without CAP_, or ALL
+ * (what libhcs's CapAdd/CapDrop take), checked here to refuse at create
+ * as dockerd does. */
+static int caps_check(json_t *hc, hcsd_err_t *e) {
+  static const char known[] =
+      "ALL CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID "
+      "SETUID SETPCAP LINUX_IMMUTABLE NET_BIND_SERVICE NET_BROADCAST "
+      "NET_ADMIN NET_RAW IPC_LOCK IPC_OWNER SYS_MODULE SYS_RAWIO SYS_CHROOT "
+      "SYS_PTRACE SYS_PACCT SYS_ADMIN SYS_BOOT SYS_NICE SYS_RESOURCE "
+      "SYS_TIME SYS_TTY_CONFIG MKNOD LEASE AUDIT_WRITE AUDIT_CONTROL SETFCAP "
+      "MAC_OVERRIDE MAC_ADMIN SYSLOG WAKE_ALARM BLOCK_SUSPEND AUDIT_READ "
+      "PERFMON BPF CHECKPOINT_RESTORE";
+  static const char *const fields[] = {"CapAdd", "CapDrop"};
+  for (int f = 0; f < 2; f++) {
+    json_t *v = json_object_get(hc, fields[f]);
+    if (!strv_ok(v, 0)) {
+      hcsd_err_set(e, 400, "json: cannot unmarshal the value of HostConfig.%s",
+                   fields[f]);
+      return -1;
+    }
+    size_t i;
+    json_t *c;
+    json_array_foreach(v, i, c) {
+      const char *name = json_string_value(c);
+      char up[64];
+      size_t k = 0;
+      for (const char *p = strncasecmp(name, "CAP_", 4) == 0 ? name + 4 : name;
+           *p != '\0' && k < sizeof(up) - 1; p++) {
+        up[k++] = (char)toupper((unsigned char)*p);
+      }
+      up[k] = '\0';
+      if (!in_words(known, up)) {
+        hcsd_err_set(e, 400, "invalid %s: unknown capability: \"%s\"",
+                     fields[f], name);
+        return -1;
+      }
+    }
+  }
+  return 0;
+}
+
+/* Ulimits: [{Name, Soft, Hard}] with the names docker's --ulimit takes. */
+static int ulimits_check(json_t *hc, hcsd_err_t *e) {
+  static const char known[] = "core cpu data fsize locks memlock msgqueue "
+                              "nice nofile nproc rss rtprio rttime "
+                              "sigpending stack";
+  json_t *v = json_object_get(hc, "Ulimits");
+  if (v != NULL && !json_is_null(v) && !json_is_array(v)) {
+    hcsd_err_set(e, 400,
+                 "json: cannot unmarshal the value of HostConfig.Ulimits");
+    return -1;
+  }
+  size_t i;
+  json_t *u;
+  json_array_foreach(v, i, u) {
+    const char *name = json_string_value(json_object_get(u, "Name"));
+    json_t *soft = json_object_get(u, "Soft"),
+           *hard = json_object_get(u, "Hard");
+    if (name == NULL || !json_is_integer(soft) || !json_is_integer(hard)) {
+      hcsd_err_set(e, 400, "json: cannot unmarshal HostConfig.Ulimits[%zu]", i);
+      return -1;
+    }
+    if (!in_words(known, name)) {
+      hcsd_err_set(e, 400, "invalid --ulimit: unknown ulimit: %s", name);
+      return -1;
+    }
+    if (json_integer_value(soft) > json_integer_value(hard) &&
+        json_integer_value(hard) != -1) {
+      hcsd_err_set(e, 400,
+                   "ulimit soft limit must be less than or equal to hard "
+                   "limit: %lld > %lld",
+                   (long long)json_integer_value(soft),
+                   (long long)json_integer_value(hard));
+      return -1;
+    }
+  }
+  return 0;
+}
+
+/* A cpuset list ("0-1,3") whose numbers are all below max: 0, or -1. */
+static int cpuset_list_ok(const char *s, long max) {
+  while (*s != '\0') {
+    char *end;
+    if (*s < '0' || *s > '9') {
+      return -1;
+    }
+    long a = strtol(s, &end, 10), b = a;
+    if (*end == '-') {
+      if (end[1] < '0' || end[1] > '9') {
+        return -1;
+      }
+      b = strtol(end + 1, &end, 10);
+    }
+    if (b < a || b >= max || (*end != ',' && *end != '\0') ||
+        (*end == ',' && end[1] == '\0')) {
+      return -1;
+    }
+    s = *end == ',' ? end + 1 : end;
+  }
+  return 0;
+}
+
+/* CpusetCpus and CpusetMems: lists of what this machine has. */
+static int cpuset_check(json_t *hc, hcsd_err_t *e) {
+  static const char *const fields[] = {"CpusetCpus", "CpusetMems"};
+  for (int f = 0; f < 2; f++) {
+    json_t *v = json_object_get(hc, fields[f]);
+    if (v != NULL && !json_is_null(v) && !json_is_string(v)) {
+      hcsd_err_set(e, 400, "json: cannot unmarshal the value of HostConfig.%s",
+                   fields[f]);
+      return -1;
+    }
+    const char *s = json_string_value(v);
+    if (s == NULL || s[0] == '\0') {
+      continue;
+    }
+    /* Memory nodes: those the kernel lists online. */
+    long max = f == 0 ? online_cpus() : 1;
+    FILE *nodes =
+        f == 1 ? fopen("/sys/devices/system/node/online", "re") : NULL;
+    char line[64];
+    if (nodes != NULL && fgets(line, sizeof(line), nodes) != NULL) {
+      const char *last = strrchr(line, '-');
+      max = strtol(last != NULL ? last + 1 : line, NULL, 10) + 1;
+    }
+    if (nodes != NULL) {
+      fclose(nodes);
+    }
+    if (cpuset_list_ok(s, max) != 0) {
+      hcsd_err_set(e, 400,
+                   "Requested %s are not available - requested %s, "
+                   "available: 0-%ld",
+                   f == 0 ? "CPUs" : "memory nodes", s, max - 1);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+/* MemorySwap, MemoryReservation and ShmSize against Memory, as dockerd
+ * checks them. */
+static int memory_check(json_t *hc, json_int_t mem, hcsd_err_t *e) {
+  json_int_t swap, resv, shm;
+  if (int_field(hc, "MemorySwap", &swap, e) != 0 ||
+      int_field(hc, "MemoryReservation", &resv, e) != 0 ||
+      int_field(hc, "ShmSize", &shm, e) != 0) {
+    return -1;
+  }
+  if (swap > 0 && mem == 0) {
+    hcsd_err_set(e, 400,
+                 "You should always set the Memory limit when using "
+                 "Memoryswap limit, see usage");
+    return -1;
+  }
+  if (swap < -1 || (swap > 0 && swap < mem)) {
+    hcsd_err_set(e, 400,
+                 "Minimum memoryswap limit should be larger than memory "
+                 "limit, see usage");
+    return -1;
+  }
+  if (resv < 0 || (resv > 0 && resv < 6 * MIB)) {
+    hcsd_err_set(e, 400, "Minimum memory reservation allowed is 6MB");
+    return -1;
+  }
+  if (mem > 0 && resv > mem) {
+    hcsd_err_set(e, 400,
+                 "Minimum memory limit can not be less than memory "
+                 "reservation limit, see usage");
+    return -1;
+  }
+  if (shm < 0) {
+    hcsd_err_set(e, 400, "SHM size can not be less than 0");
+    return -1;
+  }
+  return 0;
+}
+
 /* The limits of HostConfig that libhcs's system config carries, checked
  * as dockerd checks them: 0, or -1 with e set. */
-static int limits_check(json_t *hc, hcsd_err_t *e) {
+int hcsd_spec_limits_check(json_t *hc, hcsd_err_t *e) {
   json_int_t mem, cpus, shares, pids;
   if (int_field(hc, "Memory", &mem, e) != 0 ||
       int_field(hc, "NanoCpus", &cpus, e) != 0 ||
@@ -381,7 +564,28 @@ static int limits_check(json_t *hc, hcsd_err_t *e) {
                  (long long)shares, SHARES_MAX);
     return -1;
   }
-  return 0;
+  return memory_check(hc, mem, e) != 0 || cpuset_check(hc, e) != 0 ||
+                 caps_check(hc, e) != 0 || ulimits_check(hc, e) != 0
+             ? -1
+             : 0;
+}
+
+/* HostConfig's fields that libhcs's config takes as they are: the
+ * capabilities, the ulimits (Docker's {Name, Soft, Hard} is libhcs's
+ * shape) and the cpusets. */
+static void system_process_fields(json_t *hc, json_t *sys) {
+  static const char *const same[] = {"CapAdd", "CapDrop", "Ulimits",
+                                     "CpusetCpus", "CpusetMems"};
+  for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+    json_t *v = json_object_get(hc, same[i]);
+    if (v != NULL && !is_zero(v)) {
+      json_object_set(sys, same[i], v);
+    }
+  }
+  json_t *shm = json_object_get(hc, "ShmSize");
+  if (json_integer_value(shm) > 0) {
+    json_object_set(sys, "ShmSizeInBytes", shm);
+  }
 }
 
 void hcsd_spec_system_limits(json_t *hc, json_t *sys) {
@@ -393,10 +597,24 @@ void hcsd_spec_system_limits(json_t *hc, json_t *sys) {
       int_field(hc, "PidsLimit", &pids, &e) != 0) {
     return; /* decode refused these; a record from before has none */
   }
+  system_process_fields(hc, sys);
+  json_int_t swap, resv;
+  (void)int_field(hc, "MemorySwap", &swap, &e);
+  (void)int_field(hc, "MemoryReservation", &resv, &e);
+  if (resv > 0) {
+    json_object_set_new(sys, "MemoryReservationInMB",
+                        json_integer((resv + MIB - 1) / MIB));
+  }
   if (mem > 0) {
-    /* libhcs counts in MiB: a limit that is not whole MiB rounds up. */
+    /* libhcs counts in MiB: a limit that is not whole MiB rounds up.
+     * MemorySwap is memory and swap together (-1: swap unlimited). */
     json_object_set_new(sys, "MemoryMaximumInMB",
                         json_integer((mem + MIB - 1) / MIB));
+    json_object_set_new(sys, "SwapMaximumInMB",
+                        json_integer(swap < 0     ? -1
+                                     : swap > mem ? (swap + MIB - 1) / MIB -
+                                                        (mem + MIB - 1) / MIB
+                                                  : 0));
   }
   if (cpus > 0) {
     long long all = (long long)online_cpus() * NANO;
@@ -567,7 +785,8 @@ static int create_fields_check(json_t *b, hcsd_err_t *e) {
   if (check_refused(b, config_refused, "", e) != 0 ||
       check_refused(hc, host_refused, "HostConfig.", e) != 0 ||
       log_config_check(hc, e) != 0 || hcsd_restart_policy_check(hc, e) != 0 ||
-      limits_check(hc, e) != 0 || hcsd_spec_mounts_check(hc, e) != 0 ||
+      hcsd_spec_limits_check(hc, e) != 0 ||
+      hcsd_spec_mounts_check(hc, e) != 0 ||
       hcsd_spec_volumes_check(b, hc, e) != 0) {
     return -1;
   }

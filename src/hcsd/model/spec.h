@@ -50,6 +50,13 @@ void hcsd_spec_system_limits(json_t *hc, json_t *sys);
  * give at its default: 0, or -1 with e (400 naming the flag and where,
  * the field's path prefix). */
 int hcsd_spec_endpoint_check(json_t *ep, const char *where, hcsd_err_t *e);
+/* The resource fields of a HostConfig (the limits above, MemorySwap,
+ * MemoryReservation, ShmSize, CpusetCpus/Mems, CapAdd/CapDrop, Ulimits)
+ * checked as dockerd checks them at create and update: 0, or -1 with e
+ * (400). hcsd_spec_system_limits adds them to a config in libhcs's
+ * fields too: SwapMaximumInMB, MemoryReservationInMB, ShmSizeInBytes,
+ * CapAdd, CapDrop, Ulimits, CpusetCpus, CpusetMems. */
+int hcsd_spec_limits_check(json_t *hc, hcsd_err_t *e);
 /* mounts.c: HostConfig's Binds (host paths), Mounts (bind, tmpfs),
  * Tmpfs, ReadonlyRootfs and ExtraHosts checked as dockerd checks them
  * at create: 0, or -1 with e (400 naming what is wrong or refused). */

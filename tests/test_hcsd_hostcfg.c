@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: MIT */
+/* The HostConfig fields of issue 17 that reach the container's
+ * processes and cgroups, through the real docker CLI: --cap-add and
+ * --cap-drop (the effective set, and what it lets a process do), --ulimit
+ * (in the main process and in an exec), --shm-size (/dev/shm's size),
+ * --cpuset-cpus and --cpuset-mems (the cpus a process may run on),
+ * --memory-swap and --memory-reservation (the memory cgroup), and
+ * dockerd's refusals of bad values. One daemon per test (hcsd_e2e.h). */
+#include "hcsd_cgroup.h"
+
+TestSuite(hcsd_hostcfg, .init = he_setup, .fini = he_teardown, .timeout = 240);
+
+/* The output of `docker run --rm ARGS... busybox sh -c script`, which
+ * must exit 0, into out. */
+#define run_sh(out, n, script, ...)                                            \
+  do {                                                                         \
+    he_cmd_t rs_;                                                              \
+    he_docker_ok(&rs_, "run", "--rm", __VA_ARGS__, "busybox", "sh", "-c",      \
+                 (script));                                                    \
+    snprintf((out), (n), "%s", rs_.o.p);                                       \
+    he_cmd_free(&rs_);                                                         \
+  } while (0)
+
+/* The value of "Name:\tvalue" in a /proc/PID/status text. */
+static void status_field(const char *text, const char *name, char *out,
+                         size_t n) {
+  char key[64];
+  snprintf(key, sizeof(key), "%s:", name);
+  const char *p = strstr(text, key);
+  cr_assert_not_null(p, "no %s in \"%s\"", name, text);
+  p += strlen(key);
+  p += strspn(p, " \t");
+  snprintf(out, n, "%.*s", (int)strcspn(p, "\n"), p);
+}
+
+/* The effective capabilities of a container's process, run with args. */
+#define cap_eff(out, ...)                                                      \
+  do {                                                                         \
+    char ce_[4096];                                                            \
+    run_sh(ce_, sizeof(ce_), "cat /proc/self/status", __VA_ARGS__);            \
+    status_field(ce_, "CapEff", (out), 32);                                    \
+  } while (0)
+
+/* --cap-drop and --cap-add change the set from Docker's default
+ * (a80425fb), by name with or without CAP_, in any case, and ALL. */
+Test(hcsd_hostcfg, capabilities_follow_cap_add_and_cap_drop) {
+  char v[32];
+  cap_eff(v, "--name", "c0");
+  cr_assert_str_eq(v, "00000000a80425fb");
+  cap_eff(v, "--cap-drop", "NET_RAW");
+  cr_assert_str_eq(v, "00000000a80405fb"); /* bit 13 gone */
+  cap_eff(v, "--cap-drop", "all");
+  cr_assert_str_eq(v, "0000000000000000");
+  cap_eff(v, "--cap-drop", "ALL", "--cap-add", "CAP_CHOWN");
+  cr_assert_str_eq(v, "0000000000000001");
+  cap_eff(v, "--cap-add", "sys_admin");
+  cr_assert_str_eq(v, "00000000a82425fb"); /* bit 21 in */
+  /* ALL: every capability the daemon holds (a sandbox may have taken
+   * some from it, as from this test). */
+  char mine[4096], prm[32];
+  FILE *f = fopen("/proc/self/status", "re");
+  cr_assert_not_null(f);
+  size_t got = fread(mine, 1, sizeof(mine) - 1, f);
+  mine[got] = '\0';
+  fclose(f);
+  status_field(mine, "CapPrm", prm, sizeof(prm));
+  cap_eff(v, "--cap-add", "ALL");
+  cr_assert_str_eq(v, prm);
+  he_docker_fails(125, "unknown capability", "run", "--rm", "--cap-add",
+                  "NOT_A_CAP", "busybox", "true");
+  he_end();
+}
+
+/* What the capabilities let a process do: ping needs NET_RAW (a default
+ * one), mount needs SYS_ADMIN (and the seccomp rules Docker gives it). */
+Test(hcsd_hostcfg, capabilities_decide_what_a_process_may_do) {
+  he_cmd_t c;
+  he_docker_ok(&c, "run", "--rm", "busybox", "ping", "-c", "1", "127.0.0.1");
+  he_cmd_free(&c);
+  he_docker(&c, "run", "--rm", "--cap-drop", "NET_RAW", "busybox", "ping", "-c",
+            "1", "127.0.0.1");
+  cr_assert_neq(c.code, 0, "ping without NET_RAW: %s", c.o.p);
+  he_expect_has(c.e.p, "permission denied");
+  he_cmd_free(&c);
+  const char *mnt = "mkdir -p /tmp/m && mount -t tmpfs none /tmp/m && "
+                    "grep ' /tmp/m ' /proc/mounts";
+  he_docker(&c, "run", "--rm", "busybox", "sh", "-c", mnt);
+  cr_assert_neq(c.code, 0, "mount without SYS_ADMIN: %s", c.o.p);
+  he_cmd_free(&c);
+  he_docker_ok(&c, "run", "--rm", "--cap-add", "SYS_ADMIN", "busybox", "sh",
+               "-c", mnt);
+  he_expect_has(c.o.p, "none /tmp/m tmpfs");
+  he_cmd_free(&c);
+  /* An exec has the container's set too. */
+  he_docker_ok(&c, "run", "-d", "--name", "adm", "--cap-add", "SYS_ADMIN",
+               "busybox", "sleep", "600");
+  he_cmd_free(&c);
+  he_docker_ok(&c, "exec", "adm", "sh", "-c", mnt);
+  he_expect_has(c.o.p, "none /tmp/m tmpfs");
+  he_cmd_free(&c);
+  he_docker_ok(&c, "rm", "-f", "adm");
+  he_cmd_free(&c);
+  he_end();
+}
+
+/* --ulimit: soft and hard limits in the main process and in an exec. */
+Test(hcsd_hostcfg, ulimits_reach_every_process) {
+  char out[4096];
+  run_sh(out, sizeof(out), "ulimit -n; ulimit -Hn", "--ulimit",
+         "nofile=100:200");
+  cr_assert_str_eq(out, "100\n200\n");
+  run_sh(out, sizeof(out), "grep 'core file' /proc/self/limits", "--ulimit",
+         "core=1024:4096");
+  cr_assert(strstr(out, "1024") != NULL && strstr(out, "4096") != NULL, "%s",
+            out);
+  he_cmd_t c;
+  he_docker_ok(&c, "run", "-d", "--name", "u", "--ulimit", "nofile=64",
+               "busybox", "sleep", "600");
+  he_cmd_free(&c);
+  he_docker_ok(&c, "exec", "u", "sh", "-c", "ulimit -n; ulimit -Hn");
+  cr_assert_str_eq(c.o.p, "64\n64\n");
+  he_cmd_free(&c);
+  he_docker_ok(&c, "rm", "-f", "u");
+  he_cmd_free(&c);
+  he_end();
+}
+
+/* --shm-size: the size of the container's /dev/shm (64 MiB without). */
+Test(hcsd_hostcfg, shm_size_sizes_dev_shm) {
+  char out[4096];
+  run_sh(out, sizeof(out), "grep ' /dev/shm ' /proc/mounts", "--shm-size",
+         "1m");
+  he_expect_has(out, "size=1024k");
+  run_sh(out, sizeof(out), "grep ' /dev/shm ' /proc/mounts", "--name", "d");
+  he_expect_has(out, "size=65536k");
+  /* A write past it fails. */
+  he_cmd_t c;
+  he_docker(&c, "run", "--rm", "--shm-size", "1m", "busybox", "sh", "-c",
+            "dd if=/dev/zero of=/dev/shm/f bs=1k count=2048");
+  cr_assert_neq(c.code, 0, "2 MiB went into a 1 MiB /dev/shm: %s", c.e.p);
+  he_cmd_free(&c);
+  he_end();
+}
+
+/* --cpuset-cpus / --cpuset-mems: the cpus the container's processes may
+ * run on; a cpu the machine lacks is refused at create. */
+Test(hcsd_hostcfg, cpuset_limits_the_cpus) {
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  if (ncpu < 2) {
+    cr_skip_test("one cpu: no cpuset to choose");
+  }
+  char out[4096], v[32];
+  run_sh(out, sizeof(out), "cat /proc/self/status", "--cpuset-cpus", "1",
+         "--cpuset-mems", "0");
+  status_field(out, "Cpus_allowed_list", v, sizeof(v));
+  cr_assert_str_eq(v, "1");
+  status_field(out, "Mems_allowed_list", v, sizeof(v));
+  cr_assert_str_eq(v, "0");
+  run_sh(out, sizeof(out), "cat /proc/self/status", "--name", "all");
+  status_field(out, "Cpus_allowed_list", v, sizeof(v));
+  char want[32];
+  snprintf(want, sizeof(want), "0-%ld", ncpu - 1);
+  cr_assert_str_eq(v, want);
+  he_docker_fails(125, "Requested CPUs are not available", "run", "--rm",
+                  "--cpuset-cpus", "4095", "busybox", "true");
+  he_end();
+}
+
+/* --memory-swap and --memory-reservation reach the memory cgroup. */
+Test(hcsd_hostcfg, memory_swap_and_reservation_reach_the_cgroup) {
+  if (access("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes", F_OK) != 0) {
+    cr_skip_test("no cgroup v1 memory hierarchy with swap accounting");
+  }
+  he_cmd_t c;
+  he_docker_ok(&c, "run", "-d", "--name", "m", "--memory", "32m",
+               "--memory-swap", "64m", "--memory-reservation", "16m", "busybox",
+               "sleep", "600");
+  he_cmd_free(&c);
+  he_docker_ok(&c, "run", "-d", "--name", "unl", "--memory", "32m",
+               "--memory-swap", "-1", "busybox", "sleep", "600");
+  he_cmd_free(&c);
+  char pid[32], v[64];
+  he_docker_line(pid, sizeof(pid), "inspect", "-f", "{{.State.Pid}}", "m");
+  cr_assert(cgroup_v1_read(atoi(pid), "memory", "memory.limit_in_bytes", v,
+                           sizeof(v)));
+  cr_assert_str_eq(v, "33554432");
+  cr_assert(cgroup_v1_read(atoi(pid), "memory", "memory.memsw.limit_in_bytes",
+                           v, sizeof(v)));
+  cr_assert_str_eq(v, "67108864");
+  cr_assert(cgroup_v1_read(atoi(pid), "memory", "memory.soft_limit_in_bytes", v,
+                           sizeof(v)));
+  cr_assert_str_eq(v, "16777216");
+  he_docker_line(pid, sizeof(pid), "inspect", "-f", "{{.State.Pid}}", "unl");
+  cr_assert(cgroup_v1_read(atoi(pid), "memory", "memory.memsw.limit_in_bytes",
+                           v, sizeof(v)));
+  cr_assert_gt(atoll(v), 1LL << 60, "memsw %s", v);
+  he_docker_ok(&c, "rm", "-f", "m", "unl");
+  he_cmd_free(&c);
+  he_docker_fails(125, "Minimum memoryswap limit should be larger", "run",
+                  "--rm", "--memory", "64m", "--memory-swap", "32m", "busybox",
+                  "true");
+  he_docker_fails(125, "memory reservation", "run", "--rm", "--memory", "16m",
+                  "--memory-reservation", "32m", "busybox", "true");
+  he_end();
+}
