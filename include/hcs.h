@@ -441,6 +441,27 @@ HCS_API hcs_result_t hcs_PauseComputeSystem(hcs_t *hcs, const char *id,
                                             hcs_error_t **err);
 HCS_API hcs_result_t hcs_ResumeComputeSystem(hcs_t *hcs, const char *id,
                                              hcs_error_t **err);
+/* HcsModifyComputeSystem's place, for the one request hcs takes: the
+ * resource limits of a running container changed in place (docker
+ * update). request: {"ResourcePath": "Limits", "RequestType": "Update"
+ * (may be left out), "Settings": {...}}, Settings holding any of the
+ * configuration's MemoryMaximumInMB, SwapMaximumInMB,
+ * MemoryReservationInMB, ProcessorWeight, ProcessorMaximum,
+ * ProcessorCount, PidsMaximum, CpusetCpus, CpusetMems. They are merged
+ * into its configuration, which is checked as at create (HCS_WSAEINVAL
+ * naming the field), applied to its cgroups at once (on v1 a hierarchy
+ * not joined before is joined, every member moved with the group
+ * frozen) and kept: InspectComputeSystem and the next start show them.
+ * Another field of Settings: HCS_WSAEINVAL naming it; another
+ * ResourcePath or RequestType: HCS_ERROR_NOT_SUPPORTED; not JSON:
+ * HCS_E_INVALID_JSON; a system not running: HCS_E_INVALID_STATE; IsDummy:
+ * HCS_ERROR_NOT_SUPPORTED; a cgroup write the kernel refuses (a memory
+ * limit below what is in use, a cpu the machine lacks):
+ * HCS_ERROR_GEN_FAILURE with the file and the errno, the limits written
+ * before it kept. */
+HCS_API hcs_result_t hcs_ModifyComputeSystem(hcs_t *hcs, const char *id,
+                                             const char *request,
+                                             hcs_error_t **err);
 /* hcs: forgets a system that is Created or Stopped, with its process
  * records. A running one: HCS_E_INVALID_STATE; unknown id:
  * HCS_E_SYSTEM_NOT_FOUND. */

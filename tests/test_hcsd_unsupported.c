@@ -28,7 +28,6 @@ Test(hcsd_unsupported, docker_commands_say_what) {
   he_docker_line(id, sizeof(id), "run", "-d", "--name", "s", "busybox", "sleep",
                  "300");
 
-  refused("update", HE_ARGV("docker", "update", "--cpu-shares", "512", "s"));
   refused("commit", HE_ARGV("docker", "commit", "s", "snap"));
   refused("plugin ls", HE_ARGV("docker", "plugin", "ls"));
   refused("swarm", HE_ARGV("docker", "swarm", "init"));
@@ -49,7 +48,6 @@ Test(hcsd_unsupported, http_answers) {
   static const struct {
     const char *method, *path, *what;
   } no[] = {
-      {"POST", "/v1.50/containers/abc/update", "update"},
       {"POST", "/v1.50/build", "build"},
       {"GET", "/v1.50/services", "service"},
   };

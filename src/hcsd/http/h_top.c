@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* /containers/{id}/top, pause, unpause and rename: decode, call the
- * model, encode. */
+/* /containers/{id}/top, pause, unpause, rename and update: decode, call
+ * the model, encode. */
 #include "hcsd/http/http.h"
 
 #include <stdlib.h>
@@ -33,6 +33,16 @@ void hcsd_h_ctr_pause(hcsd_t *d, hcsd_req_t *r, const char *ref) {
 void hcsd_h_ctr_unpause(hcsd_t *d, hcsd_req_t *r, const char *ref) {
   hcsd_err_t e;
   reply_rc(r, hcsd_ctr_unpause(d, ref, &e), &e);
+}
+
+void hcsd_h_ctr_update(hcsd_t *d, hcsd_req_t *r, const char *ref) {
+  hcsd_err_t e;
+  json_t *o = hcsd_ctr_update(d, ref, r->body, r->body_len, &e);
+  if (o == NULL) {
+    hcsd_reply_err(r, &e);
+    return;
+  }
+  hcsd_reply_json(r, 200, o);
 }
 
 void hcsd_h_ctr_rename(hcsd_t *d, hcsd_req_t *r, const char *ref) {

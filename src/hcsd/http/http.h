@@ -163,7 +163,7 @@ void hcsd_h_ctr_attach(hcsd_t *d, hcsd_req_t *r, const char *ref);
 void hcsd_h_ctr_logs(hcsd_t *d, hcsd_req_t *r, const char *ref);
 /* h_archive.c: GET, HEAD and PUT /containers/{id}/archive */
 void hcsd_h_ctr_archive(hcsd_t *d, hcsd_req_t *r, const char *ref);
-/* h_top.c: GET top, POST pause, unpause and rename */
+/* h_top.c: GET top, POST pause, unpause, rename and update */
 void hcsd_h_ctr_top(hcsd_t *d, hcsd_req_t *r, const char *ref);
 /* h_events.c: GET /events */
 void hcsd_h_events(hcsd_t *d, hcsd_req_t *r);
@@ -172,6 +172,8 @@ void hcsd_h_ctr_stats(hcsd_t *d, hcsd_req_t *r, const char *ref);
 void hcsd_h_ctr_pause(hcsd_t *d, hcsd_req_t *r, const char *ref);
 void hcsd_h_ctr_unpause(hcsd_t *d, hcsd_req_t *r, const char *ref);
 void hcsd_h_ctr_rename(hcsd_t *d, hcsd_req_t *r, const char *ref);
+/* POST update (docker update): {"Warnings"} */
+void hcsd_h_ctr_update(hcsd_t *d, hcsd_req_t *r, const char *ref);
 /* h_exec.c */
 void hcsd_h_exec_create(hcsd_t *d, hcsd_req_t *r, const char *ref);
 void hcsd_h_exec_start(hcsd_t *d, hcsd_req_t *r, const char *id);

@@ -170,6 +170,7 @@ static void containers_route(hcsd_t *d, hcsd_req_t *r, const char *rest) {
           {"pause", HTTP_POST, hcsd_h_ctr_pause},
           {"unpause", HTTP_POST, hcsd_h_ctr_unpause},
           {"rename", HTTP_POST, hcsd_h_ctr_rename},
+          {"update", HTTP_POST, hcsd_h_ctr_update},
           {"archive", HTTP_GET, hcsd_h_ctr_archive},
           {"archive", HTTP_HEAD, hcsd_h_ctr_archive},
           {"archive", HTTP_PUT, hcsd_h_ctr_archive},

@@ -22,7 +22,6 @@ static const struct {
   const char *what;
 } unsupported[] = {
     {HTTP_GET, "/containers/*/attach/ws", "attach over a websocket"},
-    {HTTP_POST, "/containers/*/update", "update"},
     {HTTP_POST, "/commit", "commit"},
     {ANY, "/build", "build"},
     {ANY, "/build/cancel", "build"},

@@ -141,6 +141,13 @@ int hcsd_ctr_unpause(hcsd_t *d, const char *ref, hcsd_err_t *e);
  * same name or not well formed, 404, 409 name in use. */
 int hcsd_ctr_rename(hcsd_t *d, const char *ref, const char *name,
                     hcsd_err_t *e);
+/* ctr_update.c: docker update, the body's non-zero resource fields and
+ * RestartPolicy merged into its HostConfig, checked as at create and
+ * applied at once to a running container: {"Warnings"}, or NULL with e:
+ * 400 a bad body or a field hcsd does not honour (named), 404, 409 busy
+ * or a conflict dockerd names, 500 the host refused. */
+json_t *hcsd_ctr_update(hcsd_t *d, const char *ref, const char *body,
+                        size_t len, hcsd_err_t *e);
 /* Its processes as `ps -ef` shows them: {"Titles","Processes"}, or NULL
  * with e: 400 ps_args other than "" or "-ef", 404, 409 not running, 500. */
 json_t *hcsd_ctr_top(hcsd_t *d, const char *ref, const char *ps_args,
