@@ -144,6 +144,40 @@ Test(hcsd_events, filters_select) {
   he_end();
 }
 
+/* A network's life: create, a container's connect and disconnect at its
+ * start and exit, destroy. */
+Test(hcsd_events, network_events) {
+  char t0[64], t1[64];
+  stamp(t0, sizeof(t0));
+  DOCKER_OK("network", "create", "n1");
+  DOCKER_OK("run", "--rm", "--name", "nc", "--network", "n1", "busybox",
+            "true");
+  DOCKER_OK("network", "rm", "n1");
+  stamp(t1, sizeof(t1));
+  he_cmd_t c;
+  he_docker_ok(&c, "events", "--since", t0, "--until", t1, "--filter",
+               "type=network", "--format",
+               "{{.Action}} {{.Actor.Attributes.name}} "
+               "{{.Actor.Attributes.type}}");
+  cr_assert_str_eq(c.o.p, "create n1 bridge\nconnect n1 bridge\n"
+                          "disconnect n1 bridge\ndestroy n1 bridge\n");
+  he_cmd_free(&c);
+  /* connect names the container; network= selects by the network. */
+  char id[80];
+  he_docker_ok(&c, "events", "--since", t0, "--until", t1, "--filter",
+               "container=nc", "--filter", "event=create", "--format",
+               "{{.Actor.ID}}");
+  snprintf(id, sizeof(id), "%s", c.o.p);
+  he_cmd_free(&c);
+  cr_assert_eq(strlen(id), 65, "the create of nc: %s", id);
+  he_docker_ok(&c, "events", "--since", t0, "--until", t1, "--filter",
+               "network=n1", "--filter", "event=connect", "--format",
+               "{{.Actor.Attributes.container}}");
+  cr_assert_str_eq(c.o.p, id);
+  he_cmd_free(&c);
+  he_end();
+}
+
 /* Streams whose clients vanish are let go: the daemon's fds come back,
  * and events go on for the one that stays. */
 Test(hcsd_events, vanished_clients_hold_nothing) {

@@ -299,6 +299,9 @@ static void start_done(void *data) {
   c->endpoint_id = j->ep;
   c->net_name = j->net_name;
   c->net_settings = j->net_settings;
+  if (j->status == 0 && c->endpoint_id != NULL) {
+    hcsd_event_net_ctr(c, "connect");
+  }
   hcs_session_t *s = NULL;
   if (j->status != 0) {
     start_failed(j, j->status);
@@ -354,6 +357,9 @@ static void cleanup_done(void *data) {
   clean_t *j = data;
   hcsd_ctr_t *c = j->c;
   free(j);
+  if (c->endpoint_id != NULL) {
+    hcsd_event_net_ctr(c, "disconnect");
+  }
   free(c->endpoint_id);
   c->endpoint_id = NULL;
   c->system_up = false;

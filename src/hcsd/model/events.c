@@ -9,6 +9,7 @@
 #include "hcsd/model/events.h"
 #include "hcsd/model/ctr_int.h"
 #include "hcsd/model/filters.h"
+#include "hcsd/model/nets.h"
 #include "hcsd/util.h"
 
 #include <stdio.h>
@@ -254,6 +255,45 @@ void hcsd_event_exec(hcsd_ctr_t *c, const char *action, const char *exec_id,
   }
   hcsd_event_ctr(c, what, a);
   free(what);
+}
+
+static json_t *net_attrs(const char *name, const char *driver) {
+  return json_pack("{s:s,s:s}", "name", name != NULL ? name : "", "type",
+                   driver != NULL && driver[0] != '\0' ? driver : "bridge");
+}
+
+void hcsd_event_net(hcsd_t *d, const char *action, const char *inspect) {
+  json_t *n = json_loads(inspect, 0, NULL);
+  const char *id = json_string_value(json_object_get(n, "Id"));
+  if (id != NULL) {
+    hcsd_event(d, "network", action, id,
+               net_attrs(json_string_value(json_object_get(n, "Name")),
+                         json_string_value(json_object_get(n, "Driver"))));
+  }
+  json_decref(n);
+}
+
+void hcsd_event_net_ctr(hcsd_ctr_t *c, const char *action) {
+  json_t *s =
+      c->net_settings != NULL ? json_loads(c->net_settings, 0, NULL) : NULL;
+  const char *id = json_string_value(json_object_get(s, "NetworkID"));
+  if (id != NULL) {
+    json_t *a = net_attrs(c->net_name, NULL);
+    json_object_set_new(a, "container", json_string(c->id));
+    hcsd_event(c->d, "network", action, id, a);
+  }
+  json_decref(s);
+}
+
+void hcsd_event_net_find(hcsd_nets_t *n, const char *reply, char **out) {
+  json_t *r = reply != NULL ? json_loads(reply, 0, NULL) : NULL;
+  const char *id = json_string_value(json_object_get(r, "Id"));
+  *out = NULL;
+  if (id != NULL && hcsd_nets_inspect(n, id, out) != 200) {
+    free(*out);
+    *out = NULL;
+  }
+  json_decref(r);
 }
 
 /* ---- subscribers ---- */

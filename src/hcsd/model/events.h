@@ -32,6 +32,13 @@ void hcsd_event_ctr_int(hcsd_ctr_t *c, const char *action, const char *key,
  * code. */
 void hcsd_event_exec(hcsd_ctr_t *c, const char *action, const char *exec_id,
                      char *const *argv, int exit_code);
+/* A network's create or destroy, from its inspect (JSON text). */
+void hcsd_event_net(hcsd_t *d, const char *action, const char *inspect);
+/* Its connect or disconnect of c, from c's endpoint settings. */
+void hcsd_event_net_ctr(hcsd_ctr_t *c, const char *action);
+/* On the pool, beside hcsd_nets_create: *out the inspect of the network
+ * whose create reply (NULL: a failed create) is given, or NULL. */
+void hcsd_event_net_find(hcsd_nets_t *n, const char *reply, char **out);
 
 typedef struct hcsd_events_sub_s hcsd_events_sub_t;
 typedef struct hcsd_events_ops_s {

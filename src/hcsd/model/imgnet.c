@@ -3,6 +3,7 @@
  * each runs on the pool and answers on the engine thread; a load's
  * messages are posted to the engine thread as they come, in order, its
  * end after the last. */
+#include "hcsd/model/events.h"
 #include "hcsd/model/images.h"
 #include "hcsd/model/model.h"
 #include "hcsd/model/nets.h"
@@ -237,6 +238,7 @@ typedef struct net_job_s {
   int status;
   hcsd_net_cb done;
   void *data;
+  char *net; /* the network created or removed, as inspect shows it */
 } net_job_t;
 
 static void net_work(void *data) {
@@ -245,6 +247,7 @@ static void net_work(void *data) {
   switch (j->op) {
   case HCSD_NET_CREATE:
     j->status = hcsd_nets_create(n, j->arg, &j->reply);
+    hcsd_event_net_find(n, j->status == 201 ? j->reply : NULL, &j->net);
     break;
   case HCSD_NET_LIST:
     j->status = hcsd_nets_query(n, j->arg, &j->reply);
@@ -253,6 +256,7 @@ static void net_work(void *data) {
     j->status = hcsd_nets_inspect(n, j->arg, &j->reply);
     break;
   default:
+    (void)hcsd_nets_inspect(n, j->arg, &j->net);
     j->status = hcsd_nets_remove(n, j->arg, &j->reply);
     break;
   }
@@ -260,6 +264,11 @@ static void net_work(void *data) {
 
 static void net_done(void *data) {
   net_job_t *j = data;
+  if (j->net != NULL && j->status >= 200 && j->status < 300) {
+    hcsd_event_net(j->d, j->op == HCSD_NET_CREATE ? "create" : "destroy",
+                   j->net);
+  }
+  free(j->net);
   j->done(j->status, j->reply, j->data);
   free(j->reply);
   free(j->arg);
