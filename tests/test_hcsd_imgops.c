@@ -169,7 +169,8 @@ Test(hcsd_imgops, tag_history_rm) {
   cr_assert_str_neq(line, id);
   he_docker_fails(1, "No such image: nothere:latest", "tag", "nothere", "x:1");
   he_request_fails("POST", "/v1.41/images/hist:1/tag?repo=Upper", NULL, 400,
-                   "invalid reference format");
+                   "invalid reference format: repository name must be "
+                   "lowercase");
   he_request_fails("POST", "/v1.41/images/nothere/tag?repo=x", NULL, 404,
                    "No such image: nothere:latest");
 
@@ -216,7 +217,7 @@ Test(hcsd_imgops, tag_history_rm) {
            id, sz[0], sz[1]);
   cr_assert_str_eq(c.o.p, want);
   he_cmd_free(&c);
-  he_docker_fails(1, "No such image: nothere", "history", "nothere");
+  he_docker_fails(1, "No such image: nothere:latest\n", "history", "nothere");
 
   /* docker rmi: a tag of several goes alone; an id with one tag left
    * takes it, the image and its layers, top first. */
@@ -334,8 +335,8 @@ Test(hcsd_imgops, prune) {
   he_cmd_t c;
   he_docker_fails(1, "Invalid filter 'bogus'", "image", "prune", "-f",
                   "--filter", "bogus=1");
-  he_docker_fails(1, "failed to parse value as time or duration: junk", "image",
-                  "prune", "-f", "--filter", "until=junk");
+  he_docker_fails(1, "failed to parse value as time or duration: \"junk\"",
+                  "image", "prune", "-f", "--filter", "until=junk");
 
   /* Dangling only: a, with its layers and their bytes. */
   he_http_t r;
@@ -456,8 +457,10 @@ Test(hcsd_imgops, save_load) {
   /* To stdout, by id: no tag. */
   he_http_t r;
   he_request("GET", "/v1.41/images/get?names=sv%3A1&names=nothere", NULL, &r);
-  he_expect_error(&r, 404, "No such image: nothere:latest");
+  he_expect_error(&r, 404, "No such image: nothere");
   he_http_free(&r);
+  he_docker_fails(1, "No such image: nothere\n", "save", "-o", path, "nothere");
+  he_docker_fails(1, "reference does not exist\n", "save", "-o", path, "sv:3");
   snprintf(line, sizeof(line), "/v1.41/images/%.12s/get", img.cfg);
   he_request("GET", line, NULL, &r);
   cr_assert_eq(r.status, 200);

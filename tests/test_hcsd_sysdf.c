@@ -87,7 +87,7 @@ Test(hcsd_sysdf, system_df) {
   json_decref(df);
   he_http_free(&r);
   he_request_fails("GET", "/v1.44/system/df?type=bogus", NULL, 400,
-                   "invalid type: bogus");
+                   "unknown object type: bogus");
 
   /* The CLI's table, its summary counts and the volume's size. */
   he_docker_ok(&c, "system", "df", "--format",
@@ -178,8 +178,8 @@ Test(hcsd_sysdf, container_prune) {
 
   he_docker_fails(1, "Invalid filter 'bogus'", "container", "prune", "-f",
                   "--filter", "bogus=1");
-  he_docker_fails(1, "failed to parse value as time or duration", "container",
-                  "prune", "-f", "--filter", "until=junk");
+  he_docker_fails(1, "failed to parse value as time or duration: \"junk\"",
+                  "container", "prune", "-f", "--filter", "until=junk");
   he_docker_ok(&c, "container", "prune", "-f", "--filter",
                "until=2000-01-01T00:00:00Z");
   cr_assert_str_eq(c.o.p, "Total reclaimed space: 0B\n");

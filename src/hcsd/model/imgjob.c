@@ -4,6 +4,7 @@
 #include "hcsd/model/imgjob.h"
 #include "hcsd/model/ctr_int.h"
 #include "hcsd/model/images.h"
+#include "hcsd/model/imgint.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -180,10 +181,7 @@ static void imgop_work(void *data) {
     break;
   case HCSD_IMGOP_HISTORY:
     out = hcsd_images_history_json(im, j->ref);
-    if (out == NULL && asprintf(&msg, "No such image: %s", j->ref) < 0) {
-      msg = NULL;
-    }
-    j->status = out != NULL ? 200 : 404;
+    j->status = out != NULL ? 200 : hcsd__img_no_such(&msg, j->ref);
     break;
   case HCSD_IMGOP_SAVE:
     save_work(j);

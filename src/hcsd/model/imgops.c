@@ -71,9 +71,14 @@ int hcsd_images_tag(hcsd_images_t *im, const char *src, const char *repo,
     return fail(msg, 400, "invalid reference format");
   }
   char *norm = hcsd__img_normalise(want);
+  bool upper = false; /* in the name: docker's own message for that */
+  for (size_t i = 0; i < keep && repo[i] != ':'; i++) {
+    upper |= repo[i] >= 'A' && repo[i] <= 'Z';
+  }
   free(want);
   if (norm == NULL) {
-    return fail(msg, 400, "invalid reference format");
+    return fail(msg, 400, "invalid reference format%s",
+                upper ? ": repository name must be lowercase" : "");
   }
   pthread_mutex_lock(&im->mu);
   json_t *rec = hcsd__img_resolve(im, src, NULL);
@@ -429,7 +434,8 @@ static int prune_filters(const char *text, json_t **f, bool *dangling_only,
   if (json_array_size(u) == 1) {
     const char *v = json_string_value(json_array_get(u, 0));
     if (!hcsd__img_until(v, (int64_t)time(NULL), until)) {
-      return fail(msg, 400, "failed to parse value as time or duration: %s", v);
+      return fail(msg, 400, "failed to parse value as time or duration: \"%s\"",
+                  v);
     }
     *has_until = true;
   }

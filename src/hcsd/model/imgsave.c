@@ -267,7 +267,14 @@ static int pick(save_t *S, const char *ref, save_img_t *imgs, size_t *n) {
   char *name = NULL;
   rec = hcsd__img_resolve(S->im, ref, &name);
   if (rec == NULL) {
-    return hcsd__img_no_such(S->msg, ref);
+    /* moby's parseNames: a tagged name is looked up as a reference, the
+     * rest as an image. */
+    if (!name_only) {
+      *S->msg = strdup("reference does not exist");
+    } else if (asprintf(S->msg, "No such image: %s", ref) < 0) {
+      *S->msg = NULL;
+    }
+    return 404;
   }
   int st = pick_one(S, rec, name, false, imgs, n);
   free(name);

@@ -126,7 +126,7 @@ static int df_types(const char *const *types, size_t n, hcsd_err_t *e) {
       k++;
     }
     if (k == 4) {
-      hcsd_err_set(e, 400, "invalid type: %s", types[i]);
+      hcsd_err_set(e, 400, "unknown object type: %s", types[i]);
       return -1;
     }
     want |= 1 << k;
@@ -185,10 +185,12 @@ static int prune_filters(const char *text, json_t **f, int64_t *until,
   const char *v = json_string_value(json_array_get(u, 0));
   if (json_array_size(u) > 1 ||
       (v != NULL && !hcsd__img_until(v, (int64_t)time(NULL), until))) {
-    hcsd_err_set(e, 400, "%s",
-                 json_array_size(u) > 1
-                     ? "more than one until filter specified"
-                     : "failed to parse value as time or duration");
+    if (json_array_size(u) > 1) {
+      hcsd_err_set(e, 400, "more than one until filter specified");
+    } else {
+      hcsd_err_set(e, 400, "failed to parse value as time or duration: \"%s\"",
+                   v);
+    }
     json_decref(*f);
     *f = NULL;
     return -1;
