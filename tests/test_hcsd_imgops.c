@@ -594,3 +594,46 @@ Test(hcsd_imgops, save_into_dockerd) {
   he_cmd_free(&run);
   he_end();
 }
+
+/* docker system df of two images on the same layers: each shares them
+ * all, and the layers count once in LayersSize. */
+Test(hcsd_imgops, df_shared_layers) {
+  img_t a, b;
+  load_image("sa:1", "same", "yes", &a);
+  char path[192];
+  snprintf(path, sizeof(path), "%s/other.tar", he.dir);
+  make_image(path, "sb:1", "same", "no", &b);
+  he_cmd_t c;
+  he_docker_ok(&c, "load", "-q", "-i", path);
+  he_cmd_free(&c);
+  cr_assert_str_eq(a.chain[1], b.chain[1]);
+  cr_assert_str_neq(a.cfg, b.cfg);
+  char bsize[32], asize[32];
+  he_docker_line(bsize, sizeof(bsize), "image", "inspect", "-f", "{{.Size}}",
+                 "busybox");
+  he_docker_line(asize, sizeof(asize), "image", "inspect", "-f", "{{.Size}}",
+                 "sa:1");
+  he_http_t r;
+  he_request("GET", "/v1.41/system/df", NULL, &r);
+  cr_assert_eq(r.status, 200, "%s", r.body.p);
+  json_t *df = he_json(r.body.p);
+  cr_assert_eq(json_integer_value(json_object_get(df, "LayersSize")),
+               atoll(bsize) + atoll(asize), "%s", r.body.p);
+  size_t i;
+  json_t *o;
+  int seen = 0;
+  json_array_foreach(json_object_get(df, "Images"), i, o) {
+    const char *id = json_string_value(json_object_get(o, "Id"));
+    json_int_t shared = json_integer_value(json_object_get(o, "SharedSize"));
+    if (strstr(id, a.cfg) != NULL || strstr(id, b.cfg) != NULL) {
+      cr_assert_eq(shared, atoll(asize), "%s", r.body.p);
+      seen++;
+    } else {
+      cr_assert_eq(shared, 0, "%s", r.body.p);
+    }
+  }
+  cr_assert_eq(seen, 2);
+  json_decref(df);
+  he_http_free(&r);
+  he_end();
+}

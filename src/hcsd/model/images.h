@@ -115,8 +115,10 @@ int hcsd_images_prune(hcsd_images_t *im, const char *filters,
 /* GET /images/{ref}/history: the JSON array text (free()), newest first;
  * NULL when ref names no image. */
 char *hcsd_images_history_json(hcsd_images_t *im, const char *ref);
-/* GET /system/df's Images: the list with each one's Containers; *total
- * and *reclaimable (the images no container uses) in bytes. */
+/* GET /system/df's Images: the list with each one's Containers and
+ * SharedSize (the bytes of its layers other images hold too); *total the
+ * bytes of all layers, each counted once, and *reclaimable those of the
+ * images no container uses but for what they share. */
 char *hcsd_images_df_json(hcsd_images_t *im, const hcsd_img_users_t *users,
                           int64_t *total, int64_t *reclaimable);
 /* GET /images/get: a docker save archive (docker-archive, both

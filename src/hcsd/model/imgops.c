@@ -521,6 +521,43 @@ char *hcsd_images_history_json(hcsd_images_t *im, const char *ref) {
 
 /* ---- system df ---- */
 
+/* Locked: each layer's chain -> the number of images holding it, and
+ * *total the bytes of the layers counted once each (LayersSize). */
+static json_t *layer_counts(hcsd_images_t *im, int64_t *total) {
+  json_t *counts = json_object();
+  size_t i, j;
+  json_t *rec, *l;
+  json_array_foreach(im->images, i, rec) {
+    json_int_t own = json_integer_value(json_object_get(rec, "Size"));
+    if (json_array_size(json_object_get(rec, "Layers")) == 0) {
+      *total += own; /* the built-in base: one layer of its own */
+    }
+    json_array_foreach(json_object_get(rec, "Layers"), j, l) {
+      const char *chain = hcsd__img_rec_str(l, "Chain");
+      json_int_t k = json_integer_value(json_object_get(counts, chain));
+      if (k == 0) {
+        *total += json_integer_value(json_object_get(l, "Size"));
+      }
+      json_object_set_new(counts, chain, json_integer(k + 1));
+    }
+  }
+  return counts;
+}
+
+/* Locked: the bytes of rec's layers that other images hold too. */
+static json_int_t shared_size(const json_t *rec, const json_t *counts) {
+  json_int_t n = 0;
+  size_t j;
+  json_t *l;
+  json_array_foreach(json_object_get(rec, "Layers"), j, l) {
+    if (json_integer_value(
+            json_object_get(counts, hcsd__img_rec_str(l, "Chain"))) > 1) {
+      n += json_integer_value(json_object_get(l, "Size"));
+    }
+  }
+  return n;
+}
+
 char *hcsd_images_df_json(hcsd_images_t *im, const hcsd_img_users_t *users,
                           int64_t *total, int64_t *reclaimable) {
   *total = 0;
@@ -528,6 +565,8 @@ char *hcsd_images_df_json(hcsd_images_t *im, const hcsd_img_users_t *users,
   char *text = hcsd_images_list_json(im);
   json_t *list = text != NULL ? json_loads(text, 0, NULL) : NULL;
   free(text);
+  pthread_mutex_lock(&im->mu);
+  json_t *counts = layer_counts(im, total);
   size_t i;
   json_t *o;
   json_array_foreach(list, i, o) {
@@ -536,11 +575,14 @@ char *hcsd_images_df_json(hcsd_images_t *im, const hcsd_img_users_t *users,
     for (size_t k = 0; users != NULL && k < users->n; k++) {
       n += strcmp(users->v[k].image_id, id) == 0;
     }
+    json_t *rec = hcsd__img_find_by_id(im, id);
     json_int_t size = json_integer_value(json_object_get(o, "Size"));
+    json_int_t shared = rec != NULL ? shared_size(rec, counts) : 0;
     json_object_set_new(o, "Containers", json_integer(n));
-    json_object_set_new(o, "SharedSize", json_integer(0));
-    *total += size;
-    *reclaimable += n == 0 ? size : 0;
+    json_object_set_new(o, "SharedSize", json_integer(shared));
+    *reclaimable += n == 0 ? size - shared : 0;
   }
+  pthread_mutex_unlock(&im->mu);
+  json_decref(counts);
   return list != NULL ? dump_out(list) : NULL;
 }
