@@ -178,6 +178,35 @@ Test(hcsd_events, network_events) {
   he_end();
 }
 
+/* An image's tag, untag and load. */
+Test(hcsd_events, image_events) {
+  char t0[64], t1[64], tar[192];
+  snprintf(tar, sizeof(tar), "%s/b.tar", he.dir);
+  DOCKER_OK("save", "-o", tar, "busybox");
+  char id[128];
+  he_docker_line(id, sizeof(id), "image", "inspect", "-f", "{{.Id}}",
+                 "busybox");
+  stamp(t0, sizeof(t0));
+  DOCKER_OK("tag", "busybox", "x:1");
+  DOCKER_OK("rmi", "x:1");
+  DOCKER_OK("load", "-i", tar);
+  stamp(t1, sizeof(t1));
+  he_cmd_t c;
+  he_docker_ok(&c, "events", "--since", t0, "--until", t1, "--filter",
+               "type=image", "--format",
+               "{{.Action}} {{.Actor.Attributes.name}}");
+  cr_assert_str_eq(c.o.p, "tag x:1\nuntag x:1\nload busybox:latest\n");
+  he_cmd_free(&c);
+  /* The tag's actor is the image's id, as image= finds it by either. */
+  he_docker_ok(&c, "events", "--since", t0, "--until", t1, "--filter",
+               "image=x:1", "--format", "{{.Action}} {{.Actor.ID}}");
+  char want[256];
+  snprintf(want, sizeof(want), "tag %s\nuntag %s\n", id, id);
+  cr_assert_str_eq(c.o.p, want);
+  he_cmd_free(&c);
+  he_end();
+}
+
 /* Streams whose clients vanish are let go: the daemon's fds come back,
  * and events go on for the one that stays. */
 Test(hcsd_events, vanished_clients_hold_nothing) {

@@ -9,6 +9,8 @@
 #include "hcsd/model/events.h"
 #include "hcsd/model/ctr_int.h"
 #include "hcsd/model/filters.h"
+#include "hcsd/model/images.h"
+#include "hcsd/model/imgint.h"
 #include "hcsd/model/nets.h"
 #include "hcsd/util.h"
 
@@ -294,6 +296,66 @@ void hcsd_event_net_find(hcsd_nets_t *n, const char *reply, char **out) {
     *out = NULL;
   }
   json_decref(r);
+}
+
+static void img_event(hcsd_t *d, const char *action, const char *id,
+                      const char *name) {
+  hcsd_event(d, "image", action, id != NULL ? id : name,
+             json_pack("{s:s}", "name", name));
+}
+
+char *hcsd_event_img_id(hcsd_images_t *im, const char *ref) {
+  hcsd_image_t *img = NULL;
+  if (ref == NULL || hcsd_images_resolve(im, ref, &img) != 0) {
+    return NULL;
+  }
+  char *id = strdup(img->id);
+  hcsd_image_free(img);
+  return id;
+}
+
+void hcsd_event_img_tag(hcsd_t *d, const char *id, const char *repo,
+                        const char *tag) {
+  char name[512];
+  snprintf(name, sizeof(name), "%s:%s", repo != NULL ? repo : "",
+           tag != NULL && tag[0] != '\0' ? tag : "latest");
+  char *fam = hcsd__img_familiar(name); /* "x:1", as dockerd names it */
+  img_event(d, "tag", id, fam != NULL ? fam : name);
+  free(fam);
+}
+
+void hcsd_event_img_deleted(hcsd_t *d, const char *id, const char *reply) {
+  json_t *a = json_loads(reply, 0, NULL);
+  size_t i;
+  json_t *item;
+  json_array_foreach(a, i, item) {
+    const char *u = json_string_value(json_object_get(item, "Untagged"));
+    const char *del = json_string_value(json_object_get(item, "Deleted"));
+    if (u != NULL) {
+      img_event(d, "untag", id, u);
+    } else if (del != NULL) {
+      img_event(d, "delete", del, del);
+    }
+  }
+  json_decref(a);
+}
+
+void hcsd_event_img_loaded(hcsd_t *d, const char *line) {
+  json_t *o = json_loads(line, 0, NULL);
+  const char *m = json_string_value(json_object_get(o, "stream"));
+  static const char ref[] = "Loaded image: ", idp[] = "Loaded image ID: ";
+  const char *what = m == NULL                               ? NULL
+                     : strncmp(m, ref, sizeof(ref) - 1) == 0 ? m + 14
+                     : strncmp(m, idp, sizeof(idp) - 1) == 0 ? m + 17
+                                                             : NULL;
+  if (what != NULL) {
+    char name[512];
+    snprintf(name, sizeof(name), "%.*s", (int)strcspn(what, "\n"), what);
+    /* Named as loaded: the store may be busy with the rest of the load
+     * on the pool, and the loop does not wait for it. */
+    img_event(d, "load", NULL, name);
+  }
+  json_decref(o);
 }
 
 /* ---- subscribers ---- */

@@ -39,6 +39,18 @@ void hcsd_event_net_ctr(hcsd_ctr_t *c, const char *action);
 /* On the pool, beside hcsd_nets_create: *out the inspect of the network
  * whose create reply (NULL: a failed create) is given, or NULL. */
 void hcsd_event_net_find(hcsd_nets_t *n, const char *reply, char **out);
+/* On the pool, before a tag or delete of ref: the image's id
+ * (malloc'ed), or NULL. */
+char *hcsd_event_img_id(hcsd_images_t *im, const char *ref);
+/* An image tagged repo:tag (tag NULL: latest). */
+void hcsd_event_img_tag(hcsd_t *d, const char *id, const char *repo,
+                        const char *tag);
+/* An image delete's reply ([{"Untagged"} / {"Deleted"}], JSON text):
+ * its untag and delete events. */
+void hcsd_event_img_deleted(hcsd_t *d, const char *id, const char *reply);
+/* A docker load's message (JSON text): "Loaded image: REF" or "Loaded
+ * image ID: ID" is the image's load event (its actor the ref or id). */
+void hcsd_event_img_loaded(hcsd_t *d, const char *line);
 
 typedef struct hcsd_events_sub_s hcsd_events_sub_t;
 typedef struct hcsd_events_ops_s {

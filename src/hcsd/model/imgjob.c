@@ -3,6 +3,7 @@
  * the pool with what the containers use taken on the engine thread. */
 #include "hcsd/model/imgjob.h"
 #include "hcsd/model/ctr_int.h"
+#include "hcsd/model/events.h"
 #include "hcsd/model/images.h"
 #include "hcsd/model/imgint.h"
 
@@ -31,6 +32,7 @@ typedef struct imgop_job_s {
   size_t len;
   hcsd_imgop_cb done;
   void *data;
+  char *ev_id; /* the image tagged or deleted, for its events */
 } imgop_job_t;
 
 static void free_strv(char **v) {
@@ -169,6 +171,9 @@ static void imgop_work(void *data) {
   imgop_job_t *j = data;
   hcsd_images_t *im = j->d->images;
   char *out = NULL, *msg = NULL;
+  if (j->op == HCSD_IMGOP_TAG || j->op == HCSD_IMGOP_DELETE) {
+    j->ev_id = hcsd_event_img_id(im, j->ref);
+  }
   switch (j->op) {
   case HCSD_IMGOP_TAG:
     j->status = hcsd_images_tag(im, j->ref, j->repo, j->tag, &msg);
@@ -200,6 +205,7 @@ static void imgop_work(void *data) {
 }
 
 static void imgop_free(imgop_job_t *j) {
+  free(j->ev_id);
   free(j->ref);
   free(j->repo);
   free(j->tag);
@@ -213,6 +219,11 @@ static void imgop_free(imgop_job_t *j) {
 static void imgop_done(void *data) {
   imgop_job_t *j = data;
   const char *body = j->body != NULL ? j->body : "out of memory";
+  if (j->op == HCSD_IMGOP_TAG && j->status == 201) {
+    hcsd_event_img_tag(j->d, j->ev_id, j->repo, j->tag);
+  } else if (j->op == HCSD_IMGOP_DELETE && j->status == 200) {
+    hcsd_event_img_deleted(j->d, j->ev_id, body);
+  }
   j->done(j->status, body, j->body != NULL ? j->len : strlen(body), j->data);
   imgop_free(j);
 }

@@ -124,6 +124,7 @@ typedef struct line_s {
 static void line_post(as_loop_t *loop, void *data) {
   line_t *l = data;
   (void)loop;
+  hcsd_event_img_loaded(l->j->d, l->text);
   l->j->line(l->text, l->j->data);
   free(l->text);
   free(l);
