@@ -4,8 +4,9 @@
  * --cap-drop (the effective set, and what it lets a process do), --ulimit
  * (in the main process and in an exec), --shm-size (/dev/shm's size),
  * --cpuset-cpus and --cpuset-mems (the cpus a process may run on),
- * --memory-swap and --memory-reservation (the memory cgroup), and
- * dockerd's refusals of bad values. One daemon per test (hcsd_e2e.h). */
+ * --memory-swap and --memory-reservation (the memory cgroup), anonymous
+ * volumes (-v /path), and dockerd's refusals of bad values. One daemon per test
+ * (hcsd_e2e.h). */
 #include "hcsd_cgroup.h"
 
 TestSuite(hcsd_hostcfg, .init = he_setup, .fini = he_teardown, .timeout = 240);
@@ -201,5 +202,65 @@ Test(hcsd_hostcfg, memory_swap_and_reservation_reach_the_cgroup) {
                   "true");
   he_docker_fails(125, "memory reservation", "run", "--rm", "--memory", "16m",
                   "--memory-reservation", "32m", "busybox", "true");
+  he_end();
+}
+
+/* The names of the volumes, one a line, into out. */
+static void volume_names(char *out, size_t n) {
+  he_cmd_t c;
+  he_docker_ok(&c, "volume", "ls", "-q");
+  snprintf(out, n, "%s", c.o.p);
+  he_cmd_free(&c);
+}
+
+/* -v /path and --mount type=volume without a source: a fresh volume
+ * (its data outlives the container), taken by docker rm -v and by --rm,
+ * kept by a plain docker rm. */
+Test(hcsd_hostcfg, anonymous_volumes_come_and_go) {
+  he_cmd_t c;
+  he_docker_ok(&c, "run", "--name", "a", "-v", "/data", "busybox", "sh", "-c",
+               "echo hi > /data/f");
+  he_cmd_free(&c);
+  char name[128], line[512];
+  he_docker_line(name, sizeof(name), "inspect", "-f",
+                 "{{range .Mounts}}{{.Type}} {{.Name}} {{.Destination}}"
+                 "{{end}}",
+                 "a");
+  char vol[80];
+  cr_assert_eq(sscanf(name, "volume %64s /data", vol), 1, "%s", name);
+  cr_assert_eq(strlen(vol), 64, "%s", vol);
+  volume_names(line, sizeof(line));
+  he_expect_has(line, vol);
+  char spec[128];
+  snprintf(spec, sizeof(spec), "%s:/x", vol);
+  he_docker_ok(&c, "run", "--rm", "-v", spec, "busybox", "cat", "/x/f");
+  cr_assert_str_eq(c.o.p, "hi\n");
+  he_cmd_free(&c);
+  he_docker_ok(&c, "rm", "-v", "a");
+  he_cmd_free(&c);
+  volume_names(line, sizeof(line));
+  cr_assert_str_eq(line, "", "rm -v left volumes");
+
+  he_docker_ok(&c, "run", "--rm", "-v", "/data", "--mount",
+               "type=volume,dst=/v", "busybox", "sh", "-c",
+               "touch /data/f /v/f");
+  he_cmd_free(&c);
+  volume_names(line, sizeof(line));
+  cr_assert_str_eq(line, "", "--rm left volumes");
+
+  he_docker_ok(&c, "run", "--name", "k", "--mount", "type=volume,dst=/v",
+               "busybox", "true");
+  he_cmd_free(&c);
+  he_docker_ok(&c, "rm", "k");
+  he_cmd_free(&c);
+  volume_names(line, sizeof(line));
+  cr_assert_eq(strlen(line), 65, "a plain rm took the volume: \"%s\"", line);
+  he_docker_ok(&c, "volume", "prune", "-f");
+  he_cmd_free(&c);
+  volume_names(line, sizeof(line));
+  cr_assert_str_eq(line, "");
+  he_request_fails("POST", "/v1.50/containers/create",
+                   "{\"Image\":\"busybox\",\"Volumes\":{\"rel\":{}}}", 400,
+                   "must be an absolute path");
   he_end();
 }

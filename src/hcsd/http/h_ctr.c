@@ -2,6 +2,7 @@
 /* /containers/...: each handler decodes its request, calls the model and
  * encodes the answer in Docker's words. */
 #include "hcsd/http/http.h"
+#include "hcsd/model/volumes.h"
 #include "hcsd/util.h"
 
 #include <stdio.h>
@@ -172,6 +173,7 @@ void hcsd_h_ctr_delete(hcsd_t *d, hcsd_req_t *r, const char *ref) {
     return;
   }
   bool force = hcsd_query_bool(r, "force");
+  hcsd_volumes_rm_with(d, ref, hcsd_query_bool(r, "v"));
   hcsd_req_ref(r);
   reply_now(r, hcsd_ctr_remove(d, ref, force, reply_done, r, &e), &e);
 }

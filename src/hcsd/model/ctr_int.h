@@ -109,6 +109,7 @@ struct hcsd_ctr_s {
   char *net_mode;
   char *sandbox; /* the sandbox layer's folder */
   bool tty, open_stdin, stdin_once, auto_remove;
+  bool rm_volumes; /* docker rm -v: its anonymous volumes go with it */
   uint16_t rows, cols;
   int state;
   int busy; /* starting or cleaning up: other changes wait */

@@ -461,6 +461,9 @@ static void remove_done(void *data) {
   rm_t *j = data;
   hcsd_ctr_t *c = j->c;
   hcsd__ctr_unlink(c);
+  if (c->rm_volumes || c->auto_remove) {
+    hcsd_volumes_anon_remove(c->d, c->host_config);
+  }
   hcsd_event_ctr(c, "destroy", NULL);
   c->busy = 0;
   hcsd__ctr_output_end(c); /* attached before it ever ran */

@@ -522,7 +522,7 @@ static bool mounted_at(json_t *hc, const char *path) {
   return false;
 }
 
-int hcsd_spec_volumes_check(json_t *b, json_t *hc, hcsd_err_t *e) {
+int hcsd_spec_volumes_check(json_t *b, hcsd_err_t *e) {
   json_t *vols = json_object_get(b, "Volumes");
   if (vols != NULL && !json_is_null(vols) && !json_is_object(vols)) {
     hcsd_err_set(e, 400, "json: cannot unmarshal Volumes");
@@ -532,15 +532,38 @@ int hcsd_spec_volumes_check(json_t *b, json_t *hc, hcsd_err_t *e) {
   json_t *v;
   json_object_foreach(vols, k, v) {
     char path[PATH_MAX];
-    if (clean_path(k, path, sizeof(path)) != 0 || !mounted_at(hc, path)) {
+    if (k[0] != '/' || clean_path(k, path, sizeof(path)) != 0) {
       hcsd_err_set(e, 400,
-                   "hcsd does not support --volume %s (Volumes: an "
-                   "anonymous volume)",
+                   "invalid volume specification: '%s': the destination "
+                   "must be an absolute path",
                    k);
       return -1;
     }
   }
   return 0;
+}
+
+void hcsd_spec_anon_volumes(json_t *vols, json_t *hc) {
+  json_t *mounts = json_object_get(hc, "Mounts");
+  if (!json_is_array(mounts)) {
+    mounts = json_array();
+    json_object_set_new(hc, "Mounts", mounts);
+  }
+  size_t i;
+  json_t *v;
+  json_array_foreach(mounts, i, v) { hcsd_vol_anon_source(v); }
+  const char *k;
+  json_object_foreach(vols, k, v) {
+    char path[PATH_MAX];
+    if (clean_path(k, path, sizeof(path)) == 0 && !mounted_at(hc, path)) {
+      json_t *m = json_pack("{s:s,s:s}", "Type", "volume", "Target", path);
+      hcsd_vol_anon_source(m);
+      json_array_append_new(mounts, m);
+    }
+  }
+  if (json_array_size(mounts) == 0) {
+    json_object_del(hc, "Mounts");
+  }
 }
 
 /* mkdir -p path (absolute, clean), as dockerd makes a -v source: 0 or

@@ -787,7 +787,7 @@ static int create_fields_check(json_t *b, hcsd_err_t *e) {
       log_config_check(hc, e) != 0 || hcsd_restart_policy_check(hc, e) != 0 ||
       hcsd_spec_limits_check(hc, e) != 0 ||
       hcsd_spec_mounts_check(hc, e) != 0 ||
-      hcsd_spec_volumes_check(b, hc, e) != 0) {
+      hcsd_spec_volumes_check(b, e) != 0) {
     return -1;
   }
   const char *nm = json_string_value(json_object_get(hc, "NetworkMode"));
@@ -833,6 +833,7 @@ int hcsd_ctr_spec_decode(const char *body, size_t len, hcsd_ctr_spec_t *spec,
   }
   json_t *hc = json_object_get(b, "HostConfig");
   spec->host_config = json_is_object(hc) ? json_incref(hc) : json_object();
+  hcsd_spec_anon_volumes(json_object_get(b, "Volumes"), spec->host_config);
   /* The log hcsd keeps is json-file, and inspect says so (the Python
    * SDK's containers.run reads HostConfig.LogConfig.Type). */
   json_object_set_new(spec->host_config, "LogConfig",

@@ -30,6 +30,8 @@ typedef struct hcsd_ctr_spec_s {
   const char *hostname; /* NULL or "" when not given */
   const char *net_mode; /* "default" when not given */
   json_t *aliases;      /* its endpoint's Aliases (--network-alias), or NULL */
+  json_t *networks;     /* EndpointsConfig of its other networks (a second
+                           --network), or NULL */
   bool tty, open_stdin, stdin_once, auto_remove;
   uint16_t rows, cols;
 } hcsd_ctr_spec_t;
@@ -61,11 +63,16 @@ int hcsd_spec_limits_check(json_t *hc, hcsd_err_t *e);
  * Tmpfs, ReadonlyRootfs and ExtraHosts checked as dockerd checks them
  * at create: 0, or -1 with e (400 naming what is wrong or refused). */
 int hcsd_spec_mounts_check(json_t *hc, hcsd_err_t *e);
-/* Config.Volumes of create body b: the anonymous volumes of `docker run
- * -v /path`, which hcsd does not make, refused (400); a key that is the
- * destination of one of hc's mounts asks for none (the Python SDK and
- * docker-compose name their mounts' destinations there too). */
-int hcsd_spec_volumes_check(json_t *b, json_t *hc, hcsd_err_t *e);
+/* Config.Volumes of create body b: each key an absolute path, or 400; a
+ * key that is the destination of one of the HostConfig's mounts asks for no
+ * volume (the Python SDK and docker-compose name their mounts' destinations
+ * there too), any other for an anonymous one (hcsd_spec_anon_volumes). */
+int hcsd_spec_volumes_check(json_t *b, hcsd_err_t *e);
+/* The anonymous volumes of a create: each key of vols (Config.Volumes,
+ * -v /path) that no mount of hc covers, and each --mount type=volume
+ * without a source, become Mounts of hc naming a fresh volume marked
+ * anonymous (made at start, removed by docker rm -v and --rm). */
+void hcsd_spec_anon_volumes(json_t *vols, json_t *hc);
 /* The container's hosts file: where, and what it says of the container. */
 typedef struct hcsd_hosts_s {
   const char *path;

@@ -564,12 +564,6 @@ int hcsd_vol_mount_check(json_t *mount, hcsd_err_t *e) {
   const char *src = mount_volume(mount);
   json_t *vo = json_object_get(mount, "VolumeOptions");
   json_t *dc = json_object_get(vo, "DriverConfig");
-  if (src == NULL) {
-    hcsd_err_set(e, 400,
-                 "hcsd does not support anonymous volumes (--mount "
-                 "type=volume without source): name the volume");
-    return -1;
-  }
   const char *sub = json_string_value(json_object_get(vo, "Subpath"));
   if (sub != NULL && sub[0] != '\0') {
     hcsd_err_set(e, 400, "hcsd does not support --mount volume-subpath");
@@ -581,7 +575,53 @@ int hcsd_vol_mount_check(json_t *mount, hcsd_err_t *e) {
                  "(--mount volume-driver, volume-opt)");
     return -1;
   }
-  return hcsd_vol_name_check(src, e);
+  return src != NULL ? hcsd_vol_name_check(src, e) : 0;
+}
+
+void hcsd_vol_anon_source(json_t *mount) {
+  const char *type = json_string_value(json_object_get(mount, "Type"));
+  const char *src = json_string_value(json_object_get(mount, "Source"));
+  if (type == NULL || strcmp(type, "volume") != 0 ||
+      (src != NULL && src[0] != '\0')) {
+    return;
+  }
+  char id[65];
+  hcsd_random_id(id);
+  json_object_set_new(mount, "Source", json_string(id));
+  json_t *vo = json_object_get(mount, "VolumeOptions");
+  if (!json_is_object(vo)) {
+    vo = json_object();
+    json_object_set_new(mount, "VolumeOptions", vo);
+  }
+  json_t *labels = json_object_get(vo, "Labels");
+  if (!json_is_object(labels)) {
+    labels = json_object();
+    json_object_set_new(vo, "Labels", labels);
+  }
+  json_object_set_new(labels, VOL_ANON, json_string(""));
+}
+
+void hcsd_volumes_rm_with(hcsd_t *d, const char *ref, bool on) {
+  hcsd_err_t e;
+  hcsd_ctr_t *c = hcsd__ctr_get(d, ref, &e);
+  if (c != NULL) {
+    c->rm_volumes = on;
+  }
+}
+
+void hcsd_volumes_anon_remove(hcsd_t *d, json_t *hc) {
+  size_t i;
+  json_t *v;
+  json_array_foreach(json_object_get(hc, "Mounts"), i, v) {
+    const char *name = mount_volume(v);
+    json_t *labels =
+        json_object_get(json_object_get(v, "VolumeOptions"), "Labels");
+    hcsd_err_t e;
+    /* One that another container uses stays (409), as with dockerd. */
+    if (name != NULL && json_object_get(labels, VOL_ANON) != NULL) {
+      (void)hcsd_vol_remove(d, name, true, &e);
+    }
+  }
 }
 
 static json_t *mount_json(hcsd_t *d, const char *name, const char *dst,

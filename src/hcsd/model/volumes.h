@@ -40,6 +40,16 @@ int hcsd_volumes_system(hcsd_t *d, json_t *hc, json_t *sys, hcsd_err_t *e);
  * with e (400). */
 int hcsd_vol_name_check(const char *name, hcsd_err_t *e);
 int hcsd_vol_mount_check(json_t *mount, hcsd_err_t *e);
+/* A Mounts entry of Type "volume" without a Source (an anonymous
+ * volume) gets a random name and the label dockerd marks anonymous
+ * volumes with; any other is left alone. */
+void hcsd_vol_anon_source(json_t *mount);
+/* Removes the anonymous volumes of hc's Mounts that no container uses
+ * (docker rm -v, and a --rm container's end). Engine thread. */
+void hcsd_volumes_anon_remove(hcsd_t *d, json_t *hc);
+/* Whether the next removal of container ref takes its anonymous volumes
+ * (DELETE /containers/{id}?v=). */
+void hcsd_volumes_rm_with(hcsd_t *d, const char *ref, bool on);
 /* Docker's inspect "Mounts" for the named volumes of hc (a new array). */
 json_t *hcsd_volumes_mounts(hcsd_t *d, json_t *hc);
 
