@@ -259,7 +259,8 @@ static void create_fails(const char *body, const char *want) {
 }
 
 /* What no flag of the linux CLI sends, refused by the API all the same:
- * the Windows-only limits, fields without a flag, a second network. */
+ * the Windows-only limits, fields without a flag; a second network that
+ * is not there. */
 Test(hcsd_fields, api_only_fields_are_refused) {
   create_fails("{\"Image\":\"busybox\",\"HostConfig\":{\"CpuCount\":1}}",
                "hcsd does not support --cpu-count");
@@ -279,11 +280,11 @@ Test(hcsd_fields, api_only_fields_are_refused) {
                "hcsd does not support --kernel-memory");
   create_fails("{\"Image\":\"busybox\",\"NetworkingConfig\":{"
                "\"EndpointsConfig\":{\"a\":{},\"b\":{}}}}",
-               "hcsd does not support a second --network");
+               "network a not found");
   create_fails("{\"Image\":\"busybox\",\"HostConfig\":{\"NetworkMode\":"
                "\"default\"},\"NetworkingConfig\":{\"EndpointsConfig\":{"
                "\"n1\":{}}}}",
-               "hcsd does not support a second --network");
+               "network n1 not found");
   create_fails("{\"Image\":\"busybox\",\"HostConfig\":{\"Memory\":1000}}",
                "Minimum memory limit allowed is 6MB");
   create_fails("{\"Image\":\"busybox\",\"HostConfig\":{\"NanoCpus\":"

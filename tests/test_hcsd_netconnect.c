@@ -222,3 +222,42 @@ Test(hcsd_netconnect, records_survive_a_restart) {
   he_cmd_free(&c);
   he_end();
 }
+
+/* docker run --network n1 --network n2: both at create, an interface on
+ * each, the names of both. */
+Test(hcsd_netconnect, two_networks_at_create) {
+  he_cmd_t c;
+  char line[1024], out[1024], id[128];
+  he_docker_ok(&c, "network", "create", "n1");
+  he_cmd_free(&c);
+  he_docker_ok(&c, "network", "create", "n2");
+  he_cmd_free(&c);
+  sleeper("p", "n2");
+  he_docker_line(id, sizeof(id), "run", "-d", "--name", "m", "--network", "n1",
+                 "--network", "n2", "busybox", "sleep", "300");
+  he_docker_line(line, sizeof(line), "inspect", "-f",
+                 "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}",
+                 "m");
+  cr_assert_str_eq(line, "n1 n2 ");
+  he_docker_line(line, sizeof(line), "inspect", "-f",
+                 "{{.NetworkSettings.Networks.n2.IPAddress}}", "m");
+  cr_assert_eq(addr_of("m", "eth1", out, sizeof(out)), 0, "no eth1");
+  he_expect_has(out, line);
+  ping(&c, "m", "p");
+  he_expect_code(&c, 0);
+  he_cmd_free(&c);
+  ping(&c, "p", "m");
+  he_expect_code(&c, 0);
+  he_cmd_free(&c);
+  he_docker_fails(1, "network nonet not found", "create", "--network", "n1",
+                  "--network", "nonet", "busybox", "true");
+  he_docker_ok(&c, "ps", "-aq");
+  cr_assert_eq(strlen(c.o.p), 26, "containers left: %s", c.o.p);
+  he_cmd_free(&c);
+
+  he_docker_ok(&c, "rm", "-f", "m", "p");
+  he_cmd_free(&c);
+  he_docker_ok(&c, "network", "rm", "n1", "n2");
+  he_cmd_free(&c);
+  he_end();
+}

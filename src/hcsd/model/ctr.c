@@ -242,9 +242,10 @@ typedef struct create_s {
   void *data;
   hcsd_ctr_t *c;
   hcsd_image_t *img;
-  char *wd;        /* Config.WorkingDir, NULL or "" when not given */
-  json_t *aliases; /* --network-alias names, or NULL */
-  char **argv;     /* resolved against the image */
+  char *wd;         /* Config.WorkingDir, NULL or "" when not given */
+  json_t *aliases;  /* --network-alias names, or NULL */
+  json_t *networks; /* EndpointsConfig of its other networks, or NULL */
+  char **argv;      /* resolved against the image */
   int status;
   char msg[512];
 } create_t;
@@ -470,6 +471,16 @@ static void create_work(void *data) {
     snprintf(j->msg, sizeof(j->msg), "No command specified");
     return;
   }
+  if (j->networks != NULL && j->d->nets != NULL) {
+    char *msg = NULL;
+    j->status = hcsd_nets_connect_all(j->d->nets, j->networks, c->id, c->name,
+                                      c->net_mode, &msg);
+    snprintf(j->msg, sizeof(j->msg), "%s", msg != NULL ? msg : "");
+    free(msg);
+    if (j->status != 0) {
+      return;
+    }
+  }
   char *home = hcsd__sandbox_home(j->d);
   hcs_driver_info_t info = {.flavour = HCS_FLAVOUR_FILTER, .home_dir = home};
   hcs_error_t *err = NULL;
@@ -499,6 +510,9 @@ static void create_work(void *data) {
   free(home);
   if (j->status == 0 && j->aliases != NULL && j->d->nets != NULL) {
     hcsd_nets_aliases(j->d->nets, c->id, j->aliases);
+  }
+  if (j->status != 0 && j->networks != NULL && j->d->nets != NULL) {
+    hcsd_nets_forget(j->d->nets, c->id);
   }
 }
 
@@ -581,6 +595,7 @@ static void create_done(void *data) {
   hcsd__strv_free(j->argv);
   free(j->wd);
   json_decref(j->aliases);
+  json_decref(j->networks);
   free(j);
 }
 
@@ -675,7 +690,8 @@ int hcsd_ctr_create(hcsd_t *d, hcsd_ctr_spec_t *spec, const char *name,
   j->done = done;
   j->data = data;
   j->aliases = spec->aliases;
-  spec->aliases = NULL;
+  j->networks = spec->networks;
+  spec->aliases = spec->networks = NULL;
   const char *wd = json_string_value(json_object_get(c->config, "WorkingDir"));
   j->wd = wd != NULL ? strdup(wd) : NULL;
   if (hcsd_work(d, create_work, create_done, j) != 0) {
@@ -683,6 +699,7 @@ int hcsd_ctr_create(hcsd_t *d, hcsd_ctr_spec_t *spec, const char *name,
     hcsd__ctr_unref(c);
     free(j->wd);
     json_decref(j->aliases);
+    json_decref(j->networks);
     free(j);
     hcsd_err_set(e, 500, "out of memory");
     return -1;

@@ -82,6 +82,11 @@ json_t *hcsd_nets_ports(hcsd_nets_t *n, const char *container_id);
 int hcsd_nets_connect(hcsd_nets_t *n, const char *net_ref, const char *cid,
                       const char *cname, const char *mode, json_t *epc,
                       char **reply);
+/* At create: hcsd_nets_connect for each network of networks (name ->
+ * EndpointConfig). 0, or its status (400 for a network not found) with
+ * *msg (malloc'ed) and nothing recorded. */
+int hcsd_nets_connect_all(hcsd_nets_t *n, json_t *networks, const char *cid,
+                          const char *cname, const char *mode, char **msg);
 /* POST /networks/{net_ref}/disconnect of such a container: 200, or 404,
  * 403 (not connected), 400 (the network of its NetworkMode). */
 int hcsd_nets_disconnect(hcsd_nets_t *n, const char *net_ref, const char *cid,

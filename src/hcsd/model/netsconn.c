@@ -7,6 +7,7 @@
  * libhcs moves endpoints into a system's namespace at its start only. */
 #include "hcsd/model/netsint.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,7 +65,20 @@ static int connect_locked(hcsd_nets_t *n, const char *net_ref, const char *cid,
                            net->name);
   }
   json_t *mine = json_object_get(n->extra, cid);
-  if (primary == net || json_object_get(mine, net->name) != NULL) {
+  if (primary == net) {
+    /* docker-compose's way with a container it created on its NetworkMode
+     * network: dockerd lists that network before the start, so compose
+     * disconnects it and connects it again with the service's aliases.
+     * hcsd lists none before the start and so gets only the connect,
+     * which gives the container those aliases there (none: none). */
+    json_t *copy = aliases != NULL ? json_deep_copy(aliases) : json_array();
+    int r = copy != NULL ? json_object_set_new(n->aliases, cid, copy) : -1;
+    r = r == 0 ? hcsd__nets_save(n) : -ENOMEM;
+    return r == 0 ? 200
+                  : hcsd__nets_fail(reply, 500, "saving the networks: %s",
+                                    strerror(-r));
+  }
+  if (json_object_get(mine, net->name) != NULL) {
     return hcsd__nets_fail(reply, 403,
                            "endpoint with name %s already exists in network %s",
                            cname, net->name);
@@ -156,4 +170,28 @@ int hcsd_nets_disconnect(hcsd_nets_t *n, const char *net_ref, const char *cid,
   int st = disconnect_locked(n, net_ref, cid, cname, mode, reply);
   pthread_mutex_unlock(&n->lock);
   return st;
+}
+
+int hcsd_nets_connect_all(hcsd_nets_t *n, json_t *networks, const char *cid,
+                          const char *cname, const char *mode, char **msg) {
+  *msg = NULL;
+  const char *net;
+  json_t *epc;
+  json_object_foreach(networks, net, epc) {
+    char *reply = NULL;
+    int st = hcsd_nets_connect(n, net, cid, cname, mode, epc, &reply);
+    if (st != 200) {
+      json_t *j = reply != NULL ? json_loads(reply, 0, NULL) : NULL;
+      const char *m = json_string_value(json_object_get(j, "message"));
+      *msg = strdup(m != NULL ? m : "connecting a network failed");
+      json_decref(j);
+      free(reply);
+      hcsd_nets_forget(n, cid);
+      /* No such network is the body's fault here: the CLI takes a 404
+       * from create for a missing image and goes to pull it. */
+      return st == 404 ? 400 : st;
+    }
+    free(reply);
+  }
+  return 0;
 }

@@ -705,21 +705,62 @@ static int aliases_check(json_t *ep, const char *nm, hcsd_err_t *e) {
   return 0;
 }
 
-/* The Aliases of the one endpoint of NetworkingConfig nc (a new
- * reference), or NULL when it has none. */
-static json_t *endpoint_aliases(json_t *nc) {
+/* The Aliases of the endpoint of NetworkingConfig nc on network nm (a
+ * new reference), or NULL when it has none. */
+static json_t *endpoint_aliases(json_t *nc, const char *nm) {
   const char *k;
   json_t *ep;
   json_object_foreach(json_object_get(nc, "EndpointsConfig"), k, ep) {
     json_t *a = json_object_get(ep, "Aliases");
-    return json_array_size(a) > 0 ? json_incref(a) : NULL;
+    if (same_network(k, nm)) {
+      return json_array_size(a) > 0 ? json_incref(a) : NULL;
+    }
   }
   return NULL;
 }
 
-/* NetworkingConfig: one endpoint, on the network of NetworkMode (nm),
- * asking for nothing hcsd cannot give; an endpoint on another network
- * would be a second network, which dockerd connects at create. */
+/* The endpoints of nc on other networks than nm's (a new object), or
+ * NULL when there are none. */
+static json_t *endpoint_others(json_t *nc, const char *nm) {
+  json_t *o = NULL;
+  const char *k;
+  json_t *ep;
+  json_object_foreach(json_object_get(nc, "EndpointsConfig"), k, ep) {
+    if (!same_network(k, nm)) {
+      o = o != NULL ? o : json_object();
+      json_object_set_new(
+          o, k, json_is_object(ep) ? json_deep_copy(ep) : json_object());
+    }
+  }
+  return o;
+}
+
+/* A second network at create: not beside host, none or container:, and
+ * neither host nor none itself (dockerd's words). */
+static int second_network_check(const char *k, const char *nm, hcsd_err_t *e) {
+  if (strcmp(nm, "host") == 0 || strncmp(nm, "container:", 10) == 0) {
+    hcsd_err_set(e, 400,
+                 "container sharing network namespace with another "
+                 "container or host cannot be connected to any other "
+                 "network (NetworkingConfig.EndpointsConfig.%s)",
+                 k);
+    return -1;
+  }
+  if (strcmp(nm, "none") == 0 || strcmp(k, "none") == 0 ||
+      strcmp(k, "host") == 0) {
+    hcsd_err_set(e, 400,
+                 "container cannot be connected to multiple networks with "
+                 "one of the networks in private (none) or host mode "
+                 "(NetworkingConfig.EndpointsConfig.%s)",
+                 k);
+    return -1;
+  }
+  return 0;
+}
+
+/* NetworkingConfig: an endpoint on the network of NetworkMode (nm) and
+ * on any other (connected at create, as dockerd does), each asking for
+ * nothing hcsd cannot give. */
 static int networking_check(json_t *nc, const char *nm, hcsd_err_t *e) {
   json_t *eps = json_object_get(nc, "EndpointsConfig");
   if (eps == NULL || json_is_null(eps)) {
@@ -731,21 +772,10 @@ static int networking_check(json_t *nc, const char *nm, hcsd_err_t *e) {
                  "NetworkingConfig.EndpointsConfig");
     return -1;
   }
-  if (json_object_size(eps) > 1) {
-    hcsd_err_set(e, 400,
-                 "hcsd does not support a second --network at create "
-                 "(NetworkingConfig.EndpointsConfig)");
-    return -1;
-  }
   const char *k;
   json_t *ep;
   json_object_foreach(eps, k, ep) {
-    if (!same_network(k, nm)) {
-      hcsd_err_set(e, 400,
-                   "hcsd does not support a second --network at create "
-                   "(NetworkingConfig.EndpointsConfig.%s beside NetworkMode "
-                   "%s)",
-                   k, nm);
+    if (!same_network(k, nm) && second_network_check(k, nm, e) != 0) {
       return -1;
     }
     if (!json_is_null(ep) && !json_is_object(ep)) {
@@ -757,7 +787,7 @@ static int networking_check(json_t *nc, const char *nm, hcsd_err_t *e) {
     }
     if (check_refused(ep, endpoint_refused,
                       "NetworkingConfig.EndpointsConfig.<network>.", e) != 0 ||
-        aliases_check(ep, nm, e) != 0) {
+        aliases_check(ep, same_network(k, nm) ? nm : k, e) != 0) {
       return -1;
     }
   }
@@ -839,7 +869,11 @@ int hcsd_ctr_spec_decode(const char *body, size_t len, hcsd_ctr_spec_t *spec,
   json_object_set_new(spec->host_config, "LogConfig",
                       json_pack("{s:s,s:{}}", "Type", "json-file", "Config"));
   json_object_del(b, "HostConfig");
-  spec->aliases = endpoint_aliases(json_object_get(b, "NetworkingConfig"));
+  json_t *nc = json_object_get(b, "NetworkingConfig");
+  const char *mode =
+      json_string_value(json_object_get(spec->host_config, "NetworkMode"));
+  spec->aliases = endpoint_aliases(nc, mode != NULL ? mode : "");
+  spec->networks = endpoint_others(nc, mode != NULL ? mode : "");
   json_object_del(b, "NetworkingConfig");
   spec->config = b;
   spec->image = image;
@@ -860,6 +894,7 @@ int hcsd_ctr_spec_decode(const char *body, size_t len, hcsd_ctr_spec_t *spec,
 
 void hcsd_ctr_spec_clear(hcsd_ctr_spec_t *spec) {
   json_decref(spec->aliases);
+  json_decref(spec->networks);
   json_decref(spec->config);
   json_decref(spec->host_config);
   memset(spec, 0, sizeof(*spec));
