@@ -42,7 +42,8 @@ typedef struct diff_job_s {
   int fds[DIFF_LAYERS_MAX]; /* the roots, open on the pool */
   json_t *changes;
   struct archive *a;
-  char *out; /* the tar */
+  struct archive_entry_linkresolver *links; /* export's hard links */
+  char *out;                                /* the tar */
   size_t len, cap;
   bool too_big;
   int status;
@@ -268,8 +269,17 @@ static int put_entry(diff_job_t *j, int fd, const char *dname, const char *name,
   int data = -1;
   archive_entry_copy_stat(e, st);
   archive_entry_set_pathname(e, name);
-  archive_entry_set_nlink(e, 1);
-  if (S_ISLNK(st->st_mode)) {
+  if (S_ISREG(st->st_mode) && st->st_nlink > 1) {
+    /* Another name of a file already written becomes a hard link. */
+    struct archive_entry *spare = NULL;
+    archive_entry_linkify(j->links, &e, &spare);
+    archive_entry_free(spare);
+  } else {
+    archive_entry_set_nlink(e, 1);
+  }
+  if (archive_entry_hardlink(e) != NULL) {
+    archive_entry_set_size(e, 0);
+  } else if (S_ISLNK(st->st_mode)) {
     ssize_t n = readlinkat(fd, dname, link, sizeof(link) - 1);
     link[n > 0 ? n : 0] = '\0';
     archive_entry_set_symlink(e, link);
@@ -283,9 +293,9 @@ static int put_entry(diff_job_t *j, int fd, const char *dname, const char *name,
     archive_entry_set_size(e, 0);
   }
   int r = archive_write_header(j->a, e) == ARCHIVE_OK ? 0 : -1;
+  off_t left = data >= 0 ? archive_entry_size(e) : 0;
   archive_entry_free(e);
   ssize_t n;
-  off_t left = st->st_size;
   while (r == 0 && data >= 0 && left > 0 &&
          (n = read(data, j->buf, sizeof(j->buf))) > 0) {
     n = n > left ? (ssize_t)left : n;
@@ -383,7 +393,13 @@ static int export_dir(diff_job_t *j, const int *fds, size_t n, const char *path,
 
 static void run_export(diff_job_t *j) {
   j->a = archive_write_new();
-  if (j->a == NULL || archive_write_set_format_pax_restricted(j->a) != 0 ||
+  j->links = archive_entry_linkresolver_new();
+  if (j->links != NULL) {
+    archive_entry_linkresolver_set_strategy(j->links,
+                                            ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
+  }
+  if (j->a == NULL || j->links == NULL ||
+      archive_write_set_format_pax_restricted(j->a) != 0 ||
       archive_write_open(j->a, j, NULL, mem_write, NULL) != ARCHIVE_OK) {
     j->status = 500;
     j->msg = strdup("making the archive failed");
@@ -459,6 +475,9 @@ static void diff_free(diff_job_t *j) {
   json_decref(j->changes);
   if (j->a != NULL) {
     archive_write_free(j->a);
+  }
+  if (j->links != NULL) {
+    archive_entry_linkresolver_free(j->links);
   }
   free(j->out);
   free(j->msg);
