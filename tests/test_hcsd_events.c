@@ -2,10 +2,11 @@
 /* docker events through the docker CLI 28.2 (issue 17): a stream
  * filtered by container sees a container's life in dockerd's order
  * (create, start, the exec's three, pause, unpause, the kill, die and
- * stop of docker stop, destroy), --since/--until replay the kept events
- * and end, the filters by label, image, type and event select what
- * dockerd selects, and clients that leave hold nothing in the daemon.
- * One daemon per test (he_setup), each ending with he_end(). */
+ * stop of docker stop, docker restart's restart after them, destroy),
+ * --since/--until replay the kept events and end, the filters by label, image,
+ * type and event select what dockerd selects, and clients that leave hold
+ * nothing in the daemon. One daemon per test (he_setup), each ending with
+ * he_end(). */
 #include "hcsd_e2e.h"
 
 #include <time.h>
@@ -57,6 +58,11 @@ static const char lifecycle[] = "create\n"
                                 "start\n"
                                 "kill\n"
                                 "die\n"
+                                "stop\n"
+                                "start\n"
+                                "restart\n"
+                                "kill\n"
+                                "die\n"
                                 "destroy\n";
 
 /* The stream sees ev1's life in order, and only ev1's; a replay of the
@@ -77,6 +83,7 @@ Test(hcsd_events, container_lifecycle_in_order) {
   DOCKER_OK("unpause", "ev1");
   DOCKER_OK("stop", "-t", "5", "ev1");
   DOCKER_OK("start", "ev1");
+  DOCKER_OK("restart", "-t", "5", "ev1");
   DOCKER_OK("kill", "ev1");
   DOCKER_OK("rm", "ev1");
   read_until(&ev, "destroy\n", 20000);
@@ -96,7 +103,7 @@ Test(hcsd_events, container_lifecycle_in_order) {
   he_docker_ok(&c, "events", "--since", t0, "--until", t1, "--filter",
                "container=ev1", "--filter", "event=die", "--format",
                "{{.Actor.Attributes.name}} {{.Actor.Attributes.exitCode}}");
-  cr_assert_str_eq(c.o.p, "ev1 143\nev1 137\n");
+  cr_assert_str_eq(c.o.p, "ev1 143\nev1 143\nev1 137\n");
   he_cmd_free(&c);
   DOCKER_OK("rm", "-f", "other");
   he_end();

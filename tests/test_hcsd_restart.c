@@ -138,6 +138,36 @@ Test(hcsd_restart, always_and_unless_stopped_until_stopped) {
   he_end();
 }
 
+/* A container waiting out its backoff shows as restarting, in inspect and
+ * in docker ps, and docker stop ends the wait. */
+Test(hcsd_restart, backoff_shows_restarting) {
+  DOCKER_OK("run", "-d", "--name", "fl", "--restart", "always", "busybox", "sh",
+            "-c", "exit 1");
+  /* After five exits the backoff is 3.2 s: most of the time is a wait. */
+  await_inspect("fl", "{{ge .RestartCount 5}}", "true", 30000);
+  await_inspect("fl", "{{.State.Status}} {{.State.Restarting}}",
+                "restarting true", 20000);
+  int64_t deadline = th_now_ms() + 20000;
+  for (;;) {
+    char line[256];
+    he_docker_line(line, sizeof(line), "ps", "-a", "--format", "{{.Status}}");
+    if (strncmp(line, "Restarting (1) ", 15) == 0) {
+      break;
+    }
+    cr_assert_lt(th_now_ms(), deadline, "docker ps: %s", line);
+    (void)poll(NULL, 0, 50);
+  }
+  DOCKER_OK("stop", "fl");
+  char count[32], want[64];
+  inspect_f("fl", "{{.RestartCount}}", count, sizeof(count));
+  snprintf(want, sizeof(want), "exited false %s", count);
+  hold_inspect("fl",
+               "{{.State.Status}} {{.State.Restarting}} {{.RestartCount}}",
+               want, 1000);
+  DOCKER_OK("rm", "fl");
+  he_end();
+}
+
 /* Policies dockerd refuses, in its words; --rm with a policy is the
  * CLI's to refuse, and hcsd refuses the body it would send. */
 Test(hcsd_restart, bad_policies_refused) {

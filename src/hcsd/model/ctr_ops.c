@@ -17,7 +17,8 @@
 typedef struct op_s {
   hcsd_done_cb done;
   void *data;
-  int secs; /* a stop's */
+  int secs;    /* a stop's */
+  bool was_up; /* a restart's: it stopped a running container */
 } op_t;
 
 static op_t *op_new(hcsd_done_cb done, void *data, hcsd_err_t *e) {
@@ -26,7 +27,7 @@ static op_t *op_new(hcsd_done_cb done, void *data, hcsd_err_t *e) {
     hcsd_err_set(e, 500, "out of memory");
     return NULL;
   }
-  *op = (op_t){done, data, 0};
+  *op = (op_t){done, data, 0, false};
   return op;
 }
 
@@ -262,20 +263,56 @@ int hcsd_ctr_kill(hcsd_t *d, const char *ref, const char *signal,
 
 /* ---- restart ---- */
 
+/* docker restart's start: dockerd's restart event once it runs. */
+typedef struct restart_op_s {
+  hcsd_ctr_t *c;
+  hcsd_done_cb done;
+  void *data;
+} restart_op_t;
+
+static void restart_started(const hcsd_err_t *e, void *data) {
+  restart_op_t *r = data;
+  if (e == NULL) {
+    hcsd_event_ctr(r->c, "restart", NULL);
+  }
+  r->done(e, r->data);
+  hcsd__ctr_unref(r->c);
+  free(r);
+}
+
+static int restart_start(hcsd_ctr_t *c, hcsd_done_cb done, void *data) {
+  restart_op_t *r = malloc(sizeof(*r));
+  if (r == NULL) {
+    return -1;
+  }
+  *r = (restart_op_t){c, done, data};
+  hcsd__ctr_ref(c);
+  c->restart_count++;
+  c->manual_stop = false;
+  if (hcsd__ctr_start(c, restart_started, r) != 0) {
+    hcsd__ctr_unref(c);
+    free(r);
+    return -1;
+  }
+  return 0;
+}
+
 static int restart_settled(hcsd_ctr_t *c, void *data) {
   op_t *op = data;
   if (c->busy) {
     hcsd__ctr_add_settle(c, restart_settled, op);
   } else if (c->state == CS_RUNNING) {
     /* Started meanwhile (the restart met a start): stopped again. */
+    op->was_up = true;
     until_exit(c, restart_settled, op);
     hcsd__ctr_stop(c, SIGKILL, 0);
   } else if (c->state == CS_REMOVING) {
     op_fail(op, 404, "No such container: %s", c->id);
   } else {
-    c->restart_count++;
-    c->manual_stop = false;
-    if (hcsd__ctr_start(c, op->done, op->data) != 0) {
+    if (op->was_up) {
+      hcsd_event_ctr(c, "stop", NULL);
+    }
+    if (restart_start(c, op->done, op->data) != 0) {
       op_fail(op, 500, "%s", "out of memory");
       return 0;
     }
@@ -296,14 +333,13 @@ int hcsd_ctr_restart(hcsd_t *d, const char *ref, const char *signal, int secs,
   if (c->state == CS_RUNNING || c->busy) {
     hcsd__ctr_add_settle(c, restart_settled, op);
     if (c->state == CS_RUNNING && c->main != NULL) {
+      op->was_up = true;
       stop_with(c, signal, secs);
     }
     return HCSD_PENDING;
   }
-  c->restart_count++;
-  c->manual_stop = false;
   free(op);
-  if (hcsd__ctr_start(c, done, data) != 0) {
+  if (restart_start(c, done, data) != 0) {
     hcsd_err_set(e, 500, "out of memory");
     return -1;
   }

@@ -27,6 +27,8 @@ static void status_text(const hcsd_ctr_t *c, char *out, size_t n) {
   }
   if (c->state == CS_RUNNING) {
     snprintf(out, n, "Up %s%s", ago, hcsd__ctr_paused(c) ? " (Paused)" : "");
+  } else if (c->restarting) {
+    snprintf(out, n, "Restarting (%d) %s ago", c->exit_code, ago);
   } else if (c->state == CS_EXITED && c->finished_ns != 0) {
     snprintf(out, n, "Exited (%d) %s ago", c->exit_code, ago);
   } else if (c->state == CS_REMOVING) {
