@@ -376,7 +376,15 @@ int oci_cmd_delete(const oci_global_t *g, int argc, char **argv) {
                     {NULL, false, NULL, NULL}};
   oci_state_t st;
   if (parse(g, argc, argv, flags, pos, 1, &npos) != 0 ||
-      need_id(g, "delete", npos, 1) != 0 || load(g, pos[0], &st) != 0) {
+      need_id(g, "delete", npos, 1) != 0) {
+    return 1;
+  }
+  /* runc: deleting a container that is not there, with --force, is done
+   * already. */
+  if (force && oci_state_read(g, pos[0], &st) == -ENOENT) {
+    return 0;
+  }
+  if (load(g, pos[0], &st) != 0) {
     return 1;
   }
   oci_status_t s = oci_status(g, &st);

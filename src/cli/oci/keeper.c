@@ -290,6 +290,15 @@ static int console_open(keeper_t *k, int ready) {
     return -1;
   }
   k->in_fd = k->out_fd = k->err_fd = k->tty;
+  /* As runc's init moves its stdio to the console: whoever ran create
+   * (go-runc) reads its output to EOF before it goes on. */
+  int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  for (int fd = 0; null >= 0 && fd < 3; fd++) {
+    (void)dup2(null, fd);
+  }
+  if (null >= 0) {
+    close(null);
+  }
   return 0;
 }
 

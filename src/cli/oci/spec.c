@@ -507,12 +507,38 @@ static int check_devices(ctx_t *c, json_t *devs) {
   return 0;
 }
 
+/* Whether the host swaps to anything (/proc/swaps has a line past its
+ * header). */
+static bool host_swaps(void) {
+  FILE *f = fopen("/proc/swaps", "re");
+  char line[512];
+  int n = 0;
+  while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+    n++;
+  }
+  if (f != NULL) {
+    fclose(f);
+  }
+  return f == NULL || n > 1;
+}
+
 static int map_memory(ctx_t *c, json_t *mem) {
-  static const char *const known[] = {"limit", "disableOOMKiller", NULL};
+  static const char *const known[] = {"limit", "swap", "disableOOMKiller",
+                                      NULL};
   if (only(c, mem, "linux.resources.memory", known) != 0) {
     return -1;
   }
   json_int_t limit = json_integer_value(json_object_get(mem, "limit"));
+  json_int_t swap = json_integer_value(json_object_get(mem, "swap"));
+  /* hcs limits memory, not memory+swap: a swap limit above the memory
+   * limit means nothing on a host with no swap, and is refused where
+   * there is swap to limit. */
+  if (swap != 0 && swap != -1 && (swap < limit || host_swaps())) {
+    return say(c,
+               "linux.resources.memory.swap: hcs sets no memory+swap "
+               "limit (%lld), and this host swaps",
+               (long long)swap);
+  }
   if (limit > 0) {
     if (limit % (1024 * 1024) != 0) {
       return say(c,
