@@ -125,6 +125,8 @@ Test(hcsd_diff, changes_and_export) {
   he_expect_has(l.p, "a/up l 0 ../../../../etc\n");
   he_expect_has(l.p, "bin/sh l 0 busybox\n");
   he_expect_has(l.p, "etc/passwd f ");
+  cr_assert_null(strstr(l.p, "rootlink/"), "a link to / was followed");
+  cr_assert_null(strstr(l.p, "a/up/"), "a link out of the root was followed");
   cr_assert_null(strstr(l.p, "etc/group"), "a deleted file exported");
   cr_assert_null(strstr(l.p, "home"), "a deleted directory exported");
   cr_assert(strncmp(l.p, "./", 2) != 0 && strstr(l.p, "\n./") == NULL,
