@@ -214,6 +214,66 @@ Test(hcsd_events, image_events) {
   he_end();
 }
 
+/* A client that reads nothing is dropped once HCSD_OUT_MAX (8 MiB) of
+ * events wait for it, rather than kept in the daemon's memory: here each
+ * event carries a 48 KiB label, and 400 of them (19 MiB) are made. */
+Test(hcsd_events, slow_client_is_dropped) {
+  static char label[48 * 1024 + 8];
+  memcpy(label, "big=", 4);
+  memset(label + 4, 'x', sizeof(label) - 5);
+  label[sizeof(label) - 1] = '\0';
+  DOCKER_OK("run", "-d", "--name", "big", "--label", label, "busybox", "sleep",
+            "1000");
+  int slow = he_raw_connect();
+  int small = 4096;
+  (void)setsockopt(slow, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+  cr_assert(he_raw_send_str(slow, "GET /v1.50/events HTTP/1.1\r\n"
+                                  "Host: x\r\n\r\n"));
+  (void)he_read_head(slow, "HTTP/1.1 200");
+  long rss0 = he_daemon_rss_kib();
+  for (int i = 0; i < 400; i++) {
+    he_http_t r;
+    he_request("POST",
+               i % 2 == 0 ? "/v1.50/containers/big/pause"
+                          : "/v1.50/containers/big/unpause",
+               NULL, &r);
+    cr_assert_eq(r.status, 204, "%s", r.body.p);
+    he_http_free(&r);
+  }
+  long rss1 = he_daemon_rss_kib();
+  /* Dropped: what was queued arrives, then the end, well short of all. */
+  size_t got = 0;
+  int64_t deadline = th_now_ms() + 30000;
+  for (;;) {
+    cr_assert_lt(th_now_ms(), deadline, "still open after %zu bytes", got);
+    struct pollfd pf = {.fd = slow, .events = POLLIN};
+    if (poll(&pf, 1, 1000) != 1) {
+      continue;
+    }
+    char buf[65536];
+    ssize_t n = recv(slow, buf, sizeof(buf), 0);
+    if (n <= 0) {
+      break;
+    }
+    got += (size_t)n;
+  }
+  close(slow);
+  cr_assert_lt(got, (size_t)12 << 20, "%zu bytes reached the slow client", got);
+  cr_assert_lt(rss1 - rss0, 40 * 1024, "the daemon grew %ld KiB", rss1 - rss0);
+  /* The daemon says why in its log. */
+  FILE *f = fopen(he.log, "re");
+  cr_assert_not_null(f);
+  char line[1024];
+  bool said = false;
+  while (!said && fgets(line, sizeof(line), f) != NULL) {
+    said = strstr(line, "/events: the client fell") != NULL;
+  }
+  fclose(f);
+  cr_assert(said, "no drop in the daemon's log");
+  DOCKER_OK("rm", "-f", "big");
+  he_end();
+}
+
 /* Streams whose clients vanish are let go: the daemon's fds come back,
  * and events go on for the one that stays. */
 Test(hcsd_events, vanished_clients_hold_nothing) {
