@@ -285,6 +285,11 @@ typedef struct as_spawn_opts_s {
    * the call returns. */
   const as_rlimit_t *rlimits;
   size_t n_rlimits;
+  /* Written to the child's /proc/self/oom_score_adj before it joins a
+   * container (-1000 to 1000; below the engine's own needs
+   * CAP_SYS_RESOURCE, else the spawn fails at AS_STAGE_SETUP). */
+  int set_oom_score_adj;
+  int oom_score_adj;
 } as_spawn_opts_t;
 
 /* Starts a process. On success *out holds one reference that the caller

@@ -343,7 +343,10 @@ HCS_API struct as_loop_s *hcs_engine_loop_at(hcs_t *hcs, uint32_t i);
  * (lists as "0-2,4"): its cpuset group (v1 joins the cpuset hierarchy).
  * "SwapMaximumInMB": swap beside MemoryMaximumInMB (0, the default: none;
  * -1: unlimited). "MemoryReservationInMB": a soft limit (v1
- * memory.soft_limit_in_bytes, v2 memory.low).
+ * memory.soft_limit_in_bytes, v2 memory.low). "OomScoreAdj" (-1000 to
+ * 1000; 0: the host's): every process's /proc/PID/oom_score_adj (a value
+ * below the embedding process's needs CAP_SYS_RESOURCE there, else each
+ * process fails to start).
  *
  * - "IsDummy": true: no isolation; processes run directly on the host.
  * - otherwise (root only, else HCS_ERROR_NOT_SUPPORTED) a Linux container:

@@ -4,9 +4,9 @@
  * --cap-drop (the effective set, and what it lets a process do), --ulimit
  * (in the main process and in an exec), --shm-size (/dev/shm's size),
  * --cpuset-cpus and --cpuset-mems (the cpus a process may run on),
- * --memory-swap and --memory-reservation (the memory cgroup), anonymous
- * volumes (-v /path), and dockerd's refusals of bad values. One daemon per test
- * (hcsd_e2e.h). */
+ * --memory-swap and --memory-reservation (the memory cgroup),
+ * --oom-score-adj, anonymous volumes (-v /path), and dockerd's refusals
+ * of bad values. One daemon per test (hcsd_e2e.h). */
 #include "hcsd_cgroup.h"
 
 TestSuite(hcsd_hostcfg, .init = he_setup, .fini = he_teardown, .timeout = 240);
@@ -262,5 +262,26 @@ Test(hcsd_hostcfg, anonymous_volumes_come_and_go) {
   he_request_fails("POST", "/v1.50/containers/create",
                    "{\"Image\":\"busybox\",\"Volumes\":{\"rel\":{}}}", 400,
                    "must be an absolute path");
+  he_end();
+}
+
+/* --oom-score-adj: every process of the container has it (a raise: the
+ * daemon may lack CAP_SYS_RESOURCE, which a lowering needs). */
+Test(hcsd_hostcfg, oom_score_adj_reaches_every_process) {
+  char out[256];
+  run_sh(out, sizeof(out), "cat /proc/self/oom_score_adj", "--oom-score-adj",
+         "500");
+  cr_assert_str_eq(out, "500\n");
+  he_cmd_t c;
+  he_docker_ok(&c, "run", "-d", "--name", "o", "--oom-score-adj", "700",
+               "busybox", "sleep", "600");
+  he_cmd_free(&c);
+  he_docker_ok(&c, "exec", "o", "cat", "/proc/self/oom_score_adj");
+  cr_assert_str_eq(c.o.p, "700\n");
+  he_cmd_free(&c);
+  he_docker_ok(&c, "rm", "-f", "o");
+  he_cmd_free(&c);
+  he_docker_fails(125, "range for oom score adj", "run", "--rm",
+                  "--oom-score-adj", "1001", "busybox", "true");
   he_end();
 }

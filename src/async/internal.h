@@ -36,6 +36,8 @@ typedef struct as__child_s {
   as_spawner_t *spawner; /* clone from this thread (already joined) */
   const as_rlimit_t *rlimits;
   size_t n_rlimits;
+  int set_oom_score_adj;
+  int oom_score_adj;
 } as__child_t;
 
 /* Capabilities of the calling thread, in raw system calls (safe between

@@ -414,6 +414,8 @@ int as_session_spawn(as_loop_t *loop, const as_spawn_opts_t *o,
       .spawner = o->spawner,
       .rlimits = o->rlimits,
       .n_rlimits = o->n_rlimits,
+      .set_oom_score_adj = o->set_oom_score_adj,
+      .oom_score_adj = o->oom_score_adj,
   };
   if (o->spawner != NULL) {
     /* The spawner's thread has joined and dropped all of that already. */

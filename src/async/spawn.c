@@ -361,6 +361,31 @@ CHILD_FN static void child_reset_signals(const child_ctx_t *ctx) {
   }
 }
 
+/* Writes the child's oom_score_adj while /proc is one where it is
+ * "self": the engine's (before a join), or the container's for a
+ * spawner's clone, already in its pid namespace. The fd table may still
+ * be the engine's: the fd is closed at once. 0 or an errno. */
+CHILD_FN static int child_oom_score_adj(int v) {
+  char buf[8], *p = buf + sizeof(buf);
+  unsigned u = v < 0 ? (unsigned)-v : (unsigned)v;
+  do {
+    *--p = (char)('0' + u % 10);
+    u /= 10;
+  } while (u != 0);
+  if (v < 0) {
+    *--p = '-';
+  }
+  long fd = child_sys(SYS_openat, AT_FDCWD, (long)"/proc/self/oom_score_adj",
+                      O_WRONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return errno;
+  }
+  long n = child_sys(SYS_write, fd, (long)p, buf + sizeof(buf) - p);
+  int err = n < 0 ? errno : 0;
+  (void)child_sys(SYS_close, fd, 0, 0);
+  return err;
+}
+
 CHILD_FN static int child_main(void *arg) {
   child_ctx_t *ctx = arg;
   const as__child_t *c = ctx->c;
@@ -368,6 +393,12 @@ CHILD_FN static int child_main(void *arg) {
 
   child_reset_signals(ctx);
   ctx->ns_pid = (pid_t)syscall(SYS_getpid);
+  if (c->set_oom_score_adj) {
+    int err = child_oom_score_adj(c->oom_score_adj);
+    if (err != 0) {
+      child_fail(ctx, err, AS_STAGE_SETUP);
+    }
+  }
   if (c->n_cgroup_fds != 0 || c->ns_flags != 0) {
     int err = child_join(c);
     if (err != 0) {

@@ -147,6 +147,7 @@ static const hcs__field_t config_fields[] = {
     STR(C, "CpusetMems", cpuset_mems),
     INT(C, "SwapMaximumInMB", swap_maximum_mb, -1, MEM_MB_MAX),
     INT(C, "MemoryReservationInMB", memory_reservation_mb, 0, MEM_MB_MAX),
+    INT(C, "OomScoreAdj", oom_score_adj, -1000, 1000),
     {NULL, 0, 0, 0, 0, 0, 0, NULL}};
 #undef C
 

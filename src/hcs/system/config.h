@@ -92,6 +92,7 @@ typedef struct hcs__config_s {
   char *cpuset_cpus, *cpuset_mems; /* cpuset lists ("0-1,3") */
   int64_t swap_maximum_mb;         /* beyond memory; -1 unlimited */
   int64_t memory_reservation_mb;   /* a soft limit; 0: none */
+  int64_t oom_score_adj;           /* of every process; 0: the host's */
 } hcs__config_t;
 
 extern const hcs__schema_t hcs__config_schema;

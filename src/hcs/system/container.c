@@ -334,6 +334,8 @@ int hcs__container_exec_opts(hcs__system_t *s, as_spawn_opts_t *o,
   o->seccomp = ct->seccomp.filter != NULL ? &ct->seccomp : NULL;
   o->rlimits = ct->rlimits;
   o->n_rlimits = ct->cfg.n_ulimits;
+  o->set_oom_score_adj = ct->cfg.oom_score_adj != 0;
+  o->oom_score_adj = (int)ct->cfg.oom_score_adj;
   /* A spawner's clones have lost CAP_SYS_RESOURCE, which raising a hard
    * limit needs: with limits each process joins on its own. */
   ct->spawner_failed |= ct->rlimits != NULL;

@@ -149,7 +149,6 @@ static const refused_t host_refused[] = {
     {"IpcMode", "--ipc", "\"private\"", false, NULL},
     {"Cgroup", NULL, NULL, false, NULL},
     {"Links", "--link", NULL, false, NULL},
-    {"OomScoreAdj", "--oom-score-adj", NULL, false, NULL},
     {"PidMode", "--pid", NULL, false, NULL},
     {"Privileged", "--privileged", NULL, false, NULL},
     {"SecurityOpt", "--security-opt", NULL, false, NULL},
@@ -495,8 +494,8 @@ static int cpuset_check(json_t *hc, hcsd_err_t *e) {
   return 0;
 }
 
-/* MemorySwap, MemoryReservation and ShmSize against Memory, as dockerd
- * checks them. */
+/* MemorySwap, MemoryReservation and ShmSize against Memory, and
+ * OomScoreAdj, as dockerd checks them. */
 static int memory_check(json_t *hc, json_int_t mem, hcsd_err_t *e) {
   json_int_t swap, resv, shm;
   if (int_field(hc, "MemorySwap", &swap, e) != 0 ||
@@ -528,6 +527,17 @@ static int memory_check(json_t *hc, json_int_t mem, hcsd_err_t *e) {
   }
   if (shm < 0) {
     hcsd_err_set(e, 400, "SHM size can not be less than 0");
+    return -1;
+  }
+  json_int_t oom;
+  if (int_field(hc, "OomScoreAdj", &oom, e) != 0) {
+    return -1;
+  }
+  if (oom < -1000 || oom > 1000) {
+    hcsd_err_set(e, 400,
+                 "Invalid value %lld, range for oom score adj is "
+                 "[-1000, 1000]",
+                 (long long)oom);
     return -1;
   }
   return 0;
@@ -585,6 +595,10 @@ static void system_process_fields(json_t *hc, json_t *sys) {
   json_t *shm = json_object_get(hc, "ShmSize");
   if (json_integer_value(shm) > 0) {
     json_object_set(sys, "ShmSizeInBytes", shm);
+  }
+  json_t *oom = json_object_get(hc, "OomScoreAdj");
+  if (json_integer_value(oom) != 0) {
+    json_object_set(sys, "OomScoreAdj", oom);
   }
 }
 
