@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 typedef struct save_img_s {
-  json_t *rec;  /* borrowed from the store, under im->mu */
+  json_t *rec;  /* the store's while picking, then a copy */
   json_t *tags; /* the normalised tags to write */
 } save_img_t;
 
@@ -312,17 +312,29 @@ static int pick_one(save_t *S, json_t *rec, const char *name, bool name_only,
   return 0;
 }
 
-static int save_locked(save_t *S, const char *const *refs, size_t n) {
+/* The images are picked under the store's lock and written from copies
+ * of their records without it, so that a long save holds up no run, list
+ * or load (a layer removed meanwhile fails the save). */
+static int save_all(save_t *S, const char *const *refs, size_t n) {
+  pthread_mutex_lock(&S->im->mu);
   save_img_t *imgs = calloc(json_array_size(S->im->images) + 1, sizeof(*imgs));
   size_t nimg = 0;
   int st = imgs != NULL ? 0 : fail(S, 500, "saving", "out of memory");
   for (size_t i = 0; st == 0 && i < n; i++) {
     st = pick(S, refs[i], imgs, &nimg);
   }
+  for (size_t i = 0; i < nimg; i++) {
+    imgs[i].rec = json_deep_copy(imgs[i].rec);
+    if (imgs[i].rec == NULL && st == 0) {
+      st = fail(S, 500, "saving", "out of memory");
+    }
+  }
+  pthread_mutex_unlock(&S->im->mu);
   for (size_t i = 0; st == 0 && i < nimg; i++) {
     st = save_image(S, &imgs[i]);
   }
   for (size_t i = 0; i < nimg; i++) {
+    json_decref(imgs[i].rec);
     json_decref(imgs[i].tags);
   }
   free(imgs);
@@ -369,9 +381,7 @@ int hcsd_images_save(hcsd_images_t *im, const char *const *refs, size_t n,
               S->a != NULL ? archive_error_string(S->a) : "out of memory");
   }
   if (st == 0) {
-    pthread_mutex_lock(&im->mu);
-    st = save_locked(S, refs, n);
-    pthread_mutex_unlock(&im->mu);
+    st = save_all(S, refs, n);
   }
   if (S->a != NULL && archive_write_close(S->a) != ARCHIVE_OK && st == 0) {
     st = fail(S, 500, "writing the archive", archive_error_string(S->a));
