@@ -8,7 +8,8 @@
  *   diff_id, leave nothing behind: no staging folder, no layer; the next
  *   load of the same image works.
  * - Two loads at once: the second waits for the first (its client held
- *   back) and both load. */
+ *   back) and both load.
+ * - SIGTERM during loads: they give up and the daemon exits cleanly. */
 #include "hcsd_e2e.h"
 
 #include <archive.h>
@@ -312,5 +313,21 @@ Test(hcsd_load, second_load_waits_for_the_first) {
   expect_store(layers0 + 2);
   th_buf_free(&a.tar);
   th_buf_free(&b.tar);
+  he_end();
+}
+
+/* SIGTERM while a load reads its body and another waits its turn: the
+ * loads give up, and the daemon stops cleanly (nothing leaked, nothing
+ * used after the store is closed: he_daemon_stop checks its exit). */
+Test(hcsd_load, stop_during_loads) {
+  ld_img_t img;
+  make_image(&img, 8u << 20, 6, "stopped:1", false);
+  int fa = post_load(&img.tar, img.tar.len / 2);
+  int fb = post_load(&img.tar, 256u << 10); /* what waits unread */
+  he_expect_ping();
+  he_daemon_stop();
+  close(fa);
+  close(fb);
+  th_buf_free(&img.tar);
   he_end();
 }

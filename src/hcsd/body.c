@@ -148,34 +148,31 @@ int hcsd_body_put(hcsd_body_t *b, char *buf, const char *p, size_t n) {
     return 0;
   }
   piece_t *q = calloc(1, sizeof(*q));
-  if (q == NULL) {
+  char *copy = q != NULL && buf == NULL ? malloc(n) : NULL;
+  if (q == NULL || (buf == NULL && copy == NULL)) {
+    free(q);
     return -ENOMEM;
   }
+  if (copy != NULL) {
+    memcpy(copy, p, n);
+    p = copy;
+  }
+  *q = (piece_t){.buf = buf, .copy = copy, .p = p, .n = n};
+  /* Checked and queued under one lock: a consumer that leaves in
+   * between would never let the piece go. */
   pthread_mutex_lock(&b->mu);
-  bool open = !b->ended && !b->consumer_gone;
-  pthread_mutex_unlock(&b->mu);
-  if (!open) {
+  if (b->ended || b->consumer_gone) {
+    pthread_mutex_unlock(&b->mu);
+    free(copy);
     free(q);
     return -EPIPE;
   }
-  if (buf == NULL) {
-    q->copy = malloc(n);
-    if (q->copy == NULL) {
-      free(q);
-      return -ENOMEM;
-    }
-    memcpy(q->copy, p, n);
-    p = q->copy;
-  } else if (buf != b->held) {
+  if (buf != NULL && buf != b->held) {
     /* A buffer held for the last piece is held until a later piece is
      * taken, so the same address again is the same read. */
     as_conn_hold(b->c, buf);
   }
   b->held = buf;
-  q->buf = buf;
-  q->p = p;
-  q->n = n;
-  pthread_mutex_lock(&b->mu);
   if (b->tail != NULL) {
     b->tail->next = q;
   } else {

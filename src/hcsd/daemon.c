@@ -139,6 +139,10 @@ static void stop_end(hcsd_t *d) {
 
 static void stop_poll(as_timer_t *t, void *data) {
   hcsd_t *d = data;
+  if (d->loading || d->loads != NULL) {
+    as_timer_arm(t, 50, stop_poll, d); /* a docker load, imgnet.c */
+    return;
+  }
   for (hcsd_ctr_t *c = d->ctrs; c != NULL; c = c->next) {
     if (c->state == CS_RUNNING || c->busy) {
       as_timer_arm(t, 50, stop_poll, d);

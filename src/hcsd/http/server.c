@@ -765,6 +765,13 @@ int hcsd__http_listen(hcsd_t *d, void (*serve)(hcsd_t *d, hcsd_req_t *r)) {
 void hcsd__http_stop(hcsd_t *d) {
   as_listener_close(d->listener);
   d->listener = NULL;
+  /* A load still reading its body gives up now, so that stopping does
+   * not wait for a slow client. */
+  for (hcsd_conn_t *k = d->conns; k != NULL; k = k->next) {
+    if (k->state == C_BODY && k->req.live != NULL) {
+      hcsd_body_end(k->req.live, -ECANCELED);
+    }
+  }
 }
 
 /* Closes every connection that is not answering a request or streaming. */

@@ -216,13 +216,17 @@ static void img_load_next(hcsd_t *d) {
   while (!d->loading && d->loads != NULL) {
     img_job_t *j = d->loads;
     d->loads = j->next;
-    if (hcsd_work(d, img_load_work, img_load_done, j) == 0) {
+    /* Stopping waits for the load on the pool (the store goes after),
+     * and starts no other. */
+    if (!d->stopping && hcsd_work(d, img_load_work, img_load_done, j) == 0) {
       d->loading = true;
       return;
     }
     hcsd_body_unref(j->body, true);
-    j->line("{\"errorDetail\":{\"message\":\"out of memory\"},"
-            "\"error\":\"out of memory\"}\n",
+    j->line(d->stopping ? "{\"errorDetail\":{\"message\":\"hcsd is stopping\"},"
+                          "\"error\":\"hcsd is stopping\"}\n"
+                        : "{\"errorDetail\":{\"message\":\"out of memory\"},"
+                          "\"error\":\"out of memory\"}\n",
             j->data);
     j->loaded(j->data);
     free(j);
