@@ -542,6 +542,17 @@ Test(oci, docker_run_through_dockerd, .timeout = 300) {
   DOCKER(&d, &r, "exec", "oc", "sh", "-c", "echo exec-$(hostname | cut -c1-3)");
   cr_expect_eq(r.status, 0, "docker exec: %s", r.err);
   cr_expect_eq(strncmp(r.out, "exec-", 5), 0, "%s", r.out);
+  DOCKER(&d, &r, "exec", "-t", "oc", "tty");
+  cr_expect_eq(strncmp(r.out, "/dev/pts/", 9), 0, "exec -t: %s %s", r.out,
+               r.err);
+  DOCKER(&d, &r, "exec", "--privileged", "oc", "true");
+  cr_expect_neq(r.status, 0, "exec --privileged asks for other caps");
+  /* docker exec prints the runtime's error on stdout. */
+  cr_expect(strstr(r.out, "process.capabilities") != NULL ||
+                strstr(r.err, "process.capabilities") != NULL,
+            "%s%s", r.out, r.err);
+  DOCKER(&d, &r, "top", "oc");
+  cr_expect(strstr(r.out, "sleep 1000") != NULL, "docker top: %s", r.out);
   DOCKER(&d, &r, "stop", "-t", "5", "oc");
   cr_expect_eq(r.status, 0, "docker stop: %s", r.err);
   DOCKER(&d, &r, "inspect", "--format", "{{.State.ExitCode}}", "oc");

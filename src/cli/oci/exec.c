@@ -66,21 +66,52 @@ static int parse_exec(const oci_global_t *g, int argc, char **argv,
   return 0;
 }
 
+static bool unset(const json_t *v) {
+  return v == NULL || json_is_null(v) || json_is_false(v) ||
+         (json_is_integer(v) && json_integer_value(v) == 0);
+}
+
+/* What hcs sets for the whole system (capabilities, rlimits, the OOM
+ * score, no_new_privs): an exec process must ask for the container's. */
+static int same_as_container(const oci_global_t *g, json_t *o,
+                             const char *bundle) {
+  char path[4200];
+  snprintf(path, sizeof(path), "%s/config.json", bundle);
+  json_t *spec = json_load_file(path, 0, NULL);
+  json_t *cp = json_object_get(spec, "process");
+  static const char *const keys[] = {"capabilities", "rlimits", "oomScoreAdj",
+                                     "noNewPrivileges"};
+  int r = spec == NULL ? oci_error(g, "exec: %s: unreadable", path) : 0;
+  for (size_t i = 0; r == 0 && i < sizeof(keys) / sizeof(keys[0]); i++) {
+    json_t *a = json_object_get(o, keys[i]), *b = json_object_get(cp, keys[i]);
+    bool same =
+        (unset(a) && unset(b)) || (a != NULL && b != NULL && json_equal(a, b));
+    if (!same) {
+      r = oci_error(g,
+                    "--process: process.%s: an exec process of hcs has the "
+                    "container's (%s/config.json)",
+                    keys[i], bundle);
+    }
+  }
+  json_decref(spec);
+  return r;
+}
+
 static int load_process(const oci_global_t *g, const exec_args_t *a,
-                        oci_process_t *p) {
+                        const char *bundle, oci_process_t *p) {
   json_error_t jerr;
   json_t *o = json_load_file(a->process, 0, &jerr);
   if (o == NULL) {
     return oci_error(g, "--process %s: %s", a->process, jerr.text);
   }
   char why[1024];
-  int r = oci_process_parse(o, "process", p, why, sizeof(why));
-  /* The process's capabilities and rlimits are the container's. */
-  json_t *caps = json_object_get(o, "capabilities");
+  int r = same_as_container(g, o, bundle);
+  if (r == 0 && oci_process_parse(o, "process", p, why, sizeof(why)) != 0) {
+    r = oci_error(g, "--process %s: %s", a->process, why);
+  }
   json_decref(o);
-  (void)caps;
   if (r != 0) {
-    return oci_error(g, "--process %s: %s", a->process, why);
+    return r;
   }
   if (a->tty) {
     p->terminal = true;
@@ -109,7 +140,7 @@ int oci_cmd_exec(const oci_global_t *g, int argc, char **argv) {
     return oci_error(g, "cannot exec in a container that is %s",
                      oci_status_name(s));
   }
-  if (load_process(g, &a, &p) != 0) {
+  if (load_process(g, &a, st.bundle, &p) != 0) {
     return 1;
   }
   oci_keeper_opts_t ko = {.g = g,
