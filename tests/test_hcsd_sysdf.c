@@ -63,6 +63,10 @@ Test(hcsd_sysdf, system_df) {
   cr_assert_geq(num(ctr, "SizeRw"), 50000);
   cr_assert_eq(num(ctr, "SizeRootFs"), num(ctr, "SizeRw") + atoll(bsize));
   cr_assert_str_eq(json_string_value(json_object_get(ctr, "State")), "running");
+  /* Its volume, which the CLI counts as LOCAL VOLUMES. */
+  json_t *m = json_array_get(json_object_get(ctr, "Mounts"), 0);
+  cr_assert_str_eq(json_string_value(json_object_get(m, "Name")), "vol1");
+  cr_assert_str_eq(json_string_value(json_object_get(m, "Driver")), "local");
   find(json_object_get(df, "Containers"), "Id", c2);
   json_t *v1 = json_object_get(
       find(json_object_get(df, "Volumes"), "Name", "vol1"), "UsageData");

@@ -107,7 +107,7 @@ json_t *hcsd_ctr_list(hcsd_t *d, const hcsd_ctr_list_opts_t *o, hcsd_err_t *e) {
     json_decref(view);
     json_array_append_new(
         a, json_pack("{s:s,s:[s],s:s,s:s,s:s,s:I,s:o,s:o,s:s,s:s,"
-                     "s:{s:s},s:{s:o},s:[]}",
+                     "s:{s:s},s:{s:o},s:o}",
                      "Id", c->id, "Names", nm, "Image", c->image, "ImageID",
                      c->image_id != NULL ? c->image_id : "", "Command",
                      cmd != NULL ? cmd : "", "Created",
@@ -117,7 +117,8 @@ json_t *hcsd_ctr_list(hcsd_t *d, const hcsd_ctr_list_opts_t *o, hcsd_err_t *e) {
                                             : json_object(),
                      "State", hcsd__state_name(c), "Status", st, "HostConfig",
                      "NetworkMode", c->net_mode, "NetworkSettings", "Networks",
-                     networks_json(c), "Mounts"));
+                     networks_json(c), "Mounts",
+                     hcsd_volumes_mounts(c->d, c->host_config)));
     free(cmd);
   }
   hcsd__ctr_filter_free(f);
