@@ -151,6 +151,29 @@ Test(hcsd_events, filters_select) {
   he_end();
 }
 
+/* docker run without -d attaches before it starts; docker top is told
+ * too, as dockerd tells them. */
+Test(hcsd_events, attach_and_top) {
+  char t0[64], t1[64];
+  stamp(t0, sizeof(t0));
+  DOCKER_OK("run", "--name", "at", "busybox", "true");
+  DOCKER_OK("run", "-d", "--name", "tp", "busybox", "sleep", "1000");
+  DOCKER_OK("top", "tp");
+  DOCKER_OK("rm", "-f", "at", "tp");
+  stamp(t1, sizeof(t1));
+  he_cmd_t c;
+  he_docker_ok(&c, "events", "--since", t0, "--until", t1, "--filter",
+               "container=at", "--format", "{{.Status}}");
+  cr_assert_str_eq(c.o.p, "create\nattach\nstart\ndie\ndestroy\n");
+  he_cmd_free(&c);
+  he_docker_ok(&c, "events", "--since", t0, "--until", t1, "--filter",
+               "container=tp", "--filter", "event=top", "--format",
+               "{{.Status}} {{.Actor.Attributes.name}}");
+  cr_assert_str_eq(c.o.p, "top tp\n");
+  he_cmd_free(&c);
+  he_end();
+}
+
 /* A network's life: create, a container's connect and disconnect at its
  * start and exit, destroy. */
 Test(hcsd_events, network_events) {

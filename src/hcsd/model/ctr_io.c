@@ -11,6 +11,7 @@
  * holding the process for it would stall the container, its log and every
  * other client. */
 #include "hcsd/model/ctr_int.h"
+#include "hcsd/model/events.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -344,6 +345,7 @@ int hcsd_ctr_attach(hcsd_t *d, const char *ref, const hcsd_attach_opts_t *o,
   a->o = *o;
   *out = a;
   *tty = c->tty;
+  hcsd_event_ctr(c, "attach", NULL);
   return 0;
 }
 

@@ -6,6 +6,7 @@
  * no process of the container's and is left out, as dockerd leaves out
  * its shim. */
 #include "hcsd/model/ctr_int.h"
+#include "hcsd/model/events.h"
 
 #include <ctype.h>
 #include <pwd.h>
@@ -235,6 +236,7 @@ json_t *hcsd_ctr_top(hcsd_t *d, const char *ref, const char *ps_args,
     }
   }
   fclose(f);
+  hcsd_event_ctr(c, "top", NULL);
   return json_pack("{s:[s,s,s,s,s,s,s,s],s:o}", "Titles", "UID", "PID", "PPID",
                    "C", "STIME", "TTY", "TIME", "CMD", "Processes", procs);
 }
