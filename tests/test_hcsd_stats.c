@@ -152,6 +152,47 @@ Test(hcsd_stats, api_frames) {
   he_end();
 }
 
+/* A container on the default network: its interface's bytes, with the
+ * pings it sent to its gateway. */
+Test(hcsd_stats, network_bytes) {
+  he_cmd_t c;
+  he_docker_ok(&c, "run", "-d", "--name", "net", "busybox", "sh", "-c",
+               "ping -c 3 -W 1 $(ip route | awk '/default/ {print $3}'); "
+               "touch /done; sleep 1000");
+  he_cmd_free(&c);
+  int64_t deadline = th_now_ms() + 20000;
+  for (;;) {
+    he_docker(&c, "exec", "net", "test", "-e", "/done");
+    int code = c.code;
+    he_cmd_free(&c);
+    if (code == 0) {
+      break;
+    }
+    cr_assert_lt(th_now_ms(), deadline, "the pings never ended");
+    (void)poll(NULL, 0, 50);
+  }
+  json_t *j = stats_once("net/stats?stream=false&one-shot=true");
+  json_t *nets = json_object_get(j, "networks");
+  cr_assert(json_object_size(nets) >= 1, "networks: %s",
+            json_dumps(j, JSON_COMPACT));
+  cr_assert_null(json_object_get(nets, "lo"));
+  const char *k;
+  json_t *v;
+  json_int_t tx = 0;
+  json_object_foreach(nets, k, v) {
+    tx += json_integer_value(json_object_get(v, "tx_bytes"));
+  }
+  cr_assert_geq(tx, 3 * 64, "tx_bytes %lld", (long long)tx);
+  json_decref(j);
+  he_docker_ok(&c, "stats", "--no-stream", "--format", "{{.NetIO}}", "net");
+  cr_assert(strstr(c.o.p, " / ") != NULL && strncmp(c.o.p, "0B / 0B", 7) != 0,
+            "NET I/O %s", c.o.p);
+  he_cmd_free(&c);
+  he_docker_ok(&c, "rm", "-f", "net");
+  he_cmd_free(&c);
+  he_end();
+}
+
 /* Reads c's stdout until it holds n lines naming want, for ms at most. */
 static void cmd_read_until(he_cmd_t *c, const char *want, int n, int64_t ms) {
   int64_t deadline = th_now_ms() + ms;

@@ -333,6 +333,44 @@ static json_t *blkio_json(const group_t *g) {
   return o;
 }
 
+/* The interfaces of the network namespace pid is in, but lo, from its
+ * /proc/PID/net/dev: {"eth0": {rx_bytes, ...}}, or NULL. */
+static json_t *networks_json(int pid) {
+  char path[64], line[512];
+  snprintf(path, sizeof(path), "/proc/%d/net/dev", pid);
+  FILE *f = pid > 0 ? fopen(path, "re") : NULL;
+  if (f == NULL) {
+    return NULL;
+  }
+  json_t *o = json_object();
+  while (fgets(line, sizeof(line), f) != NULL) {
+    char *colon = strchr(line, ':');
+    unsigned long long v[16];
+    if (colon == NULL ||
+        sscanf(colon + 1,
+               "%llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu "
+               "%llu %llu %llu %llu",
+               &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8],
+               &v[9], &v[10], &v[11], &v[12], &v[13], &v[14], &v[15]) != 16) {
+      continue; /* the two header lines */
+    }
+    *colon = '\0';
+    const char *name = line + strspn(line, " ");
+    if (strcmp(name, "lo") == 0) {
+      continue;
+    }
+    json_object_set_new(
+        o, name,
+        json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "rx_bytes",
+                  (json_int_t)v[0], "rx_packets", (json_int_t)v[1], "rx_errors",
+                  (json_int_t)v[2], "rx_dropped", (json_int_t)v[3], "tx_bytes",
+                  (json_int_t)v[8], "tx_packets", (json_int_t)v[9], "tx_errors",
+                  (json_int_t)v[10], "tx_dropped", (json_int_t)v[11]));
+  }
+  fclose(f);
+  return o;
+}
+
 /* ---- frames ---- */
 
 static json_t *zero_cpu(void) {
@@ -356,12 +394,20 @@ static json_t *frame_json(hcsd_ctr_t *c, json_t **cpu) {
   } else {
     snprintf(now, sizeof(now), "%s", ZERO_TIME);
   }
-  return json_pack(
-      "{s:s,s:s,s:o,s:o,s:i,s:{},s:O,s:o,s:s,s:s}", "read", now, "preread",
+  json_t *o = json_pack(
+      "{s:s,s:s,s:o,s:o,s:i,s:{},s:o,s:o,s:s,s:s}", "read", now, "preread",
       ZERO_TIME, "pids_stats", up ? pids_json(&g) : json_object(),
       "blkio_stats", up ? blkio_json(&g) : json_object(), "num_procs", 0,
-      "storage_stats", "cpu_stats", up ? *cpu : zero_cpu(), "memory_stats",
-      up ? memory_json(&g) : json_object(), "name", nm, "id", c->id);
+      "storage_stats", "cpu_stats", up ? json_incref(*cpu) : zero_cpu(),
+      "memory_stats", up ? memory_json(&g) : json_object(), "name", nm, "id",
+      c->id);
+  json_t *nets = up && c->endpoint_id != NULL ? networks_json(c->pid) : NULL;
+  if (o != NULL && nets != NULL) {
+    json_object_set_new(o, "networks", nets);
+  } else {
+    json_decref(nets);
+  }
+  return o;
 }
 
 static void stats_free(hcsd_stats_t *s) {

@@ -4,7 +4,8 @@
  * memory_stats (usage, limit, the group's memory.stat), cpu_stats and
  * precpu_stats (cpu_usage.total_usage, usage_in_usermode and
  * usage_in_kernelmode, system_cpu_usage, online_cpus), pids_stats
- * (current, limit) and blkio_stats. Engine thread. */
+ * (current, limit), blkio_stats and, for a container with an endpoint,
+ * networks (its namespace's interfaces). Engine thread. */
 #ifndef HCSD_STATS_H
 #define HCSD_STATS_H
 
