@@ -306,8 +306,9 @@ static int attach_locked(hcsd_nets_t *n, const char *mode,
     }
     ports_keep(n, container_id, view);
     json_t *aliases = aliases_of(n, container_id);
-    hcsd__nets_hosts_join(n, container_id, cname,
-                          ask != NULL ? ask->hosts : NULL, aliases);
+    hcsd__nets_hosts_join(
+        n, container_id, cname, ask != NULL ? ask->hosts : NULL, aliases,
+        ask != NULL ? json_object_get(ask->host_config, "Links") : NULL);
     json_decref(aliases);
     hcsd__nets_hosts_refresh(n, net);
     if ((st = attach_extras(n, container_id, cname, errmsg)) != 0) {

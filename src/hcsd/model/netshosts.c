@@ -25,6 +25,32 @@
 
 #define MARKER "# hcsd: containers on the same user networks\n"
 
+/* The aliases by which links (cid's HostConfig.Links, "container[:alias]",
+ * either part maybe with a leading path as dockerd stores them) name
+ * the container o called name, each after a space. --link on a user
+ * network is such an alias, seen by the linking container only. */
+static void link_aliases(FILE *f, json_t *links, const char *o,
+                         const char *name) {
+  size_t i;
+  json_t *l;
+  json_array_foreach(links, i, l) {
+    const char *s = json_string_value(l);
+    if (s == NULL) {
+      continue;
+    }
+    s += s[0] == '/';
+    size_t tl = strcspn(s, ":");
+    const char *alias = s[tl] == ':' ? s + tl + 1 : s;
+    const char *slash = strrchr(alias, '/');
+    alias = slash != NULL ? slash + 1 : alias;
+    bool is_o = (tl == strlen(name) && strncmp(s, name, tl) == 0) ||
+                (tl >= 12 && tl <= strlen(o) && strncmp(s, o, tl) == 0);
+    if (is_o && alias[0] != '\0') {
+      fprintf(f, " %s", alias);
+    }
+  }
+}
+
 /* The section for cid: a line per other member of each user network of
  * cid's, "IP name shortid aliases...". malloc'ed; NULL on ENOMEM. */
 static char *section(hcsd_nets_t *n, const char *cid) {
@@ -55,6 +81,8 @@ static char *section(hcsd_nets_t *n, const char *cid) {
       json_array_foreach(json_object_get(peer, "Aliases"), k, a) {
         fprintf(f, " %s", json_string_value(a));
       }
+      link_aliases(f, json_object_get(json_object_get(n->peers, cid), "Links"),
+                   o, name);
       fputc('\n', f);
     }
   }
@@ -140,9 +168,10 @@ void hcsd__nets_hosts_refresh(hcsd_nets_t *n, hcsd_net_t *net) {
 }
 
 void hcsd__nets_hosts_join(hcsd_nets_t *n, const char *cid, const char *name,
-                           const char *hosts, json_t *aliases) {
-  json_t *peer = json_pack("{s:s, s:s*, s:O*}", "Name", name, "Hosts", hosts,
-                           "Aliases", aliases);
+                           const char *hosts, json_t *aliases, json_t *links) {
+  json_t *peer = json_pack("{s:s, s:s*, s:O*, s:O*}", "Name", name, "Hosts",
+                           hosts, "Aliases", aliases, "Links",
+                           json_is_array(links) ? links : NULL);
   if (peer != NULL) {
     json_object_set_new(n->peers, cid, peer);
   }

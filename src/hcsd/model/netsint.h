@@ -106,9 +106,10 @@ json_t *hcsd__nets_settings(const hcsd_net_t *net, const hcs_hns_endpoint_t *e,
  * net rewritten (locked); nothing for a predefined network. */
 void hcsd__nets_hosts_refresh(hcsd_nets_t *n, hcsd_net_t *net);
 /* Records what the others call container cid (aliases: an array or
- * NULL; hosts: its hosts file or NULL). Locked. */
+ * NULL; hosts: its hosts file or NULL) and the names it links to (its
+ * HostConfig.Links: "container[:alias]", or NULL). Locked. */
 void hcsd__nets_hosts_join(hcsd_nets_t *n, const char *cid, const char *name,
-                           const char *hosts, json_t *aliases);
+                           const char *hosts, json_t *aliases, json_t *links);
 
 /* The RFC 3339 text of ns since the epoch, with nanoseconds, UTC. */
 void hcsd__nets_time(int64_t ns, char out[40]);

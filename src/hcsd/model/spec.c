@@ -148,7 +148,6 @@ static const refused_t host_refused[] = {
     {"GroupAdd", "--group-add", NULL, false, NULL},
     {"IpcMode", "--ipc", "\"private\"", false, NULL},
     {"Cgroup", NULL, NULL, false, NULL},
-    {"Links", "--link", NULL, false, NULL},
     {"PidMode", "--pid", NULL, false, NULL},
     {"Privileged", "--privileged", NULL, false, NULL},
     {"SecurityOpt", "--security-opt", NULL, false, NULL},
@@ -680,6 +679,40 @@ int hcsd_spec_endpoint_check(json_t *ep, const char *where, hcsd_err_t *e) {
   return check_refused(ep, endpoint_refused, where, e);
 }
 
+/* HostConfig.Links: on a user network an alias of the linked container
+ * that the linking one resolves (netshosts.c), as dockerd's embedded DNS
+ * answers it there; the default bridge's legacy links (environment
+ * variables, a shared /etc/hosts) are refused. */
+static int links_check(json_t *hc, const char *nm, hcsd_err_t *e) {
+  json_t *links = json_object_get(hc, "Links");
+  if (is_zero(links)) {
+    return 0;
+  }
+  if (!json_is_array(links)) {
+    hcsd_err_set(e, 400, "json: cannot unmarshal HostConfig.Links");
+    return -1;
+  }
+  if (nm == NULL || nm[0] == '\0' || strcmp(nm, "default") == 0 ||
+      strcmp(nm, "bridge") == 0 || strcmp(nm, "host") == 0 ||
+      strcmp(nm, "none") == 0 || strncmp(nm, "container:", 10) == 0) {
+    hcsd_err_set(e, 400,
+                 "hcsd does not support --link (HostConfig.Links) but on a "
+                 "user network: the default bridge's legacy links are not "
+                 "made");
+    return -1;
+  }
+  size_t i;
+  json_t *l;
+  json_array_foreach(links, i, l) {
+    const char *s = json_string_value(l);
+    if (s == NULL || s[0] == '\0' || s[0] == ':') {
+      hcsd_err_set(e, 400, "invalid link: HostConfig.Links[%zu]", i);
+      return -1;
+    }
+  }
+  return 0;
+}
+
 /* Whether network names a and b are the one network (the default one
  * has three names). */
 static bool same_network(const char *a, const char *b) {
@@ -775,7 +808,8 @@ static int second_network_check(const char *k, const char *nm, hcsd_err_t *e) {
 /* NetworkingConfig: an endpoint on the network of NetworkMode (nm) and
  * on any other (connected at create, as dockerd does), each asking for
  * nothing hcsd cannot give. */
-static int networking_check(json_t *nc, const char *nm, hcsd_err_t *e) {
+static int networking_check(json_t *nc, json_t *hc, const char *nm,
+                            hcsd_err_t *e) {
   json_t *eps = json_object_get(nc, "EndpointsConfig");
   if (eps == NULL || json_is_null(eps)) {
     return 0;
@@ -799,9 +833,20 @@ static int networking_check(json_t *nc, const char *nm, hcsd_err_t *e) {
                    k);
       return -1;
     }
-    if (check_refused(ep, endpoint_refused,
+    /* The docker CLI sends --link in its network's endpoint as well as in
+     * HostConfig.Links, which links_check takes. */
+    json_t *mine = json_is_object(ep) ? json_copy(ep) : NULL;
+    json_t *links = json_object_get(mine, "Links");
+    if (links != NULL && same_network(k, nm) &&
+        json_equal(links, json_object_get(hc, "Links"))) {
+      json_object_del(mine, "Links");
+    }
+    int r =
+        check_refused(mine, endpoint_refused,
                       "NetworkingConfig.EndpointsConfig.<network>.", e) != 0 ||
-        aliases_check(ep, same_network(k, nm) ? nm : k, e) != 0) {
+        aliases_check(ep, same_network(k, nm) ? nm : k, e) != 0;
+    json_decref(mine);
+    if (r != 0) {
       return -1;
     }
   }
@@ -835,10 +880,13 @@ static int create_fields_check(json_t *b, hcsd_err_t *e) {
     return -1;
   }
   const char *nm = json_string_value(json_object_get(hc, "NetworkMode"));
+  if (links_check(hc, nm, e) != 0) {
+    return -1;
+  }
   if (hcsd_ports_check(b, hc, nm, e) != 0) {
     return -1;
   }
-  return networking_check(nc, nm != NULL ? nm : "", e);
+  return networking_check(nc, hc, nm != NULL ? nm : "", e);
 }
 
 static json_t *load_object(const char *body, size_t len, hcsd_err_t *e) {
