@@ -258,13 +258,18 @@ Test(oci, lifecycle_exit_status_and_output) {
                                      "cat /proc/sys/net/ipv4/ping_group_range;"
                                      " exit 7",
                                      NULL},
-               NULL);
+               "{\"linux\":{\"cgroupsPath\":\"/oci/life\"}}");
   pid_t keeper = create_start("life");
   cr_assert_eq(wait_status(keeper), 7, "the pid-file's process exits 7");
   run_t r;
   collect(&r, "create");
   cr_expect_str_eq(r.out, "out\noci-test\n0\t2147483647\n");
   cr_expect_str_eq(r.err, "err\n");
+  char log[16384];
+  slurp(log_path, log, sizeof(log));
+  cr_expect(strstr(log, "\"level\":\"warning\"") != NULL &&
+                strstr(log, "linux.cgroupsPath /oci/life") != NULL,
+            "what hcs does otherwise is in the log: %s", log);
   json_t *st = state_of("life");
   cr_expect_str_eq(status_of(st), "stopped");
   json_decref(st);
@@ -556,7 +561,7 @@ Test(oci, docker_run_through_dockerd, .timeout = 300) {
   DOCKER(&d, &r, "stop", "-t", "5", "oc");
   cr_expect_eq(r.status, 0, "docker stop: %s", r.err);
   DOCKER(&d, &r, "inspect", "--format", "{{.State.ExitCode}}", "oc");
-  cr_expect_str_eq(r.out, "143\n", "stopped by SIGTERM");
+  cr_expect_str_eq(r.out, "143\n", "stopped by SIGTERM: %s", r.out);
   DOCKER(&d, &r, "rm", "oc");
   cr_expect_eq(r.status, 0, "docker rm: %s", r.err);
   DOCKER(&d, &r, "run", "-t", "--runtime", "hcs", "--rm", "busybox", "tty");

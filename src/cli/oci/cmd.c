@@ -148,6 +148,9 @@ static int create_with(const oci_global_t *g, const char *id,
     oci_spec_free(&spec);
     return 1;
   }
+  if (spec.notes[0] != '\0') {
+    oci_warn(g, spec.notes);
+  }
   oci_path(g, id, "exec.fifo", fifo, sizeof(fifo));
   if (mkfifo(fifo, 0600) != 0) {
     oci_spec_free(&spec);

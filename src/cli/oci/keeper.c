@@ -304,11 +304,7 @@ static int console_open(keeper_t *k, int ready) {
 
 /* Waits for `start` (a byte in the fifo). Returns 0, or the exit status
  * when a signal ended the container first. */
-static int wait_start(keeper_t *k, int sigfd) {
-  int fifo = open(k->o->fifo, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-  if (fifo < 0) {
-    return 1;
-  }
+static int wait_start(int fifo, int sigfd) {
   for (;;) {
     struct pollfd p[2] = {{.fd = fifo, .events = POLLIN},
                           {.fd = sigfd, .events = POLLIN}};
@@ -459,9 +455,18 @@ static int keeper_main(const oci_keeper_opts_t *o, int ready) {
   }
   int status = 0;
   if (o->fifo != NULL) {
+    /* Open before create returns: start finds a reader, or no keeper. */
+    int fifo = open(o->fifo, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fifo < 0) {
+      report(ready, "%s: %s", o->fifo, strerror(errno));
+      (void)hcs_TerminateComputeSystem(k.hcs, o->id, STOP_MS, NULL, NULL);
+      (void)hcs_DeleteComputeSystem(k.hcs, o->id, NULL);
+      hcs_close(k.hcs);
+      return 1;
+    }
     write_all(ready, "K", 1);
     close(ready);
-    status = wait_start(&k, sigfd);
+    status = wait_start(fifo, sigfd);
   }
   if (status == 0) {
     if (o->fifo == NULL) {

@@ -59,6 +59,10 @@ int oci_error(const oci_global_t *g, const char *fmt, ...) {
   return 1;
 }
 
+void oci_warn(const oci_global_t *g, const char *msg) {
+  log_line(g, "warning", msg);
+}
+
 int oci_hcs_error(const oci_global_t *g, const char *what, hcs_error_t *err) {
   int r = oci_error(g, "%s: %s", what,
                     err != NULL ? hcs_error_message(err) : "failed");

@@ -43,6 +43,8 @@ typedef struct oci_global_s {
  * --log file, as JSON with --log-format json, and to stderr); returns 1. */
 int oci_error(const oci_global_t *g, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* A warning line in the log (the shim shows only errors). */
+void oci_warn(const oci_global_t *g, const char *msg);
 /* The hcs error's text as an oci_error (err freed); returns 1. */
 int oci_hcs_error(const oci_global_t *g, const char *what, hcs_error_t *err);
 
@@ -73,6 +75,9 @@ typedef struct oci_spec_s {
   char *rootfs;      /* root.path, absolute */
   oci_process_t proc;
   oci_late_t late;
+  /* What hcs does other than asked, though not against the spec's
+   * intent: sentences for the log ("" for none). */
+  char notes[1024];
 } oci_spec_t;
 
 /* Reads BUNDLE/config.json into spec; on a field hcs cannot honour,

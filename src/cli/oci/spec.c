@@ -20,7 +20,22 @@ typedef struct ctx_s {
   char *why;
   size_t wn;
   json_t *cfg; /* the ContainerConfig being made */
+  oci_spec_t *spec;
 } ctx_t;
+
+static void note(ctx_t *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void note(ctx_t *c, const char *fmt, ...) {
+  size_t n = strlen(c->spec->notes);
+  if (n > 0 && n + 2 < sizeof(c->spec->notes)) {
+    memcpy(c->spec->notes + n, "; ", 3);
+    n += 2;
+  }
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(c->spec->notes + n, sizeof(c->spec->notes) - n, fmt, ap);
+  va_end(ap);
+}
 
 static int say(ctx_t *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -286,6 +301,9 @@ static int map_rlimits(ctx_t *c, json_t *rl) {
 /* What of "process" belongs to the system (capabilities, rlimits) and
  * what hcs always does (no_new_privs, oom_score_adj untouched). */
 static int map_process_system(ctx_t *c, json_t *proc) {
+  if (!json_is_true(json_object_get(proc, "noNewPrivileges"))) {
+    note(c, "process.noNewPrivileges: hcs sets no_new_privs always");
+  }
   json_t *adj = json_object_get(proc, "oomScoreAdj");
   if (given(adj)) {
     return say(c, "process.oomScoreAdj: hcs leaves the score at 0");
@@ -647,6 +665,13 @@ static int map_linux(ctx_t *c, json_t *lx, oci_spec_t *spec) {
       map_seccomp(c, json_object_get(lx, "seccomp")) != 0) {
     return -1;
   }
+  const char *cgp = json_string_value(json_object_get(lx, "cgroupsPath"));
+  if (cgp != NULL && cgp[0] != '\0') {
+    note(c,
+         "linux.cgroupsPath %s: hcs places the container's cgroup itself, "
+         "at hcs/<tag>-<id> in each hierarchy",
+         cgp);
+  }
   json_t *sysctl = json_object_get(lx, "sysctl");
   const char *k;
   json_t *v;
@@ -727,7 +752,7 @@ int oci_spec_load(const char *bundle, oci_spec_t *spec, char *why, size_t wn) {
   snprintf(path, sizeof(path), "%s/config.json", bundle);
   json_error_t jerr;
   json_t *s = json_load_file(path, 0, &jerr);
-  ctx_t c = {.why = why, .wn = wn, .cfg = NULL};
+  ctx_t c = {.why = why, .wn = wn, .cfg = NULL, .spec = spec};
   if (s == NULL) {
     return say(&c, "%s: %s", path, jerr.text);
   }
