@@ -461,7 +461,17 @@ HCS_API hcs_result_t hcs_ResumeComputeSystem(hcs_t *hcs, const char *id,
  * HCS_ERROR_NOT_SUPPORTED; a cgroup write the kernel refuses (a memory
  * limit below what is in use, a cpu the machine lacks):
  * HCS_ERROR_GEN_FAILURE with the file and the errno, the limits written
- * before it kept. */
+ * before it kept.
+ * The network requests (hcsshim's HotAttachEndpoint/HotDetachEndpoint):
+ * {"ResourcePath": "Network", "RequestType": "Add" or "Remove",
+ * "Settings": {"EndpointId": ID}}. Add moves the HNS endpoint into the
+ * running container's network namespace as its next free ethN, with its
+ * address, MAC and QoS as at start; Remove gives it back to the host's
+ * side (where HNSEndpointRequest DELETE may then take it). The endpoint
+ * joins or leaves the configuration's EndpointList, in its record.
+ * Unknown endpoint: HCS_ERROR_NOT_FOUND; added already, not attached, or
+ * attached to another system: HCS_WSAEINVAL; a system on the host's
+ * network: HCS_ERROR_NOT_SUPPORTED. */
 HCS_API hcs_result_t hcs_ModifyComputeSystem(hcs_t *hcs, const char *id,
                                              const char *request,
                                              hcs_error_t **err);

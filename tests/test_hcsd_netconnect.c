@@ -2,9 +2,9 @@
 /* Containers on networks against hcsd with the real docker CLI: names
  * (and --network-alias names) that resolve between the containers of a
  * user network (and not on the default one, as dockerd), kept up to date
- * as containers come and go;
- * docker network connect and disconnect. One daemon per test (he_setup),
- * each ending with he_end()'s checks. */
+ * as containers come and go; docker network connect and disconnect of
+ * stopped and running containers. One daemon per test (he_setup), each
+ * ending with he_end()'s checks. */
 #include "hcsd_e2e.h"
 
 TestSuite(hcsd_netconnect, .init = he_setup, .fini = he_teardown,
@@ -153,9 +153,24 @@ Test(hcsd_netconnect, connect_and_disconnect_a_stopped_container) {
                  "{{range .Containers}}{{.Name}} {{end}}", "n2");
   cr_assert(strcmp(line, "c p ") == 0 || strcmp(line, "p c ") == 0, "%s", line);
 
-  /* Running: refused, said why. */
-  he_docker_fails(1, "running container", "network", "disconnect", "n2", "c");
-  he_docker_fails(1, "running container", "network", "connect", "n1", "p");
+  /* Running: p gets an interface on n1 at once, and loses it again. */
+  he_docker_ok(&c, "network", "connect", "--alias", "pp", "n1", "p");
+  he_cmd_free(&c);
+  he_docker_line(ip, sizeof(ip), "inspect", "-f",
+                 "{{.NetworkSettings.Networks.n1.IPAddress}}", "p");
+  cr_assert_neq(ip[0], '\0', "p has no address on n1");
+  cr_assert_eq(addr_of("p", "eth1", out, sizeof(out)), 0, "p has no eth1");
+  he_expect_has(out, ip);
+  ping(&c, "c", "pp");
+  he_expect_code(&c, 0);
+  he_cmd_free(&c);
+  he_docker_ok(&c, "network", "disconnect", "n1", "p");
+  he_cmd_free(&c);
+  cr_assert_neq(addr_of("p", "eth1", out, sizeof(out)), 0, "eth1 left: %s",
+                out);
+  ping(&c, "c", "pp");
+  cr_assert_neq(c.code, 0, "c still finds pp");
+  he_cmd_free(&c);
 
   he_docker_ok(&c, "stop", "-t", "1", "c");
   he_cmd_free(&c);

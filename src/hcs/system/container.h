@@ -72,6 +72,11 @@ void hcs__container_open_ptmx(hcs__container_t *ct);
 int hcs__container_attach(hcs__system_t *s, char *why, size_t n);
 /* Gives the endpoints back to the host's side. */
 void hcs__container_detach(hcs__system_t *s);
+/* modnet.c: a ModifyComputeSystem request (JSON text) of ResourcePath
+ * "Network" on running container s (its lock held): an endpoint added or
+ * removed (hcs.h). */
+hcs_result_t hcs__system_modify_network(hcs__system_t *s, const char *request,
+                                        const char *obj, hcs_error_t **err);
 /* Writes the DNS settings of the first endpoint that has any to
  * <run>/<id>.resolv.conf (ct->resolv), for init to bind over
  * /etc/resolv.conf. 0 or -errno. */

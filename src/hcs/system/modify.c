@@ -51,7 +51,8 @@ static hcs_result_t merged_config(const hcs__system_t *s, const char *request,
       (type != NULL && strcmp(type, "Update") != 0)) {
     r = hcs__fail(err, HCS_ERROR_NOT_SUPPORTED, modify_op, obj, ENOTSUP,
                   "ResourcePath: hcs changes \"Limits\" (RequestType "
-                  "\"Update\") only");
+                  "\"Update\") and \"Network\" (\"Add\", \"Remove\") "
+                  "only");
     goto done;
   }
   const char *k;
@@ -96,6 +97,13 @@ static hcs_result_t modify_running(hcs__system_t *s, const char *request,
   if (s->is_dummy || s->ct == NULL) {
     return hcs__fail(err, HCS_ERROR_NOT_SUPPORTED, modify_op, obj, ENOTSUP,
                      "a system without isolation has no groups of its own");
+  }
+  json_t *req = json_loads(request, 0, NULL);
+  const char *path = json_string_value(json_object_get(req, "ResourcePath"));
+  bool network = path != NULL && strcmp(path, "Network") == 0;
+  json_decref(req);
+  if (network) {
+    return hcs__system_modify_network(s, request, obj, err);
   }
   char *text;
   hcs_result_t r = merged_config(s, request, obj, &text, err);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* docker network connect and disconnect (netconnect.h): the body checked
  * and the container found on the engine thread, the networks' records
- * changed on the pool (nets.h, netsconn.c). */
+ * (and a running container's endpoints) changed on the pool (nets.h,
+ * netsconn.c). A container starting or stopping (busy) is refused: its
+ * endpoints are being made or deleted. */
 #include "hcsd/model/netconnect.h"
 #include "hcsd/model/ctr_int.h"
 #include "hcsd/model/spec.h"
@@ -11,7 +13,7 @@
 
 typedef struct conn_job_s {
   hcsd_t *d;
-  bool disconnect;
+  bool disconnect, running;
   char *net, *cid, *cname, *mode;
   json_t *epc;
   int status;
@@ -34,9 +36,9 @@ static void conn_work(void *data) {
   conn_job_t *j = data;
   j->status = j->disconnect
                   ? hcsd_nets_disconnect(j->d->nets, j->net, j->cid, j->cname,
-                                         j->mode, &j->reply)
+                                         j->mode, j->running, &j->reply)
                   : hcsd_nets_connect(j->d->nets, j->net, j->cid, j->cname,
-                                      j->mode, j->epc, &j->reply);
+                                      j->mode, j->epc, j->running, &j->reply);
 }
 
 static void conn_done(void *data) {
@@ -112,13 +114,11 @@ int hcsd_net_connect(hcsd_t *d, const char *net_ref, const char *body,
   const char *ref = NULL;
   json_t *b = body_check(body, disconnect, &ref, e);
   hcsd_ctr_t *c = b != NULL ? hcsd__ctr_get(d, ref, e) : NULL;
-  if (c != NULL && (c->state == CS_RUNNING || c->busy)) {
+  if (c != NULL && c->busy) {
     hcsd_err_set(e, 409,
-                 "hcsd cannot %s a running container (%s): libhcs gives a "
-                 "system its endpoints at its start only; stop it, %s it, "
-                 "and start it again",
-                 disconnect ? "disconnect" : "connect", c->name,
-                 disconnect ? "disconnect" : "connect");
+                 "container %s is starting or stopping: %s it once it has "
+                 "settled",
+                 c->name, disconnect ? "disconnect" : "connect");
     c = NULL;
   }
   conn_job_t *j =
@@ -132,6 +132,7 @@ int hcsd_net_connect(hcsd_t *d, const char *net_ref, const char *body,
     return -1;
   }
   j->disconnect = disconnect;
+  j->running = c->state == CS_RUNNING;
   j->done = done;
   j->data = data;
   if (hcsd_work(d, conn_work, conn_done, j) != 0) {

@@ -16,6 +16,7 @@
 #include <hcs.h>
 
 #include <jansson.h>
+#include <stdbool.h>
 
 typedef struct hcsd_nets_s hcsd_nets_t;
 
@@ -74,23 +75,26 @@ void hcsd_nets_started(hcsd_nets_t *n, const char *container_id);
  * thread may call it. */
 json_t *hcsd_nets_ports(hcsd_nets_t *n, const char *container_id);
 
-/* POST /networks/{net_ref}/connect of a container that does not run
- * (id cid, named cname, of NetworkMode mode), with the request's
- * EndpointConfig (NULL or an object; Aliases honoured, the rest refused
- * by name): recorded, and made an endpoint at each start after the one of
- * its mode. 200, or 404 (no network), 403 (connected already), 400. */
+/* POST /networks/{net_ref}/connect of a container (id cid, named cname,
+ * of NetworkMode mode), with the request's EndpointConfig (NULL or an
+ * object; Aliases honoured, the rest refused by name): recorded, and made
+ * an endpoint at each start after the one of its mode; running: the
+ * endpoint made and added to its system now. 200, or 404 (no network),
+ * 403 (connected already), 400, 500 (hcs refused). */
 int hcsd_nets_connect(hcsd_nets_t *n, const char *net_ref, const char *cid,
                       const char *cname, const char *mode, json_t *epc,
-                      char **reply);
+                      bool running, char **reply);
 /* At create: hcsd_nets_connect for each network of networks (name ->
  * EndpointConfig). 0, or its status (400 for a network not found) with
  * *msg (malloc'ed) and nothing recorded. */
 int hcsd_nets_connect_all(hcsd_nets_t *n, json_t *networks, const char *cid,
                           const char *cname, const char *mode, char **msg);
-/* POST /networks/{net_ref}/disconnect of such a container: 200, or 404,
- * 403 (not connected), 400 (the network of its NetworkMode). */
+/* POST /networks/{net_ref}/disconnect: the record goes (running: its
+ * endpoint taken from the system and deleted first). 200, or 404, 403
+ * (not connected), 400 (the network of its NetworkMode), 500. */
 int hcsd_nets_disconnect(hcsd_nets_t *n, const char *net_ref, const char *cid,
-                         const char *cname, const char *mode, char **reply);
+                         const char *cname, const char *mode, bool running,
+                         char **reply);
 /* The container's EndpointList for its system: primary (attach's
  * endpoint) first, then those of its other networks. */
 json_t *hcsd_nets_endpoint_list(hcsd_nets_t *n, const char *cid,

@@ -467,3 +467,81 @@ json_t *hcsd_nets_ports(hcsd_nets_t *n, const char *container_id) {
   pthread_mutex_unlock(&n->plock);
   return v;
 }
+
+/* hcs_ModifyComputeSystem's network request for endpoint ep of system
+ * cid: 0, or a 500 reply with what hcs said. */
+static int system_modify(hcsd_nets_t *n, const char *cid, const char *ep,
+                         bool add, const char *net, char **reply) {
+  char req[256];
+  snprintf(req, sizeof(req),
+           "{\"ResourcePath\":\"Network\",\"RequestType\":\"%s\","
+           "\"Settings\":{\"EndpointId\":\"%s\"}}",
+           add ? "Add" : "Remove", ep);
+  hcs_error_t *err = NULL;
+  hcs_result_t r = hcs_ModifyComputeSystem(n->hcs, cid, req, &err);
+  int st = r == HCS_OK
+               ? 0
+               : hcsd__nets_fail(reply, 500, "%s network %s: %s",
+                                 add ? "connecting to" : "disconnecting from",
+                                 net, hcsd__nets_why(err));
+  hcs_error_free(err);
+  return st;
+}
+
+int hcsd__nets_live_add(hcsd_nets_t *n, hcsd_net_t *net, const char *cid,
+                        const char *cname, char **reply) {
+  char *msg = NULL;
+  hcs_hns_endpoint_t *e = NULL;
+  int st = ensure_hns(n, net, &msg);
+  if (st == 0) {
+    drop_stale(n, net, cid);
+    st = endpoint_make(n, net, cid, cname, NULL, &e, &msg);
+  }
+  if (st != 0) {
+    st = hcsd__nets_fail(reply, st, "%s", msg != NULL ? msg : "out of memory");
+    free(msg);
+    return st;
+  }
+  if ((st = system_modify(n, cid, e->id, true, net->name, reply)) != 0) {
+    json_object_del(net->containers, cid);
+    (void)endpoint_delete(n, e->id, NULL);
+    hcs_hns_endpoint_free(e);
+    (void)hcsd__nets_save(n);
+    return st;
+  }
+  json_t *aliases = json_object_get(
+      json_object_get(json_object_get(n->extra, cid), net->name), "Aliases");
+  json_t *dns = json_pack("[s, s#]", cname, cid, (size_t)12);
+  json_array_extend(dns, aliases);
+  extra_set(n, cid, net->name, hcsd__nets_settings(net, e, dns, aliases));
+  hcs_hns_endpoint_free(e);
+  hcsd__nets_hosts_refresh(n, net);
+  return 0;
+}
+
+int hcsd__nets_live_remove(hcsd_nets_t *n, hcsd_net_t *net, const char *cid,
+                           char **reply) {
+  json_t *entry = json_object_get(net->containers, cid);
+  const char *id = json_string_value(json_object_get(entry, "EndpointID"));
+  if (id == NULL) {
+    return 0;
+  }
+  int st = system_modify(n, cid, id, false, net->name, reply);
+  if (st != 0) {
+    return st;
+  }
+  hcs_result_t r = endpoint_delete(n, id, NULL);
+  if (r != HCS_OK && r != HCS_ERROR_NOT_FOUND) {
+    return hcsd__nets_fail(reply, 500,
+                           "disconnecting from network %s: its endpoint "
+                           "stays (HNS would not delete it)",
+                           net->name);
+  }
+  json_object_del(net->containers, cid);
+  hcsd__nets_hosts_refresh(n, net);
+  return 0;
+}
+
+void hcsd__nets_live_left(hcsd_nets_t *n, const char *cid) {
+  hcsd__nets_hosts_one(n, cid);
+}

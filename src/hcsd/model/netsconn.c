@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* docker network connect and disconnect of a container that does not run:
- * the networks a container was connected to beyond its NetworkMode's are
- * recorded (n->extra, with the Aliases asked for), shown in its inspect,
- * and get an endpoint of their own at each start (netsattach.c). A
- * running container is refused before it gets here (netconnect.c):
- * libhcs moves endpoints into a system's namespace at its start only. */
+/* docker network connect and disconnect: the networks a container was
+ * connected to beyond its NetworkMode's are recorded (n->extra, with the
+ * Aliases asked for), shown in its inspect, and get an endpoint of their
+ * own at each start (netsattach.c). A running container gets (loses) the
+ * endpoint at once, through hcs_ModifyComputeSystem's network
+ * requests. */
 #include "hcsd/model/netsint.h"
 
 #include <errno.h>
@@ -51,7 +51,7 @@ static hcsd_net_t *net_or_fail(hcsd_nets_t *n, const char *ref, char **reply,
 
 static int connect_locked(hcsd_nets_t *n, const char *net_ref, const char *cid,
                           const char *cname, const char *mode, json_t *aliases,
-                          char **reply) {
+                          bool running, char **reply) {
   int st = 0;
   hcsd_net_t *net = net_or_fail(n, net_ref, reply, &st);
   hcsd_net_t *primary = net != NULL ? mode_net(n, mode, reply, &st) : NULL;
@@ -94,6 +94,16 @@ static int connect_locked(hcsd_nets_t *n, const char *net_ref, const char *cid,
   if (r != 0) {
     return hcsd__nets_fail(reply, 500, "out of memory");
   }
+  int st2 = running ? hcsd__nets_live_add(n, net, cid, cname, reply) : 0;
+  if (st2 != 0) {
+    pthread_mutex_lock(&n->plock);
+    json_object_del(mine, net->name);
+    if (json_object_size(mine) == 0) {
+      json_object_del(n->extra, cid);
+    }
+    pthread_mutex_unlock(&n->plock);
+    return st2;
+  }
   r = hcsd__nets_save(n);
   return r == 0 ? 200
                 : hcsd__nets_fail(reply, 500, "saving the networks: %s",
@@ -102,7 +112,7 @@ static int connect_locked(hcsd_nets_t *n, const char *net_ref, const char *cid,
 
 int hcsd_nets_connect(hcsd_nets_t *n, const char *net_ref, const char *cid,
                       const char *cname, const char *mode, json_t *epc,
-                      char **reply) {
+                      bool running, char **reply) {
   *reply = NULL;
   json_t *aliases = json_object_get(epc, "Aliases");
   size_t i;
@@ -122,14 +132,15 @@ int hcsd_nets_connect(hcsd_nets_t *n, const char *net_ref, const char *cid,
   }
   pthread_mutex_lock(&n->lock);
   int st = connect_locked(n, net_ref, cid, cname, mode,
-                          json_array_size(aliases) > 0 ? aliases : NULL, reply);
+                          json_array_size(aliases) > 0 ? aliases : NULL,
+                          running, reply);
   pthread_mutex_unlock(&n->lock);
   return st;
 }
 
 static int disconnect_locked(hcsd_nets_t *n, const char *net_ref,
                              const char *cid, const char *cname,
-                             const char *mode, char **reply) {
+                             const char *mode, bool running, char **reply) {
   int st = 0;
   hcsd_net_t *net = net_or_fail(n, net_ref, reply, &st);
   if (net == NULL) {
@@ -151,12 +162,19 @@ static int disconnect_locked(hcsd_nets_t *n, const char *net_ref,
                            "container %s is not connected to network %s", cname,
                            net->name);
   }
+  int st2 = running ? hcsd__nets_live_remove(n, net, cid, reply) : 0;
+  if (st2 != 0) {
+    return st2;
+  }
   pthread_mutex_lock(&n->plock);
   json_object_del(mine, net->name);
   if (json_object_size(mine) == 0) {
     json_object_del(n->extra, cid);
   }
   pthread_mutex_unlock(&n->plock);
+  if (running) {
+    hcsd__nets_live_left(n, cid);
+  }
   int r = hcsd__nets_save(n);
   return r == 0 ? 200
                 : hcsd__nets_fail(reply, 500, "saving the networks: %s",
@@ -164,10 +182,11 @@ static int disconnect_locked(hcsd_nets_t *n, const char *net_ref,
 }
 
 int hcsd_nets_disconnect(hcsd_nets_t *n, const char *net_ref, const char *cid,
-                         const char *cname, const char *mode, char **reply) {
+                         const char *cname, const char *mode, bool running,
+                         char **reply) {
   *reply = NULL;
   pthread_mutex_lock(&n->lock);
-  int st = disconnect_locked(n, net_ref, cid, cname, mode, reply);
+  int st = disconnect_locked(n, net_ref, cid, cname, mode, running, reply);
   pthread_mutex_unlock(&n->lock);
   return st;
 }
@@ -179,7 +198,7 @@ int hcsd_nets_connect_all(hcsd_nets_t *n, json_t *networks, const char *cid,
   json_t *epc;
   json_object_foreach(networks, net, epc) {
     char *reply = NULL;
-    int st = hcsd_nets_connect(n, net, cid, cname, mode, epc, &reply);
+    int st = hcsd_nets_connect(n, net, cid, cname, mode, epc, false, &reply);
     if (st != 200) {
       json_t *j = reply != NULL ? json_loads(reply, 0, NULL) : NULL;
       const char *m = json_string_value(json_object_get(j, "message"));

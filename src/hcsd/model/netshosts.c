@@ -51,6 +51,15 @@ static void link_aliases(FILE *f, json_t *links, const char *o,
   }
 }
 
+/* The aliases of container o on net: those it was connected with, or
+ * its --network-alias names on the network of its NetworkMode. */
+static json_t *aliases_on(hcsd_nets_t *n, const char *o,
+                          const hcsd_net_t *net) {
+  json_t *x = json_object_get(json_object_get(n->extra, o), net->name);
+  return x != NULL ? json_object_get(x, "Aliases")
+                   : json_object_get(n->aliases, o);
+}
+
 /* The section for cid: a line per other member of each user network of
  * cid's, "IP name shortid aliases...". malloc'ed; NULL on ENOMEM. */
 static char *section(hcsd_nets_t *n, const char *cid) {
@@ -78,7 +87,7 @@ static char *section(hcsd_nets_t *n, const char *cid) {
       fprintf(f, "%.*s\t%s %.12s", (int)strcspn(ip, "/"), ip, name, o);
       size_t k;
       json_t *a;
-      json_array_foreach(json_object_get(peer, "Aliases"), k, a) {
+      json_array_foreach(aliases_on(n, o, net), k, a) {
         fprintf(f, " %s", json_string_value(a));
       }
       link_aliases(f, json_object_get(json_object_get(n->peers, cid), "Links"),
@@ -176,6 +185,8 @@ void hcsd__nets_hosts_join(hcsd_nets_t *n, const char *cid, const char *name,
     json_object_set_new(n->peers, cid, peer);
   }
 }
+
+void hcsd__nets_hosts_one(hcsd_nets_t *n, const char *cid) { rewrite(n, cid); }
 
 void hcsd_nets_started(hcsd_nets_t *n, const char *container_id) {
   pthread_mutex_lock(&n->lock);

@@ -102,6 +102,22 @@ bool hcsd__nets_hns_has(hcsd_nets_t *n, const char *hns_id);
 json_t *hcsd__nets_settings(const hcsd_net_t *net, const hcs_hns_endpoint_t *e,
                             json_t *dns, json_t *aliases);
 
+/* netsattach.c: a running container cid joins net (its record in
+ * n->extra made already; the endpoint made and added to its system by
+ * hcs_ModifyComputeSystem, the names of net rewritten) or leaves it (the
+ * endpoint taken from the system and deleted). 0, or the status with
+ * *reply. Locked. */
+int hcsd__nets_live_add(hcsd_nets_t *n, hcsd_net_t *net, const char *cid,
+                        const char *cname, char **reply);
+int hcsd__nets_live_remove(hcsd_nets_t *n, hcsd_net_t *net, const char *cid,
+                           char **reply);
+/* After live_remove and the record's removal: cid's own hosts file
+ * without the network. */
+void hcsd__nets_live_left(hcsd_nets_t *n, const char *cid);
+/* netshosts.c: the names section of cid's own hosts file rewritten
+ * (locked). */
+void hcsd__nets_hosts_one(hcsd_nets_t *n, const char *cid);
+
 /* netshosts.c: the names section of the hosts file of each member of
  * net rewritten (locked); nothing for a predefined network. */
 void hcsd__nets_hosts_refresh(hcsd_nets_t *n, hcsd_net_t *net);
