@@ -190,7 +190,7 @@ static int create_with(const oci_global_t *g, const char *id,
 
 int oci_cmd_create(const oci_global_t *g, int argc, char **argv) {
   const char *bundle = ".", *pid_file = NULL, *console = NULL, *pos[1];
-  bool no_pivot = false, no_new_keyring = false, detach = false;
+  bool no_pivot = false, no_new_keyring = false;
   const char *preserve = NULL;
   flag_t flags[] = {{"bundle", true, &bundle, NULL},
                     {"b", true, &bundle, NULL},
@@ -199,7 +199,6 @@ int oci_cmd_create(const oci_global_t *g, int argc, char **argv) {
                     {"no-pivot", false, NULL, &no_pivot},
                     {"no-new-keyring", false, NULL, &no_new_keyring},
                     {"preserve-fds", true, &preserve, NULL},
-                    {"detach", false, NULL, &detach},
                     {NULL, false, NULL, NULL}};
   int npos;
   if (parse(g, argc, argv, flags, pos, 1, &npos) != 0 ||

@@ -181,6 +181,10 @@ int main(int argc, char **argv) {
       return commands[k].fn(&g, argc - i, argv + i);
     }
   }
+  if (strcmp(argv[i], "update") == 0 || strcmp(argv[i], "run") == 0 ||
+      strcmp(argv[i], "checkpoint") == 0 || strcmp(argv[i], "restore") == 0) {
+    return oci_error(&g, "%s: not supported by hcs-runc", argv[i]);
+  }
   return oci_error(&g, "unknown command \"%s\" (hcs-runc does %s)", argv[i],
                    "create, start, state, kill, delete, exec, ps, pause, "
                    "resume, features");
