@@ -4,6 +4,7 @@
  * A, C, D, a changed parent with each addition or deletion, nothing for
  * the mount points hcsd makes); the export is the container's merged root
  * as a tar, its symlinks kept as links and never followed. */
+#include "hcsd/util.h"
 #include "hcsd_e2e.h"
 
 #include <archive.h>
@@ -142,6 +143,44 @@ Test(hcsd_diff, changes_and_export) {
   he_cmd_free(&c);
   he_docker_fails(1, "No such container: nothere", "export", "nothere");
   he_docker_ok(&c, "rm", "-f", "live", "dt", "fresh", "idle");
+  he_cmd_free(&c);
+  he_end();
+}
+
+/* A root larger than the daemon queues for a client (HCSD_OUT_MAX) goes
+ * out whole: read from its file as the client takes it. */
+Test(hcsd_diff, export_large) {
+  he_cmd_t c;
+  char want[80];
+  he_docker_line(want, sizeof(want), "run", "--name", "big", "busybox", "sh",
+                 "-c",
+                 "head -c 40000000 /dev/urandom > /big && "
+                 "sha256sum /big | cut -c1-64");
+  he_docker_ok(&c, "export", "big");
+  cr_assert_gt(c.o.len, 40000000);
+  struct archive *a = archive_read_new();
+  archive_read_support_format_tar(a);
+  cr_assert_eq(archive_read_open_memory(a, c.o.p, c.o.len), ARCHIVE_OK);
+  struct archive_entry *e;
+  char got[65] = "";
+  while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+    if (strcmp(archive_entry_pathname(e), "big") != 0) {
+      continue;
+    }
+    hcsd_sha256_t *h = hcsd_sha256_new();
+    cr_assert_not_null(h);
+    char buf[65536];
+    la_ssize_t n;
+    while ((n = archive_read_data(a, buf, sizeof(buf))) > 0) {
+      hcsd_sha256_update(h, buf, (size_t)n);
+    }
+    hcsd_sha256_end(h, got);
+  }
+  archive_read_free(a);
+  cr_assert_str_eq(got, want, "the export's /big differs");
+  he_cmd_free(&c);
+  cr_assert_null(strstr(he_log_tail(), "dropped"), "%s", he_log_tail());
+  he_docker_ok(&c, "rm", "big");
   he_cmd_free(&c);
   he_end();
 }

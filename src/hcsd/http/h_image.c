@@ -77,12 +77,16 @@ static void pull_refused(hcsd_req_t *r) {
 
 /* ---- tag, rm, prune, history, save (imgjob.h) ---- */
 
-static void op_done(int status, const char *body, size_t len, void *data) {
+static void op_done(hcsd_t *d, int status, const char *body, size_t len, int fd,
+                    void *data) {
   hcsd_req_t *r = data;
+  (void)len;
+  if (fd >= 0) {
+    hcsd_reply_file(d, r, fd, "application/x-tar");
+    return; /* it lets r go */
+  }
   if (status == 201) {
     hcsd_reply_empty(r, 201);
-  } else if (status == 200 && r->method == HTTP_GET && body[0] != '[') {
-    hcsd_reply(r, 200, "application/x-tar", body, len);
   } else if (status == 200) {
     hcsd_reply_text_json(r, 200, body);
   } else {

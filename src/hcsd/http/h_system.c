@@ -9,14 +9,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void bytes_done(int status, const char *body, size_t len, void *data) {
+static void bytes_done(hcsd_t *d, int status, const char *body, size_t len,
+                       int fd, void *data) {
   hcsd_req_t *r = data;
+  (void)len;
+  if (fd >= 0) {
+    hcsd_reply_file(d, r, fd, "application/x-tar");
+    return; /* it lets r go */
+  }
   if (status != 200) {
     hcsd_reply_error(r, status, "%s", body);
-  } else if (body[0] == '[' || strcmp(body, "null") == 0) {
-    hcsd_reply_text_json(r, 200, body);
   } else {
-    hcsd_reply(r, 200, "application/x-tar", body, len);
+    hcsd_reply_text_json(r, 200, body);
   }
   hcsd_req_unref(r);
 }

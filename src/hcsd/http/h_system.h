@@ -15,6 +15,12 @@ void hcsd_h_ctr_export(hcsd_t *d, hcsd_req_t *r, const char *ref);
 size_t hcsd_query_all(const hcsd_req_t *r, const char *name, char **out,
                       size_t max);
 
+/* Answers r with the file fd (taken: closed at the end) as a 200 chunked
+ * body of content_type (static), read on the pool as the client takes it;
+ * takes the caller's reference on r. */
+void hcsd_reply_file(hcsd_t *d, hcsd_req_t *r, int fd,
+                     const char *content_type);
+
 /* GET /system/df, POST /networks/prune, POST /build/prune */
 void hcsd_h_system_df(hcsd_t *d, hcsd_req_t *r);
 void hcsd_h_networks_prune(hcsd_t *d, hcsd_req_t *r);

@@ -78,6 +78,14 @@ void hcsd_chunked_begin(hcsd_req_t *r, int status, const char *content_type,
 int hcsd_chunked_writev(hcsd_req_t *r, const as_iov_t *iov, int n);
 int hcsd_chunked_write(hcsd_req_t *r, const void *buf, size_t len);
 void hcsd_chunked_end(hcsd_req_t *r);
+/* After a chunk: fn(r, data) runs once, from the completion of a write,
+ * when no more than a little of the reply waits for the client, so that
+ * a long body is sent as fast as the client takes it and never piles up
+ * (a chunk must have been written since the last call). It never runs
+ * inside this call, nor once the client is gone (r's gone callback runs
+ * instead). */
+void hcsd_chunked_on_drain(hcsd_req_t *r, void (*fn)(hcsd_req_t *r, void *data),
+                           void *data);
 /* 1 while the client of r is connected. */
 int hcsd_req_alive(const hcsd_req_t *r);
 /* Keeps r (and its connection) past its reply / drops it. */

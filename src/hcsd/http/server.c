@@ -72,6 +72,9 @@ struct hcsd_conn_s {
   size_t out;          /* what the writes queued by hcsd cost until written */
   size_t out_cap;      /* a streamed reply's bound on out */
   size_t armed_queued; /* the engine's queued bytes when the timer was armed */
+  /* hcsd_chunked_on_drain's: run once out falls to OUT_LOW. */
+  void (*drain)(hcsd_req_t *r, void *data);
+  void *drain_data;
   /* The request log's: when the request was whole, and its answer. */
   uint64_t req_t0_ns;
   int req_status;
@@ -243,6 +246,13 @@ static void sent(as_conn_wreq_t *req, int status) {
   hcsd_conn_t *k = b->k;
   k->out -= b->cost;
   free(b);
+  if (k->drain != NULL && status == 0 && !k->closed && !k->gone &&
+      k->out <= OUT_LOW) {
+    void (*drain)(hcsd_req_t *, void *) = k->drain;
+    k->drain = NULL;
+    drain(&k->req, k->drain_data); /* writes more, or ends the reply */
+    return;
+  }
   /* Cancelled or failed writes come from the connection's close or its
    * gone, which are handled there. */
   if (status != 0 || k->closed || k->state != C_DRAIN || k->out > OUT_LOW) {
@@ -469,6 +479,13 @@ int hcsd_chunked_writev(hcsd_req_t *r, const as_iov_t *iov, int n) {
   v[n + 1] = (as_iov_t){"\r\n", 2};
   k->req_bytes += len;
   return hcsd__conn_send(k, v, n + 2);
+}
+
+void hcsd_chunked_on_drain(hcsd_req_t *r, void (*fn)(hcsd_req_t *r, void *data),
+                           void *data) {
+  hcsd_conn_t *k = r->conn;
+  k->drain = fn;
+  k->drain_data = data;
 }
 
 int hcsd_chunked_write(hcsd_req_t *r, const void *buf, size_t len) {

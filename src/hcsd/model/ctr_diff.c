@@ -30,9 +30,6 @@
 
 #define DIFF_DEPTH_MAX 256
 #define DIFF_LAYERS_MAX 128
-/* An export is sent with its length; a larger root is refused (413)
- * rather than held in memory. */
-#define EXPORT_MAX (UINT64_C(1) << 30)
 
 typedef struct diff_job_s {
   hcsd_t *d;
@@ -43,9 +40,7 @@ typedef struct diff_job_s {
   json_t *changes;
   struct archive *a;
   struct archive_entry_linkresolver *links; /* export's hard links */
-  char *out;                                /* the tar */
-  size_t len, cap;
-  bool too_big;
+  int out; /* the tar: an unlinked file of the daemon's tmp folder */
   int status;
   char *msg;
   hcsd_ctr_bytes_cb done;
@@ -232,31 +227,6 @@ static void walk_upper(diff_job_t *j, int fd, const char *path, bool changed,
 
 /* ---- export ---- */
 
-static la_ssize_t mem_write(struct archive *a, void *data, const void *buf,
-                            size_t n) {
-  diff_job_t *j = data;
-  (void)a;
-  if ((uint64_t)j->len + n > EXPORT_MAX) {
-    j->too_big = true;
-    return -1;
-  }
-  if (j->len + n > j->cap) {
-    size_t cap = j->cap != 0 ? j->cap : 1u << 20;
-    while (cap < j->len + n) {
-      cap *= 2;
-    }
-    char *p = realloc(j->out, cap);
-    if (p == NULL) {
-      return -1;
-    }
-    j->out = p;
-    j->cap = cap;
-  }
-  memcpy(j->out + j->len, buf, n);
-  j->len += n;
-  return (la_ssize_t)n;
-}
-
 /* One entry: name (relative) of the file name in the layer directory fd,
  * st its stat. 0, or -1 (the archive failed). */
 static int put_entry(diff_job_t *j, int fd, const char *dname, const char *name,
@@ -398,11 +368,15 @@ static void run_export(diff_job_t *j) {
     archive_entry_linkresolver_set_strategy(j->links,
                                             ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
   }
-  if (j->a == NULL || j->links == NULL ||
+  j->out = open(j->d->tmp_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (j->out < 0 || j->a == NULL || j->links == NULL ||
       archive_write_set_format_pax_restricted(j->a) != 0 ||
-      archive_write_open(j->a, j, NULL, mem_write, NULL) != ARCHIVE_OK) {
+      archive_write_open_fd(j->a, j->out) != ARCHIVE_OK) {
     j->status = 500;
-    j->msg = strdup("making the archive failed");
+    if (asprintf(&j->msg, "making the archive in %s: %s", j->d->tmp_dir,
+                 j->out < 0 ? strerror(errno) : "out of memory") < 0) {
+      j->msg = NULL;
+    }
     return;
   }
   int top_fds[DIFF_LAYERS_MAX];
@@ -420,11 +394,9 @@ static void run_export(diff_job_t *j) {
     r = -1;
   }
   if (r != 0) {
-    j->status = j->too_big ? 413 : 500;
-    if (asprintf(&j->msg, "%s",
-                 j->too_big ? "the container's root is larger than hcsd "
-                              "sends (1 GiB)"
-                            : archive_error_string(j->a)) < 0) {
+    j->status = 500;
+    if (asprintf(&j->msg, "writing the export: %s",
+                 archive_error_string(j->a)) < 0) {
       j->msg = NULL;
     }
   }
@@ -479,7 +451,9 @@ static void diff_free(diff_job_t *j) {
   if (j->links != NULL) {
     archive_entry_linkresolver_free(j->links);
   }
-  free(j->out);
+  if (j->out >= 0) {
+    close(j->out);
+  }
   free(j->msg);
   free(j);
 }
@@ -488,15 +462,18 @@ static void diff_done(void *data) {
   diff_job_t *j = data;
   if (j->status != 200) {
     const char *m = j->msg != NULL ? j->msg : "out of memory";
-    j->done(j->status, m, strlen(m), j->data);
+    j->done(j->d, j->status, m, strlen(m), -1, j->data);
   } else if (j->export) {
-    j->done(200, j->out != NULL ? j->out : "", j->len, j->data);
+    int fd = j->out;
+    j->out = -1;
+    j->done(j->d, 200, "", 0, fd, j->data);
   } else {
     char *text = json_array_size(j->changes) > 0
                      ? json_dumps(j->changes, JSON_COMPACT)
                      : strdup("null");
-    j->done(text != NULL ? 200 : 500, text != NULL ? text : "out of memory",
-            text != NULL ? strlen(text) : 13, j->data);
+    j->done(j->d, text != NULL ? 200 : 500,
+            text != NULL ? text : "out of memory",
+            text != NULL ? strlen(text) : 13, -1, j->data);
     free(text);
   }
   diff_free(j);
@@ -521,6 +498,7 @@ static int diff_start(hcsd_t *d, const char *ref, bool export,
     return -1;
   }
   j->d = d;
+  j->out = -1;
   j->export = export;
   j->done = done;
   j->data = data;

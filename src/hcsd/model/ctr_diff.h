@@ -13,11 +13,12 @@
 
 #include "hcsd/model/model.h"
 
-/* status 200 with body[0..len) (the changes' JSON array, or the tar), or
- * a failure's status (413 a root larger than hcsd sends, 500) and its
- * message; lent for the call. */
-typedef void (*hcsd_ctr_bytes_cb)(int status, const char *body, size_t len,
-                                  void *data);
+/* status 200 with body[0..len) (the changes' JSON array, or "null") or
+ * fd (export: the tar, an unlinked file, the receiver's to close; -1
+ * otherwise), or a failure's status (500) and its message; lent for the
+ * call. */
+typedef void (*hcsd_ctr_bytes_cb)(hcsd_t *d, int status, const char *body,
+                                  size_t len, int fd, void *data);
 
 /* HCSD_PENDING, then done; or -1 with e: 404 no such container, 500. */
 int hcsd_ctr_changes(hcsd_t *d, const char *ref, hcsd_ctr_bytes_cb done,

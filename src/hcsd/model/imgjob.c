@@ -15,10 +15,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* A save is sent with its length, as dockerd's is read by the CLI; one
- * larger than this is refused rather than held in memory. */
-#define SAVE_MAX (UINT64_C(1) << 30)
-
 typedef struct imgop_job_s {
   hcsd_t *d;
   hcsd_imgop_t op;
@@ -30,6 +26,7 @@ typedef struct imgop_job_s {
   int status;
   char *body;
   size_t len;
+  int fd; /* a save's archive, or -1 */
   hcsd_imgop_cb done;
   void *data;
   char *ev_id; /* the image tagged or deleted, for its events */
@@ -101,8 +98,8 @@ static void set_msg(imgop_job_t *j, int status, char *msg) {
   j->len = msg != NULL ? strlen(msg) : 0;
 }
 
-/* The archive into memory through an unlinked file of the daemon's
- * temporary folder. */
+/* The archive into an unlinked file of the daemon's temporary folder,
+ * which the reply then sends as the client takes it. */
 static void save_work(imgop_job_t *j) {
   char *msg = NULL;
   int fd = open(j->d->tmp_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
@@ -116,55 +113,13 @@ static void save_work(imgop_job_t *j) {
   }
   int st = hcsd_images_save(j->d->images, (const char *const *)j->refs,
                             j->nrefs, fd, &msg);
-  struct stat sb;
-  if (st == 200 && (fstat(fd, &sb) != 0 || (uint64_t)sb.st_size > SAVE_MAX)) {
-    st = 413;
-    if (asprintf(&msg, "the archive is larger than hcsd sends (%llu bytes)",
-                 (unsigned long long)SAVE_MAX) < 0) {
-      msg = NULL;
-    }
-  }
   if (st != 200) {
     close(fd);
     set_msg(j, st, msg);
     return;
   }
-  j->body = malloc((size_t)sb.st_size + 1);
-  size_t got = 0;
-  while (j->body != NULL && got < (size_t)sb.st_size) {
-    ssize_t n = pread(fd, j->body + got, (size_t)sb.st_size - got, (off_t)got);
-    if (n <= 0) {
-      break;
-    }
-    got += (size_t)n;
-  }
-  close(fd);
-  if (j->body == NULL || got != (size_t)sb.st_size) {
-    free(j->body);
-    set_msg(j, 500, strdup("reading the archive back failed"));
-    return;
-  }
   j->status = 200;
-  j->len = got;
-}
-
-static void df_work(imgop_job_t *j) {
-  int64_t total = 0, reclaimable = 0;
-  char *list =
-      hcsd_images_df_json(j->d->images, &j->users, &total, &reclaimable);
-  json_t *o = list != NULL ? json_loads(list, 0, NULL) : NULL;
-  free(list);
-  json_t *rep = o != NULL ? json_pack("{s:o,s:I,s:I}", "Images", o,
-                                      "LayersSize", (json_int_t)total,
-                                      "Reclaimable", (json_int_t)reclaimable)
-                          : NULL;
-  char *text = rep != NULL ? json_dumps(rep, JSON_COMPACT) : NULL;
-  json_decref(rep);
-  if (text == NULL) {
-    set_msg(j, 500, strdup("out of memory"));
-    return;
-  }
-  set_msg(j, 200, text);
+  j->fd = fd;
 }
 
 static void imgop_work(void *data) {
@@ -191,9 +146,6 @@ static void imgop_work(void *data) {
   case HCSD_IMGOP_SAVE:
     save_work(j);
     return;
-  case HCSD_IMGOP_DF:
-    df_work(j);
-    return;
   }
   if (out != NULL) {
     free(msg);
@@ -205,6 +157,9 @@ static void imgop_work(void *data) {
 }
 
 static void imgop_free(imgop_job_t *j) {
+  if (j->fd >= 0) {
+    close(j->fd);
+  }
   free(j->ev_id);
   free(j->ref);
   free(j->repo);
@@ -224,7 +179,9 @@ static void imgop_done(void *data) {
   } else if (j->op == HCSD_IMGOP_DELETE && j->status == 200) {
     hcsd_event_img_deleted(j->d, j->ev_id, body);
   }
-  j->done(j->status, body, j->body != NULL ? j->len : strlen(body), j->data);
+  j->done(j->d, j->status, body, j->body != NULL ? j->len : strlen(body), j->fd,
+          j->data);
+  j->fd = -1;
   imgop_free(j);
 }
 
@@ -244,8 +201,12 @@ int hcsd_imgop(hcsd_t *d, hcsd_imgop_t op, const hcsd_imgop_args_t *a,
     hcsd_err_set(e, 500, "out of memory");
     return -1;
   }
-  *j = (imgop_job_t){
-      .d = d, .op = op, .force = a->force, .done = done, .data = data};
+  *j = (imgop_job_t){.d = d,
+                     .op = op,
+                     .force = a->force,
+                     .fd = -1,
+                     .done = done,
+                     .data = data};
   bool ok = dup_opt(&j->ref, a->ref) && dup_opt(&j->repo, a->repo) &&
             dup_opt(&j->tag, a->tag) && dup_opt(&j->filters, a->filters) &&
             hcsd_img_users_take(d, &j->users);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The image store's changes and reads that depend on the containers
- * (images.h: tag, rm, prune, history, save, df) as calls of the model:
+ * (images.h: tag, rm, prune, history, save) as calls of the model:
  * the containers' use of images is taken on the engine thread, the store
  * call runs on the pool, done answers on the engine thread. */
 #ifndef HCSD_MODEL_IMGJOB_H
@@ -14,7 +14,6 @@ typedef enum {
   HCSD_IMGOP_PRUNE,   /* filters */
   HCSD_IMGOP_HISTORY, /* ref */
   HCSD_IMGOP_SAVE,    /* refs, nrefs */
-  HCSD_IMGOP_DF,      /* (none) */
 } hcsd_imgop_t;
 
 typedef struct hcsd_imgop_args_s {
@@ -24,11 +23,11 @@ typedef struct hcsd_imgop_args_s {
   size_t nrefs;
 } hcsd_imgop_args_t;
 
-/* status as images.h answers; body[0..len) the JSON text (the archive
- * for a save; for DF {"Images","LayersSize","Reclaimable"}) or, on
- * failure, the message; lent for the call. */
-typedef void (*hcsd_imgop_cb)(int status, const char *body, size_t len,
-                              void *data);
+/* status as images.h answers; body[0..len) the JSON text or, on
+ * failure, the message, lent for the call; a save's archive is the file fd (the
+ * receiver's to close), -1 for the others. */
+typedef void (*hcsd_imgop_cb)(hcsd_t *d, int status, const char *body,
+                              size_t len, int fd, void *data);
 
 /* HCSD_PENDING, then done; or -1 with e (500). */
 int hcsd_imgop(hcsd_t *d, hcsd_imgop_t op, const hcsd_imgop_args_t *a,
