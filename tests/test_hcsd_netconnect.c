@@ -104,7 +104,7 @@ static int addr_of(const char *ctr, const char *dev, char *out, size_t n) {
   return code;
 }
 
-Test(hcsd_netconnect, connect_and_disconnect_a_stopped_container) {
+Test(hcsd_netconnect, connect_and_disconnect_stopped_and_running) {
   he_cmd_t c;
   char line[1024], ip[64], out[1024];
   he_docker_ok(&c, "network", "create", "n1");
