@@ -264,6 +264,12 @@ Test(hcsd_netconnect, two_networks_at_create) {
   ping(&c, "p", "m");
   he_expect_code(&c, 0);
   he_cmd_free(&c);
+  /* m is on n2 by its second --network, p by its NetworkMode. */
+  he_cmd_t f;
+  he_docker_ok(&f, "ps", "--filter", "network=n2", "--format", "{{.Names}}");
+  cr_assert(strstr(f.o.p, "m\n") != NULL && strstr(f.o.p, "p\n") != NULL,
+            "ps --filter network=n2: %s", f.o.p);
+  he_cmd_free(&f);
   he_docker_fails(1, "network nonet not found", "create", "--network", "n1",
                   "--network", "nonet", "busybox", "true");
   he_docker_ok(&c, "ps", "-aq");

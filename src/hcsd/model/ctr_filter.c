@@ -215,8 +215,25 @@ static bool ancestor_match(const hcsd_ctr_t *c, const char *want) {
   return hit;
 }
 
+/* A network it was connected to beyond its mode's (netsconn.c), by name
+ * or a prefix of the network's id. */
+static bool extra_network_match(const hcsd_ctr_t *c, const char *want) {
+  json_t *more = c->d->nets != NULL ? hcsd_nets_extra(c->d->nets, c->id) : NULL;
+  bool hit = false;
+  const char *k;
+  json_t *v;
+  json_object_foreach(more, k, v) {
+    const char *id = json_string_value(json_object_get(v, "NetworkID"));
+    hit =
+        hit || strcmp(k, want) == 0 ||
+        (id != NULL && want[0] != '\0' && strncmp(id, want, strlen(want)) == 0);
+  }
+  json_decref(more);
+  return hit;
+}
+
 /* The network it is on (by name, "bridge" for the default) or a prefix
- * of that network's id. */
+ * of that network's id, or one it was connected to. */
 static bool network_match(const hcsd_ctr_t *c, const char *want) {
   const char *name = c->net_name != NULL ? c->net_name : c->net_mode;
   if (name != NULL && strcmp(name, "default") == 0) {
@@ -231,7 +248,7 @@ static bool network_match(const hcsd_ctr_t *c, const char *want) {
   bool hit =
       nid != NULL && want[0] != '\0' && strncmp(nid, want, strlen(want)) == 0;
   json_decref(s);
-  return hit;
+  return hit || extra_network_match(c, want);
 }
 
 /* A bind's or mount's source or destination, or an anonymous volume's
