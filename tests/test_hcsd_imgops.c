@@ -326,6 +326,53 @@ Test(hcsd_imgops, rm_forced_keeps_layers) {
   he_end();
 }
 
+/* An rmi while a load runs: the image goes, its layers wait (a load may
+ * be about to use them) and go at the next prune once no load runs. */
+Test(hcsd_imgops, rm_during_load) {
+  img_t img, other;
+  load_image("gone:1", "g", "yes", &img);
+  char path[192];
+  snprintf(path, sizeof(path), "%s/slow.tar", he.dir);
+  make_image(path, "slow:1", "s", "yes", &other);
+  th_buf_t tar = {0};
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  cr_assert_geq(fd, 0);
+  char buf[65536];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof(buf))) > 0) {
+    th_buf_add(&tar, buf, (size_t)n);
+  }
+  close(fd);
+  /* The load's head and half its body: it runs, waiting for the rest. */
+  he_conn_t c = {.fd = he_raw_connect()};
+  char head[256];
+  snprintf(head, sizeof(head),
+           "POST /v1.41/images/load?quiet=1 HTTP/1.1\r\nHost: x\r\n"
+           "Content-Type: application/x-tar\r\nContent-Length: %zu\r\n\r\n",
+           tar.len);
+  cr_assert(he_raw_send_str(c.fd, head));
+  cr_assert(he_raw_send(c.fd, tar.p, tar.len / 2, 10000));
+  char want[256];
+  snprintf(want, sizeof(want), "Untagged: gone:1\nDeleted: sha256:%s\n",
+           img.cfg);
+  expect_out(want, "rmi", "gone:1");
+  char layer[256];
+  snprintf(layer, sizeof(layer), "%s/images/layers/%s", he.state, img.chain[0]);
+  cr_assert_eq(access(layer, F_OK), 0, "a layer went while a load ran");
+  cr_assert(
+      he_raw_send(c.fd, tar.p + tar.len / 2, tar.len - tar.len / 2, 10000));
+  he_http_t r;
+  cr_assert(he_conn_response(&c, &r, false, 30000));
+  cr_assert_eq(r.status, 200, "%s", r.body.p);
+  he_expect_has(r.body.p, "Loaded image: slow:1");
+  he_http_free(&r);
+  he_conn_close(&c);
+  th_buf_free(&tar);
+  expect_out("Total reclaimed space: 0B\n", "image", "prune", "-f");
+  cr_assert_neq(access(layer, F_OK), 0, "%s is still there", layer);
+  he_end();
+}
+
 Test(hcsd_imgops, prune) {
   img_t a, b, l;
   load_image("p:1", "pa", "no", &a);

@@ -28,8 +28,9 @@ struct hcsd_images_s {
   json_t *images;       /* array of records, the built-in one (if any) first */
   bool builtin_removed; /* docker rmi took the built-in image away */
   /* The layers a container still stands on after its image went (rmi
-   * -f): [{"Chain","Size","Below":[the chains under it, base first]}],
-   * kept in images.json until no container uses them. */
+   * -f), or that went while a load ran: [{"Chain","Size","Below":[the
+   * chains under it, base first]}], kept in images.json until an rmi or
+   * prune finds no container on them and no load running. */
   json_t *kept;
 };
 

@@ -134,6 +134,10 @@ typedef struct del_s {
   json_t *out;        /* [{"Untagged"} / {"Deleted"}] */
   uint64_t reclaimed; /* bytes of the layers removed */
   char **msg;
+  /* No load runs (its lock is held): a load checks which layers the
+   * store has before it adds its image, so a layer goes only while none
+   * runs; meanwhile it is kept, and goes at a later rmi or prune. */
+  bool excl;
 } del_t;
 
 static void add_item(del_t *D, const char *key, const char *value) {
@@ -169,8 +173,8 @@ static int conflict(del_t *D, const json_t *rec, bool force, bool tags) {
               hard ? "cannot be forced" : "must be forced", why);
 }
 
-/* Layer i of layers (a record's, base first) outlives its image for a
- * container: kept with the ones under it. */
+/* Layer i of layers (a record's, base first) outlives its image, for a
+ * container or a load under way: kept with the ones under it. */
 static void keep_for_container(hcsd_images_t *im, json_t *layers, size_t i) {
   json_t *below = json_array();
   for (size_t k = 0; k < i; k++) {
@@ -184,7 +188,7 @@ static void keep_for_container(hcsd_images_t *im, json_t *layers, size_t i) {
 }
 
 /* The kept layers no container uses any more go, each with those under
- * it that nothing else holds. */
+ * it that nothing else holds; with the load lock held. */
 static void release_kept(hcsd_images_t *im, const hcsd_img_users_t *users) {
   for (size_t i = json_array_size(im->kept); i-- > 0;) {
     json_t *k = json_incref(json_array_get(im->kept, i));
@@ -241,7 +245,7 @@ static void remove_record(del_t *D, json_t *rec) {
     const char *chain = hcsd__img_rec_str(l, "Chain");
     char *folder = hcsd__img_path_join(D->im->layers_dir, chain);
     bool used = folder == NULL || hcsd__img_layer_used(D->im, chain);
-    bool keep = used || layer_in_use(D->users, folder);
+    bool keep = used || !D->excl || layer_in_use(D->users, folder);
     free(folder);
     if (!used && keep) {
       keep_for_container(D->im, layers, i);
@@ -312,11 +316,17 @@ int hcsd_images_delete(hcsd_images_t *im, const char *ref, bool force,
   *out = NULL;
   *msg = NULL;
   del_t D = {.im = im, .users = users, .out = json_array(), .msg = msg};
+  D.excl = pthread_mutex_trylock(&im->load_mu) == 0;
   pthread_mutex_lock(&im->mu);
-  release_kept(im, users);
+  if (D.excl) {
+    release_kept(im, users);
+  }
   int st = delete_locked(&D, ref, force);
   int err = hcsd__img_save(im); /* release_kept may have changed it */
   pthread_mutex_unlock(&im->mu);
+  if (D.excl) {
+    pthread_mutex_unlock(&im->load_mu);
+  }
   if (err != 0) {
     json_decref(D.out);
     return fail(msg, 500, "saving the image list: %s", strerror(-err));
@@ -455,8 +465,11 @@ int hcsd_images_prune(hcsd_images_t *im, const char *filters,
     return st;
   }
   del_t D = {.im = im, .users = users, .out = json_array(), .msg = msg};
+  D.excl = pthread_mutex_trylock(&im->load_mu) == 0;
   pthread_mutex_lock(&im->mu);
-  release_kept(im, users);
+  if (D.excl) {
+    release_kept(im, users);
+  }
   for (size_t i = json_array_size(im->images); i-- > 0;) {
     json_t *rec = json_array_get(im->images, i);
     if (first_user(users, hcsd__img_rec_str(rec, "Id"), -1) == NULL &&
@@ -466,6 +479,9 @@ int hcsd_images_prune(hcsd_images_t *im, const char *filters,
   }
   int err = hcsd__img_save(im);
   pthread_mutex_unlock(&im->mu);
+  if (D.excl) {
+    pthread_mutex_unlock(&im->load_mu);
+  }
   json_decref(f);
   if (err != 0) {
     json_decref(D.out);
