@@ -5,9 +5,13 @@
  * (in the main process and in an exec), --shm-size (/dev/shm's size),
  * --cpuset-cpus and --cpuset-mems (the cpus a process may run on),
  * --memory-swap and --memory-reservation (the memory cgroup),
- * --oom-score-adj, anonymous volumes (-v /path), and dockerd's refusals
- * of bad values. One daemon per test (hcsd_e2e.h). */
+ * --oom-score-adj, anonymous volumes (-v /path, an image's VOLUME), and
+ * dockerd's refusals of bad values. One daemon per test (hcsd_e2e.h). */
 #include "hcsd_cgroup.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <openssl/evp.h>
 
 TestSuite(hcsd_hostcfg, .init = he_setup, .fini = he_teardown, .timeout = 240);
 
@@ -283,5 +287,92 @@ Test(hcsd_hostcfg, oom_score_adj_reaches_every_process) {
   he_cmd_free(&c);
   he_docker_fails(125, "range for oom score adj", "run", "--rm",
                   "--oom-score-adj", "1001", "busybox", "true");
+  he_end();
+}
+
+static void tar_file(struct archive *a, const char *name, const void *data,
+                     size_t n) {
+  struct archive_entry *e = archive_entry_new();
+  archive_entry_set_pathname(e, name);
+  archive_entry_set_filetype(e, AE_IFREG);
+  archive_entry_set_perm(e, 0644);
+  archive_entry_set_size(e, (la_int64_t)n);
+  cr_assert_eq(archive_write_header(a, e), ARCHIVE_OK, "%s",
+               archive_error_string(a));
+  cr_assert_eq(archive_write_data(a, data, n), (la_ssize_t)n);
+  archive_entry_free(e);
+}
+
+static void sha256_hex(const void *p, size_t n, char out[65]) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  cr_assert(EVP_Digest(p, n, md, &len, EVP_sha256(), NULL) == 1 && len == 32);
+  for (unsigned i = 0; i < len; i++) {
+    snprintf(out + 2 * i, 3, "%02x", md[i]);
+  }
+}
+
+/* At path, what `docker load` takes: volimg:1, one layer with one file,
+ * its config declaring VOLUME /vol. */
+static void make_volume_image(const char *path) {
+  static char layer[16384];
+  size_t used = 0;
+  struct archive *a = archive_write_new();
+  archive_write_set_format_pax_restricted(a);
+  cr_assert_eq(archive_write_open_memory(a, layer, sizeof(layer), &used),
+               ARCHIVE_OK);
+  tar_file(a, "hello", "hi\n", 3);
+  archive_write_close(a);
+  archive_write_free(a);
+  char layer_sha[65], cfg_sha[65], cfg[512], manifest[512], name[160];
+  sha256_hex(layer, used, layer_sha);
+  int cn = snprintf(cfg, sizeof(cfg),
+                    "{\"architecture\":\"amd64\",\"os\":\"linux\","
+                    "\"config\":{\"Cmd\":[\"/nothing\"],\"Volumes\":{"
+                    "\"/vol\":{}}},\"rootfs\":{\"type\":\"layers\","
+                    "\"diff_ids\":[\"sha256:%s\"]}}",
+                    layer_sha);
+  sha256_hex(cfg, (size_t)cn, cfg_sha);
+  int mn = snprintf(manifest, sizeof(manifest),
+                    "[{\"Config\":\"%s.json\",\"RepoTags\":[\"volimg:1\"],"
+                    "\"Layers\":[\"%s/layer.tar\"]}]",
+                    cfg_sha, layer_sha);
+  a = archive_write_new();
+  archive_write_set_format_pax_restricted(a);
+  cr_assert_eq(archive_write_open_filename(a, path), ARCHIVE_OK);
+  snprintf(name, sizeof(name), "%s/layer.tar", layer_sha);
+  tar_file(a, name, layer, used);
+  snprintf(name, sizeof(name), "%s.json", cfg_sha);
+  tar_file(a, name, cfg, (size_t)cn);
+  tar_file(a, "manifest.json", manifest, (size_t)mn);
+  archive_write_close(a);
+  archive_write_free(a);
+}
+
+/* An image's VOLUME: each container of it gets an anonymous volume
+ * there, unless a mount covers the path. */
+Test(hcsd_hostcfg, image_volumes_are_anonymous_volumes) {
+  char img[160];
+  snprintf(img, sizeof(img), "%s/volimg.tar", he.dir);
+  make_volume_image(img);
+  he_cmd_t c;
+  he_docker_ok(&c, "load", "-i", img);
+  he_cmd_free(&c);
+  he_docker_ok(&c, "create", "--name", "iv", "volimg:1");
+  he_cmd_free(&c);
+  char line[256], vol[80];
+  he_docker_line(line, sizeof(line), "inspect", "-f",
+                 "{{range .Mounts}}{{.Type}} {{.Name}} {{.Destination}}"
+                 "{{end}}",
+                 "iv");
+  cr_assert_eq(sscanf(line, "volume %64s /vol", vol), 1, "%s", line);
+  cr_assert_eq(strlen(vol), 64, "%s", vol);
+  he_docker_ok(&c, "create", "--name", "named", "-v", "mine:/vol", "volimg:1");
+  he_cmd_free(&c);
+  he_docker_line(line, sizeof(line), "inspect", "-f",
+                 "{{range .Mounts}}{{.Name}};{{end}}", "named");
+  cr_assert_str_eq(line, "mine;", "a -v on the path is the only mount");
+  he_docker_ok(&c, "rm", "-v", "iv", "named");
+  he_cmd_free(&c);
   he_end();
 }

@@ -578,6 +578,8 @@ static void create_done(void *data) {
         strdup(ss != NULL && ss[0] != '\0'
                    ? ss
                    : (img->stop_signal != NULL ? img->stop_signal : "SIGTERM"));
+    /* The image's VOLUME paths: anonymous volumes, as -v /path. */
+    hcsd_spec_anon_volumes(img->volumes, c->host_config);
     /* What inspect shows as Config: the resolved values. */
     json_object_set_new(c->config, "Cmd", hcsd__strv_to_json(c->argv));
     json_object_set_new(c->config, "Entrypoint", json_null());

@@ -10,6 +10,7 @@
 #ifndef HCSD_IMAGES_H
 #define HCSD_IMAGES_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,6 +32,7 @@ typedef struct hcsd_image_s {
   char *working_dir; /* NULL or "" */
   char *user;        /* NULL or "" */
   char *stop_signal; /* NULL or e.g. "SIGTERM" */
+  json_t *volumes;   /* its config's Volumes ({"/path": {}}), or NULL */
 } hcsd_image_t;
 
 /* Opens (creating, 0700) the store in dir. On failure returns -1 and

@@ -133,6 +133,8 @@ static hcsd_image_t *image_of(hcsd_images_t *im, const json_t *rec,
   img->working_dir = opt_strdup(c, "WorkingDir", &nomem);
   img->user = opt_strdup(c, "User", &nomem);
   img->stop_signal = opt_strdup(c, "StopSignal", &nomem);
+  json_t *vols = json_object_get(c, "Volumes");
+  img->volumes = json_is_object(vols) ? json_deep_copy(vols) : NULL;
   if (nomem) {
     hcsd_image_free(img);
     return NULL;
@@ -175,6 +177,7 @@ void hcsd_image_free(hcsd_image_t *img) {
   free(img->working_dir);
   free(img->user);
   free(img->stop_signal);
+  json_decref(img->volumes);
   free(img);
 }
 
