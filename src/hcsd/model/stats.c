@@ -382,7 +382,8 @@ static json_t *zero_cpu(void) {
 }
 
 /* The frame of c: a sample of its group, or the empty one dockerd sends
- * for a container not running (*cpu NULL then). */
+ * for a container not running (*cpu NULL then; else a reference of the
+ * caller's to the frame's cpu_stats). */
 static json_t *frame_json(hcsd_ctr_t *c, json_t **cpu) {
   group_t g;
   char nm[256], now[40];
@@ -463,11 +464,12 @@ static void tick(as_timer_t *t, void *data) {
     }
     if (!emit(s, json_incref(o), !s->stream)) {
       json_decref(o);
+      json_decref(cpu);
       return;
     }
   }
   json_decref(s->pre_cpu);
-  s->pre_cpu = cpu != NULL ? json_incref(cpu) : NULL;
+  s->pre_cpu = cpu; /* frame_json's reference */
   snprintf(s->pre_read, sizeof(s->pre_read), "%s",
            json_string_value(json_object_get(o, "read")));
   json_decref(o);
