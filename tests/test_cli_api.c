@@ -279,6 +279,7 @@ Test(cli_api, every_help_exits_0) {
       {"system", "terminate", "--help"},
       {"system", "pause", "--help"},
       {"system", "resume", "--help"},
+      {"system", "modify", "--help"},
       {"system", "delete", "--help"},
       {"system", "list", "--help"},
       {"system", "inspect", "--help"},
@@ -971,6 +972,49 @@ Test(cli_api, container_exec_environment, .fini = terminate_quietly) {
   HCS(&r, NULL, "system", "terminate", "box", "--timeout", "10000");
   EXPECT(&r, 0);
   cr_assert_str_eq(state_of(&r, "box"), "Stopped");
+  HCS(&r, NULL, "system", "delete", "box");
+  EXPECT(&r, 0);
+  res_free(&r);
+  assert_clean();
+}
+
+/* hcs system modify: a running system's limits changed and kept in its
+ * configuration; a field that is no limit is refused naming it, and a
+ * system not running is refused. */
+Test(cli_api, container_modify, .fini = terminate_quietly) {
+  if (geteuid() != 0) {
+    cr_skip_test("containers need root (namespaces, mounts, cgroups)");
+  }
+  char root[128], cfg[512];
+  snprintf(root, sizeof(root), "%s/root", g_root);
+  cr_assert_eq(mkdir(root, 0755), 0);
+  snprintf(cfg, sizeof(cfg),
+           "{\"SystemType\":\"Container\",\"VolumePath\":\"%s\","
+           "\"PidsMaximum\":100}",
+           root);
+  static const char req[] = "{\"ResourcePath\":\"Limits\",\"Settings\":{"
+                            "\"PidsMaximum\":7,\"MemoryMaximumInMB\":64}}";
+  res_t r = {0};
+  HCS(&r, cfg, "system", "create", "box", "-");
+  EXPECT(&r, 0);
+  HCS(&r, req, "system", "modify", "box", "-");
+  EXPECT(&r, 1, "not running");
+  HCS(&r, NULL, "system", "start", "box");
+  EXPECT(&r, 0);
+  HCS(&r, req, "system", "modify", "box", "-");
+  EXPECT(&r, 0);
+  HCS(&r, NULL, "system", "inspect", "box");
+  EXPECT(&r, 0);
+  json_t *j = parse_out(&r);
+  json_t *c = json_object_get(j, "Configuration");
+  cr_assert_eq(json_integer_value(json_object_get(c, "PidsMaximum")), 7);
+  cr_assert_eq(json_integer_value(json_object_get(c, "MemoryMaximumInMB")), 64);
+  json_decref(j);
+  HCS(&r, "{\"ResourcePath\":\"Limits\",\"Settings\":{\"HostName\":\"x\"}}",
+      "system", "modify", "box", "-");
+  EXPECT(&r, 1, "Settings.HostName");
+  HCS(&r, NULL, "system", "terminate", "box", "--timeout", "10000");
+  EXPECT(&r, 0);
   HCS(&r, NULL, "system", "delete", "box");
   EXPECT(&r, 0);
   res_free(&r);

@@ -36,6 +36,18 @@ static hcs_result_t do_create(hcs_t *hcs, const sys_args_t *a,
   return r;
 }
 
+static hcs_result_t do_modify(hcs_t *hcs, const sys_args_t *a,
+                              hcs_error_t **err) {
+  char *request = cli_read_text(a->prog, a->file);
+  if (request == NULL) {
+    *err = NULL;
+    return HCS_ERROR_GEN_FAILURE;
+  }
+  hcs_result_t r = hcs_ModifyComputeSystem(hcs, a->id, request, err);
+  free(request);
+  return r;
+}
+
 static hcs_result_t do_start(hcs_t *hcs, const sys_args_t *a,
                              hcs_error_t **err) {
   return hcs_StartComputeSystem(hcs, a->id, err);
@@ -111,6 +123,11 @@ static const sys_verb_t verbs[] = {
      1, 0, do_pause},
     {"resume", "ID", "Thaws paused system ID (ResumeComputeSystem).", 1, 0,
      do_resume},
+    {"modify", "ID FILE|-",
+     "Changes the limits of running system ID (ModifyComputeSystem) as the\n"
+     "request JSON in FILE, or on stdin for -, asks: {\"ResourcePath\":\n"
+     "\"Limits\", \"Settings\": {\"MemoryMaximumInMB\": 64, ...}}.",
+     2, 0, do_modify},
     {"delete", "ID",
      "Forgets compute system ID, which must be created or stopped\n"
      "(DeleteComputeSystem).",
