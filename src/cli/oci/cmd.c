@@ -162,7 +162,6 @@ static int create_with(const oci_global_t *g, const char *id,
                           .spec = &spec,
                           .proc = &spec.proc,
                           .console_socket = console,
-                          .bundle = abs_bundle,
                           .fifo = fifo};
   pid_t pid = oci_keeper_spawn(&ko);
   oci_state_t st = {.pid = pid, .start_time = oci_start_time(pid)};

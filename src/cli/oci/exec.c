@@ -1,13 +1,21 @@
 /* SPDX-License-Identifier: MIT */
-/* hcs-runc exec: a process in a running container, as a libhcs session
- * of a keeper of its own (the pid in --pid-file, which the shim waits
- * for); no runtime is run inside the container. */
+/* hcs-runc exec: a process in a running container, as another libhcs
+ * session of the container's keeper (handed over on ROOT/ID/exec.sock,
+ * see keeper.c): no service is opened and no runtime runs inside the
+ * container. hcs-runc exec itself (or, with --detach, a child of it that
+ * stays) is the pid in --pid-file, which the shim waits for: it forwards
+ * the signals it gets and exits with the process's status. */
 #include "oci.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -97,42 +105,126 @@ static int same_as_container(const oci_global_t *g, json_t *o,
   return r;
 }
 
+/* The --process file, checked, as the text to send (*text, the caller
+ * frees it). */
 static int load_process(const oci_global_t *g, const exec_args_t *a,
-                        const char *bundle, oci_process_t *p) {
+                        const char *bundle, char **text) {
   json_error_t jerr;
   json_t *o = json_load_file(a->process, 0, &jerr);
   if (o == NULL) {
     return oci_error(g, "--process %s: %s", a->process, jerr.text);
   }
-  char why[1024];
-  int r = same_as_container(g, o, bundle);
-  if (r == 0 && oci_process_parse(o, "process", p, why, sizeof(why)) != 0) {
-    r = oci_error(g, "--process %s: %s", a->process, why);
-  }
-  json_decref(o);
-  if (r != 0) {
-    return r;
-  }
   if (a->tty) {
-    p->terminal = true;
+    json_object_set_new(o, "terminal", json_true());
   }
-  if (p->terminal != (a->console != NULL)) {
-    oci_process_free(p);
-    return oci_error(g, "exec: a terminal needs --console-socket, and "
-                        "--console-socket a terminal");
+  char why[1024];
+  oci_process_t p;
+  int r = same_as_container(g, o, bundle);
+  if (r == 0 && oci_process_parse(o, "process", &p, why, sizeof(why)) != 0) {
+    r = oci_error(g, "--process %s: %s", a->process, why);
+  } else if (r == 0) {
+    if (p.terminal != (a->console != NULL)) {
+      r = oci_error(g, "exec: a terminal needs --console-socket, and "
+                       "--console-socket a terminal");
+    }
+    oci_process_free(&p);
   }
-  return 0;
+  *text = r == 0 ? json_dumps(o, JSON_COMPACT) : NULL;
+  json_decref(o);
+  return r != 0 ? r : *text == NULL ? oci_error(g, "exec: no memory") : 0;
+}
+
+/* Hands the process and fds to the container's keeper; waits for "S". */
+static int hand_over(const oci_global_t *g, const char *id, const char *text,
+                     const int fds[3], int *conn) {
+  struct sockaddr_un sa;
+  int dirfd, e = oci_sock_addr(g, id, &sa, &dirfd);
+  *conn = e == 0 ? socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0) : -1;
+  if (e == 0 &&
+      (*conn < 0 || connect(*conn, (struct sockaddr *)&sa, sizeof(sa)) != 0)) {
+    e = -errno;
+  }
+  if (dirfd >= 0) {
+    close(dirfd);
+  }
+  if (e != 0) {
+    return oci_error(g, "exec: container %s is not running (%s)", id,
+                     strerror(-e));
+  }
+  char cbuf[CMSG_SPACE(3 * sizeof(int))] = {0};
+  struct iovec iov = {.iov_base = (void *)text, .iov_len = strlen(text)};
+  struct msghdr m = {.msg_iov = &iov,
+                     .msg_iovlen = 1,
+                     .msg_control = cbuf,
+                     .msg_controllen = sizeof(cbuf)};
+  struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(3 * sizeof(int));
+  memcpy(CMSG_DATA(c), fds, 3 * sizeof(int));
+  char reply[1100];
+  ssize_t n = sendmsg(*conn, &m, MSG_NOSIGNAL) < 0
+                  ? -1
+                  : recv(*conn, reply, sizeof(reply) - 1, 0);
+  if (n == 1 && reply[0] == 'S') {
+    return 0;
+  }
+  reply[n > 0 ? n : 0] = '\0';
+  return oci_error(g, "exec: %s",
+                   n > 0 ? (reply[0] == 'E' ? reply + 1 : reply)
+                         : "the container's keeper went away");
+}
+
+/* The exec's pid for the shim: forwards its signals to the keeper and
+ * exits with the process's status. */
+static int wait_process(int conn, int sigfd) {
+  for (;;) {
+    struct pollfd p[2] = {{.fd = conn, .events = POLLIN},
+                          {.fd = sigfd, .events = POLLIN}};
+    if (poll(p, 2, -1) < 0) {
+      continue;
+    }
+    struct signalfd_siginfo si;
+    if (p[1].revents && read(sigfd, &si, sizeof(si)) == sizeof(si)) {
+      char msg[1 + sizeof(int)] = "k";
+      int sig = (int)si.ssi_signo;
+      memcpy(msg + 1, &sig, sizeof(int));
+      if (sig == SIGWINCH) {
+        (void)send(conn, "r", 1, MSG_NOSIGNAL);
+      } else {
+        (void)send(conn, msg, sizeof(msg), MSG_NOSIGNAL);
+      }
+    }
+    char x[8];
+    ssize_t n = p[0].revents ? recv(conn, x, sizeof(x), MSG_DONTWAIT) : -1;
+    if (n == 1 + (ssize_t)sizeof(int) && x[0] == 'X') {
+      int status;
+      memcpy(&status, x + 1, sizeof(int));
+      return status;
+    }
+    if (n == 0) {
+      return 255;
+    }
+  }
+}
+
+static void exec_sigset(sigset_t *set) {
+  sigfillset(set);
+  static const int keep[] = {SIGKILL, SIGSTOP, SIGSEGV, SIGBUS,  SIGFPE, SIGILL,
+                             SIGTRAP, SIGSYS,  SIGABRT, SIGPIPE, SIGCHLD};
+  for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+    sigdelset(set, keep[i]);
+  }
 }
 
 int oci_cmd_exec(const oci_global_t *g, int argc, char **argv) {
   exec_args_t a = {0};
   oci_state_t st;
-  oci_process_t p;
+  char *text = NULL;
   if (parse_exec(g, argc, argv, &a) != 0) {
     return 1;
   }
-  int r = oci_state_read(g, a.id, &st);
-  if (r != 0) {
+  if (oci_state_read(g, a.id, &st) != 0) {
     return oci_error(g, "container \"%s\" does not exist", a.id);
   }
   oci_status_t s = oci_status(g, &st);
@@ -140,28 +232,47 @@ int oci_cmd_exec(const oci_global_t *g, int argc, char **argv) {
     return oci_error(g, "cannot exec in a container that is %s",
                      oci_status_name(s));
   }
-  if (load_process(g, &a, st.bundle, &p) != 0) {
+  if (load_process(g, &a, st.bundle, &text) != 0) {
     return 1;
   }
-  oci_keeper_opts_t ko = {.g = g,
-                          .id = a.id,
-                          .proc = &p,
-                          .console_socket = a.console,
-                          .bundle = st.bundle};
-  pid_t pid = oci_keeper_spawn(&ko);
-  oci_process_free(&p);
+  int fds[3] = {0, 1, 2}, conn = -1, tty = -1;
+  char why[600];
+  if (a.console != NULL) {
+    (void)setsid();
+    if (oci_console_make(a.console, &tty, why, sizeof(why)) != 0) {
+      free(text);
+      return oci_error(g, "%s", why);
+    }
+    fds[0] = fds[1] = fds[2] = tty;
+  }
+  sigset_t set;
+  exec_sigset(&set);
+  sigprocmask(SIG_BLOCK, &set, NULL);
+  int r = hand_over(g, a.id, text, fds, &conn);
+  free(text);
+  if (r != 0) {
+    return r;
+  }
+  pid_t pid = a.detach ? fork() : getpid();
   if (pid < 0) {
-    return 1;
+    return oci_error(g, "exec: fork: %s", strerror(errno));
+  }
+  if (pid == 0) {
+    /* The detached waiter: the keeper holds the stdio now. */
+    oci_stdio_to_null();
+    int sigfd = signalfd(-1, &set, SFD_CLOEXEC);
+    _exit(sigfd < 0 ? 255 : wait_process(conn, sigfd));
   }
   if (a.pid_file != NULL && (r = oci_write_pid_file(a.pid_file, pid)) != 0) {
-    kill(pid, SIGKILL); /* our child still: it cannot be a stranger */
+    if (a.detach) {
+      kill(pid, SIGKILL); /* our child still: it cannot be a stranger */
+    }
     return oci_error(g, "--pid-file %s: %s", a.pid_file, strerror(-r));
   }
   if (a.detach) {
     return 0;
   }
-  int status;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  int sigfd = signalfd(-1, &set, SFD_CLOEXEC);
+  return sigfd < 0 ? oci_error(g, "signalfd: %s", strerror(errno))
+                   : wait_process(conn, sigfd);
 }

@@ -27,6 +27,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 enum {
@@ -34,8 +35,16 @@ enum {
   IN_BUF = 65536,
 };
 
-typedef struct keeper_s {
+typedef struct keeper_s keeper_t;
+/* What comes on the control fd: the keeper's signals, or an exec
+ * client's messages. -1: stop watching it. */
+typedef int (*ctl_fn)(keeper_t *k, int fd);
+
+struct keeper_s {
   const oci_keeper_opts_t *o;
+  const oci_process_t *proc;
+  const char *id;
+  ctl_fn on_ctl;
   hcs_t *hcs;
   as_loop_t *loop;
   hcs_session_t *s; /* engine thread only */
@@ -47,7 +56,13 @@ typedef struct keeper_s {
   hcs_process_result_t result;
   char in_buf[IN_BUF];
   bool in_busy; /* in_buf lent to the engine */
-} keeper_t;
+  /* The main keeper's exec server: its socket and the clients whose
+   * sessions are still the service's (hcs_close waits for them). */
+  int srv_fd;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int clients;
+};
 
 typedef struct post_s {
   keeper_t *k;
@@ -98,7 +113,7 @@ static void on_done(hcs_session_t *s, const hcs_process_result_t *r,
 static void start_cb(as_loop_t *loop, void *data) {
   (void)loop;
   keeper_t *k = data;
-  const oci_process_t *p = k->o->proc;
+  const oci_process_t *p = k->proc;
   hcs_process_params_t pp = {
       .size = sizeof(pp),
       .args = (const char *const *)p->args,
@@ -124,7 +139,7 @@ static void start_cb(as_loop_t *loop, void *data) {
       .data = k,
   };
   k->start_res =
-      hcs_session_start_in(k->hcs, k->o->id, &pp, &in, &k->s, &k->start_err);
+      hcs_session_start_in(k->hcs, k->id, &pp, &in, &k->s, &k->start_err);
   event(k, 's');
 }
 
@@ -240,29 +255,28 @@ static int make_system(keeper_t *k, int ready) {
 }
 
 /* --console-socket: a pty whose master goes to the socket (as runc sends
- * it, SCM_RIGHTS); the keeper keeps the slave, raw, as its controlling
- * terminal, so that a resize of the master reaches it as SIGWINCH. The
- * process's own console is hcs's, relayed through this one. */
-static int console_open(keeper_t *k, int ready) {
-  const char *path = k->o->console_socket;
+ * it, SCM_RIGHTS); the caller keeps the slave, raw, as its controlling
+ * terminal (after setsid), so that a resize of the master reaches it as
+ * SIGWINCH. The process's own console is hcs's, relayed through this
+ * one. */
+int oci_console_make(const char *path, int *slave, char *why, size_t wn) {
   int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (m < 0 || grantpt(m) != 0 || unlockpt(m) != 0) {
-    report(ready, "console: %s", strerror(errno));
-    return -1;
-  }
-  char name[64];
-  if (ptsname_r(m, name, sizeof(name)) != 0 ||
-      (k->tty = open(name, O_RDWR | O_CLOEXEC)) < 0) {
-    report(ready, "console: %s: %s", name, strerror(errno));
-    close(m);
+  char name[64] = "";
+  if (m < 0 || grantpt(m) != 0 || unlockpt(m) != 0 ||
+      ptsname_r(m, name, sizeof(name)) != 0 ||
+      (*slave = open(name, O_RDWR | O_CLOEXEC)) < 0) {
+    snprintf(why, wn, "console %s: %s", name, strerror(errno));
+    if (m >= 0) {
+      close(m);
+    }
     return -1;
   }
   struct termios t;
-  if (tcgetattr(k->tty, &t) == 0) {
+  if (tcgetattr(*slave, &t) == 0) {
     cfmakeraw(&t);
-    (void)tcsetattr(k->tty, TCSANOW, &t);
+    (void)tcsetattr(*slave, TCSANOW, &t);
   }
-  (void)ioctl(k->tty, TIOCSCTTY, 0);
+  (void)ioctl(*slave, TIOCSCTTY, 0);
   int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
   snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
@@ -286,12 +300,16 @@ static int console_open(keeper_t *k, int ready) {
   }
   close(m);
   if (r != 0) {
-    report(ready, "--console-socket %s: %s", path, strerror(-r));
+    snprintf(why, wn, "--console-socket %s: %s", path, strerror(-r));
+    close(*slave);
     return -1;
   }
-  k->in_fd = k->out_fd = k->err_fd = k->tty;
-  /* As runc's init moves its stdio to the console: whoever ran create
-   * (go-runc) reads its output to EOF before it goes on. */
+  return 0;
+}
+
+/* As runc's init moves its stdio to the console: whoever ran create
+ * (go-runc) reads its output to EOF before it goes on. */
+void oci_stdio_to_null(void) {
   int null = open("/dev/null", O_RDWR | O_CLOEXEC);
   for (int fd = 0; null >= 0 && fd < 3; fd++) {
     (void)dup2(null, fd);
@@ -299,6 +317,16 @@ static int console_open(keeper_t *k, int ready) {
   if (null >= 0) {
     close(null);
   }
+}
+
+static int console_open(keeper_t *k, int ready) {
+  char why[600];
+  if (oci_console_make(k->o->console_socket, &k->tty, why, sizeof(why))) {
+    report(ready, "%s", why);
+    return -1;
+  }
+  k->in_fd = k->out_fd = k->err_fd = k->tty;
+  oci_stdio_to_null();
   return 0;
 }
 
@@ -328,7 +356,7 @@ static int wait_start(int fifo, int sigfd) {
   }
 }
 
-static void on_signal(keeper_t *k, int sigfd) {
+static int on_signal(keeper_t *k, int sigfd) {
   struct signalfd_siginfo si;
   while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
     int sig = container_signal(&si);
@@ -338,6 +366,7 @@ static void on_signal(keeper_t *k, int sigfd) {
       post(k, 'k', sig, 0);
     }
   }
+  return 0;
 }
 
 static void on_stdin(keeper_t *k) {
@@ -355,9 +384,9 @@ static void on_stdin(keeper_t *k) {
 }
 
 /* Relays until the session is done. */
-static void relay(keeper_t *k, int sigfd) {
+static void relay(keeper_t *k, int ctl) {
   for (bool done = false; !done;) {
-    struct pollfd p[3] = {{.fd = sigfd, .events = POLLIN},
+    struct pollfd p[3] = {{.fd = ctl, .events = POLLIN},
                           {.fd = k->ev[0], .events = POLLIN},
                           {.fd = -1}};
     if (k->in_fd >= 0 && !k->in_busy) {
@@ -366,8 +395,8 @@ static void relay(keeper_t *k, int sigfd) {
     if (poll(p, 3, -1) < 0) {
       continue;
     }
-    if (p[0].revents) {
-      on_signal(k, sigfd);
+    if (p[0].revents && k->on_ctl(k, ctl) < 0) {
+      ctl = -1;
     }
     char c;
     if (p[1].revents && read(k->ev[0], &c, 1) == 1) {
@@ -397,7 +426,7 @@ static char wait_event(keeper_t *k, char want) {
 /* The status the keeper exits with: the process's, as a shell gives it. */
 static int exit_status(keeper_t *k) {
   const hcs_process_result_t *r = &k->result;
-  const char *prog = k->o->proc->args[0];
+  const char *prog = k->proc->args[0];
   if (r->exit_code == HCS_WAIT_ERR_EXEC_FAILED) {
     dprintf(k->err_fd, "hcs-runc: exec %s: %s\n", prog,
             strerror(r->exec_errno));
@@ -408,24 +437,232 @@ static int exit_status(keeper_t *k) {
   return r->exit_code >= 0 && r->exit_code <= 255 ? r->exit_code : 255;
 }
 
-static int run_process(keeper_t *k, int sigfd) {
+/* Starts the session; 0, or -1 after saying why on its stderr. */
+static int start_session(keeper_t *k) {
   if (as_loop_post(k->loop, start_cb, k) != 0 || wait_event(k, 's') != 's') {
-    return 255;
+    return -1;
   }
   if (k->start_res != HCS_OK) {
-    dprintf(k->err_fd, "hcs-runc: starting %s: %s\n", k->o->proc->args[0],
+    dprintf(k->err_fd, "hcs-runc: starting %s: %s\n", k->proc->args[0],
             hcs_error_message(k->start_err));
     oci_hcs_error(k->o->g, "starting the process", k->start_err);
-    return 255;
+    k->start_err = NULL;
+    return -1;
   }
-  relay(k, sigfd);
+  return 0;
+}
+
+/* Relays until done; drops the session; the exit status. */
+static int finish_session(keeper_t *k, int ctl) {
+  relay(k, ctl);
   post(k, 'u', 0, 0);
   wait_event(k, 'u');
   return exit_status(k);
 }
 
+/* The exec server: `hcs-runc exec` (exec.c) hands the main keeper a
+ * process and its stdio over ROOT/ID/exec.sock (SOCK_SEQPACKET): the
+ * process JSON with three fds (SCM_RIGHTS). The keeper starts it as
+ * another session of its service (no new service, no reattach) and
+ * answers "S" (or "E" and why), then "X" and the exit status; the client
+ * sends "k" and a signal, or "r" for a resize of its console. A client
+ * that goes away takes its process with it (SIGKILL). Each client has a
+ * thread of its own; they all end with the keeper. */
+typedef struct exec_srv_s {
+  keeper_t *main;
+  int fd;
+} exec_srv_t;
+
+static int on_client(keeper_t *k, int conn) {
+  char msg[8];
+  ssize_t n = recv(conn, msg, sizeof(msg), MSG_DONTWAIT);
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+    return 0;
+  }
+  if (n <= 0) {
+    post(k, 'k', SIGKILL, 0);
+    return -1;
+  }
+  int sig = 0;
+  if (msg[0] == 'k' && n == 1 + (ssize_t)sizeof(int)) {
+    memcpy(&sig, msg + 1, sizeof(int));
+    post(k, 'k', sig, 0);
+  } else if (msg[0] == 'r') {
+    post(k, 'r', 0, 0);
+  }
+  return 0;
+}
+
+/* The client's first message: the process and its fds. */
+static int recv_process(int conn, oci_process_t *p, int fds[3], char *why,
+                        size_t wn) {
+  char *buf = malloc(IN_BUF);
+  char cbuf[CMSG_SPACE(3 * sizeof(int))];
+  struct iovec iov = {.iov_base = buf, .iov_len = IN_BUF - 1};
+  struct msghdr m = {.msg_iov = &iov,
+                     .msg_iovlen = 1,
+                     .msg_control = cbuf,
+                     .msg_controllen = sizeof(cbuf)};
+  ssize_t n = buf != NULL ? recvmsg(conn, &m, MSG_CMSG_CLOEXEC) : -1;
+  struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&m) : NULL;
+  if (c == NULL || c->cmsg_type != SCM_RIGHTS ||
+      c->cmsg_len != CMSG_LEN(3 * sizeof(int))) {
+    free(buf);
+    snprintf(why, wn, "exec: no process and stdio from the client");
+    return -1;
+  }
+  memcpy(fds, CMSG_DATA(c), 3 * sizeof(int));
+  buf[n] = '\0';
+  json_t *o = json_loads(buf, 0, NULL);
+  free(buf);
+  int r = oci_process_parse(o, "process", p, why, wn);
+  json_decref(o);
+  if (r != 0) {
+    for (int i = 0; i < 3; i++) {
+      close(fds[i]);
+    }
+  }
+  return r;
+}
+
+static void *client_main(void *arg) {
+  exec_srv_t *c = arg;
+  keeper_t *m = c->main;
+  keeper_t k = {.o = m->o,
+                .hcs = m->hcs,
+                .loop = m->loop,
+                .id = m->id,
+                .on_ctl = on_client,
+                .tty = -1};
+  oci_process_t p;
+  int fds[3];
+  char why[1024];
+  if (recv_process(c->fd, &p, fds, why, sizeof(why)) != 0) {
+    (void)send(c->fd, why, strlen(why), MSG_NOSIGNAL);
+  } else if (pipe2(k.ev, O_CLOEXEC) == 0) {
+    pthread_mutex_lock(&m->mu);
+    m->clients++;
+    pthread_mutex_unlock(&m->mu);
+    k.proc = &p;
+    k.in_fd = fds[0];
+    k.out_fd = fds[1];
+    k.err_fd = fds[2];
+    k.tty = p.terminal ? fds[0] : -1;
+    if (start_session(&k) != 0) {
+      (void)send(c->fd, "Enot started", 12, MSG_NOSIGNAL);
+    } else {
+      (void)send(c->fd, "S", 1, MSG_NOSIGNAL);
+      char x[1 + sizeof(int)] = "X";
+      int status = finish_session(&k, c->fd);
+      memcpy(x + 1, &status, sizeof(int));
+      (void)send(c->fd, x, sizeof(x), MSG_NOSIGNAL);
+    }
+    close(k.ev[0]);
+    close(k.ev[1]);
+    for (int i = 0; i < 3; i++) {
+      close(fds[i]);
+    }
+    oci_process_free(&p);
+    pthread_mutex_lock(&m->mu);
+    m->clients--;
+    pthread_cond_signal(&m->cv);
+    pthread_mutex_unlock(&m->mu);
+  }
+  close(c->fd);
+  free(c);
+  return NULL;
+}
+
+static void *server_main(void *arg) {
+  exec_srv_t *srv = arg;
+  for (;;) {
+    int conn = accept4(srv->fd, NULL, NULL, SOCK_CLOEXEC);
+    if (conn < 0 && errno != EINTR && errno != ECONNABORTED &&
+        errno != EMFILE && errno != ENFILE && errno != ENOMEM) {
+      return NULL; /* shut down: the keeper is ending */
+    }
+    exec_srv_t *c = conn >= 0 ? malloc(sizeof(*c)) : NULL;
+    pthread_t t;
+    if (c == NULL) {
+      if (conn >= 0) {
+        close(conn);
+      }
+      continue;
+    }
+    *c = (exec_srv_t){.main = srv->main, .fd = conn};
+    if (pthread_create(&t, NULL, client_main, c) != 0) {
+      close(conn);
+      free(c);
+    } else {
+      pthread_detach(t);
+    }
+  }
+  return NULL;
+}
+
+/* Listens on ROOT/ID/exec.sock for the main process's keeper; without it
+ * exec finds the container not running. */
+static void exec_server_start(keeper_t *k) {
+  static exec_srv_t srv; /* the one server of this keeper process */
+  struct sockaddr_un sa;
+  int dirfd;
+  if (oci_sock_addr(k->o->g, k->id, &sa, &dirfd) != 0) {
+    return;
+  }
+  (void)unlinkat(dirfd, "exec.sock", 0);
+  srv = (exec_srv_t){.main = k,
+                     .fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)};
+  pthread_t t;
+  int bad = srv.fd < 0 ||
+            bind(srv.fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+            listen(srv.fd, 64) != 0 ||
+            pthread_create(&t, NULL, server_main, &srv) != 0;
+  int e = errno;
+  close(dirfd);
+  if (bad) {
+    oci_error(k->o->g, "exec.sock: %s", strerror(e));
+    return;
+  }
+  k->srv_fd = srv.fd;
+  pthread_detach(t);
+}
+
+/* No new client, and the sessions of those there are over (the system
+ * was terminated, so their processes are gone): then hcs_close may run. */
+static void exec_server_stop(keeper_t *k) {
+  if (k->srv_fd < 0) {
+    return;
+  }
+  (void)shutdown(k->srv_fd, SHUT_RDWR);
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += STOP_MS / 1000;
+  pthread_mutex_lock(&k->mu);
+  while (k->clients > 0 &&
+         pthread_cond_timedwait(&k->cv, &k->mu, &until) == 0) {
+  }
+  pthread_mutex_unlock(&k->mu);
+}
+
+static int run_process(keeper_t *k, int sigfd) {
+  if (start_session(k) != 0) {
+    return 255;
+  }
+  return finish_session(k, sigfd);
+}
+
 static int keeper_main(const oci_keeper_opts_t *o, int ready) {
-  keeper_t k = {.o = o, .out_fd = 1, .err_fd = 2, .in_fd = 0, .tty = -1};
+  keeper_t k = {.o = o,
+                .proc = o->proc,
+                .id = o->id,
+                .on_ctl = on_signal,
+                .out_fd = 1,
+                .err_fd = 2,
+                .in_fd = 0,
+                .tty = -1,
+                .srv_fd = -1,
+                .mu = PTHREAD_MUTEX_INITIALIZER,
+                .cv = PTHREAD_COND_INITIALIZER};
   (void)setsid();
   sigset_t set;
   keeper_sigset(&set);
@@ -449,37 +686,31 @@ static int keeper_main(const oci_keeper_opts_t *o, int ready) {
     return 1;
   }
   k.loop = hcs_engine_loop(k.hcs);
-  if (o->spec != NULL && make_system(&k, ready) != 0) {
+  if (make_system(&k, ready) != 0) {
     hcs_close(k.hcs);
     return 1;
   }
-  int status = 0;
-  if (o->fifo != NULL) {
-    /* Open before create returns: start finds a reader, or no keeper. */
-    int fifo = open(o->fifo, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-    if (fifo < 0) {
-      report(ready, "%s: %s", o->fifo, strerror(errno));
-      (void)hcs_TerminateComputeSystem(k.hcs, o->id, STOP_MS, NULL, NULL);
-      (void)hcs_DeleteComputeSystem(k.hcs, o->id, NULL);
-      hcs_close(k.hcs);
-      return 1;
-    }
-    write_all(ready, "K", 1);
-    close(ready);
-    status = wait_start(fifo, sigfd);
+  /* Open before create returns: start finds a reader, or no keeper. */
+  int fifo = open(o->fifo, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fifo < 0) {
+    report(ready, "%s: %s", o->fifo, strerror(errno));
+    (void)hcs_TerminateComputeSystem(k.hcs, o->id, STOP_MS, NULL, NULL);
+    (void)hcs_DeleteComputeSystem(k.hcs, o->id, NULL);
+    hcs_close(k.hcs);
+    return 1;
   }
+  /* Listening before create returns: an exec after start finds it. */
+  exec_server_start(&k);
+  write_all(ready, "K", 1);
+  close(ready);
+  int status = wait_start(fifo, sigfd);
   if (status == 0) {
-    if (o->fifo == NULL) {
-      write_all(ready, "K", 1);
-      close(ready);
-    }
     status = run_process(&k, sigfd);
   }
   /* The process was the container's life, as pid 1 is under runc: what
    * it leaves behind (exec'd processes, daemons) ends with it. */
-  if (o->spec != NULL) {
-    (void)hcs_TerminateComputeSystem(k.hcs, o->id, STOP_MS, NULL, NULL);
-  }
+  (void)hcs_TerminateComputeSystem(k.hcs, o->id, STOP_MS, NULL, NULL);
+  exec_server_stop(&k);
   hcs_close(k.hcs);
   return status;
 }

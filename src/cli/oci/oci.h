@@ -14,8 +14,8 @@
  * was given (or a console it sends to --console-socket), forwards the
  * signals `kill` sends it, and exits with the process's status after
  * terminating the system (the process was the container's life, as pid 1
- * is under runc). `exec` leaves a keeper of the same kind for a process
- * in a running system. */
+ * is under runc). `exec` hands its process to that keeper, which runs it
+ * as another session (keeper.c, exec.c). */
 #ifndef HCS_CLI_OCI_OCI_H
 #define HCS_CLI_OCI_OCI_H
 
@@ -124,6 +124,11 @@ const char *oci_status_name(oci_status_t s);
 FILE *oci_cgroup_open(const oci_global_t *g, const char *id, const char *file);
 /* Removes ROOT/ID and what is in it. */
 void oci_state_remove(const oci_global_t *g, const char *id);
+/* The address of ROOT/ID/exec.sock, through *dirfd (the caller closes
+ * it after bind or connect); 0 or -errno. */
+struct sockaddr_un;
+int oci_sock_addr(const oci_global_t *g, const char *id, struct sockaddr_un *sa,
+                  int *dirfd);
 /* Makes ROOT and its missing parents: 0 or -errno. */
 int oci_make_root(const oci_global_t *g);
 /* Starts a libhcs service on ROOT/hcs. */
@@ -135,17 +140,23 @@ unsigned long long oci_start_time(pid_t pid);
 typedef struct oci_keeper_opts_s {
   const oci_global_t *g;
   const char *id;
-  const oci_spec_t *spec;     /* create: the system to make; else NULL */
-  const oci_process_t *proc;  /* the process */
+  const oci_spec_t *spec;     /* the system to make */
+  const oci_process_t *proc;  /* its process */
   const char *console_socket; /* or NULL */
-  const char *bundle;
-  const char *fifo; /* create: wait for start on it; exec: NULL */
+  const char *fifo;           /* waits for start on it */
 } oci_keeper_opts_t;
 
-/* Forks the keeper; returns its pid once it has made (and started) the
- * system and is waiting for `start` (create), or has started the process
- * (exec); -1 after oci_error() otherwise. */
+/* Forks the keeper; returns its pid once it has made and started the
+ * system, listens for exec and waits for `start`; -1 after oci_error()
+ * otherwise. */
 pid_t oci_keeper_spawn(const oci_keeper_opts_t *o);
+
+/* Makes a pty, sends its master to the console socket at path and
+ * gives the slave (raw, made the caller's controlling terminal); -1 with
+ * why otherwise. */
+int oci_console_make(const char *path, int *slave, char *why, size_t wn);
+/* Points fds 0-2 at /dev/null. */
+void oci_stdio_to_null(void);
 
 /* The signal `kill` sends a keeper, carrying the container's signal as
  * its value (sigqueue(3)). */

@@ -12,8 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 int oci_path(const oci_global_t *g, const char *id, const char *name, char *out,
@@ -232,4 +234,23 @@ int oci_write_pid_file(const char *path, pid_t pid) {
     (void)unlink(tmp);
   }
   return r;
+}
+
+int oci_sock_addr(const oci_global_t *g, const char *id, struct sockaddr_un *sa,
+                  int *dirfd) {
+  char dir[4200];
+  *dirfd = -1;
+  if (oci_path(g, id, "", dir, sizeof(dir)) != 0) {
+    return -ENAMETOOLONG;
+  }
+  /* sun_path holds 108 bytes; ROOT/ID may be longer (dockerd's root and a
+   * 64-character id), so the socket is named through a dirfd. */
+  *dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (*dirfd < 0) {
+    return -errno;
+  }
+  *sa = (struct sockaddr_un){.sun_family = AF_UNIX};
+  snprintf(sa->sun_path, sizeof(sa->sun_path), "/proc/self/fd/%d/exec.sock",
+           *dirfd);
+  return 0;
 }
