@@ -264,15 +264,23 @@ static json_t *net_attrs(const char *name, const char *driver) {
                    driver != NULL && driver[0] != '\0' ? driver : "bridge");
 }
 
-void hcsd_event_net(hcsd_t *d, const char *action, const char *inspect) {
+void hcsd_event_net_of(hcsd_t *d, const char *action, const char *inspect,
+                       const char *ctr_id) {
   json_t *n = json_loads(inspect, 0, NULL);
   const char *id = json_string_value(json_object_get(n, "Id"));
   if (id != NULL) {
-    hcsd_event(d, "network", action, id,
-               net_attrs(json_string_value(json_object_get(n, "Name")),
-                         json_string_value(json_object_get(n, "Driver"))));
+    json_t *a = net_attrs(json_string_value(json_object_get(n, "Name")),
+                          json_string_value(json_object_get(n, "Driver")));
+    if (ctr_id != NULL) {
+      json_object_set_new(a, "container", json_string(ctr_id));
+    }
+    hcsd_event(d, "network", action, id, a);
   }
   json_decref(n);
+}
+
+void hcsd_event_net(hcsd_t *d, const char *action, const char *inspect) {
+  hcsd_event_net_of(d, action, inspect, NULL);
 }
 
 void hcsd_event_net_ctr(hcsd_ctr_t *c, const char *action) {

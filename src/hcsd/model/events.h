@@ -34,6 +34,9 @@ void hcsd_event_exec(hcsd_ctr_t *c, const char *action, const char *exec_id,
                      char *const *argv, int exit_code);
 /* A network's create or destroy, from its inspect (JSON text). */
 void hcsd_event_net(hcsd_t *d, const char *action, const char *inspect);
+/* Its connect or disconnect of the container ctr_id, likewise. */
+void hcsd_event_net_of(hcsd_t *d, const char *action, const char *inspect,
+                       const char *ctr_id);
 /* Its connect or disconnect of c, from c's endpoint settings. */
 void hcsd_event_net_ctr(hcsd_ctr_t *c, const char *action);
 /* On the pool, beside hcsd_nets_create: *out the inspect of the network

@@ -6,6 +6,7 @@
  * endpoints are being made or deleted. */
 #include "hcsd/model/netconnect.h"
 #include "hcsd/model/ctr_int.h"
+#include "hcsd/model/events.h"
 #include "hcsd/model/spec.h"
 
 #include <stdlib.h>
@@ -20,6 +21,7 @@ typedef struct conn_job_s {
   char *reply;
   hcsd_net_cb done;
   void *data;
+  char *ev; /* the network, as inspect shows it, for its event */
 } conn_job_t;
 
 static void conn_free(conn_job_t *j) {
@@ -29,6 +31,7 @@ static void conn_free(conn_job_t *j) {
   free(j->mode);
   json_decref(j->epc);
   free(j->reply);
+  free(j->ev);
   free(j);
 }
 
@@ -39,10 +42,21 @@ static void conn_work(void *data) {
                                          j->mode, j->running, &j->reply)
                   : hcsd_nets_connect(j->d->nets, j->net, j->cid, j->cname,
                                       j->mode, j->epc, j->running, &j->reply);
+  if (j->running && j->status >= 200 && j->status < 300 &&
+      hcsd_nets_inspect(j->d->nets, j->net, &j->ev) != 200) {
+    free(j->ev);
+    j->ev = NULL;
+  }
 }
 
 static void conn_done(void *data) {
   conn_job_t *j = data;
+  if (j->ev != NULL) {
+    /* As dockerd: told for a running container (a stopped one's is told
+     * at its start). */
+    hcsd_event_net_of(j->d, j->disconnect ? "disconnect" : "connect", j->ev,
+                      j->cid);
+  }
   j->done(j->status, j->reply, j->data);
   conn_free(j);
 }
