@@ -317,7 +317,7 @@ static int signal_keeper(const oci_global_t *g, const oci_state_t *st,
 
 static int terminate(const oci_global_t *g, const char *id) {
   hcs_t *hcs;
-  if (oci_open(g, &hcs) != 0) {
+  if (oci_open(g, id, &hcs) != 0) {
     return 1;
   }
   hcs_error_t *err = NULL;
@@ -396,18 +396,24 @@ int oci_cmd_delete(const oci_global_t *g, int argc, char **argv) {
   if (s != OCI_STOPPED && (signal_keeper(g, &st, SIGKILL) == 0)) {
     wait_keeper(&st, STOP_MS);
   }
+  /* A keeper that ended as it should deleted the system; one that was
+   * killed left it to do here. */
+  json_t *rec = oci_hcs_record(g, st.id);
+  json_decref(rec);
   hcs_t *hcs;
-  if (oci_open(g, &hcs) != 0) {
+  if (rec != NULL && oci_open(g, st.id, &hcs) != 0) {
     return 1;
   }
-  hcs_error_t *err = NULL;
-  (void)hcs_TerminateComputeSystem(hcs, st.id, STOP_MS, NULL, NULL);
-  hcs_result_t r = hcs_DeleteComputeSystem(hcs, st.id, &err);
-  hcs_close(hcs);
-  if (r != HCS_OK && !hcs_is_not_exist(r)) {
-    return oci_hcs_error(g, "delete", err);
+  if (rec != NULL) {
+    hcs_error_t *err = NULL;
+    (void)hcs_TerminateComputeSystem(hcs, st.id, STOP_MS, NULL, NULL);
+    hcs_result_t r = hcs_DeleteComputeSystem(hcs, st.id, &err);
+    hcs_close(hcs);
+    if (r != HCS_OK && !hcs_is_not_exist(r)) {
+      return oci_hcs_error(g, "delete", err);
+    }
+    hcs_error_free(err);
   }
-  hcs_error_free(err);
   oci_state_remove(g, st.id);
   return 0;
 }
@@ -423,7 +429,7 @@ static int pause_or_resume(const oci_global_t *g, int argc, char **argv,
     return 1;
   }
   hcs_t *hcs;
-  if (oci_open(g, &hcs) != 0) {
+  if (oci_open(g, st.id, &hcs) != 0) {
     return 1;
   }
   hcs_error_t *err = NULL;

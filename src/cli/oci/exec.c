@@ -208,15 +208,6 @@ static int wait_process(int conn, int sigfd) {
   }
 }
 
-static void exec_sigset(sigset_t *set) {
-  sigfillset(set);
-  static const int keep[] = {SIGKILL, SIGSTOP, SIGSEGV, SIGBUS,  SIGFPE, SIGILL,
-                             SIGTRAP, SIGSYS,  SIGABRT, SIGPIPE, SIGCHLD};
-  for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
-    sigdelset(set, keep[i]);
-  }
-}
-
 int oci_cmd_exec(const oci_global_t *g, int argc, char **argv) {
   exec_args_t a = {0};
   oci_state_t st;
@@ -246,7 +237,7 @@ int oci_cmd_exec(const oci_global_t *g, int argc, char **argv) {
     fds[0] = fds[1] = fds[2] = tty;
   }
   sigset_t set;
-  exec_sigset(&set);
+  oci_forward_sigset(&set);
   sigprocmask(SIG_BLOCK, &set, NULL);
   int r = hand_over(g, a.id, text, fds, &conn);
   free(text);

@@ -195,10 +195,10 @@ static void post(keeper_t *k, int what, int sig, size_t len) {
   }
 }
 
-/* The signals the keeper takes (blocked in every thread, read from a
- * signalfd): all but those a fault raises, the unstoppable two, and
- * SIGCHLD/SIGPIPE which it never forwards. */
-static void keeper_sigset(sigset_t *set) {
+/* The signals a keeper or an exec waiter takes (blocked in every
+ * thread, read from a signalfd): all but those a fault raises, the
+ * unstoppable two, and SIGCHLD/SIGPIPE, which they never forward. */
+void oci_forward_sigset(sigset_t *set) {
   sigfillset(set);
   static const int keep[] = {SIGKILL, SIGSTOP, SIGSEGV, SIGBUS,  SIGFPE, SIGILL,
                              SIGTRAP, SIGSYS,  SIGABRT, SIGPIPE, SIGCHLD};
@@ -665,7 +665,7 @@ static int keeper_main(const oci_keeper_opts_t *o, int ready) {
                 .cv = PTHREAD_COND_INITIALIZER};
   (void)setsid();
   sigset_t set;
-  keeper_sigset(&set);
+  oci_forward_sigset(&set);
   sigaddset(&set, OCI_KILL_SIGNAL);
   pthread_sigmask(SIG_BLOCK, &set, NULL);
   int sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -678,7 +678,7 @@ static int keeper_main(const oci_keeper_opts_t *o, int ready) {
   }
   hcs_error_t *err = NULL;
   char dir[PATH_MAX];
-  oci_hcs_dir(o->g, dir, sizeof(dir));
+  oci_hcs_dir(o->g, o->id, dir, sizeof(dir));
   hcs_options_t ho = {.size = sizeof(ho), .state_dir = dir, .threads = 1};
   if (hcs_open(&k.hcs, &ho, &err) != HCS_OK) {
     report(ready, "opening hcs: %s", hcs_error_message(err));
@@ -711,6 +711,8 @@ static int keeper_main(const oci_keeper_opts_t *o, int ready) {
    * it leaves behind (exec'd processes, daemons) ends with it. */
   (void)hcs_TerminateComputeSystem(k.hcs, o->id, STOP_MS, NULL, NULL);
   exec_server_stop(&k);
+  /* Forgotten by libhcs now: delete then has nothing to open it for. */
+  (void)hcs_DeleteComputeSystem(k.hcs, o->id, NULL);
   hcs_close(k.hcs);
   return status;
 }

@@ -178,13 +178,9 @@ static int prepare(const oci_late_t *w, late_t *l, char *why, size_t wn) {
   return 0;
 }
 
-/* A pidfd of the system's init, from libhcs's record ROOT/hcs/ID.json. */
+/* A pidfd of the system's init, from libhcs's record. */
 static int init_pidfd(const oci_global_t *g, const char *id) {
-  char rec[PATH_MAX];
-  oci_hcs_dir(g, rec, sizeof(rec));
-  size_t n = strlen(rec);
-  snprintf(rec + n, sizeof(rec) - n, "/%s.json", id);
-  json_t *o = json_load_file(rec, 0, NULL);
+  json_t *o = oci_hcs_record(g, id);
   json_int_t pid = 0, start = 0;
   (void)json_unpack(o, "{s:{s:I, s:I}}", "Init", "Pid", &pid, "StartTime",
                     &start);

@@ -8,7 +8,7 @@
  * `create --pid-file` names and take its exit status as the container's.
  * So `create` leaves behind a keeper: a host process (the pid in the
  * pid file; the shim, a subreaper, inherits it when `create` exits) that
- * holds a libhcs service on the state under --root, makes and starts the
+ * holds a libhcs service on the state under ROOT/ID, makes and starts the
  * compute system, waits on ROOT/ID/exec.fifo for `start`, then runs the
  * OCI process as a session in the system, relays its stdio to the fds it
  * was given (or a console it sends to --console-socket), forwards the
@@ -22,6 +22,7 @@
 #include <hcs.h>
 
 #include <jansson.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -110,8 +111,11 @@ typedef enum oci_status {
 /* ROOT/ID/name into out. */
 int oci_path(const oci_global_t *g, const char *id, const char *name, char *out,
              size_t n);
-/* The directory of libhcs's records: ROOT/hcs. */
-void oci_hcs_dir(const oci_global_t *g, char *out, size_t n);
+/* The state dir of libhcs for container id: ROOT/ID/hcs. */
+void oci_hcs_dir(const oci_global_t *g, const char *id, char *out, size_t n);
+/* libhcs's record of the system (its Cgroup, its Init), or NULL when it
+ * has none (never made, or deleted). */
+json_t *oci_hcs_record(const oci_global_t *g, const char *id);
 int oci_state_write(const oci_global_t *g, const oci_state_t *st);
 /* 0, -ENOENT when there is no container ID, or another -errno. */
 int oci_state_read(const oci_global_t *g, const char *id, oci_state_t *st);
@@ -131,8 +135,8 @@ int oci_sock_addr(const oci_global_t *g, const char *id, struct sockaddr_un *sa,
                   int *dirfd);
 /* Makes ROOT and its missing parents: 0 or -errno. */
 int oci_make_root(const oci_global_t *g);
-/* Starts a libhcs service on ROOT/hcs. */
-int oci_open(const oci_global_t *g, hcs_t **out);
+/* Starts a libhcs service on ROOT/ID/hcs. */
+int oci_open(const oci_global_t *g, const char *id, hcs_t **out);
 /* proc(5) field 22 of pid, 0 when it is gone. */
 unsigned long long oci_start_time(pid_t pid);
 
@@ -155,6 +159,8 @@ pid_t oci_keeper_spawn(const oci_keeper_opts_t *o);
  * gives the slave (raw, made the caller's controlling terminal); -1 with
  * why otherwise. */
 int oci_console_make(const char *path, int *slave, char *why, size_t wn);
+/* The signals forwarded to a container's process. */
+void oci_forward_sigset(sigset_t *set);
 /* Points fds 0-2 at /dev/null. */
 void oci_stdio_to_null(void);
 

@@ -2,8 +2,10 @@
 /* What hcs-runc keeps under --root: ROOT/ID/state.json (the keeper's pid
  * and start time, the bundle, the rootfs, when it was made) and
  * ROOT/ID/exec.fifo while the container waits for `start`; libhcs keeps
- * its own records in ROOT/hcs. A keeper is known by pid and start time,
- * so that a pid reused by a stranger is never taken for it. */
+ * its record of the container in ROOT/ID/hcs (a state dir per container,
+ * so that opening the service reattaches that one system, not all). A keeper is
+ * known by pid and start time, so that a pid reused by a stranger is never
+ * taken for it. */
 #include "oci.h"
 
 #include <errno.h>
@@ -24,8 +26,14 @@ int oci_path(const oci_global_t *g, const char *id, const char *name, char *out,
   return k > 0 && (size_t)k < n ? 0 : -ENAMETOOLONG;
 }
 
-void oci_hcs_dir(const oci_global_t *g, char *out, size_t n) {
-  snprintf(out, n, "%s/hcs", g->root);
+void oci_hcs_dir(const oci_global_t *g, const char *id, char *out, size_t n) {
+  snprintf(out, n, "%s/%s/hcs", g->root, id);
+}
+
+json_t *oci_hcs_record(const oci_global_t *g, const char *id) {
+  char rec[4200];
+  snprintf(rec, sizeof(rec), "%s/%s/hcs/%s.json", g->root, id, id);
+  return json_load_file(rec, 0, NULL);
 }
 
 unsigned long long oci_start_time(pid_t pid) {
@@ -146,11 +154,7 @@ oci_status_t oci_status(const oci_global_t *g, const oci_state_t *st) {
 }
 
 FILE *oci_cgroup_open(const oci_global_t *g, const char *id, const char *file) {
-  char rec[4200];
-  oci_hcs_dir(g, rec, sizeof(rec));
-  size_t n = strlen(rec);
-  snprintf(rec + n, sizeof(rec) - n, "/%s.json", id);
-  json_t *o = json_load_file(rec, 0, NULL);
+  json_t *o = oci_hcs_record(g, id);
   const char *cg = json_string_value(json_object_get(o, "Cgroup"));
   /* libhcs makes the group under each v1 controller it uses, or in the
    * v2 tree (cgroup.c); the first that has the file. */
@@ -206,9 +210,9 @@ int oci_make_root(const oci_global_t *g) {
   }
 }
 
-int oci_open(const oci_global_t *g, hcs_t **out) {
+int oci_open(const oci_global_t *g, const char *id, hcs_t **out) {
   char dir[4200];
-  oci_hcs_dir(g, dir, sizeof(dir));
+  oci_hcs_dir(g, id, dir, sizeof(dir));
   (void)oci_make_root(g);
   hcs_options_t o = {.size = sizeof(o), .state_dir = dir, .threads = 1};
   hcs_error_t *err = NULL;
