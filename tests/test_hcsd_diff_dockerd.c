@@ -309,18 +309,52 @@ static const step_t scenario[] = {
     {S("ps", "-a", "--format", "{{.Names}}"), NULL},
 };
 
+/* docker-compose with tests/clients/compose.yml (its stderr, progress
+ * lines of services started side by side, is not compared). */
+static const step_t compose_scenario[] = {
+    {S("run", "-d", "--name", "unrelated", "busybox", "sleep", "300"), NULL},
+    {S("compose", "up", "-d"), NULL},
+    {S("compose", "ps"), NULL},
+    {S("compose", "logs", "--no-color", "db"), NULL},
+    {S("compose", "exec", "-T", "web", "sh", "-c",
+       "cat /data/role; ping -c 1 -W 5 db > /dev/null && echo found"),
+     NULL},
+    {S("compose", "run", "--rm", "-T", "web", "sh", "-c",
+       "echo one-off $DB_HOST; exit 3"),
+     NULL},
+    {S("compose", "down", "-t", "1", "-v", "--remove-orphans"), NULL},
+    {S("ps", "-a", "--format", "{{.Names}} {{.State}}"), NULL},
+    {S("rm", "-f", "unrelated"), NULL},
+};
+
+#define SDK_PYTHON "/usr/bin/python3"
+#define CLIENTS HCS_SOURCE_DIR "/tests/clients"
+
 /* Runs one step against the daemon at host: code and masked output. */
 static void run_step(const step_t *s, const char *host, const char *sock,
                      he_cmd_t *c) {
-  const char *argv[24] = {"docker", "-H", host};
+  char env_host[200];
+  snprintf(env_host, sizeof(env_host), "DOCKER_HOST=%s", host);
+  bool compose = strcmp(s->argv[0], "compose") == 0;
+  const char *argv[32] = {"docker", "-H", host};
+  const char *cargv[] = {
+      "env", env_host, "docker-compose", "-f", CLIENTS "/compose.yml",
+      "-p",  "hcst"};
   int n = 3;
-  for (int i = 0; s->argv[i] != NULL; i++) {
+  if (compose) {
+    n = (int)(sizeof(cargv) / sizeof(cargv[0]));
+    memcpy(argv, cargv, sizeof(cargv));
+  }
+  for (int i = compose ? 1 : 0; s->argv[i] != NULL; i++) {
     argv[n++] = s->argv[i];
   }
   argv[n] = NULL;
   he_run_argv(c, NULL, 0, argv);
   normalise(&c->o, sock);
   normalise(&c->e, sock);
+  if (compose) {
+    c->e.p[0] = '\0';
+  }
 }
 
 static void step_line(const step_t *s, char *out, size_t n) {
@@ -330,19 +364,17 @@ static void step_line(const step_t *s, char *out, size_t n) {
   }
 }
 
-Test(hcsd_diff, docker_cli_scenario) {
-  if (access("/usr/sbin/dockerd", X_OK) != 0 &&
-      access("/usr/bin/dockerd", X_OK) != 0) {
-    cr_skip_test("no dockerd (Debian's docker.io)");
-  }
+/* Starts dockerd with hcsd's busybox, runs steps[0..n) against both and
+ * fails on a difference that is not a known one. */
+static void differential(const step_t *steps, size_t n) {
   dk_start();
   dk_import_busybox();
   char hhost[200];
   snprintf(hhost, sizeof(hhost), "unix://%s", he.sock);
   th_buf_t report = {0};
   int unexpected = 0, known_fixed = 0;
-  for (size_t i = 0; i < sizeof(scenario) / sizeof(scenario[0]); i++) {
-    const step_t *s = &scenario[i];
+  for (size_t i = 0; i < n; i++) {
+    const step_t *s = &steps[i];
     he_cmd_t h, d;
     run_step(s, hhost, he.sock, &h);
     run_step(s, dk.host, dk.sock, &d);
@@ -375,6 +407,46 @@ Test(hcsd_diff, docker_cli_scenario) {
   (void)known_fixed;
   cr_assert_eq(unexpected, 0, "hcsd and dockerd differ:\n%s", report.p);
   th_buf_free(&report);
+  dk_stop();
+  he_end();
+}
+
+static void need_dockerd(void) {
+  if (access("/usr/sbin/dockerd", X_OK) != 0 &&
+      access("/usr/bin/dockerd", X_OK) != 0) {
+    cr_skip_test("no dockerd (Debian's docker.io)");
+  }
+}
+
+Test(hcsd_diff, docker_cli_scenario) {
+  need_dockerd();
+  differential(scenario, sizeof(scenario) / sizeof(scenario[0]));
+}
+
+Test(hcsd_diff, compose_scenario) {
+  need_dockerd();
+  differential(compose_scenario,
+               sizeof(compose_scenario) / sizeof(compose_scenario[0]));
+}
+
+/* tests/clients/sdk.py, which asserts what dockerd answers, holds for
+ * dockerd itself as it does for hcsd (test_hcsd_sdk): the SDK's scenario
+ * run against both. */
+Test(hcsd_diff, sdk_script_on_both) {
+  need_dockerd();
+  dk_start();
+  dk_import_busybox();
+  char env_host[200];
+  snprintf(env_host, sizeof(env_host), "DOCKER_HOST=%s", dk.host);
+  he_cmd_t c;
+  he_run_argv(&c, NULL, 0,
+              HE_ARGV("env", env_host, "SDK_EXPECT_API=1.41", SDK_PYTHON,
+                      CLIENTS "/sdk.py"));
+  he_expect_code(&c, 0);
+  he_cmd_free(&c);
+  he_run_argv(&c, NULL, 0, HE_ARGV(SDK_PYTHON, CLIENTS "/sdk.py"));
+  he_expect_code(&c, 0);
+  he_cmd_free(&c);
   dk_stop();
   he_end();
 }
