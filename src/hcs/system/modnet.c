@@ -116,8 +116,8 @@ static hcs_result_t net_add(hcs__system_t *s, const char *ep, const char *obj,
                      net_op, obj, -e, "Settings.EndpointId %s: %s", ep, why);
   }
   r = config_take(s, text, obj, err);
-  if (r == HCS_OK) {
-    ct->n_attached = n + 1;
+  if (list_len(ct->cfg.endpoint_list) > n) {
+    ct->n_attached = n + 1; /* taken, even if the record was not written */
   } else {
     hcs__hns_detach(s->hcs, ep);
   }
@@ -145,8 +145,12 @@ static hcs_result_t net_remove(hcs__system_t *s, const char *ep,
   hcs__hns_detach(s->hcs, ep);
   size_t attached = ct->n_attached;
   r = config_take(s, text, obj, err);
-  /* The list lost an entry, attached or not. */
-  ct->n_attached = i < attached ? attached - 1 : attached;
+  /* Taken (even when the record could not be written), the list lost an
+   * entry below the attached count; kept, its detach at stop is a
+   * no-op. */
+  if (list_len(ct->cfg.endpoint_list) < n && i < attached) {
+    ct->n_attached = attached - 1;
+  }
   return r;
 }
 
