@@ -113,20 +113,22 @@ Test(hcsd_events, container_lifecycle_in_order) {
 Test(hcsd_events, filters_select) {
   char t0[64], t1[64];
   stamp(t0, sizeof(t0));
-  DOCKER_OK("create", "--name", "c1", "--label", "job=1", "busybox", "true");
-  DOCKER_OK("create", "--name", "c2", "--label", "job=2", "busybox", "true");
+  DOCKER_OK("create", "--name", "x1", "--label", "job=1", "busybox", "true");
+  DOCKER_OK("create", "--name", "x2", "--label", "job=2", "busybox", "true");
   DOCKER_OK("volume", "create", "v1");
+  DOCKER_OK("rename", "x2", "x3");
   stamp(t1, sizeof(t1));
   static const struct {
     const char *filter, *want;
   } cases[] = {
-      {"label=job=1", "create c1\n"},
-      {"label=job", "create c1\ncreate c2\n"},
-      {"image=busybox", "create c1\ncreate c2\n"},
+      {"label=job=1", "create x1\n"},
+      {"label=job", "create x1\ncreate x2\nrename x3\n"},
+      {"image=busybox", "create x1\ncreate x2\nrename x3\n"},
       {"image=nosuch", ""},
-      {"container=c2", "create c2\n"},
+      {"container=x2", "create x2\n"},
+      {"container=x3", "rename x3\n"},
       {"event=destroy", ""},
-      {"type=container", "create c1\ncreate c2\n"},
+      {"type=container", "create x1\ncreate x2\nrename x3\n"},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     he_cmd_t c;
@@ -143,10 +145,16 @@ Test(hcsd_events, filters_select) {
                "{{.Type}} {{.Action}} {{.Actor.ID}}");
   cr_assert_str_eq(c.o.p, "volume create v1\n");
   he_cmd_free(&c);
+  /* A rename names the new name and the old one. */
+  he_docker_ok(&c, "events", "--since", t0, "--until", t1, "--filter",
+               "event=rename", "--format",
+               "{{.Actor.Attributes.name}} {{.Actor.Attributes.oldName}}");
+  cr_assert_str_eq(c.o.p, "x3 /x2\n");
+  he_cmd_free(&c);
   he_docker_fails(1, "Invalid filter 'bogus'", "events", "--since", t0,
                   "--until", t1, "--filter", "bogus=1");
   he_request_fails("GET", "/v1.50/events?since=x", NULL, 400, "since");
-  DOCKER_OK("rm", "c1", "c2");
+  DOCKER_OK("rm", "x1", "x3");
   DOCKER_OK("volume", "rm", "v1");
   he_end();
 }
