@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct ctx_s {
   char *why;
@@ -298,15 +299,15 @@ static int map_rlimits(ctx_t *c, json_t *rl) {
   return 0;
 }
 
-/* What of "process" belongs to the system (capabilities, rlimits) and
- * what hcs always does (no_new_privs, oom_score_adj untouched). */
+/* What of "process" belongs to the system (capabilities, rlimits, the
+ * OOM score) and what hcs always does (no_new_privs). */
 static int map_process_system(ctx_t *c, json_t *proc) {
   if (!json_is_true(json_object_get(proc, "noNewPrivileges"))) {
     note(c, "process.noNewPrivileges: hcs sets no_new_privs always");
   }
   json_t *adj = json_object_get(proc, "oomScoreAdj");
   if (given(adj)) {
-    return say(c, "process.oomScoreAdj: hcs leaves the score at 0");
+    json_object_set(c->cfg, "OomScoreAdj", adj);
   }
   if (map_caps(c, json_object_get(proc, "capabilities")) != 0) {
     return -1;
@@ -407,6 +408,34 @@ static int map_late(ctx_t *c, json_t *m, size_t i, oci_late_t *late) {
   return 0;
 }
 
+/* /dev/shm, which hcs makes: its size= (bytes, or with k, m or g) as
+ * ShmSizeInBytes; the other options must be hcs's (nosuid, nodev,
+ * noexec, mode=1777). */
+static int map_shm(ctx_t *c, json_t *m, const char *path) {
+  size_t k;
+  json_t *o;
+  json_array_foreach(json_object_get(m, "options"), k, o) {
+    const char *v = json_string_value(o);
+    if (v != NULL && strncmp(v, "size=", 5) == 0) {
+      char *end;
+      long long n = strtoll(v + 5, &end, 10);
+      long long mult = *end == 'k'   ? 1024
+                       : *end == 'm' ? 1024 * 1024
+                       : *end == 'g' ? 1024 * 1024 * 1024
+                                     : 1;
+      if (n <= 0 || (*end != '\0' && end[1] != '\0')) {
+        return say(c, "%s.options: %s is not a size", path, v);
+      }
+      json_object_set_new(c->cfg, "ShmSizeInBytes", json_integer(n * mult));
+    } else if (v == NULL || (strcmp(v, "nosuid") && strcmp(v, "nodev") &&
+                             strcmp(v, "noexec") && strcmp(v, "mode=1777"))) {
+      return say(c, "%s.options: \"%s\" on /dev/shm is not supported", path,
+                 v != NULL ? v : "?");
+    }
+  }
+  return 0;
+}
+
 static int map_mounts(ctx_t *c, json_t *mounts, oci_late_t *late) {
   json_t *maps = json_array(), *tmpfs = json_array(), *m;
   json_object_set_new(c->cfg, "MappedDirectories", maps);
@@ -431,9 +460,8 @@ static int map_mounts(ctx_t *c, json_t *mounts, oci_late_t *late) {
       type = bind ? "bind" : "";
     }
     if (strcmp(dest, "/dev/shm") == 0 && strcmp(type, "tmpfs") == 0 &&
-        !in_array(json_object_get(m, "options"), "size=67108864") &&
-        !in_array(json_object_get(m, "options"), "size=65536k")) {
-      return say(c, "%s: /dev/shm of hcs is 64 MiB (size=67108864)", path);
+        map_shm(c, m, path) != 0) {
+      return -1;
     }
     int r = 0;
     if (is_own_mount(dest, type)) {
@@ -525,47 +553,86 @@ static int check_devices(ctx_t *c, json_t *devs) {
   return 0;
 }
 
-/* Whether the host swaps to anything (/proc/swaps has a line past its
- * header). */
-static bool host_swaps(void) {
-  FILE *f = fopen("/proc/swaps", "re");
-  char line[512];
-  int n = 0;
-  while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
-    n++;
+/* A byte count in whole MiB for field; -1 after say() otherwise. */
+static long long mib(ctx_t *c, const char *field, json_int_t v) {
+  if (v % (1024 * 1024) != 0) {
+    return say(c,
+               "linux.resources.memory.%s: hcs sets memory in whole MiB; "
+               "%lld is not",
+               field, (long long)v);
   }
-  if (f != NULL) {
-    fclose(f);
-  }
-  return f == NULL || n > 1;
+  return v / (1024 * 1024);
 }
 
 static int map_memory(ctx_t *c, json_t *mem) {
-  static const char *const known[] = {"limit", "swap", "disableOOMKiller",
-                                      NULL};
+  static const char *const known[] = {"limit", "swap", "reservation",
+                                      "disableOOMKiller", NULL};
   if (only(c, mem, "linux.resources.memory", known) != 0) {
     return -1;
   }
   json_int_t limit = json_integer_value(json_object_get(mem, "limit"));
   json_int_t swap = json_integer_value(json_object_get(mem, "swap"));
-  /* hcs limits memory, not memory+swap: a swap limit above the memory
-   * limit means nothing on a host with no swap, and is refused where
-   * there is swap to limit. */
-  if (swap != 0 && swap != -1 && (swap < limit || host_swaps())) {
-    return say(c,
-               "linux.resources.memory.swap: hcs sets no memory+swap "
-               "limit (%lld), and this host swaps",
-               (long long)swap);
+  json_int_t resv = json_integer_value(json_object_get(mem, "reservation"));
+  long long lm = limit > 0 ? mib(c, "limit", limit) : 0;
+  long long rm = resv > 0 ? mib(c, "reservation", resv) : 0;
+  if (lm < 0 || rm < 0) {
+    return -1;
   }
-  if (limit > 0) {
-    if (limit % (1024 * 1024) != 0) {
-      return say(c,
-                 "linux.resources.memory.limit: hcs sets memory in whole "
-                 "MiB; %lld is not",
-                 (long long)limit);
+  if (lm > 0) {
+    json_object_set_new(c->cfg, "MemoryMaximumInMB", json_integer(lm));
+  }
+  if (rm > 0) {
+    json_object_set_new(c->cfg, "MemoryReservationInMB", json_integer(rm));
+  }
+  /* OCI's swap is memory+swap; hcs's SwapMaximumInMB the swap beside
+   * the memory (-1: unlimited). */
+  if (swap == -1 || (swap > 0 && lm == 0)) {
+    json_object_set_new(c->cfg, "SwapMaximumInMB", json_integer(-1));
+  } else if (swap > 0) {
+    long long sm = mib(c, "swap", swap);
+    if (sm < 0 || sm < lm) {
+      return sm < 0 ? -1
+                    : say(c,
+                          "linux.resources.memory.swap: %lld is below "
+                          "the limit",
+                          (long long)swap);
     }
-    json_object_set_new(c->cfg, "MemoryMaximumInMB",
-                        json_integer(limit / (1024 * 1024)));
+    json_object_set_new(c->cfg, "SwapMaximumInMB", json_integer(sm - lm));
+  }
+  return 0;
+}
+
+/* cpu: shares as a weight (Docker's and runc's conversion for cgroup
+ * v2, 1-10000, which hcs writes as cpu.weight or as shares again on v1),
+ * quota/period as a share of all CPUs (ProcessorMaximum, 10000 = all),
+ * cpus and mems as the cpuset. */
+static int map_cpu(ctx_t *c, json_t *cpu) {
+  static const char *const known[] = {"shares", "quota", "period",
+                                      "cpus",   "mems",  NULL};
+  if (only(c, cpu, "linux.resources.cpu", known) != 0) {
+    return -1;
+  }
+  json_int_t shares = json_integer_value(json_object_get(cpu, "shares"));
+  json_int_t quota = json_integer_value(json_object_get(cpu, "quota"));
+  json_int_t period = json_integer_value(json_object_get(cpu, "period"));
+  if (shares > 0) {
+    long long w = 1 + (shares < 2 ? 0 : (shares - 2) * 9999 / 262142);
+    json_object_set_new(c->cfg, "ProcessorWeight", json_integer(w));
+  }
+  if (quota > 0) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    long long all = (long long)(n > 0 ? n : 1) * (period > 0 ? period : 100000);
+    long long units = (quota * 10000 + all - 1) / all;
+    json_object_set_new(c->cfg, "ProcessorMaximum",
+                        json_integer(units > 10000 ? 10000 : units));
+  }
+  const char *cpus = json_string_value(json_object_get(cpu, "cpus"));
+  const char *mems = json_string_value(json_object_get(cpu, "mems"));
+  if (cpus != NULL && cpus[0] != '\0') {
+    json_object_set_new(c->cfg, "CpusetCpus", json_string(cpus));
+  }
+  if (mems != NULL && mems[0] != '\0') {
+    json_object_set_new(c->cfg, "CpusetMems", json_string(mems));
   }
   return 0;
 }
@@ -587,7 +654,7 @@ static int map_resources(ctx_t *c, json_t *res) {
     json_object_set_new(c->cfg, "PidsMaximum", json_integer(pids));
   }
   static const char *const none[] = {NULL};
-  if (only(c, json_object_get(res, "cpu"), "linux.resources.cpu", none) != 0 ||
+  if (map_cpu(c, json_object_get(res, "cpu")) != 0 ||
       only(c, json_object_get(res, "blockIO"), "linux.resources.blockIO",
            none) != 0) {
     return -1;
