@@ -99,6 +99,25 @@ Test(hcsd_compose, up_ps_logs_exec_run_down) {
   he_docker_fails(125, "--link", "run", "--rm", "--link", "unrelated:u",
                   "busybox", "true");
 
+  /* A container's --stop-timeout (compose's stop_grace_period) bounds a
+   * docker stop without -t: SIGKILL after 1 s, not 10. */
+  he_docker_line(id, sizeof(id), "run", "-d", "--name", "stubborn",
+                 "--stop-timeout", "1", "busybox", "sh", "-c",
+                 "trap '' TERM; while true; do sleep 1; done");
+  char out[64];
+  he_docker_line(out, sizeof(out), "inspect", "-f", "{{.Config.StopTimeout}}",
+                 "stubborn");
+  cr_assert_str_eq(out, "1");
+  int64_t t0 = th_now_ms();
+  he_docker_line(out, sizeof(out), "stop", "stubborn");
+  int64_t took = th_now_ms() - t0;
+  cr_assert(took >= 900 && took < 8000, "docker stop took %lld ms",
+            (long long)took);
+  he_docker_line(out, sizeof(out), "inspect", "-f", "{{.State.ExitCode}}",
+                 "stubborn");
+  cr_assert_str_eq(out, "137");
+  he_docker_line(out, sizeof(out), "rm", "stubborn");
+
   compose_ok(&c, "down", "-v", "--remove-orphans");
   he_cmd_free(&c);
   he_docker_ok(&c, "ps", "-a", "--format", "{{.Names}} {{.State}}");
