@@ -128,10 +128,10 @@ void hcsd_h_ctr_kill(hcsd_t *d, hcsd_req_t *r, const char *ref) {
   reply_now(r, rc, &e);
 }
 
-/* ?t=N: seconds before SIGKILL (default 10). */
+/* ?t=N: seconds before SIGKILL (default: the container's). */
 static int stop_secs(hcsd_req_t *r) {
   char *t = hcsd_query(r, "t");
-  int secs = t != NULL ? atoi(t) : 10;
+  int secs = t != NULL ? atoi(t) : HCSD_STOP_DEFAULT;
   free(t);
   return secs;
 }

@@ -169,8 +169,13 @@ static int signal_check(const char *signal, hcsd_err_t *e) {
 }
 
 /* Stops c with signal (NULL or "": its StopSignal; an image's unknown
- * one: SIGTERM), then SIGKILL after secs. */
+ * one: SIGTERM), then SIGKILL after secs (HCSD_STOP_DEFAULT: its
+ * --stop-timeout, else 10). */
 static void stop_with(hcsd_ctr_t *c, const char *signal, int secs) {
+  json_t *st = json_object_get(c->config, "StopTimeout");
+  if (secs == HCSD_STOP_DEFAULT) {
+    secs = json_is_integer(st) ? (int)json_integer_value(st) : 10;
+  }
   bool named = signal != NULL && signal[0] != '\0';
   int sig = hcsd_signal_number(named ? signal : c->stop_signal);
   hcsd__ctr_stop(c, sig != 0 ? sig : SIGTERM, secs);

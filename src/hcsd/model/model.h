@@ -23,6 +23,7 @@
 #include "hcsd/model/spec.h"
 
 #include <jansson.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -71,9 +72,10 @@ int hcsd_ctr_create(hcsd_t *d, hcsd_ctr_spec_t *spec, const char *name,
 int hcsd_ctr_start(hcsd_t *d, const char *ref, hcsd_done_cb done, void *data,
                    hcsd_err_t *e);
 /* Stops it: signal (NULL: its StopSignal; a name or number), SIGKILL
- * after secs seconds (0 at once, < 0 never). HCSD_PENDING, done once it
- * stopped; or -1: 400 a signal Linux does not have, 404, 304 not
- * running. */
+ * after secs seconds (0 at once, < 0 never, HCSD_STOP_DEFAULT: its
+ * StopTimeout, else 10). HCSD_PENDING, done once it stopped; or -1: 400
+ * a signal Linux does not have, 404, 304 not running. */
+#define HCSD_STOP_DEFAULT INT_MIN
 int hcsd_ctr_stop(hcsd_t *d, const char *ref, const char *signal, int secs,
                   hcsd_done_cb done, void *data, hcsd_err_t *e);
 /* Stop as hcsd_ctr_stop, then start: HCSD_PENDING, done once started. */

@@ -68,6 +68,12 @@ static const char *create_body_check(json_t *b) {
   if (!strv_ok(json_object_get(b, "Env"), 0)) {
     return "Env";
   }
+  json_t *stop = json_object_get(b, "StopTimeout");
+  if (stop != NULL && !json_is_null(stop) &&
+      (!json_is_integer(stop) || json_integer_value(stop) < -1 ||
+       json_integer_value(stop) > 86400 * 365)) {
+    return "StopTimeout";
+  }
   json_t *hc = json_object_get(b, "HostConfig");
   if (hc != NULL && !json_is_null(hc) && !json_is_object(hc)) {
     return "HostConfig";
@@ -131,7 +137,6 @@ static const refused_t config_refused[] = {
      health_refused},
     {"NetworkDisabled", NULL, NULL, false, NULL},
     {"MacAddress", "--mac-address", NULL, false, NULL},
-    {"StopTimeout", "--stop-timeout", NULL, false, NULL},
     {"Shell", NULL, NULL, false, NULL},
     {"OnBuild", NULL, NULL, false, NULL},
     {"ArgsEscaped", NULL, NULL, false, NULL},
