@@ -247,3 +247,25 @@ Test(hcsd_stats, stream_redraws_and_ends_with_client) {
   he_cmd_free(&c);
   he_end();
 }
+
+/* docker stats without a name follows every running container, and
+ * through docker events the ones that start while it runs. */
+Test(hcsd_stats, stream_all_follows_new_containers) {
+  he_cmd_t c;
+  he_docker_ok(&c, "run", "-d", "--name", "first", "busybox", "sleep", "1000");
+  he_cmd_free(&c);
+  he_cmd_t st;
+  he_cmd_start(&st,
+               HE_ARGV("docker", "stats", "--format", "{{.Name}}|{{.PIDs}}"),
+               NULL, 0);
+  cmd_read_until(&st, "first|2", 1, 20000);
+  he_docker_ok(&c, "run", "-d", "--name", "later", "busybox", "sleep", "1000");
+  he_cmd_free(&c);
+  cmd_read_until(&st, "later|2", 1, 20000);
+  kill(st.pid, SIGKILL);
+  he_cmds_wait(&st, 1, HE_CMD_MS);
+  he_cmd_free(&st);
+  he_docker_ok(&c, "rm", "-f", "first", "later");
+  he_cmd_free(&c);
+  he_end();
+}
