@@ -56,7 +56,15 @@ static int rm_one(const char *p, const struct stat *sb, int type,
   return 0;
 }
 
+typedef struct dockerd_s dockerd_t;
+static dockerd_t *live_dockerd; /* stopped by teardown, also after a fail */
+static void dockerd_stop(dockerd_t *d);
+
 static void teardown(void) {
+  if (live_dockerd != NULL) {
+    dockerd_stop(live_dockerd);
+    live_dockerd = NULL;
+  }
   if (dir[0] != '\0') {
     (void)nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
   }
@@ -295,6 +303,33 @@ Test(oci, kill_forwards_the_signal) {
   cr_expect_eq(r.status, 0, "delete: %s", r.err);
 }
 
+Test(oci, kill_and_delete_before_start) {
+  write_bundle((const char *const[]){"sleep", "1000", NULL}, NULL);
+  char pidf[200];
+  snprintf(pidf, sizeof(pidf), "%s/c.pid", dir);
+  run_t r =
+      RUNC("create", "create", "--bundle", bundle, "--pid-file", pidf, "c1");
+  cr_assert_eq(r.status, 0, "create: %s", r.err);
+  r = RUNC("kill", "kill", "c1", "TERM");
+  cr_expect_eq(r.status, 0, "kill: %s", r.err);
+  cr_expect_eq(wait_status(read_pid(pidf)), 128 + SIGTERM);
+  json_t *st = state_of("c1");
+  cr_expect_str_eq(status_of(st), "stopped");
+  json_decref(st);
+  r = RUNC("start", "start", "c1");
+  cr_expect_neq(r.status, 0, "a stopped container does not start");
+  r = RUNC("del", "delete", "c1");
+  cr_expect_eq(r.status, 0, "delete: %s", r.err);
+  /* A created container is deleted without --force, as runc does. */
+  r = RUNC("create", "create", "--bundle", bundle, "--pid-file", pidf, "c2");
+  cr_assert_eq(r.status, 0, "create: %s", r.err);
+  r = RUNC("del", "delete", "c2");
+  cr_expect_eq(r.status, 0, "delete of a created one: %s", r.err);
+  cr_expect_eq(wait_status(read_pid(pidf)), 128 + SIGKILL);
+  r = RUNC("del", "delete", "--force", "c2");
+  cr_expect_eq(r.status, 0, "delete --force of none is done: %s", r.err);
+}
+
 Test(oci, mounts_docker_asks_for) {
   write_bundle((const char *const[]){"sh", "-c",
                                      "grep -E ' /dev/mqueue | /sys/fs/cgroup '"
@@ -397,10 +432,10 @@ Test(oci, version_and_features) {
 /* ------------------------------------------------------------------------
  * Through dockerd. */
 
-typedef struct dockerd_s {
+struct dockerd_s {
   char netns[64], sock[200], host[220];
   pid_t pid;
-} dockerd_t;
+};
 
 static bool on_path(const char *name) {
   char cmd[128];
@@ -494,6 +529,16 @@ static void dockerd_start(dockerd_t *d) {
 }
 
 static void dockerd_stop(dockerd_t *d) {
+  /* Whatever a failed step left (a created container, a running one):
+   * their shims and keepers would outlive dockerd. */
+  run_t r;
+  DOCKER(d, &r, "ps", "-aq");
+  char ids[sizeof(r.out)];
+  memcpy(ids, r.out, sizeof(ids));
+  for (char *save = NULL, *id = strtok_r(ids, "\n", &save); id != NULL;
+       id = strtok_r(NULL, "\n", &save)) {
+    DOCKER(d, &r, "rm", "-f", id);
+  }
   if (d->pid > 0) {
     kill(d->pid, SIGTERM);
     (void)wait_status(d->pid);
@@ -524,8 +569,9 @@ Test(oci, docker_run_through_dockerd, .timeout = 300) {
     cr_skip_test("no dockerd, containerd-shim-runc-v2 or ip (Debian's "
                  "docker.io, iproute2)");
   }
-  dockerd_t d = {0};
+  static dockerd_t d;
   dockerd_start(&d);
+  live_dockerd = &d;
   import_busybox(&d);
   run_t r;
   DOCKER(&d, &r, "run", "--runtime", "hcs", "--rm", "busybox", "echo", "hi");
@@ -574,5 +620,4 @@ Test(oci, docker_run_through_dockerd, .timeout = 300) {
          "busybox", "true");
   cr_expect_neq(r.status, 0, "an allowed device hcs does not open");
   cr_expect(strstr(r.err, "linux.") != NULL, "the field is named: %s", r.err);
-  dockerd_stop(&d);
 }
