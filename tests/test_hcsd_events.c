@@ -154,6 +154,8 @@ Test(hcsd_events, filters_select) {
   he_docker_fails(1, "Invalid filter 'bogus'", "events", "--since", t0,
                   "--until", t1, "--filter", "bogus=1");
   he_request_fails("GET", "/v1.50/events?since=x", NULL, 400, "since");
+  he_request_fails("GET", "/v1.50/events?since=20&until=10.5", NULL, 400,
+                   "`since` time (20) cannot be after `until` time (10.5)");
   DOCKER_OK("rm", "x1", "x3");
   DOCKER_OK("volume", "rm", "v1");
   he_end();

@@ -76,6 +76,15 @@ void hcsd_h_events(hcsd_t *d, hcsd_req_t *r) {
                      "SECONDS[.NANOSECONDS]");
     return;
   }
+  if (o.until != 0 && o.until < o.since) {
+    char *since = hcsd_query(r, "since"), *until = hcsd_query(r, "until");
+    hcsd_reply_error(r, 400,
+                     "`since` time (%s) cannot be after `until` time (%s)",
+                     since, until);
+    free(since);
+    free(until);
+    return;
+  }
   events_req_t *q = calloc(1, sizeof(*q));
   char *filters = hcsd_query(r, "filters");
   o.filters = filters;
