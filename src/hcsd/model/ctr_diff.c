@@ -302,7 +302,9 @@ static int export_dir(diff_job_t *j, const int *fds, size_t n, const char *path,
       continue;
     }
     all = grown;
-    memcpy(all + nall, names, k * sizeof(*names));
+    if (k > 0) {
+      memcpy(all + nall, names, k * sizeof(*names));
+    }
     nall += k;
     free(names);
   }

@@ -545,8 +545,9 @@ static void reconcile(hcsd_nets_t *n, hcsd_net_t *net) {
   json_object_foreach_safe(net->containers, tmp, key, ep) {
     const char *id = json_string_value(json_object_get(ep, "EndpointID"));
     if (id == NULL || !hns_has_endpoint(n, id)) {
-      json_object_del(net->containers, key);
+      /* key is the member's own: it goes with the first delete. */
       json_object_del(n->ports, key);
+      json_object_del(net->containers, key);
     }
   }
 }
