@@ -8,6 +8,7 @@
 #include "oci.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -208,6 +209,40 @@ static int wait_process(int conn, int sigfd) {
   }
 }
 
+/* Hands the process over and waits for it; ready (with --detach) gets
+ * "S" once it runs. Returns the process's status. */
+static int waiter(const oci_global_t *g, const exec_args_t *a, const char *text,
+                  int ready) {
+  int fds[3] = {0, 1, 2}, conn = -1, tty = -1;
+  char why[600];
+  if (a->console != NULL) {
+    (void)setsid();
+    if (oci_console_make(a->console, &tty, why, sizeof(why)) != 0) {
+      return oci_error(g, "%s", why);
+    }
+    fds[0] = fds[1] = fds[2] = tty;
+  }
+  sigset_t set;
+  oci_forward_sigset(&set);
+  sigprocmask(SIG_BLOCK, &set, NULL);
+  int r = hand_over(g, a->id, text, fds, &conn);
+  if (r != 0) {
+    return r;
+  }
+  if (ready >= 0) {
+    (void)write(ready, "S", 1);
+    close(ready);
+    /* The keeper holds the stdio now. */
+    oci_stdio_to_null();
+  } else if (a->pid_file != NULL &&
+             (r = oci_write_pid_file(a->pid_file, getpid())) != 0) {
+    return oci_error(g, "--pid-file %s: %s", a->pid_file, strerror(-r));
+  }
+  int sigfd = signalfd(-1, &set, SFD_CLOEXEC);
+  return sigfd < 0 ? oci_error(g, "signalfd: %s", strerror(errno))
+                   : wait_process(conn, sigfd);
+}
+
 int oci_cmd_exec(const oci_global_t *g, int argc, char **argv) {
   exec_args_t a = {0};
   oci_state_t st;
@@ -226,44 +261,40 @@ int oci_cmd_exec(const oci_global_t *g, int argc, char **argv) {
   if (load_process(g, &a, st.bundle, &text) != 0) {
     return 1;
   }
-  int fds[3] = {0, 1, 2}, conn = -1, tty = -1;
-  char why[600];
-  if (a.console != NULL) {
-    (void)setsid();
-    if (oci_console_make(a.console, &tty, why, sizeof(why)) != 0) {
-      free(text);
-      return oci_error(g, "%s", why);
+  int ready[2] = {-1, -1};
+  pid_t pid = getpid();
+  /* --detach: the waiter is a child that stays; it makes the console
+   * itself, so that it leads the console's session (a leader that exits
+   * would hang the console up: SIGHUP to the process). */
+  if (a.detach && (pipe2(ready, O_CLOEXEC) != 0 || (pid = fork()) < 0)) {
+    free(text);
+    return oci_error(g, "exec: %s", strerror(errno));
+  }
+  if (pid > 0 && a.detach) {
+    free(text);
+    close(ready[1]);
+    char c = 0;
+    ssize_t n = read(ready[0], &c, 1);
+    close(ready[0]);
+    if (n != 1 || c != 'S') {
+      int wst;
+      (void)waitpid(pid, &wst, 0);
+      return 1; /* the waiter said why */
     }
-    fds[0] = fds[1] = fds[2] = tty;
-  }
-  sigset_t set;
-  oci_forward_sigset(&set);
-  sigprocmask(SIG_BLOCK, &set, NULL);
-  int r = hand_over(g, a.id, text, fds, &conn);
-  free(text);
-  if (r != 0) {
-    return r;
-  }
-  pid_t pid = a.detach ? fork() : getpid();
-  if (pid < 0) {
-    return oci_error(g, "exec: fork: %s", strerror(errno));
-  }
-  if (pid == 0) {
-    /* The detached waiter: the keeper holds the stdio now. */
-    oci_stdio_to_null();
-    int sigfd = signalfd(-1, &set, SFD_CLOEXEC);
-    _exit(sigfd < 0 ? 255 : wait_process(conn, sigfd));
-  }
-  if (a.pid_file != NULL && (r = oci_write_pid_file(a.pid_file, pid)) != 0) {
-    if (a.detach) {
+    int r = a.pid_file != NULL ? oci_write_pid_file(a.pid_file, pid) : 0;
+    if (r != 0) {
       kill(pid, SIGKILL); /* our child still: it cannot be a stranger */
+      return oci_error(g, "--pid-file %s: %s", a.pid_file, strerror(-r));
     }
-    return oci_error(g, "--pid-file %s: %s", a.pid_file, strerror(-r));
-  }
-  if (a.detach) {
     return 0;
   }
-  int sigfd = signalfd(-1, &set, SFD_CLOEXEC);
-  return sigfd < 0 ? oci_error(g, "signalfd: %s", strerror(errno))
-                   : wait_process(conn, sigfd);
+  if (a.detach) {
+    close(ready[0]);
+  }
+  int r = waiter(g, &a, text, ready[1]);
+  free(text);
+  if (a.detach) {
+    _exit(r);
+  }
+  return r;
 }
