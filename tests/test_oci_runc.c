@@ -16,6 +16,7 @@
 #include <ftw.h>
 #include <jansson.h>
 #include <poll.h>
+#include <pty.h>
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
@@ -467,6 +468,38 @@ static int docker(const dockerd_t *d, const char *tag, const char *const *a,
 #define DOCKER(d, r, ...)                                                      \
   docker(d, "docker", (const char *const[]){__VA_ARGS__, NULL}, r)
 
+/* docker with a console of its own (-it needs one): input written to it,
+ * output read until the client exits. */
+static int docker_pty(const dockerd_t *d, const char *const *a,
+                      const char *input, char *out, size_t n) {
+  char *argv[24] = {"docker", "--host", (char *)d->host};
+  size_t k = 3;
+  for (size_t i = 0; a[i] != NULL && k < 23; i++) {
+    argv[k++] = (char *)a[i];
+  }
+  argv[k] = NULL;
+  int m;
+  pid_t pid = forkpty(&m, NULL, NULL, NULL);
+  cr_assert_geq(pid, 0, "forkpty: %s", strerror(errno));
+  if (pid == 0) {
+    execvp("docker", argv);
+    _exit(127);
+  }
+  cr_assert_eq(write(m, input, strlen(input)), (ssize_t)strlen(input));
+  size_t got = 0;
+  for (;;) {
+    struct pollfd p = {.fd = m, .events = POLLIN};
+    cr_assert_gt(poll(&p, 1, 60000), 0, "docker -it: no end after 60 s");
+    ssize_t r = read(m, out + got, n - 1 - got);
+    if (r <= 0 || (got += (size_t)r) == n - 1) {
+      break; /* EIO: the client exited and closed the console */
+    }
+  }
+  out[got] = '\0';
+  close(m);
+  return wait_status(pid);
+}
+
 /* dockerd in the network namespace d->netns (made with ip netns add): the
  * child joins it with setns, without the /sys that `ip netns exec` would
  * remount (dockerd needs the host's cgroup mounts). */
@@ -589,6 +622,19 @@ Test(oci, docker_run_through_dockerd, .timeout = 300) {
   DOCKER(&d, &r, "exec", "-t", "oc", "tty");
   cr_expect_eq(strncmp(r.out, "/dev/pts/", 9), 0, "exec -t: %s %s", r.out,
                r.err);
+  char tty_out[8192];
+  const char *input = "echo x-$((6*7))\nexit 5\n";
+  int st =
+      docker_pty(&d, (const char *const[]){"exec", "-it", "oc", "sh", NULL},
+                 input, tty_out, sizeof(tty_out));
+  cr_expect_eq(st, 5, "docker exec -it: %s", tty_out);
+  cr_expect(strstr(tty_out, "x-42") != NULL, "%s", tty_out);
+  st = docker_pty(&d,
+                  (const char *const[]){"run", "-it", "--rm", "--runtime",
+                                        "hcs", "busybox", "sh", NULL},
+                  input, tty_out, sizeof(tty_out));
+  cr_expect_eq(st, 5, "docker run -it: %s", tty_out);
+  cr_expect(strstr(tty_out, "x-42") != NULL, "%s", tty_out);
   DOCKER(&d, &r, "exec", "--privileged", "oc", "true");
   cr_expect_neq(r.status, 0, "exec --privileged asks for other caps");
   /* docker exec prints the runtime's error on stdout. */
