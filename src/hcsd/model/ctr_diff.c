@@ -179,8 +179,10 @@ static bool has_own(int fd, const char *path) {
   for (size_t i = 0; i < n && !own; i++) {
     char sub[4096];
     struct stat st;
-    snprintf(sub, sizeof(sub), "%s/%s", path, names[i]);
-    own = fstatat(fd, names[i], &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+    int k = snprintf(sub, sizeof(sub), "%s/%s", path, names[i]);
+    /* A path too long to name is not one hcsd made. */
+    own = k < 0 || (size_t)k >= sizeof(sub) ||
+          fstatat(fd, names[i], &st, AT_SYMLINK_NOFOLLOW) != 0 ||
           !hidden(sub, &st);
   }
   free_names(names, n);

@@ -457,7 +457,7 @@ int hcsd_images_prune(hcsd_images_t *im, const char *filters,
   *out = NULL;
   *msg = NULL;
   json_t *f = NULL;
-  bool dangling_only, has_until;
+  bool dangling_only = true, has_until = false;
   int64_t until = 0;
   int st = prune_filters(filters, &f, &dangling_only, &until, &has_until, msg);
   if (st != 0) {

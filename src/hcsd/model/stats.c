@@ -156,7 +156,8 @@ static void group_path(const group_t *g, const char *ctrl, const char *file,
   if (g->v2) {
     snprintf(out, n, "/sys/fs/cgroup/%s/%s", g->cg, file);
   } else {
-    snprintf(out, n, "/sys/fs/cgroup/%s/%s/%s", ctrl, g->cg, file);
+    snprintf(out, n, "/sys/fs/cgroup/%s/%s/%s", ctrl != NULL ? ctrl : "", g->cg,
+             file);
   }
 }
 
