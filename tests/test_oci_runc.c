@@ -351,7 +351,7 @@ Test(oci, mounts_docker_asks_for) {
   (void)RUNC("del", "delete", "m");
 }
 
-Test(oci, exec_pause_resume_ps) {
+Test(oci, exec_update_pause_resume_ps) {
   write_bundle((const char *const[]){"sleep", "1000", NULL}, NULL);
   pid_t keeper = create_start("e");
   char proc[200], pidf[200];
@@ -373,6 +373,32 @@ Test(oci, exec_pause_resume_ps) {
   json_t *pids = json_loads(r.out, 0, NULL);
   cr_expect(json_array_size(pids) >= 2, "init and sleep: %s", r.out);
   json_decref(pids);
+  char res[200];
+  snprintf(res, sizeof(res), "%s/res.json", dir);
+  f = fopen(res, "we");
+  cr_assert_not_null(f);
+  fputs("{\"pids\":{\"limit\":20},\"memory\":{\"limit\":33554432}}", f);
+  fclose(f);
+  r = RUNC("update", "update", "--resources", res, "e");
+  cr_expect_eq(r.status, 0, "update: %s", r.err);
+  f = fopen(proc, "we");
+  cr_assert_not_null(f);
+  fputs("{\"args\":[\"sh\",\"-c\",\"cat "
+        "/sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat "
+        "/sys/fs/cgroup/memory.max\"],\"env\":[\"PATH=/bin\"],\"cwd\":\"/\"}",
+        f);
+  fclose(f);
+  r = RUNC("exec2", "exec", "--process", proc, "e");
+  cr_expect_eq(r.status, 0, "exec: %s", r.err);
+  cr_expect_str_eq(r.out, "33554432\n", "the updated memory limit");
+  f = fopen(res, "we");
+  cr_assert_not_null(f);
+  fputs("{\"blockIO\":{\"weight\":100}}", f);
+  fclose(f);
+  r = RUNC("update", "update", "--resources", res, "e");
+  cr_expect_eq(r.status, 1);
+  cr_expect(strstr(r.err, "linux.resources.blockIO.weight") != NULL, "%s",
+            r.err);
   r = RUNC("pause", "pause", "e");
   cr_expect_eq(r.status, 0, "pause: %s", r.err);
   json_t *st = state_of("e");
@@ -641,6 +667,12 @@ Test(oci, docker_run_through_dockerd, .timeout = 300) {
   cr_expect(strstr(r.out, "process.capabilities") != NULL ||
                 strstr(r.err, "process.capabilities") != NULL,
             "%s%s", r.out, r.err);
+  DOCKER(&d, &r, "update", "--memory", "32m", "--memory-swap", "64m", "oc");
+  cr_expect_eq(r.status, 0, "docker update: %s%s", r.out, r.err);
+  DOCKER(&d, &r, "exec", "oc", "sh", "-c",
+         "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat "
+         "/sys/fs/cgroup/memory.max");
+  cr_expect_str_eq(r.out, "33554432\n", "docker update's memory: %s", r.err);
   DOCKER(&d, &r, "top", "oc");
   cr_expect(strstr(r.out, "sleep 1000") != NULL, "docker top: %s", r.out);
   DOCKER(&d, &r, "stop", "-t", "5", "oc");

@@ -483,6 +483,51 @@ int oci_cmd_ps(const oci_global_t *g, int argc, char **argv) {
   return 0;
 }
 
+/* update --resources FILE|-: linux.resources applied to the running
+ * container in place (hcs_ModifyComputeSystem, Limits). runc's
+ * per-limit flags (--memory, ...) are refused as unknown options. */
+int oci_cmd_update(const oci_global_t *g, int argc, char **argv) {
+  const char *pos[1], *file = NULL;
+  int npos;
+  flag_t flags[] = {{"resources", true, &file, NULL},
+                    {"r", true, &file, NULL},
+                    {NULL, false, NULL, NULL}};
+  oci_state_t st;
+  if (parse(g, argc, argv, flags, pos, 1, &npos) != 0 ||
+      need_id(g, "update", npos, 1) != 0 || load(g, pos[0], &st) != 0) {
+    return 1;
+  }
+  if (file == NULL) {
+    return oci_error(g, "update: --resources FILE (or -) is required");
+  }
+  json_error_t jerr;
+  json_t *res = strcmp(file, "-") == 0 ? json_loadf(stdin, 0, &jerr)
+                                       : json_load_file(file, 0, &jerr);
+  if (res == NULL) {
+    return oci_error(g, "update --resources %s: %s", file, jerr.text);
+  }
+  char why[1024];
+  json_t *set = oci_resources_settings(res, why, sizeof(why));
+  json_decref(res);
+  if (set == NULL) {
+    return oci_error(g, "update: %s", why);
+  }
+  json_t *req = json_pack("{s:s, s:s, s:o}", "ResourcePath", "Limits",
+                          "RequestType", "Update", "Settings", set);
+  char *text = req != NULL ? json_dumps(req, JSON_COMPACT) : NULL;
+  json_decref(req);
+  hcs_t *hcs;
+  if (text == NULL || oci_open(g, st.id, &hcs) != 0) {
+    free(text);
+    return text == NULL ? oci_error(g, "update: no memory") : 1;
+  }
+  hcs_error_t *err = NULL;
+  hcs_result_t r = hcs_ModifyComputeSystem(hcs, st.id, text, &err);
+  free(text);
+  hcs_close(hcs);
+  return r == HCS_OK ? 0 : oci_hcs_error(g, "update", err);
+}
+
 int oci_cmd_features(const oci_global_t *g, int argc, char **argv) {
   (void)g;
   (void)argc;

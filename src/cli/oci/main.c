@@ -84,7 +84,7 @@ static void usage(FILE *f) {
              "  --systemd-cgroup   refused: hcs places cgroups itself\n"
              "\n"
              "Commands: create, start, state, kill, delete, exec, ps, pause,\n"
-             "resume, features; --version.\n");
+             "resume, update, features; --version.\n");
 }
 
 static const struct {
@@ -96,6 +96,7 @@ static const struct {
     {"delete", oci_cmd_delete}, {"exec", oci_cmd_exec},
     {"ps", oci_cmd_ps},         {"pause", oci_cmd_pause},
     {"resume", oci_cmd_resume}, {"features", oci_cmd_features},
+    {"update", oci_cmd_update},
 };
 
 /* "--name value" or "--name=value" (also with one dash, as Go's flags);
@@ -181,11 +182,11 @@ int main(int argc, char **argv) {
       return commands[k].fn(&g, argc - i, argv + i);
     }
   }
-  if (strcmp(argv[i], "update") == 0 || strcmp(argv[i], "run") == 0 ||
-      strcmp(argv[i], "checkpoint") == 0 || strcmp(argv[i], "restore") == 0) {
+  if (strcmp(argv[i], "run") == 0 || strcmp(argv[i], "checkpoint") == 0 ||
+      strcmp(argv[i], "restore") == 0) {
     return oci_error(&g, "%s: not supported by hcs-runc", argv[i]);
   }
   return oci_error(&g, "unknown command \"%s\" (hcs-runc does %s)", argv[i],
                    "create, start, state, kill, delete, exec, ps, pause, "
-                   "resume, features");
+                   "resume, update, features");
 }

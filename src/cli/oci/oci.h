@@ -89,6 +89,10 @@ int oci_spec_load(const char *bundle, oci_spec_t *spec, char *why, size_t wn);
 int oci_process_parse(json_t *o, const char *path, oci_process_t *p, char *why,
                       size_t wn);
 void oci_process_free(oci_process_t *p);
+/* linux.resources (as `update --resources` gives them) as the Settings
+ * of hcs_ModifyComputeSystem's Limits request; NULL with why when a
+ * field cannot be honoured. */
+json_t *oci_resources_settings(json_t *res, char *why, size_t wn);
 void oci_spec_free(oci_spec_t *spec);
 
 /* state.c: what a container keeps under ROOT/ID. */
@@ -179,6 +183,7 @@ int oci_cmd_resume(const oci_global_t *g, int argc, char **argv);
 int oci_cmd_ps(const oci_global_t *g, int argc, char **argv);
 int oci_cmd_exec(const oci_global_t *g, int argc, char **argv);
 int oci_cmd_features(const oci_global_t *g, int argc, char **argv);
+int oci_cmd_update(const oci_global_t *g, int argc, char **argv);
 
 /* Writes pid to path as runc does (the number, no newline), atomically. */
 int oci_write_pid_file(const char *path, pid_t pid);

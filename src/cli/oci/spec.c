@@ -844,3 +844,17 @@ void oci_spec_free(oci_spec_t *spec) {
   json_decref(spec->late.sysctl);
   memset(spec, 0, sizeof(*spec));
 }
+
+json_t *oci_resources_settings(json_t *res, char *why, size_t wn) {
+  oci_spec_t none;
+  memset(&none, 0, sizeof(none));
+  ctx_t c = {.why = why, .wn = wn, .cfg = json_object(), .spec = &none};
+  if (c.cfg == NULL || !json_is_object(res) || map_resources(&c, res) != 0) {
+    if (c.cfg != NULL && !json_is_object(res)) {
+      say(&c, "resources: not a JSON object");
+    }
+    json_decref(c.cfg);
+    return NULL;
+  }
+  return c.cfg;
+}
