@@ -2,8 +2,9 @@
 /* hcsd driven by docker-compose 1.29 (Debian's, issue 17) with
  * tests/clients/compose.yml: two services on a user network, one
  * depending on the other, with environment and a named volume they
- * share. up -d, ps (each container once), logs, exec (the volume and the
- * other service by name), run --rm (which must end: it hung), and down,
+ * share, one publishing a port. up -d, ps (each container once), logs,
+ * port (and bytes through it), exec (the volume and the other service by
+ * name), run --rm (which must end: it hung), and down,
  * which must leave alone the containers the test started before, even
  * one labelled as another compose project's. */
 #include "hcsd_e2e.h"
@@ -65,6 +66,23 @@ Test(hcsd_compose, up_ps_logs_exec_run_down) {
   compose_ok(&c, "logs", "--no-color");
   he_expect_has(c.o.p, "db-up");
   he_expect_has(c.o.p, "web-up db");
+  he_cmd_free(&c);
+
+  /* web's published port: compose port, and bytes through it from the
+   * daemon's network namespace (the server may not listen yet). */
+  compose_ok(&c, "port", "web", "80");
+  cr_assert_str_eq(c.o.p, "0.0.0.0:18093\n");
+  he_cmd_free(&c);
+  char ns[64];
+  snprintf(ns, sizeof(ns), "--net=/proc/%d/ns/net", (int)he.pid);
+  he_run_argv(&c, NULL, 0,
+              HE_ARGV("nsenter", ns, "bash", "-c",
+                      "for i in $(seq 100); do o=$(timeout 5 bash -c "
+                      "'cat < /dev/tcp/127.0.0.1/18093' 2>/dev/null); "
+                      "[ -n \"$o\" ] && echo \"$o\" && exit 0; sleep 0.2; "
+                      "done; exit 1"));
+  he_expect_code(&c, 0);
+  cr_assert_str_eq(c.o.p, "from-web\n");
   he_cmd_free(&c);
 
   /* The shared volume, and the other service by name on the network. */

@@ -314,7 +314,8 @@ static const step_t scenario[] = {
 static const step_t compose_scenario[] = {
     {S("run", "-d", "--name", "unrelated", "busybox", "sleep", "300"), NULL},
     {S("compose", "up", "-d"), NULL},
-    {S("compose", "ps"), NULL},
+    {S("compose", "ps"), "published on IPv4 only: no :::port binding"},
+    {S("compose", "port", "web", "80"), NULL},
     {S("compose", "logs", "--no-color", "db"), NULL},
     {S("compose", "exec", "-T", "web", "sh", "-c",
        "cat /data/role; ping -c 1 -W 5 db > /dev/null && echo found"),
