@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 typedef char **strv_t;
 typedef char *str_t;
@@ -447,4 +449,47 @@ json_t *hcs__schema_dump(const hcs__schema_t *sc, const void *dst) {
     }
   }
   return o;
+}
+
+json_t *hcs__json_load_fd(int fd, json_error_t *je) {
+  enum { MAX = 64 << 20 };
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    snprintf(je->text, sizeof(je->text), "%s", strerror(errno));
+    return NULL;
+  }
+  if (st.st_size > MAX) {
+    snprintf(je->text, sizeof(je->text), "file too large");
+    return NULL;
+  }
+  /* The size is a hint (the file may grow or shrink meanwhile): read to
+   * EOF, growing as needed, within MAX. */
+  size_t cap = (size_t)st.st_size + 1, n = 0;
+  char *buf = malloc(cap);
+  while (buf != NULL) {
+    if (n == cap) {
+      char *grown = cap < MAX ? realloc(buf, cap * 2) : NULL;
+      if (grown == NULL) {
+        break;
+      }
+      buf = grown;
+      cap *= 2;
+    }
+    ssize_t r = read(fd, buf + n, cap - n);
+    if (r < 0 && errno == EINTR) {
+      continue;
+    }
+    if (r <= 0) {
+      json_t *o = r == 0 ? json_loadb(buf, n, 0, je) : NULL;
+      if (r < 0) {
+        snprintf(je->text, sizeof(je->text), "%s", strerror(errno));
+      }
+      free(buf);
+      return o;
+    }
+    n += (size_t)r;
+  }
+  free(buf);
+  snprintf(je->text, sizeof(je->text), "out of memory or file too large");
+  return NULL;
 }

@@ -72,5 +72,9 @@ void hcs__schema_free(const hcs__schema_t *sc, void *dst);
 json_t *hcs__schema_dump(const hcs__schema_t *sc, const void *dst);
 /* Whether the field at index i of sc was present. */
 int hcs__schema_has(const hcs__schema_t *sc, const void *dst, size_t i);
+/* The JSON document in the file open at fd, read whole in one go
+ * (json_loadfd reads a byte per system call), or NULL with je (a file
+ * over 64 MiB, or one that cannot be read, is an error too). */
+json_t *hcs__json_load_fd(int fd, json_error_t *je);
 
 #endif

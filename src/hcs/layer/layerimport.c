@@ -5,6 +5,7 @@
  * whole when any entry is refused, so that a hostile or broken tar leaves
  * no layer behind; its digest is checked against layer.json's. */
 #include "hcs/layer/layerimport.h"
+#include "hcs/api/schema.h"
 
 #include "hcs-async.h"
 
@@ -139,7 +140,7 @@ static hcs_result_t expected_digest(hcs__lctx_t *c, int folder, char out[72]) {
   if (fd < 0) {
     return errno == ENOENT ? HCS_OK : hcs__lsys(c, errno, "layer.json");
   }
-  json_t *o = json_loadfd(fd, 0, &je);
+  json_t *o = hcs__json_load_fd(fd, &je);
   close(fd);
   json_t *d = json_object_get(o, "Digest");
   const char *s = json_string_value(d);

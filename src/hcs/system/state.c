@@ -8,6 +8,7 @@
  * decision taken on a record happens under the id's lock, an flock(2)
  * that the kernel drops when its holder dies; so a lock that can be taken
  * means that nobody is in the middle of an operation on that id. */
+#include "hcs/api/schema.h"
 #include "hcs/system/system.h"
 
 #include "hcs/api/id.h"
@@ -220,7 +221,7 @@ static hcs__system_t *record_parse(hcs_t *hcs, const char *file,
     *err = errno == ENOENT ? -ENOENT : -EINVAL;
     return NULL;
   }
-  json_t *o = json_loadfd(fd, 0, &je);
+  json_t *o = hcs__json_load_fd(fd, &je);
   close(fd);
   const char *id = NULL, *state = NULL;
   json_t *cfg = NULL;
