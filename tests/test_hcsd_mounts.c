@@ -164,6 +164,15 @@ Test(hcsd_mounts, tmpfs_is_tmpfs_with_its_size) {
   he_expect_code(&c, 0);
   he_expect_has(c.o.p, "tmpfs /t tmpfs rw,nosuid,nodev,relatime,mode=700");
   he_cmd_free(&c);
+  /* The atime options (containerd's spec asks strictatime of its /run). */
+  he_docker(&c, "run", "--rm", "--tmpfs", "/t:noatime,nodiratime", "--tmpfs",
+            "/u:strictatime", "busybox", "sh", "-c",
+            "grep -E ' /(t|u) ' /proc/mounts");
+  he_expect_code(&c, 0);
+  he_expect_has(c.o.p,
+                "tmpfs /t tmpfs rw,nosuid,nodev,noexec,noatime,nodiratime");
+  he_expect_has(c.o.p, "tmpfs /u tmpfs rw,nosuid,nodev,noexec ");
+  he_cmd_free(&c);
   he_docker_fails(125, "hcsd does not support --tmpfs option \"suid\"", "run",
                   "--rm", "--tmpfs", "/t:suid", "busybox", "true");
   he_end();

@@ -280,10 +280,19 @@ int hcs__tmpfs_options(const char *opts, unsigned long *flags, char *data,
   static const struct {
     const char *name;
     unsigned long set, clr;
-  } words[] = {{"ro", MS_RDONLY, 0},     {"rw", 0, MS_RDONLY},
-               {"noexec", MS_NOEXEC, 0}, {"exec", 0, MS_NOEXEC},
-               {"nosuid", 0, 0},         {"nodev", 0, 0},
-               {"private", 0, 0},        {"rprivate", 0, 0}};
+  } words[] = {{"ro", MS_RDONLY, 0},
+               {"rw", 0, MS_RDONLY},
+               {"noexec", MS_NOEXEC, 0},
+               {"exec", 0, MS_NOEXEC},
+               {"nosuid", 0, 0},
+               {"nodev", 0, 0},
+               {"private", 0, 0},
+               {"rprivate", 0, 0},
+               {"strictatime", MS_STRICTATIME, MS_NOATIME | MS_RELATIME},
+               {"relatime", MS_RELATIME, MS_NOATIME | MS_STRICTATIME},
+               {"noatime", MS_NOATIME, MS_RELATIME | MS_STRICTATIME},
+               {"nodiratime", MS_NODIRATIME, 0},
+               {"diratime", 0, MS_NODIRATIME}};
   *flags = MS_NOSUID | MS_NODEV;
   size_t used = 0;
   data[0] = '\0';

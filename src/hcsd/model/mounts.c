@@ -92,9 +92,10 @@ static int destination_check(mnt_t *m, const char *dst, const char *spec,
 /* The options --tmpfs takes (libhcs's Tmpfs Options): 0, or -1 with e
  * naming the first other one, in dockerd's words. */
 static int tmpfs_opts_check(const char *opts, hcsd_err_t *e) {
-  static const char *const words[] = {"ro",      "rw",       "exec",
-                                      "noexec",  "nosuid",   "nodev",
-                                      "private", "rprivate", NULL};
+  static const char *const words[] = {
+      "ro",       "rw",          "exec",       "noexec",  "nosuid",
+      "nodev",    "private",     "rprivate",   "noatime", "relatime",
+      "diratime", "strictatime", "nodiratime", NULL};
   static const char *const keys[] = {
       "size=", "mode=", "uid=", "gid=", "nr_inodes=", NULL};
   for (const char *p = opts; *p != '\0';) {
@@ -111,7 +112,7 @@ static int tmpfs_opts_check(const char *opts, hcsd_err_t *e) {
       hcsd_err_set(e, 400,
                    "hcsd does not support --tmpfs option \"%.*s\" (size=, "
                    "mode=, uid=, gid=, nr_inodes=, ro, rw, exec, noexec, "
-                   "nosuid, nodev)",
+                   "nosuid, nodev, the atime options)",
                    (int)len, p);
       return -1;
     }
