@@ -249,8 +249,7 @@ void hcsd_dispatch(hcsd_t *d, hcsd_req_t *r) {
     hcsd_h_images(d, r, rest);
   } else if (strcmp(path, "/system/df") == 0 && r->method == HTTP_GET) {
     hcsd_h_system_df(d, r);
-  } else if (strcmp(path, "/networks/prune") == 0 &&
-             r->method == HTTP_POST) {
+  } else if (strcmp(path, "/networks/prune") == 0 && r->method == HTTP_POST) {
     hcsd_h_networks_prune(d, r);
   } else if (strcmp(path, "/build/prune") == 0 && r->method == HTTP_POST) {
     hcsd_h_build_prune(d, r);
