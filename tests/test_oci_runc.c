@@ -258,6 +258,15 @@ static json_t *last_log(void) {
   return o;
 }
 
+/* The last log line has level and its message names needle. */
+static void expect_last_log(const char *level, const char *needle) {
+  json_t *l = last_log();
+  cr_expect_str_eq(json_string_value(json_object_get(l, "level")), level);
+  const char *msg = json_string_value(json_object_get(l, "msg"));
+  cr_expect(msg != NULL && strstr(msg, needle) != NULL, "%s", msg);
+  json_decref(l);
+}
+
 /* ------------------------------------------------------------------------
  * The lifecycle the shim drives. */
 
@@ -418,11 +427,7 @@ Test(oci, refusals_name_the_field_in_the_log) {
                "{\"hooks\":{\"prestart\":[{\"path\":\"/bin/true\"}]}}");
   run_t r = RUNC("create", "create", "--bundle", bundle, "h");
   cr_expect_eq(r.status, 1);
-  json_t *l = last_log();
-  cr_expect_str_eq(json_string_value(json_object_get(l, "level")), "error");
-  const char *msg = json_string_value(json_object_get(l, "msg"));
-  cr_expect(msg != NULL && strstr(msg, "hooks.prestart") != NULL, "%s", msg);
-  json_decref(l);
+  expect_last_log("error", "hooks.prestart");
   r = RUNC("state", "state", "h");
   cr_expect_neq(r.status, 0, "a refused create leaves nothing");
 
@@ -441,6 +446,39 @@ Test(oci, refusals_name_the_field_in_the_log) {
   collect(&sd, "sd");
   cr_expect_eq(st, 1);
   cr_expect(strstr(sd.err, "--systemd-cgroup") != NULL, "%s", sd.err);
+}
+
+/* The spec's extensibility rule: a member it does not define is not an
+ * error (it is noted in the log and ignored), while a bad or foreign
+ * ociVersion and a defined member hcs cannot honour are refused. */
+Test(oci, unknown_members_ignored_bad_versions_refused) {
+  const char *const bad[] = {
+      "{\"ociVersion\":\"invalid\"}", "{\"ociVersion\":\"2.0.0\"}",
+      "{\"ociVersion\":\"1.0\"}", "{\"domainname\":\"example.org\"}"};
+  const char *const named[] = {"ociVersion", "ociVersion", "ociVersion",
+                               "domainname"};
+  for (size_t i = 0; i < 4; i++) {
+    write_bundle((const char *const[]){"true", NULL}, bad[i]);
+    run_t r = RUNC("create", "create", "--bundle", bundle, "v");
+    cr_expect_eq(r.status, 1, "%s was accepted", bad[i]);
+    cr_expect(strstr(r.err, named[i]) != NULL, "%s: %s", bad[i], r.err);
+    r = RUNC("state", "state", "v");
+    cr_expect_neq(r.status, 0, "a refused create leaves nothing");
+  }
+  write_bundle((const char *const[]){"true", NULL},
+               "{\"ociVersion\":\"1.2.0-rc.1+dev\","
+               "\"x-unknown\":{\"a\":1}}");
+  char pidf[200];
+  snprintf(pidf, sizeof(pidf), "%s/u.pid", dir);
+  run_t r =
+      RUNC("create", "create", "--bundle", bundle, "--pid-file", pidf, "u");
+  cr_assert_eq(r.status, 0, "create: %s", r.err);
+  expect_last_log("warning", "x-unknown");
+  r = RUNC("start", "start", "u");
+  cr_expect_eq(r.status, 0, "start: %s", r.err);
+  cr_expect_eq(wait_status(read_pid(pidf)), 0);
+  r = RUNC("del", "delete", "u");
+  cr_expect_eq(r.status, 0, "delete: %s", r.err);
 }
 
 Test(oci, version_and_features) {

@@ -784,11 +784,52 @@ static int map_root(ctx_t *c, json_t *root, const char *bundle,
   return 0;
 }
 
-static int map_spec(ctx_t *c, json_t *s, const char *bundle, oci_spec_t *spec) {
+/* ociVersion is required and a SemVer; hcs-runc reads version 1. */
+static int check_version(ctx_t *c, json_t *v) {
+  const char *s = json_string_value(v);
+  unsigned maj = 0, min = 0, patch = 0;
+  int n = 0;
+  if (s == NULL) {
+    return say(c, "ociVersion: required");
+  }
+  if (sscanf(s, "%u.%u.%u%n", &maj, &min, &patch, &n) != 3 || s[0] < '0' ||
+      s[0] > '9' || (s[n] != '\0' && s[n] != '-' && s[n] != '+')) {
+    return say(c, "ociVersion: \"%s\" is not a SemVer version", s);
+  }
+  if (maj != 1) {
+    return say(c, "ociVersion: %s is not supported (hcs-runc reads 1.x)", s);
+  }
+  return 0;
+}
+
+/* The spec's top-level members hcs-runc reads and those it refuses; a
+ * member the spec does not define MUST NOT be an error, so it is noted
+ * and ignored. */
+static int check_top(ctx_t *c, json_t *s) {
   static const char *const known[] = {"ociVersion", "process",     "root",
                                       "hostname",   "mounts",      "hooks",
                                       "linux",      "annotations", NULL};
-  if (only(c, s, "", known) != 0) {
+  static const char *const other[] = {"domainname", "solaris", "windows", "vm",
+                                      "zos",        "freebsd", NULL};
+  const char *k;
+  json_t *v;
+  json_object_foreach(s, k, v) {
+    if (in_list(known, k)) {
+      continue;
+    }
+    if (in_list(other, k)) {
+      if (given(v)) {
+        return say(c, "%s: not supported by hcs-runc", k);
+      }
+      continue;
+    }
+    note(c, "%s: not a member of the OCI runtime spec, ignored", k);
+  }
+  return check_version(c, json_object_get(s, "ociVersion"));
+}
+
+static int map_spec(ctx_t *c, json_t *s, const char *bundle, oci_spec_t *spec) {
+  if (check_top(c, s) != 0) {
     return -1;
   }
   json_t *hooks = json_object_get(s, "hooks");
