@@ -31,6 +31,7 @@ PACKAGES=(
   crun # hcs-bench exec baselines
   runc
   docker.io # hcs-bench gateway: the dockerd contender
+  containerd # test_oci_ctr: ctr run --runc-binary hcs-runc
   podman    # hcs-bench gateway, load: the podman contender
   python3-docker # hcsd's client tests: the Python docker SDK
   docker-compose # hcsd's client tests: compose 1.29
