@@ -278,9 +278,11 @@ Test(hcsd_fields, api_only_fields_are_refused) {
   create_fails("{\"Image\":\"busybox\",\"HostConfig\":{\"KernelMemory\":"
                "10485760}}",
                "hcsd does not support --kernel-memory");
+  /* Names that no network id can start with (a hex prefix would name
+   * one), the first looked at either (members come in hash order). */
   create_fails("{\"Image\":\"busybox\",\"NetworkingConfig\":{"
-               "\"EndpointsConfig\":{\"a\":{},\"b\":{}}}}",
-               "network a not found");
+               "\"EndpointsConfig\":{\"nosuch-a\":{},\"nosuch-b\":{}}}}",
+               "network nosuch-");
   create_fails("{\"Image\":\"busybox\",\"HostConfig\":{\"NetworkMode\":"
                "\"default\"},\"NetworkingConfig\":{\"EndpointsConfig\":{"
                "\"n1\":{}}}}",
