@@ -199,8 +199,28 @@ static void containerd_start(void) {
   cr_assert_fail("containerd did not answer in 60 s");
 }
 
+/* ctr KIND rm [-f] of each ID `ctr KIND ls -q` lists. */
+static void rm_each(char *kind, bool force) {
+  run_t r;
+  char ids[sizeof(r.out)];
+  CTR(&r, kind, "ls", "-q");
+  memcpy(ids, r.out, sizeof(ids));
+  for (char *save = NULL, *id = strtok_r(ids, "\n", &save); id != NULL;
+       id = strtok_r(NULL, "\n", &save)) {
+    (void)(force ? CTR(&r, kind, "rm", "-f", id) : CTR(&r, kind, "rm", id));
+  }
+}
+
+/* What a failed step left (a running task, a container): its shim and
+ * keeper would outlive containerd. */
+static void remove_all(void) {
+  rm_each("tasks", true);
+  rm_each("containers", false);
+}
+
 static void containerd_stop(void) {
   if (containerd_pid > 0) {
+    remove_all();
     kill(containerd_pid, SIGTERM);
     (void)wait_status(containerd_pid);
     containerd_pid = 0;
@@ -325,4 +345,56 @@ Test(oci_ctr, exit_status_comes_back) {
   cr_expect_str_eq(r.out, "out\n");
   cr_expect(strstr(r.err, "err\n") != NULL, "%s", r.err);
   expect_gone("t2");
+}
+
+static const char *task_status(const char *id) {
+  static run_t r;
+  CTR(&r, "tasks", "ls");
+  for (char *save = NULL, *l = strtok_r(r.out, "\n", &save); l != NULL;
+       l = strtok_r(NULL, "\n", &save)) {
+    char name[64], status[32];
+    if (sscanf(l, "%63s %*d %31s", name, status) == 2 &&
+        strcmp(name, id) == 0) {
+      static char copy[32];
+      snprintf(copy, sizeof(copy), "%s", status);
+      return copy;
+    }
+  }
+  return "";
+}
+
+Test(oci_ctr, detached_exec_pause_kill) {
+  run_t r;
+  CTR(&r, "run", "-d", "--runc-binary", HCS_RUNC_BIN, IMAGE, "d1", "sleep",
+      "1000");
+  cr_assert_eq(r.status, 0, "ctr run -d: %s", r.err);
+  cr_expect_str_eq(task_status("d1"), "RUNNING");
+  CTR(&r, "tasks", "exec", "--exec-id", "e1", "d1", "sh", "-c",
+      "echo in-exec; exit 4");
+  cr_expect_eq(r.status, 4, "ctr task exec: %s", r.err);
+  cr_expect_str_eq(r.out, "in-exec\n");
+  CTR(&r, "tasks", "ps", "d1");
+  cr_expect(strchr(r.out, '\n') != NULL && strchr(r.out, '\n')[1] != '\0',
+            "ctr task ps lists pids: %s %s", r.out, r.err);
+  CTR(&r, "tasks", "pause", "d1");
+  cr_expect_eq(r.status, 0, "ctr task pause: %s", r.err);
+  cr_expect_str_eq(task_status("d1"), "PAUSED");
+  CTR(&r, "tasks", "resume", "d1");
+  cr_expect_eq(r.status, 0, "ctr task resume: %s", r.err);
+  cr_expect_str_eq(task_status("d1"), "RUNNING");
+  CTR(&r, "tasks", "kill", "-s", "TERM", "d1");
+  cr_expect_eq(r.status, 0, "ctr task kill: %s", r.err);
+  const char *st = "";
+  for (int i = 0; i < 300 && strcmp(st = task_status("d1"), "STOPPED"); i++) {
+    struct timespec ts = {0, 100 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+  cr_expect_str_eq(st, "STOPPED", "SIGTERM stops the task in 30 s");
+  CTR(&r, "tasks", "rm", "d1");
+  cr_expect_eq(r.status, 0, "ctr task rm: %s", r.err);
+  /* ctr warns of a non-zero status: SIGTERM's. */
+  cr_expect(strstr(r.err, "exit code 143") != NULL, "%s", r.err);
+  CTR(&r, "containers", "rm", "d1");
+  cr_expect_eq(r.status, 0, "ctr container rm: %s", r.err);
+  expect_gone("d1");
 }
