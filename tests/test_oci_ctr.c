@@ -6,8 +6,10 @@
  * namespace the test makes with `ip netns add` and joins with setns,
  * imports the built-in busybox layer as docker.io/library/busybox:latest
  * (a docker-archive tar the test writes: manifest.json, the image config
- * and the layer tar), runs a container with ctr and asserts its output and
- * exit status, then that no shim or hcs-runc keeper is left. containerd is
+ * and the layer tar), runs a container with ctr (ctr run --rm, with -t on a
+ * console of the test's, and -d with task exec, pause, kill) and asserts
+ * its output and exit status, then that no shim or hcs-runc keeper is
+ * left. containerd is
  * stopped by its pid. Skipped when containerd, ctr, the shim or ip is not
  * installed (scripts/deps.sh installs them). */
 #include <criterion/criterion.h>
@@ -17,6 +19,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <poll.h>
+#include <pty.h>
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
@@ -397,4 +401,44 @@ Test(oci_ctr, detached_exec_pause_kill) {
   CTR(&r, "containers", "rm", "d1");
   cr_expect_eq(r.status, 0, "ctr container rm: %s", r.err);
   expect_gone("d1");
+}
+
+Test(oci_ctr, run_on_a_console) {
+  /* ctr run -t puts its own console in raw mode: it needs one. */
+  char *argv[] = {"ctr",        "-a",   sock,
+                  "-n",         NS,     "run",
+                  "-t",         "--rm", "--runc-binary",
+                  HCS_RUNC_BIN, IMAGE,  "c1",
+                  "sh",         "-c",   "tty; read x; echo got-$x; exit 6",
+                  NULL};
+  int m;
+  pid_t pid = forkpty(&m, NULL, NULL, NULL);
+  cr_assert_geq(pid, 0, "forkpty: %s", strerror(errno));
+  if (pid == 0) {
+    execvp("ctr", argv);
+    _exit(127);
+  }
+  char out[8192];
+  size_t got = 0;
+  bool sent = false;
+  for (;;) {
+    struct pollfd p = {.fd = m, .events = POLLIN};
+    cr_assert_gt(poll(&p, 1, 60000), 0, "ctr run -t: no end after 60 s: %.*s",
+                 (int)got, out);
+    ssize_t r = read(m, out + got, sizeof(out) - 1 - got);
+    if (r <= 0 || (got += (size_t)r) == sizeof(out) - 1) {
+      break; /* EIO: ctr exited and closed the console */
+    }
+    out[got] = '\0';
+    if (!sent && strstr(out, "/dev/pts/") != NULL) {
+      cr_assert_eq(write(m, "abc\r", 4), 4);
+      sent = true;
+    }
+  }
+  out[got] = '\0';
+  close(m);
+  cr_expect_eq(wait_status(pid), 6, "ctr run -t exits 6: %s", out);
+  cr_expect(strstr(out, "/dev/pts/") != NULL, "a console: %s", out);
+  cr_expect(strstr(out, "got-abc") != NULL, "input reaches it: %s", out);
+  expect_gone("c1");
 }
