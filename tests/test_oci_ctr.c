@@ -257,7 +257,7 @@ static void import_busybox(void) {
   snprintf(text, sizeof(text),
            "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":"
            "{\"Env\":[\"PATH=/bin:/usr/bin\"],\"Cmd\":[\"sh\"]},"
-           "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:%s\"]}}",
+           "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:%.64s\"]}}",
            r.out);
   snprintf(path, sizeof(path), "%s/config.json", img);
   write_file(path, text);
