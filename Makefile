@@ -151,7 +151,7 @@ RELEASE_DIR ?= build-release
 # What is installed (cmake/HcsInstall.cmake), and hcs-mkimage, which makes
 # the image at install time.
 PROGRAM_TARGETS := hcs_async hcs hcs_async_static hcs_static hcs_cli \
-	hcs-mkimage hcsd hcs-bench
+	hcs-mkimage hcsd hcs-bench hcs-runc
 release-check: deps
 	@export DEB_BUILD_MAINT_OPTIONS=hardening=+all; \
 	cflags="$$(dpkg-buildflags --get CFLAGS) $$(dpkg-buildflags --get CPPFLAGS)"; \

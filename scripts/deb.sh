@@ -50,7 +50,7 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 # image at install time): the test suites are not built.
 targets=(hcs_async hcs hcs_async_static hcs_static hcs_cli hcs-mkimage)
 help=$(cmake --build "$build" --target help)
-for t in hcsd hcs-bench; do
+for t in hcsd hcs-bench hcs-runc; do
   if grep -q "^\.\.\. $t\$" <<<"$help"; then
     targets+=("$t")
   fi

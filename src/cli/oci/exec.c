@@ -230,7 +230,9 @@ static int waiter(const oci_global_t *g, const exec_args_t *a, const char *text,
     return r;
   }
   if (ready >= 0) {
-    (void)write(ready, "S", 1);
+    if (write(ready, "S", 1) != 1) {
+      /* The waiting parent reads EOF instead, and says the exec failed. */
+    }
     close(ready);
     /* The keeper holds the stdio now. */
     oci_stdio_to_null();

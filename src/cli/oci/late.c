@@ -98,7 +98,9 @@ static void host_cgroups(late_t *l) {
 
 static int child_fail(int fd, int step, int item) {
   report_t r = {.step = step, .item = item, .err = errno};
-  (void)write(fd, &r, sizeof(r));
+  if (write(fd, &r, sizeof(r)) != (ssize_t)sizeof(r)) {
+    return 2; /* the parent reads no report: the exit status says it */
+  }
   return 1;
 }
 

@@ -145,7 +145,9 @@ oci_status_t oci_status(const oci_global_t *g, const oci_state_t *st) {
     f = oci_cgroup_open(g, st->id, "cgroup.freeze");
   }
   if (f != NULL) {
-    (void)fgets(buf, sizeof(buf), f);
+    if (fgets(buf, sizeof(buf), f) == NULL) {
+      buf[0] = '\0'; /* unreadable: running */
+    }
     fclose(f);
   }
   /* A freeze under way (FREEZING) counts as paused already: pause has
