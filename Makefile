@@ -133,7 +133,7 @@ FUZZ_SECONDS ?= 20
 fuzz: deps
 	cmake -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
 		-DHCS_WERROR=ON -DHCS_FUZZ=ON
-	cmake --build $(FUZZ_DIR) -j$(JOBS)
+	cmake --build $(FUZZ_DIR) -j$(JOBS) --target fuzz_all
 	@for t in $(FUZZ_DIR)/fuzz/fuzz_*; do \
 		name=$$(basename $$t); name=$${name#fuzz_}; \
 		scratch=$$(mktemp -d); \
