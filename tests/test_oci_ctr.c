@@ -12,28 +12,7 @@
  * left. containerd is
  * stopped by its pid. Skipped when containerd, ctr, the shim or ip is not
  * installed (scripts/deps.sh installs them). */
-#include <criterion/criterion.h>
-#include <hcs.h>
-
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <poll.h>
-#include <pty.h>
-#include <sched.h>
-#include <signal.h>
-#include <spawn.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-
-extern char **environ;
+#include "oci_util.h"
 
 #define NS "hcst"
 #define IMAGE "docker.io/library/busybox:latest"
@@ -41,119 +20,25 @@ extern char **environ;
 static char dir[128], sock[200], netns[64];
 static pid_t containerd_pid;
 
-typedef struct run_s {
-  int status; /* exit status, 128+n for signal n */
-  char out[8192], err[8192];
-} run_t;
-
-static void slurp(const char *path, char *buf, size_t n) {
-  buf[0] = '\0';
-  FILE *f = fopen(path, "re");
-  if (f != NULL) {
-    size_t k = fread(buf, 1, n - 1, f);
-    buf[k] = '\0';
-    fclose(f);
-  }
-}
-
-static int wait_status(pid_t pid) {
-  int st;
-  while (waitpid(pid, &st, 0) < 0) {
-    cr_assert_eq(errno, EINTR, "waitpid %d: %s", (int)pid, strerror(errno));
-  }
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-/* Runs argv (a program on PATH or a path) with stdin from /dev/null and
- * stdout, stderr to files under dir; r gets its status and output. */
+/* Runs argv with its output in files under dir: r gets its status and
+ * output. */
 static int run_argv(char *const argv[], run_t *r) {
-  char out[200], err[200];
-  snprintf(out, sizeof(out), "%s/cmd.out", dir);
-  snprintf(err, sizeof(err), "%s/cmd.err", dir);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC,
-                                   0644);
-  posix_spawn_file_actions_addopen(&fa, 2, err, O_WRONLY | O_CREAT | O_TRUNC,
-                                   0644);
-  pid_t pid;
-  int e = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-  posix_spawn_file_actions_destroy(&fa);
-  cr_assert_eq(e, 0, "spawn %s: %s", argv[0], strerror(e));
-  r->status = wait_status(pid);
-  slurp(out, r->out, sizeof(r->out));
-  slurp(err, r->err, sizeof(r->err));
-  return r->status;
+  return oci_run(dir, argv, "cmd", r);
 }
 
 #define RUN(r, ...) run_argv((char *const[]){__VA_ARGS__, NULL}, r)
 #define CTR(r, ...) RUN(r, "ctr", "-a", sock, "-n", NS, __VA_ARGS__)
 
-static bool on_path(const char *name) {
-  char p[128];
-  snprintf(p, sizeof(p), "/usr/sbin/%s", name);
-  if (access(p, X_OK) == 0) {
-    return true;
-  }
-  snprintf(p, sizeof(p), "/usr/bin/%s", name);
-  return access(p, X_OK) == 0;
-}
-
-/* The pids of the live processes (not the containerd of the test) whose
- * command line names dir: a shim has -address DIR/containerd.sock, a
- * keeper hcs-runc's create with --bundle under DIR/state. */
-static size_t leftovers(char *list, size_t n) {
-  size_t found = 0;
-  list[0] = '\0';
-  DIR *d = opendir("/proc");
-  cr_assert_not_null(d);
-  for (struct dirent *e; (e = readdir(d)) != NULL;) {
-    pid_t pid = (pid_t)atoi(e->d_name);
-    if (pid <= 0 || pid == containerd_pid) {
-      continue;
-    }
-    char p[64], cmd[4096];
-    snprintf(p, sizeof(p), "/proc/%d/cmdline", (int)pid);
-    int fd = open(p, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      continue;
-    }
-    ssize_t k = read(fd, cmd, sizeof(cmd) - 1);
-    close(fd);
-    if (k <= 0) {
-      continue; /* a zombie: nothing left to run */
-    }
-    for (ssize_t i = 0; i < k; i++) {
-      cmd[i] = cmd[i] == '\0' ? ' ' : cmd[i];
-    }
-    cmd[k] = '\0';
-    if (strstr(cmd, dir) != NULL) {
-      size_t used = strlen(list);
-      snprintf(list + used, n - used, "%d: %.300s\n", (int)pid, cmd);
-      found++;
-    }
-  }
-  closedir(d);
-  return found;
-}
-
-/* The shim exits after ctr's delete returned: it is waited for. */
+/* A shim has -address DIR/containerd.sock, a keeper hcs-runc's create
+ * with --bundle under DIR/state. */
 static void expect_no_leftovers(const char *when) {
-  char list[4096];
-  for (int i = 0; i < 200 && leftovers(list, sizeof(list)) > 0; i++) {
-    struct timespec ts = {0, 100 * 1000 * 1000};
-    nanosleep(&ts, NULL);
-  }
-  cr_expect_eq(leftovers(list, sizeof(list)), 0,
-               "%s: shims or keepers left after 20 s:\n%s", when, list);
+  oci_expect_no_leftovers(dir, containerd_pid, when);
 }
 
-static void write_file(const char *path, const char *text) {
-  FILE *f = fopen(path, "we");
-  cr_assert_not_null(f, "%s: %s", path, strerror(errno));
-  fputs(text, f);
-  cr_assert_eq(fclose(f), 0);
+static bool containerd_up(void *data) {
+  (void)data;
+  run_t r;
+  return CTR(&r, "version") == 0;
 }
 
 static void containerd_start(void) {
@@ -162,10 +47,9 @@ static void containerd_start(void) {
   cr_assert_eq(RUN(&r, "ip", "netns", "add", netns), 0, "ip netns add: %s",
                r.err);
   snprintf(sock, sizeof(sock), "%s/containerd.sock", dir);
-  char conf[200], text[1024], log[200], nspath[128];
+  char conf[200], text[1024], log[200];
   snprintf(conf, sizeof(conf), "%s/config.toml", dir);
   snprintf(log, sizeof(log), "%s/containerd.log", dir);
-  snprintf(nspath, sizeof(nspath), "/run/netns/%s", netns);
   snprintf(text, sizeof(text),
            "version = 2\n"
            "root = \"%s/root\"\n"
@@ -174,33 +58,10 @@ static void containerd_start(void) {
            "[grpc]\n  address = \"%s\"\n"
            "[ttrpc]\n  address = \"%s.ttrpc\"\n",
            dir, dir, sock, sock);
-  write_file(conf, text);
-  int ns = open(nspath, O_RDONLY | O_CLOEXEC);
-  cr_assert_geq(ns, 0, "%s: %s", nspath, strerror(errno));
-  /* setns, not `ip netns exec`, which would remount /sys. */
-  containerd_pid = fork();
-  cr_assert_geq(containerd_pid, 0);
-  if (containerd_pid == 0) {
-    int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0 ||
-        setns(ns, CLONE_NEWNET) != 0 || prctl(PR_SET_PDEATHSIG, SIGTERM)) {
-      _exit(126);
-    }
-    execlp("containerd", "containerd", "--config", conf, (char *)NULL);
-    _exit(127);
-  }
-  close(ns);
-  for (int i = 0; i < 600; i++) {
-    if (CTR(&r, "version") == 0) {
-      return;
-    }
-    int st;
-    cr_assert_eq(waitpid(containerd_pid, &st, WNOHANG), 0,
-                 "containerd exited; see %s", log);
-    struct timespec ts = {0, 100 * 1000 * 1000};
-    nanosleep(&ts, NULL); /* the socket has no other readiness */
-  }
-  cr_assert_fail("containerd did not answer in 60 s");
+  oci_write_file(conf, text);
+  char *argv[] = {"containerd", "--config", conf, NULL};
+  containerd_pid = oci_spawn_in_netns(netns, log, argv);
+  oci_wait_daemon(&containerd_pid, log, containerd_up, NULL);
 }
 
 /* ctr KIND rm [-f] of each ID `ctr KIND ls -q` lists. */
@@ -226,7 +87,7 @@ static void containerd_stop(void) {
   if (containerd_pid > 0) {
     remove_all();
     kill(containerd_pid, SIGTERM);
-    (void)wait_status(containerd_pid);
+    (void)oci_wait_status(containerd_pid);
     containerd_pid = 0;
   }
   if (netns[0] != '\0') {
@@ -244,12 +105,9 @@ static void import_busybox(void) {
   snprintf(layer, sizeof(layer), "%s/layer.tar", img);
   snprintf(tar, sizeof(tar), "%s/busybox.tar", dir);
   cr_assert_eq(mkdir(img, 0700), 0);
-  char busybox[512];
-  snprintf(busybox, sizeof(busybox), "%s/%s/diff", hcs_default_image_home(),
-           HCS_DEFAULT_IMAGE);
   run_t r;
   cr_assert_eq(RUN(&r, "tar", "--numeric-owner", "--owner=0", "--group=0", "-C",
-                   busybox, "-cf", layer, "."),
+                   (char *)oci_busybox_rootfs(), "-cf", layer, "."),
                0, "tar of the busybox layer: %s", r.err);
   cr_assert_eq(RUN(&r, "sha256sum", layer), 0, "sha256sum: %s", r.err);
   cr_assert(strlen(r.out) > 64 && r.out[64] == ' ', "%s", r.out);
@@ -260,10 +118,10 @@ static void import_busybox(void) {
            "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:%.64s\"]}}",
            r.out);
   snprintf(path, sizeof(path), "%s/config.json", img);
-  write_file(path, text);
+  oci_write_file(path, text);
   snprintf(path, sizeof(path), "%s/manifest.json", img);
-  write_file(path, "[{\"Config\":\"config.json\",\"RepoTags\":"
-                   "[\"busybox:latest\"],\"Layers\":[\"layer.tar\"]}]");
+  oci_write_file(path, "[{\"Config\":\"config.json\",\"RepoTags\":"
+                       "[\"busybox:latest\"],\"Layers\":[\"layer.tar\"]}]");
   cr_assert_eq(RUN(&r, "tar", "-C", img, "-cf", tar, "manifest.json",
                    "config.json", "layer.tar"),
                0, "tar of the image: %s", r.err);
@@ -277,8 +135,8 @@ static void setup(void) {
   if (geteuid() != 0) {
     cr_skip_test("containerd and hcs-runc make containers: root only");
   }
-  if (!on_path("containerd") || !on_path("ctr") ||
-      !on_path("containerd-shim-runc-v2") || !on_path("ip")) {
+  if (!oci_on_path("containerd") || !oci_on_path("ctr") ||
+      !oci_on_path("containerd-shim-runc-v2") || !oci_on_path("ip")) {
     cr_skip_test("no containerd, ctr, containerd-shim-runc-v2 or ip "
                  "(Debian's containerd, iproute2)");
   }
@@ -288,20 +146,12 @@ static void setup(void) {
   import_busybox();
 }
 
-static int rm_one(const char *p, const struct stat *sb, int type,
-                  struct FTW *ftw) {
-  (void)sb;
-  (void)ftw;
-  (void)(type == FTW_DP ? rmdir(p) : unlink(p));
-  return 0;
-}
-
 static void teardown(void) {
   containerd_stop();
   /* The shim's runc root for the namespace, when nothing else is in it. */
   (void)rmdir("/run/containerd/runc/" NS);
   if (dir[0] != '\0') {
-    (void)nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+    oci_rm_tree(dir);
     dir[0] = '\0';
   }
 }
@@ -390,8 +240,7 @@ Test(oci_ctr, detached_exec_pause_kill) {
   cr_expect_eq(r.status, 0, "ctr task kill: %s", r.err);
   const char *st = "";
   for (int i = 0; i < 300 && strcmp(st = task_status("d1"), "STOPPED"); i++) {
-    struct timespec ts = {0, 100 * 1000 * 1000};
-    nanosleep(&ts, NULL);
+    oci_nap_ms(100);
   }
   cr_expect_str_eq(st, "STOPPED", "SIGTERM stops the task in 30 s");
   CTR(&r, "tasks", "rm", "d1");
@@ -411,33 +260,9 @@ Test(oci_ctr, run_on_a_console) {
                   HCS_RUNC_BIN, IMAGE,  "c1",
                   "sh",         "-c",   "tty; read x; echo got-$x; exit 6",
                   NULL};
-  int m;
-  pid_t pid = forkpty(&m, NULL, NULL, NULL);
-  cr_assert_geq(pid, 0, "forkpty: %s", strerror(errno));
-  if (pid == 0) {
-    execvp("ctr", argv);
-    _exit(127);
-  }
   char out[8192];
-  size_t got = 0;
-  bool sent = false;
-  for (;;) {
-    struct pollfd p = {.fd = m, .events = POLLIN};
-    cr_assert_gt(poll(&p, 1, 60000), 0, "ctr run -t: no end after 60 s: %.*s",
-                 (int)got, out);
-    ssize_t r = read(m, out + got, sizeof(out) - 1 - got);
-    if (r <= 0 || (got += (size_t)r) == sizeof(out) - 1) {
-      break; /* EIO: ctr exited and closed the console */
-    }
-    out[got] = '\0';
-    if (!sent && strstr(out, "/dev/pts/") != NULL) {
-      cr_assert_eq(write(m, "abc\r", 4), 4);
-      sent = true;
-    }
-  }
-  out[got] = '\0';
-  close(m);
-  cr_expect_eq(wait_status(pid), 6, "ctr run -t exits 6: %s", out);
+  int st = oci_pty_run(argv, "/dev/pts/", "abc\r", out, sizeof(out));
+  cr_expect_eq(st, 6, "ctr run -t exits 6: %s", out);
   cr_expect(strstr(out, "/dev/pts/") != NULL, "a console: %s", out);
   cr_expect(strstr(out, "got-abc") != NULL, "input reaches it: %s", out);
   expect_gone("c1");

@@ -8,30 +8,9 @@
  * namespace the test makes with `ip netns add`, on a private socket,
  * data root and exec root, stopped by its pid; skipped when dockerd is
  * not installed. */
-#include <criterion/criterion.h>
-#include <hcs.h>
+#include "oci_util.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <jansson.h>
-#include <poll.h>
-#include <pty.h>
-#include <sched.h>
-#include <signal.h>
-#include <spawn.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/mount.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-
-extern char **environ;
 
 static char dir[128], root[160], bundle[160], log_path[160];
 
@@ -49,17 +28,8 @@ static void setup(void) {
   cr_assert_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
 }
 
-static int rm_one(const char *p, const struct stat *sb, int type,
-                  struct FTW *ftw) {
-  (void)sb;
-  (void)ftw;
-  (void)(type == FTW_DP ? rmdir(p) : unlink(p));
-  return 0;
-}
-
-typedef struct dockerd_s dockerd_t;
-static dockerd_t *live_dockerd; /* stopped by teardown, also after a fail */
-static void dockerd_stop(dockerd_t *d);
+static oci_dockerd_t *live_dockerd; /* stopped by teardown, also after a fail */
+static void dockerd_stop(oci_dockerd_t *d);
 
 static void teardown(void) {
   if (live_dockerd != NULL) {
@@ -67,7 +37,7 @@ static void teardown(void) {
     live_dockerd = NULL;
   }
   if (dir[0] != '\0') {
-    (void)nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+    oci_rm_tree(dir);
   }
 }
 
@@ -76,57 +46,11 @@ TestSuite(oci, .init = setup, .fini = teardown, .timeout = 120);
 /* ------------------------------------------------------------------------
  * Running hcs-runc. */
 
-typedef struct run_s {
-  int status; /* exit status, 128+n for signal n */
-  char out[8192], err[8192];
-} run_t;
-
-static void slurp(const char *path, char *buf, size_t n) {
-  buf[0] = '\0';
-  FILE *f = fopen(path, "re");
-  if (f != NULL) {
-    size_t k = fread(buf, 1, n - 1, f);
-    buf[k] = '\0';
-    fclose(f);
-  }
-}
-
-static int wait_status(pid_t pid) {
-  int st;
-  while (waitpid(pid, &st, 0) < 0) {
-    cr_assert_eq(errno, EINTR, "waitpid %d: %s", (int)pid, strerror(errno));
-  }
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-/* Runs argv (argv[0] a program on PATH or a path) with stdin from
- * /dev/null and stdout, stderr to files named tag under dir, which a
- * keeper it leaves keeps writing to. */
 static pid_t spawn_to(char *const argv[], const char *tag) {
-  char out[200], err[200];
-  snprintf(out, sizeof(out), "%s/%s.out", dir, tag);
-  snprintf(err, sizeof(err), "%s/%s.err", dir, tag);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC,
-                                   0644);
-  posix_spawn_file_actions_addopen(&fa, 2, err, O_WRONLY | O_CREAT | O_TRUNC,
-                                   0644);
-  pid_t pid;
-  int e = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-  posix_spawn_file_actions_destroy(&fa);
-  cr_assert_eq(e, 0, "spawn %s: %s", argv[0], strerror(e));
-  return pid;
+  return oci_spawn_to(dir, argv, tag);
 }
 
-static void collect(run_t *r, const char *tag) {
-  char p[200];
-  snprintf(p, sizeof(p), "%s/%s.out", dir, tag);
-  slurp(p, r->out, sizeof(r->out));
-  snprintf(p, sizeof(p), "%s/%s.err", dir, tag);
-  slurp(p, r->err, sizeof(r->err));
-}
+static void collect(run_t *r, const char *tag) { oci_collect(dir, r, tag); }
 
 /* hcs-runc --root ROOT --log LOG --log-format json ARGS... */
 static run_t runc_v(const char *tag, const char *const *args) {
@@ -138,8 +62,7 @@ static run_t runc_v(const char *tag, const char *const *args) {
   }
   argv[n] = NULL;
   run_t r;
-  r.status = wait_status(spawn_to(argv, tag));
-  collect(&r, tag);
+  oci_run(dir, argv, tag, &r);
   return r;
 }
 
@@ -147,13 +70,6 @@ static run_t runc_v(const char *tag, const char *const *args) {
 
 /* ------------------------------------------------------------------------
  * Bundles. */
-
-static const char *rootfs(void) {
-  static char p[512];
-  snprintf(p, sizeof(p), "%s/%s/diff", hcs_default_image_home(),
-           HCS_DEFAULT_IMAGE);
-  return p;
-}
 
 /* config.json of the bundle: the process args, the mounts and linux
  * section Docker 20.10 sends (less its binds); extra is merged in. */
@@ -173,23 +89,23 @@ static void write_bundle(const char *const *args, const char *extra) {
       " s:{s:{s:s}, s:[{s:s}, {s:s}, {s:s}, {s:s}, {s:s}],"
       "    s:[s, s, s], s:[s, s]}}",
       "ociVersion", "1.0.2", "process", "user", "uid", 0, "gid", 0, "args", a,
-      "env", "PATH=/bin:/usr/bin", "cwd", "/", "root", "path", rootfs(),
-      "readonly", 1, "hostname", "oci-test", "mounts", "destination", "/proc",
-      "type", "proc", "source", "proc", "options", "nosuid", "noexec", "nodev",
-      "destination", "/dev", "type", "tmpfs", "source", "tmpfs", "options",
-      "nosuid", "strictatime", "mode=755", "size=65536k", "destination",
-      "/dev/pts", "type", "devpts", "source", "devpts", "options", "nosuid",
-      "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5",
-      "destination", "/sys", "type", "sysfs", "source", "sysfs", "options",
-      "nosuid", "noexec", "nodev", "ro", "destination", "/sys/fs/cgroup",
-      "type", "cgroup", "source", "cgroup", "options", "ro", "nosuid", "noexec",
-      "nodev", "destination", "/dev/mqueue", "type", "mqueue", "source",
-      "mqueue", "options", "nosuid", "noexec", "nodev", "destination",
-      "/dev/shm", "type", "tmpfs", "source", "shm", "options", "nosuid",
-      "noexec", "nodev", "mode=1777", "size=67108864", "linux", "sysctl",
-      "net.ipv4.ping_group_range", "0 2147483647", "namespaces", "type",
-      "mount", "type", "network", "type", "uts", "type", "pid", "type", "ipc",
-      "maskedPaths", "/proc/kcore", "/proc/keys", "/sys/firmware",
+      "env", "PATH=/bin:/usr/bin", "cwd", "/", "root", "path",
+      oci_busybox_rootfs(), "readonly", 1, "hostname", "oci-test", "mounts",
+      "destination", "/proc", "type", "proc", "source", "proc", "options",
+      "nosuid", "noexec", "nodev", "destination", "/dev", "type", "tmpfs",
+      "source", "tmpfs", "options", "nosuid", "strictatime", "mode=755",
+      "size=65536k", "destination", "/dev/pts", "type", "devpts", "source",
+      "devpts", "options", "nosuid", "noexec", "newinstance", "ptmxmode=0666",
+      "mode=0620", "gid=5", "destination", "/sys", "type", "sysfs", "source",
+      "sysfs", "options", "nosuid", "noexec", "nodev", "ro", "destination",
+      "/sys/fs/cgroup", "type", "cgroup", "source", "cgroup", "options", "ro",
+      "nosuid", "noexec", "nodev", "destination", "/dev/mqueue", "type",
+      "mqueue", "source", "mqueue", "options", "nosuid", "noexec", "nodev",
+      "destination", "/dev/shm", "type", "tmpfs", "source", "shm", "options",
+      "nosuid", "noexec", "nodev", "mode=1777", "size=67108864", "linux",
+      "sysctl", "net.ipv4.ping_group_range", "0 2147483647", "namespaces",
+      "type", "mount", "type", "network", "type", "uts", "type", "pid", "type",
+      "ipc", "maskedPaths", "/proc/kcore", "/proc/keys", "/sys/firmware",
       "readonlyPaths", "/proc/sys", "/proc/sysrq-trigger");
   cr_assert_not_null(c, "config: %s", jerr.text);
   if (extra != NULL) {
@@ -206,7 +122,7 @@ static void write_bundle(const char *const *args, const char *extra) {
 
 static pid_t read_pid(const char *path) {
   char buf[32];
-  slurp(path, buf, sizeof(buf));
+  oci_slurp(path, buf, sizeof(buf));
   return (pid_t)atoi(buf);
 }
 
@@ -247,7 +163,7 @@ static pid_t create_start(const char *id) {
 /* The last line of the log, which the shim shows. */
 static json_t *last_log(void) {
   char buf[16384];
-  slurp(log_path, buf, sizeof(buf));
+  oci_slurp(log_path, buf, sizeof(buf));
   char *end = buf + strlen(buf);
   while (end > buf && end[-1] == '\n') {
     *--end = '\0';
@@ -278,13 +194,13 @@ Test(oci, lifecycle_exit_status_and_output) {
                                      NULL},
                "{\"linux\":{\"cgroupsPath\":\"/oci/life\"}}");
   pid_t keeper = create_start("life");
-  cr_assert_eq(wait_status(keeper), 7, "the pid-file's process exits 7");
+  cr_assert_eq(oci_wait_status(keeper), 7, "the pid-file's process exits 7");
   run_t r;
   collect(&r, "create");
   cr_expect_str_eq(r.out, "out\noci-test\n0\t2147483647\n");
   cr_expect_str_eq(r.err, "err\n");
   char log[16384];
-  slurp(log_path, log, sizeof(log));
+  oci_slurp(log_path, log, sizeof(log));
   cr_expect(strstr(log, "\"level\":\"warning\"") != NULL &&
                 strstr(log, "linux.cgroupsPath /oci/life") != NULL,
             "what hcs does otherwise is in the log: %s", log);
@@ -308,7 +224,7 @@ Test(oci, kill_forwards_the_signal) {
   cr_expect_neq(r.status, 0, "a running container is not deleted");
   r = RUNC("kill", "kill", "k", "TERM");
   cr_assert_eq(r.status, 0, "kill: %s", r.err);
-  cr_expect_eq(wait_status(keeper), 128 + SIGTERM);
+  cr_expect_eq(oci_wait_status(keeper), 128 + SIGTERM);
   r = RUNC("del", "delete", "k");
   cr_expect_eq(r.status, 0, "delete: %s", r.err);
 }
@@ -322,7 +238,7 @@ Test(oci, kill_and_delete_before_start) {
   cr_assert_eq(r.status, 0, "create: %s", r.err);
   r = RUNC("kill", "kill", "c1", "TERM");
   cr_expect_eq(r.status, 0, "kill: %s", r.err);
-  cr_expect_eq(wait_status(read_pid(pidf)), 128 + SIGTERM);
+  cr_expect_eq(oci_wait_status(read_pid(pidf)), 128 + SIGTERM);
   json_t *st = state_of("c1");
   cr_expect_str_eq(status_of(st), "stopped");
   json_decref(st);
@@ -335,7 +251,7 @@ Test(oci, kill_and_delete_before_start) {
   cr_assert_eq(r.status, 0, "create: %s", r.err);
   r = RUNC("del", "delete", "c2");
   cr_expect_eq(r.status, 0, "delete of a created one: %s", r.err);
-  cr_expect_eq(wait_status(read_pid(pidf)), 128 + SIGKILL);
+  cr_expect_eq(oci_wait_status(read_pid(pidf)), 128 + SIGKILL);
   r = RUNC("del", "delete", "--force", "c2");
   cr_expect_eq(r.status, 0, "delete --force of none is done: %s", r.err);
 }
@@ -349,7 +265,7 @@ Test(oci, mounts_docker_asks_for) {
                                      NULL},
                NULL);
   pid_t keeper = create_start("m");
-  cr_assert_eq(wait_status(keeper), 0);
+  cr_assert_eq(oci_wait_status(keeper), 0);
   run_t r;
   collect(&r, "create");
   cr_expect(strstr(r.out, "/dev/mqueue mqueue rw\n") != NULL, "%s", r.out);
@@ -417,7 +333,7 @@ Test(oci, exec_update_pause_resume_ps) {
   cr_expect_eq(r.status, 0, "resume: %s", r.err);
   r = RUNC("kill", "kill", "e", "KILL");
   cr_expect_eq(r.status, 0, "kill: %s", r.err);
-  cr_expect_eq(wait_status(keeper), 128 + SIGKILL);
+  cr_expect_eq(oci_wait_status(keeper), 128 + SIGKILL);
   r = RUNC("del", "delete", "e");
   cr_expect_eq(r.status, 0, "delete: %s", r.err);
 }
@@ -441,7 +357,7 @@ Test(oci, refusals_name_the_field_in_the_log) {
 
   char *argv[] = {HCS_RUNC_BIN, "--root", root, "--systemd-cgroup",
                   "state",      "x",      NULL};
-  int st = wait_status(spawn_to(argv, "sd"));
+  int st = oci_wait_status(spawn_to(argv, "sd"));
   run_t sd;
   collect(&sd, "sd");
   cr_expect_eq(st, 1);
@@ -476,7 +392,7 @@ Test(oci, unknown_members_ignored_bad_versions_refused) {
   expect_last_log("warning", "x-unknown");
   r = RUNC("start", "start", "u");
   cr_expect_eq(r.status, 0, "start: %s", r.err);
-  cr_expect_eq(wait_status(read_pid(pidf)), 0);
+  cr_expect_eq(oci_wait_status(read_pid(pidf)), 0);
   r = RUNC("del", "delete", "u");
   cr_expect_eq(r.status, 0, "delete: %s", r.err);
 }
@@ -497,44 +413,26 @@ Test(oci, version_and_features) {
 /* ------------------------------------------------------------------------
  * Through dockerd. */
 
-struct dockerd_s {
-  char netns[64], sock[200], host[220];
-  pid_t pid;
-};
-
-static bool on_path(const char *name) {
-  char cmd[128];
-  snprintf(cmd, sizeof(cmd), "/usr/sbin/%s", name);
-  if (access(cmd, X_OK) == 0) {
-    return true;
-  }
-  snprintf(cmd, sizeof(cmd), "/usr/bin/%s", name);
-  return access(cmd, X_OK) == 0;
+/* dockerd in a network namespace the test makes with ip netns add. */
+static void dockerd_start(oci_dockerd_t *d) {
+  snprintf(d->netns, sizeof(d->netns), "hcs-oci-%d", (int)getpid());
+  char *add[] = {"ip", "netns", "add", d->netns, NULL};
+  run_t r;
+  cr_assert_eq(oci_run(dir, add, "netns", &r), 0, "ip netns add: %s", r.err);
+  live_dockerd = d;
+  oci_dockerd_start(d, dir, d->netns, NULL);
 }
 
-static int run_argv(char *const argv[], const char *tag) {
-  return wait_status(spawn_to(argv, tag));
+static void dockerd_stop(oci_dockerd_t *d) {
+  oci_dockerd_stop(d);
+  char *del[] = {"ip", "netns", "del", d->netns, NULL};
+  run_t r;
+  (void)oci_run(dir, del, "netns", &r);
 }
-
-static int docker(const dockerd_t *d, const char *tag, const char *const *a,
-                  run_t *r) {
-  char *argv[24] = {"docker", "--host", (char *)d->host};
-  size_t n = 3;
-  for (size_t i = 0; a[i] != NULL && n < 23; i++) {
-    argv[n++] = (char *)a[i];
-  }
-  argv[n] = NULL;
-  r->status = run_argv(argv, tag);
-  collect(r, tag);
-  return r->status;
-}
-
-#define DOCKER(d, r, ...)                                                      \
-  docker(d, "docker", (const char *const[]){__VA_ARGS__, NULL}, r)
 
 /* docker with a console of its own (-it needs one): input written to it,
  * output read until the client exits. */
-static int docker_pty(const dockerd_t *d, const char *const *a,
+static int docker_pty(const oci_dockerd_t *d, const char *const *a,
                       const char *input, char *out, size_t n) {
   char *argv[24] = {"docker", "--host", (char *)d->host};
   size_t k = 3;
@@ -542,134 +440,18 @@ static int docker_pty(const dockerd_t *d, const char *const *a,
     argv[k++] = (char *)a[i];
   }
   argv[k] = NULL;
-  int m;
-  pid_t pid = forkpty(&m, NULL, NULL, NULL);
-  cr_assert_geq(pid, 0, "forkpty: %s", strerror(errno));
-  if (pid == 0) {
-    execvp("docker", argv);
-    _exit(127);
-  }
-  cr_assert_eq(write(m, input, strlen(input)), (ssize_t)strlen(input));
-  size_t got = 0;
-  for (;;) {
-    struct pollfd p = {.fd = m, .events = POLLIN};
-    cr_assert_gt(poll(&p, 1, 60000), 0, "docker -it: no end after 60 s");
-    ssize_t r = read(m, out + got, n - 1 - got);
-    if (r <= 0 || (got += (size_t)r) == n - 1) {
-      break; /* EIO: the client exited and closed the console */
-    }
-  }
-  out[got] = '\0';
-  close(m);
-  return wait_status(pid);
-}
-
-/* dockerd in the network namespace d->netns (made with ip netns add): the
- * child joins it with setns, without the /sys that `ip netns exec` would
- * remount (dockerd needs the host's cgroup mounts). */
-static void dockerd_start(dockerd_t *d) {
-  snprintf(d->netns, sizeof(d->netns), "hcs-oci-%d", (int)getpid());
-  char *add[] = {"ip", "netns", "add", d->netns, NULL};
-  cr_assert_eq(run_argv(add, "netns"), 0, "ip netns add");
-  snprintf(d->sock, sizeof(d->sock), "%s/docker.sock", dir);
-  snprintf(d->host, sizeof(d->host), "unix://%s", d->sock);
-  char data[200], exec_root[200], pidfile[200], rt[300], nspath[128], log[200];
-  snprintf(data, sizeof(data), "%s/data", dir);
-  snprintf(exec_root, sizeof(exec_root), "%s/exec", dir);
-  snprintf(pidfile, sizeof(pidfile), "%s/dockerd.pid", dir);
-  snprintf(rt, sizeof(rt), "hcs=%s", HCS_RUNC_BIN);
-  snprintf(nspath, sizeof(nspath), "/run/netns/%s", d->netns);
-  snprintf(log, sizeof(log), "%s/dockerd.log", dir);
-  char *argv[] = {"dockerd",
-                  "--host",
-                  d->host,
-                  "--data-root",
-                  data,
-                  "--exec-root",
-                  exec_root,
-                  "--pidfile",
-                  pidfile,
-                  "--bridge",
-                  "none",
-                  "--iptables=false",
-                  "--ip6tables=false",
-                  "--ip-forward=false",
-                  "--add-runtime",
-                  rt,
-                  NULL};
-  int ns = open(nspath, O_RDONLY | O_CLOEXEC);
-  cr_assert_geq(ns, 0, "%s: %s", nspath, strerror(errno));
-  d->pid = fork();
-  cr_assert_geq(d->pid, 0);
-  if (d->pid == 0) {
-    int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0 ||
-        setns(ns, CLONE_NEWNET) != 0 || prctl(PR_SET_PDEATHSIG, SIGTERM)) {
-      _exit(126);
-    }
-    execvp("dockerd", argv);
-    _exit(127);
-  }
-  close(ns);
-  for (int i = 0; i < 600; i++) {
-    run_t r;
-    if (DOCKER(d, &r, "version", "--format", "{{.Server.Version}}") == 0) {
-      return;
-    }
-    int st;
-    cr_assert_eq(waitpid(d->pid, &st, WNOHANG), 0, "dockerd exited; see %s",
-                 log);
-    struct timespec ts = {0, 100 * 1000 * 1000};
-    nanosleep(&ts, NULL); /* dockerd's socket has no other readiness */
-  }
-  cr_assert_fail("dockerd did not answer in 60 s");
-}
-
-static void dockerd_stop(dockerd_t *d) {
-  /* Whatever a failed step left (a created container, a running one):
-   * their shims and keepers would outlive dockerd. */
-  run_t r;
-  DOCKER(d, &r, "ps", "-aq");
-  char ids[sizeof(r.out)];
-  memcpy(ids, r.out, sizeof(ids));
-  for (char *save = NULL, *id = strtok_r(ids, "\n", &save); id != NULL;
-       id = strtok_r(NULL, "\n", &save)) {
-    DOCKER(d, &r, "rm", "-f", id);
-  }
-  if (d->pid > 0) {
-    kill(d->pid, SIGTERM);
-    (void)wait_status(d->pid);
-    d->pid = 0;
-  }
-  char *del[] = {"ip", "netns", "del", d->netns, NULL};
-  (void)run_argv(del, "netns");
-}
-
-/* The busybox layer as the image "busybox" (docker import of its tar). */
-static void import_busybox(dockerd_t *d) {
-  char tar[200];
-  snprintf(tar, sizeof(tar), "%s/busybox.tar", dir);
-  char *argv[] = {"tar",       "--numeric-owner",
-                  "--owner=0", "--group=0",
-                  "-C",        (char *)rootfs(),
-                  "-cf",       tar,
-                  ".",         NULL};
-  cr_assert_eq(run_argv(argv, "tar"), 0, "tar of the busybox layer");
-  run_t r;
-  cr_assert_eq(DOCKER(d, &r, "import", tar, "busybox:latest"), 0,
-               "docker import: %s", r.err);
+  return oci_pty_run(argv, "", input, out, n);
 }
 
 Test(oci, docker_run_through_dockerd, .timeout = 300) {
-  if (!on_path("dockerd") || !on_path("ip") ||
-      !on_path("containerd-shim-runc-v2")) {
+  if (!oci_on_path("dockerd") || !oci_on_path("ip") ||
+      !oci_on_path("containerd-shim-runc-v2")) {
     cr_skip_test("no dockerd, containerd-shim-runc-v2 or ip (Debian's "
                  "docker.io, iproute2)");
   }
-  static dockerd_t d;
+  static oci_dockerd_t d;
   dockerd_start(&d);
-  live_dockerd = &d;
-  import_busybox(&d);
+  oci_dockerd_import_busybox(&d);
   run_t r;
   DOCKER(&d, &r, "run", "--runtime", "hcs", "--rm", "busybox", "echo", "hi");
   cr_expect_eq(r.status, 0, "docker run: %s", r.err);
