@@ -26,6 +26,10 @@ typedef enum scenario {
   SC_GATEWAY,  /* execs through hcsd's socket: sessions per second */
   SC_GWSTREAM, /* the same, each exec streaming w->bytes: bytes per second */
   SC_LOAD,     /* docker load of a generated image through each daemon */
+  /* docker run --rm busybox true, and docker exec, through one dockerd
+   * with --runtime hcs-runc, runc and crun (drv_runtime.c) */
+  SC_RTRUN,
+  SC_RTEXEC,
   SC_COUNT
 } scenario_t;
 
@@ -50,6 +54,7 @@ typedef enum contender {
 
 typedef struct exec_env_s exec_env_t;
 typedef struct gw_env_s gw_env_t; /* gateway.h */
+typedef struct rt_env_s rt_env_t;
 
 /* What one session does; the same for every contender. */
 typedef struct work_s {
@@ -64,6 +69,7 @@ typedef struct work_s {
   uint32_t resize_every; /* pty: output chunks between two resizes */
   exec_env_t *env;       /* exec: the running systems; argv inside them */
   gw_env_t *gw;          /* gateway: hcsd and its container */
+  rt_env_t *rt;          /* runtime-run, runtime-exec: the dockerd */
 } work_t;
 
 /* Per-session state, embedded in each driver's session record. */
@@ -155,6 +161,9 @@ void bench_slab_free(void *p, size_t size);
 int bench_pty_open(int *master, int *slave, uint16_t rows, uint16_t cols);
 const char *bench_sc_name(scenario_t sc);
 const char *bench_ct_name(contender_t ct);
+/* The contender's name in the runtime scenarios: "hcs-runc", "runc",
+ * "crun"; elsewhere bench_ct_name's. */
+const char *bench_ct_label(scenario_t sc, contender_t ct);
 /* Whether contender ct races in scenario sc. */
 bool bench_ct_in(scenario_t sc, contender_t ct);
 /* The message the echo scenario sends (w->msg_len bytes). */
@@ -198,6 +207,33 @@ int drv_gateway_run(run_t *r, contender_t ct);
 /* load: r->w->n docker loads of a generated image of r->w->bytes, one at
  * a time, through the contender's socket (drv_load.c). */
 int drv_load_run(run_t *r, contender_t ct);
+
+/* runtime-run, runtime-exec: r->w->n sessions one at a time through the
+ * dockerd of r->w->rt with the runtime ct names (CT_HCS: hcs-runc,
+ * CT_RUNC, CT_CRUN): run, a container of busybox true created, started,
+ * waited for and deleted; exec, `true` exec'd into the runtime's running
+ * container and inspected (drv_runtime.c). */
+int drv_runtime_run(run_t *r, contender_t ct);
+
+/* drv_runtime.c: the runtime scenarios' dockerd, set up once for all
+ * their cells: --add-runtime hcs=<hcs-runc> and crun=<crun> (runc is its
+ * default), the busybox image, and one running container per runtime for
+ * the execs. A runtime whose container cannot start (crun on hybrid
+ * cgroups) is not up, its note says why (the daemon's answer). */
+struct rt_env_s {
+  bool up[CT_COUNT];
+  int err[CT_COUNT];
+  char note[CT_COUNT][160];
+  struct rt_daemon_s *d; /* drv_runtime.c's */
+};
+/* hcs_runc: the hcs-runc binary ("" when none was found). Always to be
+ * closed. */
+void rt_env_open(rt_env_t *e, const char *hcs_runc, const bool *want);
+/* Removes the containers, stops dockerd, removes its directory. Returns
+ * the signal that interrupted the run meanwhile, or 0. */
+int rt_env_close(rt_env_t *e);
+/* SIGINT, SIGTERM or SIGHUP while the environment is open, else 0. */
+int rt_env_interrupted(void);
 
 /* exec_env.c: the exec scenario's systems, set up once for every exec
  * cell: a busybox root in a temporary directory, an hcs compute system on

@@ -171,6 +171,14 @@ int gw_base_tar(gw_env_t *g, const char **path, const char **why);
  * sets g->note[CT_DOCKERD] (the contender is then skipped) and stops what
  * it started. Returns 0 or a negative errno. */
 int gw_dockerd_open(gw_env_t *g);
+/* What gw_dockerd_open does before the container, on d: dockerd started
+ * with the extra arguments (NULL-terminated, or NULL) after the bench's
+ * own, its ping awaited, the busybox layer imported as GW_DOCKERD_IMAGE.
+ * g lends its base tar and its why buffer. 0, or a negative errno with
+ * *why saying what failed; d is then to be closed (gw_daemon_close). */
+#define GW_DOCKERD_IMAGE "hcs-bench-busybox"
+int gw_dockerd_start(gw_env_t *g, gw_daemon_t *d, const char *const *extra,
+                     const char **why);
 /* Removes the container, stops dockerd (SIGTERM to its pid, then a
  * wait), unmounts what it left under its directory and removes that. */
 void gw_dockerd_close(gw_env_t *g);

@@ -30,35 +30,42 @@ enum {
 };
 
 #define DK_API GW_DOCKERD_API
-#define DK_IMAGE "hcs-bench-busybox"
 
-/* dockerd as a child in a network namespace of its own. */
-static int spawn_dockerd(gw_env_t *g, const char *bin) {
+/* dockerd as a child in a network namespace of its own, with the extra
+ * arguments (NULL-terminated, or NULL) after the bench's own. */
+static int spawn_dockerd(gw_daemon_t *d, const char *bin,
+                         const char *const *extra) {
+  enum { EXTRA_MAX = 16 };
   char host[160], data[96], exec_root[96], pidfile[96];
-  snprintf(host, sizeof(host), "unix://%s", g->dk.sock);
-  snprintf(data, sizeof(data), "%s/data", g->dk.dir);
-  snprintf(exec_root, sizeof(exec_root), "%s/exec", g->dk.dir);
-  snprintf(pidfile, sizeof(pidfile), "%s/dockerd.pid", g->dk.dir);
-  char *argv[] = {(char *)bin,
-                  "--host",
-                  host,
-                  "--data-root",
-                  data,
-                  "--exec-root",
-                  exec_root,
-                  "--pidfile",
-                  pidfile,
-                  "--bridge",
-                  "none",
-                  "--iptables=false",
-                  "--ip6tables=false",
-                  "--ip-forward=false",
-                  NULL};
-  return gw_spawn_daemon(bin, argv, NULL, g->dk.log, GW_NEWNET, &g->dk.pid);
+  snprintf(host, sizeof(host), "unix://%s", d->sock);
+  snprintf(data, sizeof(data), "%s/data", d->dir);
+  snprintf(exec_root, sizeof(exec_root), "%s/exec", d->dir);
+  snprintf(pidfile, sizeof(pidfile), "%s/dockerd.pid", d->dir);
+  char *argv[14 + EXTRA_MAX + 1] = {(char *)bin,
+                                    "--host",
+                                    host,
+                                    "--data-root",
+                                    data,
+                                    "--exec-root",
+                                    exec_root,
+                                    "--pidfile",
+                                    pidfile,
+                                    "--bridge",
+                                    "none",
+                                    "--iptables=false",
+                                    "--ip6tables=false",
+                                    "--ip-forward=false"};
+  for (size_t i = 0; extra != NULL && extra[i] != NULL; i++) {
+    if (i == EXTRA_MAX) {
+      return -E2BIG;
+    }
+    argv[14 + i] = (char *)extra[i];
+  }
+  return gw_spawn_daemon(bin, argv, NULL, d->log, GW_NEWNET, &d->pid);
 }
 
-/* docker import: the layer's tar as the image DK_IMAGE. */
-static int import_image(gw_env_t *g, const char **why) {
+/* docker import: the layer's tar as the image GW_DOCKERD_IMAGE. */
+static int import_image(gw_env_t *g, gw_daemon_t *d, const char **why) {
   const char *tar = NULL;
   int err = gw_base_tar(g, &tar, why);
   if (err != 0) {
@@ -77,8 +84,8 @@ static int import_image(gw_env_t *g, const char **why) {
   int code = 0;
   char body[1024];
   err = httpc_call_fd(
-      g->dk.sock, "POST",
-      DK_API "/images/create?fromSrc=-&repo=" DK_IMAGE "&tag=latest",
+      d->sock, "POST",
+      DK_API "/images/create?fromSrc=-&repo=" GW_DOCKERD_IMAGE "&tag=latest",
       "application/x-tar", fd, (size_t)st.st_size, &code, body, sizeof(body));
   close(fd);
   if (err == 0 && (code != 200 || strstr(body, "\"error") != NULL)) {
@@ -90,7 +97,8 @@ static int import_image(gw_env_t *g, const char **why) {
   return err;
 }
 
-static int setup(gw_env_t *g, const char **why) {
+int gw_dockerd_start(gw_env_t *g, gw_daemon_t *d, const char *const *extra,
+                     const char **why) {
   char bin[PATH_MAX];
   if (geteuid() != 0) {
     *why = "dockerd needs root";
@@ -100,22 +108,29 @@ static int setup(gw_env_t *g, const char **why) {
     *why = "no dockerd on PATH (Debian's docker.io)";
     return -ENOENT;
   }
-  int err = gw_daemon_dir(&g->dk, "/tmp/hcs-bench-dk-XXXXXX", "docker");
+  int err = gw_daemon_dir(d, "/tmp/hcs-bench-dk-XXXXXX", "docker");
   if (err != 0) {
     *why = "mkdtemp /tmp/hcs-bench-dk-XXXXXX";
     return err;
   }
-  snprintf(g->dk.log, sizeof(g->dk.log), "%s/dockerd.log", g->dk.dir);
-  err = spawn_dockerd(g, bin);
+  snprintf(d->log, sizeof(d->log), "%s/dockerd.log", d->dir);
+  err = spawn_dockerd(d, bin, extra);
   if (err != 0) {
     *why = "starting dockerd";
     return err;
   }
-  if ((err = gw_daemon_ready(g, &g->dk, "dockerd", READY_MS, why)) == 0 &&
-      (err = import_image(g, why)) == 0) {
-    err = gw_start_sleeper(g->dk.sock, DK_API, DK_IMAGE ":latest", GW_HOST_NET,
-                           g->dk.ctr, sizeof(g->dk.ctr), g->why, sizeof(g->why),
-                           why);
+  if ((err = gw_daemon_ready(g, d, "dockerd", READY_MS, why)) == 0) {
+    err = import_image(g, d, why);
+  }
+  return err;
+}
+
+static int setup(gw_env_t *g, const char **why) {
+  int err = gw_dockerd_start(g, &g->dk, NULL, why);
+  if (err == 0) {
+    err = gw_start_sleeper(g->dk.sock, DK_API, GW_DOCKERD_IMAGE ":latest",
+                           GW_HOST_NET, g->dk.ctr, sizeof(g->dk.ctr), g->why,
+                           sizeof(g->why), why);
   }
   return err;
 }

@@ -102,6 +102,10 @@ typedef struct config_s {
   const char *hcsd;     /* NULL: the hcsd next to this binary */
   uint64_t load_bytes;  /* load: the big layer of each image */
   unsigned load_rounds; /* load: its rounds (one load each) */
+
+  /* runtime-run, runtime-exec: sessions per runtime, and their rounds */
+  uint64_t rt_n, rt_exec_n;
+  unsigned rt_rounds;
   uint32_t resize_every;
   unsigned rounds;      /* each cell runs this many times per contender */
   bool pick_best;       /* report the best round, else the median one */
@@ -117,7 +121,8 @@ static void usage(FILE *f) {
       "  --smoke            every scenario with tiny N (CI)\n"
       "  --full             the big matrix (C up to 4096)\n"
       "  --scenario LIST    spawn,echo,bulk,idle,pty,exec,gateway,\n"
-      "                     gateway-stream,load (default all)\n"
+      "                     gateway-stream,load,runtime-run,runtime-exec\n"
+      "                     (runtime: both; default all)\n"
       "  --contenders LIST  hcs,libuv,limit,crun,runc,hcs-sync,hcsd,dockerd,\n"
       "                     podman,hcs-1loop,hcs-sock\n"
       "                     (default all; crun, runc and hcs-sync race in\n"
@@ -130,7 +135,9 @@ static void usage(FILE *f) {
       "                     gateway-stream cell, C <= 16; podman: its API\n"
       "                     service the same way, the same caps; load:\n"
       "                     hcsd, dockerd and podman; hcs-sock: hcs with\n"
-      "                     stdout on a socketpair, bulk only)\n"
+      "                     stdout on a socketpair, bulk only; runtime-run\n"
+      "                     and runtime-exec: hcs (hcs-runc), runc and crun\n"
+      "                     under one dockerd of the bench's own)\n"
       "  -c LIST            concurrency for spawn, echo and pty\n"
       "  --streams LIST     bulk streams (default 1,64)\n"
       "  -n N               sessions per spawn cell\n"
@@ -153,6 +160,9 @@ static void usage(FILE *f) {
       "  --load-bytes B     the big layer of each image the load cell loads\n"
       "                     (default 256 MiB; one load a round, 2 rounds\n"
       "                     unless --full or --rounds)\n"
+      "  --runtime-n N      docker runs (--rm busybox true) per runtime\n"
+      "                     (default 9, in 3 rounds unless --rounds)\n"
+      "  --runtime-exec-n N docker execs (true) per runtime (default 30)\n"
       "  --hcsd PATH        the hcsd the gateway cells start (default: the\n"
       "                     one next to hcs-bench)\n"
       "  --rounds R         runs per cell and contender, median "
@@ -203,11 +213,22 @@ static int parse_names(const char *s, bool *on, int count,
     while (i < count && strcmp(t, name(i)) != 0) {
       i++;
     }
-    if (i == count) {
+    if (i < count) {
+      on[i] = true;
+      continue;
+    }
+    /* Else a family: "runtime" names runtime-run and runtime-exec. */
+    size_t tl = strlen(t);
+    bool family = false;
+    for (int j = 0; j < count; j++) {
+      if (strncmp(name(j), t, tl) == 0 && name(j)[tl] == '-') {
+        on[j] = family = true;
+      }
+    }
+    if (!family) {
       fprintf(stderr, "hcs-bench: unknown name '%s'\n", t);
       return -1;
     }
-    on[i] = true;
   }
   return 0;
 }
@@ -268,6 +289,9 @@ static void config_defaults(config_t *cf, const char *mode) {
     cf->gws_bytes = 256 * 1024;
     cf->load_bytes = 1024 * 1024;
     cf->load_rounds = 1;
+    cf->rt_n = 1;
+    cf->rt_exec_n = 2;
+    cf->rt_rounds = 1;
     cf->spawn_n = 8;
     cf->echo_total = 32;
     cf->bulk_total = 256 * 1024;
@@ -303,6 +327,10 @@ static void config_defaults(config_t *cf, const char *mode) {
   /* A load takes seconds (podman's near 7 for 256 MiB): fewer rounds,
    * unless --full or --rounds asks. */
   cf->load_rounds = full ? cf->rounds : 2;
+  /* A docker run takes 0.5-1.5 s here: three rounds of three. */
+  cf->rt_n = full ? 30 : 9;
+  cf->rt_exec_n = full ? 150 : 30;
+  cf->rt_rounds = full ? cf->rounds : 3;
 }
 
 /* Sessions per spawn cell: enough for a few seconds per contender. */
@@ -334,6 +362,8 @@ enum {
   O_GW_BYTES,
   O_HCSD,
   O_LOAD_BYTES,
+  O_RT_N,
+  O_RT_EXEC_N,
   O_BALLAST,
   O_PICK,
   O_ROUNDS,
@@ -364,6 +394,8 @@ static const struct option bench_longs[] = {
     {"gateway-bytes", required_argument, 0, O_GW_BYTES},
     {"hcsd", required_argument, 0, O_HCSD},
     {"load-bytes", required_argument, 0, O_LOAD_BYTES},
+    {"runtime-n", required_argument, 0, O_RT_N},
+    {"runtime-exec-n", required_argument, 0, O_RT_EXEC_N},
     {"ballast", required_argument, 0, O_BALLAST},
     {"pick", required_argument, 0, O_PICK},
     {"rounds", required_argument, 0, O_ROUNDS},
@@ -452,6 +484,10 @@ static bool apply_opt(config_t *cf, int c, const char *v) {
     return true;
   case O_LOAD_BYTES:
     return parse_one(v, UINT64_MAX / 2, &cf->load_bytes);
+  case O_RT_N:
+    return parse_one(v, UINT64_MAX, &cf->rt_n);
+  case O_RT_EXEC_N:
+    return parse_one(v, UINT64_MAX, &cf->rt_exec_n);
   case O_BALLAST:
     return parse_one(v, UINT64_MAX / MIB, &cf->ballast_mib);
   case O_PICK:
@@ -461,6 +497,7 @@ static bool apply_opt(config_t *cf, int c, const char *v) {
     ok = parse_one(v, MAX_ROUNDS, &m);
     cf->rounds = ok ? (unsigned)m : cf->rounds;
     cf->load_rounds = cf->rounds;
+    cf->rt_rounds = cf->rounds;
     return ok;
   case O_JSON:
     cf->json = v;
@@ -596,6 +633,13 @@ static size_t build_cells(const config_t *cf, cell_t *cells) {
   if (cf->sc_on[SC_LOAD] && n < MAX_CELLS) {
     cells[n++] = (cell_t){SC_LOAD, 1, cf->load_rounds, 0, cf->load_bytes};
   }
+  /* runtime: one at a time, as docker run and docker exec are typed. */
+  if (cf->sc_on[SC_RTRUN] && n < MAX_CELLS) {
+    cells[n++] = (cell_t){SC_RTRUN, 1, cf->rt_n, 0, 0};
+  }
+  if (cf->sc_on[SC_RTEXEC] && n < MAX_CELLS) {
+    cells[n++] = (cell_t){SC_RTEXEC, 1, cf->rt_exec_n, 0, 0};
+  }
   return n;
 }
 
@@ -678,6 +722,8 @@ static int run_contender(contender_t ct, const work_t *w, result_t *res,
     err = drv_gateway_run(&r, ct);
   } else if (w->sc == SC_LOAD) {
     err = drv_load_run(&r, ct);
+  } else if (w->sc == SC_RTRUN || w->sc == SC_RTEXEC) {
+    err = drv_runtime_run(&r, ct);
   } else if (ct == CT_HCS || ct == CT_HCS_SOCK) {
     err = drv_hcs_run(&r);
   } else if (ct == CT_UV) {
@@ -791,7 +837,7 @@ static cell_t round_cell(const cell_t *cell, unsigned rounds) {
   cell_t r = *cell;
   if (cell->sc == SC_SPAWN || cell->sc == SC_PTY || cell->sc == SC_EXEC ||
       cell->sc == SC_GATEWAY || cell->sc == SC_GWSTREAM ||
-      cell->sc == SC_LOAD) {
+      cell->sc == SC_LOAD || cell->sc == SC_RTRUN || cell->sc == SC_RTEXEC) {
     r.n = cell->n / rounds > cell->c ? cell->n / rounds : cell->c;
   } else if (cell->sc == SC_ECHO) {
     r.msgs = cell->msgs / rounds > 0 ? cell->msgs / rounds : 1;
@@ -841,7 +887,7 @@ static void skip_result(result_t *res, scenario_t sc, contender_t ct,
   res->ct = ct;
   res->c = c;
   res->skipped = 1;
-  snprintf(res->name, sizeof(res->name), "%s", bench_ct_name(ct));
+  snprintf(res->name, sizeof(res->name), "%s", bench_ct_label(sc, ct));
   snprintf(res->note, sizeof(res->note), "%s", note);
 }
 
@@ -877,12 +923,14 @@ static unsigned slow_plan(contender_t ct, scenario_t sc, unsigned rounds,
  * a burst of noise on this shared machine hits one round of each. The
  * rows come out in contender order. */
 static size_t run_cell(const config_t *cf, const cell_t *cell, prog_paths_t *pp,
-                       exec_env_t *env, gw_env_t *gw, bool progress,
-                       const char *idle_note, result_t *out) {
+                       exec_env_t *env, gw_env_t *gw, rt_env_t *rt,
+                       bool progress, const char *idle_note, result_t *out) {
   bool gw_sc = cell->sc == SC_GATEWAY || cell->sc == SC_GWSTREAM;
   bool daemon_sc = gw_sc || cell->sc == SC_LOAD;
+  bool rt_sc = cell->sc == SC_RTRUN || cell->sc == SC_RTEXEC;
   unsigned rounds = cell->sc == SC_IDLE   ? 1
                     : cell->sc == SC_LOAD ? (unsigned)cell->n
+                    : rt_sc               ? cf->rt_rounds
                                           : cf->rounds;
   contender_t order[CT_COUNT];
   bool in[CT_COUNT] = {false}, runs[CT_COUNT] = {false};
@@ -895,7 +943,7 @@ static size_t run_cell(const config_t *cf, const cell_t *cell, prog_paths_t *pp,
     gw_slow_caps((contender_t)ct, &cap_n, &cap_sn, &max_c[ct]);
     in[ct] = cf->ct_on[ct] && bench_ct_in(cell->sc, (contender_t)ct);
     runs[ct] = in[ct] && (cell->sc != SC_EXEC || env->up[ct]) &&
-               (!daemon_sc || gw->up[ct]) &&
+               (!daemon_sc || gw->up[ct]) && (!rt_sc || rt->up[ct]) &&
                (!slow[ct] || cell->c <= max_c[ct]);
     if (runs[ct]) {
       order[nct++] = (contender_t)ct;
@@ -905,6 +953,7 @@ static size_t run_cell(const config_t *cf, const cell_t *cell, prog_paths_t *pp,
   cell_t rc = round_cell(cell, rounds);
   work_t w;
   make_work(cf, &rc, pp, env, gw, &w);
+  w.rt = rt;
   work_t ws[CT_COUNT];
   unsigned ct_rounds[CT_COUNT];
   for (int ct = 0; ct < CT_COUNT; ct++) {
@@ -979,25 +1028,31 @@ static size_t run_cell(const config_t *cf, const cell_t *cell, prog_paths_t *pp,
       skip_result(&out[n++], cell->sc, ct, cell->c, note);
     } else if (in[ct]) {
       exec_unavailable(&out[n++], &rc, (contender_t)ct,
-                       daemon_sc ? gw->note[ct] : env->note[ct],
-                       daemon_sc ? gw->err[ct] : env->err[ct]);
+                       daemon_sc ? gw->note[ct]
+                       : rt_sc   ? rt->note[ct]
+                                 : env->note[ct],
+                       daemon_sc ? gw->err[ct]
+                       : rt_sc   ? rt->err[ct]
+                                 : env->err[ct]);
     }
   }
   return n;
 }
 
-/* The hcsd the gateway cells start: --hcsd, else the one built next to
- * this binary, else the installed one (<prefix>/sbin/hcsd). */
-static void hcsd_path(const char *opt, char *out, size_t size) {
+/* The hcsd the gateway cells start (the hcs-runc the runtime cells give
+ * dockerd, name): opt (--hcsd), else the one built next to this binary,
+ * else the installed one (<prefix>/sbin/name). */
+static void sbin_path(const char *opt, const char *name, char *out,
+                      size_t size) {
   if (opt != NULL) {
     snprintf(out, size, "%s", opt);
     return;
   }
   char dir[PATH_MAX], prefix[PATH_MAX];
   self_dirs(dir, prefix, sizeof(dir));
-  int n = snprintf(out, size, "%s/hcsd", dir);
+  int n = snprintf(out, size, "%s/%s", dir, name);
   if (n > 0 && (size_t)n < size && access(out, X_OK) != 0) {
-    n = snprintf(out, size, "%s/sbin/hcsd", prefix);
+    n = snprintf(out, size, "%s/sbin/%s", prefix, name);
   }
   if (n < 0 || (size_t)n >= size) {
     out[0] = '\0'; /* no such hcsd: the gateway cells say so */
@@ -1107,6 +1162,9 @@ int main(int argc, char **argv) {
   /* Likewise the gateway cells' hcsd and container. */
   gw_env_t gw;
   bool gw_open = false;
+  /* And the runtime cells' dockerd. */
+  rt_env_t rt;
+  bool rt_open = false;
   for (size_t i = 0; i < ncells; i++) {
     const cell_t *cell = &cells[i];
     if ((cell->sc == SC_GATEWAY || cell->sc == SC_GWSTREAM ||
@@ -1117,9 +1175,22 @@ int main(int argc, char **argv) {
                         "and the containers");
       }
       char hcsd[PATH_MAX];
-      hcsd_path(cf.hcsd, hcsd, sizeof(hcsd));
+      sbin_path(cf.hcsd, "hcsd", hcsd, sizeof(hcsd));
       gw_env_open(&gw, hcsd, cf.ct_on);
       gw_open = true;
+      if (progress) {
+        fprintf(stderr, "\r\033[K");
+      }
+    }
+    if ((cell->sc == SC_RTRUN || cell->sc == SC_RTEXEC) && !rt_open) {
+      if (progress) {
+        fprintf(stderr, "\r\033[K[runtime] starting dockerd and the "
+                        "containers");
+      }
+      char runc[PATH_MAX];
+      sbin_path(NULL, "hcs-runc", runc, sizeof(runc));
+      rt_env_open(&rt, runc, cf.ct_on);
+      rt_open = true;
       if (progress) {
         fprintf(stderr, "\r\033[K");
       }
@@ -1134,18 +1205,24 @@ int main(int argc, char **argv) {
         fprintf(stderr, "\r\033[K");
       }
     }
-    nres += run_cell(&cf, cell, &pp, env_open ? &env : NULL,
-                     gw_open ? &gw : NULL, progress, idle_note, &res[nres]);
+    nres +=
+        run_cell(&cf, cell, &pp, env_open ? &env : NULL, gw_open ? &gw : NULL,
+                 rt_open ? &rt : NULL, progress, idle_note, &res[nres]);
     rp.n = nres;
     if (i + 1 == ncells || cells[i + 1].sc != cell->sc) {
       report_table(&rp, cell->sc);
     }
     if ((env_open && exec_env_interrupted() != 0) ||
-        (gw_open && gw_env_interrupted() != 0)) {
+        (gw_open && gw_env_interrupted() != 0) ||
+        (rt_open && rt_env_interrupted() != 0)) {
       break;
     }
   }
+  /* Closed before the gateway's: its signal handlers went in after the
+   * gateway's, and put those back. */
+  int rsig = rt_open ? rt_env_close(&rt) : 0;
   int gsig = gw_open ? gw_env_close(&gw) : 0;
+  gsig = gsig != 0 ? gsig : rsig;
   int sig = env_open ? exec_env_close(&env) : 0;
   sig = sig != 0 ? sig : gsig;
   if (sig != 0) {

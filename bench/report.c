@@ -102,7 +102,11 @@ static void print_title(scenario_t sc) {
       "gateway-stream: dd of S bytes via hcsd's (dockerd's, podman's) socket, "
       "vs hcs in-process",
       "load: docker load (POST /images/load) of a new image each time: the "
-      "busybox layer and S of random data"};
+      "busybox layer and S of random data",
+      "runtime-run: docker run --rm busybox true (create, start, wait, "
+      "delete) through one dockerd, --runtime hcs-runc, runc or crun",
+      "runtime-exec: docker exec of true (create, attached start, inspect) "
+      "into a container of each runtime, through the same dockerd"};
   printf("\n%s\n", title[sc]);
 }
 
@@ -154,6 +158,12 @@ static void print_header(scenario_t sc) {
            "done", "MB/s", "spread", "x dockerd", "p50 s", "CPU s/ld",
            "daemon s");
     break;
+  case SC_RTRUN:
+  case SC_RTEXEC:
+    printf("%6s %7s  %-9s %6s %11s %6s %8s %8s %8s %8s %8s\n", "C", "N", "who",
+           "done", sc == SC_RTRUN ? "runs/s" : "execs/s", "spread", "x runc",
+           "x crun", "p50 ms", "p50/runc", "p99 ms");
+    break;
   default:
     break;
   }
@@ -194,6 +204,31 @@ static void print_load_row(const report_t *rp, const result_t *r,
          (unsigned long long)(r->bytes_per_session >> 20),
          (unsigned long long)r->n, r->name, done, figure(r) * 1e3, sp, xd,
          r->p50_us / 1e6, r->cpu_us / 1e6, (r->cpu_us - r->cpu_self_us) / 1e6);
+}
+
+/* runtime: the rate over runc's and crun's, and the p50 over runc's (the
+ * figure issue 18's targets bound). */
+static void print_runtime_row(const report_t *rp, const result_t *r,
+                              const char *done, const char *sp) {
+  char xr[16] = "", xc[16] = "", pr[16] = "-";
+  if (r->skipped) {
+    printf("%6llu %7s  %-9s %s\n", (unsigned long long)r->c, "-", r->name,
+           r->note);
+    return;
+  }
+  const result_t *runc = find(rp, (scenario_t)r->sc, r->c, CT_RUNC);
+  if (r->ct != CT_RUNC) {
+    ratio_str(xr, sizeof(xr), rp, r, CT_RUNC);
+    if (runc != NULL && runc->err == 0 && r->err == 0 && runc->p50_us > 0) {
+      snprintf(pr, sizeof(pr), "%.2f", r->p50_us / runc->p50_us);
+    }
+  }
+  if (r->ct != CT_CRUN) {
+    ratio_str(xc, sizeof(xc), rp, r, CT_CRUN);
+  }
+  printf("%6llu %7llu  %-9s %6s %11.2f %6s %8s %8s %8.1f %8s %8.1f\n",
+         (unsigned long long)r->c, (unsigned long long)r->n, r->name, done,
+         r->rate, sp, xr, xc, r->p50_us / 1e3, pr, r->p99_us / 1e3);
 }
 
 static void print_row(const report_t *rp, const result_t *r) {
@@ -263,6 +298,10 @@ static void print_row(const report_t *rp, const result_t *r) {
     break;
   case SC_LOAD:
     print_load_row(rp, r, done, sp);
+    break;
+  case SC_RTRUN:
+  case SC_RTEXEC:
+    print_runtime_row(rp, r, done, sp);
     break;
   default:
     printf("%6s %7s  %-8s %s\n", "-", "-", r->name, r->note);
@@ -489,6 +528,55 @@ static size_t eval_load_target(const report_t *rp, target_t *t) {
   return 1;
 }
 
+/* runtime (issue 18), through one dockerd: hcs-runc's p50 against
+ * runc's (docker exec and docker run --rm: <= 0.8x) and crun's (docker
+ * exec: below). A runtime skipped or failed says why. */
+static size_t eval_runtime_targets(const report_t *rp, target_t *t) {
+  static const struct {
+    scenario_t sc;
+    contender_t base;
+    double goal;
+    bool below; /* strictly below goal */
+    const char *name, *goal_text;
+  } spec[] = {
+      {SC_RTEXEC, CT_RUNC, 0.8, false, "runtime exec p50 runc",
+       "hcs-runc <= 0.8x runc"},
+      {SC_RTEXEC, CT_CRUN, 1, true, "runtime exec p50 crun", "hcs-runc < crun"},
+      {SC_RTRUN, CT_RUNC, 0.8, false, "runtime run p50 runc",
+       "hcs-runc <= 0.8x runc"},
+  };
+  for (size_t i = 0; i < sizeof(spec) / sizeof(spec[0]); i++) {
+    target_t *x = &t[i];
+    memset(x, 0, sizeof(*x));
+    snprintf(x->name, sizeof(x->name), "%s", spec[i].name);
+    snprintf(x->goal, sizeof(x->goal), "%s", spec[i].goal_text);
+    const result_t *h = NULL, *b = NULL, *missing = NULL;
+    for (size_t j = 0; j < rp->n; j++) {
+      const result_t *r = &rp->res[j];
+      if (r->sc != (int)spec[i].sc ||
+          (r->ct != CT_HCS && r->ct != (int)spec[i].base)) {
+        continue;
+      }
+      if (r->skipped || r->err != 0) {
+        missing = missing != NULL ? missing : r;
+      } else if (r->ct == CT_HCS) {
+        h = r;
+      } else {
+        b = r;
+      }
+    }
+    target_ratio(x, h, b, spec[i].goal, false, "p50");
+    if (spec[i].below && x->ratio >= spec[i].goal &&
+        strcmp(x->status, "PASS") == 0) {
+      x->status = "MISS";
+    }
+    if (missing != NULL) {
+      exec_not_measured(x, missing);
+    }
+  }
+  return sizeof(spec) / sizeof(spec[0]);
+}
+
 static size_t eval_targets(const report_t *rp, target_t *t) {
   size_t n = 0;
   static const struct {
@@ -572,9 +660,10 @@ static size_t eval_targets(const report_t *rp, target_t *t) {
     snprintf(x->measured, sizeof(x->measured), "hcs %.0f vs libuv %.0f B",
              h->mem_per_session, u->mem_per_session);
   }
-  n += eval_exec_targets(rp, &t[n], MAX_TARGETS - 6 - n);
+  n += eval_exec_targets(rp, &t[n], MAX_TARGETS - 9 - n);
   n += eval_gateway_targets(rp, &t[n]);
-  return n + eval_load_target(rp, &t[n]);
+  n += eval_load_target(rp, &t[n]);
+  return n + eval_runtime_targets(rp, &t[n]);
 }
 
 void report_targets(const report_t *rp) {

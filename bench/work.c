@@ -114,8 +114,8 @@ int bench_pty_open(int *master, int *slave, uint16_t rows, uint16_t cols) {
 
 const char *bench_sc_name(scenario_t sc) {
   static const char *const names[SC_COUNT] = {
-      "spawn", "echo",    "bulk",           "idle", "pty",
-      "exec",  "gateway", "gateway-stream", "load"};
+      "spawn",   "echo",           "bulk", "idle",        "pty",         "exec",
+      "gateway", "gateway-stream", "load", "runtime-run", "runtime-exec"};
   return sc < SC_COUNT ? names[sc] : "?";
 }
 
@@ -126,10 +126,20 @@ const char *bench_ct_name(contender_t ct) {
   return ct < CT_COUNT ? names[ct] : "?";
 }
 
+const char *bench_ct_label(scenario_t sc, contender_t ct) {
+  if (sc == SC_RTRUN || sc == SC_RTEXEC) {
+    return ct == CT_HCS ? "hcs-runc" : ct == CT_RUNC ? "runc" : "crun";
+  }
+  return bench_ct_name(ct);
+}
+
 bool bench_ct_in(scenario_t sc, contender_t ct) {
   bool daemon = ct == CT_HCSD || ct == CT_DOCKERD || ct == CT_PODMAN;
   if (sc == SC_LOAD) {
     return daemon; /* the daemons alone: docker load has no in-process form */
+  }
+  if (sc == SC_RTRUN || sc == SC_RTEXEC) {
+    return ct == CT_HCS || ct == CT_RUNC || ct == CT_CRUN;
   }
   if (ct == CT_HCS) {
     return true;
@@ -173,7 +183,7 @@ int run_begin(run_t *r, const work_t *w, result_t *res, contender_t ct,
   r->label = label;
   res->sc = w->sc;
   res->ct = ct;
-  snprintf(res->name, sizeof(res->name), "%s", bench_ct_name(ct));
+  snprintf(res->name, sizeof(res->name), "%s", bench_ct_label(w->sc, ct));
   res->n = w->n;
   res->c = w->c;
   if (w->sc == SC_ECHO) {

@@ -243,6 +243,22 @@ Test(bench_smoke, every_scenario_complete, .timeout = 300) {
     check_runs(results, gw_scenarios[i], "dockerd", !dk || geteuid() != 0);
     check_runs(results, gw_scenarios[i], "podman", !pm || geteuid() != 0);
   }
+  /* runtime-run, runtime-exec: one dockerd of the bench's own with
+   * hcs-runc, runc and crun; hcs-runc runs as root wherever dockerd is
+   * installed and hcs-runc built next to the bench; runc and crun may be
+   * skipped, with the daemon's reason (crun refuses hybrid cgroups). */
+  static const char *const rt_scenarios[] = {"runtime-run", "runtime-exec"};
+  char runc[PATH_MAX + 16];
+  snprintf(runc, sizeof(runc), "%.*s/hcs-runc",
+           (int)(strrchr(bench, '/') - bench), bench);
+  bool dockerd = access("/usr/sbin/dockerd", X_OK) == 0 ||
+                 access("/usr/bin/dockerd", X_OK) == 0;
+  for (size_t i = 0; i < sizeof(rt_scenarios) / sizeof(rt_scenarios[0]); i++) {
+    check_runs(results, rt_scenarios[i], "hcs-runc",
+               geteuid() != 0 || !dockerd || access(runc, X_OK) != 0);
+    check_runs(results, rt_scenarios[i], "runc", true);
+    check_runs(results, rt_scenarios[i], "crun", true);
+  }
   json_t *targets = json_object_get(root, "targets");
   cr_expect(json_is_array(targets) && json_array_size(targets) > 0,
             "no targets");
