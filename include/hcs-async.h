@@ -496,6 +496,16 @@ AS_API int as_conn_write_pipe(as_conn_t *c, as_conn_wreq_t *req,
                               const as_iov_t *iov, int n, int pipe_fd,
                               size_t len, as_conn_write_cb cb);
 AS_API size_t as_conn_queued(const as_conn_t *c);
+/* The connection's socket, -1 once closed: borrowed, for a caller that
+ * moves the connection to another loop (a dup(2) of it to as_conn_adopt
+ * there, then as_conn_close here). */
+AS_API int as_conn_fd(const as_conn_t *c);
+/* Watches fd, a connected unix stream socket, as a connection of loop
+ * (made non-blocking and close-on-exec), as if accepted there; it starts
+ * with as_conn_start. On success fd belongs to the connection
+ * (as_conn_close closes it); on failure it is left open, the caller's.
+ * -ENOMEM or -errno. loop's thread. */
+AS_API int as_conn_adopt(as_loop_t *loop, int fd, as_conn_t **out);
 AS_API void as_conn_shutdown(as_conn_t *c);
 /* SO_PEERCRED; -ENOTCONN once the peer is gone. */
 AS_API int as_conn_peer(const as_conn_t *c, pid_t *pid, uid_t *uid, gid_t *gid);

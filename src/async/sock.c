@@ -438,20 +438,32 @@ static void conn_event(as__watch_t *w, uint32_t events) {
   }
 }
 
-static as_conn_t *conn_new(as_listener_t *l, int fd) {
-  as_conn_t *c = as_calloc(1, sizeof(*c) + l->conn_extra);
+static as_conn_t *conn_new(as_loop_t *loop, size_t extra, int fd) {
+  as_conn_t *c = as_calloc(1, sizeof(*c) + extra);
   if (c == NULL) {
     return NULL;
   }
-  c->loop = l->loop;
+  c->loop = loop;
   c->refs = 1;
   /* Silent until started or written to; a hang-up is reported anyway. */
-  if (as__watch_add(as__loop_epfd(l->loop), &c->w, fd, 0, conn_event) != 0) {
+  if (as__watch_add(as__loop_epfd(loop), &c->w, fd, 0, conn_event) != 0) {
     as_free(c);
     return NULL;
   }
-  as__loop_active(l->loop, +1);
+  as__loop_active(loop, +1);
   return c;
+}
+
+int as_conn_fd(const as_conn_t *c) { return c->closed ? -1 : c->w.fd; }
+
+int as_conn_adopt(as_loop_t *loop, int fd, as_conn_t **out) {
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0 ||
+      fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) {
+    return -errno;
+  }
+  *out = conn_new(loop, 0, fd);
+  return *out != NULL ? 0 : -ENOMEM;
 }
 
 void *as_conn_extra(as_conn_t *c) { return c->extra; }
@@ -620,7 +632,7 @@ static void listener_event(as__watch_t *w, uint32_t events) {
       }
       return;
     }
-    as_conn_t *c = conn_new(l, fd);
+    as_conn_t *c = conn_new(l->loop, l->conn_extra, fd);
     if (c == NULL) {
       close(fd); /* ENOMEM: the peer sees its connection closed */
       continue;

@@ -70,6 +70,16 @@ int hcsd_open_stores(hcsd_t *d, hcs_t *hcs, const hcsd_options_t *opt) {
     return -1;
   }
   d->booted = (int64_t)time(NULL);
+  d->nworkers = hcs_engine_loops(hcs) - 1;
+  d->workers =
+      d->nworkers > 0 ? calloc(d->nworkers, sizeof(*d->workers)) : NULL;
+  if (d->nworkers > 0 && d->workers == NULL) {
+    return -1;
+  }
+  for (uint32_t i = 0; i < d->nworkers; i++) {
+    d->workers[i] =
+        (hcsd_worker_t){.d = d, .loop = hcs_engine_loop_at(hcs, i + 1)};
+  }
   if (mkdirs(d->state_dir, "") != 0 || mkdirs(d->state_dir, "tmp") != 0 ||
       mkdirs(d->state_dir, "containers") != 0 ||
       mkdirs(d->state_dir, "sandboxes") != 0 ||
@@ -129,9 +139,28 @@ int hcsd_start(hcsd_t *d, hcs_t *hcs, const hcsd_options_t *opt) {
   return 0;
 }
 
-/* Every container is down: the connections close, and the caller is told. */
+/* The workers' connections and execs are gone: the caller is told. */
+static void stop_told(as_timer_t *t, void *data) {
+  hcsd_t *d = data;
+  if (atomic_load(&d->remote) > 0) {
+    as_timer_arm(t, 20, stop_told, d);
+    return;
+  }
+  as_timer_free(t);
+  if (d->stopped != NULL) {
+    d->stopped(d);
+  }
+}
+
+/* Every container is down: the connections close (the workers' too),
+ * and once the workers have let go of them the caller is told. */
 static void stop_end(hcsd_t *d) {
   hcsd__http_close_all(d);
+  as_timer_t *t;
+  if (atomic_load(&d->remote) > 0 && as_timer_new(d->loop, &t) == 0) {
+    stop_told(t, d);
+    return;
+  }
   if (d->stopped != NULL) {
     d->stopped(d);
   }
@@ -186,4 +215,5 @@ void hcsd_free(hcsd_t *d) {
   hcsd_nets_close(d->nets);
   free(d->state_dir);
   free(d->tmp_dir);
+  free(d->workers);
 }

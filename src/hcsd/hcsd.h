@@ -18,6 +18,7 @@
 #include <hcs-async.h>
 #include <hcs.h>
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -33,6 +34,7 @@ typedef struct hcsd_ctr_s hcsd_ctr_t;
 typedef struct hcsd_exec_s hcsd_exec_t;
 typedef struct hcsd_images_s hcsd_images_t; /* model/images.h */
 typedef struct hcsd_nets_s hcsd_nets_t;     /* model/nets.h */
+typedef struct hcsd_worker_s hcsd_worker_t;
 
 typedef struct hcsd_options_s {
   const char *socket_path;
@@ -44,6 +46,17 @@ typedef struct hcsd_options_s {
                     manager passed (3 and up), served instead of
                     socket_path; 0: none */
 } hcsd_options_t;
+
+/* An engine loop other than loop 0 (hcsd --threads): it carries the
+ * attached exec streams moved to it (http/server.c's hcsd_req_move),
+ * their connections and their processes' pumps. The model stays on loop
+ * 0; the two meet by as_loop_post only. */
+struct hcsd_worker_s {
+  hcsd_t *d;
+  as_loop_t *loop;
+  hcsd_conn_t *conns; /* its connections: its thread's */
+  bool closing;       /* hcsd is stopping: nothing more comes in */
+};
 
 struct hcsd_s {
   hcs_t *hcs;
@@ -67,6 +80,12 @@ struct hcsd_s {
   int stopping;
   void (*stopped)(hcsd_t *d); /* hcsd_stop finished */
   int64_t booted;             /* unix seconds */
+  hcsd_worker_t *workers;     /* loops 1 to nworkers of the engine */
+  uint32_t nworkers;
+  uint32_t next_worker; /* round robin over them */
+  /* Connections and exec copies alive on the workers: stopping waits
+   * for none to be left before the model goes. */
+  atomic_size_t remote;
 
   struct hcsd_events_s *events; /* model/events.c's bus */
 };

@@ -27,6 +27,9 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static int state; /* 1 started (rc in start_rc), 2 stopped */
 static int start_rc;
+
+/* libhcs's bound on engine loops. */
+#define HCSD_THREADS_MAX 64
 static hcsd_t daemon_;
 
 static void on_stopped(hcsd_t *d) {
@@ -72,7 +75,7 @@ static void usage(FILE *f) {
   fprintf(
       f, "usage: hcsd [-H PATH] [--state-dir DIR] [--group GROUP]\n"
          "            [--log-max BYTES] [--client-timeout SECONDS]\n"
-         "            [--log-level LEVEL] [--log-file FILE]\n"
+         "            [--log-level LEVEL] [--log-file FILE] [--threads N]\n"
          "       hcsd --version\n"
          "Serves the Docker Engine API (1.50) on a unix socket (default\n"
          "/run/hcsd.sock, mode 0660) for the docker CLI:\n"
@@ -90,6 +93,9 @@ static void usage(FILE *f) {
          "  --log-level LEVEL  error, warn, info (default: with a line per\n"
          "                     request) or debug\n"
          "  --log-file FILE    log there, not on stderr; SIGHUP reopens it\n"
+         "  --threads N        engine loops (default 1): loop 0 serves the\n"
+         "                     API; attached exec streams and their\n"
+         "                     processes go to loops 1 to N-1 in turn\n"
          "\n"
          "SIGTERM or SIGINT stops the running containers, saves and exits\n"
          "0; SIGHUP reopens the log file. A usage error exits 2.\n");
@@ -128,6 +134,7 @@ enum {
   O_CLIENT_TIMEOUT,
   O_LOG_LEVEL,
   O_LOG_FILE,
+  O_THREADS,
   O_VERSION,
 };
 
@@ -140,6 +147,7 @@ static const struct option longs[] = {
     {"client-timeout", required_argument, 0, O_CLIENT_TIMEOUT},
     {"log-level", required_argument, 0, O_LOG_LEVEL},
     {"log-file", required_argument, 0, O_LOG_FILE},
+    {"threads", required_argument, 0, O_THREADS},
     {"help", no_argument, 0, 'h'},
     {"version", no_argument, 0, O_VERSION},
     {0, 0, 0, 0}};
@@ -148,6 +156,7 @@ typedef struct cmdline_s {
   hcsd_options_t o;
   int log_level;
   const char *log_file;
+  uint32_t threads; /* engine loops, 1 to HCSD_THREADS_MAX */
 } cmdline_t;
 
 /* Applies option c; false when optarg is not a value for it. */
@@ -180,6 +189,12 @@ static bool apply_opt(cmdline_t *cl, int c, const char *v) {
   case O_LOG_FILE:
     cl->log_file = v;
     return v[0] != '\0';
+  case O_THREADS:
+    if (!parse_number(v, HCSD_THREADS_MAX, &n) || n == 0) {
+      return false;
+    }
+    cl->threads = (uint32_t)n;
+    return true;
   default:
     return false;
   }
@@ -266,7 +281,8 @@ int main(int argc, char **argv) {
                         .gid = -1,
                         .log_max = 1u << 20,
                         .client_timeout_ms = 60000},
-                  .log_level = HCSD_LOG_INFO};
+                  .log_level = HCSD_LOG_INFO,
+                  .threads = 1};
   int r = parse_args(argc, argv, &cl);
   if (r >= 0) {
     return r;
@@ -300,9 +316,9 @@ int main(int argc, char **argv) {
   char hcs_state[4200];
   snprintf(hcs_state, sizeof(hcs_state), "%s/hcs", o.state_dir);
   (void)mkdir(o.state_dir, 0700);
-  /* One loop: hcsd's model and its sessions live on the engine loop (the
-   * worker loops take sessions started from their own threads only). */
-  hcs_options_t ho = {.state_dir = hcs_state, .threads = 1};
+  /* Loop 0 carries the model and the API; the others, the attached exec
+   * streams moved to them (http/server.c). */
+  hcs_options_t ho = {.state_dir = hcs_state, .threads = cl.threads};
   hcs_t *hcs = NULL;
   hcs_error_t *err = NULL;
   if (hcs_open(&hcs, &ho, &err) != HCS_OK) {

@@ -137,13 +137,29 @@ void hcsd_stream_pause_input(hcsd_stream_t *st, bool paused);
 void hcsd_stream_finish(hcsd_stream_t *st);
 int hcsd_stream_alive(const hcsd_stream_t *st);
 
+/* ---- server.c: worker loops (hcsd --threads) ---- */
+/* The worker loop the next moved request goes to, in turn; NULL with one
+ * loop. */
+hcsd_worker_t *hcsd_worker_next(hcsd_t *d);
+/* Moves r's connection to worker w: fn(moved, data) runs on w's thread
+ * with a request of r's method and URL whose connection is there (the
+ * bytes the client sent after r come with it), to be answered there as
+ * any request; the connection closes after that answer (or carries the
+ * stream it hijacks for). moved is NULL when the worker could not take it
+ * (it is closed; fn lets go of data). 0; -1 when r cannot move (replies
+ * wait for the client, it is going, hcsd stops, out of memory): r is
+ * untouched and still to be answered. Loop 0. */
+int hcsd_req_move(hcsd_req_t *r, hcsd_worker_t *w,
+                  void (*fn)(hcsd_req_t *moved, void *data), void *data);
+
 /* ---- server.c: the daemon's calls ---- */
 /* Listens on d->opt.socket_path; serve(d, r) gets each whole request,
  * which it answers now or later. 0 or -errno. */
 int hcsd__http_listen(hcsd_t *d, void (*serve)(hcsd_t *d, hcsd_req_t *r));
 /* Stops accepting. */
 void hcsd__http_stop(hcsd_t *d);
-/* Closes every connection that is not answering a request or streaming. */
+/* Closes every connection, the workers' too (posted to their loops;
+ * d->remote counts down as they go). */
 void hcsd__http_close_all(hcsd_t *d);
 
 /* ---- router.c and the handlers ---- */

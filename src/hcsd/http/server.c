@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -55,6 +56,8 @@ enum { C_READ, C_BUSY, C_DRAIN, C_STREAM, C_CLOSING, C_BODY };
 struct hcsd_conn_s {
   hcsd_conn_t *next, *prev;
   hcsd_t *d;
+  hcsd_worker_t *w; /* a worker's (hcsd_req_move), or NULL: loop 0's */
+  as_loop_t *loop;  /* the loop it is on */
   as_conn_t *c;
   hcsd_parse_t ps;
   int state;
@@ -201,19 +204,28 @@ static void conn_close(hcsd_conn_t *k) {
   }
   if (k->prev != NULL) {
     k->prev->next = k->next;
+  } else if (k->w != NULL) {
+    k->w->conns = k->next;
   } else {
     k->d->conns = k->next;
   }
   if (k->next != NULL) {
     k->next->prev = k->prev;
   }
-  k->d->nconns--;
+  if (k->w == NULL) {
+    k->d->nconns--;
+  }
   if (k->req.gone != NULL) {
     void (*gone)(hcsd_req_t *, void *) = k->req.gone;
     k->req.gone = NULL;
     gone(&k->req, k->req.gone_data); /* drops the holder's reference */
   }
+  hcsd_t *d = k->d;
+  bool remote = k->w != NULL;
   conn_unref(k);
+  if (remote) {
+    atomic_fetch_sub(&d->remote, 1);
+  }
 }
 
 /* ---- replies ---- */
@@ -551,7 +563,9 @@ void hcsd__conn_hijack(hcsd_req_t *r, const char *content_type,
   k->req_bytes = 0;
   log_request(k, r);
   conn_write(k, h, (size_t)n, NULL, 0);
-  as_timer_disarm(k->timer);
+  if (k->timer != NULL) {
+    as_timer_disarm(k->timer);
+  }
   k->state = C_STREAM;
   k->sink = sink;
   k->sink_data = data;
@@ -656,7 +670,9 @@ static void conn_feed(hcsd_conn_t *k, char *buf, size_t len) {
   k->early = false;
   k->state = C_BUSY;
   as_conn_pause(k->c, true);
-  as_timer_disarm(k->timer);
+  if (k->timer != NULL) {
+    as_timer_disarm(k->timer);
+  }
   if (!served) {
     conn_serve(k);
   }
@@ -747,6 +763,7 @@ static void on_accept(as_listener_t *l, as_conn_t *c, void *data) {
     return;
   }
   k->d = d;
+  k->loop = d->loop;
   k->c = c;
   k->refs = 1;
   k->req.conn = k;
@@ -791,11 +808,148 @@ void hcsd__http_stop(hcsd_t *d) {
   }
 }
 
-/* Closes every connection that is not answering a request or streaming. */
+static void worker_close_all(as_loop_t *loop, void *data) {
+  hcsd_worker_t *w = data;
+  (void)loop;
+  w->closing = true;
+  while (w->conns != NULL) {
+    conn_close(w->conns);
+  }
+}
+
+/* Closes every connection, the workers' too (on their threads). */
 void hcsd__http_close_all(hcsd_t *d) {
+  for (uint32_t i = 0; i < d->nworkers; i++) {
+    (void)as_loop_post(d->workers[i].loop, worker_close_all, &d->workers[i]);
+  }
   while (d->conns != NULL) {
     conn_close(d->conns);
   }
 }
 
 void hcsd__conn_stream_done(hcsd_conn_t *k) { conn_close(k); }
+
+as_loop_t *hcsd__conn_loop(const hcsd_conn_t *k) { return k->loop; }
+
+/* ---- a request moved to a worker loop ---- */
+
+typedef struct move_s {
+  hcsd_worker_t *w;
+  int fd;
+  int method;
+  char *url;
+  char *rest; /* the bytes the client sent after the request */
+  size_t rest_len;
+  uint64_t t0_ns;
+  void (*fn)(hcsd_req_t *r, void *data);
+  void *data;
+} move_t;
+
+static void move_free(move_t *m) {
+  free(m->url);
+  free(m->rest);
+  free(m);
+}
+
+/* The worker's thread: the socket becomes a connection of its loop, in
+ * the state loop 0's was in (a request being answered, reading paused). */
+static void move_in(as_loop_t *loop, void *data) {
+  move_t *m = data;
+  hcsd_worker_t *w = m->w;
+  hcsd_conn_t *k = calloc(1, sizeof(*k));
+  as_conn_t *c = NULL;
+  if (k == NULL || w->closing || as_conn_adopt(loop, m->fd, &c) != 0) {
+    close(m->fd);
+    free(k);
+    m->fn(NULL, m->data);
+    move_free(m);
+    atomic_fetch_sub(&w->d->remote, 1);
+    return;
+  }
+  k->d = w->d;
+  k->w = w;
+  k->loop = loop;
+  k->c = c;
+  k->refs = 1;
+  k->state = C_BUSY;
+  k->req.conn = k;
+  k->req.body_fd = -1;
+  k->req.method = m->method;
+  k->req.url = m->url;
+  m->url = NULL;
+  k->pending = m->rest;
+  k->pending_len = m->rest_len;
+  m->rest = NULL;
+  k->req_t0_ns = m->t0_ns;
+  hcsd_parse_init(&k->ps, &k->req, w->d->tmp_dir, began, k);
+  k->next = w->conns;
+  if (w->conns != NULL) {
+    w->conns->prev = k;
+  }
+  w->conns = k;
+  static const as_conn_cbs_t cbs = {.data_cb = on_data, .gone_cb = on_gone};
+  as_conn_pause(c, true);
+  as_conn_start(c, &cbs, k);
+  /* Says which thread serves it, for whoever checks that it is spread. */
+  hcsd_logl(HCSD_LOG_DEBUG, "%s moved to worker loop %u (thread %ld)",
+            k->req.url != NULL ? k->req.url : "?",
+            (unsigned)(w - w->d->workers) + 1, (long)syscall(SYS_gettid));
+  m->fn(&k->req, m->data);
+  move_free(m);
+}
+
+hcsd_worker_t *hcsd_worker_next(hcsd_t *d) {
+  if (d->nworkers == 0) {
+    return NULL;
+  }
+  return &d->workers[d->next_worker++ % d->nworkers];
+}
+
+int hcsd_req_move(hcsd_req_t *r, hcsd_worker_t *w,
+                  void (*fn)(hcsd_req_t *moved, void *data), void *data) {
+  hcsd_conn_t *k = r->conn;
+  /* Only a request alone on its connection moves: nothing of an earlier
+   * reply waits to be written, and no body is still coming. */
+  if (k->closed || k->gone || k->d->stopping || k->state != C_BUSY ||
+      k->out != 0 || as_conn_queued(k->c) != 0) {
+    return -1;
+  }
+  move_t *m = calloc(1, sizeof(*m));
+  if (m == NULL) {
+    return -1;
+  }
+  m->w = w;
+  m->method = r->method;
+  m->url = r->url != NULL ? strdup(r->url) : NULL;
+  m->rest_len = r->leftover_len + k->pending_len;
+  m->rest = m->rest_len > 0 ? malloc(m->rest_len) : NULL;
+  m->fd = fcntl(as_conn_fd(k->c), F_DUPFD_CLOEXEC, 3);
+  if ((r->url != NULL && m->url == NULL) ||
+      (m->rest_len > 0 && m->rest == NULL) || m->fd < 0) {
+    goto fail;
+  }
+  if (r->leftover_len > 0) {
+    memcpy(m->rest, r->leftover, r->leftover_len);
+  }
+  if (k->pending_len > 0) {
+    memcpy(m->rest + r->leftover_len, k->pending, k->pending_len);
+  }
+  m->t0_ns = k->req_t0_ns;
+  m->fn = fn;
+  m->data = data;
+  atomic_fetch_add(&k->d->remote, 1);
+  if (as_loop_post(w->loop, move_in, m) != 0) {
+    atomic_fetch_sub(&k->d->remote, 1);
+    goto fail;
+  }
+  /* The socket is the worker's from here: loop 0 lets go of its copy
+   * (it reads nothing more, being paused under the request). */
+  conn_close(k);
+  return 0;
+fail:
+  if (m->fd >= 0) {
+    close(m->fd);
+  }
+  move_free(m);
+  return -1;
+}

@@ -92,9 +92,10 @@ static void stream_closed(void *data) {
 
 hcsd_stream_t *hcsd_hijack(hcsd_t *d, hcsd_req_t *r, bool framed,
                            const hcsd_stream_ops_t *ops, void *data) {
+  (void)d;
   static const hcsd__sink_t sink = {stream_input, stream_closed};
   hcsd_stream_t *st = calloc(1, sizeof(*st));
-  if (st == NULL || as_timer_new(d->loop, &st->grace) != 0) {
+  if (st == NULL || as_timer_new(hcsd__conn_loop(r->conn), &st->grace) != 0) {
     free(st);
     hcsd_reply_error(r, 500, "out of memory");
     return NULL;

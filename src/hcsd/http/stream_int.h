@@ -25,5 +25,7 @@ void hcsd__conn_hijack(hcsd_req_t *r, const char *content_type,
 int hcsd__conn_send(hcsd_conn_t *k, const as_iov_t *iov, int n);
 /* stream.c is done with the connection: server.c closes it. */
 void hcsd__conn_stream_done(hcsd_conn_t *k);
+/* The engine loop k is on (loop 0, or a worker's after hcsd_req_move). */
+as_loop_t *hcsd__conn_loop(const hcsd_conn_t *k);
 
 #endif

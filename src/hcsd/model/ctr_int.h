@@ -87,6 +87,14 @@ struct hcsd_exec_s {
                            output; NULL when it started */
   size_t stdin_queued;
   bool stdin_eof;
+  /* hcsd --threads: an attached exec run on a worker loop (exec.c). The
+   * record (loop 0's) points to its copy while the worker has it; the
+   * copy, to its record, with what it needs of the container. */
+  hcsd_exec_t *remote; /* record: its copy */
+  hcsd_exec_t *home;   /* copy: its record */
+  as_loop_t *rloop;    /* both: the worker's loop */
+  char *ctr_id;        /* copy: the container's id and main pid */
+  int ctr_pid;
 };
 
 struct hcsd_ctr_s {

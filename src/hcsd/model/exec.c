@@ -88,7 +88,10 @@ void hcsd__execs_index_free(hcsd_t *d) {
 }
 
 static void exec_free(hcsd_exec_t *e) {
-  index_del(e->d, e);
+  if (e->home == NULL) {
+    index_del(e->d, e); /* a copy is in no index */
+  }
+  free(e->ctr_id);
   hcsd__strv_free(e->argv);
   hcsd__strv_free(e->env);
   free(e->user);
@@ -115,7 +118,8 @@ static void exec_link(hcsd_ctr_t *c, hcsd_exec_t *e) {
   for (hcsd_exec_t **pp = &c->execs; *pp != NULL;) {
     hcsd_exec_t *x = *pp;
     int stale = x->ended || (!x->started && x->created_ns < old);
-    if (kept < EXEC_KEEP * 3 / 4 || !stale || x->running || x->listened) {
+    if (kept < EXEC_KEEP * 3 / 4 || !stale || x->running || x->listened ||
+        x->remote != NULL) {
       kept++;
       pp = &x->next;
       continue;
@@ -131,7 +135,7 @@ void hcsd__execs_free(hcsd_ctr_t *c) {
   while (c->execs != NULL) {
     hcsd_exec_t *e = c->execs;
     c->execs = e->next;
-    if (e->running || e->listened) {
+    if (e->running || e->listened || e->remote != NULL) {
       /* Still streaming: it frees itself at its end. */
       e->c = NULL; /* an orphan */
       continue;
@@ -250,6 +254,9 @@ static void exec_data(hcs_session_t *s, int stream, char *buf, size_t len,
   }
 }
 
+static void copy_report(hcsd_exec_t *x, as_post_cb fn);
+static void home_ended(as_loop_t *loop, void *data);
+
 static void exec_done(hcs_session_t *s, const hcs_process_result_t *r,
                       void *data) {
   hcsd_exec_t *e = data;
@@ -263,6 +270,10 @@ static void exec_done(hcs_session_t *s, const hcs_process_result_t *r,
   e->ended = true;
   e->s = NULL;
   hcs_session_unref(s);
+  if (e->home != NULL) {
+    copy_report(e, home_ended); /* on_end waits for the record */
+    return;
+  }
   hcsd_ctr_t *c = e->c;
   if (c != NULL) {
     hcsd__exec_save(e, c);
@@ -377,11 +388,10 @@ static char **exec_env(const hcsd_exec_t *e, const hcsd_ctr_t *c,
   return env;
 }
 
-static hcs_result_t exec_spawn(hcsd_exec_t *e, hcsd_ctr_t *c, bool attach,
-                               hcs_session_t **s, hcs_error_t **err) {
-  char hn[128];
-  snprintf(hn, sizeof(hn), "HOSTNAME=%s", c->hostname);
-  char **env = exec_env(e, c, hn);
+/* Runs e in container ctr_id with env (exec_env's). */
+static hcs_result_t exec_spawn(hcsd_exec_t *e, const char *ctr_id, char **env,
+                               bool attach, hcs_session_t **s,
+                               hcs_error_t **err) {
   hcs_process_params_t pp = {
       .args = (const char *const *)e->argv,
       .environment = (const char *const *)env,
@@ -395,17 +405,15 @@ static hcs_result_t exec_spawn(hcsd_exec_t *e, hcsd_ctr_t *c, bool attach,
                         .use_stderr = attach && e->err && !e->tty,
                         .cb = {.data = exec_data, .done = exec_done},
                         .data = e};
-  hcs_result_t hr = hcs_session_start_in(e->d->hcs, c->id, &pp, &o, s, err);
-  free(env);
-  return hr;
+  return hcs_session_start_in(e->d->hcs, ctr_id, &pp, &o, s, err);
 }
 
-/* The container's passwd (through its main process's root) has an entry
- * for the user name of n bytes. */
-static bool passwd_has(const hcsd_ctr_t *c, const char *name, size_t n) {
+/* The container's passwd (through the root of its main process, pid)
+ * has an entry for the user name of n bytes. */
+static bool passwd_has(int pid, const char *name, size_t n) {
   char path[64], line[512];
-  snprintf(path, sizeof(path), "/proc/%d/root/etc/passwd", c->pid);
-  FILE *f = c->pid > 0 ? fopen(path, "re") : NULL;
+  snprintf(path, sizeof(path), "/proc/%d/root/etc/passwd", pid);
+  FILE *f = pid > 0 ? fopen(path, "re") : NULL;
   bool found = false;
   while (f != NULL && !found && fgets(line, sizeof(line), f) != NULL) {
     found = strncmp(line, name, n) == 0 && line[n] == ':';
@@ -418,7 +426,7 @@ static bool passwd_has(const hcsd_ctr_t *c, const char *name, size_t n) {
 
 /* The exec's User names no user or group of the container: runc's
  * words for it in e->fail. */
-static bool user_unknown(hcsd_exec_t *e, const hcsd_ctr_t *c, hcs_result_t hr,
+static bool user_unknown(hcsd_exec_t *e, int ctr_pid, hcs_result_t hr,
                          const hcs_error_t *he) {
   const char *m = hcs_error_message(he);
   if (hr != HCS_WSAEINVAL || hcs_error_errno(he) != ENOENT || m == NULL ||
@@ -431,7 +439,7 @@ static bool user_unknown(hcsd_exec_t *e, const hcsd_ctr_t *c, hcs_result_t hr,
   size_t un = colon != NULL ? (size_t)(colon - e->user) : strlen(e->user);
   bool numeric = un > 0 && strspn(e->user, "0123456789") == un;
   char msg[512];
-  if (colon != NULL && (numeric || passwd_has(c, e->user, un))) {
+  if (colon != NULL && (numeric || passwd_has(ctr_pid, e->user, un))) {
     snprintf(msg, sizeof(msg),
              "unable to find group %s: no matching entries in group file",
              colon + 1);
@@ -464,47 +472,69 @@ static int user_failed(hcsd_exec_t *e, hcsd_ctr_t *c, hcsd_exec_t **x,
   return 0;
 }
 
-int hcsd_exec_start(hcsd_t *d, const char *id, const hcsd_exec_start_opts_t *o,
-                    hcsd_exec_t **x, bool *attached, bool *tty,
-                    hcsd_err_t *err) {
+/* The exec id names, if it may start now (its options applied). */
+static hcsd_exec_t *start_check(hcsd_t *d, const char *id,
+                                const hcsd_exec_start_opts_t *o,
+                                hcsd_ctr_t **cp, hcsd_err_t *err) {
   hcsd_ctr_t *c = NULL;
   hcsd_exec_t *e = hcsd__exec_find(d, id, &c);
   if (e == NULL) {
     hcsd_err_set(err, 404, "No such exec instance: %s", id);
-    return -1;
+    return NULL;
   }
   if (e->started) {
     hcsd_err_set(err, 409, "Error: Exec command %s is already running", e->id);
-    return -1;
+    return NULL;
   }
   if (c->state != CS_RUNNING || c->main == NULL) {
     hcsd_err_set(err, 409, "container %s is not running", c->id);
-    return -1;
+    return NULL;
   }
   if (hcsd__ctr_paused(c)) {
     hcsd_err_set(err, 409,
                  "Container %s is paused, unpause the container before exec",
                  c->id);
-    return -1;
+    return NULL;
   }
   e->detach = e->detach || o->detach;
   if (o->rows > 0) {
     e->rows = o->rows;
     e->cols = o->cols;
   }
+  *cp = c;
+  return e;
+}
+
+/* A spawn's failure as the start's answer. */
+static void spawn_err(hcs_result_t hr, const hcs_error_t *he, hcsd_err_t *err) {
+  hcsd_err_set(err,
+               hcs_is_not_exist(hr)        ? 404
+               : hr == HCS_E_INVALID_STATE ? 409
+                                           : 500,
+               "OCI runtime exec failed: %s", hcs_error_message(he));
+}
+
+int hcsd_exec_start(hcsd_t *d, const char *id, const hcsd_exec_start_opts_t *o,
+                    hcsd_exec_t **x, bool *attached, bool *tty,
+                    hcsd_err_t *err) {
+  hcsd_ctr_t *c = NULL;
+  hcsd_exec_t *e = start_check(d, id, o, &c, err);
+  if (e == NULL) {
+    return -1;
+  }
   hcs_error_t *he = NULL;
   hcs_session_t *s = NULL;
-  hcs_result_t hr = exec_spawn(e, c, !e->detach, &s, &he);
-  if (hr != HCS_OK && user_unknown(e, c, hr, he)) {
+  char hn[128];
+  snprintf(hn, sizeof(hn), "HOSTNAME=%s", c->hostname);
+  char **env = exec_env(e, c, hn);
+  hcs_result_t hr = exec_spawn(e, c->id, env, !e->detach, &s, &he);
+  free(env);
+  if (hr != HCS_OK && user_unknown(e, c->pid, hr, he)) {
     hcs_error_free(he);
     return user_failed(e, c, x, attached, tty, err);
   }
   if (hr != HCS_OK) {
-    hcsd_err_set(err,
-                 hcs_is_not_exist(hr)        ? 404
-                 : hr == HCS_E_INVALID_STATE ? 409
-                                             : 500,
-                 "OCI runtime exec failed: %s", hcs_error_message(he));
+    spawn_err(hr, he, err);
     hcs_error_free(he);
     return -1;
   }
@@ -528,6 +558,10 @@ void hcsd_exec_listen(hcsd_exec_t *e, const hcsd_out_ops_t *ops, void *data) {
     char msg[600];
     snprintf(msg, sizeof(msg), "%s\r\n", e->fail);
     ops->on_data(1, msg, strlen(msg), NULL, data);
+    if (e->home != NULL) {
+      e->listened = true; /* on_end once the record has its code */
+      return;
+    }
     ops->on_end(data);
     return;
   }
@@ -566,6 +600,242 @@ void hcsd_exec_splice(hcsd_exec_t *e, hcsd_pipe_fn on_pipe) {
   (void)as_session_raw(as, HCS_STDERR, exec_raw, e);
 }
 
+/* ---- hcsd --threads: an attached exec on a worker loop ----
+ *
+ * The record stays loop 0's (the index, its container, inspect, the
+ * events); the worker runs a copy of it, made at start with what the
+ * spawn needs, whose session and stream live on the worker. The two meet
+ * by posts only: the copy reports its start and its end (or why it could
+ * not start) to the record, and the record, once it has the exit code,
+ * releases the copy, whose on_end then ends the stream, so that a client
+ * that has seen EOF finds the code in inspect. Resize and kill reach the
+ * copy as jobs; the record posts none after it was told of the end, and
+ * posts from one thread run in order, so no job finds the copy gone. */
+
+/* An exec that keeps the exec's fields a spawn reads, for loop loop. */
+static hcsd_exec_t *copy_new(hcsd_exec_t *e, hcsd_ctr_t *c, as_loop_t *loop) {
+  hcsd_exec_t *x = calloc(1, sizeof(*x));
+  if (x == NULL) {
+    return NULL;
+  }
+  char hn[128];
+  snprintf(hn, sizeof(hn), "HOSTNAME=%s", c->hostname);
+  char **env = exec_env(e, c, hn);
+  size_t n = hcsd__strv_len(env);
+  x->env = env != NULL ? calloc(n + 1, sizeof(char *)) : NULL;
+  for (size_t i = 0; x->env != NULL && i < n; i++) {
+    x->env[i] = strdup(env[i]);
+  }
+  free(env);
+  x->argv = calloc(hcsd__strv_len(e->argv) + 1, sizeof(char *));
+  for (size_t i = 0; x->argv != NULL && e->argv != NULL && e->argv[i] != NULL;
+       i++) {
+    x->argv[i] = strdup(e->argv[i]);
+  }
+  x->d = e->d;
+  memcpy(x->id, e->id, sizeof(x->id));
+  x->user = e->user != NULL ? strdup(e->user) : NULL;
+  x->cwd = e->cwd != NULL ? strdup(e->cwd) : NULL;
+  x->tty = e->tty;
+  x->in = e->in;
+  x->out = e->out;
+  x->err = e->err;
+  x->rows = e->rows;
+  x->cols = e->cols;
+  x->home = e;
+  x->rloop = loop;
+  x->ctr_id = strdup(c->id);
+  x->ctr_pid = c->pid;
+  /* A string that could not be copied leaves a hole: nothing half-made
+   * runs. */
+  bool whole = x->env != NULL && x->argv != NULL && x->ctr_id != NULL &&
+               (e->user == NULL || x->user != NULL) &&
+               (e->cwd == NULL || x->cwd != NULL);
+  for (size_t i = 0; whole && i < n; i++) {
+    whole = x->env[i] != NULL;
+  }
+  for (size_t i = 0; whole && e->argv != NULL && e->argv[i] != NULL; i++) {
+    whole = x->argv[i] != NULL;
+  }
+  if (!whole) {
+    exec_free(x);
+    return NULL;
+  }
+  atomic_fetch_add(&e->d->remote, 1);
+  return x;
+}
+
+static void copy_free(hcsd_exec_t *x) {
+  hcsd_t *d = x->d;
+  exec_free(x);
+  atomic_fetch_sub(&d->remote, 1);
+}
+
+/* The worker: the record has let go; the stream may end. */
+static void copy_release(as_loop_t *loop, void *data) {
+  hcsd_exec_t *x = data;
+  (void)loop;
+  if (x->listened) {
+    x->listened = false;
+    x->ops.on_end(x->ops_data);
+  }
+  copy_free(x);
+}
+
+/* The worker's report to the record (fn on loop 0). A post fails only
+ * once loop 0 is being freed, which hcsd_stop's wait for d->remote rules
+ * out. */
+static void copy_report(hcsd_exec_t *x, as_post_cb fn) {
+  (void)as_loop_post(x->d->loop, fn, x);
+}
+
+/* Loop 0, at the copy's last report: the record is no longer remote;
+ * the copy goes. 1 when the record itself went (its container did). */
+static int home_let_go(hcsd_exec_t *x) {
+  hcsd_exec_t *e = x->home;
+  e->remote = NULL;
+  (void)as_loop_post(x->rloop, copy_release, x);
+  if (e->c == NULL) {
+    exec_free(e); /* its container went while it ran */
+    return 1;
+  }
+  return 0;
+}
+
+static void home_started(as_loop_t *loop, void *data) {
+  hcsd_exec_t *x = data, *e = x->home;
+  (void)loop;
+  e->running = true;
+  e->pid = x->pid;
+  e->exec_errno = x->exec_errno;
+  e->exec_stage = x->exec_stage;
+  if (e->c != NULL) {
+    hcsd_event_exec(e->c, "exec_start", e->id, e->argv, 0);
+  }
+}
+
+static void home_ended(as_loop_t *loop, void *data) {
+  hcsd_exec_t *x = data, *e = x->home;
+  (void)loop;
+  e->exit_code = x->exit_code;
+  e->running = false;
+  e->ended = true;
+  hcsd_ctr_t *c = e->c;
+  if (c != NULL) {
+    hcsd__exec_save(e, c);
+    hcsd_event_exec(c, "exec_die", e->id, NULL, e->exit_code);
+  }
+  (void)home_let_go(x);
+}
+
+/* The spawn failed (or never ran): the exec may be started again. */
+static void home_failed(as_loop_t *loop, void *data) {
+  hcsd_exec_t *x = data;
+  (void)loop;
+  x->home->started = false;
+  (void)home_let_go(x);
+}
+
+/* Its User is unknown: as user_failed, attached. */
+static void home_user(as_loop_t *loop, void *data) {
+  hcsd_exec_t *x = data, *e = x->home;
+  (void)loop;
+  e->started = true;
+  e->ended = true;
+  e->exit_code = 126;
+  free(e->fail);
+  e->fail = strdup(x->fail);
+  if (e->c != NULL) {
+    hcsd__exec_save(e, e->c);
+  }
+  (void)home_let_go(x);
+}
+
+int hcsd_exec_start_on(hcsd_t *d, const char *id,
+                       const hcsd_exec_start_opts_t *o, as_loop_t *loop,
+                       hcsd_exec_t **x, hcsd_err_t *err) {
+  hcsd_ctr_t *c = NULL;
+  hcsd_exec_t *e = start_check(d, id, o, &c, err);
+  if (e == NULL) {
+    return -1;
+  }
+  if (e->detach) {
+    return 1;
+  }
+  *x = copy_new(e, c, loop);
+  if (*x == NULL) {
+    hcsd_err_set(err, 500, "out of memory");
+    return -1;
+  }
+  e->started = true; /* a second start is refused meanwhile */
+  e->remote = *x;
+  e->rloop = loop;
+  return 0;
+}
+
+void hcsd_exec_unstart(hcsd_exec_t *x) {
+  x->home->started = false;
+  x->home->remote = NULL;
+  copy_free(x);
+}
+
+void hcsd_exec_abandon(hcsd_exec_t *x) { copy_report(x, home_failed); }
+
+int hcsd_exec_run(hcsd_exec_t *x, bool *tty, hcsd_err_t *err) {
+  hcs_error_t *he = NULL;
+  hcs_session_t *s = NULL;
+  *tty = x->tty;
+  hcs_result_t hr = exec_spawn(x, x->ctr_id, x->env, true, &s, &he);
+  if (hr != HCS_OK && user_unknown(x, x->ctr_pid, hr, he)) {
+    hcs_error_free(he);
+    copy_report(x, home_user);
+    return 0;
+  }
+  if (hr != HCS_OK) {
+    spawn_err(hr, he, err);
+    hcs_error_free(he);
+    copy_report(x, home_failed);
+    return -1;
+  }
+  x->started = true;
+  x->running = true;
+  x->s = s;
+  x->pid = hcs_session_pid(s);
+  x->exec_errno = hcs_session_exec_errno(s);
+  x->exec_stage = hcs_session_exec_stage(s);
+  copy_report(x, home_started);
+  return 0;
+}
+
+/* A resize (sig 0) or a kill from loop 0, run on the copy's loop. */
+typedef struct copy_job_s {
+  hcsd_exec_t *x;
+  int sig;
+  uint16_t rows, cols;
+} copy_job_t;
+
+static void copy_job_run(as_loop_t *loop, void *data) {
+  copy_job_t *j = data;
+  (void)loop;
+  if (j->x->s != NULL && j->sig != 0) {
+    (void)hcs_session_kill(j->x->s, j->sig);
+  } else if (j->x->s != NULL) {
+    (void)hcs_session_resize(j->x->s, j->rows, j->cols);
+  }
+  free(j);
+}
+
+static void copy_job(hcsd_exec_t *e, int sig, uint16_t rows, uint16_t cols) {
+  copy_job_t *j = malloc(sizeof(*j));
+  if (j == NULL) {
+    return;
+  }
+  *j = (copy_job_t){.x = e->remote, .sig = sig, .rows = rows, .cols = cols};
+  if (as_loop_post(e->rloop, copy_job_run, j) != 0) {
+    free(j);
+  }
+}
+
 int hcsd_exec_resize(hcsd_t *d, const char *id, int rows, int cols,
                      hcsd_err_t *err) {
   hcsd_exec_t *e = hcsd__exec_find(d, id, NULL);
@@ -578,7 +848,9 @@ int hcsd_exec_resize(hcsd_t *d, const char *id, int rows, int cols,
   }
   e->rows = (uint16_t)rows;
   e->cols = (uint16_t)cols;
-  if (e->s != NULL && e->tty) {
+  if (e->remote != NULL && e->tty) {
+    copy_job(e, 0, e->rows, e->cols);
+  } else if (e->s != NULL && e->tty) {
     (void)hcs_session_resize(e->s, e->rows, e->cols);
   }
   return 0;
@@ -608,7 +880,9 @@ json_t *hcsd_exec_inspect(hcsd_t *d, const char *id, hcsd_err_t *err) {
 
 void hcsd__exec_kill_all(hcsd_ctr_t *c) {
   for (hcsd_exec_t *e = c->execs; e != NULL; e = e->next) {
-    if (e->s != NULL) {
+    if (e->remote != NULL) {
+      copy_job(e, SIGKILL, 0, 0);
+    } else if (e->s != NULL) {
       (void)hcs_session_kill(e->s, SIGKILL);
     }
   }

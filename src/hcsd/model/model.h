@@ -211,6 +211,23 @@ int hcsd_exec_create(hcsd_t *d, const char *ref, hcsd_exec_spec_t *spec,
  * detached. -1: 404, 409 started already or container not running, 500. */
 int hcsd_exec_start(hcsd_t *d, const char *id, const hcsd_exec_start_opts_t *o,
                     hcsd_exec_t **x, bool *attached, bool *tty, hcsd_err_t *e);
+/* hcsd --threads: an attached exec run on worker loop `loop`. On loop 0,
+ * checked as hcsd_exec_start and marked started: 0 with *x, the copy
+ * that loop's thread runs (hcsd_exec_run, else hcsd_exec_abandon), or
+ * hcsd_exec_unstart on loop 0 when it cannot get there; 1 when the exec
+ * runs detached (call hcsd_exec_start); -1 as hcsd_exec_start. The
+ * record learns of the copy's start and end by posts, and the copy's
+ * on_end waits until the record has its exit code. */
+int hcsd_exec_start_on(hcsd_t *d, const char *id,
+                       const hcsd_exec_start_opts_t *o, as_loop_t *loop,
+                       hcsd_exec_t **x, hcsd_err_t *e);
+void hcsd_exec_unstart(hcsd_exec_t *x);
+/* On x's loop: runs it. 0 with *tty: listen now (hcsd_exec_listen and
+ * the calls below work on x as on an attached exec); -1 with e as
+ * hcsd_exec_start's (x goes). */
+int hcsd_exec_run(hcsd_exec_t *x, bool *tty, hcsd_err_t *e);
+/* On x's loop, instead of hcsd_exec_run: x goes, not run. */
+void hcsd_exec_abandon(hcsd_exec_t *x);
 /* Output to ops until the exec ends (on_end after its exit code is
  * recorded). A program that could not be run is told as stdout here. */
 void hcsd_exec_listen(hcsd_exec_t *x, const hcsd_out_ops_t *ops, void *data);
