@@ -290,6 +290,22 @@ typedef struct as_spawn_opts_s {
    * CAP_SYS_RESOURCE, else the spawn fails at AS_STAGE_SETUP). */
   int set_oom_score_adj;
   int oom_score_adj;
+  /* With set_caps, as an OCI runtime sets a process (not with a
+   * spawner): the inheritable set, and the ambient capabilities raised
+   * after the uid change (each must be in caps and caps_inheritable, else
+   * the spawn fails at AS_STAGE_SETUP). */
+  uint64_t caps_inheritable;
+  uint64_t caps_ambient;
+  /* With set_ids and set_caps: a process that becomes a user other than
+   * root keeps caps (PR_SET_KEEPCAPS across the uid change) instead of
+   * losing them all. */
+  int user_keeps_caps;
+  /* With set_ids: the supplementary groups (borrowed until the call
+   * returns); none when n_groups is 0. */
+  const gid_t *groups;
+  size_t n_groups;
+  int set_umask; /* umask(umask) before execve */
+  unsigned umask;
 } as_spawn_opts_t;
 
 /* Starts a process. On success *out holds one reference that the caller

@@ -38,14 +38,20 @@ typedef struct as__child_s {
   size_t n_rlimits;
   int set_oom_score_adj;
   int oom_score_adj;
+  uint64_t caps_inheritable, caps_ambient; /* as_spawn_opts_t says how */
+  int user_keeps_caps;
+  const gid_t *groups;
+  size_t n_groups;
+  int set_umask;
+  unsigned umask;
 } as__child_t;
 
 /* Capabilities of the calling thread, in raw system calls (safe between
  * clone and exec): the bounding set cut to caps and ambient cleared; then
- * permitted and effective set to caps, inheritable emptied. 0 or an
+ * permitted and effective set to caps, inheritable to inh. 0 or an
  * errno (positive). */
 int as__cut_bounding(uint64_t caps);
-int as__capset(uint64_t caps);
+int as__capset(uint64_t caps, uint64_t inh);
 
 /* A clone that a spawner thread makes for the engine (spawner.c). */
 typedef struct as__spawner_req_s {

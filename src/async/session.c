@@ -416,6 +416,13 @@ int as_session_spawn(as_loop_t *loop, const as_spawn_opts_t *o,
       .n_rlimits = o->n_rlimits,
       .set_oom_score_adj = o->set_oom_score_adj,
       .oom_score_adj = o->oom_score_adj,
+      .caps_inheritable = o->caps_inheritable,
+      .caps_ambient = o->caps_ambient,
+      .user_keeps_caps = o->user_keeps_caps,
+      .groups = o->groups,
+      .n_groups = o->n_groups,
+      .set_umask = o->set_umask,
+      .umask = o->umask,
   };
   if (o->spawner != NULL) {
     /* The spawner's thread has joined and dropped all of that already. */

@@ -215,6 +215,14 @@ CHILD_FN static void child_fail(child_ctx_t *ctx, int err, int stage) {
   syscall(SYS_exit_group, 127);
 }
 
+/* Installs the child's seccomp filter, or fails the spawn. */
+CHILD_FN static void child_seccomp(child_ctx_t *ctx,
+                                   const struct sock_fprog *f) {
+  if (child_sys(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, (long)f) != 0) {
+    child_fail(ctx, errno, AS_STAGE_SETUP);
+  }
+}
+
 CHILD_FN static size_t child_strlen(const char *s) {
   size_t n = 0;
   while (s[n] != '\0') {
@@ -314,17 +322,18 @@ CHILD_FN int as__cut_bounding(uint64_t caps) {
 }
 
 /* The process's own sets become caps (a root process) or nothing (one that
- * became another user). The inheritable set is always empty: with it, a
- * program carrying inheritable file capabilities would gain them at execve
- * (CVE-2022-29162). */
-CHILD_FN int as__capset(uint64_t caps) {
+ * became another user). The inheritable set is inh, empty unless the
+ * caller asked for one (as_spawn_opts_t.caps_inheritable): with it, a
+ * program carrying inheritable file capabilities gains them at execve
+ * (CVE-2022-29162), which is what an OCI config that lists them wants. */
+CHILD_FN int as__capset(uint64_t caps, uint64_t inh) {
   struct __user_cap_header_struct hdr = {.version =
                                              _LINUX_CAPABILITY_VERSION_3};
   struct __user_cap_data_struct data[2];
   for (int i = 0; i < 2; i++) {
     uint32_t v = (uint32_t)(caps >> (32 * i));
     data[i].effective = data[i].permitted = v;
-    data[i].inheritable = 0;
+    data[i].inheritable = (uint32_t)(inh >> (32 * i));
   }
   return child_sys(SYS_capset, (long)&hdr, (long)data, 0) != 0 ? errno : 0;
 }
@@ -472,21 +481,45 @@ CHILD_FN static int child_main(void *arg) {
       child_fail(ctx, errno, AS_STAGE_SETUP);
     }
   }
+  /* Without no_new_privs, installing a filter needs CAP_SYS_ADMIN,
+   * which the uid change or the capset below may take away: the filter
+   * goes on now, and judges the calls that follow (Docker's profile
+   * allows them all). */
+  if (!c->no_new_privs && c->seccomp != NULL) {
+    child_seccomp(ctx, c->seccomp);
+  }
   /* Groups before the uid: once the uid is dropped, setgroups is
    * refused. */
-  if (c->set_ids && (child_sys(SYS_setgroups, 0, 0, 0) < 0 ||
-                     child_sys(SYS_setresgid, c->gid, c->gid, c->gid) < 0 ||
-                     child_sys(SYS_setresuid, c->uid, c->uid, c->uid) < 0)) {
+  int keep_caps =
+      c->set_ids && c->set_caps && c->user_keeps_caps && c->uid != 0;
+  if (keep_caps && syscall(SYS_prctl, PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) {
+    child_fail(ctx, errno, AS_STAGE_SETUP);
+  }
+  if (c->set_ids &&
+      (child_sys(SYS_setgroups, (long)c->n_groups, (long)c->groups, 0) < 0 ||
+       child_sys(SYS_setresgid, c->gid, c->gid, c->gid) < 0 ||
+       child_sys(SYS_setresuid, c->uid, c->uid, c->uid) < 0)) {
     child_fail(ctx, errno, AS_STAGE_USER);
   }
-  /* After the uid change: a root process keeps exactly c->caps, and one
-   * that became another user has none left to keep (setresuid cleared
-   * its permitted set, not its inheritable one). */
+  /* After the uid change: a root process (or one told to keep them)
+   * keeps exactly c->caps, and one that became another user has none
+   * left to keep (setresuid cleared its permitted set). */
   if (c->set_caps) {
-    int err = as__capset(!c->set_ids || c->uid == 0 ? c->caps : 0);
+    int err = as__capset(!c->set_ids || c->uid == 0 || keep_caps ? c->caps : 0,
+                         c->caps_inheritable);
+    for (long cap = 0; err == 0 && cap < 64; cap++) {
+      if (((c->caps_ambient >> cap) & 1) &&
+          syscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) !=
+              0) {
+        err = errno;
+      }
+    }
     if (err != 0) {
       child_fail(ctx, err, AS_STAGE_SETUP);
     }
+  }
+  if (c->set_umask) {
+    (void)child_sys(SYS_umask, c->umask, 0, 0);
   }
   if (c->no_new_privs &&
       syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
@@ -507,9 +540,8 @@ CHILD_FN static int child_main(void *arg) {
     child_fail(ctx, errno, AS_STAGE_SETUP);
   }
   /* Last: from here on the filter judges every call, execve included. */
-  if (c->seccomp != NULL && child_sys(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0,
-                                      (long)c->seccomp) != 0) {
-    child_fail(ctx, errno, AS_STAGE_SETUP);
+  if (c->no_new_privs && c->seccomp != NULL) {
+    child_seccomp(ctx, c->seccomp);
   }
   int err;
   if (c->path == NULL) {

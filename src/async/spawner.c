@@ -57,7 +57,7 @@ static int join(const as_spawner_opts_t *o) {
   int err = 0;
   if (o->set_caps) {
     err = as__cut_bounding(o->caps);
-    err = -(err != 0 ? err : as__capset(o->caps));
+    err = -(err != 0 ? err : as__capset(o->caps, 0));
   }
   if (err == 0 && o->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) {
     err = -errno;

@@ -77,7 +77,8 @@ static int parse_exec(const oci_global_t *g, int argc, char **argv,
 
 static bool unset(const json_t *v) {
   return v == NULL || json_is_null(v) || json_is_false(v) ||
-         (json_is_integer(v) && json_integer_value(v) == 0);
+         (json_is_integer(v) && json_integer_value(v) == 0) ||
+         (json_is_array(v) && json_array_size(v) == 0);
 }
 
 /* What hcs sets for the whole system (capabilities, rlimits, the OOM
@@ -88,11 +89,19 @@ static int same_as_container(const oci_global_t *g, json_t *o,
   snprintf(path, sizeof(path), "%s/config.json", bundle);
   json_t *spec = json_load_file(path, 0, NULL);
   json_t *cp = json_object_get(spec, "process");
-  static const char *const keys[] = {"capabilities", "rlimits", "oomScoreAdj",
-                                     "noNewPrivileges"};
+  static const char *const keys[] = {"capabilities",        "rlimits",
+                                     "oomScoreAdj",         "noNewPrivileges",
+                                     "user.additionalGids", "user.umask"};
   int r = spec == NULL ? oci_error(g, "exec: %s: unreadable", path) : 0;
   for (size_t i = 0; r == 0 && i < sizeof(keys) / sizeof(keys[0]); i++) {
-    json_t *a = json_object_get(o, keys[i]), *b = json_object_get(cp, keys[i]);
+    const char *k = keys[i];
+    json_t *ao = o, *bo = cp;
+    if (strncmp(k, "user.", 5) == 0) {
+      ao = json_object_get(o, "user");
+      bo = json_object_get(cp, "user");
+      k += 5;
+    }
+    json_t *a = json_object_get(ao, k), *b = json_object_get(bo, k);
     bool same =
         (unset(a) && unset(b)) || (a != NULL && b != NULL && json_equal(a, b));
     if (!same) {

@@ -113,17 +113,19 @@ static int parse_user(ctx_t *c, json_t *u, const char *path, oci_process_t *p) {
   if (u != NULL && json_unpack(u, "{s?I, s?I}", "uid", &uid, "gid", &gid)) {
     return say(c, "%s: uid and gid must be numbers", path);
   }
-  /* hcs gives a process the groups of its uid:gid only: an additional
-   * gid other than the primary one cannot be honoured. */
+  /* additionalGids and umask belong to the system (map_user_system). */
   json_t *extra = json_object_get(u, "additionalGids"), *e;
   size_t i;
   json_array_foreach(extra, i, e) {
-    if (json_integer_value(e) != gid) {
-      return say(c,
-                 "%s.additionalGids: hcs sets no supplementary group "
-                 "(%lld) beyond the primary gid %lld",
-                 path, (long long)json_integer_value(e), (long long)gid);
+    if (!json_is_integer(e) || json_integer_value(e) < 0) {
+      return say(c, "%s.additionalGids[%zu]: not a gid", path, i);
     }
+  }
+  json_t *um = json_object_get(u, "umask");
+  if (um != NULL && !json_is_null(um) &&
+      (!json_is_integer(um) || json_integer_value(um) < 0 ||
+       json_integer_value(um) > 0777)) {
+    return say(c, "%s.umask: not a umask (0 to 0777)", path);
   }
   snprintf(p->user, sizeof(p->user), "%lld:%lld", (long long)uid,
            (long long)gid);
@@ -216,9 +218,12 @@ static bool in_array(json_t *a, const char *s) {
   return false;
 }
 
-/* The bounding set becomes CapAdd/CapDrop against Docker's defaults;
- * hcs keeps effective = permitted = bounding and inheritable and ambient
- * empty, so the other sets must say the same. */
+/* The bounding set becomes CapAdd/CapDrop against Docker's defaults,
+ * the inheritable and ambient sets CapInheritable and CapAmbient (the
+ * ambient ones must be in the inheritable and bounding sets, as the
+ * kernel raises no other); hcs keeps effective = permitted = bounding, so
+ * those sets must say the same. A user other than root keeps them all,
+ * as with runc (CapsForUser). */
 static int map_caps(ctx_t *c, json_t *caps) {
   if (caps == NULL) {
     return 0;
@@ -249,14 +254,26 @@ static int map_caps(ctx_t *c, json_t *caps) {
       }
     }
   }
-  if (given(json_object_get(caps, "inheritable")) ||
-      given(json_object_get(caps, "ambient"))) {
-    return say(c, "process.capabilities: hcs keeps the inheritable and "
-                  "ambient sets empty");
-  }
-  json_t *add = json_array(), *drop = json_array();
+  json_t *inh = json_object_get(caps, "inheritable");
+  json_t *amb = json_object_get(caps, "ambient");
   size_t i;
   json_t *e;
+  json_array_foreach(amb, i, e) {
+    if (!in_array(inh, json_string_value(e)) ||
+        !in_array(bnd, json_string_value(e))) {
+      return say(c,
+                 "process.capabilities.ambient[%zu]: %s is not in the "
+                 "inheritable and bounding sets (the kernel raises no "
+                 "other)",
+                 i, json_string_value(e));
+    }
+  }
+  json_object_set_new(c->cfg, "CapInheritable",
+                      json_is_array(inh) ? json_copy(inh) : json_array());
+  json_object_set_new(c->cfg, "CapAmbient",
+                      json_is_array(amb) ? json_copy(amb) : json_array());
+  json_object_set_new(c->cfg, "CapsForUser", json_true());
+  json_t *add = json_array(), *drop = json_array();
   json_array_foreach(bnd, i, e) {
     if (!in_list(default_caps, json_string_value(e))) {
       json_array_append(add, e);
@@ -299,12 +316,30 @@ static int map_rlimits(ctx_t *c, json_t *rl) {
   return 0;
 }
 
-/* What of "process" belongs to the system (capabilities, rlimits, the
- * OOM score) and what hcs always does (no_new_privs). */
-static int map_process_system(ctx_t *c, json_t *proc) {
-  if (!json_is_true(json_object_get(proc, "noNewPrivileges"))) {
-    note(c, "process.noNewPrivileges: hcs sets no_new_privs always");
+/* process.user's supplementary groups and umask: the system's GroupAdd
+ * and Umask (an exec process must ask for the same, exec.c). */
+static void map_user_system(ctx_t *c, json_t *u) {
+  json_t *groups = json_array(), *e;
+  size_t i;
+  json_array_foreach(json_object_get(u, "additionalGids"), i, e) {
+    char num[24];
+    snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(e));
+    json_array_append_new(groups, json_string(num));
   }
+  json_object_set_new(c->cfg, "GroupAdd", groups);
+  json_t *um = json_object_get(u, "umask");
+  if (json_is_integer(um)) {
+    json_object_set(c->cfg, "Umask", um);
+  }
+}
+
+/* What of "process" belongs to the system (capabilities, rlimits, the
+ * OOM score, no_new_privs, groups and umask). */
+static int map_process_system(ctx_t *c, json_t *proc) {
+  json_object_set_new(
+      c->cfg, "NoNewPrivileges",
+      json_boolean(json_is_true(json_object_get(proc, "noNewPrivileges"))));
+  map_user_system(c, json_object_get(proc, "user"));
   json_t *adj = json_object_get(proc, "oomScoreAdj");
   if (given(adj)) {
     json_object_set(c->cfg, "OomScoreAdj", adj);

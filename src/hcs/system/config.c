@@ -148,6 +148,13 @@ static const hcs__field_t config_fields[] = {
     INT(C, "SwapMaximumInMB", swap_maximum_mb, -1, MEM_MB_MAX),
     INT(C, "MemoryReservationInMB", memory_reservation_mb, 0, MEM_MB_MAX),
     INT(C, "OomScoreAdj", oom_score_adj, -1000, 1000),
+    {"CapInheritable", HCS__F_STRARR, OFF(C, cap_inheritable), 0, 0, 0, 0,
+     NULL},
+    {"CapAmbient", HCS__F_STRARR, OFF(C, cap_ambient), 0, 0, 0, 0, NULL},
+    BOOL(C, "CapsForUser", caps_for_user),
+    {"GroupAdd", HCS__F_STRARR, OFF(C, group_add), 0, 0, 0, 0, NULL},
+    INT(C, "Umask", umask, 0, 0777),
+    BOOL(C, "NoNewPrivileges", no_new_privileges),
     {NULL, 0, 0, 0, 0, 0, 0, NULL}};
 #undef C
 
@@ -348,9 +355,16 @@ int hcs__ulimit_resource(const char *name) {
   return -1;
 }
 
-/* The bits of the capabilities named in v (NULL-ended): 0, or -EINVAL
- * with *bad naming the first that is none. */
-static int caps_of(char **v, uint64_t *out, const char **bad) {
+int hcs__config_has(const hcs__config_t *cfg, const char *json) {
+  for (size_t i = 0; config_fields[i].name != NULL; i++) {
+    if (strcmp(config_fields[i].name, json) == 0) {
+      return hcs__schema_has(&hcs__config_schema, cfg, i);
+    }
+  }
+  return 0;
+}
+
+int hcs__config_cap_bits(char **v, uint64_t *out, const char **bad) {
   *out = 0;
   for (size_t i = 0; v != NULL && v[i] != NULL; i++) {
     if (strcasecmp(v[i], "ALL") == 0) {
@@ -376,9 +390,9 @@ static int caps_of(char **v, uint64_t *out, const char **bad) {
 int hcs__config_caps(const hcs__config_t *cfg, uint64_t dflt, uint64_t *caps,
                      const char **bad) {
   uint64_t add, drop;
-  int e = caps_of(cfg->cap_add, &add, bad);
+  int e = hcs__config_cap_bits(cfg->cap_add, &add, bad);
   if (e == 0) {
-    e = caps_of(cfg->cap_drop, &drop, bad);
+    e = hcs__config_cap_bits(cfg->cap_drop, &drop, bad);
   }
   if (e == 0) {
     *caps = (dflt & ~drop) | add;
@@ -425,6 +439,29 @@ static hcs_result_t check_resources(const hcs__config_t *cfg,
   if (hcs__config_caps(cfg, 0, &caps, &bad) != 0) {
     return hcs__fail(err, HCS_WSAEINVAL, create_op, object, EINVAL,
                      "CapAdd/CapDrop: \"%.64s\" is not a capability", bad);
+  }
+  uint64_t inh, amb;
+  if (hcs__config_cap_bits(cfg->cap_inheritable, &inh, &bad) != 0 ||
+      hcs__config_cap_bits(cfg->cap_ambient, &amb, &bad) != 0) {
+    return hcs__fail(err, HCS_WSAEINVAL, create_op, object, EINVAL,
+                     "CapInheritable/CapAmbient: \"%.64s\" is not a "
+                     "capability",
+                     bad);
+  }
+  if ((amb & ~inh) != 0) {
+    return hcs__fail(err, HCS_WSAEINVAL, create_op, object, EINVAL,
+                     "CapAmbient: an ambient capability must be in "
+                     "CapInheritable too");
+  }
+  for (size_t i = 0; cfg->group_add != NULL && cfg->group_add[i]; i++) {
+    char *end;
+    unsigned long g = strtoul(cfg->group_add[i], &end, 10);
+    if (cfg->group_add[i][0] < '0' || cfg->group_add[i][0] > '9' ||
+        *end != '\0' || g > UINT32_MAX - 1) {
+      return hcs__fail(err, HCS_WSAEINVAL, create_op, object, EINVAL,
+                       "GroupAdd[%zu]: \"%.64s\" is not a gid number", i,
+                       cfg->group_add[i]);
+    }
   }
   for (size_t i = 0; i < cfg->n_ulimits; i++) {
     const hcs__ulimit_t *u = &cfg->ulimits[i];

@@ -93,6 +93,12 @@ typedef struct hcs__config_s {
   int64_t swap_maximum_mb;         /* beyond memory; -1 unlimited */
   int64_t memory_reservation_mb;   /* a soft limit; 0: none */
   int64_t oom_score_adj;           /* of every process; 0: the host's */
+  /* As an OCI runtime sets a process: */
+  char **cap_inheritable, **cap_ambient; /* names, as CapAdd's */
+  int caps_for_user;     /* a User other than root keeps the capabilities */
+  char **group_add;      /* supplementary gids, as numbers */
+  int64_t umask;         /* when given (hcs__config_has) */
+  int no_new_privileges; /* when given; absent: true */
 } hcs__config_t;
 
 extern const hcs__schema_t hcs__config_schema;
@@ -111,6 +117,11 @@ char *hcs__config_json(const hcs__config_t *cfg);
  * set to the name that is not a capability. */
 int hcs__config_caps(const hcs__config_t *cfg, uint64_t dflt, uint64_t *caps,
                      const char **bad);
+/* The bits of the capabilities named in v (NULL-ended, as CapAdd): 0, or
+ * -EINVAL with *bad naming the first that is none. */
+int hcs__config_cap_bits(char **v, uint64_t *out, const char **bad);
+/* Whether the configuration gave the field named json. */
+int hcs__config_has(const hcs__config_t *cfg, const char *json);
 /* The resource number (RLIMIT_*) of a Ulimits Name, or -1. */
 int hcs__ulimit_resource(const char *name);
 

@@ -286,6 +286,23 @@ int hcs__container_prepare(hcs__system_t *s, char *why, size_t n) {
   /* ALL is what this process may hand on: a capability it lacks cannot
    * be given (capset(2) refuses the whole set). */
   ct->caps &= permitted_caps();
+  if (hcs__config_cap_bits(ct->cfg.cap_inheritable, &ct->caps_inh, &bad) ||
+      hcs__config_cap_bits(ct->cfg.cap_ambient, &ct->caps_amb, &bad)) {
+    snprintf(why, n, "CapInheritable/CapAmbient: %s", bad);
+    return -EINVAL;
+  }
+  /* The kernel raises an ambient capability only if the process holds it. */
+  if ((ct->caps_amb & ~ct->caps) != 0) {
+    snprintf(why, n, "CapAmbient: a capability the processes do not hold");
+    return -EINVAL;
+  }
+  for (char **g = ct->cfg.group_add; g != NULL && *g != NULL; g++) {
+    if (ct->n_groups == sizeof(ct->groups) / sizeof(ct->groups[0])) {
+      snprintf(why, n, "GroupAdd: more than 64 groups");
+      return -EINVAL;
+    }
+    ct->groups[ct->n_groups++] = (gid_t)strtoul(*g, NULL, 10);
+  }
   int e = container_seccomp(ct, why, n);
   if (e != 0) {
     return e;
@@ -330,7 +347,15 @@ int hcs__container_exec_opts(hcs__system_t *s, as_spawn_opts_t *o,
   o->n_cgroup_fds = (size_t)ct->cg.nprocs;
   o->set_caps = 1;
   o->caps = ct->caps;
-  o->no_new_privs = 1;
+  o->no_new_privs = !hcs__config_has(&ct->cfg, "NoNewPrivileges") ||
+                    ct->cfg.no_new_privileges;
+  o->caps_inheritable = ct->caps_inh;
+  o->caps_ambient = ct->caps_amb;
+  o->user_keeps_caps = ct->cfg.caps_for_user;
+  o->groups = ct->groups;
+  o->n_groups = ct->n_groups;
+  o->set_umask = hcs__config_has(&ct->cfg, "Umask");
+  o->umask = (unsigned)ct->cfg.umask;
   o->seccomp = ct->seccomp.filter != NULL ? &ct->seccomp : NULL;
   o->rlimits = ct->rlimits;
   o->n_rlimits = ct->cfg.n_ulimits;
@@ -339,6 +364,11 @@ int hcs__container_exec_opts(hcs__system_t *s, as_spawn_opts_t *o,
   /* A spawner's clones have lost CAP_SYS_RESOURCE, which raising a hard
    * limit needs: with limits each process joins on its own. */
   ct->spawner_failed |= ct->rlimits != NULL;
+  /* A spawner's clones take its sets as they are: what an OCI runtime
+   * sets per process (inheritable and ambient sets, the capabilities of
+   * a user, groups, umask, no no_new_privs) each process sets itself. */
+  ct->spawner_failed |= o->caps_inheritable != 0 || o->user_keeps_caps ||
+                        o->n_groups > 0 || o->set_umask || !o->no_new_privs;
   if (!ct->spawner_failed && ct->spawners[slot] == NULL) {
     /* The default filter allows what the spawner's thread does itself
      * (futex, clone without namespace flags); a profile of the system's
@@ -349,7 +379,7 @@ int hcs__container_exec_opts(hcs__system_t *s, as_spawn_opts_t *o,
                             .ns_flags = ct->ns,
                             .set_caps = 1,
                             .caps = ct->caps,
-                            .no_new_privs = 1,
+                            .no_new_privs = o->no_new_privs,
                             .seccomp = on_thread ? o->seccomp : NULL};
     /* Without one (no thread to be had), each process joins on its own:
      * slower, the same result. */
@@ -379,6 +409,10 @@ int hcs__container_exec_opts(hcs__system_t *s, as_spawn_opts_t *o,
                             : "User: must be uid[:gid] or name[:group]";
       return err;
     }
+    o->set_ids = 1;
+  } else if (ct->n_groups > 0) {
+    o->uid = 0; /* root, with the groups of GroupAdd */
+    o->gid = 0;
     o->set_ids = 1;
   }
   return 0;

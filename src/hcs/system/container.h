@@ -14,15 +14,18 @@ typedef struct hcs__container_s {
   as_session_t *init; /* pid 1 of the system */
   pid_t init_pid;     /* on the host */
   int init_done;
-  char root_mnt[512];     /* where the init child mounts the root */
-  uint64_t oom_seen;      /* OOM kills already blamed on a process */
-  char **env;             /* the default environment of its processes */
-  int ptmx_fd;            /* O_PATH: its devpts multiplexer, so consoles are
-                             its own /dev/pts/N; -1 if missing */
-  char ptmx[32];          /* "/proc/self/fd/N" naming ptmx_fd */
-  unsigned ns;            /* its namespaces: CLONE_NEW* */
-  uint64_t caps;          /* its processes' capabilities (1 << CAP_*) */
-  as_rlimit_t *rlimits;   /* its processes' resource limits (Ulimits) */
+  char root_mnt[512];   /* where the init child mounts the root */
+  uint64_t oom_seen;    /* OOM kills already blamed on a process */
+  char **env;           /* the default environment of its processes */
+  int ptmx_fd;          /* O_PATH: its devpts multiplexer, so consoles are
+                           its own /dev/pts/N; -1 if missing */
+  char ptmx[32];        /* "/proc/self/fd/N" naming ptmx_fd */
+  unsigned ns;          /* its namespaces: CLONE_NEW* */
+  uint64_t caps;        /* its processes' capabilities (1 << CAP_*) */
+  as_rlimit_t *rlimits; /* its processes' resource limits (Ulimits) */
+  uint64_t caps_inh, caps_amb; /* CapInheritable, CapAmbient */
+  gid_t groups[64];            /* GroupAdd */
+  size_t n_groups;
   size_t n_attached;      /* endpoints of EndpointList moved into its net ns */
   hcs__bpf_t seccomp_own; /* a profile of its configuration's own */
   /* A spawner per engine loop (hcs->nloops entries, NULL before the

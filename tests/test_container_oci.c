@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/* The configuration fields through which hcs-runc sets a process as an OCI
+ * runtime does (CapInheritable, CapAmbient, CapsForUser, GroupAdd, Umask,
+ * NoNewPrivileges), driven through the public API as root and read back
+ * from inside the container's processes. */
+#include <criterion/criterion.h>
+#include <hcs.h>
+#include <string.h>
+
+#include "test_ct_util.h"
+
+TestSuite(container_oci, .init = ct_setup, .fini = ct_teardown, .timeout = 120);
+
+/* CAP_NET_BIND_SERVICE (10) and CAP_KILL (5): 0x420. */
+Test(container_oci, inheritable_ambient_user_caps_groups_umask_nnp) {
+  hcs_t *h = open_hcs(NULL);
+  start_system(h, "oci",
+               ",\"CapInheritable\":[\"CAP_KILL\",\"NET_BIND_SERVICE\"],"
+               "\"CapAmbient\":[\"CAP_NET_BIND_SERVICE\"],"
+               "\"CapsForUser\":true,\"GroupAdd\":[\"5\",\"77\"],"
+               "\"Umask\":23,\"NoNewPrivileges\":false");
+  out_t o;
+  run_in(h, "oci",
+         "grep -E '^(CapInh|CapEff|CapAmb|NoNewPrivs|Groups)' "
+         "/proc/self/status; umask",
+         "1000:1000", &o);
+  cr_assert_eq(o.r.exit_code, 0, "%s", o.text);
+  /* A user other than root: what execve leaves of its permitted set is
+   * the ambient one (the program has no file capabilities). */
+  cr_expect_str_eq(o.text, "Groups:\t5 77 \n"
+                           "CapInh:\t0000000000000420\n"
+                           "CapEff:\t0000000000000400\n"
+                           "CapAmb:\t0000000000000400\n"
+                           "NoNewPrivs:\t0\n"
+                           "0027\n");
+  run_in(h, "oci", "grep -E '^CapEff' /proc/self/status; id -G", NULL, &o);
+  cr_expect_str_eq(o.text, "CapEff:\t00000000a80425fb\n0 5 77\n");
+  /* Without those fields: hcs's own defaults, as before. */
+  start_system(h, "dflt", "");
+  run_in(h, "dflt",
+         "grep -E '^(CapInh|CapEff|CapAmb|NoNewPrivs|Groups)' "
+         "/proc/self/status",
+         "1000:1000", &o);
+  cr_expect_str_eq(o.text, "Groups:\t \n"
+                           "CapInh:\t0000000000000000\n"
+                           "CapEff:\t0000000000000000\n"
+                           "CapAmb:\t0000000000000000\n"
+                           "NoNewPrivs:\t1\n");
+  stop_system(h, "oci");
+  stop_system(h, "dflt");
+  hcs_close(h);
+}
+
+static void expect_refused(hcs_t *h, const char *extra, const char *needle) {
+  char cfg[2048];
+  snprintf(cfg, sizeof(cfg),
+           "{\"SystemType\":\"Container\",\"VolumePath\":\"%s/root\"%s}", base,
+           extra);
+  hcs_error_t *err = NULL;
+  cr_expect_eq(hcs_CreateComputeSystem(h, "bad", cfg, &err), HCS_WSAEINVAL,
+               "%s", extra);
+  const char *msg = err != NULL ? hcs_error_message(err) : "";
+  cr_expect(strstr(msg, needle) != NULL, "%s: %s", extra, msg);
+  hcs_error_free(err);
+}
+
+Test(container_oci, bad_sets_and_groups_refused_by_name) {
+  hcs_t *h = open_hcs(NULL);
+  expect_refused(h, ",\"CapInheritable\":[\"CAP_NOPE\"]", "CAP_NOPE");
+  expect_refused(h, ",\"CapAmbient\":[\"CAP_KILL\"]", "CapAmbient");
+  expect_refused(h, ",\"GroupAdd\":[\"wheel\"]", "GroupAdd[0]");
+  expect_refused(h, ",\"Umask\":512", "Umask");
+  hcs_close(h);
+}

@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: MIT */
+/* hcs-runc honours what config.json says of its process (issue 18, the
+ * runtime-tools validation suite in CONFORMANCE.md): each case writes a
+ * bundle, runs `hcs-runc create` and `start` as a shim does (the test a
+ * child subreaper that waits for the --pid-file's process), and reads
+ * what the container's process printed of itself; or checks that create
+ * refuses a config, naming the field. The rootfs is the built-in busybox
+ * layer, read-only. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <hcs.h>
+#include <jansson.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static char dir[128], root[160], bundle[160];
+
+static void setup(void) {
+  if (geteuid() != 0) {
+    cr_skip_test("hcs-runc makes containers: root only");
+  }
+  snprintf(dir, sizeof(dir), "/tmp/hcs-ocispec-XXXXXX");
+  cr_assert_not_null(mkdtemp(dir));
+  snprintf(root, sizeof(root), "%s/root", dir);
+  snprintf(bundle, sizeof(bundle), "%s/bundle", dir);
+  cr_assert_eq(mkdir(bundle, 0700), 0);
+  cr_assert_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+}
+
+static int rm_one(const char *p, const struct stat *sb, int type,
+                  struct FTW *ftw) {
+  (void)sb;
+  (void)type;
+  (void)ftw;
+  return remove(p) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+static void teardown(void) {
+  if (dir[0] != '\0') {
+    (void)nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+  }
+}
+
+TestSuite(oci_spec, .init = setup, .fini = teardown, .timeout = 120);
+
+typedef struct run_s {
+  int status;
+  char out[8192], err[8192];
+} run_t;
+
+static void slurp(const char *path, char *buf, size_t n) {
+  buf[0] = '\0';
+  FILE *f = fopen(path, "re");
+  if (f != NULL) {
+    buf[fread(buf, 1, n - 1, f)] = '\0';
+    fclose(f);
+  }
+}
+
+static int wait_status(pid_t pid) {
+  int st;
+  while (waitpid(pid, &st, 0) < 0) {
+    cr_assert_eq(errno, EINTR, "waitpid %d: %s", (int)pid, strerror(errno));
+  }
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* hcs-runc --root ROOT ARGS... with stdin /dev/null and stdout, stderr
+ * in dir/tag.out, dir/tag.err (a keeper it leaves keeps writing there). */
+static run_t runc_v(const char *tag, const char *const *args) {
+  char *argv[16] = {HCS_RUNC_BIN, "--root", root};
+  size_t n = 3;
+  for (size_t i = 0; args[i] != NULL && n < 15; i++) {
+    argv[n++] = (char *)args[i];
+  }
+  argv[n] = NULL;
+  char out[256], err[256];
+  snprintf(out, sizeof(out), "%s/%s.out", dir, tag);
+  snprintf(err, sizeof(err), "%s/%s.err", dir, tag);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
+  posix_spawn_file_actions_addopen(&fa, 2, err, O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
+  pid_t pid;
+  int e = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  cr_assert_eq(e, 0, "spawn %s: %s", argv[0], strerror(e));
+  run_t r;
+  r.status = wait_status(pid);
+  slurp(out, r.out, sizeof(r.out));
+  slurp(err, r.err, sizeof(r.err));
+  return r;
+}
+
+#define RUNC(tag, ...) runc_v(tag, (const char *const[]){__VA_ARGS__, NULL})
+
+/* config.json: `sh -c script` as uid 0 on the busybox layer, with the
+ * mounts of runtime-tools' default config; extra is merged in. */
+static void write_bundle(const char *script, const char *extra) {
+  char rootfs[512];
+  snprintf(rootfs, sizeof(rootfs), "%s/%s/diff", hcs_default_image_home(),
+           HCS_DEFAULT_IMAGE);
+  json_error_t jerr;
+  json_t *c = json_pack_ex(
+      &jerr, 0,
+      "{s:s, s:{s:{s:i, s:i}, s:[s,s,s], s:[s], s:s}, s:{s:s, s:b},"
+      " s:[{s:s, s:s, s:s}, {s:s, s:s, s:s, s:[s,s]}],"
+      " s:{s:[{s:s}, {s:s}, {s:s}, {s:s}, {s:s}]}}",
+      "ociVersion", "1.0.2", "process", "user", "uid", 0, "gid", 0, "args",
+      "sh", "-c", script, "env", "PATH=/bin:/usr/bin", "cwd", "/", "root",
+      "path", rootfs, "readonly", 1, "mounts", "destination", "/proc", "type",
+      "proc", "source", "proc", "destination", "/dev", "type", "tmpfs",
+      "source", "tmpfs", "options", "nosuid", "mode=755", "linux", "namespaces",
+      "type", "mount", "type", "network", "type", "uts", "type", "pid", "type",
+      "ipc");
+  cr_assert_not_null(c, "config: %s", jerr.text);
+  if (extra != NULL) {
+    json_t *x = json_loads(extra, 0, &jerr);
+    cr_assert_not_null(x, "extra: %s", jerr.text);
+    json_object_update_recursive(c, x);
+    json_decref(x);
+  }
+  char p[200];
+  snprintf(p, sizeof(p), "%s/config.json", bundle);
+  cr_assert_eq(json_dump_file(c, p, JSON_INDENT(1)), 0);
+  json_decref(c);
+}
+
+/* create + start as id, waits for the keeper; its exit status, and what
+ * the container printed in *r. */
+static int run_bundle(const char *id, run_t *r) {
+  char pidf[200], buf[32];
+  snprintf(pidf, sizeof(pidf), "%s/%s.pid", dir, id);
+  *r = RUNC(id, "create", "--bundle", bundle, "--pid-file", pidf, id);
+  cr_assert_eq(r->status, 0, "create: %s", r->err);
+  slurp(pidf, buf, sizeof(buf));
+  pid_t keeper = (pid_t)atoi(buf);
+  cr_assert_gt(keeper, 0);
+  run_t s = RUNC("start", "start", id);
+  cr_assert_eq(s.status, 0, "start: %s", s.err);
+  int status = wait_status(keeper);
+  char p[256];
+  snprintf(p, sizeof(p), "%s/%s.out", dir, id);
+  slurp(p, r->out, sizeof(r->out));
+  snprintf(p, sizeof(p), "%s/%s.err", dir, id);
+  slurp(p, r->err, sizeof(r->err));
+  s = RUNC("delete", "delete", id);
+  cr_expect_eq(s.status, 0, "delete: %s", s.err);
+  return status;
+}
+
+static const char status_script[] =
+    "grep -E '^(Uid|Gid|Groups|CapInh|CapPrm|CapEff|CapBnd|CapAmb|"
+    "NoNewPrivs)' /proc/self/status; umask";
+
+/* runtime-tools' default: Docker's 14 capabilities in all five sets;
+ * process_user's uid 10, gid 10, additionalGids [5], umask 002; and
+ * noNewPrivileges false (absent). */
+Test(oci_spec, capability_sets_user_groups_umask_as_config) {
+  write_bundle(status_script,
+               "{\"process\": {\"user\": {\"uid\": 10, \"gid\": 10,"
+               " \"additionalGids\": [5], \"umask\": 2},"
+               " \"capabilities\": {"
+               "  \"bounding\": [\"CAP_CHOWN\", \"CAP_KILL\","
+               "   \"CAP_NET_BIND_SERVICE\"],"
+               "  \"effective\": [\"CAP_CHOWN\", \"CAP_KILL\","
+               "   \"CAP_NET_BIND_SERVICE\"],"
+               "  \"permitted\": [\"CAP_CHOWN\", \"CAP_KILL\","
+               "   \"CAP_NET_BIND_SERVICE\"],"
+               "  \"inheritable\": [\"CAP_CHOWN\", \"CAP_KILL\","
+               "   \"CAP_NET_BIND_SERVICE\"],"
+               "  \"ambient\": [\"CAP_CHOWN\", \"CAP_KILL\","
+               "   \"CAP_NET_BIND_SERVICE\"]}}}");
+  run_t r;
+  cr_assert_eq(run_bundle("caps", &r), 0, "%s%s", r.out, r.err);
+  /* CAP_CHOWN 0, CAP_KILL 5, CAP_NET_BIND_SERVICE 10: 0x421. */
+  cr_expect_str_eq(r.out, "Uid:\t10\t10\t10\t10\n"
+                          "Gid:\t10\t10\t10\t10\n"
+                          "Groups:\t5 \n"
+                          "CapInh:\t0000000000000421\n"
+                          "CapPrm:\t0000000000000421\n"
+                          "CapEff:\t0000000000000421\n"
+                          "CapBnd:\t0000000000000421\n"
+                          "CapAmb:\t0000000000000421\n"
+                          "NoNewPrivs:\t0\n"
+                          "0002\n");
+}
+
+/* As root with noNewPrivileges true and no inheritable or ambient set:
+ * what hcs does by default. */
+Test(oci_spec, no_new_privileges_true_and_empty_sets) {
+  write_bundle(status_script,
+               "{\"process\": {\"noNewPrivileges\": true,"
+               " \"capabilities\": {"
+               "  \"bounding\": [\"CAP_KILL\"], \"effective\": [\"CAP_KILL\"],"
+               "  \"permitted\": [\"CAP_KILL\"]}}}");
+  run_t r;
+  cr_assert_eq(run_bundle("nnp", &r), 0, "%s%s", r.out, r.err);
+  cr_expect_str_eq(r.out, "Uid:\t0\t0\t0\t0\n"
+                          "Gid:\t0\t0\t0\t0\n"
+                          "Groups:\t \n"
+                          "CapInh:\t0000000000000000\n"
+                          "CapPrm:\t0000000000000020\n"
+                          "CapEff:\t0000000000000020\n"
+                          "CapBnd:\t0000000000000020\n"
+                          "CapAmb:\t0000000000000000\n"
+                          "NoNewPrivs:\t1\n"
+                          "0022\n");
+}
+
+/* The kernel raises an ambient capability only if it is inheritable (and
+ * permitted): create says so, naming the field, and leaves nothing. */
+Test(oci_spec, ambient_outside_inheritable_refused) {
+  write_bundle("true", "{\"process\": {\"capabilities\": {"
+                       "  \"bounding\": [\"CAP_KILL\"],"
+                       "  \"effective\": [\"CAP_KILL\"],"
+                       "  \"permitted\": [\"CAP_KILL\"],"
+                       "  \"ambient\": [\"CAP_KILL\"]}}}");
+  char pidf[200];
+  snprintf(pidf, sizeof(pidf), "%s/amb.pid", dir);
+  run_t r =
+      RUNC("amb", "create", "--bundle", bundle, "--pid-file", pidf, "amb");
+  cr_expect_neq(r.status, 0);
+  cr_expect(strstr(r.err, "process.capabilities.ambient[0]") != NULL, "%s",
+            r.err);
+  r = RUNC("state", "state", "amb");
+  cr_expect_neq(r.status, 0, "no container is left: %s", r.out);
+}
