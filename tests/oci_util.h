@@ -70,6 +70,20 @@ static inline void oci_nap_ms(long ms) {
   nanosleep(&ts, NULL);
 }
 
+/* SIGTERM to a daemon of the test's, SIGKILL after secs; reaped. */
+static inline void oci_stop_pid(pid_t pid, int secs) {
+  kill(pid, SIGTERM);
+  int st;
+  for (int i = 0; i < secs * 10; i++) {
+    if (waitpid(pid, &st, WNOHANG) == pid) {
+      return;
+    }
+    oci_nap_ms(100);
+  }
+  kill(pid, SIGKILL);
+  (void)oci_wait_status(pid);
+}
+
 static inline bool oci_on_path(const char *name) {
   char p[128];
   snprintf(p, sizeof(p), "/usr/sbin/%s", name);
@@ -286,12 +300,14 @@ typedef struct oci_dockerd_s {
   pid_t pid;
 } oci_dockerd_t;
 
-/* docker --host d->host ARGS...; output in d->dir/tag.out, .err. */
+/* docker --host d->host ARGS..., killed after 120 s (exit status 124 or
+ * 137); output in d->dir/tag.out, .err. */
 static inline int oci_docker(const oci_dockerd_t *d, const char *tag,
                              const char *const *a, run_t *r) {
-  char *argv[32] = {"docker", "--host", (char *)d->host};
-  size_t n = 3;
-  for (size_t i = 0; a[i] != NULL && n < 31; i++) {
+  char *argv[40] = {"timeout", "-k",           "5", "120", "docker",
+                    "--host",  (char *)d->host};
+  size_t n = 7;
+  for (size_t i = 0; a[i] != NULL && n < 39; i++) {
     argv[n++] = (char *)a[i];
   }
   argv[n] = NULL;
@@ -365,8 +381,7 @@ static inline void oci_dockerd_stop(oci_dockerd_t *d) {
        id = strtok_r(NULL, "\n", &save)) {
     DOCKER(d, &r, "rm", "-f", id);
   }
-  kill(d->pid, SIGTERM);
-  (void)oci_wait_status(d->pid);
+  oci_stop_pid(d->pid, 30);
   d->pid = 0;
 }
 
