@@ -144,9 +144,12 @@ fuzz: deps
 		tail -1 $$scratch.log; rm -rf $$scratch $$scratch.log; \
 	done
 
-# Release builds as a distribution makes them: gcc and clang, at -O2 and
-# -O3, with Debian's hardening flags (dpkg-buildflags, hardening=+all) and
-# -Werror. The libraries and programs only, not the test suites.
+# Release builds as a distribution makes them: gcc at -O2 and -O3, clang
+# at -O2, with Debian's hardening flags (dpkg-buildflags, hardening=+all)
+# and -Werror. The libraries and programs only, not the test suites.
+# clang's warnings come from its front end and do not change with the
+# optimisation level (gcc's flow warnings do: -O3 inlines more), so a
+# clang -O3 build would only repeat the clang -O2 one.
 RELEASE_DIR ?= build-release
 # What is installed (cmake/HcsInstall.cmake), and hcs-mkimage, which makes
 # the image at install time.
@@ -156,8 +159,8 @@ release-check: deps
 	@export DEB_BUILD_MAINT_OPTIONS=hardening=+all; \
 	cflags="$$(dpkg-buildflags --get CFLAGS) $$(dpkg-buildflags --get CPPFLAGS)"; \
 	ldflags=$$(dpkg-buildflags --get LDFLAGS); \
-	for cc in gcc clang; do for opt in O2 O3; do \
-		dir=$(RELEASE_DIR)/$$cc-$$opt; \
+	for build in gcc-O2 gcc-O3 clang-O2; do \
+		cc=$${build%-*}; opt=$${build#*-}; dir=$(RELEASE_DIR)/$$build; \
 		echo "+ release-check: $$cc -$$opt, hardening, -Werror ($$dir)"; \
 		cmake -S . -B $$dir -DCMAKE_BUILD_TYPE=Release \
 			-DCMAKE_C_COMPILER=$$cc -DHCS_WERROR=ON -DHCS_SANITIZE=OFF \
@@ -167,8 +170,8 @@ release-check: deps
 			-DCMAKE_SHARED_LINKER_FLAGS="$$ldflags" >/dev/null; \
 		cmake --build $$dir -j$(JOBS) --target $(PROGRAM_TARGETS) \
 			>$$dir/build.log 2>&1 || { cat $$dir/build.log; exit 1; }; \
-	done; done; \
-	echo "release-check: 4 builds clean"
+	done; \
+	echo "release-check: 3 builds clean"
 
 # `make install PREFIX=/opt/hcs DESTDIR=/tmp/stage`: what cmake --install
 # installs (cmake/HcsInstall.cmake), from a build configured for PREFIX;
