@@ -347,7 +347,15 @@ HCS_API struct as_loop_s *hcs_engine_loop_at(hcs_t *hcs, uint32_t i);
  * memory.soft_limit_in_bytes, v2 memory.low). "OomScoreAdj" (-1000 to
  * 1000; 0: the host's): every process's /proc/PID/oom_score_adj (a value
  * below the embedding process's needs CAP_SYS_RESOURCE there, else each
- * process fails to start).
+ * process fails to start). As an OCI runtime sets a process:
+ * "CapInheritable", "CapAmbient" (names as CapAdd's; an ambient one must
+ * be inheritable and in the processes' set, else HCS_WSAEINVAL naming
+ * it), "CapsForUser" (true: a User other than root keeps the
+ * capabilities instead of losing them), "GroupAdd" (gid numbers: the
+ * supplementary groups), "Umask" (0 to 0777) and "NoNewPrivileges"
+ * (false: no_new_privs is not set; the seccomp filter then goes on
+ * before the uid and capabilities change). A system with any of these
+ * starts each process without a spawner.
  *
  * - "IsDummy": true: no isolation; processes run directly on the host.
  * - otherwise (root only, else HCS_ERROR_NOT_SUPPORTED) a Linux container:
@@ -358,13 +366,14 @@ HCS_API struct as_loop_s *hcs_engine_loop_at(hcs_t *hcs, uint32_t i);
  *   (ReadOnly honoured; no symlink is followed on the container side; a
  *   HostPath that is not a directory is bound onto a file, made empty
  *   when missing) and "Tmpfs" mounted, shallowest ContainerPath first;
- *   a fresh /proc (with Docker's masked and read-only paths: /proc/sys,
- *   /proc/sysrq-trigger, /proc/irq, /proc/bus, /proc/fs read-only;
- *   /proc/kcore, /proc/keys, /proc/timer_list, ... covered), a read-only
- *   /sys (/sys/firmware covered), a private /dev (null, zero, full,
- *   random, urandom, tty, devpts with ptmx, shm) and a device cgroup that
- *   opens only those (Docker's default list less /dev/console); its own
- *   cgroup namespace; "HostName"; limits from MemoryMaximumInMB,
+ *   a fresh /proc (mounted first, before the mappings, with Docker's
+ *   masked and read-only paths: /proc/sys, /proc/sysrq-trigger,
+ *   /proc/irq, /proc/bus, /proc/fs read-only; /proc/kcore, /proc/keys,
+ *   /proc/timer_list, ... covered), a read-only /sys (/sys/firmware
+ *   covered), a private /dev (null, zero, full, random, urandom, tty,
+ *   devpts with ptmx, shm, mqueue) and a device cgroup that opens only
+ *   those (Docker's default list less /dev/console); its own cgroup
+ *   namespace; "HostName"; limits from MemoryMaximumInMB,
  *   PidsMaximum, ProcessorWeight, ProcessorMaximum, ProcessorCount in its
  *   own cgroup (v1 or v2); pid 1 is hcs's init, which reaps orphans and on
  *   shutdown asks every process to stop. Its processes keep Docker's

@@ -239,3 +239,31 @@ Test(oci_spec, ambient_outside_inheritable_refused) {
   r = RUNC("state", "state", "amb");
   cr_expect_neq(r.status, 0, "no container is left: %s", r.out);
 }
+
+/* The mounts in the order runtime-tools' default config lists them (its
+ * runtimetest checks "mounts[i] found in order"): /proc first, then /dev,
+ * /dev/pts, /dev/shm, /dev/mqueue (hcs's own), /sys and the cgroup tree
+ * the keeper adds. */
+Test(oci_spec, mounts_in_the_config_order) {
+  write_bundle("cut -d' ' -f5 /proc/self/mountinfo | "
+               "grep -E '^/(proc|dev|dev/pts|dev/shm|dev/mqueue|sys|"
+               "sys/fs/cgroup)$'",
+               "{\"mounts\": [{\"destination\": \"/proc\", \"type\": \"proc\","
+               "  \"source\": \"proc\"},"
+               " {\"destination\": \"/dev\", \"type\": \"tmpfs\","
+               "  \"source\": \"tmpfs\"},"
+               " {\"destination\": \"/dev/pts\", \"type\": \"devpts\","
+               "  \"source\": \"devpts\"},"
+               " {\"destination\": \"/dev/shm\", \"type\": \"tmpfs\","
+               "  \"source\": \"shm\"},"
+               " {\"destination\": \"/dev/mqueue\", \"type\": \"mqueue\","
+               "  \"source\": \"mqueue\", \"options\": [\"nosuid\"]},"
+               " {\"destination\": \"/sys\", \"type\": \"sysfs\","
+               "  \"source\": \"sysfs\"},"
+               " {\"destination\": \"/sys/fs/cgroup\", \"type\": \"cgroup\","
+               "  \"source\": \"cgroup\"}]}");
+  run_t r;
+  cr_assert_eq(run_bundle("order", &r), 0, "%s%s", r.out, r.err);
+  cr_expect_str_eq(r.out, "/proc\n/dev\n/dev/pts\n/dev/shm\n/dev/mqueue\n"
+                          "/sys\n/sys/fs/cgroup\n");
+}

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* What runc makes in a container and an hcs container lacks, made once
- * the system runs and before its process starts: linux.sysctl (net.*),
- * an mqueue at /dev/mqueue and the cgroup tree at /sys/fs/cgroup (seen
+ * the system runs and before its process starts: linux.sysctl (net.*)
+ * and the cgroup tree at /sys/fs/cgroup (seen
  * through the container's cgroup namespace). A child process joins the
  * system's namespaces through a pidfd of its init (found in libhcs's
  * record, checked by start time) and makes them; it runs after fork()
@@ -42,8 +42,7 @@ typedef struct report_s {
 
 static const char *const step_names[] = {"setns(net)",
                                          "linux.sysctl",
-                                         "setns(mnt, ipc, cgroup)",
-                                         "mount /dev/mqueue",
+                                         "setns(mnt, cgroup)",
                                          "mount a tmpfs on /sys/fs/cgroup",
                                          "mount a cgroup hierarchy",
                                          "remount /sys/fs/cgroup read-only"};
@@ -110,11 +109,11 @@ static int mount_cgroups(const oci_late_t *w, const late_t *l, int fd) {
   const char *top = "/sys/fs/cgroup";
   if (l->v2_only) {
     return mount("cgroup2", top, "cgroup2", fl | ro, NULL) != 0
-               ? child_fail(fd, 5, 0)
+               ? child_fail(fd, 4, 0)
                : 0;
   }
   if (mount("tmpfs", top, "tmpfs", fl, "mode=755") != 0) {
-    return child_fail(fd, 4, 0);
+    return child_fail(fd, 3, 0);
   }
   for (size_t i = 0; i < l->n_cg; i++) {
     char dir[160];
@@ -123,12 +122,12 @@ static int mount_cgroups(const oci_late_t *w, const late_t *l, int fd) {
     bool v2 = l->cg_opts[i][0] == '\0';
     if (mount("cgroup", dir, v2 ? "cgroup2" : "cgroup", fl | ro,
               v2 ? NULL : l->cg_opts[i]) != 0) {
-      return child_fail(fd, 5, (int)i);
+      return child_fail(fd, 4, (int)i);
     }
   }
   if (ro != 0 &&
       mount(NULL, top, NULL, MS_REMOUNT | MS_BIND | fl | ro, NULL) != 0) {
-    return child_fail(fd, 6, 0);
+    return child_fail(fd, 5, 0);
   }
   return 0;
 }
@@ -145,18 +144,13 @@ static int child_main(const oci_late_t *w, const late_t *l, int pidfd, int fd) {
     }
     close(f);
   }
-  if (!w->mqueue && !w->cgroup) {
+  if (!w->cgroup) {
     return 0;
   }
-  if (setns(pidfd, CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWCGROUP) != 0) {
+  if (setns(pidfd, CLONE_NEWNS | CLONE_NEWCGROUP) != 0) {
     return child_fail(fd, 2, 0);
   }
-  unsigned long fl = MS_NOSUID | MS_NODEV | MS_NOEXEC;
-  if (w->mqueue && ((mkdir("/dev/mqueue", 0755) != 0 && errno != EEXIST) ||
-                    mount("mqueue", "/dev/mqueue", "mqueue", fl, NULL) != 0)) {
-    return child_fail(fd, 3, 0);
-  }
-  return w->cgroup ? mount_cgroups(w, l, fd) : 0;
+  return mount_cgroups(w, l, fd);
 }
 
 static int prepare(const oci_late_t *w, late_t *l, char *why, size_t wn) {
@@ -197,7 +191,7 @@ static int init_pidfd(const oci_global_t *g, const char *id) {
 
 int oci_late_setup(const oci_global_t *g, const char *id, const oci_late_t *w,
                    char *why, size_t wn) {
-  if (json_object_size(w->sysctl) == 0 && !w->mqueue && !w->cgroup) {
+  if (json_object_size(w->sysctl) == 0 && !w->cgroup) {
     return 0;
   }
   late_t *l = calloc(1, sizeof(*l));

@@ -62,7 +62,6 @@ typedef struct oci_process_s {
 /* late.c: what the keeper makes once the system runs (see late.c). */
 typedef struct oci_late_s {
   json_t *sysctl; /* linux.sysctl (a reference): net.* keys only */
-  bool mqueue;    /* an mqueue on /dev/mqueue (nosuid, nodev, noexec) */
   bool cgroup;    /* the cgroup tree on /sys/fs/cgroup */
   bool cgroup_ro;
 } oci_late_t;

@@ -5,7 +5,7 @@
  * pid, mount, uts, ipc and cgroup namespaces, a fresh /proc, a read-only
  * /sys, a private /dev with devpts and a 64 MiB /dev/shm, Docker's masked
  * and read-only paths), made by the keeper once the system runs (late.c:
- * net.* sysctls, /dev/mqueue, /sys/fs/cgroup), or refused with a
+ * net.* sysctls, /sys/fs/cgroup), or refused with a
  * sentence naming it. */
 #include "oci.h"
 
@@ -416,8 +416,9 @@ static int map_tmpfs(ctx_t *c, json_t *m, json_t *tmpfs) {
   return 0;
 }
 
-/* mqueue and cgroup mounts, which the keeper makes (late.c), with the
- * options it honours. */
+/* mqueue and cgroup mounts: hcs makes /dev/mqueue (nosuid, nodev,
+ * noexec), the keeper the cgroup tree (late.c), with the options it
+ * honours. */
 static int map_late(ctx_t *c, json_t *m, size_t i, oci_late_t *late) {
   const char *type = json_string_value(json_object_get(m, "type"));
   bool cg = strcmp(type, "cgroup") == 0;
@@ -439,7 +440,6 @@ static int map_late(ctx_t *c, json_t *m, size_t i, oci_late_t *late) {
     late->cgroup_ro = late->cgroup_ro || (cg && strcmp(s, "ro") == 0);
   }
   late->cgroup = late->cgroup || cg;
-  late->mqueue = late->mqueue || !cg;
   return 0;
 }
 

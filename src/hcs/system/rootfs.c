@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* A compute system's root, built by its init child (a fork of the engine,
- * single-threaded, in the system's new mount namespace): the overlay of its
- * layers or its volume, the mapped directories, a minimal /dev, its
- * resolv.conf and host name; then pivot_root, /proc, /sys and Docker's
- * masked and read-only paths. Every path inside the root is opened
- * component by component with no symlink followed (openat2), so that a
- * hostile image cannot send a mount to the host. */
+ * single-threaded, in the system's new namespaces): the overlay of its
+ * layers or its volume, /proc, the mapped directories, a minimal /dev
+ * (with devpts, shm and mqueue), its resolv.conf and host name; then
+ * pivot_root, /sys and Docker's masked and read-only paths. Every path inside
+ * the root is opened component by component with no symlink followed (openat2),
+ * so that a hostile image cannot send a mount to the host. */
 #include "hcs/system/rootfs.h"
 
 #include "hcs/layer/layerstore.h"
@@ -412,6 +412,23 @@ static int root_read_only(const hcs__container_t *ct, int rootfd) {
              : 0;
 }
 
+/* A directory name made in d with mode and a type mount on it (the
+ * source named as the type, shm for a tmpfs, as Docker's are). */
+static int mount_sub(int d, const char *name, mode_t mode, const char *type,
+                     unsigned long flags, const char *data) {
+  if (mkdirat(d, name, mode) != 0) {
+    return -errno;
+  }
+  int fd = open_dir_in(d, name);
+  if (fd < 0) {
+    return fd;
+  }
+  int err = mount_on(fd, strcmp(type, "tmpfs") == 0 ? "shm" : type, type, flags,
+                     data);
+  close(fd);
+  return err;
+}
+
 /* shm_size: /dev/shm in bytes, 0 for Docker's 64 MiB. */
 static int make_dev(int rootfd, int64_t shm_size) {
   int fd = open_dir_in(rootfd, "dev");
@@ -440,26 +457,19 @@ static int make_dev(int rootfd, int64_t shm_size) {
       err = -errno;
     }
   }
-  if (err == 0 && (mkdirat(d, "pts", 0755) != 0 || mkdirat(d, "shm", 01777))) {
-    err = -errno;
+  char shm[64];
+  snprintf(shm, sizeof(shm), "mode=1777,size=%lld",
+           shm_size > 0 ? (long long)shm_size : 65536LL * 1024);
+  const unsigned long nse = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+  if (err == 0) {
+    err = mount_sub(d, "pts", 0755, "devpts", MS_NOSUID | MS_NOEXEC,
+                    "newinstance,ptmxmode=0666,mode=0620");
   }
-  int pts = err == 0 ? open_dir_in(d, "pts") : err;
-  if (pts >= 0) {
-    err = mount_on(pts, "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
-                   "newinstance,ptmxmode=0666,mode=0620");
-    close(pts);
-  } else {
-    err = pts;
+  if (err == 0) {
+    err = mount_sub(d, "shm", 01777, "tmpfs", nse, shm);
   }
-  int shm = err == 0 ? open_dir_in(d, "shm") : err;
-  if (shm >= 0) {
-    char opts[64];
-    snprintf(opts, sizeof(opts), "mode=1777,size=%lld",
-             shm_size > 0 ? (long long)shm_size : 65536LL * 1024);
-    err = mount_on(shm, "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts);
-    close(shm);
-  } else if (err == 0) {
-    err = shm;
+  if (err == 0) {
+    err = mount_sub(d, "mqueue", 0755, "mqueue", nse, NULL);
   }
   static const char *const links[][2] = {{"pts/ptmx", "ptmx"},
                                          {"/proc/self/fd", "fd"},
@@ -476,26 +486,18 @@ static int make_dev(int rootfd, int64_t shm_size) {
   return err;
 }
 
-/* After pivot_root "/" is the container's: /proc must be a real directory
- * of the image (a symlink there is refused, not followed). */
-static int mount_proc(void) {
-  int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (root < 0) {
-    return -errno;
-  }
-  int fd = open_dir_in(root, "proc");
-  close(root);
+/* The container's /proc, first of its mounts (as an OCI config lists
+ * it, and runtime-tools checks the order): init is already in the new
+ * pid namespace, so the proc made here is the container's. /proc must be
+ * a real directory of the image (a symlink there is refused, not
+ * followed). */
+static int mount_proc(int rootfd) {
+  int fd = open_dir_in(rootfd, "proc");
   if (fd < 0) {
     return fd;
   }
-  /* The old /proc went with the old root, so no /proc/self/fd path: mount
-   * onto "." from inside the checked directory instead. */
-  int err = fchdir(fd) != 0 ||
-                    mount("proc", ".", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                          NULL) != 0 ||
-                    chdir("/") != 0
-                ? -errno
-                : 0;
+  int err =
+      mount_on(fd, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
   close(fd);
   return err;
 }
@@ -654,7 +656,12 @@ int hcs__rootfs_build(const hcs__container_t *ct, char *why, size_t n) {
   if (rootfd < 0) {
     return -hcs__setup_fail(why, n, errno, "open(%s)", ct->root_mnt);
   }
-  err = mount_mappings(ct, rootfd, why, n);
+  if ((err = mount_proc(rootfd)) != 0) {
+    hcs__setup_fail(why, n, err, "mount(proc, /proc)");
+  }
+  if (err == 0) {
+    err = mount_mappings(ct, rootfd, why, n);
+  }
   if (err == 0 && (err = make_dev(rootfd, ct->cfg.shm_size)) != 0) {
     hcs__setup_fail(why, n, err, "making /dev in %s", ct->root_mnt);
   }
@@ -681,9 +688,6 @@ int hcs__rootfs_enter(const hcs__container_t *ct, char *why, size_t n) {
   int err = enter_root(ct);
   if (err != 0) {
     return -hcs__setup_fail(why, n, err, "pivot_root into %s", ct->root_mnt);
-  }
-  if ((err = mount_proc()) != 0) {
-    return -hcs__setup_fail(why, n, err, "mount(proc, /proc)");
   }
   if ((err = mount_sys()) != 0) {
     return -hcs__setup_fail(why, n, err, "mount(sysfs, /sys)");
