@@ -22,53 +22,70 @@ static void sleeper(const char *name, const char *net) {
   }
 }
 
+/* `docker ARGS` must succeed; its output is not needed. */
+#define ok(...)                                                                \
+  do {                                                                         \
+    he_cmd_t ok_c_;                                                            \
+    he_docker_ok(&ok_c_, __VA_ARGS__);                                         \
+    he_cmd_free(&ok_c_);                                                       \
+  } while (0)
+
 /* `docker exec from ping -c1 -W2 to`: its exit code (output in c). */
 static int ping(he_cmd_t *c, const char *from, const char *to) {
   return he_docker(c, "exec", from, "ping", "-c1", "-W2", to);
 }
 
+/* from reaches to by that name (reach) or does not (!reach). */
+static void reaches(const char *from, const char *to, bool reach) {
+  he_cmd_t c;
+  int code = ping(&c, from, to);
+  if (reach) {
+    he_expect_code(&c, 0);
+  } else {
+    cr_assert_neq(code, 0, "%s still reaches %s", from, to);
+  }
+  he_cmd_free(&c);
+}
+
+/* The names of network net's members, in either order of a and b. */
+static void members_are(const char *net, const char *a, const char *b) {
+  char line[1024], ab[128], ba[128];
+  he_docker_line(line, sizeof(line), "network", "inspect", "-f",
+                 "{{range .Containers}}{{.Name}} {{end}}", net);
+  snprintf(ab, sizeof(ab), "%s %s ", a, b);
+  snprintf(ba, sizeof(ba), "%s %s ", b, a);
+  cr_assert(strcmp(line, ab) == 0 || strcmp(line, ba) == 0, "%s", line);
+}
+
 Test(hcsd_netconnect, names_resolve_on_user_networks_only) {
   he_cmd_t c;
   char line[1024], want[256], id[128];
-  he_docker_ok(&c, "network", "create", "n1");
-  he_cmd_free(&c);
+  ok("network", "create", "n1");
   he_docker_line(id, sizeof(id), "run", "-d", "--name", "a", "--network", "n1",
                  "--network-alias", "db", "busybox", "sleep", "300");
   sleeper("b", "n1");
   /* b came after a: a's file was rewritten while a ran. */
-  ping(&c, "a", "b");
-  he_expect_code(&c, 0);
-  he_cmd_free(&c);
-  ping(&c, "b", "a");
-  he_expect_code(&c, 0);
-  he_cmd_free(&c);
-  ping(&c, "b", "db");
-  he_expect_code(&c, 0);
-  he_cmd_free(&c);
+  reaches("a", "b", true);
+  reaches("b", "a", true);
+  reaches("b", "db", true);
   he_docker_line(line, sizeof(line), "inspect", "-f",
                  "{{json .NetworkSettings.Networks.n1.Aliases}}", "a");
   cr_assert_str_eq(line, "[\"db\"]");
   he_docker_line(id, sizeof(id), "inspect", "-f", "{{.Id}}", "b");
   snprintf(want, sizeof(want), "%.12s", id);
-  ping(&c, "a", want);
-  he_expect_code(&c, 0);
-  he_cmd_free(&c);
+  reaches("a", want, true);
   he_docker_line(line, sizeof(line), "inspect", "-f",
                  "{{json .NetworkSettings.Networks.n1.DNSNames}}", "b");
   snprintf(want, sizeof(want), "[\"b\",\"%.12s\"]", id);
   cr_assert_str_eq(line, want);
-  he_docker_line(line, sizeof(line), "network", "inspect", "-f",
-                 "{{range .Containers}}{{.Name}} {{end}}", "n1");
-  cr_assert(strcmp(line, "a b ") == 0 || strcmp(line, "b a ") == 0, "%s", line);
+  members_are("n1", "a", "b");
 
   /* b leaves: a no longer finds it. */
-  he_docker_ok(&c, "rm", "-f", "b");
-  he_cmd_free(&c);
+  ok("rm", "-f", "b");
   he_docker_ok(&c, "exec", "a", "cat", "/etc/hosts");
   cr_assert(strstr(c.o.p, "\tb ") == NULL, "b still listed:\n%s", c.o.p);
   he_cmd_free(&c);
-  cr_assert_neq(ping(&c, "a", "b"), 0, "a still reaches b");
-  he_cmd_free(&c);
+  reaches("a", "b", false);
 
   /* The default network gives no names, as dockerd's. */
   sleeper("x", "");
@@ -87,10 +104,8 @@ Test(hcsd_netconnect, names_resolve_on_user_networks_only) {
                    "\"bridge\":{\"Aliases\":[\"x\"]}}}}",
                    400, "network-scoped alias");
 
-  he_docker_ok(&c, "rm", "-f", "a", "x", "y");
-  he_cmd_free(&c);
-  he_docker_ok(&c, "network", "rm", "n1");
-  he_cmd_free(&c);
+  ok("rm", "-f", "a", "x", "y");
+  ok("network", "rm", "n1");
   he_end();
 }
 
@@ -105,19 +120,13 @@ static int addr_of(const char *ctr, const char *dev, char *out, size_t n) {
 }
 
 Test(hcsd_netconnect, connect_and_disconnect_stopped_and_running) {
-  he_cmd_t c;
   char line[1024], ip[64], out[1024];
-  he_docker_ok(&c, "network", "create", "n1");
-  he_cmd_free(&c);
-  he_docker_ok(&c, "network", "create", "n2");
-  he_cmd_free(&c);
+  ok("network", "create", "n1");
+  ok("network", "create", "n2");
   sleeper("p", "n2");
-  he_docker_ok(&c, "create", "--name", "c", "--network", "n1", "busybox",
-               "sleep", "300");
-  he_cmd_free(&c);
+  ok("create", "--name", "c", "--network", "n1", "busybox", "sleep", "300");
 
-  he_docker_ok(&c, "network", "connect", "--alias", "web", "n2", "c");
-  he_cmd_free(&c);
+  ok("network", "connect", "--alias", "web", "n2", "c");
   he_docker_line(line, sizeof(line), "inspect", "-f",
                  "{{json .NetworkSettings.Networks.n2.Aliases}}", "c");
   cr_assert_str_eq(line, "[\"web\"]");
@@ -129,8 +138,7 @@ Test(hcsd_netconnect, connect_and_disconnect_stopped_and_running) {
   he_docker_fails(1, "not found", "network", "connect", "nonet", "c");
 
   /* At start: eth0 on n1, eth1 on n2, and the names of n2. */
-  he_docker_ok(&c, "start", "c");
-  he_cmd_free(&c);
+  ok("start", "c");
   he_docker_line(ip, sizeof(ip), "inspect", "-f",
                  "{{.NetworkSettings.Networks.n2.IPAddress}}", "c");
   cr_assert_neq(ip[0], '\0', "no address on n2");
@@ -140,78 +148,52 @@ Test(hcsd_netconnect, connect_and_disconnect_stopped_and_running) {
                  "{{.NetworkSettings.Networks.n1.IPAddress}}", "c");
   cr_assert_eq(addr_of("c", "eth0", out, sizeof(out)), 0, "no eth0");
   he_expect_has(out, line);
-  ping(&c, "c", "p");
-  he_expect_code(&c, 0);
-  he_cmd_free(&c);
-  ping(&c, "p", "web");
-  he_expect_code(&c, 0);
-  he_cmd_free(&c);
-  ping(&c, "p", "c");
-  he_expect_code(&c, 0);
-  he_cmd_free(&c);
-  he_docker_line(line, sizeof(line), "network", "inspect", "-f",
-                 "{{range .Containers}}{{.Name}} {{end}}", "n2");
-  cr_assert(strcmp(line, "c p ") == 0 || strcmp(line, "p c ") == 0, "%s", line);
+  reaches("c", "p", true);
+  reaches("p", "web", true);
+  reaches("p", "c", true);
+  members_are("n2", "c", "p");
 
   /* Running: p gets an interface on n1 at once, and loses it again. */
-  he_docker_ok(&c, "network", "connect", "--alias", "pp", "n1", "p");
-  he_cmd_free(&c);
+  ok("network", "connect", "--alias", "pp", "n1", "p");
   he_docker_line(ip, sizeof(ip), "inspect", "-f",
                  "{{.NetworkSettings.Networks.n1.IPAddress}}", "p");
   cr_assert_neq(ip[0], '\0', "p has no address on n1");
   cr_assert_eq(addr_of("p", "eth1", out, sizeof(out)), 0, "p has no eth1");
   he_expect_has(out, ip);
-  ping(&c, "c", "pp");
-  he_expect_code(&c, 0);
-  he_cmd_free(&c);
-  he_docker_ok(&c, "network", "disconnect", "n1", "p");
-  he_cmd_free(&c);
+  reaches("c", "pp", true);
+  ok("network", "disconnect", "n1", "p");
   cr_assert_neq(addr_of("p", "eth1", out, sizeof(out)), 0, "eth1 left: %s",
                 out);
-  ping(&c, "c", "pp");
-  cr_assert_neq(c.code, 0, "c still finds pp");
-  he_cmd_free(&c);
+  reaches("c", "pp", false);
 
-  he_docker_ok(&c, "stop", "-t", "1", "c");
-  he_cmd_free(&c);
-  he_docker_ok(&c, "network", "disconnect", "n2", "c");
-  he_cmd_free(&c);
+  ok("stop", "-t", "1", "c");
+  ok("network", "disconnect", "n2", "c");
   he_docker_fails(1, "is not connected to network n2", "network", "disconnect",
                   "n2", "c");
   he_docker_fails(1, "NetworkMode", "network", "disconnect", "n1", "c");
-  he_docker_ok(&c, "start", "c");
-  he_cmd_free(&c);
+  ok("start", "c");
   cr_assert_neq(addr_of("c", "eth1", out, sizeof(out)), 0, "eth1 left: %s",
                 out);
   he_docker_line(line, sizeof(line), "inspect", "-f",
                  "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}",
                  "c");
   cr_assert_str_eq(line, "n1 ");
-  ping(&c, "p", "web");
-  cr_assert_neq(c.code, 0, "p still finds web");
-  he_cmd_free(&c);
+  reaches("p", "web", false);
 
-  he_docker_ok(&c, "rm", "-f", "c", "p");
-  he_cmd_free(&c);
-  he_docker_ok(&c, "network", "rm", "n1", "n2");
-  he_cmd_free(&c);
+  ok("rm", "-f", "c", "p");
+  ok("network", "rm", "n1", "n2");
   he_end();
 }
 
 /* What connect and --network-alias recorded is there after hcsd restarts
  * on its state directory, and the container starts with it. */
 Test(hcsd_netconnect, records_survive_a_restart) {
-  he_cmd_t c;
   char line[1024], out[1024], id[128];
-  he_docker_ok(&c, "network", "create", "n1");
-  he_cmd_free(&c);
-  he_docker_ok(&c, "network", "create", "n2");
-  he_cmd_free(&c);
-  he_docker_ok(&c, "create", "--name", "c", "--network", "n1",
-               "--network-alias", "db", "busybox", "sleep", "300");
-  he_cmd_free(&c);
-  he_docker_ok(&c, "network", "connect", "--alias", "web", "n2", "c");
-  he_cmd_free(&c);
+  ok("network", "create", "n1");
+  ok("network", "create", "n2");
+  ok("create", "--name", "c", "--network", "n1", "--network-alias", "db",
+     "busybox", "sleep", "300");
+  ok("network", "connect", "--alias", "web", "n2", "c");
 
   he_daemon_stop();
   he_daemon_start();
@@ -219,22 +201,17 @@ Test(hcsd_netconnect, records_survive_a_restart) {
   he_docker_line(line, sizeof(line), "inspect", "-f",
                  "{{json .NetworkSettings.Networks.n2.Aliases}}", "c");
   cr_assert_str_eq(line, "[\"web\"]");
-  he_docker_ok(&c, "start", "c");
-  he_cmd_free(&c);
+  ok("start", "c");
   cr_assert_eq(addr_of("c", "eth1", out, sizeof(out)), 0, "no eth1");
   he_docker_line(id, sizeof(id), "run", "-d", "--name", "p", "--network", "n1",
                  "busybox", "sleep", "300");
-  ping(&c, "p", "db");
-  he_expect_code(&c, 0);
-  he_cmd_free(&c);
+  reaches("p", "db", true);
   he_docker_line(line, sizeof(line), "inspect", "-f",
                  "{{json .NetworkSettings.Networks.n1.Aliases}}", "c");
   cr_assert_str_eq(line, "[\"db\"]");
 
-  he_docker_ok(&c, "rm", "-f", "c", "p");
-  he_cmd_free(&c);
-  he_docker_ok(&c, "network", "rm", "n1", "n2");
-  he_cmd_free(&c);
+  ok("rm", "-f", "c", "p");
+  ok("network", "rm", "n1", "n2");
   he_end();
 }
 
@@ -243,10 +220,8 @@ Test(hcsd_netconnect, records_survive_a_restart) {
 Test(hcsd_netconnect, two_networks_at_create) {
   he_cmd_t c;
   char line[1024], out[1024], id[128];
-  he_docker_ok(&c, "network", "create", "n1");
-  he_cmd_free(&c);
-  he_docker_ok(&c, "network", "create", "n2");
-  he_cmd_free(&c);
+  ok("network", "create", "n1");
+  ok("network", "create", "n2");
   sleeper("p", "n2");
   he_docker_line(id, sizeof(id), "run", "-d", "--name", "m", "--network", "n1",
                  "--network", "n2", "busybox", "sleep", "300");
@@ -258,12 +233,8 @@ Test(hcsd_netconnect, two_networks_at_create) {
                  "{{.NetworkSettings.Networks.n2.IPAddress}}", "m");
   cr_assert_eq(addr_of("m", "eth1", out, sizeof(out)), 0, "no eth1");
   he_expect_has(out, line);
-  ping(&c, "m", "p");
-  he_expect_code(&c, 0);
-  he_cmd_free(&c);
-  ping(&c, "p", "m");
-  he_expect_code(&c, 0);
-  he_cmd_free(&c);
+  reaches("m", "p", true);
+  reaches("p", "m", true);
   /* m is on n2 by its second --network, p by its NetworkMode. */
   he_cmd_t f;
   he_docker_ok(&f, "ps", "--filter", "network=n2", "--format", "{{.Names}}");
@@ -276,9 +247,7 @@ Test(hcsd_netconnect, two_networks_at_create) {
   cr_assert_eq(strlen(c.o.p), 26, "containers left: %s", c.o.p);
   he_cmd_free(&c);
 
-  he_docker_ok(&c, "rm", "-f", "m", "p");
-  he_cmd_free(&c);
-  he_docker_ok(&c, "network", "rm", "n1", "n2");
-  he_cmd_free(&c);
+  ok("rm", "-f", "m", "p");
+  ok("network", "rm", "n1", "n2");
   he_end();
 }
