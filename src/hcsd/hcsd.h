@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* hcsd: the Docker Engine API subset on a unix socket, on hcs's engine
- * loop. Everything here runs on the engine thread, except the blocking
- * work handed to as_loop_work() (image and network calls, compute-system
- * create/start/terminate, layer creation and removal).
+ * loop. Everything here runs on the engine thread (loop 0), except the
+ * blocking work handed to as_loop_work() (image and network calls,
+ * compute-system create/start/terminate, layer creation and removal) and,
+ * with --threads, the attached exec streams moved to worker loops
+ * (hcsd_worker_t: http/server.c's hcsd_req_move, model/exec.c's copies).
  *
  * Two parts, with the daemon (daemon.c, main.c) above both and util.c
  * below: model/ is the Docker model (containers, execs, logs, images,
