@@ -480,8 +480,19 @@ void hcs__cgroup_kill(hcs__cgroup_t *cg) {
   const char *ctrl = cg->list;
   group_dir(cg, "freezer", dir, sizeof(dir));
   int frozen = !cg->v2 && write_file(dir, "freezer.state", "FROZEN") == 0;
-  for (int round = 0; round < 100 && each_pid(cg, ctrl, kill_pid) > 0;
-       round++) {
+  for (int round = 0; round < 100; round++) {
+    /* A killed member stays in a frozen group until the thaw, so the
+     * list never empties under the freezer. Once the group reads FROZEN
+     * (not FREEZING) none can fork: one pass over its list then reaches
+     * every member, and each dies at the thaw. */
+    int settled = frozen && hcs__cgroup_frozen(cg);
+    if (each_pid(cg, ctrl, kill_pid) <= 0 || settled) {
+      break;
+    }
+    if (frozen) {
+      /* v1 retries a freeze that met a member in a system call. */
+      (void)write_file(dir, "freezer.state", "FROZEN");
+    }
   }
   if (frozen) {
     (void)write_file(dir, "freezer.state", "THAWED");

@@ -45,9 +45,9 @@ int hcs__cgroup_create(hcs__cgroup_t *cg, const char *id,
  * with why as for create. */
 int hcs__cgroup_update(hcs__cgroup_t *cg, const hcs__cgroup_limits_t *lim,
                        char *why, size_t wn);
-/* Kills every process in the groups (cgroup.kill on v2; SIGKILL to each
- * listed pid on v1, repeated until empty, under the freezer when it is
- * there). */
+/* Kills every process in the groups (cgroup.kill on v2; on v1 SIGKILL to
+ * each listed pid, under the freezer when it is there, until the group is
+ * frozen or empty: the members die at the thaw). */
 void hcs__cgroup_kill(hcs__cgroup_t *cg);
 /* Kills top (a host pid) and every descendant of it among the group's
  * members, all at once with the group frozen, so that none forks, exits
