@@ -4,7 +4,10 @@
  *
  * A record is written whole to ID.json.tmp, synced, renamed over the old
  * one and the directory synced: a reader sees the old record or the new
- * one, and after a crash the disk holds one of them. Every write and every
+ * one, and after a crash the disk holds one of them (the new one once the
+ * directory is synced; hcs__state_save_atomic leaves that to the next
+ * durable write, for records whose loss to a crash changes nothing). Every
+ * write and every
  * decision taken on a record happens under the id's lock, an flock(2)
  * that the kernel drops when its holder dies; so a lock that can be taken
  * means that nobody is in the middle of an operation on that id. */
@@ -164,7 +167,7 @@ static int write_synced(const char *path, const char *text) {
   return err;
 }
 
-int hcs__state_save(hcs__system_t *s) {
+static int save(hcs__system_t *s, int durable) {
   hcs_t *hcs = s->hcs;
   if (hcs->state_dir == NULL) {
     return 0;
@@ -190,8 +193,12 @@ int hcs__state_save(hcs__system_t *s) {
     (void)unlink(tmp);
     return err;
   }
-  return sync_dir(hcs->state_dir);
+  return durable ? sync_dir(hcs->state_dir) : 0;
 }
+
+int hcs__state_save(hcs__system_t *s) { return save(s, 1); }
+
+int hcs__state_save_atomic(hcs__system_t *s) { return save(s, 0); }
 
 int hcs__state_remove(hcs__system_t *s) {
   hcs_t *hcs = s->hcs;

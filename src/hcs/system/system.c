@@ -416,7 +416,10 @@ static hcs_result_t start_locked(hcs__system_t *s, hcs_error_t **err) {
     return HCS_OK;
   }
   s->starting = 1;
-  e = hcs__state_save(s);
+  /* Not synced to the disk: a crash takes the start back whether the disk
+   * says Created or Starting (nothing it names outlives a reboot); the
+   * record of Running below syncs the directory. */
+  e = hcs__state_save_atomic(s);
   if (e != 0) {
     s->starting = 0;
     return record_fail(s, op, e, err);
@@ -481,9 +484,11 @@ void hcs__system_check_stopped(hcs__system_t *s) {
   s->stopping = 0;
   int fd;
   /* Only over the record of this run: since it began, another process
-   * may have seen it stop, deleted it, and made a new system of this id. */
+   * may have seen it stop, deleted it, and made a new system of this id.
+   * Not synced to the disk: after a crash a record of Running says
+   * Stopped as well (its init is gone). */
   if (hcs__state_lock(s->hcs, s->id, 1, &fd) == 0) {
-    int e = hcs__state_names_run(s) ? hcs__state_save(s) : 0;
+    int e = hcs__state_names_run(s) ? hcs__state_save_atomic(s) : 0;
     if (e != 0) {
       /* The next open finds the init gone and says Stopped itself. */
       hcs__log(HCS_LOG_WARN, "compute system %s: writing its record: %s", s->id,

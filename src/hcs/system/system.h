@@ -80,10 +80,14 @@ void hcs__systems_recover(hcs_t *hcs);
 int hcs__state_lock(hcs_t *hcs, const char *id, int wait, int *fd);
 /* Drops it (and the lock file, once id has no record). fd may be -1. */
 void hcs__state_unlock(hcs_t *hcs, const char *id, int fd);
-/* The caller holds the lock of the system's id for these three. Writes
+/* The caller holds the lock of the system's id for these four. Writes
  * the record atomically and durably: 0, or -errno with the old record
  * left in place. */
 int hcs__state_save(hcs__system_t *s);
+/* The same, atomically only: other processes see it at once, and after a
+ * crash the disk holds it or the record before (the directory is synced
+ * by the next durable write). For a record that a crash makes moot. */
+int hcs__state_save_atomic(hcs__system_t *s);
 int hcs__state_remove(hcs__system_t *s);
 /* The system of id's record, not in the list: 0, -ENOENT, -EINVAL for a
  * malformed record, -ENOMEM. */
