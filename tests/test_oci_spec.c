@@ -267,3 +267,136 @@ Test(oci_spec, mounts_in_the_config_order) {
   cr_expect_str_eq(r.out, "/proc\n/dev\n/dev/pts\n/dev/shm\n/dev/mqueue\n"
                           "/sys\n/sys/fs/cgroup\n");
 }
+
+/* A hook running the layer's busybox sh: `sh -c script kind`. */
+static json_t *hook(const char *path, const char *script, const char *kind) {
+  return json_pack("{s:s, s:[s, s, s, s]}", "path", path, "args", "sh", "-c",
+                   script, kind);
+}
+
+/* All six hooks, in the lifecycle's order, each with the state on its
+ * stdin: prestart, createRuntime and poststart, poststop on the host (a
+ * log of the test's), createContainer and startContainer in the
+ * container (its hostname, its /dev/shm), createContainer's path found on
+ * the host and startContainer's in the container. */
+Test(oci_spec, hooks_run_in_order_with_the_state) {
+  char sh[600], log[200], host_script[400];
+  snprintf(sh, sizeof(sh), "%s/%s/diff/bin/sh", hcs_default_image_home(),
+           HCS_DEFAULT_IMAGE);
+  snprintf(log, sizeof(log), "%s/hooks.log", dir);
+  snprintf(host_script, sizeof(host_script), "echo \"$0 $(cat)\" >> %s", log);
+  const char *in_ct = "echo \"$0 $(hostname) $(cat)\" >> /dev/shm/hooks";
+  write_bundle("cat /dev/shm/hooks", "{\"hostname\": \"hooked\","
+                                     " \"annotations\": {\"a\": \"b\"}}");
+  char p[200];
+  snprintf(p, sizeof(p), "%s/config.json", bundle);
+  json_t *c = json_load_file(p, 0, NULL);
+  json_t *h =
+      json_pack("{s:[o], s:[o], s:[o], s:[o], s:[o], s:[o]}", "prestart",
+                hook(sh, host_script, "prestart"), "createRuntime",
+                hook(sh, host_script, "createRuntime"), "createContainer",
+                hook(sh, in_ct, "createContainer"), "startContainer",
+                hook("/bin/sh", in_ct, "startContainer"), "poststart",
+                hook(sh, host_script, "poststart"), "poststop",
+                hook(sh, host_script, "poststop"));
+  json_object_set_new(c, "hooks", h);
+  cr_assert_eq(json_dump_file(c, p, 0), 0);
+  json_decref(c);
+
+  char pidf[200], buf[32];
+  snprintf(pidf, sizeof(pidf), "%s/h.pid", dir);
+  run_t r = RUNC("h", "create", "--bundle", bundle, "--pid-file", pidf, "h");
+  cr_assert_eq(r.status, 0, "create: %s", r.err);
+  slurp(pidf, buf, sizeof(buf));
+  pid_t keeper = (pid_t)atoi(buf);
+  char text[8192];
+  slurp(log, text, sizeof(text));
+  char want[1024];
+  snprintf(want, sizeof(want),
+           "prestart {\"ociVersion\":\"1.0.2\",\"id\":\"h\",\"status\":"
+           "\"created\",\"pid\":%d,\"bundle\":\"%s\",\"annotations\":{\"a\":"
+           "\"b\"}}\ncreateRuntime {\"ociVersion\":\"1.0.2\",\"id\":\"h\","
+           "\"status\":\"created\",\"pid\":%d,\"bundle\":\"%s\","
+           "\"annotations\":{\"a\":\"b\"}}\n",
+           (int)keeper, bundle, (int)keeper, bundle);
+  cr_expect_str_eq(text, want, "create ran the create hooks only");
+  run_t s = RUNC("start", "start", "h");
+  cr_assert_eq(s.status, 0, "start: %s", s.err);
+  slurp(log, text, sizeof(text));
+  cr_expect(strstr(text, "\npoststart {") != NULL &&
+                strstr(text, "\"status\":\"running\"") != NULL,
+            "poststart ran before start returned: %s", text);
+  cr_assert_eq(wait_status(keeper), 0);
+  snprintf(p, sizeof(p), "%s/h.out", dir);
+  slurp(p, r.out, sizeof(r.out));
+  cr_expect(strncmp(r.out, "createContainer hooked {", 24) == 0 &&
+                strstr(r.out, "\nstartContainer hooked {") != NULL,
+            "createContainer, then startContainer, in the container: %s",
+            r.out);
+  s = RUNC("delete", "delete", "h");
+  cr_assert_eq(s.status, 0, "delete: %s", s.err);
+  slurp(log, text, sizeof(text));
+  cr_expect(strstr(text, "\npoststop {") != NULL &&
+                strstr(text, "\"status\":\"stopped\"") != NULL,
+            "poststop ran at delete: %s", text);
+}
+
+/* A createContainer hook that fails (or outlives its timeout) fails
+ * create, naming it, and leaves no container; a poststart hook that fails
+ * is a warning in the log, the container runs on. */
+Test(oci_spec, failing_hooks) {
+  char sh[600];
+  snprintf(sh, sizeof(sh), "%s/%s/diff/bin/sh", hcs_default_image_home(),
+           HCS_DEFAULT_IMAGE);
+  const struct {
+    const char *kind, *script;
+    int timeout;
+    const char *how;
+  } cases[] = {{"createContainer", "exit 3", 0, "exit status 3"},
+               {"createRuntime", "sleep 30", 1, "timed out after 1 s"}};
+  for (size_t i = 0; i < 2; i++) {
+    json_t *h = hook(sh, cases[i].script, "x");
+    if (cases[i].timeout > 0) {
+      json_object_set_new(h, "timeout", json_integer(cases[i].timeout));
+    }
+    json_t *x = json_pack("{s:{s:[o]}}", "hooks", cases[i].kind, h);
+    char *extra = json_dumps(x, 0), want[800], pidf[200];
+    json_decref(x);
+    snprintf(want, sizeof(want), "hooks.%s[0] (%s): %s", cases[i].kind, sh,
+             cases[i].how);
+    write_bundle("true", extra);
+    free(extra);
+    snprintf(pidf, sizeof(pidf), "%s/f.pid", dir);
+    run_t r = RUNC("f", "create", "--bundle", bundle, "--pid-file", pidf, "f");
+    cr_expect_neq(r.status, 0);
+    cr_expect(strstr(r.err, want) != NULL, "%s in %s", want, r.err);
+    r = RUNC("state", "state", "f");
+    cr_expect_neq(r.status, 0, "no container is left: %s", r.out);
+  }
+  char extra[700];
+  snprintf(extra, sizeof(extra),
+           "{\"hooks\": {\"poststart\": [{\"path\": \"%s\", \"args\": [\"sh\","
+           " \"-c\", \"exit 4\"]}]}}",
+           sh);
+  write_bundle("echo ran", extra);
+  char logf[200];
+  snprintf(logf, sizeof(logf), "%s/log", dir);
+  char pidf[200], buf[32];
+  snprintf(pidf, sizeof(pidf), "%s/w.pid", dir);
+  run_t r = RUNC("w", "--log", logf, "create", "--bundle", bundle, "--pid-file",
+                 pidf, "w");
+  cr_assert_eq(r.status, 0, "create: %s", r.err);
+  slurp(pidf, buf, sizeof(buf));
+  run_t s = RUNC("start", "--log", logf, "start", "w");
+  cr_expect_eq(s.status, 0, "a failing poststart fails nothing: %s", s.err);
+  cr_expect_eq(wait_status((pid_t)atoi(buf)), 0);
+  char p[256], text[4096];
+  snprintf(p, sizeof(p), "%s/w.out", dir);
+  slurp(p, r.out, sizeof(r.out));
+  cr_expect_str_eq(r.out, "ran\n");
+  slurp(logf, text, sizeof(text));
+  cr_expect(strstr(text, "hooks.poststart[0]") != NULL &&
+                strstr(text, "exit status 4") != NULL,
+            "the warning names the hook: %s", text);
+  (void)RUNC("delete", "delete", "w");
+}

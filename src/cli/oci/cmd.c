@@ -125,10 +125,35 @@ static int make_dir(const oci_global_t *g, const char *id) {
   return 0;
 }
 
+/* ROOT/ID/hooks.json: the hooks and annotations of config.json as
+ * create read them, for delete's poststop hooks and state's annotations
+ * (the bundle may have changed since). */
+static int save_hooks(const oci_global_t *g, const char *id, json_t *hooks,
+                      json_t *ann) {
+  char path[PATH_MAX];
+  oci_path(g, id, "hooks.json", path, sizeof(path));
+  json_t *o = json_object();
+  json_object_set(o, "hooks", hooks != NULL ? hooks : json_null());
+  json_object_set(o, "annotations", ann != NULL ? ann : json_null());
+  int r = json_dump_file(o, path, JSON_COMPACT);
+  json_decref(o);
+  return r;
+}
+
+static json_t *saved_hooks(const oci_global_t *g, const char *id,
+                           const char *key) {
+  char path[PATH_MAX];
+  oci_path(g, id, "hooks.json", path, sizeof(path));
+  json_t *o = json_load_file(path, 0, NULL);
+  json_t *v = json_incref(json_object_get(o, key));
+  json_decref(o);
+  return v;
+}
+
 static int create_with(const oci_global_t *g, const char *id,
                        const char *bundle, const char *pid_file,
                        const char *console) {
-  char why[1024], fifo[PATH_MAX], abs_bundle[PATH_MAX];
+  char why[1024], fifo[PATH_MAX], ack[PATH_MAX], abs_bundle[PATH_MAX];
   oci_spec_t spec;
   if (realpath(bundle, abs_bundle) == NULL) {
     return oci_error(g, "--bundle %s: %s", bundle, strerror(errno));
@@ -152,17 +177,27 @@ static int create_with(const oci_global_t *g, const char *id,
     oci_warn(g, spec.notes);
   }
   oci_path(g, id, "exec.fifo", fifo, sizeof(fifo));
-  if (mkfifo(fifo, 0600) != 0) {
+  oci_path(g, id, "start.ack", ack, sizeof(ack));
+  bool wait_ack = oci_hooks_any(spec.hooks, "startContainer") ||
+                  oci_hooks_any(spec.hooks, "poststart");
+  const char *bad = mkfifo(fifo, 0600) != 0              ? fifo
+                    : wait_ack && mkfifo(ack, 0600) != 0 ? ack
+                    : save_hooks(g, id, spec.hooks, spec.annotations) != 0
+                        ? "hooks.json"
+                        : NULL;
+  if (bad != NULL) {
     oci_spec_free(&spec);
     oci_state_remove(g, id);
-    return oci_error(g, "mkfifo %s: %s", fifo, strerror(errno));
+    return oci_error(g, "%s: %s", bad, strerror(errno));
   }
   oci_keeper_opts_t ko = {.g = g,
                           .id = id,
                           .spec = &spec,
                           .proc = &spec.proc,
                           .console_socket = console,
-                          .fifo = fifo};
+                          .fifo = fifo,
+                          .bundle = abs_bundle,
+                          .start_ack = wait_ack ? ack : NULL};
   pid_t pid = oci_keeper_spawn(&ko);
   oci_state_t st = {.pid = pid, .start_time = oci_start_time(pid)};
   snprintf(st.id, sizeof(st.id), "%s", id);
@@ -216,6 +251,41 @@ int oci_cmd_create(const oci_global_t *g, int argc, char **argv) {
   return create_with(g, pos[0], bundle, pid_file, console);
 }
 
+/* Waits for the keeper's answer on afd (closed): 0, or 1 after saying
+ * why start failed (a startContainer hook, the process). */
+static int start_wait(const oci_global_t *g, const oci_state_t *st, int afd) {
+  int kfd = oci_keeper_pidfd(st);
+  char msg[800];
+  size_t n = 0;
+  for (;;) {
+    struct pollfd p[2] = {{.fd = afd, .events = POLLIN},
+                          {.fd = kfd, .events = POLLIN}};
+    if (poll(p, kfd >= 0 ? 2 : 1, -1) < 0 && errno != EINTR) {
+      break;
+    }
+    ssize_t r = (p[0].revents & (POLLIN | POLLHUP)) != 0
+                    ? read(afd, msg + n, sizeof(msg) - 1 - n)
+                    : -1;
+    if (r > 0 && (n += (size_t)r) < sizeof(msg) - 1) {
+      continue;
+    }
+    if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR) ||
+        n >= sizeof(msg) - 1 || (p[1].revents & POLLIN) != 0) {
+      break;
+    }
+  }
+  msg[n] = '\0';
+  close(afd);
+  if (kfd >= 0) {
+    close(kfd);
+  }
+  if (n > 0 && msg[0] == '0') {
+    return 0;
+  }
+  return oci_error(g, "start %s: %s", st->id,
+                   n > 1 ? msg + 1 : "the container ended before it ran");
+}
+
 int oci_cmd_start(const oci_global_t *g, int argc, char **argv) {
   const char *pos[1];
   int npos;
@@ -230,8 +300,12 @@ int oci_cmd_start(const oci_global_t *g, int argc, char **argv) {
     return oci_error(g, "cannot start a container that is %s",
                      oci_status_name(s));
   }
-  char fifo[PATH_MAX];
+  char fifo[PATH_MAX], ack[PATH_MAX];
   oci_path(g, st.id, "exec.fifo", fifo, sizeof(fifo));
+  oci_path(g, st.id, "start.ack", ack, sizeof(ack));
+  /* With startContainer or poststart hooks, start returns once they have
+   * run: the keeper answers on start.ack. */
+  int afd = open(ack, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   /* The keeper holds the fifo open for reading: with none, the open
    * fails (ENXIO) and the container is not waiting any more. */
   int fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
@@ -240,11 +314,14 @@ int oci_cmd_start(const oci_global_t *g, int argc, char **argv) {
     if (fd >= 0) {
       close(fd);
     }
+    if (afd >= 0) {
+      close(afd);
+    }
     return oci_error(g, "start %s: %s", st.id, strerror(e));
   }
   close(fd);
   (void)unlink(fifo);
-  return 0;
+  return afd >= 0 ? start_wait(g, &st, afd) : 0;
 }
 
 int oci_cmd_state(const oci_global_t *g, int argc, char **argv) {
@@ -263,6 +340,11 @@ int oci_cmd_state(const oci_global_t *g, int argc, char **argv) {
       "id", st.id, "pid", s == OCI_STOPPED ? 0 : (int)st.pid, "status",
       oci_status_name(s), "bundle", st.bundle, "rootfs", st.rootfs, "created",
       st.created, "owner", pw != NULL ? pw->pw_name : "");
+  json_t *ann = saved_hooks(g, st.id, "annotations");
+  if (o != NULL && json_object_size(ann) > 0) {
+    json_object_set(o, "annotations", ann);
+  }
+  json_decref(ann);
   char *text = o != NULL ? json_dumps(o, JSON_INDENT(2)) : NULL;
   json_decref(o);
   if (text == NULL) {
@@ -414,7 +496,22 @@ int oci_cmd_delete(const oci_global_t *g, int argc, char **argv) {
     }
     hcs_error_free(err);
   }
+  /* poststop: after the container is gone, before delete returns; a
+   * failure is a warning. */
+  json_t *hooks = saved_hooks(g, st.id, "hooks");
+  json_t *ann = saved_hooks(g, st.id, "annotations");
   oci_state_remove(g, st.id);
+  char *state = oci_hooks_any(hooks, "poststop")
+                    ? oci_hook_state(st.id, "stopped", 0, st.bundle, ann)
+                    : NULL;
+  char why[700];
+  if (state != NULL &&
+      oci_hooks_run(hooks, "poststop", state, -1, why, sizeof(why)) != 0) {
+    oci_warn(g, why);
+  }
+  free(state);
+  json_decref(hooks);
+  json_decref(ann);
   return 0;
 }
 

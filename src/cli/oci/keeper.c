@@ -644,10 +644,87 @@ static void exec_server_stop(keeper_t *k) {
   pthread_mutex_unlock(&k->mu);
 }
 
+/* The state a hook of this container reads. */
+static char *hook_state(keeper_t *k, const char *status) {
+  return oci_hook_state(k->id, status, getpid(), k->o->bundle,
+                        k->o->spec->annotations);
+}
+
+/* Runs the hooks of kind, in the container's namespaces when in_ct; 0, or
+ * -1 with why. */
+static int hooks(keeper_t *k, const char *kind, const char *status, bool in_ct,
+                 char *why, size_t wn) {
+  json_t *h = k->o->spec->hooks;
+  if (!oci_hooks_any(h, kind)) {
+    return 0;
+  }
+  char *state = hook_state(k, status);
+  int pidfd = in_ct ? oci_init_pidfd(k->o->g, k->id) : -1;
+  int r = -1;
+  if (state == NULL) {
+    snprintf(why, wn, "hooks.%s: out of memory", kind);
+  } else if (in_ct && pidfd < 0) {
+    snprintf(why, wn, "hooks.%s: the container's init is not found", kind);
+  } else {
+    r = oci_hooks_run(h, kind, state, pidfd, why, wn);
+  }
+  if (pidfd >= 0) {
+    close(pidfd);
+  }
+  free(state);
+  return r;
+}
+
+/* The hooks of create, once the system runs (prestart, createRuntime in
+ * ours, createContainer in its namespaces); -1 after report(). */
+static int create_hooks(keeper_t *k, int ready) {
+  char why[700];
+  if (hooks(k, "prestart", "created", false, why, sizeof(why)) != 0 ||
+      hooks(k, "createRuntime", "created", false, why, sizeof(why)) != 0 ||
+      hooks(k, "createContainer", "created", true, why, sizeof(why)) != 0) {
+    report(ready, "%s", why);
+    (void)hcs_TerminateComputeSystem(k->hcs, k->id, STOP_MS, NULL, NULL);
+    (void)hcs_DeleteComputeSystem(k->hcs, k->id, NULL);
+    return -1;
+  }
+  return 0;
+}
+
+/* Tells a waiting `start` how it went: "0", or "E" and why. */
+static void start_answer(keeper_t *k, const char *why) {
+  if (k->o->start_ack == NULL) {
+    return;
+  }
+  int fd = open(k->o->start_ack, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd >= 0) {
+    if (why != NULL) {
+      write_all(fd, "E", 1);
+      write_all(fd, why, strlen(why));
+    } else {
+      write_all(fd, "0", 1);
+    }
+    close(fd);
+  }
+}
+
+/* startContainer hooks (their failure fails start and the container),
+ * the process, then poststart hooks (their failure is a warning), all
+ * before `start` returns. */
 static int run_process(keeper_t *k, int sigfd) {
-  if (start_session(k) != 0) {
+  char why[700];
+  if (hooks(k, "startContainer", "created", true, why, sizeof(why)) != 0) {
+    oci_error(k->o->g, "%s", why);
+    start_answer(k, why);
     return 255;
   }
+  if (start_session(k) != 0) {
+    start_answer(k, "the process did not start");
+    return 255;
+  }
+  if (hooks(k, "poststart", "running", false, why, sizeof(why)) != 0) {
+    oci_warn(k->o->g, why);
+  }
+  start_answer(k, NULL);
   return finish_session(k, sigfd);
 }
 
@@ -686,7 +763,7 @@ static int keeper_main(const oci_keeper_opts_t *o, int ready) {
     return 1;
   }
   k.loop = hcs_engine_loop(k.hcs);
-  if (make_system(&k, ready) != 0) {
+  if (make_system(&k, ready) != 0 || create_hooks(&k, ready) != 0) {
     hcs_close(k.hcs);
     return 1;
   }

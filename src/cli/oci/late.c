@@ -175,7 +175,7 @@ static int prepare(const oci_late_t *w, late_t *l, char *why, size_t wn) {
 }
 
 /* A pidfd of the system's init, from libhcs's record. */
-static int init_pidfd(const oci_global_t *g, const char *id) {
+int oci_init_pidfd(const oci_global_t *g, const char *id) {
   json_t *o = oci_hcs_record(g, id);
   json_int_t pid = 0, start = 0;
   (void)json_unpack(o, "{s:{s:I, s:I}}", "Init", "Pid", &pid, "StartTime",
@@ -199,7 +199,7 @@ int oci_late_setup(const oci_global_t *g, const char *id, const oci_late_t *w,
   if (l == NULL || prepare(w, l, why, wn) != 0) {
     goto out;
   }
-  if ((pidfd = init_pidfd(g, id)) < 0) {
+  if ((pidfd = oci_init_pidfd(g, id)) < 0) {
     snprintf(why, wn, "the container's init is not found");
     goto out;
   }

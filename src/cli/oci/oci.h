@@ -66,6 +66,23 @@ typedef struct oci_late_s {
   bool cgroup_ro;
 } oci_late_t;
 
+/* A pidfd of the init of system id (checked by its start time), or -1. */
+int oci_init_pidfd(const oci_global_t *g, const char *id);
+
+/* hooks.c: config.json's hooks. */
+/* Whether hooks is a valid hooks object; -1 with why naming the field. */
+int oci_hooks_check(json_t *hooks, char *why, size_t wn);
+/* Whether hooks has any hook of kind. */
+bool oci_hooks_any(json_t *hooks, const char *kind);
+/* The state a hook reads on its stdin, as JSON text (free()), or NULL. */
+char *oci_hook_state(const char *id, const char *status, pid_t pid,
+                     const char *bundle, json_t *annotations);
+/* Runs hooks.kind in order with state on stdin, in the namespaces of the
+ * process behind pidfd (>= 0: createContainer, startContainer) or in
+ * ours; 0, or -1 with why naming the hook that failed and how. */
+int oci_hooks_run(json_t *hooks, const char *kind, const char *state, int pidfd,
+                  char *why, size_t wn);
+
 /* In the namespaces of running system id; -1 with why on failure. */
 int oci_late_setup(const oci_global_t *g, const char *id, const oci_late_t *w,
                    char *why, size_t wn);
@@ -75,6 +92,8 @@ typedef struct oci_spec_s {
   char *rootfs;      /* root.path, absolute */
   oci_process_t proc;
   oci_late_t late;
+  json_t *hooks;       /* config.json's hooks (checked), or NULL */
+  json_t *annotations; /* its annotations, or NULL */
   /* What hcs does other than asked, though not against the spec's
    * intent: sentences for the log ("" for none). */
   char notes[1024];
@@ -151,6 +170,8 @@ typedef struct oci_keeper_opts_s {
   const oci_process_t *proc;  /* its process */
   const char *console_socket; /* or NULL */
   const char *fifo;           /* waits for start on it */
+  const char *bundle;         /* absolute, for the hooks' state */
+  const char *start_ack;      /* a fifo `start` waits on, or NULL */
 } oci_keeper_opts_t;
 
 /* Forks the keeper; returns its pid once it has made and started the

@@ -868,13 +868,15 @@ static int map_spec(ctx_t *c, json_t *s, const char *bundle, oci_spec_t *spec) {
     return -1;
   }
   json_t *hooks = json_object_get(s, "hooks");
-  const char *k;
-  json_t *v;
-  json_object_foreach(hooks, k, v) {
-    if (given(v)) {
-      return say(c, "hooks.%s: hooks are not supported by hcs-runc", k);
-    }
+  if (oci_hooks_check(hooks, c->why, c->wn) != 0) {
+    return -1;
   }
+  spec->hooks = json_incref(hooks);
+  json_t *ann = json_object_get(s, "annotations");
+  if (ann != NULL && !json_is_null(ann) && !json_is_object(ann)) {
+    return say(c, "annotations: not an object");
+  }
+  spec->annotations = json_incref(ann);
   const char *host = json_string_value(json_object_get(s, "hostname"));
   if (host != NULL && host[0] != '\0') {
     json_object_set_new(c->cfg, "HostName", json_string(host));
@@ -918,6 +920,8 @@ void oci_spec_free(oci_spec_t *spec) {
   free(spec->rootfs);
   oci_process_free(&spec->proc);
   json_decref(spec->late.sysctl);
+  json_decref(spec->hooks);
+  json_decref(spec->annotations);
   memset(spec, 0, sizeof(*spec));
 }
 
