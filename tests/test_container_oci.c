@@ -7,6 +7,7 @@
 #include <hcs.h>
 #include <string.h>
 
+#include "hcs/system/seccomp.h"
 #include "test_ct_util.h"
 
 TestSuite(container_oci, .init = ct_setup, .fini = ct_teardown, .timeout = 120);
@@ -70,5 +71,26 @@ Test(container_oci, bad_sets_and_groups_refused_by_name) {
   expect_refused(h, ",\"CapAmbient\":[\"CAP_KILL\"]", "CapAmbient");
   expect_refused(h, ",\"GroupAdd\":[\"wheel\"]", "GroupAdd[0]");
   expect_refused(h, ",\"Umask\":512", "Umask");
+  hcs_close(h);
+}
+
+/* A profile of the system's own is compiled once: create checks it,
+ * start reuses that (docker run --rm and hcs-runc pay for one compile),
+ * and the filter is applied: acct(2) fails with its errno. */
+Test(container_oci, a_profile_is_compiled_once) {
+  hcs_t *h = open_hcs(NULL);
+  unsigned long before = hcs__seccomp_compiles();
+  start_system(h, "sc",
+               ",\"SeccompProfile\":\"{\\\"defaultAction\\\":"
+               "\\\"SCMP_ACT_ALLOW\\\",\\\"syscalls\\\":[{\\\"names\\\":"
+               "[\\\"sethostname\\\"],\\\"action\\\":\\\"SCMP_ACT_ERRNO\\\","
+               "\\\"errnoRet\\\":38}]}\"");
+  cr_expect_eq(hcs__seccomp_compiles() - before, 1,
+               "compiled %lu times for create and start",
+               hcs__seccomp_compiles() - before);
+  out_t o;
+  run_in(h, "sc", "hostname x 2>&1; echo $?", NULL, &o);
+  cr_expect(strstr(o.text, "not implemented") != NULL, "%s", o.text);
+  stop_system(h, "sc");
   hcs_close(h);
 }

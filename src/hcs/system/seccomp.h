@@ -82,5 +82,8 @@ int hcs__seccomp_default_caps(uint64_t caps, hcs__bpf_t *out);
  * -ENOMEM, or -errno from libseccomp. Any thread. */
 int hcs__seccomp_from_json(const char *json, uint64_t caps, hcs__bpf_t *out,
                            char *why, size_t why_len);
+/* How many profiles hcs__seccomp_from_json has compiled (not answered
+ * from its cache of the last two) in this process. */
+unsigned long hcs__seccomp_compiles(void);
 
 #endif

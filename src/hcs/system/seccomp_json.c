@@ -4,9 +4,12 @@
 #include "hcs/system/seccomp.h"
 #include "hcs/system/seccomp_build.h"
 
+#include "hcs-async.h"
+
 #include <errno.h>
 #include <jansson.h>
 #include <linux/capability.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -610,8 +613,8 @@ static int parse_profile(prof_t *p, json_t *root, hcs__bpf_t *out) {
   return r;
 }
 
-int hcs__seccomp_from_json(const char *json, uint64_t caps, hcs__bpf_t *out,
-                           char *why, size_t why_len) {
+static int compile_json(const char *json, uint64_t caps, hcs__bpf_t *out,
+                        char *why, size_t why_len) {
   prof_t p;
   memset(&p, 0, sizeof(p));
   p.b.why = why;
@@ -640,4 +643,73 @@ int hcs__seccomp_from_json(const char *json, uint64_t caps, hcs__bpf_t *out,
   int r = parse_profile(&p, root, out);
   json_decref(root);
   return r;
+}
+
+/* The last two profiles compiled (text, caps, filter): create checks a
+ * system's profile and its start compiles it again, in the same process
+ * (hcs-runc's keeper, hcsd), against Docker's set and the system's; a
+ * second compile of the same is a copy. */
+static struct {
+  pthread_mutex_t mu;
+  struct {
+    char *json;
+    uint64_t caps;
+    hcs__bpf_t bpf;
+  } slot[2];
+  unsigned next;
+  unsigned long compiles;
+} cache = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static int copy_bpf(const hcs__bpf_t *from, hcs__bpf_t *to) {
+  size_t n = from->len * sizeof(from->insns[0]);
+  to->insns = as_malloc(n > 0 ? n : 1);
+  if (to->insns == NULL) {
+    return -ENOMEM;
+  }
+  memcpy(to->insns, from->insns, n);
+  to->len = from->len;
+  return 0;
+}
+
+int hcs__seccomp_from_json(const char *json, uint64_t caps, hcs__bpf_t *out,
+                           char *why, size_t why_len) {
+  int r = -ENOENT;
+  pthread_mutex_lock(&cache.mu);
+  for (size_t i = 0; json != NULL && r == -ENOENT && i < 2; i++) {
+    if (cache.slot[i].json != NULL && cache.slot[i].caps == caps &&
+        strcmp(cache.slot[i].json, json) == 0) {
+      r = copy_bpf(&cache.slot[i].bpf, out);
+    }
+  }
+  pthread_mutex_unlock(&cache.mu);
+  if (r != -ENOENT) {
+    if (r == 0 && why != NULL && why_len > 0) {
+      why[0] = '\0';
+    }
+    return r;
+  }
+  r = compile_json(json, caps, out, why, why_len);
+  char *text = r == 0 ? as_strdup(json) : NULL;
+  hcs__bpf_t copy = {0};
+  if (text == NULL || copy_bpf(out, &copy) != 0) {
+    as_free(text);
+    return r;
+  }
+  pthread_mutex_lock(&cache.mu);
+  cache.compiles++;
+  unsigned k = cache.next++ % 2;
+  as_free(cache.slot[k].json);
+  hcs__bpf_free(&cache.slot[k].bpf);
+  cache.slot[k].json = text;
+  cache.slot[k].caps = caps;
+  cache.slot[k].bpf = copy;
+  pthread_mutex_unlock(&cache.mu);
+  return r;
+}
+
+unsigned long hcs__seccomp_compiles(void) {
+  pthread_mutex_lock(&cache.mu);
+  unsigned long n = cache.compiles;
+  pthread_mutex_unlock(&cache.mu);
+  return n;
 }
