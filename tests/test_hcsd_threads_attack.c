@@ -712,3 +712,83 @@ Test(hcsd_threads_attack, stop_while_the_worker_lags) {
             he_log_tail());
   he_end();
 }
+
+/* Stdin sent in the same write as the start, then the client's EOF: the
+ * bytes move with the connection to the worker, cat echoes them and
+ * ends. */
+Test(hcsd_threads_attack, pipelined_stdin_moves_along) {
+  at_restart("info");
+  at_run("t");
+  for (int i = 0; i < 20; i++) {
+    char eid[80], req[640];
+    he_exec_create("t",
+                   "{\"AttachStdin\":true,\"AttachStdout\":true,"
+                   "\"AttachStderr\":true,\"Cmd\":[\"cat\"]}",
+                   eid, sizeof(eid));
+    static const char body[] = "{\"Detach\":false,\"Tty\":false}";
+    snprintf(req, sizeof(req),
+             "POST /v1.50/exec/%s/start HTTP/1.1\r\nHost: x\r\n"
+             "Content-Type: application/json\r\nConnection: Upgrade\r\n"
+             "Upgrade: tcp\r\nContent-Length: %zu\r\n\r\n%shello worker %d\n",
+             eid, sizeof(body) - 1, body, i);
+    int fd = he_raw_connect();
+    cr_assert(he_raw_send_str(fd, req));
+    cr_assert_eq(shutdown(fd, SHUT_WR), 0);
+    he_read_head(fd, "HTTP/1.1 101");
+    th_buf_t in = {0}, out = {0}, err = {0};
+    int64_t deadline = th_now_ms() + 30000;
+    for (;;) {
+      char buf[4096];
+      struct pollfd pf = {.fd = fd, .events = POLLIN};
+      cr_assert_eq(poll(&pf, 1, (int)(deadline - th_now_ms())), 1,
+                   "round %d: no EOF; have %zu bytes", i, in.len);
+      ssize_t k = recv(fd, buf, sizeof(buf), 0);
+      cr_assert_geq(k, 0, "recv: %s", strerror(errno));
+      if (k == 0) {
+        break;
+      }
+      th_buf_add(&in, buf, (size_t)k);
+    }
+    close(fd);
+    he_demux(in.p, in.len, &out, &err);
+    char want[64];
+    snprintf(want, sizeof(want), "hello worker %d\n", i);
+    cr_assert_str_eq(out.p, want, "round %d", i);
+    th_buf_free(&in);
+    th_buf_free(&out);
+    th_buf_free(&err);
+    cr_assert_eq(at_wait_exit(eid, 30000), 0, "round %d", i);
+  }
+  at_rm("t");
+  he_end();
+}
+
+/* The container removed right behind an attached start (before, while
+ * or after the worker spawns it): the start is answered (a stream that
+ * ends, or an error), the record goes with the container, no fd stays. */
+Test(hcsd_threads_attack, rm_races_the_start) {
+  at_restart("info");
+  int fds0 = he_daemon_settle_fds(0, 500);
+  for (int i = 0; i < 15; i++) {
+    at_run("t");
+    char eid[80];
+    int fd = quick_exec(i % 2 == 0, eid, sizeof(eid));
+    he_http_t r;
+    he_request("DELETE", "/v1.50/containers/t?force=1", NULL, &r);
+    cr_assert_eq(r.status, 204, "rm: %d %s", r.status, r.body.p);
+    he_http_free(&r);
+    int status = at_read_status(fd);
+    cr_assert(status == 101 || status == 404 || status == 409 || status == 500,
+              "round %d: the start got %d", i, status);
+    (void)at_read_to_eof(fd, 30000);
+    close(fd);
+    int st = 0;
+    json_t *j = at_inspect(eid, &st);
+    json_decref(j);
+    cr_assert_eq(st, 404, "round %d: the exec of a removed container: %d", i,
+                 st);
+  }
+  int n = he_daemon_settle_fds(fds0, 15000);
+  cr_assert_leq(n, fds0 + 2, "hcsd had %d fds before, %d after", fds0, n);
+  he_end();
+}
