@@ -12,6 +12,7 @@
  * - A program that is not there, and a User that is not there: the same
  *   output and exit code as with --threads 1.
  * - SIGTERM while execs stream: hcsd exits 0 and leaves no child.
+ * - --threads 0 or not a number: refused, naming the flag.
  * - The worker is used: the log names the thread that took the exec, and
  *   that thread's CPU time grows while a big exec streams. */
 #include "hcsd_e2e.h"
@@ -335,5 +336,21 @@ Test(hcsd_threads, worker_carries_the_stream) {
   cr_assert_geq(t1 - t0, 3, "the worker thread %ld spent %ld ticks", tid,
                 t1 - t0);
   rm_ctr("t");
+  he_end();
+}
+
+Test(hcsd_threads, bad_values_refused) {
+  static const char *const bad[] = {"0", "x", "-1", "2x", "65", ""};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    he_cmd_t c;
+    he_run_argv(&c, NULL, 0,
+                HE_ARGV(HCSD_BIN, "--threads", bad[i], "--socket",
+                        "/nonexistent/never.sock"));
+    he_expect_code(&c, 2);
+    char want[64];
+    snprintf(want, sizeof(want), "bad value for --threads: \"%s\"", bad[i]);
+    he_expect_has(c.e.p, want);
+    he_cmd_free(&c);
+  }
   he_end();
 }
