@@ -400,3 +400,18 @@ Test(oci_spec, failing_hooks) {
             "the warning names the hook: %s", text);
   (void)RUNC("delete", "delete", "w");
 }
+
+/* maskedPaths and readonlyPaths beyond hcs's own set: a masked directory
+ * is an empty read-only one, a masked file reads and writes as /dev/null,
+ * a read-only path refuses writes; a path that is not there is let be. */
+Test(oci_spec, masked_and_readonly_paths) {
+  write_bundle("ls -A /dev/mqueue | wc -l; touch /dev/mqueue/x 2>/dev/null "
+               "|| echo ro-masked; echo x > /dev/full && echo wrote; "
+               "touch /dev/shm/x 2>/dev/null || echo ro",
+               "{\"linux\": {\"maskedPaths\": [\"/dev/mqueue\", \"/dev/full\","
+               " \"/no/such/path\", \"/proc/kcore\"],"
+               " \"readonlyPaths\": [\"/dev/shm\", \"/proc/sys\"]}}");
+  run_t r;
+  cr_assert_eq(run_bundle("mask", &r), 0, "%s%s", r.out, r.err);
+  cr_expect_str_eq(r.out, "0\nro-masked\nwrote\nro\n");
+}

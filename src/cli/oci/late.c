@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* What runc makes in a container and an hcs container lacks, made once
- * the system runs and before its process starts: linux.sysctl (net.*)
- * and the cgroup tree at /sys/fs/cgroup (seen
+ * the system runs and before its process starts: linux.sysctl (net.*),
+ * masked and read-only paths beyond hcs's own, and the cgroup tree at
+ * /sys/fs/cgroup (seen
  * through the container's cgroup namespace). A child process joins the
  * system's namespaces through a pidfd of its init (found in libhcs's
  * record, checked by start time) and makes them; it runs after fork()
@@ -22,7 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-enum { MAX_KEYS = 32, MAX_CG = 16 };
+enum { MAX_KEYS = 32, MAX_CG = 16, MAX_PATHS = 32 };
 
 typedef struct late_s {
   char sysctl_path[MAX_KEYS][256];
@@ -32,6 +33,10 @@ typedef struct late_s {
   char cg_opts[MAX_CG][96]; /* its superblock's options; "" for cgroup2 */
   size_t n_cg;
   bool v2_only;
+  char masked[MAX_PATHS][256]; /* linux.maskedPaths beyond hcs's */
+  size_t n_masked;
+  char ro[MAX_PATHS][256]; /* linux.readonlyPaths beyond hcs's */
+  size_t n_ro;
 } late_t;
 
 typedef struct report_s {
@@ -45,7 +50,9 @@ static const char *const step_names[] = {"setns(net)",
                                          "setns(mnt, cgroup)",
                                          "mount a tmpfs on /sys/fs/cgroup",
                                          "mount a cgroup hierarchy",
-                                         "remount /sys/fs/cgroup read-only"};
+                                         "remount /sys/fs/cgroup read-only",
+                                         "linux.maskedPaths",
+                                         "linux.readonlyPaths"};
 
 /* The host's cgroup hierarchies: each v1 controller's mount (its last
  * path element and its options), or cgroup2 alone. */
@@ -144,13 +151,53 @@ static int child_main(const oci_late_t *w, const late_t *l, int pidfd, int fd) {
     }
     close(f);
   }
-  if (!w->cgroup) {
+  if (!w->cgroup && l->n_masked == 0 && l->n_ro == 0) {
     return 0;
   }
   if (setns(pidfd, CLONE_NEWNS | CLONE_NEWCGROUP) != 0) {
     return child_fail(fd, 2, 0);
   }
-  return mount_cgroups(w, l, fd);
+  /* The mount namespace's root is now ours: the paths are the
+   * container's. One that is not there is left alone, as runc does. A
+   * directory is covered by an empty read-only tmpfs, anything else by
+   * /dev/null; a read-only path is bound onto itself and made so. */
+  struct stat st;
+  for (size_t i = 0; i < l->n_masked; i++) {
+    const char *p = l->masked[i];
+    if (stat(p, &st) != 0 ? errno != ENOENT
+        : S_ISDIR(st.st_mode)
+            ? mount("tmpfs", p, "tmpfs", MS_RDONLY, "size=0") != 0
+            : mount("/dev/null", p, NULL, MS_BIND, NULL) != 0) {
+      return child_fail(fd, 6, (int)i);
+    }
+  }
+  for (size_t i = 0; i < l->n_ro; i++) {
+    const char *p = l->ro[i];
+    if (stat(p, &st) != 0
+            ? errno != ENOENT
+            : mount(p, p, NULL, MS_BIND | MS_REC, NULL) != 0 ||
+                  mount(NULL, p, NULL,
+                        MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, NULL) != 0) {
+      return child_fail(fd, 7, (int)i);
+    }
+  }
+  return w->cgroup ? mount_cgroups(w, l, fd) : 0;
+}
+
+/* The paths of list into out (at most MAX_PATHS); -1 with why. */
+static int take_paths(json_t *list, const char *field, char (*out)[256],
+                      size_t *n, char *why, size_t wn) {
+  size_t i;
+  json_t *e;
+  json_array_foreach(list, i, e) {
+    if (*n == MAX_PATHS) {
+      snprintf(why, wn, "linux.%s: more than %d beyond hcs's own", field,
+               MAX_PATHS);
+      return -1;
+    }
+    snprintf(out[(*n)++], 256, "%s", json_string_value(e));
+  }
+  return 0;
 }
 
 static int prepare(const oci_late_t *w, late_t *l, char *why, size_t wn) {
@@ -167,6 +214,11 @@ static int prepare(const oci_late_t *w, late_t *l, char *why, size_t wn) {
       p[i] = p[i] == '.' ? '/' : p[i];
     }
     l->sysctl_val[l->n_sysctl++] = json_string_value(v);
+  }
+  if (take_paths(w->masked, "maskedPaths", l->masked, &l->n_masked, why, wn) !=
+          0 ||
+      take_paths(w->readonly, "readonlyPaths", l->ro, &l->n_ro, why, wn) != 0) {
+    return -1;
   }
   if (w->cgroup) {
     host_cgroups(l);
@@ -191,7 +243,8 @@ int oci_init_pidfd(const oci_global_t *g, const char *id) {
 
 int oci_late_setup(const oci_global_t *g, const char *id, const oci_late_t *w,
                    char *why, size_t wn) {
-  if (json_object_size(w->sysctl) == 0 && !w->cgroup) {
+  if (json_object_size(w->sysctl) == 0 && !w->cgroup &&
+      json_array_size(w->masked) == 0 && json_array_size(w->readonly) == 0) {
     return 0;
   }
   late_t *l = calloc(1, sizeof(*l));
@@ -221,9 +274,13 @@ int oci_late_setup(const oci_global_t *g, const char *id, const oci_late_t *w,
   if (pid < 0) {
     snprintf(why, wn, "fork: %s", strerror(errno));
   } else if (n == (ssize_t)sizeof(rep)) {
-    snprintf(
-        why, wn, "%s%s%s: %s", step_names[rep.step], rep.step == 1 ? " " : "",
-        rep.step == 1 ? l->sysctl_path[rep.item] + 10 : "", strerror(rep.err));
+    snprintf(why, wn, "%s%s%s: %s", step_names[rep.step],
+             rep.step == 1 ? " " : "",
+             rep.step == 1   ? l->sysctl_path[rep.item] + 10
+             : rep.step == 6 ? l->masked[rep.item]
+             : rep.step == 7 ? l->ro[rep.item]
+                             : "",
+             strerror(rep.err));
   } else {
     r = WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
     if (r != 0) {

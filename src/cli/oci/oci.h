@@ -64,6 +64,8 @@ typedef struct oci_late_s {
   json_t *sysctl; /* linux.sysctl (a reference): net.* keys only */
   bool cgroup;    /* the cgroup tree on /sys/fs/cgroup */
   bool cgroup_ro;
+  json_t *masked;   /* linux.maskedPaths beyond hcs's own (a reference) */
+  json_t *readonly; /* linux.readonlyPaths beyond hcs's own */
 } oci_late_t;
 
 /* A pidfd of the init of system id (checked by its start time), or -1. */

@@ -698,16 +698,23 @@ static int map_resources(ctx_t *c, json_t *res) {
 }
 
 /* maskedPaths and readonlyPaths: hcs covers Docker's default set in
- * every container; a path beyond it is refused. */
+ * every container; a path beyond it the keeper covers (late.c), so it
+ * goes into *extra. */
 static int check_paths(ctx_t *c, json_t *list, const char *field,
-                       const char *const *set) {
+                       const char *const *set, json_t **extra) {
   size_t i;
   json_t *e;
   json_array_foreach(list, i, e) {
     const char *p = json_string_value(e);
-    if (p == NULL || !in_list(set, p)) {
-      return say(c, "linux.%s: %s is not in the set hcs covers", field,
-                 p != NULL ? p : "?");
+    if (p == NULL || p[0] != '/' || strlen(p) >= 256) {
+      return say(c, "linux.%s[%zu]: not an absolute path (under 256 bytes)",
+                 field, i);
+    }
+    if (!in_list(set, p)) {
+      if (*extra == NULL) {
+        *extra = json_array();
+      }
+      json_array_append(*extra, e);
     }
   }
   return 0;
@@ -760,10 +767,10 @@ static int map_linux(ctx_t *c, json_t *lx, oci_spec_t *spec) {
   if (only(c, lx, "linux", known) != 0 ||
       map_namespaces(c, json_object_get(lx, "namespaces")) != 0 ||
       map_resources(c, json_object_get(lx, "resources")) != 0 ||
-      check_paths(c, json_object_get(lx, "maskedPaths"), "maskedPaths",
-                  masked) != 0 ||
-      check_paths(c, json_object_get(lx, "readonlyPaths"), "readonlyPaths",
-                  ro) != 0 ||
+      check_paths(c, json_object_get(lx, "maskedPaths"), "maskedPaths", masked,
+                  &spec->late.masked) != 0 ||
+      check_paths(c, json_object_get(lx, "readonlyPaths"), "readonlyPaths", ro,
+                  &spec->late.readonly) != 0 ||
       map_seccomp(c, json_object_get(lx, "seccomp")) != 0) {
     return -1;
   }
@@ -920,6 +927,8 @@ void oci_spec_free(oci_spec_t *spec) {
   free(spec->rootfs);
   oci_process_free(&spec->proc);
   json_decref(spec->late.sysctl);
+  json_decref(spec->late.masked);
+  json_decref(spec->late.readonly);
   json_decref(spec->hooks);
   json_decref(spec->annotations);
   memset(spec, 0, sizeof(*spec));
