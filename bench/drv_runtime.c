@@ -230,7 +230,7 @@ int drv_runtime_run(run_t *r, contender_t ct) {
 }
 
 /* The runtime's container for the execs; a runtime that cannot start one
- * is skipped (hcs-runc fails), its note the daemon's answer. */
+ * is skipped (hcs-runc has an error), its note the daemon's answer. */
 static void open_runtime(rt_env_t *e, contender_t ct, bool have) {
   struct rt_daemon_s *d = e->d;
   char why[WHY_MAX];
@@ -274,8 +274,11 @@ void rt_env_open(rt_env_t *e, const char *hcs_runc, const bool *want) {
   }
   const char *why = "out of memory";
   int err = -ENOMEM;
-  bool any = want[CT_HCS] || want[CT_RUNC] || want[CT_CRUN];
-  if (d != NULL && any) {
+  if (!want[CT_HCS] && !want[CT_RUNC] && !want[CT_CRUN]) {
+    free(d); /* no dockerd for none */
+    d = NULL;
+  }
+  if (d != NULL) {
     e->d = d;
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
