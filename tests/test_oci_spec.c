@@ -415,3 +415,22 @@ Test(oci_spec, masked_and_readonly_paths) {
   cr_assert_eq(run_bundle("mask", &r), 0, "%s%s", r.out, r.err);
   cr_expect_str_eq(r.out, "0\nro-masked\nwrote\nro\n");
 }
+
+/* linux.rootfsPropagation on the container's root: shared gives it a peer
+ * group; absent, it is private, as hcs makes it; a value the spec does
+ * not define is refused by name. */
+Test(oci_spec, rootfs_propagation) {
+  const char *script = "awk '$5 == \"/\"' /proc/self/mountinfo | "
+                       "grep -c ' shared:'";
+  write_bundle(script, "{\"linux\": {\"rootfsPropagation\": \"shared\"}}");
+  run_t r;
+  run_bundle("shared", &r);
+  cr_expect_str_eq(r.out, "1\n");
+  write_bundle(script, NULL);
+  run_bundle("private", &r);
+  cr_expect_str_eq(r.out, "0\n");
+  write_bundle("true", "{\"linux\": {\"rootfsPropagation\": \"sideways\"}}");
+  r = RUNC("bad", "create", "--bundle", bundle, "bad");
+  cr_expect_neq(r.status, 0);
+  cr_expect(strstr(r.err, "linux.rootfsPropagation") != NULL, "%s", r.err);
+}

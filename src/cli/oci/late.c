@@ -52,7 +52,8 @@ static const char *const step_names[] = {"setns(net)",
                                          "mount a cgroup hierarchy",
                                          "remount /sys/fs/cgroup read-only",
                                          "linux.maskedPaths",
-                                         "linux.readonlyPaths"};
+                                         "linux.readonlyPaths",
+                                         "linux.rootfsPropagation"};
 
 /* The host's cgroup hierarchies: each v1 controller's mount (its last
  * path element and its options), or cgroup2 alone. */
@@ -151,7 +152,8 @@ static int child_main(const oci_late_t *w, const late_t *l, int pidfd, int fd) {
     }
     close(f);
   }
-  if (!w->cgroup && l->n_masked == 0 && l->n_ro == 0) {
+  if (!w->cgroup && l->n_masked == 0 && l->n_ro == 0 &&
+      w->root_propagation == 0) {
     return 0;
   }
   if (setns(pidfd, CLONE_NEWNS | CLONE_NEWCGROUP) != 0) {
@@ -161,6 +163,10 @@ static int child_main(const oci_late_t *w, const late_t *l, int pidfd, int fd) {
    * container's. One that is not there is left alone, as runc does. A
    * directory is covered by an empty read-only tmpfs, anything else by
    * /dev/null; a read-only path is bound onto itself and made so. */
+  if (w->root_propagation != 0 &&
+      mount(NULL, "/", NULL, w->root_propagation, NULL) != 0) {
+    return child_fail(fd, 8, 0);
+  }
   struct stat st;
   for (size_t i = 0; i < l->n_masked; i++) {
     const char *p = l->masked[i];
@@ -244,7 +250,8 @@ int oci_init_pidfd(const oci_global_t *g, const char *id) {
 int oci_late_setup(const oci_global_t *g, const char *id, const oci_late_t *w,
                    char *why, size_t wn) {
   if (json_object_size(w->sysctl) == 0 && !w->cgroup &&
-      json_array_size(w->masked) == 0 && json_array_size(w->readonly) == 0) {
+      json_array_size(w->masked) == 0 && json_array_size(w->readonly) == 0 &&
+      w->root_propagation == 0) {
     return 0;
   }
   late_t *l = calloc(1, sizeof(*l));

@@ -66,6 +66,7 @@ typedef struct oci_late_s {
   bool cgroup_ro;
   json_t *masked;   /* linux.maskedPaths beyond hcs's own (a reference) */
   json_t *readonly; /* linux.readonlyPaths beyond hcs's own */
+  unsigned long root_propagation; /* linux.rootfsPropagation: MS_*; 0 */
 } oci_late_t;
 
 /* A pidfd of the init of system id (checked by its start time), or -1. */

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 typedef struct ctx_s {
@@ -741,10 +742,38 @@ static int map_seccomp(ctx_t *c, json_t *sc) {
   return 0;
 }
 
+/* linux.rootfsPropagation: the keeper sets it on the container's root
+ * (late.c); hcs makes the root private. */
+static int map_propagation(ctx_t *c, json_t *v, oci_late_t *late) {
+  static const struct {
+    const char *name;
+    unsigned long flags;
+  } modes[] = {
+      {"shared", MS_SHARED},         {"rshared", MS_SHARED | MS_REC},
+      {"slave", MS_SLAVE},           {"rslave", MS_SLAVE | MS_REC},
+      {"private", MS_PRIVATE},       {"rprivate", MS_PRIVATE | MS_REC},
+      {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC}};
+  const char *s = json_string_value(v);
+  if (!given(v)) {
+    return 0;
+  }
+  for (size_t i = 0; s != NULL && i < sizeof(modes) / sizeof(modes[0]); i++) {
+    if (strcmp(modes[i].name, s) == 0) {
+      late->root_propagation = modes[i].flags;
+      return 0;
+    }
+  }
+  return say(c,
+             "linux.rootfsPropagation: \"%s\" is not shared, slave, "
+             "private or unbindable",
+             s != NULL ? s : "?");
+}
+
 static int map_linux(ctx_t *c, json_t *lx, oci_spec_t *spec) {
   static const char *const known[] = {
-      "namespaces",  "resources",     "cgroupsPath", "seccomp",
-      "maskedPaths", "readonlyPaths", "sysctl",      NULL};
+      "namespaces", "resources",         "cgroupsPath",
+      "seccomp",    "maskedPaths",       "readonlyPaths",
+      "sysctl",     "rootfsPropagation", NULL};
   static const char *const masked[] = {"/proc/acpi",
                                        "/proc/asound",
                                        "/proc/interrupts",
@@ -771,7 +800,9 @@ static int map_linux(ctx_t *c, json_t *lx, oci_spec_t *spec) {
                   &spec->late.masked) != 0 ||
       check_paths(c, json_object_get(lx, "readonlyPaths"), "readonlyPaths", ro,
                   &spec->late.readonly) != 0 ||
-      map_seccomp(c, json_object_get(lx, "seccomp")) != 0) {
+      map_seccomp(c, json_object_get(lx, "seccomp")) != 0 ||
+      map_propagation(c, json_object_get(lx, "rootfsPropagation"),
+                      &spec->late) != 0) {
     return -1;
   }
   const char *cgp = json_string_value(json_object_get(lx, "cgroupsPath"));
