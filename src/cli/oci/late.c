@@ -20,6 +20,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,6 +38,14 @@ typedef struct late_s {
   size_t n_masked;
   char ro[MAX_PATHS][256]; /* linux.readonlyPaths beyond hcs's */
   size_t n_ro;
+  struct {
+    char path[256];
+    mode_t mode; /* S_IF* | permissions */
+    dev_t dev;
+    uid_t uid;
+    gid_t gid;
+  } dev[MAX_PATHS]; /* linux.devices */
+  size_t n_dev;
 } late_t;
 
 typedef struct report_s {
@@ -53,7 +62,8 @@ static const char *const step_names[] = {"setns(net)",
                                          "remount /sys/fs/cgroup read-only",
                                          "linux.maskedPaths",
                                          "linux.readonlyPaths",
-                                         "linux.rootfsPropagation"};
+                                         "linux.rootfsPropagation",
+                                         "linux.devices"};
 
 /* The host's cgroup hierarchies: each v1 controller's mount (its last
  * path element and its options), or cgroup2 alone. */
@@ -140,6 +150,20 @@ static int mount_cgroups(const oci_late_t *w, const late_t *l, int fd) {
   return 0;
 }
 
+/* Device i of linux.devices in the joined mount namespace, replacing
+ * what is at its path; 0 or -1 with errno. */
+static int make_device(const late_t *l, size_t i) {
+  const char *p = l->dev[i].path;
+  if (unlink(p) != 0 && errno != ENOENT) {
+    return -1;
+  }
+  return mknod(p, l->dev[i].mode, l->dev[i].dev) != 0 ||
+                 chown(p, l->dev[i].uid, l->dev[i].gid) != 0 ||
+                 chmod(p, l->dev[i].mode & 07777) != 0
+             ? -1
+             : 0;
+}
+
 static int child_main(const oci_late_t *w, const late_t *l, int pidfd, int fd) {
   if (l->n_sysctl > 0 && setns(pidfd, CLONE_NEWNET) != 0) {
     return child_fail(fd, 0, 0);
@@ -152,7 +176,7 @@ static int child_main(const oci_late_t *w, const late_t *l, int pidfd, int fd) {
     }
     close(f);
   }
-  if (!w->cgroup && l->n_masked == 0 && l->n_ro == 0 &&
+  if (!w->cgroup && l->n_masked == 0 && l->n_ro == 0 && l->n_dev == 0 &&
       w->root_propagation == 0) {
     return 0;
   }
@@ -166,6 +190,11 @@ static int child_main(const oci_late_t *w, const late_t *l, int pidfd, int fd) {
   if (w->root_propagation != 0 &&
       mount(NULL, "/", NULL, w->root_propagation, NULL) != 0) {
     return child_fail(fd, 8, 0);
+  }
+  for (size_t i = 0; i < l->n_dev; i++) {
+    if (make_device(l, i) != 0) {
+      return child_fail(fd, 9, (int)i);
+    }
   }
   struct stat st;
   for (size_t i = 0; i < l->n_masked; i++) {
@@ -226,6 +255,29 @@ static int prepare(const oci_late_t *w, late_t *l, char *why, size_t wn) {
       take_paths(w->readonly, "readonlyPaths", l->ro, &l->n_ro, why, wn) != 0) {
     return -1;
   }
+  size_t i;
+  json_t *d;
+  json_array_foreach(w->devices, i, d) {
+    if (l->n_dev == MAX_PATHS) {
+      snprintf(why, wn, "linux.devices: more than %d", MAX_PATHS);
+      return -1;
+    }
+    const char *t = json_string_value(json_object_get(d, "type"));
+    json_t *mode = json_object_get(d, "fileMode");
+    snprintf(l->dev[l->n_dev].path, 256, "%s",
+             json_string_value(json_object_get(d, "path")));
+    l->dev[l->n_dev].mode =
+        (t[0] == 'b'   ? S_IFBLK
+         : t[0] == 'p' ? S_IFIFO
+                       : S_IFCHR) |
+        (mode != NULL ? (mode_t)json_integer_value(mode) : 0666);
+    l->dev[l->n_dev].dev =
+        makedev((unsigned)json_integer_value(json_object_get(d, "major")),
+                (unsigned)json_integer_value(json_object_get(d, "minor")));
+    l->dev[l->n_dev].uid = (uid_t)json_integer_value(json_object_get(d, "uid"));
+    l->dev[l->n_dev].gid = (gid_t)json_integer_value(json_object_get(d, "gid"));
+    l->n_dev++;
+  }
   if (w->cgroup) {
     host_cgroups(l);
   }
@@ -251,7 +303,7 @@ int oci_late_setup(const oci_global_t *g, const char *id, const oci_late_t *w,
                    char *why, size_t wn) {
   if (json_object_size(w->sysctl) == 0 && !w->cgroup &&
       json_array_size(w->masked) == 0 && json_array_size(w->readonly) == 0 &&
-      w->root_propagation == 0) {
+      json_array_size(w->devices) == 0 && w->root_propagation == 0) {
     return 0;
   }
   late_t *l = calloc(1, sizeof(*l));
@@ -281,13 +333,13 @@ int oci_late_setup(const oci_global_t *g, const char *id, const oci_late_t *w,
   if (pid < 0) {
     snprintf(why, wn, "fork: %s", strerror(errno));
   } else if (n == (ssize_t)sizeof(rep)) {
-    snprintf(why, wn, "%s%s%s: %s", step_names[rep.step],
-             rep.step == 1 ? " " : "",
-             rep.step == 1   ? l->sysctl_path[rep.item] + 10
-             : rep.step == 6 ? l->masked[rep.item]
-             : rep.step == 7 ? l->ro[rep.item]
-                             : "",
-             strerror(rep.err));
+    const char *item = rep.step == 1   ? l->sysctl_path[rep.item] + 10
+                       : rep.step == 6 ? l->masked[rep.item]
+                       : rep.step == 7 ? l->ro[rep.item]
+                       : rep.step == 9 ? l->dev[rep.item].path
+                                       : "";
+    snprintf(why, wn, "%s%s%s: %s", step_names[rep.step], item[0] ? " " : "",
+             item, strerror(rep.err));
   } else {
     r = WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
     if (r != 0) {

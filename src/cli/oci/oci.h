@@ -67,6 +67,7 @@ typedef struct oci_late_s {
   json_t *masked;   /* linux.maskedPaths beyond hcs's own (a reference) */
   json_t *readonly; /* linux.readonlyPaths beyond hcs's own */
   unsigned long root_propagation; /* linux.rootfsPropagation: MS_*; 0 */
+  json_t *devices; /* linux.devices (checked), made in the container */
 } oci_late_t;
 
 /* A pidfd of the init of system id (checked by its start time), or -1. */

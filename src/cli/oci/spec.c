@@ -769,11 +769,54 @@ static int map_propagation(ctx_t *c, json_t *v, oci_late_t *late) {
              s != NULL ? s : "?");
 }
 
+/* linux.devices: each a path, a type (c, u, b or p), its numbers and
+ * its mode and owner; the keeper makes them (late.c). Access through the
+ * devices cgroup is linux.resources.devices' to give. */
+static int map_devices(ctx_t *c, json_t *devs, oci_late_t *late) {
+  static const char *const known[] = {"path",     "type", "major", "minor",
+                                      "fileMode", "uid",  "gid",   NULL};
+  size_t i;
+  json_t *d;
+  json_array_foreach(devs, i, d) {
+    char path[48];
+    snprintf(path, sizeof(path), "linux.devices[%zu]", i);
+    if (only(c, d, path, known) != 0) {
+      return -1;
+    }
+    const char *p = json_string_value(json_object_get(d, "path"));
+    const char *t = json_string_value(json_object_get(d, "type"));
+    json_t *maj = json_object_get(d, "major"),
+           *min = json_object_get(d, "minor");
+    json_t *mode = json_object_get(d, "fileMode");
+    bool nums = t != NULL && strcmp(t, "p") != 0;
+    if (p == NULL || p[0] != '/' || strlen(p) >= 256) {
+      return say(c, "%s.path: required, absolute (under 256 bytes)", path);
+    }
+    if (t == NULL || strlen(t) != 1 || strchr("cubp", t[0]) == NULL) {
+      return say(c, "%s.type: must be c, u, b or p", path);
+    }
+    if (nums && (!json_is_integer(maj) || !json_is_integer(min) ||
+                 json_integer_value(maj) < 0 || json_integer_value(min) < 0)) {
+      return say(c, "%s: major and minor are required for type %s", path, t);
+    }
+    if (mode != NULL &&
+        (!json_is_integer(mode) || json_integer_value(mode) < 0 ||
+         json_integer_value(mode) > 07777)) {
+      return say(c, "%s.fileMode: not a mode", path);
+    }
+  }
+  if (json_array_size(devs) > 0) {
+    late->devices = json_incref(devs);
+  }
+  return 0;
+}
+
 static int map_linux(ctx_t *c, json_t *lx, oci_spec_t *spec) {
-  static const char *const known[] = {
-      "namespaces", "resources",         "cgroupsPath",
-      "seccomp",    "maskedPaths",       "readonlyPaths",
-      "sysctl",     "rootfsPropagation", NULL};
+  static const char *const known[] = {"namespaces",  "resources",
+                                      "cgroupsPath", "seccomp",
+                                      "maskedPaths", "readonlyPaths",
+                                      "sysctl",      "rootfsPropagation",
+                                      "devices",     NULL};
   static const char *const masked[] = {"/proc/acpi",
                                        "/proc/asound",
                                        "/proc/interrupts",
@@ -802,7 +845,8 @@ static int map_linux(ctx_t *c, json_t *lx, oci_spec_t *spec) {
                   &spec->late.readonly) != 0 ||
       map_seccomp(c, json_object_get(lx, "seccomp")) != 0 ||
       map_propagation(c, json_object_get(lx, "rootfsPropagation"),
-                      &spec->late) != 0) {
+                      &spec->late) != 0 ||
+      map_devices(c, json_object_get(lx, "devices"), &spec->late) != 0) {
     return -1;
   }
   const char *cgp = json_string_value(json_object_get(lx, "cgroupsPath"));
@@ -960,6 +1004,7 @@ void oci_spec_free(oci_spec_t *spec) {
   json_decref(spec->late.sysctl);
   json_decref(spec->late.masked);
   json_decref(spec->late.readonly);
+  json_decref(spec->late.devices);
   json_decref(spec->hooks);
   json_decref(spec->annotations);
   memset(spec, 0, sizeof(*spec));
