@@ -109,6 +109,9 @@ static void start_one(hctx_t *x) {
 static void set_opts(hctx_t *x, const work_t *w) {
   hcs_session_options_t *o = &x->opts;
   memset(o, 0, sizeof(*o));
+  /* The layout this file compiled: with 0 the library reads the first
+   * one, which ends before stdio_transport, and hcs sock ran on pipes. */
+  o->size = sizeof(*o);
   o->argv = w->argv;
   o->use_stdin = w->use_stdin;
   o->use_stdout = true;
