@@ -423,8 +423,13 @@ void hcs__container_signal(hcs__system_t *s, int sig) {
   if (ct == NULL || ct->init == NULL) {
     return;
   }
-  (void)as_session_kill(ct->init, sig);
-  if (sig == SIGKILL) {
+  int e = as_session_kill(ct->init, sig);
+  /* SIGKILL to init takes its pid namespace down: the kernel kills every
+   * member, and init's exit waits for them. What the groups hold besides
+   * is killed at that exit (hcs__container_init_done); now only when init
+   * is gone already. Freezing the groups here would only hold the dying
+   * init back until the group reads frozen. */
+  if (sig == SIGKILL && (e != 0 || ct->init_done)) {
     hcs__cgroup_kill(&ct->cg);
   }
 }

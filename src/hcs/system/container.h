@@ -52,7 +52,8 @@ int hcs__container_exec_opts(hcs__system_t *s, as_spawn_opts_t *o,
 /* The cgroup limits cfg asks for (borrowing its strings). */
 void hcs__container_limits(const hcs__config_t *cfg, hcs__cgroup_limits_t *lim);
 /* Shutdown (SIGTERM to init, which stops everything) or terminate
- * (SIGKILL to init, and to the whole cgroup). */
+ * (SIGKILL to init, which takes its namespace down; the cgroup's other
+ * members are killed when init's exit is seen, or now if it was seen). */
 void hcs__container_signal(hcs__system_t *s, int sig);
 /* 1 when an OOM kill happened in the system and is not yet blamed. */
 int hcs__container_take_oom(hcs__system_t *s);

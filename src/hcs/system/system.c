@@ -387,6 +387,8 @@ typedef struct stop_args_s {
 static void start_undo(hcs__system_t *s) {
   hcs__container_t *ct = s->ct;
   hcs__container_signal(s, SIGKILL);
+  /* Freed below, before init's exit is seen: its groups are swept now. */
+  hcs__cgroup_kill(&ct->cg);
   for (size_t i = 0; i < ct->n_attached; i++) {
     hcs__hns_detach(s->hcs, ct->cfg.endpoint_list[i]);
   }
