@@ -83,9 +83,13 @@ static int mkdir_p2(const char *parent, const char *dir) {
   return 0;
 }
 
+const char *hcs__cgroup_join_file(const hcs__cgroup_t *cg) {
+  return cg->v2 ? "cgroup.procs" : "tasks";
+}
+
 static int open_procs(hcs__cgroup_t *cg, const char *dir) {
   char path[1024];
-  snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+  snprintf(path, sizeof(path), "%s/%s", dir, hcs__cgroup_join_file(cg));
   int fd = open(path, O_WRONLY | O_CLOEXEC);
   if (fd < 0) {
     return -errno;
@@ -293,7 +297,7 @@ static int join_v1(hcs__cgroup_t *cg, const char *c, char *why, size_t wn) {
     return err;
   }
   if ((err = open_procs(cg, dir)) != 0) {
-    snprintf(why, wn, "open(%s/cgroup.procs)", dir);
+    snprintf(why, wn, "open(%s/tasks)", dir);
     return err;
   }
   if (cg->list == NULL) {
@@ -389,15 +393,24 @@ int hcs__cgroup_create(hcs__cgroup_t *cg, const char *id,
 static int freeze(const hcs__cgroup_t *cg, int on);
 
 /* Moves every member into the new group of v1 controller c, frozen so
- * that none forks past the move. */
+ * that none forks past the move: whole processes, through the group's
+ * cgroup.procs (its tasks file would move one thread of each). */
 static int move_members(hcs__cgroup_t *cg, const char *c, char *why,
                         size_t wn) {
   int err = join_v1(cg, c, why, wn);
   if (err != 0) {
     return err;
   }
-  int frozen = !hcs__cgroup_frozen(cg) && freeze(cg, 1);
   char dir[512], path[1024];
+  group_dir(cg, c, dir, sizeof(dir));
+  snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+  int to = open(path, O_WRONLY | O_CLOEXEC);
+  if (to < 0) {
+    err = -errno;
+    snprintf(why, wn, "open(%s)", path);
+    return err;
+  }
+  int frozen = !hcs__cgroup_frozen(cg) && freeze(cg, 1);
   group_dir(cg, cg->list, dir, sizeof(dir));
   snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
   FILE *f = fopen(path, "re");
@@ -405,12 +418,12 @@ static int move_members(hcs__cgroup_t *cg, const char *c, char *why,
   while (f != NULL && err == 0 && fscanf(f, "%ld", &pid) == 1) {
     char v[32];
     int len = snprintf(v, sizeof(v), "%ld", pid);
-    if (write(cg->procs[cg->nprocs - 1], v, (size_t)len) < 0 &&
-        errno != ESRCH) {
+    if (write(to, v, (size_t)len) < 0 && errno != ESRCH) {
       err = -errno;
       snprintf(why, wn, "moving pid %ld into hcs/%s in %s", pid, cg->id, c);
     }
   }
+  close(to);
   if (f != NULL) {
     fclose(f);
   }

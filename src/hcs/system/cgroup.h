@@ -27,13 +27,20 @@ typedef struct hcs__cgroup_limits_s {
 typedef struct hcs__cgroup_s {
   int v2;
   char id[160];
-  int procs[HCS__CG_MAX_PROCS]; /* cgroup.procs of each group, O_WRONLY */
+  /* Of each group, O_WRONLY: the file a single-threaded process joins by
+   * writing "0" to (hcs__cgroup_join_file). */
+  int procs[HCS__CG_MAX_PROCS];
   int nprocs;
   const char *list;  /* v1: the controller whose group lists the members;
                         NULL on v2 (the one group) */
   uint64_t oom_base; /* oom kills counted before the system started */
 } hcs__cgroup_t;
 
+/* "tasks" on v1: moving the writer's one thread skips the kernel's global
+ * threadgroup lock, whose taking waits for an RCU grace period (10-20 ms,
+ * more under load), which cgroup.procs takes to move a whole process;
+ * "cgroup.procs" on v2. */
+const char *hcs__cgroup_join_file(const hcs__cgroup_t *cg);
 /* Creates (or reuses) the groups and applies the limits. 0, or -errno
  * with why (wn bytes) naming the call and the file at fault, as in
  * "write(/sys/fs/cgroup/hcs/ID/memory.max, \"...\")". */
