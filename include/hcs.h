@@ -355,7 +355,7 @@ HCS_API struct as_loop_s *hcs_engine_loop_at(hcs_t *hcs, uint32_t i);
  * supplementary groups), "Umask" (0 to 0777) and "NoNewPrivileges"
  * (false: no_new_privs is not set; the seccomp filter then goes on
  * before the uid and capabilities change). A system with any of these
- * starts each process without a spawner.
+ * but NoNewPrivileges starts each process without a spawner.
  *
  * - "IsDummy": true: no isolation; processes run directly on the host.
  * - otherwise (root only, else HCS_ERROR_NOT_SUPPORTED) a Linux container:

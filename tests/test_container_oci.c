@@ -4,6 +4,7 @@
  * NoNewPrivileges), driven through the public API as root and read back
  * from inside the container's processes. */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <hcs.h>
 #include <string.h>
 
@@ -92,5 +93,46 @@ Test(container_oci, a_profile_is_compiled_once) {
   run_in(h, "sc", "hostname x 2>&1; echo $?", NULL, &o);
   cr_expect(strstr(o.text, "not implemented") != NULL, "%s", o.text);
   stop_system(h, "sc");
+  hcs_close(h);
+}
+
+static size_t threads_of_self(void) {
+  size_t n = 0;
+  DIR *d = opendir("/proc/self/task");
+  for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;) {
+    n += e->d_name[0] != '.';
+  }
+  if (d != NULL) {
+    closedir(d);
+  }
+  return n;
+}
+
+/* NoNewPrivileges false alone keeps the fast path: the processes are
+ * clones of spawner threads (a thread per engine loop that started one,
+ * in this process), which installed Docker's default filter before
+ * giving up CAP_SYS_ADMIN; a Umask, which each process sets itself,
+ * starts none. */
+Test(container_oci, no_new_privileges_false_keeps_the_spawner) {
+  hcs_t *h = open_hcs(NULL);
+  start_system(h, "um", ",\"Umask\":18");
+  start_system(h, "nnp", ",\"NoNewPrivileges\":false");
+  size_t before = threads_of_self();
+  out_t o;
+  for (int i = 0; i < 2; i++) {
+    run_in(h, "um", "grep -E '^(NoNewPrivs|Seccomp):' /proc/self/status", NULL,
+           &o);
+    cr_expect_str_eq(o.text, "NoNewPrivs:\t1\nSeccomp:\t2\n");
+  }
+  cr_expect_eq(threads_of_self(), before, "no spawner with a Umask");
+  for (int i = 0; i < 2; i++) {
+    run_in(h, "nnp", "grep -E '^(NoNewPrivs|Seccomp):' /proc/self/status", NULL,
+           &o);
+    cr_expect_str_eq(o.text, "NoNewPrivs:\t0\nSeccomp:\t2\n");
+  }
+  cr_expect_gt(threads_of_self(), before, "spawners: %zu threads, %zu before",
+               threads_of_self(), before);
+  stop_system(h, "um");
+  stop_system(h, "nnp");
   hcs_close(h);
 }

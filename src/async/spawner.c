@@ -53,8 +53,15 @@ static int join(const as_spawner_opts_t *o) {
   if (unshare(CLONE_FS) != 0 || setns(o->ns_pidfd, (int)o->ns_flags) != 0) {
     return -errno;
   }
-  /* The thread's own credentials become a container process's. */
+  /* The thread's own credentials become a container process's. Without
+   * no_new_privs the filter needs CAP_SYS_ADMIN, which the capset takes
+   * away: it goes on first (and judges the calls that follow). */
+  int early = !o->no_new_privs && o->seccomp != NULL;
   int err = 0;
+  if (early &&
+      syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, o->seccomp) != 0) {
+    return -errno;
+  }
   if (o->set_caps) {
     err = as__cut_bounding(o->caps);
     err = -(err != 0 ? err : as__capset(o->caps, 0));
@@ -62,7 +69,7 @@ static int join(const as_spawner_opts_t *o) {
   if (err == 0 && o->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) {
     err = -errno;
   }
-  if (err == 0 && o->seccomp != NULL &&
+  if (err == 0 && !early && o->seccomp != NULL &&
       syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, o->seccomp) != 0) {
     err = -errno;
   }

@@ -366,9 +366,9 @@ int hcs__container_exec_opts(hcs__system_t *s, as_spawn_opts_t *o,
   ct->spawner_failed |= ct->rlimits != NULL;
   /* A spawner's clones take its sets as they are: what an OCI runtime
    * sets per process (inheritable and ambient sets, the capabilities of
-   * a user, groups, umask, no no_new_privs) each process sets itself. */
+   * a user, groups, umask) each process sets itself. */
   ct->spawner_failed |= o->caps_inheritable != 0 || o->user_keeps_caps ||
-                        o->n_groups > 0 || o->set_umask || !o->no_new_privs;
+                        o->n_groups > 0 || o->set_umask;
   if (!ct->spawner_failed && ct->spawners[slot] == NULL) {
     /* The default filter allows what the spawner's thread does itself
      * (futex, clone without namespace flags); a profile of the system's
