@@ -680,9 +680,10 @@ static bool at_has(const long *tids, int n, long tid) {
 
 /* The stop's last word to the worker (close your connections) must not
  * outlive what it names: hold the worker's thread still (ptrace) across
- * SIGTERM until hcsd has torn its model down and is closing the engine
- * (an engine thread other than the worker's has ended), then let it go.
- * hcsd still exits 0, and the ASan build finds no use of freed memory. */
+ * SIGTERM, until hcsd has torn its model down and is closing the engine
+ * (an engine thread other than the worker's has ended) or for 5 s, then
+ * let it go. hcsd exits 0, and the ASan build finds no use of freed
+ * memory. */
 Test(hcsd_threads_attack, stop_while_the_worker_lags) {
   at_restart("debug");
   at_run("t");
@@ -704,8 +705,11 @@ Test(hcsd_threads_attack, stop_while_the_worker_lags) {
   cr_assert_eq(waitpid((pid_t)tid, &ws, __WALL), tid);
   cr_assert(WIFSTOPPED(ws), "status 0x%x", ws);
   cr_assert_eq(kill(he.pid, SIGTERM), 0);
-  /* Until another engine thread is gone (hcs_close, after hcsd_free). */
-  int64_t deadline = th_now_ms() + 30000;
+  /* Held until another engine thread is gone (hcs_close, after
+   * hcsd_free): then the worker's job runs after the model went. A stop
+   * that waits for its worker shows nothing to wait on: the window is
+   * bounded, 5 s, far more than the stop takes without a container. */
+  int64_t deadline = th_now_ms() + 5000;
   bool closing = false;
   while (!closing && th_now_ms() < deadline) {
     long now[64];
@@ -720,7 +724,6 @@ Test(hcsd_threads_attack, stop_while_the_worker_lags) {
   }
   cr_assert_eq(ptrace(PTRACE_DETACH, tid, 0, 0), 0, "PTRACE_DETACH: %s",
                strerror(errno));
-  cr_assert(closing, "hcsd's engine did not start closing in 30 s");
   struct pollfd pf = {.fd = he.pidfd, .events = POLLIN};
   int r = poll(&pf, 1, HE_STOP_MS);
   if (r != 1) {
