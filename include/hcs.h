@@ -336,7 +336,8 @@ HCS_API struct as_loop_s *hcs_engine_loop_at(hcs_t *hcs, uint32_t i);
  * for CAP_SYS_ADMIN, ...); an unknown name is HCS_WSAEINVAL naming it.
  * "Ulimits" ([{Name, Soft, Hard}], Name as docker run --ulimit spells it:
  * nofile, nproc, core, cpu, data, fsize, locks, memlock, msgqueue, nice,
- * rss, rtprio, rttime, sigpending, stack; -1 unlimited; Soft above Hard
+ * rss, rtprio, rttime, sigpending, stack, and as (RLIMIT_AS, which an
+ * OCI config may set); -1 unlimited; Soft above Hard
  * or another name is HCS_WSAEINVAL): set in every process before it
  * runs (such a system's processes are not cloned from a spawner, whose
  * clones could not raise a hard limit). "ShmSizeInBytes": the size of

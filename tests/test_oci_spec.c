@@ -458,3 +458,14 @@ Test(oci_spec, devices_made) {
   cr_expect_neq(r.status, 0);
   cr_expect(strstr(r.err, "linux.devices[0].type") != NULL, "%s", r.err);
 }
+
+/* RLIMIT_AS among process.rlimits (runtime-tools' process_rlimits sets
+ * it): applied as the others are. */
+Test(oci_spec, rlimit_as) {
+  write_bundle("ulimit -H -v; ulimit -S -v",
+               "{\"process\": {\"rlimits\": [{\"type\": \"RLIMIT_AS\","
+               " \"hard\": 2147483648, \"soft\": 1073741824}]}}");
+  run_t r;
+  cr_assert_eq(run_bundle("as", &r), 0, "%s%s", r.out, r.err);
+  cr_expect_str_eq(r.out, "2097152\n1048576\n");
+}

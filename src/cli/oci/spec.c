@@ -305,10 +305,6 @@ static int map_rlimits(ctx_t *c, json_t *rl) {
       name[k++] = (char)(*s >= 'A' && *s <= 'Z' ? *s - 'A' + 'a' : *s);
     }
     name[k] = '\0';
-    if (strcmp(name, "as") == 0) {
-      json_decref(out);
-      return say(c, "process.rlimits[%zu]: RLIMIT_AS is not supported", i);
-    }
     json_array_append_new(out, json_pack("{s:s, s:O, s:O}", "Name", name,
                                          "Soft", json_object_get(e, "soft"),
                                          "Hard", json_object_get(e, "hard")));

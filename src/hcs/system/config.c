@@ -343,7 +343,7 @@ static const struct {
     {"nofile", RLIMIT_NOFILE},     {"nproc", RLIMIT_NPROC},
     {"rss", RLIMIT_RSS},           {"rtprio", RLIMIT_RTPRIO},
     {"rttime", RLIMIT_RTTIME},     {"sigpending", RLIMIT_SIGPENDING},
-    {"stack", RLIMIT_STACK},
+    {"stack", RLIMIT_STACK},       {"as", RLIMIT_AS},
 };
 
 int hcs__ulimit_resource(const char *name) {
