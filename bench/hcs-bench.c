@@ -163,7 +163,7 @@ static void usage(FILE *f) {
       "                     (default 256 MiB; one load a round, 2 rounds\n"
       "                     unless --full or --rounds)\n"
       "  --runtime-n N      docker runs (--rm busybox true) per runtime\n"
-      "                     (default 9, in 3 rounds unless --rounds)\n"
+      "                     (default 15, in 3 rounds unless --rounds)\n"
       "  --runtime-exec-n N docker execs (true) per runtime (default 30)\n"
       "  --hcsd PATH        the hcsd the gateway cells start (default: the\n"
       "                     one next to hcs-bench)\n"
@@ -329,8 +329,9 @@ static void config_defaults(config_t *cf, const char *mode) {
   /* A load takes seconds (podman's near 7 for 256 MiB): fewer rounds,
    * unless --full or --rounds asks. */
   cf->load_rounds = full ? cf->rounds : 2;
-  /* A docker run takes 0.5-1.5 s here: three rounds of three. */
-  cf->rt_n = full ? 30 : 9;
+  /* A docker run takes 0.5-1.5 s here: three rounds of five, so that a
+   * round's p50 is the middle of five. */
+  cf->rt_n = full ? 30 : 15;
   cf->rt_exec_n = full ? 150 : 30;
   cf->rt_rounds = full ? cf->rounds : 3;
 }
