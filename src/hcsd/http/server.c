@@ -810,17 +810,25 @@ void hcsd__http_stop(hcsd_t *d) {
 
 static void worker_close_all(as_loop_t *loop, void *data) {
   hcsd_worker_t *w = data;
+  hcsd_t *d = w->d;
   (void)loop;
   w->closing = true;
   while (w->conns != NULL) {
     conn_close(w->conns);
   }
+  /* Last: once d->remote is 0, hcsd may free the workers. */
+  atomic_fetch_sub(&d->remote, 1);
 }
 
-/* Closes every connection, the workers' too (on their threads). */
+/* Closes every connection, the workers' too (on their threads; each
+ * counts in d->remote until it has run). */
 void hcsd__http_close_all(hcsd_t *d) {
   for (uint32_t i = 0; i < d->nworkers; i++) {
-    (void)as_loop_post(d->workers[i].loop, worker_close_all, &d->workers[i]);
+    atomic_fetch_add(&d->remote, 1);
+    if (as_loop_post(d->workers[i].loop, worker_close_all, &d->workers[i]) !=
+        0) {
+      atomic_fetch_sub(&d->remote, 1);
+    }
   }
   while (d->conns != NULL) {
     conn_close(d->conns);
