@@ -6,22 +6,9 @@
  * what the container's process printed of itself; or checks that create
  * refuses a config, naming the field. The rootfs is the built-in busybox
  * layer, read-only. */
-#include <criterion/criterion.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <hcs.h>
-#include <jansson.h>
-#include <spawn.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include "oci_util.h"
 
-extern char **environ;
+#include <jansson.h>
 
 static char dir[128], root[160], bundle[160];
 
@@ -37,43 +24,13 @@ static void setup(void) {
   cr_assert_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
 }
 
-static int rm_one(const char *p, const struct stat *sb, int type,
-                  struct FTW *ftw) {
-  (void)sb;
-  (void)type;
-  (void)ftw;
-  return remove(p) == 0 || errno == ENOENT ? 0 : -1;
-}
-
 static void teardown(void) {
   if (dir[0] != '\0') {
-    (void)nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    oci_rm_tree(dir);
   }
 }
 
 TestSuite(oci_spec, .init = setup, .fini = teardown, .timeout = 120);
-
-typedef struct run_s {
-  int status;
-  char out[8192], err[8192];
-} run_t;
-
-static void slurp(const char *path, char *buf, size_t n) {
-  buf[0] = '\0';
-  FILE *f = fopen(path, "re");
-  if (f != NULL) {
-    buf[fread(buf, 1, n - 1, f)] = '\0';
-    fclose(f);
-  }
-}
-
-static int wait_status(pid_t pid) {
-  int st;
-  while (waitpid(pid, &st, 0) < 0) {
-    cr_assert_eq(errno, EINTR, "waitpid %d: %s", (int)pid, strerror(errno));
-  }
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
 
 /* hcs-runc --root ROOT ARGS... with stdin /dev/null and stdout, stderr
  * in dir/tag.out, dir/tag.err (a keeper it leaves keeps writing there). */
@@ -84,24 +41,8 @@ static run_t runc_v(const char *tag, const char *const *args) {
     argv[n++] = (char *)args[i];
   }
   argv[n] = NULL;
-  char out[256], err[256];
-  snprintf(out, sizeof(out), "%s/%s.out", dir, tag);
-  snprintf(err, sizeof(err), "%s/%s.err", dir, tag);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC,
-                                   0644);
-  posix_spawn_file_actions_addopen(&fa, 2, err, O_WRONLY | O_CREAT | O_TRUNC,
-                                   0644);
-  pid_t pid;
-  int e = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
-  posix_spawn_file_actions_destroy(&fa);
-  cr_assert_eq(e, 0, "spawn %s: %s", argv[0], strerror(e));
   run_t r;
-  r.status = wait_status(pid);
-  slurp(out, r.out, sizeof(r.out));
-  slurp(err, r.err, sizeof(r.err));
+  oci_run(dir, argv, tag, &r);
   return r;
 }
 
@@ -110,9 +51,7 @@ static run_t runc_v(const char *tag, const char *const *args) {
 /* config.json: `sh -c script` as uid 0 on the busybox layer, with the
  * mounts of runtime-tools' default config; extra is merged in. */
 static void write_bundle(const char *script, const char *extra) {
-  char rootfs[512];
-  snprintf(rootfs, sizeof(rootfs), "%s/%s/diff", hcs_default_image_home(),
-           HCS_DEFAULT_IMAGE);
+  const char *rootfs = oci_busybox_rootfs();
   json_error_t jerr;
   json_t *c = json_pack_ex(
       &jerr, 0,
@@ -146,17 +85,17 @@ static int run_bundle(const char *id, run_t *r) {
   snprintf(pidf, sizeof(pidf), "%s/%s.pid", dir, id);
   *r = RUNC(id, "create", "--bundle", bundle, "--pid-file", pidf, id);
   cr_assert_eq(r->status, 0, "create: %s", r->err);
-  slurp(pidf, buf, sizeof(buf));
+  oci_slurp(pidf, buf, sizeof(buf));
   pid_t keeper = (pid_t)atoi(buf);
   cr_assert_gt(keeper, 0);
   run_t s = RUNC("start", "start", id);
   cr_assert_eq(s.status, 0, "start: %s", s.err);
-  int status = wait_status(keeper);
+  int status = oci_wait_status(keeper);
   char p[256];
   snprintf(p, sizeof(p), "%s/%s.out", dir, id);
-  slurp(p, r->out, sizeof(r->out));
+  oci_slurp(p, r->out, sizeof(r->out));
   snprintf(p, sizeof(p), "%s/%s.err", dir, id);
-  slurp(p, r->err, sizeof(r->err));
+  oci_slurp(p, r->err, sizeof(r->err));
   s = RUNC("delete", "delete", id);
   cr_expect_eq(s.status, 0, "delete: %s", s.err);
   return status;
@@ -281,8 +220,7 @@ static json_t *hook(const char *path, const char *script, const char *kind) {
  * the host and startContainer's in the container. */
 Test(oci_spec, hooks_run_in_order_with_the_state) {
   char sh[600], log[200], host_script[400];
-  snprintf(sh, sizeof(sh), "%s/%s/diff/bin/sh", hcs_default_image_home(),
-           HCS_DEFAULT_IMAGE);
+  snprintf(sh, sizeof(sh), "%s/bin/sh", oci_busybox_rootfs());
   snprintf(log, sizeof(log), "%s/hooks.log", dir);
   snprintf(host_script, sizeof(host_script), "echo \"$0 $(cat)\" >> %s", log);
   const char *in_ct = "echo \"$0 $(hostname) $(cat)\" >> /dev/shm/hooks";
@@ -307,10 +245,10 @@ Test(oci_spec, hooks_run_in_order_with_the_state) {
   snprintf(pidf, sizeof(pidf), "%s/h.pid", dir);
   run_t r = RUNC("h", "create", "--bundle", bundle, "--pid-file", pidf, "h");
   cr_assert_eq(r.status, 0, "create: %s", r.err);
-  slurp(pidf, buf, sizeof(buf));
+  oci_slurp(pidf, buf, sizeof(buf));
   pid_t keeper = (pid_t)atoi(buf);
   char text[8192];
-  slurp(log, text, sizeof(text));
+  oci_slurp(log, text, sizeof(text));
   char want[1024];
   snprintf(want, sizeof(want),
            "prestart {\"ociVersion\":\"1.0.2\",\"id\":\"h\",\"status\":"
@@ -322,20 +260,20 @@ Test(oci_spec, hooks_run_in_order_with_the_state) {
   cr_expect_str_eq(text, want, "create ran the create hooks only");
   run_t s = RUNC("start", "start", "h");
   cr_assert_eq(s.status, 0, "start: %s", s.err);
-  slurp(log, text, sizeof(text));
+  oci_slurp(log, text, sizeof(text));
   cr_expect(strstr(text, "\npoststart {") != NULL &&
                 strstr(text, "\"status\":\"running\"") != NULL,
             "poststart ran before start returned: %s", text);
-  cr_assert_eq(wait_status(keeper), 0);
+  cr_assert_eq(oci_wait_status(keeper), 0);
   snprintf(p, sizeof(p), "%s/h.out", dir);
-  slurp(p, r.out, sizeof(r.out));
+  oci_slurp(p, r.out, sizeof(r.out));
   cr_expect(strncmp(r.out, "createContainer hooked {", 24) == 0 &&
                 strstr(r.out, "\nstartContainer hooked {") != NULL,
             "createContainer, then startContainer, in the container: %s",
             r.out);
   s = RUNC("delete", "delete", "h");
   cr_assert_eq(s.status, 0, "delete: %s", s.err);
-  slurp(log, text, sizeof(text));
+  oci_slurp(log, text, sizeof(text));
   cr_expect(strstr(text, "\npoststop {") != NULL &&
                 strstr(text, "\"status\":\"stopped\"") != NULL,
             "poststop ran at delete: %s", text);
@@ -346,8 +284,7 @@ Test(oci_spec, hooks_run_in_order_with_the_state) {
  * is a warning in the log, the container runs on. */
 Test(oci_spec, failing_hooks) {
   char sh[600];
-  snprintf(sh, sizeof(sh), "%s/%s/diff/bin/sh", hcs_default_image_home(),
-           HCS_DEFAULT_IMAGE);
+  snprintf(sh, sizeof(sh), "%s/bin/sh", oci_busybox_rootfs());
   const struct {
     const char *kind, *script;
     int timeout;
@@ -386,15 +323,15 @@ Test(oci_spec, failing_hooks) {
   run_t r = RUNC("w", "--log", logf, "create", "--bundle", bundle, "--pid-file",
                  pidf, "w");
   cr_assert_eq(r.status, 0, "create: %s", r.err);
-  slurp(pidf, buf, sizeof(buf));
+  oci_slurp(pidf, buf, sizeof(buf));
   run_t s = RUNC("start", "--log", logf, "start", "w");
   cr_expect_eq(s.status, 0, "a failing poststart fails nothing: %s", s.err);
-  cr_expect_eq(wait_status((pid_t)atoi(buf)), 0);
+  cr_expect_eq(oci_wait_status((pid_t)atoi(buf)), 0);
   char p[256], text[4096];
   snprintf(p, sizeof(p), "%s/w.out", dir);
-  slurp(p, r.out, sizeof(r.out));
+  oci_slurp(p, r.out, sizeof(r.out));
   cr_expect_str_eq(r.out, "ran\n");
-  slurp(logf, text, sizeof(text));
+  oci_slurp(logf, text, sizeof(text));
   cr_expect(strstr(text, "hooks.poststart[0]") != NULL &&
                 strstr(text, "exit status 4") != NULL,
             "the warning names the hook: %s", text);
