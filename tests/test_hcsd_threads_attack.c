@@ -19,6 +19,10 @@
  *   exits 0 within its stop bound and leaves no child.
  * - 500 short execs whose clients close at random points: hcsd's fd
  *   count and RSS come back near where they started.
+ * - Stdin pipelined with the start, and a container removed right
+ *   behind the start: the bytes move along; the record goes, no fd stays.
+ * - Clients that never read nor close, of execs that end: the worker
+ *   lets go of their connections (a worker's has no client timer).
  * - SIGTERM while the worker's thread lags behind (held still by ptrace
  *   until the daemon has freed its model): the worker's last job finds
  *   nothing freed (the ASan build's report fails the daemon's exit).
@@ -818,5 +822,69 @@ Test(hcsd_threads_attack, rm_races_the_start) {
   }
   int n = he_daemon_settle_fds(fds0, 15000);
   cr_assert_leq(n, fds0 + 2, "hcsd had %d fds before, %d after", fds0, n);
+  he_end();
+}
+
+/* The daemon's fds and what they are, a line each, into b. */
+static void at_fd_list(th_buf_t *b) {
+  char dir[64];
+  snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)he.pid);
+  DIR *d = opendir(dir);
+  cr_assert_not_null(d, "%s: %s", dir, strerror(errno));
+  struct dirent *e;
+  th_buf_add(b, "", 0);
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_name[0] == '.') {
+      continue;
+    }
+    char path[320], to[256], line[600];
+    snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+    ssize_t k = readlink(path, to, sizeof(to) - 1);
+    to[k > 0 ? k : 0] = '\0';
+    int n = snprintf(line, sizeof(line), "%s -> %s\n", e->d_name, to);
+    th_buf_add(b, line, (size_t)n);
+  }
+  closedir(d);
+}
+
+/* Clients that read nothing and never close, of execs whose output fits
+ * in what the socket holds: the exec ends, its record has the exit, and
+ * the worker lets go of each connection (the stream's grace; a worker's
+ * connection has no client timer) while the clients still hold theirs:
+ * no fd stays. */
+Test(hcsd_threads_attack, stalled_clients_are_let_go) {
+  at_restart("info");
+  at_run("t");
+  /* A first exec on the worker, for what it keeps open for good. */
+  he_cmd_t c;
+  he_docker_ok(&c, "exec", "t", "true");
+  he_cmd_free(&c);
+  int fds0 = he_daemon_settle_fds(0, 500);
+  char eids[4][80];
+  int fds[4];
+  for (int i = 0; i < 4; i++) {
+    he_exec_create(
+        "t",
+        i % 2 == 0 ? "{\"AttachStdout\":true,\"AttachStderr\":true,\"Cmd\":["
+                     "\"head\",\"-c\",\"100000\",\"/dev/zero\"]}"
+                   : "{\"AttachStdout\":true,\"Tty\":true,\"Cmd\":["
+                     "\"head\",\"-c\",\"100000\",\"/dev/zero\"]}",
+        eids[i], sizeof(eids[i]));
+    fds[i] = at_start(eids[i], i % 2 == 1, 4096);
+  }
+  for (int i = 0; i < 4; i++) {
+    cr_assert_eq(at_wait_exit(eids[i], 90000), 0, "exec %d", i);
+  }
+  int n = he_daemon_settle_fds(fds0, 60000);
+  th_buf_t open = {0};
+  at_fd_list(&open);
+  cr_assert_leq(n, fds0,
+                "hcsd had %d fds before, %d with its clients stalled:\n%s",
+                fds0, n, open.p);
+  th_buf_free(&open);
+  for (int i = 0; i < 4; i++) {
+    close(fds[i]);
+  }
+  at_rm("t");
   he_end();
 }
