@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <hcs.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "hcs/system/seccomp.h"
@@ -134,5 +135,41 @@ Test(container_oci, no_new_privileges_false_keeps_the_spawner) {
                threads_of_self(), before);
   stop_system(h, "um");
   stop_system(h, "nnp");
+  hcs_close(h);
+}
+
+/* path's text into buf ("" when unreadable). */
+static void read_text(const char *path, char *buf, size_t n) {
+  buf[0] = '\0';
+  FILE *f = fopen(path, "re");
+  if (f != NULL) {
+    buf[fread(buf, 1, n - 1, f)] = '\0';
+    fclose(f);
+  }
+}
+
+/* CgroupPath: the group under each hierarchy's root, with the limits;
+ * names only (no . or .., no :). */
+Test(container_oci, cgroup_path) {
+  hcs_t *h = open_hcs(NULL);
+  start_system(h, "cgp",
+               ",\"CgroupPath\":\"/hcs-test-cgp/one\",\"PidsMaximum\":55");
+  char max[32];
+  read_text("/sys/fs/cgroup/pids/hcs-test-cgp/one/pids.max", max, sizeof(max));
+  if (max[0] == '\0') {
+    read_text("/sys/fs/cgroup/hcs-test-cgp/one/pids.max", max, sizeof(max));
+  }
+  cr_expect_str_eq(max, "55\n");
+  stop_system(h, "cgp");
+  static const char *const tops[] = {"pids",    "memory",  "cpu,cpuacct",
+                                     "cpuset",  "devices", "freezer",
+                                     "unified", ""};
+  for (size_t i = 0; i < sizeof(tops) / sizeof(tops[0]); i++) {
+    char p[256];
+    snprintf(p, sizeof(p), "/sys/fs/cgroup/%s/hcs-test-cgp", tops[i]);
+    (void)rmdir(p);
+  }
+  expect_refused(h, ",\"CgroupPath\":\"a/../b\"", "CgroupPath");
+  expect_refused(h, ",\"CgroupPath\":\"x.slice:a:b\"", "CgroupPath");
   hcs_close(h);
 }

@@ -406,3 +406,53 @@ Test(oci_spec, rlimit_as) {
   cr_assert_eq(run_bundle("as", &r), 0, "%s%s", r.out, r.err);
   cr_expect_str_eq(r.out, "2097152\n1048576\n");
 }
+
+/* The pids.max of group path, v1 or v2; "" when there is none. */
+static void pids_max_of(const char *path, char *buf, size_t n) {
+  char p[512];
+  snprintf(p, sizeof(p), "/sys/fs/cgroup/pids%s/pids.max", path);
+  oci_slurp(p, buf, n);
+  if (buf[0] == '\0') {
+    snprintf(p, sizeof(p), "/sys/fs/cgroup%s/pids.max", path);
+    oci_slurp(p, buf, n);
+  }
+}
+
+/* linux.cgroupsPath is where the container's group is, under each
+ * hierarchy's root, with its limits; it is gone after delete. A systemd
+ * slice (without --systemd-cgroup) is refused by name. */
+Test(oci_spec, cgroups_path) {
+  char path[128], extra[512], max[32];
+  snprintf(path, sizeof(path), "/hcs-ocispec-cg/%s", strrchr(dir, '-') + 1);
+  snprintf(extra, sizeof(extra),
+           "{\"linux\": {\"cgroupsPath\": \"%s\","
+           " \"resources\": {\"pids\": {\"limit\": 77}}}}",
+           path);
+  write_bundle("cat /proc/self/cgroup | grep -c pids", extra);
+  char pidf[200], buf[32];
+  snprintf(pidf, sizeof(pidf), "%s/cg.pid", dir);
+  run_t r = RUNC("cg", "create", "--bundle", bundle, "--pid-file", pidf, "cg");
+  cr_assert_eq(r.status, 0, "create: %s", r.err);
+  pids_max_of(path, max, sizeof(max));
+  cr_expect_str_eq(max, "77\n", "%s/pids.max", path);
+  r = RUNC("start", "start", "cg");
+  cr_assert_eq(r.status, 0, "start: %s", r.err);
+  oci_slurp(pidf, buf, sizeof(buf));
+  cr_expect_eq(oci_wait_status((pid_t)atoi(buf)), 0);
+  r = RUNC("delete", "delete", "cg");
+  cr_expect_eq(r.status, 0, "delete: %s", r.err);
+  pids_max_of(path, max, sizeof(max));
+  cr_expect_str_eq(max, "", "the group is gone with the container");
+  static const char *const tops[] = {"pids",    "memory",  "cpu,cpuacct",
+                                     "cpuset",  "devices", "freezer",
+                                     "unified", ""};
+  for (size_t i = 0; i < sizeof(tops) / sizeof(tops[0]); i++) {
+    char p[256];
+    snprintf(p, sizeof(p), "/sys/fs/cgroup/%s/hcs-ocispec-cg", tops[i]);
+    (void)rmdir(p);
+  }
+  write_bundle("true", "{\"linux\": {\"cgroupsPath\": \"system.slice:x:y\"}}");
+  r = RUNC("bad", "create", "--bundle", bundle, "bad");
+  cr_expect_neq(r.status, 0);
+  cr_expect(strstr(r.err, "linux.cgroupsPath") != NULL, "%s", r.err);
+}

@@ -845,12 +845,17 @@ static int map_linux(ctx_t *c, json_t *lx, oci_spec_t *spec) {
       map_devices(c, json_object_get(lx, "devices"), &spec->late) != 0) {
     return -1;
   }
+  /* The group's path under each hierarchy's root (a relative one too:
+   * the spec leaves where to the runtime); libhcs checks its names. */
   const char *cgp = json_string_value(json_object_get(lx, "cgroupsPath"));
   if (cgp != NULL && cgp[0] != '\0') {
-    note(c,
-         "linux.cgroupsPath %s: hcs places the container's cgroup itself, "
-         "at hcs/<tag>-<id> in each hierarchy",
-         cgp);
+    if (strchr(cgp, ':') != NULL) {
+      return say(c,
+                 "linux.cgroupsPath %s: a systemd slice needs "
+                 "--systemd-cgroup, which hcs-runc does not support",
+                 cgp);
+    }
+    json_object_set_new(c->cfg, "CgroupPath", json_string(cgp));
   }
   json_t *sysctl = json_object_get(lx, "sysctl");
   const char *k;

@@ -64,21 +64,45 @@ static int read_file(const char *dir, const char *file, char *buf, size_t n) {
   return 0;
 }
 
+/* cg->id is the group's path under each hierarchy (hcs/<name>, or the
+ * configuration's CgroupPath). */
 static void group_dir(const hcs__cgroup_t *cg, const char *ctrl, char *buf,
                       size_t n) {
   if (cg->v2) {
-    snprintf(buf, n, "%s/hcs/%s", root, cg->id);
+    snprintf(buf, n, "%s/%s", root, cg->id);
   } else {
-    snprintf(buf, n, "%s/%s/hcs/%s", root, ctrl != NULL ? ctrl : "", cg->id);
+    snprintf(buf, n, "%s/%s/%s", root, ctrl != NULL ? ctrl : "", cg->id);
   }
 }
 
-static int mkdir_p2(const char *parent, const char *dir) {
-  if (mkdir(parent, 0755) != 0 && errno != EEXIST) {
-    return -errno;
-  }
-  if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-    return -errno;
+static int cpuset_inherit(const char *parent, const char *dir);
+
+/* Makes base/rel a directory at a time: on v2 each directory above the
+ * group hands the controllers down to its children; under v1's cpuset
+ * each new one takes its parent's cpus and mems. */
+static int make_chain(const char *base, const char *rel, int v2, int cpuset) {
+  static const char *const enable[] = {"+memory +pids +cpu", "+cpuset"};
+  char cur[512], up[512];
+  snprintf(cur, sizeof(cur), "%s", base);
+  for (const char *p = rel; *p != '\0';) {
+    size_t len = strcspn(p, "/");
+    snprintf(up, sizeof(up), "%s", cur);
+    /* One write fails whole when one controller is missing: cpuset is
+     * asked for apart. */
+    for (int i = 0; v2 && i < 2; i++) {
+      (void)write_file(up, "cgroup.subtree_control", enable[i]);
+    }
+    size_t n = strlen(cur);
+    snprintf(cur + n, sizeof(cur) - n, "/%.*s", (int)len, p);
+    if (mkdir(cur, 0755) != 0 && errno != EEXIST) {
+      return -errno;
+    }
+    int err = cpuset ? cpuset_inherit(up, cur) : 0;
+    if (err != 0) {
+      return err;
+    }
+    p += len;
+    p += strspn(p, "/");
   }
   return 0;
 }
@@ -196,21 +220,13 @@ static uint64_t read_oom(const hcs__cgroup_t *cg) {
 }
 
 static int create_v2(hcs__cgroup_t *cg, char *why, size_t wn) {
-  char parent[512], dir[512];
-  snprintf(parent, sizeof(parent), "%s/hcs", root);
+  char dir[512];
   group_dir(cg, NULL, dir, sizeof(dir));
-  int err = mkdir_p2(parent, dir);
+  /* Controllers must be enabled from the root down to the parent. */
+  int err = make_chain(root, cg->id, 1, 0);
   if (err != 0) {
     snprintf(why, wn, "mkdir(%s)", dir);
     return err;
-  }
-  /* Controllers must be enabled from the root down to the parent. */
-  static const char *const enable[] = {"+memory +pids +cpu", "+cpuset"};
-  for (int i = 0; i < 2; i++) {
-    /* One write fails whole when one controller is missing: cpuset is
-     * asked for apart. */
-    (void)write_file(root, "cgroup.subtree_control", enable[i]);
-    (void)write_file(parent, "cgroup.subtree_control", enable[i]);
   }
   int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
@@ -278,22 +294,16 @@ static int cpuset_inherit(const char *parent, const char *dir) {
 /* Makes the group of controller c (the hcs/ parent too) and opens its
  * cgroup.procs. 0 or -errno with why. */
 static int join_v1(hcs__cgroup_t *cg, const char *c, char *why, size_t wn) {
-  char base[256], parent[512], dir[512];
+  char base[256], dir[512];
   snprintf(base, sizeof(base), "%s/%s", root, c);
-  snprintf(parent, sizeof(parent), "%s/hcs", base);
   group_dir(cg, c, dir, sizeof(dir));
-  int err = mkdir_p2(parent, dir);
+  int err = make_chain(base, cg->id, 0, strcmp(c, "cpuset") == 0);
   if (err != 0) {
-    snprintf(why, wn, "mkdir(%s)", dir);
+    snprintf(why, wn, "mkdir(%s) (cpuset.cpus, cpuset.mems)", dir);
     return err;
   }
   if (strcmp(c, "devices") == 0 && (err = devices_v1(dir)) != 0) {
     snprintf(why, wn, "write(%s/devices.deny or devices.allow)", dir);
-    return err;
-  }
-  if (strcmp(c, "cpuset") == 0 && ((err = cpuset_inherit(base, parent)) != 0 ||
-                                   (err = cpuset_inherit(parent, dir)) != 0)) {
-    snprintf(why, wn, "write(%s/cpuset.cpus or cpuset.mems)", dir);
     return err;
   }
   if ((err = open_procs(cg, dir)) != 0) {
@@ -420,7 +430,7 @@ static int move_members(hcs__cgroup_t *cg, const char *c, char *why,
     int len = snprintf(v, sizeof(v), "%ld", pid);
     if (write(to, v, (size_t)len) < 0 && errno != ESRCH) {
       err = -errno;
-      snprintf(why, wn, "moving pid %ld into hcs/%s in %s", pid, cg->id, c);
+      snprintf(why, wn, "moving pid %ld into %s in %s", pid, cg->id, c);
     }
   }
   close(to);

@@ -155,6 +155,7 @@ static const hcs__field_t config_fields[] = {
     {"GroupAdd", HCS__F_STRARR, OFF(C, group_add), 0, 0, 0, 0, NULL},
     INT(C, "Umask", umask, 0, 0777),
     BOOL(C, "NoNewPrivileges", no_new_privileges),
+    STR(C, "CgroupPath", cgroup_path),
     {NULL, 0, 0, 0, 0, 0, 0, NULL}};
 #undef C
 
@@ -430,6 +431,24 @@ static int cpuset_ok(const char *s) {
   }
 }
 
+/* A CgroupPath: names under a hierarchy's root ("/a/b" is "a/b"), none
+ * of them . or .., no ':' (a systemd slice is not a path). */
+static int cgroup_path_ok(const char *p) {
+  p += strspn(p, "/");
+  if (*p == '\0' || strlen(p) >= 150 || strchr(p, ':') != NULL) {
+    return 0;
+  }
+  while (*p != '\0') {
+    size_t len = strcspn(p, "/");
+    if ((len == 1 && p[0] == '.') || (len == 2 && strncmp(p, "..", 2) == 0)) {
+      return 0;
+    }
+    p += len;
+    p += strspn(p, "/");
+  }
+  return 1;
+}
+
 /* The hcs extensions of processes and cgroups: capability and ulimit
  * names, cpuset lists. */
 static hcs_result_t check_resources(const hcs__config_t *cfg,
@@ -452,6 +471,12 @@ static hcs_result_t check_resources(const hcs__config_t *cfg,
     return hcs__fail(err, HCS_WSAEINVAL, create_op, object, EINVAL,
                      "CapAmbient: an ambient capability must be in "
                      "CapInheritable too");
+  }
+  if (cfg->cgroup_path != NULL && !cgroup_path_ok(cfg->cgroup_path)) {
+    return hcs__fail(err, HCS_WSAEINVAL, create_op, object, EINVAL,
+                     "CgroupPath: \"%.64s\" is not a path of names (no . "
+                     "or .., no :, under 150 bytes)",
+                     cfg->cgroup_path);
   }
   for (size_t i = 0; cfg->group_add != NULL && cfg->group_add[i]; i++) {
     char *end;

@@ -99,6 +99,7 @@ typedef struct hcs__config_s {
   char **group_add;      /* supplementary gids, as numbers */
   int64_t umask;         /* when given (hcs__config_has) */
   int no_new_privileges; /* when given; absent: true */
+  char *cgroup_path;     /* the group under each hierarchy; NULL: hcs's */
 } hcs__config_t;
 
 extern const hcs__schema_t hcs__config_schema;

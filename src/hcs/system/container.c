@@ -321,7 +321,7 @@ int hcs__container_prepare(hcs__system_t *s, char *why, size_t n) {
   hcs__container_limits(&ct->cfg, &lim);
   hcs__system_path(s, ".root", ct->root_mnt, sizeof(ct->root_mnt));
   char name[160];
-  hcs__system_cgroup_name(s, name, sizeof(name));
+  hcs__system_cgroup_name(s, name, sizeof(name)); /* ct->cfg is parsed */
   return hcs__cgroup_create(&ct->cg, name, &lim, why, n);
 }
 

@@ -90,9 +90,8 @@ int hcs__init_main(void *arg, int ready_fd, char *why, size_t n) {
   }
   for (int i = 0; i < ct->cg.nprocs; i++) {
     if (write(ct->cg.procs[i], "0", 1) != 1) {
-      return hcs__setup_fail(why, n, errno,
-                             "joining its cgroups: write(hcs/%s/%s)", ct->cg.id,
-                             hcs__cgroup_join_file(&ct->cg));
+      return hcs__setup_fail(why, n, errno, "joining its cgroups: write(%s/%s)",
+                             ct->cg.id, hcs__cgroup_join_file(&ct->cg));
     }
   }
   if ((ct->ns & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) != 0) {

@@ -129,7 +129,7 @@ static char *record_text(const hcs__system_t *s) {
     char cg[200], root[PATH_MAX];
     hcs__system_cgroup_name(s, cg, sizeof(cg));
     hcs__system_path(s, ".root", root, sizeof(root));
-    json_object_set_new(o, "Cgroup", json_sprintf("hcs/%s", cg));
+    json_object_set_new(o, "Cgroup", json_string(cg));
     json_object_set_new(o, "Root", json_string(root));
   }
   if (s->init_pid > 0 && s->state == HCS__SYS_RUNNING) {

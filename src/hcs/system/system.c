@@ -170,16 +170,21 @@ void hcs__system_path(const hcs__system_t *s, const char *suffix, char *buf,
   }
 }
 
-/* The name is unique per service: a service with a state directory is
- * known by its hash (so a restart finds the same groups), one without by
- * its pid. Another service's system of the same id never shares a group. */
+/* The group's path under each hierarchy: the configuration's CgroupPath
+ * once the container is prepared and has one, else hcs/<name>. The name
+ * is unique per service: a service with a state directory is known by
+ * its hash (so a restart finds the same groups), one without by its pid.
+ * Another service's system of the same id never shares a group. */
 void hcs__system_cgroup_name(const hcs__system_t *s, char *buf, size_t n) {
-  if (s->hcs->state_dir != NULL) {
+  const char *own = s->ct != NULL ? s->ct->cfg.cgroup_path : NULL;
+  if (own != NULL) {
+    snprintf(buf, n, "%s", own + strspn(own, "/"));
+  } else if (s->hcs->state_dir != NULL) {
     hcs_guid_t g = hcs_NewGUID(s->hcs->state_dir);
-    snprintf(buf, n, "%02x%02x%02x%02x-%s", g.b[0], g.b[1], g.b[2], g.b[3],
+    snprintf(buf, n, "hcs/%02x%02x%02x%02x-%s", g.b[0], g.b[1], g.b[2], g.b[3],
              s->id);
   } else {
-    snprintf(buf, n, "p%d-%s", (int)getpid(), s->id);
+    snprintf(buf, n, "hcs/p%d-%s", (int)getpid(), s->id);
   }
 }
 
@@ -701,9 +706,7 @@ static json_t *system_json(const hcs__system_t *s, int with_config) {
     json_object_set_new(o, "Configuration", json_loads(s->config, 0, NULL));
   }
   if (o != NULL && with_config && s->ct != NULL) {
-    char cg[200];
-    snprintf(cg, sizeof(cg), "hcs/%s", s->ct->cg.id);
-    json_object_set_new(o, "Cgroup", json_string(cg));
+    json_object_set_new(o, "Cgroup", json_string(s->ct->cg.id));
   }
   return o;
 }

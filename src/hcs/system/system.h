@@ -59,7 +59,7 @@ void hcs__system_free(hcs__system_t *s);
 const char *hcs__system_run_dir(const hcs_t *hcs);
 void hcs__system_path(const hcs__system_t *s, const char *suffix, char *buf,
                       size_t n);
-/* The name of the system's groups under hcs/ in each hierarchy. */
+/* The path of the system's groups in each hierarchy (system.c). */
 void hcs__system_cgroup_name(const hcs__system_t *s, char *buf, size_t n);
 /* Takes the lock of id for operation op and brings the system in line
  * with its record (*fd -1 when there is nothing to lock); the caller
