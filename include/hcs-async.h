@@ -273,7 +273,9 @@ typedef struct as_spawn_opts_s {
    * by default because it measured slower on a pipe (BENCHMARKS.md,
    * issue 16): a pipe wakes a writer blocked on it only once a read
    * ends (pipe_read), so a large read stalls the writer for longer, and
-   * a buffer larger than the core's L2 cache takes the copy slower. */
+   * a buffer larger than the core's L2 cache takes the copy slower.
+   * An AS_STDIO_SOCKET stream, whose writer is woken as each buffer of
+   * its queue is read, grows to 256 KiB when read_max is 0. */
   size_t read_max;
   uint32_t drain_ms; /* after exit; 0 = AS_DRAIN_DEFAULT_MS */
   as_session_cbs_t cbs;

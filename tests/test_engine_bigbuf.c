@@ -5,7 +5,8 @@
  * order; one spawned without it never reads more than AS_BUF_READ; a
  * stream of small writes stays on small buffers, and a bulky one that
  * turns interactive goes back to them. The buffers the data_cb gets show
- * it: as_bufpool_cap() of each. */
+ * it: as_bufpool_cap() of each. A socket stream grows to 256 KiB by
+ * default. */
 #include "test_engine_util.h"
 
 #include <fcntl.h>
@@ -33,6 +34,7 @@ typedef struct big_s {
   int paused_ticks; /* ticks seen with the stream at its cap */
   int pipe_fd;      /* paced: the stream's pipe, opened through /proc */
   size_t read_max;  /* as_spawn_opts_t's */
+  int sock;         /* stdout an AS_STDIO_SOCKET, not a pipe */
   uint64_t bulk;    /* bulkecho: its bulk bytes (pattern k % 251) */
   int gen;          /* gen: hash the bytes instead */
   uint64_t seen;    /* bytes handed to the data_cb */
@@ -190,7 +192,7 @@ static void big_run(big_t *b, char *const *argv, const char *what) {
   cr_assert_eq(as_loop_new(&b->loop, NULL), 0);
   as_spawn_opts_t o = te_opts(argv[0], argv);
   o.stdio[AS_STDIN] = b->gen ? AS_STDIO_NULL : AS_STDIO_PIPE;
-  o.stdio[AS_STDOUT] = AS_STDIO_PIPE;
+  o.stdio[AS_STDOUT] = b->sock ? AS_STDIO_SOCKET : AS_STDIO_PIPE;
   o.stream_cap = PACE_CAP;
   o.read_max = b->read_max;
   o.cbs.data_cb = big_data;
@@ -239,9 +241,10 @@ static void big_run(big_t *b, char *const *argv, const char *what) {
 
 /* gen writes BULK_TOTAL bytes of seed's pattern; every one arrives, in
  * order. */
-static big_t *gen_run(uint64_t seed, int pace, size_t read_max) {
+static big_t *gen_run_on(uint64_t seed, int pace, size_t read_max, int sock) {
   big_t *b = calloc(1, sizeof(*b));
   cr_assert_not_null(b);
+  b->sock = sock;
   char total[32], seed_arg[32];
   snprintf(total, sizeof(total), "%llu", (unsigned long long)BULK_TOTAL);
   snprintf(seed_arg, sizeof(seed_arg), "%llu", (unsigned long long)seed);
@@ -254,6 +257,10 @@ static big_t *gen_run(uint64_t seed, int pace, size_t read_max) {
   cr_assert_eq(b->hash, te_pattern_hash(seed, 0, BULK_TOTAL),
                "the bytes differ from what gen wrote");
   return b;
+}
+
+static big_t *gen_run(uint64_t seed, int pace, size_t read_max) {
+  return gen_run_on(seed, pace, read_max, 0);
 }
 
 /* Growth needs reads that fill their buffer: a full pipe when the held
@@ -281,6 +288,33 @@ Test(engine_bigbuf, no_growth_by_default) {
   big_t *b = gen_run(93, 1, 0);
   cr_assert_leq(b->max_cap_bulk, (size_t)AS_BUF_READ,
                 "a %zu-byte buffer without read_max", b->max_cap_bulk);
+  free(b);
+}
+
+/* A socket stream grows to 256 KiB without read_max, and no further;
+ * every byte arrives in order (gen_run). Growth needs a read that fills
+ * 64 KiB, a writer ahead of the loop: a few runs, the largest buffer of
+ * any. */
+Test(engine_bigbuf, socket_stream_grows_by_default) {
+  size_t cap = 0;
+  for (uint64_t run = 0; run < 4 && cap < (size_t)AS_BUF_READ * 4; run++) {
+    big_t *b = gen_run_on(94 + run, 0, 0, 1);
+    cr_assert_leq(b->max_cap_bulk, (size_t)AS_BUF_READ * 4,
+                  "a %zu-byte buffer on a socket", b->max_cap_bulk);
+    cap = b->max_cap_bulk > cap ? b->max_cap_bulk : cap;
+    free(b);
+  }
+  cr_assert_eq(cap, (size_t)AS_BUF_READ * 4,
+               "no socket read took a %d-byte buffer (largest %zu)",
+               AS_BUF_READ * 4, cap);
+}
+
+/* read_max AS_BUF_READ keeps a socket stream on 64 KiB reads. */
+Test(engine_bigbuf, socket_stream_read_max_holds) {
+  big_t *b = gen_run_on(98, 0, AS_BUF_READ, 1);
+  cr_assert_leq(b->max_cap_bulk, (size_t)AS_BUF_READ,
+                "a %zu-byte buffer with read_max %d", b->max_cap_bulk,
+                AS_BUF_READ);
   free(b);
 }
 

