@@ -78,7 +78,7 @@ Test(container_oci, bad_sets_and_groups_refused_by_name) {
 
 /* A profile of the system's own is compiled once: create checks it,
  * start reuses that (docker run --rm and hcs-runc pay for one compile),
- * and the filter is applied: acct(2) fails with its errno. */
+ * and the filter is applied: sethostname(2) fails with its errno. */
 Test(container_oci, a_profile_is_compiled_once) {
   hcs_t *h = open_hcs(NULL);
   unsigned long before = hcs__seccomp_compiles();
