@@ -312,11 +312,10 @@ static unsigned enosys_prefix(struct sock_filter *s, uint32_t arch,
   return sizeof(p) / sizeof(p[0]);
 }
 
-/* Reads the whole of fd (size bytes) into dst. 0 or -errno. */
-static int read_all(int fd, void *dst, size_t size) {
+int hcs__seccomp_read_at(int fd, void *dst, size_t size, off_t at) {
   size_t got = 0;
   while (got < size) {
-    ssize_t n = pread(fd, (char *)dst + got, size - got, (off_t)got);
+    ssize_t n = pread(fd, (char *)dst + got, size - got, at + (off_t)got);
     if (n < 0 && errno == EINTR) {
       continue;
     }
@@ -377,7 +376,7 @@ int hcs__seccomp_build_finish(hcs__seccomp_build_t *b, hcs__bpf_t *out) {
   if (prefixed) {
     enosys_prefix(insns, seccomp_arch_native(), (uint32_t)b->max_nr);
   }
-  r = read_all(fd, insns + pre, (size_t)size);
+  r = hcs__seccomp_read_at(fd, insns + pre, (size_t)size, 0);
   close(fd);
   if (r != 0) {
     as_free(insns);
@@ -398,6 +397,10 @@ void hcs__seccomp_build_abort(hcs__seccomp_build_t *b) {
     seccomp_release(b->other);
     b->other = NULL;
   }
+}
+
+const char *hcs__seccomp_build_stamp(void) {
+  return "seccomp.c " __DATE__ " " __TIME__;
 }
 
 void hcs__bpf_free(hcs__bpf_t *bpf) {

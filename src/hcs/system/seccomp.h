@@ -86,4 +86,22 @@ int hcs__seccomp_from_json(const char *json, uint64_t caps, hcs__bpf_t *out,
  * from its cache of the last two) in this process. */
 unsigned long hcs__seccomp_compiles(void);
 
+/* Every hcs-runc create is a process of its own, so
+ * hcs__seccomp_from_json also keeps what it compiles in a persistent
+ * cache (seccomp_cache.c): one file per filter in a root-only directory,
+ * keyed by the SHA-256 of the profile's text, the capability set, the
+ * native ABI, libseccomp's and the kernel's versions and this build,
+ * checked (length and digest of the instructions) on every read, at most
+ * HCS__SECCOMP_CACHE_MAX entries and HCS__SECCOMP_CACHE_BYTES bytes, the
+ * least recently used going first. Any failure there means a compile. */
+#define HCS__SECCOMP_CACHE_DIR "/run/hcs/seccomp-cache"
+#define HCS__SECCOMP_CACHE_MAX 64
+#define HCS__SECCOMP_CACHE_BYTES (8 * 1024 * 1024)
+/* The cache's directory from now on, in this process (copied); NULL
+ * turns the cache off. 0 or -ENOMEM. */
+int hcs__seccomp_cache_set(const char *dir);
+/* Drops the in-process copies of the last two profiles, as a new process
+ * starts without them (for tests). */
+void hcs__seccomp_forget(void);
+
 #endif

@@ -7,6 +7,7 @@
 #include "hcs/system/seccomp.h"
 
 #include <seccomp.h>
+#include <sys/types.h>
 
 /* Rules go into ctx, which holds the native ABI, and into other, which
  * holds the other ABIs a profile lists (NULL: none); the two are merged
@@ -45,7 +46,22 @@ int hcs__seccomp_build_add(hcs__seccomp_build_t *b, uint32_t act, int nr,
 /* Exports the filter into *out (freed with hcs__bpf_free) and releases
  * libseccomp's context, on failure too. 0 or -errno with why said. */
 int hcs__seccomp_build_finish(hcs__seccomp_build_t *b, hcs__bpf_t *out);
+/* Reads size bytes of fd from offset at into dst; a short file is -EIO.
+ * 0 or -errno. */
+int hcs__seccomp_read_at(int fd, void *dst, size_t size, off_t at);
 /* Releases what is left of b; safe after finish and twice. */
 void hcs__seccomp_build_abort(hcs__seccomp_build_t *b);
+
+/* When this build's compiler of profiles (seccomp.c, seccomp_json.c) was
+ * compiled: part of the persistent cache's key, so that a changed
+ * compiler never answers with an old filter. */
+const char *hcs__seccomp_build_stamp(void); /* seccomp.c's */
+const char *hcs__seccomp_json_stamp(void);  /* seccomp_json.c's */
+/* The persistent cache (seccomp_cache.c). get: 0 with *out set (freed
+ * with hcs__bpf_free), or -errno (-ENOENT: not there) for a compile. put
+ * stores bpf, ignoring failures. */
+int hcs__seccomp_cache_get(const char *json, uint64_t caps, hcs__bpf_t *out);
+void hcs__seccomp_cache_put(const char *json, uint64_t caps,
+                            const hcs__bpf_t *bpf);
 
 #endif

@@ -688,7 +688,14 @@ int hcs__seccomp_from_json(const char *json, uint64_t caps, hcs__bpf_t *out,
     }
     return r;
   }
-  r = compile_json(json, caps, out, why, why_len);
+  int stored = json != NULL && hcs__seccomp_cache_get(json, caps, out) == 0;
+  if (stored && why != NULL && why_len > 0) {
+    why[0] = '\0';
+  }
+  r = stored ? 0 : compile_json(json, caps, out, why, why_len);
+  if (r == 0 && !stored) {
+    hcs__seccomp_cache_put(json, caps, out);
+  }
   char *text = r == 0 ? as_strdup(json) : NULL;
   hcs__bpf_t copy = {0};
   if (text == NULL || copy_bpf(out, &copy) != 0) {
@@ -696,7 +703,7 @@ int hcs__seccomp_from_json(const char *json, uint64_t caps, hcs__bpf_t *out,
     return r;
   }
   pthread_mutex_lock(&cache.mu);
-  cache.compiles++;
+  cache.compiles += !stored;
   unsigned k = cache.next++ % 2;
   as_free(cache.slot[k].json);
   hcs__bpf_free(&cache.slot[k].bpf);
@@ -705,6 +712,20 @@ int hcs__seccomp_from_json(const char *json, uint64_t caps, hcs__bpf_t *out,
   cache.slot[k].bpf = copy;
   pthread_mutex_unlock(&cache.mu);
   return r;
+}
+
+void hcs__seccomp_forget(void) {
+  pthread_mutex_lock(&cache.mu);
+  for (size_t i = 0; i < 2; i++) {
+    as_free(cache.slot[i].json);
+    cache.slot[i].json = NULL;
+    hcs__bpf_free(&cache.slot[i].bpf);
+  }
+  pthread_mutex_unlock(&cache.mu);
+}
+
+const char *hcs__seccomp_json_stamp(void) {
+  return "seccomp_json.c " __DATE__ " " __TIME__;
 }
 
 unsigned long hcs__seccomp_compiles(void) {
