@@ -285,6 +285,18 @@ Test(hcsd_threads, sigterm_while_streaming) {
   he_end(); /* no child left, no fd, no mount */
 }
 
+/* The daemon's log so far (its first MiB). */
+static const char *daemon_log(void) {
+  static char log[1 << 20];
+  int fd = open(he.log, O_RDONLY | O_CLOEXEC);
+  cr_assert_geq(fd, 0, "%s: %s", he.log, strerror(errno));
+  ssize_t n = read(fd, log, sizeof(log) - 1);
+  close(fd);
+  cr_assert_gt(n, 0, "an empty log");
+  log[n] = '\0';
+  return log;
+}
+
 /* utime + stime of thread tid of hcsd, in clock ticks. */
 static long thread_ticks(long tid) {
   char path[96], buf[1024];
@@ -314,13 +326,7 @@ Test(hcsd_threads, worker_carries_the_stream) {
   /* A first exec names the worker's thread. */
   he_docker_ok(&c, "exec", "t", "true");
   he_cmd_free(&c);
-  int fd = open(he.log, O_RDONLY | O_CLOEXEC);
-  cr_assert_geq(fd, 0);
-  static char log[1 << 20];
-  ssize_t n = read(fd, log, sizeof(log) - 1);
-  close(fd);
-  cr_assert_gt(n, 0);
-  log[n] = '\0';
+  const char *log = daemon_log();
   const char *hit = strstr(log, "moved to worker loop 1 (thread ");
   cr_assert_not_null(hit, "no move in the log:\n%s", log);
   long tid = strtol(hit + strlen("moved to worker loop 1 (thread "), NULL, 10);
@@ -352,5 +358,28 @@ Test(hcsd_threads, bad_values_refused) {
     he_expect_has(c.e.p, want);
     he_cmd_free(&c);
   }
+  he_end();
+}
+
+/* Without --threads: one loop per CPU hcsd may run on, so that with two
+ * or more an attached exec goes to a worker. */
+Test(hcsd_threads, default_is_one_loop_per_cpu) {
+  he_daemon_stop();
+  memset(he.extra, 0, sizeof(he.extra));
+  he.extra[0] = "--log-level";
+  he.extra[1] = "debug";
+  he_daemon_start();
+  cpu_set_t set;
+  cr_assert_eq(sched_getaffinity(he.pid, sizeof(set), &set), 0);
+  int cpus = CPU_COUNT(&set);
+  run_ctr("t");
+  he_cmd_t c;
+  he_docker_ok(&c, "exec", "t", "echo", "hi");
+  cr_assert_str_eq(c.o.p, "hi\n");
+  he_cmd_free(&c);
+  const char *log = daemon_log();
+  bool moved = strstr(log, "moved to worker loop 1 (thread ") != NULL;
+  cr_assert_eq(moved, cpus >= 2, "%d CPUs, moved %d:\n%s", cpus, moved, log);
+  rm_ctr("t");
   he_end();
 }

@@ -93,9 +93,9 @@ static void usage(FILE *f) {
          "  --log-level LEVEL  error, warn, info (default: with a line per\n"
          "                     request) or debug\n"
          "  --log-file FILE    log there, not on stderr; SIGHUP reopens it\n"
-         "  --threads N        engine loops (default 1): loop 0 serves the\n"
-         "                     API; attached exec streams and their\n"
-         "                     processes go to loops 1 to N-1 in turn\n"
+         "  --threads N        engine loops (default: one per CPU): loop 0\n"
+         "                     serves the API; attached exec streams and\n"
+         "                     their processes go to loops 1 to N-1 in turn\n"
          "\n"
          "SIGTERM or SIGINT stops the running containers, saves and exits\n"
          "0; SIGHUP reopens the log file. A usage error exits 2.\n");
@@ -156,7 +156,7 @@ typedef struct cmdline_s {
   hcsd_options_t o;
   int log_level;
   const char *log_file;
-  uint32_t threads; /* engine loops, 1 to HCSD_THREADS_MAX */
+  uint32_t threads; /* engine loops, 1 to HCSD_THREADS_MAX; 0: one per CPU */
 } cmdline_t;
 
 /* Applies option c; false when optarg is not a value for it. */
@@ -282,7 +282,7 @@ int main(int argc, char **argv) {
                         .log_max = 1u << 20,
                         .client_timeout_ms = 60000},
                   .log_level = HCSD_LOG_INFO,
-                  .threads = 1};
+                  .threads = 0};
   int r = parse_args(argc, argv, &cl);
   if (r >= 0) {
     return r;
