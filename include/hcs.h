@@ -364,7 +364,13 @@ HCS_API struct as_loop_s *hcs_engine_loop_at(hcs_t *hcs, uint32_t i);
  *   (a directory, bound) or from "Layers" (an overlay, nearest first, with
  *   upper and work directories in "LayerFolderPath" when given; without a
  *   sandbox the root is read-only); "MappedDirectories" bound
- *   (ReadOnly honoured; no symlink is followed on the container side; a
+ *   (ReadOnly honoured; the hcs extension "Options", comma-separated, a
+ *   later one winning: ro, rw, nosuid, suid, nodev, dev, noexec, exec,
+ *   relatime, noatime, strictatime, nodiratime, diratime set on the bind
+ *   and every mount under it, and one propagation, private, shared,
+ *   slave or unbindable, r-prefixed for the mounts under it too; any
+ *   other is HCS_WSAEINVAL naming it; no symlink is followed on the
+ *   container side; a
  *   HostPath that is not a directory is bound onto a file, made empty
  *   when missing) and "Tmpfs" mounted, shallowest ContainerPath first;
  *   a fresh /proc (mounted first, before the mappings, with Docker's

@@ -174,3 +174,45 @@ Test(container_oci, cgroup_path) {
   expect_refused(h, ",\"CgroupPath\":\"x.slice:a:b\"", "CgroupPath");
   hcs_close(h);
 }
+
+/* MappedDirectories[].Options: the flags go on the bind (a program there
+ * cannot be run: EACCES), mountinfo shows them and the propagation; exec
+ * undoes noexec on a second bind of the same directory; an unknown
+ * option is refused by name. */
+Test(container_oci, bind_options) {
+  hcs_t *h = open_hcs(NULL);
+  char dir[300], prog[320], extra[1200];
+  snprintf(dir, sizeof(dir), "%s/mx", base);
+  cr_assert_eq(mkdir(dir, 0755), 0);
+  snprintf(prog, sizeof(prog), "%s/run", dir);
+  FILE *f = fopen(prog, "we");
+  cr_assert_not_null(f);
+  fputs("#!/bin/sh\necho ran\n", f);
+  fclose(f);
+  cr_assert_eq(chmod(prog, 0755), 0);
+  snprintf(extra, sizeof(extra),
+           ",\"MappedDirectories\":["
+           "{\"HostPath\":\"%s\",\"ContainerPath\":\"/nx\","
+           "\"Options\":\"nosuid,nodev,noexec,noatime,ro,shared\"},"
+           "{\"HostPath\":\"%s\",\"ContainerPath\":\"/ex\","
+           "\"Options\":\"noexec,exec,suid,rw,private\"}]",
+           dir, dir);
+  start_system(h, "bo", extra);
+  out_t o;
+  run_in(h, "bo", "/nx/run 2>&1; echo $?; /ex/run", NULL, &o);
+  cr_expect_str_eq(o.text, "sh: /nx/run: Permission denied\n126\nran\n");
+  run_in(h, "bo",
+         "grep ' /nx ' /proc/self/mountinfo | cut -d' ' -f6-7; "
+         "grep ' /ex ' /proc/self/mountinfo | cut -d' ' -f6-7",
+         NULL, &o);
+  cr_expect(strstr(o.text, "ro,nosuid,nodev,noexec,noatime shared:") == o.text,
+            "%s", o.text);
+  cr_expect(strstr(o.text, "\nrw,relatime -\n") != NULL, "%s", o.text);
+  stop_system(h, "bo");
+  snprintf(extra, sizeof(extra),
+           ",\"MappedDirectories\":[{\"HostPath\":\"%s\","
+           "\"ContainerPath\":\"/nx\",\"Options\":\"nosuid,mand\"}]",
+           dir);
+  expect_refused(h, extra, "MappedDirectories[0].Options: \"mand\"");
+  hcs_close(h);
+}

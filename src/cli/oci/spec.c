@@ -366,31 +366,32 @@ static bool is_own_mount(const char *dest, const char *type) {
   return false;
 }
 
+/* A bind's options go to MappedDirectories[].Options, which libhcs checks
+ * at create, naming any it does not take; bind and rbind are what every
+ * mapping is. */
 static int map_bind(ctx_t *c, json_t *m, size_t i, json_t *maps) {
-  bool ro = false;
-  size_t k;
+  char opts[1024] = "";
+  size_t k, n = 0;
   json_t *o;
   json_array_foreach(json_object_get(m, "options"), k, o) {
     const char *s = json_string_value(o);
-    if (s == NULL) {
-      return say(c, "mounts[%zu].options[%zu]: not a string", i, k);
+    if (s == NULL || strchr(s, ',') != NULL) {
+      return say(c, "mounts[%zu].options[%zu]: not a string or has a comma", i,
+                 k);
     }
-    if (strcmp(s, "ro") == 0) {
-      ro = true;
-    } else if (strcmp(s, "rw") == 0) {
-      ro = false;
-    } else if (strcmp(s, "bind") != 0 && strcmp(s, "rbind") != 0 &&
-               strcmp(s, "rprivate") != 0 && strcmp(s, "private") != 0) {
-      return say(c,
-                 "mounts[%zu].options: \"%s\" (on %s) is not supported; a "
-                 "bind is rbind, private, ro or rw",
-                 i, s, json_string_value(json_object_get(m, "destination")));
+    if (strcmp(s, "bind") == 0 || strcmp(s, "rbind") == 0) {
+      continue;
     }
+    int w = snprintf(opts + n, sizeof(opts) - n, "%s%s", n ? "," : "", s);
+    if (w < 0 || (size_t)w >= sizeof(opts) - n) {
+      return say(c, "mounts[%zu]: the options of a bind are too long", i);
+    }
+    n += (size_t)w;
   }
   json_array_append_new(
-      maps, json_pack("{s:O, s:O, s:b}", "HostPath",
+      maps, json_pack("{s:O, s:O, s:s}", "HostPath",
                       json_object_get(m, "source"), "ContainerPath",
-                      json_object_get(m, "destination"), "ReadOnly", ro));
+                      json_object_get(m, "destination"), "Options", opts));
   return 0;
 }
 

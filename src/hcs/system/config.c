@@ -50,6 +50,7 @@ static const hcs__field_t mapped_fields[] = {
     {"ContainerPath", HCS__F_STR, OFF(hcs__mapped_dir_t, container_path), 0, 0,
      0, 1, NULL},
     BOOL(hcs__mapped_dir_t, "ReadOnly", read_only),
+    GO_STR(hcs__mapped_dir_t, "Options", options),
     GO_INT(hcs__mapped_dir_t, "BandwidthMaximum", bandwidth_maximum),
     GO_INT(hcs__mapped_dir_t, "IOPSMaximum", iops_maximum),
     GO_BOOL(hcs__mapped_dir_t, "CreateInUtilityVM", create_in_utility_vm),
@@ -213,6 +214,18 @@ static hcs_result_t check_paths(const hcs__config_t *cfg, const char *object,
       return hcs__fail(err, HCS_WSAEINVAL, create_op, object, EINVAL,
                        "MappedDirectories[%zu].%s: must be an absolute path", i,
                        which);
+    }
+    hcs__bind_opts_t o;
+    char bad[64];
+    if (hcs__bind_options(m->options, m->read_only, &o, bad, sizeof(bad)) !=
+        0) {
+      return hcs__fail(err, HCS_WSAEINVAL, create_op, object, EINVAL,
+                       "MappedDirectories[%zu].Options: \"%s\" is not an "
+                       "option hcs takes (ro, rw, [no]suid, [no]dev, "
+                       "[no]exec, relatime, noatime, strictatime, "
+                       "[no]diratime, [r]private, [r]shared, [r]slave, "
+                       "[r]unbindable)",
+                       i, bad);
     }
   }
   if (cfg->is_dummy && (cfg->n_tmpfs > 0 || cfg->read_only_root)) {

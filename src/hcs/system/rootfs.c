@@ -42,6 +42,16 @@ struct open_how_s {
 #ifndef MOUNT_ATTR_RDONLY
 #define MOUNT_ATTR_RDONLY 0x00000001
 #endif
+#ifndef MOUNT_ATTR_NOSUID
+#define MOUNT_ATTR_NOSUID 0x00000002
+#define MOUNT_ATTR_NODEV 0x00000004
+#define MOUNT_ATTR_NOEXEC 0x00000008
+#define MOUNT_ATTR__ATIME 0x00000070
+#define MOUNT_ATTR_RELATIME 0x00000000
+#define MOUNT_ATTR_NOATIME 0x00000010
+#define MOUNT_ATTR_STRICTATIME 0x00000020
+#define MOUNT_ATTR_NODIRATIME 0x00000080
+#endif
 #ifndef AT_RECURSIVE
 #define AT_RECURSIVE 0x8000
 #endif
@@ -253,24 +263,91 @@ static int bind_mapped(int rootfd, const hcs__mapped_dir_t *m,
   *call = "mount(MS_BIND|MS_REC)";
   int err = mount_on(fd, m->host_path, NULL, MS_BIND | MS_REC, NULL);
   close(fd);
-  if (err == 0 && m->read_only) {
-    /* The fd named the directory under the mount; reopen to name the
-     * mount's root, then make it and every mount below it read-only: a
-     * remount would leave submounts of the host directory writable. */
-    *call = "open(ContainerPath) in the root";
-    fd = open_target_in(rootfd, m->container_path, file);
-    if (fd < 0) {
-      return fd;
-    }
-    *call = "mount_setattr(MOUNT_ATTR_RDONLY)";
-    struct mount_attr_s attr = {.attr_set = MOUNT_ATTR_RDONLY};
+  hcs__bind_opts_t o;
+  char bad[64];
+  if (err == 0 &&
+      hcs__bind_options(m->options, m->read_only, &o, bad, sizeof(bad)) != 0) {
+    *call = "its Options";
+    return -EINVAL;
+  }
+  if (err != 0 || (o.set == 0 && o.clr == 0 && o.propagation == 0)) {
+    return err;
+  }
+  /* The fd named the directory under the mount; reopen to name the
+   * mount's root. The flags go on it and every mount below it: a remount
+   * would leave submounts of the host directory as they were, and would
+   * reset the flags not named. */
+  *call = "open(ContainerPath) in the root";
+  fd = open_target_in(rootfd, m->container_path, file);
+  if (fd < 0) {
+    return fd;
+  }
+  struct mount_attr_s attr = {.attr_set = o.set, .attr_clr = o.clr};
+  if (o.set != 0 || o.clr != 0) {
+    *call = "mount_setattr(Options)";
     err = syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE,
                   &attr, sizeof(attr)) != 0
               ? -errno
               : 0;
-    close(fd);
   }
+  /* The propagation by a call of its own: the kernel takes no other flag
+   * with it. */
+  if (err == 0 && o.propagation != 0) {
+    *call = "mount(propagation)";
+    err = mount_on(fd, NULL, NULL, o.propagation, NULL);
+  }
+  close(fd);
   return err;
+}
+
+int hcs__bind_options(const char *opts, bool read_only, hcs__bind_opts_t *o,
+                      char *bad, size_t bn) {
+  static const struct {
+    const char *name;
+    uint64_t set, clr;
+    unsigned long propagation;
+  } words[] = {{"ro", MOUNT_ATTR_RDONLY, 0, 0},
+               {"rw", 0, MOUNT_ATTR_RDONLY, 0},
+               {"nosuid", MOUNT_ATTR_NOSUID, 0, 0},
+               {"suid", 0, MOUNT_ATTR_NOSUID, 0},
+               {"nodev", MOUNT_ATTR_NODEV, 0, 0},
+               {"dev", 0, MOUNT_ATTR_NODEV, 0},
+               {"noexec", MOUNT_ATTR_NOEXEC, 0, 0},
+               {"exec", 0, MOUNT_ATTR_NOEXEC, 0},
+               {"relatime", MOUNT_ATTR_RELATIME, MOUNT_ATTR__ATIME, 0},
+               {"noatime", MOUNT_ATTR_NOATIME, MOUNT_ATTR__ATIME, 0},
+               {"strictatime", MOUNT_ATTR_STRICTATIME, MOUNT_ATTR__ATIME, 0},
+               {"nodiratime", MOUNT_ATTR_NODIRATIME, 0, 0},
+               {"diratime", 0, MOUNT_ATTR_NODIRATIME, 0},
+               {"private", 0, 0, MS_PRIVATE},
+               {"rprivate", 0, 0, MS_PRIVATE | MS_REC},
+               {"shared", 0, 0, MS_SHARED},
+               {"rshared", 0, 0, MS_SHARED | MS_REC},
+               {"slave", 0, 0, MS_SLAVE},
+               {"rslave", 0, 0, MS_SLAVE | MS_REC},
+               {"unbindable", 0, 0, MS_UNBINDABLE},
+               {"runbindable", 0, 0, MS_UNBINDABLE | MS_REC}};
+  *o = (hcs__bind_opts_t){.set = read_only ? MOUNT_ATTR_RDONLY : 0};
+  for (const char *p = opts != NULL ? opts : ""; *p != '\0';) {
+    size_t len = strcspn(p, ",");
+    bool ok = len == 0;
+    for (size_t i = 0; !ok && i < sizeof(words) / sizeof(words[0]); i++) {
+      if (strlen(words[i].name) == len && strncmp(p, words[i].name, len) == 0) {
+        o->set = (o->set & ~words[i].clr) | words[i].set;
+        o->clr = (o->clr & ~words[i].set) | words[i].clr;
+        if (words[i].propagation != 0) {
+          o->propagation = words[i].propagation;
+        }
+        ok = true;
+      }
+    }
+    if (!ok) {
+      snprintf(bad, bn, "%.*s", (int)len, p);
+      return -EINVAL;
+    }
+    p += len + (p[len] == ',');
+  }
+  return 0;
 }
 
 int hcs__tmpfs_options(const char *opts, unsigned long *flags, char *data,

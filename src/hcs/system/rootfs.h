@@ -5,7 +5,9 @@
 
 #include "hcs/system/container.h"
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* In the init child, in the system's new mount namespace, before
  * pivot_root: makes the mounts private, mounts the root at ct->root_mnt
@@ -25,6 +27,19 @@ int hcs__rootfs_enter(const hcs__container_t *ct, char *why, size_t n);
  * 0, or -EINVAL with the first other option in bad (bn bytes). */
 int hcs__tmpfs_options(const char *opts, unsigned long *flags, char *data,
                        size_t n, char *bad, size_t bn);
+/* The options of a "MappedDirectories" entry (comma-separated, a later
+ * one wins), for mount_setattr(2) on the bind and every mount below it:
+ * ro/rw, nosuid/suid, nodev/dev, noexec/exec, relatime, noatime,
+ * strictatime, nodiratime/diratime; and its propagation, by a mount(2) of
+ * its own: private, shared, slave, unbindable, each also r-prefixed
+ * (recursive). read_only (ReadOnly) counts as an ro before them. 0, or
+ * -EINVAL with the first other option in bad (bn bytes). */
+typedef struct hcs__bind_opts_s {
+  uint64_t set, clr;         /* MOUNT_ATTR_* */
+  unsigned long propagation; /* MS_SHARED etc., with MS_REC; 0: none */
+} hcs__bind_opts_t;
+int hcs__bind_options(const char *opts, bool read_only, hcs__bind_opts_t *o,
+                      char *bad, size_t bn);
 /* Writes the sentence fmt into why (n bytes) and returns err as a
  * positive errno (err may be given either way). */
 __attribute__((format(printf, 4, 5))) int
