@@ -257,6 +257,5 @@ hcsd_exec_t *hcsd__exec_from_json(hcsd_t *d, hcsd_ctr_t *c, json_t *o);
 void hcsd__execs_free(hcsd_ctr_t *c);
 void hcsd__execs_index_free(hcsd_t *d);
 hcsd_exec_t *hcsd__exec_find(hcsd_t *d, const char *id, hcsd_ctr_t **ctr);
-void hcsd__exec_kill_all(hcsd_ctr_t *c);
 
 #endif

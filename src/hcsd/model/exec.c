@@ -608,8 +608,8 @@ void hcsd_exec_splice(hcsd_exec_t *e, hcsd_pipe_fn on_pipe) {
  * by posts only: the copy reports its start and its end (or why it could
  * not start) to the record, and the record, once it has the exit code,
  * releases the copy, whose on_end then ends the stream, so that a client
- * that has seen EOF finds the code in inspect. Resize and kill reach the
- * copy as jobs; the record posts none after it was told of the end, and
+ * that has seen EOF finds the code in inspect. A resize reaches the
+ * copy as a job; the record posts none after it was told of the end, and
  * posts from one thread run in order, so no job finds the copy gone. */
 
 /* An exec that keeps the exec's fields a spawn reads, for loop loop. */
@@ -807,31 +807,28 @@ int hcsd_exec_run(hcsd_exec_t *x, bool *tty, hcsd_err_t *err) {
   return 0;
 }
 
-/* A resize (sig 0) or a kill from loop 0, run on the copy's loop. */
-typedef struct copy_job_s {
+/* A resize from loop 0, run on the copy's loop. */
+typedef struct copy_resize_s {
   hcsd_exec_t *x;
-  int sig;
   uint16_t rows, cols;
-} copy_job_t;
+} copy_resize_t;
 
-static void copy_job_run(as_loop_t *loop, void *data) {
-  copy_job_t *j = data;
+static void copy_resize_run(as_loop_t *loop, void *data) {
+  copy_resize_t *j = data;
   (void)loop;
-  if (j->x->s != NULL && j->sig != 0) {
-    (void)hcs_session_kill(j->x->s, j->sig);
-  } else if (j->x->s != NULL) {
+  if (j->x->s != NULL) {
     (void)hcs_session_resize(j->x->s, j->rows, j->cols);
   }
   free(j);
 }
 
-static void copy_job(hcsd_exec_t *e, int sig, uint16_t rows, uint16_t cols) {
-  copy_job_t *j = malloc(sizeof(*j));
+static void copy_resize(hcsd_exec_t *e, uint16_t rows, uint16_t cols) {
+  copy_resize_t *j = malloc(sizeof(*j));
   if (j == NULL) {
     return;
   }
-  *j = (copy_job_t){.x = e->remote, .sig = sig, .rows = rows, .cols = cols};
-  if (as_loop_post(e->rloop, copy_job_run, j) != 0) {
+  *j = (copy_resize_t){.x = e->remote, .rows = rows, .cols = cols};
+  if (as_loop_post(e->rloop, copy_resize_run, j) != 0) {
     free(j);
   }
 }
@@ -849,7 +846,7 @@ int hcsd_exec_resize(hcsd_t *d, const char *id, int rows, int cols,
   e->rows = (uint16_t)rows;
   e->cols = (uint16_t)cols;
   if (e->remote != NULL && e->tty) {
-    copy_job(e, 0, e->rows, e->cols);
+    copy_resize(e, e->rows, e->cols);
   } else if (e->s != NULL && e->tty) {
     (void)hcs_session_resize(e->s, e->rows, e->cols);
   }
@@ -876,14 +873,4 @@ json_t *hcsd_exec_inspect(hcsd_t *d, const char *id, hcsd_err_t *err) {
       args, "privileged", 0, "user", e->user != NULL ? e->user : "",
       "OpenStdin", e->in, "OpenStderr", e->err, "OpenStdout", e->out,
       "CanRemove", 0, "ContainerID", c->id, "DetachKeys", "", "Pid", e->pid);
-}
-
-void hcsd__exec_kill_all(hcsd_ctr_t *c) {
-  for (hcsd_exec_t *e = c->execs; e != NULL; e = e->next) {
-    if (e->remote != NULL) {
-      copy_job(e, SIGKILL, 0, 0);
-    } else if (e->s != NULL) {
-      (void)hcs_session_kill(e->s, SIGKILL);
-    }
-  }
 }
