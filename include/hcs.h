@@ -382,7 +382,12 @@ HCS_API struct as_loop_s *hcs_engine_loop_at(hcs_t *hcs, uint32_t i);
  *   those (Docker's default list less /dev/console); its own cgroup
  *   namespace; "HostName"; limits from MemoryMaximumInMB,
  *   PidsMaximum, ProcessorWeight, ProcessorMaximum, ProcessorCount in its
- *   own cgroup (v1 or v2); pid 1 is hcs's init, which reaps orphans and on
+ *   own cgroup (v1 or v2), or the hcs extensions "CpuShares" (2-262144:
+ *   cpu.shares, or on v2 cpu.weight 1 + (shares - 2) * 9999 / 262142),
+ *   "CpuQuota" (us, -1 none) and "CpuPeriod" (us, 1000-1000000) as
+ *   given (cpu.cfs_quota_us/cfs_period_us, or cpu.max), not with
+ *   ProcessorWeight / ProcessorMaximum / ProcessorCount (HCS_WSAEINVAL);
+ *   pid 1 is hcs's init, which reaps orphans and on
  *   shutdown asks every process to stop. Its processes keep Docker's
  *   default capabilities (bounding set cut to them, inheritable and
  *   ambient empty), run with no_new_privs under the system's seccomp
@@ -467,7 +472,8 @@ HCS_API hcs_result_t hcs_ResumeComputeSystem(hcs_t *hcs, const char *id,
  * (may be left out), "Settings": {...}}, Settings holding any of the
  * configuration's MemoryMaximumInMB, SwapMaximumInMB,
  * MemoryReservationInMB, ProcessorWeight, ProcessorMaximum,
- * ProcessorCount, PidsMaximum, CpusetCpus, CpusetMems. They are merged
+ * ProcessorCount, CpuShares, CpuQuota, CpuPeriod, PidsMaximum,
+ * CpusetCpus, CpusetMems. They are merged
  * into its configuration, which is checked as at create (HCS_WSAEINVAL
  * naming the field), applied to its cgroups at once (on v1 a hierarchy
  * not joined before is joined, every member moved with the group

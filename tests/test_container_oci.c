@@ -216,3 +216,58 @@ Test(container_oci, bind_options) {
   expect_refused(h, extra, "MappedDirectories[0].Options: \"mand\"");
   hcs_close(h);
 }
+
+/* The cpu files of /hcs-test-cpu/one: "shares quota period" (v1) or
+ * "weight max" (v2), newline-free; *v1 set. */
+static void cpu_files(char *out, size_t n, bool *v1) {
+  static const char *const v1f[] = {"cpu.shares", "cpu.cfs_quota_us",
+                                    "cpu.cfs_period_us"};
+  static const char *const v2f[] = {"cpu.weight", "cpu.max"};
+  *v1 = access("/sys/fs/cgroup/cpu/hcs-test-cpu/one", F_OK) == 0;
+  out[0] = '\0';
+  for (size_t i = 0; i < (*v1 ? 3u : 2u); i++) {
+    char p[160], one[64];
+    snprintf(p, sizeof(p), "/sys/fs/cgroup/%shcs-test-cpu/one/%s",
+             *v1 ? "cpu/" : "", *v1 ? v1f[i] : v2f[i]);
+    read_text(p, one, sizeof(one));
+    one[strcspn(one, "\n")] = '\0';
+    size_t used = strlen(out);
+    snprintf(out + used, n - used, "%s%s", i ? " " : "", one);
+  }
+}
+
+/* CpuShares, CpuQuota, CpuPeriod: the cgroup's values as given (v1) or
+ * by runc's conversion (v2), at create and through ModifyComputeSystem
+ * (the period kept); not with the share-of-the-machine fields. */
+Test(container_oci, exact_cpu_values) {
+  hcs_t *h = open_hcs(NULL);
+  start_system(h, "cpu",
+               ",\"CgroupPath\":\"/hcs-test-cpu/one\",\"CpuShares\":2048,"
+               "\"CpuQuota\":50000,\"CpuPeriod\":500000");
+  char got[128], f[160];
+  bool v1;
+  cpu_files(got, sizeof(got), &v1);
+  /* v2: 1 + (2048 - 2) * 9999 / 262142 */
+  cr_expect_str_eq(got, v1 ? "2048 50000 500000" : "79 50000 500000");
+  hcs_error_t *err = NULL;
+  cr_expect_eq(hcs_ModifyComputeSystem(h, "cpu",
+                                       "{\"ResourcePath\":\"Limits\","
+                                       "\"Settings\":{\"CpuQuota\":30000}}",
+                                       &err),
+               HCS_OK, "%s", err ? hcs_error_message(err) : "");
+  hcs_error_free(err);
+  cpu_files(got, sizeof(got), &v1);
+  cr_expect_str_eq(got, v1 ? "2048 30000 500000" : "79 30000 500000");
+  stop_system(h, "cpu");
+  static const char *const tops[] = {"pids",    "memory",  "cpu",
+                                     "cpuacct", "cpuset",  "devices",
+                                     "freezer", "unified", ""};
+  for (size_t i = 0; i < sizeof(tops) / sizeof(tops[0]); i++) {
+    snprintf(f, sizeof(f), "/sys/fs/cgroup/%s/hcs-test-cpu", tops[i]);
+    (void)rmdir(f);
+  }
+  expect_refused(h, ",\"CpuShares\":2048,\"ProcessorWeight\":50", "CpuShares");
+  expect_refused(h, ",\"CpuQuota\":5000,\"ProcessorMaximum\":50", "CpuQuota");
+  expect_refused(h, ",\"CpuPeriod\":500", "CpuPeriod");
+  hcs_close(h);
+}

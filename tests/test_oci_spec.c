@@ -499,3 +499,60 @@ Test(oci_spec, bind_options) {
   cr_expect_neq(r.status, 0);
   cr_expect(strstr(r.err, "\"mand\"") != NULL, "%s", r.err);
 }
+
+/* The cpu files of group path: "shares quota period" (v1) or "weight
+ * max" (v2), newline-free. */
+static void cpu_of(const char *path, char *out, size_t n) {
+  static const char *const v1[] = {"cpu.shares", "cpu.cfs_quota_us",
+                                   "cpu.cfs_period_us"};
+  static const char *const v2[] = {"cpu.weight", "cpu.max"};
+  char p[256], one[64];
+  snprintf(p, sizeof(p), "/sys/fs/cgroup/cpu%s/cpu.shares", path);
+  bool is_v1 = access(p, F_OK) == 0;
+  out[0] = '\0';
+  for (size_t i = 0; i < (is_v1 ? 3u : 2u); i++) {
+    snprintf(p, sizeof(p), "/sys/fs/cgroup/%s%s/%s", is_v1 ? "cpu" : "", path,
+             is_v1 ? v1[i] : v2[i]);
+    oci_slurp(p, one, sizeof(one));
+    one[strcspn(one, "\n")] = '\0';
+    size_t used = strlen(out);
+    snprintf(out + used, n - used, "%s%s", i ? " " : "", one);
+  }
+}
+
+/* linux.resources.cpu shares, quota and period in the cgroup as given
+ * (runc's conversion to a weight on v2), and quota changed by `update`,
+ * the period kept (runtime-tools' linux_cgroups_cpus). */
+Test(oci_spec, cpu_values_exact) {
+  char path[128], extra[512], got[128], file[200];
+  snprintf(path, sizeof(path), "/hcs-ocispec-cpu/%s", strrchr(dir, '-') + 1);
+  snprintf(extra, sizeof(extra),
+           "{\"linux\": {\"cgroupsPath\": \"%s\", \"resources\": {\"cpu\": "
+           "{\"shares\": 2048, \"quota\": 50000, \"period\": 500000}}}}",
+           path);
+  write_bundle("true", extra);
+  run_t r = RUNC("cpu", "create", "--bundle", bundle, "cpu");
+  cr_assert_eq(r.status, 0, "create: %s", r.err);
+  cpu_of(path, got, sizeof(got));
+  snprintf(extra, sizeof(extra), "/sys/fs/cgroup/cpu%s/cpu.shares", path);
+  bool is_v1 = access(extra, F_OK) == 0;
+  cr_expect_str_eq(got, is_v1 ? "2048 50000 500000" : "79 50000 500000");
+  snprintf(file, sizeof(file), "%s/res.json", dir);
+  FILE *f = fopen(file, "we");
+  cr_assert_not_null(f);
+  fputs("{\"cpu\": {\"quota\": 30000}}", f);
+  fclose(f);
+  r = RUNC("update", "update", "--resources", file, "cpu");
+  cr_expect_eq(r.status, 0, "update: %s", r.err);
+  cpu_of(path, got, sizeof(got));
+  cr_expect_str_eq(got, is_v1 ? "2048 30000 500000" : "79 30000 500000");
+  r = RUNC("delete", "delete", "--force", "cpu");
+  cr_expect_eq(r.status, 0, "delete: %s", r.err);
+  static const char *const tops[] = {"pids",    "memory",  "cpu",
+                                     "cpuacct", "cpuset",  "devices",
+                                     "freezer", "unified", ""};
+  for (size_t i = 0; i < sizeof(tops) / sizeof(tops[0]); i++) {
+    snprintf(file, sizeof(file), "/sys/fs/cgroup/%s/hcs-ocispec-cpu", tops[i]);
+    (void)rmdir(file);
+  }
+}

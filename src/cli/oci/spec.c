@@ -635,29 +635,23 @@ static int map_memory(ctx_t *c, json_t *mem) {
   return 0;
 }
 
-/* cpu: shares as a weight (Docker's and runc's conversion for cgroup
- * v2, 1-10000, which hcs writes as cpu.weight or as shares again on v1),
- * quota/period as a share of all CPUs (ProcessorMaximum, 10000 = all),
- * cpus and mems as the cpuset. */
+/* cpu: shares, quota and period as given (libhcs's CpuShares, CpuQuota,
+ * CpuPeriod: cpu.shares and cpu.cfs_* on cgroup v1; cpu.weight, by runc's
+ * conversion, and cpu.max on v2), cpus and mems as the cpuset. */
 static int map_cpu(ctx_t *c, json_t *cpu) {
   static const char *const known[] = {"shares", "quota", "period",
                                       "cpus",   "mems",  NULL};
   if (only(c, cpu, "linux.resources.cpu", known) != 0) {
     return -1;
   }
-  json_int_t shares = json_integer_value(json_object_get(cpu, "shares"));
-  json_int_t quota = json_integer_value(json_object_get(cpu, "quota"));
-  json_int_t period = json_integer_value(json_object_get(cpu, "period"));
-  if (shares > 0) {
-    long long w = 1 + (shares < 2 ? 0 : (shares - 2) * 9999 / 262142);
-    json_object_set_new(c->cfg, "ProcessorWeight", json_integer(w));
-  }
-  if (quota > 0) {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    long long all = (long long)(n > 0 ? n : 1) * (period > 0 ? period : 100000);
-    long long units = (quota * 10000 + all - 1) / all;
-    json_object_set_new(c->cfg, "ProcessorMaximum",
-                        json_integer(units > 10000 ? 10000 : units));
+  static const char *const fields[][2] = {
+      {"shares", "CpuShares"}, {"quota", "CpuQuota"}, {"period", "CpuPeriod"}};
+  for (size_t i = 0; i < 3; i++) {
+    json_t *v = json_object_get(cpu, fields[i][0]);
+    json_int_t x = json_integer_value(v);
+    if (x > 0 || (x == -1 && i == 1)) {
+      json_object_set_new(c->cfg, fields[i][1], json_integer(x));
+    }
   }
   const char *cpus = json_string_value(json_object_get(cpu, "cpus"));
   const char *mems = json_string_value(json_object_get(cpu, "mems"));

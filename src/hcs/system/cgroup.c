@@ -164,14 +164,16 @@ static int knobs_of(const hcs__cgroup_t *cg, const hcs__cgroup_limits_t *l,
                     knob_t *k) {
   int n = 0;
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-  const long period = 100000;
+  const long period = l->cpu_period > 0 ? (long)l->cpu_period : 100000;
   long quota = 0;
-  if (l->cpu_max > 0) {
+  if (l->cpu_quota != 0) {
+    quota = (long)l->cpu_quota; /* as given; -1: none */
+  } else if (l->cpu_max > 0) {
     quota = period * ncpu * l->cpu_max / 10000;
   } else if (l->cpu_count > 0 && l->cpu_count < ncpu) {
     quota = period * l->cpu_count;
   }
-  if (quota > 0 && quota < 1000) {
+  if (l->cpu_quota == 0 && quota > 0 && quota < 1000) {
     quota = 1000; /* the kernel's floor for a quota */
   }
   n += memory_knobs(cg, l, k);
@@ -187,22 +189,34 @@ static int knobs_of(const hcs__cgroup_t *cg, const hcs__cgroup_limits_t *l,
     k[n] = (knob_t){"pids", "pids.max", ""};
     snprintf(k[n++].val, sizeof(k[0].val), "%lld", (long long)l->pids);
   }
-  if (l->cpu_weight > 0) {
+  if (l->cpu_shares > 0) {
+    /* v2: runc's conversion of shares to a weight. */
+    long long v = cg->v2 ? 1 + (l->cpu_shares - 2) * 9999 / 262142
+                         : (long long)l->cpu_shares;
+    k[n] = (knob_t){"cpu", cg->v2 ? "cpu.weight" : "cpu.shares", ""};
+    snprintf(k[n++].val, sizeof(k[0].val), "%lld", v);
+  } else if (l->cpu_weight > 0) {
     /* v1 shares run 2-262144 (1024 default); v2 weight 1-10000 (100). */
     long long v =
         cg->v2 ? l->cpu_weight : 2 + (long long)l->cpu_weight * 262142 / 10000;
     k[n] = (knob_t){"cpu", cg->v2 ? "cpu.weight" : "cpu.shares", ""};
     snprintf(k[n++].val, sizeof(k[0].val), "%lld", v);
   }
-  if (quota > 0) {
+  if (quota != 0 || l->cpu_period > 0) {
     if (cg->v2) {
       k[n] = (knob_t){"cpu", "cpu.max", ""};
-      snprintf(k[n++].val, sizeof(k[0].val), "%ld %ld", quota, period);
+      if (quota > 0) {
+        snprintf(k[n++].val, sizeof(k[0].val), "%ld %ld", quota, period);
+      } else {
+        snprintf(k[n++].val, sizeof(k[0].val), "max %ld", period);
+      }
     } else {
       k[n] = (knob_t){"cpu", "cpu.cfs_period_us", ""};
       snprintf(k[n++].val, sizeof(k[0].val), "%ld", period);
-      k[n] = (knob_t){"cpu", "cpu.cfs_quota_us", ""};
-      snprintf(k[n++].val, sizeof(k[0].val), "%ld", quota);
+      if (quota != 0) {
+        k[n] = (knob_t){"cpu", "cpu.cfs_quota_us", ""};
+        snprintf(k[n++].val, sizeof(k[0].val), "%ld", quota);
+      }
     }
   }
   return n;

@@ -18,6 +18,9 @@ typedef struct hcs__cgroup_limits_s {
   int64_t cpu_weight;       /* 1-10000 (ProcessorWeight); 0: default */
   int64_t cpu_max;          /* 1-10000 of the machine (ProcessorMaximum); 0 */
   int64_t cpu_count;        /* ProcessorCount; 0: all */
+  int64_t cpu_shares;       /* v1 shares, 2-262144 (CpuShares); 0: none */
+  int64_t cpu_quota;        /* us per period, -1 none (CpuQuota); 0: unset */
+  int64_t cpu_period;       /* us (CpuPeriod); 0: the kernel's 100000 */
   int64_t swap_bytes;       /* swap beside memory_bytes: 0 none, -1 unlimited */
   int64_t memory_low_bytes; /* a soft limit (v1 soft_limit, v2 low); 0 */
   const char *cpuset_cpus;  /* cpuset lists; NULL: all */

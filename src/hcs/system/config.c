@@ -112,6 +112,9 @@ static const hcs__field_t config_fields[] = {
     INT(C, "ProcessorWeight", processor_weight, 0, 10000),
     INT(C, "ProcessorMaximum", processor_maximum, 0, 10000),
     INT(C, "ProcessorCount", processor_count, 0, 4096),
+    INT(C, "CpuShares", cpu_shares, 0, 262144),
+    INT(C, "CpuQuota", cpu_quota, -1, BIG),
+    INT(C, "CpuPeriod", cpu_period, 0, 1000000),
     INT(C, "MemoryMaximumInMB", memory_maximum_mb, 0, MEM_MB_MAX),
     INT(C, "StorageIOPSMaximum", storage_iops_maximum, 0, BIG),
     INT(C, "StorageBandwidthMaximum", storage_bandwidth_maximum, 0, BIG),
@@ -513,6 +516,26 @@ static hcs_result_t check_resources(const hcs__config_t *cfg,
       return hcs__fail(err, HCS_WSAEINVAL, create_op, object, EINVAL,
                        "Ulimits[%zu]: Soft above Hard", i);
     }
+  }
+  /* The CFS values as given, or the share of the machine: not both. */
+  const char *both =
+      cfg->cpu_shares > 0 && cfg->processor_weight > 0
+          ? "CpuShares with ProcessorWeight"
+      : (cfg->cpu_quota != 0 || cfg->cpu_period > 0) &&
+              (cfg->processor_maximum > 0 || cfg->processor_count > 0)
+          ? "CpuQuota/CpuPeriod with ProcessorMaximum or "
+            "ProcessorCount"
+          : NULL;
+  if (both != NULL) {
+    return hcs__fail(err, HCS_WSAEINVAL, create_op, object, EINVAL,
+                     "%s: one or the other", both);
+  }
+  if ((cfg->cpu_period > 0 && cfg->cpu_period < 1000) ||
+      (cfg->cpu_quota > 0 && cfg->cpu_quota < 1000)) {
+    return hcs__fail(err, HCS_WSAEINVAL, create_op, object, EINVAL,
+                     "%s: under the kernel's 1000 us",
+                     cfg->cpu_quota > 0 && cfg->cpu_quota < 1000 ? "CpuQuota"
+                                                                 : "CpuPeriod");
   }
   const char *const sets[][2] = {{"CpusetCpus", cfg->cpuset_cpus},
                                  {"CpusetMems", cfg->cpuset_mems}};

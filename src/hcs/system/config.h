@@ -61,6 +61,9 @@ typedef struct hcs__config_s {
   int hv_partition;
   char **endpoint_list;
   int64_t processor_weight, processor_maximum, processor_count;
+  /* hcs extensions, the CFS values as given: shares 2-262144, quota in
+   * us (-1: none), period in us; 0: not set */
+  int64_t cpu_shares, cpu_quota, cpu_period;
   int64_t memory_maximum_mb;
   int64_t storage_iops_maximum, storage_bandwidth_maximum;
   int64_t storage_sandbox_size;

@@ -239,6 +239,9 @@ void hcs__container_limits(const hcs__config_t *cfg,
       .cpu_weight = cfg->processor_weight,
       .cpu_max = cfg->processor_maximum,
       .cpu_count = cfg->processor_count,
+      .cpu_shares = cfg->cpu_shares,
+      .cpu_quota = cfg->cpu_quota,
+      .cpu_period = cfg->cpu_period,
       .swap_bytes = cfg->swap_maximum_mb > 0
                         ? cfg->swap_maximum_mb * 1024 * 1024
                         : cfg->swap_maximum_mb,
