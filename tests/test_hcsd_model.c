@@ -273,16 +273,6 @@ static void do_exec_inspect(call_t *c) {
   c->rc = c->json != NULL ? 0 : -1;
 }
 
-static void pruned_cb(json_t *ids, void *data) {
-  call_t *c = data;
-  c->json = ids;
-  ended(c);
-}
-
-static void do_prune(call_t *c) {
-  c->rc = hcsd_ctrs_prune(&t.d, &c->json, pruned_cb, c, &c->e);
-}
-
 static void do_img_list(call_t *c) {
   c->rc = hcsd_img_list(&t.d, NULL, json_cb, c, &c->e);
 }
@@ -613,41 +603,6 @@ Test(hcsd_model, stop_kill_and_exec_into_stopped) {
   refused(run(do_exec_create, (call_t){.ref = id, .in = &spec}), 409, NULL);
   hcsd_exec_spec_clear(&spec);
   ok(run(do_remove, (call_t){.ref = id}));
-}
-
-/* Prune answers once the stopped containers are gone, not before: a list
- * right after it holds the running one alone. */
-Test(hcsd_model, prune_removes_the_stopped_before_it_answers) {
-  char done1[65], done2[65], up[65];
-  create_ok("p1", "[\"true\"]", done1);
-  create_ok("p2", "[\"true\"]", done2);
-  create_ok("p3", DEAF_SLEEPER, up);
-  ok(run(do_start, (call_t){.ref = done2}));
-  cr_assert_eq(wait_exit(done2), 0);
-  ok(run(do_start, (call_t){.ref = up}));
-
-  call_t c = run(do_prune, (call_t){0});
-  ok(c);
-  cr_assert_eq(json_array_size(c.json), 2, "pruned %zu",
-               json_array_size(c.json));
-  for (size_t i = 0; i < 2; i++) {
-    const char *id = json_string_value(json_array_get(c.json, i));
-    cr_assert(id != NULL && (strcmp(id, done1) == 0 || strcmp(id, done2) == 0),
-              "pruned %s", id != NULL ? id : "(null)");
-  }
-  json_decref(c.json);
-  call_t l = run(do_list, (call_t){.flag = true});
-  cr_assert_eq(json_array_size(l.json), 1);
-  cr_assert_str_eq(
-      json_string_value(json_object_get(json_array_get(l.json, 0), "Id")), up);
-  json_decref(l.json);
-
-  /* Nothing left to prune: answered at once, with no id. */
-  c = run(do_prune, (call_t){0});
-  cr_assert_eq(c.rc, 0);
-  cr_assert_eq(json_array_size(c.json), 0);
-  json_decref(c.json);
-  ok(run(do_remove, (call_t){.ref = up, .flag = true}));
 }
 
 Test(hcsd_model, images_list_and_inspect) {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The calls that change a container: start, stop, restart, kill, remove,
- * prune and resize. A call that meets a busy container (starting or
+/* The calls that change a container: start, stop, restart, kill, remove
+ * and resize. A call that meets a busy container (starting or
  * cleaning up) waits for it to settle and then decides, as dockerd
  * serialises the operations on one container. */
 #include "hcsd/model/ctr_int.h"
@@ -351,7 +351,7 @@ int hcsd_ctr_restart(hcsd_t *d, const char *ref, const char *signal, int secs,
   return HCSD_PENDING;
 }
 
-/* ---- remove, prune ---- */
+/* ---- remove ---- */
 
 static int remove_settled(hcsd_ctr_t *c, void *data) {
   op_t *op = data;
@@ -437,49 +437,6 @@ int hcsd_ctr_remove(hcsd_t *d, const char *ref, bool force, hcsd_done_cb done,
     hcsd__ctr_stop(c, SIGKILL, 0);
   }
   return HCSD_PENDING;
-}
-
-/* A prune whose removals are under way. */
-typedef struct prune_s {
-  json_t *ids;
-  size_t left;
-  hcsd_pruned_cb done;
-  void *data;
-} prune_t;
-
-static void pruned_one(const hcsd_err_t *e, void *data) {
-  prune_t *p = data;
-  (void)e; /* a removal cannot fail: what the host keeps is logged */
-  if (--p->left == 0) {
-    p->done(p->ids, p->data);
-    free(p);
-  }
-}
-
-int hcsd_ctrs_prune(hcsd_t *d, json_t **ids, hcsd_pruned_cb done, void *data,
-                    hcsd_err_t *e) {
-  prune_t *p = calloc(1, sizeof(*p));
-  if (p == NULL || (p->ids = json_array()) == NULL) {
-    free(p);
-    hcsd_err_set(e, 500, "out of memory");
-    return -1;
-  }
-  p->done = done;
-  p->data = data;
-  for (hcsd_ctr_t *c = d->ctrs, *next; c != NULL; c = next) {
-    next = c->next;
-    if (c->state != CS_RUNNING && !c->busy && !c->restarting &&
-        hcsd__ctr_remove(c, pruned_one, p) == 0) {
-      json_array_append_new(p->ids, json_string(c->id));
-      p->left++;
-    }
-  }
-  if (p->left > 0) {
-    return HCSD_PENDING;
-  }
-  *ids = p->ids;
-  free(p);
-  return 0;
 }
 
 /* ---- resize ---- */

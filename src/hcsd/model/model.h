@@ -90,13 +90,6 @@ int hcsd_ctr_kill(hcsd_t *d, const char *ref, const char *signal,
  * -1: 404, 409 running without force. */
 int hcsd_ctr_remove(hcsd_t *d, const char *ref, bool force, hcsd_done_cb done,
                     void *data, hcsd_err_t *e);
-/* Removes every container that is neither running nor busy, as dockerd
- * does before it answers: HCSD_PENDING, then done(ids) once every one of
- * them is gone; or 0 with *ids when there was none to remove; -1: 500.
- * ids is the JSON array of their ids, the receiver's to json_decref. */
-typedef void (*hcsd_pruned_cb)(json_t *ids, void *data);
-int hcsd_ctrs_prune(hcsd_t *d, json_t **ids, hcsd_pruned_cb done, void *data,
-                    hcsd_err_t *e);
 
 /* Waits for condition (NULL, "" or "not-running", "next-exit",
  * "removed"): 0 with *code the exit code when it holds now; HCSD_PENDING
