@@ -399,10 +399,6 @@ void hcs__seccomp_build_abort(hcs__seccomp_build_t *b) {
   }
 }
 
-const char *hcs__seccomp_build_stamp(void) {
-  return "seccomp.c " __DATE__ " " __TIME__;
-}
-
 void hcs__bpf_free(hcs__bpf_t *bpf) {
   as_free(bpf->insns);
   bpf->insns = NULL;

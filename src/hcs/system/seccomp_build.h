@@ -52,11 +52,6 @@ int hcs__seccomp_read_at(int fd, void *dst, size_t size, off_t at);
 /* Releases what is left of b; safe after finish and twice. */
 void hcs__seccomp_build_abort(hcs__seccomp_build_t *b);
 
-/* When this build's compiler of profiles (seccomp.c, seccomp_json.c) was
- * compiled: part of the persistent cache's key, so that a changed
- * compiler never answers with an old filter. */
-const char *hcs__seccomp_build_stamp(void); /* seccomp.c's */
-const char *hcs__seccomp_json_stamp(void);  /* seccomp_json.c's */
 /* The persistent cache (seccomp_cache.c). get: 0 with *out set (freed
  * with hcs__bpf_free), or -errno (-ENOENT: not there) for a compile. put
  * stores bpf, ignoring failures. */

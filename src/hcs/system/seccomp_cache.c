@@ -20,6 +20,7 @@
 #include "hcs-version.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -104,6 +105,29 @@ static int open_dir(void) {
   return fd;
 }
 
+/* Which build of the compiler of profiles runs: the file this code was
+ * loaded from (libhcs.so, or the program libhcs.a was linked into), by
+ * device, inode, size and modification time, so that a rebuilt or
+ * upgraded libhcs never answers with an old build's filter. A stamp of
+ * the compile's date and time would do the same but makes the build
+ * unreproducible (and -Wdate-time, in Debian's flags, refuses it). */
+static int code_identity(char *out, size_t n) {
+  Dl_info info;
+  const char *path = "/proc/self/exe";
+  if (dladdr((void *)code_identity, &info) != 0 && info.dli_fname != NULL &&
+      info.dli_fname[0] == '/') {
+    path = info.dli_fname;
+  }
+  struct stat st;
+  if (stat(path, &st) != 0) {
+    return -errno;
+  }
+  snprintf(out, n, "%ju:%ju %jd %jd.%09ld", (uintmax_t)st.st_dev,
+           (uintmax_t)st.st_ino, (intmax_t)st.st_size,
+           (intmax_t)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+  return 0;
+}
+
 /* The key: the profile's text (hcs-runc and hcsd hand it over as they
  * canonicalise it), the capability set its rules are weighed against,
  * the native ABI, libseccomp's version, the kernel's release (minKernel
@@ -111,17 +135,17 @@ static int open_dir(void) {
 static int key_hex(const char *json, uint64_t caps, char out[65]) {
   const struct scmp_version *v = seccomp_version();
   struct utsname u;
-  if (v == NULL || uname(&u) != 0) {
+  char code[128];
+  if (v == NULL || uname(&u) != 0 || code_identity(code, sizeof(code)) != 0) {
     return -EIO;
   }
   char head[512];
   int n = snprintf(head, sizeof(head),
-                   "hcs seccomp cache %d\nhcs %s %s %s\narch %#x\n"
+                   "hcs seccomp cache %d\nhcs %s %s\narch %#x\n"
                    "libseccomp %u.%u.%u\nkernel %s\ncaps %#llx\n",
-                   CACHE_FORMAT, HCS_VERSION_STRING, hcs__seccomp_build_stamp(),
-                   hcs__seccomp_json_stamp(), (unsigned)seccomp_arch_native(),
-                   v->major, v->minor, v->micro, u.release,
-                   (unsigned long long)caps);
+                   CACHE_FORMAT, HCS_VERSION_STRING, code,
+                   (unsigned)seccomp_arch_native(), v->major, v->minor,
+                   v->micro, u.release, (unsigned long long)caps);
   hcs__sha256_t c;
   int r = hcs__sha256_init(&c);
   if (r != 0) {

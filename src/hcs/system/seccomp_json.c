@@ -724,10 +724,6 @@ void hcs__seccomp_forget(void) {
   pthread_mutex_unlock(&cache.mu);
 }
 
-const char *hcs__seccomp_json_stamp(void) {
-  return "seccomp_json.c " __DATE__ " " __TIME__;
-}
-
 unsigned long hcs__seccomp_compiles(void) {
   pthread_mutex_lock(&cache.mu);
   unsigned long n = cache.compiles;
