@@ -324,7 +324,8 @@ HCS_API struct as_loop_s *hcs_engine_loop_at(hcs_t *hcs, uint32_t i);
  * "Tmpfs" ([{ContainerPath, Options}]: a tmpfs there, always nosuid and
  * nodev; Options comma-separated, a later one winning: size=, mode=
  * (octal), uid=, gid=, nr_inodes=, ro, rw, exec, noexec, nosuid, nodev,
- * private, rprivate, strictatime, relatime, noatime, nodiratime,
+ * private, rprivate, shared, rshared, slave, rslave, unbindable,
+ * runbindable (the propagation), strictatime, relatime, noatime, nodiratime,
  * diratime; any other is HCS_WSAEINVAL naming it),
  * "ReadOnlyRoot" (true: the root is remounted read-only once its mount
  * points are made; the mappings and tmpfs on it keep their own flags, as

@@ -195,7 +195,10 @@ Test(container_oci, bind_options) {
            "{\"HostPath\":\"%s\",\"ContainerPath\":\"/nx\","
            "\"Options\":\"nosuid,nodev,noexec,noatime,ro,shared\"},"
            "{\"HostPath\":\"%s\",\"ContainerPath\":\"/ex\","
-           "\"Options\":\"noexec,exec,suid,rw,private\"}]",
+           "\"Options\":\"noexec,exec,suid,rw,private\"}],"
+           "\"Tmpfs\":[{\"ContainerPath\":\"/ts\",\"Options\":"
+           "\"slave,shared\"},{\"ContainerPath\":\"/tu\",\"Options\":"
+           "\"unbindable\"}]",
            dir, dir);
   start_system(h, "bo", extra);
   out_t o;
@@ -208,6 +211,13 @@ Test(container_oci, bind_options) {
   cr_expect(strstr(o.text, "ro,nosuid,nodev,noexec,noatime shared:") == o.text,
             "%s", o.text);
   cr_expect(strstr(o.text, "\nrw,relatime -\n") != NULL, "%s", o.text);
+  /* A tmpfs's propagation, the later one winning. */
+  run_in(h, "bo",
+         "awk '$5 == \"/ts\" || $5 == \"/tu\" {print $5, $7}' "
+         "/proc/self/mountinfo",
+         NULL, &o);
+  cr_expect(strstr(o.text, "/ts shared:") == o.text, "%s", o.text);
+  cr_expect(strstr(o.text, "\n/tu unbindable\n") != NULL, "%s", o.text);
   stop_system(h, "bo");
   snprintf(extra, sizeof(extra),
            ",\"MappedDirectories\":[{\"HostPath\":\"%s\","

@@ -248,7 +248,8 @@ static hcs_result_t check_paths(const hcs__config_t *cfg, const char *object,
       return hcs__fail(err, HCS_WSAEINVAL, create_op, object, EINVAL,
                        "Tmpfs[%zu].Options: \"%s\" is not an option hcs "
                        "takes (size=, mode=, uid=, gid=, nr_inodes=, ro, rw, "
-                       "exec, noexec, nosuid, nodev)",
+                       "exec, noexec, nosuid, nodev, [r]private, [r]shared, "
+                       "[r]slave, [r]unbindable, atime options)",
                        i, bad);
     }
   }

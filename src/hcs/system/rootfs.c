@@ -350,6 +350,10 @@ int hcs__bind_options(const char *opts, bool read_only, hcs__bind_opts_t *o,
   return 0;
 }
 
+/* A tmpfs's propagation flags, which mount_tmpfs sets by a call of their
+ * own (the kernel takes no other flag with them). */
+#define TMPFS_PROP (MS_SHARED | MS_SLAVE | MS_UNBINDABLE | MS_REC)
+
 int hcs__tmpfs_options(const char *opts, unsigned long *flags, char *data,
                        size_t n, char *bad, size_t bn) {
   static const char *const keys[] = {
@@ -363,8 +367,14 @@ int hcs__tmpfs_options(const char *opts, unsigned long *flags, char *data,
                {"exec", 0, MS_NOEXEC},
                {"nosuid", 0, 0},
                {"nodev", 0, 0},
-               {"private", 0, 0},
-               {"rprivate", 0, 0},
+               {"private", 0, TMPFS_PROP},
+               {"rprivate", 0, TMPFS_PROP},
+               {"shared", MS_SHARED, TMPFS_PROP},
+               {"rshared", MS_SHARED | MS_REC, TMPFS_PROP},
+               {"slave", MS_SLAVE, TMPFS_PROP},
+               {"rslave", MS_SLAVE | MS_REC, TMPFS_PROP},
+               {"unbindable", MS_UNBINDABLE, TMPFS_PROP},
+               {"runbindable", MS_UNBINDABLE | MS_REC, TMPFS_PROP},
                {"strictatime", MS_STRICTATIME, MS_NOATIME | MS_RELATIME},
                {"relatime", MS_RELATIME, MS_NOATIME | MS_STRICTATIME},
                {"noatime", MS_NOATIME, MS_RELATIME | MS_STRICTATIME},
@@ -378,7 +388,7 @@ int hcs__tmpfs_options(const char *opts, unsigned long *flags, char *data,
     bool ok = len == 0;
     for (size_t i = 0; !ok && i < sizeof(words) / sizeof(words[0]); i++) {
       if (strlen(words[i].name) == len && strncmp(p, words[i].name, len) == 0) {
-        *flags = (*flags | words[i].set) & ~words[i].clr;
+        *flags = (*flags & ~words[i].clr) | words[i].set;
         ok = true;
       }
     }
@@ -415,8 +425,17 @@ static int mount_tmpfs(int rootfd, const hcs__tmpfs_t *t, const char **call) {
     return fd;
   }
   *call = "mount(tmpfs)";
-  int err = mount_on(fd, "tmpfs", "tmpfs", flags, data);
+  int err = mount_on(fd, "tmpfs", "tmpfs", flags & ~TMPFS_PROP, data);
   close(fd);
+  if (err == 0 && (flags & TMPFS_PROP) != 0) {
+    /* Reopened: the fd named the directory under the new mount. */
+    *call = "mount(propagation)";
+    fd = open_dir_in(rootfd, t->container_path);
+    err = fd < 0 ? fd : mount_on(fd, NULL, NULL, flags & TMPFS_PROP, NULL);
+    if (fd >= 0) {
+      close(fd);
+    }
+  }
   return err;
 }
 

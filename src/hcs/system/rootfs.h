@@ -23,7 +23,9 @@ int hcs__rootfs_enter(const hcs__container_t *ct, char *why, size_t n);
  * *flags gets MS_NOSUID|MS_NODEV always, MS_NOEXEC for noexec (exec
  * clears it), MS_RDONLY for ro (rw clears it); data (n bytes) the
  * options the kernel reads: size=, mode= (octal), uid=, gid=, nr_inodes=.
- * private and rprivate are what every mount of a system is already.
+ * private and rprivate are what every mount of a system is already;
+ * shared, slave, unbindable (r-prefixed: recursive) put MS_SHARED etc.
+ * (with MS_REC) in *flags, for a mount(2) of their own after the tmpfs.
  * 0, or -EINVAL with the first other option in bad (bn bytes). */
 int hcs__tmpfs_options(const char *opts, unsigned long *flags, char *data,
                        size_t n, char *bad, size_t bn);
