@@ -1132,4 +1132,25 @@ HE_UNUSED static int he_run_argv(he_cmd_t *c, const void *data, size_t len,
 #define he_expect_has(s, needle)                                               \
   cr_assert(strstr((s), (needle)) != NULL, "\"%s\" lacks \"%s\"", (s), (needle))
 
+/* Appends what `seq from to` prints to b. */
+HE_UNUSED static void he_seq_text(th_buf_t *b, long from, long to) {
+  char line[32];
+  for (long i = from; i <= to; i++) {
+    int k = snprintf(line, sizeof(line), "%ld\n", i);
+    th_buf_add(b, line, (size_t)k);
+  }
+}
+
+/* Asserts got holds want's bytes exactly, naming the first that differs. */
+HE_UNUSED static void he_expect_same(const th_buf_t *got, const th_buf_t *want,
+                                     const char *what) {
+  cr_assert_eq(got->len, want->len, "%s: %zu bytes, want %zu", what, got->len,
+               want->len);
+  size_t i = 0;
+  while (i < want->len && got->p[i] == want->p[i]) {
+    i++;
+  }
+  cr_assert_eq(i, want->len, "%s differs at byte %zu", what, i);
+}
+
 #endif

@@ -17,26 +17,6 @@
 
 TestSuite(hcsd_splice, .init = he_setup, .fini = he_teardown, .timeout = 300);
 
-/* What `seq 1 n` prints. */
-static void seq_text(th_buf_t *b, long n) {
-  char line[32];
-  for (long i = 1; i <= n; i++) {
-    int k = snprintf(line, sizeof(line), "%ld\n", i);
-    th_buf_add(b, line, (size_t)k);
-  }
-}
-
-static void expect_same(const th_buf_t *got, const th_buf_t *want,
-                        const char *what) {
-  cr_assert_eq(got->len, want->len, "%s: %zu bytes, want %zu", what, got->len,
-               want->len);
-  size_t i = 0;
-  while (i < want->len && got->p[i] == want->p[i]) {
-    i++;
-  }
-  cr_assert_eq(i, want->len, "%s differs at byte %zu", what, i);
-}
-
 Test(hcsd_splice, docker_exec_64mib_intact) {
   char id[128];
   he_docker_line(id, sizeof(id), "run", "-d", "busybox", "sleep", "600");
@@ -46,11 +26,11 @@ Test(hcsd_splice, docker_exec_64mib_intact) {
             "seq 1 8400000; seq 1 100000 >&2; exit 3");
   he_expect_code(&c, 3);
   th_buf_t want = {0};
-  seq_text(&want, 8400000);
-  expect_same(&c.o, &want, "stdout");
+  he_seq_text(&want, 1, 8400000);
+  he_expect_same(&c.o, &want, "stdout");
   th_buf_free(&want);
-  seq_text(&want, 100000);
-  expect_same(&c.e, &want, "stderr");
+  he_seq_text(&want, 1, 100000);
+  he_expect_same(&c.e, &want, "stderr");
   th_buf_free(&want);
   he_cmd_free(&c);
   he_docker_ok(&c, "rm", "-f", id);

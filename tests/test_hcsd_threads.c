@@ -34,25 +34,6 @@ static void restart_threads(const char *n, const char *more) {
   he_daemon_start();
 }
 
-static void seq_text(th_buf_t *b, long from, long to) {
-  char line[32];
-  for (long i = from; i <= to; i++) {
-    int k = snprintf(line, sizeof(line), "%ld\n", i);
-    th_buf_add(b, line, (size_t)k);
-  }
-}
-
-static void expect_same(const th_buf_t *got, const th_buf_t *want,
-                        const char *what) {
-  cr_assert_eq(got->len, want->len, "%s: %zu bytes, want %zu", what, got->len,
-               want->len);
-  size_t i = 0;
-  while (i < want->len && got->p[i] == want->p[i]) {
-    i++;
-  }
-  cr_assert_eq(i, want->len, "%s differs at byte %zu", what, i);
-}
-
 static void run_ctr(const char *name) {
   he_cmd_t c;
   he_docker_ok(&c, "run", "-d", "--name", name, "busybox", "sleep", "600");
@@ -72,7 +53,7 @@ Test(hcsd_threads, many_execs_intact) {
   static char scripts[NEXECS][160];
   static th_buf_t input;
   /* 1.2 MiB of stdin for every tenth exec, which echoes it. */
-  seq_text(&input, 5000000, 5160000);
+  he_seq_text(&input, 5000000, 5160000);
   for (int i = 0; i < NEXECS; i++) {
     if (i % 10 == 3) {
       he_cmd_start(&cs[i], HE_ARGV("docker", "exec", "-i", "t", "cat"), input.p,
@@ -94,12 +75,12 @@ Test(hcsd_threads, many_execs_intact) {
     snprintf(what, sizeof(what), "exec %d's stdout", i);
     if (i % 10 == 3) {
       he_expect_code(&cs[i], 0);
-      expect_same(&cs[i].o, &input, what);
+      he_expect_same(&cs[i].o, &input, what);
     } else {
       he_expect_code(&cs[i], i % 7);
       long n = i % 4 == 0 ? 200000 : 500;
-      seq_text(&want, (long)i * 1000000, (long)i * 1000000 + n);
-      expect_same(&cs[i].o, &want, what);
+      he_seq_text(&want, (long)i * 1000000, (long)i * 1000000 + n);
+      he_expect_same(&cs[i].o, &want, what);
       char err[16];
       snprintf(err, sizeof(err), "err%d\n", i);
       cr_assert_str_eq(cs[i].e.p, err, "exec %d's stderr", i);
