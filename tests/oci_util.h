@@ -153,6 +153,24 @@ static inline int oci_run(const char *dir, char *const argv[], const char *tag,
   return r->status;
 }
 
+/* `pre... args...` (both NULL-ended; at most 31 in all) run as oci_run
+ * does: hcs-runc with its global options first, then a command. */
+static inline run_t oci_run_args(const char *dir, const char *const *pre,
+                                 const char *const *args, const char *tag) {
+  char *argv[32];
+  size_t n = 0;
+  for (size_t i = 0; pre[i] != NULL && n < 31; i++) {
+    argv[n++] = (char *)pre[i];
+  }
+  for (size_t i = 0; args[i] != NULL && n < 31; i++) {
+    argv[n++] = (char *)args[i];
+  }
+  argv[n] = NULL;
+  run_t r;
+  oci_run(dir, argv, tag, &r);
+  return r;
+}
+
 /* argv with a console of its own (-t/-it clients put theirs in raw mode):
  * input is written to it once its output holds after ("" at once), the
  * output read into out until the client exits; returns its status. */

@@ -54,16 +54,9 @@ static void collect(run_t *r, const char *tag) { oci_collect(dir, r, tag); }
 
 /* hcs-runc --root ROOT --log LOG --log-format json ARGS... */
 static run_t runc_v(const char *tag, const char *const *args) {
-  char *argv[32] = {HCS_RUNC_BIN, "--root",       root,  "--log",
-                    log_path,     "--log-format", "json"};
-  size_t n = 7;
-  for (size_t i = 0; args[i] != NULL && n < 31; i++) {
-    argv[n++] = (char *)args[i];
-  }
-  argv[n] = NULL;
-  run_t r;
-  oci_run(dir, argv, tag, &r);
-  return r;
+  const char *const pre[] = {HCS_RUNC_BIN, "--root",       root,   "--log",
+                             log_path,     "--log-format", "json", NULL};
+  return oci_run_args(dir, pre, args, tag);
 }
 
 #define RUNC(tag, ...) runc_v(tag, (const char *const[]){__VA_ARGS__, NULL})

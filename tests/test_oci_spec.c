@@ -35,15 +35,8 @@ TestSuite(oci_spec, .init = setup, .fini = teardown, .timeout = 120);
 /* hcs-runc --root ROOT ARGS... with stdin /dev/null and stdout, stderr
  * in dir/tag.out, dir/tag.err (a keeper it leaves keeps writing there). */
 static run_t runc_v(const char *tag, const char *const *args) {
-  char *argv[16] = {HCS_RUNC_BIN, "--root", root};
-  size_t n = 3;
-  for (size_t i = 0; args[i] != NULL && n < 15; i++) {
-    argv[n++] = (char *)args[i];
-  }
-  argv[n] = NULL;
-  run_t r;
-  oci_run(dir, argv, tag, &r);
-  return r;
+  const char *const pre[] = {HCS_RUNC_BIN, "--root", root, NULL};
+  return oci_run_args(dir, pre, args, tag);
 }
 
 #define RUNC(tag, ...) runc_v(tag, (const char *const[]){__VA_ARGS__, NULL})
