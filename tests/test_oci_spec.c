@@ -365,6 +365,37 @@ Test(oci_spec, rootfs_propagation) {
   cr_expect(strstr(r.err, "linux.rootfsPropagation") != NULL, "%s", r.err);
 }
 
+/* `runc spec`'s cgroup and mqueue mounts, relatime included: made with
+ * those options, as mountinfo shows; strictatime there is refused. */
+Test(oci_spec, runc_spec_cgroup_and_mqueue_mounts) {
+  static const char mounts[] =
+      "{\"mounts\": [{\"destination\": \"/proc\", \"type\": \"proc\","
+      " \"source\": \"proc\"}, {\"destination\": \"/dev\", \"type\":"
+      " \"tmpfs\", \"source\": \"tmpfs\", \"options\": [\"nosuid\","
+      " \"mode=755\"]}, {\"destination\": \"/dev/mqueue\", \"type\":"
+      " \"mqueue\", \"source\": \"mqueue\", \"options\": [\"nosuid\","
+      " \"noexec\", \"nodev\"]}, {\"destination\": \"/sys/fs/cgroup\","
+      " \"type\": \"cgroup\", \"source\": \"cgroup\", \"options\":"
+      " [\"nosuid\", \"noexec\", \"nodev\", \"relatime\", \"%s\"]}]}";
+  char extra[1024];
+  snprintf(extra, sizeof(extra), mounts, "ro");
+  write_bundle("awk '$5 == \"/sys/fs/cgroup\" || $5 == \"/dev/mqueue\""
+               " {print $5, $6}' /proc/self/mountinfo",
+               extra);
+  run_t r;
+  cr_assert_eq(run_bundle("cg", &r), 0, "%s", r.err);
+  cr_expect(
+      strstr(r.out, "/sys/fs/cgroup ro,nosuid,nodev,noexec,relatime") != NULL &&
+          strstr(r.out, "/dev/mqueue rw,nosuid,nodev,noexec,relatime") != NULL,
+      "%s", r.out);
+  snprintf(extra, sizeof(extra), mounts, "strictatime");
+  write_bundle("true", extra);
+  r = RUNC("bad", "create", "--bundle", bundle, "bad");
+  cr_expect_neq(r.status, 0);
+  cr_expect(strstr(r.err, "mounts[3].options: \"strictatime\"") != NULL, "%s",
+            r.err);
+}
+
 /* linux.devices made in the container's /dev with their type, numbers,
  * mode and owner (what replaces a node already there); a type the spec
  * does not define is refused by name. */

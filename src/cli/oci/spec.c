@@ -416,7 +416,9 @@ static int map_tmpfs(ctx_t *c, json_t *m, json_t *tmpfs) {
 
 /* mqueue and cgroup mounts: hcs makes /dev/mqueue (nosuid, nodev,
  * noexec), the keeper the cgroup tree (late.c), with the options it
- * honours. */
+ * honours. relatime (in `runc spec`'s default cgroup mount) is what both
+ * get: they are mounted with no atime flag, and the kernel makes such a
+ * mount relatime. */
 static int map_late(ctx_t *c, json_t *m, size_t i, oci_late_t *late) {
   const char *type = json_string_value(json_object_get(m, "type"));
   bool cg = strcmp(type, "cgroup") == 0;
@@ -430,7 +432,7 @@ static int map_late(ctx_t *c, json_t *m, size_t i, oci_late_t *late) {
     const char *s = json_string_value(o);
     if (s == NULL ||
         (strcmp(s, "nosuid") != 0 && strcmp(s, "nodev") != 0 &&
-         strcmp(s, "noexec") != 0 &&
+         strcmp(s, "noexec") != 0 && strcmp(s, "relatime") != 0 &&
          (!cg || (strcmp(s, "ro") != 0 && strcmp(s, "rw") != 0)))) {
       return say(c, "mounts[%zu].options: \"%s\" on %s is not supported", i,
                  s != NULL ? s : "?", dest);
