@@ -218,17 +218,20 @@ int drv_runtime_run(run_t *r, contender_t ct);
 /* drv_runtime.c: the runtime scenarios' dockerd, set up once for all
  * their cells: --add-runtime hcs=<hcs-runc> and crun=<crun> (runc is its
  * default), the busybox image, and one running container per runtime for
- * the execs. A runtime whose container cannot start (crun on hybrid
- * cgroups) is not up, its note says why (the daemon's answer). */
+ * the execs (crun through progs/nocg2 where it refuses the host's
+ * cgroups, which its note says). A runtime whose container cannot start
+ * is not up, its note says why (the daemon's answer). */
 struct rt_env_s {
   bool up[CT_COUNT];
   int err[CT_COUNT];
   char note[CT_COUNT][160];
   struct rt_daemon_s *d; /* drv_runtime.c's */
 };
-/* hcs_runc: the hcs-runc binary ("" when none was found). Always to be
- * closed. */
-void rt_env_open(rt_env_t *e, const char *hcs_runc, const bool *want);
+/* hcs_runc: the hcs-runc binary ("" when none was found); progs: the
+ * bench's programs, where nocg2 is (crun's wrapper on hybrid cgroups).
+ * Always to be closed. */
+void rt_env_open(rt_env_t *e, const char *hcs_runc, const char *progs,
+                 const bool *want);
 /* Removes the containers, stops dockerd, removes its directory. Returns
  * the signal that interrupted the run meanwhile, or 0. */
 int rt_env_close(rt_env_t *e);
@@ -268,6 +271,14 @@ int exec_env_close(exec_env_t *e);
  * the signal, or 0. The exec drivers start no more execs once it is set,
  * so that the harness can remove the systems and then exit. */
 int exec_env_interrupted(void);
+
+/* Whether crun refuses this host's cgroups: a hybrid layout whose cgroup2
+ * hierarchy (/sys/fs/cgroup/unified) has controllers ("cgroups in hybrid
+ * mode not supported", libcrun cgroup.c); runc and hcs use the v1
+ * controllers there. crun runs in a mount namespace without that
+ * hierarchy then (exec_env.c, and progs/nocg2.c for the runtime
+ * scenarios). */
+bool bench_crun_refuses_cgroups(void);
 
 /* report.c */
 typedef struct report_s {

@@ -193,10 +193,7 @@ static int write_bundle(const exec_env_t *e) {
   return put_file(p, cfg);
 }
 
-/* crun refuses a hybrid cgroup layout whose cgroup2 hierarchy has
- * controllers ("cgroups in hybrid mode not supported", libcrun cgroup.c);
- * runc and hcs use the v1 controllers there. */
-static bool crun_refuses_cgroups(void) {
+bool bench_crun_refuses_cgroups(void) {
   struct statfs sf;
   if (statfs("/sys/fs/cgroup", &sf) != 0 || sf.f_type != TMPFS_MAGIC ||
       statfs("/sys/fs/cgroup/unified", &sf) != 0 ||
@@ -297,7 +294,7 @@ static void start_runtime(exec_env_t *e, contender_t ct) {
   snprintf(log, sizeof(log), "%s/%s.log", e->dir, rt_name[k]);
   char *argv[] = {e->rt[k].bin, "--root", e->rt[k].state, "run", "-d",
                   "--bundle",   bundle,   e->rt[k].id,    NULL};
-  bool hide = ct == CT_CRUN && crun_refuses_cgroups();
+  bool hide = ct == CT_CRUN && bench_crun_refuses_cgroups();
   int rc = run_cmd(argv, log, hide);
   if (rc != 0) {
     char tail[120];
@@ -324,7 +321,7 @@ static void stop_runtime(exec_env_t *e, contender_t ct) {
   snprintf(log, sizeof(log), "%s/%s.log", e->dir, rt_name[k]);
   char *argv[] = {e->rt[k].bin, "--root", e->rt[k].state, "delete", "-f",
                   e->rt[k].id,  NULL};
-  int rc = run_cmd(argv, log, ct == CT_CRUN && crun_refuses_cgroups());
+  int rc = run_cmd(argv, log, ct == CT_CRUN && bench_crun_refuses_cgroups());
   if (rc != 0 && e->up[ct]) {
     char tail[120];
     log_tail(log, tail, sizeof(tail));

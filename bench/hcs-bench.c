@@ -1204,7 +1204,7 @@ int main(int argc, char **argv) {
       }
       char runc[PATH_MAX];
       sbin_path(NULL, "hcs-runc", runc, sizeof(runc));
-      rt_env_open(&rt, runc, cf.ct_on);
+      rt_env_open(&rt, runc, cf.progs, cf.ct_on);
       rt_open = true;
       if (progress) {
         fprintf(stderr, "\r\033[K");

@@ -53,7 +53,8 @@ void report_header(const report_t *rp) {
     printf("the host holds %llu MiB resident (--ballast)\n",
            (unsigned long long)rp->ballast_mib);
   }
-  printf("each row: the %s of %u rounds (N per round; idle: 1 round), "
+  printf("each row: the %s of %u rounds (N per round; idle: 1 round; "
+         "runtime-run, runtime-exec: the rounds their tables say), "
          "contenders interleaved;\nspread: (max - min) / reported over the "
          "rounds; x limit, x libuv (exec: x crun, x runc): this row's figure "
          "over theirs\n",
@@ -332,8 +333,26 @@ static void print_vs_dockerd(const report_t *rp, scenario_t sc) {
   }
 }
 
+/* runtime: rounds of their own (--runtime-n's, 3 by default), not the
+ * header's. */
+static void print_runtime_rounds(const report_t *rp, scenario_t sc) {
+  for (size_t i = 0; i < rp->n; i++) {
+    const result_t *r = &rp->res[i];
+    if (r->sc == (int)sc && !r->skipped && r->rounds > 0) {
+      printf("each row: the %s of %u round%s of N %s, the runtimes' rounds "
+             "interleaved; p50/p99 over one round\n",
+             rp->pick, r->rounds, r->rounds == 1 ? "" : "s",
+             sc == SC_RTRUN ? "runs" : "execs");
+      return;
+    }
+  }
+}
+
 void report_table(const report_t *rp, scenario_t sc) {
   print_title(sc);
+  if (sc == SC_RTRUN || sc == SC_RTEXEC) {
+    print_runtime_rounds(rp, sc);
+  }
   print_header(sc);
   for (size_t i = 0; i < rp->n; i++) {
     if (rp->res[i].sc == (int)sc) {
