@@ -9,7 +9,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* The persistent cache is the machine's (/run/hcs/seccomp-cache): random
+ * profiles must not evict real entries there. test_seccomp_cache drives
+ * the cache on a directory of its own. */
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+  (void)argc;
+  (void)argv;
+  return hcs__seccomp_cache_set(NULL);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   /* Up to the first NUL: the parser takes a C string. */
