@@ -262,7 +262,12 @@ typedef struct as_spawn_opts_s {
    * that runs child_fn(child_arg, ready_fd); see as__spawn_fn. The session
    * then has no stdio and file/argv are ignored; a failed setup completes
    * it with AS_EXIT_EXEC_FAILED and the errno. The call blocks until the
-   * setup is done. */
+   * setup is done. With CLONE_PARENT in clone_flags the child is the
+   * calling process's sibling, with its exit signal: its parent (not the
+   * engine) reaps it, and the session reads the status the kernel keeps
+   * for the pidfd once that is done (Linux 6.15), or ends AS_EXIT_LOST
+   * when the parent has not reaped it within 255 ms of the exit. The
+   * kernel refuses CLONE_PARENT (-EINVAL) to a pid namespace's init. */
   int (*child_fn)(void *arg, int ready_fd, char *why, size_t why_len);
   void *child_arg;
   unsigned clone_flags;
