@@ -176,6 +176,9 @@ enum {
 };
 
 #define HCS_TIMEOUT_INFINITE 0xFFFFFFFFu
+/* The signal that ends an "InitSibling" system's init with a status
+ * (hcs_CreateComputeSystem): SIGRTMIN + 6 under glibc. */
+#define HCS_INIT_EXIT_SIGNAL 40
 
 /* Where a process that could not be started failed. */
 enum {
@@ -358,6 +361,22 @@ HCS_API struct as_loop_s *hcs_engine_loop_at(hcs_t *hcs, uint32_t i);
  * (false: no_new_privs is not set; the seccomp filter then goes on
  * before the uid and capabilities change). A system with any of these
  * but NoNewPrivileges starts each process without a spawner.
+ * "InitSibling" (true; false the default): the system's init is cloned
+ * as a sibling of the embedding process (CLONE_PARENT), so that the
+ * embedder's parent (a subreaper such as containerd's shim, which waits
+ * for an OCI runtime's container process) reaps it and reads its exit
+ * status; libhcs, not its parent, learns of its end from its pidfd (the
+ * status the kernel keeps once the parent has reaped it, Linux 6.15;
+ * else the init's result is lost, which libhcs does not use). Such an
+ * init also takes HCS_INIT_EXIT_SIGNAL queued to it (pidfd_send_signal
+ * or sigqueue, si_code SI_QUEUE) with a status 0-255 as its value: it
+ * kills every process of its pid namespace and, once none is left, exits
+ * with that status (128 + n says "killed by signal n", as a shim reports
+ * one); a process of the system that may signal its init may do this
+ * too, as it may stop the system with SIGTERM. Refused on an IsDummy
+ * system (HCS_WSAEINVAL), and at start (HCS_ERROR_GEN_FAILURE, EINVAL)
+ * when the embedding process is the init of a pid namespace, which the
+ * kernel lets have no sibling.
  *
  * - "IsDummy": true: no isolation; processes run directly on the host.
  * - otherwise (root only, else HCS_ERROR_NOT_SUPPORTED) a Linux container:

@@ -160,6 +160,7 @@ static const hcs__field_t config_fields[] = {
     INT(C, "Umask", umask, 0, 0777),
     BOOL(C, "NoNewPrivileges", no_new_privileges),
     STR(C, "CgroupPath", cgroup_path),
+    BOOL(C, "InitSibling", init_sibling),
     {NULL, 0, 0, 0, 0, 0, 0, NULL}};
 #undef C
 
@@ -578,6 +579,10 @@ hcs_result_t hcs__config_parse(const char *text, hcs__config_t *cfg,
   }
   if (r == HCS_OK) {
     r = check_resources(cfg, object, err);
+  }
+  if (r == HCS_OK && cfg->is_dummy && cfg->init_sibling) {
+    r = hcs__fail(err, HCS_WSAEINVAL, create_op, object, EINVAL,
+                  "InitSibling: a system without isolation has no init");
   }
   if (r == HCS_OK && cfg->host_network && cfg->endpoint_list != NULL &&
       cfg->endpoint_list[0] != NULL) {

@@ -80,6 +80,7 @@ typedef struct hcs__config_s {
   /* hcs extensions */
   int64_t pids_maximum;
   int host_network;      /* share the host's network namespace */
+  int init_sibling;      /* init cloned as the embedder's sibling */
   char *seccomp_profile; /* "unconfined", or a profile in Docker's JSON */
   char **environment;
   hcs__id_map_t *uid_map;

@@ -168,11 +168,18 @@ hcs_result_t hcs__container_start(hcs__system_t *s, hcs_error_t **err) {
   o.child_fn = hcs__init_main;
   o.child_arg = ct;
   o.clone_flags = ct->ns & ~(unsigned)CLONE_NEWCGROUP;
+  if (ct->cfg.init_sibling) {
+    o.clone_flags |= CLONE_PARENT; /* the embedder's parent reaps it */
+  }
   o.cbs.done_cb = hcs__container_init_done;
   o.data = s;
   e = as_session_spawn(hcs__loop(s->hcs), &o, &ct->init);
   if (e != 0) {
-    return start_fail(s, err, -e, "starting init");
+    return start_fail(s, err, -e,
+                      e == -EINVAL && ct->cfg.init_sibling
+                          ? "InitSibling: starting init (the embedding "
+                            "process may be a pid namespace's init)"
+                          : "starting init");
   }
   e = as_session_exec_errno(ct->init);
   if (e != 0) {

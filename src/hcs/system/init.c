@@ -7,6 +7,8 @@
 
 #include "hcs/system/rootfs.h"
 
+#include "hcs.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -45,18 +47,22 @@ static void noop_handler(int sig) { (void)sig; }
 /* pid 1: reaps orphans; on SIGTERM (or INT, HUP, PWR) asks every process
  * to stop and exits once none is left. The kernel drops signals from the
  * parent namespace for which an init has no handler, so the ones it
- * waits for get a handler that is never run (they stay blocked). */
-__attribute__((noreturn)) static void init_loop(void) {
-  static const int sigs[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGPWR};
+ * waits for get a handler that is never run (they stay blocked). With
+ * exit_sig (InitSibling), that signal queued (SI_QUEUE) kills every
+ * process and ends init with its value. */
+__attribute__((noreturn)) static void init_loop(int exit_sig) {
+  const int sigs[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGPWR, exit_sig};
   sigset_t all;
   sigfillset(&all);
   for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = noop_handler;
-    sigaction(sigs[i], &sa, NULL);
+    if (sigs[i] > 0) {
+      sigaction(sigs[i], &sa, NULL);
+    }
   }
-  int stopping = 0;
+  int stopping = 0, status = 0;
   long tick_ms = 1;
   for (;;) {
     siginfo_t si;
@@ -68,14 +74,20 @@ __attribute__((noreturn)) static void init_loop(void) {
     int sig = sigtimedwait(&all, &si, stopping ? &tick : NULL);
     while (waitpid(-1, NULL, WNOHANG | __WALL) > 0) {
     }
-    if (!stopping && sig > 0 && sig != SIGCHLD) {
+    if (exit_sig > 0 && sig == exit_sig) {
+      if (si.si_code == SI_QUEUE) {
+        status = si.si_value.sival_int & 0xff;
+        stopping = 1;
+        (void)kill(-1, SIGKILL);
+      }
+    } else if (!stopping && sig > 0 && sig != SIGCHLD) {
       stopping = 1;
       (void)kill(-1, SIGTERM);
     } else if (stopping && tick_ms < 20) {
       tick_ms = tick_ms * 2 < 20 ? tick_ms * 2 : 20;
     }
     if (stopping && kill(-1, 0) != 0 && errno == ESRCH) {
-      _exit(0);
+      _exit(status);
     }
   }
 }
@@ -117,5 +129,5 @@ int hcs__init_main(void *arg, int ready_fd, char *why, size_t n) {
   setsid();
   prctl(PR_SET_NAME, "hcs-init", 0, 0, 0);
   close(3); /* ready: the engine goes on */
-  init_loop();
+  init_loop(ct->cfg.init_sibling ? HCS_INIT_EXIT_SIGNAL : 0);
 }
