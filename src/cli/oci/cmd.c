@@ -206,14 +206,21 @@ static int create_with(const oci_global_t *g, const char *id,
   rfc3339_now(st.created, sizeof(st.created));
   oci_spec_free(&spec);
   int r = pid > 0 ? 0 : 1, e = 0;
-  if (r == 0 && (e = oci_state_write(g, &st)) != 0) {
+  /* The pid the shim waits for is the container's init, our child until
+   * we exit (libhcs clones it as the keeper's sibling, InitSibling). */
+  if (r == 0 && oci_init_read(g, id, &st.init_pid, &st.init_start) != 0) {
+    r = oci_error(g, "%s: the container's init is not found", id);
+  } else if (r == 0 && (e = oci_state_write(g, &st)) != 0) {
     r = oci_error(g, "%s: writing its state: %s", id, strerror(-e));
   } else if (r == 0 && pid_file != NULL &&
-             (e = oci_write_pid_file(pid_file, pid)) != 0) {
+             (e = oci_write_pid_file(pid_file, st.init_pid)) != 0) {
     r = oci_error(g, "--pid-file %s: %s", pid_file, strerror(-e));
   }
   if (r != 0 && pid > 0) {
-    kill(pid, SIGKILL); /* our child still: it cannot be a stranger */
+    kill(pid, SIGKILL); /* our children still: neither can be a stranger */
+  }
+  if (r != 0 && st.init_pid > 0) {
+    kill(st.init_pid, SIGKILL);
   }
   if (r != 0) {
     oci_state_remove(g, id);
@@ -337,9 +344,10 @@ int oci_cmd_state(const oci_global_t *g, int argc, char **argv) {
   struct passwd *pw = getpwuid(geteuid());
   json_t *o = json_pack(
       "{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s}", "ociVersion", OCI_VERSION,
-      "id", st.id, "pid", s == OCI_STOPPED ? 0 : (int)st.pid, "status",
-      oci_status_name(s), "bundle", st.bundle, "rootfs", st.rootfs, "created",
-      st.created, "owner", pw != NULL ? pw->pw_name : "");
+      "id", st.id, "pid",
+      s == OCI_STOPPED ? 0 : (int)(st.init_pid > 0 ? st.init_pid : st.pid),
+      "status", oci_status_name(s), "bundle", st.bundle, "rootfs", st.rootfs,
+      "created", st.created, "owner", pw != NULL ? pw->pw_name : "");
   json_t *ann = saved_hooks(g, st.id, "annotations");
   if (o != NULL && json_object_size(ann) > 0) {
     json_object_set(o, "annotations", ann);
@@ -475,9 +483,12 @@ int oci_cmd_delete(const oci_global_t *g, int argc, char **argv) {
     return oci_error(g, "cannot delete container %s that is not stopped: %s",
                      st.id, oci_status_name(s));
   }
-  if (s != OCI_STOPPED && (signal_keeper(g, &st, SIGKILL) == 0)) {
-    wait_keeper(&st, STOP_MS);
+  if (s != OCI_STOPPED) {
+    (void)signal_keeper(g, &st, SIGKILL);
   }
+  /* Stopped when init has ended: its keeper may be taking the system
+   * down still, and does it before it exits. */
+  wait_keeper(&st, STOP_MS);
   /* A keeper that ended as it should deleted the system; one that was
    * killed left it to do here. */
   json_t *rec = oci_hcs_record(g, st.id);

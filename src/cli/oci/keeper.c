@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* The keeper (see oci.h): the host process whose pid the shim waits for.
- * It runs the OCI process as a libhcs session in the compute system;
- * the session's calls are made on the engine thread (as_loop_post), and
- * the keeper's main thread waits in poll() on its signals (a signalfd),
- * the engine's events (a pipe) and the stdin it relays. */
+/* The keeper (see oci.h): the host process that holds the container's
+ * service; the shim waits for the container's init, its sibling. It runs
+ * the OCI process as a libhcs session in the compute system; the
+ * session's calls are made on the engine thread (as_loop_post), and the
+ * keeper's main thread waits in poll() on its signals (a signalfd), the
+ * engine's events (a pipe) and the stdin it relays. */
 #include "oci.h"
 
 #include <hcs-async.h>
@@ -233,8 +234,23 @@ static void report(int ready, const char *fmt, ...) {
 static int make_system(keeper_t *k, int ready) {
   hcs_error_t *err = NULL;
   const char *id = k->o->id;
-  if (hcs_CreateComputeSystem(k->hcs, id, k->o->spec->system_json, &err) !=
-      HCS_OK) {
+  /* init is the keeper's sibling: its parent is create's process and,
+   * once that exits, the shim, which reaps it and takes its status as the
+   * container's; so are its cgroup and namespaces what /proc/<state pid>
+   * shows. The keeper stays out of the container's group. */
+  json_t *cfg = json_loads(k->o->spec->system_json, 0, NULL);
+  char *text =
+      cfg != NULL && json_object_set_new(cfg, "InitSibling", json_true()) == 0
+          ? json_dumps(cfg, JSON_COMPACT)
+          : NULL;
+  json_decref(cfg);
+  if (text == NULL) {
+    report(ready, "creating the container: its configuration");
+    return -1;
+  }
+  hcs_result_t cr = hcs_CreateComputeSystem(k->hcs, id, text, &err);
+  free(text);
+  if (cr != HCS_OK) {
     report(ready, "creating the container: %s", hcs_error_message(err));
     hcs_error_free(err);
     return -1;
@@ -646,7 +662,10 @@ static void exec_server_stop(keeper_t *k) {
 
 /* The state a hook of this container reads. */
 static char *hook_state(keeper_t *k, const char *status) {
-  return oci_hook_state(k->id, status, getpid(), k->o->bundle,
+  pid_t pid = 0;
+  unsigned long long start;
+  (void)oci_init_read(k->o->g, k->id, &pid, &start);
+  return oci_hook_state(k->id, status, pid, k->o->bundle,
                         k->o->spec->annotations);
 }
 
@@ -728,6 +747,26 @@ static int run_process(keeper_t *k, int sigfd) {
   return finish_session(k, sigfd);
 }
 
+/* Ends the container's init with status (HCS_INIT_EXIT_SIGNAL: init
+ * kills what is left and exits with it) and waits for it to be gone, so
+ * that the terminate after cannot kill it first. */
+static void init_exit(keeper_t *k, int status) {
+  int fd = oci_init_pidfd(k->o->g, k->id);
+  if (fd < 0) {
+    return; /* gone already: its own status stands */
+  }
+  siginfo_t si = {.si_signo = HCS_INIT_EXIT_SIGNAL, .si_code = SI_QUEUE};
+  si.si_pid = getpid();
+  si.si_uid = getuid();
+  si.si_value.sival_int = status;
+  if (syscall(SYS_pidfd_send_signal, fd, HCS_INIT_EXIT_SIGNAL, &si, 0) == 0) {
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    while (poll(&p, 1, STOP_MS) < 0 && errno == EINTR) {
+    }
+  }
+  close(fd);
+}
+
 static int keeper_main(const oci_keeper_opts_t *o, int ready) {
   keeper_t k = {.o = o,
                 .proc = o->proc,
@@ -785,7 +824,9 @@ static int keeper_main(const oci_keeper_opts_t *o, int ready) {
     status = run_process(&k, sigfd);
   }
   /* The process was the container's life, as pid 1 is under runc: what
-   * it leaves behind (exec'd processes, daemons) ends with it. */
+   * it leaves behind (exec'd processes, daemons) ends with it, and init
+   * ends with the process's status, for the shim. */
+  init_exit(&k, status);
   (void)hcs_TerminateComputeSystem(k.hcs, o->id, STOP_MS, NULL, NULL);
   exec_server_stop(&k);
   /* Forgotten by libhcs now: delete then has nothing to open it for. */

@@ -286,17 +286,10 @@ static int prepare(const oci_late_t *w, late_t *l, char *why, size_t wn) {
 
 /* A pidfd of the system's init, from libhcs's record. */
 int oci_init_pidfd(const oci_global_t *g, const char *id) {
-  json_t *o = oci_hcs_record(g, id);
-  json_int_t pid = 0, start = 0;
-  (void)json_unpack(o, "{s:{s:I, s:I}}", "Init", "Pid", &pid, "StartTime",
-                    &start);
-  json_decref(o);
-  int fd = pid > 0 ? (int)syscall(SYS_pidfd_open, (pid_t)pid, 0) : -1;
-  if (fd >= 0 && oci_start_time((pid_t)pid) != (unsigned long long)start) {
-    close(fd);
-    fd = -1;
-  }
-  return fd;
+  pid_t pid;
+  unsigned long long start;
+  return oci_init_read(g, id, &pid, &start) == 0 ? oci_pidfd_checked(pid, start)
+                                                 : -1;
 }
 
 int oci_late_setup(const oci_global_t *g, const char *id, const oci_late_t *w,

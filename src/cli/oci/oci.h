@@ -6,16 +6,19 @@
  * service that asks for them (a libhcs session, pumped by that service's
  * engine). containerd-shim-runc-v2 and dockerd wait for the pid that
  * `create --pid-file` names and take its exit status as the container's.
- * So `create` leaves behind a keeper: a host process (the pid in the
- * pid file; the shim, a subreaper, inherits it when `create` exits) that
- * holds a libhcs service on the state under ROOT/ID, makes and starts the
- * compute system, waits on ROOT/ID/exec.fifo for `start`, then runs the
- * OCI process as a session in the system, relays its stdio to the fds it
- * was given (or a console it sends to --console-socket), forwards the
- * signals `kill` sends it, and exits with the process's status after
- * terminating the system (the process was the container's life, as pid 1
- * is under runc). `exec` hands its process to that keeper, which runs it
- * as another session (keeper.c, exec.c). */
+ * So `create` leaves behind a keeper: a host process that holds a libhcs
+ * service on the state under ROOT/ID, makes and starts the compute system
+ * with its init cloned as the keeper's sibling (InitSibling: its parent is
+ * `create`, then the shim, a subreaper, which reaps it), waits on
+ * ROOT/ID/exec.fifo for `start`, then runs the OCI process as a session in
+ * the system, relays its stdio to the fds it was given (or a console it
+ * sends to --console-socket), forwards the signals `kill` sends it, and
+ * when the process ends has init exit with its status (the process was
+ * the container's life, as pid 1 is under runc), then terminates the
+ * system. The pid file and `state` name that init: a process of the
+ * container, in its cgroup and namespaces, where the keeper is in
+ * neither. `exec` hands its process to that keeper, which runs it as
+ * another session (keeper.c, exec.c). */
 #ifndef HCS_CLI_OCI_OCI_H
 #define HCS_CLI_OCI_OCI_H
 
@@ -122,6 +125,10 @@ typedef struct oci_state_s {
   char id[129];
   pid_t pid;                     /* the keeper */
   unsigned long long start_time; /* its start time (proc(5) field 22) */
+  /* The container's init (libhcs's, a sibling of the keeper): the pid
+   * `state` and --pid-file give; 0 in a state written before it was. */
+  pid_t init_pid;
+  unsigned long long init_start;
   char bundle[4096];
   char rootfs[4096];
   char created[64]; /* RFC 3339 */
@@ -147,6 +154,13 @@ int oci_state_write(const oci_global_t *g, const oci_state_t *st);
 int oci_state_read(const oci_global_t *g, const char *id, oci_state_t *st);
 /* A pidfd of the keeper while it is the process st names, else -1. */
 int oci_keeper_pidfd(const oci_state_t *st);
+/* A pidfd of pid while its start time is start (and it has not exited),
+ * else -1. */
+int oci_pidfd_checked(pid_t pid, unsigned long long start);
+/* The init of system id as libhcs's record names it (pid, start time):
+ * 0, or -1 when there is none. */
+int oci_init_read(const oci_global_t *g, const char *id, pid_t *pid,
+                  unsigned long long *start);
 oci_status_t oci_status(const oci_global_t *g, const oci_state_t *st);
 const char *oci_status_name(oci_status_t s);
 /* file of the container's cgroup (as libhcs's record names it), opened

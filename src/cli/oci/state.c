@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* What hcs-runc keeps under --root: ROOT/ID/state.json (the keeper's pid
- * and start time, the bundle, the rootfs, when it was made) and
- * ROOT/ID/exec.fifo while the container waits for `start`; libhcs keeps
- * its record of the container in ROOT/ID/hcs (a state dir per container,
- * so that opening the service reattaches that one system, not all). A keeper is
- * known by pid and start time, so that a pid reused by a stranger is never
- * taken for it. */
+/* What hcs-runc keeps under --root: ROOT/ID/state.json (the keeper's and
+ * the container init's pids and start times, the bundle, the rootfs, when
+ * it was made) and ROOT/ID/exec.fifo while the container waits for
+ * `start`; libhcs keeps its record of the container in ROOT/ID/hcs (a
+ * state dir per container, so that opening the service reattaches that one
+ * system, not all). A process is known by pid and start time, so that a
+ * pid reused by a stranger is never taken for it. */
 #include "oci.h"
 
 #include <errno.h>
@@ -69,10 +69,11 @@ int oci_state_write(const oci_global_t *g, const oci_state_t *st) {
       oci_path(g, st->id, "state.json.tmp", tmp, sizeof(tmp)) != 0) {
     return -ENAMETOOLONG;
   }
-  json_t *o = json_pack("{s:s, s:i, s:I, s:s, s:s, s:s}", "id", st->id, "pid",
-                        (int)st->pid, "start_time", (json_int_t)st->start_time,
-                        "bundle", st->bundle, "rootfs", st->rootfs, "created",
-                        st->created);
+  json_t *o = json_pack(
+      "{s:s, s:i, s:I, s:i, s:I, s:s, s:s, s:s}", "id", st->id, "pid",
+      (int)st->pid, "start_time", (json_int_t)st->start_time, "init_pid",
+      (int)st->init_pid, "init_start", (json_int_t)st->init_start, "bundle",
+      st->bundle, "rootfs", st->rootfs, "created", st->created);
   if (o == NULL || json_dump_file(o, tmp, JSON_COMPACT) != 0) {
     json_decref(o);
     return -EIO;
@@ -97,15 +98,17 @@ int oci_state_read(const oci_global_t *g, const char *id, oci_state_t *st) {
   }
   memset(st, 0, sizeof(*st));
   const char *b = NULL, *r = NULL, *c = NULL;
-  int pid = 0;
-  json_int_t t = 0;
-  int bad =
-      json_unpack(o, "{s:i, s:I, s:s, s:s, s:s}", "pid", &pid, "start_time", &t,
-                  "bundle", &b, "rootfs", &r, "created", &c);
+  int pid = 0, ipid = 0;
+  json_int_t t = 0, it = 0;
+  int bad = json_unpack(o, "{s:i, s:I, s?i, s?I, s:s, s:s, s:s}", "pid", &pid,
+                        "start_time", &t, "init_pid", &ipid, "init_start", &it,
+                        "bundle", &b, "rootfs", &r, "created", &c);
   if (bad == 0) {
     copy_str(st->id, sizeof(st->id), id);
     st->pid = pid;
     st->start_time = (unsigned long long)t;
+    st->init_pid = ipid;
+    st->init_start = (unsigned long long)it;
     copy_str(st->bundle, sizeof(st->bundle), b);
     copy_str(st->rootfs, sizeof(st->rootfs), r);
     copy_str(st->created, sizeof(st->created), c);
@@ -114,26 +117,50 @@ int oci_state_read(const oci_global_t *g, const char *id, oci_state_t *st) {
   return bad == 0 ? 0 : -EIO;
 }
 
-int oci_keeper_pidfd(const oci_state_t *st) {
-  if (st->pid <= 0) {
+int oci_pidfd_checked(pid_t pid, unsigned long long start) {
+  if (pid <= 0) {
     return -1;
   }
-  int fd = (int)syscall(SYS_pidfd_open, st->pid, 0);
+  int fd = (int)syscall(SYS_pidfd_open, pid, 0);
   /* Checked after the pidfd is taken: if the start time still matches,
-   * the pidfd names the keeper, whatever happens to the pid later. */
-  if (fd >= 0 && oci_start_time(st->pid) != st->start_time) {
+   * the pidfd names the process, whatever happens to the pid later. */
+  if (fd >= 0 && oci_start_time(pid) != start) {
     close(fd);
     fd = -1;
   }
   return fd;
 }
 
+int oci_keeper_pidfd(const oci_state_t *st) {
+  return oci_pidfd_checked(st->pid, st->start_time);
+}
+
+int oci_init_read(const oci_global_t *g, const char *id, pid_t *pid,
+                  unsigned long long *start) {
+  json_t *o = oci_hcs_record(g, id);
+  json_int_t p = 0, t = 0;
+  (void)json_unpack(o, "{s:{s:I, s:I}}", "Init", "Pid", &p, "StartTime", &t);
+  json_decref(o);
+  *pid = (pid_t)p;
+  *start = (unsigned long long)t;
+  return p > 0 ? 0 : -1;
+}
+
+/* Stopped once the keeper or the container's init has ended: the shim
+ * takes init's exit as the container's, and deletes it then, while the
+ * keeper may still be taking the system down. */
 oci_status_t oci_status(const oci_global_t *g, const oci_state_t *st) {
   int fd = oci_keeper_pidfd(st);
   if (fd < 0) {
     return OCI_STOPPED;
   }
   close(fd);
+  if (st->init_pid > 0) {
+    if ((fd = oci_pidfd_checked(st->init_pid, st->init_start)) < 0) {
+      return OCI_STOPPED;
+    }
+    close(fd);
+  }
   char fifo[4200];
   if (oci_path(g, st->id, "exec.fifo", fifo, sizeof(fifo)) == 0 &&
       access(fifo, F_OK) == 0) {
