@@ -246,7 +246,8 @@ Test(bench_smoke, every_scenario_complete, .timeout = 300) {
   /* runtime-run, runtime-exec: one dockerd of the bench's own with
    * hcs-runc, runc and crun; hcs-runc runs as root wherever dockerd is
    * installed and hcs-runc built next to the bench; runc and crun may be
-   * skipped, with the daemon's reason (crun refuses hybrid cgroups). */
+   * skipped, with the daemon's reason (crun runs through the bench's
+   * nocg2 on hybrid cgroups, and is skipped where that cannot run). */
   static const char *const rt_scenarios[] = {"runtime-run", "runtime-exec"};
   char runc[PATH_MAX + 16];
   snprintf(runc, sizeof(runc), "%.*s/hcs-runc",
