@@ -11,6 +11,7 @@
 
 #include <criterion/criterion.h>
 #include <hcs.h>
+#include <jansson.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -55,12 +56,35 @@ static inline void oci_write_file(const char *path, const char *text) {
   cr_assert_eq(fclose(f), 0);
 }
 
-static inline int oci_wait_status(pid_t pid) {
+/* The wait status of our child pid, reaped. */
+static inline int oci_reap(pid_t pid) {
   int st;
   while (waitpid(pid, &st, 0) < 0) {
     cr_assert_eq(errno, EINTR, "waitpid %d: %s", (int)pid, strerror(errno));
   }
+  return st;
+}
+
+static inline int oci_wait_status(pid_t pid) {
+  int st = oci_reap(pid);
   return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* Writes c (taken) with extra (JSON text, or NULL) merged in as
+ * bundle/config.json. */
+static inline void oci_write_config(const char *bundle, json_t *c,
+                                    const char *extra) {
+  json_error_t jerr;
+  if (extra != NULL) {
+    json_t *x = json_loads(extra, 0, &jerr);
+    cr_assert_not_null(x, "extra: %s", jerr.text);
+    json_object_update_recursive(c, x);
+    json_decref(x);
+  }
+  char p[4200];
+  snprintf(p, sizeof(p), "%s/config.json", bundle);
+  cr_assert_eq(json_dump_file(c, p, JSON_INDENT(1)), 0);
+  json_decref(c);
 }
 
 /* Polls are paced by sleeps: daemons' sockets and states have no other
@@ -294,6 +318,35 @@ static inline size_t oci_leftovers(const char *needle, pid_t skip, char *list,
   }
   closedir(d);
   return found;
+}
+
+/* pid is a container's process as hcs-runc's state and --pid-file name
+ * it (the container's init, hcs-init): not in our pid, mount, uts or ipc
+ * namespace, nor in our cgroup. */
+static inline void oci_expect_container_pid(pid_t pid, const char *what) {
+  char p[64], comm[32];
+  snprintf(p, sizeof(p), "/proc/%d/comm", (int)pid);
+  oci_slurp(p, comm, sizeof(comm));
+  cr_expect_str_eq(comm, "hcs-init\n", "%s %d is the container's init", what,
+                   (int)pid);
+  static const char *const ns[] = {"pid", "mnt", "uts", "ipc"};
+  for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+    char a[64], b[64], la[64] = "", lb[64] = "";
+    snprintf(a, sizeof(a), "/proc/%d/ns/%s", (int)pid, ns[i]);
+    snprintf(b, sizeof(b), "/proc/self/ns/%s", ns[i]);
+    cr_expect_gt(readlink(a, la, sizeof(la) - 1), 0, "%s: %s", a,
+                 strerror(errno));
+    cr_expect_gt(readlink(b, lb, sizeof(lb) - 1), 0, "%s", b);
+    cr_expect_str_neq(la, lb, "%s %d: its %s namespace is not ours", what,
+                      (int)pid, ns[i]);
+  }
+  char cg[4096], self[4096];
+  snprintf(p, sizeof(p), "/proc/%d/cgroup", (int)pid);
+  oci_slurp(p, cg, sizeof(cg));
+  oci_slurp("/proc/self/cgroup", self, sizeof(self));
+  cr_expect(cg[0] != '\0' && strcmp(cg, self) != 0,
+            "%s %d: its cgroup is the container's, not ours: %s", what,
+            (int)pid, cg);
 }
 
 /* A shim exits after its daemon's delete returned: it is waited for. */

@@ -217,12 +217,30 @@ static const char *task_status(const char *id) {
   return "";
 }
 
+/* The PID column of `ctr tasks ls` for id. */
+static pid_t task_pid(const char *id) {
+  run_t r;
+  CTR(&r, "tasks", "ls");
+  for (char *save = NULL, *l = strtok_r(r.out, "\n", &save); l != NULL;
+       l = strtok_r(NULL, "\n", &save)) {
+    char name[64];
+    int pid;
+    if (sscanf(l, "%63s %d", name, &pid) == 2 && strcmp(name, id) == 0) {
+      return (pid_t)pid;
+    }
+  }
+  cr_assert_fail("ctr tasks ls has no %s: %s", id, r.out);
+  return 0;
+}
+
 Test(oci_ctr, detached_exec_pause_kill) {
   run_t r;
   CTR(&r, "run", "-d", "--runc-binary", HCS_RUNC_BIN, IMAGE, "d1", "sleep",
       "1000");
   cr_assert_eq(r.status, 0, "ctr run -d: %s", r.err);
   cr_expect_str_eq(task_status("d1"), "RUNNING");
+  /* The task's pid (what the shim waits for) is the container's init. */
+  oci_expect_container_pid(task_pid("d1"), "ctr's task pid");
   CTR(&r, "tasks", "exec", "--exec-id", "e1", "d1", "sh", "-c",
       "echo in-exec; exit 4");
   cr_expect_eq(r.status, 4, "ctr task exec: %s", r.err);

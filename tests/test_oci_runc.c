@@ -24,7 +24,8 @@ static void setup(void) {
   snprintf(bundle, sizeof(bundle), "%s/bundle", dir);
   snprintf(log_path, sizeof(log_path), "%s/log.json", dir);
   cr_assert_eq(mkdir(bundle, 0700), 0);
-  /* The shim is a subreaper: a keeper whose `create` exited is its. */
+  /* The shim is a subreaper: the container's init (the --pid-file's
+   * pid), whose `create` exited, is its. */
   cr_assert_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
 }
 
@@ -101,16 +102,7 @@ static void write_bundle(const char *const *args, const char *extra) {
       "ipc", "maskedPaths", "/proc/kcore", "/proc/keys", "/sys/firmware",
       "readonlyPaths", "/proc/sys", "/proc/sysrq-trigger");
   cr_assert_not_null(c, "config: %s", jerr.text);
-  if (extra != NULL) {
-    json_t *x = json_loads(extra, 0, &jerr);
-    cr_assert_not_null(x, "extra: %s", jerr.text);
-    json_object_update_recursive(c, x);
-    json_decref(x);
-  }
-  char p[200];
-  snprintf(p, sizeof(p), "%s/config.json", bundle);
-  cr_assert_eq(json_dump_file(c, p, JSON_INDENT(1)), 0);
-  json_decref(c);
+  oci_write_config(bundle, c, extra);
 }
 
 static pid_t read_pid(const char *path) {
@@ -132,7 +124,8 @@ static const char *status_of(json_t *st) {
   return json_string_value(json_object_get(st, "status"));
 }
 
-/* create + start of the bundle as id; returns the keeper's pid. */
+/* create + start of the bundle as id; returns the --pid-file's pid, the
+ * container's init, which `state` gives too. */
 static pid_t create_start(const char *id) {
   char pidf[200];
   snprintf(pidf, sizeof(pidf), "%s/%s.pid", dir, id);
@@ -141,6 +134,7 @@ static pid_t create_start(const char *id) {
   cr_assert_eq(r.status, 0, "create: %s", r.err);
   pid_t pid = read_pid(pidf);
   cr_assert_gt(pid, 0);
+  oci_expect_container_pid(pid, "--pid-file's pid");
   json_t *st = state_of(id);
   cr_expect_str_eq(status_of(st), "created");
   cr_expect_eq(json_integer_value(json_object_get(st, "pid")), pid);
@@ -186,8 +180,8 @@ Test(oci, lifecycle_exit_status_and_output) {
                                      " exit 7",
                                      NULL},
                "{\"linux\":{\"cgroupsPath\":\"/oci/life\"}}");
-  pid_t keeper = create_start("life");
-  cr_assert_eq(oci_wait_status(keeper), 7, "the pid-file's process exits 7");
+  pid_t init = create_start("life");
+  cr_assert_eq(oci_wait_status(init), 7, "the pid-file's process exits 7");
   run_t r;
   collect(&r, "create");
   cr_expect_str_eq(r.out, "out\noci-test\n0\t2147483647\n");
@@ -209,7 +203,7 @@ Test(oci, lifecycle_exit_status_and_output) {
 
 Test(oci, kill_forwards_the_signal) {
   write_bundle((const char *const[]){"sleep", "1000", NULL}, NULL);
-  pid_t keeper = create_start("k");
+  pid_t init = create_start("k");
   json_t *st = state_of("k");
   cr_expect_str_eq(status_of(st), "running");
   json_decref(st);
@@ -217,7 +211,7 @@ Test(oci, kill_forwards_the_signal) {
   cr_expect_neq(r.status, 0, "a running container is not deleted");
   r = RUNC("kill", "kill", "k", "TERM");
   cr_assert_eq(r.status, 0, "kill: %s", r.err);
-  cr_expect_eq(oci_wait_status(keeper), 128 + SIGTERM);
+  cr_expect_eq(oci_wait_status(init), 128 + SIGTERM);
   r = RUNC("del", "delete", "k");
   cr_expect_eq(r.status, 0, "delete: %s", r.err);
 }
@@ -257,8 +251,8 @@ Test(oci, mounts_docker_asks_for) {
                                      "echo ro",
                                      NULL},
                NULL);
-  pid_t keeper = create_start("m");
-  cr_assert_eq(oci_wait_status(keeper), 0);
+  pid_t init = create_start("m");
+  cr_assert_eq(oci_wait_status(init), 0);
   run_t r;
   collect(&r, "create");
   cr_expect(strstr(r.out, "/dev/mqueue mqueue rw\n") != NULL, "%s", r.out);
@@ -271,7 +265,7 @@ Test(oci, mounts_docker_asks_for) {
 
 Test(oci, exec_update_pause_resume_ps) {
   write_bundle((const char *const[]){"sleep", "1000", NULL}, NULL);
-  pid_t keeper = create_start("e");
+  pid_t init = create_start("e");
   char proc[200], pidf[200];
   snprintf(proc, sizeof(proc), "%s/process.json", dir);
   snprintf(pidf, sizeof(pidf), "%s/exec.pid", dir);
@@ -326,7 +320,7 @@ Test(oci, exec_update_pause_resume_ps) {
   cr_expect_eq(r.status, 0, "resume: %s", r.err);
   r = RUNC("kill", "kill", "e", "KILL");
   cr_expect_eq(r.status, 0, "kill: %s", r.err);
-  cr_expect_eq(oci_wait_status(keeper), 128 + SIGKILL);
+  cr_expect_eq(oci_wait_status(init), 128 + SIGKILL);
   r = RUNC("del", "delete", "e");
   cr_expect_eq(r.status, 0, "delete: %s", r.err);
 }
@@ -490,6 +484,11 @@ Test(oci, docker_run_through_dockerd, .timeout = 300) {
   cr_expect_str_eq(r.out, "33554432\n", "docker update's memory: %s", r.err);
   DOCKER(&d, &r, "top", "oc");
   cr_expect(strstr(r.out, "sleep 1000") != NULL, "docker top: %s", r.out);
+  /* docker inspect's Pid is the container's init, in its namespaces and
+   * group (the keeper is in neither). */
+  DOCKER(&d, &r, "inspect", "--format", "{{.State.Pid}}", "oc");
+  cr_assert_gt(atoi(r.out), 0, "docker inspect: %s%s", r.out, r.err);
+  oci_expect_container_pid((pid_t)atoi(r.out), "docker inspect's Pid");
   DOCKER(&d, &r, "stop", "-t", "5", "oc");
   cr_expect_eq(r.status, 0, "docker stop: %s", r.err);
   DOCKER(&d, &r, "inspect", "--format", "{{.State.ExitCode}}", "oc");

@@ -11,10 +11,12 @@
  * 4, then to 1. At each step the test waits for the replicas to run,
  * asserts the spread the scheduler promises for equal nodes (as many
  * tasks on each), and that every task container runs under hcs: its
- * HostConfig.Runtime is "hcs", its State.Pid is an hcs-runc keeper (the
- * process's exe) whose `hcs-runc state` under the root dockerd gave it
- * says running with that pid. Scaled down, the removed tasks' containers
- * and keepers are gone. The end leaves the swarm, stops both dockerd by
+ * HostConfig.Runtime is "hcs", its State.Pid is the container's init
+ * (hcs-init, in the container's namespaces and cgroup; a fork of
+ * hcs-runc's keeper, so its command line is `create`'s) whose `hcs-runc
+ * state` under the root dockerd gave it says running with that pid.
+ * Scaled down, the removed tasks' containers and keepers are gone. The
+ * end leaves the swarm, stops both dockerd by
  * pid and asserts that no process and no mount names the test's
  * directory. dockerd resolves the image locally
  * (DOCKER_SERVICE_PREFER_OFFLINE_IMAGE): the namespaces have no route to
@@ -186,7 +188,8 @@ static void wait_for_tasks(int want, const int per_node[2]) {
                  per_node[1], r.out, r.err);
 }
 
-/* The argument after --root on a keeper's command line. */
+/* The argument after --root on the command line of a container's init
+ * (a fork of its keeper: `create`'s command line). */
 static void root_of(pid_t pid, char *root, size_t n) {
   char p[64], cmd[4096];
   snprintf(p, sizeof(p), "/proc/%d/cmdline", (int)pid);
@@ -203,7 +206,7 @@ static void root_of(pid_t pid, char *root, size_t n) {
       return;
     }
   }
-  cr_assert_fail("no --root on the keeper %d's command line", (int)pid);
+  cr_assert_fail("no --root on the init %d's command line", (int)pid);
 }
 
 /* The task container id on node i runs under hcs: the runtime dockerd
@@ -222,18 +225,11 @@ static void expect_under_hcs(int i, const char *id) {
   cr_expect_str_eq(runtime, "hcs", "node %d, task %.12s", i + 1, id);
   cr_expect_str_eq(node, nodes[i].id, "the task's node label");
   cr_assert_gt(pid, 0, "%.12s runs", id);
-  char link[64], exe[PATH_MAX], want[PATH_MAX];
-  snprintf(link, sizeof(link), "/proc/%d/exe", pid);
-  ssize_t k = readlink(link, exe, sizeof(exe) - 1);
-  cr_assert_gt(k, 0, "%s: %s", link, strerror(errno));
-  exe[k] = '\0';
-  cr_assert_not_null(realpath(HCS_RUNC_BIN, want));
-  cr_expect_str_eq(exe, want, "task %.12s's State.Pid %d is hcs-runc's", id,
-                   pid);
+  oci_expect_container_pid(pid, "the task's State.Pid");
   char root[PATH_MAX];
   root_of(pid, root, sizeof(root));
   cr_expect(strncmp(root, nodes[i].d.dir, strlen(nodes[i].d.dir)) == 0,
-            "the keeper's --root %s is under node %d's exec root", root, i + 1);
+            "hcs-runc's --root %s is under node %d's exec root", root, i + 1);
   RUN(&r, HCS_RUNC_BIN, "--root", root, "state", (char *)id);
   cr_assert_eq(r.status, 0, "hcs-runc state %s: %s", id, r.err);
   json_t *st = json_loads(r.out, 0, NULL);
