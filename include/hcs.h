@@ -388,11 +388,17 @@ HCS_API struct as_loop_s *hcs_engine_loop_at(hcs_t *hcs, uint32_t i);
  *   later one winning: ro, rw, nosuid, suid, nodev, dev, noexec, exec,
  *   relatime, noatime, strictatime, nodiratime, diratime set on the bind
  *   and every mount under it, and one propagation, private, shared,
- *   slave or unbindable, r-prefixed for the mounts under it too; any
- *   other is HCS_WSAEINVAL naming it; no symlink is followed on the
- *   container side; a
+ *   slave or unbindable, r-prefixed for the mounts under it too; a
+ *   key=value option (mode=755, size=1k: a filesystem's data) goes to
+ *   the kernel as the data of the bind's mount(2), as runc hands it, and
+ *   the kernel reads none for a bind; any other is HCS_WSAEINVAL naming
+ *   it; no symlink is followed on the container side; a
  *   HostPath that is not a directory is bound onto a file, made empty
- *   when missing) and "Tmpfs" mounted, shallowest ContainerPath first;
+ *   when missing) and "Tmpfs" mounted after /proc, /dev and /sys, in
+ *   increasing "Order" (an hcs extension on both, 1 or more; absent: 0),
+ *   then shallowest ContainerPath first, then MappedDirectories before
+ *   Tmpfs, each in its array's order (an OCI runtime gives each its
+ *   place in the config, Docker none);
  *   a fresh /proc (mounted first, before the mappings, with Docker's
  *   masked and read-only paths: /proc/sys, /proc/sysrq-trigger,
  *   /proc/irq, /proc/bus, /proc/fs read-only; /proc/kcore, /proc/keys,

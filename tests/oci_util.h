@@ -195,6 +195,39 @@ static inline run_t oci_run_args(const char *dir, const char *const *pre,
   return r;
 }
 
+/* `hcs-runc --root root create --bundle bundle` (pid file in dir) and
+ * `start` as id, as a shim does (the caller a child subreaper); waits for
+ * the keeper, deletes the container and returns the keeper's exit
+ * status, with what the container printed (dir/id.out, dir/id.err) in
+ * *r. */
+static inline int oci_create_start_wait(const char *dir, const char *root,
+                                        const char *bundle, const char *id,
+                                        run_t *r) {
+  char pidf[200], buf[32];
+  snprintf(pidf, sizeof(pidf), "%s/%s.pid", dir, id);
+  const char *const pre[] = {HCS_RUNC_BIN, "--root", root, NULL};
+  const char *const create[] = {"create", "--bundle", bundle, "--pid-file",
+                                pidf,     id,         NULL};
+  *r = oci_run_args(dir, pre, create, id);
+  cr_assert_eq(r->status, 0, "create: %s", r->err);
+  oci_slurp(pidf, buf, sizeof(buf));
+  pid_t keeper = (pid_t)atoi(buf);
+  cr_assert_gt(keeper, 0);
+  const char *const start[] = {"start", id, NULL};
+  run_t s = oci_run_args(dir, pre, start, "start");
+  cr_assert_eq(s.status, 0, "start: %s", s.err);
+  int status = oci_wait_status(keeper);
+  char p[256];
+  snprintf(p, sizeof(p), "%s/%s.out", dir, id);
+  oci_slurp(p, r->out, sizeof(r->out));
+  snprintf(p, sizeof(p), "%s/%s.err", dir, id);
+  oci_slurp(p, r->err, sizeof(r->err));
+  const char *const del[] = {"delete", id, NULL};
+  s = oci_run_args(dir, pre, del, "delete");
+  cr_expect_eq(s.status, 0, "delete: %s", s.err);
+  return status;
+}
+
 /* argv with a console of its own (-t/-it clients put theirs in raw mode):
  * input is written to it once its output holds after ("" at once), the
  * output read into out until the client exits; returns its status. */

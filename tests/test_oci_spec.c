@@ -74,24 +74,7 @@ static void write_bundle(const char *script, const char *extra) {
 /* create + start as id, waits for the keeper; its exit status, and what
  * the container printed in *r. */
 static int run_bundle(const char *id, run_t *r) {
-  char pidf[200], buf[32];
-  snprintf(pidf, sizeof(pidf), "%s/%s.pid", dir, id);
-  *r = RUNC(id, "create", "--bundle", bundle, "--pid-file", pidf, id);
-  cr_assert_eq(r->status, 0, "create: %s", r->err);
-  oci_slurp(pidf, buf, sizeof(buf));
-  pid_t keeper = (pid_t)atoi(buf);
-  cr_assert_gt(keeper, 0);
-  run_t s = RUNC("start", "start", id);
-  cr_assert_eq(s.status, 0, "start: %s", s.err);
-  int status = oci_wait_status(keeper);
-  char p[256];
-  snprintf(p, sizeof(p), "%s/%s.out", dir, id);
-  oci_slurp(p, r->out, sizeof(r->out));
-  snprintf(p, sizeof(p), "%s/%s.err", dir, id);
-  oci_slurp(p, r->err, sizeof(r->err));
-  s = RUNC("delete", "delete", id);
-  cr_expect_eq(s.status, 0, "delete: %s", s.err);
-  return status;
+  return oci_create_start_wait(dir, root, bundle, id, r);
 }
 
 static const char status_script[] =

@@ -306,11 +306,14 @@ Test(states, an_init_that_dies_during_start) {
   hcs_free(json);
   th_expect_ok(hcs_DeleteComputeSystem(h, ID, &err), err);
   hcs_close(h);
-  /* The mount point of /proc, mounted first (as an OCI config orders
-   * it), may be there, empty, as after any start; nothing else. */
-  char proc[sizeof(root) + 8];
-  snprintf(proc, sizeof(proc), "%s/proc", root);
-  cr_assert(rmdir(proc) == 0 || errno == ENOENT, "%s: %s", proc,
-            strerror(errno));
+  /* The mount points of /proc, /dev and /sys, mounted before the
+   * mappings (as an OCI config orders them), may be there, empty, as
+   * after any start; nothing else. */
+  static const char *const points[] = {"proc", "dev", "sys"};
+  for (size_t i = 0; i < sizeof(points) / sizeof(points[0]); i++) {
+    char p[sizeof(root) + 8];
+    snprintf(p, sizeof(p), "%s/%s", root, points[i]);
+    cr_assert(rmdir(p) == 0 || errno == ENOENT, "%s: %s", p, strerror(errno));
+  }
   cr_assert_eq(rmdir(root), 0);
 }

@@ -367,8 +367,10 @@ static bool is_own_mount(const char *dest, const char *type) {
 }
 
 /* A bind's options go to MappedDirectories[].Options, which libhcs checks
- * at create, naming any it does not take; bind and rbind are what every
- * mapping is. */
+ * at create, naming any it does not take (its key=value data options go
+ * to the kernel with the bind, as runc hands them); bind and rbind are
+ * what every mapping is. Order i + 1: libhcs mounts binds and tmpfs in
+ * the order the config lists them. */
 static int map_bind(ctx_t *c, json_t *m, size_t i, json_t *maps) {
   char opts[1024] = "";
   size_t k, n = 0;
@@ -389,13 +391,14 @@ static int map_bind(ctx_t *c, json_t *m, size_t i, json_t *maps) {
     n += (size_t)w;
   }
   json_array_append_new(
-      maps, json_pack("{s:O, s:O, s:s}", "HostPath",
+      maps, json_pack("{s:O, s:O, s:s, s:I}", "HostPath",
                       json_object_get(m, "source"), "ContainerPath",
-                      json_object_get(m, "destination"), "Options", opts));
+                      json_object_get(m, "destination"), "Options", opts,
+                      "Order", (json_int_t)i + 1));
   return 0;
 }
 
-static int map_tmpfs(ctx_t *c, json_t *m, json_t *tmpfs) {
+static int map_tmpfs(ctx_t *c, json_t *m, size_t i, json_t *tmpfs) {
   char opts[1024] = "";
   size_t k, n = 0;
   json_t *o;
@@ -408,9 +411,10 @@ static int map_tmpfs(ctx_t *c, json_t *m, json_t *tmpfs) {
     }
     n += (size_t)w;
   }
-  json_array_append_new(tmpfs, json_pack("{s:O, s:s}", "ContainerPath",
-                                         json_object_get(m, "destination"),
-                                         "Options", opts));
+  json_array_append_new(
+      tmpfs, json_pack("{s:O, s:s, s:I}", "ContainerPath",
+                       json_object_get(m, "destination"), "Options", opts,
+                       "Order", (json_int_t)i + 1));
   return 0;
 }
 
@@ -475,7 +479,7 @@ static int map_mounts(ctx_t *c, json_t *mounts, oci_late_t *late) {
   json_t *maps = json_array(), *tmpfs = json_array(), *m;
   json_object_set_new(c->cfg, "MappedDirectories", maps);
   json_object_set_new(c->cfg, "Tmpfs", tmpfs);
-  size_t i;
+  size_t i, first_mapping = SIZE_MAX;
   json_array_foreach(mounts, i, m) {
     static const char *const known[] = {"destination", "type", "source",
                                         "options", NULL};
@@ -498,6 +502,14 @@ static int map_mounts(ctx_t *c, json_t *mounts, oci_late_t *late) {
         map_shm(c, m, path) != 0) {
       return -1;
     }
+    bool own = is_own_mount(dest, type) || strcmp(type, "mqueue") == 0;
+    if (own && first_mapping != SIZE_MAX) {
+      return say(c,
+                 "%s: %s after mounts[%zu]: hcs makes /proc, /dev, "
+                 "/dev/pts, /dev/shm, /dev/mqueue and /sys before the "
+                 "binds and tmpfs",
+                 path, dest, first_mapping);
+    }
     int r = 0;
     if (is_own_mount(dest, type)) {
       continue;
@@ -505,8 +517,10 @@ static int map_mounts(ctx_t *c, json_t *mounts, oci_late_t *late) {
       r = map_late(c, m, i, late);
     } else if (strcmp(type, "bind") == 0 || bind) {
       r = map_bind(c, m, i, maps);
+      first_mapping = first_mapping < i ? first_mapping : i;
     } else if (strcmp(type, "tmpfs") == 0) {
-      r = map_tmpfs(c, m, tmpfs);
+      r = map_tmpfs(c, m, i, tmpfs);
+      first_mapping = first_mapping < i ? first_mapping : i;
     } else {
       r = say(c, "%s: a %s mount on %s is not supported", path, type, dest);
     }

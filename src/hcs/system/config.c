@@ -51,6 +51,7 @@ static const hcs__field_t mapped_fields[] = {
      0, 1, NULL},
     BOOL(hcs__mapped_dir_t, "ReadOnly", read_only),
     GO_STR(hcs__mapped_dir_t, "Options", options),
+    INT(hcs__mapped_dir_t, "Order", order, 1, INT64_MAX),
     GO_INT(hcs__mapped_dir_t, "BandwidthMaximum", bandwidth_maximum),
     GO_INT(hcs__mapped_dir_t, "IOPSMaximum", iops_maximum),
     GO_BOOL(hcs__mapped_dir_t, "CreateInUtilityVM", create_in_utility_vm),
@@ -63,6 +64,7 @@ static const hcs__field_t tmpfs_fields[] = {
     {"ContainerPath", HCS__F_STR, OFF(hcs__tmpfs_t, container_path), 0, 0, 0, 1,
      NULL},
     GO_STR(hcs__tmpfs_t, "Options", options),
+    INT(hcs__tmpfs_t, "Order", order, 1, INT64_MAX),
     {NULL, 0, 0, 0, 0, 0, 0, NULL}};
 static const hcs__schema_t tmpfs_schema = {tmpfs_fields, sizeof(hcs__tmpfs_t),
                                            OFF(hcs__tmpfs_t, present)};
@@ -228,7 +230,7 @@ static hcs_result_t check_paths(const hcs__config_t *cfg, const char *object,
                        "option hcs takes (ro, rw, [no]suid, [no]dev, "
                        "[no]exec, relatime, noatime, strictatime, "
                        "[no]diratime, [r]private, [r]shared, [r]slave, "
-                       "[r]unbindable)",
+                       "[r]unbindable, key=value data)",
                        i, bad);
     }
   }

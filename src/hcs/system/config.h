@@ -17,6 +17,7 @@ typedef struct hcs__mapped_dir_s {
   char *container_path;
   int read_only;
   char *options; /* hcs extension: hcs__bind_options reads it */
+  int64_t order;  /* hcs extension: its place among the mappings; 0: none */
   /* hcsshim's, which hcs cannot honour: refused unless zero */
   int64_t bandwidth_maximum, iops_maximum;
   int create_in_utility_vm, linux_metadata;
@@ -28,6 +29,7 @@ typedef struct hcs__tmpfs_s {
   uint64_t present;
   char *container_path;
   char *options;
+  int64_t order; /* as hcs__mapped_dir_t's */
 } hcs__tmpfs_t;
 
 /* hcs extension "Ulimits": a resource limit (setrlimit(2)) of every

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* A compute system's root, built by its init child (a fork of the engine,
  * single-threaded, in the system's new namespaces): the overlay of its
- * layers or its volume, /proc, the mapped directories, a minimal /dev
- * (with devpts, shm and mqueue), its resolv.conf and host name; then
- * pivot_root, /sys and Docker's masked and read-only paths. Every path inside
+ * layers or its volume, then in the order an OCI config lists them /proc,
+ * a minimal /dev (with devpts, shm and mqueue), /sys and the mapped
+ * directories and tmpfs; its resolv.conf and host name; then pivot_root
+ * and Docker's masked and read-only paths. Every path inside
  * the root is opened component by component with no symlink followed (openat2),
  * so that a hostile image cannot send a mount to the host. */
 #include "hcs/system/rootfs.h"
@@ -260,16 +261,19 @@ static int bind_mapped(int rootfd, const hcs__mapped_dir_t *m,
   if (fd < 0) {
     return fd;
   }
-  *call = "mount(MS_BIND|MS_REC)";
-  int err = mount_on(fd, m->host_path, NULL, MS_BIND | MS_REC, NULL);
-  close(fd);
   hcs__bind_opts_t o;
   char bad[64];
-  if (err == 0 &&
-      hcs__bind_options(m->options, m->read_only, &o, bad, sizeof(bad)) != 0) {
+  if (hcs__bind_options(m->options, m->read_only, &o, bad, sizeof(bad)) != 0) {
+    close(fd);
     *call = "its Options";
-    return -EINVAL;
+    return -EINVAL; /* checked at create: a record edited since */
   }
+  /* The data options go where runc puts them: the bind's own mount(2),
+   * which hands them to the kernel (and it reads none for a bind). */
+  *call = "mount(MS_BIND|MS_REC)";
+  int err = mount_on(fd, m->host_path, NULL, MS_BIND | MS_REC,
+                     o.data[0] != '\0' ? o.data : NULL);
+  close(fd);
   if (err != 0 || (o.set == 0 && o.clr == 0 && o.propagation == 0)) {
     return err;
   }
@@ -328,9 +332,18 @@ int hcs__bind_options(const char *opts, bool read_only, hcs__bind_opts_t *o,
                {"unbindable", 0, 0, MS_UNBINDABLE},
                {"runbindable", 0, 0, MS_UNBINDABLE | MS_REC}};
   *o = (hcs__bind_opts_t){.set = read_only ? MOUNT_ATTR_RDONLY : 0};
+  size_t used = 0;
   for (const char *p = opts != NULL ? opts : ""; *p != '\0';) {
     size_t len = strcspn(p, ",");
     bool ok = len == 0;
+    const char *eq = memchr(p, '=', len);
+    if (!ok && eq != NULL && eq != p) {
+      size_t left = sizeof(o->data) - used;
+      int w = snprintf(o->data + used, left, "%s%.*s", used > 0 ? "," : "",
+                       (int)len, p);
+      ok = w > 0 && (size_t)w < left;
+      used += ok ? (size_t)w : 0;
+    }
     for (size_t i = 0; !ok && i < sizeof(words) / sizeof(words[0]); i++) {
       if (strlen(words[i].name) == len && strncmp(p, words[i].name, len) == 0) {
         o->set = (o->set & ~words[i].clr) | words[i].set;
@@ -448,42 +461,75 @@ static size_t path_depth(const char *p) {
   return d;
 }
 
-/* MappedDirectories and Tmpfs, shallowest first (as Docker sorts its
- * mounts), so that a mapping inside another lands on top of it; the order
- * given among those of one depth. */
+/* One mapping's place: increasing Order (an hcs extension; absent: 0),
+ * then shallowest ContainerPath first (as Docker sorts its mounts, so
+ * that one inside another lands on top of it), then MappedDirectories
+ * before Tmpfs, each in its array's order. */
+typedef struct place_s {
+  int64_t order;
+  size_t depth;
+  bool tmpfs;
+  size_t i;
+} place_t;
+
+static place_t place_of(const hcs__config_t *cfg, bool tmpfs, size_t i) {
+  const char *path =
+      tmpfs ? cfg->tmpfs[i].container_path : cfg->mapped_dirs[i].container_path;
+  return (place_t){tmpfs ? cfg->tmpfs[i].order : cfg->mapped_dirs[i].order,
+                   path_depth(path), tmpfs, i};
+}
+
+static bool place_before(place_t a, place_t b) {
+  if (a.order != b.order) {
+    return a.order < b.order;
+  }
+  if (a.depth != b.depth) {
+    return a.depth < b.depth;
+  }
+  return a.tmpfs != b.tmpfs ? !a.tmpfs : a.i < b.i;
+}
+
+/* The mapping after *last (NULL: the first) into *next; false after the
+ * last one. A selection, with no allocation (init is a fork of a
+ * threaded engine). */
+static bool next_place(const hcs__config_t *cfg, const place_t *last,
+                       place_t *next) {
+  bool found = false;
+  for (int t = 0; t < 2; t++) {
+    size_t n = t ? cfg->n_tmpfs : cfg->n_mapped_dirs;
+    for (size_t i = 0; i < n; i++) {
+      place_t p = place_of(cfg, t, i);
+      if ((last == NULL || place_before(*last, p)) &&
+          (!found || place_before(p, *next))) {
+        *next = p;
+        found = true;
+      }
+    }
+  }
+  return found;
+}
+
+/* MappedDirectories and Tmpfs, each in its place. */
 static int mount_mappings(const hcs__container_t *ct, int rootfd, char *why,
                           size_t n) {
   const hcs__config_t *cfg = &ct->cfg;
-  size_t max = 0;
-  for (size_t i = 0; i < cfg->n_mapped_dirs; i++) {
-    size_t d = path_depth(cfg->mapped_dirs[i].container_path);
-    max = d > max ? d : max;
-  }
-  for (size_t i = 0; i < cfg->n_tmpfs; i++) {
-    size_t d = path_depth(cfg->tmpfs[i].container_path);
-    max = d > max ? d : max;
-  }
-  for (size_t depth = 0; depth <= max; depth++) {
-    for (size_t i = 0; i < cfg->n_mapped_dirs; i++) {
-      const hcs__mapped_dir_t *m = &cfg->mapped_dirs[i];
-      const char *call = NULL;
-      int err = path_depth(m->container_path) == depth
-                    ? bind_mapped(rootfd, m, &call)
-                    : 0;
+  place_t p, last;
+  for (bool any = false; next_place(cfg, any ? &last : NULL, &p);
+       any = true, last = p) {
+    const char *call = NULL;
+    if (!p.tmpfs) {
+      const hcs__mapped_dir_t *m = &cfg->mapped_dirs[p.i];
+      int err = bind_mapped(rootfd, m, &call);
       if (err != 0) {
         return -hcs__setup_fail(why, n, err,
                                 "MappedDirectories[%zu]: binding %s at %s: %s",
-                                i, m->host_path, m->container_path, call);
+                                p.i, m->host_path, m->container_path, call);
       }
-    }
-    for (size_t i = 0; i < cfg->n_tmpfs; i++) {
-      const hcs__tmpfs_t *t = &cfg->tmpfs[i];
-      const char *call = NULL;
-      int err = path_depth(t->container_path) == depth
-                    ? mount_tmpfs(rootfd, t, &call)
-                    : 0;
+    } else {
+      const hcs__tmpfs_t *t = &cfg->tmpfs[p.i];
+      int err = mount_tmpfs(rootfd, t, &call);
       if (err != 0) {
-        return -hcs__setup_fail(why, n, err, "Tmpfs[%zu]: at %s: %s", i,
+        return -hcs__setup_fail(why, n, err, "Tmpfs[%zu]: at %s: %s", p.i,
                                 t->container_path, call);
       }
     }
@@ -493,15 +539,8 @@ static int mount_mappings(const hcs__container_t *ct, int rootfd, char *why,
 
 /* ReadOnlyRoot: the root's own mount read-only, once every mount point in
  * it is made (the mounts on it keep their own flags, as with Docker's
- * --read-only); /proc and /sys are made first, for rootfs_enter. */
-static int root_read_only(const hcs__container_t *ct, int rootfd) {
-  static const char *const dirs[] = {"proc", "sys"};
-  for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-    int fd = open_dir_in(rootfd, dirs[i]);
-    if (fd >= 0) {
-      close(fd);
-    }
-  }
+ * --read-only). */
+static int root_read_only(const hcs__container_t *ct) {
   return mount(NULL, ct->root_mnt, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY,
                NULL) != 0
              ? -errno
@@ -658,27 +697,17 @@ static int mask_paths(const char **at) {
 
 /* /sys, read-only, when the image has the directory (a read-only root
  * without it goes without /sys). Its network part is the container's own
- * network namespace's. */
-static int mount_sys(void) {
-  int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (root < 0) {
-    return -errno;
-  }
-  int fd = open_dir_in(root, "sys");
-  close(root);
+ * network namespace's: init is in it. */
+static int mount_sys(int rootfd) {
+  int fd = open_dir_in(rootfd, "sys");
   if (fd == -ENOENT || fd == -EROFS) {
     return 0;
   }
   if (fd < 0) {
     return fd;
   }
-  int err =
-      fchdir(fd) != 0 ||
-              mount("sysfs", ".", "sysfs",
-                    MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0 ||
-              chdir("/") != 0
-          ? -errno
-          : 0;
+  int err = mount_on(fd, "sysfs", "sysfs",
+                     MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
   close(fd);
   return err;
 }
@@ -755,19 +784,21 @@ int hcs__rootfs_build(const hcs__container_t *ct, char *why, size_t n) {
   if ((err = mount_proc(rootfd)) != 0) {
     hcs__setup_fail(why, n, err, "mount(proc, /proc)");
   }
-  if (err == 0) {
-    err = mount_mappings(ct, rootfd, why, n);
-  }
   if (err == 0 && (err = make_dev(rootfd, ct->cfg.shm_size)) != 0) {
     hcs__setup_fail(why, n, err, "making /dev in %s", ct->root_mnt);
+  }
+  if (err == 0 && (err = mount_sys(rootfd)) != 0) {
+    hcs__setup_fail(why, n, err, "mount(sysfs, /sys)");
+  }
+  if (err == 0) {
+    err = mount_mappings(ct, rootfd, why, n);
   }
   if (err == 0 && ct->resolv[0] != '\0' &&
       (err = bind_resolv_conf(rootfd, ct->resolv)) != 0) {
     hcs__setup_fail(why, n, err, "binding %s over /etc/resolv.conf",
                     ct->resolv);
   }
-  if (err == 0 && ct->cfg.read_only_root &&
-      (err = root_read_only(ct, rootfd)) != 0) {
+  if (err == 0 && ct->cfg.read_only_root && (err = root_read_only(ct)) != 0) {
     hcs__setup_fail(why, n, err, "ReadOnlyRoot: remounting %s read-only",
                     ct->root_mnt);
   }
@@ -784,9 +815,6 @@ int hcs__rootfs_enter(const hcs__container_t *ct, char *why, size_t n) {
   int err = enter_root(ct);
   if (err != 0) {
     return -hcs__setup_fail(why, n, err, "pivot_root into %s", ct->root_mnt);
-  }
-  if ((err = mount_sys()) != 0) {
-    return -hcs__setup_fail(why, n, err, "mount(sysfs, /sys)");
   }
   const char *path = NULL;
   if ((err = mask_paths(&path)) != 0) {

@@ -12,12 +12,13 @@
 /* In the init child, in the system's new mount namespace, before
  * pivot_root: makes the mounts private, mounts the root at ct->root_mnt
  * (VolumePath bound, or the overlay of Layers; read-only without a
- * sandbox), binds MappedDirectories (ReadOnly recursive), makes /dev,
- * binds ct->resolv over /etc/resolv.conf and sets HostName. 0, or -errno
- * with why naming the step and the path. */
+ * sandbox), then in this order /proc, /dev (with pts, shm and mqueue),
+ * a read-only /sys, MappedDirectories and Tmpfs (in increasing
+ * Order, then shallowest first), binds ct->resolv over /etc/resolv.conf and
+ * sets HostName. 0, or -errno with why naming the step and the path. */
 int hcs__rootfs_build(const hcs__container_t *ct, char *why, size_t n);
-/* Then: pivot_root into it, a fresh /proc and a read-only /sys, and
- * Docker's masked and read-only paths. 0, or -errno with why set. */
+/* Then: pivot_root into it and Docker's masked and read-only paths. 0,
+ * or -errno with why set. */
 int hcs__rootfs_enter(const hcs__container_t *ct, char *why, size_t n);
 /* The options of a "Tmpfs" mapping (comma-separated, a later one wins):
  * *flags gets MS_NOSUID|MS_NODEV always, MS_NOEXEC for noexec (exec
@@ -34,11 +35,15 @@ int hcs__tmpfs_options(const char *opts, unsigned long *flags, char *data,
  * ro/rw, nosuid/suid, nodev/dev, noexec/exec, relatime, noatime,
  * strictatime, nodiratime/diratime; and its propagation, by a mount(2) of
  * its own: private, shared, slave, unbindable, each also r-prefixed
- * (recursive). read_only (ReadOnly) counts as an ro before them. 0, or
- * -EINVAL with the first other option in bad (bn bytes). */
+ * (recursive). A key=value option (mode=755, size=1k: a filesystem's
+ * data) goes, in the order given, into data: the data argument of the
+ * bind's mount(2), as runc hands it (the kernel reads none of it for a
+ * bind). read_only (ReadOnly) counts as an ro before them. 0, or -EINVAL
+ * with the first other option in bad (bn bytes). */
 typedef struct hcs__bind_opts_s {
   uint64_t set, clr;         /* MOUNT_ATTR_* */
   unsigned long propagation; /* MS_SHARED etc., with MS_REC; 0: none */
+  char data[1024];           /* "" for none */
 } hcs__bind_opts_t;
 int hcs__bind_options(const char *opts, bool read_only, hcs__bind_opts_t *o,
                       char *bad, size_t bn);
