@@ -7,8 +7,10 @@
  * subreaper, as containerd's shim is: once `create` exits, the init is its
  * child, and the exit status it reaps is the OCI process's (its code, or
  * 128 + n for a death by signal n, as the shim reports a runc container's).
- * The keeper stays outside the container's group. Also libhcs's refusals
- * of a malformed InitSibling. The rootfs is the built-in busybox layer. */
+ * The keeper stays outside the container's group. Also libhcs alone: an
+ * InitSibling init reaped by its embedder's parent with the status queued
+ * to it while the embedder's libhcs sees it end, and the refusals of a
+ * malformed InitSibling. The rootfs is the built-in busybox layer. */
 #include "oci_util.h"
 
 #include <jansson.h>
@@ -229,6 +231,78 @@ Test(oci_statepid, delete_force_ends_the_init) {
   char p[256];
   snprintf(p, sizeof(p), "%s/force", root);
   cr_expect_neq(access(p, F_OK), 0, "%s is removed", p);
+}
+
+/* The embedder (a child of the test's) makes an InitSibling container,
+ * so its init is the test's child: the test reaps it with the status the
+ * embedder queued with HCS_INIT_EXIT_SIGNAL, and libhcs, not its parent,
+ * still sees it end (the system reads Stopped). 0, or a step number. */
+static int sibling_embedder(const char *vol, int out) {
+  char sd[200], cfg[600], rec[300];
+  snprintf(sd, sizeof(sd), "%s/hcs-sib", dir);
+  hcs_options_t o = {.size = sizeof(o), .state_dir = sd, .threads = 1};
+  hcs_t *hcs = NULL;
+  snprintf(cfg, sizeof(cfg),
+           "{\"SystemType\": \"Container\", \"VolumePath\": \"%s\","
+           " \"InitSibling\": true}",
+           vol);
+  if (hcs_open(&hcs, &o, NULL) != HCS_OK ||
+      hcs_CreateComputeSystem(hcs, "sib", cfg, NULL) != HCS_OK ||
+      hcs_StartComputeSystem(hcs, "sib", NULL) != HCS_OK) {
+    return 1;
+  }
+  snprintf(rec, sizeof(rec), "%s/sib.json", sd);
+  json_t *r = json_load_file(rec, 0, NULL);
+  json_int_t pid = 0;
+  (void)json_unpack(r, "{s:{s:I}}", "Init", "Pid", &pid);
+  json_decref(r);
+  pid_t p = (pid_t)pid;
+  if (pid <= 0 || write(out, &p, sizeof(p)) != (ssize_t)sizeof(p)) {
+    return 2;
+  }
+  union sigval v = {.sival_int = 42};
+  if (sigqueue(p, HCS_INIT_EXIT_SIGNAL, v) != 0) {
+    return 3;
+  }
+  int stopped = 0;
+  for (int i = 0; i < 100 && !stopped; i++) {
+    char *json = NULL;
+    if (hcs_InspectComputeSystem(hcs, "sib", &json, NULL) == HCS_OK) {
+      stopped = strstr(json, "\"State\": \"Stopped\"") != NULL;
+      hcs_free(json);
+    }
+    oci_nap_ms(stopped ? 0 : 50);
+  }
+  (void)hcs_DeleteComputeSystem(hcs, "sib", NULL);
+  hcs_close(hcs);
+  return stopped ? 0 : 4;
+}
+
+Test(oci_statepid, libhcs_init_sibling_is_reaped_by_the_embedders_parent) {
+  char vol[200];
+  snprintf(vol, sizeof(vol), "%s/vol", dir);
+  cr_assert_eq(mkdir(vol, 0700), 0);
+  int p[2];
+  cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+  pid_t emb = fork();
+  cr_assert_geq(emb, 0);
+  if (emb == 0) {
+    close(p[0]);
+    _exit(sibling_embedder(vol, p[1]));
+  }
+  close(p[1]);
+  pid_t init = 0;
+  ssize_t n = read(p[0], &init, sizeof(init));
+  close(p[0]);
+  if (n != (ssize_t)sizeof(init)) {
+    cr_assert_fail("the embedder ended with %d", oci_wait_status(emb));
+  }
+  int st = oci_reap(init); /* ours: the embedder's sibling */
+  cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 42,
+            "status 0x%x: the queued 42 wanted", st);
+  cr_expect_eq(oci_wait_status(emb), 0,
+               "the embedder's libhcs saw its init end (0), or failed at "
+               "that step");
 }
 
 /* libhcs refuses a malformed InitSibling, naming it, and one on a system
