@@ -321,6 +321,24 @@ HCS_API struct as_loop_s *hcs_engine_loop_at(hcs_t *hcs, uint32_t i);
  * of the system's processes), "UidMap"/"GidMap" ([{ContainerID, HostID,
  * Size}], accepted and recorded), "HostNetwork" (true: the system shares
  * the host's network namespace; not with an EndpointList),
+ * "Namespaces" ([{Type, Path, Host}], Type one of pid, mount, uts, ipc,
+ * network, cgroup, user, each at most once: with Path (absolute, a
+ * namespace file such as /proc/PID/ns/net, or .../pid_for_children) the
+ * system joins that namespace, with "Host": true it shares the host's
+ * (the embedding process's), with neither it gets a new one, as it does
+ * for a type not listed (but user: the host's when not listed). Every
+ * process of the system is in them: init joins them before building the
+ * root, in a joined mount namespace too (its other members then see that
+ * root, as with runc), a joined uts namespace takes HostName, and exec
+ * joins init's. In a pid namespace it does not make, init is not pid 1:
+ * shutdown and terminate end the system's processes through its cgroup
+ * (SIGKILL, the only stop that reaches none but them). Refused naming the
+ * entry: an unknown or repeated Type, a relative Path, Path with Host,
+ * the host's network (that is "HostNetwork"), network with HostNetwork,
+ * a joined network with an EndpointList, the host's uts with HostName
+ * (HCS_WSAEINVAL); the host's mount namespace and a new or joined user
+ * namespace (HCS_ERROR_NOT_SUPPORTED). A Path that is no namespace of its
+ * Type fails the start naming it.
  * "SeccompProfile" ("default" when absent: Docker's default profile;
  * "unconfined": no filter; or a profile in Docker's seccomp JSON format
  * as a string, compiled at create, HCS_WSAEINVAL naming what is wrong),
@@ -388,13 +406,11 @@ HCS_API struct as_loop_s *hcs_engine_loop_at(hcs_t *hcs, uint32_t i);
  *   later one winning: ro, rw, nosuid, suid, nodev, dev, noexec, exec,
  *   relatime, noatime, strictatime, nodiratime, diratime set on the bind
  *   and every mount under it, and one propagation, private, shared,
- *   slave or unbindable, r-prefixed for the mounts under it too; bind
- *   (the directory's own mount alone) or rbind (with the mounts under
- *   it, the default); a key=value option (mode=755, size=1k: a
- *   filesystem's data) goes to the kernel as the data of the bind's
- *   mount(2), as runc hands it, and the kernel reads none for a bind;
- *   any other is HCS_WSAEINVAL naming it; no symlink is followed on the
- *   container side; a
+ *   slave or unbindable, r-prefixed for the mounts under it too; a
+ *   key=value option (mode=755, size=1k: a filesystem's data) goes to
+ *   the kernel as the data of the bind's mount(2), as runc hands it, and
+ *   the kernel reads none for a bind; any other is HCS_WSAEINVAL naming
+ *   it; no symlink is followed on the container side; a
  *   HostPath that is not a directory is bound onto a file, made empty
  *   when missing) and "Tmpfs" mounted after /proc, /dev and /sys, in
  *   increasing "Order" (an hcs extension on both, 1 or more; absent: 0),

@@ -368,8 +368,8 @@ static bool is_own_mount(const char *dest, const char *type) {
 
 /* A bind's options go to MappedDirectories[].Options, which libhcs checks
  * at create, naming any it does not take (its key=value data options go
- * to the kernel with the bind, as runc hands them; bind is not
- * recursive, rbind is). Order i + 1: libhcs mounts binds and tmpfs in
+ * to the kernel with the bind, as runc hands them); bind and rbind are
+ * what every mapping is. Order i + 1: libhcs mounts binds and tmpfs in
  * the order the config lists them. */
 static int map_bind(ctx_t *c, json_t *m, size_t i, json_t *maps) {
   char opts[1024] = "";
@@ -380,6 +380,9 @@ static int map_bind(ctx_t *c, json_t *m, size_t i, json_t *maps) {
     if (s == NULL || strchr(s, ',') != NULL) {
       return say(c, "mounts[%zu].options[%zu]: not a string or has a comma", i,
                  k);
+    }
+    if (strcmp(s, "bind") == 0 || strcmp(s, "rbind") == 0) {
+      continue;
     }
     int w = snprintf(opts + n, sizeof(opts) - n, "%s%s", n ? "," : "", s);
     if (w < 0 || (size_t)w >= sizeof(opts) - n) {
@@ -528,40 +531,59 @@ static int map_mounts(ctx_t *c, json_t *mounts, oci_late_t *late) {
   return 0;
 }
 
+/* linux.namespaces as libhcs's Namespaces: a type listed with a path is
+ * joined, listed without one made; pid, uts and ipc left out are the
+ * host's, the network the host's as HostNetwork. */
 static int map_namespaces(ctx_t *c, json_t *nss) {
-  bool have[6] = {false};
-  static const char *const kinds[] = {"pid", "mount",   "uts",
-                                      "ipc", "network", "cgroup"};
+  static const char *const kinds[] = {"pid",     "mount",  "uts", "ipc",
+                                      "network", "cgroup", "user"};
+  enum { N_KINDS = sizeof(kinds) / sizeof(kinds[0]) };
+  bool have[N_KINDS] = {false};
+  json_t *out = json_array();
   size_t i;
   json_t *ns;
   json_array_foreach(nss, i, ns) {
     const char *type = json_string_value(json_object_get(ns, "type"));
     size_t k = 0;
-    while (k < 6 && (type == NULL || strcmp(kinds[k], type) != 0)) {
+    while (k < N_KINDS && (type == NULL || strcmp(kinds[k], type) != 0)) {
       k++;
     }
-    if (k == 6) {
-      return say(c, "linux.namespaces[%zu].type: \"%s\" is not supported", i,
-                 type != NULL ? type : "");
-    }
-    if (given(json_object_get(ns, "path"))) {
-      return say(c,
-                 "linux.namespaces[%zu].path: hcs makes a container's "
-                 "namespaces; joining %s is not supported",
-                 i, json_string_value(json_object_get(ns, "path")));
+    if (k == N_KINDS || have[k]) {
+      json_decref(out);
+      return say(c, "linux.namespaces[%zu].type: \"%s\" is %s", i,
+                 type != NULL ? type : "",
+                 k == N_KINDS ? "not supported" : "given twice");
     }
     have[k] = true;
+    json_t *path = json_object_get(ns, "path");
+    if (given(path)) {
+      json_array_append_new(out, json_pack("{s:s, s:O}", "Type", type,
+                                           "Path", path));
+    } else if (strcmp(type, "user") == 0) {
+      json_decref(out);
+      return say(c, "linux.namespaces[%zu]: a new user namespace is not "
+                    "supported", i);
+    }
+  }
+  if (!have[1]) {
+    json_decref(out);
+    return say(c, "linux.namespaces: the host's mount namespace is not "
+                  "supported (hcs builds the container's root in a mount "
+                  "namespace of its own)");
   }
   for (size_t k = 0; k < 4; k++) {
     if (!have[k]) {
-      return say(c,
-                 "linux.namespaces: hcs always gives a container its own "
-                 "%s namespace; sharing the host's is not supported",
-                 kinds[k]);
+      json_array_append_new(out, json_pack("{s:s, s:b}", "Type", kinds[k],
+                                           "Host", true));
     }
   }
   if (!have[4]) {
     json_object_set_new(c->cfg, "HostNetwork", json_true());
+  }
+  if (json_array_size(out) > 0) {
+    json_object_set_new(c->cfg, "Namespaces", out);
+  } else {
+    json_decref(out);
   }
   return 0;
 }

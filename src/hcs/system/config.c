@@ -6,6 +6,7 @@
 #include "hcs/api/opts.h"
 
 #include "hcs-async.h"
+#include "hcs/system/ns.h"
 #include "hcs/system/rootfs.h"
 #include "hcs/system/seccomp.h"
 
@@ -68,6 +69,14 @@ static const hcs__field_t tmpfs_fields[] = {
     {NULL, 0, 0, 0, 0, 0, 0, NULL}};
 static const hcs__schema_t tmpfs_schema = {tmpfs_fields, sizeof(hcs__tmpfs_t),
                                            OFF(hcs__tmpfs_t, present)};
+
+static const hcs__field_t ns_fields[] = {
+    {"Type", HCS__F_STR, OFF(hcs__ns_ref_t, type), 0, 0, 0, 1, NULL},
+    STR(hcs__ns_ref_t, "Path", path),
+    BOOL(hcs__ns_ref_t, "Host", host),
+    {NULL, 0, 0, 0, 0, 0, 0, NULL}};
+static const hcs__schema_t ns_schema = {ns_fields, sizeof(hcs__ns_ref_t),
+                                        OFF(hcs__ns_ref_t, present)};
 
 #define ID_MAX 4294967295LL
 static const hcs__field_t idmap_fields[] = {
@@ -162,6 +171,8 @@ static const hcs__field_t config_fields[] = {
     INT(C, "Umask", umask, 0, 0777),
     BOOL(C, "NoNewPrivileges", no_new_privileges),
     STR(C, "CgroupPath", cgroup_path),
+    {"Namespaces", HCS__F_OBJARR, OFF(C, namespaces), OFF(C, n_namespaces), 0,
+     0, 0, &ns_schema},
     BOOL(C, "InitSibling", init_sibling),
     {NULL, 0, 0, 0, 0, 0, 0, NULL}};
 #undef C
@@ -230,7 +241,7 @@ static hcs_result_t check_paths(const hcs__config_t *cfg, const char *object,
                        "option hcs takes (ro, rw, [no]suid, [no]dev, "
                        "[no]exec, relatime, noatime, strictatime, "
                        "[no]diratime, [r]private, [r]shared, [r]slave, "
-                       "[r]unbindable, bind, rbind, key=value data)",
+                       "[r]unbindable, key=value data)",
                        i, bad);
     }
   }
@@ -578,6 +589,9 @@ hcs_result_t hcs__config_parse(const char *text, hcs__config_t *cfg,
   }
   if (r == HCS_OK) {
     r = check_seccomp(cfg, object, err);
+  }
+  if (r == HCS_OK) {
+    r = hcs__ns_check(cfg, object, err);
   }
   if (r == HCS_OK) {
     r = check_resources(cfg, object, err);

@@ -40,6 +40,15 @@ typedef struct hcs__ulimit_s {
   int64_t soft, hard; /* -1: unlimited */
 } hcs__ulimit_t;
 
+/* hcs extension "Namespaces": one type of the system's namespaces, made
+ * for it (neither Path nor Host), joined (Path) or the host's (Host). */
+typedef struct hcs__ns_ref_s {
+  uint64_t present;
+  char *type; /* pid, mount, uts, ipc, network, cgroup, user */
+  char *path; /* a namespace file, as /proc/PID/ns/net */
+  int host;
+} hcs__ns_ref_t;
+
 typedef struct hcs__id_map_s {
   uint64_t present;
   int64_t container_id, host_id, size;
@@ -107,6 +116,9 @@ typedef struct hcs__config_s {
   int64_t umask;         /* when given (hcs__config_has) */
   int no_new_privileges; /* when given; absent: true */
   char *cgroup_path;     /* the group under each hierarchy; NULL: hcs's */
+  /* "Namespaces", which ns.c reads */
+  hcs__ns_ref_t *namespaces;
+  size_t n_namespaces;
 } hcs__config_t;
 
 extern const hcs__schema_t hcs__config_schema;

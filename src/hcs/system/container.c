@@ -7,6 +7,7 @@
 #include "hcs/system/container.h"
 
 #include "hcs/system/init.h"
+#include "hcs/system/ns.h"
 #include "hcs/system/procfs.h"
 #include "hcs/system/user.h"
 
@@ -27,13 +28,6 @@ static const uint64_t default_caps =
     CAP(CAP_MKNOD) | CAP(CAP_NET_RAW) | CAP(CAP_SETGID) | CAP(CAP_SETUID) |
     CAP(CAP_SETFCAP) | CAP(CAP_SETPCAP) | CAP(CAP_NET_BIND_SERVICE) |
     CAP(CAP_SYS_CHROOT) | CAP(CAP_KILL) | CAP(CAP_AUDIT_WRITE);
-
-/* Every container has these; a network namespace too unless its
- * configuration asks for the host's (HostNetwork). The cgroup namespace is
- * made by init once it is in its groups, so that its root is the
- * system's group (a clone flag would root it in the engine's). */
-static const unsigned ns_flags =
-    CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
 
 static void spawner_end(as_loop_t *loop, void *data) {
   (void)loop;
@@ -167,13 +161,27 @@ hcs_result_t hcs__container_start(hcs__system_t *s, hcs_error_t **err) {
   memset(&o, 0, sizeof(o));
   o.child_fn = hcs__init_main;
   o.child_arg = ct;
-  o.clone_flags = ct->ns & ~(unsigned)CLONE_NEWCGROUP;
+  /* The cgroup namespace is made by init once it is in its groups, so
+   * that its root is the system's group (a clone flag would root it in
+   * the engine's); the namespaces joined by path init joins itself, but
+   * a pid namespace, which the engine's thread picks for the clone. */
+  o.clone_flags = ct->ns_new & ~(unsigned)CLONE_NEWCGROUP;
   if (ct->cfg.init_sibling) {
     o.clone_flags |= CLONE_PARENT; /* the embedder's parent reaps it */
   }
   o.cbs.done_cb = hcs__container_init_done;
   o.data = s;
+  e = hcs__ns_open(&ct->cfg, ct->ns_fd, why, sizeof(why));
+  int own_pidns = -1;
+  if (e == 0 && (e = hcs__ns_pid_enter(ct->ns_fd, &own_pidns)) != 0) {
+    snprintf(why, sizeof(why), "Namespaces (pid): setns");
+  }
+  if (e != 0) {
+    return start_fail(s, err, -e, why);
+  }
   e = as_session_spawn(hcs__loop(s->hcs), &o, &ct->init);
+  hcs__ns_pid_leave(own_pidns);
+  hcs__ns_close(ct->ns_fd);
   if (e != 0) {
     return start_fail(s, err, -e,
                       e == -EINVAL && ct->cfg.init_sibling
@@ -275,6 +283,9 @@ int hcs__container_prepare(hcs__system_t *s, char *why, size_t n) {
     return -ENOMEM;
   }
   ct->ptmx_fd = -1;
+  for (int k = 0; k < HCS__NS_N; k++) {
+    ct->ns_fd[k] = -1;
+  }
   s->ct = ct;
   if (hcs__config_parse(s->config, &ct->cfg, NULL, NULL) != HCS_OK) {
     snprintf(why, n, "configuration");
@@ -284,10 +295,9 @@ int hcs__container_prepare(hcs__system_t *s, char *why, size_t n) {
   if (ct->env == NULL) {
     return -ENOMEM;
   }
-  ct->ns = ns_flags;
-  if (!ct->cfg.host_network) {
-    ct->ns |= CLONE_NEWNET; /* loopback and the endpoints, if any */
-  }
+  /* pid, mount, uts, ipc, cgroup and network made (loopback and the
+   * endpoints, if any) but for what the configuration shares. */
+  hcs__ns_plan(&ct->cfg, &ct->ns, &ct->ns_new);
   const char *bad = NULL;
   if (hcs__config_caps(&ct->cfg, default_caps, &ct->caps, &bad) != 0) {
     snprintf(why, n, "CapAdd/CapDrop: %s", bad);
@@ -468,6 +478,7 @@ void hcs__container_free(hcs__system_t *s) {
   if (ct->ptmx_fd >= 0) {
     close(ct->ptmx_fd);
   }
+  hcs__ns_close(ct->ns_fd);
   spawners_free(s);
   if (ct->init != NULL) {
     as_session_unref(ct->init);

@@ -5,6 +5,7 @@
 
 #include "hcs/system/cgroup.h"
 #include "hcs/system/config.h"
+#include "hcs/system/ns.h"
 #include "hcs/system/seccomp.h"
 #include "hcs/system/system.h"
 
@@ -20,7 +21,9 @@ typedef struct hcs__container_s {
   int ptmx_fd;          /* O_PATH: its devpts multiplexer, so consoles are
                            its own /dev/pts/N; -1 if missing */
   char ptmx[32];        /* "/proc/self/fd/N" naming ptmx_fd */
-  unsigned ns;          /* its namespaces: CLONE_NEW* */
+  unsigned ns;          /* its namespaces (made or joined): CLONE_NEW* */
+  unsigned ns_new;      /* the ones made for it (hcs__ns_plan) */
+  int ns_fd[HCS__NS_N]; /* during start, the ones joined by path */
   uint64_t caps;        /* its processes' capabilities (1 << CAP_*) */
   as_rlimit_t *rlimits; /* its processes' resource limits (Ulimits) */
   uint64_t caps_inh, caps_amb; /* CapInheritable, CapAmbient */

@@ -5,6 +5,7 @@
  * Only async-signal-safe calls; a failure is a sentence in why. */
 #include "hcs/system/init.h"
 
+#include "hcs/system/ns.h"
 #include "hcs/system/rootfs.h"
 
 #include "hcs.h"
@@ -92,6 +93,26 @@ __attribute__((noreturn)) static void init_loop(int exit_sig) {
   }
 }
 
+/* init in a pid namespace it does not own (the host's, or one joined by
+ * path): kill(-1) there would reach processes that are not the system's.
+ * It waits for a signal and exits (with exit_sig queued, with its value);
+ * the engine then kills what the system's cgroup holds. */
+__attribute__((noreturn)) static void member_loop(int exit_sig) {
+  sigset_t all;
+  sigfillset(&all);
+  sigprocmask(SIG_BLOCK, &all, NULL);
+  for (;;) {
+    siginfo_t si;
+    int sig = sigtimedwait(&all, &si, NULL);
+    if (sig > 0 && sig == exit_sig && si.si_code == SI_QUEUE) {
+      _exit(si.si_value.sival_int & 0xff);
+    }
+    if (sig > 0 && sig != SIGCHLD && sig != exit_sig) {
+      _exit(0);
+    }
+  }
+}
+
 int hcs__init_main(void *arg, int ready_fd, char *why, size_t n) {
   hcs__container_t *ct = arg;
   /* A copy of the engine's memory, running the host's binary: no process
@@ -106,11 +127,14 @@ int hcs__init_main(void *arg, int ready_fd, char *why, size_t n) {
                              ct->cg.id, hcs__cgroup_join_file(&ct->cg));
     }
   }
-  if ((ct->ns & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) != 0) {
+  int err = hcs__ns_join(ct->ns_fd, why, n);
+  if (err != 0) {
+    return err;
+  }
+  if ((ct->ns_new & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) != 0) {
     return hcs__setup_fail(why, n, errno, "unshare(CLONE_NEWCGROUP)");
   }
-  int err = 0;
-  if ((ct->ns & CLONE_NEWNET) && (err = loopback_up()) != 0) {
+  if ((ct->ns_new & CLONE_NEWNET) && (err = loopback_up()) != 0) {
     return hcs__setup_fail(why, n, err, "bringing up its loopback interface");
   }
   if ((err = hcs__rootfs_build(ct, why, n)) != 0 ||
@@ -129,5 +153,9 @@ int hcs__init_main(void *arg, int ready_fd, char *why, size_t n) {
   setsid();
   prctl(PR_SET_NAME, "hcs-init", 0, 0, 0);
   close(3); /* ready: the engine goes on */
-  init_loop(ct->cfg.init_sibling ? HCS_INIT_EXIT_SIGNAL : 0);
+  int exit_sig = ct->cfg.init_sibling ? HCS_INIT_EXIT_SIGNAL : 0;
+  if (!(ct->ns_new & CLONE_NEWPID)) {
+    member_loop(exit_sig);
+  }
+  init_loop(exit_sig);
 }

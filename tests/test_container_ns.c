@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: MIT */
+/* The hcs extension "Namespaces": a system's namespaces joined by path
+ * (from a process the test holds in namespaces of its own) or shared with
+ * the host, read back from inside its processes; and what cannot be,
+ * refused by name. */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <hcs.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ns_hold.h"
+#include "test_ct_util.h"
+
+TestSuite(container_ns, .init = ct_setup, .fini = ct_teardown, .timeout = 120);
+
+/* Creates and starts id on base/root with the fields extra (no HostName:
+ * a shared uts namespace takes none). */
+static void start_bare(hcs_t *h, const char *id, const char *extra) {
+  char cfg[4096];
+  snprintf(cfg, sizeof(cfg),
+           "{\"SystemType\":\"Container\",\"VolumePath\":\"%s/root\"%s}", base,
+           extra);
+  hcs_error_t *err = NULL;
+  cr_assert_eq(hcs_CreateComputeSystem(h, id, cfg, &err), HCS_OK, "%s",
+               err ? hcs_error_message(err) : "");
+  cr_assert_eq(hcs_StartComputeSystem(h, id, &err), HCS_OK, "%s",
+               err ? hcs_error_message(err) : "");
+}
+
+static const char ns_script[] =
+    "for n in net ipc uts mnt pid; do readlink /proc/self/ns/$n; done; "
+    "hostname";
+
+/* Every type but user joined: each process the system runs is in the
+ * holder's namespaces (exec joins the init's, so the init is too), sees
+ * its host name, and a shutdown ends the system alone: the joined pid
+ * namespace's own pid 1 lives on. */
+Test(container_ns, joined_by_path) {
+  hcs_t *h = open_hcs(NULL);
+  pid_t m;
+  pid_t held = ns_hold(CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS |
+                           CLONE_NEWNS | CLONE_NEWPID,
+                       &m);
+  cr_assert_gt(m, 0);
+  char extra[1024];
+  snprintf(extra, sizeof(extra),
+           ",\"Namespaces\":[{\"Type\":\"network\",\"Path\":\"/proc/%d/ns/"
+           "net\"},{\"Type\":\"ipc\",\"Path\":\"/proc/%d/ns/ipc\"},"
+           "{\"Type\":\"uts\",\"Path\":\"/proc/%d/ns/uts\"},"
+           "{\"Type\":\"mount\",\"Path\":\"/proc/%d/ns/mnt\"},"
+           "{\"Type\":\"pid\",\"Path\":\"/proc/%d/ns/pid_for_children\"}]",
+           held, held, held, held, held);
+  start_bare(h, "joined", extra);
+  char want[512] = "";
+  ns_links(held, "net ipc uts mnt", want, sizeof(want));
+  ns_links(m, "pid", want, sizeof(want));
+  strcat(want, "held\n");
+  out_t o;
+  run_in(h, "joined", ns_script, NULL, &o);
+  cr_expect_eq(o.r.exit_code, 0, "%s", o.text);
+  cr_expect_str_eq(o.text, want);
+  cr_expect_eq(hcs_ShutdownComputeSystem(h, "joined", 10000, NULL, NULL),
+               HCS_OK);
+  cr_expect_eq(kill(m, 0), 0, "the joined namespace's pid 1 was killed");
+  cr_expect_eq(hcs_DeleteComputeSystem(h, "joined", NULL), HCS_OK);
+  ns_unhold(held, m);
+  hcs_close(h);
+}
+
+/* Does a host process run `sleep SECS`? */
+static int sleeper_on_host(const char *secs) {
+  char want[32];
+  int n = snprintf(want, sizeof(want), "sleep%c%s", '\0', secs) + 1;
+  DIR *d = opendir("/proc");
+  struct dirent *e;
+  int found = 0;
+  while (d != NULL && !found && (e = readdir(d)) != NULL) {
+    char p[300], buf[64];
+    snprintf(p, sizeof(p), "/proc/%s/cmdline", e->d_name);
+    int fd = open(p, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      ssize_t k = read(fd, buf, sizeof(buf));
+      found = k == n && memcmp(buf, want, (size_t)n) == 0;
+      close(fd);
+    }
+  }
+  if (d != NULL) {
+    closedir(d);
+  }
+  return found;
+}
+
+/* pid, ipc and uts the host's: the processes see the host's, the host's
+ * processes and its host name; init is not a pid 1 then, and a shutdown
+ * ends the system's processes (through its cgroup) and no other. */
+Test(container_ns, host_pid_ipc_uts) {
+  hcs_t *h = open_hcs(NULL);
+  pid_t sentinel = fork();
+  cr_assert_geq(sentinel, 0);
+  if (sentinel == 0) {
+    for (;;) {
+      pause();
+    }
+  }
+  start_bare(h, "hostns",
+             ",\"Namespaces\":[{\"Type\":\"pid\",\"Host\":true},"
+             "{\"Type\":\"ipc\",\"Host\":true},{\"Type\":\"uts\","
+             "\"Host\":true}]");
+  char want[512] = "", host[128];
+  ns_links(getpid(), "ipc uts pid", want, sizeof(want));
+  cr_assert_eq(gethostname(host, sizeof(host)), 0);
+  strcat(want, host);
+  strcat(want, "\n");
+  out_t o;
+  char cmd[256];
+  snprintf(cmd, sizeof(cmd),
+           "for n in ipc uts pid; do readlink /proc/self/ns/$n; done; "
+           "hostname; test -d /proc/%d && echo sees-host-pids; "
+           "sleep 7391 >/dev/null 2>&1 &",
+           (int)sentinel);
+  run_in(h, "hostns", cmd, NULL, &o);
+  strcat(want, "sees-host-pids\n");
+  cr_expect_str_eq(o.text, want);
+  cr_expect(sleeper_on_host("7391"), "the container's sleep is not seen");
+  cr_expect_eq(hcs_ShutdownComputeSystem(h, "hostns", 10000, NULL, NULL),
+               HCS_OK);
+  for (int i = 0; i < 50 && sleeper_on_host("7391"); i++) {
+    usleep(100 * 1000);
+  }
+  cr_expect(!sleeper_on_host("7391"), "the container's sleep outlived it");
+  cr_expect_eq(kill(sentinel, 0), 0, "a host process was killed");
+  cr_expect_eq(hcs_DeleteComputeSystem(h, "hostns", NULL), HCS_OK);
+  kill(sentinel, SIGKILL);
+  waitpid(sentinel, NULL, 0);
+  hcs_close(h);
+}
+
+static void refused(hcs_t *h, hcs_result_t code, const char *extra,
+                    const char *needle) {
+  char cfg[2048];
+  snprintf(cfg, sizeof(cfg),
+           "{\"SystemType\":\"Container\",\"VolumePath\":\"%s/root\"%s}", base,
+           extra);
+  hcs_error_t *err = NULL;
+  cr_expect_eq(hcs_CreateComputeSystem(h, "bad", cfg, &err), code, "%s", extra);
+  const char *msg = err != NULL ? hcs_error_message(err) : "";
+  cr_expect(strstr(msg, needle) != NULL, "%s: %s", extra, msg);
+  hcs_error_free(err);
+}
+
+Test(container_ns, refused_by_name) {
+  hcs_t *h = open_hcs(NULL);
+  refused(h, HCS_ERROR_NOT_SUPPORTED,
+          ",\"Namespaces\":[{\"Type\":\"mount\",\"Host\":true}]",
+          "Namespaces[0] (mount)");
+  refused(h, HCS_WSAEINVAL,
+          ",\"HostName\":\"x\",\"Namespaces\":[{\"Type\":\"pid\"},"
+          "{\"Type\":\"uts\",\"Host\":true}]",
+          "Namespaces[1] (uts): not with HostName");
+  refused(h, HCS_WSAEINVAL, ",\"Namespaces\":[{\"Type\":\"time\"}]",
+          "Namespaces[0] (time): Type");
+  refused(h, HCS_WSAEINVAL,
+          ",\"Namespaces\":[{\"Type\":\"ipc\"},{\"Type\":\"ipc\"}]",
+          "Namespaces[1] (ipc): Type: given twice");
+  refused(h, HCS_WSAEINVAL,
+          ",\"Namespaces\":[{\"Type\":\"ipc\",\"Path\":\"proc/1/ns/ipc\"}]",
+          "Path: must be absolute");
+  refused(h, HCS_WSAEINVAL,
+          ",\"Namespaces\":[{\"Type\":\"network\",\"Host\":true}]",
+          "HostNetwork");
+  refused(h, HCS_WSAEINVAL,
+          ",\"HostNetwork\":true,\"Namespaces\":[{\"Type\":\"network\"}]",
+          "not with HostNetwork");
+  /* A path that is no namespace of its type fails the start, naming it. */
+  char cfg[512];
+  snprintf(cfg, sizeof(cfg),
+           "{\"SystemType\":\"Container\",\"VolumePath\":\"%s/root\","
+           "\"Namespaces\":[{\"Type\":\"ipc\",\"Path\":\"/proc/self/ns/"
+           "net\"}]}",
+           base);
+  hcs_error_t *err = NULL;
+  cr_assert_eq(hcs_CreateComputeSystem(h, "wrong", cfg, &err), HCS_OK);
+  cr_expect_neq(hcs_StartComputeSystem(h, "wrong", &err), HCS_OK);
+  const char *msg = err != NULL ? hcs_error_message(err) : "";
+  cr_expect(strstr(msg, "ipc namespace") != NULL, "%s", msg);
+  hcs_error_free(err);
+  cr_expect_eq(hcs_DeleteComputeSystem(h, "wrong", NULL), HCS_OK);
+  hcs_close(h);
+}
