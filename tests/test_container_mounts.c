@@ -48,41 +48,39 @@ static void host_dir(void) {
   cr_assert_eq(fclose(f), 0);
 }
 
+/* Starts system id with those mappings and orders, and expects its
+ * mount points in the order want (then the two marks). */
+static void expect_order(const char *id, const char *const order[4],
+                         const char *want) {
+  host_dir();
+  char extra[2048], text[256];
+  mappings(extra, sizeof(extra), order);
+  hcs_t *h = open_hcs(NULL);
+  start_system(h, id, extra);
+  out_t o;
+  run_in(h, id, order_script, NULL, &o);
+  cr_expect_eq(o.r.exit_code, 0, "%s", o.text);
+  snprintf(text, sizeof(text), "/proc\n/dev\n/sys\n%shost\nhost\n", want);
+  cr_expect_str_eq(o.text, text);
+  stop_system(h, id);
+  hcs_close(h);
+}
+
 /* No Order (hcsd): shallowest first, a mapping before a tmpfs of its
  * depth; each after /proc, /dev and /sys, so /dev/foo and the bind on
  * /sys/fs/cgroup are seen. */
 Test(container_mounts, shallowest_first_after_proc_dev_sys) {
-  host_dir();
-  char extra[2048];
-  mappings(extra, sizeof(extra), (const char *const[]){"", "", "", ""});
-  hcs_t *h = open_hcs(NULL);
-  start_system(h, "depth", extra);
-  out_t o;
-  run_in(h, "depth", order_script, NULL, &o);
-  cr_expect_eq(o.r.exit_code, 0, "%s", o.text);
-  cr_expect_str_eq(o.text, "/proc\n/dev\n/sys\n/a\n/dev/foo\n/a/b\n"
-                           "/sys/fs/cgroup\nhost\nhost\n");
-  stop_system(h, "depth");
-  hcs_close(h);
+  expect_order("depth", (const char *const[]){"", "", "", ""},
+               "/a\n/dev/foo\n/a/b\n/sys/fs/cgroup\n");
 }
 
 /* Order (hcs-runc): increasing Order whatever the depth; /a made after
  * /a/b covers it. */
 Test(container_mounts, in_increasing_order) {
-  host_dir();
-  char extra[2048];
-  mappings(extra, sizeof(extra),
-           (const char *const[]){",\"Order\":4", ",\"Order\":3", ",\"Order\":1",
-                                 ",\"Order\":2"});
-  hcs_t *h = open_hcs(NULL);
-  start_system(h, "order", extra);
-  out_t o;
-  run_in(h, "order", order_script, NULL, &o);
-  cr_expect_eq(o.r.exit_code, 0, "%s", o.text);
-  cr_expect_str_eq(o.text, "/proc\n/dev\n/sys\n/a/b\n/a\n/dev/foo\n"
-                           "/sys/fs/cgroup\nhost\nhost\n");
-  stop_system(h, "order");
-  hcs_close(h);
+  expect_order("order",
+               (const char *const[]){",\"Order\":4", ",\"Order\":3",
+                                     ",\"Order\":1", ",\"Order\":2"},
+               "/a/b\n/a\n/dev/foo\n/sys/fs/cgroup\n");
 }
 
 /* Order is 1 or more: 0 is refused naming the field. */
