@@ -406,11 +406,13 @@ HCS_API struct as_loop_s *hcs_engine_loop_at(hcs_t *hcs, uint32_t i);
  *   later one winning: ro, rw, nosuid, suid, nodev, dev, noexec, exec,
  *   relatime, noatime, strictatime, nodiratime, diratime set on the bind
  *   and every mount under it, and one propagation, private, shared,
- *   slave or unbindable, r-prefixed for the mounts under it too; a
- *   key=value option (mode=755, size=1k: a filesystem's data) goes to
- *   the kernel as the data of the bind's mount(2), as runc hands it, and
- *   the kernel reads none for a bind; any other is HCS_WSAEINVAL naming
- *   it; no symlink is followed on the container side; a
+ *   slave or unbindable, r-prefixed for the mounts under it too; bind
+ *   (the directory's own mount alone) or rbind (with the mounts under
+ *   it, the default); a key=value option (mode=755, size=1k: a
+ *   filesystem's data) goes to the kernel as the data of the bind's
+ *   mount(2), as runc hands it, and the kernel reads none for a bind;
+ *   any other is HCS_WSAEINVAL naming it; no symlink is followed on the
+ *   container side; a
  *   HostPath that is not a directory is bound onto a file, made empty
  *   when missing) and "Tmpfs" mounted after /proc, /dev and /sys, in
  *   increasing "Order" (an hcs extension on both, 1 or more; absent: 0),

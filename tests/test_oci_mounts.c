@@ -12,6 +12,7 @@
 #include "oci_util.h"
 
 #include <jansson.h>
+#include <sys/mount.h>
 
 static char dir[128], root[160], bundle[160], host[160];
 
@@ -157,6 +158,35 @@ Test(oci_mounts, bind_data_options_go_to_the_kernel) {
   cr_expect(strstr(r.out, "mode=755") == NULL, "%s", r.out);
   const char *nl = strchr(r.out, '\n');
   cr_expect_str_eq(nl != NULL ? nl + 1 : "", "711\n");
+}
+
+/* bind is the host directory's own mount, rbind also the mounts under
+ * it (here a tmpfs on host/sub), as runc makes them. */
+Test(oci_mounts, bind_alone_rbind_with_submounts) {
+  char sub[200], mounts[768];
+  snprintf(sub, sizeof(sub), "%s/sub", host);
+  cr_assert_eq(mkdir(sub, 0755), 0);
+  cr_assert_eq(mount("tmpfs", sub, "tmpfs", 0, "size=16k"), 0, "%s",
+               strerror(errno));
+  host_file("sub/mark", "on the submount\n");
+  snprintf(mounts, sizeof(mounts),
+           "[{\"destination\": \"/tmp\", \"type\": \"tmpfs\","
+           "  \"source\": \"tmpfs\"},"
+           " {\"destination\": \"/tmp/b\", \"source\": \"%s\","
+           "  \"options\": [\"bind\"]},"
+           " {\"destination\": \"/tmp/r\", \"source\": \"%s\","
+           "  \"options\": [\"rbind\"]}]",
+           host, host);
+  write_bundle("cut -d' ' -f5 /proc/self/mountinfo | grep '^/tmp/';"
+               " cat /tmp/b/sub/mark /tmp/r/sub/mark 2>&1; echo $?",
+               system_mounts, mounts);
+  run_t r;
+  int st = oci_create_start_wait(dir, root, bundle, "rec", &r);
+  cr_expect_eq(umount2(sub, MNT_DETACH), 0, "%s", strerror(errno));
+  cr_assert_eq(st, 0, "%s%s", r.out, r.err);
+  cr_expect_str_eq(r.out, "/tmp/b\n/tmp/r\n/tmp/r/sub\n"
+                          "cat: can't open '/tmp/b/sub/mark': No such file "
+                          "or directory\non the submount\n1\n");
 }
 
 /* What hcs cannot honour is refused naming it: a data option with no

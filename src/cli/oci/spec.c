@@ -368,8 +368,8 @@ static bool is_own_mount(const char *dest, const char *type) {
 
 /* A bind's options go to MappedDirectories[].Options, which libhcs checks
  * at create, naming any it does not take (its key=value data options go
- * to the kernel with the bind, as runc hands them); bind and rbind are
- * what every mapping is. Order i + 1: libhcs mounts binds and tmpfs in
+ * to the kernel with the bind, as runc hands them; bind is not
+ * recursive, rbind is). Order i + 1: libhcs mounts binds and tmpfs in
  * the order the config lists them. */
 static int map_bind(ctx_t *c, json_t *m, size_t i, json_t *maps) {
   char opts[1024] = "";
@@ -380,9 +380,6 @@ static int map_bind(ctx_t *c, json_t *m, size_t i, json_t *maps) {
     if (s == NULL || strchr(s, ',') != NULL) {
       return say(c, "mounts[%zu].options[%zu]: not a string or has a comma", i,
                  k);
-    }
-    if (strcmp(s, "bind") == 0 || strcmp(s, "rbind") == 0) {
-      continue;
     }
     int w = snprintf(opts + n, sizeof(opts) - n, "%s%s", n ? "," : "", s);
     if (w < 0 || (size_t)w >= sizeof(opts) - n) {

@@ -241,7 +241,7 @@ static hcs_result_t check_paths(const hcs__config_t *cfg, const char *object,
                        "option hcs takes (ro, rw, [no]suid, [no]dev, "
                        "[no]exec, relatime, noatime, strictatime, "
                        "[no]diratime, [r]private, [r]shared, [r]slave, "
-                       "[r]unbindable, key=value data)",
+                       "[r]unbindable, bind, rbind, key=value data)",
                        i, bad);
     }
   }

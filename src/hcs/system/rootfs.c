@@ -270,8 +270,8 @@ static int bind_mapped(int rootfd, const hcs__mapped_dir_t *m,
   }
   /* The data options go where runc puts them: the bind's own mount(2),
    * which hands them to the kernel (and it reads none for a bind). */
-  *call = "mount(MS_BIND|MS_REC)";
-  int err = mount_on(fd, m->host_path, NULL, MS_BIND | MS_REC,
+  *call = o.not_rec ? "mount(MS_BIND)" : "mount(MS_BIND|MS_REC)";
+  int err = mount_on(fd, m->host_path, NULL, MS_BIND | (o.not_rec ? 0 : MS_REC),
                      o.data[0] != '\0' ? o.data : NULL);
   close(fd);
   if (err != 0 || (o.set == 0 && o.clr == 0 && o.propagation == 0)) {
@@ -337,6 +337,11 @@ int hcs__bind_options(const char *opts, bool read_only, hcs__bind_opts_t *o,
     size_t len = strcspn(p, ",");
     bool ok = len == 0;
     const char *eq = memchr(p, '=', len);
+    if (!ok && (len == 4 || len == 5) && strncmp(p + len - 4, "bind", 4) == 0 &&
+        (len == 4 || p[0] == 'r')) {
+      o->not_rec = len == 4;
+      ok = true;
+    }
     if (!ok && eq != NULL && eq != p) {
       size_t left = sizeof(o->data) - used;
       int w = snprintf(o->data + used, left, "%s%.*s", used > 0 ? "," : "",

@@ -35,15 +35,17 @@ int hcs__tmpfs_options(const char *opts, unsigned long *flags, char *data,
  * ro/rw, nosuid/suid, nodev/dev, noexec/exec, relatime, noatime,
  * strictatime, nodiratime/diratime; and its propagation, by a mount(2) of
  * its own: private, shared, slave, unbindable, each also r-prefixed
- * (recursive). A key=value option (mode=755, size=1k: a filesystem's
- * data) goes, in the order given, into data: the data argument of the
- * bind's mount(2), as runc hands it (the kernel reads none of it for a
- * bind). read_only (ReadOnly) counts as an ro before them. 0, or -EINVAL
- * with the first other option in bad (bn bytes). */
+ * (recursive). bind: the directory's own mount alone, not the mounts
+ * under it (rbind, the default, binds them too). A key=value option (mode=755,
+ * size=1k: a filesystem's data) goes, in the order given, into data: the data
+ * argument of the bind's mount(2), as runc hands it (the kernel reads none of
+ * it for a bind). read_only (ReadOnly) counts as an ro before them. 0, or
+ * -EINVAL with the first other option in bad (bn bytes). */
 typedef struct hcs__bind_opts_s {
   uint64_t set, clr;         /* MOUNT_ATTR_* */
   unsigned long propagation; /* MS_SHARED etc., with MS_REC; 0: none */
   char data[1024];           /* "" for none */
+  bool not_rec;              /* "bind": no MS_REC */
 } hcs__bind_opts_t;
 int hcs__bind_options(const char *opts, bool read_only, hcs__bind_opts_t *o,
                       char *bad, size_t bn);
