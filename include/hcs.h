@@ -179,6 +179,8 @@ enum {
 /* The signal that ends an "InitSibling" system's init with a status
  * (hcs_CreateComputeSystem): SIGRTMIN + 6 under glibc. */
 #define HCS_INIT_EXIT_SIGNAL 40
+/* In its value: kill every other process, but do not exit. */
+#define HCS_INIT_KILL_ONLY 0x100
 
 /* Where a process that could not be started failed. */
 enum {
@@ -390,8 +392,12 @@ HCS_API struct as_loop_s *hcs_engine_loop_at(hcs_t *hcs, uint32_t i);
  * or sigqueue, si_code SI_QUEUE) with a status 0-255 as its value: it
  * kills every process of its pid namespace and, once none is left, exits
  * with that status (128 + n says "killed by signal n", as a shim reports
- * one); a process of the system that may signal its init may do this
- * too, as it may stop the system with SIGTERM. Refused on an IsDummy
+ * one; the first status given stands; a value with HCS_INIT_KILL_ONLY
+ * kills and leaves init running); a process of the system that may
+ * signal its init may do this too. Such an init passes SIGTERM, SIGINT,
+ * SIGHUP and SIGPWR (hcs_ShutdownComputeSystem's) on to every process of
+ * its namespace and ends only by HCS_INIT_EXIT_SIGNAL or a kill, so a
+ * shutdown lasts until the embedder ends it. Refused on an IsDummy
  * system (HCS_WSAEINVAL), and at start (HCS_ERROR_GEN_FAILURE, EINVAL)
  * when the embedding process is the init of a pid namespace, which the
  * kernel lets have no sibling.

@@ -50,7 +50,9 @@ static void noop_handler(int sig) { (void)sig; }
  * parent namespace for which an init has no handler, so the ones it
  * waits for get a handler that is never run (they stay blocked). With
  * exit_sig (InitSibling), that signal queued (SI_QUEUE) kills every
- * process and ends init with its value. */
+ * process and ends init with its value (the first one given; with
+ * HCS_INIT_KILL_ONLY it only kills), and the others are passed on to
+ * every process, as a runc container's pid 1 gets them. */
 __attribute__((noreturn)) static void init_loop(int exit_sig) {
   const int sigs[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGPWR, exit_sig};
   sigset_t all;
@@ -63,7 +65,7 @@ __attribute__((noreturn)) static void init_loop(int exit_sig) {
       sigaction(sigs[i], &sa, NULL);
     }
   }
-  int stopping = 0, status = 0;
+  int stopping = 0, status = 0, exiting = 0;
   long tick_ms = 1;
   for (;;) {
     siginfo_t si;
@@ -76,11 +78,17 @@ __attribute__((noreturn)) static void init_loop(int exit_sig) {
     while (waitpid(-1, NULL, WNOHANG | __WALL) > 0) {
     }
     if (exit_sig > 0 && sig == exit_sig) {
+      /* The first status stands; HCS_INIT_KILL_ONLY kills and stays. */
+      int v = si.si_code == SI_QUEUE ? si.si_value.sival_int : 0;
+      if (si.si_code == SI_QUEUE && !(v & HCS_INIT_KILL_ONLY) && !exiting) {
+        status = v & 0xff;
+        stopping = exiting = 1;
+      }
       if (si.si_code == SI_QUEUE) {
-        status = si.si_value.sival_int & 0xff;
-        stopping = 1;
         (void)kill(-1, SIGKILL);
       }
+    } else if (exit_sig > 0 && sig > 0 && sig != SIGCHLD) {
+      (void)kill(-1, sig); /* passed on: init ends by exit_sig only */
     } else if (!stopping && sig > 0 && sig != SIGCHLD) {
       stopping = 1;
       (void)kill(-1, SIGTERM);
@@ -104,7 +112,8 @@ __attribute__((noreturn)) static void member_loop(int exit_sig) {
   for (;;) {
     siginfo_t si;
     int sig = sigtimedwait(&all, &si, NULL);
-    if (sig > 0 && sig == exit_sig && si.si_code == SI_QUEUE) {
+    if (sig > 0 && sig == exit_sig && si.si_code == SI_QUEUE &&
+        !(si.si_value.sival_int & HCS_INIT_KILL_ONLY)) {
       _exit(si.si_value.sival_int & 0xff);
     }
     if (sig > 0 && sig != SIGCHLD && sig != exit_sig) {
