@@ -301,6 +301,7 @@ int oci_cmd_exec(const oci_global_t *g, int argc, char **argv) {
   }
   if (a.detach) {
     close(ready[0]);
+    oci_close_inherited(ready[1]);
   }
   int r = waiter(g, &a, text, ready[1]);
   free(text);

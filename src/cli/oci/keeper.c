@@ -335,6 +335,13 @@ void oci_stdio_to_null(void) {
   }
 }
 
+void oci_close_inherited(int keep) {
+  if (keep > 3) {
+    (void)syscall(SYS_close_range, 3u, (unsigned)keep - 1, 0u);
+  }
+  (void)syscall(SYS_close_range, keep >= 3 ? (unsigned)keep + 1 : 3u, ~0u, 0u);
+}
+
 static int console_open(keeper_t *k, int ready) {
   char why[600];
   if (oci_console_make(k->o->console_socket, &k->tty, why, sizeof(why))) {
@@ -851,6 +858,7 @@ pid_t oci_keeper_spawn(const oci_keeper_opts_t *o) {
   }
   if (pid == 0) {
     close(ready[0]);
+    oci_close_inherited(ready[1]);
     _exit(keeper_main(o, ready[1]));
   }
   close(ready[1]);

@@ -205,6 +205,11 @@ int oci_console_make(const char *path, int *slave, char *why, size_t wn);
 void oci_forward_sigset(sigset_t *set);
 /* Points fds 0-2 at /dev/null. */
 void oci_stdio_to_null(void);
+/* Closes every fd above 2 but keep (-1: none): what the caller of
+ * create or exec left open (the shim's socket, a daemon's pipes) is not
+ * held by a process that outlives the command, as runc's init closes
+ * them before it runs the container's process. */
+void oci_close_inherited(int keep);
 
 /* The signal `kill` sends a keeper, carrying the container's signal as
  * its value (sigqueue(3)). */
