@@ -33,6 +33,7 @@
 
 enum {
   STOP_MS = 10000, /* the system's terminate after its process ended */
+  EXECS_MS = 2000, /* exec'd processes' waiters gone, after it ended */
   IN_BUF = 65536,
 };
 
@@ -55,6 +56,7 @@ struct keeper_s {
   hcs_result_t start_res;
   hcs_error_t *start_err;
   hcs_process_result_t result;
+  bool is_main; /* the OCI process's, not an exec client's */
   char in_buf[IN_BUF];
   bool in_busy; /* in_buf lent to the engine */
   /* The main keeper's exec server: its socket and the clients whose
@@ -63,6 +65,7 @@ struct keeper_s {
   pthread_mutex_t mu;
   pthread_cond_t cv;
   int clients;
+  bool ending; /* the OCI process ended: no new exec client */
 };
 
 typedef struct post_s {
@@ -103,6 +106,16 @@ static void on_data(hcs_session_t *s, int stream, char *buf, size_t len,
   }
 }
 
+/* The OCI process exited: the main thread ends the container's other
+ * processes now, as pid 1's exit does under runc; their pipes close, so
+ * its output is complete without the drain timeout. */
+static void on_proc_exit(hcs_session_t *s, const hcs_process_result_t *r,
+                         void *data) {
+  (void)s;
+  (void)r;
+  event(data, 'x');
+}
+
 static void on_done(hcs_session_t *s, const hcs_process_result_t *r,
                     void *data) {
   (void)s;
@@ -136,7 +149,9 @@ static void start_cb(as_loop_t *loop, void *data) {
       .use_stdin = true,
       .use_stdout = true,
       .use_stderr = !p->terminal,
-      .cb = {.data = on_data, .done = on_done},
+      .cb = {.data = on_data,
+             .exit = k->is_main ? on_proc_exit : NULL,
+             .done = on_done},
       .data = k,
   };
   k->start_res =
@@ -406,6 +421,8 @@ static void on_stdin(keeper_t *k) {
   post(k, 'w', 0, (size_t)n);
 }
 
+static void end_others(keeper_t *k);
+
 /* Relays until the session is done. */
 static void relay(keeper_t *k, int ctl) {
   for (bool done = false; !done;) {
@@ -425,6 +442,9 @@ static void relay(keeper_t *k, int ctl) {
     if (p[1].revents && read(k->ev[0], &c, 1) == 1) {
       k->in_busy = c == 'w' ? false : k->in_busy;
       done = c == 'd';
+      if (c == 'x') {
+        end_others(k);
+      }
     }
     if (p[2].revents) {
       on_stdin(k);
@@ -548,6 +568,33 @@ static int recv_process(int conn, oci_process_t *p, int fds[3], char *why,
   return r;
 }
 
+/* Counts a client in, unless the container is ending. */
+static bool client_add(keeper_t *m) {
+  pthread_mutex_lock(&m->mu);
+  bool ok = !m->ending;
+  m->clients += ok ? 1 : 0;
+  pthread_mutex_unlock(&m->mu);
+  return ok;
+}
+
+/* Counts a client out once its waiter has hung up (it exits on "X"), so
+ * that the shim has its exit before init's, as under runc, whose pid 1
+ * ends only after the rest of its namespace. */
+static void client_gone(keeper_t *m, int conn, int fds[3], oci_process_t *p) {
+  struct pollfd pf = {.fd = conn, .events = POLLIN};
+  char b[8];
+  while (poll(&pf, 1, EXECS_MS) > 0 && recv(conn, b, sizeof(b), 0) > 0) {
+  }
+  for (int i = 0; i < 3; i++) {
+    close(fds[i]);
+  }
+  oci_process_free(p);
+  pthread_mutex_lock(&m->mu);
+  m->clients--;
+  pthread_cond_signal(&m->cv);
+  pthread_mutex_unlock(&m->mu);
+}
+
 static void *client_main(void *arg) {
   exec_srv_t *c = arg;
   keeper_t *m = c->main;
@@ -562,10 +609,15 @@ static void *client_main(void *arg) {
   char why[1024];
   if (recv_process(c->fd, &p, fds, why, sizeof(why)) != 0) {
     (void)send(c->fd, why, strlen(why), MSG_NOSIGNAL);
-  } else if (pipe2(k.ev, O_CLOEXEC) == 0) {
-    pthread_mutex_lock(&m->mu);
-    m->clients++;
-    pthread_mutex_unlock(&m->mu);
+  } else if (!client_add(m)) {
+    (void)send(c->fd, "Ethe container is stopping", 26, MSG_NOSIGNAL);
+    for (int i = 0; i < 3; i++) {
+      close(fds[i]);
+    }
+    oci_process_free(&p);
+  } else if (pipe2(k.ev, O_CLOEXEC) != 0) {
+    client_gone(m, c->fd, fds, &p);
+  } else {
     k.proc = &p;
     k.in_fd = fds[0];
     k.out_fd = fds[1];
@@ -582,14 +634,7 @@ static void *client_main(void *arg) {
     }
     close(k.ev[0]);
     close(k.ev[1]);
-    for (int i = 0; i < 3; i++) {
-      close(fds[i]);
-    }
-    oci_process_free(&p);
-    pthread_mutex_lock(&m->mu);
-    m->clients--;
-    pthread_cond_signal(&m->cv);
-    pthread_mutex_unlock(&m->mu);
+    client_gone(m, c->fd, fds, &p);
   }
   close(c->fd);
   free(c);
@@ -650,6 +695,23 @@ static void exec_server_start(keeper_t *k) {
   pthread_detach(t);
 }
 
+/* Waits up to ms for the exec clients to be gone. */
+static void wait_clients(keeper_t *k, long ms) {
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += ms / 1000;
+  until.tv_nsec += (ms % 1000) * 1000000;
+  if (until.tv_nsec >= 1000000000) {
+    until.tv_sec++;
+    until.tv_nsec -= 1000000000;
+  }
+  pthread_mutex_lock(&k->mu);
+  while (k->clients > 0 &&
+         pthread_cond_timedwait(&k->cv, &k->mu, &until) == 0) {
+  }
+  pthread_mutex_unlock(&k->mu);
+}
+
 /* No new client, and the sessions of those there are over (the system
  * was terminated, so their processes are gone): then hcs_close may run. */
 static void exec_server_stop(keeper_t *k) {
@@ -657,14 +719,7 @@ static void exec_server_stop(keeper_t *k) {
     return;
   }
   (void)shutdown(k->srv_fd, SHUT_RDWR);
-  struct timespec until;
-  clock_gettime(CLOCK_REALTIME, &until);
-  until.tv_sec += STOP_MS / 1000;
-  pthread_mutex_lock(&k->mu);
-  while (k->clients > 0 &&
-         pthread_cond_timedwait(&k->cv, &k->mu, &until) == 0) {
-  }
-  pthread_mutex_unlock(&k->mu);
+  wait_clients(k, STOP_MS);
 }
 
 /* The state a hook of this container reads. */
@@ -754,22 +809,46 @@ static int run_process(keeper_t *k, int sigfd) {
   return finish_session(k, sigfd);
 }
 
+/* Queues HCS_INIT_EXIT_SIGNAL with value to the container's init; its
+ * pidfd, or -1 when it is gone or the signal failed. */
+static int init_queue(keeper_t *k, int value) {
+  int fd = oci_init_pidfd(k->o->g, k->id);
+  siginfo_t si = {.si_signo = HCS_INIT_EXIT_SIGNAL, .si_code = SI_QUEUE};
+  si.si_pid = getpid();
+  si.si_uid = getuid();
+  si.si_value.sival_int = value;
+  if (fd >= 0 &&
+      syscall(SYS_pidfd_send_signal, fd, HCS_INIT_EXIT_SIGNAL, &si, 0) != 0) {
+    close(fd);
+    fd = -1;
+  }
+  return fd;
+}
+
+/* The OCI process ended: no exec starts any more, and init kills every
+ * other process of the container (exec'd ones, daemons) but stays, so
+ * that the exec clients can report their ends before init's. */
+static void end_others(keeper_t *k) {
+  pthread_mutex_lock(&k->mu);
+  bool was = k->ending;
+  k->ending = true;
+  pthread_mutex_unlock(&k->mu);
+  int fd = was ? -1 : init_queue(k, HCS_INIT_KILL_ONLY);
+  if (fd >= 0) {
+    close(fd);
+  }
+}
+
 /* Ends the container's init with status (HCS_INIT_EXIT_SIGNAL: init
  * kills what is left and exits with it) and waits for it to be gone, so
  * that the terminate after cannot kill it first. */
 static void init_exit(keeper_t *k, int status) {
-  int fd = oci_init_pidfd(k->o->g, k->id);
+  int fd = init_queue(k, status);
   if (fd < 0) {
     return; /* gone already: its own status stands */
   }
-  siginfo_t si = {.si_signo = HCS_INIT_EXIT_SIGNAL, .si_code = SI_QUEUE};
-  si.si_pid = getpid();
-  si.si_uid = getuid();
-  si.si_value.sival_int = status;
-  if (syscall(SYS_pidfd_send_signal, fd, HCS_INIT_EXIT_SIGNAL, &si, 0) == 0) {
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    while (poll(&p, 1, STOP_MS) < 0 && errno == EINTR) {
-    }
+  struct pollfd p = {.fd = fd, .events = POLLIN};
+  while (poll(&p, 1, STOP_MS) < 0 && errno == EINTR) {
   }
   close(fd);
 }
@@ -778,6 +857,7 @@ static int keeper_main(const oci_keeper_opts_t *o, int ready) {
   keeper_t k = {.o = o,
                 .proc = o->proc,
                 .id = o->id,
+                .is_main = true,
                 .on_ctl = on_signal,
                 .out_fd = 1,
                 .err_fd = 2,
@@ -802,7 +882,10 @@ static int keeper_main(const oci_keeper_opts_t *o, int ready) {
   hcs_error_t *err = NULL;
   char dir[PATH_MAX];
   oci_hcs_dir(o->g, o->id, dir, sizeof(dir));
-  hcs_options_t ho = {.size = sizeof(ho), .state_dir = dir, .threads = 1};
+  hcs_options_t ho = {.size = sizeof(ho),
+                      .state_dir = dir,
+                      .threads = 1,
+                      .state_per_boot = true};
   if (hcs_open(&k.hcs, &ho, &err) != HCS_OK) {
     report(ready, "opening hcs: %s", hcs_error_message(err));
     hcs_error_free(err);
@@ -833,6 +916,8 @@ static int keeper_main(const oci_keeper_opts_t *o, int ready) {
   /* The process was the container's life, as pid 1 is under runc: what
    * it leaves behind (exec'd processes, daemons) ends with it, and init
    * ends with the process's status, for the shim. */
+  end_others(&k);
+  wait_clients(&k, EXECS_MS);
   init_exit(&k, status);
   (void)hcs_TerminateComputeSystem(k.hcs, o->id, STOP_MS, NULL, NULL);
   exec_server_stop(&k);
