@@ -321,7 +321,8 @@ HCS_API struct as_loop_s *hcs_engine_loop_at(hcs_t *hcs, uint32_t i);
  * "PidsMaximum" (a
  * pids limit), "Environment" ({"NAME": "value"}, the default environment
  * of the system's processes), "UidMap"/"GidMap" ([{ContainerID, HostID,
- * Size}], accepted and recorded), "HostNetwork" (true: the system shares
+ * Size}]: the maps of a new user namespace (Namespaces); without one,
+ * accepted and recorded), "HostNetwork" (true: the system shares
  * the host's network namespace; not with an EndpointList),
  * "Namespaces" ([{Type, Path, Host}], Type one of pid, mount, uts, ipc,
  * network, cgroup, user, each at most once: with Path (absolute, a
@@ -338,9 +339,19 @@ HCS_API struct as_loop_s *hcs_engine_loop_at(hcs_t *hcs, uint32_t i);
  * entry: an unknown or repeated Type, a relative Path, Path with Host,
  * the host's network (that is "HostNetwork"), network with HostNetwork,
  * a joined network with an EndpointList, the host's uts with HostName
- * (HCS_WSAEINVAL); the host's mount namespace and a new or joined user
+ * (HCS_WSAEINVAL); the host's mount namespace and joining a user
  * namespace (HCS_ERROR_NOT_SUPPORTED). A Path that is no namespace of its
- * Type fails the start naming it.
+ * Type fails the start naming it. A new user namespace ({"Type":
+ * "user"}) takes "UidMap" and "GidMap" (its maps, written by a fork of
+ * the engine) and every other namespace new, owned by it (else
+ * HCS_ERROR_NOT_SUPPORTED naming what is missing): init and every
+ * process are its root (ContainerID 0, which the maps must hold) or the
+ * User given, so files they make on the host belong to the mapped ids;
+ * /dev's nodes are the host's bound (a node made in a user namespace
+ * opens nothing); the root needs its mount points (/proc, /dev, /sys),
+ * which its root cannot make in an image the host's root owns, and
+ * VolumePath is opened before init changes uid. Its processes are
+ * started without a spawner.
  * "SeccompProfile" ("default" when absent: Docker's default profile;
  * "unconfined": no filter; or a profile in Docker's seccomp JSON format
  * as a string, compiled at create, HCS_WSAEINVAL naming what is wrong),

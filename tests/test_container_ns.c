@@ -136,6 +136,50 @@ Test(container_ns, host_pid_ipc_uts) {
   hcs_close(h);
 }
 
+/* A new user namespace (Namespaces user, UidMap, GidMap): the processes
+ * are its root, a host uid of the maps; what they make on the host's
+ * disk belongs to that uid; /dev's nodes work (bound from the host's). */
+Test(container_ns, user_namespace_with_maps) {
+  hcs_t *h = open_hcs(NULL);
+  /* Its root (host uid 100000) cannot make mount points in the image. */
+  const char *const points[] = {"proc", "dev", "sys"};
+  for (size_t i = 0; i < 3; i++) {
+    char d[512];
+    snprintf(d, sizeof(d), "%s/root/%s", base, points[i]);
+    cr_assert_eq(mkdir(d, 0755), 0, "%s", d);
+  }
+  char tmp[512];
+  snprintf(tmp, sizeof(tmp), "%s/root/tmp", base);
+  cr_assert_eq(chmod(tmp, 01777), 0);
+  start_system(h, "userns",
+               ",\"Namespaces\":[{\"Type\":\"user\"}],"
+               "\"UidMap\":[{\"ContainerID\":0,\"HostID\":100000,"
+               "\"Size\":65536}],\"GidMap\":[{\"ContainerID\":0,"
+               "\"HostID\":200000,\"Size\":65536}]");
+  out_t o;
+  run_in(h, "userns",
+         "cat /proc/self/uid_map /proc/self/gid_map; id -u; id -g; "
+         "touch /tmp/by-root && echo x > /dev/null && head -c 1 /dev/zero | "
+         "wc -c",
+         NULL, &o);
+  cr_expect_str_eq(o.text, "         0     100000      65536\n"
+                           "         0     200000      65536\n"
+                           "0\n0\n1\n");
+  run_in(h, "userns", "id -u; touch /tmp/by-user", "1000:1000", &o);
+  cr_expect_str_eq(o.text, "1000\n");
+  struct stat st;
+  char p[512];
+  snprintf(p, sizeof(p), "%s/root/tmp/by-root", base);
+  cr_assert_eq(stat(p, &st), 0, "%s", p);
+  cr_expect_eq(st.st_uid, 100000);
+  cr_expect_eq(st.st_gid, 200000);
+  snprintf(p, sizeof(p), "%s/root/tmp/by-user", base);
+  cr_assert_eq(stat(p, &st), 0, "%s", p);
+  cr_expect_eq(st.st_uid, 101000);
+  stop_system(h, "userns");
+  hcs_close(h);
+}
+
 static void refused(hcs_t *h, hcs_result_t code, const char *extra,
                     const char *needle) {
   char cfg[2048];
@@ -172,6 +216,18 @@ Test(container_ns, refused_by_name) {
   refused(h, HCS_WSAEINVAL,
           ",\"HostNetwork\":true,\"Namespaces\":[{\"Type\":\"network\"}]",
           "not with HostNetwork");
+  refused(h, HCS_ERROR_NOT_SUPPORTED, ",\"Namespaces\":[{\"Type\":\"user\"}]",
+          "Namespaces (user): a new user namespace needs UidMap and GidMap");
+  refused(h, HCS_ERROR_NOT_SUPPORTED,
+          ",\"UidMap\":[{\"ContainerID\":0,\"HostID\":1,\"Size\":1}],"
+          "\"GidMap\":[{\"ContainerID\":0,\"HostID\":1,\"Size\":1}],"
+          "\"Namespaces\":[{\"Type\":\"user\"},{\"Type\":\"pid\","
+          "\"Host\":true}]",
+          "needs every other namespace new");
+  refused(h, HCS_ERROR_NOT_SUPPORTED,
+          ",\"Namespaces\":[{\"Type\":\"user\",\"Path\":\"/proc/1/ns/"
+          "user\"}]",
+          "Namespaces[0] (user): joining a user namespace");
   /* A path that is no namespace of its type fails the start, naming it. */
   char cfg[512];
   snprintf(cfg, sizeof(cfg),

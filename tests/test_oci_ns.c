@@ -108,6 +108,32 @@ Test(oci_ns, left_out_are_the_hosts) {
   cr_expect_str_eq(r.out, want);
 }
 
+/* A user namespace with linux.uidMappings and gidMappings (as
+ * linux_uid_mappings has them): the process is its root, host uid 1000
+ * as the host sees it, and /dev/null works (bound from the host's). */
+Test(oci_ns, user_namespace_with_maps) {
+  write_bundle("cat /proc/self/uid_map /proc/self/gid_map; id -u; "
+               "grep '^Uid' /proc/self/status; echo x > /dev/null && echo ok",
+               "[{\"type\": \"mount\"}, {\"type\": \"network\"},"
+               " {\"type\": \"pid\"}, {\"type\": \"ipc\"},"
+               " {\"type\": \"uts\"}, {\"type\": \"user\"}]");
+  char p[200];
+  snprintf(p, sizeof(p), "%s/config.json", bundle);
+  json_t *c = json_load_file(p, 0, NULL);
+  cr_assert_not_null(c);
+  oci_write_config(bundle, c,
+                   "{\"linux\": {\"uidMappings\": [{\"containerID\": 0,"
+                   " \"hostID\": 1000, \"size\": 2000}], \"gidMappings\":"
+                   " [{\"containerID\": 0, \"hostID\": 1000, \"size\":"
+                   " 3000}]}}");
+  run_t r;
+  cr_expect_eq(oci_create_start_wait(dir, root, bundle, "userns", &r), 0, "%s",
+               r.err);
+  cr_expect_str_eq(r.out, "         0       1000       2000\n"
+                          "         0       1000       3000\n"
+                          "0\nUid:\t0\t0\t0\t0\nok\n");
+}
+
 Test(oci_ns, refused_by_name) {
   run_t r;
   write_bundle("true", "[{\"type\": \"pid\"}, {\"type\": \"network\"}]");
@@ -121,7 +147,8 @@ Test(oci_ns, refused_by_name) {
             "%s", e);
   write_bundle("true", "[{\"type\": \"mount\"}, {\"type\": \"user\"}]");
   e = create_fails("user", &r);
-  cr_expect(strstr(e, "linux.namespaces[1]: a new user namespace") != NULL,
+  cr_expect(strstr(e, "linux.uidMappings: a new user namespace needs it") !=
+                NULL,
             "%s", e);
   write_bundle("true", "[{\"type\": \"mount\"}, {\"type\": \"ipc\","
                        " \"path\": \"/proc/self/ns/net\"}]");

@@ -557,9 +557,7 @@ static int map_namespaces(ctx_t *c, json_t *nss) {
       json_array_append_new(out, json_pack("{s:s, s:O}", "Type", type,
                                            "Path", path));
     } else if (strcmp(type, "user") == 0) {
-      json_decref(out);
-      return say(c, "linux.namespaces[%zu]: a new user namespace is not "
-                    "supported", i);
+      json_array_append_new(out, json_pack("{s:s}", "Type", "user"));
     }
   }
   if (!have[1]) {
@@ -581,6 +579,49 @@ static int map_namespaces(ctx_t *c, json_t *nss) {
     json_object_set_new(c->cfg, "Namespaces", out);
   } else {
     json_decref(out);
+  }
+  return 0;
+}
+
+/* linux.uidMappings and gidMappings as libhcs's UidMap and GidMap, for
+ * a new user namespace (one listed without a path) and only then. */
+static int map_id_maps(ctx_t *c, json_t *lx) {
+  static const char *const oci[] = {"uidMappings", "gidMappings"};
+  static const char *const hcs[] = {"UidMap", "GidMap"};
+  bool user = false;
+  size_t i;
+  json_t *ns;
+  json_array_foreach(json_object_get(c->cfg, "Namespaces"), i, ns) {
+    user |= json_object_get(ns, "Path") == NULL &&
+            strcmp(json_string_value(json_object_get(ns, "Type")), "user") == 0;
+  }
+  for (size_t k = 0; k < 2; k++) {
+    json_t *maps = json_object_get(lx, oci[k]);
+    if (json_array_size(maps) > 0 && !user) {
+      return say(c, "linux.%s: without a new user namespace in "
+                    "linux.namespaces",
+                 oci[k]);
+    }
+    if (user && json_array_size(maps) == 0) {
+      return say(c, "linux.%s: a new user namespace needs it", oci[k]);
+    }
+    json_t *out = json_array();
+    json_t *m;
+    json_array_foreach(maps, i, m) {
+      json_t *cid = json_object_get(m, "containerID"),
+             *hid = json_object_get(m, "hostID"),
+             *size = json_object_get(m, "size");
+      if (!json_is_integer(cid) || !json_is_integer(hid) ||
+          !json_is_integer(size)) {
+        json_decref(out);
+        return say(c, "linux.%s[%zu]: containerID, hostID and size are "
+                      "numbers",
+                   oci[k], i);
+      }
+      json_array_append_new(out, json_pack("{s:O, s:O, s:O}", "ContainerID",
+                                           cid, "HostID", hid, "Size", size));
+    }
+    json_object_set_new(c->cfg, hcs[k], out);
   }
   return 0;
 }
@@ -839,7 +880,8 @@ static int map_linux(ctx_t *c, json_t *lx, oci_spec_t *spec) {
                                       "cgroupsPath", "seccomp",
                                       "maskedPaths", "readonlyPaths",
                                       "sysctl",      "rootfsPropagation",
-                                      "devices",     NULL};
+                                      "devices",     "uidMappings",
+                                      "gidMappings", NULL};
   static const char *const masked[] = {"/proc/acpi",
                                        "/proc/asound",
                                        "/proc/interrupts",
@@ -861,6 +903,7 @@ static int map_linux(ctx_t *c, json_t *lx, oci_spec_t *spec) {
   }
   if (only(c, lx, "linux", known) != 0 ||
       map_namespaces(c, json_object_get(lx, "namespaces")) != 0 ||
+      map_id_maps(c, lx) != 0 ||
       map_resources(c, json_object_get(lx, "resources")) != 0 ||
       check_paths(c, json_object_get(lx, "maskedPaths"), "maskedPaths", masked,
                   &spec->late.masked) != 0 ||

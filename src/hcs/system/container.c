@@ -172,22 +172,40 @@ hcs_result_t hcs__container_start(hcs__system_t *s, hcs_error_t **err) {
   o.cbs.done_cb = hcs__container_init_done;
   o.data = s;
   e = hcs__ns_open(&ct->cfg, ct->ns_fd, why, sizeof(why));
+  pid_t mapper = 0;
+  if (e == 0 && (ct->ns_new & CLONE_NEWUSER)) {
+    e = hcs__ns_mapper_start(&ct->cfg, &ct->userns_sock, &mapper, why,
+                             sizeof(why));
+    /* init is then the user namespace's root, a host uid that may not
+     * pass the state directory: the mount point is root_mnt/r, with
+     * root_mnt one that any uid may pass (init.c). */
+    char r[sizeof(ct->root_mnt) + 2];
+    snprintf(r, sizeof(r), "%s/r", ct->root_mnt);
+    if (e == 0 && (chmod(ct->root_mnt, 0711) != 0 ||
+                   (mkdir(r, 0700) != 0 && errno != EEXIST))) {
+      e = -errno;
+      snprintf(why, sizeof(why), "making %s", r);
+    }
+  }
   int own_pidns = -1;
   if (e == 0 && (e = hcs__ns_pid_enter(ct->ns_fd, &own_pidns)) != 0) {
     snprintf(why, sizeof(why), "Namespaces (pid): setns");
   }
-  if (e != 0) {
-    return start_fail(s, err, -e, why);
+  if (e == 0) {
+    e = as_session_spawn(hcs__loop(s->hcs), &o, &ct->init);
+    if (e != 0) {
+      snprintf(why, sizeof(why), "%s",
+               e == -EINVAL && ct->cfg.init_sibling
+                   ? "InitSibling: starting init (the embedding process may "
+                     "be a pid namespace's init)"
+                   : "starting init");
+    }
   }
-  e = as_session_spawn(hcs__loop(s->hcs), &o, &ct->init);
   hcs__ns_pid_leave(own_pidns);
   hcs__ns_close(ct->ns_fd);
+  hcs__ns_mapper_end(&ct->userns_sock, &mapper);
   if (e != 0) {
-    return start_fail(s, err, -e,
-                      e == -EINVAL && ct->cfg.init_sibling
-                          ? "InitSibling: starting init (the embedding "
-                            "process may be a pid namespace's init)"
-                          : "starting init");
+    return start_fail(s, err, -e, why);
   }
   e = as_session_exec_errno(ct->init);
   if (e != 0) {
@@ -286,6 +304,7 @@ int hcs__container_prepare(hcs__system_t *s, char *why, size_t n) {
   for (int k = 0; k < HCS__NS_N; k++) {
     ct->ns_fd[k] = -1;
   }
+  ct->userns_sock = -1;
   s->ct = ct;
   if (hcs__config_parse(s->config, &ct->cfg, NULL, NULL) != HCS_OK) {
     snprintf(why, n, "configuration");
@@ -389,6 +408,9 @@ int hcs__container_exec_opts(hcs__system_t *s, as_spawn_opts_t *o,
    * a user, groups, umask) each process sets itself. */
   ct->spawner_failed |= o->caps_inheritable != 0 || o->user_keeps_caps ||
                         o->n_groups > 0 || o->set_umask;
+  /* A spawner's thread cannot join a user namespace (setns refuses a
+   * process with threads). */
+  ct->spawner_failed |= (ct->ns & CLONE_NEWUSER) != 0;
   if (!ct->spawner_failed && ct->spawners[slot] == NULL) {
     /* The default filter allows what the spawner's thread does itself
      * (futex, clone without namespace flags); a profile of the system's
@@ -430,8 +452,9 @@ int hcs__container_exec_opts(hcs__system_t *s, as_spawn_opts_t *o,
       return err;
     }
     o->set_ids = 1;
-  } else if (ct->n_groups > 0) {
-    o->uid = 0; /* root, with the groups of GroupAdd */
+  } else if (ct->n_groups > 0 || (ct->ns & CLONE_NEWUSER)) {
+    o->uid = 0; /* root, with the groups of GroupAdd; or the user
+                   namespace's root (the engine's uid has no name there) */
     o->gid = 0;
     o->set_ids = 1;
   }
@@ -490,6 +513,9 @@ void hcs__container_free(hcs__system_t *s) {
   /* The directory is the root's mount point in the system's own mount
    * namespace: removing it while the system runs would detach its root. */
   if (ct->root_mnt[0] != '\0' && !running) {
+    char sub[sizeof(ct->root_mnt) + 2];
+    snprintf(sub, sizeof(sub), "%s/r", ct->root_mnt); /* a user ns's */
+    (void)rmdir(sub);
     (void)rmdir(ct->root_mnt);
   }
   if (ct->resolv[0] != '\0' && !running) {

@@ -136,7 +136,32 @@ int hcs__init_main(void *arg, int ready_fd, char *why, size_t n) {
                              ct->cg.id, hcs__cgroup_join_file(&ct->cg));
     }
   }
-  int err = hcs__ns_join(ct->ns_fd, why, n);
+  if (ct->userns_sock >= 0) {
+    /* Its root, a host uid, may not pass the state directory: root_mnt
+     * is opened now (in its own mount namespace) and its r reached
+     * through that descriptor (container.c made both). */
+    int d = open(ct->root_mnt, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (d < 0) {
+      return hcs__setup_fail(why, n, errno, "open(%s)", ct->root_mnt);
+    }
+    snprintf(ct->root_mnt, sizeof(ct->root_mnt), "/proc/self/fd/%d/r", d);
+    /* So is VolumePath, bound from a descriptor opened now. */
+    d = ct->cfg.volume_path == NULL
+            ? -1
+            : open(ct->cfg.volume_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (ct->cfg.volume_path != NULL && d < 0) {
+      return hcs__setup_fail(why, n, errno, "VolumePath: open(%s)",
+                             ct->cfg.volume_path);
+    }
+    if (d >= 0) {
+      snprintf(ct->vol_fd, sizeof(ct->vol_fd), "/proc/self/fd/%d", d);
+      ct->cfg.volume_path = ct->vol_fd;
+    }
+  }
+  int err = hcs__ns_become_root(ct->userns_sock, why, n);
+  if (err == 0) {
+    err = hcs__ns_join(ct->ns_fd, why, n);
+  }
   if (err != 0) {
     return err;
   }

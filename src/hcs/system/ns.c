@@ -9,10 +9,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* The join order: the user namespace last, since a process that has
@@ -82,13 +86,26 @@ hcs_result_t hcs__ns_check(const hcs__config_t *cfg, const char *object,
       bad = "hcs builds the system's root in a mount namespace of its own";
     } else if (f == CLONE_NEWUSER && r->path != NULL) {
       bad = "joining a user namespace is not supported";
-    } else if (f == CLONE_NEWUSER && !r->host) {
-      bad = "a new user namespace is not supported";
     }
     if (bad != NULL) {
       return hcs__fail(err, HCS_ERROR_NOT_SUPPORTED, op, object, ENOTSUP,
                        "Namespaces[%zu] (%s): %s", i, r->type, bad);
     }
+  }
+  unsigned ns, made;
+  const unsigned others = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS |
+                          CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP;
+  hcs__ns_plan(cfg, &ns, &made);
+  const char *bad = NULL;
+  if ((made & CLONE_NEWUSER) && (cfg->n_uid_map == 0 || cfg->n_gid_map == 0)) {
+    bad = "a new user namespace needs UidMap and GidMap";
+  } else if ((made & CLONE_NEWUSER) && (made & others) != others) {
+    bad = "a new user namespace needs every other namespace new (its "
+          "/proc, /sys and mounts must be owned by it)";
+  }
+  if (bad != NULL) {
+    return hcs__fail(err, HCS_ERROR_NOT_SUPPORTED, op, object, ENOTSUP,
+                     "Namespaces (user): %s", bad);
   }
   return HCS_OK;
 }
@@ -183,4 +200,121 @@ void hcs__ns_pid_leave(int saved) {
     abort();
   }
   close(saved);
+}
+
+/* "ContainerID HostID Size" lines of m in text (n bytes): 0 or -E2BIG. */
+static int map_text(const hcs__id_map_t *m, size_t nm, char *text, size_t n) {
+  size_t len = 0;
+  text[0] = '\0';
+  for (size_t i = 0; i < nm && len < n; i++) {
+    len += (size_t)snprintf(text + len, n - len, "%lld %lld %lld\n",
+                            (long long)m[i].container_id,
+                            (long long)m[i].host_id, (long long)m[i].size);
+  }
+  return len < n ? 0 : -E2BIG;
+}
+
+static int write_map(pid_t pid, const char *file, const char *text) {
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return -1;
+  }
+  size_t len = strlen(text);
+  int ok = write(fd, text, len) == (ssize_t)len;
+  close(fd);
+  return ok ? 0 : -1;
+}
+
+/* The mapper, a fork of the engine (so in the host's user namespace, with
+ * CAP_SETUID there, which writing a map for other ids takes): learns
+ * init's pid from the credentials the kernel attaches to its message,
+ * writes its maps and answers 'k' (or 'e'). */
+__attribute__((noreturn)) static void mapper_main(int sock, const char *uids,
+                                                  const char *gids) {
+  char c = 0, cbuf[CMSG_SPACE(sizeof(struct ucred))];
+  struct iovec iov = {&c, 1};
+  struct msghdr mh = {.msg_iov = &iov,
+                      .msg_iovlen = 1,
+                      .msg_control = cbuf,
+                      .msg_controllen = sizeof(cbuf)};
+  if (recvmsg(sock, &mh, 0) != 1) {
+    _exit(1);
+  }
+  struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+  struct ucred uc;
+  char ans = 'e';
+  if (cm != NULL && cm->cmsg_type == SCM_CREDENTIALS) {
+    memcpy(&uc, CMSG_DATA(cm), sizeof(uc));
+    if (write_map(uc.pid, "uid_map", uids) == 0 &&
+        write_map(uc.pid, "gid_map", gids) == 0) {
+      ans = 'k';
+    }
+  }
+  (void)!write(sock, &ans, 1);
+  _exit(0);
+}
+
+int hcs__ns_mapper_start(const hcs__config_t *cfg, int *child_sock,
+                         pid_t *mapper, char *why, size_t n) {
+  char uids[2048], gids[2048];
+  if (map_text(cfg->uid_map, cfg->n_uid_map, uids, sizeof(uids)) != 0 ||
+      map_text(cfg->gid_map, cfg->n_gid_map, gids, sizeof(gids)) != 0) {
+    snprintf(why, n, "UidMap/GidMap: too many entries");
+    return -E2BIG;
+  }
+  int sv[2], on = 1;
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0 ||
+      setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) != 0) {
+    snprintf(why, n, "Namespaces (user): socketpair");
+    return -errno;
+  }
+  pid_t pid = fork();
+  if (pid == 0) {
+    mapper_main(sv[0], uids, gids);
+  }
+  int e = errno;
+  close(sv[0]);
+  if (pid < 0) {
+    close(sv[1]);
+    snprintf(why, n, "Namespaces (user): fork");
+    return -e;
+  }
+  *child_sock = sv[1];
+  *mapper = pid;
+  return 0;
+}
+
+void hcs__ns_mapper_end(int *child_sock, pid_t *mapper) {
+  if (*child_sock >= 0) {
+    close(*child_sock);
+    *child_sock = -1;
+  }
+  if (*mapper > 0) {
+    kill(*mapper, SIGKILL); /* it has answered, or init never asked */
+    while (waitpid(*mapper, NULL, 0) < 0 && errno == EINTR) {
+    }
+    *mapper = 0;
+  }
+}
+
+int hcs__ns_become_root(int sock, char *why, size_t n) {
+  if (sock < 0) {
+    return 0;
+  }
+  char c = 'x';
+  if (write(sock, &c, 1) != 1 || read(sock, &c, 1) != 1 || c != 'k') {
+    return hcs__setup_fail(why, n, EPERM,
+                           "UidMap/GidMap: writing its uid_map and gid_map");
+  }
+  /* The engine's uid 0 has no name in the namespace: the container's root
+   * is the one files made there may belong to. */
+  if (setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0 ||
+      setgroups(0, NULL) != 0) {
+    return hcs__setup_fail(why, n, errno,
+                           "becoming the user namespace's root (UidMap and "
+                           "GidMap must map 0)");
+  }
+  return 0;
 }

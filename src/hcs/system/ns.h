@@ -9,6 +9,7 @@
 #include "hcs.h"
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* The namespace types in the order a joining process enters them. */
 #define HCS__NS_N 7
@@ -38,6 +39,19 @@ void hcs__ns_close(int fds[HCS__NS_N]);
 /* In the init child: joins every namespace of fds but pid's (the parent
  * chose it, hcs__ns_pid_enter). 0, or a positive errno with why. */
 int hcs__ns_join(const int fds[HCS__NS_N], char *why, size_t n);
+
+/* A new user namespace is made by init's clone, with every other one
+ * (owned by it); its maps are written by a mapper, a fork of the engine
+ * started before the clone, which init asks over *child_sock
+ * (hcs__ns_become_root). 0, or -errno with why. */
+int hcs__ns_mapper_start(const hcs__config_t *cfg, int *child_sock,
+                         pid_t *mapper, char *why, size_t n);
+/* After the clone: closes the socket and reaps the mapper. */
+void hcs__ns_mapper_end(int *child_sock, pid_t *mapper);
+/* In init, first: with a mapper's socket (sock >= 0), has its maps
+ * written and becomes uid and gid 0 of its user namespace (no
+ * supplementary groups). 0, or a positive errno with why. */
+int hcs__ns_become_root(int sock, char *why, size_t n);
 
 /* Around the clone of init into a pid namespace joined by path: the
  * calling thread's pid_for_children goes there and back (*saved: the

@@ -569,6 +569,20 @@ static int mount_sub(int d, const char *name, mode_t mode, const char *type,
   return err;
 }
 
+/* An empty file in d bound to the host's /dev/name. */
+static int bind_host_dev(int d, const char *name) {
+  int fd = openat(d, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  if (fd < 0) {
+    return -errno;
+  }
+  close(fd);
+  char src[64], dst[128];
+  snprintf(src, sizeof(src), "/dev/%s", name);
+  fd_path(dst, sizeof(dst), d);
+  snprintf(dst + strlen(dst), sizeof(dst) - strlen(dst), "/%s", name);
+  return mount(src, dst, NULL, MS_BIND, NULL) != 0 ? -errno : 0;
+}
+
 /* shm_size: /dev/shm in bytes, 0 for Docker's 64 MiB. */
 static int make_dev(int rootfd, int64_t shm_size) {
   int fd = open_dir_in(rootfd, "dev");
@@ -594,7 +608,8 @@ static int make_dev(int rootfd, int64_t shm_size) {
   for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]) && err == 0; i++) {
     if (mknodat(d, nodes[i].name, S_IFCHR | 0666,
                 makedev(nodes[i].maj, nodes[i].min)) != 0) {
-      err = -errno;
+      /* In a user namespace no node made is usable: the host's is bound. */
+      err = errno == EPERM ? bind_host_dev(d, nodes[i].name) : -errno;
     }
   }
   char shm[64];
