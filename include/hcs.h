@@ -268,6 +268,15 @@ typedef struct hcs_options_s {
    * (HCS_WSAEINVAL, errno EDEADLK): it would wait for loop 0, which may
    * be waiting for it. More than 64: HCS_WSAEINVAL naming threads. */
   uint32_t threads;
+  /* The records in state_dir need not outlive the machine's boot (as an
+   * OCI runtime's root, runc's /run/runc: whoever runs containers there
+   * starts over after a reboot). Each record is still replaced whole by
+   * a rename, so a reader, or the next hcs_open after a process died
+   * part-way, finds the old record or the new one; but none is synced to
+   * the disk (no fsync of the file or the directory), which a power loss
+   * may then find torn, missing or back after its deletion. hcs-runc
+   * sets it: its records go when its container does. */
+  bool state_per_boot;
 } hcs_options_t;
 
 /* Starts a service. opts may be NULL for the defaults. On success the

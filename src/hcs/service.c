@@ -157,6 +157,7 @@ hcs_result_t hcs_open(hcs_t **out, const hcs_options_t *opts,
   if (opts->state_dir != NULL) {
     /* Before the engine thread exists: this thread is the loop's for now. */
     hcs->state_dir = as_strdup(opts->state_dir);
+    hcs->state_per_boot = opts->state_per_boot;
     hcs_result_t lr = hcs->state_dir == NULL
                           ? hcs__fail(err, HCS_ERROR_OUTOFMEMORY, op, NULL,
                                       ENOMEM, "state_dir")

@@ -243,7 +243,10 @@ int oci_open(const oci_global_t *g, const char *id, hcs_t **out) {
   char dir[4200];
   oci_hcs_dir(g, id, dir, sizeof(dir));
   (void)oci_make_root(g);
-  hcs_options_t o = {.size = sizeof(o), .state_dir = dir, .threads = 1};
+  hcs_options_t o = {.size = sizeof(o),
+                     .state_dir = dir,
+                     .threads = 1,
+                     .state_per_boot = true};
   hcs_error_t *err = NULL;
   if (hcs_open(out, &o, &err) != HCS_OK) {
     return oci_hcs_error(g, "opening hcs", err);

@@ -28,6 +28,8 @@ struct hcs_s {
   struct hcs__system_s *systems; /* system.c; engine thread only */
   char *state_dir;               /* NULL: records in memory only */
   struct hcs__hns_s *hns;        /* networks and endpoints (hns_store.h) */
+  /* hcs_options_t's state_per_boot: records never synced (state.c). */
+  int state_per_boot;
 };
 
 /* A call's function runs on the engine thread and finishes the call by

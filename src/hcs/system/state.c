@@ -6,8 +6,11 @@
  * one and the directory synced: a reader sees the old record or the new
  * one, and after a crash the disk holds one of them (the new one once the
  * directory is synced; hcs__state_save_atomic leaves that to the next
- * durable write, for records whose loss to a crash changes nothing). Every
- * write and every
+ * durable write, for records whose loss to a crash changes nothing). A
+ * service opened with state_per_boot syncs nothing: its records are
+ * renamed into place the same way, which is what a process that dies, or
+ * a reader, depends on, and only a power loss, after which none of them
+ * counts, could find them torn or lost. Every write and every
  * decision taken on a record happens under the id's lock, an flock(2)
  * that the kernel drops when its holder dies; so a lock that can be taken
  * means that nobody is in the middle of an operation on that id. */
@@ -103,8 +106,11 @@ void hcs__state_unlock(hcs_t *hcs, const char *id, int fd) {
   close(fd);
 }
 
-static int sync_dir(const char *dir) {
-  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+static int sync_dir(const hcs_t *hcs) {
+  if (hcs->state_per_boot) {
+    return 0;
+  }
+  int fd = open(hcs->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
     return -errno;
   }
@@ -142,7 +148,8 @@ static char *record_text(const hcs__system_t *s) {
   return text;
 }
 
-static int write_synced(const char *path, const char *text) {
+/* The record's text into path, synced to the disk unless sync is 0. */
+static int write_record(const char *path, const char *text, int sync) {
   int fd =
       open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) {
@@ -158,7 +165,7 @@ static int write_synced(const char *path, const char *text) {
       err = -errno;
     }
   }
-  if (err == 0 && fsync(fd) != 0) {
+  if (err == 0 && sync && fsync(fd) != 0) {
     err = -errno;
   }
   if (close(fd) != 0 && err == 0) {
@@ -184,7 +191,7 @@ static int save(hcs__system_t *s, int durable) {
   if (text == NULL) {
     return -ENOMEM;
   }
-  err = write_synced(tmp, text);
+  err = write_record(tmp, text, !hcs->state_per_boot);
   free(text);
   if (err == 0 && rename(tmp, path) != 0) {
     err = -errno;
@@ -193,7 +200,7 @@ static int save(hcs__system_t *s, int durable) {
     (void)unlink(tmp);
     return err;
   }
-  return durable ? sync_dir(hcs->state_dir) : 0;
+  return durable ? sync_dir(hcs) : 0;
 }
 
 int hcs__state_save(hcs__system_t *s) { return save(s, 1); }
@@ -213,7 +220,7 @@ int hcs__state_remove(hcs__system_t *s) {
   if (unlink(path) != 0 && errno != ENOENT) {
     return -errno;
   }
-  return sync_dir(hcs->state_dir);
+  return sync_dir(hcs);
 }
 
 /* A system (not in the service's list) from the record in file, or NULL
