@@ -12,7 +12,7 @@
  * Entries are written to an O_EXCL temporary file and renamed into place,
  * without fsync: an entry lost in a crash is one compile, and a torn one is
  * detected. Any failure here means "compile", never an error. */
-#include "hcs/layer/sha256.h"
+#include "hcs/api/s256.h"
 #include "hcs/system/seccomp.h"
 #include "hcs/system/seccomp_build.h"
 
@@ -146,24 +146,19 @@ static int key_hex(const char *json, uint64_t caps, char out[65]) {
                    CACHE_FORMAT, HCS_VERSION_STRING, code,
                    (unsigned)seccomp_arch_native(), v->major, v->minor,
                    v->micro, u.release, (unsigned long long)caps);
-  hcs__sha256_t c;
-  int r = hcs__sha256_init(&c);
-  if (r != 0) {
-    return r;
-  }
-  hcs__sha256_update(&c, head, (size_t)n);
-  hcs__sha256_update(&c, json, strlen(json));
-  return hcs__sha256_hex(&c, out);
+  hcs__s256_t c;
+  hcs__s256_init(&c);
+  hcs__s256_update(&c, head, (size_t)n);
+  hcs__s256_update(&c, json, strlen(json));
+  hcs__s256_hex(&c, out);
+  return 0;
 }
 
-static int sum_hex(const struct sock_filter *insns, size_t len, char out[65]) {
-  hcs__sha256_t c;
-  int r = hcs__sha256_init(&c);
-  if (r == 0) {
-    hcs__sha256_update(&c, insns, len * sizeof(*insns));
-    r = hcs__sha256_hex(&c, out);
-  }
-  return r;
+static void sum_hex(const struct sock_filter *insns, size_t len, char out[65]) {
+  hcs__s256_t c;
+  hcs__s256_init(&c);
+  hcs__s256_update(&c, insns, len * sizeof(*insns));
+  hcs__s256_hex(&c, out);
 }
 
 /* Reads and checks the entry at fd: ours, 0600, a whole header for key,
@@ -186,8 +181,13 @@ static int read_entry(int fd, const char *key, hcs__bpf_t *out) {
   if (insns == NULL) {
     return -ENOMEM;
   }
-  if (hcs__seccomp_read_at(fd, insns, h.len * sizeof(*insns), sizeof(h)) != 0 ||
-      sum_hex(insns, h.len, sum) != 0 || memcmp(sum, h.sum, 64) != 0) {
+  int bad =
+      hcs__seccomp_read_at(fd, insns, h.len * sizeof(*insns), sizeof(h)) != 0;
+  if (!bad) {
+    sum_hex(insns, h.len, sum);
+    bad = memcmp(sum, h.sum, 64) != 0;
+  }
+  if (bad) {
     as_free(insns);
     return -EIO;
   }
@@ -315,13 +315,13 @@ void hcs__seccomp_cache_put(const char *json, uint64_t caps,
   memset(&h, 0, sizeof(h));
   char key[65], sum[65], name[80], tmp[96];
   int dfd = open_dir();
-  if (dfd < 0 || bpf->len == 0 || key_hex(json, caps, key) != 0 ||
-      sum_hex(bpf->insns, bpf->len, sum) != 0) {
+  if (dfd < 0 || bpf->len == 0 || key_hex(json, caps, key) != 0) {
     if (dfd >= 0) {
       close(dfd);
     }
     return;
   }
+  sum_hex(bpf->insns, bpf->len, sum);
   memcpy(h.magic, CACHE_MAGIC, 8);
   h.len = bpf->len;
   h.format = CACHE_FORMAT;
