@@ -515,6 +515,11 @@ void hcs__cgroup_kill(hcs__cgroup_t *cg) {
     }
   }
   const char *ctrl = cg->list;
+  /* An empty group (the usual end: init's exit took its pid namespace
+   * with it) has no member to fork: nothing to freeze or kill. */
+  if (each_pid(cg, ctrl, NULL) <= 0) {
+    return;
+  }
   group_dir(cg, "freezer", dir, sizeof(dir));
   int frozen = !cg->v2 && write_file(dir, "freezer.state", "FROZEN") == 0;
   for (int round = 0; round < 100; round++) {
