@@ -343,8 +343,9 @@ HCS_API struct as_loop_s *hcs_engine_loop_at(hcs_t *hcs, uint32_t i);
  * root, in a joined mount namespace too (its other members then see that
  * root, as with runc), a joined uts namespace takes HostName, and exec
  * joins init's. In a pid namespace it does not make, init is not pid 1:
- * shutdown and terminate end the system's processes through its cgroup
- * (SIGKILL, the only stop that reaches none but them). Refused naming the
+ * what it would signal to every process of its namespace (shutdown's
+ * SIGTERM, InitSibling's kill) goes to the members of the system's
+ * cgroup, each through a pidfd, and no other process. Refused naming the
  * entry: an unknown or repeated Type, a relative Path, Path with Host,
  * the host's network (that is "HostNetwork"), network with HostNetwork,
  * a joined network with an EndpointList, the host's uts with HostName

@@ -93,7 +93,8 @@ static int sleeper_on_host(const char *secs) {
 
 /* pid, ipc and uts the host's: the processes see the host's, the host's
  * processes and its host name; init is not a pid 1 then, and a shutdown
- * ends the system's processes (through its cgroup) and no other. */
+ * asks the system's processes to stop (through its cgroup: their SIGTERM
+ * traps run) and no other. */
 Test(container_ns, host_pid_ipc_uts) {
   hcs_t *h = open_hcs(NULL);
   pid_t sentinel = fork();
@@ -117,7 +118,9 @@ Test(container_ns, host_pid_ipc_uts) {
   snprintf(cmd, sizeof(cmd),
            "for n in ipc uts pid; do readlink /proc/self/ns/$n; done; "
            "hostname; test -d /proc/%d && echo sees-host-pids; "
-           "sleep 7391 >/dev/null 2>&1 &",
+           "sleep 7391 >/dev/null 2>&1 & "
+           "sh -c 'trap \"echo termed > /tmp/termed; exit 0\" TERM; "
+           "while :; do sleep 1; done' >/dev/null 2>&1 &",
            (int)sentinel);
   run_in(h, "hostns", cmd, NULL, &o);
   strcat(want, "sees-host-pids\n");
@@ -129,6 +132,16 @@ Test(container_ns, host_pid_ipc_uts) {
     usleep(100 * 1000);
   }
   cr_expect(!sleeper_on_host("7391"), "the container's sleep outlived it");
+  /* A shutdown asks: the shell's trap ran. */
+  char termed[512], text[64];
+  snprintf(termed, sizeof(termed), "%s/root/tmp/termed", base);
+  int fd = open(termed, O_RDONLY | O_CLOEXEC);
+  ssize_t k = fd < 0 ? -1 : read(fd, text, sizeof(text) - 1);
+  text[k > 0 ? k : 0] = '\0';
+  if (fd >= 0) {
+    close(fd);
+  }
+  cr_expect_str_eq(text, "termed\n");
   cr_expect_eq(kill(sentinel, 0), 0, "a host process was killed");
   cr_expect_eq(hcs_DeleteComputeSystem(h, "hostns", NULL), HCS_OK);
   kill(sentinel, SIGKILL);

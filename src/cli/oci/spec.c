@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef struct ctx_s {
@@ -553,6 +554,13 @@ static int map_namespaces(ctx_t *c, json_t *nss) {
     }
     have[k] = true;
     json_t *path = json_object_get(ns, "path");
+    struct stat st;
+    if (given(path) && json_is_string(path) &&
+        stat(json_string_value(path), &st) != 0) {
+      json_decref(out);
+      return say(c, "linux.namespaces[%zu].path: %s: %s", i,
+                 json_string_value(path), strerror(errno));
+    }
     if (given(path)) {
       json_array_append_new(out, json_pack("{s:s, s:O}", "Type", type,
                                            "Path", path));

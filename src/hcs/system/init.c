@@ -45,18 +45,110 @@ static int loopback_up(void) {
 
 static void noop_handler(int sig) { (void)sig; }
 
+/* Reads path into buf (n bytes, NUL-ended): its length, or -1. */
+static ssize_t read_small(const char *path, char *buf, size_t n) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  ssize_t k = fd < 0 ? -1 : read(fd, buf, n - 1);
+  if (fd >= 0) {
+    close(fd);
+  }
+  buf[k > 0 ? k : 0] = '\0';
+  return k;
+}
+
+/* Signals pid with sig through a pidfd, if it is in init's own group
+ * (self: init's /proc/self/cgroup) once the pidfd holds it: a pid read
+ * from the group's list may have been reused since. */
+static void signal_member(pid_t pid, int sig, const char *self) {
+  int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (pfd < 0) {
+    return; /* gone, or a thread of a process listed too */
+  }
+  char path[64], theirs[512];
+  snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+  if (read_small(path, theirs, sizeof(theirs)) > 0 &&
+      strcmp(theirs, self) == 0) {
+    (void)syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0);
+  }
+  close(pfd);
+}
+
+/* A member that has exited stays listed until its parent (outside the
+ * system, once it is orphaned) reaps it. */
+static int zombie(pid_t pid) {
+  char path[64], stat[256];
+  snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+  if (read_small(path, stat, sizeof(stat)) <= 0) {
+    return 1; /* gone */
+  }
+  const char *end = strrchr(stat, ')');
+  return end != NULL && (end[2] == 'Z' || end[2] == 'X');
+}
+
+/* The processes of the system but init, as its cgroup lists them
+ * (members: a descriptor of the group's member list): each is signalled
+ * with sig (0: none); how many were listed. */
+static int each_member(int members, int sig) {
+  char self[512], buf[1024];
+  if (sig != 0 && read_small("/proc/self/cgroup", self, sizeof(self)) <= 0) {
+    return 0;
+  }
+  pid_t me = getpid();
+  long v = -1;
+  int count = 0;
+  ssize_t k;
+  (void)lseek(members, 0, SEEK_SET);
+  while ((k = read(members, buf, sizeof(buf))) > 0) {
+    for (ssize_t i = 0; i < k; i++) {
+      if (buf[i] >= '0' && buf[i] <= '9') {
+        v = (v < 0 ? 0 : v * 10) + (buf[i] - '0');
+        continue;
+      }
+      if (v > 0 && v != me && !zombie((pid_t)v)) {
+        count++;
+        if (sig != 0) {
+          signal_member((pid_t)v, sig, self);
+        }
+      }
+      v = -1;
+    }
+  }
+  return count;
+}
+
+/* Every other process of the system: kill(-1) in a pid namespace of its
+ * own (members -1), else the members of its cgroup. */
+static void signal_rest(int members, int sig) {
+  if (members < 0) {
+    (void)kill(-1, sig);
+  } else {
+    (void)each_member(members, sig);
+  }
+}
+
+static int none_left(int members) {
+  if (members < 0) {
+    return kill(-1, 0) != 0 && errno == ESRCH;
+  }
+  return each_member(members, 0) == 0;
+}
+
 /* pid 1: reaps orphans; on SIGTERM (or INT, HUP, PWR) asks every process
- * to stop and exits once none is left. The kernel drops signals from the
- * parent namespace for which an init has no handler, so the ones it
- * waits for get a handler that is never run (they stay blocked). With
- * exit_sig (InitSibling), that signal queued (SI_QUEUE) kills every
- * process and ends init with its value (the first one given; with
- * HCS_INIT_KILL_ONLY it only kills), and the others are passed on to
- * every process, as a runc container's pid 1 gets them. */
-__attribute__((noreturn)) static void init_loop(int exit_sig) {
+ * to stop and exits once none is left (with members, an init that is not
+ * its namespace's pid 1: every member of the system's cgroup). The kernel
+ * drops signals from the parent namespace for which an init has no
+ * handler, so the ones it waits for get a handler that is never run
+ * (they stay blocked). With exit_sig (InitSibling), that signal queued
+ * (SI_QUEUE) kills every process and ends init with its value (the
+ * first one given; with HCS_INIT_KILL_ONLY it only kills), and the others
+ * are passed on to every process, as a runc container's pid 1 gets
+ * them. */
+__attribute__((noreturn)) static void init_loop(int exit_sig, int members) {
   const int sigs[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGPWR, exit_sig};
   sigset_t all;
   sigfillset(&all);
+  /* Taken by sigtimedwait only: a handler run would make it return. */
+  sigprocmask(SIG_BLOCK, &all, NULL);
   for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
@@ -85,39 +177,18 @@ __attribute__((noreturn)) static void init_loop(int exit_sig) {
         stopping = exiting = 1;
       }
       if (si.si_code == SI_QUEUE) {
-        (void)kill(-1, SIGKILL);
+        signal_rest(members, SIGKILL);
       }
     } else if (exit_sig > 0 && sig > 0 && sig != SIGCHLD) {
-      (void)kill(-1, sig); /* passed on: init ends by exit_sig only */
+      signal_rest(members, sig); /* passed on: ends by exit_sig only */
     } else if (!stopping && sig > 0 && sig != SIGCHLD) {
       stopping = 1;
-      (void)kill(-1, SIGTERM);
+      signal_rest(members, SIGTERM);
     } else if (stopping && tick_ms < 20) {
       tick_ms = tick_ms * 2 < 20 ? tick_ms * 2 : 20;
     }
-    if (stopping && kill(-1, 0) != 0 && errno == ESRCH) {
+    if (stopping && none_left(members)) {
       _exit(status);
-    }
-  }
-}
-
-/* init in a pid namespace it does not own (the host's, or one joined by
- * path): kill(-1) there would reach processes that are not the system's.
- * It waits for a signal and exits (with exit_sig queued, with its value);
- * the engine then kills what the system's cgroup holds. */
-__attribute__((noreturn)) static void member_loop(int exit_sig) {
-  sigset_t all;
-  sigfillset(&all);
-  sigprocmask(SIG_BLOCK, &all, NULL);
-  for (;;) {
-    siginfo_t si;
-    int sig = sigtimedwait(&all, &si, NULL);
-    if (sig > 0 && sig == exit_sig && si.si_code == SI_QUEUE &&
-        !(si.si_value.sival_int & HCS_INIT_KILL_ONLY)) {
-      _exit(si.si_value.sival_int & 0xff);
-    }
-    if (sig > 0 && sig != SIGCHLD && sig != exit_sig) {
-      _exit(0);
     }
   }
 }
@@ -183,13 +254,24 @@ int hcs__init_main(void *arg, int ready_fd, char *why, size_t n) {
   if (dup3(ready_fd, 3, O_CLOEXEC) < 0) {
     return hcs__setup_fail(why, n, errno, "dup3(ready pipe, 3)");
   }
-  syscall(SYS_close_range, 4, ~0U, 0);
+  /* In a pid namespace it did not make, init is not its pid 1: kill(-1)
+   * there would reach processes that are not the system's, so it stops
+   * the system's through its cgroup's member list (as fd 4). */
+  int members = -1;
+  if (!(ct->ns_new & CLONE_NEWPID)) {
+    char p[64];
+    snprintf(p, sizeof(p), "/proc/self/fd/%d", ct->cg.procs[0]);
+    if (ct->cg.nprocs == 0 || (members = open(p, O_RDONLY | O_CLOEXEC)) < 0 ||
+        dup3(members, 4, O_CLOEXEC) < 0) {
+      return hcs__setup_fail(why, n, errno,
+                             "opening its cgroup's member list (%s)",
+                             hcs__cgroup_join_file(&ct->cg));
+    }
+    members = 4;
+  }
+  syscall(SYS_close_range, members < 0 ? 4 : 5, ~0U, 0);
   setsid();
   prctl(PR_SET_NAME, "hcs-init", 0, 0, 0);
   close(3); /* ready: the engine goes on */
-  int exit_sig = ct->cfg.init_sibling ? HCS_INIT_EXIT_SIGNAL : 0;
-  if (!(ct->ns_new & CLONE_NEWPID)) {
-    member_loop(exit_sig);
-  }
-  init_loop(exit_sig);
+  init_loop(ct->cfg.init_sibling ? HCS_INIT_EXIT_SIGNAL : 0, members);
 }
