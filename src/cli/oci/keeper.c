@@ -271,7 +271,16 @@ static int make_system(keeper_t *k, int ready) {
     return -1;
   }
   char why[600] = "";
-  if (hcs_StartComputeSystem(k->hcs, id, &err) != HCS_OK) {
+  /* init, cloned from the keeper's memory, would show create's command
+   * line (docker top lists it): "hcs-init ID" instead, while it is. The
+   * options' strings are that memory: nothing reads them meanwhile. */
+  char title[160], sid[sizeof(title)];
+  snprintf(sid, sizeof(sid), "%s", id);
+  snprintf(title, sizeof(title), "hcs-init %s", id);
+  char *old = oci_title_set(title);
+  hcs_result_t sr = hcs_StartComputeSystem(k->hcs, sid, &err);
+  oci_title_restore(old);
+  if (sr != HCS_OK) {
     report(ready, "starting the container: %s", hcs_error_message(err));
     hcs_error_free(err);
   } else if (oci_late_setup(k->o->g, id, &k->o->spec->late, why, sizeof(why)) !=

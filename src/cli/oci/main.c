@@ -156,8 +156,33 @@ static int global_flag(oci_global_t *g, int argc, char **argv, int *i) {
   return 0;
 }
 
+/* The command line's memory, argv[0] to the end of the last argument:
+ * what /proc/PID/cmdline shows. */
+static char *args_start;
+static size_t args_len;
+
+char *oci_title_set(const char *title) {
+  char *old = args_len > 0 ? malloc(args_len) : NULL;
+  if (old != NULL) {
+    memcpy(old, args_start, args_len);
+    memset(args_start, 0, args_len);
+    /* The last byte stays 0: the kernel shows all up to it. */
+    memcpy(args_start, title, strnlen(title, args_len - 1));
+  }
+  return old;
+}
+
+void oci_title_restore(char *old) {
+  if (old != NULL) {
+    memcpy(args_start, old, args_len);
+    free(old);
+  }
+}
+
 int main(int argc, char **argv) {
   oci_global_t g = {.root = OCI_DEFAULT_ROOT};
+  args_start = argv[0];
+  args_len = (size_t)(argv[argc - 1] + strlen(argv[argc - 1]) + 1 - argv[0]);
   int i = 1;
   for (; i < argc && argv[i][0] == '-'; i++) {
     if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-v") == 0) {

@@ -210,6 +210,11 @@ void oci_stdio_to_null(void);
  * held by a process that outlives the command, as runc's init closes
  * them before it runs the container's process. */
 void oci_close_inherited(int keep);
+/* main.c: the command line (/proc/PID/cmdline) becomes title; returns
+ * what it was (NULL if it could not be kept), which oci_title_restore
+ * puts back and frees. */
+char *oci_title_set(const char *title);
+void oci_title_restore(char *old);
 
 /* The signal `kill` sends a keeper, carrying the container's signal as
  * its value (sigqueue(3)). */
