@@ -353,7 +353,8 @@ HCS_API struct as_loop_s *hcs_engine_loop_at(hcs_t *hcs, uint32_t i);
  * namespace (HCS_ERROR_NOT_SUPPORTED). A Path that is no namespace of its
  * Type fails the start naming it. A new user namespace ({"Type":
  * "user"}) takes "UidMap" and "GidMap" (its maps, written by a fork of
- * the engine) and every other namespace new, owned by it (else
+ * the engine) and every other namespace new but cgroup (whose mount,
+ * hcs-runc's, binds the system's groups), owned by it (else
  * HCS_ERROR_NOT_SUPPORTED naming what is missing): init and every
  * process are its root (ContainerID 0, which the maps must hold) or the
  * User given, so files they make on the host belong to the mapped ids;

@@ -2,8 +2,9 @@
 /* What runc makes in a container and an hcs container lacks, made once
  * the system runs and before its process starts: linux.sysctl (net.*),
  * masked and read-only paths beyond hcs's own, and the cgroup tree at
- * /sys/fs/cgroup (seen
- * through the container's cgroup namespace). A child process joins the
+ * /sys/fs/cgroup (seen through the container's cgroup namespace; in the
+ * host's, the container's own groups bound from the host's, as runc has
+ * it, never the whole tree). A child process joins the
  * system's namespaces through a pidfd of its init (found in libhcs's
  * record, checked by start time) and makes them; it runs after fork()
  * in a threaded process, so it only makes system calls on what was
@@ -25,6 +26,7 @@
 #include <unistd.h>
 
 enum { MAX_KEYS = 32, MAX_CG = 16, MAX_PATHS = 32 };
+enum { CG_TOP_LEN = sizeof("/sys/fs/cgroup/") - 1 };
 
 typedef struct late_s {
   char sysctl_path[MAX_KEYS][256];
@@ -34,6 +36,11 @@ typedef struct late_s {
   char cg_opts[MAX_CG][96]; /* its superblock's options; "" for cgroup2 */
   size_t n_cg;
   bool v2_only;
+  /* In the host's cgroup namespace: the container's group in the
+   * hierarchy at cg_dir[i] (the one at /sys/fs/cgroup if v2_only), which
+   * is bound instead of the hierarchy mounted. */
+  bool cg_bind;
+  char cg_src[MAX_CG][PATH_MAX];
   char masked[MAX_PATHS][256]; /* linux.maskedPaths beyond hcs's */
   size_t n_masked;
   char ro[MAX_PATHS][256]; /* linux.readonlyPaths beyond hcs's */
@@ -63,7 +70,9 @@ static const char *const step_names[] = {"setns(net)",
                                          "linux.maskedPaths",
                                          "linux.readonlyPaths",
                                          "linux.rootfsPropagation",
-                                         "linux.devices"};
+                                         "linux.devices",
+                                         "open_tree (the container's group)",
+                                         "bind the container's group"};
 
 /* The host's cgroup hierarchies: each v1 controller's mount (its last
  * path element and its options), or cgroup2 alone. */
@@ -113,6 +122,82 @@ static void host_cgroups(late_t *l) {
   }
 }
 
+/* Whether the controllers of a /proc/PID/cgroup line (ctl, "" for
+ * cgroup2) name the hierarchy whose options are opts ("" for cgroup2). */
+static bool same_hierarchy(const char *ctl, const char *opts) {
+  if (ctl[0] == '\0' || opts[0] == '\0') {
+    return ctl[0] == '\0' && opts[0] == '\0';
+  }
+  char list[256];
+  snprintf(list, sizeof(list), "%s", ctl);
+  for (char *save = NULL, *c = strtok_r(list, ",", &save); c != NULL;
+       c = strtok_r(NULL, ",", &save)) {
+    size_t n = strlen(c);
+    const char *o = opts;
+    while ((o = strstr(o, c)) != NULL &&
+           !((o == opts || o[-1] == ',') && (o[n] == ',' || o[n] == '\0'))) {
+      o++;
+    }
+    if (o == NULL) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/* The container's group in each hierarchy, from init's /proc/PID/cgroup
+ * (paths from our cgroup namespace's root, which is init's). 0, or -1
+ * with why naming the hierarchy it is not found in. */
+static int init_groups(late_t *l, pid_t init, char *why, size_t wn) {
+  char path[64], line[PATH_MAX + 256];
+  snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)init);
+  for (size_t i = 0; i < (l->v2_only ? 1 : l->n_cg); i++) {
+    FILE *f = fopen(path, "re");
+    bool found = false;
+    while (f != NULL && !found && fgets(line, sizeof(line), f) != NULL) {
+      char *ctl = strchr(line, ':'), *grp = ctl ? strchr(ctl + 1, ':') : NULL;
+      if (grp == NULL) {
+        continue;
+      }
+      *grp++ = '\0';
+      grp[strcspn(grp, "\n")] = '\0';
+      if (same_hierarchy(ctl + 1, l->v2_only ? "" : l->cg_opts[i])) {
+        found = true;
+        snprintf(l->cg_src[i], sizeof(l->cg_src[0]), "/sys/fs/cgroup%s%s%s",
+                 l->v2_only ? "" : "/", l->v2_only ? "" : l->cg_dir[i], grp);
+      }
+    }
+    if (f != NULL) {
+      fclose(f);
+    }
+    if (!found) {
+      snprintf(why, wn,
+               "the container's group under /sys/fs/cgroup/%s is "
+               "not found in %s",
+               l->v2_only ? "" : l->cg_dir[i], path);
+      return -1;
+    }
+  }
+  /* On v1 a system joins only the hierarchies it uses (devices always,
+   * libhcs's cgroup.c): in the others init is in its creator's group,
+   * often the top, so they are left out rather than show the host's. */
+  size_t ref = 0, kept = 0;
+  while (ref < l->n_cg && strcmp(l->cg_dir[ref], "devices") != 0) {
+    ref++;
+  }
+  for (size_t i = 0; !l->v2_only && ref < l->n_cg && i < l->n_cg; i++) {
+    if (strcmp(l->cg_src[i] + CG_TOP_LEN + strlen(l->cg_dir[i]),
+               l->cg_src[ref] + CG_TOP_LEN + strlen("devices")) == 0) {
+      memmove(l->cg_dir[kept], l->cg_dir[i], sizeof(l->cg_dir[0]));
+      memmove(l->cg_opts[kept], l->cg_opts[i], sizeof(l->cg_opts[0]));
+      memmove(l->cg_src[kept], l->cg_src[i], sizeof(l->cg_src[0]));
+      kept++;
+    }
+  }
+  l->n_cg = l->v2_only || ref == l->n_cg ? l->n_cg : kept;
+  return 0;
+}
+
 static int child_fail(int fd, int step, int item) {
   report_t r = {.step = step, .item = item, .err = errno};
   if (write(fd, &r, sizeof(r)) != (ssize_t)sizeof(r)) {
@@ -121,13 +206,29 @@ static int child_fail(int fd, int step, int item) {
   return 1;
 }
 
-static int mount_cgroups(const oci_late_t *w, const late_t *l, int fd) {
+/* Hierarchy i at dir: mounted, or with cg_bind the container's group
+ * (tree, its open_tree clone) moved there and its flags set. */
+static int mount_hierarchy(const late_t *l, size_t i, const char *dir, int tree,
+                           unsigned long fl) {
+  if (l->cg_bind) {
+    return move_mount(tree, "", AT_FDCWD, dir, MOVE_MOUNT_F_EMPTY_PATH) != 0 ||
+                   mount(NULL, dir, NULL, MS_REMOUNT | MS_BIND | fl, NULL) != 0
+               ? -1
+               : 0;
+  }
+  bool v2 = l->v2_only || l->cg_opts[i][0] == '\0';
+  return mount("cgroup", dir, v2 ? "cgroup2" : "cgroup", fl,
+               v2 ? NULL : l->cg_opts[i]);
+}
+
+static int mount_cgroups(const oci_late_t *w, const late_t *l, int fd,
+                         const int *trees) {
   unsigned long ro = w->cgroup_ro ? MS_RDONLY : 0;
   unsigned long fl = MS_NOSUID | MS_NODEV | MS_NOEXEC;
   const char *top = "/sys/fs/cgroup";
   if (l->v2_only) {
-    return mount("cgroup2", top, "cgroup2", fl | ro, NULL) != 0
-               ? child_fail(fd, 4, 0)
+    return mount_hierarchy(l, 0, top, trees[0], fl | ro) != 0
+               ? child_fail(fd, l->cg_bind ? 11 : 4, 0)
                : 0;
   }
   if (mount("tmpfs", top, "tmpfs", fl, "mode=755") != 0) {
@@ -137,10 +238,8 @@ static int mount_cgroups(const oci_late_t *w, const late_t *l, int fd) {
     char dir[160];
     snprintf(dir, sizeof(dir), "%s/%s", top, l->cg_dir[i]);
     (void)mkdir(dir, 0555);
-    bool v2 = l->cg_opts[i][0] == '\0';
-    if (mount("cgroup", dir, v2 ? "cgroup2" : "cgroup", fl | ro,
-              v2 ? NULL : l->cg_opts[i]) != 0) {
-      return child_fail(fd, 4, (int)i);
+    if (mount_hierarchy(l, i, dir, trees[i], fl | ro) != 0) {
+      return child_fail(fd, l->cg_bind ? 11 : 4, (int)i);
     }
   }
   if (ro != 0 &&
@@ -180,6 +279,18 @@ static int child_main(const oci_late_t *w, const late_t *l, int pidfd, int fd) {
       w->root_propagation == 0) {
     return 0;
   }
+  /* The container's groups, taken from the host's tree while it is
+   * still the one at /sys/fs/cgroup here. */
+  int trees[MAX_CG];
+  for (size_t i = 0; i < MAX_CG; i++) {
+    bool take = l->cg_bind && i < (l->v2_only ? 1 : l->n_cg);
+    trees[i] = take ? open_tree(AT_FDCWD, l->cg_src[i],
+                                OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)
+                    : -1;
+    if (take && trees[i] < 0) {
+      return child_fail(fd, 10, (int)i);
+    }
+  }
   if (setns(pidfd, CLONE_NEWNS | CLONE_NEWCGROUP) != 0) {
     return child_fail(fd, 2, 0);
   }
@@ -216,7 +327,7 @@ static int child_main(const oci_late_t *w, const late_t *l, int pidfd, int fd) {
       return child_fail(fd, 7, (int)i);
     }
   }
-  return w->cgroup ? mount_cgroups(w, l, fd) : 0;
+  return w->cgroup ? mount_cgroups(w, l, fd, trees) : 0;
 }
 
 /* The paths of list into out (at most MAX_PATHS); -1 with why. */
@@ -235,7 +346,8 @@ static int take_paths(json_t *list, const char *field, char (*out)[256],
   return 0;
 }
 
-static int prepare(const oci_late_t *w, late_t *l, char *why, size_t wn) {
+static int prepare(const oci_late_t *w, late_t *l, pid_t init, char *why,
+                   size_t wn) {
   const char *key;
   json_t *v;
   json_object_foreach(w->sysctl, key, v) {
@@ -280,6 +392,18 @@ static int prepare(const oci_late_t *w, late_t *l, char *why, size_t wn) {
   }
   if (w->cgroup) {
     host_cgroups(l);
+    /* In our cgroup namespace, a hierarchy mounted would show the whole
+     * tree: the container's own groups are bound instead (cg_src; in
+     * its own namespace they are what a mount shows). */
+    char ns[64];
+    struct stat ours, its;
+    snprintf(ns, sizeof(ns), "/proc/%d/ns/cgroup", (int)init);
+    l->cg_bind = stat("/proc/self/ns/cgroup", &ours) == 0 &&
+                 stat(ns, &its) == 0 && ours.st_ino == its.st_ino &&
+                 ours.st_dev == its.st_dev;
+    if (init_groups(l, init, why, wn) != 0) {
+      return -1;
+    }
   }
   return 0;
 }
@@ -301,11 +425,14 @@ int oci_late_setup(const oci_global_t *g, const char *id, const oci_late_t *w,
   }
   late_t *l = calloc(1, sizeof(*l));
   int pidfd = -1, p[2] = {-1, -1}, r = -1;
-  if (l == NULL || prepare(w, l, why, wn) != 0) {
+  pid_t init;
+  unsigned long long start;
+  if (oci_init_read(g, id, &init, &start) != 0 ||
+      (pidfd = oci_pidfd_checked(init, start)) < 0) {
+    snprintf(why, wn, "the container's init is not found");
     goto out;
   }
-  if ((pidfd = oci_init_pidfd(g, id)) < 0) {
-    snprintf(why, wn, "the container's init is not found");
+  if (l == NULL || prepare(w, l, init, why, wn) != 0) {
     goto out;
   }
   if (pipe2(p, O_CLOEXEC) != 0) {
@@ -326,11 +453,12 @@ int oci_late_setup(const oci_global_t *g, const char *id, const oci_late_t *w,
   if (pid < 0) {
     snprintf(why, wn, "fork: %s", strerror(errno));
   } else if (n == (ssize_t)sizeof(rep)) {
-    const char *item = rep.step == 1   ? l->sysctl_path[rep.item] + 10
-                       : rep.step == 6 ? l->masked[rep.item]
-                       : rep.step == 7 ? l->ro[rep.item]
-                       : rep.step == 9 ? l->dev[rep.item].path
-                                       : "";
+    const char *item = rep.step == 1    ? l->sysctl_path[rep.item] + 10
+                       : rep.step == 6  ? l->masked[rep.item]
+                       : rep.step == 7  ? l->ro[rep.item]
+                       : rep.step == 9  ? l->dev[rep.item].path
+                       : rep.step >= 10 ? l->cg_src[rep.item]
+                                        : "";
     snprintf(why, wn, "%s%s%s: %s", step_names[rep.step], item[0] ? " " : "",
              item, strerror(rep.err));
   } else {

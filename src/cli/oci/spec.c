@@ -574,8 +574,10 @@ static int map_namespaces(ctx_t *c, json_t *nss) {
                   "supported (hcs builds the container's root in a mount "
                   "namespace of its own)");
   }
-  for (size_t k = 0; k < 4; k++) {
-    if (!have[k]) {
+  /* cgroup (5) too: its tree at /sys/fs/cgroup is then the container's
+   * own groups bound (late.c). */
+  for (size_t k = 0; k < 6; k++) {
+    if (!have[k] && k != 4) {
       json_array_append_new(out, json_pack("{s:s, s:b}", "Type", kinds[k],
                                            "Host", true));
     }

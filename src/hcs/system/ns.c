@@ -93,15 +93,17 @@ hcs_result_t hcs__ns_check(const hcs__config_t *cfg, const char *object,
     }
   }
   unsigned ns, made;
+  /* Not the cgroup one: nothing hcs mounts needs it (the host's is as
+   * runc has it for a user namespace that leaves it out). */
   const unsigned others = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS |
-                          CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP;
+                          CLONE_NEWIPC | CLONE_NEWNET;
   hcs__ns_plan(cfg, &ns, &made);
   const char *bad = NULL;
   if ((made & CLONE_NEWUSER) && (cfg->n_uid_map == 0 || cfg->n_gid_map == 0)) {
     bad = "a new user namespace needs UidMap and GidMap";
   } else if ((made & CLONE_NEWUSER) && (made & others) != others) {
-    bad = "a new user namespace needs every other namespace new (its "
-          "/proc, /sys and mounts must be owned by it)";
+    bad = "a new user namespace needs every other namespace new but "
+          "cgroup (its /proc, /sys and mounts must be owned by it)";
   }
   if (bad != NULL) {
     return hcs__fail(err, HCS_ERROR_NOT_SUPPORTED, op, object, ENOTSUP,
