@@ -419,7 +419,10 @@ HCS_API struct as_loop_s *hcs_engine_loop_at(hcs_t *hcs, uint32_t i);
  * signal its init may do this too. Such an init passes SIGTERM, SIGINT,
  * SIGHUP and SIGPWR (hcs_ShutdownComputeSystem's) on to every process of
  * its namespace and ends only by HCS_INIT_EXIT_SIGNAL or a kill, so a
- * shutdown lasts until the embedder ends it. Refused on an IsDummy
+ * shutdown lasts until the embedder ends it; and it kills them all and
+ * exits as killed (137) once the embedding process is gone (its end of a
+ * pipe closes), so that no container runs on without the process that
+ * runs its programs. Refused on an IsDummy
  * system (HCS_WSAEINVAL), and at start (HCS_ERROR_GEN_FAILURE, EINVAL)
  * when the embedding process is the init of a pid namespace, which the
  * kernel lets have no sibling.

@@ -191,6 +191,12 @@ hcs_result_t hcs__container_start(hcs__system_t *s, hcs_error_t **err) {
   if (e == 0 && (e = hcs__ns_pid_enter(ct->ns_fd, &own_pidns)) != 0) {
     snprintf(why, sizeof(why), "Namespaces (pid): setns");
   }
+  int life[2] = {-1, -1};
+  if (e == 0 && ct->cfg.init_sibling && pipe2(life, O_CLOEXEC) != 0) {
+    e = -errno;
+    snprintf(why, sizeof(why), "InitSibling: pipe2");
+  }
+  ct->life_r = life[0];
   if (e == 0) {
     e = as_session_spawn(hcs__loop(s->hcs), &o, &ct->init);
     if (e != 0) {
@@ -202,6 +208,11 @@ hcs_result_t hcs__container_start(hcs__system_t *s, hcs_error_t **err) {
     }
   }
   hcs__ns_pid_leave(own_pidns);
+  if (life[0] >= 0) {
+    close(life[0]);
+    ct->life_r = -1;
+    ct->life_w = life[1]; /* held while the system is this engine's */
+  }
   hcs__ns_close(ct->ns_fd);
   hcs__ns_mapper_end(&ct->userns_sock, &mapper);
   if (e != 0) {
@@ -305,6 +316,7 @@ int hcs__container_prepare(hcs__system_t *s, char *why, size_t n) {
     ct->ns_fd[k] = -1;
   }
   ct->userns_sock = -1;
+  ct->life_r = ct->life_w = -1;
   s->ct = ct;
   if (hcs__config_parse(s->config, &ct->cfg, NULL, NULL) != HCS_OK) {
     snprintf(why, n, "configuration");
@@ -502,6 +514,9 @@ void hcs__container_free(hcs__system_t *s) {
     close(ct->ptmx_fd);
   }
   hcs__ns_close(ct->ns_fd);
+  if (ct->life_w >= 0 && !running) {
+    close(ct->life_w); /* released, an init runs on until we exit */
+  }
   spawners_free(s);
   if (ct->init != NULL) {
     as_session_unref(ct->init);

@@ -24,6 +24,8 @@ typedef struct hcs__container_s {
   unsigned ns;          /* its namespaces (made or joined): CLONE_NEW* */
   unsigned ns_new;      /* the ones made for it (hcs__ns_plan) */
   int userns_sock;      /* during start, init's to its mapper (ns.h) */
+  int life_r, life_w;   /* InitSibling: a pipe, init's end and the
+                           engine's; init ends once the engine's closes */
   char vol_fd[32];      /* in init, with a user ns: VolumePath's fd */
   int ns_fd[HCS__NS_N]; /* during start, the ones joined by path */
   uint64_t caps;        /* its processes' capabilities (1 << CAP_*) */

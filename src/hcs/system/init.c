@@ -143,8 +143,10 @@ static int none_left(int members) {
  * first one given; with HCS_INIT_KILL_ONLY it only kills), and the others
  * are passed on to every process, as a runc container's pid 1 gets
  * them. */
-__attribute__((noreturn)) static void init_loop(int exit_sig, int members) {
-  const int sigs[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGPWR, exit_sig};
+__attribute__((noreturn)) static void init_loop(int exit_sig, int members,
+                                                int life) {
+  const int io = life >= 0 ? SIGIO : 0;
+  const int sigs[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGPWR, exit_sig, io};
   sigset_t all;
   sigfillset(&all);
   /* Taken by sigtimedwait only: a handler run would make it return. */
@@ -169,7 +171,16 @@ __attribute__((noreturn)) static void init_loop(int exit_sig, int members) {
     int sig = sigtimedwait(&all, &si, stopping ? &tick : NULL);
     while (waitpid(-1, NULL, WNOHANG | __WALL) > 0) {
     }
-    if (exit_sig > 0 && sig == exit_sig) {
+    char c;
+    if (sig == SIGIO && life >= 0 && read(life, &c, 1) == 0) {
+      /* The embedder is gone (killed): nothing ends its programs' sessions
+       * any more, so init ends them and itself, as killed. */
+      if (!exiting) {
+        status = 128 + SIGKILL;
+        stopping = exiting = 1;
+      }
+      signal_rest(members, SIGKILL);
+    } else if (exit_sig > 0 && sig == exit_sig) {
       /* The first status stands; HCS_INIT_KILL_ONLY kills and stays. */
       int v = si.si_code == SI_QUEUE ? si.si_value.sival_int : 0;
       if (si.si_code == SI_QUEUE && !(v & HCS_INIT_KILL_ONLY) && !exiting) {
@@ -200,6 +211,9 @@ int hcs__init_main(void *arg, int ready_fd, char *why, size_t n) {
    * why for the exec path; the same holds here). */
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
     return hcs__setup_fail(why, n, errno, "prctl(PR_SET_DUMPABLE)");
+  }
+  if (ct->life_r >= 0) { /* out of the way of the fds set below */
+    ct->life_r = fcntl(ct->life_r, F_DUPFD_CLOEXEC, 100);
   }
   for (int i = 0; i < ct->cg.nprocs; i++) {
     if (write(ct->cg.procs[i], "0", 1) != 1) {
@@ -269,9 +283,17 @@ int hcs__init_main(void *arg, int ready_fd, char *why, size_t n) {
     }
     members = 4;
   }
-  syscall(SYS_close_range, members < 0 ? 4 : 5, ~0U, 0);
+  /* InitSibling: the read end of a pipe the engine holds the other end
+   * of, as the next fd, signalling SIGIO once that closes. */
+  int next = members < 0 ? 4 : 5, life = next;
+  if (ct->life_r < 0 || dup3(ct->life_r, life, O_CLOEXEC) < 0 ||
+      fcntl(life, F_SETOWN, getpid()) != 0 ||
+      fcntl(life, F_SETFL, O_ASYNC | O_NONBLOCK) != 0) {
+    life = -1;
+  }
+  syscall(SYS_close_range, life >= 0 ? life + 1 : next, ~0U, 0);
   setsid();
   prctl(PR_SET_NAME, "hcs-init", 0, 0, 0);
   close(3); /* ready: the engine goes on */
-  init_loop(ct->cfg.init_sibling ? HCS_INIT_EXIT_SIGNAL : 0, members);
+  init_loop(ct->cfg.init_sibling ? HCS_INIT_EXIT_SIGNAL : 0, members, life);
 }
