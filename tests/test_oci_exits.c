@@ -424,3 +424,52 @@ Test(oci_exits, nothing_left_behind) {
   close(marker[0]);
   close(marker[1]);
 }
+
+/* Killed from the host (SIGKILL): runc's container process, or hcs's
+ * keeper, which runs the container's programs: either way the container
+ * ends at once, 137, and leaves nothing (hcs's init sees its keeper's
+ * end and takes the container down). */
+Test(oci_exits, killed_from_the_host) {
+  start_dockerd();
+  run_t r;
+  char line[2][256] = {"", ""}, v[64];
+  for (int i = 0; i < 2; i++) {
+    const char *rt = runtimes[i];
+    DK(&r, "run", "-d", "--name", "kh", "--runtime", rt, "busybox", "sh", "-c",
+       "sleep 1000 & sleep 1000");
+    cr_assert_eq(r.status, 0, "%s: %s", rt, r.err);
+    char id[80];
+    snprintf(id, sizeof(id), "%.64s", r.out);
+    pid_t victim[4];
+    size_t n = i == 1 ? find_procs(HCS_RUNC_BIN, "create", victim, 4) : 0;
+    size_t k = 0;
+    for (size_t j = 0; j < n; j++) {
+      char p[64], cmd[8192];
+      snprintf(p, sizeof(p), "/proc/%d/cmdline", (int)victim[j]);
+      oci_slurp(p, cmd, sizeof(cmd));
+      for (char *c = cmd; c < cmd + sizeof(cmd) - 1 && (c[0] || c[1]); c++) {
+        *c = *c == '\0' ? ' ' : *c;
+      }
+      victim[k] = victim[j];
+      k += strstr(cmd, id) != NULL;
+    }
+    if (i == 0) {
+      inspect("kh", "{{.State.Pid}}", v, sizeof(v));
+      victim[k++] = (pid_t)atoi(v);
+    }
+    cr_assert_eq(k, 1, "%s: the process to kill", rt);
+    cr_assert_eq(kill(victim[0], SIGKILL), 0);
+    for (int t = 0; t < 50; t++) {
+      inspect("kh", "{{.State.Status}}/{{.State.ExitCode}}", v, sizeof(v));
+      if (strncmp(v, "exited", 6) == 0) {
+        break;
+      }
+      oci_nap_ms(100);
+    }
+    note(line[i], sizeof(line[i]), "kh", v);
+    DK(&r, "rm", "-f", "kh");
+    oci_expect_no_leftovers(id, 0, "after the kill and docker rm -f");
+  }
+  cr_expect_str_eq(line[1], line[0], "hcs (first) and runc differ");
+  cr_expect_str_eq(line[0], "kh=exited/137 ");
+}
