@@ -137,7 +137,7 @@ valgrind: build-werror
 # Every fuzz target for FUZZ_SECONDS, from its seed corpus in
 # tests/fuzz/corpus/NAME; new inputs go to a scratch directory, not the repo.
 FUZZ_DIR ?= build-fuzz
-FUZZ_SECONDS ?= 20
+FUZZ_SECONDS ?= 10
 fuzz: deps
 	cmake -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
 		-DHCS_WERROR=ON -DHCS_FUZZ=ON
