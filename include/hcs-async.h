@@ -254,6 +254,17 @@ typedef struct as_spawn_opts_s {
    * set_caps, caps and no_new_privs above are then ignored (cgroup_fds
    * are still joined, seccomp is installed on top). NULL: none. */
   as_spawner_t *spawner;
+  /* A container that shares the caller's mount namespace, its root a
+   * chroot rather than a mount namespace's own (an OCI config without a
+   * mount namespace): with set_root the child changes its root to the
+   * directory root_fd names (fchdir, chroot: needs CAP_SYS_CHROOT, before
+   * set_caps drops it) once it has joined the namespaces and cgroups,
+   * and cwd is then found under that root. root_fd (such as an O_PATH
+   * descriptor of /proc/INIT/root) stays the caller's. The spawner's
+   * clones (spawner below) hold only its capabilities: not with one
+   * (-EINVAL). */
+  int set_root;
+  int root_fd;
   /* The child leads a new process group (setpgid(0, 0)), so that
    * as_session_kill_group reaches what it started; a console session is a
    * new session and so a new group anyway. */

@@ -349,8 +349,17 @@ HCS_API struct as_loop_s *hcs_engine_loop_at(hcs_t *hcs, uint32_t i);
  * entry: an unknown or repeated Type, a relative Path, Path with Host,
  * the host's network (that is "HostNetwork"), network with HostNetwork,
  * a joined network with an EndpointList, the host's uts with HostName
- * (HCS_WSAEINVAL); the host's mount namespace and joining a user
- * namespace (HCS_ERROR_NOT_SUPPORTED). A Path that is no namespace of its
+ * (HCS_WSAEINVAL); joining a user namespace (HCS_ERROR_NOT_SUPPORTED).
+ * The host's mount namespace ({"Type": "mount", "Host": true}) is as runc
+ * has it without one: init builds the root there, under a private bind
+ * of the system's mount point (nothing propagates out), enters it by
+ * chroot, and its /proc, /dev, /sys, masked and read-only paths are made
+ * under it; each process chroots into init's root once it has joined the
+ * other namespaces (no spawner); they are all unmounted when the system
+ * is found ended (after a crash of the embedder: when it is opened and
+ * deleted), or when init's setup fails. A process there with
+ * CAP_SYS_CHROOT can leave a chroot: it is not the barrier a mount
+ * namespace is (README). A Path that is no namespace of its
  * Type fails the start naming it. A new user namespace ({"Type":
  * "user"}) takes "UidMap" and "GidMap" (its maps, written by a fork of
  * the engine) and every other namespace new but cgroup (whose mount,

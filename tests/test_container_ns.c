@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <hcs.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -65,6 +66,50 @@ Test(container_ns, joined_by_path) {
   cr_expect_eq(kill(m, 0), 0, "the joined namespace's pid 1 was killed");
   cr_expect_eq(hcs_DeleteComputeSystem(h, "joined", NULL), HCS_OK);
   ns_unhold(held, m);
+  hcs_close(h);
+}
+
+/* Whether a mount of the test's namespace lies under path. */
+static bool mounted_under(const char *path) {
+  FILE *f = fopen("/proc/self/mountinfo", "re");
+  char line[4096];
+  bool found = false;
+  while (f != NULL && !found && fgets(line, sizeof(line), f) != NULL) {
+    found = strstr(line, path) != NULL;
+  }
+  if (f != NULL) {
+    fclose(f);
+  }
+  return found;
+}
+
+/* The host's mount namespace (Namespaces mount Host): the root is built
+ * in the test's namespace under the system's mount point, init and each
+ * process are in its root (a chroot: the test's base is not there), with
+ * their /proc and Docker's read-only paths, and once the system is
+ * deleted nothing of it stays mounted. */
+Test(container_ns, host_mount_namespace_is_a_chroot) {
+  hcs_t *h = open_hcs(NULL);
+  start_bare(h, "hostmnt",
+             ",\"Namespaces\":[{\"Type\":\"mount\",\"Host\":true}]");
+  char want[512] = "", cmd[512];
+  ns_links(getpid(), "mnt", want, sizeof(want));
+  strcat(want, "in-its-root\nsys-ro\n/etc\n");
+  snprintf(cmd, sizeof(cmd),
+           "readlink /proc/self/ns/mnt; test -e %s || echo in-its-root; "
+           "grep -q ' /proc/sys ro,' /proc/self/mountinfo && echo sys-ro; "
+           "cd /etc && pwd",
+           base);
+  out_t o;
+  run_in(h, "hostmnt", cmd, NULL, &o);
+  cr_expect_eq(o.r.exit_code, 0, "%s", o.text);
+  cr_expect_str_eq(o.text, want);
+  /* The system's mount point is <state>/hostmnt.root (system.c). */
+  cr_expect(mounted_under("hostmnt.root"), "its root in the test's namespace");
+  cr_expect_eq(hcs_TerminateComputeSystem(h, "hostmnt", 10000, NULL, NULL),
+               HCS_OK);
+  cr_expect_eq(hcs_DeleteComputeSystem(h, "hostmnt", NULL), HCS_OK);
+  cr_expect(!mounted_under("hostmnt.root"), "mounts left of hostmnt");
   hcs_close(h);
 }
 
@@ -208,9 +253,6 @@ static void refused(hcs_t *h, hcs_result_t code, const char *extra,
 
 Test(container_ns, refused_by_name) {
   hcs_t *h = open_hcs(NULL);
-  refused(h, HCS_ERROR_NOT_SUPPORTED,
-          ",\"Namespaces\":[{\"Type\":\"mount\",\"Host\":true}]",
-          "Namespaces[0] (mount)");
   refused(h, HCS_WSAEINVAL,
           ",\"HostName\":\"x\",\"Namespaces\":[{\"Type\":\"pid\"},"
           "{\"Type\":\"uts\",\"Host\":true}]",

@@ -132,3 +132,127 @@ Test(oci_itype, new_cgroup_namespace_shows_its_group) {
   expect_own_groups(r.out);
   cr_expect(strstr(r.out, "\nro\n") == NULL, "%s", r.out);
 }
+
+/* Whether a mount of the test's mount namespace lies under dir (the
+ * container's root and what is mounted under it). */
+static bool mounts_under(const char *d) {
+  FILE *f = fopen("/proc/self/mountinfo", "re");
+  cr_assert_not_null(f);
+  char line[4096];
+  bool found = false;
+  while (!found && fgets(line, sizeof(line), f) != NULL) {
+    found = strstr(line, d) != NULL;
+  }
+  fclose(f);
+  return found;
+}
+
+static run_t runc(const char *tag, const char *const *args) {
+  const char *const pre[] = {HCS_RUNC_BIN, "--root", root, NULL};
+  return oci_run_args(dir, pre, args, tag);
+}
+
+/* linux_ns_itype's config (every namespace left out, no hostname) with
+ * `sleep 1000`, created as id: state.pid (init). */
+static pid_t create_sleeper(const char *id) {
+  write_bundle("sleep 1000", "[]", "ro");
+  char pidf[200], buf[32];
+  snprintf(pidf, sizeof(pidf), "%s/%s.pid", dir, id);
+  const char *const create[] = {"create", "--bundle", bundle, "--pid-file",
+                                pidf,     id,         NULL};
+  run_t r = runc("create", create);
+  cr_assert_eq(r.status, 0, "create: %s", r.err);
+  oci_slurp(pidf, buf, sizeof(buf));
+  pid_t init = (pid_t)atoi(buf);
+  cr_assert_gt(init, 0);
+  return init;
+}
+
+/* linux_ns_itype's config: every namespace left out, no hostname. The
+ * container's process is in the test's mount namespace too, in its own
+ * root (a chroot) with its /proc (the host's processes: the pid
+ * namespace is the host's), Docker's masked and read-only paths and the
+ * cgroup tree of its own groups; an exec'd process is in that root; and
+ * once the container is deleted nothing of it stays mounted here. */
+Test(oci_itype, host_mount_namespace_is_a_chroot) {
+  pid_t init = create_sleeper("all");
+  const char *const start[] = {"start", "all", NULL};
+  run_t r = runc("start", start);
+  cr_assert_eq(r.status, 0, "start: %s", r.err);
+  char want[1024] = "", got[1024] = "";
+  ns_links(getpid(), "mnt cgroup pid ipc uts net", want, sizeof(want));
+  ns_links(init, "mnt cgroup pid ipc uts net", got, sizeof(got));
+  cr_expect_str_eq(got, want, "state.pid's namespaces");
+
+  char proc[200];
+  snprintf(proc, sizeof(proc), "%s/process.json", dir);
+  char script[1024];
+  snprintf(script, sizeof(script),
+           "{\"args\":[\"sh\",\"-c\",\"readlink /proc/self/ns/mnt;"
+           " test -x /bin/busybox && echo busybox-root;"
+           " test -e %s || echo not-the-hosts;"
+           " test -d /proc/%d && echo host-procs;"
+           " test -c /proc/keys && echo keys-masked;"
+           " grep -q ' /proc/sys ro,' /proc/self/mountinfo && echo sys-ro;"
+           " grep -qx $$ /sys/fs/cgroup/memory/cgroup.procs && echo own-group;"
+           " pwd\"],\"env\":[\"PATH=/bin\"],\"cwd\":\"/etc\"}",
+           dir, (int)getpid());
+  oci_write_file(proc, script);
+  const char *const exec[] = {"exec", "--process", proc, "all", NULL};
+  r = runc("exec", exec);
+  cr_expect_eq(r.status, 0, "exec: %s", r.err);
+  char mnt[128] = "";
+  ns_links(getpid(), "mnt", mnt, sizeof(mnt));
+  char expect[1024];
+  snprintf(expect, sizeof(expect),
+           "%sbusybox-root\nnot-the-hosts\nhost-procs\nkeys-masked\n"
+           "sys-ro\nown-group\n/etc\n",
+           mnt);
+  cr_expect_str_eq(r.out, expect);
+  cr_expect(mounts_under(dir), "the root is mounted in the test's namespace");
+
+  const char *const del[] = {"delete", "--force", "all", NULL};
+  r = runc("delete", del);
+  cr_expect_eq(r.status, 0, "delete: %s", r.err);
+  cr_expect_eq(oci_wait_status(init), 128 + SIGKILL);
+  cr_expect(!mounts_under(dir), "mounts left under %s", dir);
+}
+
+/* The same after the keeper is killed: delete still ends init and
+ * leaves nothing mounted. */
+Test(oci_itype, host_mount_namespace_delete_after_a_keeper_crash) {
+  pid_t init = create_sleeper("crash");
+  run_t r;
+  /* InitSibling: init's parent is the keeper's parent; the keeper is the
+   * one child of ours named hcs-runc that is not init. */
+  pid_t keeper = 0;
+  DIR *d = opendir("/proc");
+  struct dirent *e;
+  while (d != NULL && keeper == 0 && (e = readdir(d)) != NULL) {
+    char p[300], st[512];
+    pid_t pid = (pid_t)atoi(e->d_name);
+    if (pid <= 0 || pid == init) {
+      continue;
+    }
+    snprintf(p, sizeof(p), "/proc/%s/stat", e->d_name);
+    oci_slurp(p, st, sizeof(st));
+    const char *end = strrchr(st, ')');
+    int ppid = 0;
+    if (end != NULL && sscanf(end + 4, "%d", &ppid) == 1 && ppid == getpid() &&
+        strstr(st, "(hcs-runc)") != NULL) {
+      keeper = pid;
+    }
+  }
+  if (d != NULL) {
+    closedir(d);
+  }
+  cr_assert_gt(keeper, 0, "the keeper");
+  cr_assert_eq(kill(keeper, SIGKILL), 0);
+  cr_expect_eq(oci_wait_status(keeper), 128 + SIGKILL);
+  cr_expect(mounts_under(dir), "the root is mounted in the test's namespace");
+  const char *const del[] = {"delete", "--force", "crash", NULL};
+  r = runc("delete", del);
+  cr_expect_eq(r.status, 0, "delete: %s", r.err);
+  (void)oci_wait_status(init);
+  cr_expect(!mounts_under(dir), "mounts left under %s", dir);
+}

@@ -33,6 +33,8 @@ typedef struct as__child_s {
   int no_new_privs;
   const struct sock_fprog *seccomp; /* installed last; NULL: none */
   int new_pgrp;                     /* setpgid(0, 0) */
+  int set_root;                     /* chroot into root_fd, after joining */
+  int root_fd;
   as_spawner_t *spawner; /* clone from this thread (already joined) */
   const as_rlimit_t *rlimits;
   size_t n_rlimits;

@@ -393,6 +393,7 @@ static void abort_spawned(as_session_t *s, int pidfd) {
 int as_session_spawn(as_loop_t *loop, const as_spawn_opts_t *o,
                      as_session_t **out) {
   if (o == NULL || out == NULL || o->read_max > AS_BUF_MAX ||
+      (o->set_root && o->spawner != NULL) ||
       (o->child_fn == NULL && (o->file == NULL || o->file[0] == '\0'))) {
     return -EINVAL;
   }
@@ -424,6 +425,8 @@ int as_session_spawn(as_loop_t *loop, const as_spawn_opts_t *o,
       .no_new_privs = o->no_new_privs,
       .seccomp = o->seccomp,
       .new_pgrp = o->new_pgrp && !(o->flags & AS_PTY),
+      .set_root = o->set_root,
+      .root_fd = o->root_fd,
       .spawner = o->spawner,
       .rlimits = o->rlimits,
       .n_rlimits = o->n_rlimits,

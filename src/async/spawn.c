@@ -414,6 +414,13 @@ CHILD_FN static int child_main(void *arg) {
       child_fail(ctx, err, AS_STAGE_SETUP);
     }
   }
+  /* The container's root, where a mount namespace of its own would have
+   * put it: the engine's fd, before the shuffle; no CLONE_FS, so the
+   * engine keeps its own root. */
+  if (c->set_root && (child_sys(SYS_fchdir, c->root_fd, 0, 0) < 0 ||
+                      child_sys(SYS_chroot, (long)".", 0, 0) < 0)) {
+    child_fail(ctx, errno, AS_STAGE_SETUP);
+  }
   if (ctx->shared_top > 0) {
     /* Our own table at last, holding only the low fds: the copy costs the
      * slots, not the thousands of fds a busy engine has open (Linux 5.9;

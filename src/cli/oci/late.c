@@ -72,7 +72,8 @@ static const char *const step_names[] = {"setns(net)",
                                          "linux.rootfsPropagation",
                                          "linux.devices",
                                          "open_tree (the container's group)",
-                                         "bind the container's group"};
+                                         "bind the container's group",
+                                         "chroot into init's root"};
 
 /* The host's cgroup hierarchies: each v1 controller's mount (its last
  * path element and its options), or cgroup2 alone. */
@@ -263,7 +264,8 @@ static int make_device(const late_t *l, size_t i) {
              : 0;
 }
 
-static int child_main(const oci_late_t *w, const late_t *l, int pidfd, int fd) {
+static int child_main(const oci_late_t *w, const late_t *l, int pidfd,
+                      int rootfd, int fd) {
   if (l->n_sysctl > 0 && setns(pidfd, CLONE_NEWNET) != 0) {
     return child_fail(fd, 0, 0);
   }
@@ -293,6 +295,11 @@ static int child_main(const oci_late_t *w, const late_t *l, int pidfd, int fd) {
   }
   if (setns(pidfd, CLONE_NEWNS | CLONE_NEWCGROUP) != 0) {
     return child_fail(fd, 2, 0);
+  }
+  /* Into init's root: its mount namespace's own (where setns has put us
+   * already), or in the host's mount namespace a chroot. */
+  if (fchdir(rootfd) != 0 || chroot(".") != 0 || chdir("/") != 0) {
+    return child_fail(fd, 12, 0);
   }
   /* The mount namespace's root is now ours: the paths are the
    * container's. One that is not there is left alone, as runc does. A
@@ -424,7 +431,7 @@ int oci_late_setup(const oci_global_t *g, const char *id, const oci_late_t *w,
     return 0;
   }
   late_t *l = calloc(1, sizeof(*l));
-  int pidfd = -1, p[2] = {-1, -1}, r = -1;
+  int pidfd = -1, p[2] = {-1, -1}, r = -1, rootfd = -1;
   pid_t init;
   unsigned long long start;
   if (oci_init_read(g, id, &init, &start) != 0 ||
@@ -435,13 +442,19 @@ int oci_late_setup(const oci_global_t *g, const char *id, const oci_late_t *w,
   if (l == NULL || prepare(w, l, init, why, wn) != 0) {
     goto out;
   }
+  char rp[64];
+  snprintf(rp, sizeof(rp), "/proc/%d/root", (int)init);
+  if ((rootfd = open(rp, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+    snprintf(why, wn, "open(%s): %s", rp, strerror(errno));
+    goto out;
+  }
   if (pipe2(p, O_CLOEXEC) != 0) {
     snprintf(why, wn, "pipe: %s", strerror(errno));
     goto out;
   }
   pid_t pid = fork();
   if (pid == 0) {
-    _exit(child_main(w, l, pidfd, p[1]));
+    _exit(child_main(w, l, pidfd, rootfd, p[1]));
   }
   close(p[1]);
   p[1] = -1;
@@ -453,12 +466,12 @@ int oci_late_setup(const oci_global_t *g, const char *id, const oci_late_t *w,
   if (pid < 0) {
     snprintf(why, wn, "fork: %s", strerror(errno));
   } else if (n == (ssize_t)sizeof(rep)) {
-    const char *item = rep.step == 1    ? l->sysctl_path[rep.item] + 10
-                       : rep.step == 6  ? l->masked[rep.item]
-                       : rep.step == 7  ? l->ro[rep.item]
-                       : rep.step == 9  ? l->dev[rep.item].path
-                       : rep.step >= 10 ? l->cg_src[rep.item]
-                                        : "";
+    const char *item = rep.step == 1   ? l->sysctl_path[rep.item] + 10
+                       : rep.step == 6 ? l->masked[rep.item]
+                       : rep.step == 7 ? l->ro[rep.item]
+                       : rep.step == 9 ? l->dev[rep.item].path
+                       : rep.step == 10 || rep.step == 11 ? l->cg_src[rep.item]
+                                                          : "";
     snprintf(why, wn, "%s%s%s: %s", step_names[rep.step], item[0] ? " " : "",
              item, strerror(rep.err));
   } else {
@@ -473,6 +486,9 @@ out:
   }
   if (pidfd >= 0) {
     close(pidfd);
+  }
+  if (rootfd >= 0) {
+    close(rootfd);
   }
   free(l);
   return r;

@@ -568,14 +568,9 @@ static int map_namespaces(ctx_t *c, json_t *nss) {
       json_array_append_new(out, json_pack("{s:s}", "Type", "user"));
     }
   }
-  if (!have[1]) {
-    json_decref(out);
-    return say(c, "linux.namespaces: the host's mount namespace is not "
-                  "supported (hcs builds the container's root in a mount "
-                  "namespace of its own)");
-  }
-  /* cgroup (5) too: its tree at /sys/fs/cgroup is then the container's
-   * own groups bound (late.c). */
+  /* mount (1): the root is then built in the host's mount namespace and
+   * entered by chroot, as runc does; cgroup (5): its tree at
+   * /sys/fs/cgroup is then the container's own groups bound (late.c). */
   for (size_t k = 0; k < 6; k++) {
     if (!have[k] && k != 4) {
       json_array_append_new(out, json_pack("{s:s, s:b}", "Type", kinds[k],

@@ -9,6 +9,7 @@
 #include "hcs/system/init.h"
 #include "hcs/system/ns.h"
 #include "hcs/system/procfs.h"
+#include "hcs/system/rootfs.h"
 #include "hcs/system/user.h"
 
 #include <errno.h>
@@ -224,6 +225,7 @@ hcs_result_t hcs__container_start(hcs__system_t *s, hcs_error_t **err) {
      * unexpected exit. Its session completes on its own, calling nobody
      * once it is unreferenced. */
     char what[AS_WHY_MAX + 32];
+    hcs__rootfs_unmount(ct->root_mnt); /* what it made in the host's */
     snprintf(what, sizeof(what), "setting up the system: %s",
              as_session_setup_why(ct->init)[0] != '\0'
                  ? as_session_setup_why(ct->init)
@@ -231,6 +233,16 @@ hcs_result_t hcs__container_start(hcs__system_t *s, hcs_error_t **err) {
     return start_fail_as(s, err, HCS_E_UNEXPECTED_EXIT, e, what);
   }
   ct->init_pid = as_session_pid(ct->init);
+  if (hcs__rootfs_host_mounts(ct)) {
+    char p[64];
+    snprintf(p, sizeof(p), "/proc/%d/root", (int)ct->init_pid);
+    ct->root_fd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (ct->root_fd < 0) {
+      e = errno;
+      (void)as_session_kill(ct->init, SIGKILL);
+      return start_fail(s, err, e, "opening init's root (mount Host)");
+    }
+  }
   hcs__container_open_ptmx(ct);
   char attach_why[256] = "";
   e = hcs__container_attach(s, attach_why, sizeof(attach_why));
@@ -316,6 +328,7 @@ int hcs__container_prepare(hcs__system_t *s, char *why, size_t n) {
     ct->ns_fd[k] = -1;
   }
   ct->userns_sock = -1;
+  ct->root_fd = -1;
   ct->life_r = ct->life_w = -1;
   s->ct = ct;
   if (hcs__config_parse(s->config, &ct->cfg, NULL, NULL) != HCS_OK) {
@@ -421,8 +434,11 @@ int hcs__container_exec_opts(hcs__system_t *s, as_spawn_opts_t *o,
   ct->spawner_failed |= o->caps_inheritable != 0 || o->user_keeps_caps ||
                         o->n_groups > 0 || o->set_umask;
   /* A spawner's thread cannot join a user namespace (setns refuses a
-   * process with threads). */
-  ct->spawner_failed |= (ct->ns & CLONE_NEWUSER) != 0;
+   * process with threads); nor chroot for its clones (they hold its
+   * capabilities only). */
+  ct->spawner_failed |= (ct->ns & CLONE_NEWUSER) != 0 || ct->root_fd >= 0;
+  o->set_root = ct->root_fd >= 0;
+  o->root_fd = ct->root_fd;
   if (!ct->spawner_failed && ct->spawners[slot] == NULL) {
     /* The default filter allows what the spawner's thread does itself
      * (futex, clone without namespace flags); a profile of the system's
@@ -513,6 +529,9 @@ void hcs__container_free(hcs__system_t *s) {
   if (ct->ptmx_fd >= 0) {
     close(ct->ptmx_fd);
   }
+  if (ct->root_fd >= 0) {
+    close(ct->root_fd);
+  }
   hcs__ns_close(ct->ns_fd);
   if (ct->life_w >= 0 && !running) {
     close(ct->life_w); /* released, an init runs on until we exit */
@@ -528,6 +547,11 @@ void hcs__container_free(hcs__system_t *s) {
   /* The directory is the root's mount point in the system's own mount
    * namespace: removing it while the system runs would detach its root. */
   if (ct->root_mnt[0] != '\0' && !running) {
+    /* In the host's mount namespace its mounts are under root_mnt there
+     * (in its own, root_mnt is no mount point here: nothing to do). So
+     * after a crash of the embedder too, once the system is found
+     * ended. */
+    hcs__rootfs_unmount(ct->root_mnt);
     char sub[sizeof(ct->root_mnt) + 2];
     snprintf(sub, sizeof(sub), "%s/r", ct->root_mnt); /* a user ns's */
     (void)rmdir(sub);

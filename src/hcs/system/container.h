@@ -16,6 +16,8 @@ typedef struct hcs__container_s {
   pid_t init_pid;     /* on the host */
   int init_done;
   char root_mnt[512];   /* where the init child mounts the root */
+  int root_fd;          /* mount Host: init's root (O_PATH), which its
+                           processes chroot into; else -1 */
   uint64_t oom_seen;    /* OOM kills already blamed on a process */
   char **env;           /* the default environment of its processes */
   int ptmx_fd;          /* O_PATH: its devpts multiplexer, so consoles are

@@ -82,9 +82,7 @@ hcs_result_t hcs__ns_check(const hcs__config_t *cfg, const char *object,
                        r->type != NULL ? r->type : "", bad);
     }
     seen |= f;
-    if (f == CLONE_NEWNS && r->host) {
-      bad = "hcs builds the system's root in a mount namespace of its own";
-    } else if (f == CLONE_NEWUSER && r->path != NULL) {
+    if (f == CLONE_NEWUSER && r->path != NULL) {
       bad = "joining a user namespace is not supported";
     }
     if (bad != NULL) {
@@ -95,8 +93,8 @@ hcs_result_t hcs__ns_check(const hcs__config_t *cfg, const char *object,
   unsigned ns, made;
   /* Not the cgroup one: nothing hcs mounts needs it (the host's is as
    * runc has it for a user namespace that leaves it out). */
-  const unsigned others = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS |
-                          CLONE_NEWIPC | CLONE_NEWNET;
+  const unsigned others =
+      CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET;
   hcs__ns_plan(cfg, &ns, &made);
   const char *bad = NULL;
   if ((made & CLONE_NEWUSER) && (cfg->n_uid_map == 0 || cfg->n_gid_map == 0)) {

@@ -20,8 +20,8 @@ unsigned hcs__ns_flag(const char *type);
 
 /* Checks cfg's Namespaces against the rest of it: a known Type at most
  * once, a Path that is absolute, not both Path and Host, and what cannot
- * go with a shared namespace (the host's mount namespace; a network one
- * with HostNetwork or an EndpointList; a uts one with HostName). */
+ * go with a shared namespace (a network one with HostNetwork or an
+ * EndpointList; a uts one with HostName). */
 hcs_result_t hcs__ns_check(const hcs__config_t *cfg, const char *object,
                            hcs_error_t **err);
 

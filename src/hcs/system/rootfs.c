@@ -773,12 +773,42 @@ static int bind_resolv_conf(int rootfd, const char *src) {
   return err;
 }
 
+/* In the host's mount namespace (Namespaces: mount Host) the root is a
+ * chroot, as runc makes it without a mount namespace: pivot_root would
+ * move the host's root. */
 static int enter_root(const hcs__container_t *ct) {
+  if (hcs__rootfs_host_mounts(ct)) {
+    return chdir(ct->root_mnt) != 0 || chroot(".") != 0 || chdir("/") != 0
+               ? -errno
+               : 0;
+  }
   if (chdir(ct->root_mnt) != 0 || syscall(SYS_pivot_root, ".", ".") != 0 ||
       umount2(".", MNT_DETACH) != 0 || chdir("/") != 0) {
     return -errno;
   }
   return 0;
+}
+
+int hcs__rootfs_host_mounts(const hcs__container_t *ct) {
+  return !(ct->ns & CLONE_NEWNS);
+}
+
+/* The host's mount namespace: the root's mount point is a private bind
+ * of itself, so that nothing mounted under it (the root, /proc, /dev,
+ * the binds) propagates to the host's peers, and one lazy unmount of it
+ * (hcs__rootfs_unmount) removes them all. */
+static int private_mount_point(const char *at) {
+  return mount(at, at, NULL, MS_BIND, NULL) != 0 ||
+                 mount(NULL, at, NULL, MS_PRIVATE, NULL) != 0
+             ? -errno
+             : 0;
+}
+
+void hcs__rootfs_unmount(const char *root_mnt) {
+  /* The root and the bind under it (and, with MNT_DETACH, all below). */
+  for (int i = 0; i < 8 && umount2(root_mnt, MNT_DETACH | UMOUNT_NOFOLLOW) == 0;
+       i++) {
+  }
 }
 
 int hcs__setup_fail(char *why, size_t n, int err, const char *fmt, ...) {
@@ -790,10 +820,17 @@ int hcs__setup_fail(char *why, size_t n, int err, const char *fmt, ...) {
 }
 
 int hcs__rootfs_build(const hcs__container_t *ct, char *why, size_t n) {
-  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
+  int err;
+  if (hcs__rootfs_host_mounts(ct)) {
+    if ((err = private_mount_point(ct->root_mnt)) != 0) {
+      return -hcs__setup_fail(why, n, err,
+                              "Namespaces (mount Host): a private bind of %s",
+                              ct->root_mnt);
+    }
+  } else if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
     return -hcs__setup_fail(why, n, errno, "mount(/, MS_REC|MS_PRIVATE)");
   }
-  int err = mount_root(ct, why, n);
+  err = mount_root(ct, why, n);
   if (err != 0) {
     return err;
   }
@@ -834,7 +871,9 @@ int hcs__rootfs_build(const hcs__container_t *ct, char *why, size_t n) {
 int hcs__rootfs_enter(const hcs__container_t *ct, char *why, size_t n) {
   int err = enter_root(ct);
   if (err != 0) {
-    return -hcs__setup_fail(why, n, err, "pivot_root into %s", ct->root_mnt);
+    return -hcs__setup_fail(
+        why, n, err, "%s into %s",
+        hcs__rootfs_host_mounts(ct) ? "chroot" : "pivot_root", ct->root_mnt);
   }
   const char *path = NULL;
   if ((err = mask_paths(&path)) != 0) {

@@ -17,6 +17,13 @@
  * Order, then shallowest first), binds ct->resolv over /etc/resolv.conf and
  * sets HostName. 0, or -errno with why naming the step and the path. */
 int hcs__rootfs_build(const hcs__container_t *ct, char *why, size_t n);
+/* Whether the system shares the host's mount namespace (Namespaces:
+ * mount Host): its root is then built there under a private bind of
+ * root_mnt and entered by chroot, and its processes chroot into it. */
+int hcs__rootfs_host_mounts(const hcs__container_t *ct);
+/* In the host's mount namespace, once the system has ended: every mount
+ * of its root, under root_mnt (none: nothing happens). */
+void hcs__rootfs_unmount(const char *root_mnt);
 /* Then: pivot_root into it and Docker's masked and read-only paths. 0,
  * or -errno with why set. */
 int hcs__rootfs_enter(const hcs__container_t *ct, char *why, size_t n);
