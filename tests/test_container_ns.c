@@ -86,10 +86,13 @@ static bool mounted_under(const char *path) {
 /* The host's mount namespace (Namespaces mount Host): the root is built
  * in the test's namespace under the system's mount point, init and each
  * process are in its root (a chroot: the test's base is not there), with
- * their /proc and Docker's read-only paths, and once the system is
- * deleted nothing of it stays mounted. */
+ * their /proc and Docker's read-only paths, in the service that started
+ * it and in one that adopts it, and once the system is deleted nothing
+ * of it stays mounted. */
 Test(container_ns, host_mount_namespace_is_a_chroot) {
-  hcs_t *h = open_hcs(NULL);
+  char state[1024];
+  snprintf(state, sizeof(state), "%s/state", base);
+  hcs_t *h = open_hcs(state);
   start_bare(h, "hostmnt",
              ",\"Namespaces\":[{\"Type\":\"mount\",\"Host\":true}]");
   char want[512] = "", cmd[512];
@@ -104,6 +107,11 @@ Test(container_ns, host_mount_namespace_is_a_chroot) {
   run_in(h, "hostmnt", cmd, NULL, &o);
   cr_expect_eq(o.r.exit_code, 0, "%s", o.text);
   cr_expect_str_eq(o.text, want);
+  /* So in a service that adopts it. */
+  hcs_close(h);
+  h = open_hcs(state);
+  run_in(h, "hostmnt", cmd, NULL, &o);
+  cr_expect_str_eq(o.text, want, "adopted");
   /* The system's mount point is <state>/hostmnt.root (system.c). */
   cr_expect(mounted_under("hostmnt.root"), "its root in the test's namespace");
   cr_expect_eq(hcs_TerminateComputeSystem(h, "hostmnt", 10000, NULL, NULL),

@@ -233,16 +233,6 @@ hcs_result_t hcs__container_start(hcs__system_t *s, hcs_error_t **err) {
     return start_fail_as(s, err, HCS_E_UNEXPECTED_EXIT, e, what);
   }
   ct->init_pid = as_session_pid(ct->init);
-  if (hcs__rootfs_host_mounts(ct)) {
-    char p[64];
-    snprintf(p, sizeof(p), "/proc/%d/root", (int)ct->init_pid);
-    ct->root_fd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (ct->root_fd < 0) {
-      e = errno;
-      (void)as_session_kill(ct->init, SIGKILL);
-      return start_fail(s, err, e, "opening init's root (mount Host)");
-    }
-  }
   hcs__container_open_ptmx(ct);
   char attach_why[256] = "";
   e = hcs__container_attach(s, attach_why, sizeof(attach_why));
@@ -397,6 +387,18 @@ int hcs__container_exec_opts(hcs__system_t *s, as_spawn_opts_t *o,
   if (pidfd < 0) {
     *why = "the system's init has exited";
     return -ESRCH;
+  }
+  if (hcs__rootfs_host_mounts(ct) && ct->root_fd < 0) {
+    /* Its root, a chroot in the host's mount namespace, opened at the
+     * first process (of this service: an adopted system's too); the
+     * pidfd holds init, so the pid is still its. */
+    char p[64];
+    snprintf(p, sizeof(p), "/proc/%d/root", (int)ct->init_pid);
+    ct->root_fd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (ct->root_fd < 0) {
+      *why = "opening init's root (Namespaces: mount Host)";
+      return -errno;
+    }
   }
   if (ct->spawners == NULL && !ct->spawner_failed) {
     ct->spawners = as_calloc(s->hcs->nloops, sizeof(*ct->spawners));
