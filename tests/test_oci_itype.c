@@ -256,3 +256,40 @@ Test(oci_itype, host_mount_namespace_delete_after_a_keeper_crash) {
   (void)oci_wait_status(init);
   cr_expect(!mounts_under(dir), "mounts left under %s", dir);
 }
+
+/* createContainer and startContainer hooks run in the container's root,
+ * a chroot in the host's mount namespace too: each fails unless the
+ * busybox layer is its root and this test's directory is out of sight. */
+Test(oci_itype, host_mount_namespace_hooks_run_in_the_root) {
+  write_bundle("true", "[]", "ro");
+  char p[200], sh[600], script[400];
+  snprintf(p, sizeof(p), "%s/config.json", bundle);
+  snprintf(sh, sizeof(sh), "%s/bin/sh", oci_busybox_rootfs());
+  snprintf(script, sizeof(script),
+           "cat > /dev/null; test -x /bin/busybox && test ! -e %s", dir);
+  json_t *c = json_load_file(p, 0, NULL);
+  cr_assert_not_null(c);
+  json_object_set_new(c, "hooks",
+                      json_pack("{s:[{s:s, s:[s,s,s]}], s:[{s:s, s:[s,s,s]}]}",
+                                "createContainer", "path", sh, "args", "sh",
+                                "-c", script, "startContainer", "path",
+                                "/bin/sh", "args", "sh", "-c", script));
+  cr_assert_eq(json_dump_file(c, p, 0), 0);
+  json_decref(c);
+  char pidf[200], buf[32];
+  snprintf(pidf, sizeof(pidf), "%s/hooks.pid", dir);
+  const char *const create[] = {"create", "--bundle", bundle, "--pid-file",
+                                pidf,     "hooks",    NULL};
+  run_t r = runc("create", create);
+  cr_assert_eq(r.status, 0, "create (createContainer at the root): %s", r.err);
+  oci_slurp(pidf, buf, sizeof(buf));
+  pid_t init = (pid_t)atoi(buf);
+  const char *const start[] = {"start", "hooks", NULL};
+  r = runc("start", start);
+  cr_expect_eq(r.status, 0, "start (startContainer at the root): %s", r.err);
+  cr_expect_eq(oci_wait_status(init), 0);
+  const char *const del[] = {"delete", "--force", "hooks", NULL};
+  r = runc("delete", del);
+  cr_expect_eq(r.status, 0, "delete: %s", r.err);
+  cr_expect(!mounts_under(dir), "mounts left under %s", dir);
+}

@@ -110,11 +110,35 @@ static char **strings(json_t *a) {
   return v;
 }
 
+/* The root of the process pidfd names, opened O_PATH (its
+ * /proc/PID/root), or -1. */
+static int open_root(int pidfd) {
+  char name[64], line[128];
+  snprintf(name, sizeof(name), "/proc/self/fdinfo/%d", pidfd);
+  FILE *f = fopen(name, "re");
+  int pid = -1;
+  while (f != NULL && pid < 0 && fgets(line, sizeof(line), f) != NULL) {
+    if (sscanf(line, "Pid: %d", &pid) != 1) {
+      pid = -1;
+    }
+  }
+  if (f != NULL) {
+    fclose(f);
+  }
+  if (pid <= 0) {
+    errno = ESRCH;
+    return -1;
+  }
+  snprintf(name, sizeof(name), "/proc/%d/root", pid);
+  return open(name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
 /* In the child: joins the container (pidfd >= 0) and runs the hook;
  * never returns. The pid namespace takes effect for children only, so a
- * second fork runs the program there. */
-static void child_run(const int in[2], int pidfd, int exe, const char *path,
-                      char **argv, char **envp) {
+ * second fork runs the program there. The root is init's: its mount
+ * namespace's own, or in the host's mount namespace a chroot. */
+static void child_run(const int in[2], int pidfd, int root, int exe,
+                      const char *path, char **argv, char **envp) {
   close(in[1]); /* the hook's stdin ends where we stop writing */
   sigset_t none;
   sigemptyset(&none);
@@ -124,8 +148,10 @@ static void child_run(const int in[2], int pidfd, int exe, const char *path,
     _exit(126);
   }
   if (pidfd >= 0) {
-    if (setns(pidfd, CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET |
-                         CLONE_NEWPID | CLONE_NEWCGROUP) != 0) {
+    if (root < 0 ||
+        setns(pidfd, CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET |
+                         CLONE_NEWPID | CLONE_NEWCGROUP) != 0 ||
+        fchdir(root) != 0 || chroot(".") != 0 || chdir("/") != 0) {
       _exit(126);
     }
     pid_t pid = fork();
@@ -181,7 +207,7 @@ static int run_one(json_t *h, const char *what, const char *state, int pidfd,
   char **argv = strings(args), **envp = strings(json_object_get(h, "env"));
   const char *dflt[] = {path, NULL};
   long timeout = (long)json_integer_value(json_object_get(h, "timeout"));
-  int p[2] = {-1, -1}, exe = -1, r = -1;
+  int p[2] = {-1, -1}, exe = -1, root = -1, r = -1;
   if (argv == NULL || envp == NULL || pipe2(p, O_CLOEXEC) != 0) {
     snprintf(why, wn, "%s: %s", what, strerror(errno));
     goto out;
@@ -193,10 +219,15 @@ static int run_one(json_t *h, const char *what, const char *state, int pidfd,
     snprintf(why, wn, "%s: %s: %s", what, path, strerror(errno));
     goto out;
   }
+  /* Opened here: the child of a threaded keeper makes system calls only. */
+  if (pidfd >= 0 && (root = open_root(pidfd)) < 0) {
+    snprintf(why, wn, "%s: the container's root: %s", what, strerror(errno));
+    goto out;
+  }
   char **av = json_array_size(args) > 0 ? argv : (char **)dflt;
   pid_t pid = fork();
   if (pid == 0) {
-    child_run(p, pidfd, exe, path, av, envp);
+    child_run(p, pidfd, root, exe, path, av, envp);
   }
   close(p[0]);
   p[0] = -1;
@@ -227,6 +258,9 @@ out:
   }
   if (exe >= 0) {
     close(exe);
+  }
+  if (root >= 0) {
+    close(root);
   }
   free(argv);
   free(envp);
