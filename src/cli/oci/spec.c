@@ -388,11 +388,11 @@ static int map_bind(ctx_t *c, json_t *m, size_t i, json_t *maps) {
     }
     n += (size_t)w;
   }
-  json_array_append_new(
-      maps, json_pack("{s:O, s:O, s:s, s:I}", "HostPath",
-                      json_object_get(m, "source"), "ContainerPath",
-                      json_object_get(m, "destination"), "Options", opts,
-                      "Order", (json_int_t)i + 1));
+  json_array_append_new(maps,
+                        json_pack("{s:O, s:O, s:s, s:I}", "HostPath",
+                                  json_object_get(m, "source"), "ContainerPath",
+                                  json_object_get(m, "destination"), "Options",
+                                  opts, "Order", (json_int_t)i + 1));
   return 0;
 }
 
@@ -409,10 +409,10 @@ static int map_tmpfs(ctx_t *c, json_t *m, size_t i, json_t *tmpfs) {
     }
     n += (size_t)w;
   }
-  json_array_append_new(
-      tmpfs, json_pack("{s:O, s:s, s:I}", "ContainerPath",
-                       json_object_get(m, "destination"), "Options", opts,
-                       "Order", (json_int_t)i + 1));
+  json_array_append_new(tmpfs,
+                        json_pack("{s:O, s:s, s:I}", "ContainerPath",
+                                  json_object_get(m, "destination"), "Options",
+                                  opts, "Order", (json_int_t)i + 1));
   return 0;
 }
 
@@ -562,8 +562,8 @@ static int map_namespaces(ctx_t *c, json_t *nss) {
                  json_string_value(path), strerror(errno));
     }
     if (given(path)) {
-      json_array_append_new(out, json_pack("{s:s, s:O}", "Type", type,
-                                           "Path", path));
+      json_array_append_new(
+          out, json_pack("{s:s, s:O}", "Type", type, "Path", path));
     } else if (strcmp(type, "user") == 0) {
       json_array_append_new(out, json_pack("{s:s}", "Type", "user"));
     }
@@ -573,8 +573,8 @@ static int map_namespaces(ctx_t *c, json_t *nss) {
    * /sys/fs/cgroup is then the container's own groups bound (late.c). */
   for (size_t k = 0; k < 6; k++) {
     if (!have[k] && k != 4) {
-      json_array_append_new(out, json_pack("{s:s, s:b}", "Type", kinds[k],
-                                           "Host", true));
+      json_array_append_new(
+          out, json_pack("{s:s, s:b}", "Type", kinds[k], "Host", true));
     }
   }
   if (!have[4]) {
@@ -603,8 +603,9 @@ static int map_id_maps(ctx_t *c, json_t *lx) {
   for (size_t k = 0; k < 2; k++) {
     json_t *maps = json_object_get(lx, oci[k]);
     if (json_array_size(maps) > 0 && !user) {
-      return say(c, "linux.%s: without a new user namespace in "
-                    "linux.namespaces",
+      return say(c,
+                 "linux.%s: without a new user namespace in "
+                 "linux.namespaces",
                  oci[k]);
     }
     if (user && json_array_size(maps) == 0) {
@@ -619,8 +620,9 @@ static int map_id_maps(ctx_t *c, json_t *lx) {
       if (!json_is_integer(cid) || !json_is_integer(hid) ||
           !json_is_integer(size)) {
         json_decref(out);
-        return say(c, "linux.%s[%zu]: containerID, hostID and size are "
-                      "numbers",
+        return say(c,
+                   "linux.%s[%zu]: containerID, hostID and size are "
+                   "numbers",
                    oci[k], i);
       }
       json_array_append_new(out, json_pack("{s:O, s:O, s:O}", "ContainerID",
@@ -881,12 +883,10 @@ static int map_devices(ctx_t *c, json_t *devs, oci_late_t *late) {
 }
 
 static int map_linux(ctx_t *c, json_t *lx, oci_spec_t *spec) {
-  static const char *const known[] = {"namespaces",  "resources",
-                                      "cgroupsPath", "seccomp",
-                                      "maskedPaths", "readonlyPaths",
-                                      "sysctl",      "rootfsPropagation",
-                                      "devices",     "uidMappings",
-                                      "gidMappings", NULL};
+  static const char *const known[] = {
+      "namespaces",  "resources",     "cgroupsPath", "seccomp",
+      "maskedPaths", "readonlyPaths", "sysctl",      "rootfsPropagation",
+      "devices",     "uidMappings",   "gidMappings", NULL};
   static const char *const masked[] = {"/proc/acpi",
                                        "/proc/asound",
                                        "/proc/interrupts",

@@ -17,7 +17,7 @@ typedef struct hcs__mapped_dir_s {
   char *container_path;
   int read_only;
   char *options; /* hcs extension: hcs__bind_options reads it */
-  int64_t order;  /* hcs extension: its place among the mappings; 0: none */
+  int64_t order; /* hcs extension: its place among the mappings; 0: none */
   /* hcsshim's, which hcs cannot honour: refused unless zero */
   int64_t bandwidth_maximum, iops_maximum;
   int create_in_utility_vm, linux_metadata;
