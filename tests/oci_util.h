@@ -131,6 +131,31 @@ static inline void oci_rm_tree(const char *dir) {
   (void)nftw(dir, oci_rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
+/* A suite's .init for hcs-runc cases: skips unless root; makes dir from
+ * template (mkdtemp), root (the runtime's --root, dir/root, made by
+ * hcs-runc) and bundle (dir/bundle); the test process becomes a
+ * subreaper, as a shim is, to reap the containers' inits. */
+static inline void oci_suite_setup(const char *template, char *dir, size_t dn,
+                                   char *root, size_t rn, char *bundle,
+                                   size_t bn) {
+  if (geteuid() != 0) {
+    cr_skip_test("hcs-runc makes containers: root only");
+  }
+  snprintf(dir, dn, "%s", template);
+  cr_assert_not_null(mkdtemp(dir));
+  snprintf(root, rn, "%s/root", dir);
+  snprintf(bundle, bn, "%s/bundle", dir);
+  cr_assert_eq(mkdir(bundle, 0700), 0);
+  cr_assert_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+}
+
+/* Its .fini: removes what oci_suite_setup made, if it got that far. */
+static inline void oci_suite_teardown(const char *dir) {
+  if (dir[0] != '\0') {
+    oci_rm_tree(dir);
+  }
+}
+
 /* The built-in busybox layer, the rootfs of the suites' containers. */
 static inline const char *oci_busybox_rootfs(void) {
   static char p[512];

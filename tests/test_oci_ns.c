@@ -12,22 +12,11 @@
 static char dir[128], root[160], bundle[160];
 
 static void setup(void) {
-  if (geteuid() != 0) {
-    cr_skip_test("hcs-runc makes containers: root only");
-  }
-  snprintf(dir, sizeof(dir), "/tmp/hcs-ocins-XXXXXX");
-  cr_assert_not_null(mkdtemp(dir));
-  snprintf(root, sizeof(root), "%s/root", dir);
-  snprintf(bundle, sizeof(bundle), "%s/bundle", dir);
-  cr_assert_eq(mkdir(bundle, 0700), 0);
-  cr_assert_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+  oci_suite_setup("/tmp/hcs-ocins-XXXXXX", dir, sizeof(dir), root, sizeof(root),
+                  bundle, sizeof(bundle));
 }
 
-static void teardown(void) {
-  if (dir[0] != '\0') {
-    oci_rm_tree(dir);
-  }
-}
+static void teardown(void) { oci_suite_teardown(dir); }
 
 TestSuite(oci_ns, .init = setup, .fini = teardown, .timeout = 120);
 
