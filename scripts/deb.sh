@@ -127,7 +127,7 @@ depends="$depends, libmimalloc2.0"
 # Building against hcs.pc needs pkg-config and the .pc files its
 # Requires.private names (packaging/hcs.pc.in, hcs-async.pc.in).
 suggests="pkg-config, libuv1-dev, libjansson-dev, libarchive-dev, libmnl-dev"
-suggests="$suggests, libnftables-dev, libseccomp-dev, libssl-dev"
+suggests="$suggests, libnftables-dev, libseccomp-dev, nettle-dev"
 
 size=$(du -sk --exclude=DEBIAN "$stage" | cut -f1)
 cat >"$stage/DEBIAN/control" <<EOF

@@ -25,7 +25,8 @@ PACKAGES=(
   libmnl-dev
   libnftables-dev
   libseccomp-dev
-  libssl-dev # libcrypto: SHA-256 of image digests
+  nettle-dev # SHA-256 and SHA-1 (image digests, seccomp cache, GUIDs)
+  libssl-dev # libcrypto: the tests' and the bench's second digest
   libhttp-parser-dev # hcsd
   tmux               # hcsd's terminal tests
   crun # hcs-bench exec baselines

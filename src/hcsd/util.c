@@ -13,7 +13,8 @@
 #include <time.h>
 
 #include <jansson.h>
-#include <openssl/evp.h>
+#include <nettle/base64.h>
+#include <nettle/sha2.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,41 +43,56 @@ static void to_hex(const unsigned char *md, unsigned n, char *out) {
   out[2 * n] = '\0';
 }
 
-/* The running digest is libcrypto's context itself. */
+/* The running digest is nettle's context (see src/hcs/api/digest.h for
+ * why nettle). */
+struct hcsd_sha256_s {
+  struct sha256_ctx ctx;
+};
+
 hcsd_sha256_t *hcsd_sha256_new(void) {
-  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-  if (ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
-    EVP_MD_CTX_free(ctx);
-    ctx = NULL;
+  hcsd_sha256_t *s = malloc(sizeof(*s));
+  if (s != NULL) {
+    sha256_init(&s->ctx);
   }
-  return (hcsd_sha256_t *)ctx;
+  return s;
 }
 
 void hcsd_sha256_update(hcsd_sha256_t *s, const void *p, size_t n) {
-  if (s != NULL) {
-    (void)EVP_DigestUpdate((EVP_MD_CTX *)s, p, n);
+  if (s != NULL && n > 0) {
+    sha256_update(&s->ctx, n, p);
   }
 }
 
 void hcsd_sha256_end(hcsd_sha256_t *s, char out[65]) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned n = 0;
-  if (s == NULL || EVP_DigestFinal_ex((EVP_MD_CTX *)s, md, &n) != 1) {
-    n = 0;
+  unsigned char md[SHA256_DIGEST_SIZE];
+  if (s == NULL) {
+    out[0] = '\0';
+    return;
   }
-  to_hex(md, n, out);
-  EVP_MD_CTX_free((EVP_MD_CTX *)s);
+  sha256_digest(&s->ctx, sizeof(md), md);
+  to_hex(md, sizeof(md), out);
+  free(s);
 }
 
 int hcsd_sha256_hex(const void *p, size_t n, char out[65]) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned len = 0;
-  if (EVP_Digest(p, n, md, &len, EVP_sha256(), NULL) != 1) {
-    out[0] = '\0';
-    return -1;
+  struct sha256_ctx ctx;
+  unsigned char md[SHA256_DIGEST_SIZE];
+  sha256_init(&ctx);
+  if (n > 0) {
+    sha256_update(&ctx, n, p);
   }
-  to_hex(md, len, out);
+  sha256_digest(&ctx, sizeof(md), md);
+  to_hex(md, sizeof(md), out);
   return 0;
+}
+
+char *hcsd_base64(const void *p, size_t n) {
+  char *b = malloc(BASE64_ENCODE_RAW_LENGTH(n) + 1);
+  if (b != NULL) {
+    base64_encode_raw(b, n, p);
+    b[BASE64_ENCODE_RAW_LENGTH(n)] = '\0';
+  }
+  return b;
 }
 
 char *hcsd_message_json(const char *text) {

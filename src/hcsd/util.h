@@ -12,16 +12,20 @@ void hcsd_random_id(char out[65]);
 /* {"message":"<text>"} with text JSON-escaped (malloc'ed). */
 char *hcsd_message_json(const char *text);
 
-/* SHA-256 (libcrypto): the 64 lower-case hex digits and a NUL. */
+/* SHA-256 (nettle): the 64 lower-case hex digits and a NUL. */
 typedef struct hcsd_sha256_s hcsd_sha256_t;
 /* A running digest, or NULL when out of memory. */
 hcsd_sha256_t *hcsd_sha256_new(void);
 void hcsd_sha256_update(hcsd_sha256_t *s, const void *p, size_t n);
-/* Writes the digest and frees s. */
+/* Writes the digest and frees s; a NULL s (new ran out of memory)
+ * gives an empty out. */
 void hcsd_sha256_end(hcsd_sha256_t *s, char out[65]);
-/* The digest of p[0..n) in one call. 0, or -1 when libcrypto failed
- * (out is then empty). */
+/* The digest of p[0..n) in one call; always 0 (the int stays for the
+ * callers' checks: nettle's digests cannot fail). */
 int hcsd_sha256_hex(const void *p, size_t n, char out[65]);
+/* p[0..n) in standard base64 with padding, NUL-terminated (malloc'ed);
+ * NULL when out of memory. */
+char *hcsd_base64(const void *p, size_t n);
 
 struct hcsd_s;
 /* Runs work(data) on the pool, then done(data) on the engine thread. */

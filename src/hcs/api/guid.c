@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* GUIDs as the HCS has them: 16 bytes whose first three fields (4, 2 and 2
  * bytes) are stored little-endian, the Windows GUID layout. */
+#include "hcs/api/digest.h"
 #include "hcs/api/error.h"
-#include "hcs/api/sha1.h"
 
 #include <errno.h>
 #include <string.h>

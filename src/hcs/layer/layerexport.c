@@ -11,7 +11,7 @@
 #include "hcs/layer/layerstore.h"
 
 #include "hcs-async.h"
-#include "hcs/layer/sha256.h"
+#include "hcs/api/digest.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -454,9 +454,7 @@ static hcs_result_t export_into(hcs__lctx_t *c, const char *id,
   if (r == HCS_OK) {
     x->c = c;
     x->out = -1;
-    if (hcs__sha256_init(&x->sha) != 0) {
-      r = hcs__lsys(c, ENOMEM, "digest of %s/layer.tar", folder);
-    }
+    hcs__sha256_init(&x->sha);
   }
   if (r == HCS_OK) {
     x->out =
@@ -470,9 +468,8 @@ static hcs_result_t export_into(hcs__lctx_t *c, const char *id,
   }
   if (r == HCS_OK) {
     char digest[65];
-    r = hcs__sha256_hex(&x->sha, digest) != 0
-            ? hcs__lsys(c, ENOMEM, "digest of %s/layer.tar", folder)
-            : write_description(c, dir, id, chain, digest, x->size);
+    hcs__sha256_hex(&x->sha, digest);
+    r = write_description(c, dir, id, chain, digest, x->size);
   }
   if (x != NULL) {
     if (r != HCS_OK && x->out >= 0) {
@@ -486,7 +483,6 @@ static hcs_result_t export_into(hcs__lctx_t *c, const char *id,
     }
     archive_entry_free(x->e);
     hcs__inomap_free(&x->links);
-    hcs__sha256_free(&x->sha);
     as_free(x);
   }
   close(dir);

@@ -87,9 +87,8 @@ static hcs_result_t extract(hcs__lctx_t *c, int tar, int root, char *digest) {
   im->root = root;
   im->cached_fd = -1;
   im->hash = digest != NULL;
-  if (im->hash && hcs__sha256_init(&im->sha) != 0) {
-    as_free(im);
-    return hcs__lsys(c, ENOMEM, "digest of layer.tar");
+  if (im->hash) {
+    hcs__sha256_init(&im->sha);
   }
   struct stat st;
   if (fstat(tar, &st) == 0) {
@@ -113,10 +112,9 @@ static hcs_result_t extract(hcs__lctx_t *c, int tar, int root, char *digest) {
   const void *rest;
   while (r == HCS_OK && im->hash && tar_read(im->a, im, &rest) > 0) {
   }
-  if (im->hash && hcs__sha256_hex(&im->sha, digest) != 0 && r == HCS_OK) {
-    r = hcs__lsys(c, ENOMEM, "digest of layer.tar");
+  if (im->hash) {
+    hcs__sha256_hex(&im->sha, digest);
   }
-  hcs__sha256_free(&im->sha);
   if (im->a != NULL) {
     archive_read_free(im->a);
   }

@@ -4,8 +4,8 @@
 #ifndef HCS_HCS_LAYERIMPORT_H
 #define HCS_HCS_LAYERIMPORT_H
 
+#include "hcs/api/digest.h"
 #include "hcs/layer/layerstore.h"
-#include "hcs/layer/sha256.h"
 
 #include <archive.h>
 #include <archive_entry.h>

@@ -12,7 +12,7 @@
  * Entries are written to an O_EXCL temporary file and renamed into place,
  * without fsync: an entry lost in a crash is one compile, and a torn one is
  * detected. Any failure here means "compile", never an error. */
-#include "hcs/api/s256.h"
+#include "hcs/api/digest.h"
 #include "hcs/system/seccomp.h"
 #include "hcs/system/seccomp_build.h"
 
@@ -146,19 +146,19 @@ static int key_hex(const char *json, uint64_t caps, char out[65]) {
                    CACHE_FORMAT, HCS_VERSION_STRING, code,
                    (unsigned)seccomp_arch_native(), v->major, v->minor,
                    v->micro, u.release, (unsigned long long)caps);
-  hcs__s256_t c;
-  hcs__s256_init(&c);
-  hcs__s256_update(&c, head, (size_t)n);
-  hcs__s256_update(&c, json, strlen(json));
-  hcs__s256_hex(&c, out);
+  hcs__sha256_t c;
+  hcs__sha256_init(&c);
+  hcs__sha256_update(&c, head, (size_t)n);
+  hcs__sha256_update(&c, json, strlen(json));
+  hcs__sha256_hex(&c, out);
   return 0;
 }
 
 static void sum_hex(const struct sock_filter *insns, size_t len, char out[65]) {
-  hcs__s256_t c;
-  hcs__s256_init(&c);
-  hcs__s256_update(&c, insns, len * sizeof(*insns));
-  hcs__s256_hex(&c, out);
+  hcs__sha256_t c;
+  hcs__sha256_init(&c);
+  hcs__sha256_update(&c, insns, len * sizeof(*insns));
+  hcs__sha256_hex(&c, out);
 }
 
 /* Reads and checks the entry at fd: ours, 0600, a whole header for key,

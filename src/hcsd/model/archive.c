@@ -4,6 +4,7 @@
  * pool. Writing is archive_put.c. */
 #include "hcsd/model/archive.h"
 #include "hcsd/model/ctr_int.h"
+#include "hcsd/util.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -11,7 +12,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,11 +218,7 @@ static char *stat_header(int root, int fd, const hcsd__arc_path_t *p,
   if (s == NULL) {
     return NULL;
   }
-  size_t len = strlen(s);
-  char *b = malloc(4 * ((len + 2) / 3) + 1);
-  if (b != NULL) {
-    EVP_EncodeBlock((unsigned char *)b, (const unsigned char *)s, (int)len);
-  }
+  char *b = hcsd_base64(s, strlen(s));
   free(s);
   return b;
 }
