@@ -49,6 +49,8 @@ typedef enum contender {
   CT_HCS1,    /* gateway: hcs in-process on a service of one engine loop */
   /* bulk: hcs with stdout on a socketpair (stdio_transport) */
   CT_HCS_SOCK,
+  /* bulk: libuv with stdout on a pipe (libuv's own stdio is a socketpair) */
+  CT_UV_PIPE,
   CT_COUNT
 } contender_t;
 

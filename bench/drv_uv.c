@@ -12,7 +12,15 @@
  * until EIO, not with uv_read_start: libuv 1.44's stream code takes
  * POLLHUP after a short read as EOF (uv__stream_io), and a pty master
  * polls POLLHUP as soon as the slave closes while the kernel still holds
- * output for it, so uv_read_start loses the last bytes of most sessions. */
+ * output for it, so uv_read_start loses the last bytes of most sessions.
+ *
+ * libuv pipe (bulk only) is the same with stdout on a pipe: libuv 1.44's
+ * UV_CREATE_PIPE makes a socketpair (src/unix/process.c), while hcs's
+ * default stdout is a pipe, whose path through the kernel costs more per
+ * byte (a page allocated and charged per 4 KiB). The child gets the write
+ * end of a uv_pipe() pair as UV_INHERIT_FD; the parent reads the other end
+ * through a uv_pipe_t as it reads the socketpair. The pipe keeps the size
+ * a libuv program gets, the kernel's default (64 KiB). */
 #include "bench.h"
 
 #include <errno.h>
@@ -214,13 +222,37 @@ static void on_poll(uv_poll_t *p, int status, int events) {
   check_done(rec);
 }
 
-/* The stdio of one session: pipes libuv creates, or a console pair. */
-static int setup_stdio(urec_t *rec, uv_stdio_container_t io[3], int *slave) {
+/* libuv pipe's stdout: the read end in rec->pipe[1], the write end for
+ * the child in *wfd, which the caller closes once the child has it. */
+static int open_stdout_pipe(urec_t *rec, uv_stdio_container_t *io, int *wfd) {
+  uv_file fds[2];
+  int err = uv_pipe(fds, 0, 0); /* both close-on-exec */
+  if (err != 0) {
+    return err;
+  }
+  uv_pipe_init(&rec->ctx->loop, &rec->pipe[1], 0);
+  rec->open |= 1u << 1;
+  err = uv_pipe_open(&rec->pipe[1], fds[0]);
+  if (err != 0) {
+    close(fds[0]);
+    close(fds[1]);
+    return err;
+  }
+  io->flags = UV_INHERIT_FD;
+  io->data.fd = fds[1];
+  *wfd = fds[1];
+  return 0;
+}
+
+/* The stdio of one session: pipes libuv creates, or a console pair. The
+ * descriptor the child inherits (the console's slave, libuv pipe's write
+ * end) comes back in *lent, for the caller to close after the spawn. */
+static int setup_stdio(urec_t *rec, uv_stdio_container_t io[3], int *lent) {
   uctx_t *x = rec->ctx;
   const work_t *w = x->run->w;
-  *slave = -1;
+  *lent = -1;
   if (w->pty) {
-    int err = bench_pty_open(&rec->master, slave, 24, 80);
+    int err = bench_pty_open(&rec->master, lent, 24, 80);
     if (err != 0) {
       return err;
     }
@@ -232,7 +264,7 @@ static int setup_stdio(urec_t *rec, uv_stdio_container_t io[3], int *slave) {
     rec->open |= POLL_BIT;
     for (int i = 0; i < 3; i++) {
       io[i].flags = UV_INHERIT_FD;
-      io[i].data.fd = *slave;
+      io[i].data.fd = *lent;
     }
     return 0;
   }
@@ -243,6 +275,13 @@ static int setup_stdio(urec_t *rec, uv_stdio_container_t io[3], int *slave) {
   for (int i = 0; i < 3; i++) {
     if (!use[i]) {
       io[i].flags = UV_IGNORE;
+      continue;
+    }
+    if (i == 1 && x->run->res->ct == CT_UV_PIPE) {
+      int err = open_stdout_pipe(rec, &io[1], lent);
+      if (err != 0) {
+        return err;
+      }
       continue;
     }
     uv_pipe_init(&x->loop, &rec->pipe[i], 0);
@@ -266,8 +305,8 @@ static int spawn_rec(uctx_t *x, urec_t *rec) {
   for (int i = 0; i < 3; i++) {
     rec->pipe[i].data = rec;
   }
-  int slave;
-  int err = setup_stdio(rec, io, &slave);
+  int lent;
+  int err = setup_stdio(rec, io, &lent);
   if (err == 0) {
     uv_process_options_t po;
     memset(&po, 0, sizeof(po));
@@ -281,8 +320,8 @@ static int spawn_rec(uctx_t *x, urec_t *rec) {
     /* uv_spawn initialized the handle, spawned or not. */
     rec->open |= PROC_BIT;
   }
-  if (slave >= 0) {
-    close(slave);
+  if (lent >= 0) {
+    close(lent);
   }
   if (err != 0) {
     return err;

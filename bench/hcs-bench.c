@@ -125,7 +125,7 @@ static void usage(FILE *f) {
       "                     gateway-stream,load,runtime-run,runtime-exec\n"
       "                     (runtime: both; default all)\n"
       "  --contenders LIST  hcs,libuv,limit,crun,runc,hcs-sync,hcsd,dockerd,\n"
-      "                     podman,hcs-1loop,hcs-sock\n"
+      "                     podman,hcs-1loop,hcs-sock,libuv-pipe\n"
       "                     (default all; crun, runc and hcs-sync race in\n"
       "                     exec only, hcsd, dockerd and hcs-1loop (hcs\n"
       "                     in-process with one engine loop, where hcs has\n"
@@ -136,7 +136,9 @@ static void usage(FILE *f) {
       "                     gateway-stream cell, C <= 16; podman: its API\n"
       "                     service the same way, the same caps; load:\n"
       "                     hcsd, dockerd and podman; hcs-sock: hcs with\n"
-      "                     stdout on a socketpair, bulk only; runtime-run\n"
+      "                     stdout on a socketpair, bulk only; libuv-pipe:\n"
+      "                     libuv with stdout on a pipe (libuv's own\n"
+      "                     stdio is a socketpair), bulk only; runtime-run\n"
       "                     and runtime-exec: hcs (hcs-runc), runc and crun\n"
       "                     under one dockerd of the bench's own)\n"
       "  -c LIST            concurrency for spawn, echo and pty\n"
@@ -239,8 +241,8 @@ static const char *sc_name_i(int i) { return bench_sc_name((scenario_t)i); }
 /* The contenders as --contenders and --worker-idle name them. */
 static const char *ct_name_i(int i) {
   static const char *const names[CT_COUNT] = {
-      "hcs",  "libuv",   "limit",  "crun",      "runc",    "hcs-sync",
-      "hcsd", "dockerd", "podman", "hcs-1loop", "hcs-sock"};
+      "hcs",  "libuv",   "limit",  "crun",      "runc",     "hcs-sync",
+      "hcsd", "dockerd", "podman", "hcs-1loop", "hcs-sock", "libuv-pipe"};
   return i >= 0 && i < CT_COUNT ? names[i] : "?";
 }
 
@@ -741,7 +743,7 @@ static int run_contender(contender_t ct, const work_t *w, result_t *res,
     err = drv_runtime_run(&r, ct);
   } else if (ct == CT_HCS || ct == CT_HCS_SOCK) {
     err = drv_hcs_run(&r);
-  } else if (ct == CT_UV) {
+  } else if (ct == CT_UV || ct == CT_UV_PIPE) {
     err = drv_uv_run(&r);
   } else {
     err = drv_limit_run(&r);

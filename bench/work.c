@@ -122,7 +122,7 @@ const char *bench_sc_name(scenario_t sc) {
 const char *bench_ct_name(contender_t ct) {
   static const char *const names[CT_COUNT] = {
       "hcs",  "libuv",   "limit",  "crun exec", "runc exec", "hcs sync",
-      "hcsd", "dockerd", "podman", "hcs 1loop", "hcs sock"};
+      "hcsd", "dockerd", "podman", "hcs 1loop", "hcs sock",  "libuv pipe"};
   return ct < CT_COUNT ? names[ct] : "?";
 }
 
@@ -144,7 +144,7 @@ bool bench_ct_in(scenario_t sc, contender_t ct) {
   if (ct == CT_HCS) {
     return true;
   }
-  if (ct == CT_HCS_SOCK) {
+  if (ct == CT_HCS_SOCK || ct == CT_UV_PIPE) {
     return sc == SC_BULK; /* the transport matters for bulk output only */
   }
   if (sc == SC_GATEWAY || sc == SC_GWSTREAM) {

@@ -206,6 +206,8 @@ Test(bench_smoke, every_scenario_complete, .timeout = 300) {
       check_runs(results, scenarios[i], contenders[j], false);
     }
   }
+  /* bulk: libuv with stdout on a pipe, beside libuv on its socketpair. */
+  check_runs(results, "bulk", "libuv pipe", false);
   /* exec: both hcs rows (the async API on the engine's loop, and the
    * synchronous calls) run wherever containers can (root); the runtimes
    * run where they are installed. */
