@@ -81,6 +81,8 @@ typedef struct as__spawn_stack_s {
   int slot[3];
   int slot_top;
   int null_fd; /* /dev/null, to empty the slots */
+  int proc_fd; /* /proc (O_PATH), where children read their signal sets;
+                 -1: none */
 } as__spawn_stack_t;
 
 int as__spawn_stack_init(as__spawn_stack_t *st);

@@ -90,6 +90,7 @@ typedef struct child_ctx_s {
                           keeping only the fds below shared_top (the slots) */
   int slot[3];         /* with shared_top: where the stdio sources are */
   int sighand_cleared; /* cloned with CLONE_CLEAR_SIGHAND */
+  int proc_fd;         /* the engine's /proc (O_PATH), or -1 */
   pid_t ns_pid;        /* written by the child: its pid in its own namespace */
 } child_ctx_t;
 
@@ -141,11 +142,23 @@ int as__spawn_clone3_used(void) {
 #endif
 }
 
+static void spawn_stack_proc_close(as__spawn_stack_t *st) {
+  if (st->proc_fd >= 0) {
+    close(st->proc_fd);
+  }
+  st->proc_fd = -1;
+}
+
 int as__spawn_stack_init(as__spawn_stack_t *st) {
   st->slot_top = 0;
+  /* Where children read their own signal dispositions (child_sigsets);
+   * without it they ask sigaction, signal by signal. */
+  st->proc_fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
   st->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
   if (st->null_fd < 0) {
-    return -errno;
+    int err = -errno;
+    spawn_stack_proc_close(st);
+    return err;
   }
   for (int i = 0; i < 3; i++) {
     st->slot[i] = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -155,6 +168,7 @@ int as__spawn_stack_init(as__spawn_stack_t *st) {
         close(st->slot[i]);
       }
       close(st->null_fd);
+      spawn_stack_proc_close(st);
       return err;
     }
     if (st->slot[i] + 1 > st->slot_top) {
@@ -166,7 +180,13 @@ int as__spawn_stack_init(as__spawn_stack_t *st) {
   void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (p == MAP_FAILED) {
-    return -errno;
+    int err = -errno;
+    for (int i = 0; i < 3; i++) {
+      close(st->slot[i]);
+    }
+    close(st->null_fd);
+    spawn_stack_proc_close(st);
+    return err;
   }
   if (mprotect(p, page, PROT_NONE) != 0) {
     int err = -errno;
@@ -175,6 +195,7 @@ int as__spawn_stack_init(as__spawn_stack_t *st) {
       close(st->slot[i]);
     }
     close(st->null_fd);
+    spawn_stack_proc_close(st);
     return err;
   }
   st->base = p;
@@ -188,6 +209,7 @@ void as__spawn_stack_free(as__spawn_stack_t *st) {
   }
   if (st->slot_top > 0) {
     close(st->null_fd);
+    spawn_stack_proc_close(st);
   }
   st->slot_top = 0;
   if (st->base != NULL) {
@@ -338,6 +360,64 @@ CHILD_FN int as__capset(uint64_t caps, uint64_t inh) {
   return child_sys(SYS_capset, (long)&hdr, (long)data, 0) != 0 ? errno : 0;
 }
 
+/* The 16 hex digits after key in the text of /proc/PID/status, into
+ * *set. 0, or -1 when the line is not there whole. */
+CHILD_FN static int child_hex_line(const char *text, size_t len,
+                                   const char *key, uint64_t *set) {
+  size_t klen = child_strlen(key);
+  for (size_t i = 0; i + klen + 16 <= len; i++) {
+    size_t k = 0;
+    while (k < klen && text[i + k] == key[k]) {
+      k++;
+    }
+    if (k < klen) {
+      continue;
+    }
+    uint64_t v = 0;
+    for (const char *h = text + i + klen; h < text + i + klen + 16; h++) {
+      int d = *h >= '0' && *h <= '9'   ? *h - '0'
+              : *h >= 'a' && *h <= 'f' ? *h - 'a' + 10
+                                       : -1;
+      if (d < 0) {
+        return -1;
+      }
+      v = v << 4 | (uint64_t)d;
+    }
+    *set = v;
+    return 0;
+  }
+  return -1;
+}
+
+/* The signals the child's own copy of the handlers ignores and catches,
+ * as its /proc/PID/status prints them (SigIgn, SigCgt): three system
+ * calls where asking sigaction signal by signal takes 64, and race-free,
+ * for no other task can change this copy. proc_fd is the engine's /proc,
+ * which holds the child under its host pid ("self") whatever namespace it
+ * has joined. 0, or -1 when /proc cannot tell (not there, another pid
+ * namespace's, no such lines): the caller then asks sigaction. */
+CHILD_FN static int child_sigsets(int proc_fd, uint64_t *ign, uint64_t *cgt) {
+  if (proc_fd < 0) {
+    return -1;
+  }
+  long fd =
+      child_sys(SYS_openat, proc_fd, (long)"self/status", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return -1;
+  }
+  char buf[4096];
+  long n = child_sys(SYS_read, fd, (long)buf, sizeof(buf));
+  (void)child_sys(SYS_close, fd, 0, 0);
+  if (n <= 0) {
+    return -1;
+  }
+  if (child_hex_line(buf, (size_t)n, "\nSigIgn:\t", ign) != 0 ||
+      child_hex_line(buf, (size_t)n, "\nSigCgt:\t", cgt) != 0) {
+    return -1;
+  }
+  return 0;
+}
+
 /* Handlers of the engine's process must not run here, in its memory:
  * every caught signal goes back to its default before the mask opens. A
  * signal the engine's process ignores stays ignored for a program on the
@@ -355,6 +435,17 @@ CHILD_FN static void child_reset_signals(const child_ctx_t *ctx) {
      * flush_signal_handlers): only SIGPIPE is left, one call instead of
      * one per signal. */
     (void)syscall(SYS_rt_sigaction, SIGPIPE, dfl, NULL, KSIGSET_SIZE);
+    return;
+  }
+  uint64_t ign, cgt;
+  if (child_sigsets(ctx->proc_fd, &ign, &cgt) == 0) {
+    uint64_t reset =
+        cgt | (reset_ignored ? ign : ign & (UINT64_C(1) << (SIGPIPE - 1)));
+    for (int sig = 1; sig <= 64; sig++) {
+      if ((reset >> (sig - 1)) & 1) {
+        (void)syscall(SYS_rt_sigaction, sig, dfl, NULL, KSIGSET_SIZE);
+      }
+    }
     return;
   }
   for (int sig = 1; sig < NSIG; sig++) {
@@ -737,7 +828,7 @@ int as__spawn(const as__child_t *c, as__spawn_stack_t *st, pid_t *pid,
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  child_ctx_t ctx = {.c = c, .errfd = -1};
+  child_ctx_t ctx = {.c = c, .errfd = -1, .proc_fd = st->proc_fd};
   int shared = !unshare_refused && !clone3_refused && st->slot_top > 0;
   for (int i = 0; i < 3 && shared; i++) {
     /* The child shares this fd table until it unshares it, keeping only
