@@ -71,6 +71,9 @@ int as__spawner_clone(as__spawner_req_t *req);
 /* From the engine: has the spawner make req's clone and waits for it.
  * 0 or -errno (-ESRCH once the spawner is stopping). */
 int as__spawner_run(as_spawner_t *sp, as__spawner_req_t *req);
+/* Whether sp's thread joined a mount namespace: its working directory,
+ * which its clones copy, is then that namespace's root. */
+int as__spawner_joined_mnt(const as_spawner_t *sp);
 
 typedef struct as__spawn_stack_s {
   void *base; /* mmap'ed, a guard page at the bottom */

@@ -91,6 +91,7 @@ typedef struct child_ctx_s {
   int slot[3];         /* with shared_top: where the stdio sources are */
   int sighand_cleared; /* cloned with CLONE_CLEAR_SIGHAND */
   int proc_fd;         /* the engine's /proc (O_PATH), or -1 */
+  int at_ns_root;      /* the working directory is the container's root */
   pid_t ns_pid;        /* written by the child: its pid in its own namespace */
 } child_ctx_t;
 
@@ -624,9 +625,10 @@ CHILD_FN static int child_main(void *arg) {
     child_fail(ctx, errno, AS_STAGE_SETUP);
   }
   /* setns into a mount namespace has just made its root the working
-   * directory (mntns_install, setns(2)): chdir("/") would find it again. */
-  int at_root = (c->ns_flags & CLONE_NEWNS) && c->cwd != NULL &&
-                c->cwd[0] == '/' && c->cwd[1] == '\0';
+   * directory (mntns_install, setns(2)), here or on the spawner's thread,
+   * whose fs_struct the clone copied: chdir("/") would find it again. */
+  int at_root = ((c->ns_flags & CLONE_NEWNS) || ctx->at_ns_root) &&
+                c->cwd != NULL && c->cwd[0] == '/' && c->cwd[1] == '\0';
   if (c->cwd != NULL && !at_root &&
       child_sys(SYS_chdir, (long)c->cwd, 0, 0) < 0) {
     child_fail(ctx, errno, AS_STAGE_CWD);
@@ -825,9 +827,15 @@ int as__spawn(const as__child_t *c, as__spawn_stack_t *st, pid_t *pid,
   if (r != 0) {
     return r;
   }
+  /* The child starts with the mask of the thread that clones it: every
+   * signal blocked. A spawner's thread has blocked them all for good
+   * (spawner.c), and this thread only waits for it meanwhile. */
+  int block = c->spawner == NULL;
   sigset_t all, old;
   sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
+  if (block) {
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+  }
   child_ctx_t ctx = {.c = c, .errfd = -1, .proc_fd = st->proc_fd};
   int shared = !unshare_refused && !clone3_refused && st->slot_top > 0;
   for (int i = 0; i < 3 && shared; i++) {
@@ -841,6 +849,7 @@ int as__spawn(const as__child_t *c, as__spawn_stack_t *st, pid_t *pid,
     memcpy(ctx.slot, st->slot, sizeof(ctx.slot));
   }
   if (c->spawner != NULL) {
+    ctx.at_ns_root = as__spawner_joined_mnt(c->spawner);
     as__spawner_req_t q = {.fn = child_main,
                            .arg = &ctx,
                            .stack_top = (char *)st->base + st->size,
@@ -856,7 +865,9 @@ int as__spawn(const as__child_t *c, as__spawn_stack_t *st, pid_t *pid,
      * their write ends open and never see EOF. */
     (void)dup3(st->null_fd, st->slot[i], O_CLOEXEC);
   }
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (block) {
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+  }
   leave_pidns(c);
   if (r != 0) {
     return r;

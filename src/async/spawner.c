@@ -191,6 +191,11 @@ void as_spawner_free(as_spawner_t *sp) {
   as_free(sp);
 }
 
+int as__spawner_joined_mnt(const as_spawner_t *sp) {
+  /* The thread never changes its working directory after the join. */
+  return (sp->o.ns_flags & CLONE_NEWNS) != 0;
+}
+
 int as__spawner_run(as_spawner_t *sp, as__spawner_req_t *req) {
   /* One clone at a time: callers on other loops wait their turn. */
   pthread_mutex_lock(&sp->lock);
