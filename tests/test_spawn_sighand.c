@@ -77,10 +77,19 @@ static unsigned long long ignored_but_sigpipe(void) {
   return set & ~(1ULL << (SIGPIPE - 1));
 }
 
+/* Set: the loop's children find no /proc to read their signal sets from
+ * and ask sigaction signal by signal (spawn.c, child_sigsets). */
+static bool no_proc;
+
 /* Runs tests/helpers/sigstate with o and records it in *run. */
 static void run_sigstate(as_spawn_opts_t o, te_run_t *run) {
   as_loop_t *loop;
   cr_assert_eq(as_loop_new(&loop, NULL), 0);
+  as__spawn_stack_t *st = as__loop_stack(loop);
+  if (no_proc && st->proc_fd >= 0) {
+    close(st->proc_fd);
+    st->proc_fd = -1;
+  }
   char *argv[] = {"sigstate", NULL};
   o.file = HELPER("sigstate");
   o.argv = argv;
@@ -175,6 +184,18 @@ Test(spawn_sighand, container_every_signal_default) { expect_container(1); }
 
 Test(spawn_sighand, container_every_signal_default_without_clear_sighand) {
   expect_container(0);
+}
+
+Test(spawn_sighand, container_without_proc_asks_sigaction) {
+  no_proc = true;
+  expect_container(1);
+}
+
+Test(spawn_sighand, host_without_proc_asks_sigaction) {
+  no_proc = true;
+  as__spawn_use_clone3(1);
+  as__spawn_use_clear_sighand(0);
+  expect_host();
 }
 
 Test(spawn_sighand, container_through_spawner) {
