@@ -167,18 +167,26 @@ Test(container_ns, host_pid_ipc_uts) {
   strcat(want, host);
   strcat(want, "\n");
   out_t o;
-  char cmd[256];
+  char cmd[512];
   snprintf(cmd, sizeof(cmd),
            "for n in ipc uts pid; do readlink /proc/self/ns/$n; done; "
            "hostname; test -d /proc/%d && echo sees-host-pids; "
            "sleep 7391 >/dev/null 2>&1 & "
            "sh -c 'trap \"echo termed > /tmp/termed; exit 0\" TERM; "
-           "while :; do sleep 1; done' >/dev/null 2>&1 &",
+           ": > /tmp/trapped; while :; do sleep 1; done' >/dev/null 2>&1 &",
            (int)sentinel);
   run_in(h, "hostns", cmd, NULL, &o);
   strcat(want, "sees-host-pids\n");
   cr_expect_str_eq(o.text, want);
   cr_expect(sleeper_on_host("7391"), "the container's sleep is not seen");
+  /* The shell in the background sets its trap after run_in returns: a
+   * shutdown before that would end it by SIGTERM's default. */
+  char trapped[512];
+  snprintf(trapped, sizeof(trapped), "%s/root/tmp/trapped", base);
+  for (int i = 0; i < 100 && access(trapped, F_OK) != 0; i++) {
+    usleep(50 * 1000);
+  }
+  cr_expect_eq(access(trapped, F_OK), 0, "the trap was never set");
   cr_expect_eq(hcs_ShutdownComputeSystem(h, "hostns", 10000, NULL, NULL),
                HCS_OK);
   for (int i = 0; i < 50 && sleeper_on_host("7391"); i++) {
