@@ -24,6 +24,7 @@ PACKAGES=(
   libarchive-dev
   libmnl-dev
   libnftables-dev
+  nftables # test_hcsd_ports reads the daemon's rules with nft
   libseccomp-dev
   nettle-dev # SHA-256 and SHA-1 (image digests, seccomp cache, GUIDs)
   libssl-dev # libcrypto: the tests' and the bench's second digest
