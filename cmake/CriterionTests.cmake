@@ -8,9 +8,12 @@
 #
 # Included from a CMakeLists.txt, this file defines
 #   hcs_criterion_discover_tests(TARGET [TIMEOUT seconds]
-#                                [RESOURCE_LOCK name] [LAUNCHER cmd...])
+#                                [RESOURCE_LOCK name] [COST n]
+#                                [LAUNCHER cmd...])
 # RESOURCE_LOCK is given to every case (ctest -j runs no two cases that
-# hold the same lock at once).
+# hold the same lock at once). COST too: ctest -j starts the cases of
+# higher cost first, until a run has left its own times in
+# Testing/Temporary/CTestCostData.txt.
 # LAUNCHER prefixes the --list run at build time (e.g. setarch -R for a
 # ThreadSanitizer build on a kernel whose memory layout TSan refuses).
 # Run as a script (cmake -P) it is the build-time step that writes the file.
@@ -19,7 +22,7 @@ if(NOT CMAKE_SCRIPT_MODE_FILE)
   set(_HCS_CRITERION_TESTS_SCRIPT ${CMAKE_CURRENT_LIST_FILE})
 
   function(hcs_criterion_discover_tests target)
-    cmake_parse_arguments(PARSE_ARGV 1 arg "" "TIMEOUT;RESOURCE_LOCK"
+    cmake_parse_arguments(PARSE_ARGV 1 arg "" "TIMEOUT;RESOURCE_LOCK;COST"
                           "LAUNCHER")
     if(NOT arg_TIMEOUT)
       set(arg_TIMEOUT 600)
@@ -34,6 +37,7 @@ if(NOT CMAKE_SCRIPT_MODE_FILE)
         -D "LAUNCHER=${arg_LAUNCHER}"
         -D "TIMEOUT=${arg_TIMEOUT}"
         -D "RESOURCE_LOCK=${arg_RESOURCE_LOCK}"
+        -D "COST=${arg_COST}"
         -D "WORKING_DIRECTORY=${dir}"
         -D "OUTPUT=${cases}"
         -P ${_HCS_CRITERION_TESTS_SCRIPT}
@@ -52,7 +56,7 @@ if(NOT CMAKE_SCRIPT_MODE_FILE)
   return()
 endif()
 
-# Script mode: PROGRAM, NAME, LAUNCHER, TIMEOUT, RESOURCE_LOCK,
+# Script mode: PROGRAM, NAME, LAUNCHER, TIMEOUT, RESOURCE_LOCK, COST,
 # WORKING_DIRECTORY, OUTPUT.
 execute_process(
   COMMAND ${LAUNCHER} ${PROGRAM} --list
@@ -96,6 +100,10 @@ foreach(line IN LISTS lines)
     if(RESOURCE_LOCK)
       string(APPEND out "set_tests_properties([=[${test}]=] PROPERTIES"
         " RESOURCE_LOCK [=[${RESOURCE_LOCK}]=])\n")
+    endif()
+    if(COST)
+      string(APPEND out "set_tests_properties([=[${test}]=] PROPERTIES"
+        " COST ${COST})\n")
     endif()
     if(disabled)
       string(APPEND out
