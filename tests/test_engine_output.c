@@ -220,6 +220,55 @@ Test(engine_output, grandchild_holds_stdout) {
   te_assert_no_child();
 }
 
+/* An exit_cb that holds the loop past the drain, as a loaded machine or a
+ * burst of work in one loop iteration does. */
+static void slow_exit(as_session_t *s, const as_result_t *r, void *data) {
+  te_on_exit(s, r, data);
+  usleep(400 * 1000);
+}
+
+/* The drain timer can be due before the loop polls again: libuv runs
+ * timers first in an iteration. Here a grandchild holds stdout 50 ms past
+ * the exit and the exit_cb holds the loop 400 ms, so when the 100 ms drain
+ * fires, the EOF is waiting unread; the session must take it and complete
+ * whole, not cut. */
+Test(engine_output, an_eof_waiting_when_the_drain_ends_is_taken) {
+  int fds0 = te_fd_baseline();
+  /* On an embedder's uv loop, whose uv_run polls the engine's set after
+   * the timers (on a loop of its own the engine polls first, and only a
+   * batch of more ready fds than it takes at once leaves one behind). */
+  uv_loop_t uv;
+  cr_assert_eq(uv_loop_init(&uv), 0);
+  as_loop_t *loop;
+  cr_assert_eq(as_loop_new(&loop, &uv), 0);
+  char *argv[] = {"sh", "-c", "(sleep 0.05) & echo hi", NULL};
+  as_spawn_opts_t o = te_opts("/bin/sh", argv);
+  o.stdio[AS_STDOUT] = AS_STDIO_PIPE;
+  o.drain_ms = 100;
+  te_run_t run;
+  te_run_init(&run);
+  run.loopp = &loop;
+  o.cbs.data_cb = te_on_data;
+  o.cbs.exit_cb = slow_exit;
+  o.cbs.done_cb = te_on_done;
+  o.data = &run;
+  cr_assert_eq(as_session_spawn(loop, &o, &run.s), 0);
+  te_watchdog_t wd;
+  te_watchdog_start(loop, &wd, 20000, "drain");
+  as_loop_run(loop, 0);
+  te_watchdog_stop(&wd);
+  cr_assert(run.exited && run.done);
+  cr_assert_eq(run.done_r.exit_code, 0);
+  cr_assert_eq(run.done_r.output_cut, 0, "cut with its EOF waiting");
+  cr_assert(run.eof_at_done[0], "done before stdout's EOF");
+  cr_assert_str_eq(run.out[0], "hi\n");
+  cr_assert_eq(as_loop_sessions(loop), 0);
+  as_loop_free(loop);
+  cr_assert_eq(uv_loop_close(&uv), 0);
+  cr_assert_eq(te_fd_count(), fds0);
+  te_assert_no_child();
+}
+
 /* Opens fds without close-on-exec, as careless host code would. */
 static void open_leaky_fds(int fds[6]) {
   for (int i = 0; i < 3; i++) {

@@ -150,6 +150,20 @@ static void read_cb(as__watch_t *w, uint32_t events) {
   as__sunref(s);
 }
 
+/* libuv runs due timers before it polls: when one loop iteration took
+ * longer than the drain (a loaded machine, a burst of spawns), the drain
+ * timer fires ahead of an EOF that is already waiting in the epoll set.
+ * One read pass here takes it; a stream that is still open after it (a
+ * grandchild holds the pipe) is cut as before. */
+void as__out_drain_last(as_session_t *s) {
+  for (int i = 0; i < 2 && !s->done; i++) {
+    as__out_t *o = &s->out[i];
+    if (o->w.fd >= 0 && !o->paused && o->raw_cb == NULL) {
+      read_cb(&o->w, EPOLLIN);
+    }
+  }
+}
+
 static void wreq_done(as_session_t *s, as__wreq_t *r, int status) {
   if (r->cb != NULL) {
     r->cb(s, status, r->data);

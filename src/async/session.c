@@ -90,9 +90,14 @@ void as__session_maybe_done(as_session_t *s) {
 
 static void drain_cb(uv_timer_t *t) {
   as_session_t *s = t->data;
+  as__sref(s);
+  if (!s->done) {
+    as__out_drain_last(s); /* may complete the session, uncut */
+  }
   if (!s->done) {
     session_finish(s, 1);
   }
+  as__sunref(s);
 }
 
 /* status -1: the exit status is lost (reaped by another wait). */

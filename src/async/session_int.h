@@ -89,6 +89,10 @@ void as__pump_close(as_session_t *s);
 int as__out_open(const as_session_t *s);
 /* The stream is at EOF: closes it and tells the data_cb. */
 void as__out_eof(as_session_t *s, as__out_t *o);
+/* The drain's end: one more read pass over each output stream still open
+ * (not paused, not raw), so that an EOF or bytes already waiting are
+ * taken before the session is cut. */
+void as__out_drain_last(as_session_t *s);
 /* raw.c: a raw stream's pipe is ready (events from epoll). */
 void as__raw_ready(as_session_t *s, as__out_t *o, uint32_t events);
 /* Closes the stream's fd now, or at the answer of a raw_cb under way. */
