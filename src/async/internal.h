@@ -85,7 +85,7 @@ typedef struct as__spawn_stack_s {
   int slot_top;
   int null_fd; /* /dev/null, to empty the slots */
   int proc_fd; /* /proc (O_PATH), where children read their signal sets;
-                 -1: none */
+                 -1: not opened yet (as__spawn opens it when needed) */
 } as__spawn_stack_t;
 
 int as__spawn_stack_init(as__spawn_stack_t *st);

@@ -152,9 +152,7 @@ static void spawn_stack_proc_close(as__spawn_stack_t *st) {
 
 int as__spawn_stack_init(as__spawn_stack_t *st) {
   st->slot_top = 0;
-  /* Where children read their own signal dispositions (child_sigsets);
-   * without it they ask sigaction, signal by signal. */
-  st->proc_fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  st->proc_fd = -1; /* opened by the first spawn that needs it */
   st->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
   if (st->null_fd < 0) {
     int err = -errno;
@@ -822,6 +820,13 @@ int as__spawn(const as__child_t *c, as__spawn_stack_t *st, pid_t *pid,
    * while a child is between clone and execve. */
   if (c->ns_flags != 0 && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
     return -errno;
+  }
+  /* Where a child that must reset its handlers one by one (it joins a
+   * container) reads which ones are set (child_sigsets); without it, it
+   * asks sigaction, signal by signal. Opened at the first such spawn, so
+   * that a service that never starts one holds no fd for it. */
+  if ((c->ns_flags != 0 || c->spawner != NULL) && st->proc_fd < 0) {
+    st->proc_fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
   }
   int r = enter_pidns(c);
   if (r != 0) {
