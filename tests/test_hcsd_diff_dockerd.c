@@ -191,9 +191,10 @@ static void normalise(th_buf_t *b, const char *sock) {
   mask(b, "\\b[0-9a-f]{12}\\b", "<id>");
   mask(b, "[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9:.]+(Z|[+-][0-9:]+)?( [A-Z]+)?",
        "<time>");
+  /* Docker's units.HumanDuration: "1 second" has no s. */
   mask(b,
        "(Less than a second|About a minute|About an hour|[0-9]+ "
-       "(seconds|minutes|hours))",
+       "(seconds?|minutes|hours))",
        "<ago>");
   mask(b, "[0-9.]+ ?([kMG]?B)\\b", "<size>");
   /* The chain of runtimes an OCI runtime error passes through (dockerd,
